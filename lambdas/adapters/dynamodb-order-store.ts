@@ -1,0 +1,268 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { HistoryEntry, ItemRecord, ItemState, OrderRecord, OrderState } from '../domain/orchestration';
+import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
+
+const orderPk = (orderId: string) => `ORDER#${orderId}`;
+const ORDER_SK = 'ORDER';
+const CONTEXT_SK = 'CONTEXT';
+const itemSk = (key: string) => `ITEM#${key}`;
+
+/** Orders, items and context in one table, one partition per order, so one Query reads a whole order. */
+export class DynamoDbOrderStore implements OrderStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((item) => ({
+        PutRequest: { Item: { pk: orderPk(order.id), sk: itemSk(item.key), ...item } },
+      }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`could not write the items of order ${order.id}`);
+        if (attempt > 0) await sleep(25 * 2 ** attempt);
+        const result = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: orderPk(order.id), sk: CONTEXT_SK, attributes: {} },
+      }),
+    );
+    const { doneItems: _done, ...rest } = order;
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...rest },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async getOrder(orderId: string): Promise<OrderRecord | undefined> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: ORDER_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? toOrder(result.Item) : undefined;
+  }
+
+  async getAggregate(orderId: string): Promise<OrderAggregate | undefined> {
+    let order: OrderRecord | undefined;
+    let context: Record<string, unknown> = {};
+    const items = new Map<string, ItemRecord>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': orderPk(orderId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const record of page.Items ?? []) {
+        if (record.sk === ORDER_SK) order = toOrder(record);
+        else if (record.sk === CONTEXT_SK) context = (record.attributes as Record<string, unknown>) ?? {};
+        else {
+          const item = strip(record) as unknown as ItemRecord;
+          items.set(item.key, item);
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return order ? { order, context, items } : undefined;
+  }
+
+  async attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET taskToken = :token, updatedAt = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':token': taskToken, ':at': at },
+    });
+  }
+
+  async claimItem(orderId: string, key: string, attemptId: string, at: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression:
+        'SET #state = :running, attemptId = :attempt, startedAt = if_not_exists(startedAt, :at), updatedAt = :at, history = list_append(history, :history)',
+      ConditionExpression: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':running': 'Running' satisfies ItemState,
+        ':pending': 'Pending' satisfies ItemState,
+        ':attempt': attemptId,
+        ':at': at,
+        ':history': [historyEntry(at, 'Running', 'prerequisites done; started')],
+      },
+    });
+  }
+
+  completeItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome,
+    at: string,
+  ): Promise<boolean> {
+    return this.finishItem(orderId, key, attemptId, 'Completed', outcome, at, 'completed');
+  }
+
+  failItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    error: string,
+    outcome: ItemOutcome,
+    at: string,
+  ): Promise<boolean> {
+    return this.finishItem(orderId, key, attemptId, 'FatallyFailed', outcome, at, error);
+  }
+
+  private finishItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    state: ItemState,
+    outcome: ItemOutcome,
+    at: string,
+    reason: string,
+  ): Promise<boolean> {
+    const sets = ['#state = :state', 'updatedAt = :at', 'history = list_append(history, :history)'];
+    const values: Record<string, unknown> = {
+      ':state': state,
+      ':at': at,
+      ':history': [historyEntry(at, state, reason)],
+      ':running': 'Running',
+      ':attempt': attemptId,
+    };
+    if (state === 'Completed') sets.push('completedAt = :at');
+    else {
+      sets.push('#error = :error');
+      values[':error'] = reason;
+    }
+    for (const [field, value] of [
+      ['request', outcome.request],
+      ['response', outcome.response],
+      ['outputAttributes', outcome.attributes],
+    ] as const) {
+      if (value !== undefined) {
+        sets.push(`${field} = :${field}`);
+        values[`:${field}`] = value;
+      }
+    }
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: '#state = :running AND attemptId = :attempt',
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        ...(state === 'Completed' ? {} : { '#error': 'error' }),
+      },
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  async mergeContext(orderId: string, attributes: Record<string, unknown>): Promise<void> {
+    const entries = Object.entries(attributes);
+    if (entries.length === 0) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      return `attributes.#a${i} = :a${i}`;
+    });
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: CONTEXT_SK },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async markItemDone(orderId: string, key: string, at: string): Promise<OrderRecord> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: ORDER_SK },
+        // ADD to a set is idempotent: marking the same item twice counts it once.
+        UpdateExpression: 'ADD doneItems :key SET updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':key': new Set([key]), ':at': at },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toOrder(result.Attributes ?? {});
+  }
+
+  async setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean> {
+    const values: Record<string, unknown> = { ':to': to, ':at': at };
+    from.forEach((state, i) => {
+      values[`:from${i}`] = state;
+    });
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: ORDER_SK },
+      UpdateExpression: `SET #state = :to, updatedAt = :at${to === 'completed' || to === 'failed' ? ', completedAt = :at' : ''}`,
+      ConditionExpression: `#state IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+      return true;
+    } catch (error) {
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as Error).name === 'ConditionalCheckFailedException'
+      ) {
+        return false;
+      }
+      throw error;
+    }
+  }
+}
+
+function historyEntry(at: string, state: ItemState, reason: string): HistoryEntry {
+  return { at, state, reason };
+}
+
+function strip(record: Record<string, unknown>): Record<string, unknown> {
+  const { pk: _pk, sk: _sk, ...rest } = record;
+  return rest;
+}
+
+function toOrder(record: Record<string, unknown>): OrderRecord {
+  const rest = strip(record);
+  const done = rest.doneItems;
+  return { ...(rest as unknown as OrderRecord), doneItems: done instanceof Set ? [...done] : [] };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,26 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { StartItemMessage, WorkQueue } from '../ports/work-queue';
+
+export class SqsWorkQueue implements WorkQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(messages: StartItemMessage[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += 10) {
+      const batch = messages.slice(i, i + 10);
+      const result = await this.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((message, n) => ({ Id: String(n), MessageBody: JSON.stringify(message) })),
+        }),
+      );
+      if (result.Failed && result.Failed.length > 0) {
+        throw new Error(
+          `work queue refused ${result.Failed.length} messages: ${result.Failed[0]?.Message ?? ''}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import {
+  ExecutionAlreadyExists,
+  SendTaskSuccessCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { PlanExecutionInput } from '../../statemachines/compile-plan';
+import type { PlanRunner } from '../ports/plan-runner';
+import type { PlanTasks } from '../ports/plan-tasks';
+
+/** Starts plan executions on the state machine compiled for each plan. */
+export class StepFunctionsPlanRunner implements PlanRunner {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArns: Record<string, string>,
+  ) {}
+
+  async start(planId: string, executionName: string, input: PlanExecutionInput): Promise<void> {
+    const stateMachineArn = this.stateMachineArns[planId];
+    if (!stateMachineArn) throw new Error(`no state machine is deployed for plan "${planId}"`);
+    try {
+      await this.sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
+      );
+    } catch (error) {
+      // The same name with the same input is the same run: someone started it already.
+      if (!(error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists'))
+        throw error;
+    }
+  }
+}
+
+const GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
+
+export class StepFunctionsPlanTasks implements PlanTasks {
+  constructor(private readonly sfn: SFNClient) {}
+
+  async succeed(taskToken: string, output: Record<string, unknown>): Promise<'ok' | 'gone'> {
+    try {
+      await this.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+      return 'ok';
+    } catch (error) {
+      if (GONE.has((error as Error).name)) return 'gone';
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/** One thing wrong with a request, named by the field it concerns (a dotted path such as `productOrderItem.0.action`). */
+export interface Problem {
+  field: string;
+  message: string;
+}
+
+/** The request is malformed or breaks a rule: nothing was written. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '));
+  }
+}
+
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+}
+
+/** The request is valid but the resource is not in a state that allows it. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+/** A mapping (JSONata) threw or produced something that is not JSON. */
+export class MappingError extends Error {
+  override readonly name = 'MappingError';
+  constructor(
+    readonly mapping: string,
+    message: string,
+  ) {
+    super(`mapping "${mapping}": ${message}`);
+  }
+}
+
+/** A callout did not produce a usable answer: the system refused, timed out or answered something unusable. */
+export class CalloutError extends Error {
+  override readonly name = 'CalloutError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,18 @@
+import type { ItemRecord, OrderAggregateView } from './orchestration';
+
+/** An orchestration item as operators see it: never its task token or delivery id. */
+export function toItemView(item: ItemRecord) {
+  const { taskToken: _token, attemptId: _attempt, outputAttributes, orderId: _order, key, ...rest } = item;
+  return { id: key, ...rest, ...(outputAttributes ? { attributes: outputAttributes } : {}) };
+}
+
+/** The order's plan as a graph: its items as nodes, their dependencies as edges. */
+export function toItemGraph({ order, items }: OrderAggregateView) {
+  const nodes = [...items.values()].sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
+  return {
+    orderId: order.id,
+    state: order.state,
+    items: nodes.map(toItemView),
+    dependencies: nodes.flatMap((item) => item.dependsOn.map((from) => ({ from, to: item.key }))),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The orchestration model: orders, their orchestration items and the states they move through.
+ * Pure data and rules; storage and transport live behind the ports.
+ */
+
+export const ITEM_STATES = [
+  'Pending',
+  'Ready',
+  'Running',
+  'OnHold',
+  'Failed',
+  'FatallyFailed',
+  'Completed',
+  'Skipped',
+] as const;
+export type ItemState = (typeof ITEM_STATES)[number];
+
+/** TMF622 order states Switchboard moves through. */
+export type OrderState = 'acknowledged' | 'inProgress' | 'held' | 'completed' | 'failed';
+
+export interface HistoryEntry {
+  at: string;
+  state: ItemState;
+  reason: string;
+}
+
+export interface OrderRecord {
+  id: string;
+  state: OrderState;
+  /** The TMF622 ProductOrder as accepted, without server-set fields. */
+  submitted: Record<string, unknown>;
+  /** Every orchestration item's key; the order completes when all are done. */
+  itemKeys: string[];
+  /** Keys of items done (Completed or Skipped). */
+  doneItems: string[];
+  /** Plan executions started for this order, by plan id. */
+  planRuns: { planId: string; executionName: string }[];
+  createdAt: string;
+  updatedAt: string;
+  completedAt?: string;
+}
+
+export interface ItemRecord {
+  orderId: string;
+  /** Unique in the order: `<lineSeq>.<planItemId>` (see itemKey). */
+  key: string;
+  planId: string;
+  planItemId: string;
+  /** The order line (productOrderItem id) this item fulfils. */
+  lineId: string;
+  type: 'callout' | 'milestone';
+  interfaceId?: string;
+  /** Keys of the items this one waits for. */
+  dependsOn: string[];
+  state: ItemState;
+  history: HistoryEntry[];
+  /** The plan execution's task token, once its wait has reached the worker. */
+  taskToken?: string;
+  /** The delivery that runs the item now; a redelivery of the same message may take over. */
+  attemptId?: string;
+  request?: CalloutRequestRecord;
+  response?: CalloutResponseRecord;
+  /** Attributes this item wrote to the order context (kept so a replay writes the same). */
+  outputAttributes?: Record<string, unknown>;
+  error?: string;
+  createdAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  updatedAt: string;
+}
+
+export interface CalloutRequestRecord {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+  sentAt: string;
+}
+
+export interface CalloutResponseRecord {
+  status: number;
+  body?: unknown;
+  receivedAt: string;
+  durationMs: number;
+}
+
+/** The order's shared attributes, written by items (the reserved port) and read by later ones. */
+export type OrderContext = Record<string, unknown>;
+
+export const DONE_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Skipped']);
+
+export const isDone = (item: Pick<ItemRecord, 'state'>): boolean => DONE_STATES.has(item.state);
+
+/** True when every prerequisite of the item is done. */
+export function prerequisitesDone(item: ItemRecord, itemsByKey: ReadonlyMap<string, ItemRecord>): boolean {
+  return item.dependsOn.every((key) => {
+    const dep = itemsByKey.get(key);
+    return dep !== undefined && isDone(dep);
+  });
+}
+
+/** An item's key in its order: the line's 1-based position and the plan item's id, e.g. `1.reserve-port`. */
+export function itemKey(lineSeq: string, planItemId: string): string {
+  return `${lineSeq}.${planItemId}`;
+}
+
+/** An order with its items, as read together. */
+export interface OrderAggregateView {
+  order: OrderRecord;
+  context: OrderContext;
+  items: ReadonlyMap<string, ItemRecord>;
+}

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+/**
+ * TMF622 Product Ordering v5: the parts of ProductOrder_FVO Switchboard reads, checked strictly, while
+ * the rest of the (extensible) TMF shape is kept as sent. Two deliberate leniencies, both documented in
+ * docs/api.md: `@type` may be left out (its only possible value is assumed), and `externalId` may be a
+ * plain string as in TMF622 v4 (it is answered in the v5 array form).
+ */
+
+const typeTag = (...values: [string, ...string[]]) => z.enum(values).optional();
+
+const money = z.looseObject({ unit: z.string().min(1), value: z.number().finite() });
+
+const price = z.looseObject({
+  '@type': typeTag('Price'),
+  taxIncludedAmount: money.optional(),
+  dutyFreeAmount: money.optional(),
+  taxRate: z.number().min(0).optional(),
+  percentage: z.number().optional(),
+});
+
+const priceAlteration = z.looseObject({
+  '@type': typeTag('PriceAlteration'),
+  priceType: z.string().min(1),
+  price,
+  name: z.string().optional(),
+  recurringChargePeriod: z.string().optional(),
+  applicationDuration: z.number().int().optional(),
+  priority: z.number().int().optional(),
+});
+
+const orderPrice = z.looseObject({
+  '@type': typeTag('OrderPrice'),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  priceType: z.string().min(1).optional(),
+  recurringChargePeriod: z.string().optional(),
+  unitOfMeasure: z.string().optional(),
+  price: price.optional(),
+  priceAlteration: z.array(priceAlteration).optional(),
+});
+
+/** Which JSON values each Characteristic subtype carries. */
+const characteristicValueTypes: Record<string, (value: unknown) => boolean> = {
+  Characteristic: () => true,
+  StringCharacteristic: (v) => typeof v === 'string',
+  NumberCharacteristic: (v) => typeof v === 'number',
+  FloatCharacteristic: (v) => typeof v === 'number',
+  IntegerCharacteristic: (v) => Number.isInteger(v),
+  BooleanCharacteristic: (v) => typeof v === 'boolean',
+  ObjectCharacteristic: (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+  StringArrayCharacteristic: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
+  NumberArrayCharacteristic: (v) => Array.isArray(v) && v.every((x) => typeof x === 'number'),
+  FloatArrayCharacteristic: (v) => Array.isArray(v) && v.every((x) => typeof x === 'number'),
+  IntegerArrayCharacteristic: (v) => Array.isArray(v) && v.every((x) => Number.isInteger(x)),
+  BooleanArrayCharacteristic: (v) => Array.isArray(v) && v.every((x) => typeof x === 'boolean'),
+  ObjectArrayCharacteristic: (v) => Array.isArray(v) && v.every((x) => x !== null && typeof x === 'object'),
+};
+
+const characteristic = z
+  .looseObject({
+    '@type': z
+      .string()
+      .refine((t) => t in characteristicValueTypes, {
+        message: `must be one of ${Object.keys(characteristicValueTypes).join(', ')}`,
+      })
+      .optional(),
+    id: z.string().optional(),
+    name: z.string().min(1),
+    valueType: z.string().optional(),
+    value: z.json(),
+  })
+  .superRefine((c, ctx) => {
+    const accepts = characteristicValueTypes[c['@type'] ?? 'Characteristic'];
+    if (accepts && !accepts(c.value)) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `does not fit @type ${c['@type']}` });
+    }
+  });
+
+const productOfferingRef = z.looseObject({
+  '@type': typeTag('ProductOfferingRef'),
+  '@referredType': z.string().optional(),
+  id: z.string().min(1),
+  href: z.string().optional(),
+  name: z.string().optional(),
+  version: z.string().optional(),
+});
+
+const product = z.looseObject({
+  '@type': typeTag('Product', 'ProductRef'),
+  id: z.string().optional(),
+  href: z.string().optional(),
+  name: z.string().optional(),
+  productCharacteristic: z.array(characteristic).optional(),
+});
+
+export const ITEM_ACTIONS = ['add', 'modify', 'delete', 'noChange'] as const;
+
+const productOrderItem = z.looseObject({
+  '@type': typeTag('ProductOrderItem'),
+  id: z.string().min(1).max(100),
+  action: z.enum(ITEM_ACTIONS),
+  quantity: z.number().int().min(1).optional(),
+  productOffering: productOfferingRef.optional(),
+  product: product.optional(),
+  itemPrice: z.array(orderPrice).optional(),
+  itemTotalPrice: z.array(orderPrice).optional(),
+  note: z.array(z.looseObject({ text: z.string().optional() })).optional(),
+});
+
+const externalIdentifier = z.looseObject({
+  '@type': typeTag('ExternalIdentifier'),
+  id: z.string().min(1),
+  owner: z.string().optional(),
+  externalIdentifierType: z.string().optional(),
+});
+
+const dateTime = z.iso.datetime({ offset: true });
+
+export const productOrderCreateSchema = z
+  .looseObject({
+    '@type': typeTag('ProductOrder'),
+    externalId: z
+      .union([z.string().min(1).max(200), z.array(externalIdentifier)])
+      .optional()
+      .transform((v) => (typeof v === 'string' ? [{ id: v }] : v)),
+    description: z.string().max(2000).optional(),
+    category: z.string().optional(),
+    priority: z.string().optional(),
+    requestedInitialState: z
+      .enum(['acknowledged'], {
+        message: 'only "acknowledged" is supported; Switchboard keeps no draft orders',
+      })
+      .optional(),
+    requestedStartDate: dateTime.optional(),
+    requestedCompletionDate: dateTime.optional(),
+    productOrderItem: z
+      .array(productOrderItem)
+      .min(1, 'an order needs at least one productOrderItem')
+      .max(100),
+    orderTotalPrice: z.array(orderPrice).optional(),
+    note: z.array(z.looseObject({ text: z.string().optional() })).optional(),
+    relatedParty: z.array(z.looseObject({ role: z.string().optional() })).optional(),
+  })
+  .superRefine((order, ctx) => {
+    const seen = new Map<string, number>();
+    order.productOrderItem.forEach((line, index) => {
+      const first = seen.get(line.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['productOrderItem', index, 'id'],
+          message: `"${line.id}" is also the id of productOrderItem.${first}`,
+        });
+      }
+      seen.set(line.id, index);
+      if (line.action !== 'noChange' && line.productOffering === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['productOrderItem', index, 'productOffering'],
+          message: 'is required: it chooses the plan that fulfils the line',
+        });
+      }
+    });
+  });
+
+export type ProductOrderCreate = z.infer<typeof productOrderCreateSchema>;
+export type ProductOrderItemCreate = ProductOrderCreate['productOrderItem'][number];
+
+/** Fields the server sets; a client that sends them is told so instead of being silently ignored. */
+export const SERVER_SET_FIELDS = [
+  'id',
+  'href',
+  'state',
+  'orderDate',
+  'completionDate',
+  'creationDate',
+] as const;

@@ -1,0 +1,66 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { StepFunctionsPlanRunner } from '../adapters/step-functions';
+import { NotFoundError, ValidationError } from '../domain/errors';
+import { TMF622_BASE_PATH, toProductOrder } from '../domain/order-view';
+import { productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
+import type { OrderStore } from '../ports/order-store';
+import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
+import { bundledCatalog } from '../shared/bundled-catalog';
+import { requiredEnv } from '../shared/env';
+import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
+import { pathId } from '../shared/ids';
+import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
+
+export interface OrderApiDeps extends SubmitOrderDeps {
+  store: OrderStore;
+}
+
+/** TMF622 productOrder: POST creates an order and starts its plans; GET /{id} reads it. */
+export async function handleOrderApi(
+  deps: OrderApiDeps,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  try {
+    const route = event.routeKey;
+    if (route === `POST ${TMF622_BASE_PATH}/productOrder`) {
+      const body = parseJsonBody(event);
+      if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+        const sent = SERVER_SET_FIELDS.filter((field) => field in body);
+        if (sent.length > 0) {
+          throw new ValidationError(
+            sent.map((field) => ({ field, message: 'is set by the server and must not be sent' })),
+          );
+        }
+      }
+      const parsed = productOrderCreateSchema.safeParse(body);
+      if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
+      const order = await submitOrder(deps, parsed.data);
+      const resource = toProductOrder(order);
+      return json(201, resource, { location: resource.href });
+    }
+    if (route === `GET ${TMF622_BASE_PATH}/productOrder/{id}`) {
+      const id = pathId(event.pathParameters?.id, 'id');
+      const aggregate = await deps.store.getAggregate(id);
+      if (!aggregate) throw new NotFoundError(`no productOrder with id "${id}"`);
+      return json(200, toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context));
+    }
+    throw new NotFoundError(`no route ${route}`);
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
+
+let deps: OrderApiDeps | undefined;
+/** Built on the first invocation, then kept for the life of the execution environment. */
+function productionDeps(): OrderApiDeps {
+  deps ??= {
+    store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
+    plans: new StepFunctionsPlanRunner(stepFunctions, JSON.parse(requiredEnv('PLAN_STATE_MACHINES'))),
+    catalog: bundledCatalog(),
+    now: () => new Date(),
+  };
+  return deps;
+}
+
+export const handler = (event: APIGatewayProxyEventV2) => handleOrderApi(productionDeps(), event);

@@ -1,0 +1,53 @@
+import type {
+  CalloutRequestRecord,
+  CalloutResponseRecord,
+  ItemRecord,
+  OrderAggregateView,
+  OrderRecord,
+  OrderState,
+} from '../domain/orchestration';
+
+/** An order with everything the worker needs to decide about one of its items, read at once. */
+export interface OrderAggregate extends OrderAggregateView {
+  items: Map<string, ItemRecord>;
+}
+
+export interface ItemOutcome {
+  request?: CalloutRequestRecord;
+  response?: CalloutResponseRecord;
+  attributes?: Record<string, unknown>;
+}
+
+/** Where orders, their items and their context are kept. Every write is a single-item conditional write. */
+export interface OrderStore {
+  /** Writes the items, then the order and its context; the order is visible only once all its items are. */
+  createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void>;
+  getOrder(orderId: string): Promise<OrderRecord | undefined>;
+  getAggregate(orderId: string): Promise<OrderAggregate | undefined>;
+  /** Records the plan's task token on a Pending item (or a later one, for replays); false if there is no such item. */
+  attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
+  /** Moves a Pending item to Running for this attempt; also true when this attempt already holds it. */
+  claimItem(orderId: string, key: string, attemptId: string, at: string): Promise<boolean>;
+  /** Running → Completed for the attempt that holds it; false if it no longer does. */
+  completeItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome,
+    at: string,
+  ): Promise<boolean>;
+  /** Running → FatallyFailed for the attempt that holds it. */
+  failItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    error: string,
+    outcome: ItemOutcome,
+    at: string,
+  ): Promise<boolean>;
+  mergeContext(orderId: string, attributes: Record<string, unknown>): Promise<void>;
+  /** Adds the item to the order's done set; returns the order after the change. */
+  markItemDone(orderId: string, key: string, at: string): Promise<OrderRecord>;
+  /** Changes the order's state if it is in one of `from`; false otherwise. */
+  setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean>;
+}

@@ -1,0 +1,5 @@
+/** Answers the plan executions' waits (Step Functions task tokens). */
+export interface PlanTasks {
+  /** 'gone' when the execution no longer waits for this token (it timed out, was stopped, or already got its answer). */
+  succeed(taskToken: string, output: Record<string, unknown>): Promise<'ok' | 'gone'>;
+}

@@ -1,0 +1,12 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+// One client per service for the life of the execution environment. Endpoints come from the standard
+// AWS_ENDPOINT_URL_* variables, which is how the local runtime points them at loopback.
+export const dynamoDocuments = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+});
+export const sqs = new SQSClient({});
+export const stepFunctions = new SFNClient({});

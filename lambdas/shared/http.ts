@@ -1,0 +1,85 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  type Problem,
+  ValidationError,
+} from '../domain/errors';
+import { describeError, logger } from './logger';
+
+/** The most a request body may hold. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A TMF630-style error body: `code`, `reason`, `message`, `status`, plus every problem by field. */
+function errorBody(status: number, reason: string, message: string, problems?: Problem[]) {
+  return {
+    '@type': 'Error',
+    code: String(status),
+    reason,
+    message,
+    status: String(status),
+    ...(problems ? { problems } : {}),
+  };
+}
+
+/** The one place domain errors become HTTP answers. Unknown errors are logged and answered without detail. */
+export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
+  if (error instanceof ValidationError) {
+    return json(400, errorBody(400, 'Bad Request', error.message, error.problems));
+  }
+  if (error instanceof NotFoundError) return json(404, errorBody(404, 'Not Found', error.message));
+  if (error instanceof ConflictError) return json(409, errorBody(409, 'Conflict', error.message));
+  if (error instanceof PayloadTooLargeError)
+    return json(413, errorBody(413, 'Payload Too Large', error.message));
+  logger.error('unhandled error', describeError(error));
+  return json(
+    500,
+    errorBody(500, 'Internal Server Error', 'The request could not be completed; it was logged.'),
+  );
+}
+
+/** The request body as JSON, refusing what is too big or not JSON before anything else looks at it. */
+export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.byteLength > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(
+      `the body has ${bytes.byteLength} bytes; at most ${MAX_BODY_BYTES} are accepted`,
+    );
+  }
+  const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+  if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType)) {
+    throw new ValidationError([
+      { field: 'content-type', message: `must be application/json, not ${contentType}` },
+    ]);
+  }
+  if (bytes.byteLength === 0)
+    throw new ValidationError([{ field: '', message: 'the body is empty; a JSON object is expected' }]);
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new ValidationError([
+      { field: '', message: `the body is not valid JSON: ${(error as Error).message}` },
+    ]);
+  }
+}
+
+/** Turns zod issues into problems named by their field path. */
+export function problemsFrom(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): Problem[] {
+  return issues.map((issue) => ({ field: issue.path.map(String).join('.'), message: issue.message }));
+}

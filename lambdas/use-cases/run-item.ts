@@ -1,0 +1,160 @@
+import type { ItemDispatch } from '../../statemachines/compile-plan';
+import { interpretAnswer, mappingInput, prepareCallout, requestRecord } from '../domain/callout';
+import type { Catalog } from '../domain/catalog';
+import { CalloutError, MappingError } from '../domain/errors';
+import { type ItemRecord, isDone, prerequisitesDone } from '../domain/orchestration';
+import type { HttpClient } from '../ports/http-client';
+import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
+import type { PlanTasks } from '../ports/plan-tasks';
+import type { StartItemMessage, WorkQueue } from '../ports/work-queue';
+import { logger } from '../shared/logger';
+
+export interface RunItemDeps {
+  store: OrderStore;
+  tasks: PlanTasks;
+  queue: WorkQueue;
+  http: HttpClient;
+  catalog: Catalog;
+  now: () => Date;
+}
+
+export type WorkMessage = ItemDispatch | StartItemMessage;
+
+/**
+ * Handles one work-queue message about one orchestration item.
+ *
+ * 1. A plan's wait arrives (dispatch): keep its task token on the item.
+ * 2. Read the order in one query. A done item is replayed: its effects are applied again (idempotently)
+ *    and its task answered, so a re-run plan or a duplicate message never calls a system twice.
+ * 3. An item whose prerequisites are not all done waits; the last prerequisite to finish starts it.
+ * 4. Claim the item for this delivery (Pending → Running), run it, and record the outcome.
+ * 5. Finish: write its attributes to the order context, count it done, answer the plan's task, and start
+ *    every dependent whose prerequisites are now all done.
+ *
+ * `deliveryId` identifies the message across redeliveries, so a worker that died mid-callout is taken
+ * over by the redelivery of its message, and by nothing else.
+ */
+export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryId: string): Promise<void> {
+  const { store } = deps;
+  const at = () => deps.now().toISOString();
+  if ('taskToken' in message) {
+    const found = await store.attachTaskToken(message.orderId, message.itemKey, message.taskToken, at());
+    if (!found) {
+      logger.error('plan dispatched an item the order does not have', { ...message, taskToken: undefined });
+      return;
+    }
+  }
+  const aggregate = await store.getAggregate(message.orderId);
+  const item = aggregate?.items.get(message.itemKey);
+  if (!aggregate || !item) {
+    logger.error('work message for an unknown item', { orderId: message.orderId, itemKey: message.itemKey });
+    return;
+  }
+
+  if (isDone(item)) return finish(deps, aggregate, item);
+  if (item.state === 'FatallyFailed') return; // waits for an operator
+  if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
+  if (item.taskToken === undefined) return; // its dispatch will come and start it
+  if (!prerequisitesDone(item, aggregate.items)) return;
+
+  if (!(await store.claimItem(item.orderId, item.key, deliveryId, at()))) return;
+  await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
+
+  const outcome = await perform(deps, aggregate, item);
+  if (outcome.error !== undefined) {
+    if (await store.failItem(item.orderId, item.key, deliveryId, outcome.error, outcome, at())) {
+      await store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at());
+      logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: outcome.error });
+    }
+    return;
+  }
+  if (!(await store.completeItem(item.orderId, item.key, deliveryId, outcome, at()))) return;
+  await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: outcome.attributes });
+}
+
+async function perform(
+  deps: RunItemDeps,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+): Promise<ItemOutcome & { error?: string }> {
+  if (item.type === 'milestone') return {};
+  const input = mappingInput(aggregate.order, item, aggregate.context);
+  let prepared: Awaited<ReturnType<typeof prepareCallout>>;
+  try {
+    prepared = await prepareCallout(deps.catalog, item, input);
+  } catch (error) {
+    return { error: describe(error) };
+  }
+  const sentAt = deps.now();
+  const request = requestRecord(prepared, sentAt.toISOString());
+  try {
+    const answer = await deps.http.send({
+      method: prepared.method,
+      url: prepared.url,
+      headers: prepared.headers,
+      body: prepared.body === undefined ? undefined : JSON.stringify(prepared.body),
+      timeoutMs: prepared.timeoutMs,
+    });
+    const receivedAt = deps.now();
+    const responseRecord = {
+      status: answer.status,
+      receivedAt: receivedAt.toISOString(),
+      durationMs: receivedAt.getTime() - sentAt.getTime(),
+    };
+    try {
+      const { body, attributes } = await interpretAnswer(
+        deps.catalog,
+        item,
+        answer.status,
+        answer.body,
+        input,
+      );
+      return { request, response: { ...responseRecord, body }, attributes };
+    } catch (error) {
+      return {
+        request,
+        response: { ...responseRecord, body: answer.body.slice(0, 2000) },
+        error: describe(error),
+      };
+    }
+  } catch (error) {
+    return { request, error: describe(error) };
+  }
+}
+
+async function finish(deps: RunItemDeps, aggregate: OrderAggregate, item: ItemRecord): Promise<void> {
+  const { store } = deps;
+  const at = deps.now().toISOString();
+  if (item.outputAttributes) await store.mergeContext(item.orderId, item.outputAttributes);
+  const order = await store.markItemDone(item.orderId, item.key, at);
+  if (order.itemKeys.every((key) => order.doneItems.includes(key))) {
+    await store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'completed', at);
+  }
+  if (item.taskToken !== undefined) {
+    const answered = await deps.tasks.succeed(item.taskToken, { itemKey: item.key, state: item.state });
+    if (answered === 'gone')
+      logger.warn('plan no longer waits for item', { orderId: item.orderId, itemKey: item.key });
+  }
+  // Read again after the item is recorded done: a dependent whose token arrived meanwhile wrote it before
+  // reading this item's state, so either it saw this item done or this read sees its token.
+  const items =
+    (await store.getAggregate(item.orderId))?.items ?? new Map(aggregate.items).set(item.key, item);
+  const ready = [...items.values()].filter(
+    (other) =>
+      other.state === 'Pending' &&
+      other.taskToken !== undefined &&
+      other.dependsOn.includes(item.key) &&
+      prerequisitesDone(other, items),
+  );
+  if (ready.length > 0) {
+    await deps.queue.send(
+      ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })),
+    );
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof CalloutError || error instanceof MappingError) return error.message;
+  logger.error('unexpected error running an item', { error: String(error) });
+  return `internal error: ${(error as Error).message ?? String(error)}`;
+}

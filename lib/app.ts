@@ -1,0 +1,45 @@
+import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadCatalog } from './catalog/load-catalog';
+import { applyNagSuppressions } from './nag-suppressions';
+import { StatefulStack } from './stateful-stack';
+import { StatelessStack } from './stateless-stack';
+
+export interface SwitchboardAppOptions extends AppProps {
+  /** Fails synth on any unsuppressed AwsSolutions finding. */
+  nag?: boolean;
+}
+
+/**
+ * Builds the whole Switchboard app. The catalog folder and system base URLs come from the context
+ * (`switchboard:catalogDir`, `switchboard:systemBaseUrls`), so tests and users can synthesize other
+ * catalogs without touching code.
+ */
+export function buildApp(options: SwitchboardAppOptions = {}): App {
+  const app = new App(options);
+  const catalogDir = (app.node.tryGetContext('switchboard:catalogDir') as string | undefined) ?? 'catalog';
+  const systemBaseUrls = parseJsonContext(app.node.tryGetContext('switchboard:systemBaseUrls'));
+  const catalog = loadCatalog(catalogDir, { systemBaseUrls });
+
+  const stateful = new StatefulStack(app, 'SwitchboardStateful', {
+    description: 'Switchboard state: orders table, work queues, event bus',
+  });
+  const stateless = new StatelessStack(app, 'SwitchboardStateless', {
+    description: 'Switchboard code: plan state machines, Lambdas, API',
+    catalog,
+    ordersTable: stateful.ordersTable,
+    work: stateful.work,
+    bus: stateful.bus,
+  });
+  stateless.addStackDependency(stateful);
+  Tags.of(app).add('application', 'switchboard');
+
+  applyNagSuppressions(stateless);
+  if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return app;
+}
+
+function parseJsonContext(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  return (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, string>;
+}

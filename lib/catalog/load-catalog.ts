@@ -1,0 +1,199 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join, relative } from 'node:path';
+import jsonata from 'jsonata';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import {
+  type Catalog,
+  type FulfilmentSystem,
+  type SystemInterface,
+  systemInterfaceSchema,
+  systemSchema,
+} from '../../lambdas/domain/catalog';
+import { type PlanDefinition, planDefinitionSchema } from '../../statemachines/plan-definition';
+import { checkPlanGraph } from '../../statemachines/plan-graph';
+
+/** One thing wrong in the catalog, with where it is. */
+export interface CatalogProblem {
+  file: string;
+  /** A dotted path to the field, or the item it concerns. */
+  where?: string;
+  message: string;
+}
+
+export class CatalogError extends Error {
+  constructor(readonly problems: CatalogProblem[]) {
+    super(
+      `The catalog has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems
+        .map((p) => `  ${p.file}${p.where ? ` (${p.where})` : ''}: ${p.message}`)
+        .join('\n')}`,
+    );
+    this.name = 'CatalogError';
+  }
+}
+
+export interface LoadCatalogOptions {
+  /** Replaces systems' base URLs, e.g. to point the demo catalog at real systems or at test servers. */
+  systemBaseUrls?: Record<string, string>;
+}
+
+const DATA_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/**
+ * Reads and validates a catalog folder: systems/, interfaces/, plans/ (YAML or JSON, one entry a file)
+ * and mappings/ (one JSONata expression a file, named by the file). Throws a CatalogError that lists
+ * every problem with its file and field.
+ */
+export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Catalog {
+  const problems: CatalogProblem[] = [];
+  const display = (file: string) => relative(process.cwd(), file) || file;
+
+  const readEntries = <S extends z.ZodType>(folder: string, schema: S) => {
+    const entries: { file: string; value: z.infer<S> }[] = [];
+    for (const file of listFiles(join(dir, folder), DATA_EXTENSIONS)) {
+      let raw: unknown;
+      try {
+        const text = readFileSync(file, 'utf8');
+        raw = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+      } catch (error) {
+        problems.push({ file: display(file), message: `cannot be parsed: ${(error as Error).message}` });
+        continue;
+      }
+      const result = schema.safeParse(raw);
+      if (!result.success) {
+        for (const issue of result.error.issues) {
+          problems.push({
+            file: display(file),
+            where: issue.path.join('.') || undefined,
+            message: issue.message,
+          });
+        }
+        continue;
+      }
+      entries.push({ file: display(file), value: result.data });
+    }
+    return entries;
+  };
+
+  const indexById = <T extends { id: string }>(kind: string, entries: { file: string; value: T }[]) => {
+    const byId: Record<string, T> = {};
+    const fileOf: Record<string, string> = {};
+    for (const { file, value } of entries) {
+      const seen = fileOf[value.id];
+      if (seen)
+        problems.push({ file, where: 'id', message: `${kind} "${value.id}" is also defined in ${seen}` });
+      byId[value.id] = value;
+      fileOf[value.id] = file;
+    }
+    return { byId, fileOf };
+  };
+
+  const systems = indexById<FulfilmentSystem>('system', readEntries('systems', systemSchema));
+  const interfaces = indexById<SystemInterface>(
+    'system interface',
+    readEntries('interfaces', systemInterfaceSchema),
+  );
+  const plans = indexById<PlanDefinition>('plan', readEntries('plans', planDefinitionSchema));
+
+  const mappings: Record<string, string> = {};
+  for (const file of listFiles(join(dir, 'mappings'), new Set(['.jsonata']))) {
+    const name = basename(file, '.jsonata');
+    const expression = readFileSync(file, 'utf8');
+    try {
+      jsonata(expression);
+      mappings[name] = expression;
+    } catch (error) {
+      problems.push({
+        file: display(file),
+        message: `is not a valid JSONata expression: ${(error as Error).message}`,
+      });
+    }
+  }
+
+  for (const [id, url] of Object.entries(options.systemBaseUrls ?? {})) {
+    const system = systems.byId[id];
+    if (system) system.baseUrl = url;
+    else
+      problems.push({
+        file: '(context switchboard:systemBaseUrls)',
+        where: id,
+        message: `unknown system "${id}"`,
+      });
+  }
+
+  for (const [id, iface] of Object.entries(interfaces.byId)) {
+    const file = interfaces.fileOf[id] ?? id;
+    if (!systems.byId[iface.system]) {
+      problems.push({ file, where: 'system', message: `unknown system "${iface.system}"` });
+    }
+    for (const field of ['requestMapping', 'responseMapping'] as const) {
+      const name = iface[field];
+      if (
+        name !== undefined &&
+        !(name in mappings) &&
+        !problems.some((p) => p.file.endsWith(`${name}.jsonata`))
+      ) {
+        problems.push({
+          file,
+          where: field,
+          message: `unknown mapping "${name}" (expected mappings/${name}.jsonata)`,
+        });
+      }
+    }
+  }
+
+  const offeringOwners = new Map<string, string>();
+  for (const [id, plan] of Object.entries(plans.byId)) {
+    const file = plans.fileOf[id] ?? id;
+    for (const problem of checkPlanGraph(plan)) {
+      problems.push({ file, where: itemWhere(problem.item, problem.field), message: problem.message });
+    }
+    for (const item of plan.items) {
+      if (item.interface !== undefined && !interfaces.byId[item.interface]) {
+        problems.push({
+          file,
+          where: itemWhere(item.id, 'interface'),
+          message: `unknown system interface "${item.interface}"`,
+        });
+      }
+    }
+    for (const { offering, actions } of plan.fulfils) {
+      for (const action of actions) {
+        const key = `${offering}/${action}`;
+        const owner = offeringOwners.get(key);
+        if (owner) {
+          problems.push({
+            file,
+            where: 'fulfils',
+            message: `offering "${offering}" (${action}) is already fulfilled by plan "${owner}"`,
+          });
+        }
+        offeringOwners.set(key, id);
+      }
+    }
+  }
+
+  if (Object.keys(plans.byId).length === 0 && problems.length === 0) {
+    problems.push({ file: display(join(dir, 'plans')), message: 'holds no plan definition' });
+  }
+  if (problems.length > 0) throw new CatalogError(problems);
+  return { systems: systems.byId, interfaces: interfaces.byId, mappings, plans: plans.byId };
+}
+
+function itemWhere(item: string | undefined, field: string | undefined): string | undefined {
+  if (item === undefined) return field;
+  return `item "${item}"${field ? `.${field}` : ''}`;
+}
+
+function listFiles(dir: string, extensions: Set<string>): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => extensions.has(extname(name)))
+    .sort()
+    .map((name) => join(dir, name));
+}

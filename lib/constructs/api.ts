@@ -1,0 +1,57 @@
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { TMF622_BASE_PATH as TMF622_BASE } from '../../lambdas/domain/order-view';
+
+export interface SwitchboardApiProps {
+  orderApi: IFunction;
+  orchestrationApi: IFunction;
+}
+
+/** The HTTP API: TMF622 product orders and the orchestration view, with access logs. */
+export class SwitchboardApi extends Construct {
+  readonly httpApi: HttpApi;
+
+  constructor(scope: Construct, id: string, props: SwitchboardApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Switchboard: TMF622 product ordering and orchestration',
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+
+    const orders = new HttpLambdaIntegration('Orders', props.orderApi);
+    this.httpApi.addRoutes({
+      path: `${TMF622_BASE}/productOrder`,
+      methods: [HttpMethod.POST],
+      integration: orders,
+    });
+    this.httpApi.addRoutes({
+      path: `${TMF622_BASE}/productOrder/{id}`,
+      methods: [HttpMethod.GET],
+      integration: orders,
+    });
+    this.httpApi.addRoutes({
+      path: '/orchestration/orders/{orderId}/items',
+      methods: [HttpMethod.GET],
+      integration: new HttpLambdaIntegration('Orchestration', props.orchestrationApi),
+    });
+
+    new CfnOutput(this, 'Url', {
+      value: this.httpApi.apiEndpoint,
+      description: 'Base URL of the Switchboard API',
+    });
+  }
+}

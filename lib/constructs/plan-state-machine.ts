@@ -1,0 +1,35 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { compilePlan, WORK_QUEUE_URL } from '../../statemachines/compile-plan';
+import type { PlanDefinition } from '../../statemachines/plan-definition';
+
+export interface PlanStateMachineProps {
+  plan: PlanDefinition;
+  workQueue: IQueue;
+}
+
+/** One Standard state machine for one plan definition, compiled from the catalog. */
+export class PlanStateMachine extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: PlanStateMachineProps) {
+    super(scope, id);
+    const logs = new LogGroup(this, 'Logs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment: props.plan.description ?? `Switchboard plan ${props.plan.id}`,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromString(JSON.stringify(compilePlan(props.plan))),
+      definitionSubstitutions: { [WORK_QUEUE_URL]: props.workQueue.queueUrl },
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
+    });
+    // fromString cannot see what the definition touches, so the grant is explicit.
+    props.workQueue.grantSendMessages(this.stateMachine);
+  }
+}

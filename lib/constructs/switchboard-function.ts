@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { Catalog } from '../../lambdas/domain/catalog';
+import { CATALOG_GLOBAL } from '../../lambdas/shared/bundled-catalog';
+
+const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+
+export interface SwitchboardFunctionProps {
+  /** The handler file, relative to the project root (lambdas/<name>/handler.ts). */
+  entry: string;
+  description: string;
+  catalog: Catalog;
+  timeout?: Duration;
+  memorySize?: number;
+}
+
+/**
+ * A Lambda with Switchboard's defaults: Node 24 on ARM64, X-Ray, its own log group with a retention,
+ * source maps, and the validated catalog compiled into the bundle (so what runs is what was checked
+ * at synth). The AWS SDK is bundled too, so the local runtime runs exactly the deployed artefact.
+ */
+export class SwitchboardFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: SwitchboardFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: join(PROJECT_ROOT, props.entry),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        format: OutputFormat.CJS,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        externalModules: [],
+        define: { [CATALOG_GLOBAL]: JSON.stringify(props.catalog) },
+      },
+    });
+  }
+
+  /** Gives the function a table: its name in `envName`, and the access its job needs, nothing more. */
+  bindTable(envName: string, table: ITable, access: 'read' | 'read-write'): this {
+    this.addEnvironment(envName, table.tableName);
+    if (access === 'read') {
+      table.grant(this, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem');
+    } else {
+      table.grant(
+        this,
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchWriteItem',
+      );
+    }
+    return this;
+  }
+
+  /** Lets the function send to a queue, with its URL in `envName`. */
+  bindQueueSender(envName: string, queue: IQueue): this {
+    this.addEnvironment(envName, queue.queueUrl);
+    queue.grantSendMessages(this);
+    return this;
+  }
+}

@@ -1,0 +1,21 @@
+import { type Stack, Validations } from 'aws-cdk-lib';
+
+/**
+ * Every AwsSolutions finding Switchboard accepts, each with its reason. Anything not listed here fails
+ * `npm test`.
+ */
+export function applyNagSuppressions(stateless: Stack): void {
+  const acknowledge = (id: string, reason: string) => Validations.of(stateless).acknowledge({ id, reason });
+  acknowledge(
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    'The AWS-managed basic execution role grants only CloudWatch Logs writes to the function.',
+  );
+  acknowledge(
+    'AwsSolutions-IAM5[Resource::*]',
+    'X-Ray PutTraceSegments/PutTelemetryRecords and the Step Functions log delivery actions support no resource-level permissions.',
+  );
+  acknowledge(
+    'AwsSolutions-APIG4',
+    'Routes are open until the access-control issue (#3) adds the authorizer; the local runtime is loopback-only.',
+  );
+}

@@ -1,0 +1,32 @@
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import type { Construct } from 'constructs';
+import { QueueWithDlq } from './constructs/queue-with-dlq';
+
+/**
+ * What holds state and must outlive a redeploy of the code: orders and their items, the queues that
+ * carry work, and the bus that announces availability changes.
+ */
+export class StatefulStack extends Stack {
+  /** Orders, their orchestration items and their context: pk `ORDER#<id>`, sk `ORDER` | `CONTEXT` | `ITEM#<key>`. */
+  readonly ordersTable: Table;
+  /** Items ready to run (from the plans' waits and from the worker itself). */
+  readonly work: QueueWithDlq;
+  readonly bus: EventBus;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.ordersTable = new Table(this, 'Orders', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The worker's timeout is 60 s; six times that before a message the worker still holds is redelivered.
+    this.work = new QueueWithDlq(this, 'Work', { visibilityTimeout: Duration.minutes(6) });
+    this.bus = new EventBus(this, 'Bus');
+  }
+}
