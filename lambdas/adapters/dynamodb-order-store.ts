@@ -148,6 +148,7 @@ export class DynamoDbOrderStore implements OrderStore {
     reason: string,
   ): Promise<boolean> {
     const sets = ['#state = :state', 'updatedAt = :at', 'history = list_append(history, :history)'];
+    const names: Record<string, string> = { '#state': 'state' };
     const values: Record<string, unknown> = {
       ':state': state,
       ':at': at,
@@ -158,6 +159,7 @@ export class DynamoDbOrderStore implements OrderStore {
     if (state === 'Completed') sets.push('completedAt = :at');
     else {
       sets.push('#error = :error');
+      names['#error'] = 'error';
       values[':error'] = reason;
     }
     for (const [field, value] of [
@@ -165,8 +167,10 @@ export class DynamoDbOrderStore implements OrderStore {
       ['response', outcome.response],
       ['outputAttributes', outcome.attributes],
     ] as const) {
+      // "request" and "response" are DynamoDB reserved words: every field goes through a name placeholder.
       if (value !== undefined) {
-        sets.push(`${field} = :${field}`);
+        sets.push(`#${field} = :${field}`);
+        names[`#${field}`] = field;
         values[`:${field}`] = value;
       }
     }
@@ -174,10 +178,7 @@ export class DynamoDbOrderStore implements OrderStore {
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: '#state = :running AND attemptId = :attempt',
-      ExpressionAttributeNames: {
-        '#state': 'state',
-        ...(state === 'Completed' ? {} : { '#error': 'error' }),
-      },
+      ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
   }

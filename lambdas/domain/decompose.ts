@@ -2,7 +2,7 @@ import type { PlanExecutionInput } from '../../statemachines/compile-plan';
 import { type Catalog, findPlanFor } from './catalog';
 import { type Problem, ValidationError } from './errors';
 import { type ItemRecord, itemKey, type OrderRecord } from './orchestration';
-import type { ProductOrderCreate } from './product-order';
+import { offeringIdOf, type ProductOrderCreate } from './product-order';
 
 export interface Decomposition {
   order: OrderRecord;
@@ -27,11 +27,11 @@ export function decompose(
 
   submitted.productOrderItem.forEach((line, index) => {
     if (line.action === 'noChange') return;
-    const offering = line.productOffering?.id ?? '';
+    const offering = offeringIdOf(line);
     const plan = findPlanFor(catalog, offering, line.action);
     if (!plan) {
       problems.push({
-        field: `productOrderItem.${index}.productOffering.id`,
+        field: `productOrderItem.${index}.productOffering`,
         message: `no plan fulfils offering "${offering}" with action "${line.action}" (line "${line.id}")`,
       });
       return;

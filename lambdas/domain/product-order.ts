@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /**
  * TMF622 Product Ordering v5: the parts of ProductOrder_FVO Switchboard reads, checked strictly, while
- * the rest of the (extensible) TMF shape is kept as sent. Two deliberate leniencies, both documented in
- * docs/api.md: `@type` may be left out (its only possible value is assumed), and `externalId` may be a
+ * the rest of the (extensible) TMF shape is kept as sent. Deliberate leniencies, documented in
+ * docs/api.md: `@type` may be left out where the schema allows one value (it is assumed), references
+ * may use `id` as the spec's examples do (or `entityId` as its schema says), and `externalId` may be a
  * plain string as in TMF622 v4 (it is answered in the v5 array form).
  */
 
@@ -33,10 +34,10 @@ const orderPrice = z.looseObject({
   '@type': typeTag('OrderPrice'),
   name: z.string().optional(),
   description: z.string().optional(),
-  priceType: z.string().min(1).optional(),
+  priceType: z.string().min(1),
   recurringChargePeriod: z.string().optional(),
   unitOfMeasure: z.string().optional(),
-  price: price.optional(),
+  price,
   priceAlteration: z.array(priceAlteration).optional(),
 });
 
@@ -77,14 +78,29 @@ const characteristic = z
     }
   });
 
-const productOfferingRef = z.looseObject({
-  '@type': typeTag('ProductOfferingRef'),
-  '@referredType': z.string().optional(),
-  id: z.string().min(1),
-  href: z.string().optional(),
-  name: z.string().optional(),
-  version: z.string().optional(),
-});
+/** The spec's FVO names the referenced offering `entityId`, its own examples (and v4) `id`: either is accepted. */
+const productOfferingRef = z
+  .looseObject({
+    '@type': typeTag('ProductOfferingRef'),
+    '@referredType': z.string().optional(),
+    id: z.string().min(1).optional(),
+    entityId: z.string().min(1).optional(),
+    href: z.string().optional(),
+    name: z.string().optional(),
+    version: z.string().optional(),
+  })
+  .superRefine((ref, ctx) => {
+    if (ref.id === undefined && ref.entityId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: 'the offering is named by id (or entityId)' });
+    }
+    if (ref.id !== undefined && ref.entityId !== undefined && ref.id !== ref.entityId) {
+      ctx.addIssue({ code: 'custom', path: ['entityId'], message: 'differs from id' });
+    }
+  });
+
+/** The offering a line orders, however the client named it. */
+export const offeringIdOf = (line: { productOffering?: { id?: string; entityId?: string } }): string =>
+  line.productOffering?.id ?? line.productOffering?.entityId ?? '';
 
 const product = z.looseObject({
   '@type': typeTag('Product', 'ProductRef'),

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { closeServer, readBody } from './aws-json-server';
+import type { LocalDeployment } from './cloud-assembly';
+import type { LambdaHost } from './lambda-host';
+
+/** HTTP APIs accept payloads up to 10 MB; anything larger never reaches an integration. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  paramNames: string[];
+  routeKey: string;
+  functionArn: string;
+}
+
+/**
+ * Serves the template's HTTP API (API Gateway v2) routes on loopback: matches a request to a route the
+ * way API Gateway does (exact segments before {params}), builds the payload-2.0 event, invokes the
+ * integration's Lambda and writes its structured result back.
+ */
+export class LocalApiGateway {
+  private server?: Server;
+  private readonly routes: Route[] = [];
+
+  constructor(
+    private readonly deployment: LocalDeployment,
+    private readonly lambdas: LambdaHost,
+    private readonly log: (line: string) => void,
+  ) {
+    const integrations = new Map<string, string>();
+    for (const integration of deployment.ofType('AWS::ApiGatewayV2::Integration')) {
+      const p = deployment.resolve(integration.properties, integration.stackName) as Record<string, unknown>;
+      if (p.IntegrationType !== 'AWS_PROXY' || typeof p.IntegrationUri !== 'string') {
+        throw new Error(
+          `${integration.logicalId}: the local API Gateway runs only Lambda proxy integrations`,
+        );
+      }
+      integrations.set(integration.physicalName, p.IntegrationUri);
+    }
+    for (const route of deployment.ofType('AWS::ApiGatewayV2::Route')) {
+      const p = deployment.resolve(route.properties, route.stackName) as {
+        RouteKey: string;
+        Target?: string;
+      };
+      const target = p.Target?.replace(/^integrations\//, '') ?? '';
+      const functionArn = integrations.get(target);
+      if (!functionArn) throw new Error(`${route.logicalId}: route ${p.RouteKey} has no integration`);
+      const [method = '', path = ''] = p.RouteKey.split(' ');
+      const paramNames: string[] = [];
+      const pattern = path
+        .split('/')
+        .map((segment) => {
+          const param = /^\{(.+?)(\+)?\}$/.exec(segment);
+          if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          paramNames.push(param[1] ?? '');
+          return param[2] ? '(.+)' : '([^/]+)';
+        })
+        .join('/');
+      this.routes.push({
+        method,
+        pattern: new RegExp(`^${pattern}$`),
+        paramNames,
+        routeKey: p.RouteKey,
+        functionArn,
+      });
+    }
+    // API Gateway prefers the most specific route: literal segments before parameters.
+    this.routes.sort((a, b) => a.paramNames.length - b.paramNames.length);
+  }
+
+  async start(port: number, host = '127.0.0.1'): Promise<number> {
+    this.server = createServer((req, res) => {
+      this.handle(req).then(
+        (result) => {
+          const body = result.body ?? '';
+          res.writeHead(result.statusCode ?? 200, {
+            'content-type': 'application/json',
+            ...(result.headers as Record<string, string>),
+            'content-length': Buffer.byteLength(body, result.isBase64Encoded ? 'base64' : 'utf8'),
+          });
+          res.end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+        },
+        (error: Error) => {
+          this.log(`[api] ${req.method} ${req.url} failed: ${error.message}`);
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ message: 'Internal Server Error' }));
+        },
+      );
+    });
+    await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : port;
+  }
+
+  private async handle(req: IncomingMessage): Promise<APIGatewayProxyStructuredResultV2> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const candidates = this.routes.filter((r) => r.pattern.test(url.pathname));
+    const route = candidates.find((r) => r.method === method || r.method === 'ANY');
+    if (!route) return { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) };
+    let body: string;
+    try {
+      body = await readBody(req, MAX_PAYLOAD_BYTES);
+    } catch {
+      return { statusCode: 413, body: JSON.stringify({ message: 'Request Entity Too Large' }) };
+    }
+    const match = route.pattern.exec(url.pathname);
+    const pathParameters = Object.fromEntries(
+      route.paramNames.map((name, i) => [name, decodeURIComponent(match?.[i + 1] ?? '')]),
+    );
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const now = new Date();
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey: route.routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.replace(/^\?/, ''),
+      headers,
+      ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
+      ...(route.paramNames.length > 0 ? { pathParameters } : {}),
+      requestContext: {
+        accountId: this.deployment.env.accountId,
+        apiId: 'local',
+        domainName: headers.host ?? 'localhost',
+        domainPrefix: 'localhost',
+        http: {
+          method,
+          path: url.pathname,
+          protocol: 'HTTP/1.1',
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: route.routeKey,
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      },
+      body: body.length > 0 ? body : undefined,
+      isBase64Encoded: false,
+    };
+    const result = await this.lambdas.invoke(route.functionArn, event);
+    if (typeof result === 'object' && result !== null && 'statusCode' in result) {
+      return result as APIGatewayProxyStructuredResultV2;
+    }
+    // Payload 2.0: a result without statusCode is a 200 with the result as JSON.
+    return { statusCode: 200, body: JSON.stringify(result) };
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await closeServer(this.server);
+  }
+}

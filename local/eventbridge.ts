@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { AwsServiceError, closeServer, startAwsJsonServer } from './aws-json-server';
+import type { LocalDeployment } from './cloud-assembly';
+import { freePort } from './free-port';
+import type { LambdaHost } from './lambda-host';
+
+interface Rule {
+  name: string;
+  busName: string;
+  pattern: Record<string, unknown>;
+  targets: { arn: string; input?: string }[];
+}
+
+/**
+ * An EventBridge endpoint on loopback: PutEvents on the template's buses, delivered to the targets of the
+ * template's rules whose pattern matches (Lambda functions invoked asynchronously, SQS queues).
+ * Patterns support what Switchboard uses: exact values, `prefix`, `anything-but` and `exists`.
+ */
+export class LocalEventBridge {
+  private server?: Server;
+  private readonly rules: Rule[] = [];
+  private readonly buses = new Set(['default']);
+  private readonly inFlight = new Set<Promise<unknown>>();
+  endpoint = '';
+  /** Events accepted, for the benchmark's cost model. */
+  eventsPut = 0;
+
+  constructor(
+    private readonly deployment: LocalDeployment,
+    private readonly lambdas: LambdaHost,
+    private readonly sqs: SQSClient,
+    private readonly log: (line: string) => void,
+  ) {
+    for (const bus of deployment.ofType('AWS::Events::EventBus')) this.buses.add(bus.physicalName);
+    for (const rule of deployment.ofType('AWS::Events::Rule')) {
+      const p = deployment.resolve(rule.properties, rule.stackName) as {
+        EventBusName?: string;
+        EventPattern?: Record<string, unknown>;
+        State?: string;
+        Targets?: { Arn: string; Input?: string }[];
+      };
+      if (p.State === 'DISABLED' || !p.EventPattern) continue;
+      this.rules.push({
+        name: rule.physicalName,
+        busName: p.EventBusName ?? 'default',
+        pattern: p.EventPattern,
+        targets: (p.Targets ?? []).map((t) => ({ arn: t.Arn, input: t.Input })),
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    this.server = await startAwsJsonServer(await freePort(), (operation, input) => {
+      if (operation !== 'PutEvents') {
+        throw new AwsServiceError(
+          'UnknownOperationException',
+          `the local EventBridge does not implement ${operation}`,
+        );
+      }
+      return this.putEvents((input.Entries ?? []) as Record<string, string>[]);
+    });
+    const address = this.server.address();
+    this.endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
+
+  private putEvents(entries: Record<string, string>[]) {
+    const results = entries.map((entry) => {
+      const busName = (entry.EventBusName ?? 'default').split('/').pop() ?? 'default';
+      if (!this.buses.has(busName))
+        return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `no bus ${busName}` };
+      let detail: unknown;
+      try {
+        detail = JSON.parse(entry.Detail ?? '{}');
+      } catch {
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not JSON' };
+      }
+      const event = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: this.deployment.env.accountId,
+        time: new Date().toISOString(),
+        region: this.deployment.env.region,
+        resources: entry.Resources ?? [],
+        detail,
+      };
+      this.eventsPut++;
+      for (const rule of this.rules) {
+        if (rule.busName.split('/').pop() !== busName || !matches(rule.pattern, event)) continue;
+        for (const target of rule.targets) this.deliver(rule, target, event);
+      }
+      return { EventId: event.id };
+    });
+    return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+  }
+
+  private deliver(rule: Rule, target: Rule['targets'][number], event: unknown): void {
+    const payload = target.input ? JSON.parse(target.input) : event;
+    const delivery = target.arn.startsWith('arn:aws:sqs:')
+      ? this.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: this.queueUrl(target.arn),
+            MessageBody: JSON.stringify(payload),
+          }),
+        )
+      : this.lambdas.invoke(target.arn, payload);
+    const tracked = delivery
+      .catch((error: Error) =>
+        this.log(`[eventbridge] rule ${rule.name} → ${target.arn} failed: ${error.message}`),
+      )
+      .finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  private queueUrl(arn: string): string {
+    const name = arn.split(':').pop() ?? '';
+    const queue = this.deployment.ofType('AWS::SQS::Queue').find((q) => q.physicalName === name);
+    if (!queue) throw new Error(`no queue ${arn}`);
+    return String(this.deployment.attributes(queue).QueueUrl);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    if (this.server) await closeServer(this.server);
+  }
+}
+
+/** EventBridge pattern matching for the operators Switchboard's rules use. */
+export function matches(pattern: Record<string, unknown>, event: unknown): boolean {
+  return Object.entries(pattern).every(([key, expected]) => {
+    const actual =
+      event !== null && typeof event === 'object' ? (event as Record<string, unknown>)[key] : undefined;
+    if (Array.isArray(expected)) {
+      const values = Array.isArray(actual) ? actual : [actual];
+      return expected.some((condition) =>
+        values.some((value) => matchesCondition(condition, value, actual !== undefined)),
+      );
+    }
+    if (expected !== null && typeof expected === 'object')
+      return matches(expected as Record<string, unknown>, actual);
+    return false;
+  });
+}
+
+function matchesCondition(condition: unknown, value: unknown, present: boolean): boolean {
+  if (condition === null || typeof condition !== 'object') return present && condition === value;
+  const c = condition as Record<string, unknown>;
+  if ('exists' in c) return c.exists === present;
+  if ('prefix' in c) return typeof value === 'string' && value.startsWith(String(c.prefix));
+  if ('anything-but' in c) {
+    const excluded = Array.isArray(c['anything-but']) ? c['anything-but'] : [c['anything-but']];
+    return present && !excluded.includes(value);
+  }
+  throw new Error(`the local EventBridge does not support the pattern ${JSON.stringify(condition)}`);
+}

@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { LocalApiGateway } from './api-gateway';
+import { LocalDeployment } from './cloud-assembly';
+import { createTables, type LocalDynamoDb, startDynamoDb } from './dynamodb';
+import { LocalEventBridge } from './eventbridge';
+import { freePort } from './free-port';
+import { LambdaHost } from './lambda-host';
+import { createQueues, LOCAL_ACCOUNT_ID, type LocalSqs, SqsEventSources, startSqs } from './sqs';
+import { LocalStepFunctions } from './stepfunctions';
+
+export interface LocalRuntimeOptions {
+  /** The synthesized cloud assembly (cdk.out). */
+  assemblyDir: string;
+  /** Where DynamoDB, SQS and Step Functions keep their data across restarts. */
+  dataDir: string;
+  /** The API's port; 0 picks a free one. */
+  port: number;
+  host?: string;
+  region?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  apiUrl: string;
+  endpoints: { dynamodb: string; sqs: string; stepfunctions: string; eventbridge: string };
+  region: string;
+  dynamoDbEngine: LocalDynamoDb['engine'];
+  deployment: LocalDeployment;
+  stepFunctions: LocalStepFunctions;
+  eventBridge: LocalEventBridge;
+  stop(): Promise<void>;
+}
+
+/**
+ * A small AWS on loopback that runs a synthesized Switchboard: DynamoDB, SQS (fauxqs), Step Functions
+ * (aws-local-stepfunctions), EventBridge and API Gateway endpoints, and the template's Lambda bundles with
+ * their template environment pointed at those endpoints through AWS_ENDPOINT_URL_*.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const region = options.region ?? 'us-east-1';
+  const log = options.log ?? ((line: string) => console.log(line));
+  mkdirSync(options.dataDir, { recursive: true });
+  const releaseLock = lock(options.dataDir);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse())
+      await stop().catch((error: Error) => log(`stop failed: ${error.message}`));
+    releaseLock();
+  };
+  try {
+    const port = options.port === 0 ? await freePort() : options.port;
+    const host = options.host ?? '127.0.0.1';
+    const apiUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+    const [dynamo, sqs] = await Promise.all([
+      startDynamoDb(options.dataDir, region),
+      startSqs(options.dataDir, region),
+    ]);
+    stops.push(dynamo.stop, sqs.stop);
+    const deployment = new LocalDeployment(options.assemblyDir, {
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      queueUrl: sqs.queueUrl,
+      apiEndpoint: () => apiUrl,
+    });
+    await createTables(deployment, dynamo.endpoint, region);
+    createQueues(deployment, sqs);
+
+    const sqsClient = new SQSClient({ endpoint: sqs.endpoint, region, credentials: localCredentials });
+    stops.push(async () => sqsClient.destroy());
+    const lambdas = new LambdaHost(deployment, { log });
+    stops.push(() => lambdas.stop());
+    const stepFunctions = new LocalStepFunctions(deployment, {
+      dataDir: options.dataDir,
+      region,
+      sqs: sqsClient,
+      lambdas,
+      log,
+    });
+    const eventBridge = new LocalEventBridge(deployment, lambdas, sqsClient, log);
+    await Promise.all([stepFunctions.start(), eventBridge.start()]);
+    stops.push(
+      () => eventBridge.stop(),
+      () => stepFunctions.stop(),
+    );
+
+    lambdas.start(lambdaEnvironment(region, dynamo, sqs, stepFunctions.endpoint, eventBridge.endpoint));
+    const eventSources = new SqsEventSources(deployment, sqs, lambdas, region, log);
+    eventSources.start();
+    stops.push(() => eventSources.stop());
+
+    const api = new LocalApiGateway(deployment, lambdas, log);
+    await api.start(port, host);
+    stops.push(() => api.stop());
+
+    return {
+      apiUrl,
+      endpoints: {
+        dynamodb: dynamo.endpoint,
+        sqs: sqs.endpoint,
+        stepfunctions: stepFunctions.endpoint,
+        eventbridge: eventBridge.endpoint,
+      },
+      region,
+      dynamoDbEngine: dynamo.engine,
+      deployment,
+      stepFunctions,
+      eventBridge,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function lambdaEnvironment(
+  region: string,
+  dynamo: LocalDynamoDb,
+  sqs: LocalSqs,
+  stepFunctionsEndpoint: string,
+  eventBridgeEndpoint: string,
+): Record<string, string> {
+  return {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_SFN: stepFunctionsEndpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeEndpoint,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    TZ: 'UTC',
+  };
+}
+
+/** One runtime per data folder: two DynamoDB Locals on one database file corrupt it. */
+function lock(dataDir: string): () => void {
+  const file = join(dataDir, 'runtime.pid');
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`another local runtime (pid ${pid}) uses ${dataDir}; stop it first`);
+    }
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
