@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../lib/app';
+import { CatalogError } from '../../lib/catalog/load-catalog';
+
+function synth(context: Record<string, unknown> = {}): { app: App; stateful: Template; stateless: Template } {
+  const app = buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context });
+  // Synthesis runs cdk-nag's AwsSolutions pack; an unacknowledged finding throws here.
+  app.synth();
+  const stack = (id: string) => app.node.findChild(id) as Stack;
+  return {
+    app,
+    stateful: Template.fromStack(stack('SwitchboardStateful')),
+    stateless: Template.fromStack(stack('SwitchboardStateless')),
+  };
+}
+
+/** Every IAM statement attached to the role of the function whose logical id starts with `prefix`. */
+function actionsOf(template: Template, prefix: string): string[] {
+  const roles = template.findResources('AWS::Lambda::Function');
+  const fnId = Object.keys(roles).find((id) => id.startsWith(prefix));
+  assert.ok(fnId, `no function ${prefix}`);
+  const roleRef = (roles[fnId]?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+    (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef),
+  );
+  return policies.flatMap((p) =>
+    (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) =>
+      Array.isArray(s.Action) ? s.Action : [s.Action],
+    ),
+  );
+}
+
+describe('the Switchboard CDK app', () => {
+  const { stateful, stateless } = synth();
+
+  it('keeps orders in an encrypted, on-demand table with point-in-time recovery and no physical name', () => {
+    stateful.resourceCountIs('AWS::DynamoDB::Table', 1);
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TableName: Match.absent(),
+    });
+  });
+
+  it('gives every work queue a dead-letter queue, encrypts every queue and refuses plain HTTP', () => {
+    const queues = stateful.findResources('AWS::SQS::Queue');
+    const dlqs = Object.entries(queues).filter(([, q]) => !q.Properties?.RedrivePolicy);
+    const workQueues = Object.entries(queues).filter(([, q]) => q.Properties?.RedrivePolicy);
+    assert.ok(workQueues.length >= 1);
+    for (const [id, queue] of workQueues) {
+      const target = queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+      assert.ok(
+        dlqs.some(([dlqId]) => dlqId === target),
+        `${id} redrives to a queue of this stack`,
+      );
+      assert.equal(queue.Properties.RedrivePolicy.maxReceiveCount, 5);
+    }
+    for (const [id, queue] of Object.entries(queues)) {
+      assert.equal(queue.Properties?.SqsManagedSseEnabled, true, `${id} is encrypted`);
+      assert.equal(queue.Properties?.QueueName, undefined, `${id} has no physical name`);
+    }
+    stateful.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('has an event bus for availability events', () => {
+    stateful.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+
+  it('runs every Lambda on Node 24, ARM64, with X-Ray and a log group that expires', () => {
+    const functions = Object.values(stateless.findResources('AWS::Lambda::Function'));
+    assert.equal(functions.length, 3);
+    for (const fn of functions) {
+      assert.equal(fn.Properties.Runtime, 'nodejs24.x');
+      assert.deepEqual(fn.Properties.Architectures, ['arm64']);
+      assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
+      assert.equal(fn.Properties.FunctionName, undefined);
+    }
+    stateless.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('compiles one Standard state machine per plan definition, logged and traced', () => {
+    stateless.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    stateless.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+      DefinitionSubstitutions: { WorkQueueUrl: Match.anyValue() },
+    });
+  });
+
+  it('lets the order function start plans and write orders, but never delete', () => {
+    const actions = actionsOf(stateless, 'OrderApi');
+    assert.ok(actions.includes('states:StartExecution'));
+    assert.ok(actions.includes('dynamodb:PutItem'));
+    for (const forbidden of [
+      'dynamodb:DeleteItem',
+      'dynamodb:DeleteTable',
+      'dynamodb:*',
+      'states:SendTaskSuccess',
+    ]) {
+      assert.ok(!actions.includes(forbidden), `order function must not have ${forbidden}`);
+    }
+  });
+
+  it('lets the orchestration view only read', () => {
+    const actions = actionsOf(stateless, 'OrchestrationApi').filter((a) => a.startsWith('dynamodb:'));
+    assert.deepEqual(actions.sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+  });
+
+  it('lets the callout worker answer plan tasks and consume the work queue with partial batch failures', () => {
+    const actions = actionsOf(stateless, 'CalloutWorker');
+    assert.ok(actions.includes('states:SendTaskSuccess'));
+    assert.ok(!actions.includes('states:StartExecution'));
+    assert.ok(!actions.includes('dynamodb:DeleteItem'));
+    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+    });
+  });
+
+  it('lets each plan state machine send to the work queue', () => {
+    const policies = Object.values(stateless.findResources('AWS::IAM::Policy'));
+    const sends = policies.filter(
+      (p) =>
+        JSON.stringify(p.Properties.PolicyDocument).includes('sqs:SendMessage') &&
+        (p.Properties.Roles as { Ref: string }[]).some((r) =>
+          r.Ref.startsWith('PlandslbroadbandStateMachineRole'),
+        ),
+    );
+    assert.equal(sends.length, 1);
+  });
+
+  it('serves the TMF622 and orchestration routes through an HTTP API with access logs', () => {
+    for (const routeKey of [
+      'POST /tmf-api/productOrderingManagement/v5/productOrder',
+      'GET /tmf-api/productOrderingManagement/v5/productOrder/{id}',
+      'GET /orchestration/orders/{orderId}/items',
+    ]) {
+      stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
+    }
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+    });
+  });
+
+  it('gives a new plan file its own state machine', () => {
+    const catalogDir = mkdtempSync(join(tmpdir(), 'switchboard-catalog-'));
+    cpSync('catalog', catalogDir, { recursive: true });
+    writeFileSync(
+      join(catalogDir, 'plans', 'fibre.yaml'),
+      'id: fibre\nfulfils:\n  - offering: fibre-broadband\nitems:\n  - id: reserve\n    type: callout\n    interface: inventory-reserve-port\n  - id: done\n    type: milestone\n    dependsOn: [reserve]\n',
+    );
+    const { stateless: withFibre } = synth({ 'switchboard:catalogDir': catalogDir });
+    withFibre.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+  });
+
+  it('fails synth with the file and the field when the catalog is wrong', () => {
+    const catalogDir = mkdtempSync(join(tmpdir(), 'switchboard-catalog-'));
+    cpSync('catalog', catalogDir, { recursive: true });
+    writeFileSync(
+      join(catalogDir, 'plans', 'broken.yaml'),
+      'id: broken\nfulfils:\n  - offering: broken\nitems:\n  - id: a\n    type: callout\n    interface: no-such-interface\n',
+    );
+    assert.throws(
+      () =>
+        buildApp({
+          outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+          context: { 'switchboard:catalogDir': catalogDir },
+        }),
+      (error: unknown) =>
+        error instanceof CatalogError &&
+        error.problems.some(
+          (p) =>
+            p.file.endsWith('broken.yaml') &&
+            p.where === 'item "a".interface' &&
+            /no-such-interface/.test(p.message),
+        ),
+    );
+  });
+});

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+const dslOrder = (externalId: string) => ({
+  externalId,
+  productOrderItem: [
+    {
+      id: '1',
+      action: 'add',
+      productOffering: { id: 'dsl-broadband' },
+      product: {
+        productCharacteristic: [
+          { name: 'bandwidth', value: '100' },
+          { name: 'serviceAddress', value: '1 Main Street, Springfield' },
+        ],
+      },
+    },
+  ],
+});
+
+interface OrderBody {
+  state: string;
+  fulfilmentAttributes: { portId: string };
+  productOrderItem: { state: string }[];
+}
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  problems?: { field: string; message: string }[];
+}
+
+describe('a DSL order through the local runtime', () => {
+  let sb: TestSwitchboard;
+  before(async () => {
+    sb = await startTestSwitchboard();
+  });
+  after(async () => {
+    await sb?.stop();
+  });
+
+  /** What the order side has written: items in the orders table and plan executions started. */
+  async function writes(): Promise<{ records: number; executions: number }> {
+    const { runtime } = sb;
+    const dynamo = new DynamoDBClient({
+      endpoint: runtime.endpoints.dynamodb,
+      region: runtime.region,
+      credentials,
+    });
+    const sfn = new SFNClient({
+      endpoint: runtime.endpoints.stepfunctions,
+      region: runtime.region,
+      credentials,
+    });
+    const table = runtime.deployment.ofType('AWS::DynamoDB::Table')[0]?.physicalName;
+    const machine = runtime.deployment.ofType('AWS::StepFunctions::StateMachine')[0];
+    assert.ok(table && machine);
+    const scan = await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+    const executions = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: String(runtime.deployment.attributes(machine).Arn) }),
+    );
+    return { records: scan.Count ?? 0, executions: executions.executions?.length ?? 0 };
+  }
+
+  it('completes with the port the inventory reserved, calling the inventory once', async () => {
+    const created = await sb.call('POST', ORDERS, dslOrder('e2e-1'));
+    assert.equal(created.status, 201);
+    const order = created.body as { id: string; state: string; href: string; externalId: unknown };
+    assert.equal(order.state, 'acknowledged');
+    assert.deepEqual(order.externalId, [{ id: 'e2e-1' }]);
+    assert.equal(created.headers.get('location'), order.href);
+
+    const done = await eventually(
+      async () => {
+        const read = await sb.call('GET', `${ORDERS}/${order.id}`);
+        const body = read.body as OrderBody;
+        return body.state === 'completed' ? body : undefined;
+      },
+      30_000,
+      'the order to complete',
+    );
+    const reservation = sb.inventory.requests.find(
+      (r) => (r.body as { orderId?: string } | undefined)?.orderId === order.id,
+    );
+    assert.ok(reservation, 'the inventory received the reservation');
+    assert.equal(reservation.headers['idempotency-key'], `${order.id}.1.reserve-port`);
+    assert.deepEqual(reservation.body, {
+      orderId: order.id,
+      orderItemId: '1',
+      bandwidthMbps: 100,
+      serviceAddress: '1 Main Street, Springfield',
+    });
+    const attributes = done.fulfilmentAttributes;
+    assert.match(attributes.portId, /^DSLAM-/);
+    assert.equal(
+      sb.inventory.requests.filter((r) => (r.body as { orderId?: string })?.orderId === order.id).length,
+      1,
+    );
+    assert.equal(done.productOrderItem[0]?.state, 'completed');
+
+    const items = await sb.call('GET', `/orchestration/orders/${order.id}/items`);
+    assert.equal(items.status, 200);
+    const graph = items.body as {
+      state: string;
+      items: {
+        id: string;
+        state: string;
+        request: { url: string };
+        response: { status: number; body: { portId: string } };
+        history: { state: string }[];
+        startedAt: string;
+        completedAt: string;
+        taskToken?: string;
+      }[];
+    };
+    assert.equal(graph.state, 'completed');
+    const [item] = graph.items;
+    assert.ok(item);
+    assert.equal(item.id, '1.reserve-port');
+    assert.equal(item.state, 'Completed');
+    assert.equal(item.request.url, `${sb.inventory.url}/ports/reservations`);
+    assert.equal(item.response.status, 201);
+    assert.equal(item.response.body.portId, attributes.portId);
+    assert.deepEqual(
+      item.history.map((h) => h.state),
+      ['Pending', 'Running', 'Completed'],
+    );
+    assert.ok(item.startedAt <= item.completedAt);
+    assert.equal(item.taskToken, undefined, 'task tokens are never shown');
+  });
+
+  it('rejects bad orders with 400 naming every problem, writing nothing and starting nothing', async () => {
+    const before = await writes();
+    const cases: { body: unknown; fields: string[] }[] = [
+      { body: '{"productOrderItem": [', fields: [''] },
+      { body: {}, fields: ['productOrderItem'] },
+      { body: { productOrderItem: [] }, fields: ['productOrderItem'] },
+      {
+        body: { productOrderItem: [{ id: 1, action: 'upgrade', productOffering: { id: 'dsl-broadband' } }] },
+        fields: ['productOrderItem.0.id', 'productOrderItem.0.action'],
+      },
+      {
+        body: { productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'carrier-pigeon' } }] },
+        fields: ['productOrderItem.0.productOffering'],
+      },
+      { body: { ...dslOrder('x'), state: 'completed' }, fields: ['state'] },
+    ];
+    for (const { body, fields } of cases) {
+      const answer = await sb.call('POST', ORDERS, body);
+      assert.equal(answer.status, 400, JSON.stringify(body));
+      const error = answer.body as ErrorBody;
+      assert.equal(error.code, '400');
+      for (const field of fields) {
+        assert.ok(
+          error.problems?.some((p) => p.field === field),
+          `${JSON.stringify(body)} → problems name ${field}: ${JSON.stringify(error.problems)}`,
+        );
+      }
+    }
+    const tooBig = await sb.call('POST', ORDERS, { ...dslOrder('big'), description: 'x'.repeat(300 * 1024) });
+    assert.equal(tooBig.status, 413);
+    assert.equal((tooBig.body as ErrorBody).code, '413');
+    assert.deepEqual(await writes(), before);
+  });
+
+  it('answers 404 for an order that does not exist and 400 for a malformed id', async () => {
+    const missing = await sb.call('GET', `${ORDERS}/00000000-0000-0000-0000-000000000000`);
+    assert.equal(missing.status, 404);
+    assert.match((missing.body as ErrorBody).message, /no productOrder/);
+    const items = await sb.call('GET', '/orchestration/orders/00000000-0000-0000-0000-000000000000/items');
+    assert.equal(items.status, 404);
+    const malformed = await sb.call('GET', `${ORDERS}/${encodeURIComponent('<script>')}`);
+    assert.equal(malformed.status, 400);
+  });
+
+  it('keeps orders across a restart of the local runtime', async () => {
+    const created = await sb.call('POST', ORDERS, dslOrder('e2e-restart'));
+    const { id } = created.body as { id: string };
+    await eventually(async () => {
+      const read = await sb.call('GET', `${ORDERS}/${id}`);
+      return (read.body as { state: string }).state === 'completed' ? true : undefined;
+    });
+    await sb.restart();
+    const read = await sb.call('GET', `${ORDERS}/${id}`);
+    assert.equal(read.status, 200);
+    assert.equal((read.body as { state: string }).state, 'completed');
+  });
+});

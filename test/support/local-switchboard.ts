@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { synthesize } from '../../local/synthesize';
+import { startInventory } from '../../simulators/inventory';
+import type { SimulatedSystem } from '../../simulators/simulated-system';
+
+export interface TestSwitchboard {
+  runtime: LocalRuntime;
+  inventory: SimulatedSystem;
+  assemblyDir: string;
+  dataDir: string;
+  /** Calls the API: JSON in, status and parsed JSON out. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
+  /** Stops the runtime only, keeping its data, so a test can start it again. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/**
+ * A whole Switchboard on loopback for end-to-end tests: the app synthesized into a temporary cloud
+ * assembly with the systems pointed at simulators on free ports, and the local runtime on a free port
+ * with a temporary data folder.
+ */
+export async function startTestSwitchboard(): Promise<TestSwitchboard> {
+  const inventory = await startInventory({ port: 0 });
+  const assemblyDir = synthesize(mkdtempSync(join(tmpdir(), 'switchboard-e2e-cdk-')), {
+    'switchboard:systemBaseUrls': { inventory: inventory.url },
+  });
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));
+  const logs: string[] = [];
+  const start = () => startLocalRuntime({ assemblyDir, dataDir, port: 0, log: (line) => logs.push(line) });
+  const handle: TestSwitchboard = {
+    runtime: await start(),
+    inventory,
+    assemblyDir,
+    dataDir,
+    async call(method, path, body, headers = {}) {
+      const response = await fetch(`${handle.runtime.apiUrl}${path}`, {
+        method,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        // left as text: the assertion that expects JSON will say so
+      }
+      return { status: response.status, headers: response.headers, body: parsed };
+    },
+    async restart() {
+      await handle.runtime.stop();
+      handle.runtime = await start();
+    },
+    async stop() {
+      await handle.runtime.stop();
+      await inventory.stop();
+      if (process.env.KEEP_E2E_DATA) console.log(`kept ${dataDir}; runtime log:\n${logs.join('\n')}`);
+      else rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs` with the last thing seen. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
