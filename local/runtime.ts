@@ -19,6 +19,8 @@ export interface LocalRuntimeOptions {
   port: number;
   host?: string;
   region?: string;
+  /** `auto` uses DynamoDB Local when Java is on PATH, else dynalite. */
+  dynamoDb?: 'auto' | 'dynalite';
   log?: (line: string) => void;
 }
 
@@ -55,7 +57,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const apiUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
     const [dynamo, sqs] = await Promise.all([
-      startDynamoDb(options.dataDir, region),
+      startDynamoDb(options.dataDir, region, options.dynamoDb),
       startSqs(options.dataDir, region),
     ]);
     stops.push(dynamo.stop, sqs.stop);

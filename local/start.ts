@@ -22,6 +22,7 @@ const runtime = await startLocalRuntime({
   dataDir: join(root, '.local'),
   port,
   host: process.env.HOST ?? '127.0.0.1',
+  dynamoDb: process.env.SWITCHBOARD_DYNAMODB === 'dynalite' ? 'dynalite' : 'auto',
 });
 
 const order = {

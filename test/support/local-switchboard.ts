@@ -29,14 +29,23 @@ export interface ApiAnswer {
  * assembly with the systems pointed at simulators on free ports, and the local runtime on a free port
  * with a temporary data folder.
  */
-export async function startTestSwitchboard(): Promise<TestSwitchboard> {
+export async function startTestSwitchboard(
+  options: { dynamoDb?: 'auto' | 'dynalite' } = {},
+): Promise<TestSwitchboard> {
   const inventory = await startInventory({ port: 0 });
   const assemblyDir = synthesize(mkdtempSync(join(tmpdir(), 'switchboard-e2e-cdk-')), {
     'switchboard:systemBaseUrls': { inventory: inventory.url },
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));
   const logs: string[] = [];
-  const start = () => startLocalRuntime({ assemblyDir, dataDir, port: 0, log: (line) => logs.push(line) });
+  const start = () =>
+    startLocalRuntime({
+      assemblyDir,
+      dataDir,
+      port: 0,
+      dynamoDb: options.dynamoDb,
+      log: (line) => logs.push(line),
+    });
   const handle: TestSwitchboard = {
     runtime: await start(),
     inventory,
