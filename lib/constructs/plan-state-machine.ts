@@ -33,7 +33,8 @@ export class PlanStateMachine extends Construct {
     props.workQueue.grantSendMessages(this.stateMachine);
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only X-Ray and CloudWatch Logs delivery grants use "*": those actions have no resource-level permissions.',
+      reason:
+        'Only X-Ray and CloudWatch Logs delivery grants use "*": those actions have no resource-level permissions.',
     });
   }
 }

@@ -55,7 +55,8 @@ export class SwitchboardFunction extends NodejsFunction {
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only the X-Ray PutTraceSegments/PutTelemetryRecords grant uses "*": those actions have no resource-level permissions.',
+      reason:
+        'Only the X-Ray PutTraceSegments/PutTelemetryRecords grant uses "*": those actions have no resource-level permissions.',
     });
   }
 

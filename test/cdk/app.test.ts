@@ -22,7 +22,9 @@ function synth(context: Record<string, unknown> = {}): { app: App; stateful: Tem
 
 /** Every IAM statement attached to the role of the function whose logical id starts with `prefix`. */
 function actionsOf(template: Template, prefix: string): string[] {
-  const fn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(prefix));
+  const fn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
+    id.startsWith(prefix),
+  );
   assert.ok(fn, `no function ${prefix}`);
   const roleRef = (fn[1].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
   const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
