@@ -30,6 +30,7 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     ordersTable: stateful.ordersTable,
     work: stateful.work,
     bus: stateful.bus,
+    identity: stateful.identity,
   });
   stateless.addStackDependency(stateful);
   Tags.of(app).add('application', 'switchboard');

@@ -10,8 +10,4 @@ export function applyNagSuppressions(stateless: Stack): void {
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     'The AWS-managed basic execution role grants only CloudWatch Logs writes to the function.',
   );
-  acknowledge(
-    'AwsSolutions-APIG4',
-    'Routes are open until the access-control issue (#3) adds the authorizer; the local runtime is loopback-only.',
-  );
 }

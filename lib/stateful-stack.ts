@@ -2,11 +2,12 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
+import { SwitchboardIdentity } from './constructs/identity';
 import { QueueWithDlq } from './constructs/queue-with-dlq';
 
 /**
  * What holds state and must outlive a redeploy of the code: orders and their items, the queues that
- * carry work, and the bus that announces availability changes.
+ * carry work, the bus that announces availability changes, and the user pool that says who may call.
  */
 export class StatefulStack extends Stack {
   /** Orders, their orchestration items and their context: pk `ORDER#<id>`, sk `ORDER` | `CONTEXT` | `ITEM#<key>`. */
@@ -14,6 +15,7 @@ export class StatefulStack extends Stack {
   /** Items ready to run (from the plans' waits and from the worker itself). */
   readonly work: QueueWithDlq;
   readonly bus: EventBus;
+  readonly identity: SwitchboardIdentity;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -28,5 +30,6 @@ export class StatefulStack extends Stack {
     // The worker's timeout is 60 s; six times that before a message the worker still holds is redelivered.
     this.work = new QueueWithDlq(this, 'Work', { visibilityTimeout: Duration.minutes(6) });
     this.bus = new EventBus(this, 'Bus');
+    this.identity = new SwitchboardIdentity(this, 'Identity');
   }
 }

@@ -5,6 +5,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../lambdas/domain/catalog';
 import { SwitchboardApi } from './constructs/api';
+import type { SwitchboardIdentity } from './constructs/identity';
 import { PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
 import { SwitchboardFunction } from './constructs/switchboard-function';
@@ -14,6 +15,7 @@ export interface StatelessStackProps extends StackProps {
   ordersTable: Table;
   work: QueueWithDlq;
   bus: EventBus;
+  identity: SwitchboardIdentity;
 }
 
 /** The code: one state machine per plan definition, the Lambdas and the API in front of them. */
@@ -61,6 +63,6 @@ export class StatelessStack extends Stack {
     );
     for (const { machine } of plans) machine.grantTaskResponse(calloutWorker);
 
-    this.api = new SwitchboardApi(this, 'Api', { orderApi, orchestrationApi });
+    this.api = new SwitchboardApi(this, 'Api', { orderApi, orchestrationApi, identity: props.identity });
   }
 }

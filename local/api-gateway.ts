@@ -3,10 +3,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { closeServer, readBody } from './aws-json-server';
 import type { LocalDeployment } from './cloud-assembly';
+import type { LocalIdentity } from './identities';
 import type { LambdaHost } from './lambda-host';
 
 /** HTTP APIs accept payloads up to 10 MB; anything larger never reaches an integration. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+interface JwtAuthorizer {
+  issuer: string;
+  audience: string[];
+}
 
 interface Route {
   method: string;
@@ -14,7 +20,14 @@ interface Route {
   paramNames: string[];
   routeKey: string;
   functionArn: string;
+  authorizer?: JwtAuthorizer;
 }
+
+const UNAUTHORIZED: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 401,
+  headers: { 'www-authenticate': 'Bearer' },
+  body: JSON.stringify({ message: 'Unauthorized' }),
+};
 
 /**
  * Serves the template's HTTP API (API Gateway v2) routes on loopback: matches a request to a route the
@@ -25,11 +38,29 @@ export class LocalApiGateway {
   private server?: Server;
   private readonly routes: Route[] = [];
 
+  private readonly tokens: Map<string, LocalIdentity>;
+
   constructor(
     private readonly deployment: LocalDeployment,
     private readonly lambdas: LambdaHost,
+    identities: LocalIdentity[],
     private readonly log: (line: string) => void,
   ) {
+    this.tokens = new Map(identities.map((identity) => [identity.token, identity]));
+    const authorizers = new Map<string, JwtAuthorizer>();
+    for (const authorizer of deployment.ofType('AWS::ApiGatewayV2::Authorizer')) {
+      const p = deployment.resolve(authorizer.properties, authorizer.stackName) as {
+        AuthorizerType: string;
+        JwtConfiguration?: { Issuer: string; Audience?: string[] };
+      };
+      if (p.AuthorizerType !== 'JWT' || !p.JwtConfiguration) {
+        throw new Error(`${authorizer.logicalId}: the local API Gateway runs only JWT authorizers`);
+      }
+      authorizers.set(authorizer.physicalName, {
+        issuer: p.JwtConfiguration.Issuer,
+        audience: p.JwtConfiguration.Audience ?? [],
+      });
+    }
     const integrations = new Map<string, string>();
     for (const integration of deployment.ofType('AWS::ApiGatewayV2::Integration')) {
       const p = deployment.resolve(integration.properties, integration.stackName) as Record<string, unknown>;
@@ -44,7 +75,19 @@ export class LocalApiGateway {
       const p = deployment.resolve(route.properties, route.stackName) as {
         RouteKey: string;
         Target?: string;
+        AuthorizationType?: string;
+        AuthorizerId?: string;
       };
+      let authorizer: JwtAuthorizer | undefined;
+      if (p.AuthorizationType === 'JWT') {
+        authorizer = authorizers.get(p.AuthorizerId ?? '');
+        if (!authorizer)
+          throw new Error(`${route.logicalId}: route ${p.RouteKey} names an unknown authorizer`);
+      } else if (p.AuthorizationType && p.AuthorizationType !== 'NONE') {
+        throw new Error(
+          `${route.logicalId}: the local API Gateway does not run ${p.AuthorizationType} authorization`,
+        );
+      }
       const target = p.Target?.replace(/^integrations\//, '') ?? '';
       const functionArn = integrations.get(target);
       if (!functionArn) throw new Error(`${route.logicalId}: route ${p.RouteKey} has no integration`);
@@ -65,6 +108,7 @@ export class LocalApiGateway {
         paramNames,
         routeKey: p.RouteKey,
         functionArn,
+        ...(authorizer ? { authorizer } : {}),
       });
     }
     // API Gateway prefers the most specific route: literal segments before parameters.
@@ -101,6 +145,11 @@ export class LocalApiGateway {
     const candidates = this.routes.filter((r) => r.pattern.test(url.pathname));
     const route = candidates.find((r) => r.method === method || r.method === 'ANY');
     if (!route) return { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) };
+    let claims: Record<string, unknown> | undefined;
+    if (route.authorizer) {
+      claims = this.verify(req.headers.authorization, route.authorizer);
+      if (!claims) return UNAUTHORIZED;
+    }
     let body: string;
     try {
       body = await readBody(req, MAX_PAYLOAD_BYTES);
@@ -139,6 +188,7 @@ export class LocalApiGateway {
         requestId: randomUUID(),
         routeKey: route.routeKey,
         stage: '$default',
+        ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
         time: now.toUTCString(),
         timeEpoch: now.getTime(),
       },
@@ -151,6 +201,22 @@ export class LocalApiGateway {
     }
     // Payload 2.0: a result without statusCode is a 200 with the result as JSON.
     return { statusCode: 200, body: JSON.stringify(result) };
+  }
+
+  /**
+   * Stands in for API Gateway's JWT validation: a known token gets its identity's claims, completed with
+   * the authorizer's issuer and one of its audiences as Cognito access tokens carry them.
+   */
+  private verify(header: string | undefined, authorizer: JwtAuthorizer): Record<string, unknown> | undefined {
+    const token = header?.replace(/^Bearer\s+/i, '').trim();
+    const identity = token ? this.tokens.get(token) : undefined;
+    if (!identity) return undefined;
+    return {
+      iss: authorizer.issuer,
+      client_id: authorizer.audience[0] ?? 'local',
+      token_use: 'access',
+      ...identity.claims,
+    };
   }
 
   async stop(): Promise<void> {

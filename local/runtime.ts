@@ -6,6 +6,7 @@ import { LocalDeployment } from './cloud-assembly';
 import { createTables, type LocalDynamoDb, startDynamoDb } from './dynamodb';
 import { LocalEventBridge } from './eventbridge';
 import { freePort } from './free-port';
+import { type LocalIdentity, loadLocalIdentities } from './identities';
 import { LambdaHost } from './lambda-host';
 import { createQueues, LOCAL_ACCOUNT_ID, type LocalSqs, SqsEventSources, startSqs } from './sqs';
 import { LocalStepFunctions } from './stepfunctions';
@@ -30,6 +31,8 @@ export interface LocalRuntime {
   region: string;
   dynamoDbEngine: LocalDynamoDb['engine'];
   deployment: LocalDeployment;
+  /** Bearer tokens by role (from the data folder's identities.json). */
+  identities: LocalIdentity[];
   stepFunctions: LocalStepFunctions;
   eventBridge: LocalEventBridge;
   stop(): Promise<void>;
@@ -93,7 +96,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     eventSources.start();
     stops.push(() => eventSources.stop());
 
-    const api = new LocalApiGateway(deployment, lambdas, log);
+    const identities = loadLocalIdentities(options.dataDir);
+    const api = new LocalApiGateway(deployment, lambdas, identities, log);
     await api.start(port, host);
     stops.push(() => api.stop());
 
@@ -108,6 +112,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       region,
       dynamoDbEngine: dynamo.engine,
       deployment,
+      identities,
       stepFunctions,
       eventBridge,
       stop: stopAll,

@@ -42,17 +42,22 @@ const order = {
   ],
 };
 
+const tokenOf = (role: string) => runtime.identities.find((i) => i.role === role)?.token ?? '';
+const bearer = (role: string) => `-H 'Authorization: Bearer ${tokenOf(role)}'`;
 console.log(`
 Switchboard is running on ${runtime.apiUrl}
   DynamoDB: ${runtime.dynamoDbEngine} · SQS: fauxqs · Step Functions: aws-local-stepfunctions · data in .local/
   simulated systems: ${simulators.map((s) => `${s.name} ${s.url}`).join(', ')}
 
+Callers (tokens from .local/identities.json):
+${runtime.identities.map((i) => `${i.role}: Authorization: Bearer ${i.token}`).join('\n')}
+
 Submit a demo DSL order:
-  curl -s -X POST ${runtime.apiUrl}/tmf-api/productOrderingManagement/v5/productOrder -H 'content-type: application/json' -d '${JSON.stringify(order)}'
+  curl -s -X POST ${runtime.apiUrl}/tmf-api/productOrderingManagement/v5/productOrder ${bearer('submitter')} -H 'content-type: application/json' -d '${JSON.stringify(order)}'
 
 Then read it (use the id from the answer):
-  curl -s ${runtime.apiUrl}/tmf-api/productOrderingManagement/v5/productOrder/<id>
-  curl -s ${runtime.apiUrl}/orchestration/orders/<id>/items
+  curl -s ${runtime.apiUrl}/tmf-api/productOrderingManagement/v5/productOrder/<id> ${bearer('submitter')}
+  curl -s ${runtime.apiUrl}/orchestration/orders/<id>/items ${bearer('operator')}
 
 Ctrl-C stops everything.`);
 

@@ -47,7 +47,8 @@ export function findCycle(plan: PlanDefinition): string[] | undefined {
     state.set(id, 'visiting');
     path.push(id);
     for (const dep of deps.get(id) ?? []) {
-      if (!deps.has(dep)) continue;
+      // Unknown items and self-dependencies are reported on their own; a walk through them hides real cycles.
+      if (!deps.has(dep) || dep === id) continue;
       const cycle = visit(dep);
       if (cycle) return cycle;
     }

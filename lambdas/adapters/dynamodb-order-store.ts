@@ -82,7 +82,11 @@ export class DynamoDbOrderStore implements OrderStore {
         if (record.sk === ORDER_SK) order = toOrder(record);
         else if (record.sk === CONTEXT_SK) context = (record.attributes as Record<string, unknown>) ?? {};
         else {
-          const item = strip(record) as unknown as ItemRecord;
+          const { taskTokens, ...rest } = strip(record);
+          const item = {
+            ...rest,
+            ...(taskTokens instanceof Set ? { taskTokens: [...taskTokens] as string[] } : {}),
+          } as unknown as ItemRecord;
           items.set(item.key, item);
         }
       }
@@ -94,9 +98,10 @@ export class DynamoDbOrderStore implements OrderStore {
   async attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean> {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: 'SET taskToken = :token, updatedAt = :at',
+      // A string set: a redelivered dispatch adds nothing, a re-run execution adds its new token.
+      UpdateExpression: 'ADD taskTokens :token SET updatedAt = :at',
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':token': taskToken, ':at': at },
+      ExpressionAttributeValues: { ':token': new Set([taskToken]), ':at': at },
     });
   }
 

@@ -16,6 +16,16 @@ export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
 
+/** No verified identity came with the request. */
+export class UnauthorizedError extends Error {
+  override readonly name = 'UnauthorizedError';
+}
+
+/** The caller is known but its role does not allow this. */
+export class ForbiddenError extends Error {
+  override readonly name = 'ForbiddenError';
+}
+
 export class PayloadTooLargeError extends Error {
   override readonly name = 'PayloadTooLargeError';
 }

@@ -2,7 +2,7 @@ import type { ItemRecord, OrderAggregateView } from './orchestration';
 
 /** An orchestration item as operators see it: never its task token or delivery id. */
 export function toItemView(item: ItemRecord) {
-  const { taskToken: _token, attemptId: _attempt, outputAttributes, orderId: _order, key, ...rest } = item;
+  const { taskTokens: _tokens, attemptId: _attempt, outputAttributes, orderId: _order, key, ...rest } = item;
   return { id: key, ...rest, ...(outputAttributes ? { attributes: outputAttributes } : {}) };
 }
 
@@ -12,6 +12,7 @@ export function toItemGraph({ order, items }: OrderAggregateView) {
   return {
     orderId: order.id,
     state: order.state,
+    ...(order.submittedBy ? { submittedBy: order.submittedBy } : {}),
     items: nodes.map(toItemView),
     dependencies: nodes.flatMap((item) => item.dependsOn.map((from) => ({ from, to: item.key }))),
   };

@@ -45,11 +45,12 @@ function toJson(name: string, value: unknown): unknown {
   // normalises them and proves the value can be stored and sent.
   const seen = new Set<unknown>();
   const check = (v: unknown, path: string): void => {
-    if (typeof v === 'function') throw new MappingError(name, `produced a function at ${path || 'the top'}`);
+    const where = path || 'the top';
+    if (typeof v === 'function') throw new MappingError(name, `produced a function at ${where}`);
     if (typeof v === 'number' && !Number.isFinite(v))
-      throw new MappingError(name, `produced ${v} at ${path}`);
+      throw new MappingError(name, `produced ${v} at ${where}`);
     if (v !== null && typeof v === 'object') {
-      if (seen.has(v)) throw new MappingError(name, `produced a circular value at ${path}`);
+      if (seen.has(v)) throw new MappingError(name, `produced a circular value at ${where}`);
       seen.add(v);
       for (const [k, inner] of Object.entries(v)) check(inner, path ? `${path}.${k}` : k);
       seen.delete(v);

@@ -1,3 +1,5 @@
+import type { Actor } from './roles';
+
 /**
  * The orchestration model: orders, their orchestration items and the states they move through.
  * Pure data and rules; storage and transport live behind the ports.
@@ -33,6 +35,8 @@ export interface OrderRecord {
   itemKeys: string[];
   /** Keys of items done (Completed or Skipped). */
   doneItems: string[];
+  /** Who submitted the order. */
+  submittedBy?: Actor;
   /** Plan executions started for this order, by plan id. */
   planRuns: { planId: string; executionName: string }[];
   createdAt: string;
@@ -54,8 +58,11 @@ export interface ItemRecord {
   dependsOn: string[];
   state: ItemState;
   history: HistoryEntry[];
-  /** The plan execution's task token, once its wait has reached the worker. */
-  taskToken?: string;
+  /**
+   * Every task token a plan execution gave this item (a re-run execution brings a new one). All are
+   * answered when the item is done; those no execution waits for any more answer "gone".
+   */
+  taskTokens?: string[];
   /** The delivery that runs the item now; a redelivery of the same message may take over. */
   attemptId?: string;
   request?: CalloutRequestRecord;

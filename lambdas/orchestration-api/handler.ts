@@ -4,6 +4,7 @@ import { NotFoundError } from '../domain/errors';
 import { toItemGraph } from '../domain/item-view';
 import type { OrderStore } from '../ports/order-store';
 import { dynamoDocuments } from '../shared/aws-clients';
+import { callerOf, requireRole } from '../shared/caller';
 import { requiredEnv } from '../shared/env';
 import { errorResponse, json } from '../shared/http';
 import { pathId } from '../shared/ids';
@@ -12,12 +13,13 @@ export interface OrchestrationApiDeps {
   store: OrderStore;
 }
 
-/** The orchestration view: GET /orchestration/orders/{orderId}/items returns the order's plan as a graph. */
+/** The orchestration view, for operators: GET /orchestration/orders/{orderId}/items returns the order's plan as a graph. */
 export async function handleOrchestrationApi(
   deps: OrchestrationApiDeps,
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
+    requireRole(callerOf(event), 'operator');
     if (event.routeKey === 'GET /orchestration/orders/{orderId}/items') {
       const orderId = pathId(event.pathParameters?.orderId, 'orderId');
       const aggregate = await deps.store.getAggregate(orderId);

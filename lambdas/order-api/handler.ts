@@ -4,9 +4,11 @@ import { StepFunctionsPlanRunner } from '../adapters/step-functions';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { TMF622_BASE_PATH, toProductOrder } from '../domain/order-view';
 import { productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
+import { actorOf } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
+import { callerOf, requireRole } from '../shared/caller';
 import { requiredEnv } from '../shared/env';
 import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
@@ -16,14 +18,16 @@ export interface OrderApiDeps extends SubmitOrderDeps {
   store: OrderStore;
 }
 
-/** TMF622 productOrder: POST creates an order and starts its plans; GET /{id} reads it. */
+/** TMF622 productOrder: POST (submitters) creates an order and starts its plans; GET /{id} (submitters, operators) reads it. */
 export async function handleOrderApi(
   deps: OrderApiDeps,
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
     const route = event.routeKey;
+    const caller = callerOf(event);
     if (route === `POST ${TMF622_BASE_PATH}/productOrder`) {
+      requireRole(caller, 'submitter');
       const body = parseJsonBody(event);
       if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
         const sent = SERVER_SET_FIELDS.filter((field) => field in body);
@@ -35,11 +39,12 @@ export async function handleOrderApi(
       }
       const parsed = productOrderCreateSchema.safeParse(body);
       if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
-      const order = await submitOrder(deps, parsed.data);
+      const order = await submitOrder(deps, parsed.data, actorOf(caller));
       const resource = toProductOrder(order);
       return json(201, resource, { location: resource.href });
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder/{id}`) {
+      requireRole(caller, 'submitter', 'operator');
       const id = pathId(event.pathParameters?.id, 'id');
       const aggregate = await deps.store.getAggregate(id);
       if (!aggregate) throw new NotFoundError(`no productOrder with id "${id}"`);

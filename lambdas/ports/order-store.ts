@@ -24,7 +24,7 @@ export interface OrderStore {
   createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void>;
   getOrder(orderId: string): Promise<OrderRecord | undefined>;
   getAggregate(orderId: string): Promise<OrderAggregate | undefined>;
-  /** Records the plan's task token on a Pending item (or a later one, for replays); false if there is no such item. */
+  /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
   /** Moves a Pending item to Running for this attempt; also true when this attempt already holds it. */
   claimItem(orderId: string, key: string, attemptId: string, at: string): Promise<boolean>;

@@ -1,9 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   type Problem,
+  UnauthorizedError,
   ValidationError,
 } from '../domain/errors';
 import { describeError, logger } from './logger';
@@ -40,6 +42,8 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
   if (error instanceof ValidationError) {
     return json(400, errorBody(400, 'Bad Request', error.message, error.problems));
   }
+  if (error instanceof UnauthorizedError) return json(401, errorBody(401, 'Unauthorized', error.message));
+  if (error instanceof ForbiddenError) return json(403, errorBody(403, 'Forbidden', error.message));
   if (error instanceof NotFoundError) return json(404, errorBody(404, 'Not Found', error.message));
   if (error instanceof ConflictError) return json(409, errorBody(409, 'Conflict', error.message));
   if (error instanceof PayloadTooLargeError)

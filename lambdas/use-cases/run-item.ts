@@ -54,7 +54,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
   if (isDone(item)) return finish(deps, aggregate, item);
   if (item.state === 'FatallyFailed') return; // waits for an operator
   if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
-  if (item.taskToken === undefined) return; // its dispatch will come and start it
+  if (!item.taskTokens?.length) return; // its dispatch will come and start it
   if (!prerequisitesDone(item, aggregate.items)) return;
 
   if (!(await store.claimItem(item.orderId, item.key, deliveryId, at()))) return;
@@ -130,19 +130,24 @@ async function finish(deps: RunItemDeps, aggregate: OrderAggregate, item: ItemRe
   if (order.itemKeys.every((key) => order.doneItems.includes(key))) {
     await store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'completed', at);
   }
-  if (item.taskToken !== undefined) {
-    const answered = await deps.tasks.succeed(item.taskToken, { itemKey: item.key, state: item.state });
-    if (answered === 'gone')
-      logger.warn('plan no longer waits for item', { orderId: item.orderId, itemKey: item.key });
-  }
-  // Read again after the item is recorded done: a dependent whose token arrived meanwhile wrote it before
-  // reading this item's state, so either it saw this item done or this read sees its token.
+  // Read again after the item is recorded done. A token that reached this item meanwhile (a re-run
+  // execution) was written before its dispatch read the item, so either that dispatch saw the item done
+  // and answers its own token, or this read sees the token. Dependents' tokens work the same way.
   const items =
     (await store.getAggregate(item.orderId))?.items ?? new Map(aggregate.items).set(item.key, item);
+  const tokens = new Set([...(item.taskTokens ?? []), ...(items.get(item.key)?.taskTokens ?? [])]);
+  for (const token of tokens) {
+    const answered = await deps.tasks.succeed(token, { itemKey: item.key, state: item.state });
+    if (answered === 'gone')
+      logger.warn('a plan execution no longer waits for this item', {
+        orderId: item.orderId,
+        itemKey: item.key,
+      });
+  }
   const ready = [...items.values()].filter(
     (other) =>
       other.state === 'Pending' &&
-      other.taskToken !== undefined &&
+      (other.taskTokens?.length ?? 0) > 0 &&
       other.dependsOn.includes(item.key) &&
       prerequisitesDone(other, items),
   );

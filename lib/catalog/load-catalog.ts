@@ -96,6 +96,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
   const plans = indexById<PlanDefinition>('plan', readEntries('plans', planDefinitionSchema));
 
   const mappings: Record<string, string> = {};
+  const invalidMappings = new Set<string>();
   for (const file of listFiles(join(dir, 'mappings'), new Set(['.jsonata']))) {
     const name = basename(file, '.jsonata');
     const expression = readFileSync(file, 'utf8');
@@ -103,6 +104,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
       jsonata(expression);
       mappings[name] = expression;
     } catch (error) {
+      invalidMappings.add(name);
       problems.push({
         file: display(file),
         message: `is not a valid JSONata expression: ${(error as Error).message}`,
@@ -112,7 +114,14 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
 
   for (const [id, url] of Object.entries(options.systemBaseUrls ?? {})) {
     const system = systems.byId[id];
-    if (system) system.baseUrl = url;
+    const valid = systemSchema.shape.baseUrl.safeParse(url);
+    if (system && valid.success) system.baseUrl = valid.data;
+    else if (system)
+      problems.push({
+        file: '(context switchboard:systemBaseUrls)',
+        where: id,
+        message: `"${url}" is not an http(s) URL`,
+      });
     else
       problems.push({
         file: '(context switchboard:systemBaseUrls)',
@@ -128,11 +137,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     }
     for (const field of ['requestMapping', 'responseMapping'] as const) {
       const name = iface[field];
-      if (
-        name !== undefined &&
-        !(name in mappings) &&
-        !problems.some((p) => p.file.endsWith(`${name}.jsonata`))
-      ) {
+      if (name !== undefined && !(name in mappings) && !invalidMappings.has(name)) {
         problems.push({
           file,
           where: field,

@@ -1,17 +1,23 @@
 import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { TMF622_BASE_PATH as TMF622_BASE } from '../../lambdas/domain/order-view';
+import type { SwitchboardIdentity } from './identity';
 
 export interface SwitchboardApiProps {
   orderApi: IFunction;
   orchestrationApi: IFunction;
+  identity: SwitchboardIdentity;
 }
 
-/** The HTTP API: TMF622 product orders and the orchestration view, with access logs. */
+/**
+ * The HTTP API: TMF622 product orders and the orchestration view, with access logs. Every route needs a
+ * Cognito token (JWT authorizer); the functions then check the caller's role.
+ */
 export class SwitchboardApi extends Construct {
   readonly httpApi: HttpApi;
 
@@ -20,6 +26,9 @@ export class SwitchboardApi extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Switchboard: TMF622 product ordering and orchestration',
       createDefaultStage: false,
+      defaultAuthorizer: new HttpUserPoolAuthorizer('Cognito', props.identity.userPool, {
+        userPoolClients: props.identity.clients,
+      }),
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: RetentionDays.ONE_MONTH,

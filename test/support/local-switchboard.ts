@@ -11,11 +11,21 @@ export interface TestSwitchboard {
   inventory: SimulatedSystem;
   assemblyDir: string;
   dataDir: string;
-  /** Calls the API: JSON in, status and parsed JSON out. */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
+  /**
+   * Calls the API as a role (by default an operator for /orchestration and /admin, else a submitter;
+   * `null` sends no token): JSON in, status and parsed JSON out.
+   */
+  call(method: string, path: string, body?: unknown, options?: CallOptions): Promise<ApiAnswer>;
+  /** The bearer token the local identity file gives a role. */
+  token(role: string): string;
   /** Stops the runtime only, keeping its data, so a test can start it again. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface CallOptions {
+  as?: string | null;
+  headers?: Record<string, string>;
 }
 
 export interface ApiAnswer {
@@ -33,6 +43,19 @@ export async function startTestSwitchboard(
   options: { dynamoDb?: 'auto' | 'dynalite' } = {},
 ): Promise<TestSwitchboard> {
   const inventory = await startInventory({ port: 0 });
+  try {
+    return await startAround(inventory, options);
+  } catch (error) {
+    // A runtime that failed to start must not leave the simulator holding the test process open.
+    await inventory.stop();
+    throw error;
+  }
+}
+
+async function startAround(
+  inventory: SimulatedSystem,
+  options: { dynamoDb?: 'auto' | 'dynalite' },
+): Promise<TestSwitchboard> {
   const assemblyDir = synthesize(mkdtempSync(join(tmpdir(), 'switchboard-e2e-cdk-')), {
     'switchboard:systemBaseUrls': { inventory: inventory.url },
   });
@@ -51,10 +74,25 @@ export async function startTestSwitchboard(
     inventory,
     assemblyDir,
     dataDir,
-    async call(method, path, body, headers = {}) {
+    token(role) {
+      const identity = handle.runtime.identities.find((i) => i.role === role);
+      if (!identity) throw new Error(`the local identity file has no ${role}`);
+      return identity.token;
+    },
+    async call(method, path, body, options = {}) {
+      const role =
+        options.as === undefined
+          ? /^\/(orchestration|admin)\//.test(path)
+            ? 'operator'
+            : 'submitter'
+          : options.as;
       const response = await fetch(`${handle.runtime.apiUrl}${path}`, {
         method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(role ? { authorization: `Bearer ${handle.token(role)}` } : {}),
+          ...options.headers,
+        },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await response.text();

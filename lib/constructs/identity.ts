@@ -1,0 +1,104 @@
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  AccountRecovery,
+  CustomThreatProtectionMode,
+  FeaturePlan,
+  Mfa,
+  OAuthScope,
+  ResourceServerScope,
+  StandardThreatProtectionMode,
+  UserPool,
+  type UserPoolClient,
+  UserPoolGroup,
+} from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
+import { GROUPS, SCOPES } from '../../lambdas/domain/roles';
+
+/**
+ * Who may call Switchboard: a Cognito user pool whose groups give people their role (order submitters,
+ * operators), and an OAuth resource server whose scopes give machine clients theirs through the client
+ * credentials flow (order capture submits orders; operations tooling operates), with no person involved.
+ */
+export class SwitchboardIdentity extends Construct {
+  readonly userPool: UserPool;
+  /** The app clients whose tokens the API accepts. */
+  readonly clients: UserPoolClient[];
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.userPool = new UserPool(this, 'Users', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true, username: true },
+      mfa: Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      // Operators can take systems down: threat protection blocks risky sign-ins and leaked passwords.
+      featurePlan: FeaturePlan.PLUS,
+      standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
+      customThreatProtectionMode: CustomThreatProtectionMode.FULL_FUNCTION,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const [role, groupName] of Object.entries(GROUPS)) {
+      new UserPoolGroup(this, `${role}Group`, {
+        userPool: this.userPool,
+        groupName,
+        description: `Switchboard ${role}s`,
+      });
+    }
+    const resourceServer = this.userPool.addResourceServer('Api', {
+      identifier: SCOPES.resourceServer,
+      scopes: [
+        new ResourceServerScope({
+          scopeName: SCOPES.submit,
+          scopeDescription: 'submit and read product orders',
+        }),
+        new ResourceServerScope({
+          scopeName: SCOPES.operate,
+          scopeDescription: 'operate systems, items and fallout',
+        }),
+      ],
+    });
+    const scopeOf = (name: string) =>
+      OAuthScope.resourceServer(
+        resourceServer,
+        new ResourceServerScope({ scopeName: name, scopeDescription: name }),
+      );
+
+    // The token endpoint needs a domain; the account id keeps the prefix unique without naming anything.
+    const domain = this.userPool.addDomain('Domain', {
+      cognitoDomain: { domainPrefix: Fn.join('-', ['switchboard', Stack.of(this).account]) },
+    });
+
+    const machineClient = (clientId: string, scopeName: string) =>
+      this.userPool.addClient(clientId, {
+        generateSecret: true,
+        authFlows: {},
+        oAuth: { flows: { clientCredentials: true }, scopes: [scopeOf(scopeName)] },
+        accessTokenValidity: Duration.hours(1),
+      });
+    const orderCapture = machineClient('OrderCaptureClient', SCOPES.submit);
+    const operationsClient = machineClient('OperationsClient', SCOPES.operate);
+    const people = this.userPool.addClient('PeopleClient', {
+      authFlows: { userSrp: true },
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.hours(12),
+      preventUserExistenceErrors: true,
+    });
+    this.clients = [orderCapture, operationsClient, people];
+
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'TokenUrl', { value: `${domain.baseUrl()}/oauth2/token` });
+    new CfnOutput(this, 'OrderCaptureClientId', { value: orderCapture.userPoolClientId });
+    new CfnOutput(this, 'OperationsClientId', { value: operationsClient.userPoolClientId });
+    new CfnOutput(this, 'PeopleClientId', { value: people.userPoolClientId });
+  }
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The local stand-in for Cognito: a git-ignored file in the data folder that gives each role a bearer
+ * token and the JWT claims a Cognito token for that role would carry. The local API Gateway accepts
+ * these tokens where the template puts a JWT authorizer, and passes the claims to the Lambda in the
+ * request context exactly where API Gateway puts them.
+ */
+const identitySchema = z.object({
+  role: z.string().min(1),
+  token: z.string().min(16),
+  claims: z.record(z.string(), z.unknown()).refine((c) => typeof c.sub === 'string', 'claims need a sub'),
+});
+const fileSchema = z.object({ identities: z.array(identitySchema).min(1) });
+
+export type LocalIdentity = z.infer<typeof identitySchema>;
+
+const newToken = () => randomBytes(24).toString('base64url');
+
+function defaults(): LocalIdentity[] {
+  return [
+    // A machine client (client credentials), as order capture would be on AWS.
+    {
+      role: 'submitter',
+      token: newToken(),
+      claims: { sub: 'local-order-capture', client_id: 'local-order-capture', scope: 'switchboard/submit' },
+    },
+    // A person in the operators group.
+    {
+      role: 'operator',
+      token: newToken(),
+      claims: { sub: 'local-operator', username: 'operator', 'cognito:groups': '[operators]' },
+    },
+  ];
+}
+
+export function loadLocalIdentities(dataDir: string): LocalIdentity[] {
+  const file = join(dataDir, 'identities.json');
+  if (!existsSync(file)) {
+    const identities = defaults();
+    writeFileSync(file, `${JSON.stringify({ identities }, null, 2)}\n`, { mode: 0o600 });
+    return identities;
+  }
+  const parsed = fileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(
+      `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')} (delete it to get the defaults)`,
+    );
+  }
+  return parsed.data.identities;
+}

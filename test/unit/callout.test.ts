@@ -1,0 +1,325 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { interpretAnswer, mappingInput, prepareCallout, requestRecord } from '../../lambdas/domain/callout';
+import type { Catalog } from '../../lambdas/domain/catalog';
+import { decompose } from '../../lambdas/domain/decompose';
+import { CalloutError, MappingError } from '../../lambdas/domain/errors';
+import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
+import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
+import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+
+const AT = '2025-03-01T10:00:00.000Z';
+
+/** A two-line order (voice, then DSL) decomposed with the DSL catalog. */
+function twoLineOrder(): { order: OrderRecord; items: Map<string, ItemRecord> } {
+  const body = dslOrderBody();
+  const dslLine = (body.productOrderItem as Record<string, unknown>[])[0];
+  const submitted = productOrderCreateSchema.parse({
+    ...body,
+    productOrderItem: [
+      {
+        id: 'line-0',
+        action: 'add',
+        productOffering: { id: 'voice' },
+        product: { productCharacteristic: [{ name: 'bandwidth', value: 'wrong line' }] },
+      },
+      dslLine,
+    ],
+  });
+  const { order, items } = decompose(dslCatalog(), 'o-1', submitted, AT);
+  return { order, items: new Map(items.map((i) => [i.key, i])) };
+}
+
+function itemOf(items: Map<string, ItemRecord>, key: string): ItemRecord {
+  const item = items.get(key);
+  assert.ok(item, `item ${key}`);
+  return item;
+}
+
+function withSystemUrl(url: string): Catalog {
+  const catalog = dslCatalog();
+  catalog.systems.inventory = { id: 'inventory', name: 'Inventory', baseUrl: url };
+  return catalog;
+}
+
+async function rejectsWithCalloutError(
+  promise: Promise<unknown>,
+  status: number | undefined,
+  message: RegExp,
+) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof CalloutError, `a CalloutError, not ${String(error)}`);
+    assert.equal(error.status, status);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe('mappingInput', () => {
+  it('gives mappings the order with its id, the item line, its characteristics by name, its prices and the context', () => {
+    // Prepare
+    const { order, items } = twoLineOrder();
+    const context = { portId: 'P-7' };
+
+    // Act
+    const input = mappingInput(order, itemOf(items, '2.reserve-port'), context);
+
+    // Assess
+    assert.equal(input.order.id, 'o-1');
+    assert.deepEqual(input.order.externalId, [{ id: 'crm-42' }]);
+    assert.equal(input.line.id, 'line-1');
+    assert.deepEqual(input.characteristics, { bandwidth: '100', serviceAddress: { street: 'Main St 1' } });
+    assert.deepEqual(input.prices, [
+      {
+        priceType: 'recurring',
+        recurringChargePeriod: 'month',
+        price: { taxIncludedAmount: { unit: 'EUR', value: 30 } },
+      },
+    ]);
+    assert.equal(input.attributes, context);
+  });
+
+  it('gives empty characteristics and prices for a line that has none, and {} for an unknown line', () => {
+    const { order, items } = twoLineOrder();
+    const voice = itemOf(items, '1.number-ported');
+
+    const ofVoice = mappingInput(order, voice, {});
+    const ofNothing = mappingInput(order, { ...voice, lineId: 'no-such-line' }, {});
+
+    assert.deepEqual(ofVoice.characteristics, { bandwidth: 'wrong line' });
+    assert.deepEqual(ofVoice.prices, []);
+    assert.deepEqual(ofNothing.line, {});
+    assert.deepEqual(ofNothing.characteristics, {});
+  });
+});
+
+describe('prepareCallout', () => {
+  it('builds the request with the request mapping, JSON headers and the idempotency key', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, '2.reserve-port');
+
+    const prepared = await prepareCallout(dslCatalog(), item, mappingInput(order, item, {}));
+
+    assert.deepEqual(prepared, {
+      url: 'http://inventory.test:4101/api/ports/reservations',
+      method: 'POST',
+      headers: {
+        accept: 'application/json',
+        'content-type': 'application/json',
+        'idempotency-key': 'o-1.2.reserve-port',
+      },
+      body: { orderId: 'o-1', orderItemId: 'line-1', bandwidthMbps: 100 },
+      timeoutMs: 10_000,
+    });
+  });
+
+  for (const [baseUrl, expected] of [
+    ['http://inventory.test/api', 'http://inventory.test/api/ports/reservations'],
+    ['http://inventory.test/api/', 'http://inventory.test/api/ports/reservations'],
+    ['http://inventory.test', 'http://inventory.test/ports/reservations'],
+    ['http://inventory.test/', 'http://inventory.test/ports/reservations'],
+    ['https://inventory.test:8443/a/b', 'https://inventory.test:8443/a/b/ports/reservations'],
+  ] as const) {
+    it(`joins ${baseUrl} and the interface path under the base path`, async () => {
+      const { order, items } = twoLineOrder();
+      const item = itemOf(items, '2.reserve-port');
+
+      const prepared = await prepareCallout(withSystemUrl(baseUrl), item, mappingInput(order, item, {}));
+
+      assert.equal(prepared.url, expected);
+    });
+  }
+
+  it('sends the order, line and attributes when the interface has no request mapping', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, '2.activate-line');
+    const input = mappingInput(order, item, { portId: 'P-7' });
+
+    const prepared = await prepareCallout(dslCatalog(), item, input);
+
+    assert.equal(prepared.url, 'http://activation.test:4102/lines');
+    assert.equal(prepared.method, 'PUT');
+    assert.deepEqual(prepared.body, { order: input.order, line: input.line, attributes: { portId: 'P-7' } });
+    assert.equal(prepared.timeoutMs, 30_000);
+  });
+
+  for (const method of ['GET', 'DELETE'] as const) {
+    it(`sends no body and no content-type with ${method}`, async () => {
+      const { order, items } = twoLineOrder();
+      const catalog = dslCatalog();
+      const iface = catalog.interfaces['port-status'];
+      assert.ok(iface);
+      iface.method = method;
+      const item = { ...itemOf(items, '2.reserve-port'), interfaceId: 'port-status' };
+
+      const prepared = await prepareCallout(catalog, item, mappingInput(order, item, {}));
+
+      assert.equal(prepared.method, method);
+      assert.equal(prepared.body, undefined);
+      assert.deepEqual(prepared.headers, {
+        accept: 'application/json',
+        'idempotency-key': 'o-1.2.reserve-port',
+      });
+    });
+  }
+
+  it('fails with a CalloutError for an interface or system the catalog does not have', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, '2.reserve-port');
+    const input = mappingInput(order, item, {});
+    const noSystem = dslCatalog();
+    delete noSystem.systems.inventory;
+
+    await rejectsWithCalloutError(
+      prepareCallout(dslCatalog(), { ...item, interfaceId: 'ghost' }, input),
+      undefined,
+      /system interface "ghost" is not in the catalog/,
+    );
+    await rejectsWithCalloutError(
+      prepareCallout(noSystem, item, input),
+      undefined,
+      /system "inventory" is not/,
+    );
+  });
+
+  it('passes a failing request mapping on as a MappingError', async () => {
+    const { order, items } = twoLineOrder();
+    const catalog = dslCatalog();
+    catalog.mappings['reserve-request'] = '$nope()';
+    const item = itemOf(items, '2.reserve-port');
+
+    await assert.rejects(prepareCallout(catalog, item, mappingInput(order, item, {})), MappingError);
+  });
+
+  it('records the prepared request as sent', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, '2.reserve-port');
+    const prepared = await prepareCallout(dslCatalog(), item, mappingInput(order, item, {}));
+
+    const record = requestRecord(prepared, AT);
+
+    assert.deepEqual(record, {
+      method: 'POST',
+      url: prepared.url,
+      headers: prepared.headers,
+      body: prepared.body,
+      sentAt: AT,
+    });
+  });
+});
+
+describe('interpretAnswer', () => {
+  const reserve = () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, '2.reserve-port');
+    return { item, input: mappingInput(order, item, { earlier: true }) };
+  };
+
+  it('turns a 2xx JSON answer into attributes with the response mapping', async () => {
+    const { item, input } = reserve();
+
+    const answer = await interpretAnswer(dslCatalog(), item, 201, '{"portId":"P-7","extra":1}', input);
+
+    assert.deepEqual(answer, { body: { portId: 'P-7', extra: 1 }, attributes: { portId: 'P-7' } });
+  });
+
+  it('lets the response mapping read the status and the attributes so far', async () => {
+    const { item, input } = reserve();
+    const catalog = dslCatalog();
+    catalog.mappings['reserve-response'] =
+      '{ "status": status, "seen": attributes.earlier, "line": line.id }';
+
+    const answer = await interpretAnswer(catalog, item, 200, '{}', input);
+
+    assert.deepEqual(answer.attributes, { status: 200, seen: true, line: 'line-1' });
+  });
+
+  it('writes no attributes when the interface has no response mapping', async () => {
+    const { item, input } = reserve();
+
+    const answer = await interpretAnswer(
+      dslCatalog(),
+      { ...item, interfaceId: 'port-status' },
+      200,
+      '[1]',
+      input,
+    );
+
+    assert.deepEqual(answer, { body: [1], attributes: {} });
+  });
+
+  it('refuses a 2xx answer that is not JSON, quoting it', async () => {
+    const { item, input } = reserve();
+
+    await rejectsWithCalloutError(
+      interpretAnswer(dslCatalog(), item, 200, '<html>OK</html>', input),
+      200,
+      /^answered 200 with a body that is not JSON: "<html>OK<\/html>"$/,
+    );
+  });
+
+  it('refuses an empty 2xx answer', async () => {
+    const { item, input } = reserve();
+
+    for (const [status, body] of [
+      [200, ''],
+      [204, '  \n'],
+    ] as const) {
+      await rejectsWithCalloutError(
+        interpretAnswer(dslCatalog(), item, status, body, input),
+        status,
+        new RegExp(`^answered ${status} with an empty body where JSON was expected$`),
+      );
+    }
+  });
+
+  it('refuses a redirect, saying it is not followed', async () => {
+    const { item, input } = reserve();
+
+    await rejectsWithCalloutError(
+      interpretAnswer(dslCatalog(), item, 302, 'Found', input),
+      302,
+      /^answered 302, a redirect, which callouts do not follow$/,
+    );
+  });
+
+  it('refuses a 4xx or 5xx answer, with its status and an excerpt of its body', async () => {
+    const { item, input } = reserve();
+
+    await rejectsWithCalloutError(
+      interpretAnswer(dslCatalog(), item, 503, 'Service Unavailable', input),
+      503,
+      /^answered 503: Service Unavailable$/,
+    );
+    await rejectsWithCalloutError(
+      interpretAnswer(dslCatalog(), item, 422, '{"error":"no free port"}', input),
+      422,
+      /^answered 422: \{"error":"no free port"\}$/,
+    );
+    await rejectsWithCalloutError(interpretAnswer(dslCatalog(), item, 500, '', input), 500, /^answered 500$/);
+  });
+
+  it('cuts a long error body to an excerpt', async () => {
+    const { item, input } = reserve();
+
+    await assert.rejects(
+      interpretAnswer(dslCatalog(), item, 500, 'x'.repeat(5000), input),
+      (error: Error) => {
+        assert.equal(error.message, `answered 500: ${'x'.repeat(300)}`);
+        return true;
+      },
+    );
+  });
+
+  it('passes a failing response mapping on as a MappingError', async () => {
+    const { item, input } = reserve();
+    const catalog = dslCatalog();
+    catalog.mappings['reserve-response'] = 'response.portId';
+
+    await assert.rejects(interpretAnswer(catalog, item, 200, '{"portId":"P-7"}', input), (error: unknown) => {
+      assert.ok(error instanceof MappingError);
+      assert.equal(error.mapping, 'reserve-response');
+      return true;
+    });
+  });
+});
