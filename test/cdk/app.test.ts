@@ -158,6 +158,44 @@ describe('the Switchboard CDK app', () => {
     });
   });
 
+  it('puts the Cognito JWT authorizer in front of every route', () => {
+    const routes = Object.values(stateless.findResources('AWS::ApiGatewayV2::Route'));
+    assert.ok(routes.length >= 3);
+    for (const route of routes) {
+      assert.equal(route.Properties.AuthorizationType, 'JWT', `${route.Properties.RouteKey} is authorized`);
+      assert.ok(route.Properties.AuthorizerId, `${route.Properties.RouteKey} names the authorizer`);
+    }
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: Match.anyValue(), Audience: Match.anyValue() },
+    });
+  });
+
+  it('gives people roles by group and machine clients roles by OAuth scope, with no self sign-up', () => {
+    stateful.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: 'ON',
+      UserPoolTier: 'PLUS',
+      UserPoolAddOns: Match.objectLike({ AdvancedSecurityMode: 'ENFORCED' }),
+    });
+    for (const group of ['submitters', 'operators']) {
+      stateful.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: group });
+    }
+    stateful.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'switchboard',
+      Scopes: [Match.objectLike({ ScopeName: 'submit' }), Match.objectLike({ ScopeName: 'operate' })],
+    });
+    const machineClients = Object.values(stateful.findResources('AWS::Cognito::UserPoolClient')).filter((c) =>
+      (c.Properties.AllowedOAuthFlows as string[] | undefined)?.includes('client_credentials'),
+    );
+    assert.equal(machineClients.length, 2);
+    for (const client of machineClients) {
+      assert.equal(client.Properties.GenerateSecret, true);
+      assert.equal((client.Properties.AllowedOAuthScopes as unknown[]).length, 1, 'each machine client has one role');
+    }
+  });
+
   it('gives a new plan file its own state machine', () => {
     const catalogDir = mkdtempSync(join(tmpdir(), 'switchboard-catalog-'));
     cpSync('catalog', catalogDir, { recursive: true });

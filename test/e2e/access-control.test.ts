@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+const order = { productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'dsl-broadband' } }] };
+
+// Every route class, who may use it, and a request that is otherwise valid.
+const routeClasses = [
+  {
+    name: 'submit an order',
+    method: 'POST',
+    path: () => ORDERS,
+    body: order,
+    allowed: ['submitter'],
+    denied: ['operator'],
+  },
+  {
+    name: 'read an order',
+    method: 'GET',
+    path: (id: string) => `${ORDERS}/${id}`,
+    allowed: ['submitter', 'operator'],
+    denied: [],
+  },
+  {
+    name: 'read orchestration items',
+    method: 'GET',
+    path: (id: string) => `/orchestration/orders/${id}/items`,
+    allowed: ['operator'],
+    denied: ['submitter'],
+  },
+];
+
+describe('access control through the local runtime', () => {
+  let sb: TestSwitchboard;
+  let orderId: string;
+  before(async () => {
+    sb = await startTestSwitchboard();
+    const created = await sb.call('POST', ORDERS, order, { as: 'submitter' });
+    assert.equal(created.status, 201);
+    orderId = (created.body as { id: string }).id;
+  });
+  after(async () => {
+    await sb?.stop();
+  });
+
+  for (const route of routeClasses) {
+    it(`${route.name}: 401 without a token or with an unknown one`, async () => {
+      const none = await sb.call(route.method, route.path(orderId), route.body, { as: null });
+      assert.equal(none.status, 401);
+      assert.deepEqual(none.body, { message: 'Unauthorized' });
+      const forged = await sb.call(route.method, route.path(orderId), route.body, {
+        as: null,
+        headers: { authorization: 'Bearer not-a-token-anyone-was-given' },
+      });
+      assert.equal(forged.status, 401);
+    });
+
+    it(`${route.name}: allowed for ${route.allowed.join(', ')}${route.denied.length ? `, 403 for ${route.denied.join(', ')}` : ''}`, async () => {
+      for (const role of route.allowed) {
+        const answer = await sb.call(route.method, route.path(orderId), route.body, { as: role });
+        assert.ok(
+          answer.status === 200 || answer.status === 201,
+          `${role}: ${answer.status} ${JSON.stringify(answer.body)}`,
+        );
+      }
+      for (const role of route.denied) {
+        const answer = await sb.call(route.method, route.path(orderId), route.body, { as: role });
+        assert.equal(answer.status, 403, role);
+        assert.match((answer.body as { message: string }).message, new RegExp(route.allowed[0] ?? ''));
+      }
+    });
+  }
+
+  it('checks the role before the body: a denied caller learns nothing about its request', async () => {
+    const answer = await sb.call('POST', ORDERS, '{not json', { as: 'operator' });
+    assert.equal(answer.status, 403);
+  });
+
+  it('records who submitted an order, as the token proved it', async () => {
+    const items = await sb.call('GET', `/orchestration/orders/${orderId}/items`, undefined, {
+      as: 'operator',
+    });
+    assert.deepEqual((items.body as { submittedBy: unknown }).submittedBy, {
+      id: 'local-order-capture',
+      name: 'local-order-capture',
+    });
+  });
+});
