@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
+import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/adapters/dynamodb-order-store';
 import { SwitchboardIdentity } from './constructs/identity';
 import { QueueWithDlq } from './constructs/queue-with-dlq';
 
@@ -26,6 +27,18 @@ export class StatefulStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Order records only carry these keys: every order newest first, and the orders in one state.
+    const listSort = { name: 'listSort', type: AttributeType.STRING };
+    this.ordersTable.addGlobalSecondaryIndex({
+      indexName: ORDERS_BY_CREATION,
+      partitionKey: { name: 'listAll', type: AttributeType.STRING },
+      sortKey: listSort,
+    });
+    this.ordersTable.addGlobalSecondaryIndex({
+      indexName: ORDERS_BY_STATE,
+      partitionKey: { name: 'listState', type: AttributeType.STRING },
+      sortKey: listSort,
     });
     // The worker's timeout is 60 s; six times that before a message the worker still holds is redelivered.
     this.work = new QueueWithDlq(this, 'Work', { visibilityTimeout: Duration.minutes(6) });

@@ -3,6 +3,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/adapters/dynamodb-order-store';
 import type { Catalog } from '../lambdas/domain/catalog';
 import { SwitchboardApi } from './constructs/api';
 import type { SwitchboardIdentity } from './constructs/identity';
@@ -35,7 +36,9 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/order-api/handler.ts',
       description: 'TMF622 productOrder: submits orders and starts their plans; reads orders',
       catalog,
-    }).bindTable('ORDERS_TABLE', ordersTable, 'read-write');
+    }).bindTable('ORDERS_TABLE', ordersTable, 'read-write', {
+      indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE],
+    });
     orderApi.addEnvironment(
       'PLAN_STATE_MACHINES',
       Stack.of(this).toJsonString(
@@ -46,9 +49,11 @@ export class StatelessStack extends Stack {
 
     const orchestrationApi = new SwitchboardFunction(this, 'OrchestrationApi', {
       entry: 'lambdas/orchestration-api/handler.ts',
-      description: "Orchestration view: an order's items, their states, requests and responses",
+      description: "Orchestration view and operator actions: an order's items; completing manual tasks",
       catalog,
-    }).bindTable('ORDERS_TABLE', ordersTable, 'read');
+    })
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
+      .bindQueueSender('WORK_QUEUE_URL', work.queue);
 
     const calloutWorker = new SwitchboardFunction(this, 'CalloutWorker', {
       entry: 'lambdas/callout-worker/handler.ts',

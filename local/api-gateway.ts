@@ -157,9 +157,15 @@ export class LocalApiGateway {
       return { statusCode: 413, body: JSON.stringify({ message: 'Request Entity Too Large' }) };
     }
     const match = route.pattern.exec(url.pathname);
-    const pathParameters = Object.fromEntries(
-      route.paramNames.map((name, i) => [name, decodeURIComponent(match?.[i + 1] ?? '')]),
-    );
+    let pathParameters: Record<string, string>;
+    try {
+      pathParameters = Object.fromEntries(
+        route.paramNames.map((name, i) => [name, decodeURIComponent(match?.[i + 1] ?? '')]),
+      );
+    } catch {
+      // A malformed percent-escape never reaches an integration.
+      return { statusCode: 400, body: JSON.stringify({ message: 'Bad Request' }) };
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;

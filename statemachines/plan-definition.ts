@@ -6,38 +6,57 @@ export const slug = z
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (at most 63)');
 
 export const lineActions = ['add', 'modify', 'delete'] as const;
+export const itemTypes = ['callout', 'autoTask', 'milestone', 'manualTask'] as const;
 
 /**
- * How long a plan may wait for any one item, end to end. It bounds each item's Task state. The local
- * engine's timer overflows above 2,147,483 s (ARCHITECTURE.md), so that is the ceiling until the local
- * runtime splits longer waits.
+ * The longest a plan's wait for one item may last, from the plan's start. The local engine's timer
+ * overflows above 2,147,483 s (ARCHITECTURE.md), so that is the ceiling until the local runtime splits
+ * longer waits.
  */
-export const MAX_PLAN_TIMEOUT_SECONDS = 2_147_483;
+export const MAX_TIMEOUT_SECONDS = 2_147_483;
 const DEFAULT_PLAN_TIMEOUT_SECONDS = 14 * 24 * 3600;
+
+/** Which fields each item type needs, and which it must not have. */
+const TYPE_FIELDS: Record<(typeof itemTypes)[number], { needs?: 'interface' | 'setAttributes' }> = {
+  callout: { needs: 'interface' },
+  autoTask: { needs: 'setAttributes' },
+  milestone: {},
+  manualTask: {},
+};
 
 export const planItemSchema = z
   .object({
     id: slug,
-    type: z.enum(['callout', 'milestone']),
+    type: z.enum(itemTypes),
     dependsOn: z.array(slug).default([]),
-    /** The system interface a callout calls. */
+    /** JSONata over the order, the line and the attributes; false skips the item. */
+    condition: z.string().min(1).optional(),
+    /** `line`: once per order line the plan fulfils; `order`: once per order. */
+    scope: z.enum(['line', 'order']).default('line'),
+    /** Once this item has completed, the order can no longer be cancelled and the item not skipped. */
+    pointOfNoReturn: z.boolean().default(false),
+    /** The longest the plan waits for this item, from the plan's start (default: the plan's timeout). */
+    timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
+    /** callout: the system interface it calls. */
     interface: slug.optional(),
+    /** autoTask (built-in): JSONata yielding an object of attributes to set on the order. */
+    setAttributes: z.string().min(1).optional(),
+    /** manualTask: what the operator is asked to do. */
+    instructions: z.string().optional(),
   })
   .strict()
   .superRefine((item, ctx) => {
-    if (item.type === 'callout' && item.interface === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['interface'],
-        message: 'a callout names the system interface it calls',
-      });
+    const needs = TYPE_FIELDS[item.type].needs;
+    for (const field of ['interface', 'setAttributes'] as const) {
+      if (field === needs && item[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `${article(item.type)} needs ${field}` });
+      }
+      if (field !== needs && item[field] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `${article(item.type)} has no ${field}` });
+      }
     }
-    if (item.type !== 'callout' && item.interface !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['interface'],
-        message: `a ${item.type} calls no system interface`,
-      });
+    if (item.instructions !== undefined && item.type !== 'manualTask') {
+      ctx.addIssue({ code: 'custom', path: ['instructions'], message: 'only a manualTask has instructions' });
     }
   });
 
@@ -55,16 +74,15 @@ export const planDefinitionSchema = z
           .strict(),
       )
       .min(1),
-    timeoutSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(MAX_PLAN_TIMEOUT_SECONDS)
-      .default(DEFAULT_PLAN_TIMEOUT_SECONDS),
+    timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).default(DEFAULT_PLAN_TIMEOUT_SECONDS),
     items: z.array(planItemSchema).min(1),
   })
   .strict();
 
 export type PlanItem = z.infer<typeof planItemSchema>;
+
+/** "a callout", "an autoTask": for messages. */
+export const article = (word: string): string => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;
 export type LineAction = (typeof lineActions)[number];
+export type ItemType = (typeof itemTypes)[number];

@@ -5,12 +5,22 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HistoryEntry, ItemRecord, ItemState, OrderRecord, OrderState } from '../domain/orchestration';
+import type { Actor } from '../domain/roles';
 import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
+/** Index names, shared with the stack that creates them. */
+export const ORDERS_BY_CREATION = 'ordersByCreation';
+export const ORDERS_BY_STATE = 'ordersByState';
+const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
+  listAll: 'ORDER',
+  listState: order.state,
+  listSort: `${order.createdAt}#${order.id}`,
+});
 const ORDER_SK = 'ORDER';
 const CONTEXT_SK = 'CONTEXT';
 const itemSk = (key: string) => `ITEM#${key}`;
@@ -46,7 +56,7 @@ export class DynamoDbOrderStore implements OrderStore {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...rest },
+        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...rest, ...listKeys(order) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -61,6 +71,55 @@ export class DynamoDbOrderStore implements OrderStore {
       }),
     );
     return result.Item ? toOrder(result.Item) : undefined;
+  }
+
+  async listOrders(query: { state?: OrderState; offset: number; limit: number }) {
+    const index = query.state
+      ? {
+          IndexName: ORDERS_BY_STATE,
+          KeyConditionExpression: 'listState = :key',
+          ExpressionAttributeValues: { ':key': query.state },
+        }
+      : {
+          IndexName: ORDERS_BY_CREATION,
+          KeyConditionExpression: 'listAll = :key',
+          ExpressionAttributeValues: { ':key': 'ORDER' },
+        };
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...index,
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      total += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const orders: OrderRecord[] = [];
+    let skipped = 0;
+    startKey = undefined;
+    while (orders.length < query.limit && skipped + orders.length < total) {
+      const page: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...index,
+          ScanIndexForward: false,
+          Limit: Math.min(query.offset - skipped + query.limit - orders.length, 100),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const record of page.Items ?? []) {
+        if (skipped < query.offset) skipped++;
+        else if (orders.length < query.limit) orders.push(toOrder(record));
+      }
+      startKey = page.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    return { orders, total };
   }
 
   async getAggregate(orderId: string): Promise<OrderAggregate | undefined> {
@@ -105,7 +164,13 @@ export class DynamoDbOrderStore implements OrderStore {
     });
   }
 
-  async claimItem(orderId: string, key: string, attemptId: string, at: string): Promise<boolean> {
+  async claimItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    at: string,
+    reason: string,
+  ): Promise<boolean> {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression:
@@ -117,7 +182,58 @@ export class DynamoDbOrderStore implements OrderStore {
         ':pending': 'Pending' satisfies ItemState,
         ':attempt': attemptId,
         ':at': at,
-        ':history': [historyEntry(at, 'Running', 'prerequisites done; started')],
+        ':history': [historyEntry(at, 'Running', reason)],
+      },
+    });
+  }
+
+  async skipItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    reason: string,
+    at: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression:
+        'SET #state = :skipped, completedAt = :at, updatedAt = :at, history = list_append(history, :history)',
+      ConditionExpression: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':skipped': 'Skipped' satisfies ItemState,
+        ':pending': 'Pending' satisfies ItemState,
+        ':running': 'Running' satisfies ItemState,
+        ':attempt': attemptId,
+        ':at': at,
+        ':history': [historyEntry(at, 'Skipped', reason)],
+      },
+    });
+  }
+
+  async completeManualTask(
+    orderId: string,
+    key: string,
+    by: Actor,
+    attributes: Record<string, unknown>,
+    note: string | undefined,
+    at: string,
+  ): Promise<boolean> {
+    const reason = `completed by ${by.name} (${by.id})${note ? `: ${note}` : ''}`;
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression:
+        'SET #state = :completed, completedAt = :at, updatedAt = :at, completedBy = :by, outputAttributes = :attributes, history = list_append(history, :history)',
+      ConditionExpression: '#state = :running AND #type = :manual',
+      ExpressionAttributeNames: { '#state': 'state', '#type': 'type' },
+      ExpressionAttributeValues: {
+        ':completed': 'Completed' satisfies ItemState,
+        ':running': 'Running' satisfies ItemState,
+        ':manual': 'manualTask',
+        ':at': at,
+        ':by': by,
+        ':attributes': attributes,
+        ':history': [{ ...historyEntry(at, 'Completed', reason), by }],
       },
     });
   }
@@ -231,7 +347,7 @@ export class DynamoDbOrderStore implements OrderStore {
     });
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: ORDER_SK },
-      UpdateExpression: `SET #state = :to, updatedAt = :at${to === 'completed' || to === 'failed' ? ', completedAt = :at' : ''}`,
+      UpdateExpression: `SET #state = :to, listState = :to, updatedAt = :at${to === 'completed' || to === 'failed' ? ', completedAt = :at' : ''}`,
       ConditionExpression: `#state IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: values,
@@ -264,7 +380,7 @@ function strip(record: Record<string, unknown>): Record<string, unknown> {
 }
 
 function toOrder(record: Record<string, unknown>): OrderRecord {
-  const rest = strip(record);
+  const { listAll: _all, listState: _state, listSort: _sort, ...rest } = strip(record);
   const done = rest.doneItems;
   return { ...(rest as unknown as OrderRecord), doneItems: done instanceof Set ? [...done] : [] };
 }

@@ -3,18 +3,24 @@ import { CalloutError } from './errors';
 import { evaluateAttributeMapping, evaluateMapping } from './mapping';
 import type { CalloutRequestRecord, ItemRecord, OrderContext, OrderRecord } from './orchestration';
 
-/** What mappings see: the order, the item's line, its characteristics and prices, and the context so far. */
+/**
+ * What mappings and conditions see: the order, the item's line (for an order-scoped item, the first line
+ * its plan fulfils), every line the plan fulfils, the line's characteristics and prices, and the context.
+ */
 export interface MappingInput {
   order: Record<string, unknown>;
   line: Record<string, unknown>;
+  lines: Record<string, unknown>[];
   characteristics: Record<string, unknown>;
   prices: unknown[];
   attributes: OrderContext;
 }
 
 export function mappingInput(order: OrderRecord, item: ItemRecord, context: OrderContext): MappingInput {
-  const lines = (order.submitted.productOrderItem as Record<string, unknown>[] | undefined) ?? [];
-  const line = lines.find((l) => l.id === item.lineId) ?? {};
+  const all = (order.submitted.productOrderItem as Record<string, unknown>[] | undefined) ?? [];
+  const runLineIds = order.planRuns.find((run) => run.planId === item.planId)?.lineIds ?? [];
+  const lines = all.filter((l) => runLineIds.includes(String(l.id)));
+  const line = all.find((l) => l.id === (item.lineId ?? runLineIds[0])) ?? {};
   const product =
     (line.product as { productCharacteristic?: { name: string; value: unknown }[] } | undefined) ?? {};
   const characteristics = Object.fromEntries(
@@ -23,6 +29,7 @@ export function mappingInput(order: OrderRecord, item: ItemRecord, context: Orde
   return {
     order: { ...order.submitted, id: order.id },
     line,
+    lines,
     characteristics,
     prices: (line.itemPrice as unknown[] | undefined) ?? [],
     attributes: context,

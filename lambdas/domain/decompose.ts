@@ -1,7 +1,8 @@
-import type { PlanExecutionInput } from '../../statemachines/compile-plan';
+import { itemKey, MAX_LINES_PER_RUN, type PlanExecutionInput } from '../../statemachines/compile-plan';
+import type { PlanDefinition } from '../../statemachines/plan-definition';
 import { type Catalog, findPlanFor } from './catalog';
 import { type Problem, ValidationError } from './errors';
-import { type ItemRecord, itemKey, type OrderRecord } from './orchestration';
+import type { ItemRecord, OrderRecord } from './orchestration';
 import { offeringIdOf, type ProductOrderCreate } from './product-order';
 
 export interface Decomposition {
@@ -10,10 +11,17 @@ export interface Decomposition {
   runs: { planId: string; executionName: string; input: PlanExecutionInput }[];
 }
 
+interface Line {
+  id: string;
+  seq: string;
+}
+
 /**
- * Turns an accepted order into its orchestration: each line (other than `noChange`) goes to the plan that
- * fulfils its offering and action, and runs that plan's items. Lines no plan fulfils reject the whole
- * order, naming each such line.
+ * Turns an accepted order into its orchestration. Each line (other than `noChange`) goes to the plan
+ * that fulfils its offering and action; each plan runs once per order over the lines it fulfils, with
+ * its order-scoped items once and its line-scoped items once per line. A dependency on a line-scoped
+ * item means the same line's instance, or every instance when the dependent is order-scoped. Lines no
+ * plan fulfils reject the whole order, naming each such line.
  */
 export function decompose(
   catalog: Catalog,
@@ -22,8 +30,7 @@ export function decompose(
   at: string,
 ): Decomposition {
   const problems: Problem[] = [];
-  const items: ItemRecord[] = [];
-  const runs: Decomposition['runs'] = [];
+  const linesByPlan = new Map<string, { plan: PlanDefinition; lines: Line[] }>();
 
   submitted.productOrderItem.forEach((line, index) => {
     if (line.action === 'noChange') return;
@@ -36,41 +43,84 @@ export function decompose(
       });
       return;
     }
-    const lineSeq = String(index + 1);
-    for (const planItem of plan.items) {
-      items.push({
-        orderId,
-        key: itemKey(lineSeq, planItem.id),
-        planId: plan.id,
-        planItemId: planItem.id,
-        lineId: line.id,
-        type: planItem.type,
-        ...(planItem.interface !== undefined ? { interfaceId: planItem.interface } : {}),
-        dependsOn: planItem.dependsOn.map((dep) => itemKey(lineSeq, dep)),
-        state: 'Pending',
-        history: [{ at, state: 'Pending', reason: `decomposed from line "${line.id}" by plan "${plan.id}"` }],
-        createdAt: at,
-        updatedAt: at,
+    const entry = linesByPlan.get(plan.id) ?? { plan, lines: [] };
+    entry.lines.push({ id: line.id, seq: String(index + 1) });
+    linesByPlan.set(plan.id, entry);
+  });
+  for (const { plan, lines } of linesByPlan.values()) {
+    if (lines.length > MAX_LINES_PER_RUN) {
+      problems.push({
+        field: 'productOrderItem',
+        message: `${lines.length} lines go to plan "${plan.id}"; one order may send at most ${MAX_LINES_PER_RUN} lines to a plan`,
       });
     }
-    runs.push({ planId: plan.id, executionName: `${orderId}-${lineSeq}`, input: { orderId, lineSeq } });
-  });
-
+  }
   if (problems.length > 0) throw new ValidationError(problems);
-  if (items.length === 0) {
+  if (linesByPlan.size === 0) {
     throw new ValidationError([
       { field: 'productOrderItem', message: 'every line is "noChange": there is nothing to fulfil' },
     ]);
   }
+
+  const items: ItemRecord[] = [];
+  const runs: Decomposition['runs'] = [];
+  [...linesByPlan.values()].forEach(({ plan, lines }, runIndex) => {
+    items.push(...planItems(plan, lines, orderId, at));
+    runs.push({
+      planId: plan.id,
+      executionName: `${orderId}-${runIndex + 1}`,
+      input: { orderId, lines: lines.map((l) => l.seq) },
+    });
+  });
   const order: OrderRecord = {
     id: orderId,
     state: 'acknowledged',
     submitted: submitted as Record<string, unknown>,
     itemKeys: items.map((item) => item.key),
     doneItems: [],
-    planRuns: runs.map(({ planId, executionName }) => ({ planId, executionName })),
+    planRuns: runs.map(({ planId, executionName }) => ({
+      planId,
+      executionName,
+      lineIds: linesByPlan.get(planId)?.lines.map((l) => l.id) ?? [],
+    })),
     createdAt: at,
     updatedAt: at,
   };
   return { order, items, runs };
+}
+
+function planItems(plan: PlanDefinition, lines: Line[], orderId: string, at: string): ItemRecord[] {
+  const byId = new Map(plan.items.map((item) => [item.id, item]));
+  /** The keys an instance (on `line`, or order-scoped when undefined) waits for. */
+  const prerequisites = (depIds: string[], line: Line | undefined) =>
+    depIds.flatMap((depId) => {
+      const dep = byId.get(depId);
+      if (!dep) return [];
+      if (dep.scope === 'order') return [itemKey(plan.id, depId)];
+      return line ? [itemKey(plan.id, depId, line.seq)] : lines.map((l) => itemKey(plan.id, depId, l.seq));
+    });
+  return plan.items.flatMap((planItem) =>
+    (planItem.scope === 'order' ? [undefined] : lines).map(
+      (line): ItemRecord => ({
+        orderId,
+        key: itemKey(plan.id, planItem.id, line?.seq),
+        planId: plan.id,
+        planItemId: planItem.id,
+        ...(line ? { lineId: line.id } : {}),
+        type: planItem.type,
+        ...(planItem.interface !== undefined ? { interfaceId: planItem.interface } : {}),
+        dependsOn: prerequisites(planItem.dependsOn, line),
+        state: 'Pending',
+        history: [
+          {
+            at,
+            state: 'Pending',
+            reason: `decomposed by plan "${plan.id}"${line ? ` for line "${line.id}"` : ' for the order'}`,
+          },
+        ],
+        createdAt: at,
+        updatedAt: at,
+      }),
+    ),
+  );
 }

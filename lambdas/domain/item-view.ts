@@ -2,8 +2,14 @@ import type { ItemRecord, OrderAggregateView } from './orchestration';
 
 /** An orchestration item as operators see it: never its task token or delivery id. */
 export function toItemView(item: ItemRecord) {
-  const { taskTokens: _tokens, attemptId: _attempt, outputAttributes, orderId: _order, key, ...rest } = item;
-  return { id: key, ...rest, ...(outputAttributes ? { attributes: outputAttributes } : {}) };
+  const { taskTokens: _tokens, attemptId: _attempt, outputAttributes, key, ...rest } = item;
+  // The id is what /orchestration/items/{itemId} takes; the key is what dependencies name.
+  return {
+    id: `${item.orderId}.${key}`,
+    key,
+    ...rest,
+    ...(outputAttributes ? { attributes: outputAttributes } : {}),
+  };
 }
 
 /** The order's plan as a graph: its items as nodes, their dependencies as edges. */

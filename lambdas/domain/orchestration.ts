@@ -1,3 +1,4 @@
+import type { ItemType } from '../../statemachines/plan-definition';
 import type { Actor } from './roles';
 
 /**
@@ -24,6 +25,8 @@ export interface HistoryEntry {
   at: string;
   state: ItemState;
   reason: string;
+  /** The operator who caused the change, when one did. */
+  by?: Actor;
 }
 
 export interface OrderRecord {
@@ -37,8 +40,8 @@ export interface OrderRecord {
   doneItems: string[];
   /** Who submitted the order. */
   submittedBy?: Actor;
-  /** Plan executions started for this order, by plan id. */
-  planRuns: { planId: string; executionName: string }[];
+  /** Plan executions started for this order: one per plan, covering the lines (ids) it fulfils. */
+  planRuns: { planId: string; executionName: string; lineIds: string[] }[];
   createdAt: string;
   updatedAt: string;
   completedAt?: string;
@@ -46,13 +49,13 @@ export interface OrderRecord {
 
 export interface ItemRecord {
   orderId: string;
-  /** Unique in the order: `<lineSeq>.<planItemId>` (see itemKey). */
+  /** Unique in the order: `<planId>.<planItemId>[.<lineSeq>]` (see itemKey). */
   key: string;
   planId: string;
   planItemId: string;
-  /** The order line (productOrderItem id) this item fulfils. */
-  lineId: string;
-  type: 'callout' | 'milestone';
+  /** The order line (productOrderItem id) a line-scoped item fulfils; absent for order-scoped items. */
+  lineId?: string;
+  type: ItemType;
   interfaceId?: string;
   /** Keys of the items this one waits for. */
   dependsOn: string[];
@@ -67,6 +70,8 @@ export interface ItemRecord {
   attemptId?: string;
   request?: CalloutRequestRecord;
   response?: CalloutResponseRecord;
+  /** The operator who completed a manual task. */
+  completedBy?: Actor;
   /** Attributes this item wrote to the order context (kept so a replay writes the same). */
   outputAttributes?: Record<string, unknown>;
   error?: string;
@@ -104,11 +109,6 @@ export function prerequisitesDone(item: ItemRecord, itemsByKey: ReadonlyMap<stri
     const dep = itemsByKey.get(key);
     return dep !== undefined && isDone(dep);
   });
-}
-
-/** An item's key in its order: the line's 1-based position and the plan item's id, e.g. `1.reserve-port`. */
-export function itemKey(lineSeq: string, planItemId: string): string {
-  return `${lineSeq}.${planItemId}`;
 }
 
 /** An order with its items, as read together. */

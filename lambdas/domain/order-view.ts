@@ -18,8 +18,15 @@ function lineState(items: ItemRecord[]): LineState | undefined {
  * are returned in `fulfilmentAttributes`, a Switchboard extension of the resource.
  */
 export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>, context?: OrderContext) {
+  // A line's items: its own line-scoped ones and the order-scoped ones of the plan run that covers it.
   const byLine = new Map<string, ItemRecord[]>();
-  for (const item of items ?? []) byLine.set(item.lineId, [...(byLine.get(item.lineId) ?? []), item]);
+  const add = (lineId: string, item: ItemRecord) => byLine.set(lineId, [...(byLine.get(lineId) ?? []), item]);
+  for (const item of items ?? []) {
+    if (item.lineId !== undefined) add(item.lineId, item);
+    else
+      for (const lineId of order.planRuns.find((r) => r.planId === item.planId)?.lineIds ?? [])
+        add(lineId, item);
+  }
   const lines = (order.submitted.productOrderItem as Record<string, unknown>[] | undefined) ?? [];
   return {
     ...order.submitted,

@@ -1,25 +1,52 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
-import { NotFoundError } from '../domain/errors';
-import { toItemGraph } from '../domain/item-view';
+import { SqsWorkQueue } from '../adapters/sqs-work-queue';
+import { NotFoundError, ValidationError } from '../domain/errors';
+import { toItemGraph, toItemView } from '../domain/item-view';
+import { actorOf } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
-import { dynamoDocuments } from '../shared/aws-clients';
+import { dynamoDocuments, sqs } from '../shared/aws-clients';
 import { callerOf, requireRole } from '../shared/caller';
 import { requiredEnv } from '../shared/env';
-import { errorResponse, json } from '../shared/http';
+import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
+import { type CompleteManualTaskDeps, completeManualTask } from '../use-cases/complete-manual-task';
 
-export interface OrchestrationApiDeps {
+export interface OrchestrationApiDeps extends CompleteManualTaskDeps {
   store: OrderStore;
 }
 
-/** The orchestration view, for operators: GET /orchestration/orders/{orderId}/items returns the order's plan as a graph. */
+const attributesSchema = z
+  .record(z.string().min(1).max(100), z.json())
+  .refine((a) => Object.keys(a).length <= 50, 'at most 50 attributes');
+
+/**
+ * The orchestration view and actions, for operators: GET /orchestration/orders/{orderId}/items returns
+ * the order's plan as a graph; POST /orchestration/items/{itemId}/complete completes a manual task with
+ * an optional JSON object of attributes.
+ */
 export async function handleOrchestrationApi(
   deps: OrchestrationApiDeps,
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
-    requireRole(callerOf(event), 'operator');
+    const caller = requireRole(callerOf(event), 'operator');
+    if (event.routeKey === 'POST /orchestration/items/{itemId}/complete') {
+      const itemId = pathId(event.pathParameters?.itemId, 'itemId');
+      const body = event.body === undefined || event.body === '' ? {} : parseJsonBody(event);
+      const attributes = attributesSchema.safeParse(body);
+      if (!attributes.success) {
+        throw new ValidationError(
+          problemsFrom(attributes.error.issues).map((p) => ({
+            ...p,
+            field: p.field ? `attributes.${p.field}` : 'body',
+          })),
+        );
+      }
+      const item = await completeManualTask(deps, itemId, attributes.data, actorOf(caller));
+      return json(200, toItemView(item));
+    }
     if (event.routeKey === 'GET /orchestration/orders/{orderId}/items') {
       const orderId = pathId(event.pathParameters?.orderId, 'orderId');
       const aggregate = await deps.store.getAggregate(orderId);
@@ -37,6 +64,8 @@ let deps: OrchestrationApiDeps | undefined;
 function productionDeps(): OrchestrationApiDeps {
   deps ??= {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
+    queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
+    now: () => new Date(),
   };
   return deps;
 }

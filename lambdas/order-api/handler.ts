@@ -1,7 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
 import { NotFoundError, ValidationError } from '../domain/errors';
+import type { OrderState } from '../domain/orchestration';
 import { TMF622_BASE_PATH, toProductOrder } from '../domain/order-view';
 import { productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
 import { actorOf } from '../domain/roles';
@@ -17,6 +19,31 @@ import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
 export interface OrderApiDeps extends SubmitOrderDeps {
   store: OrderStore;
 }
+
+const PRODUCT_ORDER_STATES = [
+  'acknowledged',
+  'rejected',
+  'pending',
+  'held',
+  'inProgress',
+  'cancelled',
+  'completed',
+  'failed',
+  'partial',
+  'assessingCancellation',
+  'pendingCancellation',
+  'draft',
+  'inProgress.accepted',
+] as const;
+
+/** TMF622 list query: paging by offset and limit, filtering by state; any other parameter is refused. */
+const listQuerySchema = z
+  .object({
+    state: z.enum(PRODUCT_ORDER_STATES).optional(),
+    offset: z.coerce.number().int().min(0).max(100_000).default(0),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .strict();
 
 /** TMF622 productOrder: POST (submitters) creates an order and starts its plans; GET /{id} (submitters, operators) reads it. */
 export async function handleOrderApi(
@@ -42,6 +69,22 @@ export async function handleOrderApi(
       const order = await submitOrder(deps, parsed.data, actorOf(caller));
       const resource = toProductOrder(order);
       return json(201, resource, { location: resource.href });
+    }
+    if (route === `GET ${TMF622_BASE_PATH}/productOrder`) {
+      requireRole(caller, 'submitter', 'operator');
+      const query = listQuerySchema.safeParse(event.queryStringParameters ?? {});
+      if (!query.success) throw new ValidationError(problemsFrom(query.error.issues));
+      const { offset, limit, state } = query.data;
+      const page = await deps.store.listOrders({
+        offset,
+        limit,
+        ...(state ? { state: state as OrderState } : {}),
+      });
+      return json(
+        200,
+        page.orders.map((order) => toProductOrder(order)),
+        { 'x-total-count': String(page.total), 'x-result-count': String(page.orders.length) },
+      );
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder/{id}`) {
       requireRole(caller, 'submitter', 'operator');

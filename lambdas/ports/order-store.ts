@@ -6,6 +6,7 @@ import type {
   OrderRecord,
   OrderState,
 } from '../domain/orchestration';
+import type { Actor } from '../domain/roles';
 
 /** An order with everything the worker needs to decide about one of its items, read at once. */
 export interface OrderAggregate extends OrderAggregateView {
@@ -23,11 +24,31 @@ export interface OrderStore {
   /** Writes the items, then the order and its context; the order is visible only once all its items are. */
   createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void>;
   getOrder(orderId: string): Promise<OrderRecord | undefined>;
+  /** Orders newest first, optionally in one state: the page from `offset`, and how many there are in all. */
+  listOrders(query: {
+    state?: OrderState;
+    offset: number;
+    limit: number;
+  }): Promise<{ orders: OrderRecord[]; total: number }>;
   getAggregate(orderId: string): Promise<OrderAggregate | undefined>;
   /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
   /** Moves a Pending item to Running for this attempt; also true when this attempt already holds it. */
-  claimItem(orderId: string, key: string, attemptId: string, at: string): Promise<boolean>;
+  claimItem(orderId: string, key: string, attemptId: string, at: string, reason: string): Promise<boolean>;
+  /** Pending (or Running under this attempt) → Skipped, as its condition is false; false otherwise. */
+  skipItem(orderId: string, key: string, attemptId: string, reason: string, at: string): Promise<boolean>;
+  /**
+   * Running → Completed for a manual task an operator finished, with the attributes they gave; false if
+   * the item is not a manual task waiting for an operator.
+   */
+  completeManualTask(
+    orderId: string,
+    key: string,
+    by: Actor,
+    attributes: Record<string, unknown>,
+    note: string | undefined,
+    at: string,
+  ): Promise<boolean>;
   /** Running → Completed for the attempt that holds it; false if it no longer does. */
   completeItem(
     orderId: string,

@@ -83,7 +83,19 @@ export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
 
 /** Turns zod issues into problems named by their field path. */
 export function problemsFrom(
-  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  issues: readonly {
+    path: readonly PropertyKey[];
+    message: string;
+    code?: string;
+    keys?: readonly string[];
+  }[],
 ): Problem[] {
-  return issues.map((issue) => ({ field: issue.path.map(String).join('.'), message: issue.message }));
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    // An unknown field is named itself, not its parent.
+    if (issue.code === 'unrecognized_keys' && issue.keys) {
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'is not a known field' }));
+    }
+    return [{ field: path.join('.'), message: issue.message }];
+  });
 }

@@ -2,6 +2,7 @@ import type { ItemDispatch } from '../../statemachines/compile-plan';
 import { interpretAnswer, mappingInput, prepareCallout, requestRecord } from '../domain/callout';
 import type { Catalog } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
+import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, isDone, prerequisitesDone } from '../domain/orchestration';
 import type { HttpClient } from '../ports/http-client';
 import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
@@ -57,28 +58,112 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
   if (!item.taskTokens?.length) return; // its dispatch will come and start it
   if (!prerequisitesDone(item, aggregate.items)) return;
 
-  if (!(await store.claimItem(item.orderId, item.key, deliveryId, at()))) return;
-  await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
-
-  const outcome = await perform(deps, aggregate, item);
-  if (outcome.error !== undefined) {
-    if (await store.failItem(item.orderId, item.key, deliveryId, outcome.error, outcome, at())) {
-      await store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at());
-      logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: outcome.error });
+  const planItem = deps.catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
+  // Evaluated again on a redelivery too: a worker may have died between claiming and failing the item.
+  if (planItem?.condition !== undefined) {
+    const applies = await evaluateCondition(planItem.condition, aggregate, item);
+    if (applies === false) {
+      if (
+        await store.skipItem(
+          item.orderId,
+          item.key,
+          deliveryId,
+          `condition is false: ${planItem.condition}`,
+          at(),
+        )
+      ) {
+        await finish(deps, aggregate, { ...item, state: 'Skipped' });
+      }
+      return;
     }
-    return;
+    if (typeof applies === 'string') {
+      if (
+        await store.claimItem(
+          item.orderId,
+          item.key,
+          deliveryId,
+          at(),
+          'prerequisites done; condition evaluated',
+        )
+      ) {
+        await fail(deps, item, deliveryId, applies);
+      }
+      return;
+    }
   }
+
+  const manual = item.type === 'manualTask';
+  const reason = manual
+    ? `prerequisites done; waiting for an operator${planItem?.instructions ? `: ${planItem.instructions}` : ''}`
+    : 'prerequisites done; started';
+  if (!(await store.claimItem(item.orderId, item.key, deliveryId, at(), reason))) return;
+  await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
+  if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
+
+  const outcome = await perform(deps, aggregate, item, planItem?.setAttributes);
+  if (outcome.error !== undefined) return fail(deps, item, deliveryId, outcome.error, outcome);
   if (!(await store.completeItem(item.orderId, item.key, deliveryId, outcome, at()))) return;
   await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: outcome.attributes });
+}
+
+/** True or false, or the reason the condition could not be evaluated. */
+async function evaluateCondition(
+  condition: string,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+): Promise<boolean | string> {
+  try {
+    const result = await evaluateMapping(
+      `${item.planItemId}.condition`,
+      condition,
+      mappingInput(aggregate.order, item, aggregate.context),
+    );
+    if (typeof result !== 'boolean')
+      return `condition of ${item.planItemId} yielded ${JSON.stringify(result)}, not true or false`;
+    return result;
+  } catch (error) {
+    // A path that matches nothing (a characteristic the line does not have) is "no value": not applicable.
+    if (error instanceof MappingError && /produced no value/.test(error.message)) return false;
+    return describe(error);
+  }
+}
+
+/** Fallout for an item this delivery holds: FatallyFailed with the error, the order held until an operator acts. */
+async function fail(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  deliveryId: string,
+  error: string,
+  outcome: ItemOutcome = {},
+): Promise<void> {
+  const at = () => deps.now().toISOString();
+  if (await deps.store.failItem(item.orderId, item.key, deliveryId, error, outcome, at())) {
+    await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at());
+    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
+  }
 }
 
 async function perform(
   deps: RunItemDeps,
   aggregate: OrderAggregate,
   item: ItemRecord,
+  setAttributes: string | undefined,
 ): Promise<ItemOutcome & { error?: string }> {
   if (item.type === 'milestone') return {};
   const input = mappingInput(aggregate.order, item, aggregate.context);
+  if (item.type === 'autoTask') {
+    try {
+      return {
+        attributes: await evaluateAttributeMapping(
+          `${item.planItemId}.setAttributes`,
+          setAttributes ?? '',
+          input,
+        ),
+      };
+    } catch (error) {
+      return { error: describe(error) };
+    }
+  }
   let prepared: Awaited<ReturnType<typeof prepareCallout>>;
   try {
     prepared = await prepareCallout(deps.catalog, item, input);

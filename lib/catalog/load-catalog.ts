@@ -161,6 +161,19 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
           message: `unknown system interface "${item.interface}"`,
         });
       }
+      for (const field of ['condition', 'setAttributes'] as const) {
+        const expression = item[field];
+        if (expression === undefined) continue;
+        try {
+          jsonata(expression);
+        } catch (error) {
+          problems.push({
+            file,
+            where: itemWhere(item.id, field),
+            message: `is not a valid JSONata expression: ${(error as Error).message}`,
+          });
+        }
+      }
     }
     for (const { offering, actions } of plan.fulfils) {
       for (const action of actions) {

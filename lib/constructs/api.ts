@@ -44,7 +44,7 @@ export class SwitchboardApi extends Construct {
     const orders = new HttpLambdaIntegration('Orders', props.orderApi);
     this.httpApi.addRoutes({
       path: `${TMF622_BASE}/productOrder`,
-      methods: [HttpMethod.POST],
+      methods: [HttpMethod.POST, HttpMethod.GET],
       integration: orders,
     });
     this.httpApi.addRoutes({
@@ -52,10 +52,16 @@ export class SwitchboardApi extends Construct {
       methods: [HttpMethod.GET],
       integration: orders,
     });
+    const orchestration = new HttpLambdaIntegration('Orchestration', props.orchestrationApi);
     this.httpApi.addRoutes({
       path: '/orchestration/orders/{orderId}/items',
       methods: [HttpMethod.GET],
-      integration: new HttpLambdaIntegration('Orchestration', props.orchestrationApi),
+      integration: orchestration,
+    });
+    this.httpApi.addRoutes({
+      path: '/orchestration/items/{itemId}/complete',
+      methods: [HttpMethod.POST],
+      integration: orchestration,
     });
 
     new CfnOutput(this, 'Url', {

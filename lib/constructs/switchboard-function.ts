@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -61,19 +62,30 @@ export class SwitchboardFunction extends NodejsFunction {
   }
 
   /** Gives the function a table: its name in `envName`, and the access its job needs, nothing more. */
-  bindTable(envName: string, table: ITable, access: 'read' | 'read-write'): this {
+  bindTable(
+    envName: string,
+    table: ITable,
+    access: 'read' | 'read-update' | 'read-write',
+    options: { indexes?: string[] } = {},
+  ): this {
     this.addEnvironment(envName, table.tableName);
-    if (access === 'read') {
-      table.grant(this, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem');
-    } else {
-      table.grant(
-        this,
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:BatchWriteItem',
+    const reads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+    // read-update changes existing records (conditional updates) but never creates or deletes one.
+    const writes = {
+      read: [],
+      'read-update': ['dynamodb:UpdateItem'],
+      'read-write': ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+    }[access];
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: [...reads, ...writes], resources: [table.tableArn] }),
+    );
+    // Named indexes only, never index/*: a function reads the indexes its job queries.
+    if (options.indexes?.length) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: options.indexes.map((index) => `${table.tableArn}/index/${index}`),
+        }),
       );
     }
     return this;

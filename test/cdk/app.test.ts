@@ -116,9 +116,14 @@ describe('the Switchboard CDK app', () => {
     }
   });
 
-  it('lets the orchestration view only read', () => {
+  it('lets the orchestration functions read and update items, never create or delete them', () => {
     const actions = actionsOf(stateless, 'OrchestrationApi').filter((a) => a.startsWith('dynamodb:'));
-    assert.deepEqual(actions.sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    assert.deepEqual(actions.sort(), [
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
   });
 
   it('lets the callout worker answer plan tasks and consume the work queue with partial batch failures', () => {
@@ -147,8 +152,10 @@ describe('the Switchboard CDK app', () => {
   it('serves the TMF622 and orchestration routes through an HTTP API with access logs', () => {
     for (const routeKey of [
       'POST /tmf-api/productOrderingManagement/v5/productOrder',
+      'GET /tmf-api/productOrderingManagement/v5/productOrder',
       'GET /tmf-api/productOrderingManagement/v5/productOrder/{id}',
       'GET /orchestration/orders/{orderId}/items',
+      'POST /orchestration/items/{itemId}/complete',
     ]) {
       stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
@@ -192,7 +199,11 @@ describe('the Switchboard CDK app', () => {
     assert.equal(machineClients.length, 2);
     for (const client of machineClients) {
       assert.equal(client.Properties.GenerateSecret, true);
-      assert.equal((client.Properties.AllowedOAuthScopes as unknown[]).length, 1, 'each machine client has one role');
+      assert.equal(
+        (client.Properties.AllowedOAuthScopes as unknown[]).length,
+        1,
+        'each machine client has one role',
+      );
     }
   });
 

@@ -39,9 +39,15 @@ export interface ApiAnswer {
  * assembly with the systems pointed at simulators on free ports, and the local runtime on a free port
  * with a temporary data folder.
  */
-export async function startTestSwitchboard(
-  options: { dynamoDb?: 'auto' | 'dynalite' } = {},
-): Promise<TestSwitchboard> {
+export interface TestSwitchboardOptions {
+  dynamoDb?: 'auto' | 'dynalite';
+  /** Another catalog folder (default: the demo catalog). */
+  catalogDir?: string;
+  /** Base URLs of further systems of that catalog, by system id. */
+  systemBaseUrls?: Record<string, string>;
+}
+
+export async function startTestSwitchboard(options: TestSwitchboardOptions = {}): Promise<TestSwitchboard> {
   const inventory = await startInventory({ port: 0 });
   try {
     return await startAround(inventory, options);
@@ -54,10 +60,11 @@ export async function startTestSwitchboard(
 
 async function startAround(
   inventory: SimulatedSystem,
-  options: { dynamoDb?: 'auto' | 'dynalite' },
+  options: TestSwitchboardOptions,
 ): Promise<TestSwitchboard> {
   const assemblyDir = synthesize(mkdtempSync(join(tmpdir(), 'switchboard-e2e-cdk-')), {
-    'switchboard:systemBaseUrls': { inventory: inventory.url },
+    'switchboard:systemBaseUrls': { inventory: inventory.url, ...options.systemBaseUrls },
+    ...(options.catalogDir ? { 'switchboard:catalogDir': options.catalogDir } : {}),
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));
   const logs: string[] = [];

@@ -6,7 +6,7 @@ import { decompose } from '../../lambdas/domain/decompose';
 import { CalloutError, MappingError } from '../../lambdas/domain/errors';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
-import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, tvLine } from './fixtures/catalogs';
 
 const AT = '2025-03-01T10:00:00.000Z';
 
@@ -62,12 +62,17 @@ describe('mappingInput', () => {
     const context = { portId: 'P-7' };
 
     // Act
-    const input = mappingInput(order, itemOf(items, '2.reserve-port'), context);
+    const input = mappingInput(order, itemOf(items, 'dsl-broadband.reserve-port.2'), context);
 
     // Assess
     assert.equal(input.order.id, 'o-1');
     assert.deepEqual(input.order.externalId, [{ id: 'crm-42' }]);
     assert.equal(input.line.id, 'line-1');
+    assert.deepEqual(
+      input.lines.map((l) => l.id),
+      ['line-1'],
+      'only the lines of the DSL run',
+    );
     assert.deepEqual(input.characteristics, { bandwidth: '100', serviceAddress: { street: 'Main St 1' } });
     assert.deepEqual(input.prices, [
       {
@@ -79,9 +84,74 @@ describe('mappingInput', () => {
     assert.equal(input.attributes, context);
   });
 
+  it('gives every line of the item plan run, and only those, in their order', () => {
+    // Prepare: voice, TV, voice, TV
+    const submitted = productOrderCreateSchema.parse({
+      productOrderItem: [
+        { id: 'v1', action: 'add', productOffering: { id: 'voice' } },
+        tvLine('tv-a', { package: 'sports' }),
+        { id: 'v2', action: 'add', productOffering: { id: 'voice' } },
+        tvLine('tv-b'),
+      ],
+    });
+    const { order, items } = decompose(dslCatalog(), 'o-2', submitted, AT);
+    const byKey = new Map(items.map((i) => [i.key, i]));
+
+    // Act
+    const ofTv = mappingInput(order, itemOf(byKey, 'tv-bundle.choose-channels.4'), {});
+    const ofVoice = mappingInput(order, itemOf(byKey, 'voice.number-ported.3'), {});
+
+    // Assess
+    assert.equal(ofTv.line.id, 'tv-b');
+    assert.deepEqual(
+      ofTv.lines.map((l) => l.id),
+      ['tv-a', 'tv-b'],
+    );
+    assert.deepEqual(
+      ofVoice.lines.map((l) => l.id),
+      ['v1', 'v2'],
+    );
+  });
+
+  it("gives an order-scoped item the run's first line as its line, with its characteristics and prices", () => {
+    const submitted = productOrderCreateSchema.parse({
+      productOrderItem: [
+        { id: 'v1', action: 'add', productOffering: { id: 'voice' } },
+        tvLine('tv-a', { package: 'sports' }),
+        tvLine('tv-b', { package: 'news' }),
+      ],
+    });
+    const { order, items } = decompose(dslCatalog(), 'o-3', submitted, AT);
+    const welcome = itemOf(new Map(items.map((i) => [i.key, i])), 'tv-bundle.welcome-pack');
+
+    const input = mappingInput(order, welcome, { channelPackage: 'news' });
+
+    assert.equal(welcome.lineId, undefined);
+    assert.equal(input.line.id, 'tv-a');
+    assert.deepEqual(input.characteristics, { package: 'sports' });
+    assert.deepEqual(input.prices, []);
+    assert.deepEqual(
+      input.lines.map((l) => l.id),
+      ['tv-a', 'tv-b'],
+    );
+    assert.deepEqual(input.attributes, { channelPackage: 'news' });
+  });
+
+  it('gives no line and no lines for an item whose plan the order does not run', () => {
+    const { order, items } = twoLineOrder();
+    const { lineId: _line, ...voice } = itemOf(items, 'voice.number-ported.1');
+    const orphan = { ...voice, planId: 'no-such-plan' };
+
+    const input = mappingInput(order, orphan, {});
+
+    assert.deepEqual(input.line, {});
+    assert.deepEqual(input.lines, []);
+    assert.deepEqual(input.characteristics, {});
+  });
+
   it('gives empty characteristics and prices for a line that has none, and {} for an unknown line', () => {
     const { order, items } = twoLineOrder();
-    const voice = itemOf(items, '1.number-ported');
+    const voice = itemOf(items, 'voice.number-ported.1');
 
     const ofVoice = mappingInput(order, voice, {});
     const ofNothing = mappingInput(order, { ...voice, lineId: 'no-such-line' }, {});
@@ -96,7 +166,7 @@ describe('mappingInput', () => {
 describe('prepareCallout', () => {
   it('builds the request with the request mapping, JSON headers and the idempotency key', async () => {
     const { order, items } = twoLineOrder();
-    const item = itemOf(items, '2.reserve-port');
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
 
     const prepared = await prepareCallout(dslCatalog(), item, mappingInput(order, item, {}));
 
@@ -106,7 +176,7 @@ describe('prepareCallout', () => {
       headers: {
         accept: 'application/json',
         'content-type': 'application/json',
-        'idempotency-key': 'o-1.2.reserve-port',
+        'idempotency-key': 'o-1.dsl-broadband.reserve-port.2',
       },
       body: { orderId: 'o-1', orderItemId: 'line-1', bandwidthMbps: 100 },
       timeoutMs: 10_000,
@@ -122,7 +192,7 @@ describe('prepareCallout', () => {
   ] as const) {
     it(`joins ${baseUrl} and the interface path under the base path`, async () => {
       const { order, items } = twoLineOrder();
-      const item = itemOf(items, '2.reserve-port');
+      const item = itemOf(items, 'dsl-broadband.reserve-port.2');
 
       const prepared = await prepareCallout(withSystemUrl(baseUrl), item, mappingInput(order, item, {}));
 
@@ -132,7 +202,7 @@ describe('prepareCallout', () => {
 
   it('sends the order, line and attributes when the interface has no request mapping', async () => {
     const { order, items } = twoLineOrder();
-    const item = itemOf(items, '2.activate-line');
+    const item = itemOf(items, 'dsl-broadband.activate-line.2');
     const input = mappingInput(order, item, { portId: 'P-7' });
 
     const prepared = await prepareCallout(dslCatalog(), item, input);
@@ -150,7 +220,7 @@ describe('prepareCallout', () => {
       const iface = catalog.interfaces['port-status'];
       assert.ok(iface);
       iface.method = method;
-      const item = { ...itemOf(items, '2.reserve-port'), interfaceId: 'port-status' };
+      const item = { ...itemOf(items, 'dsl-broadband.reserve-port.2'), interfaceId: 'port-status' };
 
       const prepared = await prepareCallout(catalog, item, mappingInput(order, item, {}));
 
@@ -158,14 +228,14 @@ describe('prepareCallout', () => {
       assert.equal(prepared.body, undefined);
       assert.deepEqual(prepared.headers, {
         accept: 'application/json',
-        'idempotency-key': 'o-1.2.reserve-port',
+        'idempotency-key': 'o-1.dsl-broadband.reserve-port.2',
       });
     });
   }
 
   it('fails with a CalloutError for an interface or system the catalog does not have', async () => {
     const { order, items } = twoLineOrder();
-    const item = itemOf(items, '2.reserve-port');
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
     const input = mappingInput(order, item, {});
     const noSystem = dslCatalog();
     delete noSystem.systems.inventory;
@@ -186,14 +256,14 @@ describe('prepareCallout', () => {
     const { order, items } = twoLineOrder();
     const catalog = dslCatalog();
     catalog.mappings['reserve-request'] = '$nope()';
-    const item = itemOf(items, '2.reserve-port');
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
 
     await assert.rejects(prepareCallout(catalog, item, mappingInput(order, item, {})), MappingError);
   });
 
   it('records the prepared request as sent', async () => {
     const { order, items } = twoLineOrder();
-    const item = itemOf(items, '2.reserve-port');
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
     const prepared = await prepareCallout(dslCatalog(), item, mappingInput(order, item, {}));
 
     const record = requestRecord(prepared, AT);
@@ -211,7 +281,7 @@ describe('prepareCallout', () => {
 describe('interpretAnswer', () => {
   const reserve = () => {
     const { order, items } = twoLineOrder();
-    const item = itemOf(items, '2.reserve-port');
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
     return { item, input: mappingInput(order, item, { earlier: true }) };
   };
 

@@ -91,8 +91,25 @@ describe('loadCatalog', () => {
     assert.deepEqual(plan?.fulfils, [{ offering: 'dsl-broadband', actions: ['add'] }]);
     assert.equal(plan?.timeoutSeconds, 14 * 24 * 3600);
     assert.deepEqual(plan?.items, [
-      { id: 'reserve-port', type: 'callout', dependsOn: [], interface: 'inventory-reserve-port' },
+      {
+        id: 'reserve-port',
+        type: 'callout',
+        dependsOn: [],
+        scope: 'line',
+        pointOfNoReturn: false,
+        interface: 'inventory-reserve-port',
+      },
     ]);
+    const tv = catalog.plans['tv-bundle'];
+    assert.deepEqual(
+      tv?.items.map((i) => [i.id, i.type, i.scope, i.condition !== undefined, i.pointOfNoReturn]),
+      [
+        ['choose-channels', 'autoTask', 'line', false, false],
+        ['technician-visit', 'manualTask', 'line', true, false],
+        ['service-ready', 'milestone', 'line', false, true],
+        ['welcome-pack', 'autoTask', 'order', false, false],
+      ],
+    );
   });
 
   it('reads JSON and .yml entries as well as .yaml, and ignores other files', () => {
@@ -216,6 +233,85 @@ describe('loadCatalog', () => {
     assert.match(
       problems.find((p) => p.where === 'fulfils')?.message ?? '',
       /^offering "dsl" \(add\) is already fulfilled by plan "dsl"$/,
+    );
+  });
+
+  it('accepts conditions and setAttributes that are valid JSONata', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'plans/dsl.yaml': [
+        PLAN,
+        '  - id: note',
+        '    type: autoTask',
+        '    dependsOn: [done]',
+        `    condition: 'characteristics.bandwidth = "100"'`,
+        `    setAttributes: '{ "noted": true }'`,
+        '',
+      ].join('\n'),
+    });
+
+    const catalog = loadCatalog(dir);
+
+    const note = catalog.plans.dsl?.items.find((i) => i.id === 'note');
+    assert.equal(note?.condition, 'characteristics.bandwidth = "100"');
+    assert.equal(note?.setAttributes, '{ "noted": true }');
+  });
+
+  it('reports a condition or setAttributes that is not valid JSONata, at the item field', () => {
+    // Prepare
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'plans/dsl.yaml': [
+        PLAN,
+        '  - id: note',
+        '    type: autoTask',
+        `    condition: 'characteristics.('`,
+        `    setAttributes: '{ "noted": }'`,
+        '  - id: visit',
+        '    type: manualTask',
+        `    condition: '$$$ ('`,
+        '',
+      ].join('\n'),
+    });
+
+    // Act
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    // Assess
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where]),
+      [
+        [shown(dir, 'plans/dsl.yaml'), 'item "note".condition'],
+        [shown(dir, 'plans/dsl.yaml'), 'item "note".setAttributes'],
+        [shown(dir, 'plans/dsl.yaml'), 'item "visit".condition'],
+      ],
+    );
+    for (const problem of problems) assert.match(problem.message, /^is not a valid JSONata expression: ./);
+  });
+
+  it('reports misplaced item fields of the new item types at the item field', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'plans/dsl.yaml': [
+        PLAN,
+        '  - id: note',
+        '    type: autoTask',
+        '    scope: order',
+        '  - id: visit',
+        '    type: milestone',
+        '    instructions: Go there.',
+        '',
+      ].join('\n'),
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where]),
+      [
+        [shown(dir, 'plans/dsl.yaml'), 'items.2.setAttributes'],
+        [shown(dir, 'plans/dsl.yaml'), 'items.3.instructions'],
+      ],
     );
   });
 

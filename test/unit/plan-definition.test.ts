@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_PLAN_TIMEOUT_SECONDS, planDefinitionSchema, slug } from '../../statemachines/plan-definition';
+import {
+  itemTypes,
+  MAX_TIMEOUT_SECONDS,
+  planDefinitionSchema,
+  planItemSchema,
+  slug,
+} from '../../statemachines/plan-definition';
 
 const validPlan = () => ({
   id: 'dsl-broadband',
@@ -18,7 +24,7 @@ function issuesOf(input: unknown) {
 }
 
 describe('planDefinitionSchema', () => {
-  it('applies the defaults: no dependencies, the add action and a 14-day timeout', () => {
+  it('applies the defaults: no dependencies, line scope, no point of no return, the add action and a 14-day timeout', () => {
     // Prepare
     const input = validPlan();
 
@@ -30,8 +36,19 @@ describe('planDefinitionSchema', () => {
       id: 'dsl-broadband',
       fulfils: [{ offering: 'dsl-broadband', actions: ['add'] }],
       timeoutSeconds: 1_209_600,
-      items: [{ id: 'reserve-port', type: 'callout', dependsOn: [], interface: 'inventory-reserve-port' }],
+      items: [
+        {
+          id: 'reserve-port',
+          type: 'callout',
+          dependsOn: [],
+          scope: 'line',
+          pointOfNoReturn: false,
+          interface: 'inventory-reserve-port',
+        },
+      ],
     });
+    assert.equal('timeoutSeconds' in (plan.items[0] ?? {}), false, 'an item timeout is not defaulted');
+    assert.equal('condition' in (plan.items[0] ?? {}), false);
   });
 
   it('keeps explicit dependencies, actions and timeout', () => {
@@ -54,6 +71,64 @@ describe('planDefinitionSchema', () => {
     assert.equal(plan.description, 'DSL');
   });
 
+  it('knows the four item types', () => {
+    assert.deepEqual(itemTypes, ['callout', 'autoTask', 'milestone', 'manualTask']);
+  });
+
+  it('keeps every item field of every item type', () => {
+    // Prepare
+    const input = {
+      ...validPlan(),
+      items: [
+        {
+          id: 'survey',
+          type: 'callout',
+          interface: 'site-survey',
+          scope: 'order',
+          condition: 'characteristics.survey = true',
+          timeoutSeconds: 600,
+        },
+        { id: 'pick', type: 'autoTask', setAttributes: '{ "package": "basic" }', dependsOn: ['survey'] },
+        { id: 'visit', type: 'manualTask', instructions: 'Fit the box.', dependsOn: ['pick'] },
+        { id: 'ready', type: 'milestone', dependsOn: ['visit'], pointOfNoReturn: true },
+      ],
+    };
+
+    // Act
+    const plan = planDefinitionSchema.parse(input);
+
+    // Assess
+    assert.deepEqual(plan.items, [
+      {
+        id: 'survey',
+        type: 'callout',
+        interface: 'site-survey',
+        scope: 'order',
+        condition: 'characteristics.survey = true',
+        timeoutSeconds: 600,
+        dependsOn: [],
+        pointOfNoReturn: false,
+      },
+      {
+        id: 'pick',
+        type: 'autoTask',
+        setAttributes: '{ "package": "basic" }',
+        dependsOn: ['survey'],
+        scope: 'line',
+        pointOfNoReturn: false,
+      },
+      {
+        id: 'visit',
+        type: 'manualTask',
+        instructions: 'Fit the box.',
+        dependsOn: ['pick'],
+        scope: 'line',
+        pointOfNoReturn: false,
+      },
+      { id: 'ready', type: 'milestone', dependsOn: ['visit'], scope: 'line', pointOfNoReturn: true },
+    ]);
+  });
+
   it('rejects a callout that names no interface, at the interface field', () => {
     const input = { ...validPlan(), items: [{ id: 'reserve-port', type: 'callout' }] };
 
@@ -61,25 +136,136 @@ describe('planDefinitionSchema', () => {
 
     assert.deepEqual(
       issues.map((i) => [i.path, i.message]),
-      [[['items', 0, 'interface'], 'a callout names the system interface it calls']],
+      [[['items', 0, 'interface'], 'a callout needs interface']],
     );
   });
 
-  it('rejects a milestone that names an interface, at the interface field', () => {
-    const input = {
-      ...validPlan(),
-      items: [
-        { id: 'a', type: 'milestone' },
-        { id: 'b', type: 'milestone', interface: 'inventory' },
-      ],
-    };
+  it('rejects an autoTask without setAttributes, at the setAttributes field', () => {
+    const input = { ...validPlan(), items: [{ id: 'pick', type: 'autoTask' }] };
 
     const issues = issuesOf(input);
 
     assert.deepEqual(
-      issues.map((i) => [i.path, i.message]),
-      [[['items', 1, 'interface'], 'a milestone calls no system interface']],
+      issues.map((i) => i.path.join('.')),
+      ['items.0.setAttributes'],
     );
+    assert.match(issues[0]?.message ?? '', /autoTask needs setAttributes$/);
+  });
+
+  for (const type of ['milestone', 'manualTask', 'autoTask'] as const) {
+    it(`rejects a ${type} that names an interface, at the interface field`, () => {
+      const item = {
+        id: 'b',
+        type,
+        interface: 'inventory',
+        ...(type === 'autoTask' ? { setAttributes: '{}' } : {}),
+      };
+      const input = { ...validPlan(), items: [{ id: 'a', type: 'milestone' }, item] };
+
+      const issues = issuesOf(input);
+
+      assert.deepEqual(
+        issues.map((i) => i.path.join('.')),
+        ['items.1.interface'],
+      );
+      assert.match(issues[0]?.message ?? '', new RegExp(`${type} has no interface$`));
+    });
+  }
+
+  for (const type of ['callout', 'milestone', 'manualTask'] as const) {
+    it(`rejects setAttributes on a ${type}, at the setAttributes field`, () => {
+      const item = { id: 'a', type, setAttributes: '{}', ...(type === 'callout' ? { interface: 'x' } : {}) };
+
+      const issues = issuesOf({ ...validPlan(), items: [item] });
+
+      assert.deepEqual(
+        issues.map((i) => [i.path.join('.'), i.message]),
+        [['items.0.setAttributes', `a ${type} has no setAttributes`]],
+      );
+    });
+  }
+
+  for (const type of ['callout', 'autoTask', 'milestone'] as const) {
+    it(`rejects instructions on a ${type}: only a manualTask has them`, () => {
+      const item = {
+        id: 'a',
+        type,
+        instructions: 'Do it.',
+        ...(type === 'callout' ? { interface: 'x' } : {}),
+        ...(type === 'autoTask' ? { setAttributes: '{}' } : {}),
+      };
+
+      const issues = issuesOf({ ...validPlan(), items: [item] });
+
+      assert.deepEqual(
+        issues.map((i) => [i.path.join('.'), i.message]),
+        [['items.0.instructions', 'only a manualTask has instructions']],
+      );
+    });
+  }
+
+  it('accepts a manualTask and a milestone with neither interface nor setAttributes', () => {
+    const plan = planDefinitionSchema.parse({
+      ...validPlan(),
+      items: [
+        { id: 'visit', type: 'manualTask' },
+        { id: 'ready', type: 'milestone' },
+      ],
+    });
+
+    assert.deepEqual(
+      plan.items.map((i) => i.type),
+      ['manualTask', 'milestone'],
+    );
+  });
+
+  it('reports every misplaced field of an item, not only the first', () => {
+    const issues = issuesOf({
+      ...validPlan(),
+      items: [{ id: 'a', type: 'callout', setAttributes: '{}', instructions: 'x' }],
+    });
+
+    assert.deepEqual(issues.map((i) => i.path.join('.')).sort(), [
+      'items.0.instructions',
+      'items.0.interface',
+      'items.0.setAttributes',
+    ]);
+  });
+
+  it('rejects an empty condition or setAttributes, an unknown scope and a non-boolean pointOfNoReturn', () => {
+    const issues = issuesOf({
+      ...validPlan(),
+      items: [
+        { id: 'a', type: 'milestone', condition: '' },
+        { id: 'b', type: 'autoTask', setAttributes: '' },
+        { id: 'c', type: 'milestone', scope: 'plan' },
+        { id: 'd', type: 'milestone', pointOfNoReturn: 'yes' },
+      ],
+    });
+
+    assert.deepEqual(issues.map((i) => i.path.join('.')).sort(), [
+      'items.0.condition',
+      'items.1.setAttributes',
+      'items.2.scope',
+      'items.3.pointOfNoReturn',
+    ]);
+  });
+
+  it('bounds an item timeout like the plan timeout', () => {
+    for (const bad of [0, -1, 1.5, MAX_TIMEOUT_SECONDS + 1, '60']) {
+      const result = planItemSchema.safeParse({ id: 'a', type: 'milestone', timeoutSeconds: bad });
+      assert.equal(result.success, false, `item timeout ${bad}`);
+      assert.deepEqual(
+        result.error?.issues.map((i) => i.path.join('.')),
+        ['timeoutSeconds'],
+      );
+    }
+    for (const good of [1, MAX_TIMEOUT_SECONDS]) {
+      assert.equal(
+        planItemSchema.parse({ id: 'a', type: 'milestone', timeoutSeconds: good }).timeoutSeconds,
+        good,
+      );
+    }
   });
 
   for (const bad of ['Reserve', 'has space', '-leading-dash', 'under_score', '', 'a'.repeat(64), 'é']) {
@@ -144,8 +330,9 @@ describe('planDefinitionSchema', () => {
     );
   });
 
-  it('bounds the timeout to whole seconds between 1 and the local engine ceiling', () => {
-    for (const bad of [0, -1, 1.5, MAX_PLAN_TIMEOUT_SECONDS + 1]) {
+  it('bounds the plan timeout to whole seconds between 1 and the local engine ceiling', () => {
+    assert.equal(MAX_TIMEOUT_SECONDS, 2_147_483);
+    for (const bad of [0, -1, 1.5, MAX_TIMEOUT_SECONDS + 1]) {
       assert.deepEqual(
         issuesOf({ ...validPlan(), timeoutSeconds: bad }).map((i) => i.path.join('.')),
         ['timeoutSeconds'],
@@ -153,7 +340,7 @@ describe('planDefinitionSchema', () => {
       );
     }
     assert.equal(
-      planDefinitionSchema.parse({ ...validPlan(), timeoutSeconds: MAX_PLAN_TIMEOUT_SECONDS }).timeoutSeconds,
+      planDefinitionSchema.parse({ ...validPlan(), timeoutSeconds: MAX_TIMEOUT_SECONDS }).timeoutSeconds,
       2_147_483,
     );
   });
