@@ -38,7 +38,7 @@ const chain = Array.from(
 );
 const fanOut: TestItem[] = [
   { id: 'root' },
-  ...Array.from({ length: 50 }, (_, i): TestItem => ({ id: `leaf${i}`, dependsOn: ['root'], ms: 400 })),
+  ...Array.from({ length: 50 }, (_, i): TestItem => ({ id: `leaf${i}`, dependsOn: ['root'], ms: 3000 })),
 ];
 const diamond: TestItem[] = [
   { id: 'top' },

@@ -89,7 +89,7 @@ describe('a DSL order through the local runtime', () => {
       (r) => (r.body as { orderId?: string } | undefined)?.orderId === order.id,
     );
     assert.ok(reservation, 'the inventory received the reservation');
-    assert.equal(reservation.headers['idempotency-key'], `${order.id}.1.reserve-port`);
+    assert.equal(reservation.headers['idempotency-key'], `${order.id}.dsl-broadband.reserve-port.1`);
     assert.deepEqual(reservation.body, {
       orderId: order.id,
       orderItemId: '1',
@@ -122,7 +122,7 @@ describe('a DSL order through the local runtime', () => {
     assert.equal(graph.state, 'completed');
     const [item] = graph.items;
     assert.ok(item);
-    assert.equal(item.id, '1.reserve-port');
+    assert.equal(item.id, `${order.id}.dsl-broadband.reserve-port.1`);
     assert.equal(item.state, 'Completed');
     assert.equal(item.request.url, `${sb.inventory.url}/ports/reservations`);
     assert.equal(item.response.status, 201);
