@@ -64,7 +64,7 @@ export class StatelessStack extends Stack {
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
       .bindQueueSender('WORK_QUEUE_URL', work.queue);
     calloutWorker.addEventSource(
-      new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 20 }),
+      new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),
     );
     for (const { machine } of plans) machine.grantTaskResponse(calloutWorker);
 

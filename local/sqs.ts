@@ -99,7 +99,8 @@ export class SqsEventSources {
       };
       if (p.Enabled === false || !p.EventSourceArn?.startsWith('arn:aws:sqs:') || !p.FunctionName) continue;
       const queueName = p.EventSourceArn.split(':').pop() ?? '';
-      const pollers = Math.min(p.ScalingConfig?.MaximumConcurrency ?? 5, 10);
+      // Lambda runs up to MaximumConcurrency batches at once (default: scales far higher; 50 is plenty here).
+      const pollers = Math.min(p.ScalingConfig?.MaximumConcurrency ?? 50, 50);
       for (let i = 0; i < pollers; i++) {
         this.loops.push(
           this.poll({
