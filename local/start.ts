@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { startInventory } from '../simulators/inventory';
 import type { SimulatedSystem } from '../simulators/simulated-system';
+import { demoDslOrder } from './demo-orders';
 import { startLocalRuntime } from './runtime';
 import { synthesize } from './synthesize';
 
@@ -25,22 +26,7 @@ const runtime = await startLocalRuntime({
   dynamoDb: process.env.SWITCHBOARD_DYNAMODB === 'dynalite' ? 'dynalite' : 'auto',
 });
 
-const order = {
-  externalId: 'demo-1',
-  productOrderItem: [
-    {
-      id: '1',
-      action: 'add',
-      productOffering: { id: 'dsl-broadband' },
-      product: {
-        productCharacteristic: [
-          { name: 'bandwidth', value: '100' },
-          { name: 'serviceAddress', value: '1 Main Street, Springfield' },
-        ],
-      },
-    },
-  ],
-};
+const order = demoDslOrder();
 
 const tokenOf = (role: string) => runtime.identities.find((i) => i.role === role)?.token ?? '';
 const bearer = (role: string) => `-H 'Authorization: Bearer ${tokenOf(role)}'`;

@@ -23,6 +23,22 @@ const routeClasses = [
     denied: [],
   },
   {
+    name: 'list orders',
+    method: 'GET',
+    path: () => `${ORDERS}?limit=5`,
+    allowed: ['submitter', 'operator'],
+    denied: [],
+  },
+  {
+    // The item is no waiting manual task: an allowed caller gets past access control to a 409.
+    name: 'complete a manual task',
+    method: 'POST',
+    path: (id: string) => `/orchestration/items/${id}.dsl-broadband.reserve-port.1/complete`,
+    body: {},
+    allowed: ['operator'],
+    denied: ['submitter'],
+  },
+  {
     name: 'read orchestration items',
     method: 'GET',
     path: (id: string) => `/orchestration/orders/${id}/items`,
@@ -60,7 +76,7 @@ describe('access control through the local runtime', () => {
       for (const role of route.allowed) {
         const answer = await sb.call(route.method, route.path(orderId), route.body, { as: role });
         assert.ok(
-          answer.status === 200 || answer.status === 201,
+          answer.status < 400 || answer.status === 409,
           `${role}: ${answer.status} ${JSON.stringify(answer.body)}`,
         );
       }

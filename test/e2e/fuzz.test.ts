@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
+import { demoDslOrder } from '../../local/demo-orders';
 import {
   type ApiAnswer,
   eventually,
@@ -18,7 +17,6 @@ import {
  */
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const SEED = 20261126;
 
 /** The offerings the catalog fulfils: a generated value that names one could be a valid order. */
@@ -28,22 +26,8 @@ const ITEM_ACTIONS = ['add', 'modify', 'delete', 'noChange'];
 const SERVER_SET_FIELDS = ['id', 'href', 'state', 'orderDate', 'completionDate', 'creationDate'];
 const MAX_BODY_BYTES = 256 * 1024;
 
-const validOrder = () => ({
-  externalId: 'fuzz-base',
-  productOrderItem: [
-    {
-      id: '1',
-      action: 'add',
-      productOffering: { id: 'dsl-broadband' },
-      product: {
-        productCharacteristic: [
-          { name: 'bandwidth', value: '100' },
-          { name: 'serviceAddress', value: '1 Main Street, Springfield' },
-        ],
-      },
-    },
-  ],
-});
+const validOrder = () => demoDslOrder('fuzz-base');
+
 type Order = ReturnType<typeof validOrder> & Record<string, unknown>;
 type Line = Order['productOrderItem'][number] & Record<string, unknown>;
 
@@ -143,34 +127,11 @@ describe('fuzzing the API through the local runtime', () => {
       30_000,
       'the base order to complete',
     );
-    baseline = await writes();
+    baseline = await sb.writes();
   });
   after(async () => {
     await sb?.stop();
   });
-
-  /** What the order side has written: items in the orders table and plan executions started. */
-  async function writes(): Promise<{ records: number; executions: number }> {
-    const { runtime } = sb;
-    const dynamo = new DynamoDBClient({
-      endpoint: runtime.endpoints.dynamodb,
-      region: runtime.region,
-      credentials,
-    });
-    const sfn = new SFNClient({
-      endpoint: runtime.endpoints.stepfunctions,
-      region: runtime.region,
-      credentials,
-    });
-    const table = runtime.deployment.ofType('AWS::DynamoDB::Table')[0]?.physicalName;
-    const machine = runtime.deployment.ofType('AWS::StepFunctions::StateMachine')[0];
-    assert.ok(table && machine);
-    const scan = await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
-    const executions = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn: String(runtime.deployment.attributes(machine).Arn) }),
-    );
-    return { records: scan.Count ?? 0, executions: executions.executions?.length ?? 0 };
-  }
 
   /** Sends a request; bytes go through fetch as they are, everything else through `sb.call`. */
   async function send(request: Request): Promise<ApiAnswer> {
@@ -621,7 +582,7 @@ describe('fuzzing the API through the local runtime', () => {
   // 5. None of it wrote anything (4, no leaks, is checked on every answer above).
 
   it('wrote nothing and started nothing', async (t) => {
-    assert.deepEqual(await writes(), baseline);
+    assert.deepEqual(await sb.writes(), baseline);
     const statuses = [...statusCounts].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
     t.diagnostic(`${requests} fuzzed requests; answers ${statuses.join(', ')}`);
   });

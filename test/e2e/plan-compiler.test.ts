@@ -172,12 +172,22 @@ describe('compiled plans on the local engine', () => {
     const { at, id } = await run('chain-100');
     const lag = checkOrder('chain-100', chain, at);
     assert.ok(lag < 5_000, `no item waits seconds for its prerequisite (worst ${lag} ms)`);
-    const execution = sb.runtime.stepFunctions.executionRecord(
-      `${String(sb.runtime.deployment.attributes(sb.runtime.deployment.ofType('AWS::StepFunctions::StateMachine').find((m) => m.logicalId.startsWith('Planchain100')) ?? assert.fail('no chain-100 machine')).Arn).replace(':stateMachine:', ':execution:')}:${id}-1`,
+    const machine =
+      sb.runtime.deployment
+        .ofType('AWS::StepFunctions::StateMachine')
+        .find((m) => m.logicalId.startsWith('Planchain100')) ?? assert.fail('no chain-100 machine');
+    const executionArn = `${String(sb.runtime.deployment.attributes(machine).Arn).replace(':stateMachine:', ':execution:')}:${id}-1`;
+    // The order completes as the last task is answered; the execution ends a moment later.
+    const execution = await eventually(
+      async () => {
+        const record = sb.runtime.stepFunctions.executionRecord(executionArn);
+        return record?.status === 'SUCCEEDED' ? record : undefined;
+      },
+      10_000,
+      'the chain-100 execution to succeed',
     );
-    assert.equal(execution?.status, 'SUCCEEDED');
     // One Map, one Parallel per line, one Task per item.
-    assert.equal(execution?.stateTransitions, 102);
+    assert.equal(execution.stateTransitions, 102);
   });
 
   it('runs a fan-out of 50 at the same time', async () => {

@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { demoDslOrder } from '../../local/demo-orders';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-const dslOrder = (externalId: string) => ({
-  externalId,
-  productOrderItem: [
-    {
-      id: '1',
-      action: 'add',
-      productOffering: { id: 'dsl-broadband' },
-      product: {
-        productCharacteristic: [
-          { name: 'bandwidth', value: '100' },
-          { name: 'serviceAddress', value: '1 Main Street, Springfield' },
-        ],
-      },
-    },
-  ],
-});
 
 interface OrderBody {
   state: string;
@@ -45,31 +26,8 @@ describe('a DSL order through the local runtime', () => {
     await sb?.stop();
   });
 
-  /** What the order side has written: items in the orders table and plan executions started. */
-  async function writes(): Promise<{ records: number; executions: number }> {
-    const { runtime } = sb;
-    const dynamo = new DynamoDBClient({
-      endpoint: runtime.endpoints.dynamodb,
-      region: runtime.region,
-      credentials,
-    });
-    const sfn = new SFNClient({
-      endpoint: runtime.endpoints.stepfunctions,
-      region: runtime.region,
-      credentials,
-    });
-    const table = runtime.deployment.ofType('AWS::DynamoDB::Table')[0]?.physicalName;
-    const machine = runtime.deployment.ofType('AWS::StepFunctions::StateMachine')[0];
-    assert.ok(table && machine);
-    const scan = await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
-    const executions = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn: String(runtime.deployment.attributes(machine).Arn) }),
-    );
-    return { records: scan.Count ?? 0, executions: executions.executions?.length ?? 0 };
-  }
-
   it('completes with the port the inventory reserved, calling the inventory once', async () => {
-    const created = await sb.call('POST', ORDERS, dslOrder('e2e-1'));
+    const created = await sb.call('POST', ORDERS, demoDslOrder('e2e-1'));
     assert.equal(created.status, 201);
     const order = created.body as { id: string; state: string; href: string; externalId: unknown };
     assert.equal(order.state, 'acknowledged');
@@ -136,7 +94,7 @@ describe('a DSL order through the local runtime', () => {
   });
 
   it('rejects bad orders with 400 naming every problem, writing nothing and starting nothing', async () => {
-    const before = await writes();
+    const before = await sb.writes();
     const cases: { body: unknown; fields: string[] }[] = [
       { body: '{"productOrderItem": [', fields: [''] },
       { body: {}, fields: ['productOrderItem'] },
@@ -149,7 +107,7 @@ describe('a DSL order through the local runtime', () => {
         body: { productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'carrier-pigeon' } }] },
         fields: ['productOrderItem.0.productOffering'],
       },
-      { body: { ...dslOrder('x'), state: 'completed' }, fields: ['state'] },
+      { body: { ...demoDslOrder('x'), state: 'completed' }, fields: ['state'] },
     ];
     for (const { body, fields } of cases) {
       const answer = await sb.call('POST', ORDERS, body);
@@ -163,10 +121,13 @@ describe('a DSL order through the local runtime', () => {
         );
       }
     }
-    const tooBig = await sb.call('POST', ORDERS, { ...dslOrder('big'), description: 'x'.repeat(300 * 1024) });
+    const tooBig = await sb.call('POST', ORDERS, {
+      ...demoDslOrder('big'),
+      description: 'x'.repeat(300 * 1024),
+    });
     assert.equal(tooBig.status, 413);
     assert.equal((tooBig.body as ErrorBody).code, '413');
-    assert.deepEqual(await writes(), before);
+    assert.deepEqual(await sb.writes(), before);
   });
 
   it('answers 404 for an order that does not exist and 400 for a malformed id', async () => {
@@ -180,7 +141,7 @@ describe('a DSL order through the local runtime', () => {
   });
 
   it('keeps orders across a restart of the local runtime', async () => {
-    const created = await sb.call('POST', ORDERS, dslOrder('e2e-restart'));
+    const created = await sb.call('POST', ORDERS, demoDslOrder('e2e-restart'));
     const { id } = created.body as { id: string };
     await eventually(async () => {
       const read = await sb.call('GET', `${ORDERS}/${id}`);

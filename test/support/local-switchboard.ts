@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { synthesize } from '../../local/synthesize';
 import { startInventory } from '../../simulators/inventory';
@@ -18,6 +20,8 @@ export interface TestSwitchboard {
   call(method: string, path: string, body?: unknown, options?: CallOptions): Promise<ApiAnswer>;
   /** The bearer token the local identity file gives a role. */
   token(role: string): string;
+  /** What has been written: records in the orders table and plan executions started, on every plan. */
+  writes(): Promise<{ records: number; executions: number }>;
   /** Stops the runtime only, keeping its data, so a test can start it again. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -85,6 +89,29 @@ async function startAround(
       const identity = handle.runtime.identities.find((i) => i.role === role);
       if (!identity) throw new Error(`the local identity file has no ${role}`);
       return identity.token;
+    },
+    async writes() {
+      const { runtime } = handle;
+      const config = {
+        region: runtime.region,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      };
+      const dynamo = new DynamoDBClient({ ...config, endpoint: runtime.endpoints.dynamodb });
+      const sfn = new SFNClient({ ...config, endpoint: runtime.endpoints.stepfunctions });
+      let records = 0;
+      for (const table of runtime.deployment.ofType('AWS::DynamoDB::Table')) {
+        records +=
+          (await dynamo.send(new ScanCommand({ TableName: table.physicalName, Select: 'COUNT' }))).Count ?? 0;
+      }
+      let executions = 0;
+      for (const machine of runtime.deployment.ofType('AWS::StepFunctions::StateMachine')) {
+        const stateMachineArn = String(runtime.deployment.attributes(machine).Arn);
+        executions +=
+          (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions?.length ?? 0;
+      }
+      dynamo.destroy();
+      sfn.destroy();
+      return { records, executions };
     },
     async call(method, path, body, options = {}) {
       const role =
