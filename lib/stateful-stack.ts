@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
-import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/adapters/dynamodb-order-store';
+import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/shared/order-table';
 import { SwitchboardIdentity } from './constructs/identity';
 import { QueueWithDlq } from './constructs/queue-with-dlq';
 

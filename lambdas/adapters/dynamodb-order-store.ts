@@ -11,11 +11,9 @@ import {
 import type { HistoryEntry, ItemRecord, ItemState, OrderRecord, OrderState } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
+import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../shared/order-table';
 
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
-/** Index names, shared with the stack that creates them. */
-export const ORDERS_BY_CREATION = 'ordersByCreation';
-export const ORDERS_BY_STATE = 'ordersByState';
 const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
   listAll: 'ORDER',
   listState: order.state,
