@@ -61,7 +61,7 @@ export class StatelessStack extends Stack {
       catalog,
       timeout: Duration.seconds(60),
     })
-      .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
       .bindQueueSender('WORK_QUEUE_URL', work.queue);
     calloutWorker.addEventSource(
       new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),

@@ -104,11 +104,13 @@ export const DONE_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Skippe
 export const isDone = (item: Pick<ItemRecord, 'state'>): boolean => DONE_STATES.has(item.state);
 
 /** True when every prerequisite of the item is done. */
-export function prerequisitesDone(item: ItemRecord, itemsByKey: ReadonlyMap<string, ItemRecord>): boolean {
-  return item.dependsOn.every((key) => {
-    const dep = itemsByKey.get(key);
-    return dep !== undefined && isDone(dep);
-  });
+/**
+ * True when every prerequisite of the item is done, judged by the order's done set: an item enters it
+ * only after its attributes are in the order context, so a dependent never starts without them.
+ */
+export function prerequisitesDone(item: ItemRecord, order: Pick<OrderRecord, 'doneItems'>): boolean {
+  const done = new Set(order.doneItems);
+  return item.dependsOn.every((key) => done.has(key));
 }
 
 /** An order with its items, as read together. */

@@ -38,8 +38,14 @@ export async function completeManualTask(
   by: Actor,
 ): Promise<ItemRecord> {
   const { orderId, key } = parseItemId(itemId);
-  const item = (await deps.store.getAggregate(orderId))?.items.get(key);
-  if (!item) throw new NotFoundError(`no orchestration item "${itemId}"`);
+  const aggregate = await deps.store.getAggregate(orderId);
+  const item = aggregate?.items.get(key);
+  if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
+  if (item.type === 'manualTask' && item.state === 'Completed' && !aggregate.order.doneItems.includes(key)) {
+    // Completed but never handed on (the hand-over failed): hand it on again, which is idempotent.
+    await deps.queue.send([{ kind: 'start', orderId, itemKey: key }]);
+    return item;
+  }
   if (item.type !== 'manualTask')
     throw new ConflictError(`item "${itemId}" is ${article(item.type)}, not a manual task`);
   if (item.state !== 'Running') {

@@ -53,10 +53,14 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
   }
 
   if (isDone(item)) return finish(deps, aggregate, item);
-  if (item.state === 'FatallyFailed') return; // waits for an operator
+  if (item.state === 'FatallyFailed') {
+    // Waits for an operator. Hold the order again: a worker may have died between the two writes.
+    await store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at());
+    return;
+  }
   if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
   if (!item.taskTokens?.length) return; // its dispatch will come and start it
-  if (!prerequisitesDone(item, aggregate.items)) return;
+  if (!prerequisitesDone(item, aggregate.order)) return;
 
   const planItem = deps.catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
   // Evaluated again on a redelivery too: a worker may have died between claiming and failing the item.
@@ -210,7 +214,11 @@ async function perform(
 async function finish(deps: RunItemDeps, aggregate: OrderAggregate, item: ItemRecord): Promise<void> {
   const { store } = deps;
   const at = deps.now().toISOString();
-  if (item.outputAttributes) await store.mergeContext(item.orderId, item.outputAttributes);
+  // Once counted done its attributes are in the context; merging them again on a replay could
+  // overwrite what a later item wrote.
+  if (item.outputAttributes && !aggregate.order.doneItems.includes(item.key)) {
+    await store.mergeContext(item.orderId, item.outputAttributes);
+  }
   const order = await store.markItemDone(item.orderId, item.key, at);
   if (order.itemKeys.every((key) => order.doneItems.includes(key))) {
     await store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'completed', at);
@@ -218,8 +226,9 @@ async function finish(deps: RunItemDeps, aggregate: OrderAggregate, item: ItemRe
   // Read again after the item is recorded done. A token that reached this item meanwhile (a re-run
   // execution) was written before its dispatch read the item, so either that dispatch saw the item done
   // and answers its own token, or this read sees the token. Dependents' tokens work the same way.
-  const items =
-    (await store.getAggregate(item.orderId))?.items ?? new Map(aggregate.items).set(item.key, item);
+  const fresh = await store.getAggregate(item.orderId);
+  const items = fresh?.items ?? new Map(aggregate.items).set(item.key, item);
+  const doneNow = fresh?.order ?? order;
   const tokens = new Set([...(item.taskTokens ?? []), ...(items.get(item.key)?.taskTokens ?? [])]);
   for (const token of tokens) {
     const answered = await deps.tasks.succeed(token, { itemKey: item.key, state: item.state });
@@ -234,7 +243,7 @@ async function finish(deps: RunItemDeps, aggregate: OrderAggregate, item: ItemRe
       other.state === 'Pending' &&
       (other.taskTokens?.length ?? 0) > 0 &&
       other.dependsOn.includes(item.key) &&
-      prerequisitesDone(other, items),
+      prerequisitesDone(other, doneNow),
   );
   if (ready.length > 0) {
     await deps.queue.send(

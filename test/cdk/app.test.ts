@@ -133,6 +133,8 @@ describe('the Switchboard CDK app', () => {
     assert.ok(actions.includes('states:SendTaskSuccess'));
     assert.ok(!actions.includes('states:StartExecution'));
     assert.ok(!actions.includes('dynamodb:DeleteItem'));
+    // It answers outside systems: it may change existing records but never create one.
+    assert.ok(!actions.includes('dynamodb:PutItem') && !actions.includes('dynamodb:BatchWriteItem'));
     stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 10,

@@ -110,6 +110,7 @@ describe('completeManualTask', () => {
     const pending = await setup(new InMemoryOrderStore(), false);
     const done = await setup();
     await completeManualTask(done.deps, `${ORDER}.${VISIT}`, {}, OPERATOR);
+    await done.store.markItemDone(ORDER, VISIT, '2025-03-01T10:00:00.000Z'); // the worker finished it
 
     await rejectsWith(
       completeManualTask(pending.deps, `${ORDER}.${VISIT}`, {}, OPERATOR),
@@ -123,6 +124,26 @@ describe('completeManualTask', () => {
     );
     assert.deepEqual(done.store.item(ORDER, VISIT).outputAttributes, {}, 'the first completion stands');
     assert.equal(done.queue.sent.length, 1);
+  });
+
+  it('hands a completed task on again when the first hand-over never reached the worker', async () => {
+    const { deps, store, queue } = await setup();
+    await completeManualTask(deps, `${ORDER}.${VISIT}`, { installedBy: 'Sam' }, OPERATOR);
+
+    const again = await completeManualTask(
+      deps,
+      `${ORDER}.${VISIT}`,
+      { installedBy: 'someone else' },
+      OPERATOR,
+    );
+
+    assert.equal(again.state, 'Completed');
+    assert.deepEqual(
+      store.item(ORDER, VISIT).outputAttributes,
+      { installedBy: 'Sam' },
+      'the first completion stands',
+    );
+    assert.equal(queue.sent.length, 2);
   });
 
   it('lets only one of two operators completing the task at once succeed', async () => {
