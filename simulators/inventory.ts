@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
-import { type SimulatedSystem, startSimulatedSystem } from './simulated-system';
+import { type SimulatedSystem, type SimulatorOptions, startSimulatedSystem } from './simulated-system';
 
 /**
  * A network inventory: reserves a free DSLAM port for a DSL line.
  * `POST /ports/reservations` `{ orderId, bandwidthMbps?, serviceAddress? }` → 201 `{ reservationId, portId }`.
  */
-export function startInventory(options: { port: number; latencyMs?: number }): Promise<SimulatedSystem> {
+export function startInventory(options: SimulatorOptions): Promise<SimulatedSystem> {
   let next = 1;
   return startSimulatedSystem(
     { name: 'inventory', ...options },

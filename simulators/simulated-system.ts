@@ -1,38 +1,79 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createGate, mediaTypeOf, type SimulatedAuth, TOKEN_PATH } from './simulated-auth';
+
+export { mediaTypeOf, type SimulatedAuth, TOKEN_PATH } from './simulated-auth';
 
 /**
- * The shell of a simulated fulfilment system: a real HTTP server on loopback that parses JSON, remembers
- * answers by Idempotency-Key (as a well-behaved system does), adds configurable latency and counts what
- * it saw. Simulators stand for systems Switchboard does not own; no product code imports them.
+ * The shell of a simulated fulfilment system: a real HTTP server on loopback that checks its callers'
+ * credentials, parses JSON (and hands any other body over as text), remembers answers by Idempotency-Key
+ * (as a well-behaved system does), adds configurable latency and counts what it saw. Simulators stand for
+ * systems Switchboard does not own; no product code imports them.
  */
 export interface SimulatedSystemOptions {
   name: string;
   port: number;
   host?: string;
-  /** Added before every answer, to model the system's own processing time. */
-  latencyMs?: number;
+  /**
+   * Added before every answer, to model the system's own processing time. A function is asked afresh for
+   * each request, so a benchmark can spread latencies.
+   */
+  latencyMs?: number | (() => number);
+  /** Credentials every request must carry; none when absent. */
+  auth?: SimulatedAuth;
 }
+
+/** What a particular simulator (inventory, activation, billing) takes: the shell's options less the name. */
+export type SimulatorOptions = Omit<SimulatedSystemOptions, 'name'>;
 
 export interface SimulatedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
+  /** The parsed body of a JSON request; undefined for an empty or non-JSON body. */
   body: unknown;
+  /** The raw body, for systems that speak something other than JSON. */
+  text: string;
+  contentType?: string;
 }
 
 export interface SimulatedAnswer {
   status: number;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as is instead of `body`, for answers that are not JSON. */
+  text?: string;
+  /** Defaults to application/json, or text/plain for a `text` answer. */
+  contentType?: string;
+  headers?: Record<string, string>;
 }
 
 export type Route = (request: SimulatedRequest) => SimulatedAnswer | Promise<SimulatedAnswer>;
 
+export interface SimulatedSystemStats {
+  /** Every request that arrived, token requests and refusals included. */
+  received: number;
+  /** Requests that reached a route and acted. */
+  acted: number;
+  /** Requests answered from the Idempotency-Key store without acting again. */
+  replayed: number;
+  /** 401s answered, by the gate or by the token endpoint. */
+  unauthorized: number;
+  /** Access tokens issued by an oauth2 system's token endpoint. */
+  tokensIssued: number;
+  /** Requests being handled now, from arrival to answer. */
+  inFlight: number;
+  /** The most requests ever handled at the same moment, latency included. */
+  maxConcurrent: number;
+}
+
 export interface SimulatedSystem {
   name: string;
   url: string;
-  /** Requests received (replays of a known Idempotency-Key included) and requests that acted. */
-  stats: { received: number; acted: number; replayed: number };
+  stats: SimulatedSystemStats;
+  /** Requests that passed the credentials check, token requests excepted: the callouts the system saw. */
   requests: SimulatedRequest[];
+  /** Forgets the access tokens an oauth2 system issued; a no-op for other systems. */
+  revokeTokens(): void;
   stop(): Promise<void>;
 }
 
@@ -41,33 +82,60 @@ export async function startSimulatedSystem(
   routes: Record<string, Route>,
 ): Promise<SimulatedSystem> {
   const answered = new Map<string, SimulatedAnswer>();
-  const stats = { received: 0, acted: 0, replayed: 0 };
+  const stats: SimulatedSystemStats = {
+    received: 0,
+    acted: 0,
+    replayed: 0,
+    unauthorized: 0,
+    tokensIssued: 0,
+    inFlight: 0,
+    maxConcurrent: 0,
+  };
   const requests: SimulatedRequest[] = [];
+  const gate = createGate(options.auth, options.name);
+  const latency = () =>
+    typeof options.latencyMs === 'function' ? options.latencyMs() : (options.latencyMs ?? 0);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    stats.received++;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
+    const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const send = (answer: SimulatedAnswer) => {
-      const body = answer.body === undefined ? '' : JSON.stringify(answer.body);
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(body);
+      if (answer.status === 401) stats.unauthorized++;
+      const isText = answer.text !== undefined;
+      const payload = isText ? answer.text : answer.body === undefined ? '' : JSON.stringify(answer.body);
+      const contentType = answer.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json');
+      res.writeHead(answer.status, { ...answer.headers, 'content-type': contentType });
+      res.end(payload);
     };
-    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      return send({ status: 400, body: { error: 'body is not JSON' } });
+    const delay = latency();
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+
+    if (gate.tokenEndpoint && path === TOKEN_PATH) {
+      const answer = gate.tokenEndpoint({ method, headers: req.headers, text });
+      if (answer.status === 200) stats.tokensIssued++;
+      return send(answer);
     }
-    const request: SimulatedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body };
+    const refusal = gate.refuse(req.headers);
+    if (refusal) return send(refusal);
+
+    const contentType = req.headers['content-type'];
+    let body: unknown;
+    if (isJson(contentType) && text !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return send({ status: 400, body: { error: 'body is not JSON' } });
+      }
+    }
+    const request: SimulatedRequest = { method, path, headers: req.headers, body, text, contentType };
     requests.push(request);
-    const route = routes[`${request.method} ${path}`];
-    if (!route) return send({ status: 404, body: { error: `no route ${request.method} ${path}` } });
+    const route = routes[`${method} ${path}`];
+    if (!route) return send({ status: 404, body: { error: `no route ${method} ${path}` } });
     const key = req.headers['idempotency-key'];
-    const replayKey = typeof key === 'string' ? `${request.method} ${path} ${key}` : undefined;
+    const replayKey = typeof key === 'string' ? `${method} ${path} ${key}` : undefined;
     const previous = replayKey ? answered.get(replayKey) : undefined;
     if (previous) {
       stats.replayed++;
@@ -80,10 +148,18 @@ export async function startSimulatedSystem(
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: Error) => {
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: error.message }));
-    });
+    stats.received++;
+    stats.inFlight++;
+    stats.maxConcurrent = Math.max(stats.maxConcurrent, stats.inFlight);
+    handle(req, res)
+      .catch((error: Error) => {
+        if (res.headersSent) return res.destroy(error);
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: error.message }));
+      })
+      // Counted down when the answer is written, not when the socket closes, so a caller sending its
+      // next request the moment it reads this answer is never counted as overlapping it.
+      .finally(() => stats.inFlight--);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -96,10 +172,17 @@ export async function startSimulatedSystem(
     url: `http://127.0.0.1:${port}`,
     stats,
     requests,
+    revokeTokens: () => gate.revokeTokens(),
     stop: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** A body without a content-type is taken for JSON, as the simulators always did. */
+function isJson(contentType: string | undefined): boolean {
+  const mediaType = mediaTypeOf(contentType);
+  return mediaType === undefined || mediaType === 'application/json' || mediaType.endsWith('+json');
 }

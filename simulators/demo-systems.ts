@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { type Activation, startActivation } from './activation';
+import { type BilledCharge, startBilling } from './billing';
+import { startInventory } from './inventory';
+import type { SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
+
+/**
+ * The DSL order demo's three fulfilment systems, each guarding itself the way its real counterpart
+ * would: the inventory with an API key in `x-api-key`, activation with OAuth 2.0 client credentials from
+ * its own `/oauth2/token`, and the legacy billing system with HTTP basic.
+ */
+
+/** Shaped exactly like the local runtime's secrets file, so one object can feed both sides of a demo. */
+export interface DemoCredentials {
+  'inventory-api-key': { apiKey: string };
+  'activation-oauth': { clientId: string; clientSecret: string };
+  'billing-basic': { username: string; password: string };
+}
+
+export interface DemoSystemPorts {
+  inventory: number;
+  activation: number;
+  billing: number;
+}
+
+/** The ports the demo catalog points its systems at. */
+export const DEMO_SYSTEM_PORTS: DemoSystemPorts = { inventory: 4101, activation: 4102, billing: 4103 };
+
+export interface DemoSystemsOptions {
+  /** Port 0 takes any free port. */
+  ports?: Partial<DemoSystemPorts>;
+  latencyMs?: SimulatedSystemOptions['latencyMs'];
+  credentials: DemoCredentials;
+}
+
+export interface DemoSystems {
+  inventory: SimulatedSystem;
+  activation: SimulatedSystem & { activations: Activation[] };
+  billing: SimulatedSystem & { charges: BilledCharge[] };
+  stop(): Promise<void>;
+}
+
+export function demoCredentials(): DemoCredentials {
+  const secret = () => randomBytes(24).toString('base64url');
+  const suffix = () => randomBytes(4).toString('hex');
+  return {
+    'inventory-api-key': { apiKey: secret() },
+    'activation-oauth': { clientId: `switchboard-${suffix()}`, clientSecret: secret() },
+    'billing-basic': { username: `switchboard-${suffix()}`, password: secret() },
+  };
+}
+
+export async function startDemoSystems(options: DemoSystemsOptions): Promise<DemoSystems> {
+  const ports = { ...DEMO_SYSTEM_PORTS, ...options.ports };
+  const { latencyMs } = options;
+  const { apiKey } = options.credentials['inventory-api-key'];
+  const { clientId, clientSecret } = options.credentials['activation-oauth'];
+  const { username, password } = options.credentials['billing-basic'];
+  const started = await Promise.allSettled([
+    startInventory({
+      port: ports.inventory,
+      latencyMs,
+      auth: { type: 'api-key', header: 'x-api-key', apiKey },
+    }),
+    startActivation({
+      port: ports.activation,
+      latencyMs,
+      // The scope the catalog's activation-oauth profile asks for: a token for anything else is refused.
+      auth: { type: 'oauth2', clientId, clientSecret, scope: 'activations' },
+    }),
+    startBilling({
+      port: ports.billing,
+      latencyMs,
+      auth: { type: 'basic', username, password },
+    }),
+  ] as const);
+  const [inventory, activation, billing] = started;
+  if (inventory.status === 'rejected' || activation.status === 'rejected' || billing.status === 'rejected') {
+    // One system failing to start (a port in use, say) must not leave the others holding the process open.
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    const failure = started.find((s) => s.status === 'rejected');
+    throw failure?.reason;
+  }
+  const systems = [inventory.value, activation.value, billing.value];
+  return {
+    inventory: inventory.value,
+    activation: activation.value,
+    billing: billing.value,
+    stop: async () => {
+      await Promise.all(systems.map((system) => system.stop()));
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { type DemoSystems, demoCredentials, startDemoSystems } from '../../simulators/demo-systems';
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+const ANY_PORT = { inventory: 0, activation: 0, billing: 0 };
+
+describe('the demo systems', () => {
+  const credentials = demoCredentials();
+  let systems: DemoSystems;
+  before(async () => {
+    systems = await startDemoSystems({ ports: ANY_PORT, credentials });
+  });
+  after(() => systems.stop());
+
+  it('has the inventory take its API key in x-api-key', async () => {
+    const reserve = (headers: Record<string, string>) =>
+      fetch(`${systems.inventory.url}/ports/reservations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ orderId: 'o-1' }),
+      });
+
+    const right = await reserve({ 'x-api-key': credentials['inventory-api-key'].apiKey });
+    const wrong = await reserve({ 'x-api-key': demoCredentials()['inventory-api-key'].apiKey });
+    const missing = await reserve({});
+
+    assert.equal(right.status, 201);
+    assert.equal(wrong.status, 401);
+    assert.equal(missing.status, 401);
+  });
+
+  it('has activation take a bearer token from its own OAuth 2.0 token endpoint', async () => {
+    const { clientId, clientSecret } = credentials['activation-oauth'];
+    const tokenResponse = await fetch(`${systems.activation.url}/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic(clientId, clientSecret),
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+    const activate = (headers: Record<string, string>) =>
+      fetch(`${systems.activation.url}/services/activations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({
+          orderId: 'o-1',
+          orderItemId: '1',
+          portId: 'DSLAM-11/1/1',
+          bandwidthMbps: 100,
+        }),
+      });
+
+    const withToken = await activate({ authorization: `Bearer ${token}` });
+    const withClientSecret = await activate({ authorization: basic(clientId, clientSecret) });
+
+    assert.equal(withToken.status, 201);
+    assert.equal(withClientSecret.status, 401);
+    assert.equal(systems.activation.stats.tokensIssued, 1);
+  });
+
+  it('has billing take HTTP basic', async () => {
+    const { username, password } = credentials['billing-basic'];
+    const body = `<chargeRequest><orderId>o-1</orderId><serviceId>SVC-000001</serviceId><charges><charge><type>one-time</type><amount currency="EUR">49.00</amount></charge></charges></chargeRequest>`;
+    const bill = (headers: Record<string, string>) =>
+      fetch(`${systems.billing.url}/billing/accounts/charges`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/xml', ...headers },
+        body,
+      });
+
+    const right = await bill({ authorization: basic(username, password) });
+    const wrong = await bill({ authorization: basic(username, `${password}x`) });
+
+    assert.equal(right.status, 200);
+    assert.equal(wrong.status, 401);
+    assert.equal(systems.billing.charges.length, 1);
+  });
+});
+
+describe('demoCredentials', () => {
+  it('makes fresh random credentials, shaped like the local secrets file, each time', () => {
+    const one = demoCredentials();
+    const two = demoCredentials();
+
+    assert.deepEqual(Object.keys(one).sort(), ['activation-oauth', 'billing-basic', 'inventory-api-key']);
+    assert.notEqual(one['inventory-api-key'].apiKey, two['inventory-api-key'].apiKey);
+    assert.notEqual(one['activation-oauth'].clientSecret, two['activation-oauth'].clientSecret);
+    assert.notEqual(one['billing-basic'].password, two['billing-basic'].password);
+    assert.ok(one['billing-basic'].password.length >= 24);
+  });
+});
+
+describe('startDemoSystems', () => {
+  it('fails when a port is taken, leaving none of the systems running', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    const taken = typeof address === 'object' && address ? address.port : 0;
+    try {
+      await assert.rejects(
+        startDemoSystems({ ports: { ...ANY_PORT, billing: taken }, credentials: demoCredentials() }),
+        /EADDRINUSE/,
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
