@@ -28,6 +28,8 @@ export interface DeployedResource {
   /** The raw properties; resolve them with LocalDeployment.resolve. */
   properties: Record<string, unknown>;
   metadata: Record<string, unknown>;
+  /** The logical ids of the template's DependsOn, in the same stack. */
+  dependsOn: string[];
   physicalName: string;
 }
 
@@ -52,6 +54,7 @@ export class LocalDeployment {
   private readonly exports = new Map<string, unknown>();
   private readonly byStack = new Map<string, Map<string, DeployedResource>>();
   private readonly parameters = new Map<string, Record<string, unknown>>();
+  private readonly provisioned = new Map<DeployedResource, Record<string, unknown>>();
 
   constructor(
     readonly assemblyDir: string,
@@ -66,7 +69,8 @@ export class LocalDeployment {
           type: resource.Type,
           properties: resource.Properties ?? {},
           metadata: resource.Metadata ?? {},
-          physicalName: physicalName(stack.name, logicalId, resource.Type),
+          dependsOn: [resource.DependsOn ?? []].flat(),
+          physicalName: physicalName(stack.name, logicalId, resource),
         };
         resources.set(logicalId, deployed);
         this.resources.push(deployed);
@@ -186,8 +190,18 @@ export class LocalDeployment {
     return attributes[attribute];
   }
 
+  /**
+   * Records what a resource's provider returned once it exists (a custom resource's physical id and
+   * Data): from then on Ref and Fn::GetAtt give those, as they do on CloudFormation.
+   */
+  provision(resource: DeployedResource, attributes: Record<string, unknown>): void {
+    this.provisioned.set(resource, attributes);
+  }
+
   /** What Ref and Fn::GetAtt return for a resource, by type. */
   attributes(resource: DeployedResource): Record<string, unknown> {
+    const provisioned = this.provisioned.get(resource);
+    if (provisioned) return provisioned;
     const { region, accountId } = this.env;
     const name = resource.physicalName;
     const arn = (service: string, rest: string) => `arn:aws:${service}:${region}:${accountId}:${rest}`;
@@ -223,8 +237,10 @@ export class LocalDeployment {
         return { Ref: name, Arn: `arn:aws:iam::${accountId}:role/${name}`, RoleId: name };
       case 'AWS::Logs::LogGroup':
         return { Ref: name, Arn: arn('logs', `log-group:${name}:*`) };
-      case 'AWS::SecretsManager::Secret':
-        return { Ref: arn('secretsmanager', `secret:${name}`), Id: arn('secretsmanager', `secret:${name}`) };
+      case 'AWS::SecretsManager::Secret': {
+        const secretArn = arn('secretsmanager', `secret:${name}-${secretSuffix(resource)}`);
+        return { Ref: secretArn, Id: secretArn };
+      }
       default:
         return { Ref: name, Arn: arn('local', `${resource.type}/${name}`) };
     }
@@ -233,8 +249,24 @@ export class LocalDeployment {
 
 const NO_VALUE = Symbol('AWS::NoValue');
 
-/** CloudFormation's naming: the stack, the logical id, kept within the service's length limit. */
-function physicalName(stackName: string, logicalId: string, type: string): string {
+/**
+ * Secrets Manager ends every secret's ARN with a dash and six random characters; deriving them from the
+ * resource keeps the ARN stable across restarts, as it is for a deployed secret.
+ */
+function secretSuffix(resource: DeployedResource): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const digest = createHash('sha256').update(`${resource.stackName}/${resource.logicalId}`).digest();
+  return [...digest.subarray(0, 6)].map((byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+/**
+ * CloudFormation's naming: the stack, the logical id, kept within the service's length limit. A secret's
+ * literal Name is kept, since code may look a secret up by it.
+ */
+function physicalName(stackName: string, logicalId: string, resource: CfnResource): string {
+  const type = resource.Type;
+  const givenName = resource.Properties?.Name;
+  if (type === 'AWS::SecretsManager::Secret' && typeof givenName === 'string') return givenName;
   const limit = type === 'AWS::Lambda::Function' ? 64 : type === 'AWS::SQS::Queue' ? 80 : 80;
   const full = `${stackName}-${logicalId}`;
   if (full.length <= limit) return full;

@@ -156,8 +156,15 @@ export class LambdaHost {
   }
 
   async stop(): Promise<void> {
-    const workers = new Set([...this.functions.values()].map((f) => f.worker));
-    await Promise.all([...workers].map((w) => w.terminate()));
+    const hosted = new Set(this.functions.values());
+    await Promise.all([...hosted].map((fn) => fn.worker.terminate()));
+    // Their answers can no longer come; failing them now also ends their timeout timers, which would
+    // otherwise hold the process open for as long as the longest function timeout.
+    for (const fn of hosted) {
+      for (const call of fn.pending.values())
+        call.reject(new LambdaInvocationError(fn.name, 'Runtime.ExitError', 'the local runtime stopped'));
+      fn.pending.clear();
+    }
     this.functions.clear();
   }
 }

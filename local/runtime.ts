@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LocalApiGateway } from './api-gateway';
 import { LocalDeployment } from './cloud-assembly';
+import { deployCustomResources } from './custom-resources';
 import { createTables, type LocalDynamoDb, startDynamoDb } from './dynamodb';
 import { LocalEventBridge } from './eventbridge';
 import { freePort } from './free-port';
 import { type LocalIdentity, loadLocalIdentities } from './identities';
 import { LambdaHost } from './lambda-host';
-import { createQueues, LOCAL_ACCOUNT_ID, type LocalSqs, SqsEventSources, startSqs } from './sqs';
+import { LocalSecretsManager } from './secrets-manager';
+import { createQueues, LOCAL_ACCOUNT_ID, SqsEventSources, startSqs } from './sqs';
 import { LocalStepFunctions } from './stepfunctions';
 
 export interface LocalRuntimeOptions {
@@ -27,7 +29,13 @@ export interface LocalRuntimeOptions {
 
 export interface LocalRuntime {
   apiUrl: string;
-  endpoints: { dynamodb: string; sqs: string; stepfunctions: string; eventbridge: string };
+  endpoints: {
+    dynamodb: string;
+    sqs: string;
+    stepfunctions: string;
+    eventbridge: string;
+    secretsmanager: string;
+  };
   region: string;
   dynamoDbEngine: LocalDynamoDb['engine'];
   deployment: LocalDeployment;
@@ -40,8 +48,10 @@ export interface LocalRuntime {
 
 /**
  * A small AWS on loopback that runs a synthesized Switchboard: DynamoDB, SQS (fauxqs), Step Functions
- * (aws-local-stepfunctions), EventBridge and API Gateway endpoints, and the template's Lambda bundles with
- * their template environment pointed at those endpoints through AWS_ENDPOINT_URL_*.
+ * (aws-local-stepfunctions), EventBridge, Secrets Manager (values from the data folder's secrets.json) and
+ * API Gateway endpoints, and the template's Lambda bundles with their template environment pointed at
+ * those endpoints through AWS_ENDPOINT_URL_*. The template's custom resources are deployed before the API
+ * serves, as CloudFormation deploys them before the stack is complete.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const region = options.region ?? 'us-east-1';
@@ -85,16 +95,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
     });
     const eventBridge = new LocalEventBridge(deployment, lambdas, sqsClient, log);
-    await Promise.all([stepFunctions.start(), eventBridge.start()]);
+    const secretsManager = new LocalSecretsManager(deployment, options.dataDir);
+    await Promise.all([stepFunctions.start(), eventBridge.start(), secretsManager.start()]);
     stops.push(
       () => eventBridge.stop(),
       () => stepFunctions.stop(),
+      () => secretsManager.stop(),
     );
+    const endpoints = {
+      dynamodb: dynamo.endpoint,
+      sqs: sqs.endpoint,
+      stepfunctions: stepFunctions.endpoint,
+      eventbridge: eventBridge.endpoint,
+      secretsmanager: secretsManager.endpoint,
+    };
 
-    lambdas.start(lambdaEnvironment(region, dynamo, sqs, stepFunctions.endpoint, eventBridge.endpoint));
+    lambdas.start(lambdaEnvironment(region, endpoints));
     const eventSources = new SqsEventSources(deployment, sqs, lambdas, region, log);
     eventSources.start();
     stops.push(() => eventSources.stop());
+    await deployCustomResources(deployment, { dataDir: options.dataDir, functions: lambdas, log });
 
     const identities = loadLocalIdentities(options.dataDir);
     const api = new LocalApiGateway(deployment, lambdas, identities, log);
@@ -103,12 +123,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     return {
       apiUrl,
-      endpoints: {
-        dynamodb: dynamo.endpoint,
-        sqs: sqs.endpoint,
-        stepfunctions: stepFunctions.endpoint,
-        eventbridge: eventBridge.endpoint,
-      },
+      endpoints,
       region,
       dynamoDbEngine: dynamo.engine,
       deployment,
@@ -125,22 +140,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-function lambdaEnvironment(
-  region: string,
-  dynamo: LocalDynamoDb,
-  sqs: LocalSqs,
-  stepFunctionsEndpoint: string,
-  eventBridgeEndpoint: string,
-): Record<string, string> {
+function lambdaEnvironment(region: string, endpoints: LocalRuntime['endpoints']): Record<string, string> {
   return {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_ENDPOINT_URL_SFN: stepFunctionsEndpoint,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsmanager,
     AWS_EC2_METADATA_DISABLED: 'true',
     TZ: 'UTC',
   };
