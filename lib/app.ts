@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadCatalog } from './catalog/load-catalog';
@@ -22,12 +23,16 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
   const catalog = loadCatalog(catalogDir, { systemBaseUrls });
 
   const stateful = new StatefulStack(app, 'SwitchboardStateful', {
-    description: 'Switchboard state: orders table, work queues, event bus',
+    description: 'Switchboard state: orders and configuration tables, work queues, event bus, secrets',
+    authProfiles: Object.values(catalog.authProfiles),
   });
   const stateless = new StatelessStack(app, 'SwitchboardStateless', {
     description: 'Switchboard code: plan state machines, Lambdas, API',
     catalog,
+    customAdapterFiles: catalog.customAdapters.map((name) => resolve(catalogDir, 'adapters', `${name}.ts`)),
     ordersTable: stateful.ordersTable,
+    configurationTable: stateful.configurationTable,
+    authSecrets: stateful.authSecrets,
     work: stateful.work,
     bus: stateful.bus,
     identity: stateful.identity,

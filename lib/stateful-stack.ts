@@ -1,7 +1,10 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { type AuthProfile, needsSecret } from '../lambdas/domain/auth-profile';
+import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/shared/order-table';
 import { SwitchboardIdentity } from './constructs/identity';
 import { QueueWithDlq } from './constructs/queue-with-dlq';
@@ -10,6 +13,14 @@ import { QueueWithDlq } from './constructs/queue-with-dlq';
  * What holds state and must outlive a redeploy of the code: orders and their items, the queues that
  * carry work, the bus that announces availability changes, and the user pool that says who may call.
  */
+export interface StatefulStackProps extends StackProps {
+  /** The catalog's auth profiles: each that needs credentials gets a secret. */
+  authProfiles: AuthProfile[];
+}
+
+/** The tag that tells which auth profile a secret belongs to (the local runtime reads it too). */
+export const AUTH_PROFILE_TAG = 'switchboard:auth-profile';
+
 export class StatefulStack extends Stack {
   /** Orders, their orchestration items and their context: pk `ORDER#<id>`, sk `ORDER` | `CONTEXT` | `ITEM#<key>`. */
   readonly ordersTable: Table;
@@ -17,8 +28,15 @@ export class StatefulStack extends Stack {
   readonly work: QueueWithDlq;
   readonly bus: EventBus;
   readonly identity: SwitchboardIdentity;
+  /**
+   * Systems, system interfaces and their runtime state and limits (see configuration-table.ts): seeded
+   * from the catalog at deploy, changed by operators at runtime.
+   */
+  readonly configurationTable: Table;
+  /** One secret per auth profile that needs credentials, by profile id. */
+  readonly authSecrets: Record<string, Secret> = {};
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     this.ordersTable = new Table(this, 'Orders', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
@@ -44,5 +62,50 @@ export class StatefulStack extends Stack {
     this.work = new QueueWithDlq(this, 'Work', { visibilityTimeout: Duration.minutes(6) });
     this.bus = new EventBus(this, 'Bus');
     this.identity = new SwitchboardIdentity(this, 'Identity');
+
+    this.configurationTable = new Table(this, 'Configuration', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.configurationTable.addGlobalSecondaryIndex({
+      indexName: CONFIGURATION_BY_KIND,
+      partitionKey: { name: 'listKind', type: AttributeType.STRING },
+      sortKey: { name: 'listSort', type: AttributeType.STRING },
+    });
+
+    for (const profile of props.authProfiles.filter(needsSecret)) {
+      const secret = new Secret(this, `AuthSecret-${profile.id}`, {
+        description: `Switchboard: credentials of auth profile "${profile.id}" (${profile.type}). Replace the generated value with the system's real one.`,
+        // The generated value already has the fields the profile type reads, so an operator only
+        // replaces values (docs/security.md).
+        generateSecretString: PLACEHOLDER_SECRET[profile.type],
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Tags.of(secret).add(AUTH_PROFILE_TAG, profile.id);
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'These are credentials another party issues for its own system; they are rotated when that party rotates them, not by a Switchboard rotation Lambda.',
+      });
+      new CfnOutput(this, `AuthSecretArn-${profile.id}`, {
+        value: secret.secretArn,
+        description: `Secret holding the credentials of auth profile "${profile.id}"`,
+      });
+      this.authSecrets[profile.id] = secret;
+    }
   }
 }
+
+const PLACEHOLDER_SECRET = {
+  'api-key': { secretStringTemplate: '{}', generateStringKey: 'apiKey' },
+  basic: { secretStringTemplate: JSON.stringify({ username: 'replace-me' }), generateStringKey: 'password' },
+  bearer: { secretStringTemplate: '{}', generateStringKey: 'token' },
+  'oauth2-client-credentials': {
+    secretStringTemplate: JSON.stringify({ clientId: 'replace-me' }),
+    generateStringKey: 'clientSecret',
+  },
+} as const;

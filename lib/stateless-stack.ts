@@ -1,11 +1,16 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../lambdas/domain/catalog';
+import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/shared/order-table';
+import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/run-item';
 import { SwitchboardApi } from './constructs/api';
+import { customAdapterRegistrations } from './constructs/custom-adapters';
 import type { SwitchboardIdentity } from './constructs/identity';
 import { PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
@@ -13,7 +18,12 @@ import { SwitchboardFunction } from './constructs/switchboard-function';
 
 export interface StatelessStackProps extends StackProps {
   catalog: Catalog;
+  /** The catalog's custom integration adapter modules (adapters/<name>.ts), bundled into the worker. */
+  customAdapterFiles: string[];
   ordersTable: Table;
+  configurationTable: Table;
+  /** Secrets of the auth profiles that need credentials, by profile id. */
+  authSecrets: Record<string, ISecret>;
   work: QueueWithDlq;
   bus: EventBus;
   identity: SwitchboardIdentity;
@@ -59,15 +69,65 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/callout-worker/handler.ts',
       description: 'Runs orchestration items: waits for prerequisites, calls systems, completes plan tasks',
       catalog,
-      timeout: Duration.seconds(60),
+      inject: customAdapterRegistrations(props.customAdapterFiles),
+      timeout: workerTimeout(catalog),
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update')
       .bindQueueSender('WORK_QUEUE_URL', work.queue);
+    calloutWorker.addEnvironment(
+      'AUTH_PROFILE_SECRETS',
+      Stack.of(this).toJsonString(
+        Object.fromEntries(Object.entries(props.authSecrets).map(([id, secret]) => [id, secret.secretArn])),
+      ),
+    );
+    for (const secret of Object.values(props.authSecrets)) secret.grantRead(calloutWorker);
     calloutWorker.addEventSource(
       new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),
     );
     for (const { machine } of plans) machine.grantTaskResponse(calloutWorker);
 
-    this.api = new SwitchboardApi(this, 'Api', { orderApi, orchestrationApi, identity: props.identity });
+    const adminApi = new SwitchboardFunction(this, 'AdminApi', {
+      entry: 'lambdas/admin-api/handler.ts',
+      description: 'Admin API for operators: systems and system interfaces as they are now',
+      catalog,
+    }).bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
+      indexes: [CONFIGURATION_BY_KIND],
+    });
+
+    // Seeds systems and interfaces at every deploy whose catalog changed (the hash is the trigger).
+    const seeder = new SwitchboardFunction(this, 'ConfigurationSeeder', {
+      entry: 'lambdas/configuration-seeder/handler.ts',
+      description: "Custom resource: seeds the catalog's systems and interfaces into the configuration table",
+      catalog,
+      timeout: Duration.minutes(5),
+    }).bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-write-delete', {
+      indexes: [CONFIGURATION_BY_KIND],
+    });
+    new CustomResource(this, 'SeedConfiguration', {
+      serviceToken: seeder.functionArn,
+      resourceType: 'Custom::SwitchboardConfiguration',
+      properties: {
+        catalogHash: createHash('sha256')
+          .update(JSON.stringify({ systems: catalog.systems, interfaces: catalog.interfaces }))
+          .digest('hex'),
+      },
+    });
+
+    this.api = new SwitchboardApi(this, 'Api', {
+      orderApi,
+      orchestrationApi,
+      adminApi,
+      identity: props.identity,
+    });
   }
+}
+
+/**
+ * Long enough for the slowest callout the catalog allows, sent twice (an OAuth2 renewal), after waiting
+ * for its turn under a rate limit: a worker that times out mid-callout would leave its item to a redelivery.
+ */
+function workerTimeout(catalog: Catalog): Duration {
+  const slowest = Math.max(0, ...Object.values(catalog.interfaces).map((i) => i.timeoutSeconds));
+  return Duration.seconds(Math.min(900, Math.max(60, 2 * slowest + MAX_RATE_WAIT_MS / 1000 + 30)));
 }

@@ -13,6 +13,29 @@ export function demoDslOrder(externalId = 'demo-1') {
             { name: 'serviceAddress', value: '1 Main Street, Springfield' },
           ],
         },
+        itemPrice: [
+          {
+            name: 'DSL 100 monthly fee',
+            priceType: 'recurring',
+            recurringChargePeriod: 'month',
+            price: { taxIncludedAmount: { unit: 'EUR', value: 39.9 } },
+            priceAlteration: [
+              { name: 'Welcome discount 20%', priceType: 'recurring', price: { percentage: 20 } },
+            ],
+          },
+          {
+            name: 'Installation',
+            priceType: 'oneTime',
+            price: { taxIncludedAmount: { unit: 'EUR', value: 49 } },
+            priceAlteration: [
+              {
+                name: 'Online order',
+                priceType: 'oneTime',
+                price: { taxIncludedAmount: { unit: 'EUR', value: -10 } },
+              },
+            ],
+          },
+        ],
       },
     ],
   };

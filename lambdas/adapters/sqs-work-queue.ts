@@ -7,13 +7,21 @@ export class SqsWorkQueue implements WorkQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async send(messages: StartItemMessage[]): Promise<void> {
+  async send(messages: StartItemMessage[], options: { delaySeconds?: number } = {}): Promise<void> {
+    const delay =
+      options.delaySeconds === undefined
+        ? {}
+        : { DelaySeconds: Math.min(900, Math.max(0, Math.ceil(options.delaySeconds))) };
     for (let i = 0; i < messages.length; i += 10) {
       const batch = messages.slice(i, i + 10);
       const result = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: batch.map((message, n) => ({ Id: String(n), MessageBody: JSON.stringify(message) })),
+          Entries: batch.map((message, n) => ({
+            Id: String(n),
+            MessageBody: JSON.stringify(message),
+            ...delay,
+          })),
         }),
       );
       if (result.Failed && result.Failed.length > 0) {

@@ -1,10 +1,14 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { DynamoDbCalloutLimits } from '../adapters/dynamodb-callout-limits';
+import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { FetchHttpClient } from '../adapters/fetch-http-client';
+import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
-import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
+import { Authenticator } from '../domain/authenticator';
+import { dynamoDocuments, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { requiredEnv } from '../shared/env';
 import { describeError, logger } from '../shared/logger';
@@ -36,16 +40,32 @@ export async function handleWorkBatch(deps: RunItemDeps, event: SQSEvent): Promi
 let deps: RunItemDeps | undefined;
 /** Built on the first invocation, then kept for the life of the execution environment. */
 function productionDeps(): RunItemDeps {
-  deps ??= {
+  if (deps) return deps;
+  const http = new FetchHttpClient();
+  const now = () => new Date();
+  const configurationTable = requiredEnv('CONFIGURATION_TABLE');
+  deps = {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     tasks: new StepFunctionsPlanTasks(stepFunctions),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
-    http: new FetchHttpClient(),
+    http,
     catalog: bundledCatalog(),
-    now: () => new Date(),
+    config: new DynamoDbConfigurationStore(dynamoDocuments, configurationTable),
+    limits: new DynamoDbCalloutLimits(dynamoDocuments, configurationTable),
+    auth: new Authenticator(new SecretsManagerSecretStore(secretsManager, authProfileSecrets()), http, now),
+    now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
   return deps;
 }
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   handleWorkBatch(productionDeps(), event);
+
+/** Secret ARNs by auth profile id, as the deployment gives them. */
+function authProfileSecrets(): Record<string, string> {
+  const raw = process.env.AUTH_PROFILE_SECRETS ?? '{}';
+  const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new Error('AUTH_PROFILE_SECRETS is not a JSON object of secret ARNs');
+  return parsed.data;
+}

@@ -1,11 +1,13 @@
-import type { Catalog } from './catalog';
-import { CalloutError } from './errors';
+import type { Catalog, FulfilmentSystem, SystemInterface } from './catalog';
+import { CalloutError, MappingError } from './errors';
+import { integrationAdapter, type WireRequest, type WireResponse } from './integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from './mapping';
 import type { CalloutRequestRecord, ItemRecord, OrderContext, OrderRecord } from './orchestration';
 
 /**
  * What mappings and conditions see: the order, the item's line (for an order-scoped item, the first line
- * its plan fulfils), every line the plan fulfils, the line's characteristics and prices, and the context.
+ * its plan fulfils), every line the plan fulfils, the line's characteristics and prices, the order's
+ * context, and what earlier items of the same line wrote (so two DSL lines each see their own port).
  */
 export interface MappingInput {
   order: Record<string, unknown>;
@@ -13,10 +15,18 @@ export interface MappingInput {
   lines: Record<string, unknown>[];
   characteristics: Record<string, unknown>;
   prices: unknown[];
+  /** The order context: every attribute any item of the order wrote (the last write of a name wins). */
   attributes: OrderContext;
+  /** The attributes written by the done items of this item's line, oldest first (empty when order-scoped). */
+  lineAttributes: OrderContext;
 }
 
-export function mappingInput(order: OrderRecord, item: ItemRecord, context: OrderContext): MappingInput {
+export function mappingInput(
+  order: OrderRecord,
+  item: ItemRecord,
+  context: OrderContext,
+  items: Iterable<ItemRecord> = [],
+): MappingInput {
   const all = (order.submitted.productOrderItem as Record<string, unknown>[] | undefined) ?? [];
   const runLineIds = order.planRuns.find((run) => run.planId === item.planId)?.lineIds ?? [];
   const lines = all.filter((l) => runLineIds.includes(String(l.id)));
@@ -33,36 +43,64 @@ export function mappingInput(order: OrderRecord, item: ItemRecord, context: Orde
     characteristics,
     prices: (line.itemPrice as unknown[] | undefined) ?? [],
     attributes: context,
+    lineAttributes: lineAttributesOf(item, items),
   };
+}
+
+function lineAttributesOf(item: ItemRecord, items: Iterable<ItemRecord>): OrderContext {
+  if (item.lineId === undefined) return {};
+  const written = [...items]
+    .filter((other) => other.lineId === item.lineId && other.key !== item.key && other.outputAttributes)
+    .filter((other) => other.state === 'Completed')
+    .sort((a, b) => (a.completedAt ?? '').localeCompare(b.completedAt ?? ''));
+  return Object.assign({}, ...written.map((other) => other.outputAttributes));
 }
 
 export interface PreparedCallout {
   url: string;
   method: string;
+  /** Every header but the credentials, which the Authenticator adds at send time and nothing stores. */
   headers: Record<string, string>;
-  body?: unknown;
+  /** The request mapping's result. */
+  mapped: unknown;
+  /** What goes on the wire, as the interface's adapter encoded it. */
+  body?: string;
   timeoutMs: number;
 }
 
-/**
- * Builds the request a callout item sends. The idempotency key is the same for every attempt of the same
- * item, so a system that honours it never acts twice for one item.
- */
+/** The interface and system a callout goes to, as they are now. */
+export interface CalloutTarget {
+  system: FulfilmentSystem;
+  iface: SystemInterface;
+}
+
+/** The key every attempt of the same item sends, so a system that honours it never acts twice for one item. */
+export const idempotencyKey = (item: Pick<ItemRecord, 'orderId' | 'key'>): string =>
+  `${item.orderId}.${item.key}`;
+
+/** Builds the request a callout item sends: the request mapping, then the interface's adapter. */
 export async function prepareCallout(
   catalog: Catalog,
+  target: CalloutTarget,
   item: ItemRecord,
   input: MappingInput,
 ): Promise<PreparedCallout> {
-  const iface = item.interfaceId ? catalog.interfaces[item.interfaceId] : undefined;
-  if (!iface) throw new CalloutError(`system interface "${item.interfaceId}" is not in the catalog`);
-  const system = catalog.systems[iface.system];
-  if (!system) throw new CalloutError(`system "${iface.system}" is not in the catalog`);
+  const { system, iface } = target;
   const mapping = iface.requestMapping;
-  const body =
+  const mapped =
     mapping !== undefined
-      ? await evaluateMapping(mapping, catalog.mappings[mapping] ?? '', input)
+      ? await evaluateMapping(mapping, mappingExpression(catalog, mapping), input)
       : { order: input.order, line: input.line, attributes: input.attributes };
-  const sendsBody = iface.method !== 'GET' && iface.method !== 'DELETE';
+  const call = { interfaceId: iface.id, method: iface.method };
+  const adapter = integrationAdapter(iface.adapter);
+  let wire: WireRequest;
+  try {
+    wire = adapter.encodeRequest(mapped, call);
+  } catch (error) {
+    throw new CalloutError(
+      `adapter "${iface.adapter}" could not encode the request: ${(error as Error).message}`,
+    );
+  }
   return {
     url: new URL(
       iface.path.replace(/^\//, ''),
@@ -71,46 +109,67 @@ export async function prepareCallout(
     method: iface.method,
     headers: {
       accept: 'application/json',
-      ...(sendsBody ? { 'content-type': 'application/json' } : {}),
-      'idempotency-key': `${item.orderId}.${item.key}`,
+      ...lowerCaseKeys(wire.headers),
+      'idempotency-key': idempotencyKey(item),
     },
-    body: sendsBody ? body : undefined,
+    mapped,
+    ...(wire.body !== undefined ? { body: wire.body } : {}),
     timeoutMs: iface.timeoutSeconds * 1000,
   };
 }
 
-export function requestRecord(prepared: PreparedCallout, sentAt: string): CalloutRequestRecord {
+/** What the item keeps of the request: the mapped body, and the encoded one when an adapter changed its form. */
+export function requestRecord(
+  prepared: PreparedCallout,
+  adapter: string,
+  sentAt: string,
+): CalloutRequestRecord {
   return {
     method: prepared.method,
     url: prepared.url,
     headers: prepared.headers,
-    body: prepared.body,
+    body: prepared.mapped,
+    ...(adapter !== 'sync-rest' && prepared.body !== undefined
+      ? { encodedBody: prepared.body.slice(0, MAX_STORED_TEXT) }
+      : {}),
     sentAt,
   };
 }
 
+const MAX_STORED_TEXT = 8 * 1024;
+
 /**
- * Reads a system's answer: a 2xx with a JSON body completes the item and its response mapping yields
+ * Reads a system's answer: a 2xx is decoded by the interface's adapter and its response mapping yields
  * the attributes it writes to the order context. Anything else is a CalloutError that says what was wrong.
  */
 export async function interpretAnswer(
   catalog: Catalog,
-  item: ItemRecord,
-  status: number,
-  bodyText: string,
+  iface: SystemInterface,
+  answer: WireResponse,
   input: MappingInput,
 ): Promise<{ body: unknown; attributes: Record<string, unknown> }> {
-  const body = parseBody(status, bodyText);
+  const { status } = answer;
   if (status >= 300 && status < 400)
     throw new CalloutError(`answered ${status}, a redirect, which callouts do not follow`, status);
   if (status < 200 || status >= 300)
-    throw new CalloutError(`answered ${status}${describeBody(body)}`, status);
-  if (body === undefined)
-    throw new CalloutError(`answered ${status} with an empty body where JSON was expected`, status);
-  const mapping = item.interfaceId ? catalog.interfaces[item.interfaceId]?.responseMapping : undefined;
+    throw new CalloutError(`answered ${status}${describeBody(answer.body)}`, status);
+  let body: unknown;
+  try {
+    body = integrationAdapter(iface.adapter).decodeResponse(answer, {
+      interfaceId: iface.id,
+      method: iface.method,
+    });
+  } catch (error) {
+    if (error instanceof CalloutError) throw error;
+    throw new CalloutError(
+      `adapter "${iface.adapter}" rejected the answer: ${(error as Error).message}`,
+      status,
+    );
+  }
+  const mapping = iface.responseMapping;
   const attributes =
     mapping !== undefined
-      ? await evaluateAttributeMapping(mapping, catalog.mappings[mapping] ?? '', {
+      ? await evaluateAttributeMapping(mapping, mappingExpression(catalog, mapping), {
           ...input,
           response: body,
           status,
@@ -119,23 +178,18 @@ export async function interpretAnswer(
   return { body, attributes };
 }
 
-function parseBody(status: number, text: string): unknown {
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    if (status >= 200 && status < 300) {
-      throw new CalloutError(
-        `answered ${status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 120))}`,
-        status,
-      );
-    }
-    return text.slice(0, 500);
-  }
+function mappingExpression(catalog: Catalog, name: string): string {
+  const expression = catalog.mappings[name];
+  if (expression === undefined) throw new MappingError(name, 'is not in the catalog');
+  return expression;
 }
 
-function describeBody(body: unknown): string {
-  if (body === undefined) return '';
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return `: ${text.slice(0, 300)}`;
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function describeBody(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === '') return '';
+  return `: ${trimmed.slice(0, 300)}`;
 }

@@ -1,5 +1,19 @@
 import { z } from 'zod';
 import { type PlanDefinition, slug } from '../../statemachines/plan-definition';
+import type { AuthProfile } from './auth-profile';
+
+/**
+ * What a system can take. Both hold across every worker at once: a legacy system that accepts four
+ * connections gets at most four, however many orders are running.
+ */
+export const systemLimitsSchema = z
+  .object({
+    /** The most callouts in flight to the system at any moment. */
+    maxConcurrentCallouts: z.number().int().min(1).max(1000).optional(),
+    /** The most callouts started in any one second. */
+    maxCalloutsPerSecond: z.number().positive().max(10_000).optional(),
+  })
+  .strict();
 
 /** A fulfilment system Switchboard calls but does not own. */
 export const systemSchema = z
@@ -7,8 +21,19 @@ export const systemSchema = z
     id: slug,
     name: z.string().min(1),
     baseUrl: z.url({ protocol: /^https?$/ }),
+    /** The auth profile (auth-profiles/<id>.yaml) its callouts use; none when absent. */
+    authProfile: slug.optional(),
+    limits: systemLimitsSchema.default({}),
   })
   .strict();
+
+/** Integration adapters built in; any other name is a custom adapter (adapters/<name>.ts in the catalog). */
+export const BUILT_IN_ADAPTERS = ['sync-rest'] as const;
+
+export const INTERFACE_STATUSES = ['Online', 'Offline'] as const;
+export type InterfaceStatus = (typeof INTERFACE_STATUSES)[number];
+export const SYSTEM_STATES = ['Up', 'Down'] as const;
+export type SystemState = (typeof SYSTEM_STATES)[number];
 
 /** One endpoint of a system, and how a callout talks to it. */
 export const systemInterfaceSchema = z
@@ -17,11 +42,16 @@ export const systemInterfaceSchema = z
     system: slug,
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
     path: z.string().startsWith('/'),
-    adapter: z.enum(['sync-rest']),
+    /** `sync-rest`, or the name of a custom adapter in the catalog's adapters folder. */
+    adapter: slug.default('sync-rest'),
+    /** The status it is seeded with; operators change it at runtime. */
+    status: z.enum(INTERFACE_STATUSES).default('Online'),
     timeoutSeconds: z.number().int().min(1).max(900).default(30),
     /** Names of mappings in the catalog's mappings folder. */
     requestMapping: slug.optional(),
     responseMapping: slug.optional(),
+    /** For asynchronous adapters: turns the system's later answer into order attributes. */
+    asyncResponseMapping: slug.optional(),
   })
   .strict();
 
@@ -34,6 +64,9 @@ export interface Catalog {
   interfaces: Record<string, SystemInterface>;
   /** JSONata expressions by name. */
   mappings: Record<string, string>;
+  authProfiles: Record<string, AuthProfile>;
+  /** Names of the custom adapters (adapters/<name>.ts) the bundles carry. */
+  customAdapters: string[];
   plans: Record<string, PlanDefinition>;
 }
 

@@ -81,11 +81,15 @@ export interface ItemRecord {
   updatedAt: string;
 }
 
+/** A request as an item keeps it: never with credentials (they are added at send time only). */
 export interface CalloutRequestRecord {
   method: string;
   url: string;
   headers: Record<string, string>;
+  /** The request mapping's result. */
   body?: unknown;
+  /** The body as a custom adapter put it on the wire (XML, a form), when it is not the JSON above. */
+  encodedBody?: string;
   sentAt: string;
 }
 

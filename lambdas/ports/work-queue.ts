@@ -6,5 +6,6 @@ export interface StartItemMessage {
 }
 
 export interface WorkQueue {
-  send(messages: StartItemMessage[]): Promise<void>;
+  /** Sends now, or after `delaySeconds` (at most 900, SQS's limit). */
+  send(messages: StartItemMessage[], options?: { delaySeconds?: number }): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -10,3 +11,4 @@ export const dynamoDocuments = DynamoDBDocumentClient.from(new DynamoDBClient({}
 });
 export const sqs = new SQSClient({});
 export const stepFunctions = new SFNClient({});
+export const secretsManager = new SecretsManagerClient({});

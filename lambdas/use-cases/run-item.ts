@@ -1,10 +1,22 @@
 import type { ItemDispatch } from '../../statemachines/compile-plan';
-import { interpretAnswer, mappingInput, prepareCallout, requestRecord } from '../domain/callout';
+import type { PlanItem } from '../../statemachines/plan-definition';
+import { type Authenticator, scrubJson, scrubSecrets } from '../domain/authenticator';
+import {
+  type CalloutTarget,
+  interpretAnswer,
+  type MappingInput,
+  mappingInput,
+  type PreparedCallout,
+  prepareCallout,
+  requestRecord,
+} from '../domain/callout';
 import type { Catalog } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
 import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, isDone, prerequisitesDone } from '../domain/orchestration';
-import type { HttpClient } from '../ports/http-client';
+import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
+import type { ConfigurationStore } from '../ports/configuration-store';
+import type { HttpClient, HttpResponse } from '../ports/http-client';
 import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { StartItemMessage, WorkQueue } from '../ports/work-queue';
@@ -16,8 +28,18 @@ export interface RunItemDeps {
   queue: WorkQueue;
   http: HttpClient;
   catalog: Catalog;
+  /** Systems and interfaces as they are now. */
+  config: ConfigurationStore;
+  limits: CalloutLimits;
+  auth: Authenticator;
   now: () => Date;
+  sleep: (ms: number) => Promise<void>;
 }
+
+/** The longest a callout waits in the worker for its turn under a system's rate; longer waits go back to the queue. */
+export const MAX_RATE_WAIT_MS = 10_000;
+/** How long after a full system a callout asks again for a connection slot (plus up to as much jitter). */
+const SLOT_RETRY_SECONDS = 1;
 
 export type WorkMessage = ItemDispatch | StartItemMessage;
 
@@ -96,6 +118,40 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
     }
   }
 
+  let admission: Admission | undefined;
+  if (item.type === 'callout') {
+    const gate = await admit(deps, item, deliveryId);
+    if (gate.kind === 'later') {
+      await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }], {
+        delaySeconds: gate.delaySeconds,
+      });
+      return;
+    }
+    if (gate.kind === 'unconfigured') {
+      if (await store.claimItem(item.orderId, item.key, deliveryId, at(), 'prerequisites done; started')) {
+        await fail(deps, item, deliveryId, gate.error);
+      }
+      return;
+    }
+    admission = gate;
+  }
+  try {
+    await start(deps, aggregate, item, deliveryId, planItem, admission);
+  } finally {
+    if (admission?.lease) await deps.limits.releaseSlot(admission.lease);
+  }
+}
+
+async function start(
+  deps: RunItemDeps,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+  deliveryId: string,
+  planItem: PlanItem | undefined,
+  admission: Admission | undefined,
+): Promise<void> {
+  const { store } = deps;
+  const at = () => deps.now().toISOString();
   const manual = item.type === 'manualTask';
   const reason = manual
     ? `prerequisites done; waiting for an operator${planItem?.instructions ? `: ${planItem.instructions}` : ''}`
@@ -104,10 +160,64 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
   await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
   if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
 
-  const outcome = await perform(deps, aggregate, item, planItem?.setAttributes);
+  const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission);
   if (outcome.error !== undefined) return fail(deps, item, deliveryId, outcome.error, outcome);
   if (!(await store.completeItem(item.orderId, item.key, deliveryId, outcome, at()))) return;
   await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: outcome.attributes });
+}
+
+interface Admission {
+  kind: 'admitted';
+  target: CalloutTarget;
+  lease?: SlotLease;
+}
+
+/**
+ * Lets a callout go only when its system can take it: a free connection slot (held until the callout
+ * ends) and its turn under the rate. When the system is full the item stays Pending and asks again later.
+ */
+async function admit(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  deliveryId: string,
+): Promise<Admission | { kind: 'later'; delaySeconds: number } | { kind: 'unconfigured'; error: string }> {
+  const target = await deps.config.calloutTarget(item.interfaceId ?? '');
+  if (!target) {
+    return {
+      kind: 'unconfigured',
+      error: `system interface "${item.interfaceId}" or its system is not configured (is the catalog seeded?)`,
+    };
+  }
+  const { system, iface } = target;
+  const now = deps.now();
+  let lease: SlotLease | undefined;
+  const maxConcurrent = system.limits.maxConcurrentCallouts;
+  if (maxConcurrent !== undefined) {
+    // The lease outlives the longest this callout can take (a 401 renewal sends it twice), so a worker
+    // that dies mid-call frees its slot by itself and one that lives never loses it.
+    const expiresAt = new Date(now.getTime() + MAX_RATE_WAIT_MS + 2 * iface.timeoutSeconds * 1000 + 60_000);
+    lease = await deps.limits.acquireSlot(system.id, maxConcurrent, deliveryId, now, expiresAt);
+    if (!lease) {
+      return {
+        kind: 'later',
+        delaySeconds: SLOT_RETRY_SECONDS + Math.floor(Math.random() * (SLOT_RETRY_SECONDS + 1)),
+      };
+    }
+  }
+  const perSecond = system.limits.maxCalloutsPerSecond;
+  if (perSecond !== undefined) {
+    const turn = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
+    if ('askAgainAt' in turn) {
+      if (lease) await deps.limits.releaseSlot(lease);
+      return {
+        kind: 'later',
+        delaySeconds: Math.max(1, Math.ceil((turn.askAgainAt.getTime() - now.getTime()) / 1000)),
+      };
+    }
+    const wait = turn.startAt.getTime() - deps.now().getTime();
+    if (wait > 0) await deps.sleep(wait);
+  }
+  return { kind: 'admitted', target, lease };
 }
 
 /** True or false, or the reason the condition could not be evaluated. */
@@ -120,7 +230,7 @@ async function evaluateCondition(
     const result = await evaluateMapping(
       `${item.planItemId}.condition`,
       condition,
-      mappingInput(aggregate.order, item, aggregate.context),
+      mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values()),
     );
     if (typeof result !== 'boolean')
       return `condition of ${item.planItemId} yielded ${JSON.stringify(result)}, not true or false`;
@@ -152,9 +262,10 @@ async function perform(
   aggregate: OrderAggregate,
   item: ItemRecord,
   setAttributes: string | undefined,
+  admission: Admission | undefined,
 ): Promise<ItemOutcome & { error?: string }> {
   if (item.type === 'milestone') return {};
-  const input = mappingInput(aggregate.order, item, aggregate.context);
+  const input = mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values());
   if (item.type === 'autoTask') {
     try {
       return {
@@ -168,46 +279,77 @@ async function perform(
       return { error: describe(error) };
     }
   }
-  let prepared: Awaited<ReturnType<typeof prepareCallout>>;
+  if (!admission) return { error: 'internal error: a callout ran without its system' };
+  return callout(deps, item, input, admission.target);
+}
+
+/**
+ * One callout: map and encode the request, authenticate, send, and read the answer. A 401 under OAuth2
+ * fetches a fresh token once and sends once more. Credentials are added at send time only and scrubbed
+ * from everything kept, errors included.
+ */
+async function callout(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  input: MappingInput,
+  target: CalloutTarget,
+): Promise<ItemOutcome & { error?: string }> {
+  const { system, iface } = target;
+  let prepared: PreparedCallout;
   try {
-    prepared = await prepareCallout(deps.catalog, item, input);
+    prepared = await prepareCallout(deps.catalog, target, item, input);
   } catch (error) {
     return { error: describe(error) };
   }
   const sentAt = deps.now();
-  const request = requestRecord(prepared, sentAt.toISOString());
-  try {
-    const answer = await deps.http.send({
+  const request = requestRecord(prepared, iface.adapter, sentAt.toISOString());
+  const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
+  if (system.authProfile && !profile) {
+    return {
+      request,
+      error: `auth profile "${system.authProfile}" of system "${system.id}" is not in the catalog`,
+    };
+  }
+  const secrets: string[] = [];
+  const send = async () => {
+    const credentialed = await deps.auth.headers(profile, system.baseUrl);
+    secrets.push(...credentialed.secrets);
+    return deps.http.send({
       method: prepared.method,
       url: prepared.url,
-      headers: prepared.headers,
-      body: prepared.body === undefined ? undefined : JSON.stringify(prepared.body),
+      headers: { ...prepared.headers, ...credentialed.headers },
+      body: prepared.body,
       timeoutMs: prepared.timeoutMs,
     });
-    const receivedAt = deps.now();
-    const responseRecord = {
-      status: answer.status,
-      receivedAt: receivedAt.toISOString(),
-      durationMs: receivedAt.getTime() - sentAt.getTime(),
-    };
-    try {
-      const { body, attributes } = await interpretAnswer(
-        deps.catalog,
-        item,
-        answer.status,
-        answer.body,
-        input,
-      );
-      return { request, response: { ...responseRecord, body }, attributes };
-    } catch (error) {
-      return {
-        request,
-        response: { ...responseRecord, body: answer.body.slice(0, 2000) },
-        error: describe(error),
-      };
-    }
+  };
+  let answer: HttpResponse;
+  try {
+    answer = await send();
+    if (answer.status === 401 && deps.auth.renew(profile, system.baseUrl)) answer = await send();
   } catch (error) {
-    return { request, error: describe(error) };
+    return { request, error: scrubSecrets(describe(error), secrets) };
+  }
+  const receivedAt = deps.now();
+  const responseRecord = {
+    status: answer.status,
+    receivedAt: receivedAt.toISOString(),
+    durationMs: receivedAt.getTime() - sentAt.getTime(),
+  };
+  const scrubbed = { ...answer, body: scrubSecrets(answer.body, secrets) };
+  try {
+    const { body, attributes } = await interpretAnswer(deps.catalog, iface, scrubbed, input);
+    // Decoding may have un-escaped a credential the text scrub could not see.
+    return {
+      request,
+      response: { ...responseRecord, body: scrubJson(body, secrets) },
+      attributes: scrubJson(attributes, secrets),
+    };
+  } catch (error) {
+    return {
+      request,
+      response: { ...responseRecord, body: scrubbed.body.slice(0, 2000) },
+      error: scrubSecrets(describe(error), secrets),
+    };
   }
 }
 

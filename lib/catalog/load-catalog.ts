@@ -3,14 +3,16 @@ import { basename, extname, join, relative } from 'node:path';
 import jsonata from 'jsonata';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { type AuthProfile, authProfileSchema } from '../../lambdas/domain/auth-profile';
 import {
+  BUILT_IN_ADAPTERS,
   type Catalog,
   type FulfilmentSystem,
   type SystemInterface,
   systemInterfaceSchema,
   systemSchema,
 } from '../../lambdas/domain/catalog';
-import { type PlanDefinition, planDefinitionSchema } from '../../statemachines/plan-definition';
+import { type PlanDefinition, planDefinitionSchema, slug } from '../../statemachines/plan-definition';
 import { checkPlanGraph } from '../../statemachines/plan-graph';
 
 /** One thing wrong in the catalog, with where it is. */
@@ -40,14 +42,17 @@ export interface LoadCatalogOptions {
 const DATA_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 /**
- * Reads and validates a catalog folder: systems/, interfaces/, plans/ (YAML or JSON, one entry a file)
- * and mappings/ (one JSONata expression a file, named by the file). Throws a CatalogError that lists
+ * Reads and validates a catalog folder: systems/, interfaces/, auth-profiles/, plans/ (YAML or JSON, one
+ * entry a file), mappings/ (one JSONata expression a file, named by the file) and adapters/ (custom
+ * integration adapters, one TypeScript module a file, named by the file). Throws a CatalogError that lists
  * every problem with its file and field.
  */
 export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Catalog {
   const problems: CatalogProblem[] = [];
   const display = (file: string) => relative(process.cwd(), file) || file;
 
+  /** Ids of entries whose own file is invalid (already reported): references to them are not "unknown". */
+  const invalidIds = new Set<string>();
   const readEntries = <S extends z.ZodType>(folder: string, schema: S) => {
     const entries: { file: string; value: z.infer<S> }[] = [];
     for (const file of listFiles(join(dir, folder), DATA_EXTENSIONS)) {
@@ -61,6 +66,8 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
       }
       const result = schema.safeParse(raw);
       if (!result.success) {
+        const id = (raw as { id?: unknown } | null)?.id;
+        if (typeof id === 'string') invalidIds.add(`${folder}/${id}`);
         for (const issue of result.error.issues) {
           problems.push({
             file: display(file),
@@ -94,6 +101,24 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     readEntries('interfaces', systemInterfaceSchema),
   );
   const plans = indexById<PlanDefinition>('plan', readEntries('plans', planDefinitionSchema));
+  const authProfiles = indexById<AuthProfile>(
+    'auth profile',
+    readEntries('auth-profiles', authProfileSchema),
+  );
+  const customAdapters = listFiles(join(dir, 'adapters'), new Set(['.ts'])).map((file) =>
+    basename(file, '.ts'),
+  );
+  for (const name of customAdapters) {
+    const valid = slug.safeParse(name);
+    if (!valid.success || (BUILT_IN_ADAPTERS as readonly string[]).includes(name)) {
+      problems.push({
+        file: display(join(dir, 'adapters', `${name}.ts`)),
+        message: valid.success
+          ? `"${name}" is a built-in adapter's name`
+          : `the file name is the adapter's name, and it ${valid.error.issues[0]?.message ?? 'is not valid'}`,
+      });
+    }
+  }
 
   const mappings: Record<string, string> = {};
   const invalidMappings = new Set<string>();
@@ -130,12 +155,36 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
       });
   }
 
+  for (const [id, system] of Object.entries(systems.byId)) {
+    if (
+      system.authProfile !== undefined &&
+      !authProfiles.byId[system.authProfile] &&
+      !invalidIds.has(`auth-profiles/${system.authProfile}`)
+    ) {
+      problems.push({
+        file: systems.fileOf[id] ?? id,
+        where: 'authProfile',
+        message: `unknown auth profile "${system.authProfile}" (expected auth-profiles/${system.authProfile}.yaml)`,
+      });
+    }
+  }
+
   for (const [id, iface] of Object.entries(interfaces.byId)) {
     const file = interfaces.fileOf[id] ?? id;
-    if (!systems.byId[iface.system]) {
+    if (!systems.byId[iface.system] && !invalidIds.has(`systems/${iface.system}`)) {
       problems.push({ file, where: 'system', message: `unknown system "${iface.system}"` });
     }
-    for (const field of ['requestMapping', 'responseMapping'] as const) {
+    if (
+      !(BUILT_IN_ADAPTERS as readonly string[]).includes(iface.adapter) &&
+      !customAdapters.includes(iface.adapter)
+    ) {
+      problems.push({
+        file,
+        where: 'adapter',
+        message: `unknown adapter "${iface.adapter}": built in are ${BUILT_IN_ADAPTERS.join(', ')}; a custom one is adapters/${iface.adapter}.ts`,
+      });
+    }
+    for (const field of ['requestMapping', 'responseMapping', 'asyncResponseMapping'] as const) {
       const name = iface[field];
       if (name !== undefined && !(name in mappings) && !invalidMappings.has(name)) {
         problems.push({
@@ -195,7 +244,14 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     problems.push({ file: display(join(dir, 'plans')), message: 'holds no plan definition' });
   }
   if (problems.length > 0) throw new CatalogError(problems);
-  return { systems: systems.byId, interfaces: interfaces.byId, mappings, plans: plans.byId };
+  return {
+    systems: systems.byId,
+    interfaces: interfaces.byId,
+    mappings,
+    plans: plans.byId,
+    authProfiles: authProfiles.byId,
+    customAdapters,
+  };
 }
 
 function itemWhere(item: string | undefined, field: string | undefined): string | undefined {

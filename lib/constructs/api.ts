@@ -11,6 +11,7 @@ import type { SwitchboardIdentity } from './identity';
 export interface SwitchboardApiProps {
   orderApi: IFunction;
   orchestrationApi: IFunction;
+  adminApi: IFunction;
   identity: SwitchboardIdentity;
 }
 
@@ -63,6 +64,15 @@ export class SwitchboardApi extends Construct {
       methods: [HttpMethod.POST],
       integration: orchestration,
     });
+
+    const admin = new HttpLambdaIntegration('Admin', props.adminApi);
+    for (const path of [
+      '/admin/systems',
+      '/admin/systems/{systemId}',
+      '/admin/system-interfaces/{interfaceId}',
+    ]) {
+      this.httpApi.addRoutes({ path, methods: [HttpMethod.GET], integration: admin });
+    }
 
     new CfnOutput(this, 'Url', {
       value: this.httpApi.apiEndpoint,

@@ -19,6 +19,8 @@ export interface SwitchboardFunctionProps {
   catalog: Catalog;
   timeout?: Duration;
   memorySize?: number;
+  /** Modules bundled for their side effects: the catalog's custom integration adapters, which register themselves. */
+  inject?: string[];
 }
 
 /**
@@ -52,6 +54,7 @@ export class SwitchboardFunction extends NodejsFunction {
         sourceMap: true,
         externalModules: [],
         define: { [CATALOG_GLOBAL]: JSON.stringify(props.catalog) },
+        ...(props.inject?.length ? { inject: props.inject } : {}),
       },
     });
     Validations.of(this).acknowledge({
@@ -65,7 +68,7 @@ export class SwitchboardFunction extends NodejsFunction {
   bindTable(
     envName: string,
     table: ITable,
-    access: 'read' | 'read-update' | 'read-write',
+    access: 'read' | 'read-update' | 'read-write' | 'read-write-delete',
     options: { indexes?: string[] } = {},
   ): this {
     this.addEnvironment(envName, table.tableName);
@@ -75,6 +78,12 @@ export class SwitchboardFunction extends NodejsFunction {
       read: [],
       'read-update': ['dynamodb:UpdateItem'],
       'read-write': ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      'read-write-delete': [
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+      ],
     }[access];
     this.addToRolePolicy(
       new PolicyStatement({ actions: [...reads, ...writes], resources: [table.tableArn] }),

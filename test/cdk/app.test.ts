@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
 import { CatalogError } from '../../lib/catalog/load-catalog';
+import { copyDemoCatalog } from '../support/demo-catalog';
 
 const DEMO_PLANS = readdirSync('catalog/plans').length;
 
@@ -42,8 +43,8 @@ function actionsOf(template: Template, prefix: string): string[] {
 describe('the Switchboard CDK app', () => {
   const { stateful, stateless } = synth();
 
-  it('keeps orders in an encrypted, on-demand table with point-in-time recovery and no physical name', () => {
-    stateful.resourceCountIs('AWS::DynamoDB::Table', 1);
+  it('keeps orders and configuration in encrypted, on-demand tables with point-in-time recovery and no physical name', () => {
+    stateful.resourceCountIs('AWS::DynamoDB::Table', 2);
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true },
@@ -84,7 +85,8 @@ describe('the Switchboard CDK app', () => {
 
   it('runs every Lambda on Node 24, ARM64, with X-Ray and a log group that expires', () => {
     const functions = Object.values(stateless.findResources('AWS::Lambda::Function'));
-    assert.equal(functions.length, 3);
+    // Orders, orchestration, the callout worker, the admin API and the configuration seeder.
+    assert.equal(functions.length, 5);
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -141,6 +143,53 @@ describe('the Switchboard CDK app', () => {
     });
   });
 
+  it('gives the callout worker the configuration and limits (update only) and reads of exactly the auth secrets', () => {
+    const worker = Object.entries(stateless.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('CalloutWorker'),
+    );
+    assert.ok(worker);
+    const env = worker[1].Properties.Environment.Variables as Record<string, unknown>;
+    assert.ok(env.CONFIGURATION_TABLE && env.AUTH_PROFILE_SECRETS);
+    // The callout can take twice its interface's timeout (an OAuth2 renewal) plus a wait under a rate limit.
+    assert.ok((worker[1].Properties.Timeout as number) >= 60);
+    const actions = actionsOf(stateless, 'CalloutWorker');
+    assert.ok(actions.includes('secretsmanager:GetSecretValue'));
+    const policies = JSON.stringify(stateless.findResources('AWS::IAM::Policy'));
+    assert.ok(!policies.includes('"secretsmanager:*"'));
+    const secrets = stateful.findResources('AWS::SecretsManager::Secret');
+    assert.deepEqual(
+      Object.values(secrets)
+        .map(
+          (secret) =>
+            (secret.Properties.Tags as { Key: string; Value: string }[]).find(
+              (tag) => tag.Key === 'switchboard:auth-profile',
+            )?.Value,
+        )
+        .sort(),
+      ['activation-oauth', 'billing-basic', 'inventory-api-key'],
+    );
+    for (const secret of Object.values(secrets)) {
+      // A generated placeholder in the profile's shape: no credential is ever in the template.
+      assert.ok(secret.Properties.GenerateSecretString?.GenerateStringKey);
+      assert.equal(secret.Properties.SecretString, undefined);
+    }
+  });
+
+  it('seeds the configuration table at deploy through a custom resource that changes with the catalog', () => {
+    stateless.hasResourceProperties('Custom::SwitchboardConfiguration', {
+      ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ConfigurationSeeder'), 'Arn'] },
+      catalogHash: Match.stringLikeRegexp('^[0-9a-f]{64}$'),
+    });
+    const seederActions = actionsOf(stateless, 'ConfigurationSeeder');
+    assert.ok(seederActions.includes('dynamodb:DeleteItem'));
+    const adminActions = actionsOf(stateless, 'AdminApi').filter((a) => a.startsWith('dynamodb:'));
+    assert.deepEqual([...new Set(adminActions)].sort(), [
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+  });
+
   it('lets each plan state machine send to the work queue', () => {
     const policies = Object.values(stateless.findResources('AWS::IAM::Policy'));
     const sends = policies.filter(
@@ -160,6 +209,9 @@ describe('the Switchboard CDK app', () => {
       'GET /tmf-api/productOrderingManagement/v5/productOrder/{id}',
       'GET /orchestration/orders/{orderId}/items',
       'POST /orchestration/items/{itemId}/complete',
+      'GET /admin/systems',
+      'GET /admin/systems/{systemId}',
+      'GET /admin/system-interfaces/{interfaceId}',
     ]) {
       stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
@@ -212,8 +264,7 @@ describe('the Switchboard CDK app', () => {
   });
 
   it('gives a new plan file its own state machine', () => {
-    const catalogDir = mkdtempSync(join(tmpdir(), 'switchboard-catalog-'));
-    cpSync('catalog', catalogDir, { recursive: true });
+    const catalogDir = copyDemoCatalog();
     writeFileSync(
       join(catalogDir, 'plans', 'fibre.yaml'),
       'id: fibre\nfulfils:\n  - offering: fibre-broadband\nitems:\n  - id: reserve\n    type: callout\n    interface: inventory-reserve-port\n  - id: done\n    type: milestone\n    dependsOn: [reserve]\n',
@@ -223,8 +274,7 @@ describe('the Switchboard CDK app', () => {
   });
 
   it('fails synth with the file and the field when the catalog is wrong', () => {
-    const catalogDir = mkdtempSync(join(tmpdir(), 'switchboard-catalog-'));
-    cpSync('catalog', catalogDir, { recursive: true });
+    const catalogDir = copyDemoCatalog();
     writeFileSync(
       join(catalogDir, 'plans', 'broken.yaml'),
       'id: broken\nfulfils:\n  - offering: broken\nitems:\n  - id: a\n    type: callout\n    interface: no-such-interface\n',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { copyDemoCatalog } from '../support/demo-catalog';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 import { startTimingSystem, type TimedCall } from '../support/timing-system';
 
@@ -83,8 +83,7 @@ const latency = new Map<string, number>();
 for (const items of Object.values(plans)) for (const item of items) latency.set(item.id, item.ms ?? 0);
 
 function writeCatalog(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-compiler-catalog-'));
-  cpSync('catalog', dir, { recursive: true });
+  const dir = copyDemoCatalog();
   writeFileSync(
     join(dir, 'systems', 'timing.yaml'),
     'id: timing\nname: Timing test system\nbaseUrl: http://127.0.0.1:1\n',

@@ -78,9 +78,8 @@ describe('a DSL order through the local runtime', () => {
       }[];
     };
     assert.equal(graph.state, 'completed');
-    const [item] = graph.items;
+    const item = graph.items.find((i) => i.id === `${order.id}.dsl-broadband.reserve-port.1`);
     assert.ok(item);
-    assert.equal(item.id, `${order.id}.dsl-broadband.reserve-port.1`);
     assert.equal(item.state, 'Completed');
     assert.equal(item.request.url, `${sb.inventory.url}/ports/reservations`);
     assert.equal(item.response.status, 201);

@@ -4,13 +4,23 @@ import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { writeDefaultSecrets } from '../../local/secrets-manager';
 import { synthesize } from '../../local/synthesize';
-import { startInventory } from '../../simulators/inventory';
+import {
+  type DemoCredentials,
+  type DemoSystems,
+  demoCredentials,
+  startDemoSystems,
+} from '../../simulators/demo-systems';
 import type { SimulatedSystem } from '../../simulators/simulated-system';
 
 export interface TestSwitchboard {
   runtime: LocalRuntime;
+  /** The demo's inventory, activation and billing systems, each checking its own credentials. */
+  systems: DemoSystems;
   inventory: SimulatedSystem;
+  /** What the local secrets file gives each auth profile (and the simulators accept). */
+  credentials: DemoCredentials;
   assemblyDir: string;
   dataDir: string;
   /**
@@ -49,28 +59,42 @@ export interface TestSwitchboardOptions {
   catalogDir?: string;
   /** Base URLs of further systems of that catalog, by system id. */
   systemBaseUrls?: Record<string, string>;
+  /** Latency of the demo systems. */
+  latencyMs?: number;
 }
 
 export async function startTestSwitchboard(options: TestSwitchboardOptions = {}): Promise<TestSwitchboard> {
-  const inventory = await startInventory({ port: 0 });
+  const credentials = demoCredentials();
+  const systems = await startDemoSystems({
+    ports: { inventory: 0, activation: 0, billing: 0 },
+    credentials,
+    ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
+  });
   try {
-    return await startAround(inventory, options);
+    return await startAround(systems, credentials, options);
   } catch (error) {
-    // A runtime that failed to start must not leave the simulator holding the test process open.
-    await inventory.stop();
+    // A runtime that failed to start must not leave the simulators holding the test process open.
+    await systems.stop();
     throw error;
   }
 }
 
 async function startAround(
-  inventory: SimulatedSystem,
+  systems: DemoSystems,
+  credentials: DemoCredentials,
   options: TestSwitchboardOptions,
 ): Promise<TestSwitchboard> {
   const assemblyDir = synthesize(mkdtempSync(join(tmpdir(), 'switchboard-e2e-cdk-')), {
-    'switchboard:systemBaseUrls': { inventory: inventory.url, ...options.systemBaseUrls },
+    'switchboard:systemBaseUrls': {
+      inventory: systems.inventory.url,
+      activation: systems.activation.url,
+      billing: systems.billing.url,
+      ...options.systemBaseUrls,
+    },
     ...(options.catalogDir ? { 'switchboard:catalogDir': options.catalogDir } : {}),
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));
+  writeDefaultSecrets(dataDir, { ...credentials });
   const logs: string[] = [];
   const start = () =>
     startLocalRuntime({
@@ -82,7 +106,9 @@ async function startAround(
     });
   const handle: TestSwitchboard = {
     runtime: await start(),
-    inventory,
+    systems,
+    inventory: systems.inventory,
+    credentials,
     assemblyDir,
     dataDir,
     token(role) {
@@ -99,7 +125,10 @@ async function startAround(
       const dynamo = new DynamoDBClient({ ...config, endpoint: runtime.endpoints.dynamodb });
       const sfn = new SFNClient({ ...config, endpoint: runtime.endpoints.stepfunctions });
       let records = 0;
-      for (const table of runtime.deployment.ofType('AWS::DynamoDB::Table')) {
+      // The orders table only: the configuration table changes with every callout's limits.
+      for (const table of runtime.deployment
+        .ofType('AWS::DynamoDB::Table')
+        .filter((t) => t.logicalId.startsWith('Orders'))) {
         records +=
           (await dynamo.send(new ScanCommand({ TableName: table.physicalName, Select: 'COUNT' }))).Count ?? 0;
       }
@@ -144,7 +173,7 @@ async function startAround(
     },
     async stop() {
       await handle.runtime.stop();
-      await inventory.stop();
+      await systems.stop();
       if (process.env.KEEP_E2E_DATA) console.log(`kept ${dataDir}; runtime log:\n${logs.join('\n')}`);
       else rmSync(dataDir, { recursive: true, force: true });
     },

@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { interpretAnswer, mappingInput, prepareCallout, requestRecord } from '../../lambdas/domain/callout';
-import type { Catalog } from '../../lambdas/domain/catalog';
+import {
+  type CalloutTarget,
+  interpretAnswer,
+  mappingInput,
+  prepareCallout,
+  requestRecord,
+} from '../../lambdas/domain/callout';
+import type { Catalog, SystemInterface } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
 import { CalloutError, MappingError } from '../../lambdas/domain/errors';
+import type { WireResponse } from '../../lambdas/domain/integration-adapters';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import { dslCatalog, dslOrderBody, tvLine } from './fixtures/catalogs';
@@ -38,9 +45,29 @@ function itemOf(items: Map<string, ItemRecord>, key: string): ItemRecord {
 
 function withSystemUrl(url: string): Catalog {
   const catalog = dslCatalog();
-  catalog.systems.inventory = { id: 'inventory', name: 'Inventory', baseUrl: url };
+  catalog.systems.inventory = { id: 'inventory', name: 'Inventory', baseUrl: url, limits: {} };
   return catalog;
 }
+
+/** The interface of the catalog and its system, as the worker reads them before a callout. */
+function targetOf(catalog: Catalog, interfaceId: string): CalloutTarget {
+  const iface = catalog.interfaces[interfaceId];
+  assert.ok(iface, `interface ${interfaceId}`);
+  const system = catalog.systems[iface.system];
+  assert.ok(system, `system ${iface.system}`);
+  return { system, iface };
+}
+
+function interfaceOf(catalog: Catalog, interfaceId: string): SystemInterface {
+  return targetOf(catalog, interfaceId).iface;
+}
+
+/** A system's answer as the HTTP client returns it. */
+const wire = (status: number, body: string): WireResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body,
+});
 
 async function rejectsWithCalloutError(
   promise: Promise<unknown>,
@@ -163,12 +190,152 @@ describe('mappingInput', () => {
   });
 });
 
+describe('mappingInput: lineAttributes', () => {
+  /** A two-line DSL order, decomposed. */
+  function twoDslLines(): { order: OrderRecord; items: Map<string, ItemRecord> } {
+    const [line] = dslOrderBody().productOrderItem as Record<string, unknown>[];
+    const submitted = productOrderCreateSchema.parse({
+      ...dslOrderBody(),
+      productOrderItem: [
+        { ...line, id: 'line-1' },
+        { ...line, id: 'line-2' },
+      ],
+    });
+    const { order, items } = decompose(dslCatalog(), 'o-4', submitted, AT);
+    return { order, items: new Map(items.map((i) => [i.key, i])) };
+  }
+
+  /** The item as the store has it once it completed at `completedAt`, having written `attributes`. */
+  function completed(
+    items: Map<string, ItemRecord>,
+    key: string,
+    attributes: Record<string, unknown>,
+    completedAt: string,
+  ): void {
+    items.set(key, { ...itemOf(items, key), state: 'Completed', outputAttributes: attributes, completedAt });
+  }
+
+  it("gives each line's activation its own line's port, while the context holds the last port written", () => {
+    // Prepare: both lines reserved a port; line 2 finished last, so the context has its port.
+    const { order, items } = twoDslLines();
+    completed(items, 'dsl-broadband.reserve-port.1', { portId: 'P-1' }, '2025-03-01T10:00:01.000Z');
+    completed(items, 'dsl-broadband.reserve-port.2', { portId: 'P-2' }, '2025-03-01T10:00:02.000Z');
+    const context = { portId: 'P-2' };
+
+    // Act
+    const ofLine1 = mappingInput(
+      order,
+      itemOf(items, 'dsl-broadband.activate-line.1'),
+      context,
+      items.values(),
+    );
+    const ofLine2 = mappingInput(
+      order,
+      itemOf(items, 'dsl-broadband.activate-line.2'),
+      context,
+      items.values(),
+    );
+
+    // Assess
+    assert.deepEqual(ofLine1.lineAttributes, { portId: 'P-1' });
+    assert.deepEqual(ofLine2.lineAttributes, { portId: 'P-2' });
+    assert.deepEqual(ofLine1.attributes, { portId: 'P-2' }, 'the order context is unchanged');
+  });
+
+  it('lets a request mapping send the port of its own line', async () => {
+    // Prepare
+    const { order, items } = twoDslLines();
+    completed(items, 'dsl-broadband.reserve-port.1', { portId: 'P-1' }, '2025-03-01T10:00:01.000Z');
+    completed(items, 'dsl-broadband.reserve-port.2', { portId: 'P-2' }, '2025-03-01T10:00:02.000Z');
+    const catalog = dslCatalog();
+    catalog.mappings['activate-request'] = '{ "line": line.id, "portId": lineAttributes.portId }';
+    interfaceOf(catalog, 'activate-line').requestMapping = 'activate-request';
+    const activate = itemOf(items, 'dsl-broadband.activate-line.1');
+
+    // Act
+    const prepared = await prepareCallout(
+      catalog,
+      targetOf(catalog, 'activate-line'),
+      activate,
+      mappingInput(order, activate, { portId: 'P-2' }, items.values()),
+    );
+
+    // Assess
+    assert.deepEqual(prepared.mapped, { line: 'line-1', portId: 'P-1' });
+  });
+
+  it('merges what the done items of the line wrote, oldest first, so the latest write of a name wins', () => {
+    // Prepare: the activation completed after the reservation and wrote a port too.
+    const { order, items } = twoDslLines();
+    completed(items, 'dsl-broadband.activate-line.1', { portId: 'P-new' }, '2025-03-01T10:00:05.000Z');
+    completed(
+      items,
+      'dsl-broadband.reserve-port.1',
+      { portId: 'P-old', vlan: 7 },
+      '2025-03-01T10:00:01.000Z',
+    );
+
+    // Act
+    const input = mappingInput(order, itemOf(items, 'dsl-broadband.done.1'), {}, items.values());
+
+    // Assess
+    assert.deepEqual(input.lineAttributes, { portId: 'P-new', vlan: 7 });
+  });
+
+  it('leaves out items that are not Completed, items of other lines and the item itself', () => {
+    // Prepare
+    const { order, items } = twoDslLines();
+    const reserve = itemOf(items, 'dsl-broadband.reserve-port.1');
+    items.set(reserve.key, { ...reserve, state: 'FatallyFailed', outputAttributes: { portId: 'P-failed' } });
+    completed(items, 'dsl-broadband.reserve-port.2', { portId: 'P-2' }, '2025-03-01T10:00:02.000Z');
+    completed(items, 'dsl-broadband.activate-line.1', { lineActive: true }, '2025-03-01T10:00:03.000Z');
+
+    // Act
+    const input = mappingInput(order, itemOf(items, 'dsl-broadband.activate-line.1'), {}, items.values());
+
+    // Assess
+    assert.deepEqual(input.lineAttributes, {});
+  });
+
+  it('gives {} when no items are given', () => {
+    const { order, items } = twoDslLines();
+
+    const input = mappingInput(order, itemOf(items, 'dsl-broadband.activate-line.1'), { portId: 'P-1' });
+
+    assert.deepEqual(input.lineAttributes, {});
+  });
+
+  it('gives an order-scoped item {} even when its first line has done items', () => {
+    // Prepare
+    const submitted = productOrderCreateSchema.parse({
+      productOrderItem: [tvLine('tv-a', { package: 'sports' }), tvLine('tv-b')],
+    });
+    const decomposed = decompose(dslCatalog(), 'o-5', submitted, AT);
+    const items = new Map(decomposed.items.map((i) => [i.key, i]));
+    completed(items, 'tv-bundle.choose-channels.1', { channelPackage: 'sports' }, '2025-03-01T10:00:01.000Z');
+    const welcome = itemOf(items, 'tv-bundle.welcome-pack');
+
+    // Act
+    const input = mappingInput(decomposed.order, welcome, { channelPackage: 'sports' }, items.values());
+
+    // Assess
+    assert.equal(input.line.id, 'tv-a');
+    assert.deepEqual(input.lineAttributes, {});
+  });
+});
+
 describe('prepareCallout', () => {
   it('builds the request with the request mapping, JSON headers and the idempotency key', async () => {
     const { order, items } = twoLineOrder();
     const item = itemOf(items, 'dsl-broadband.reserve-port.2');
+    const catalog = dslCatalog();
 
-    const prepared = await prepareCallout(dslCatalog(), item, mappingInput(order, item, {}));
+    const prepared = await prepareCallout(
+      catalog,
+      targetOf(catalog, 'reserve-port'),
+      item,
+      mappingInput(order, item, {}),
+    );
 
     assert.deepEqual(prepared, {
       url: 'http://inventory.test:4101/api/ports/reservations',
@@ -178,7 +345,8 @@ describe('prepareCallout', () => {
         'content-type': 'application/json',
         'idempotency-key': 'o-1.dsl-broadband.reserve-port.2',
       },
-      body: { orderId: 'o-1', orderItemId: 'line-1', bandwidthMbps: 100 },
+      mapped: { orderId: 'o-1', orderItemId: 'line-1', bandwidthMbps: 100 },
+      body: '{"orderId":"o-1","orderItemId":"line-1","bandwidthMbps":100}',
       timeoutMs: 10_000,
     });
   });
@@ -193,23 +361,58 @@ describe('prepareCallout', () => {
     it(`joins ${baseUrl} and the interface path under the base path`, async () => {
       const { order, items } = twoLineOrder();
       const item = itemOf(items, 'dsl-broadband.reserve-port.2');
+      const catalog = withSystemUrl(baseUrl);
 
-      const prepared = await prepareCallout(withSystemUrl(baseUrl), item, mappingInput(order, item, {}));
+      const prepared = await prepareCallout(
+        catalog,
+        targetOf(catalog, 'reserve-port'),
+        item,
+        mappingInput(order, item, {}),
+      );
 
       assert.equal(prepared.url, expected);
     });
   }
 
+  it('calls the system and interface it is given, as they are now, rather than those of the catalog', async () => {
+    // Prepare: an operator moved the inventory and slowed its interface since the catalog was built.
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
+    const catalog = dslCatalog();
+    const { system, iface } = targetOf(catalog, 'reserve-port');
+
+    // Act
+    const prepared = await prepareCallout(
+      catalog,
+      {
+        system: { ...system, baseUrl: 'http://inventory-2.test/v2' },
+        iface: { ...iface, timeoutSeconds: 60 },
+      },
+      item,
+      mappingInput(order, item, {}),
+    );
+
+    // Assess
+    assert.equal(prepared.url, 'http://inventory-2.test/v2/ports/reservations');
+    assert.equal(prepared.timeoutMs, 60_000);
+  });
+
   it('sends the order, line and attributes when the interface has no request mapping', async () => {
     const { order, items } = twoLineOrder();
     const item = itemOf(items, 'dsl-broadband.activate-line.2');
     const input = mappingInput(order, item, { portId: 'P-7' });
+    const catalog = dslCatalog();
 
-    const prepared = await prepareCallout(dslCatalog(), item, input);
+    const prepared = await prepareCallout(catalog, targetOf(catalog, 'activate-line'), item, input);
 
     assert.equal(prepared.url, 'http://activation.test:4102/lines');
     assert.equal(prepared.method, 'PUT');
-    assert.deepEqual(prepared.body, { order: input.order, line: input.line, attributes: { portId: 'P-7' } });
+    assert.deepEqual(prepared.mapped, {
+      order: input.order,
+      line: input.line,
+      attributes: { portId: 'P-7' },
+    });
+    assert.deepEqual(JSON.parse(prepared.body ?? ''), prepared.mapped);
     assert.equal(prepared.timeoutMs, 30_000);
   });
 
@@ -217,15 +420,19 @@ describe('prepareCallout', () => {
     it(`sends no body and no content-type with ${method}`, async () => {
       const { order, items } = twoLineOrder();
       const catalog = dslCatalog();
-      const iface = catalog.interfaces['port-status'];
-      assert.ok(iface);
-      iface.method = method;
+      interfaceOf(catalog, 'port-status').method = method;
       const item = { ...itemOf(items, 'dsl-broadband.reserve-port.2'), interfaceId: 'port-status' };
 
-      const prepared = await prepareCallout(catalog, item, mappingInput(order, item, {}));
+      const prepared = await prepareCallout(
+        catalog,
+        targetOf(catalog, 'port-status'),
+        item,
+        mappingInput(order, item, {}),
+      );
 
       assert.equal(prepared.method, method);
       assert.equal(prepared.body, undefined);
+      assert.equal('body' in prepared, false);
       assert.deepEqual(prepared.headers, {
         accept: 'application/json',
         'idempotency-key': 'o-1.dsl-broadband.reserve-port.2',
@@ -233,22 +440,22 @@ describe('prepareCallout', () => {
     });
   }
 
-  it('fails with a CalloutError for an interface or system the catalog does not have', async () => {
+  it('fails with a MappingError for a request mapping the catalog does not have', async () => {
+    // The interface and system are now read from the configuration store before the callout (see
+    // run-item.test.ts); what prepareCallout still looks up in the catalog is the mapping.
     const { order, items } = twoLineOrder();
     const item = itemOf(items, 'dsl-broadband.reserve-port.2');
-    const input = mappingInput(order, item, {});
-    const noSystem = dslCatalog();
-    delete noSystem.systems.inventory;
+    const catalog = dslCatalog();
+    delete catalog.mappings['reserve-request'];
 
-    await rejectsWithCalloutError(
-      prepareCallout(dslCatalog(), { ...item, interfaceId: 'ghost' }, input),
-      undefined,
-      /system interface "ghost" is not in the catalog/,
-    );
-    await rejectsWithCalloutError(
-      prepareCallout(noSystem, item, input),
-      undefined,
-      /system "inventory" is not/,
+    await assert.rejects(
+      prepareCallout(catalog, targetOf(catalog, 'reserve-port'), item, mappingInput(order, item, {})),
+      (error: unknown) => {
+        assert.ok(error instanceof MappingError, `a MappingError, not ${String(error)}`);
+        assert.equal(error.mapping, 'reserve-request');
+        assert.match(error.message, /is not in the catalog/);
+        return true;
+      },
     );
   });
 
@@ -258,21 +465,30 @@ describe('prepareCallout', () => {
     catalog.mappings['reserve-request'] = '$nope()';
     const item = itemOf(items, 'dsl-broadband.reserve-port.2');
 
-    await assert.rejects(prepareCallout(catalog, item, mappingInput(order, item, {})), MappingError);
+    await assert.rejects(
+      prepareCallout(catalog, targetOf(catalog, 'reserve-port'), item, mappingInput(order, item, {})),
+      MappingError,
+    );
   });
 
-  it('records the prepared request as sent', async () => {
+  it('records the prepared request as sent, with the mapped body and no encoded copy for sync-rest', async () => {
     const { order, items } = twoLineOrder();
     const item = itemOf(items, 'dsl-broadband.reserve-port.2');
-    const prepared = await prepareCallout(dslCatalog(), item, mappingInput(order, item, {}));
+    const catalog = dslCatalog();
+    const prepared = await prepareCallout(
+      catalog,
+      targetOf(catalog, 'reserve-port'),
+      item,
+      mappingInput(order, item, {}),
+    );
 
-    const record = requestRecord(prepared, AT);
+    const record = requestRecord(prepared, 'sync-rest', AT);
 
     assert.deepEqual(record, {
       method: 'POST',
       url: prepared.url,
       headers: prepared.headers,
-      body: prepared.body,
+      body: { orderId: 'o-1', orderItemId: 'line-1', bandwidthMbps: 100 },
       sentAt: AT,
     });
   });
@@ -282,36 +498,39 @@ describe('interpretAnswer', () => {
   const reserve = () => {
     const { order, items } = twoLineOrder();
     const item = itemOf(items, 'dsl-broadband.reserve-port.2');
-    return { item, input: mappingInput(order, item, { earlier: true }) };
+    const catalog = dslCatalog();
+    return {
+      catalog,
+      iface: interfaceOf(catalog, 'reserve-port'),
+      input: mappingInput(order, item, { earlier: true }),
+    };
   };
 
   it('turns a 2xx JSON answer into attributes with the response mapping', async () => {
-    const { item, input } = reserve();
+    const { catalog, iface, input } = reserve();
 
-    const answer = await interpretAnswer(dslCatalog(), item, 201, '{"portId":"P-7","extra":1}', input);
+    const answer = await interpretAnswer(catalog, iface, wire(201, '{"portId":"P-7","extra":1}'), input);
 
     assert.deepEqual(answer, { body: { portId: 'P-7', extra: 1 }, attributes: { portId: 'P-7' } });
   });
 
   it('lets the response mapping read the status and the attributes so far', async () => {
-    const { item, input } = reserve();
-    const catalog = dslCatalog();
+    const { catalog, iface, input } = reserve();
     catalog.mappings['reserve-response'] =
       '{ "status": status, "seen": attributes.earlier, "line": line.id }';
 
-    const answer = await interpretAnswer(catalog, item, 200, '{}', input);
+    const answer = await interpretAnswer(catalog, iface, wire(200, '{}'), input);
 
     assert.deepEqual(answer.attributes, { status: 200, seen: true, line: 'line-1' });
   });
 
   it('writes no attributes when the interface has no response mapping', async () => {
-    const { item, input } = reserve();
+    const { catalog, input } = reserve();
 
     const answer = await interpretAnswer(
-      dslCatalog(),
-      { ...item, interfaceId: 'port-status' },
-      200,
-      '[1]',
+      catalog,
+      interfaceOf(catalog, 'port-status'),
+      wire(200, '[1]'),
       input,
     );
 
@@ -319,24 +538,24 @@ describe('interpretAnswer', () => {
   });
 
   it('refuses a 2xx answer that is not JSON, quoting it', async () => {
-    const { item, input } = reserve();
+    const { catalog, iface, input } = reserve();
 
     await rejectsWithCalloutError(
-      interpretAnswer(dslCatalog(), item, 200, '<html>OK</html>', input),
+      interpretAnswer(catalog, iface, wire(200, '<html>OK</html>'), input),
       200,
       /^answered 200 with a body that is not JSON: "<html>OK<\/html>"$/,
     );
   });
 
   it('refuses an empty 2xx answer', async () => {
-    const { item, input } = reserve();
+    const { catalog, iface, input } = reserve();
 
     for (const [status, body] of [
       [200, ''],
       [204, '  \n'],
     ] as const) {
       await rejectsWithCalloutError(
-        interpretAnswer(dslCatalog(), item, status, body, input),
+        interpretAnswer(catalog, iface, wire(status, body), input),
         status,
         new RegExp(`^answered ${status} with an empty body where JSON was expected$`),
       );
@@ -344,36 +563,40 @@ describe('interpretAnswer', () => {
   });
 
   it('refuses a redirect, saying it is not followed', async () => {
-    const { item, input } = reserve();
+    const { catalog, iface, input } = reserve();
 
     await rejectsWithCalloutError(
-      interpretAnswer(dslCatalog(), item, 302, 'Found', input),
+      interpretAnswer(catalog, iface, wire(302, 'Found'), input),
       302,
       /^answered 302, a redirect, which callouts do not follow$/,
     );
   });
 
   it('refuses a 4xx or 5xx answer, with its status and an excerpt of its body', async () => {
-    const { item, input } = reserve();
+    const { catalog, iface, input } = reserve();
 
     await rejectsWithCalloutError(
-      interpretAnswer(dslCatalog(), item, 503, 'Service Unavailable', input),
+      interpretAnswer(catalog, iface, wire(503, 'Service Unavailable'), input),
       503,
       /^answered 503: Service Unavailable$/,
     );
     await rejectsWithCalloutError(
-      interpretAnswer(dslCatalog(), item, 422, '{"error":"no free port"}', input),
+      interpretAnswer(catalog, iface, wire(422, '{"error":"no free port"}'), input),
       422,
       /^answered 422: \{"error":"no free port"\}$/,
     );
-    await rejectsWithCalloutError(interpretAnswer(dslCatalog(), item, 500, '', input), 500, /^answered 500$/);
+    await rejectsWithCalloutError(
+      interpretAnswer(catalog, iface, wire(500, ''), input),
+      500,
+      /^answered 500$/,
+    );
   });
 
   it('cuts a long error body to an excerpt', async () => {
-    const { item, input } = reserve();
+    const { catalog, iface, input } = reserve();
 
     await assert.rejects(
-      interpretAnswer(dslCatalog(), item, 500, 'x'.repeat(5000), input),
+      interpretAnswer(catalog, iface, wire(500, 'x'.repeat(5000)), input),
       (error: Error) => {
         assert.equal(error.message, `answered 500: ${'x'.repeat(300)}`);
         return true;
@@ -382,14 +605,31 @@ describe('interpretAnswer', () => {
   });
 
   it('passes a failing response mapping on as a MappingError', async () => {
-    const { item, input } = reserve();
-    const catalog = dslCatalog();
+    const { catalog, iface, input } = reserve();
     catalog.mappings['reserve-response'] = 'response.portId';
 
-    await assert.rejects(interpretAnswer(catalog, item, 200, '{"portId":"P-7"}', input), (error: unknown) => {
-      assert.ok(error instanceof MappingError);
-      assert.equal(error.mapping, 'reserve-response');
-      return true;
-    });
+    await assert.rejects(
+      interpretAnswer(catalog, iface, wire(200, '{"portId":"P-7"}'), input),
+      (error: unknown) => {
+        assert.ok(error instanceof MappingError);
+        assert.equal(error.mapping, 'reserve-response');
+        return true;
+      },
+    );
+  });
+
+  it('fails with a MappingError for a response mapping the catalog does not have', async () => {
+    const { catalog, iface, input } = reserve();
+    delete catalog.mappings['reserve-response'];
+
+    await assert.rejects(
+      interpretAnswer(catalog, iface, wire(200, '{"portId":"P-7"}'), input),
+      (error: unknown) => {
+        assert.ok(error instanceof MappingError);
+        assert.equal(error.mapping, 'reserve-response');
+        assert.match(error.message, /is not in the catalog/);
+        return true;
+      },
+    );
   });
 });

@@ -330,6 +330,8 @@ describe('compilePlan', () => {
         systems: {},
         interfaces: {},
         mappings: {},
+        authProfiles: {},
+        customAdapters: [],
         plans: {
           fibre: plan,
           voice: planOf([{ id: 'ported', type: 'milestone' }], {

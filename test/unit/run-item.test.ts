@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { Authenticator } from '../../lambdas/domain/authenticator';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
 import { CalloutError } from '../../lambdas/domain/errors';
@@ -9,6 +10,11 @@ import type { HttpResponse } from '../../lambdas/ports/http-client';
 import { type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody, tvLine } from './fixtures/catalogs';
+import {
+  InMemoryCalloutLimits,
+  InMemoryConfigurationStore,
+  StaticSecretStore,
+} from './fixtures/configuration';
 import {
   deferred,
   jsonAnswer,
@@ -65,7 +71,19 @@ async function setupLines(
   await store.createOrder(order, items);
   const http = new ScriptedHttpClient(responder);
   const queue = new RecordingWorkQueue();
-  const deps: RunItemDeps = { store, tasks, queue, http, catalog, now: steppingClock() };
+  const now = steppingClock();
+  const deps: RunItemDeps = {
+    store,
+    tasks,
+    queue,
+    http,
+    catalog,
+    config: InMemoryConfigurationStore.seededFrom(catalog),
+    limits: new InMemoryCalloutLimits(),
+    auth: new Authenticator(new StaticSecretStore({}), http, now),
+    now,
+    sleep: async () => {},
+  };
   return { deps, store, http, queue, tasks, items };
 }
 

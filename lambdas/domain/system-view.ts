@@ -1,0 +1,76 @@
+import type { InterfaceRecord, SystemRecord } from '../ports/configuration-store';
+import type { AuthProfile } from './auth-profile';
+
+/**
+ * How the admin API shows systems and interfaces. An auth profile shows its id and type (and an OAuth2
+ * token URL and scope): the credentials are in a secret and never leave it through the API.
+ */
+export function toSystemView(
+  system: SystemRecord,
+  interfaces: InterfaceRecord[] | undefined,
+  profile: AuthProfile | undefined,
+) {
+  return {
+    id: system.id,
+    name: system.name,
+    baseUrl: system.baseUrl,
+    state: system.state,
+    authProfile: profile
+      ? authProfileView(profile)
+      : system.authProfile
+        ? { id: system.authProfile }
+        : { type: 'none' },
+    limits: system.limits,
+    ...(interfaces
+      ? {
+          interfaces: interfaces.map((i) => ({
+            id: i.id,
+            method: i.method,
+            path: i.path,
+            adapter: i.adapter,
+            status: i.status,
+            href: `/admin/system-interfaces/${i.id}`,
+          })),
+        }
+      : {}),
+    seededAt: system.seededAt,
+    updatedAt: system.updatedAt,
+    href: `/admin/systems/${system.id}`,
+  };
+}
+
+export function toInterfaceView(iface: InterfaceRecord) {
+  return {
+    id: iface.id,
+    system: { id: iface.system, href: `/admin/systems/${iface.system}` },
+    method: iface.method,
+    path: iface.path,
+    adapter: iface.adapter,
+    status: iface.status,
+    timeoutSeconds: iface.timeoutSeconds,
+    mappings: {
+      ...(iface.requestMapping ? { request: iface.requestMapping } : {}),
+      ...(iface.responseMapping ? { response: iface.responseMapping } : {}),
+      ...(iface.asyncResponseMapping ? { asyncResponse: iface.asyncResponseMapping } : {}),
+    },
+    seededAt: iface.seededAt,
+    updatedAt: iface.updatedAt,
+    href: `/admin/system-interfaces/${iface.id}`,
+  };
+}
+
+function authProfileView(profile: AuthProfile) {
+  switch (profile.type) {
+    case 'api-key':
+      return { id: profile.id, type: profile.type, header: profile.header };
+    case 'oauth2-client-credentials':
+      return {
+        id: profile.id,
+        type: profile.type,
+        tokenUrl: profile.tokenUrl,
+        ...(profile.scope ? { scope: profile.scope } : {}),
+      };
+    default:
+      return { id: profile.id, type: profile.type };
+  }
+}

@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+
+const REGISTRY = resolve(import.meta.dirname, '..', '..', 'lambdas', 'domain', 'integration-adapters.ts');
+
+/**
+ * One registration module per custom adapter file, for esbuild's `inject`: it imports the adapter's
+ * default export and registers it under its file name. The adapter module itself stays free of any
+ * Switchboard import but a type, so a catalog can live outside this repository.
+ */
+export function customAdapterRegistrations(adapterFiles: string[]): string[] {
+  if (adapterFiles.length === 0) return [];
+  const dir = join(
+    tmpdir(),
+    `switchboard-adapters-${createHash('sha256').update(adapterFiles.join('\n')).digest('hex').slice(0, 16)}`,
+  );
+  mkdirSync(dir, { recursive: true });
+  return adapterFiles.map((file) => {
+    const name = basename(file, '.ts');
+    const registration = join(dir, `${name}.ts`);
+    writeFileSync(
+      registration,
+      `import adapter from ${JSON.stringify(resolve(file))};\nimport { defineCustomAdapter } from ${JSON.stringify(REGISTRY)};\ndefineCustomAdapter(${JSON.stringify(name)}, adapter);\n`,
+    );
+    return registration;
+  });
+}

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { demoDslOrder } from '../../local/demo-orders';
+import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+
+/**
+ * The DSL demo end to end on the local runtime: inventory (API key), activation (OAuth2 client
+ * credentials) and legacy billing (HTTP basic, XML through a custom adapter), each a real HTTP server
+ * that checks its credentials; data flowing from one callout to the next; prices reaching billing; the
+ * systems' limits holding; and no credential anywhere in what the API answers.
+ */
+
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+
+interface OrderBody {
+  id: string;
+  state: string;
+  fulfilmentAttributes: Record<string, unknown>;
+}
+
+async function submitAndComplete(sb: TestSwitchboard, externalId: string): Promise<OrderBody> {
+  const created = await sb.call('POST', ORDERS, demoDslOrder(externalId));
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const { id } = created.body as { id: string };
+  return eventually(
+    async () => {
+      const body = (await sb.call('GET', `${ORDERS}/${id}`)).body as OrderBody;
+      assert.notEqual(body.state, 'held', `order ${id} is held: ${JSON.stringify(body)}`);
+      return body.state === 'completed' ? body : undefined;
+    },
+    60_000,
+    `order ${id} to complete`,
+  );
+}
+
+describe('the DSL demo: three systems, three kinds of authentication, data and prices flowing', () => {
+  let sb: TestSwitchboard;
+  before(async () => {
+    sb = await startTestSwitchboard({ latencyMs: 20 });
+  });
+  after(async () => {
+    await sb?.stop();
+  });
+
+  it('reserves a port, activates the line at that port and bills its prices net of their alterations', async () => {
+    const order = await submitAndComplete(sb, 'dsl-flow');
+
+    const reservation = sb.systems.inventory.requests.find(
+      (r) => (r.body as { orderId?: string }).orderId === order.id,
+    );
+    const activation = sb.systems.activation.activations.find((a) => a.orderId === order.id);
+    assert.ok(reservation && activation);
+    assert.equal(activation.portId, order.fulfilmentAttributes.portId, 'activation got the reserved port');
+    assert.equal(activation.bandwidthMbps, 100);
+
+    const charges = sb.systems.billing.charges.filter((c) => c.orderId === order.id);
+    assert.deepEqual(
+      charges.map(({ type, period, amount, currency, serviceId }) => ({
+        type,
+        period,
+        amount,
+        currency,
+        serviceId,
+      })),
+      [
+        // 39.90 a month less the 20 % welcome discount; 49.00 installation less 10.00 for ordering online.
+        {
+          type: 'recurring',
+          period: 'month',
+          amount: '31.92',
+          currency: 'EUR',
+          serviceId: activation.serviceId,
+        },
+        {
+          type: 'one-time',
+          period: undefined,
+          amount: '39.00',
+          currency: 'EUR',
+          serviceId: activation.serviceId,
+        },
+      ],
+    );
+    assert.match(String(order.fulfilmentAttributes.billingAccountId), /^BA-\d{6}$/);
+    assert.deepEqual(order.fulfilmentAttributes.monthlyCharge, { amount: 31.92, currency: 'EUR' });
+
+    const items = (await sb.call('GET', `/orchestration/orders/${order.id}/items`)).body as {
+      items: {
+        key: string;
+        request: { body: unknown; encodedBody?: string; headers: Record<string, string> };
+      }[];
+    };
+    const billing = items.items.find((i) => i.key === 'dsl-broadband.start-billing.1');
+    assert.ok(billing?.request.encodedBody?.includes('<chargeRequest>'), 'the XML the adapter sent is kept');
+    assert.ok(billing);
+    assert.equal(billing.request.headers['content-type'], 'application/xml');
+    const idempotencyKeys = items.items.map((i) => i.request.headers['idempotency-key']);
+    assert.deepEqual(
+      idempotencyKeys,
+      items.items.map((i) => `${order.id}.${i.key}`),
+    );
+  });
+
+  it('authenticates to each system its own way, reusing the OAuth2 token and renewing it after a 401', async () => {
+    for (const system of Object.values(sb.systems).filter((s) => typeof s === 'object')) {
+      assert.equal(system.stats.unauthorized, 0, `${system.name} refused nothing`);
+    }
+    const tokensBefore = sb.systems.activation.stats.tokensIssued;
+    await submitAndComplete(sb, 'dsl-token-reuse');
+    assert.equal(sb.systems.activation.stats.tokensIssued, tokensBefore, 'the cached token was reused');
+
+    sb.systems.activation.revokeTokens();
+    await submitAndComplete(sb, 'dsl-token-renewal');
+    assert.equal(sb.systems.activation.stats.tokensIssued, tokensBefore + 1, 'one fresh token after the 401');
+    assert.equal(sb.systems.activation.stats.unauthorized, 1);
+  });
+
+  it('never shows a credential: not in items, orders or the admin API', async () => {
+    const orders = (await sb.call('GET', `${ORDERS}?limit=100`)).body as { id: string }[];
+    const answers = [JSON.stringify(orders)];
+    for (const { id } of orders) {
+      answers.push(JSON.stringify((await sb.call('GET', `/orchestration/orders/${id}/items`)).body));
+    }
+    for (const path of ['/admin/systems', '/admin/systems/billing', '/admin/systems/activation']) {
+      answers.push(JSON.stringify((await sb.call('GET', path)).body));
+    }
+    const secrets = Object.values(sb.credentials).flatMap((c) => Object.values(c) as string[]);
+    const basic = Buffer.from(
+      `${sb.credentials['billing-basic'].username}:${sb.credentials['billing-basic'].password}`,
+    ).toString('base64');
+    for (const secret of [...secrets, basic]) {
+      for (const answer of answers) assert.ok(!answer.includes(secret), 'a credential leaked into an answer');
+    }
+  });
+
+  it('shows systems and interfaces as seeded, with their state, limits and auth profile', async () => {
+    const list = await sb.call('GET', '/admin/systems');
+    assert.equal(list.status, 200);
+    const systems = list.body as { id: string; state: string }[];
+    assert.deepEqual(
+      systems.map((s) => [s.id, s.state]),
+      [
+        ['activation', 'Up'],
+        ['billing', 'Up'],
+        ['inventory', 'Up'],
+      ],
+    );
+    const billing = (await sb.call('GET', '/admin/systems/billing')).body as Record<string, unknown>;
+    assert.equal(billing.baseUrl, sb.systems.billing.url);
+    assert.deepEqual(billing.limits, { maxConcurrentCallouts: 4 });
+    assert.deepEqual(billing.authProfile, { id: 'billing-basic', type: 'basic' });
+    assert.deepEqual(
+      (billing.interfaces as { id: string; status: string }[]).map((i) => [i.id, i.status]),
+      [['billing-start-charging', 'Online']],
+    );
+    const iface = await sb.call('GET', '/admin/system-interfaces/billing-start-charging');
+    assert.equal(iface.status, 200);
+    assert.equal((iface.body as { adapter: string }).adapter, 'legacy-billing-xml');
+    assert.equal((await sb.call('GET', '/admin/systems/nope')).status, 404);
+    assert.equal((await sb.call('GET', '/admin/systems', undefined, { as: 'submitter' })).status, 403);
+  });
+
+  it('keeps every system within its concurrency limit when many orders run at once', async () => {
+    const orders = await Promise.all(
+      Array.from({ length: 16 }, (_, n) => submitAndComplete(sb, `dsl-burst-${n}`)),
+    );
+    assert.equal(new Set(orders.map((o) => o.fulfilmentAttributes.serviceId)).size, 16);
+    assert.ok(
+      sb.systems.billing.stats.maxConcurrent <= 4,
+      `billing saw ${sb.systems.billing.stats.maxConcurrent} at once; its limit is 4`,
+    );
+    assert.ok(sb.systems.billing.stats.maxConcurrent >= 2, 'the burst did reach billing in parallel');
+    assert.ok(sb.systems.inventory.stats.maxConcurrent <= 20);
+    assert.ok(sb.systems.activation.stats.maxConcurrent <= 20);
+  });
+});

@@ -1,0 +1,15 @@
+import { cpSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * A writable copy of the demo catalog in a temporary folder, for tests that add or break entries. The
+ * custom adapters are linked, not copied: their imports (fast-xml-parser) resolve from the repository's
+ * node_modules only where the files really are.
+ */
+export function copyDemoCatalog(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-catalog-'));
+  cpSync('catalog', dir, { recursive: true, filter: (source) => !source.includes(`catalog/adapters`) });
+  symlinkSync(resolve('catalog', 'adapters'), join(dir, 'adapters'), 'dir');
+  return dir;
+}

@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type CalloutTarget,
+  interpretAnswer,
+  mappingInput,
+  prepareCallout,
+  requestRecord,
+} from '../../lambdas/domain/callout';
+import type { Catalog } from '../../lambdas/domain/catalog';
+import { decompose } from '../../lambdas/domain/decompose';
+import { CalloutError } from '../../lambdas/domain/errors';
+import {
+  type CalloutCall,
+  type CustomAdapter,
+  defineCustomAdapter,
+  integrationAdapter,
+  registeredCustomAdapters,
+  syncRest,
+  type WireResponse,
+} from '../../lambdas/domain/integration-adapters';
+import type { ItemRecord } from '../../lambdas/domain/orchestration';
+import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
+import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+
+const AT = '2025-03-01T10:00:00.000Z';
+const RESERVE = 'dsl-broadband.reserve-port.1';
+
+/** The registry lives for the whole process: every test registers under a name of its own. */
+let registered = 0;
+const uniqueName = (what: string) => `test-${what}-${++registered}`;
+
+const call = (method: string): CalloutCall => ({ interfaceId: 'reserve-port', method });
+
+const wire = (status: number, body: string, headers: Record<string, string> = {}): WireResponse => ({
+  status,
+  headers,
+  body,
+});
+
+/** Asserts that `run` throws (or rejects with) a CalloutError whose message matches and with this status. */
+async function assertCalloutError(
+  run: () => unknown,
+  message: RegExp,
+  status?: number,
+): Promise<CalloutError> {
+  let caught: unknown;
+  try {
+    await run();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof CalloutError, `a CalloutError, not ${String(caught)}`);
+  assert.match(caught.message, message);
+  assert.equal(caught.status, status);
+  return caught;
+}
+
+/** A tiny XML adapter, as a legacy system's catalog/adapters/<name>.ts might define it. */
+const xmlAdapter: CustomAdapter = {
+  encodeRequest(request) {
+    const fields = Object.entries(request as Record<string, unknown>)
+      .map(([name, value]) => `<${name}>${String(value)}</${name}>`)
+      .join('');
+    return { headers: { 'Content-Type': 'application/xml' }, body: `<request>${fields}</request>` };
+  },
+  decodeResponse(response) {
+    const port = /<portId>([^<]*)<\/portId>/.exec(response.body)?.[1];
+    if (port === undefined) throw new Error('no <portId> in the answer');
+    return { portId: port };
+  },
+};
+
+/** The DSL catalog whose reserve-port interface uses the adapter `name`, and a reserve item with its input. */
+function reserveWith(name: string) {
+  const catalog: Catalog = dslCatalog();
+  const iface = catalog.interfaces['reserve-port'];
+  const system = catalog.systems.inventory;
+  assert.ok(iface && system);
+  iface.adapter = name;
+  const submitted = productOrderCreateSchema.parse(dslOrderBody());
+  const { order, items } = decompose(catalog, 'o-1', submitted, AT);
+  const item = items.find((i) => i.key === RESERVE);
+  assert.ok(item, RESERVE);
+  const target: CalloutTarget = { system, iface };
+  return { catalog, target, item: item as ItemRecord, input: mappingInput(order, item, {}) };
+}
+
+describe('sync-rest: encoding', () => {
+  for (const method of ['GET', 'DELETE']) {
+    it(`sends no body and no content-type with ${method}`, () => {
+      // Act
+      const encoded = syncRest.encodeRequest({ orderId: 'o-1' }, call(method));
+
+      // Assess
+      assert.deepEqual(encoded, { headers: {} });
+    });
+  }
+
+  for (const method of ['POST', 'PUT', 'PATCH']) {
+    it(`sends ${method} bodies as JSON with their content-type`, () => {
+      // Act
+      const encoded = syncRest.encodeRequest({ orderId: 'o-1', bandwidthMbps: 100 }, call(method));
+
+      // Assess
+      assert.deepEqual(encoded, {
+        headers: { 'content-type': 'application/json' },
+        body: '{"orderId":"o-1","bandwidthMbps":100}',
+      });
+    });
+  }
+});
+
+describe('sync-rest: decoding', () => {
+  it('reads a JSON answer', () => {
+    // Act
+    const decoded = syncRest.decodeResponse(wire(201, '{"portId":"P-7","ok":[1,2]}'), call('POST'));
+
+    // Assess
+    assert.deepEqual(decoded, { portId: 'P-7', ok: [1, 2] });
+  });
+
+  it('refuses an empty answer, or one of only whitespace, with its status', async () => {
+    for (const [status, body] of [
+      [200, ''],
+      [204, ' \n\t'],
+    ] as const) {
+      await assertCalloutError(
+        () => syncRest.decodeResponse(wire(status, body), call('POST')),
+        new RegExp(`^answered ${status} with an empty body where JSON was expected$`),
+        status,
+      );
+    }
+  });
+
+  it('refuses an answer that is not JSON, quoting an excerpt of at most 120 characters', async () => {
+    await assertCalloutError(
+      () => syncRest.decodeResponse(wire(200, '<html>OK</html>'), call('POST')),
+      /^answered 200 with a body that is not JSON: "<html>OK<\/html>"$/,
+      200,
+    );
+    const long = `<html>${'y'.repeat(500)}</html>`;
+    const error = await assertCalloutError(
+      () => syncRest.decodeResponse(wire(200, long), call('POST')),
+      /^answered 200 with a body that is not JSON: /,
+      200,
+    );
+    assert.equal(
+      error.message,
+      `answered 200 with a body that is not JSON: ${JSON.stringify(long.slice(0, 120))}`,
+    );
+  });
+});
+
+describe('the custom adapter registry', () => {
+  it('finds a custom adapter under the name it was defined with', () => {
+    // Prepare
+    const name = uniqueName('xml');
+
+    // Act
+    const defined = defineCustomAdapter(name, xmlAdapter);
+
+    // Assess
+    assert.equal(defined, xmlAdapter);
+    assert.equal(integrationAdapter(name), xmlAdapter);
+    assert.ok(registeredCustomAdapters().includes(name));
+  });
+
+  it('gives the built-in adapter for "sync-rest"', () => {
+    assert.equal(integrationAdapter('sync-rest'), syncRest);
+  });
+
+  it('names the module it expected for an adapter nobody defined', async () => {
+    await assertCalloutError(
+      () => integrationAdapter('legacy-soap'),
+      /^integration adapter "legacy-soap" .*catalog\/adapters\/legacy-soap\.ts/,
+    );
+    assert.ok(!registeredCustomAdapters().includes('legacy-soap'));
+  });
+
+  it('does not let a custom adapter replace "sync-rest"', () => {
+    // Act and Assess
+    assert.throws(() => defineCustomAdapter('sync-rest', xmlAdapter), /"sync-rest" is built in/);
+    assert.equal(integrationAdapter('sync-rest'), syncRest);
+    assert.ok(!registeredCustomAdapters().includes('sync-rest'));
+  });
+});
+
+describe('callouts through a custom adapter', () => {
+  it('sends what the adapter encoded, with its content-type, and keeps the idempotency key', async () => {
+    // Prepare: an adapter that also tries to set the idempotency key itself.
+    const name = uniqueName('xml');
+    defineCustomAdapter(name, {
+      ...xmlAdapter,
+      encodeRequest: (request, c) => {
+        const encoded = xmlAdapter.encodeRequest(request, c);
+        return {
+          ...encoded,
+          headers: { ...encoded.headers, 'Idempotency-Key': 'mine', SOAPAction: 'reserve' },
+        };
+      },
+    });
+    const { catalog, target, item, input } = reserveWith(name);
+
+    // Act
+    const prepared = await prepareCallout(catalog, target, item, input);
+
+    // Assess
+    assert.equal(
+      prepared.body,
+      '<request><orderId>o-1</orderId><orderItemId>line-1</orderItemId><bandwidthMbps>100</bandwidthMbps></request>',
+    );
+    assert.deepEqual(prepared.mapped, { orderId: 'o-1', orderItemId: 'line-1', bandwidthMbps: 100 });
+    assert.deepEqual(prepared.headers, {
+      accept: 'application/json',
+      'content-type': 'application/xml',
+      soapaction: 'reserve',
+      'idempotency-key': `o-1.${RESERVE}`,
+    });
+  });
+
+  it('gives the adapter the interface and method it encodes for', async () => {
+    // Prepare
+    const name = uniqueName('spy');
+    const calls: CalloutCall[] = [];
+    defineCustomAdapter(name, {
+      encodeRequest: (_request, c) => {
+        calls.push(c);
+        return { headers: {} };
+      },
+      decodeResponse: () => ({}),
+    });
+    const { catalog, target, item, input } = reserveWith(name);
+
+    // Act
+    const prepared = await prepareCallout(catalog, target, item, input);
+
+    // Assess
+    assert.deepEqual(calls, [{ interfaceId: 'reserve-port', method: 'POST' }]);
+    assert.equal('body' in prepared, false, 'no body when the adapter gives none');
+  });
+
+  it('records the encoded body next to the mapped one, cut to 8 KiB', async () => {
+    // Prepare
+    const name = uniqueName('xml');
+    defineCustomAdapter(name, xmlAdapter);
+    const { catalog, target, item, input } = reserveWith(name);
+    const prepared = await prepareCallout(catalog, target, item, input);
+
+    // Act
+    const record = requestRecord(prepared, name, AT);
+    const long = requestRecord({ ...prepared, body: 'z'.repeat(20_000) }, name, AT);
+
+    // Assess
+    assert.deepEqual(record, {
+      method: 'POST',
+      url: 'http://inventory.test:4101/api/ports/reservations',
+      headers: prepared.headers,
+      body: { orderId: 'o-1', orderItemId: 'line-1', bandwidthMbps: 100 },
+      encodedBody: prepared.body,
+      sentAt: AT,
+    });
+    assert.equal(long.encodedBody, 'z'.repeat(8 * 1024));
+  });
+
+  it('fails the callout with a CalloutError naming the adapter when it cannot encode', async () => {
+    // Prepare
+    const name = uniqueName('broken');
+    defineCustomAdapter(name, {
+      encodeRequest: () => {
+        throw new Error('no XML for numbers');
+      },
+      decodeResponse: () => ({}),
+    });
+    const { catalog, target, item, input } = reserveWith(name);
+
+    // Act and Assess
+    await assertCalloutError(
+      () => prepareCallout(catalog, target, item, input),
+      new RegExp(`^adapter "${name}" could not encode the request: no XML for numbers$`),
+    );
+  });
+
+  it('fails the callout for an interface whose adapter is not registered, naming the module', async () => {
+    const { catalog, target, item, input } = reserveWith('never-defined');
+
+    await assertCalloutError(
+      () => prepareCallout(catalog, target, item, input),
+      /catalog\/adapters\/never-defined\.ts/,
+    );
+  });
+
+  it("reads a 2xx answer with the adapter's decoding, then the response mapping", async () => {
+    // Prepare
+    const name = uniqueName('xml');
+    defineCustomAdapter(name, xmlAdapter);
+    const { catalog, target, input } = reserveWith(name);
+
+    // Act
+    const answer = await interpretAnswer(
+      catalog,
+      target.iface,
+      wire(200, '<answer><portId>P-9</portId></answer>', { 'content-type': 'application/xml' }),
+      input,
+    );
+
+    // Assess
+    assert.deepEqual(answer, { body: { portId: 'P-9' }, attributes: { portId: 'P-9' } });
+  });
+
+  it('fails with "adapter … rejected the answer" and the status when the adapter throws', async () => {
+    // Prepare
+    const name = uniqueName('xml');
+    defineCustomAdapter(name, xmlAdapter);
+    const { catalog, target, input } = reserveWith(name);
+
+    // Act and Assess
+    await assertCalloutError(
+      () => interpretAnswer(catalog, target.iface, wire(200, '<fault>busy</fault>'), input),
+      new RegExp(`^adapter "${name}" rejected the answer: no <portId> in the answer$`),
+      200,
+    );
+  });
+
+  it('passes on a CalloutError the adapter throws as it is', async () => {
+    // Prepare
+    const name = uniqueName('strict');
+    defineCustomAdapter(name, {
+      ...xmlAdapter,
+      decodeResponse: (response) => {
+        throw new CalloutError(`legacy fault in a ${response.status}`, 299);
+      },
+    });
+    const { catalog, target, input } = reserveWith(name);
+
+    // Act and Assess
+    await assertCalloutError(
+      () => interpretAnswer(catalog, target.iface, wire(202, '<fault/>'), input),
+      /^legacy fault in a 202$/,
+      299,
+    );
+  });
+
+  it('never asks the adapter to decode a refusal', async () => {
+    // Prepare
+    const name = uniqueName('spy');
+    let decoded = 0;
+    defineCustomAdapter(name, {
+      ...xmlAdapter,
+      decodeResponse: () => {
+        decoded++;
+        return {};
+      },
+    });
+    const { catalog, target, input } = reserveWith(name);
+
+    // Act and Assess
+    await assertCalloutError(
+      () => interpretAnswer(catalog, target.iface, wire(503, '<busy/>'), input),
+      /^answered 503: <busy\/>$/,
+      503,
+    );
+    assert.equal(decoded, 0);
+  });
+});
