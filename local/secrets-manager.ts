@@ -170,7 +170,7 @@ export function writeDefaultSecrets(dataDir: string, values: LocalSecretValues):
 }
 
 /** The file's values; an absent file has none. Errors name the file and the problem, never a value. */
-function readSecretValues(file: string): LocalSecretValues {
+export function readSecretValues(file: string): LocalSecretValues {
   if (!existsSync(file)) return {};
   const text = readFileSync(file, 'utf8');
   let parsed: unknown;

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { demoDslOrder } from '../../local/demo-orders';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
@@ -171,5 +175,38 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     assert.ok(sb.systems.billing.stats.maxConcurrent >= 2, 'the burst did reach billing in parallel');
     assert.ok(sb.systems.inventory.stats.maxConcurrent <= 20);
     assert.ok(sb.systems.activation.stats.maxConcurrent <= 20);
+  });
+});
+
+describe('npm run demo', () => {
+  it('runs the DSL demo order to completed and prints its timeline', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
+    try {
+      const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'local/demo.ts'], {
+          env: { ...process.env, DEMO_DATA_DIR: dataDir, DEMO_LATENCY_MS: '5' },
+        });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        child.stderr.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        child.on('close', (exit) => resolve({ code: exit, output }));
+      });
+      assert.equal(code, 0, output);
+      assert.match(output, /The order completed in about/);
+      for (const item of [
+        'reserve-port · inventory',
+        'activate-line · activation',
+        'start-billing · billing',
+      ]) {
+        assert.ok(output.includes(item), `the timeline shows ${item}`);
+      }
+      assert.match(output, /sent as <\?xml/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { demoDslOrder } from '../../local/demo-orders';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
@@ -16,9 +17,7 @@ describe('the local runtime on dynalite', () => {
 
   it('completes a DSL order and keeps it across a restart', async () => {
     assert.equal(sb.runtime.dynamoDbEngine, 'dynalite');
-    const created = await sb.call('POST', ORDERS, {
-      productOrderItem: [{ id: 'a', action: 'add', productOffering: { id: 'dsl-broadband' } }],
-    });
+    const created = await sb.call('POST', ORDERS, demoDslOrder('on-dynalite'));
     assert.equal(created.status, 201);
     const { id } = created.body as { id: string };
     const completed = await eventually(async () => {

@@ -1,0 +1,102 @@
+import { mkdirSync } from 'node:fs';
+import { z } from 'zod';
+import { credentialSchemas } from '../lambdas/domain/auth-profile';
+import {
+  DEMO_SYSTEM_PORTS,
+  type DemoCredentials,
+  type DemoSystems,
+  demoCredentials,
+  startDemoSystems,
+} from '../simulators/demo-systems';
+import { type LocalRuntime, startLocalRuntime } from './runtime';
+import { readSecretValues, secretsFile, writeDefaultSecrets } from './secrets-manager';
+import { synthesize } from './synthesize';
+
+export interface DemoEnvironmentOptions {
+  /** Where the runtime keeps its data; its secrets.json also gives the simulators their credentials. */
+  dataDir: string;
+  /** Where the app is synthesized. */
+  assemblyDir: string;
+  /** The API's port; 0 picks a free one. */
+  port: number;
+  host?: string;
+  /** `fixed`: the catalog's demo ports (4101–4103); `free`: any free ports, passed to synth as base URLs. */
+  systemPorts: 'fixed' | 'free';
+  latencyMs?: number;
+  dynamoDb?: 'auto' | 'dynalite';
+  log?: (line: string) => void;
+}
+
+export interface DemoEnvironment {
+  runtime: LocalRuntime;
+  systems: DemoSystems;
+  stop(): Promise<void>;
+}
+
+const demoCredentialsSchema = z.object({
+  'inventory-api-key': credentialSchemas['api-key'],
+  'activation-oauth': credentialSchemas['oauth2-client-credentials'],
+  'billing-basic': credentialSchemas.basic,
+});
+
+/**
+ * The demo catalog's simulated systems and a local runtime that calls them. Credentials come from the
+ * data folder's secrets.json (new random ones are added for the profiles it lacks), so the simulators
+ * accept exactly what the callouts send — and editing the file changes both.
+ */
+export async function startDemoEnvironment(options: DemoEnvironmentOptions): Promise<DemoEnvironment> {
+  mkdirSync(options.dataDir, { recursive: true });
+  writeDefaultSecrets(options.dataDir, { ...demoCredentials() });
+  const credentials = readDemoCredentials(options.dataDir);
+  const free = options.systemPorts === 'free';
+  const systems = await startDemoSystems({
+    credentials,
+    ports: free ? { inventory: 0, activation: 0, billing: 0 } : DEMO_SYSTEM_PORTS,
+    ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
+  });
+  try {
+    const assemblyDir = synthesize(
+      options.assemblyDir,
+      free
+        ? {
+            'switchboard:systemBaseUrls': {
+              inventory: systems.inventory.url,
+              activation: systems.activation.url,
+              billing: systems.billing.url,
+            },
+          }
+        : {},
+    );
+    const runtime = await startLocalRuntime({
+      assemblyDir,
+      dataDir: options.dataDir,
+      port: options.port,
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.dynamoDb ? { dynamoDb: options.dynamoDb } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    return {
+      runtime,
+      systems,
+      async stop() {
+        await runtime.stop();
+        await systems.stop();
+      },
+    };
+  } catch (error) {
+    await systems.stop();
+    throw error;
+  }
+}
+
+function readDemoCredentials(dataDir: string): DemoCredentials {
+  const parsed = demoCredentialsSchema.safeParse(readSecretValues(secretsFile(dataDir)));
+  if (!parsed.success) {
+    // Field paths only: the values are secret.
+    const where = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+    throw new Error(
+      `${secretsFile(dataDir)}: the demo systems' credentials are missing or malformed at ${where}`,
+    );
+  }
+  return parsed.data;
+}

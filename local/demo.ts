@@ -1,0 +1,135 @@
+/**
+ * `npm run demo`: starts a fresh local runtime with the demo's simulated systems on free ports, submits
+ * the demo DSL order and prints each item as it moves, then the order's timeline: every item with its
+ * system, request, response and duration. Exits non-zero if the order does not complete.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDemoEnvironment } from './demo-environment';
+import { demoDslOrder } from './demo-orders';
+
+const root = join(import.meta.dirname, '..');
+// Fresh at every run; DEMO_DATA_DIR moves it (the tests run the demo in a temporary folder).
+const dataDir = process.env.DEMO_DATA_DIR ?? join(root, '.local', 'demo');
+const TIMEOUT_MS = 60_000;
+
+interface ItemView {
+  key: string;
+  planItemId: string;
+  type: string;
+  state: string;
+  interfaceId?: string;
+  startedAt?: string;
+  completedAt?: string;
+  error?: string;
+  attributes?: Record<string, unknown>;
+  request?: { method: string; url: string; body?: unknown; encodedBody?: string };
+  response?: { status: number; body?: unknown; durationMs: number };
+}
+
+rmSync(dataDir, { recursive: true, force: true });
+console.log('Synthesizing and starting a local runtime with the demo systems …');
+const demo = await startDemoEnvironment({
+  dataDir,
+  assemblyDir: join(dataDir, 'cdk.out'),
+  port: 0,
+  systemPorts: 'free',
+  latencyMs: Number(process.env.DEMO_LATENCY_MS ?? 25),
+  dynamoDb: process.env.SWITCHBOARD_DYNAMODB === 'dynalite' ? 'dynalite' : 'auto',
+  log: () => {},
+});
+let exitCode = 1;
+try {
+  exitCode = await runDemo();
+} catch (error) {
+  console.error(`The demo failed: ${(error as Error).message}`);
+} finally {
+  await demo.stop();
+}
+process.exit(exitCode);
+
+async function runDemo(): Promise<number> {
+  const { runtime } = demo;
+  const token = (role: string) => runtime.identities.find((i) => i.role === role)?.token ?? '';
+  const call = async (path: string, role: string, body?: unknown) => {
+    const response = await fetch(`${runtime.apiUrl}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: {
+        authorization: `Bearer ${token(role)}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  const submittedAt = Date.now();
+  const created = await call(
+    '/tmf-api/productOrderingManagement/v5/productOrder',
+    'submitter',
+    demoDslOrder(),
+  );
+  if (created.status !== 201) throw new Error(`the order was refused: ${JSON.stringify(created.body)}`);
+  const orderId = String(created.body.id);
+  console.log(`\nOrder ${orderId} accepted (${created.status}); watching its items:\n`);
+  const since = (iso: string | undefined) =>
+    iso ? `+${((Date.parse(iso) - submittedAt) / 1000).toFixed(3)} s` : '';
+
+  const seen = new Map<string, string>();
+  let state = 'acknowledged';
+  let items: ItemView[] = [];
+  while (Date.now() - submittedAt < TIMEOUT_MS) {
+    const graph = (await call(`/orchestration/orders/${orderId}/items`, 'operator')).body as {
+      state: string;
+      items: ItemView[];
+    };
+    ({ state, items } = graph);
+    for (const item of items) {
+      if (seen.get(item.key) === item.state) continue;
+      seen.set(item.key, item.state);
+      const at = item.state === 'Running' ? item.startedAt : (item.completedAt ?? item.startedAt);
+      console.log(`  ${since(at).padStart(9)}  ${item.planItemId.padEnd(15)} ${item.state}`);
+    }
+    if (['completed', 'held', 'failed'].includes(state)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  const systemOf = new Map<string, string>();
+  for (const item of items) {
+    if (item.interfaceId && !systemOf.has(item.interfaceId)) {
+      const iface = (await call(`/admin/system-interfaces/${item.interfaceId}`, 'operator')).body as {
+        system?: { id: string };
+      };
+      systemOf.set(item.interfaceId, iface.system?.id ?? '?');
+    }
+  }
+  console.log(`\nTimeline of order ${orderId} (${state}):`);
+  const ordered = [...items].sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''));
+  for (const item of ordered) {
+    const system = item.interfaceId ? systemOf.get(item.interfaceId) : item.type;
+    const took = item.response ? `${item.response.durationMs} ms` : '';
+    console.log(
+      `\n  ${item.planItemId} · ${system} · started ${since(item.startedAt)} · ${item.state} ${took}`,
+    );
+    if (item.request) {
+      console.log(`    request   ${item.request.method} ${item.request.url}`);
+      console.log(`              ${compact(item.request.body)}`);
+      if (item.request.encodedBody) console.log(`              sent as ${compact(item.request.encodedBody)}`);
+    }
+    if (item.response) console.log(`    response  ${item.response.status} ${compact(item.response.body)}`);
+    if (item.attributes) console.log(`    wrote     ${compact(item.attributes)}`);
+    if (item.error) console.log(`    error     ${item.error}`);
+  }
+  const total = ((Date.now() - submittedAt) / 1000).toFixed(3);
+  if (state !== 'completed') {
+    console.log(`\nThe order is ${state} after ${total} s.`);
+    return 1;
+  }
+  console.log(`\nThe order completed in about ${total} s (polled every 50 ms).`);
+  return 0;
+}
+
+function compact(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 400 ? `${text.slice(0, 400)} …` : text;
+}
