@@ -344,6 +344,14 @@ export class LocalStepFunctions {
     this.stopping = true;
     this.flush();
     for (const abort of this.aborts.values()) abort();
+    // The engine clears a task's timeout timer only when the task settles: settle every waiting task, or
+    // its timer (as long as the plan's timeout) keeps the process alive after the runtime stopped.
+    for (const waiting of this.tokens.values()) {
+      const stopped = new Error('the local runtime stopped');
+      stopped.name = 'ExecutionAbortedError';
+      waiting.reject(stopped);
+    }
+    this.tokens.clear();
     if (this.server) await closeServer(this.server);
   }
 
