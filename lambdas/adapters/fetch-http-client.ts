@@ -30,12 +30,14 @@ export class FetchHttpClient implements HttpClient {
 }
 
 function describeFailure(error: unknown, request: HttpRequest): CalloutError {
-  const e = error as Error & { cause?: { code?: string } };
+  const e = error as Error & { cause?: unknown };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
     return new CalloutError(`no answer within ${request.timeoutMs} ms`);
   }
-  const code = e.cause?.code;
-  return new CalloutError(`connection failed${code ? ` (${code})` : ''}: ${e.message}`);
+  // fetch says only "fetch failed"; the cause says why (a refused connection, an answer that is not HTTP).
+  const cause = e.cause as { code?: string; message?: string } | undefined;
+  const code = cause?.code;
+  return new CalloutError(`connection failed${code ? ` (${code})` : ''}: ${cause?.message ?? e.message}`);
 }
 
 async function readCapped(response: Response): Promise<string> {

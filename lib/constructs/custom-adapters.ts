@@ -19,7 +19,8 @@ export function customAdapterRegistrations(adapterFiles: string[]): string[] {
   mkdirSync(dir, { recursive: true });
   return adapterFiles.map((file) => {
     const name = basename(file, '.ts');
-    const registration = join(dir, `${name}.ts`);
+    // .mts: an ES module wherever the temporary folder is, as the adapter and the registry are.
+    const registration = join(dir, `${name}.mts`);
     writeFileSync(
       registration,
       `import adapter from ${JSON.stringify(resolve(file))};\nimport { defineCustomAdapter } from ${JSON.stringify(REGISTRY)};\ndefineCustomAdapter(${JSON.stringify(name)}, adapter);\n`,

@@ -13,6 +13,7 @@ import {
 import { CalloutError } from '../../lambdas/domain/errors';
 import type { SecretStore } from '../../lambdas/ports/secret-store';
 import { StaticSecretStore } from './fixtures/configuration';
+import { listenOnLoopback } from './fixtures/loopback';
 
 const CLIENT_ID = 'switchboard-client-7f3a';
 // Characters that client authentication must form-encode before base64 (RFC 6749 §2.3.1).
@@ -77,17 +78,9 @@ async function startServer(t: TestContext, handle: (request: Received) => Answer
       }, answer.delayMs ?? 0);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(t, server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     received,
     to: (path) => received.filter((r) => r.path === path),
   };

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { demoDslOrder } from '../../local/demo-orders';
+import { copyDemoCatalog } from '../support/demo-catalog';
+import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+
+/**
+ * Systems answer badly: not JSON, nothing, a redirect, far too much, or not at all. Each such callout
+ * fails its item with the reason in its history — the worker does not crash, no task is lost, and the
+ * next order runs as if nothing happened.
+ */
+
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+
+/** path → how the misbehaving system answers it, and what the item's error must say. */
+const BEHAVIOURS: Record<
+  string,
+  { answer: (res: import('node:http').ServerResponse) => void; error: RegExp }
+> = {
+  'not-json': {
+    answer: (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>'),
+    error: /answered 200 with a body that is not JSON: "<html>maintenance<\/html>"/,
+  },
+  empty: {
+    answer: (res) => res.writeHead(200).end(),
+    error: /answered 200 with an empty body where JSON was expected/,
+  },
+  redirect: {
+    answer: (res) => res.writeHead(302, { location: 'http://elsewhere.invalid/' }).end(),
+    error: /answered 302, a redirect, which callouts do not follow/,
+  },
+  huge: {
+    answer: (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"padding":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+    },
+    error: /answer larger than 1048576 bytes/,
+  },
+  silent: {
+    answer: () => {
+      // Never answers: the interface's timeout (1 s) must end the callout.
+    },
+    error: /no answer within 1000 ms/,
+  },
+  'server-error': {
+    answer: (res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"overloaded"}'),
+    error: /answered 503: \{"error":"overloaded"\}/,
+  },
+};
+
+function writeMisbehavingCatalog(): string {
+  const dir = copyDemoCatalog();
+  writeFileSync(
+    join(dir, 'systems', 'flaky.yaml'),
+    'id: flaky\nname: A flaky system\nbaseUrl: http://127.0.0.1:1\n',
+  );
+  const items: string[] = [];
+  for (const behaviour of Object.keys(BEHAVIOURS)) {
+    writeFileSync(
+      join(dir, 'interfaces', `flaky-${behaviour}.yaml`),
+      `id: flaky-${behaviour}\nsystem: flaky\nmethod: POST\npath: /${behaviour}\ntimeoutSeconds: 1\n`,
+    );
+    items.push(`  - id: ${behaviour}\n    type: callout\n    interface: flaky-${behaviour}\n`);
+  }
+  writeFileSync(
+    join(dir, 'plans', 'flaky.yaml'),
+    `id: flaky\nfulfils:\n  - offering: flaky\nitems:\n${items.join('')}`,
+  );
+  return dir;
+}
+
+describe('callouts to systems that answer badly', () => {
+  let sb: TestSwitchboard;
+  let flaky: Server;
+  before(async () => {
+    flaky = createServer((req, res) => {
+      req.resume();
+      const behaviour = BEHAVIOURS[(req.url ?? '').slice(1)];
+      if (behaviour) behaviour.answer(res);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const { port } = flaky.address() as AddressInfo;
+    sb = await startTestSwitchboard({
+      catalogDir: writeMisbehavingCatalog(),
+      systemBaseUrls: { flaky: `http://127.0.0.1:${port}` },
+    });
+  });
+  after(async () => {
+    await sb?.stop();
+    flaky?.closeAllConnections();
+    await new Promise((resolve) => flaky?.close(resolve));
+  });
+
+  it('fails each item with the reason in its history and holds the order, and the next order still runs', async () => {
+    const created = await sb.call('POST', ORDERS, {
+      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'flaky' } }],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id } = created.body as { id: string };
+
+    const items = await eventually(
+      async () => {
+        const graph = (await sb.call('GET', `/orchestration/orders/${id}/items`)).body as {
+          state: string;
+          items: {
+            planItemId: string;
+            state: string;
+            error?: string;
+            history: { state: string; reason: string }[];
+          }[];
+        };
+        return graph.items.every((i) => i.state === 'FatallyFailed') ? graph.items : undefined;
+      },
+      60_000,
+      'every flaky item to fail',
+    );
+    for (const item of items) {
+      const expected = BEHAVIOURS[item.planItemId]?.error;
+      assert.ok(expected, item.planItemId);
+      assert.match(item.error ?? '', expected, `${item.planItemId}: ${item.error}`);
+      const last = item.history.at(-1);
+      assert.equal(last?.state, 'FatallyFailed');
+      assert.match(last?.reason ?? '', expected, `${item.planItemId}'s history says why`);
+    }
+    assert.equal(((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state, 'held');
+
+    // The worker is alive and well: a DSL order completes after all that.
+    const next = (await sb.call('POST', ORDERS, demoDslOrder('after-the-storm'))).body as { id: string };
+    await eventually(
+      async () =>
+        ((await sb.call('GET', `${ORDERS}/${next.id}`)).body as { state: string }).state === 'completed'
+          ? true
+          : undefined,
+      60_000,
+      'the next order to complete',
+    );
+  });
+});
