@@ -163,7 +163,7 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     assert.equal((await sb.call('GET', '/admin/systems', undefined, { as: 'submitter' })).status, 403);
   });
 
-  it('keeps every system within its concurrency limit when many orders run at once', async () => {
+  it('keeps every system within its concurrency limit when many orders run at once', async (t) => {
     const orders = await Promise.all(
       Array.from({ length: 16 }, (_, n) => submitAndComplete(sb, `dsl-burst-${n}`)),
     );
@@ -175,6 +175,10 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     assert.ok(sb.systems.billing.stats.maxConcurrent >= 2, 'the burst did reach billing in parallel');
     assert.ok(sb.systems.inventory.stats.maxConcurrent <= 20);
     assert.ok(sb.systems.activation.stats.maxConcurrent <= 20);
+    const { inventory, activation, billing } = sb.systems;
+    t.diagnostic(
+      `most requests at once: billing ${billing.stats.maxConcurrent} (limit 4), inventory ${inventory.stats.maxConcurrent} (limit 20), activation ${activation.stats.maxConcurrent} (limit 20)`,
+    );
   });
 });
 
