@@ -129,5 +129,5 @@ export class StatelessStack extends Stack {
  */
 function workerTimeout(catalog: Catalog): Duration {
   const slowest = Math.max(0, ...Object.values(catalog.interfaces).map((i) => i.timeoutSeconds));
-  return Duration.seconds(Math.min(900, Math.max(60, 2 * slowest + MAX_RATE_WAIT_MS / 1000 + 30)));
+  return Duration.seconds(Math.min(900, Math.max(60, 2 * slowest + (2 * MAX_RATE_WAIT_MS) / 1000 + 30)));
 }

@@ -19,6 +19,8 @@ export interface CalloutLimits {
     expiresAt: Date,
   ): Promise<SlotLease | undefined>;
   releaseSlot(lease: SlotLease): Promise<void>;
+  /** The earliest time the system's next callout may start, without reserving it; undefined when idle. */
+  peekNextStart(systemId: string): Promise<Date | undefined>;
   /**
    * Reserves the next start time the system's rate allows (starts are spaced 1/perSecond of a second
    * apart), if it is at most `maxWaitMs` away; otherwise reserves nothing and says when to ask again.

@@ -204,20 +204,36 @@ async function admit(
       };
     }
   }
+  // The rate's turn is taken just before the send (see callout); here a system booked far ahead only
+  // sends the item back to the queue, so no worker sits waiting for long.
   const perSecond = system.limits.maxCalloutsPerSecond;
   if (perSecond !== undefined) {
-    const turn = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
-    if ('askAgainAt' in turn) {
+    const next = await deps.limits.peekNextStart(system.id);
+    const ahead = next ? next.getTime() - now.getTime() : 0;
+    if (ahead > MAX_RATE_WAIT_MS) {
       if (lease) await deps.limits.releaseSlot(lease);
-      return {
-        kind: 'later',
-        delaySeconds: Math.max(1, Math.ceil((turn.askAgainAt.getTime() - now.getTime()) / 1000)),
-      };
+      return { kind: 'later', delaySeconds: Math.max(1, Math.ceil((ahead - MAX_RATE_WAIT_MS) / 1000)) };
     }
-    const wait = turn.startAt.getTime() - deps.now().getTime();
-    if (wait > 0) await deps.sleep(wait);
   }
   return { kind: 'admitted', target, lease };
+}
+
+/**
+ * Takes the callout's turn under its system's rate and waits for it. Taken here, right before the send,
+ * so the starts the rate spaces are the requests on the wire, not the work before them. A turn further
+ * away than admission saw (another worker was faster) is waited for in steps.
+ */
+async function waitForTurn(deps: RunItemDeps, system: CalloutTarget['system']): Promise<void> {
+  const perSecond = system.limits.maxCalloutsPerSecond;
+  if (perSecond === undefined) return;
+  for (;;) {
+    const now = deps.now();
+    const turn = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
+    const until = 'startAt' in turn ? turn.startAt : turn.askAgainAt;
+    const wait = until.getTime() - now.getTime();
+    if (wait > 0) await deps.sleep(wait);
+    if ('startAt' in turn) return;
+  }
 }
 
 /** True or false, or the reason the condition could not be evaluated. */
@@ -280,7 +296,7 @@ async function perform(
     }
   }
   if (!admission) return { error: 'internal error: a callout ran without its system' };
-  return callout(deps, item, input, admission.target);
+  return callout(deps, item, input, admission);
 }
 
 /**
@@ -292,7 +308,7 @@ async function callout(
   deps: RunItemDeps,
   item: ItemRecord,
   input: MappingInput,
-  target: CalloutTarget,
+  { target }: Admission,
 ): Promise<ItemOutcome & { error?: string }> {
   const { system, iface } = target;
   let prepared: PreparedCallout;
@@ -311,6 +327,7 @@ async function callout(
     };
   }
   const secrets: string[] = [];
+  await waitForTurn(deps, system);
   const send = async () => {
     const credentialed = await deps.auth.headers(profile, system.baseUrl);
     secrets.push(...credentialed.secrets);

@@ -70,15 +70,40 @@ function writeMisbehavingCatalog(): string {
     join(dir, 'plans', 'flaky.yaml'),
     `id: flaky\nfulfils:\n  - offering: flaky\nitems:\n${items.join('')}`,
   );
+  // A slow legacy system that takes two callouts at a time and ten a second.
+  writeFileSync(
+    join(dir, 'systems', 'narrow.yaml'),
+    'id: narrow\nname: A narrow legacy system\nbaseUrl: http://127.0.0.1:1\nlimits:\n  maxConcurrentCallouts: 2\n  maxCalloutsPerSecond: 10\n',
+  );
+  writeFileSync(
+    join(dir, 'interfaces', 'narrow-work.yaml'),
+    'id: narrow-work\nsystem: narrow\nmethod: POST\npath: /slow-ok\ntimeoutSeconds: 10\n',
+  );
+  writeFileSync(
+    join(dir, 'plans', 'narrow.yaml'),
+    'id: narrow\nfulfils:\n  - offering: narrow\nitems:\n  - id: work\n    type: callout\n    interface: narrow-work\n',
+  );
   return dir;
 }
 
 describe('callouts to systems that answer badly', () => {
   let sb: TestSwitchboard;
   let flaky: Server;
+  /** What the narrow system saw: requests in flight now, the most ever, and when each started. */
+  const narrow = { inFlight: 0, most: 0, starts: [] as number[] };
   before(async () => {
     flaky = createServer((req, res) => {
       req.resume();
+      if (req.url === '/slow-ok') {
+        narrow.inFlight++;
+        narrow.most = Math.max(narrow.most, narrow.inFlight);
+        narrow.starts.push(Date.now());
+        setTimeout(() => {
+          narrow.inFlight--;
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        }, 300);
+        return;
+      }
       const behaviour = BEHAVIOURS[(req.url ?? '').slice(1)];
       if (behaviour) behaviour.answer(res);
       else res.writeHead(404).end();
@@ -87,7 +112,7 @@ describe('callouts to systems that answer badly', () => {
     const { port } = flaky.address() as AddressInfo;
     sb = await startTestSwitchboard({
       catalogDir: writeMisbehavingCatalog(),
-      systemBaseUrls: { flaky: `http://127.0.0.1:${port}` },
+      systemBaseUrls: { flaky: `http://127.0.0.1:${port}`, narrow: `http://127.0.0.1:${port}` },
     });
   });
   after(async () => {
@@ -138,6 +163,33 @@ describe('callouts to systems that answer badly', () => {
           : undefined,
       60_000,
       'the next order to complete',
+    );
+  });
+
+  it('never has more callouts in flight to a system than it takes, nor starts them faster than its rate', async (t) => {
+    const lines = Array.from({ length: 12 }, (_, n) => ({
+      id: `l${n}`,
+      action: 'add',
+      productOffering: { id: 'narrow' },
+    }));
+    const created = await sb.call('POST', ORDERS, { productOrderItem: lines });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id } = created.body as { id: string };
+    await eventually(
+      async () =>
+        ((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state === 'completed'
+          ? true
+          : undefined,
+      60_000,
+      'the twelve callouts to complete',
+    );
+    assert.equal(narrow.starts.length, 12);
+    assert.equal(narrow.most, 2, 'twelve ready callouts, two at a time');
+    const gaps = narrow.starts.slice(1).map((at, n) => at - (narrow.starts[n] ?? at));
+    // Starts are spaced 100 ms apart by the rate; allow for the two clocks' jitter.
+    assert.ok(Math.min(...gaps) >= 80, `starts ${Math.min(...gaps)} ms apart`);
+    t.diagnostic(
+      `narrow system: at most ${narrow.most} at once; starts at least ${Math.min(...gaps)} ms apart`,
     );
   });
 });
