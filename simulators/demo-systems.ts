@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Activation, startActivation } from './activation';
+import { type ActivationOptions, type ActivationSystem, startActivation } from './activation';
 import { type BilledCharge, startBilling } from './billing';
 import { startInventory } from './inventory';
 import type { SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
@@ -31,11 +31,17 @@ export interface DemoSystemsOptions {
   ports?: Partial<DemoSystemPorts>;
   latencyMs?: SimulatedSystemOptions['latencyMs'];
   credentials: DemoCredentials;
+  /** Whether activation answers at once or accepts with 202 and calls back later. Default 'sync'. */
+  activationMode?: ActivationOptions['mode'];
+  /** In async mode: from the 202 to the interim callback. */
+  activationInterimDelayMs?: number;
+  /** In async mode: from the interim callback to the final one. */
+  activationFinalDelayMs?: number;
 }
 
 export interface DemoSystems {
   inventory: SimulatedSystem;
-  activation: SimulatedSystem & { activations: Activation[] };
+  activation: ActivationSystem;
   billing: SimulatedSystem & { charges: BilledCharge[] };
   stop(): Promise<void>;
 }
@@ -67,6 +73,9 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       latencyMs,
       // The scope the catalog's activation-oauth profile asks for: a token for anything else is refused.
       auth: { type: 'oauth2', clientId, clientSecret, scope: 'activations' },
+      mode: options.activationMode ?? 'sync',
+      interimDelayMs: options.activationInterimDelayMs,
+      finalDelayMs: options.activationFinalDelayMs,
     }),
     startBilling({
       port: ports.billing,

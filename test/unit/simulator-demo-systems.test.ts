@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type DemoSystems, demoCredentials, startDemoSystems } from '../../simulators/demo-systems';
@@ -80,6 +81,65 @@ describe('the demo systems', () => {
     assert.equal(right.status, 200);
     assert.equal(wrong.status, 401);
     assert.equal(systems.billing.charges.length, 1);
+  });
+});
+
+describe('the demo systems with activation in async mode', () => {
+  it('has activation accept with 202 and call back after the delays given', async () => {
+    const received: { target: string; body: { status: string } }[] = [];
+    const endpoint = createHttpServer(async (req, res) => {
+      let text = '';
+      for await (const chunk of req) text += chunk;
+      received.push({ target: req.url ?? '', body: JSON.parse(text) });
+      res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    const address = endpoint.address();
+    const callbackUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/cb?token=t`;
+    const credentials = demoCredentials();
+    const systems = await startDemoSystems({
+      ports: ANY_PORT,
+      credentials,
+      activationMode: 'async',
+      activationInterimDelayMs: 1,
+      activationFinalDelayMs: 1,
+    });
+    try {
+      const { clientId, clientSecret } = credentials['activation-oauth'];
+      const tokenResponse = await fetch(`${systems.activation.url}/oauth2/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic(clientId, clientSecret),
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+
+      const response = await fetch(`${systems.activation.url}/services/activations`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          'callback-url': callbackUrl,
+        },
+        body: JSON.stringify({ orderId: 'o-1', orderItemId: '1', portId: 'DSLAM-12/1/1' }),
+      });
+      await systems.activation.settled();
+
+      assert.equal(response.status, 202);
+      assert.deepEqual(
+        received.map((c) => [c.target, c.body.status]),
+        [
+          ['/cb?token=t', 'inProgress'],
+          ['/cb?token=t', 'completed'],
+        ],
+      );
+    } finally {
+      await systems.stop();
+      endpoint.closeAllConnections();
+      await new Promise((resolve) => endpoint.close(resolve));
+    }
   });
 });
 
