@@ -33,6 +33,8 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     ordersTable: stateful.ordersTable,
     configurationTable: stateful.configurationTable,
     authSecrets: stateful.authSecrets,
+    callbacks: stateful.callbacks,
+    callbackSigningKey: stateful.callbackSigningKey,
     work: stateful.work,
     bus: stateful.bus,
     identity: stateful.identity,

@@ -18,8 +18,8 @@ export interface StatefulStackProps extends StackProps {
   authProfiles: AuthProfile[];
 }
 
-/** The tag that tells which auth profile a secret belongs to (the local runtime reads it too). */
-export const AUTH_PROFILE_TAG = 'switchboard:auth-profile';
+/** The tag that names a secret's entry (an auth profile's id, or `callback-signing-key`); the local runtime reads it. */
+export const SECRET_TAG = 'switchboard:secret';
 
 export class StatefulStack extends Stack {
   /** Orders, their orchestration items and their context: pk `ORDER#<id>`, sk `ORDER` | `CONTEXT` | `ITEM#<key>`. */
@@ -33,6 +33,10 @@ export class StatefulStack extends Stack {
    * from the catalog at deploy, changed by operators at runtime.
    */
   readonly configurationTable: Table;
+  /** Callbacks from systems, between the callback API and the correlator. */
+  readonly callbacks: QueueWithDlq;
+  /** The key that signs callback URLs: `{"key": "…"}`, generated at the first deploy. */
+  readonly callbackSigningKey: Secret;
   /** One secret per auth profile that needs credentials, by profile id. */
   readonly authSecrets: Record<string, Secret> = {};
 
@@ -63,6 +67,24 @@ export class StatefulStack extends Stack {
     this.bus = new EventBus(this, 'Bus');
     this.identity = new SwitchboardIdentity(this, 'Identity');
 
+    // The correlator's timeout is 30 s; six times that before a message it still holds is redelivered.
+    this.callbacks = new QueueWithDlq(this, 'Callbacks', { visibilityTimeout: Duration.minutes(3) });
+    this.callbackSigningKey = new Secret(this, 'CallbackSigningKey', {
+      description: 'Switchboard: the key that signs callback URLs of asynchronous callouts',
+      generateSecretString: {
+        secretStringTemplate: '{}',
+        generateStringKey: 'key',
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
+    });
+    Tags.of(this.callbackSigningKey).add(SECRET_TAG, 'callback-signing-key');
+    Validations.of(this.callbackSigningKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the key would invalidate every callback URL already given to systems whose answers are still due; it is replaced by hand when needed (docs/security.md).',
+    });
+
     this.configurationTable = new Table(this, 'Configuration', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
@@ -85,7 +107,7 @@ export class StatefulStack extends Stack {
         generateSecretString: PLACEHOLDER_SECRET[profile.type],
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      Tags.of(secret).add(AUTH_PROFILE_TAG, profile.id);
+      Tags.of(secret).add(SECRET_TAG, profile.id);
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:

@@ -24,6 +24,8 @@ export interface StatelessStackProps extends StackProps {
   configurationTable: Table;
   /** Secrets of the auth profiles that need credentials, by profile id. */
   authSecrets: Record<string, ISecret>;
+  callbacks: QueueWithDlq;
+  callbackSigningKey: ISecret;
   work: QueueWithDlq;
   bus: EventBus;
   identity: SwitchboardIdentity;
@@ -82,6 +84,35 @@ export class StatelessStack extends Stack {
       ),
     );
     for (const secret of Object.values(props.authSecrets)) secret.grantRead(calloutWorker);
+    calloutWorker.addEnvironment('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey.secretArn);
+    props.callbackSigningKey.grantRead(calloutWorker);
+
+    const callbackApi = new SwitchboardFunction(this, 'CallbackApi', {
+      entry: 'lambdas/callback-api/handler.ts',
+      description:
+        "Receives systems' callbacks: checks the proof, answers at once, queues them for the correlator",
+      catalog,
+    })
+      .bindTable('ORDERS_TABLE', ordersTable, 'read')
+      .bindQueueSender('CALLBACK_QUEUE_URL', props.callbacks.queue);
+    callbackApi.addEnvironment('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey.secretArn);
+    props.callbackSigningKey.grantRead(callbackApi);
+
+    const callbackCorrelator = new SwitchboardFunction(this, 'CallbackCorrelator', {
+      entry: 'lambdas/callback-correlator/handler.ts',
+      description: 'Applies callbacks to the items they answer, exactly once, and finishes those items',
+      catalog,
+    })
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
+      .bindQueueSender('WORK_QUEUE_URL', work.queue);
+    callbackCorrelator.addEventSource(
+      new SqsEventSource(props.callbacks.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: 20,
+      }),
+    );
+    for (const { machine } of plans) machine.grantTaskResponse(callbackCorrelator);
     calloutWorker.addEventSource(
       new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),
     );
@@ -118,8 +149,11 @@ export class StatelessStack extends Stack {
       orderApi,
       orchestrationApi,
       adminApi,
+      callbackApi,
       identity: props.identity,
     });
+    // Systems call back on the API's own URL.
+    calloutWorker.addEnvironment('CALLBACK_BASE_URL', this.api.httpApi.apiEndpoint);
   }
 }
 

@@ -52,6 +52,8 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
   const systems = await startDemoSystems({
     credentials,
     ports: free ? { inventory: 0, activation: 0, billing: 0 } : DEMO_SYSTEM_PORTS,
+    // Activation answers the way real ones do: accepted now, the result later on its callback.
+    activationMode: 'async',
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
   });
   try {

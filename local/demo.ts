@@ -25,6 +25,8 @@ interface ItemView {
   attributes?: Record<string, unknown>;
   request?: { method: string; url: string; body?: unknown; encodedBody?: string };
   response?: { status: number; body?: unknown; durationMs: number };
+  asyncResponse?: { body: unknown; receivedAt: string };
+  history: { at: string; state: string; reason: string }[];
 }
 
 rmSync(dataDir, { recursive: true, force: true });
@@ -117,6 +119,14 @@ async function runDemo(): Promise<number> {
       if (item.request.encodedBody) console.log(`              sent as ${compact(item.request.encodedBody)}`);
     }
     if (item.response) console.log(`    response  ${item.response.status} ${compact(item.response.body)}`);
+    if (item.asyncResponse) {
+      console.log(
+        `    callback  ${since(item.asyncResponse.receivedAt)} ${compact(item.asyncResponse.body)}`,
+      );
+    }
+    for (const entry of item.history.filter((h) => /interim|accepted/.test(h.reason))) {
+      console.log(`    history   ${since(entry.at)} ${entry.reason}`);
+    }
     if (item.attributes) console.log(`    wrote     ${compact(item.attributes)}`);
     if (item.error) console.log(`    error     ${item.error}`);
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,7 +10,7 @@ import { LocalEventBridge } from './eventbridge';
 import { freePort } from './free-port';
 import { type LocalIdentity, loadLocalIdentities } from './identities';
 import { LambdaHost } from './lambda-host';
-import { LocalSecretsManager } from './secrets-manager';
+import { LocalSecretsManager, writeDefaultSecrets } from './secrets-manager';
 import { createQueues, LOCAL_ACCOUNT_ID, SqsEventSources, startSqs } from './sqs';
 import { LocalStepFunctions } from './stepfunctions';
 
@@ -95,6 +96,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
     });
     const eventBridge = new LocalEventBridge(deployment, lambdas, sqsClient, log);
+    // The key that signs callback URLs is generated once per data folder, as the first deploy does on AWS.
+    writeDefaultSecrets(options.dataDir, {
+      'callback-signing-key': { key: randomBytes(48).toString('base64url') },
+    });
     const secretsManager = new LocalSecretsManager(deployment, options.dataDir);
     await Promise.all([stepFunctions.start(), eventBridge.start(), secretsManager.start()]);
     stops.push(

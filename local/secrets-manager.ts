@@ -8,8 +8,8 @@ import type { LocalDeployment } from './cloud-assembly';
 import { freePort } from './free-port';
 import { jsonProblem } from './json-problem';
 
-/** The tag the CDK app puts on each auth profile's secret; its value is the profile id. */
-export const AUTH_PROFILE_TAG = 'switchboard:auth-profile';
+/** The tag the CDK app puts on each secret: its value names the secret's entry in secrets.json (an auth profile's id, or `callback-signing-key`). */
+export const SECRET_TAG = 'switchboard:secret';
 
 /** Secret values by auth profile id, each a JSON object that GetSecretValue returns as the SecretString. */
 export type LocalSecretValues = Record<string, Record<string, unknown>>;
@@ -51,7 +51,7 @@ export class LocalSecretsManager {
       const { Tags } = deployment.resolve(resource.properties, resource.stackName) as {
         Tags?: { Key: string; Value: string }[];
       };
-      const profileId = Tags?.find((tag) => tag.Key === AUTH_PROFILE_TAG)?.Value;
+      const profileId = Tags?.find((tag) => tag.Key === SECRET_TAG)?.Value;
       this.secrets.push({
         arn: String(deployment.attributes(resource).Ref),
         name: resource.physicalName,

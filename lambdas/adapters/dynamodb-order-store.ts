@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { HistoryEntry, ItemRecord, ItemState, OrderRecord, OrderState } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
-import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
+import type { CallbackChange, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../shared/order-table';
 
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
@@ -139,17 +139,24 @@ export class DynamoDbOrderStore implements OrderStore {
         if (record.sk === ORDER_SK) order = toOrder(record);
         else if (record.sk === CONTEXT_SK) context = (record.attributes as Record<string, unknown>) ?? {};
         else {
-          const { taskTokens, ...rest } = strip(record);
-          const item = {
-            ...rest,
-            ...(taskTokens instanceof Set ? { taskTokens: [...taskTokens] as string[] } : {}),
-          } as unknown as ItemRecord;
+          const item = toItem(record);
           items.set(item.key, item);
         }
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return order ? { order, context, items } : undefined;
+  }
+
+  async getItem(orderId: string, key: string): Promise<ItemRecord | undefined> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: itemSk(key) },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? toItem(result.Item) : undefined;
   }
 
   async attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean> {
@@ -257,6 +264,87 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.finishItem(orderId, key, attemptId, 'FatallyFailed', outcome, at, error);
   }
 
+  awaitCallback(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome,
+    awaiting: { since: string; deadline: string },
+    at: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression:
+        'SET #request = :request, #response = :response, awaiting = :awaiting, updatedAt = :at, history = list_append(history, :history)',
+      ConditionExpression: '#state = :running AND attemptId = :attempt',
+      ExpressionAttributeNames: { '#state': 'state', '#request': 'request', '#response': 'response' },
+      ExpressionAttributeValues: {
+        ':running': 'Running' satisfies ItemState,
+        ':attempt': attemptId,
+        ':request': outcome.request,
+        ':response': outcome.response,
+        ':awaiting': awaiting,
+        ':at': at,
+        ':history': [
+          historyEntry(
+            at,
+            'Running',
+            `accepted by the system; waiting for its callback until ${awaiting.deadline}`,
+          ),
+        ],
+      },
+    });
+  }
+
+  applyCallback(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    callbackId: string,
+    change: CallbackChange,
+    at: string,
+  ): Promise<boolean> {
+    if (change.kind === 'interim') {
+      return this.conditionalUpdate({
+        Key: { pk: orderPk(orderId), sk: itemSk(key) },
+        UpdateExpression:
+          'ADD callbackIds :ids SET updatedAt = :at, history = list_append(history, :history)',
+        ConditionExpression: '#state = :running AND attemptId = :attempt AND NOT contains(callbackIds, :id)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':running': 'Running' satisfies ItemState,
+          ':attempt': attemptId,
+          ':id': callbackId,
+          ':ids': new Set([callbackId]),
+          ':at': at,
+          ':history': [
+            historyEntry(
+              at,
+              'Running',
+              `interim update from the system${change.note ? `: ${change.note}` : ''}`,
+            ),
+          ],
+        },
+      });
+    }
+    const asyncResponse = { body: change.body, receivedAt: at };
+    return change.kind === 'completed'
+      ? this.finishItem(
+          orderId,
+          key,
+          attemptId,
+          'Completed',
+          { attributes: change.attributes },
+          at,
+          "completed by the system's callback",
+          { callbackId, asyncResponse },
+        )
+      : this.finishItem(orderId, key, attemptId, 'FatallyFailed', {}, at, change.error, {
+          callbackId,
+          asyncResponse,
+        });
+  }
+
   private finishItem(
     orderId: string,
     key: string,
@@ -265,6 +353,7 @@ export class DynamoDbOrderStore implements OrderStore {
     outcome: ItemOutcome,
     at: string,
     reason: string,
+    callback?: { callbackId: string; asyncResponse: { body: unknown; receivedAt: string } },
   ): Promise<boolean> {
     const sets = ['#state = :state', 'updatedAt = :at', 'history = list_append(history, :history)'];
     const names: Record<string, string> = { '#state': 'state' };
@@ -293,10 +382,20 @@ export class DynamoDbOrderStore implements OrderStore {
         values[`:${field}`] = value;
       }
     }
+    let condition = '#state = :running AND attemptId = :attempt';
+    let adds = '';
+    if (callback) {
+      sets.push('asyncResponse = :asyncResponse');
+      values[':asyncResponse'] = callback.asyncResponse;
+      values[':id'] = callback.callbackId;
+      values[':ids'] = new Set([callback.callbackId]);
+      condition += ' AND NOT contains(callbackIds, :id)';
+      adds = ' ADD callbackIds :ids';
+    }
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: '#state = :running AND attemptId = :attempt',
+      UpdateExpression: `SET ${sets.join(', ')}${adds}`,
+      ConditionExpression: condition,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
@@ -375,6 +474,16 @@ function historyEntry(at: string, state: ItemState, reason: string): HistoryEntr
 function strip(record: Record<string, unknown>): Record<string, unknown> {
   const { pk: _pk, sk: _sk, ...rest } = record;
   return rest;
+}
+
+function toItem(record: Record<string, unknown>): ItemRecord {
+  const { taskTokens, callbackIds, ...rest } = strip(record);
+  // String sets come back as Sets; the model keeps lists.
+  return {
+    ...rest,
+    ...(taskTokens instanceof Set ? { taskTokens: [...taskTokens] as string[] } : {}),
+    ...(callbackIds instanceof Set ? { callbackIds: [...callbackIds] as string[] } : {}),
+  } as unknown as ItemRecord;
 }
 
 function toOrder(record: Record<string, unknown>): OrderRecord {

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { StartItemMessage, WorkQueue } from '../ports/work-queue';
+import type { WorkQueue, WorkQueueMessage } from '../ports/work-queue';
 
 export class SqsWorkQueue implements WorkQueue {
   constructor(
@@ -7,7 +7,7 @@ export class SqsWorkQueue implements WorkQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async send(messages: StartItemMessage[], options: { delaySeconds?: number } = {}): Promise<void> {
+  async send(messages: WorkQueueMessage[], options: { delaySeconds?: number } = {}): Promise<void> {
     const delay =
       options.delaySeconds === undefined
         ? {}

@@ -10,6 +10,7 @@ import { StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { Authenticator } from '../domain/authenticator';
 import { dynamoDocuments, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
+import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-signing-key';
 import { requiredEnv } from '../shared/env';
 import { describeError, logger } from '../shared/logger';
 import { type RunItemDeps, runItem, type WorkMessage } from '../use-cases/run-item';
@@ -17,6 +18,13 @@ import { type RunItemDeps, runItem, type WorkMessage } from '../use-cases/run-it
 const workMessageSchema = z.union([
   z.object({ orderId: z.string().min(1), itemKey: z.string().min(1), taskToken: z.string().min(1) }),
   z.object({ kind: z.literal('start'), orderId: z.string().min(1), itemKey: z.string().min(1) }),
+  z.object({
+    kind: z.literal('deadline'),
+    orderId: z.string().min(1),
+    itemKey: z.string().min(1),
+    nonce: z.string().min(1),
+    dueAt: z.iso.datetime(),
+  }),
 ]);
 
 /** Runs every message of the batch; the ones that fail are returned so that only they are redelivered. */
@@ -44,6 +52,10 @@ function productionDeps(): RunItemDeps {
   const http = new FetchHttpClient();
   const now = () => new Date();
   const configurationTable = requiredEnv('CONFIGURATION_TABLE');
+  const secrets = new SecretsManagerSecretStore(secretsManager, {
+    ...authProfileSecrets(),
+    [CALLBACK_SIGNING_KEY]: requiredEnv('CALLBACK_SIGNING_SECRET_ARN'),
+  });
   deps = {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     tasks: new StepFunctionsPlanTasks(stepFunctions),
@@ -52,7 +64,8 @@ function productionDeps(): RunItemDeps {
     catalog: bundledCatalog(),
     config: new DynamoDbConfigurationStore(dynamoDocuments, configurationTable),
     limits: new DynamoDbCalloutLimits(dynamoDocuments, configurationTable),
-    auth: new Authenticator(new SecretsManagerSecretStore(secretsManager, authProfileSecrets()), http, now),
+    auth: new Authenticator(secrets, http, now),
+    callbacks: { baseUrl: requiredEnv('CALLBACK_BASE_URL'), signingKey: () => callbackSigningKey(secrets) },
     now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

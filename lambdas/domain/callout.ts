@@ -1,4 +1,4 @@
-import type { Catalog, FulfilmentSystem, SystemInterface } from './catalog';
+import { BUILT_IN_ADAPTERS, type Catalog, type FulfilmentSystem, type SystemInterface } from './catalog';
 import { CalloutError, MappingError } from './errors';
 import { integrationAdapter, type WireRequest, type WireResponse } from './integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from './mapping';
@@ -19,6 +19,8 @@ export interface MappingInput {
   attributes: OrderContext;
   /** The attributes written by the done items of this item's line, oldest first (empty when order-scoped). */
   lineAttributes: OrderContext;
+  /** Asynchronous callouts: where the system sends its answer (also sent as the `callback-url` header). */
+  callback?: { url: string };
 }
 
 export function mappingInput(
@@ -129,7 +131,7 @@ export function requestRecord(
     url: prepared.url,
     headers: prepared.headers,
     body: prepared.mapped,
-    ...(adapter !== 'sync-rest' && prepared.body !== undefined
+    ...(!(BUILT_IN_ADAPTERS as readonly string[]).includes(adapter) && prepared.body !== undefined
       ? { encodedBody: prepared.body.slice(0, MAX_STORED_TEXT) }
       : {}),
     sentAt,

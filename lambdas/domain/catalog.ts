@@ -28,7 +28,10 @@ export const systemSchema = z
   .strict();
 
 /** Integration adapters built in; any other name is a custom adapter (adapters/<name>.ts in the catalog). */
-export const BUILT_IN_ADAPTERS = ['sync-rest'] as const;
+export const BUILT_IN_ADAPTERS = ['sync-rest', 'async-rest'] as const;
+
+/** The longest an asynchronous callout may wait for its final answer by default: a week. */
+export const DEFAULT_ASYNC_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 export const INTERFACE_STATUSES = ['Online', 'Offline'] as const;
 export type InterfaceStatus = (typeof INTERFACE_STATUSES)[number];
@@ -52,6 +55,15 @@ export const systemInterfaceSchema = z
     responseMapping: slug.optional(),
     /** For asynchronous adapters: turns the system's later answer into order attributes. */
     asyncResponseMapping: slug.optional(),
+    /** async-rest: the statuses that mean "accepted, the answer follows on the callback" (default 202). */
+    acceptedStatuses: z.array(z.number().int().min(200).max(299)).min(1).optional(),
+    /** async-rest: how long after the system accepted the callout its final answer may take (default a week). */
+    asyncTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 24 * 3600)
+      .optional(),
   })
   .strict();
 

@@ -67,6 +67,15 @@ export const syncRest: CustomAdapter = {
   },
 };
 
+/**
+ * Async REST: JSON out like sync REST; an accepted answer (202 unless the interface says otherwise)
+ * leaves the item waiting for the system's callback, any other 2xx completes it at once.
+ */
+export const asyncRest: CustomAdapter = syncRest;
+
+/** True for adapters whose final answer arrives later, on the callback. */
+export const isAsyncAdapter = (name: string): boolean => name === 'async-rest';
+
 const customAdapters = new Map<string, CustomAdapter>();
 
 /**
@@ -75,7 +84,9 @@ const customAdapters = new Map<string, CustomAdapter>();
  * lib/constructs/custom-adapters.ts); tests register adapters directly.
  */
 export function defineCustomAdapter(name: string, adapter: CustomAdapter): CustomAdapter {
-  if (name === 'sync-rest') throw new Error('"sync-rest" is built in; give the custom adapter another name');
+  if (name === 'sync-rest' || name === 'async-rest') {
+    throw new Error(`"${name}" is built in; give the custom adapter another name`);
+  }
   customAdapters.set(name, adapter);
   return adapter;
 }
@@ -83,6 +94,7 @@ export function defineCustomAdapter(name: string, adapter: CustomAdapter): Custo
 /** The adapter an interface names, or a CalloutError saying it is not in this bundle. */
 export function integrationAdapter(name: string): CustomAdapter {
   if (name === 'sync-rest') return syncRest;
+  if (name === 'async-rest') return asyncRest;
   const adapter = customAdapters.get(name);
   if (!adapter) {
     throw new CalloutError(

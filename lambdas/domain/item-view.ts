@@ -2,7 +2,14 @@ import type { ItemRecord, OrderAggregateView } from './orchestration';
 
 /** An orchestration item as operators see it: never its task token or delivery id. */
 export function toItemView(item: ItemRecord) {
-  const { taskTokens: _tokens, attemptId: _attempt, outputAttributes, key, ...rest } = item;
+  const {
+    taskTokens: _tokens,
+    attemptId: _attempt,
+    callbackIds: _callbacks,
+    outputAttributes,
+    key,
+    ...rest
+  } = item;
   // The id is what /orchestration/items/{itemId} takes; the key is what dependencies name.
   return {
     id: `${item.orderId}.${key}`,

@@ -72,6 +72,12 @@ export interface ItemRecord {
   response?: CalloutResponseRecord;
   /** The operator who completed a manual task. */
   completedBy?: Actor;
+  /** An asynchronous callout its system accepted: since when it waits, and until when. */
+  awaiting?: { since: string; deadline: string };
+  /** Ids of the callbacks applied to this item, so a re-sent one changes nothing. */
+  callbackIds?: string[];
+  /** The final answer that came on the callback. */
+  asyncResponse?: { body: unknown; receivedAt: string };
   /** Attributes this item wrote to the order context (kept so a replay writes the same). */
   outputAttributes?: Record<string, unknown>;
   error?: string;

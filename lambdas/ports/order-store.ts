@@ -13,6 +13,12 @@ export interface OrderAggregate extends OrderAggregateView {
   items: Map<string, ItemRecord>;
 }
 
+/** What one callback does to the item waiting for it. */
+export type CallbackChange =
+  | { kind: 'interim'; note?: string; body: unknown }
+  | { kind: 'completed'; attributes: Record<string, unknown>; body: unknown }
+  | { kind: 'failed'; error: string; body: unknown };
+
 export interface ItemOutcome {
   request?: CalloutRequestRecord;
   response?: CalloutResponseRecord;
@@ -31,6 +37,8 @@ export interface OrderStore {
     limit: number;
   }): Promise<{ orders: OrderRecord[]; total: number }>;
   getAggregate(orderId: string): Promise<OrderAggregate | undefined>;
+  /** One item, read consistently. */
+  getItem(orderId: string, key: string): Promise<ItemRecord | undefined>;
   /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
   /** Moves a Pending item to Running for this attempt; also true when this attempt already holds it. */
@@ -64,6 +72,31 @@ export interface OrderStore {
     attemptId: string,
     error: string,
     outcome: ItemOutcome,
+    at: string,
+  ): Promise<boolean>;
+  /**
+   * Running under this attempt and accepted by its system: keeps the request and the acceptance and
+   * marks the item as waiting for its callback until `deadline`; false if the attempt no longer holds it.
+   */
+  awaitCallback(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome,
+    awaiting: { since: string; deadline: string },
+    at: string,
+  ): Promise<boolean>;
+  /**
+   * Applies one callback to the item its attempt waits on, once: an interim update goes to its history;
+   * a final answer completes or fails it. False if the attempt no longer holds the item or this callback
+   * was applied before.
+   */
+  applyCallback(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    callbackId: string,
+    change: CallbackChange,
     at: string,
   ): Promise<boolean>;
   mergeContext(orderId: string, attributes: Record<string, unknown>): Promise<void>;

@@ -1,6 +1,7 @@
 import type { ItemDispatch } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { type Authenticator, scrubJson, scrubSecrets } from '../domain/authenticator';
+import { callbackNonce, callbackUrl } from '../domain/callback';
 import {
   type CalloutTarget,
   interpretAnswer,
@@ -10,8 +11,9 @@ import {
   prepareCallout,
   requestRecord,
 } from '../domain/callout';
-import type { Catalog } from '../domain/catalog';
+import { type Catalog, DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
+import { isAsyncAdapter } from '../domain/integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, isDone, prerequisitesDone } from '../domain/orchestration';
 import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
@@ -19,8 +21,14 @@ import type { ConfigurationStore } from '../ports/configuration-store';
 import type { HttpClient, HttpResponse } from '../ports/http-client';
 import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
-import type { StartItemMessage, WorkQueue } from '../ports/work-queue';
+import type { CallbackDeadlineMessage, StartItemMessage, WorkQueue } from '../ports/work-queue';
 import { logger } from '../shared/logger';
+
+export interface CallbackIssuer {
+  /** The API's base URL: callbacks go to `<baseUrl>/callbacks/{correlationId}`. */
+  baseUrl: string;
+  signingKey(): Promise<string>;
+}
 
 export interface RunItemDeps {
   store: OrderStore;
@@ -28,6 +36,8 @@ export interface RunItemDeps {
   queue: WorkQueue;
   http: HttpClient;
   catalog: Catalog;
+  /** Where systems send asynchronous answers, and the key that signs the URLs. */
+  callbacks: CallbackIssuer;
   /** Systems and interfaces as they are now. */
   config: ConfigurationStore;
   limits: CalloutLimits;
@@ -41,7 +51,7 @@ export const MAX_RATE_WAIT_MS = 10_000;
 /** How long after a full system a callout asks again for a connection slot (plus up to as much jitter). */
 const SLOT_RETRY_SECONDS = 1;
 
-export type WorkMessage = ItemDispatch | StartItemMessage;
+export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMessage;
 
 /**
  * Handles one work-queue message about one orchestration item.
@@ -60,6 +70,7 @@ export type WorkMessage = ItemDispatch | StartItemMessage;
 export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryId: string): Promise<void> {
   const { store } = deps;
   const at = () => deps.now().toISOString();
+  if ('kind' in message && message.kind === 'deadline') return checkDeadline(deps, message);
   if ('taskToken' in message) {
     const found = await store.attachTaskToken(message.orderId, message.itemKey, message.taskToken, at());
     if (!found) {
@@ -81,6 +92,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
     return;
   }
   if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
+  if (item.awaiting) return; // its system accepted it; the callback or the deadline finishes it
   if (!item.taskTokens?.length) return; // its dispatch will come and start it
   if (!prerequisitesDone(item, aggregate.order)) return;
 
@@ -160,8 +172,9 @@ async function start(
   await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
   if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
 
-  const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission);
+  const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
   if (outcome.error !== undefined) return fail(deps, item, deliveryId, outcome.error, outcome);
+  if (outcome.awaitingUntil !== undefined) return awaitCallback(deps, item, deliveryId, outcome);
   if (!(await store.completeItem(item.orderId, item.key, deliveryId, outcome, at()))) return;
   await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: outcome.attributes });
 }
@@ -279,7 +292,8 @@ async function perform(
   item: ItemRecord,
   setAttributes: string | undefined,
   admission: Admission | undefined,
-): Promise<ItemOutcome & { error?: string }> {
+  deliveryId: string,
+): Promise<CalloutOutcome> {
   if (item.type === 'milestone') return {};
   const input = mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values());
   if (item.type === 'autoTask') {
@@ -296,7 +310,81 @@ async function perform(
     }
   }
   if (!admission) return { error: 'internal error: a callout ran without its system' };
-  return callout(deps, item, input, admission);
+  return callout(deps, item, input, admission, deliveryId);
+}
+
+/** What a callout came to: done (attributes), failed (error), or accepted and waiting for its callback. */
+type CalloutOutcome = ItemOutcome & { error?: string; awaitingUntil?: Date };
+
+/**
+ * The system accepted an asynchronous callout: the item stays Running, waiting for its callback, and a
+ * deadline message will fail it if no final answer came by then. A callback that arrived before the
+ * acceptance was recorded has already finished the item; then there is nothing to do here.
+ */
+async function awaitCallback(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  deliveryId: string,
+  outcome: CalloutOutcome,
+): Promise<void> {
+  const since = deps.now();
+  const deadline = outcome.awaitingUntil ?? since;
+  const awaiting = { since: since.toISOString(), deadline: deadline.toISOString() };
+  if (
+    !(await deps.store.awaitCallback(
+      item.orderId,
+      item.key,
+      deliveryId,
+      outcome,
+      awaiting,
+      since.toISOString(),
+    ))
+  ) {
+    return;
+  }
+  await sendDeadline(deps, {
+    kind: 'deadline',
+    orderId: item.orderId,
+    itemKey: item.key,
+    nonce: callbackNonce(deliveryId),
+    dueAt: awaiting.deadline,
+  });
+}
+
+/** Sends the deadline message as far ahead as SQS allows; it sends itself on until it is due. */
+async function sendDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
+  const remaining = (Date.parse(message.dueAt) - deps.now().getTime()) / 1000;
+  await deps.queue.send([message], {
+    delaySeconds: Math.min(MAX_SQS_DELAY_SECONDS, Math.max(0, Math.ceil(remaining))),
+  });
+}
+
+const MAX_SQS_DELAY_SECONDS = 900;
+
+/**
+ * A deadline came: if the wait it guards still waits and the time has come, no final answer arrived in
+ * time and the item fails (to the retry rules, once they exist; to fallout until then).
+ */
+async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
+  const item = await deps.store.getItem(message.orderId, message.itemKey);
+  if (item?.state !== 'Running' || !item.attemptId || callbackNonce(item.attemptId) !== message.nonce) return;
+  if (deps.now().getTime() < Date.parse(message.dueAt)) return sendDeadline(deps, message);
+  const since = item.awaiting?.since ?? message.dueAt;
+  const error = `no final answer on the callback within ${Math.round((Date.parse(message.dueAt) - Date.parse(since)) / 1000)} s of the system accepting the callout`;
+  const at = deps.now().toISOString();
+  if (
+    await deps.store.applyCallback(
+      item.orderId,
+      item.key,
+      item.attemptId,
+      `deadline:${message.nonce}`,
+      { kind: 'failed', error, body: null },
+      at,
+    )
+  ) {
+    await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at);
+    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
+  }
 }
 
 /**
@@ -307,18 +395,37 @@ async function perform(
 async function callout(
   deps: RunItemDeps,
   item: ItemRecord,
-  input: MappingInput,
+  mappingInput: MappingInput,
   { target }: Admission,
-): Promise<ItemOutcome & { error?: string }> {
+  deliveryId: string,
+): Promise<CalloutOutcome> {
   const { system, iface } = target;
+  const asynchronous = isAsyncAdapter(iface.adapter);
+  const secrets: string[] = [];
+  let input = mappingInput;
+  let callback: string | undefined;
+  if (asynchronous) {
+    // The URL is derived from the delivery, so a redelivered message sends the same one, and it exists
+    // before the request does: a system that calls back before answering is still matched.
+    const signingKey = await deps.callbacks.signingKey();
+    callback = callbackUrl(deps.callbacks.baseUrl, signingKey, {
+      orderId: item.orderId,
+      itemKey: item.key,
+      nonce: callbackNonce(deliveryId),
+    });
+    // The proof in the URL is a credential like any other: it is never stored.
+    secrets.push(new URL(callback).searchParams.get('token') ?? '');
+    input = { ...mappingInput, callback: { url: callback } };
+  }
   let prepared: PreparedCallout;
   try {
     prepared = await prepareCallout(deps.catalog, target, item, input);
   } catch (error) {
-    return { error: describe(error) };
+    return { error: scrubSecrets(describe(error), secrets) };
   }
+  if (callback) prepared.headers['callback-url'] = callback;
   const sentAt = deps.now();
-  const request = requestRecord(prepared, iface.adapter, sentAt.toISOString());
+  const request = scrubJson(requestRecord(prepared, iface.adapter, sentAt.toISOString()), secrets);
   const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
   if (system.authProfile && !profile) {
     return {
@@ -326,7 +433,6 @@ async function callout(
       error: `auth profile "${system.authProfile}" of system "${system.id}" is not in the catalog`,
     };
   }
-  const secrets: string[] = [];
   await waitForTurn(deps, system);
   const send = async () => {
     const credentialed = await deps.auth.headers(profile, system.baseUrl);
@@ -353,6 +459,14 @@ async function callout(
     durationMs: receivedAt.getTime() - sentAt.getTime(),
   };
   const scrubbed = { ...answer, body: scrubSecrets(answer.body, secrets) };
+  if (asynchronous && (iface.acceptedStatuses ?? [202]).includes(answer.status)) {
+    const timeoutSeconds = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
+    return {
+      request,
+      response: { ...responseRecord, body: parseIfJson(scrubbed.body) },
+      awaitingUntil: new Date(receivedAt.getTime() + timeoutSeconds * 1000),
+    };
+  }
   try {
     const { body, attributes } = await interpretAnswer(deps.catalog, iface, scrubbed, input);
     // Decoding may have un-escaped a credential the text scrub could not see.
@@ -370,7 +484,15 @@ async function callout(
   }
 }
 
-async function finish(deps: RunItemDeps, aggregate: OrderAggregate, item: ItemRecord): Promise<void> {
+/**
+ * Finishes a done item: its attributes into the order context, the item into the done set (the order
+ * completes with its last item), every plan task waiting for it answered, and its ready dependents started.
+ */
+export async function finish(
+  deps: Pick<RunItemDeps, 'store' | 'tasks' | 'queue' | 'now'>,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+): Promise<void> {
   const { store } = deps;
   const at = deps.now().toISOString();
   // Once counted done its attributes are in the context; merging them again on a replay could
@@ -408,6 +530,15 @@ async function finish(deps: RunItemDeps, aggregate: OrderAggregate, item: ItemRe
     await deps.queue.send(
       ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })),
     );
+  }
+}
+
+function parseIfJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text.slice(0, 2000);
   }
 }
 

@@ -1,5 +1,11 @@
-import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -12,6 +18,7 @@ export interface SwitchboardApiProps {
   orderApi: IFunction;
   orchestrationApi: IFunction;
   adminApi: IFunction;
+  callbackApi: IFunction;
   identity: SwitchboardIdentity;
 }
 
@@ -72,6 +79,21 @@ export class SwitchboardApi extends Construct {
       '/admin/system-interfaces/{interfaceId}',
     ]) {
       this.httpApi.addRoutes({ path, methods: [HttpMethod.GET], integration: admin });
+    }
+
+    // Systems have no Cognito token: a callback is authorized by the proof its URL carries.
+    const [callbacks] = this.httpApi.addRoutes({
+      path: '/callbacks/{correlationId}',
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Callbacks', props.callbackApi),
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    if (callbacks) {
+      Validations.of(callbacks).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Callbacks come from fulfilment systems that hold no Cognito identity; each callback URL carries an HMAC proof of its correlation id, checked by the callback function before anything is read (docs/security.md).',
+      });
     }
 
     new CfnOutput(this, 'Url', {

@@ -162,7 +162,7 @@ describe('the Switchboard CDK app', () => {
         .map(
           (secret) =>
             (secret.Properties.Tags as { Key: string; Value: string }[]).find(
-              (tag) => tag.Key === 'switchboard:auth-profile',
+              (tag) => tag.Key === 'switchboard:secret',
             )?.Value,
         )
         .sort(),

@@ -68,6 +68,7 @@ export async function startTestSwitchboard(options: TestSwitchboardOptions = {})
   const systems = await startDemoSystems({
     ports: { inventory: 0, activation: 0, billing: 0 },
     credentials,
+    activationMode: 'async',
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
   });
   try {

@@ -21,6 +21,7 @@ import {
   type Responder,
   ScriptedHttpClient,
   steppingClock,
+  testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
@@ -179,6 +180,7 @@ async function setup(options: {
     limits: new InMemoryCalloutLimits(),
     auth: new Authenticator(secretStore, http, now),
     now,
+    callbacks: testCallbacks,
     sleep: async () => {},
   };
   return {

@@ -15,7 +15,13 @@ import {
   InMemoryConfigurationStore,
   StaticSecretStore,
 } from './fixtures/configuration';
-import { jsonAnswer, RecordingPlanTasks, type Responder, ScriptedHttpClient } from './fixtures/fake-ports';
+import {
+  jsonAnswer,
+  RecordingPlanTasks,
+  type Responder,
+  ScriptedHttpClient,
+  testCallbacks,
+} from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
 const ORDER = 'o-1';
@@ -125,6 +131,7 @@ async function setup(
     limits: limitsStore,
     auth: new Authenticator(new StaticSecretStore(secrets), http, now),
     now,
+    callbacks: testCallbacks,
     sleep: async (ms) => {
       sleeps.push(ms);
     },

@@ -60,7 +60,7 @@ function writeAssembly(assemblyDir: string): void {
       Resources: {
         InventoryApiCredentials: {
           Type: 'AWS::SecretsManager::Secret',
-          Properties: { Tags: [{ Key: 'switchboard:auth-profile', Value: 'inventory-api' }] },
+          Properties: { Tags: [{ Key: 'switchboard:secret', Value: 'inventory-api' }] },
         },
         SeedFunction: {
           Type: 'AWS::Lambda::Function',

@@ -22,7 +22,7 @@ function writeAssembly(dir: string): void {
     Properties: {
       Description: `credentials of auth profile ${profileId}`,
       Tags: [
-        { Key: 'switchboard:auth-profile', Value: profileId },
+        { Key: 'switchboard:secret', Value: profileId },
         { Key: 'owner', Value: 'switchboard' },
       ],
     },

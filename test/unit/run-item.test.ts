@@ -23,6 +23,7 @@ import {
   type Responder,
   ScriptedHttpClient,
   steppingClock,
+  testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
@@ -82,6 +83,7 @@ async function setupLines(
     limits: new InMemoryCalloutLimits(),
     auth: new Authenticator(new StaticSecretStore({}), http, now),
     now,
+    callbacks: testCallbacks,
     sleep: async () => {},
   };
   return { deps, store, http, queue, tasks, items };

@@ -1,0 +1,53 @@
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { SqsWorkQueue } from '../adapters/sqs-work-queue';
+import { StepFunctionsPlanTasks } from '../adapters/step-functions';
+import { callbackMessageSchema } from '../domain/callback';
+import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
+import { bundledCatalog } from '../shared/bundled-catalog';
+import { requiredEnv } from '../shared/env';
+import { describeError, logger } from '../shared/logger';
+import { type ApplyCallbackDeps, applyCallback } from '../use-cases/apply-callback';
+
+/**
+ * Applies the callback queue's messages. One that cannot be read or applied is returned as a batch
+ * failure: redelivered, and after the queue's maxReceiveCount kept in its dead-letter queue.
+ */
+export async function handleCallbackBatch(
+  deps: ApplyCallbackDeps,
+  event: SQSEvent,
+): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  await Promise.all(
+    event.Records.map(async (record) => {
+      try {
+        const message = callbackMessageSchema.parse(JSON.parse(record.body));
+        const result = await applyCallback(deps, message);
+        logger.info('callback', {
+          correlationId: message.correlationId,
+          callbackId: message.callbackId,
+          result,
+        });
+      } catch (error) {
+        logger.error('callback message failed', { messageId: record.messageId, ...describeError(error) });
+        failures.push({ itemIdentifier: record.messageId });
+      }
+    }),
+  );
+  return { batchItemFailures: failures };
+}
+
+let deps: ApplyCallbackDeps | undefined;
+function productionDeps(): ApplyCallbackDeps {
+  deps ??= {
+    store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
+    tasks: new StepFunctionsPlanTasks(stepFunctions),
+    queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
+    catalog: bundledCatalog(),
+    now: () => new Date(),
+  };
+  return deps;
+}
+
+export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+  handleCallbackBatch(productionDeps(), event);

@@ -1,0 +1,81 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Asynchronous callouts' callbacks. A callout that a system accepts waits for the system to POST its
+ * answer to `/callbacks/{correlationId}?token=<proof>`:
+ *
+ * - the correlation id names the item and the wait: `<orderId>.<itemKey>.<nonce>`, the nonce derived from
+ *   the delivery that sent the callout, so a redelivered message sends the very same URL;
+ * - the proof is an HMAC of the correlation id under Switchboard's callback signing key: only Switchboard
+ *   can issue it, it is checked before anything is read, and nothing about it is stored.
+ */
+
+export const CALLBACK_PATH = '/callbacks';
+
+export interface Correlation {
+  orderId: string;
+  itemKey: string;
+  nonce: string;
+}
+
+const NONCE_LENGTH = 16;
+
+/** The wait's nonce: the same for every redelivery of the message that sent the callout. */
+export const callbackNonce = (deliveryId: string): string =>
+  createHash('sha256').update(deliveryId).digest('hex').slice(0, NONCE_LENGTH);
+
+export const correlationIdOf = ({ orderId, itemKey, nonce }: Correlation): string =>
+  `${orderId}.${itemKey}.${nonce}`;
+
+/** Splits a correlation id; undefined when it cannot be one. Order ids never contain a dot. */
+export function parseCorrelationId(correlationId: string): Correlation | undefined {
+  const match = /^([A-Za-z0-9_-]{1,100})\.([a-z0-9-]+(?:\.[a-z0-9-]+){1,2})\.([0-9a-f]{16})$/.exec(
+    correlationId,
+  );
+  if (!match) return undefined;
+  const [, orderId, itemKey, nonce] = match as unknown as [string, string, string, string];
+  return { orderId, itemKey, nonce };
+}
+
+export function callbackProof(signingKey: string, correlationId: string): string {
+  return createHmac('sha256', signingKey).update(correlationId).digest('base64url');
+}
+
+/** Constant-time: a forger learns nothing from how long a wrong proof takes to refuse. */
+export function proofMatches(signingKey: string, correlationId: string, proof: string): boolean {
+  const expected = Buffer.from(callbackProof(signingKey, correlationId));
+  const given = Buffer.from(proof);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export function callbackUrl(baseUrl: string, signingKey: string, correlation: Correlation): string {
+  const correlationId = correlationIdOf(correlation);
+  const base = baseUrl.endsWith('/') ? baseUrl.slice(0, -1) : baseUrl;
+  return `${base}${CALLBACK_PATH}/${correlationId}?token=${callbackProof(signingKey, correlationId)}`;
+}
+
+/** What a system sends on the callback: its status, and whatever else it has to say. */
+export const callbackBodySchema = z.looseObject({
+  status: z.enum(['inProgress', 'completed', 'failed']),
+  note: z.string().max(2000).optional(),
+});
+export type CallbackBody = z.infer<typeof callbackBodySchema>;
+
+/**
+ * Identifies one callback across re-sends: the system's Idempotency-Key when it gives one, else the
+ * body's hash (a system re-sending the same answer sends the same body).
+ */
+export function callbackIdOf(idempotencyKey: string | undefined, rawBody: string): string {
+  const basis = idempotencyKey ? `key:${idempotencyKey}` : `body:${rawBody}`;
+  return createHash('sha256').update(basis).digest('hex').slice(0, 32);
+}
+
+/** The message the callback intake puts on the callback queue for the correlator. */
+export const callbackMessageSchema = z.object({
+  correlationId: z.string().min(1),
+  callbackId: z.string().min(1),
+  body: callbackBodySchema,
+  receivedAt: z.string().min(1),
+});
+export type CallbackMessage = z.infer<typeof callbackMessageSchema>;

@@ -1,0 +1,114 @@
+import { type CallbackMessage, callbackNonce, parseCorrelationId } from '../domain/callback';
+import { mappingInput } from '../domain/callout';
+import type { Catalog } from '../domain/catalog';
+import { MappingError } from '../domain/errors';
+import { evaluateAttributeMapping } from '../domain/mapping';
+import type { CallbackChange, OrderStore } from '../ports/order-store';
+import type { PlanTasks } from '../ports/plan-tasks';
+import type { WorkQueue } from '../ports/work-queue';
+import { logger } from '../shared/logger';
+import { finish } from './run-item';
+
+export interface ApplyCallbackDeps {
+  store: OrderStore;
+  tasks: PlanTasks;
+  queue: WorkQueue;
+  catalog: Catalog;
+  now: () => Date;
+}
+
+/** What became of a callback: applied, or why it changed nothing. */
+export type CallbackResult = 'applied' | 'duplicate' | 'unknown' | 'not-waiting';
+
+/**
+ * Applies one callback from the callback queue to the item it answers, exactly once.
+ *
+ * 1. Find the item the correlation names; it must still wait under the attempt that issued the URL.
+ * 2. An interim update (`inProgress`) goes to the item's history; the item keeps waiting.
+ * 3. A final `completed` answer runs the interface's async-response mapping over it; its attributes
+ *    complete the item, which then finishes like any other (context, done set, plan task, dependents).
+ * 4. A final `failed` answer (or a mapping that fails) fails the item and holds the order.
+ *
+ * Every write is conditional on the item still waiting and on the callback not applied before, so a
+ * redelivered message, a re-sent callback or a late one changes nothing.
+ */
+export async function applyCallback(
+  deps: ApplyCallbackDeps,
+  message: CallbackMessage,
+): Promise<CallbackResult> {
+  const correlation = parseCorrelationId(message.correlationId);
+  const aggregate = correlation && (await deps.store.getAggregate(correlation.orderId));
+  const item = correlation && aggregate?.items.get(correlation.itemKey);
+  const context = {
+    correlationId: message.correlationId,
+    callbackId: message.callbackId,
+    status: message.body.status,
+  };
+  if (!correlation || !aggregate || !item) {
+    logger.warn('callback for an unknown correlation changed nothing', context);
+    return 'unknown';
+  }
+  if (item.callbackIds?.includes(message.callbackId)) return 'duplicate';
+  if (item.state !== 'Running' || !item.attemptId || callbackNonce(item.attemptId) !== correlation.nonce) {
+    logger.warn('callback for an item that no longer waits for it changed nothing', {
+      ...context,
+      state: item.state,
+    });
+    return 'not-waiting';
+  }
+  const at = deps.now().toISOString();
+  const { body } = message;
+  let change: CallbackChange;
+  if (body.status === 'inProgress') {
+    change = { kind: 'interim', ...(body.note ? { note: body.note } : {}), body };
+  } else if (body.status === 'failed') {
+    change = { kind: 'failed', error: `the system reported failure: ${describeFailure(body)}`, body };
+  } else {
+    const name = item.interfaceId
+      ? deps.catalog.interfaces[item.interfaceId]?.asyncResponseMapping
+      : undefined;
+    try {
+      const attributes =
+        name === undefined
+          ? {}
+          : await evaluateAttributeMapping(name, deps.catalog.mappings[name] ?? '', {
+              ...mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values()),
+              response: body,
+            });
+      change = { kind: 'completed', attributes, body };
+    } catch (error) {
+      if (!(error instanceof MappingError)) throw error;
+      change = { kind: 'failed', error: error.message, body };
+    }
+  }
+  const applied = await deps.store.applyCallback(
+    item.orderId,
+    item.key,
+    item.attemptId,
+    message.callbackId,
+    change,
+    at,
+  );
+  if (!applied)
+    return (await deps.store.getItem(item.orderId, item.key))?.callbackIds?.includes(message.callbackId)
+      ? 'duplicate'
+      : 'not-waiting';
+  if (change.kind === 'completed') {
+    await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: change.attributes });
+  } else if (change.kind === 'failed') {
+    await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at);
+    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: change.error });
+  }
+  return 'applied';
+}
+
+function describeFailure(body: Record<string, unknown>): string {
+  const error = body.error as { code?: unknown; message?: unknown } | undefined;
+  if (error && typeof error === 'object') {
+    return (
+      [error.code, error.message].filter((part) => typeof part === 'string').join(': ') ||
+      JSON.stringify(error)
+    );
+  }
+  return typeof body.note === 'string' ? body.note : 'no reason given';
+}
