@@ -23,6 +23,8 @@ export interface DemoEnvironmentOptions {
   /** `fixed`: the catalog's demo ports (4101–4103); `free`: any free ports, passed to synth as base URLs. */
   systemPorts: 'fixed' | 'free';
   latencyMs?: number;
+  /** How long the simulated activation takes to send its final callback (the benchmark sends its own). */
+  activationFinalDelayMs?: number;
   dynamoDb?: 'auto' | 'dynalite';
   log?: (line: string) => void;
 }
@@ -54,6 +56,9 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
     ports: free ? { inventory: 0, activation: 0, billing: 0 } : DEMO_SYSTEM_PORTS,
     // Activation answers the way real ones do: accepted now, the result later on its callback.
     activationMode: 'async',
+    ...(options.activationFinalDelayMs !== undefined
+      ? { activationFinalDelayMs: options.activationFinalDelayMs }
+      : {}),
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
   });
   try {

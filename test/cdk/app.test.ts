@@ -85,8 +85,9 @@ describe('the Switchboard CDK app', () => {
 
   it('runs every Lambda on Node 24, ARM64, with X-Ray and a log group that expires', () => {
     const functions = Object.values(stateless.findResources('AWS::Lambda::Function'));
-    // Orders, orchestration, the callout worker, the admin API and the configuration seeder.
-    assert.equal(functions.length, 5);
+    // Orders, orchestration, the callout worker, the admin API, the configuration seeder, the callback
+    // API and the callback correlator.
+    assert.equal(functions.length, 7);
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -166,7 +167,7 @@ describe('the Switchboard CDK app', () => {
             )?.Value,
         )
         .sort(),
-      ['activation-oauth', 'billing-basic', 'inventory-api-key'],
+      ['activation-oauth', 'billing-basic', 'callback-signing-key', 'inventory-api-key'],
     );
     for (const secret of Object.values(secrets)) {
       // A generated placeholder in the profile's shape: no credential is ever in the template.
@@ -188,6 +189,28 @@ describe('the Switchboard CDK app', () => {
       'dynamodb:GetItem',
       'dynamodb:Query',
     ]);
+  });
+
+  it('takes callbacks through a queue with a dead-letter alarm, read-only at the door and applied by the correlator', () => {
+    const door = actionsOf(stateless, 'CallbackApi');
+    assert.ok(door.includes('sqs:SendMessage') && door.includes('secretsmanager:GetSecretValue'));
+    assert.ok(
+      !door.some((a) => ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'states:SendTaskSuccess'].includes(a)),
+    );
+    const correlator = actionsOf(stateless, 'CallbackCorrelator');
+    assert.ok(correlator.includes('states:SendTaskSuccess') && correlator.includes('dynamodb:UpdateItem'));
+    assert.ok(!correlator.includes('dynamodb:PutItem') && !correlator.includes('dynamodb:DeleteItem'));
+    stateless.resourcePropertiesCountIs(
+      'AWS::Lambda::EventSourceMapping',
+      { FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      2,
+    );
+    // Every dead-letter queue (work and callbacks) raises an alarm when a message lands in it.
+    stateful.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    stateful.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
   });
 
   it('lets each plan state machine send to the work queue', () => {
@@ -221,10 +244,16 @@ describe('the Switchboard CDK app', () => {
     });
   });
 
-  it('puts the Cognito JWT authorizer in front of every route', () => {
+  it('puts the Cognito JWT authorizer in front of every route but the callbacks, which carry their own proof', () => {
     const routes = Object.values(stateless.findResources('AWS::ApiGatewayV2::Route'));
     assert.ok(routes.length >= 3);
-    for (const route of routes) {
+    const [callbacks, ...others] = [
+      ...routes.filter((r) => r.Properties.RouteKey === 'POST /callbacks/{correlationId}'),
+      ...routes.filter((r) => r.Properties.RouteKey !== 'POST /callbacks/{correlationId}'),
+    ];
+    assert.equal(callbacks?.Properties.RouteKey, 'POST /callbacks/{correlationId}');
+    assert.equal(callbacks?.Properties.AuthorizationType, 'NONE');
+    for (const route of others) {
       assert.equal(route.Properties.AuthorizationType, 'JWT', `${route.Properties.RouteKey} is authorized`);
       assert.ok(route.Properties.AuthorizerId, `${route.Properties.RouteKey} names the authorizer`);
     }
