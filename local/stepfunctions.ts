@@ -8,6 +8,7 @@ import { AwsServiceError, closeServer, startAwsJsonServer } from './aws-json-ser
 import type { LocalDeployment } from './cloud-assembly';
 import { freePort } from './free-port';
 import type { LambdaHost } from './lambda-host';
+import { installLongTimers } from './long-timers';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -73,6 +74,8 @@ export class LocalStepFunctions {
   }
 
   async start(): Promise<void> {
+    // The engine arms plain timers for TimeoutSeconds; waits beyond 24.8 days must not fire at once.
+    installLongTimers();
     for (const resource of this.deployment.ofType('AWS::StepFunctions::StateMachine')) {
       const props = this.deployment.resolve(resource.properties, resource.stackName) as {
         DefinitionString?: string;

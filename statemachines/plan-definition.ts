@@ -9,11 +9,10 @@ export const lineActions = ['add', 'modify', 'delete'] as const;
 export const itemTypes = ['callout', 'autoTask', 'milestone', 'manualTask'] as const;
 
 /**
- * The longest a plan's wait for one item may last, from the plan's start. The local engine's timer
- * overflows above 2,147,483 s (ARCHITECTURE.md), so that is the ceiling until the local runtime splits
- * longer waits.
+ * The longest a plan's wait for one item may last, from the plan's start: a year, the longest a Standard
+ * workflow runs. (Locally, waits past Node's 24.8-day timer limit are armed in steps: local/long-timers.ts.)
  */
-export const MAX_TIMEOUT_SECONDS = 2_147_483;
+export const MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
 const DEFAULT_PLAN_TIMEOUT_SECONDS = 14 * 24 * 3600;
 
 /** Which fields each item type needs, and which it must not have. */

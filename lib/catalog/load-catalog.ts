@@ -7,6 +7,7 @@ import { type AuthProfile, authProfileSchema } from '../../lambdas/domain/auth-p
 import {
   BUILT_IN_ADAPTERS,
   type Catalog,
+  DEFAULT_ASYNC_TIMEOUT_SECONDS,
   type FulfilmentSystem,
   type SystemInterface,
   systemInterfaceSchema,
@@ -203,6 +204,20 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
       problems.push({ file, where: itemWhere(problem.item, problem.field), message: problem.message });
     }
     for (const item of plan.items) {
+      const iface = item.interface !== undefined ? interfaces.byId[item.interface] : undefined;
+      if (iface?.adapter === 'async-rest') {
+        // The plan's wait for the item must outlast the callout's own deadline, or the plan gives up first.
+        const planWait = item.timeoutSeconds ?? plan.timeoutSeconds;
+        const calloutWait =
+          iface.timeoutSeconds + (iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS);
+        if (calloutWait >= planWait) {
+          problems.push({
+            file,
+            where: itemWhere(item.id, item.timeoutSeconds !== undefined ? 'timeoutSeconds' : 'interface'),
+            message: `the plan waits at most ${planWait} s for this item, but its asynchronous interface "${iface.id}" may take ${calloutWait} s (timeoutSeconds + asyncTimeoutSeconds); raise the plan's or the item's timeoutSeconds`,
+          });
+        }
+      }
       if (item.interface !== undefined && !interfaces.byId[item.interface]) {
         problems.push({
           file,

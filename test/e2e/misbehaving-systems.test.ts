@@ -70,6 +70,11 @@ function writeMisbehavingCatalog(): string {
     join(dir, 'plans', 'flaky.yaml'),
     `id: flaky\nfulfils:\n  - offering: flaky\nitems:\n${items.join('')}`,
   );
+  // A plan that may wait 30 days for an operator: longer than Node's 24.8-day timer limit.
+  writeFileSync(
+    join(dir, 'plans', 'long-wait.yaml'),
+    'id: long-wait\nfulfils:\n  - offering: long-wait\ntimeoutSeconds: 2592000\nitems:\n  - id: survey\n    type: manualTask\n',
+  );
   // A slow legacy system that takes two callouts at a time and ten a second.
   writeFileSync(
     join(dir, 'systems', 'narrow.yaml'),
@@ -191,5 +196,31 @@ describe('callouts to systems that answer badly', () => {
     t.diagnostic(
       `narrow system: at most ${narrow.most} at once; starts at least ${Math.min(...gaps)} ms apart`,
     );
+  });
+
+  it('waits 30 days for an item when the plan allows it, past the local engine timer limit', async () => {
+    const created = await sb.call('POST', ORDERS, {
+      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'long-wait' } }],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id } = created.body as { id: string };
+    await eventually(async () => {
+      const items = (await sb.call('GET', `/orchestration/orders/${id}/items`)).body as {
+        items: { state: string }[];
+      };
+      return items.items[0]?.state === 'Running' ? true : undefined;
+    });
+    // Node fires a timer over 24.8 days at once: without long timers the wait would time out here.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const machine = sb.runtime.deployment
+      .ofType('AWS::StepFunctions::StateMachine')
+      .find((m) => m.logicalId.startsWith('Planlongwait'));
+    assert.ok(machine);
+    const arn = String(sb.runtime.deployment.attributes(machine).Arn).replace(
+      ':stateMachine:',
+      ':execution:',
+    );
+    assert.equal(sb.runtime.stepFunctions.executionRecord(`${arn}:${id}-1`)?.status, 'RUNNING');
+    assert.equal(((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state, 'inProgress');
   });
 });

@@ -466,6 +466,30 @@ describe('loadCatalog', () => {
     ]);
   });
 
+  it("reports an asynchronous callout that may outlast the plan's wait for it, and accepts one that fits", () => {
+    // Prepare: a 20-day answer time under the default 14-day plan, then under a 30-day plan.
+    const asyncInterface = INTERFACE.replace('adapter: sync-rest', 'adapter: async-rest').concat(
+      'asyncTimeoutSeconds: 1728000\n',
+    );
+    const tooShort = writeCatalog({ ...validCatalog(), 'interfaces/reserve-port.yaml': asyncInterface });
+    const longEnough = writeCatalog({
+      ...validCatalog(),
+      'interfaces/reserve-port.yaml': asyncInterface,
+      'plans/dsl.yaml': PLAN.replace('items:', 'timeoutSeconds: 2592000\nitems:'),
+    });
+
+    // Act
+    const problems = problemsOf(() => loadCatalog(tooShort));
+    const catalog = loadCatalog(longEnough);
+
+    // Assess
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]?.file, shown(tooShort, 'plans/dsl.yaml'));
+    assert.equal(problems[0]?.where, 'item "reserve".interface');
+    assert.match(problems[0]?.message ?? '', /waits at most 1209600 s .* may take 1728030 s/);
+    assert.equal(catalog.interfaces['reserve-port']?.asyncTimeoutSeconds, 1_728_000);
+  });
+
   it('reports bad auth profiles at their file and field', () => {
     // Prepare
     const dir = writeCatalog({

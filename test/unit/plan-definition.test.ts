@@ -330,8 +330,8 @@ describe('planDefinitionSchema', () => {
     );
   });
 
-  it('bounds the plan timeout to whole seconds between 1 and the local engine ceiling', () => {
-    assert.equal(MAX_TIMEOUT_SECONDS, 2_147_483);
+  it('bounds the plan timeout to whole seconds between 1 and a year, the longest a Standard workflow runs', () => {
+    assert.equal(MAX_TIMEOUT_SECONDS, 31_536_000);
     for (const bad of [0, -1, 1.5, MAX_TIMEOUT_SECONDS + 1]) {
       assert.deepEqual(
         issuesOf({ ...validPlan(), timeoutSeconds: bad }).map((i) => i.path.join('.')),
@@ -341,7 +341,7 @@ describe('planDefinitionSchema', () => {
     }
     assert.equal(
       planDefinitionSchema.parse({ ...validPlan(), timeoutSeconds: MAX_TIMEOUT_SECONDS }).timeoutSeconds,
-      2_147_483,
+      31_536_000,
     );
   });
 });
