@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -125,6 +126,18 @@ export class StatelessStack extends Stack {
     }).bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
       indexes: [CONFIGURATION_BY_KIND],
     });
+    const deadLetterQueues = { work: work.deadLetterQueue, callbacks: props.callbacks.deadLetterQueue };
+    adminApi.addEnvironment(
+      'DEAD_LETTER_QUEUES',
+      Stack.of(this).toJsonString(
+        Object.fromEntries(Object.entries(deadLetterQueues).map(([k, q]) => [k, q.queueUrl])),
+      ),
+    );
+    for (const queue of Object.values(deadLetterQueues)) {
+      adminApi.addToRolePolicy(
+        new PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [queue.queueArn] }),
+      );
+    }
 
     // Seeds systems and interfaces at every deploy whose catalog changed (the hash is the trigger).
     const seeder = new SwitchboardFunction(this, 'ConfigurationSeeder', {

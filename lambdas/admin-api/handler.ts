@@ -1,10 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
+import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
 import type { Catalog } from '../domain/catalog';
 import { NotFoundError } from '../domain/errors';
 import { toInterfaceView, toSystemView } from '../domain/system-view';
 import type { ConfigurationStore } from '../ports/configuration-store';
-import { dynamoDocuments } from '../shared/aws-clients';
+import type { DeadLetters } from '../ports/dead-letters';
+import { dynamoDocuments, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { requiredEnv } from '../shared/env';
@@ -14,11 +17,13 @@ import { pathId } from '../shared/ids';
 export interface AdminApiDeps {
   config: ConfigurationStore;
   catalog: Catalog;
+  deadLetters: DeadLetters;
 }
 
 /**
  * The admin API, for operators: systems and system interfaces as they are now (GET /admin/systems,
- * /admin/systems/{systemId}, /admin/system-interfaces/{interfaceId}).
+ * /admin/systems/{systemId}, /admin/system-interfaces/{interfaceId}) and what waits in the dead-letter
+ * queues (GET /admin/dead-letters).
  */
 export async function handleAdminApi(
   deps: AdminApiDeps,
@@ -49,6 +54,10 @@ export async function handleAdminApi(
         if (!iface) throw new NotFoundError(`no system interface with id "${id}"`);
         return json(200, toInterfaceView(iface));
       }
+      case 'GET /admin/dead-letters': {
+        // Messages no consumer could process (a work item, a callback): each waits here for an operator.
+        return json(200, await deps.deadLetters.counts());
+      }
       default:
         throw new NotFoundError(`no route ${event.routeKey}`);
     }
@@ -63,8 +72,18 @@ function productionDeps(): AdminApiDeps {
   deps ??= {
     config: new DynamoDbConfigurationStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     catalog: bundledCatalog(),
+    deadLetters: new SqsDeadLetters(sqs, deadLetterQueues()),
   };
   return deps;
 }
 
 export const handler = (event: APIGatewayProxyEventV2) => handleAdminApi(productionDeps(), event);
+
+/** Dead-letter queue URLs by purpose, as the deployment gives them. */
+function deadLetterQueues(): Record<string, string> {
+  const parsed = z
+    .record(z.string(), z.string())
+    .safeParse(JSON.parse(process.env.DEAD_LETTER_QUEUES ?? '{}'));
+  if (!parsed.success) throw new Error('DEAD_LETTER_QUEUES is not a JSON object of queue URLs');
+  return parsed.data;
+}

@@ -77,6 +77,7 @@ export class SwitchboardApi extends Construct {
       '/admin/systems',
       '/admin/systems/{systemId}',
       '/admin/system-interfaces/{interfaceId}',
+      '/admin/dead-letters',
     ]) {
       this.httpApi.addRoutes({ path, methods: [HttpMethod.GET], integration: admin });
     }

@@ -160,6 +160,12 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     assert.equal(iface.status, 200);
     assert.equal((iface.body as { adapter: string }).adapter, 'legacy-billing-xml');
     assert.equal((await sb.call('GET', '/admin/systems/nope')).status, 404);
+    const deadLetters = await sb.call('GET', '/admin/dead-letters');
+    assert.equal(deadLetters.status, 200);
+    assert.deepEqual(deadLetters.body, [
+      { queue: 'work', messages: 0 },
+      { queue: 'callbacks', messages: 0 },
+    ]);
     assert.equal((await sb.call('GET', '/admin/systems', undefined, { as: 'submitter' })).status, 403);
   });
 

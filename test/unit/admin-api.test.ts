@@ -52,10 +52,15 @@ function catalogWithProfiles(): Catalog {
   return catalog;
 }
 
+/** Dead-letter queues holding these many messages. */
+const fixedDeadLetters = (counts: Record<string, number>) => ({
+  counts: async () => Object.entries(counts).map(([queue, messages]) => ({ queue, messages })),
+});
+
 function setup(): { deps: AdminApiDeps; config: InMemoryConfigurationStore } {
   const catalog = catalogWithProfiles();
   const config = InMemoryConfigurationStore.seededFrom(catalog, SEEDED_AT);
-  return { deps: { config, catalog }, config };
+  return { deps: { config, catalog, deadLetters: fixedDeadLetters({ work: 0, callbacks: 2 }) }, config };
 }
 
 /** An HTTP API (payload 2.0) request as the API's JWT authorizer passes it on. */
@@ -175,7 +180,11 @@ describe('handleAdminApi: GET /admin/systems', () => {
   });
 
   it('answers an empty list when nothing is seeded', async () => {
-    const deps: AdminApiDeps = { config: new InMemoryConfigurationStore(), catalog: dslCatalog() };
+    const deps: AdminApiDeps = {
+      config: new InMemoryConfigurationStore(),
+      catalog: dslCatalog(),
+      deadLetters: fixedDeadLetters({}),
+    };
 
     const response = await handleAdminApi(deps, request('GET /admin/systems'));
 
@@ -403,5 +412,17 @@ describe('handleAdminApi: refusals', () => {
     // Assess
     assert.equal(response.statusCode, 500);
     assert.doesNotMatch(String(response.body), /throttled|configuration-abc/);
+  });
+
+  it('shows what waits in each dead-letter queue', async () => {
+    const { deps } = setup();
+
+    const response = await handleAdminApi(deps, request('GET /admin/dead-letters'));
+
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(JSON.parse(String(response.body)), [
+      { queue: 'work', messages: 0 },
+      { queue: 'callbacks', messages: 2 },
+    ]);
   });
 });
