@@ -1,3 +1,4 @@
+import { scrubJson } from '../domain/authenticator';
 import {
   type CallbackBody,
   callbackBodySchema,
@@ -81,6 +82,8 @@ export async function receiveCallback(
         : `the item is ${item.state}; its callback changes nothing`,
     );
   }
-  await deps.queue.send({ correlationId, callbackId, body, receivedAt: deps.now().toISOString() });
+  // A system may echo its callback URL: the proof is a credential and goes no further than this door.
+  const kept = scrubJson(body, [request.token]);
+  await deps.queue.send({ correlationId, callbackId, body: kept, receivedAt: deps.now().toISOString() });
   return receipt;
 }

@@ -327,7 +327,8 @@ async function awaitCallback(
   deliveryId: string,
   outcome: CalloutOutcome,
 ): Promise<void> {
-  const since = deps.now();
+  // The wait starts when the system accepted the callout; its deadline is counted from then.
+  const since = outcome.response ? new Date(outcome.response.receivedAt) : deps.now();
   const deadline = outcome.awaitingUntil ?? since;
   const awaiting = { since: since.toISOString(), deadline: deadline.toISOString() };
   if (

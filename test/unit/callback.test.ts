@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CALLBACK_PATH,
+  callbackBodySchema,
+  callbackIdOf,
+  callbackMessageSchema,
+  callbackNonce,
+  callbackProof,
+  callbackUrl,
+  correlationIdOf,
+  parseCorrelationId,
+  proofMatches,
+} from '../../lambdas/domain/callback';
+
+const KEY = 'signing-key-1';
+const NONCE = callbackNonce('delivery-1');
+
+describe('callbackNonce', () => {
+  it('is 16 hex digits, the same for every redelivery of a message and different for another message', () => {
+    // Act
+    const first = callbackNonce('delivery-1');
+    const again = callbackNonce('delivery-1');
+    const other = callbackNonce('delivery-2');
+
+    // Assess
+    assert.match(first, /^[0-9a-f]{16}$/);
+    assert.equal(again, first);
+    assert.notEqual(other, first);
+  });
+});
+
+describe('correlation ids', () => {
+  for (const itemKey of [
+    'dsl-broadband.activate-line.1',
+    'tv-bundle.welcome-pack',
+    'dsl-broadband.done.12',
+  ]) {
+    it(`round-trips an item key of ${itemKey.split('.').length} segments (${itemKey})`, () => {
+      // Prepare
+      const correlation = { orderId: '3f2c9a1e-7b4d-4e8a-9c1f-0a2b3c4d5e6f', itemKey, nonce: NONCE };
+
+      // Act
+      const id = correlationIdOf(correlation);
+
+      // Assess
+      assert.equal(id, `${correlation.orderId}.${itemKey}.${NONCE}`);
+      assert.deepEqual(parseCorrelationId(id), correlation);
+    });
+  }
+
+  it('keeps order ids with capitals and underscores', () => {
+    const correlation = { orderId: 'Order_42-B', itemKey: 'voice.number-ported.1', nonce: NONCE };
+
+    assert.deepEqual(parseCorrelationId(correlationIdOf(correlation)), correlation);
+  });
+
+  const malformed: [string, string][] = [
+    ['empty', ''],
+    ['no nonce', 'o-1.dsl-broadband.activate-line.1'],
+    ['an item key of one segment', `o-1.dsl-broadband.${NONCE}`],
+    ['an item key of four segments', `o-1.a.b.c.d.${NONCE}`],
+    ['a nonce too short', `o-1.dsl-broadband.activate-line.1.${NONCE.slice(1)}`],
+    ['a nonce too long', `o-1.dsl-broadband.activate-line.1.${NONCE}0`],
+    ['a nonce with capitals', `o-1.dsl-broadband.activate-line.1.${NONCE.toUpperCase().replace(/^./, 'A')}`],
+    ['a nonce that is not hex', 'o-1.dsl-broadband.activate-line.1.zzzzzzzzzzzzzzzz'],
+    ['an item key with capitals', `o-1.DSL.activate-line.1.${NONCE}`],
+    ['an empty order id', `.dsl-broadband.activate-line.1.${NONCE}`],
+    ['an order id of 101 characters', `${'o'.repeat(101)}.dsl-broadband.activate-line.1.${NONCE}`],
+    ['a slash', `o-1/x.dsl-broadband.activate-line.1.${NONCE}`],
+    ['a trailing newline', `o-1.dsl-broadband.activate-line.1.${NONCE}\n`],
+    ['an empty segment', `o-1.dsl-broadband..1.${NONCE}`],
+  ];
+  for (const [what, id] of malformed) {
+    it(`refuses ${what}`, () => {
+      assert.equal(parseCorrelationId(id), undefined);
+    });
+  }
+});
+
+describe('callback proofs', () => {
+  const id = correlationIdOf({ orderId: 'o-1', itemKey: 'dsl-broadband.activate-line.1', nonce: NONCE });
+
+  it('match for the key and the correlation id they were made with', () => {
+    // Act
+    const proof = callbackProof(KEY, id);
+
+    // Assess
+    assert.match(proof, /^[A-Za-z0-9_-]{43}$/, 'an HMAC-SHA256 in base64url, safe in a query string');
+    assert.equal(proofMatches(KEY, id, proof), true);
+  });
+
+  it('do not match under another key', () => {
+    assert.equal(proofMatches('signing-key-2', id, callbackProof(KEY, id)), false);
+  });
+
+  it('do not match another correlation id, not even the same item under another nonce', () => {
+    const proof = callbackProof(KEY, id);
+    const otherWait = correlationIdOf({
+      orderId: 'o-1',
+      itemKey: 'dsl-broadband.activate-line.1',
+      nonce: callbackNonce('delivery-2'),
+    });
+
+    assert.equal(proofMatches(KEY, otherWait, proof), false);
+    assert.equal(proofMatches(KEY, `${id}x`, proof), false);
+  });
+
+  const garbage: [string, string][] = [
+    ['empty', ''],
+    ['one character short', callbackProof(KEY, id).slice(1)],
+    ['one character long', `${callbackProof(KEY, id)}A`],
+    ['much longer', 'A'.repeat(10_000)],
+    ['43 multi-byte characters', 'é'.repeat(43)],
+    ['as long in bytes but multi-byte', `${'é'.repeat(21)}A`],
+    ['the proof in standard base64', Buffer.from(callbackProof(KEY, id), 'base64url').toString('base64')],
+    ['a NUL byte', '\u0000'.repeat(43)],
+  ];
+  for (const [what, proof] of garbage) {
+    it(`refuses a proof that is ${what}, without throwing`, () => {
+      assert.doesNotThrow(() => proofMatches(KEY, id, proof));
+      assert.equal(proofMatches(KEY, id, proof), false);
+    });
+  }
+});
+
+describe('callbackIdOf', () => {
+  it('with an Idempotency-Key, depends on the key only', () => {
+    // Act
+    const first = callbackIdOf('idem-1', '{"status":"completed"}');
+    const resent = callbackIdOf('idem-1', '{"status":"completed","serviceId":"S-1"}');
+    const other = callbackIdOf('idem-2', '{"status":"completed"}');
+
+    // Assess
+    assert.match(first, /^[0-9a-f]{32}$/);
+    assert.equal(resent, first);
+    assert.notEqual(other, first);
+  });
+
+  it('without one, depends on the raw body, byte for byte', () => {
+    const body = '{"status":"completed","serviceId":"S-1"}';
+
+    assert.equal(callbackIdOf(undefined, body), callbackIdOf(undefined, body));
+    assert.notEqual(callbackIdOf(undefined, body), callbackIdOf(undefined, `${body} `));
+    assert.match(callbackIdOf(undefined, body), /^[0-9a-f]{32}$/);
+  });
+
+  it('treats an empty Idempotency-Key as none', () => {
+    assert.equal(callbackIdOf('', '{"status":"failed"}'), callbackIdOf(undefined, '{"status":"failed"}'));
+  });
+
+  it('never confuses a key with a body of the same text', () => {
+    assert.notEqual(callbackIdOf('abc', 'x'), callbackIdOf(undefined, 'abc'));
+  });
+});
+
+describe('callbackUrl', () => {
+  const correlation = { orderId: 'o-1', itemKey: 'dsl-broadband.activate-line.1', nonce: NONCE };
+  const id = correlationIdOf(correlation);
+
+  it('is <base>/callbacks/<correlation id>?token=<proof>', () => {
+    // Act
+    const url = callbackUrl('https://api.example.test/prod', KEY, correlation);
+
+    // Assess
+    assert.equal(url, `https://api.example.test/prod${CALLBACK_PATH}/${id}?token=${callbackProof(KEY, id)}`);
+    const parsed = new URL(url);
+    assert.equal(parsed.pathname, `/prod/callbacks/${id}`);
+    const token = parsed.searchParams.get('token');
+    assert.ok(token);
+    assert.equal(proofMatches(KEY, id, token), true);
+    assert.deepEqual([...parsed.searchParams.keys()], ['token']);
+  });
+
+  it('does not double the slash of a base URL that ends with one', () => {
+    assert.equal(
+      callbackUrl('https://api.example.test/', KEY, correlation),
+      `https://api.example.test/callbacks/${id}?token=${callbackProof(KEY, id)}`,
+    );
+  });
+
+  it('is the same for the same wait, and another for another key', () => {
+    assert.equal(
+      callbackUrl('https://a.test', KEY, correlation),
+      callbackUrl('https://a.test', KEY, correlation),
+    );
+    assert.notEqual(
+      callbackUrl('https://a.test', KEY, correlation),
+      callbackUrl('https://a.test', 'signing-key-2', correlation),
+    );
+  });
+});
+
+describe('callback schemas', () => {
+  it('take a body with a status and keep whatever else the system says', () => {
+    // Act
+    const parsed = callbackBodySchema.parse({ status: 'completed', serviceId: 'S-1', note: 'done' });
+
+    // Assess
+    assert.deepEqual(parsed, { status: 'completed', serviceId: 'S-1', note: 'done' });
+  });
+
+  for (const [what, body] of [
+    ['without a status', { serviceId: 'S-1' }],
+    ['with an unknown status', { status: 'done' }],
+    ['with a note that is not text', { status: 'inProgress', note: 42 }],
+    ['with a note over 2000 characters', { status: 'inProgress', note: 'n'.repeat(2001) }],
+    ['that is an array', [{ status: 'completed' }]],
+    ['that is null', null],
+  ] as [string, unknown][]) {
+    it(`refuse a body ${what}`, () => {
+      assert.equal(callbackBodySchema.safeParse(body).success, false);
+    });
+  }
+
+  it('read a queued callback message, and refuse one without a callback id', () => {
+    const message = {
+      correlationId: 'o-1.dsl-broadband.activate-line.1.0123456789abcdef',
+      callbackId: 'c-1',
+      body: { status: 'inProgress' },
+      receivedAt: '2025-03-01T10:00:00.000Z',
+    };
+
+    assert.deepEqual(callbackMessageSchema.parse(message), message);
+    assert.equal(callbackMessageSchema.safeParse({ ...message, callbackId: '' }).success, false);
+  });
+});
