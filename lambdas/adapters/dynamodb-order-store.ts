@@ -296,6 +296,27 @@ export class DynamoDbOrderStore implements OrderStore {
     });
   }
 
+  keepAcceptedRequest(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome,
+    at: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET #request = :request, #response = :response, updatedAt = :at',
+      ConditionExpression: 'attemptId = :attempt AND attribute_not_exists(#request)',
+      ExpressionAttributeNames: { '#request': 'request', '#response': 'response' },
+      ExpressionAttributeValues: {
+        ':attempt': attemptId,
+        ':request': outcome.request,
+        ':response': outcome.response,
+        ':at': at,
+      },
+    });
+  }
+
   applyCallback(
     orderId: string,
     key: string,

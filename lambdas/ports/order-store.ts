@@ -87,6 +87,17 @@ export interface OrderStore {
     at: string,
   ): Promise<boolean>;
   /**
+   * Keeps the request and the acceptance of an attempt whose callback came before its own HTTP answer
+   * and already finished the item; false if another attempt ran it or they are kept already.
+   */
+  keepAcceptedRequest(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome,
+    at: string,
+  ): Promise<boolean>;
+  /**
    * Applies one callback to the item its attempt waits on, once: an interim update goes to its history;
    * a final answer completes or fails it. False if the attempt no longer holds the item or this callback
    * was applied before.

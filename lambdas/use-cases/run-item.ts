@@ -341,6 +341,14 @@ async function awaitCallback(
       since.toISOString(),
     ))
   ) {
+    // Its callback came before this answer and finished the item: keep what was sent all the same.
+    await deps.store.keepAcceptedRequest(
+      item.orderId,
+      item.key,
+      deliveryId,
+      outcome,
+      deps.now().toISOString(),
+    );
     return;
   }
   await sendDeadline(deps, {

@@ -6,6 +6,7 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { writeDefaultSecrets } from '../../local/secrets-manager';
 import { synthesize } from '../../local/synthesize';
+import { type ActivationOptions, startActivation } from '../../simulators/activation';
 import {
   type DemoCredentials,
   type DemoSystems,
@@ -23,6 +24,8 @@ export interface TestSwitchboard {
   credentials: DemoCredentials;
   assemblyDir: string;
   dataDir: string;
+  /** The runtime's log so far, one line each, the Lambdas' structured logs included (prefixed by function). */
+  logs: readonly string[];
   /**
    * Calls the API as a role (by default an operator for /orchestration and /admin, else a submitter;
    * `null` sends no token): JSON in, status and parsed JSON out.
@@ -61,23 +64,59 @@ export interface TestSwitchboardOptions {
   systemBaseUrls?: Record<string, string>;
   /** Latency of the demo systems. */
   latencyMs?: number;
+  /** How the activation system answers asynchronously (default: an interim callback after 50 ms, the final 100 ms later). */
+  activation?: Pick<
+    ActivationOptions,
+    'interimDelayMs' | 'finalDelayMs' | 'duplicateFinal' | 'callbackFirst' | 'callbacks'
+  >;
 }
 
 export async function startTestSwitchboard(options: TestSwitchboardOptions = {}): Promise<TestSwitchboard> {
   const credentials = demoCredentials();
-  const systems = await startDemoSystems({
+  let systems = await startDemoSystems({
     ports: { inventory: 0, activation: 0, billing: 0 },
     credentials,
     activationMode: 'async',
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
   });
   try {
+    if (options.activation) systems = await replaceActivation(systems, credentials, options);
     return await startAround(systems, credentials, options);
   } catch (error) {
     // A runtime that failed to start must not leave the simulators holding the test process open.
     await systems.stop();
     throw error;
   }
+}
+
+/**
+ * The demo systems with an activation system answering as `options.activation` says. The demo starts
+ * activation with its delays only, so a duplicate final or an early callback needs one of our own,
+ * guarded the same way (the scope the catalog's activation-oauth profile asks for).
+ */
+async function replaceActivation(
+  systems: DemoSystems,
+  credentials: DemoCredentials,
+  options: TestSwitchboardOptions,
+): Promise<DemoSystems> {
+  const { clientId, clientSecret } = credentials['activation-oauth'];
+  await systems.activation.stop();
+  const activation = await startActivation({
+    port: 0,
+    ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
+    auth: { type: 'oauth2', clientId, clientSecret, scope: 'activations' },
+    mode: 'async',
+    ...options.activation,
+  });
+  const { inventory, billing } = systems;
+  return {
+    inventory,
+    activation,
+    billing,
+    stop: async () => {
+      await Promise.all([inventory, activation, billing].map((system) => system.stop()));
+    },
+  };
 }
 
 async function startAround(
@@ -112,6 +151,7 @@ async function startAround(
     credentials,
     assemblyDir,
     dataDir,
+    logs,
     token(role) {
       const identity = handle.runtime.identities.find((i) => i.role === role);
       if (!identity) throw new Error(`the local identity file has no ${role}`);

@@ -1,0 +1,532 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { callbackProof } from '../../lambdas/domain/callback';
+import { demoDslOrder } from '../../local/demo-orders';
+import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+
+/**
+ * Asynchronous callouts' callbacks end to end: activation accepts the callout with 202 and answers
+ * later on the signed callback URL Switchboard gave it. Each callback is applied exactly once — whether
+ * re-sent, late, early, forged, malformed or one of hundreds at once — and only the URL's own proof
+ * opens it. Where the simulator cannot misbehave the way a test needs, the test plays activation itself
+ * with the URL activation received.
+ */
+
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+const ACTIVATE_LINE = 'dsl-broadband.activate-line.1';
+
+interface ItemView {
+  id: string;
+  key: string;
+  state: string;
+  history: { state: string; reason: string }[];
+  request?: { headers: Record<string, string>; body?: unknown };
+  response?: { status: number };
+  asyncResponse?: { body: unknown; receivedAt: string };
+  attributes?: Record<string, unknown>;
+}
+
+interface OrderBody {
+  id: string;
+  state: string;
+  fulfilmentAttributes: Record<string, unknown>;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+async function submit(sb: TestSwitchboard, externalId: string): Promise<string> {
+  const created = await sb.call('POST', ORDERS, demoDslOrder(externalId));
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return (created.body as { id: string }).id;
+}
+
+async function order(sb: TestSwitchboard, id: string): Promise<OrderBody> {
+  return (await sb.call('GET', `${ORDERS}/${id}`)).body as OrderBody;
+}
+
+function waitForCompleted(sb: TestSwitchboard, id: string): Promise<OrderBody> {
+  return eventually(
+    async () => {
+      const body = await order(sb, id);
+      assert.notEqual(body.state, 'held', `order ${id} is held: ${JSON.stringify(body)}`);
+      return body.state === 'completed' ? body : undefined;
+    },
+    30_000,
+    `order ${id} to complete`,
+  );
+}
+
+async function activationItem(sb: TestSwitchboard, orderId: string): Promise<ItemView> {
+  const graph = (await sb.call('GET', `/orchestration/orders/${orderId}/items`)).body as {
+    items: ItemView[];
+  };
+  const item = graph.items.find((i) => i.key === ACTIVATE_LINE);
+  assert.ok(item, `order ${orderId} has its ${ACTIVATE_LINE} item`);
+  return item;
+}
+
+/** Waits until activation accepted the order's callout and Switchboard recorded that it waits. */
+function waitForWaiting(sb: TestSwitchboard, orderId: string): Promise<ItemView> {
+  return eventually(
+    async () => {
+      const item = await activationItem(sb, orderId);
+      return item.state === 'Running' && item.history.some((h) => h.reason.startsWith('accepted'))
+        ? item
+        : undefined;
+    },
+    30_000,
+    `order ${orderId}'s activation to wait for its callback`,
+  );
+}
+
+/** The callback URL activation received for an order, as Switchboard sent it (token and all). */
+function callbackUrlOf(sb: TestSwitchboard, orderId: string): string {
+  const request = sb.systems.activation.requests.find(
+    (r) => (r.body as { orderId?: string } | undefined)?.orderId === orderId,
+  );
+  const url = request?.headers['callback-url'];
+  assert.ok(typeof url === 'string', `activation got a callback-url for order ${orderId}`);
+  return url;
+}
+
+/** What activation would send as its final answer for the order's line. */
+function finalBodyOf(sb: TestSwitchboard, orderId: string) {
+  const activation = sb.systems.activation.activations.find((a) => a.orderId === orderId);
+  assert.ok(activation, `activation activated order ${orderId}`);
+  const { activationId, serviceId, portId } = activation;
+  return { status: 'completed', activationId, serviceId, portId };
+}
+
+/** Plays the system: POSTs a callback (an object as JSON, a string as is). */
+async function postCallback(url: string, body: unknown, idempotencyKey?: string): Promise<Answer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // left as text: the assertion that expects JSON will say so
+  }
+  return { status: response.status, body: parsed };
+}
+
+const correlationIdOf = (url: string) => new URL(url).pathname.split('/').pop() ?? '';
+const withToken = (url: string, token: string) => {
+  const forged = new URL(url);
+  forged.searchParams.set('token', token);
+  return forged.toString();
+};
+
+interface CorrelatorEntry {
+  correlationId: string;
+  callbackId: string;
+  result: string;
+}
+
+/** How the correlator disposed of each callback, from its structured log. */
+function correlatorLog(sb: TestSwitchboard): CorrelatorEntry[] {
+  return sb.logs.flatMap((line) => {
+    if (!line.includes('"message":"callback"')) return [];
+    try {
+      const entry = JSON.parse(line.slice(line.indexOf('{'))) as Partial<CorrelatorEntry> & {
+        message?: string;
+      };
+      return entry.message === 'callback' && entry.correlationId && entry.callbackId && entry.result
+        ? [{ correlationId: entry.correlationId, callbackId: entry.callbackId, result: entry.result }]
+        : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const correlatorResults = (sb: TestSwitchboard, correlationId: string) =>
+  correlatorLog(sb).filter((e) => e.correlationId === correlationId);
+
+/** The callbackId a 202 answer gave. */
+const receiptId = (answers: Answer[]) =>
+  (answers[0]?.body as { callbackId?: string } | undefined)?.callbackId;
+const interimEntries = (item: ItemView) => item.history.filter((h) => h.reason.startsWith('interim update'));
+const completedEntries = (item: ItemView) => item.history.filter((h) => h.state === 'Completed');
+const billingRequestsFor = (sb: TestSwitchboard, orderId: string) =>
+  sb.systems.billing.requests.filter((r) => r.text.includes(`<orderId>${orderId}</orderId>`));
+
+describe("activation's asynchronous answer: accepted, an interim update, the final callback (re-sent)", () => {
+  let sb: TestSwitchboard;
+  before(async () => {
+    sb = await startTestSwitchboard({ activation: { duplicateFinal: true } });
+  });
+  after(async () => {
+    await sb?.stop();
+  });
+
+  it('completes the demo order through the callbacks, keeping the final answer and never the token', async () => {
+    const id = await submit(sb, 'callbacks-flow');
+    const completed = await waitForCompleted(sb, id);
+    const item = await activationItem(sb, id);
+    const final = finalBodyOf(sb, id);
+
+    assert.equal(item.state, 'Completed');
+    const reasons = item.history.map((h) => h.reason);
+    const accepted = reasons.findIndex((r) => r.startsWith('accepted by the system'));
+    const interim = reasons.indexOf('interim update from the system: line test passed');
+    const done = item.history.findIndex((h) => h.state === 'Completed');
+    assert.ok(
+      accepted >= 0 && interim > accepted && done > interim,
+      `history in order: ${reasons.join(' | ')}`,
+    );
+    assert.equal(done, item.history.length - 1, 'Completed is the last word');
+    assert.deepEqual(item.asyncResponse?.body, final);
+    assert.deepEqual(item.attributes, { serviceId: final.serviceId, activationId: final.activationId });
+    assert.equal(
+      completed.fulfilmentAttributes.serviceId,
+      final.serviceId,
+      'the callback reached the context',
+    );
+
+    const url = callbackUrlOf(sb, id);
+    const token = new URL(url).searchParams.get('token');
+    assert.ok(token && token.length >= 32, 'the callback URL carries a proof');
+    assert.ok(item.request, 'the request sent is kept');
+    const everything = JSON.stringify((await sb.call('GET', `/orchestration/orders/${id}/items`)).body);
+    assert.ok(!everything.includes(token), 'the callback token is in nothing stored');
+    assert.ok(everything.includes(correlationIdOf(url)), 'while the correlation is');
+  });
+
+  it('applies a re-sent final callback once: same 202 answer, one completion, one context write, one charge', async () => {
+    const id = await submit(sb, 'callbacks-duplicate');
+    await waitForCompleted(sb, id);
+    const url = callbackUrlOf(sb, id);
+    await sb.systems.activation.settled();
+
+    // The simulator sent the final twice with one key, as at-least-once systems do.
+    const finals = sb.systems.activation.callbacks.filter(
+      (c) => c.url === url && (c.body as { status: string }).status === 'completed',
+    );
+    assert.equal(finals.length, 2, 'the final callback and its re-send');
+    const [first, again] = finals;
+    assert.ok(first && again);
+    assert.equal(first.idempotencyKey, again.idempotencyKey);
+    assert.deepEqual([first.status, again.status], [202, 202]);
+    assert.deepEqual(again.answer, first.answer, 'the re-send gets the very same answer');
+    const receipt = first.answer as { correlationId: string; callbackId: string; status: string };
+    assert.deepEqual(receipt, {
+      correlationId: correlationIdOf(url),
+      callbackId: receipt.callbackId,
+      status: 'accepted',
+    });
+
+    // And once more, by hand, long after the item completed: still the same answer.
+    const before = await activationItem(sb, id);
+    const mine = await postCallback(url, first.body, first.idempotencyKey);
+    assert.equal(mine.status, 202, JSON.stringify(mine.body));
+    assert.deepEqual(mine.body, first.answer);
+
+    await new Promise((resolve) => setTimeout(resolve, 500)); // room for a wrongly queued copy to land
+    const item = await activationItem(sb, id);
+    assert.deepEqual(item, before, 'the item did not change');
+    assert.equal(completedEntries(item).length, 1, 'completed once');
+    assert.equal(interimEntries(item).length, 1);
+    const applied = correlatorResults(sb, correlationIdOf(url)).filter((r) => r.result === 'applied');
+    assert.deepEqual(
+      applied.map((r) => r.callbackId).filter((c) => c === receipt.callbackId),
+      [receipt.callbackId],
+      'the final applied once, so the context was written once',
+    );
+    assert.equal(billingRequestsFor(sb, id).length, 1, 'billing charged once');
+    assert.equal((await order(sb, id)).state, 'completed');
+  });
+
+  it('refuses a new callback to an item already completed with 409, changing nothing', async () => {
+    const id = await submit(sb, 'callbacks-late');
+    await waitForCompleted(sb, id);
+    await sb.systems.activation.settled();
+    const url = callbackUrlOf(sb, id);
+    const before = { item: await activationItem(sb, id), order: await order(sb, id) };
+
+    const late = await postCallback(url, { ...finalBodyOf(sb, id), serviceId: 'SVC-LATE' }, randomUUID());
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+    assert.match((late.body as { message: string }).message, /the item is Completed/);
+    const failed = await postCallback(url, { status: 'failed', note: 'changed my mind' }, randomUUID());
+    assert.equal(failed.status, 409);
+    const keyless = await postCallback(url, { status: 'inProgress', note: 'still here' });
+    assert.equal(keyless.status, 409, 'without a key a new body is a new callback');
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(await activationItem(sb, id), before.item);
+    assert.deepEqual(await order(sb, id), before.order);
+    assert.equal(billingRequestsFor(sb, id).length, 1);
+  });
+
+  it('answers 401 to a correlation without a valid proof, and 404 to a proven one that names nothing', async () => {
+    const id = await submit(sb, 'callbacks-unknown');
+    await waitForCompleted(sb, id);
+    const url = callbackUrlOf(sb, id);
+    const base = url.slice(0, url.indexOf('/callbacks/'));
+    const unknown = `ORD-nobody.${ACTIVATE_LINE}.0123456789abcdef`;
+    const final = { status: 'completed', serviceId: 'SVC-X' };
+
+    const forged = await postCallback(`${base}/callbacks/${unknown}?token=${'A'.repeat(43)}`, final, 'k1');
+    assert.equal(forged.status, 401, 'a forger cannot learn whether a correlation exists');
+    assert.equal((await postCallback(`${base}/callbacks/${unknown}`, final, 'k1')).status, 401);
+
+    // Only the holder of the signing key can prove a correlation id; the test borrows it.
+    const { key } = (
+      JSON.parse(readFileSync(join(sb.dataDir, 'secrets.json'), 'utf8')) as Record<string, { key: string }>
+    )['callback-signing-key'] as { key: string };
+    const proven = (correlationId: string) =>
+      `${base}/callbacks/${correlationId}?token=${callbackProof(key, correlationId)}`;
+    assert.equal(proven(correlationIdOf(url)), url, 'the borrowed key signs exactly as Switchboard does');
+    for (const correlationId of [
+      unknown,
+      // A real order, an item it does not have.
+      `${id}.dsl-broadband.no-such-item.1.0123456789abcdef`,
+      // Not a correlation id at all.
+      'not-a-correlation',
+    ]) {
+      const answer = await postCallback(proven(correlationId), final, randomUUID());
+      assert.equal(answer.status, 404, `${correlationId}: ${JSON.stringify(answer.body)}`);
+    }
+  });
+});
+
+describe('a callback that comes before the 202 (the early-callback race)', () => {
+  let sb: TestSwitchboard;
+  before(async () => {
+    sb = await startTestSwitchboard({
+      activation: { callbackFirst: true, duplicateFinal: true },
+    });
+  });
+  after(async () => {
+    await sb?.stop();
+  });
+
+  it('still completes the order: the correlation existed before the request was sent', async () => {
+    const id = await submit(sb, 'callbacks-early');
+    const completed = await waitForCompleted(sb, id);
+    await sb.systems.activation.settled();
+    const url = callbackUrlOf(sb, id);
+    const final = finalBodyOf(sb, id);
+
+    const sent = sb.systems.activation.callbacks.filter((c) => c.url === url);
+    assert.deepEqual(
+      sent.map((c) => [c.attempt, c.status]),
+      [
+        [1, 202],
+        [1, 202],
+      ],
+      'the early final, then its re-send, both accepted',
+    );
+    const item = await activationItem(sb, id);
+    assert.equal(item.state, 'Completed');
+    assert.deepEqual(item.asyncResponse?.body, final);
+    assert.equal(completedEntries(item).length, 1);
+    assert.ok(
+      !item.history.some((h) => h.state === 'FatallyFailed'),
+      `nothing failed: ${JSON.stringify(item.history)}`,
+    );
+    assert.equal(completed.fulfilmentAttributes.serviceId, final.serviceId);
+    assert.equal(billingRequestsFor(sb, id).length, 1, 'billing charged once');
+  });
+
+  it('keeps the request it sent and the 202 even when the callback came first', async () => {
+    const id = await submit(sb, 'callbacks-early-record');
+    await waitForCompleted(sb, id);
+    // The worker keeps them once the system's own 202 arrives, after the callback finished the item.
+    const item = await eventually(async () => {
+      const found = await activationItem(sb, id);
+      return found.request ? found : undefined;
+    });
+    assert.equal(item.response?.status, 202);
+  });
+});
+
+describe('callbacks on items that wait: forged, malformed, and a burst of 500', () => {
+  let sb: TestSwitchboard;
+  before(async () => {
+    // Activation accepts and never calls back on its own: the tests play it.
+    sb = await startTestSwitchboard({
+      activation: { interimDelayMs: 600_000, finalDelayMs: 600_000 },
+    });
+  });
+  after(async () => {
+    await sb?.stop();
+  });
+
+  it('refuses a wrong token or another item’s token with 401, and the waiting item is unchanged', async () => {
+    const [id, other] = await Promise.all([
+      submit(sb, 'callbacks-forged'),
+      submit(sb, 'callbacks-forged-other'),
+    ]);
+    const before = await waitForWaiting(sb, id);
+    await waitForWaiting(sb, other);
+    const url = callbackUrlOf(sb, id);
+    const otherUrl = callbackUrlOf(sb, other);
+    const final = finalBodyOf(sb, id);
+    const token = new URL(url).searchParams.get('token') ?? '';
+    const otherToken = new URL(otherUrl).searchParams.get('token') ?? '';
+
+    const attempts: [string, string][] = [
+      ['a wrong token', withToken(url, `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)],
+      ['another item’s token', withToken(url, otherToken)],
+      ['an empty token', withToken(url, '')],
+      ['no token', url.slice(0, url.indexOf('?'))],
+    ];
+    for (const [what, forged] of attempts) {
+      const answer = await postCallback(forged, final, randomUUID());
+      assert.equal(answer.status, 401, `${what}: ${JSON.stringify(answer.body)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(await activationItem(sb, id), before, 'the item still waits, untouched');
+    assert.equal((await order(sb, id)).state, 'inProgress');
+    assert.deepEqual(correlatorResults(sb, correlationIdOf(url)), [], 'nothing reached the correlator');
+  });
+
+  it('refuses a malformed callback with 400 naming what is wrong, and the waiting item is unchanged', async () => {
+    const id = await submit(sb, 'callbacks-malformed');
+    const before = await waitForWaiting(sb, id);
+    const url = callbackUrlOf(sb, id);
+
+    const notJson = await postCallback(url, '{"status": "completed",', randomUUID());
+    assert.equal(notJson.status, 400, JSON.stringify(notJson.body));
+    assert.match((notJson.body as { message: string }).message, /not valid JSON/);
+    for (const [what, body] of [
+      ['no status', { note: 'done, honestly' }],
+      ['status "done"', { status: 'done' }],
+      ['a JSON array', [{ status: 'completed' }]],
+    ] as const) {
+      const answer = await postCallback(url, body, randomUUID());
+      assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
+      const problems = (answer.body as { problems?: { field: string }[] }).problems ?? [];
+      if (what !== 'a JSON array') {
+        assert.deepEqual(
+          problems.map((p) => p.field),
+          ['status'],
+          `${what}: ${JSON.stringify(answer.body)}`,
+        );
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(await activationItem(sb, id), before);
+    assert.deepEqual(correlatorResults(sb, correlationIdOf(url)), []);
+  });
+
+  it('applies a burst of 500 callbacks on 50 waiting items exactly once each', async (t) => {
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, n) => submit(sb, `callbacks-burst-${n}`)));
+    const accepted = new Set<string>();
+    await eventually(
+      async () => {
+        // What activation received costs nothing to look at; the items are read once it has them all.
+        const sent = new Set(
+          sb.systems.activation.requests.map((r) => (r.body as { orderId?: string } | undefined)?.orderId),
+        );
+        const asked = ids.filter((id) => !accepted.has(id) && sent.has(id));
+        for (const item of await Promise.all(asked.map((id) => activationItem(sb, id)))) {
+          if (item.state === 'Running' && item.history.some((h) => h.reason.startsWith('accepted')))
+            accepted.add(item.id.slice(0, item.id.indexOf('.')));
+        }
+        return accepted.size === ids.length ? true : undefined;
+      },
+      45_000,
+      'the 50 activations to wait for their callbacks',
+    );
+    const COPIES = 5;
+    const plays = ids.map((id) => ({
+      id,
+      url: callbackUrlOf(sb, id),
+      interim: { key: randomUUID(), body: { status: 'inProgress', note: 'line test passed' } },
+      final: { key: randomUUID(), body: finalBodyOf(sb, id) },
+    }));
+    const copies = (url: string, { key, body }: { key: string; body: unknown }) =>
+      Promise.all(Array.from({ length: COPIES }, () => postCallback(url, body, key)));
+
+    const startedAt = Date.now();
+    // Every item at once; within an item, as a system does: the final after its interim was answered.
+    const answers = await Promise.all(
+      plays.map(async (play) => {
+        const interim = await copies(play.url, play.interim);
+        const final = await copies(play.url, play.final);
+        return { play, interim, final };
+      }),
+    );
+    const answeredAt = Date.now();
+    const all = answers.flatMap((a) => [...a.interim, ...a.final]);
+    assert.equal(all.length, 500);
+    assert.deepEqual(
+      all.filter((a) => a.status !== 202),
+      [],
+      'every callback answered 202',
+    );
+    for (const { play, interim, final } of answers) {
+      for (const group of [interim, final]) {
+        assert.equal(new Set(group.map((a) => JSON.stringify(a.body))).size, 1, 'one answer for every copy');
+      }
+      assert.notEqual(receiptId(interim), receiptId(final), play.id);
+    }
+
+    const correlations = new Set(plays.map((p) => correlationIdOf(p.url)));
+    await eventually(
+      async () => {
+        const applied = correlatorLog(sb).filter(
+          (e) => correlations.has(e.correlationId) && e.result === 'applied',
+        );
+        return applied.length >= 2 * plays.length ? true : undefined;
+      },
+      45_000,
+      'every callback to be applied',
+    );
+    const appliedAt = Date.now();
+    await eventually(
+      async () => {
+        const completed = (await sb.call('GET', `${ORDERS}?state=completed&limit=100`)).body as {
+          id: string;
+        }[];
+        const done = new Set(completed.map((o) => o.id));
+        return ids.every((id) => done.has(id)) ? true : undefined;
+      },
+      45_000,
+      'every order to complete',
+    );
+    const ordersDoneAt = Date.now();
+
+    const items = await Promise.all(ids.map((id) => activationItem(sb, id)));
+    for (const [n, { play, interim, final }] of answers.entries()) {
+      const item = items[n] as ItemView;
+      assert.equal(
+        interimEntries(item).length,
+        1,
+        `${play.id}: one interim update: ${JSON.stringify(item.history)}`,
+      );
+      assert.equal(completedEntries(item).length, 1, `${play.id}: completed once`);
+      assert.deepEqual(item.asyncResponse?.body, play.final.body);
+      const applied = correlatorResults(sb, correlationIdOf(play.url)).filter((r) => r.result === 'applied');
+      assert.deepEqual(
+        applied.map((r) => r.callbackId).sort(),
+        [receiptId(interim), receiptId(final)].sort(),
+        `${play.id}: exactly its two callbacks applied`,
+      );
+      assert.equal(billingRequestsFor(sb, play.id).length, 1, `${play.id}: billing charged once`);
+    }
+    // A straggling copy of an interim update, after all that: the answer it would have had.
+    const [first] = answers;
+    assert.ok(first);
+    const straggler = await postCallback(first.play.url, first.play.interim.body, first.play.interim.key);
+    assert.deepEqual(straggler, first.interim[0]);
+    t.diagnostic(
+      `500 callbacks on 50 items: all answered 202 in ${answeredAt - startedAt} ms, applied (every item Completed) in ${appliedAt - startedAt} ms, every order completed in ${ordersDoneAt - startedAt} ms`,
+    );
+  });
+});
