@@ -21,6 +21,8 @@ const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
 });
 const ORDER_SK = 'ORDER';
 const CONTEXT_SK = 'CONTEXT';
+/** Who claimed the order id: a submission with an Idempotency-Key and its request's fingerprint. */
+const SUBMISSION_SK = 'SUBMISSION';
 const itemSk = (key: string) => `ITEM#${key}`;
 
 /** Orders, items and context in one table, one partition per order, so one Query reads a whole order. */
@@ -58,6 +60,33 @@ export class DynamoDbOrderStore implements OrderStore {
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
+  }
+
+  async claimSubmission(
+    orderId: string,
+    fingerprint: string,
+    at: string,
+  ): Promise<{ claimed: true } | { claimed: false; fingerprint: string }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: orderPk(orderId), sk: SUBMISSION_SK, fingerprint, at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.db.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: orderPk(orderId), sk: SUBMISSION_SK },
+          ConsistentRead: true,
+        }),
+      );
+      return { claimed: false, fingerprint: String(existing.Item?.fingerprint ?? '') };
+    }
   }
 
   async getOrder(orderId: string): Promise<OrderRecord | undefined> {
@@ -138,7 +167,7 @@ export class DynamoDbOrderStore implements OrderStore {
       for (const record of page.Items ?? []) {
         if (record.sk === ORDER_SK) order = toOrder(record);
         else if (record.sk === CONTEXT_SK) context = (record.attributes as Record<string, unknown>) ?? {};
-        else {
+        else if (String(record.sk).startsWith('ITEM#')) {
           const item = toItem(record);
           items.set(item.key, item);
         }

@@ -66,7 +66,7 @@ export async function handleOrderApi(
       }
       const parsed = productOrderCreateSchema.safeParse(body);
       if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
-      const order = await submitOrder(deps, parsed.data, actorOf(caller));
+      const order = await submitOrder(deps, parsed.data, actorOf(caller), idempotencyKeyOf(event));
       const resource = toProductOrder(order);
       return json(201, resource, { location: resource.href });
     }
@@ -112,3 +112,15 @@ function productionDeps(): OrderApiDeps {
 }
 
 export const handler = (event: APIGatewayProxyEventV2) => handleOrderApi(productionDeps(), event);
+
+/** The optional Idempotency-Key header: printable, at most 200 characters. */
+function idempotencyKeyOf(event: APIGatewayProxyEventV2): string | undefined {
+  const key = event.headers?.['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw new ValidationError([
+      { field: 'Idempotency-Key', message: 'must be 1 to 200 printable characters without spaces' },
+    ]);
+  }
+  return key;
+}

@@ -30,6 +30,15 @@ export interface OrderStore {
   /** Writes the items, then the order and its context; the order is visible only once all its items are. */
   createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void>;
   getOrder(orderId: string): Promise<OrderRecord | undefined>;
+  /**
+   * Claims an order id for one submission (an Idempotency-Key's), recording the request's fingerprint:
+   * the first claim wins; later ones learn the fingerprint the id was claimed with.
+   */
+  claimSubmission(
+    orderId: string,
+    fingerprint: string,
+    at: string,
+  ): Promise<{ claimed: true } | { claimed: false; fingerprint: string }>;
   /** Orders newest first, optionally in one state: the page from `offset`, and how many there are in all. */
   listOrders(query: {
     state?: OrderState;

@@ -139,6 +139,30 @@ describe('a DSL order through the local runtime', () => {
     assert.equal(malformed.status, 400);
   });
 
+  it('answers a retried POST with the same Idempotency-Key with the same order, and a different order with 409', async () => {
+    const headers = { 'idempotency-key': `crm-retry-${Date.now()}` };
+    const first = await sb.call('POST', ORDERS, demoDslOrder('retry-1'), { headers });
+    const retry = await sb.call('POST', ORDERS, demoDslOrder('retry-1'), { headers });
+    assert.equal(first.status, 201);
+    assert.equal(retry.status, 201);
+    const id = (first.body as { id: string }).id;
+    assert.equal((retry.body as { id: string }).id, id);
+    const other = await sb.call('POST', ORDERS, demoDslOrder('retry-2'), { headers });
+    assert.equal(other.status, 409);
+    const bad = await sb.call('POST', ORDERS, demoDslOrder('retry-3'), {
+      headers: { 'idempotency-key': 'has space' },
+    });
+    assert.equal(bad.status, 400);
+    await eventually(async () => {
+      const read = (await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string };
+      return read.state === 'completed' ? true : undefined;
+    });
+    const reservations = sb.inventory.requests.filter(
+      (r) => (r.body as { orderId?: string })?.orderId === id,
+    );
+    assert.equal(reservations.length, 1, 'the retry started nothing twice');
+  });
+
   it('keeps orders across a restart of the local runtime', async () => {
     const created = await sb.call('POST', ORDERS, demoDslOrder('e2e-restart'));
     const { id } = created.body as { id: string };
