@@ -66,7 +66,7 @@ export class DynamoDbOrderStore implements OrderStore {
     orderId: string,
     fingerprint: string,
     at: string,
-  ): Promise<{ claimed: true } | { claimed: false; fingerprint: string }> {
+  ): Promise<{ claimed: true } | { claimed: false; fingerprint: string; at: string }> {
     try {
       await this.db.send(
         new PutCommand({
@@ -85,7 +85,11 @@ export class DynamoDbOrderStore implements OrderStore {
           ConsistentRead: true,
         }),
       );
-      return { claimed: false, fingerprint: String(existing.Item?.fingerprint ?? '') };
+      return {
+        claimed: false,
+        fingerprint: String(existing.Item?.fingerprint ?? ''),
+        at: String(existing.Item?.at ?? ''),
+      };
     }
   }
 

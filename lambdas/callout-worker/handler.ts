@@ -17,7 +17,12 @@ import { type RunItemDeps, runItem, type WorkMessage } from '../use-cases/run-it
 
 const workMessageSchema = z.union([
   z.object({ orderId: z.string().min(1), itemKey: z.string().min(1), taskToken: z.string().min(1) }),
-  z.object({ kind: z.literal('start'), orderId: z.string().min(1), itemKey: z.string().min(1) }),
+  z.object({
+    kind: z.literal('start'),
+    orderId: z.string().min(1),
+    itemKey: z.string().min(1),
+    attemptId: z.string().min(1).optional(),
+  }),
   z.object({
     kind: z.literal('deadline'),
     orderId: z.string().min(1),

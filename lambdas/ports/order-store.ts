@@ -38,7 +38,7 @@ export interface OrderStore {
     orderId: string,
     fingerprint: string,
     at: string,
-  ): Promise<{ claimed: true } | { claimed: false; fingerprint: string }>;
+  ): Promise<{ claimed: true } | { claimed: false; fingerprint: string; at: string }>;
   /** Orders newest first, optionally in one state: the page from `offset`, and how many there are in all. */
   listOrders(query: {
     state?: OrderState;

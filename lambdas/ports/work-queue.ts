@@ -3,6 +3,11 @@ export interface StartItemMessage {
   kind: 'start';
   orderId: string;
   itemKey: string;
+  /**
+   * The attempt the item is Running under, when a delivery that holds it sends it back to the queue
+   * (its system was busy): the new message goes on as that attempt.
+   */
+  attemptId?: string;
 }
 
 /**

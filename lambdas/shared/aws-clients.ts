@@ -7,7 +7,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 // One client per service for the life of the execution environment. Endpoints come from the standard
 // AWS_ENDPOINT_URL_* variables, which is how the local runtime points them at loopback.
 export const dynamoDocuments = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  // A system's JSON may carry numbers beyond 2^53 (ICCIDs): JSON.parse already made them imprecise, and
+  // refusing to store them would make the worker re-send the callout on every retry.
+  marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false, allowImpreciseNumbers: true },
 });
 export const sqs = new SQSClient({});
 export const stepFunctions = new SFNClient({});

@@ -3,6 +3,7 @@ import { mappingInput } from '../domain/callout';
 import type { Catalog } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import { evaluateAttributeMapping } from '../domain/mapping';
+import { isDone } from '../domain/orchestration';
 import type { CallbackChange, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { WorkQueue } from '../ports/work-queue';
@@ -48,7 +49,19 @@ export async function applyCallback(
     logger.warn('callback for an unknown correlation changed nothing', context);
     return 'unknown';
   }
-  if (item.callbackIds?.includes(message.callbackId)) return 'duplicate';
+  if (item.callbackIds?.includes(message.callbackId)) {
+    // Applied before — but the correlator may have died before finishing what it started: finish again.
+    if (isDone(item)) await finish(deps, aggregate, item);
+    else if (item.state === 'FatallyFailed') {
+      await deps.store.setOrderState(
+        item.orderId,
+        ['acknowledged', 'inProgress'],
+        'held',
+        deps.now().toISOString(),
+      );
+    }
+    return 'duplicate';
+  }
   if (item.state !== 'Running' || !item.attemptId || callbackNonce(item.attemptId) !== correlation.nonce) {
     logger.warn('callback for an item that no longer waits for it changed nothing', {
       ...context,

@@ -67,8 +67,11 @@ export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMess
  * `deliveryId` identifies the message across redeliveries, so a worker that died mid-callout is taken
  * over by the redelivery of its message, and by nothing else.
  */
-export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryId: string): Promise<void> {
+export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId: string): Promise<void> {
   const { store } = deps;
+  // A message a holding delivery sent back to the queue carries that delivery's attempt on.
+  const deliveryId =
+    'kind' in message && message.kind === 'start' && message.attemptId ? message.attemptId : messageId;
   const at = () => deps.now().toISOString();
   if ('kind' in message && message.kind === 'deadline') return checkDeadline(deps, message);
   if ('taskToken' in message) {
@@ -92,7 +95,18 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
     return;
   }
   if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
-  if (item.awaiting) return; // its system accepted it; the callback or the deadline finishes it
+  if (item.awaiting) {
+    // Its system accepted it; the callback or the deadline finishes it. The deadline is sent again, in
+    // case the delivery that recorded the wait died before sending it (a second one changes nothing).
+    await sendDeadline(deps, {
+      kind: 'deadline',
+      orderId: item.orderId,
+      itemKey: item.key,
+      nonce: callbackNonce(deliveryId),
+      dueAt: item.awaiting.deadline,
+    });
+    return;
+  }
   if (!item.taskTokens?.length) return; // its dispatch will come and start it
   if (!prerequisitesDone(item, aggregate.order)) return;
 
@@ -134,7 +148,9 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, deliveryI
   if (item.type === 'callout') {
     const gate = await admit(deps, item, deliveryId);
     if (gate.kind === 'later') {
-      await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }], {
+      // A delivery that already holds the item (a redelivery) hands its attempt on with the message.
+      const held = item.state === 'Running' ? { attemptId: deliveryId } : {};
+      await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key, ...held }], {
         delaySeconds: gate.delaySeconds,
       });
       return;
@@ -239,8 +255,11 @@ async function admit(
 async function waitForTurn(deps: RunItemDeps, system: CalloutTarget['system']): Promise<void> {
   const perSecond = system.limits.maxCalloutsPerSecond;
   if (perSecond === undefined) return;
+  const giveUpAt = deps.now().getTime() + 2 * MAX_RATE_WAIT_MS;
   for (;;) {
     const now = deps.now();
+    // The worker's timeout allows this much waiting; beyond it the message is redelivered and resumes.
+    if (now.getTime() > giveUpAt) throw new Error(`no turn under the rate of system "${system.id}" in time`);
     const turn = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
     const until = 'startAt' in turn ? turn.startAt : turn.askAgainAt;
     const wait = until.getTime() - now.getTime();
@@ -376,6 +395,16 @@ const MAX_SQS_DELAY_SECONDS = 900;
  */
 async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
   const item = await deps.store.getItem(message.orderId, message.itemKey);
+  if (item?.state === 'FatallyFailed' && item.callbackIds?.includes(`deadline:${message.nonce}`)) {
+    // This deadline failed the item; hold the order again, as a worker may have died in between.
+    await deps.store.setOrderState(
+      item.orderId,
+      ['acknowledged', 'inProgress'],
+      'held',
+      deps.now().toISOString(),
+    );
+    return;
+  }
   if (item?.state !== 'Running' || !item.attemptId || callbackNonce(item.attemptId) !== message.nonce) return;
   if (deps.now().getTime() < Date.parse(message.dueAt)) return sendDeadline(deps, message);
   const since = item.awaiting?.since ?? message.dueAt;
@@ -472,7 +501,7 @@ async function callout(
     const timeoutSeconds = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
     return {
       request,
-      response: { ...responseRecord, body: parseIfJson(scrubbed.body) },
+      response: { ...responseRecord, body: storable(parseIfJson(scrubbed.body)) },
       awaitingUntil: new Date(receivedAt.getTime() + timeoutSeconds * 1000),
     };
   }
@@ -481,7 +510,7 @@ async function callout(
     // Decoding may have un-escaped a credential the text scrub could not see.
     return {
       request,
-      response: { ...responseRecord, body: scrubJson(body, secrets) },
+      response: { ...responseRecord, body: storable(scrubJson(body, secrets)) },
       attributes: scrubJson(attributes, secrets),
     };
   } catch (error) {
@@ -540,6 +569,16 @@ export async function finish(
       ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })),
     );
   }
+}
+
+/** The most of an answer an item keeps: a DynamoDB item holds 400 KB in all. */
+const MAX_STORED_ANSWER = 64 * 1024;
+
+/** The answer as the item keeps it: whole when small enough, else an excerpt that says so. */
+function storable(body: unknown): unknown {
+  const text = JSON.stringify(body) ?? '';
+  if (text.length <= MAX_STORED_ANSWER) return body;
+  return { truncated: true, length: text.length, excerpt: text.slice(0, 2000) };
 }
 
 function parseIfJson(text: string): unknown {

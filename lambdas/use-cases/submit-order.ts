@@ -46,6 +46,9 @@ export async function submitOrder(
   return order;
 }
 
+/** How long after a claim a retry may finish creating an order its first request never wrote. */
+const SUBMISSION_TAKEOVER_MS = 60_000;
+
 /** A UUID-shaped id that only this submitter and this key give. */
 function orderIdFor(submitter: Actor, key: string): string {
   const hex = createHash('sha256').update(`${submitter.id}\n${key}`).digest('hex');
@@ -75,6 +78,13 @@ async function claim(
     const order = await deps.store.getOrder(orderId);
     if (order) return order;
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Only a request that has surely died is taken over: writing the items while the first request still
+  // runs its plans would reset them.
+  if (deps.now().getTime() - Date.parse(claimed.at) < SUBMISSION_TAKEOVER_MS) {
+    throw new ConflictError(
+      'an earlier request with this Idempotency-Key is still creating the order; retry in a minute',
+    );
   }
   return undefined;
 }

@@ -942,3 +942,31 @@ describe('runItem: order-scoped items', () => {
     assert.equal(store.order(ORDER).state, 'inProgress');
   });
 });
+
+describe('runItem: a redelivery that finds its system busy', () => {
+  it('hands its attempt on with the message it queues, so the item is resumed and not left Running', async () => {
+    // Prepare: delivery-1 claimed the reservation and died; the inventory is now full (one slot, taken).
+    const { deps, store, http, queue } = await setup('port-only');
+    const inventory = deps.catalog.systems.inventory;
+    assert.ok(inventory);
+    const config = deps.config as InMemoryConfigurationStore;
+    const record = config.systems.get('inventory');
+    assert.ok(record);
+    record.limits = { maxConcurrentCallouts: 1 };
+    await store.attachTaskToken(ORDER, PORT, 'token-1', '2025-03-01T10:00:00.000Z');
+    await store.claimItem(ORDER, PORT, 'delivery-1', '2025-03-01T10:00:00.000Z', 'started');
+    const limits = deps.limits as InMemoryCalloutLimits;
+    await limits.acquireSlot('inventory', 1, 'someone-else', new Date(0), new Date(Date.parse('2030-01-01')));
+
+    // Act: the redelivery of delivery-1 finds no slot and queues the item for later.
+    await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
+    const later = queue.sent.at(-1);
+    limits.slots.clear();
+    if (later) await runItem(deps, later, 'a-new-message-id');
+
+    // Assess
+    assert.deepEqual(later, { kind: 'start', orderId: ORDER, itemKey: PORT, attemptId: 'delivery-1' });
+    assert.equal(http.requests.length, 1, 'the queued message resumed the item as its attempt');
+    assert.equal((await store.getItem(ORDER, PORT))?.state, 'Completed');
+  });
+});

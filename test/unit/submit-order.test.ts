@@ -93,4 +93,34 @@ describe('submitOrder', () => {
     assert.equal(retried.id, stored[0]?.id);
     assert.deepEqual([...plans.started], [`${retried.id}-1`]);
   });
+
+  it('takes over a claimed key whose order never appeared only once the first request has surely died', async () => {
+    // Prepare: the first request claims the key, then dies before writing anything.
+    const { store, plans } = setup();
+    let now = Date.parse('2025-03-01T10:00:00.000Z');
+    const deps = { store, plans, catalog: dslCatalog(), now: () => new Date(now) };
+    const createOrder = store.createOrder.bind(store);
+    let crash = true;
+    store.createOrder = async (...args) => {
+      if (crash) {
+        crash = false;
+        throw new Error('the Lambda timed out');
+      }
+      return createOrder(...args);
+    };
+    await assert.rejects(submitOrder(deps, order(), SUBMITTER, 'key-1'), /timed out/);
+
+    // Act: a retry right away, then one a minute later.
+    const early = submitOrder(deps, order(), SUBMITTER, 'key-1');
+    await assert.rejects(
+      early,
+      (error) => error instanceof ConflictError && /still creating/.test(error.message),
+    );
+    now += 61_000;
+    const late = await submitOrder(deps, order(), SUBMITTER, 'key-1');
+
+    // Assess
+    assert.equal((await store.getOrder(late.id))?.id, late.id);
+    assert.deepEqual([...plans.started], [`${late.id}-1`]);
+  });
 });
