@@ -52,11 +52,9 @@ export class StatelessStack extends Stack {
     }).bindTable('ORDERS_TABLE', ordersTable, 'read-write', {
       indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE],
     });
-    orderApi.addEnvironment(
+    orderApi.addJsonEnvironment(
       'PLAN_STATE_MACHINES',
-      Stack.of(this).toJsonString(
-        Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
-      ),
+      Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
     );
     for (const { machine } of plans) machine.grantStartExecution(orderApi);
 
@@ -77,16 +75,9 @@ export class StatelessStack extends Stack {
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update')
-      .bindQueueSender('WORK_QUEUE_URL', work.queue);
-    calloutWorker.addEnvironment(
-      'AUTH_PROFILE_SECRETS',
-      Stack.of(this).toJsonString(
-        Object.fromEntries(Object.entries(props.authSecrets).map(([id, secret]) => [id, secret.secretArn])),
-      ),
-    );
-    for (const secret of Object.values(props.authSecrets)) secret.grantRead(calloutWorker);
-    calloutWorker.addEnvironment('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey.secretArn);
-    props.callbackSigningKey.grantRead(calloutWorker);
+      .bindQueueSender('WORK_QUEUE_URL', work.queue)
+      .bindSecrets('AUTH_PROFILE_SECRETS', props.authSecrets)
+      .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey);
 
     const callbackApi = new SwitchboardFunction(this, 'CallbackApi', {
       entry: 'lambdas/callback-api/handler.ts',
@@ -95,9 +86,8 @@ export class StatelessStack extends Stack {
       catalog,
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read')
-      .bindQueueSender('CALLBACK_QUEUE_URL', props.callbacks.queue);
-    callbackApi.addEnvironment('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey.secretArn);
-    props.callbackSigningKey.grantRead(callbackApi);
+      .bindQueueSender('CALLBACK_QUEUE_URL', props.callbacks.queue)
+      .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey);
 
     const callbackCorrelator = new SwitchboardFunction(this, 'CallbackCorrelator', {
       entry: 'lambdas/callback-correlator/handler.ts',
@@ -127,10 +117,10 @@ export class StatelessStack extends Stack {
       indexes: [CONFIGURATION_BY_KIND],
     });
     const deadLetterQueues = { work: work.deadLetterQueue, callbacks: props.callbacks.deadLetterQueue };
-    adminApi.addEnvironment(
+    adminApi.addJsonEnvironment(
       'DEAD_LETTER_QUEUES',
-      Stack.of(this).toJsonString(
-        Object.fromEntries(Object.entries(deadLetterQueues).map(([k, q]) => [k, q.queueUrl])),
+      Object.fromEntries(
+        Object.entries(deadLetterQueues).map(([purpose, queue]) => [purpose, queue.queueUrl]),
       ),
     );
     for (const queue of Object.values(deadLetterQueues)) {

@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
 import type { Catalog } from '../domain/catalog';
@@ -10,7 +9,7 @@ import type { DeadLetters } from '../ports/dead-letters';
 import { dynamoDocuments, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
-import { requiredEnv } from '../shared/env';
+import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { errorResponse, json } from '../shared/http';
 import { pathId } from '../shared/ids';
 
@@ -72,18 +71,9 @@ function productionDeps(): AdminApiDeps {
   deps ??= {
     config: new DynamoDbConfigurationStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     catalog: bundledCatalog(),
-    deadLetters: new SqsDeadLetters(sqs, deadLetterQueues()),
+    deadLetters: new SqsDeadLetters(sqs, jsonRecordEnv('DEAD_LETTER_QUEUES')),
   };
   return deps;
 }
 
 export const handler = (event: APIGatewayProxyEventV2) => handleAdminApi(productionDeps(), event);
-
-/** Dead-letter queue URLs by purpose, as the deployment gives them. */
-function deadLetterQueues(): Record<string, string> {
-  const parsed = z
-    .record(z.string(), z.string())
-    .safeParse(JSON.parse(process.env.DEAD_LETTER_QUEUES ?? '{}'));
-  if (!parsed.success) throw new Error('DEAD_LETTER_QUEUES is not a JSON object of queue URLs');
-  return parsed.data;
-}

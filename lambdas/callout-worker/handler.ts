@@ -11,7 +11,7 @@ import { Authenticator } from '../domain/authenticator';
 import { dynamoDocuments, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-signing-key';
-import { requiredEnv } from '../shared/env';
+import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { describeError, logger } from '../shared/logger';
 import { type RunItemDeps, runItem, type WorkMessage } from '../use-cases/run-item';
 
@@ -58,7 +58,7 @@ function productionDeps(): RunItemDeps {
   const now = () => new Date();
   const configurationTable = requiredEnv('CONFIGURATION_TABLE');
   const secrets = new SecretsManagerSecretStore(secretsManager, {
-    ...authProfileSecrets(),
+    ...jsonRecordEnv('AUTH_PROFILE_SECRETS'),
     [CALLBACK_SIGNING_KEY]: requiredEnv('CALLBACK_SIGNING_SECRET_ARN'),
   });
   deps = {
@@ -79,11 +79,3 @@ function productionDeps(): RunItemDeps {
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   handleWorkBatch(productionDeps(), event);
-
-/** Secret ARNs by auth profile id, as the deployment gives them. */
-function authProfileSecrets(): Record<string, string> {
-  const raw = process.env.AUTH_PROFILE_SECRETS ?? '{}';
-  const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new Error('AUTH_PROFILE_SECRETS is not a JSON object of secret ARNs');
-  return parsed.data;
-}

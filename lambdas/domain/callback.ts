@@ -25,6 +25,11 @@ const NONCE_LENGTH = 16;
 export const callbackNonce = (deliveryId: string): string =>
   createHash('sha256').update(deliveryId).digest('hex').slice(0, NONCE_LENGTH);
 
+/** True while the item is Running under the attempt whose callback URL carries this nonce. */
+export function waitsUnder(item: { state: string; attemptId?: string }, nonce: string): boolean {
+  return item.state === 'Running' && item.attemptId !== undefined && callbackNonce(item.attemptId) === nonce;
+}
+
 export const correlationIdOf = ({ orderId, itemKey, nonce }: Correlation): string =>
   `${orderId}.${itemKey}.${nonce}`;
 

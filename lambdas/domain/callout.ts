@@ -180,7 +180,8 @@ export async function interpretAnswer(
   return { body, attributes };
 }
 
-function mappingExpression(catalog: Catalog, name: string): string {
+/** A mapping's expression by name; a MappingError when the catalog has none by that name. */
+export function mappingExpression(catalog: Catalog, name: string): string {
   const expression = catalog.mappings[name];
   if (expression === undefined) throw new MappingError(name, 'is not in the catalog');
   return expression;

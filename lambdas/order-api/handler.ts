@@ -11,7 +11,7 @@ import type { OrderStore } from '../ports/order-store';
 import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
-import { requiredEnv } from '../shared/env';
+import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
@@ -104,7 +104,7 @@ let deps: OrderApiDeps | undefined;
 function productionDeps(): OrderApiDeps {
   deps ??= {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
-    plans: new StepFunctionsPlanRunner(stepFunctions, JSON.parse(requiredEnv('PLAN_STATE_MACHINES'))),
+    plans: new StepFunctionsPlanRunner(stepFunctions, jsonRecordEnv('PLAN_STATE_MACHINES')),
     catalog: bundledCatalog(),
     now: () => new Date(),
   };

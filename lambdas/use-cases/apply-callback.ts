@@ -1,5 +1,5 @@
-import { type CallbackMessage, callbackNonce, parseCorrelationId } from '../domain/callback';
-import { mappingInput } from '../domain/callout';
+import { type CallbackMessage, parseCorrelationId, waitsUnder } from '../domain/callback';
+import { mappingExpression, mappingInput } from '../domain/callout';
 import type { Catalog } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import { evaluateAttributeMapping } from '../domain/mapping';
@@ -8,7 +8,7 @@ import type { CallbackChange, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { WorkQueue } from '../ports/work-queue';
 import { logger } from '../shared/logger';
-import { finish } from './run-item';
+import { finish, holdOrder } from './run-item';
 
 export interface ApplyCallbackDeps {
   store: OrderStore;
@@ -52,17 +52,10 @@ export async function applyCallback(
   if (item.callbackIds?.includes(message.callbackId)) {
     // Applied before — but the correlator may have died before finishing what it started: finish again.
     if (isDone(item)) await finish(deps, aggregate, item);
-    else if (item.state === 'FatallyFailed') {
-      await deps.store.setOrderState(
-        item.orderId,
-        ['acknowledged', 'inProgress'],
-        'held',
-        deps.now().toISOString(),
-      );
-    }
+    else if (item.state === 'FatallyFailed') await holdOrder(deps, item);
     return 'duplicate';
   }
-  if (item.state !== 'Running' || !item.attemptId || callbackNonce(item.attemptId) !== correlation.nonce) {
+  if (!item.attemptId || !waitsUnder(item, correlation.nonce)) {
     logger.warn('callback for an item that no longer waits for it changed nothing', {
       ...context,
       state: item.state,
@@ -84,7 +77,7 @@ export async function applyCallback(
       const attributes =
         name === undefined
           ? {}
-          : await evaluateAttributeMapping(name, deps.catalog.mappings[name] ?? '', {
+          : await evaluateAttributeMapping(name, mappingExpression(deps.catalog, name), {
               ...mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values()),
               response: body,
             });
@@ -109,8 +102,7 @@ export async function applyCallback(
   if (change.kind === 'completed') {
     await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: change.attributes });
   } else if (change.kind === 'failed') {
-    await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at);
-    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: change.error });
+    await holdOrder(deps, item, change.error);
   }
   return 'applied';
 }

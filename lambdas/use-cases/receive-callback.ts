@@ -3,9 +3,9 @@ import {
   type CallbackBody,
   callbackBodySchema,
   callbackIdOf,
-  callbackNonce,
   parseCorrelationId,
   proofMatches,
+  waitsUnder,
 } from '../domain/callback';
 import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors';
 import type { CallbackQueue } from '../ports/callback-queue';
@@ -70,7 +70,7 @@ export async function receiveCallback(
   const callbackId = callbackIdOf(request.idempotencyKey, request.rawBody);
   const receipt: CallbackReceipt = { correlationId, callbackId, status: 'accepted' };
   if (item.callbackIds?.includes(callbackId)) return receipt;
-  if (item.state !== 'Running' || !item.attemptId || callbackNonce(item.attemptId) !== correlation.nonce) {
+  if (!waitsUnder(item, correlation.nonce)) {
     logger.warn('callback for an item that no longer waits for it', {
       correlationId,
       state: item.state,

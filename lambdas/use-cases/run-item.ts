@@ -1,7 +1,7 @@
 import type { ItemDispatch } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { type Authenticator, scrubJson, scrubSecrets } from '../domain/authenticator';
-import { callbackNonce, callbackUrl } from '../domain/callback';
+import { callbackNonce, callbackUrl, waitsUnder } from '../domain/callback';
 import {
   type CalloutTarget,
   interpretAnswer,
@@ -91,21 +91,13 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   if (isDone(item)) return finish(deps, aggregate, item);
   if (item.state === 'FatallyFailed') {
     // Waits for an operator. Hold the order again: a worker may have died between the two writes.
-    await store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at());
-    return;
+    return holdOrder(deps, item);
   }
   if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
   if (item.awaiting) {
     // Its system accepted it; the callback or the deadline finishes it. The deadline is sent again, in
     // case the delivery that recorded the wait died before sending it (a second one changes nothing).
-    await sendDeadline(deps, {
-      kind: 'deadline',
-      orderId: item.orderId,
-      itemKey: item.key,
-      nonce: callbackNonce(deliveryId),
-      dueAt: item.awaiting.deadline,
-    });
-    return;
+    return sendDeadline(deps, deadlineOf(item, deliveryId, item.awaiting.deadline));
   }
   if (!item.taskTokens?.length) return; // its dispatch will come and start it
   if (!prerequisitesDone(item, aggregate.order)) return;
@@ -129,18 +121,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
       return;
     }
     if (typeof applies === 'string') {
-      if (
-        await store.claimItem(
-          item.orderId,
-          item.key,
-          deliveryId,
-          at(),
-          'prerequisites done; condition evaluated',
-        )
-      ) {
-        await fail(deps, item, deliveryId, applies);
-      }
-      return;
+      return claimAndFail(deps, item, deliveryId, 'prerequisites done; condition evaluated', applies);
     }
   }
 
@@ -156,10 +137,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
       return;
     }
     if (gate.kind === 'unconfigured') {
-      if (await store.claimItem(item.orderId, item.key, deliveryId, at(), 'prerequisites done; started')) {
-        await fail(deps, item, deliveryId, gate.error);
-      }
-      return;
+      return claimAndFail(deps, item, deliveryId, 'prerequisites done; started', gate.error);
     }
     admission = gate;
   }
@@ -298,11 +276,43 @@ async function fail(
   error: string,
   outcome: ItemOutcome = {},
 ): Promise<void> {
-  const at = () => deps.now().toISOString();
-  if (await deps.store.failItem(item.orderId, item.key, deliveryId, error, outcome, at())) {
-    await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at());
-    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
+  if (
+    await deps.store.failItem(item.orderId, item.key, deliveryId, error, outcome, deps.now().toISOString())
+  ) {
+    await holdOrder(deps, item, error);
   }
+}
+
+/** Claims the item for this delivery and fails it at once (it cannot run: a bad condition, no system). */
+async function claimAndFail(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  deliveryId: string,
+  reason: string,
+  error: string,
+): Promise<void> {
+  if (await deps.store.claimItem(item.orderId, item.key, deliveryId, deps.now().toISOString(), reason)) {
+    await fail(deps, item, deliveryId, error);
+  }
+}
+
+/**
+ * Holds the order of an item in fallout until an operator acts; with `error`, the item just failed and
+ * the failure is logged. Holding twice changes nothing, so every replay of a failure holds again.
+ */
+export async function holdOrder(
+  deps: Pick<RunItemDeps, 'store' | 'now'>,
+  item: Pick<ItemRecord, 'orderId' | 'key'>,
+  error?: string,
+): Promise<void> {
+  await deps.store.setOrderState(
+    item.orderId,
+    ['acknowledged', 'inProgress'],
+    'held',
+    deps.now().toISOString(),
+  );
+  if (error !== undefined)
+    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
 }
 
 async function perform(
@@ -370,14 +380,17 @@ async function awaitCallback(
     );
     return;
   }
-  await sendDeadline(deps, {
-    kind: 'deadline',
-    orderId: item.orderId,
-    itemKey: item.key,
-    nonce: callbackNonce(deliveryId),
-    dueAt: awaiting.deadline,
-  });
+  await sendDeadline(deps, deadlineOf(item, deliveryId, awaiting.deadline));
 }
+
+/** The deadline of the wait this delivery's callout began. */
+const deadlineOf = (item: ItemRecord, deliveryId: string, dueAt: string): CallbackDeadlineMessage => ({
+  kind: 'deadline',
+  orderId: item.orderId,
+  itemKey: item.key,
+  nonce: callbackNonce(deliveryId),
+  dueAt,
+});
 
 /** Sends the deadline message as far ahead as SQS allows; it sends itself on until it is due. */
 async function sendDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
@@ -397,15 +410,9 @@ async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage
   const item = await deps.store.getItem(message.orderId, message.itemKey);
   if (item?.state === 'FatallyFailed' && item.callbackIds?.includes(`deadline:${message.nonce}`)) {
     // This deadline failed the item; hold the order again, as a worker may have died in between.
-    await deps.store.setOrderState(
-      item.orderId,
-      ['acknowledged', 'inProgress'],
-      'held',
-      deps.now().toISOString(),
-    );
-    return;
+    return holdOrder(deps, item);
   }
-  if (item?.state !== 'Running' || !item.attemptId || callbackNonce(item.attemptId) !== message.nonce) return;
+  if (!item?.attemptId || !waitsUnder(item, message.nonce)) return;
   if (deps.now().getTime() < Date.parse(message.dueAt)) return sendDeadline(deps, message);
   const since = item.awaiting?.since ?? message.dueAt;
   const error = `no final answer on the callback within ${Math.round((Date.parse(message.dueAt) - Date.parse(since)) / 1000)} s of the system accepting the callout`;
@@ -420,8 +427,7 @@ async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage
       at,
     )
   ) {
-    await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress'], 'held', at);
-    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
+    await holdOrder(deps, item, error);
   }
 }
 

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../../lambdas/domain/catalog';
@@ -99,6 +100,29 @@ export class SwitchboardFunction extends NodejsFunction {
         }),
       );
     }
+    return this;
+  }
+
+  /** Sets `envName` to a JSON object of strings (which may hold deploy-time tokens such as ARNs). */
+  addJsonEnvironment(envName: string, values: Record<string, string>): this {
+    this.addEnvironment(envName, Stack.of(this).toJsonString(values));
+    return this;
+  }
+
+  /** Lets the function read a secret, with its ARN in `envName`. */
+  bindSecret(envName: string, secret: ISecret): this {
+    this.addEnvironment(envName, secret.secretArn);
+    secret.grantRead(this);
+    return this;
+  }
+
+  /** Lets the function read these secrets, with their ARNs by name as a JSON object in `envName`. */
+  bindSecrets(envName: string, secrets: Record<string, ISecret>): this {
+    this.addJsonEnvironment(
+      envName,
+      Object.fromEntries(Object.entries(secrets).map(([name, secret]) => [name, secret.secretArn])),
+    );
+    for (const secret of Object.values(secrets)) secret.grantRead(this);
     return this;
   }
 
