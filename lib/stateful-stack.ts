@@ -1,11 +1,17 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type AuthProfile, needsSecret } from '../lambdas/domain/auth-profile';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
-import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/shared/order-table';
+import {
+  HELD_ITEM_ATTRIBUTES,
+  ITEMS_HELD_BY_INTERFACE,
+  ITEMS_HELD_BY_SYSTEM,
+  ORDERS_BY_CREATION,
+  ORDERS_BY_STATE,
+} from '../lambdas/shared/order-table';
 import { SwitchboardIdentity } from './constructs/identity';
 import { QueueWithDlq } from './constructs/queue-with-dlq';
 
@@ -62,6 +68,19 @@ export class StatefulStack extends Stack {
       partitionKey: { name: 'listState', type: AttributeType.STRING },
       sortKey: listSort,
     });
+    // Sparse: only On Hold items carry these keys, so each index is exactly the on-hold list, oldest first.
+    for (const [indexName, partition] of [
+      [ITEMS_HELD_BY_SYSTEM, 'heldSystem'],
+      [ITEMS_HELD_BY_INTERFACE, 'heldInterface'],
+    ] as const) {
+      this.ordersTable.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: partition, type: AttributeType.STRING },
+        sortKey: { name: 'holdSort', type: AttributeType.STRING },
+        projectionType: ProjectionType.INCLUDE,
+        nonKeyAttributes: HELD_ITEM_ATTRIBUTES,
+      });
+    }
     // The worker's timeout is 60 s; six times that before a message the worker still holds is redelivered.
     this.work = new QueueWithDlq(this, 'Work', { visibilityTimeout: Duration.minutes(6) });
     this.bus = new EventBus(this, 'Bus');

@@ -1,14 +1,22 @@
 import { createHash } from 'node:crypto';
-import { CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { EventBus } from 'aws-cdk-lib/aws-events';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availability';
 import type { Catalog } from '../lambdas/domain/catalog';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
-import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../lambdas/shared/order-table';
+import {
+  ITEMS_HELD_BY_INTERFACE,
+  ITEMS_HELD_BY_SYSTEM,
+  ORDERS_BY_CREATION,
+  ORDERS_BY_STATE,
+} from '../lambdas/shared/order-table';
 import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/run-item';
 import { SwitchboardApi } from './constructs/api';
 import { customAdapterRegistrations } from './constructs/custom-adapters';
@@ -77,7 +85,8 @@ export class StatelessStack extends Stack {
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update')
       .bindQueueSender('WORK_QUEUE_URL', work.queue)
       .bindSecrets('AUTH_PROFILE_SECRETS', props.authSecrets)
-      .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey);
+      .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey)
+      .bindEventBus('EVENT_BUS_NAME', props.bus);
 
     const callbackApi = new SwitchboardFunction(this, 'CallbackApi', {
       entry: 'lambdas/callback-api/handler.ts',
@@ -109,12 +118,87 @@ export class StatelessStack extends Stack {
     );
     for (const { machine } of plans) machine.grantTaskResponse(calloutWorker);
 
+    // Held items go back to work when their system comes back (or an operator releases them).
+    const releaseHeldItems = new SwitchboardFunction(this, 'ReleaseHeldItems', {
+      entry: 'lambdas/release-held-items/handler.ts',
+      description: 'Sends held items back to work, oldest first, at their system’s pace, exactly once',
+      catalog,
+      timeout: Duration.minutes(15),
+    })
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-update', {
+        indexes: [ITEMS_HELD_BY_SYSTEM, ITEMS_HELD_BY_INTERFACE],
+      })
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
+        indexes: [CONFIGURATION_BY_KIND],
+      })
+      .bindQueueSender('WORK_QUEUE_URL', work.queue)
+      .bindEventBus('EVENT_BUS_NAME', props.bus);
+    new Rule(this, 'ReleaseOnAvailable', {
+      eventBus: props.bus,
+      description: 'A system Up or an interface Online (or a release asked for): release its held items',
+      eventPattern: {
+        source: [AVAILABILITY_SOURCE],
+        detailType: [DETAIL_TYPES.available, DETAIL_TYPES.releaseRequested],
+      },
+      targets: [new LambdaFunction(releaseHeldItems, { retryAttempts: 4 })],
+    });
+
+    // Maintenance windows: one-time schedules invoke this at a window's start and end.
+    const maintenanceWindow = new SwitchboardFunction(this, 'MaintenanceWindow', {
+      entry: 'lambdas/maintenance-window/handler.ts',
+      description: 'Starts and ends maintenance windows: takes a system Down and brings it back Up',
+      catalog,
+    })
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update')
+      .bindEventBus('EVENT_BUS_NAME', props.bus);
+    const scheduleGroup = new CfnScheduleGroup(this, 'MaintenanceSchedules', {
+      name: `${Stack.of(this).stackName}-maintenance`.slice(0, 64),
+    });
+    const schedulerRole = new Role(this, 'MaintenanceSchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'EventBridge Scheduler invokes the maintenance window function with this role',
+    });
+    // The function itself only (grantInvoke would add its versions too).
+    schedulerRole.addToPolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [maintenanceWindow.functionArn] }),
+    );
+
     const adminApi = new SwitchboardFunction(this, 'AdminApi', {
       entry: 'lambdas/admin-api/handler.ts',
-      description: 'Admin API for operators: systems and system interfaces as they are now',
+      description:
+        'Admin API for operators: systems and interfaces, their state and history, held items, maintenance',
       catalog,
-    }).bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
-      indexes: [CONFIGURATION_BY_KIND],
+    })
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update', {
+        indexes: [CONFIGURATION_BY_KIND],
+      })
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-update', {
+        indexes: [ITEMS_HELD_BY_SYSTEM, ITEMS_HELD_BY_INTERFACE],
+      })
+      .bindQueueSender('WORK_QUEUE_URL', work.queue)
+      .bindEventBus('EVENT_BUS_NAME', props.bus);
+    adminApi.addEnvironment('MAINTENANCE_FUNCTION_ARN', maintenanceWindow.functionArn);
+    adminApi.addEnvironment('MAINTENANCE_SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
+    adminApi.addEnvironment('MAINTENANCE_SCHEDULE_GROUP', scheduleGroup.ref);
+    adminApi.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'scheduler',
+            resource: 'schedule',
+            resourceName: `${scheduleGroup.ref}/*`,
+          }),
+        ],
+      }),
+    );
+    schedulerRole.grantPassRole(adminApi.grantPrincipal);
+    Validations.of(adminApi).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<MaintenanceSchedules>/*]',
+      reason:
+        "Maintenance windows' schedules are created at runtime, one per window start and end, with names made from the window id; the grant covers Switchboard's own schedule group only.",
     });
     const deadLetterQueues = { work: work.deadLetterQueue, callbacks: props.callbacks.deadLetterQueue };
     adminApi.addJsonEnvironment(

@@ -261,12 +261,16 @@ function secretSuffix(resource: DeployedResource): string {
 
 /**
  * CloudFormation's naming: the stack, the logical id, kept within the service's length limit. A secret's
- * literal Name is kept, since code may look a secret up by it.
+ * or a schedule group's literal Name is kept, since code uses it by that name.
  */
 function physicalName(stackName: string, logicalId: string, resource: CfnResource): string {
   const type = resource.Type;
   const givenName = resource.Properties?.Name;
-  if (type === 'AWS::SecretsManager::Secret' && typeof givenName === 'string') return givenName;
+  if (
+    (type === 'AWS::SecretsManager::Secret' || type === 'AWS::Scheduler::ScheduleGroup') &&
+    typeof givenName === 'string'
+  )
+    return givenName;
   const limit = type === 'AWS::Lambda::Function' ? 64 : type === 'AWS::SQS::Queue' ? 80 : 80;
   const full = `${stackName}-${logicalId}`;
   if (full.length <= limit) return full;

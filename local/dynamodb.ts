@@ -8,6 +8,7 @@ import {
   type CreateTableCommandInput,
   DynamoDBClient,
   ListTablesCommand,
+  type Projection,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalDeployment } from './cloud-assembly';
 import { freePort } from './free-port';
@@ -89,7 +90,14 @@ function hasJava(): boolean {
 }
 
 async function waitUntilReady(endpoint: string, region: string, died: () => boolean, output: () => string) {
-  const client = new DynamoDBClient({ endpoint, region, credentials, maxAttempts: 1 });
+  // A JVM that accepted the connection but never answers must not hold the start forever.
+  const client = new DynamoDBClient({
+    endpoint,
+    region,
+    credentials,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: 5_000, connectionTimeout: 5_000 },
+  });
   const started = Date.now();
   for (;;) {
     try {
@@ -111,7 +119,12 @@ export async function createTables(
   endpoint: string,
   region: string,
 ): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region, credentials });
+  const client = new DynamoDBClient({
+    endpoint,
+    region,
+    credentials,
+    requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 },
+  });
   const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
   for (const resource of deployment.ofType('AWS::DynamoDB::Table')) {
     if (existing.has(resource.physicalName)) continue;
@@ -126,7 +139,7 @@ export async function createTables(
             GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as Record<string, unknown>[]).map((index) => ({
               IndexName: index.IndexName as string,
               KeySchema: index.KeySchema as CreateTableCommandInput['KeySchema'],
-              Projection: index.Projection as { ProjectionType: 'ALL' },
+              Projection: index.Projection as Projection,
             })),
           }
         : {}),

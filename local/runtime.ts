@@ -10,6 +10,7 @@ import { LocalEventBridge } from './eventbridge';
 import { freePort } from './free-port';
 import { type LocalIdentity, loadLocalIdentities } from './identities';
 import { LambdaHost } from './lambda-host';
+import { LocalScheduler } from './scheduler';
 import { LocalSecretsManager, writeDefaultSecrets } from './secrets-manager';
 import { createQueues, LOCAL_ACCOUNT_ID, SqsEventSources, startSqs } from './sqs';
 import { LocalStepFunctions } from './stepfunctions';
@@ -36,6 +37,7 @@ export interface LocalRuntime {
     stepfunctions: string;
     eventbridge: string;
     secretsmanager: string;
+    scheduler: string;
   };
   region: string;
   dynamoDbEngine: LocalDynamoDb['engine'];
@@ -44,6 +46,7 @@ export interface LocalRuntime {
   identities: LocalIdentity[];
   stepFunctions: LocalStepFunctions;
   eventBridge: LocalEventBridge;
+  scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
@@ -96,6 +99,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
     });
     const eventBridge = new LocalEventBridge(deployment, lambdas, sqsClient, log);
+    const scheduler = new LocalScheduler(lambdas, {
+      dataDir: options.dataDir,
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      log,
+    });
     // The key that signs callback URLs is generated once per data folder, as the first deploy does on AWS.
     writeDefaultSecrets(options.dataDir, {
       'callback-signing-key': { key: randomBytes(48).toString('base64url') },
@@ -107,12 +116,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       () => stepFunctions.stop(),
       () => secretsManager.stop(),
     );
+    // Started last, with nothing awaited between it and lambdas.start: a schedule that came due while the
+    // runtime was stopped fires on the next turn of the event loop and must find the functions hosted.
+    await scheduler.start();
+    stops.push(() => scheduler.stop());
     const endpoints = {
       dynamodb: dynamo.endpoint,
       sqs: sqs.endpoint,
       stepfunctions: stepFunctions.endpoint,
       eventbridge: eventBridge.endpoint,
       secretsmanager: secretsManager.endpoint,
+      scheduler: scheduler.endpoint,
     };
 
     lambdas.start(lambdaEnvironment(region, endpoints));
@@ -135,6 +149,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       identities,
       stepFunctions,
       eventBridge,
+      scheduler,
       stop: stopAll,
     };
   } catch (error) {
@@ -156,6 +171,7 @@ function lambdaEnvironment(region: string, endpoints: LocalRuntime['endpoints'])
     AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsmanager,
+    AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
     AWS_EC2_METADATA_DISABLED: 'true',
     TZ: 'UTC',
   };

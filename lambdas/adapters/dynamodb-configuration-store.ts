@@ -1,14 +1,21 @@
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { FulfilmentSystem, SystemInterface } from '../domain/catalog';
+import type { AvailabilityChange } from '../domain/availability';
+import type { FulfilmentSystem, InterfaceStatus, SystemInterface, SystemState } from '../domain/catalog';
 import type {
+  ChangeGuard,
+  ChangeRequest,
   ConfigurationStore,
   InterfaceRecord,
+  MaintenanceWindow,
   SeedResult,
   SystemRecord,
 } from '../ports/configuration-store';
@@ -16,6 +23,8 @@ import { CONFIGURATION_BY_KIND } from '../shared/configuration-table';
 
 const systemKey = (id: string) => ({ pk: `SYSTEM#${id}`, sk: 'SYSTEM' });
 const interfaceKey = (id: string) => ({ pk: `INTERFACE#${id}`, sk: 'INTERFACE' });
+const historySk = (change: Pick<AvailabilityChange, 'at' | 'id'>) => `HISTORY#${change.at}#${change.id}`;
+const windowSk = (windowId: string) => `WINDOW#${windowId}`;
 const SYSTEMS_KIND = 'SYSTEMS';
 const interfacesKind = (systemId: string) => `INTERFACES#${systemId}`;
 
@@ -119,6 +128,257 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     return system ? { system, iface } : undefined;
   }
 
+  async setSystemState(
+    systemId: string,
+    state: SystemState,
+    change: ChangeRequest,
+    guard?: ChangeGuard,
+  ): Promise<{ system: SystemRecord; changed: boolean } | undefined> {
+    const changed = await this.change(systemKey(systemId), 'state', state, change, guard);
+    const system = await this.getSystem(systemId);
+    return system ? { system, changed } : undefined;
+  }
+
+  async setInterfaceStatus(
+    interfaceId: string,
+    status: InterfaceStatus,
+    change: ChangeRequest,
+  ): Promise<{ iface: InterfaceRecord; changed: boolean } | undefined> {
+    const changed = await this.change(interfaceKey(interfaceId), 'status', status, change);
+    const iface = await this.getInterface(interfaceId);
+    return iface ? { iface, changed } : undefined;
+  }
+
+  /**
+   * One conditional write changes the state and keeps the change on the record (`lastChange`); the
+   * history record follows. Each change also writes its predecessor's history record again (the same
+   * key, so the same record), so a writer that died between the two writes loses no history.
+   */
+  private async change(
+    key: { pk: string; sk: string },
+    field: 'state' | 'status',
+    to: SystemState | InterfaceStatus,
+    request: ChangeRequest,
+    guard?: ChangeGuard,
+  ): Promise<boolean> {
+    const conditions = ['attribute_exists(pk)', '#field <> :to'];
+    const values: Record<string, unknown> = { ':to': to, ':at': request.at };
+    if (guard) {
+      conditions.push('lastChange.#cause = :cause');
+      values[':cause'] = guard.cause;
+      if (guard.windowId !== undefined) {
+        conditions.push('lastChange.windowId = :window');
+        values[':window'] = guard.windowId;
+      }
+    }
+    const current = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    if (!current.Item) return false;
+    const from = current.Item[field] as SystemState | InterfaceStatus;
+    const change: AvailabilityChange = {
+      id: randomUUID(),
+      at: request.at,
+      by: request.by,
+      reason: request.reason,
+      cause: request.cause,
+      ...(request.windowId !== undefined ? { windowId: request.windowId } : {}),
+      from,
+      to,
+    };
+    values[':change'] = change;
+    values[':from'] = from;
+    conditions.push('#field = :from');
+    let previous: AvailabilityChange | undefined;
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET #field = :to, lastChange = :change, updatedAt = :at',
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: { '#field': field, ...(guard ? { '#cause': 'cause' } : {}) },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      previous = result.Attributes?.lastChange as AvailabilityChange | undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    for (const kept of previous ? [previous, change] : [change]) {
+      await this.db.send(
+        new PutCommand({ TableName: this.tableName, Item: { pk: key.pk, sk: historySk(kept), ...kept } }),
+      );
+    }
+    return true;
+  }
+
+  async history(subject: 'system' | 'interface', id: string, limit: number): Promise<AvailabilityChange[]> {
+    const key = subject === 'system' ? systemKey(id) : interfaceKey(id);
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :history)',
+        ExpressionAttributeValues: { ':pk': key.pk, ':history': 'HISTORY#' },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    const changes = (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...change }) => change as AvailabilityChange);
+    // The latest change is on the record itself, in case its history record is not written yet.
+    const record = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    const last = record.Item?.lastChange as AvailabilityChange | undefined;
+    if (last && !changes.some((c) => c.id === last.id)) changes.unshift(last);
+    return changes.slice(0, limit);
+  }
+
+  async recordConnectionFailure(systemId: string): Promise<number> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: systemKey(systemId),
+        UpdateExpression: 'ADD consecutiveFailures :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(result.Attributes?.consecutiveFailures ?? 0);
+  }
+
+  async resetConnectionFailures(systemId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: systemKey(systemId),
+          UpdateExpression: 'SET consecutiveFailures = :zero',
+          ConditionExpression: 'consecutiveFailures > :zero',
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * The overlap check and the write are one step: the window is written only if the system's
+   * `windowsVersion` is still what the check read, so two operators cannot add overlapping windows.
+   */
+  async addMaintenanceWindow(
+    window: MaintenanceWindow,
+  ): Promise<{ added: true } | { added: false; overlaps: MaintenanceWindow }> {
+    for (;;) {
+      const system = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: systemKey(window.systemId), ConsistentRead: true }),
+      );
+      if (!system.Item) throw new Error(`no system "${window.systemId}" to add a maintenance window to`);
+      const version = Number(system.Item.windowsVersion ?? 0);
+      const overlaps = (await this.maintenanceWindows(window.systemId)).find(
+        (w) => w.endedAt === undefined && w.start < window.end && window.start < w.end,
+      );
+      if (overlaps) return { added: false, overlaps };
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: systemKey(window.systemId),
+            UpdateExpression: 'SET windowsVersion = :next',
+            ConditionExpression:
+              'attribute_exists(pk) AND (windowsVersion = :version OR (attribute_not_exists(windowsVersion) AND :version = :zero))',
+            ExpressionAttributeValues: { ':next': version + 1, ':version': version, ':zero': 0 },
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error)) continue; // another window came meanwhile: check again
+        throw error;
+      }
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: systemKey(window.systemId).pk, sk: windowSk(window.id), ...window },
+        }),
+      );
+      return { added: true };
+    }
+  }
+
+  async maintenanceWindows(systemId: string): Promise<MaintenanceWindow[]> {
+    const windows: MaintenanceWindow[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
+          ExpressionAttributeValues: { ':pk': systemKey(systemId).pk, ':window': 'WINDOW#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const { pk: _pk, sk: _sk, ...window } of page.Items ?? [])
+        windows.push(window as MaintenanceWindow);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return windows.sort((a, b) => a.start.localeCompare(b.start));
+  }
+
+  async getMaintenanceWindow(systemId: string, windowId: string): Promise<MaintenanceWindow | undefined> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: systemKey(systemId).pk, sk: windowSk(windowId) },
+        ConsistentRead: true,
+      }),
+    );
+    if (!result.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...window } = result.Item;
+    return window as MaintenanceWindow;
+  }
+
+  async removeMaintenanceWindow(systemId: string, windowId: string): Promise<MaintenanceWindow | undefined> {
+    const result = await this.db.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: systemKey(systemId).pk, sk: windowSk(windowId) },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    if (!result.Attributes) return undefined;
+    const { pk: _pk, sk: _sk, ...window } = result.Attributes;
+    return window as MaintenanceWindow;
+  }
+
+  async markMaintenanceWindow(
+    systemId: string,
+    windowId: string,
+    phase: 'startedAt' | 'endedAt',
+    at: string,
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: systemKey(systemId).pk, sk: windowSk(windowId) },
+          UpdateExpression: 'SET #phase = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#phase)',
+          ExpressionAttributeNames: { '#phase': phase },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   private async queryKind(kind: string): Promise<Record<string, unknown>[]> {
     const records: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -143,6 +403,10 @@ function toSystem(record: Record<string, unknown>): SystemRecord {
   return {
     ...(record.definition as FulfilmentSystem),
     state: record.state as SystemRecord['state'],
+    ...(record.lastChange ? { stateChange: record.lastChange as AvailabilityChange } : {}),
+    ...(typeof record.consecutiveFailures === 'number'
+      ? { consecutiveFailures: record.consecutiveFailures }
+      : {}),
     seededAt: String(record.seededAt),
     updatedAt: String(record.updatedAt),
   };
@@ -152,7 +416,15 @@ function toInterface(record: Record<string, unknown>): InterfaceRecord {
   return {
     ...(record.definition as SystemInterface),
     status: record.status as InterfaceRecord['status'],
+    ...(record.lastChange ? { statusChange: record.lastChange as AvailabilityChange } : {}),
     seededAt: String(record.seededAt),
     updatedAt: String(record.updatedAt),
   };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error).name === 'ConditionalCheckFailedException'
+  );
 }

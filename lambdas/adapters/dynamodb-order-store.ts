@@ -8,10 +8,16 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { HoldInfo } from '../domain/availability';
 import type { HistoryEntry, ItemRecord, ItemState, OrderRecord, OrderState } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
-import type { CallbackChange, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
-import { ORDERS_BY_CREATION, ORDERS_BY_STATE } from '../shared/order-table';
+import type { CallbackChange, HeldItem, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
+import {
+  ITEMS_HELD_BY_INTERFACE,
+  ITEMS_HELD_BY_SYSTEM,
+  ORDERS_BY_CREATION,
+  ORDERS_BY_STATE,
+} from '../shared/order-table';
 
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
 const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
@@ -24,6 +30,8 @@ const CONTEXT_SK = 'CONTEXT';
 /** Who claimed the order id: a submission with an Idempotency-Key and its request's fingerprint. */
 const SUBMISSION_SK = 'SUBMISSION';
 const itemSk = (key: string) => `ITEM#${key}`;
+/** Oldest hold first; order and key make it unique. */
+const holdSort = (orderId: string, key: string, since: string) => `${since}#${orderId}#${key}`;
 
 /** Orders, items and context in one table, one partition per order, so one Query reads a whole order. */
 export class DynamoDbOrderStore implements OrderStore {
@@ -211,17 +219,143 @@ export class DynamoDbOrderStore implements OrderStore {
   ): Promise<boolean> {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      // A held item leaves the on-hold indexes as it starts: the same write, so it is listed or running.
       UpdateExpression:
-        'SET #state = :running, attemptId = :attempt, startedAt = if_not_exists(startedAt, :at), updatedAt = :at, history = list_append(history, :history)',
-      ConditionExpression: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
+        'SET #state = :running, attemptId = :attempt, startedAt = if_not_exists(startedAt, :at), updatedAt = :at, history = list_append(history, :history) REMOVE heldSystem, heldInterface, holdSort, releaseId, releaseAt',
+      ConditionExpression: '#state IN (:pending, :onHold) OR (#state = :running AND attemptId = :attempt)',
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: {
         ':running': 'Running' satisfies ItemState,
         ':pending': 'Pending' satisfies ItemState,
+        ':onHold': 'OnHold' satisfies ItemState,
         ':attempt': attemptId,
         ':at': at,
         ':history': [historyEntry(at, 'Running', reason)],
       },
+    });
+  }
+
+  async holdItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    hold: HoldInfo,
+    at: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression:
+        'SET #state = :onHold, hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt',
+      ConditionExpression: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':onHold': 'OnHold' satisfies ItemState,
+        ':pending': 'Pending' satisfies ItemState,
+        ':running': 'Running' satisfies ItemState,
+        ':attempt': attemptId,
+        ':hold': hold,
+        ':system': hold.systemId,
+        ':interface': hold.interfaceId,
+        ':sort': holdSort(orderId, key, hold.since),
+        ':at': at,
+        ':history': [historyEntry(at, 'OnHold', `on hold: ${hold.reason}`)],
+      },
+    });
+  }
+
+  async stampRelease(
+    orderId: string,
+    key: string,
+    releaseId: string,
+    at: string,
+    staleBefore: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET releaseId = :release, releaseAt = :at',
+      ConditionExpression:
+        '#state = :onHold AND (attribute_not_exists(releaseId) OR releaseId = :release OR releaseAt < :stale)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':onHold': 'OnHold' satisfies ItemState,
+        ':release': releaseId,
+        ':at': at,
+        ':stale': staleBefore,
+      },
+    });
+  }
+
+  async clearReleaseStamp(orderId: string, key: string, releaseId: string): Promise<void> {
+    await this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'REMOVE releaseId, releaseAt',
+      ConditionExpression: 'releaseId = :release',
+      ExpressionAttributeValues: { ':release': releaseId },
+    });
+  }
+
+  async listHeldItems(query: {
+    systemId: string;
+    interfaceId?: string;
+    after?: string;
+    limit: number;
+  }): Promise<{ items: HeldItem[]; next?: string }> {
+    const byInterface = query.interfaceId !== undefined;
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: byInterface ? ITEMS_HELD_BY_INTERFACE : ITEMS_HELD_BY_SYSTEM,
+        KeyConditionExpression: `${byInterface ? 'heldInterface' : 'heldSystem'} = :id${query.after ? ' AND holdSort > :after' : ''}`,
+        ExpressionAttributeValues: {
+          ':id': byInterface ? query.interfaceId : query.systemId,
+          ...(query.after ? { ':after': query.after } : {}),
+        },
+        Limit: query.limit,
+      }),
+    );
+    const items = (page.Items ?? []).map((record) => ({
+      orderId: String(record.orderId),
+      key: String(record.key),
+      hold: record.hold as HoldInfo,
+      holdSort: String(record.holdSort),
+      ...(record.releaseId
+        ? { release: { id: String(record.releaseId), at: String(record.releaseAt) } }
+        : {}),
+    }));
+    const last = items.at(-1);
+    return { items, ...(page.LastEvaluatedKey && last ? { next: last.holdSort } : {}) };
+  }
+
+  async holdOrder(orderId: string, key: string, at: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: ORDER_SK },
+        UpdateExpression: 'ADD holds :key SET updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':key': new Set([key]), ':at': at },
+      }),
+    );
+    await this.setOrderState(orderId, ['acknowledged', 'inProgress'], 'held', at);
+  }
+
+  async releaseOrderHold(orderId: string, key: string, at: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: ORDER_SK },
+        UpdateExpression: 'DELETE holds :key SET updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':key': new Set([key]), ':at': at },
+      }),
+    );
+    // An empty set is no attribute in DynamoDB: the order goes on only when nothing holds it any more.
+    await this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: ORDER_SK },
+      UpdateExpression: 'SET #state = :to, listState = :to, updatedAt = :at',
+      ConditionExpression: '#state = :held AND attribute_not_exists(holds)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':to': 'inProgress', ':held': 'held', ':at': at },
     });
   }
 
@@ -531,7 +665,16 @@ function strip(record: Record<string, unknown>): Record<string, unknown> {
 }
 
 function toItem(record: Record<string, unknown>): ItemRecord {
-  const { taskTokens, callbackIds, ...rest } = strip(record);
+  const {
+    taskTokens,
+    callbackIds,
+    heldSystem: _system,
+    heldInterface: _interface,
+    holdSort: _sort,
+    releaseId: _release,
+    releaseAt: _releaseAt,
+    ...rest
+  } = strip(record);
   // String sets come back as Sets; the model keeps lists.
   return {
     ...rest,
@@ -542,8 +685,12 @@ function toItem(record: Record<string, unknown>): ItemRecord {
 
 function toOrder(record: Record<string, unknown>): OrderRecord {
   const { listAll: _all, listState: _state, listSort: _sort, ...rest } = strip(record);
-  const done = rest.doneItems;
-  return { ...(rest as unknown as OrderRecord), doneItems: done instanceof Set ? [...done] : [] };
+  const { doneItems: done, holds, ...order } = rest;
+  return {
+    ...(order as unknown as OrderRecord),
+    doneItems: done instanceof Set ? [...done] : [],
+    ...(holds instanceof Set && holds.size > 0 ? { holds: [...holds] as string[] } : {}),
+  };
 }
 
 function sleep(ms: number): Promise<void> {

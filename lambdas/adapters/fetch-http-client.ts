@@ -32,12 +32,16 @@ export class FetchHttpClient implements HttpClient {
 function describeFailure(error: unknown, request: HttpRequest): CalloutError {
   const e = error as Error & { cause?: unknown };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-    return new CalloutError(`no answer within ${request.timeoutMs} ms`);
+    return new CalloutError(`no answer within ${request.timeoutMs} ms`, undefined, true);
   }
   // fetch says only "fetch failed"; the cause says why (a refused connection, an answer that is not HTTP).
   const cause = e.cause as { code?: string; message?: string } | undefined;
   const code = cause?.code;
-  return new CalloutError(`connection failed${code ? ` (${code})` : ''}: ${cause?.message ?? e.message}`);
+  return new CalloutError(
+    `connection failed${code ? ` (${code})` : ''}: ${cause?.message ?? e.message}`,
+    undefined,
+    true,
+  );
 }
 
 async function readCapped(response: Response): Promise<string> {

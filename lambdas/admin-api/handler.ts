@@ -1,36 +1,63 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
+import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
+import { EventBridgeMaintenanceScheduler } from '../adapters/eventbridge-maintenance-scheduler';
 import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
+import { SqsWorkQueue } from '../adapters/sqs-work-queue';
+import type { AuthProfile } from '../domain/auth-profile';
+import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import type { Catalog } from '../domain/catalog';
-import { NotFoundError } from '../domain/errors';
-import { toInterfaceView, toSystemView } from '../domain/system-view';
-import type { ConfigurationStore } from '../ports/configuration-store';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { actorOf } from '../domain/roles';
+import { changeView, toInterfaceView, toSystemView } from '../domain/system-view';
+import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/configuration-store';
 import type { DeadLetters } from '../ports/dead-letters';
-import { dynamoDocuments, sqs } from '../shared/aws-clients';
+import type { OrderStore } from '../ports/order-store';
+import type { WorkQueue } from '../ports/work-queue';
+import { dynamoDocuments, eventBridge, scheduler, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
-import { errorResponse, json } from '../shared/http';
+import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
+import { changeInterfaceStatus, changeSystemState } from '../use-cases/change-availability';
+import { parseItemId } from '../use-cases/complete-manual-task';
+import {
+  cancelMaintenanceWindow,
+  type MaintenanceDeps,
+  planMaintenanceWindow,
+} from '../use-cases/maintenance-windows';
+import { releaseChosenItems } from '../use-cases/release-held-items';
 
-export interface AdminApiDeps {
-  config: ConfigurationStore;
+export interface AdminApiDeps extends MaintenanceDeps {
   catalog: Catalog;
   deadLetters: DeadLetters;
+  store: OrderStore;
+  queue: WorkQueue;
 }
 
+/** The most history entries a system or interface view shows. */
+const HISTORY_SHOWN = 50;
+
 /**
- * The admin API, for operators: systems and system interfaces as they are now (GET /admin/systems,
- * /admin/systems/{systemId}, /admin/system-interfaces/{interfaceId}) and what waits in the dead-letter
- * queues (GET /admin/dead-letters).
+ * The admin API, for operators: systems and system interfaces as they are now, with their history;
+ * taking them Down/Offline and back (PUT /admin/systems/{systemId}/state, PATCH
+ * /admin/system-interfaces/{interfaceId}); their held items and releasing them; maintenance windows; and
+ * what waits in the dead-letter queues (GET /admin/dead-letters).
  */
 export async function handleAdminApi(
   deps: AdminApiDeps,
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
-    requireRole(callerOf(event), 'operator');
+    const caller = requireRole(callerOf(event), 'operator');
+    const by = actorOf(caller);
     const profileOf = (id: string | undefined) => (id ? deps.catalog.authProfiles[id] : undefined);
+    const systemId = () => pathId(event.pathParameters?.systemId, 'systemId');
+    const interfaceId = () => pathId(event.pathParameters?.interfaceId, 'interfaceId');
     switch (event.routeKey) {
       case 'GET /admin/systems': {
         const systems = await deps.config.listSystems();
@@ -41,17 +68,100 @@ export async function handleAdminApi(
         );
       }
       case 'GET /admin/systems/{systemId}': {
-        const id = pathId(event.pathParameters?.systemId, 'systemId');
+        const id = systemId();
         const system = await deps.config.getSystem(id);
         if (!system) throw new NotFoundError(`no system with id "${id}"`);
-        const interfaces = await deps.config.interfacesOf(id);
-        return json(200, toSystemView(system, interfaces, profileOf(system.authProfile)));
+        return json(200, await systemDetail(deps, system, profileOf(system.authProfile)));
+      }
+      case 'PUT /admin/systems/{systemId}/state': {
+        const id = systemId();
+        const body = parse(systemStateRequestSchema, parseJsonBody(event));
+        const result = await changeSystemState(deps, id, body.state, {
+          by,
+          reason: body.reason,
+          cause: 'operator',
+        });
+        if (!result) throw new NotFoundError(`no system with id "${id}"`);
+        return json(200, {
+          changed: result.changed,
+          ...(await systemDetail(deps, result.system, profileOf(result.system.authProfile))),
+        });
       }
       case 'GET /admin/system-interfaces/{interfaceId}': {
-        const id = pathId(event.pathParameters?.interfaceId, 'interfaceId');
+        const id = interfaceId();
         const iface = await deps.config.getInterface(id);
         if (!iface) throw new NotFoundError(`no system interface with id "${id}"`);
-        return json(200, toInterfaceView(iface));
+        return json(200, await interfaceDetail(deps, iface));
+      }
+      case 'PATCH /admin/system-interfaces/{interfaceId}': {
+        const id = interfaceId();
+        const body = parse(interfaceStatusRequestSchema, parseJsonBody(event));
+        const result = await changeInterfaceStatus(deps, id, body.status, {
+          by,
+          reason: body.reason,
+          cause: 'operator',
+        });
+        if (!result) throw new NotFoundError(`no system interface with id "${id}"`);
+        return json(200, { changed: result.changed, ...(await interfaceDetail(deps, result.iface)) });
+      }
+      case 'GET /admin/systems/{systemId}/on-hold-items': {
+        const id = systemId();
+        if (!(await deps.config.getSystem(id))) throw new NotFoundError(`no system with id "${id}"`);
+        return heldPage(deps, event, { systemId: id });
+      }
+      case 'GET /admin/system-interfaces/{interfaceId}/on-hold-items': {
+        const id = interfaceId();
+        const iface = await deps.config.getInterface(id);
+        if (!iface) throw new NotFoundError(`no system interface with id "${id}"`);
+        return heldPage(deps, event, { systemId: iface.system, interfaceId: id });
+      }
+      case 'POST /admin/systems/{systemId}/release': {
+        const id = systemId();
+        const body = parse(releaseRequestSchema, event.body ? parseJsonBody(event) : {});
+        const system = await deps.config.getSystem(id);
+        if (!system) throw new NotFoundError(`no system with id "${id}"`);
+        if (system.state === 'Down') {
+          throw new ConflictError(
+            `system "${id}" is Down; held items are released only while it is available`,
+          );
+        }
+        const request = {
+          systemId: id,
+          releaseId: randomUUID(),
+          reason: `released by ${by.name} (${by.id})${body.reason ? `: ${body.reason}` : ''}`,
+        };
+        if (!body.itemIds) {
+          await deps.events.requestRelease(request);
+          return json(202, { releaseId: request.releaseId, systemId: id, status: 'started' });
+        }
+        const chosen = body.itemIds.map((itemId, i) => {
+          try {
+            return parseItemId(itemId);
+          } catch {
+            throw new ValidationError([{ field: `itemIds.${i}`, message: 'is not an item id' }]);
+          }
+        });
+        const results = await releaseChosenItems(deps, request, chosen);
+        return json(200, {
+          releaseId: request.releaseId,
+          systemId: id,
+          results: results.map((r) => ({ itemId: `${r.orderId}.${r.key}`, result: r.result })),
+        });
+      }
+      case 'GET /admin/systems/{systemId}/maintenance-windows': {
+        const id = systemId();
+        if (!(await deps.config.getSystem(id))) throw new NotFoundError(`no system with id "${id}"`);
+        const windows = await deps.config.maintenanceWindows(id);
+        return json(200, windows.map(windowView), { 'x-result-count': String(windows.length) });
+      }
+      case 'POST /admin/systems/{systemId}/maintenance-windows': {
+        const window = await planMaintenanceWindow(deps, systemId(), parseJsonBody(event), by);
+        return json(201, windowView(window), { location: windowView(window).href });
+      }
+      case 'DELETE /admin/systems/{systemId}/maintenance-windows/{windowId}': {
+        const windowId = pathId(event.pathParameters?.windowId, 'windowId');
+        const window = await cancelMaintenanceWindow(deps, systemId(), windowId);
+        return json(200, { ...windowView(window), cancelled: true });
       }
       case 'GET /admin/dead-letters': {
         // Messages no consumer could process (a work item, a callback): each waits here for an operator.
@@ -65,6 +175,85 @@ export async function handleAdminApi(
   }
 }
 
+const releaseRequestSchema = z
+  .object({
+    /** Item ids (`<orderId>.<itemKey>`); all held items of the system when absent. */
+    itemIds: z.array(z.string().min(3).max(400)).min(1).max(100).optional(),
+    reason: z.string().trim().min(1).max(500).optional(),
+  })
+  .strict();
+
+const heldQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    after: z.string().min(1).max(600).optional(),
+  })
+  .strict();
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
+  return parsed.data;
+}
+
+async function systemDetail(deps: AdminApiDeps, system: SystemRecord, profile: AuthProfile | undefined) {
+  const [interfaces, history, windows] = await Promise.all([
+    deps.config.interfacesOf(system.id),
+    deps.config.history('system', system.id, HISTORY_SHOWN),
+    deps.config.maintenanceWindows(system.id),
+  ]);
+  return {
+    ...toSystemView(system, interfaces, profile),
+    history: history.map(changeView),
+    maintenanceWindows: windows.map(windowView),
+    onHoldItems: { href: `/admin/systems/${system.id}/on-hold-items` },
+  };
+}
+
+async function interfaceDetail(deps: AdminApiDeps, iface: InterfaceRecord) {
+  return {
+    ...toInterfaceView(iface),
+    history: (await deps.config.history('interface', iface.id, HISTORY_SHOWN)).map(changeView),
+    onHoldItems: { href: `/admin/system-interfaces/${iface.id}/on-hold-items` },
+  };
+}
+
+/** A page of held items, oldest first; `next` is the cursor for the page after. */
+async function heldPage(
+  deps: AdminApiDeps,
+  event: APIGatewayProxyEventV2,
+  scope: { systemId: string; interfaceId?: string },
+) {
+  const query = parse(heldQuerySchema, event.queryStringParameters ?? {});
+  const page = await deps.store.listHeldItems({
+    ...scope,
+    limit: query.limit,
+    ...(query.after ? { after: query.after } : {}),
+  });
+  const items = page.items.map((held) => ({
+    id: `${held.orderId}.${held.key}`,
+    orderId: held.orderId,
+    itemKey: held.key,
+    systemId: held.hold.systemId,
+    interfaceId: held.hold.interfaceId,
+    since: held.hold.since,
+    reason: held.hold.reason,
+    ...(held.release ? { releasing: { releaseId: held.release.id, since: held.release.at } } : {}),
+    href: `/orchestration/orders/${held.orderId}/items`,
+  }));
+  return json(
+    200,
+    { items, ...(page.next ? { next: page.next } : {}) },
+    {
+      'x-result-count': String(items.length),
+    },
+  );
+}
+
+function windowView(window: MaintenanceWindow) {
+  return { ...window, href: `/admin/systems/${window.systemId}/maintenance-windows/${window.id}` };
+}
+
 let deps: AdminApiDeps | undefined;
 /** Built on the first invocation, then kept for the life of the execution environment. */
 function productionDeps(): AdminApiDeps {
@@ -72,6 +261,15 @@ function productionDeps(): AdminApiDeps {
     config: new DynamoDbConfigurationStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     catalog: bundledCatalog(),
     deadLetters: new SqsDeadLetters(sqs, jsonRecordEnv('DEAD_LETTER_QUEUES')),
+    store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
+    queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
+    events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
+    scheduler: new EventBridgeMaintenanceScheduler(scheduler, {
+      functionArn: requiredEnv('MAINTENANCE_FUNCTION_ARN'),
+      roleArn: requiredEnv('MAINTENANCE_SCHEDULER_ROLE_ARN'),
+      groupName: requiredEnv('MAINTENANCE_SCHEDULE_GROUP'),
+    }),
+    now: () => new Date(),
   };
   return deps;
 }

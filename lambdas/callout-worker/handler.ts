@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { DynamoDbCalloutLimits } from '../adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
 import { FetchHttpClient } from '../adapters/fetch-http-client';
 import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { Authenticator } from '../domain/authenticator';
-import { dynamoDocuments, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
+import { dynamoDocuments, eventBridge, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-signing-key';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
@@ -22,6 +23,7 @@ const workMessageSchema = z.union([
     orderId: z.string().min(1),
     itemKey: z.string().min(1),
     attemptId: z.string().min(1).optional(),
+    releaseId: z.string().min(1).optional(),
   }),
   z.object({
     kind: z.literal('deadline'),
@@ -30,6 +32,7 @@ const workMessageSchema = z.union([
     nonce: z.string().min(1),
     dueAt: z.iso.datetime(),
   }),
+  z.object({ kind: z.literal('probe'), systemId: z.string().min(1), changeId: z.string().min(1) }),
 ]);
 
 /** Runs every message of the batch; the ones that fail are returned so that only they are redelivered. */
@@ -71,6 +74,7 @@ function productionDeps(): RunItemDeps {
     limits: new DynamoDbCalloutLimits(dynamoDocuments, configurationTable),
     auth: new Authenticator(secrets, http, now),
     callbacks: { baseUrl: requiredEnv('CALLBACK_BASE_URL'), signingKey: () => callbackSigningKey(secrets) },
+    events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
     now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

@@ -72,7 +72,8 @@ export interface PreparedCallout {
 
 /** The interface and system a callout goes to, as they are now. */
 export interface CalloutTarget {
-  system: FulfilmentSystem;
+  /** With its run of connection failures, which the circuit breaker counts. */
+  system: FulfilmentSystem & { consecutiveFailures?: number };
   iface: SystemInterface;
 }
 

@@ -15,6 +15,19 @@ export const systemLimitsSchema = z
   })
   .strict();
 
+/**
+ * The automatic circuit breaker: after `failureThreshold` connection failures or timeouts in a row the
+ * system goes Down by itself; every `probeIntervalSeconds` a GET of `healthPath` (with the system's
+ * auth) is tried, and the first 2xx brings it back Up, releasing what was held meanwhile.
+ */
+export const circuitBreakerSchema = z
+  .object({
+    failureThreshold: z.number().int().min(1).max(1000),
+    healthPath: z.string().startsWith('/'),
+    probeIntervalSeconds: z.number().int().min(1).max(900).default(30),
+  })
+  .strict();
+
 /** A fulfilment system Switchboard calls but does not own. */
 export const systemSchema = z
   .object({
@@ -24,6 +37,7 @@ export const systemSchema = z
     /** The auth profile (auth-profiles/<id>.yaml) its callouts use; none when absent. */
     authProfile: slug.optional(),
     limits: systemLimitsSchema.default({}),
+    circuitBreaker: circuitBreakerSchema.optional(),
   })
   .strict();
 

@@ -52,6 +52,8 @@ export class CalloutError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** No HTTP answer came at all: the connection failed or timed out (what the circuit breaker counts). */
+    readonly unreachable = false,
   ) {
     super(message);
   }

@@ -1,4 +1,5 @@
 import type { ItemType } from '../../statemachines/plan-definition';
+import type { HoldInfo } from './availability';
 import type { Actor } from './roles';
 
 /**
@@ -40,6 +41,8 @@ export interface OrderRecord {
   doneItems: string[];
   /** Who submitted the order. */
   submittedBy?: Actor;
+  /** Keys of the items that hold the order (On Hold, or in fallout); it shows `held` while there are any. */
+  holds?: string[];
   /** Plan executions started for this order: one per plan, covering the lines (ids) it fulfils. */
   planRuns: { planId: string; executionName: string; lineIds: string[] }[];
   createdAt: string;
@@ -70,6 +73,8 @@ export interface ItemRecord {
   attemptId?: string;
   request?: CalloutRequestRecord;
   response?: CalloutResponseRecord;
+  /** Why and since when the callout waits On Hold (kept after release, as what the last hold was). */
+  hold?: HoldInfo;
   /** The operator who completed a manual task. */
   completedBy?: Actor;
   /** An asynchronous callout its system accepted: since when it waits, and until when. */

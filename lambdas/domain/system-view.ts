@@ -1,5 +1,6 @@
 import type { InterfaceRecord, SystemRecord } from '../ports/configuration-store';
 import type { AuthProfile } from './auth-profile';
+import type { AvailabilityChange } from './availability';
 
 /**
  * How the admin API shows systems and interfaces. An auth profile shows its id and type (and an OAuth2
@@ -15,12 +16,21 @@ export function toSystemView(
     name: system.name,
     baseUrl: system.baseUrl,
     state: system.state,
+    ...(system.stateChange ? { stateChange: changeView(system.stateChange) } : {}),
     authProfile: profile
       ? authProfileView(profile)
       : system.authProfile
         ? { id: system.authProfile }
         : { type: 'none' },
     limits: system.limits,
+    ...(system.circuitBreaker
+      ? {
+          circuitBreaker: {
+            ...system.circuitBreaker,
+            consecutiveFailures: system.consecutiveFailures ?? 0,
+          },
+        }
+      : {}),
     ...(interfaces
       ? {
           interfaces: interfaces.map((i) => ({
@@ -29,6 +39,7 @@ export function toSystemView(
             path: i.path,
             adapter: i.adapter,
             status: i.status,
+            ...(i.statusChange ? { statusChange: changeView(i.statusChange) } : {}),
             href: `/admin/system-interfaces/${i.id}`,
           })),
         }
@@ -47,6 +58,7 @@ export function toInterfaceView(iface: InterfaceRecord) {
     path: iface.path,
     adapter: iface.adapter,
     status: iface.status,
+    ...(iface.statusChange ? { statusChange: changeView(iface.statusChange) } : {}),
     timeoutSeconds: iface.timeoutSeconds,
     mappings: {
       ...(iface.requestMapping ? { request: iface.requestMapping } : {}),
@@ -57,6 +69,12 @@ export function toInterfaceView(iface: InterfaceRecord) {
     updatedAt: iface.updatedAt,
     href: `/admin/system-interfaces/${iface.id}`,
   };
+}
+
+/** A change as operators read it (its id is internal). */
+export function changeView(change: AvailabilityChange) {
+  const { id: _id, ...rest } = change;
+  return rest;
 }
 
 function authProfileView(profile: AuthProfile) {

@@ -1,8 +1,14 @@
+import type { AvailabilityChange, ChangeCause } from '../domain/availability';
 import type { FulfilmentSystem, InterfaceStatus, SystemInterface, SystemState } from '../domain/catalog';
+import type { Actor } from '../domain/roles';
 
 /** A system as it is now: its catalog definition and its runtime state. */
 export interface SystemRecord extends FulfilmentSystem {
   state: SystemState;
+  /** The change that brought it to its state (absent while it is as seeded). */
+  stateChange?: AvailabilityChange;
+  /** Connection failures and timeouts in a row, for the circuit breaker. */
+  consecutiveFailures?: number;
   seededAt: string;
   updatedAt: string;
 }
@@ -10,8 +16,38 @@ export interface SystemRecord extends FulfilmentSystem {
 /** A system interface as it is now: its catalog definition and its runtime status. */
 export interface InterfaceRecord extends SystemInterface {
   status: InterfaceStatus;
+  statusChange?: AvailabilityChange;
   seededAt: string;
   updatedAt: string;
+}
+
+/** A change to make: who, why, and what made it. */
+export interface ChangeRequest {
+  by: Actor;
+  reason: string;
+  cause: ChangeCause;
+  windowId?: string;
+  at: string;
+}
+
+/** Makes a change only while the current state came from this cause (a window ends only its own Down). */
+export interface ChangeGuard {
+  cause: ChangeCause;
+  windowId?: string;
+}
+
+/** A planned maintenance: the system is Down from `start` to `end`. */
+export interface MaintenanceWindow {
+  id: string;
+  systemId: string;
+  start: string;
+  end: string;
+  reason: string;
+  createdBy: Actor;
+  createdAt: string;
+  /** When it took the system Down and brought it back (or found it already changed by someone else). */
+  startedAt?: string;
+  endedAt?: string;
 }
 
 export interface SeedResult {
@@ -33,4 +69,43 @@ export interface ConfigurationStore {
   getInterface(interfaceId: string): Promise<InterfaceRecord | undefined>;
   /** The interface and its system, read together for a callout. */
   calloutTarget(interfaceId: string): Promise<{ system: SystemRecord; iface: InterfaceRecord } | undefined>;
+
+  /**
+   * Sets a system's state, keeping the change in its history. Unchanged (`changed: false`) when it is in
+   * that state already or the guard does not hold; undefined when there is no such system.
+   */
+  setSystemState(
+    systemId: string,
+    state: SystemState,
+    change: ChangeRequest,
+    guard?: ChangeGuard,
+  ): Promise<{ system: SystemRecord; changed: boolean } | undefined>;
+  /** Sets an interface's status, as setSystemState does. */
+  setInterfaceStatus(
+    interfaceId: string,
+    status: InterfaceStatus,
+    change: ChangeRequest,
+  ): Promise<{ iface: InterfaceRecord; changed: boolean } | undefined>;
+  /** Changes of a system's state or an interface's status, newest first. */
+  history(subject: 'system' | 'interface', id: string, limit: number): Promise<AvailabilityChange[]>;
+
+  /** Counts one more connection failure or timeout in a row; returns the count. */
+  recordConnectionFailure(systemId: string): Promise<number>;
+  /** A callout got an answer: the run of failures is over. */
+  resetConnectionFailures(systemId: string): Promise<void>;
+
+  /** Adds a window unless it overlaps another of the system's; then that one is returned instead. */
+  addMaintenanceWindow(
+    window: MaintenanceWindow,
+  ): Promise<{ added: true } | { added: false; overlaps: MaintenanceWindow }>;
+  maintenanceWindows(systemId: string): Promise<MaintenanceWindow[]>;
+  getMaintenanceWindow(systemId: string, windowId: string): Promise<MaintenanceWindow | undefined>;
+  removeMaintenanceWindow(systemId: string, windowId: string): Promise<MaintenanceWindow | undefined>;
+  /** Records that the window started or ended; false when it is gone or did so already. */
+  markMaintenanceWindow(
+    systemId: string,
+    windowId: string,
+    phase: 'startedAt' | 'endedAt',
+    at: string,
+  ): Promise<boolean>;
 }

@@ -1,3 +1,4 @@
+import type { HoldInfo } from '../domain/availability';
 import type {
   CalloutRequestRecord,
   CalloutResponseRecord,
@@ -11,6 +12,17 @@ import type { Actor } from '../domain/roles';
 /** An order with everything the worker needs to decide about one of its items, read at once. */
 export interface OrderAggregate extends OrderAggregateView {
   items: Map<string, ItemRecord>;
+}
+
+/** A held item as the on-hold lists show it. */
+export interface HeldItem {
+  orderId: string;
+  key: string;
+  hold: HoldInfo;
+  /** The on-hold lists' sort key: oldest first. */
+  holdSort: string;
+  /** The release that sent it back to work, while it has not started yet. */
+  release?: { id: string; at: string };
 }
 
 /** What one callback does to the item waiting for it. */
@@ -50,8 +62,40 @@ export interface OrderStore {
   getItem(orderId: string, key: string): Promise<ItemRecord | undefined>;
   /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
-  /** Moves a Pending item to Running for this attempt; also true when this attempt already holds it. */
+  /**
+   * Moves a Pending or OnHold item to Running for this attempt (a held one leaves the on-hold lists);
+   * also true when this attempt already holds it.
+   */
   claimItem(orderId: string, key: string, attemptId: string, at: string, reason: string): Promise<boolean>;
+  /**
+   * Puts a callout that cannot go now On Hold: from Pending, or from Running under this attempt (a
+   * redelivery that had claimed it). False if it is in another state or held already.
+   */
+  holdItem(orderId: string, key: string, attemptId: string, hold: HoldInfo, at: string): Promise<boolean>;
+  /**
+   * Stamps a held item as sent back to work by this release, unless another release stamped it less
+   * than `staleBefore` ago; false when it is not On Hold (any more) or another release has it.
+   */
+  stampRelease(
+    orderId: string,
+    key: string,
+    releaseId: string,
+    at: string,
+    staleBefore: string,
+  ): Promise<boolean>;
+  /** Takes a release's stamp off an item that stays held (its system went away again). */
+  clearReleaseStamp(orderId: string, key: string, releaseId: string): Promise<void>;
+  /** Held items of a system or of one interface, oldest first, a page from `after` (a hold sort key). */
+  listHeldItems(query: {
+    systemId: string;
+    interfaceId?: string;
+    after?: string;
+    limit: number;
+  }): Promise<{ items: HeldItem[]; next?: string }>;
+  /** Adds the item to the order's holds and shows the order `held` (unless it is done or failed). */
+  holdOrder(orderId: string, key: string, at: string): Promise<void>;
+  /** Takes the item off the order's holds; the order goes back `inProgress` when none is left. */
+  releaseOrderHold(orderId: string, key: string, at: string): Promise<void>;
   /** Pending (or Running under this attempt) → Skipped, as its condition is false; false otherwise. */
   skipItem(orderId: string, key: string, attemptId: string, reason: string, at: string): Promise<boolean>;
   /**

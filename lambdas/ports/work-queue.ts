@@ -8,6 +8,16 @@ export interface StartItemMessage {
    * (its system was busy): the new message goes on as that attempt.
    */
   attemptId?: string;
+  /** The release that sent a held item back to work; its stamp comes off if the item stays held. */
+  releaseId?: string;
+}
+
+/** Asks whether a system the circuit breaker took Down is healthy again (see circuitBreakerSchema). */
+export interface HealthProbeMessage {
+  kind: 'probe';
+  systemId: string;
+  /** The breaker's Down this probe is about: a later Down (or an operator's change) ends it. */
+  changeId: string;
 }
 
 /**
@@ -23,7 +33,7 @@ export interface CallbackDeadlineMessage {
   dueAt: string;
 }
 
-export type WorkQueueMessage = StartItemMessage | CallbackDeadlineMessage;
+export type WorkQueueMessage = StartItemMessage | CallbackDeadlineMessage | HealthProbeMessage;
 
 export interface WorkQueue {
   /** Sends now, or after `delaySeconds` (at most 900, SQS's limit). */

@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -14,3 +16,5 @@ export const dynamoDocuments = DynamoDBDocumentClient.from(new DynamoDBClient({}
 export const sqs = new SQSClient({});
 export const stepFunctions = new SFNClient({});
 export const secretsManager = new SecretsManagerClient({});
+export const eventBridge = new EventBridgeClient({});
+export const scheduler = new SchedulerClient({});

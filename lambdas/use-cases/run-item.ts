@@ -1,6 +1,7 @@
 import type { ItemDispatch } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { type Authenticator, scrubJson, scrubSecrets } from '../domain/authenticator';
+import { AUTOMATIC_ACTORS, unavailability } from '../domain/availability';
 import { callbackNonce, callbackUrl, waitsUnder } from '../domain/callback';
 import {
   type CalloutTarget,
@@ -16,13 +17,20 @@ import { CalloutError, MappingError } from '../domain/errors';
 import { isAsyncAdapter } from '../domain/integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, isDone, prerequisitesDone } from '../domain/orchestration';
+import type { AvailabilityEvents } from '../ports/availability-events';
 import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
 import type { ConfigurationStore } from '../ports/configuration-store';
 import type { HttpClient, HttpResponse } from '../ports/http-client';
 import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
-import type { CallbackDeadlineMessage, StartItemMessage, WorkQueue } from '../ports/work-queue';
+import type {
+  CallbackDeadlineMessage,
+  HealthProbeMessage,
+  StartItemMessage,
+  WorkQueue,
+} from '../ports/work-queue';
 import { logger } from '../shared/logger';
+import { changeSystemState } from './change-availability';
 
 export interface CallbackIssuer {
   /** The API's base URL: callbacks go to `<baseUrl>/callbacks/{correlationId}`. */
@@ -42,6 +50,8 @@ export interface RunItemDeps {
   config: ConfigurationStore;
   limits: CalloutLimits;
   auth: Authenticator;
+  /** Announces a system the circuit breaker took Down or brought back Up. */
+  events: AvailabilityEvents;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
 }
@@ -51,7 +61,7 @@ export const MAX_RATE_WAIT_MS = 10_000;
 /** How long after a full system a callout asks again for a connection slot (plus up to as much jitter). */
 const SLOT_RETRY_SECONDS = 1;
 
-export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMessage;
+export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMessage | HealthProbeMessage;
 
 /**
  * Handles one work-queue message about one orchestration item.
@@ -74,6 +84,8 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     'kind' in message && message.kind === 'start' && message.attemptId ? message.attemptId : messageId;
   const at = () => deps.now().toISOString();
   if ('kind' in message && message.kind === 'deadline') return checkDeadline(deps, message);
+  if ('kind' in message && message.kind === 'probe') return probeHealth(deps, message);
+  const releaseId = 'kind' in message && message.kind === 'start' ? message.releaseId : undefined;
   if ('taskToken' in message) {
     const found = await store.attachTaskToken(message.orderId, message.itemKey, message.taskToken, at());
     if (!found) {
@@ -93,6 +105,8 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     // Waits for an operator. Hold the order again: a worker may have died between the two writes.
     return holdOrder(deps, item);
   }
+  // A held item runs only as a callout whose system is available; a message for it that is not a
+  // release (a re-sent dispatch, say) is one too: admission below decides.
   if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
   if (item.awaiting) {
     // Its system accepted it; the callback or the deadline finishes it. The deadline is sent again, in
@@ -128,12 +142,22 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   let admission: Admission | undefined;
   if (item.type === 'callout') {
     const gate = await admit(deps, item, deliveryId);
+    if (gate.kind === 'hold') return hold(deps, item, deliveryId, gate.target, gate.reason, releaseId);
     if (gate.kind === 'later') {
       // A delivery that already holds the item (a redelivery) hands its attempt on with the message.
-      const held = item.state === 'Running' ? { attemptId: deliveryId } : {};
-      await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key, ...held }], {
-        delaySeconds: gate.delaySeconds,
-      });
+      const resumed = item.state === 'Running' ? { attemptId: deliveryId } : {};
+      await deps.queue.send(
+        [
+          {
+            kind: 'start',
+            orderId: item.orderId,
+            itemKey: item.key,
+            ...resumed,
+            ...(releaseId ? { releaseId } : {}),
+          },
+        ],
+        { delaySeconds: gate.delaySeconds },
+      );
       return;
     }
     if (gate.kind === 'unconfigured') {
@@ -161,12 +185,22 @@ async function start(
   const manual = item.type === 'manualTask';
   const reason = manual
     ? `prerequisites done; waiting for an operator${planItem?.instructions ? `: ${planItem.instructions}` : ''}`
-    : 'prerequisites done; started';
+    : item.state === 'OnHold'
+      ? `released: ${item.hold?.systemId ? `system "${item.hold.systemId}" is available again` : 'available again'}; started`
+      : 'prerequisites done; started';
   if (!(await store.claimItem(item.orderId, item.key, deliveryId, at(), reason))) return;
+  // A released item no longer holds its order (also on a redelivery, should the first one have died here).
+  if (item.state === 'OnHold' || aggregate.order.holds?.includes(item.key)) {
+    await store.releaseOrderHold(item.orderId, item.key, at());
+  }
   await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
   if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
 
   const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
+  if (outcome.holdReason !== undefined && admission) {
+    // The circuit breaker took its system Down as this callout failed to connect: it waits with the rest.
+    return hold(deps, item, deliveryId, admission.target, outcome.holdReason);
+  }
   if (outcome.error !== undefined) return fail(deps, item, deliveryId, outcome.error, outcome);
   if (outcome.awaitingUntil !== undefined) return awaitCallback(deps, item, deliveryId, outcome);
   if (!(await store.completeItem(item.orderId, item.key, deliveryId, outcome, at()))) return;
@@ -187,7 +221,12 @@ async function admit(
   deps: RunItemDeps,
   item: ItemRecord,
   deliveryId: string,
-): Promise<Admission | { kind: 'later'; delaySeconds: number } | { kind: 'unconfigured'; error: string }> {
+): Promise<
+  | Admission
+  | { kind: 'later'; delaySeconds: number }
+  | { kind: 'unconfigured'; error: string }
+  | { kind: 'hold'; target: CalloutTarget; reason: string }
+> {
   const target = await deps.config.calloutTarget(item.interfaceId ?? '');
   if (!target) {
     return {
@@ -195,6 +234,9 @@ async function admit(
       error: `system interface "${item.interfaceId}" or its system is not configured (is the catalog seeded?)`,
     };
   }
+  // Before any slot or turn is taken: a held callout uses none of its system's capacity.
+  const unavailable = unavailability(target);
+  if (unavailable) return { kind: 'hold', target, reason: unavailable };
   const { system, iface } = target;
   const now = deps.now();
   let lease: SlotLease | undefined;
@@ -243,6 +285,37 @@ async function waitForTurn(deps: RunItemDeps, system: CalloutTarget['system']): 
     const wait = until.getTime() - now.getTime();
     if (wait > 0) await deps.sleep(wait);
     if ('startAt' in turn) return;
+  }
+}
+
+/**
+ * Puts a callout whose system is Down or interface Offline On Hold: no request is sent and nothing of
+ * the item's attempts is used. Its order shows `held`. The hold is written before the system is read
+ * again, so a system that came back meanwhile is seen here or its release sees the hold: either way
+ * the item is sent back to work.
+ */
+async function hold(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  deliveryId: string,
+  target: CalloutTarget,
+  reason: string,
+  releaseId?: string,
+): Promise<void> {
+  const { store } = deps;
+  const at = deps.now().toISOString();
+  if (item.state === 'OnHold') {
+    // A release's message found the system gone again: the item stays held, free for the next release.
+    if (releaseId) await store.clearReleaseStamp(item.orderId, item.key, releaseId);
+  } else {
+    const info = { systemId: target.system.id, interfaceId: target.iface.id, since: at, reason };
+    if (!(await store.holdItem(item.orderId, item.key, deliveryId, info, at))) return;
+    logger.info('callout on hold', { orderId: item.orderId, itemKey: item.key, reason });
+  }
+  await store.holdOrder(item.orderId, item.key, at);
+  const now = await deps.config.calloutTarget(target.iface.id);
+  if (now && !unavailability(now)) {
+    await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
   }
 }
 
@@ -305,12 +378,7 @@ export async function holdOrder(
   item: Pick<ItemRecord, 'orderId' | 'key'>,
   error?: string,
 ): Promise<void> {
-  await deps.store.setOrderState(
-    item.orderId,
-    ['acknowledged', 'inProgress'],
-    'held',
-    deps.now().toISOString(),
-  );
+  await deps.store.holdOrder(item.orderId, item.key, deps.now().toISOString());
   if (error !== undefined)
     logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
 }
@@ -342,8 +410,11 @@ async function perform(
   return callout(deps, item, input, admission, deliveryId);
 }
 
-/** What a callout came to: done (attributes), failed (error), or accepted and waiting for its callback. */
-type CalloutOutcome = ItemOutcome & { error?: string; awaitingUntil?: Date };
+/**
+ * What a callout came to: done (attributes), failed (error), accepted and waiting for its callback, or
+ * sent to a system the circuit breaker has just taken Down (holdReason).
+ */
+type CalloutOutcome = ItemOutcome & { error?: string; awaitingUntil?: Date; holdReason?: string };
 
 /**
  * The system accepted an asynchronous callout: the item stays Running, waiting for its callback, and a
@@ -494,8 +565,14 @@ async function callout(
     answer = await send();
     if (answer.status === 401 && deps.auth.renew(profile, system.baseUrl)) answer = await send();
   } catch (error) {
-    return { request, error: scrubSecrets(describe(error), secrets) };
+    const failed = { request, error: scrubSecrets(describe(error), secrets) };
+    if (error instanceof CalloutError && error.unreachable) {
+      const down = await countFailure(deps, system, failed.error);
+      if (down) return { ...failed, holdReason: `${down} (after: ${failed.error})` };
+    }
+    return failed;
   }
+  if (system.consecutiveFailures) await deps.config.resetConnectionFailures(system.id);
   const receivedAt = deps.now();
   const responseRecord = {
     status: answer.status,
@@ -526,6 +603,78 @@ async function callout(
       error: scrubSecrets(describe(error), secrets),
     };
   }
+}
+
+/**
+ * Counts a connection failure or timeout against a system with a circuit breaker; the one that reaches
+ * its threshold takes the system Down and starts probing its health. Returns why the system is Down when
+ * it is (by this failure or an earlier one), so the callout waits On Hold instead of failing.
+ */
+async function countFailure(
+  deps: RunItemDeps,
+  system: CalloutTarget['system'],
+  error: string,
+): Promise<string | undefined> {
+  const breaker = system.circuitBreaker;
+  if (!breaker) return undefined;
+  const failures = await deps.config.recordConnectionFailure(system.id);
+  if (failures < breaker.failureThreshold) return undefined;
+  const result = await changeSystemState(deps, system.id, 'Down', {
+    by: AUTOMATIC_ACTORS['circuit-breaker'],
+    reason: `${failures} connection failures or timeouts in a row (last: ${error})`,
+    cause: 'circuit-breaker',
+  });
+  if (result?.system.state !== 'Down') return undefined;
+  const change = result.system.stateChange;
+  if (result.changed && change) {
+    await deps.queue.send([{ kind: 'probe', systemId: system.id, changeId: change.id }], {
+      delaySeconds: breaker.probeIntervalSeconds,
+    });
+  }
+  return `system "${system.id}" is Down${change ? `: ${change.reason}` : ''}`;
+}
+
+/**
+ * The circuit breaker's health probe: while the system is still Down from the breaker's change, GET its
+ * health path with its auth; a 2xx brings it Up (which releases its held items), anything else probes
+ * again after the interval. An operator's or a window's change since ends the probing.
+ */
+async function probeHealth(deps: RunItemDeps, message: HealthProbeMessage): Promise<void> {
+  const system = await deps.config.getSystem(message.systemId);
+  const breaker = system?.circuitBreaker;
+  if (!system || !breaker || system.state !== 'Down' || system.stateChange?.id !== message.changeId) return;
+  const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
+  let outcome: string;
+  try {
+    const { headers } = await deps.auth.headers(profile, system.baseUrl);
+    const answer = await deps.http.send({
+      method: 'GET',
+      url: new URL(breaker.healthPath, system.baseUrl.endsWith('/') ? system.baseUrl : `${system.baseUrl}/`)
+        .href,
+      headers,
+      timeoutMs: 10_000,
+    });
+    outcome = `HTTP ${answer.status}`;
+    if (answer.status >= 200 && answer.status < 300) {
+      await deps.config.resetConnectionFailures(system.id);
+      await changeSystemState(
+        deps,
+        system.id,
+        'Up',
+        {
+          by: AUTOMATIC_ACTORS['circuit-breaker'],
+          reason: `health probe of ${breaker.healthPath} answered ${answer.status}`,
+          cause: 'circuit-breaker',
+        },
+        { cause: 'circuit-breaker' },
+      );
+      return;
+    }
+  } catch (error) {
+    outcome = (error as Error).message;
+  }
+  logger.info('health probe failed; probing again', { systemId: system.id, outcome });
+  await deps.queue.send([message], { delaySeconds: breaker.probeIntervalSeconds });
 }
 
 /**

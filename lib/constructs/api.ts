@@ -73,13 +73,20 @@ export class SwitchboardApi extends Construct {
     });
 
     const admin = new HttpLambdaIntegration('Admin', props.adminApi);
-    for (const path of [
-      '/admin/systems',
-      '/admin/systems/{systemId}',
-      '/admin/system-interfaces/{interfaceId}',
-      '/admin/dead-letters',
-    ]) {
-      this.httpApi.addRoutes({ path, methods: [HttpMethod.GET], integration: admin });
+    const { GET, POST, PUT, PATCH, DELETE } = HttpMethod;
+    for (const [path, methods] of [
+      ['/admin/systems', [GET]],
+      ['/admin/systems/{systemId}', [GET]],
+      ['/admin/systems/{systemId}/state', [PUT]],
+      ['/admin/systems/{systemId}/on-hold-items', [GET]],
+      ['/admin/systems/{systemId}/release', [POST]],
+      ['/admin/systems/{systemId}/maintenance-windows', [GET, POST]],
+      ['/admin/systems/{systemId}/maintenance-windows/{windowId}', [DELETE]],
+      ['/admin/system-interfaces/{interfaceId}', [GET, PATCH]],
+      ['/admin/system-interfaces/{interfaceId}/on-hold-items', [GET]],
+      ['/admin/dead-letters', [GET]],
+    ] as const) {
+      this.httpApi.addRoutes({ path, methods: [...methods], integration: admin });
     }
 
     // Systems have no Cognito token: a callback is authorized by the proof its URL carries.

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -130,6 +131,13 @@ export class SwitchboardFunction extends NodejsFunction {
   bindQueueSender(envName: string, queue: IQueue): this {
     this.addEnvironment(envName, queue.queueUrl);
     queue.grantSendMessages(this);
+    return this;
+  }
+
+  /** Puts events on the bus: its name in `envName`, events:PutEvents on it only. */
+  bindEventBus(envName: string, bus: IEventBus): this {
+    this.addEnvironment(envName, bus.eventBusName);
+    bus.grantPutEventsTo(this);
     return this;
   }
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'node:test';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
@@ -70,6 +71,26 @@ export interface TestSwitchboardOptions {
     'interimDelayMs' | 'finalDelayMs' | 'duplicateFinal' | 'callbackFirst' | 'callbacks'
   >;
 }
+
+/** How long one API call of a test may take before it fails (a hung runtime must fail the test, not CI). */
+const CALL_TIMEOUT_MS = 60_000;
+/** How many of the runtime's last log lines a failed test prints. */
+const LOG_LINES_ON_FAILURE = 80;
+
+/** Switchboards started and not yet stopped, whose logs a failing test prints. */
+const running = new Set<TestSwitchboard>();
+
+// A test that fails (a timeout included) prints what the runtimes were doing: on a CI machine that is
+// the only view of a run that went wrong.
+afterEach((t) => {
+  // `passed` is on the context at run time (Node ≥ 21.7) but not yet in @types/node.
+  if ((t as { passed?: boolean }).passed !== false) return;
+  for (const sb of running) {
+    const tail = sb.logs.slice(-LOG_LINES_ON_FAILURE);
+    console.log(`--- last ${tail.length} lines of the runtime log (test "${t.name}" failed) ---`);
+    for (const line of tail) console.log(line);
+  }
+});
 
 export async function startTestSwitchboard(options: TestSwitchboardOptions = {}): Promise<TestSwitchboard> {
   const credentials = demoCredentials();
@@ -198,6 +219,7 @@ async function startAround(
           ...options.headers,
         },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       });
       const text = await response.text();
       let parsed: unknown = text;
@@ -213,12 +235,14 @@ async function startAround(
       handle.runtime = await start();
     },
     async stop() {
+      running.delete(handle);
       await handle.runtime.stop();
       await systems.stop();
       if (process.env.KEEP_E2E_DATA) console.log(`kept ${dataDir}; runtime log:\n${logs.join('\n')}`);
       else rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  running.add(handle);
   return handle;
 }
 
@@ -230,7 +254,17 @@ export async function eventually<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await check();
+    // A check that never settles (a call to a hung server) fails the wait at its deadline all the same.
+    let timer: NodeJS.Timeout | undefined;
+    const value = await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (a check hung)`)),
+          Math.max(0, deadline - Date.now()) + 1000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

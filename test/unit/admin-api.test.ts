@@ -5,6 +5,12 @@ import { type AdminApiDeps, handleAdminApi } from '../../lambdas/admin-api/handl
 import type { Catalog, FulfilmentSystem } from '../../lambdas/domain/catalog';
 import { dslCatalog } from './fixtures/catalogs';
 import { InMemoryConfigurationStore } from './fixtures/configuration';
+import {
+  RecordingAvailabilityEvents,
+  RecordingMaintenanceScheduler,
+  RecordingWorkQueue,
+} from './fixtures/fake-ports';
+import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
 const SEEDED_AT = '2025-03-01T09:00:00.000Z';
 
@@ -60,7 +66,25 @@ const fixedDeadLetters = (counts: Record<string, number>) => ({
 function setup(): { deps: AdminApiDeps; config: InMemoryConfigurationStore } {
   const catalog = catalogWithProfiles();
   const config = InMemoryConfigurationStore.seededFrom(catalog, SEEDED_AT);
-  return { deps: { config, catalog, deadLetters: fixedDeadLetters({ work: 0, callbacks: 2 }) }, config };
+  return { deps: adminDeps(config, catalog, fixedDeadLetters({ work: 0, callbacks: 2 })), config };
+}
+
+/** Everything the admin API needs, around a configuration store. */
+function adminDeps(
+  config: InMemoryConfigurationStore,
+  catalog: Catalog,
+  deadLetters: AdminApiDeps['deadLetters'],
+): AdminApiDeps {
+  return {
+    config,
+    catalog,
+    deadLetters,
+    store: new InMemoryOrderStore(),
+    queue: new RecordingWorkQueue(),
+    events: new RecordingAvailabilityEvents(),
+    scheduler: new RecordingMaintenanceScheduler(),
+    now: () => new Date('2025-03-01T12:00:00.000Z'),
+  };
 }
 
 /** An HTTP API (payload 2.0) request as the API's JWT authorizer passes it on. */
@@ -180,11 +204,7 @@ describe('handleAdminApi: GET /admin/systems', () => {
   });
 
   it('answers an empty list when nothing is seeded', async () => {
-    const deps: AdminApiDeps = {
-      config: new InMemoryConfigurationStore(),
-      catalog: dslCatalog(),
-      deadLetters: fixedDeadLetters({}),
-    };
+    const deps = adminDeps(new InMemoryConfigurationStore(), dslCatalog(), fixedDeadLetters({}));
 
     const response = await handleAdminApi(deps, request('GET /admin/systems'));
 

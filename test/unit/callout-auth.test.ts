@@ -16,6 +16,7 @@ import {
 } from './fixtures/configuration';
 import {
   jsonAnswer,
+  RecordingAvailabilityEvents,
   RecordingPlanTasks,
   RecordingWorkQueue,
   type Responder,
@@ -181,6 +182,7 @@ async function setup(options: {
     auth: new Authenticator(secretStore, http, now),
     now,
     callbacks: testCallbacks,
+    events: new RecordingAvailabilityEvents(),
     sleep: async () => {},
   };
   return {

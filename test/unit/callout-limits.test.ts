@@ -17,6 +17,7 @@ import {
 } from './fixtures/configuration';
 import {
   jsonAnswer,
+  RecordingAvailabilityEvents,
   RecordingPlanTasks,
   type Responder,
   ScriptedHttpClient,
@@ -132,6 +133,7 @@ async function setup(
     auth: new Authenticator(new StaticSecretStore(secrets), http, now),
     now,
     callbacks: testCallbacks,
+    events: new RecordingAvailabilityEvents(),
     sleep: async (ms) => {
       sleeps.push(ms);
     },

@@ -18,6 +18,7 @@ import {
 import {
   deferred,
   jsonAnswer,
+  RecordingAvailabilityEvents,
   RecordingPlanTasks,
   RecordingWorkQueue,
   type Responder,
@@ -84,6 +85,7 @@ async function setupLines(
     auth: new Authenticator(new StaticSecretStore({}), http, now),
     now,
     callbacks: testCallbacks,
+    events: new RecordingAvailabilityEvents(),
     sleep: async () => {},
   };
   return { deps, store, http, queue, tasks, items };
