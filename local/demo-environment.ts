@@ -27,6 +27,10 @@ export interface DemoEnvironmentOptions {
   activationFinalDelayMs?: number;
   dynamoDb?: 'auto' | 'dynalite';
   log?: (line: string) => void;
+  /** Another catalog folder (a copy of the demo's with more in it, as the benchmark uses). */
+  catalogDir?: string;
+  /** Base URLs of that catalog's further systems, by system id. */
+  systemBaseUrls?: Record<string, string>;
 }
 
 export interface DemoEnvironment {
@@ -62,18 +66,23 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
   });
   try {
-    const assemblyDir = synthesize(
-      options.assemblyDir,
-      free
+    const assemblyDir = synthesize(options.assemblyDir, {
+      ...(free || options.systemBaseUrls
         ? {
             'switchboard:systemBaseUrls': {
-              inventory: systems.inventory.url,
-              activation: systems.activation.url,
-              billing: systems.billing.url,
+              ...(free
+                ? {
+                    inventory: systems.inventory.url,
+                    activation: systems.activation.url,
+                    billing: systems.billing.url,
+                  }
+                : {}),
+              ...options.systemBaseUrls,
             },
           }
-        : {},
-    );
+        : {}),
+      ...(options.catalogDir ? { 'switchboard:catalogDir': options.catalogDir } : {}),
+    });
     const runtime = await startLocalRuntime({
       assemblyDir,
       dataDir: options.dataDir,

@@ -2,6 +2,9 @@
  * `npm run demo`: starts a fresh local runtime with the demo's simulated systems on free ports, submits
  * the demo DSL order and prints each item as it moves, then the order's timeline: every item with its
  * system, request, response and duration. Exits non-zero if the order does not complete.
+ *
+ * `npm run demo -- --hold` shows a hold: activation is taken Down first, the order's activation waits On
+ * Hold (the order `held`), then activation comes back Up and the release completes the order.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +15,9 @@ const root = join(import.meta.dirname, '..');
 // Fresh at every run; DEMO_DATA_DIR moves it (the tests run the demo in a temporary folder).
 const dataDir = process.env.DEMO_DATA_DIR ?? join(root, '.local', 'demo');
 const TIMEOUT_MS = 60_000;
+const HOLD = process.argv.includes('--hold');
+/** How long the --hold demo keeps activation Down once the item is held. */
+const HOLD_FOR_MS = 2_000;
 
 interface ItemView {
   key: string;
@@ -53,9 +59,9 @@ process.exit(exitCode);
 async function runDemo(): Promise<number> {
   const { runtime } = demo;
   const token = (role: string) => runtime.identities.find((i) => i.role === role)?.token ?? '';
-  const call = async (path: string, role: string, body?: unknown) => {
+  const call = async (path: string, role: string, body?: unknown, method?: string) => {
     const response = await fetch(`${runtime.apiUrl}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
+      method: method ?? (body === undefined ? 'GET' : 'POST'),
       headers: {
         authorization: `Bearer ${token(role)}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -64,6 +70,14 @@ async function runDemo(): Promise<number> {
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
+
+  const setActivation = async (state: 'Up' | 'Down', reason: string) => {
+    const answer = await call('/admin/systems/activation/state', 'operator', { state, reason }, 'PUT');
+    if (answer.status !== 200)
+      throw new Error(`activation could not be set ${state}: ${JSON.stringify(answer.body)}`);
+    console.log(`\n  operator: activation ${state} (${reason})\n`);
+  };
+  if (HOLD) await setActivation('Down', 'demo: line card upgrade');
 
   const submittedAt = Date.now();
   const created = await call(
@@ -80,6 +94,7 @@ async function runDemo(): Promise<number> {
   const seen = new Map<string, string>();
   let state = 'acknowledged';
   let items: ItemView[] = [];
+  let heldSince: number | undefined;
   while (Date.now() - submittedAt < TIMEOUT_MS) {
     const graph = (await call(`/orchestration/orders/${orderId}/items`, 'operator')).body as {
       state: string;
@@ -89,10 +104,29 @@ async function runDemo(): Promise<number> {
     for (const item of items) {
       if (seen.get(item.key) === item.state) continue;
       seen.set(item.key, item.state);
-      const at = item.state === 'Running' ? item.startedAt : (item.completedAt ?? item.startedAt);
+      const at =
+        item.state === 'OnHold'
+          ? item.history.at(-1)?.at
+          : item.state === 'Running'
+            ? item.history.at(-1)?.at
+            : (item.completedAt ?? item.startedAt);
       console.log(`  ${since(at).padStart(9)}  ${item.planItemId.padEnd(15)} ${item.state}`);
     }
-    if (['completed', 'held', 'failed'].includes(state)) break;
+    if (HOLD && heldSince === undefined && state === 'held' && items.some((i) => i.state === 'OnHold')) {
+      heldSince = Date.now();
+      const held = (await call('/admin/systems/activation/on-hold-items', 'operator')).body as {
+        items: { id: string; since: string; reason: string }[];
+      };
+      console.log(`\n  order ${state}; activation's on-hold list:`);
+      for (const h of held.items) console.log(`    ${h.id} since ${since(h.since)}: ${h.reason}`);
+    }
+    if (HOLD && heldSince !== undefined && Date.now() - heldSince >= HOLD_FOR_MS && state === 'held') {
+      await setActivation('Up', 'demo: upgrade done');
+      heldSince = Number.POSITIVE_INFINITY; // brought back once
+    }
+    // Held by fallout is where the demo stops; held by a hold goes on once the system is back.
+    if (state === 'completed' || state === 'failed') break;
+    if (state === 'held' && items.some((i) => i.state === 'FatallyFailed')) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
@@ -124,7 +158,7 @@ async function runDemo(): Promise<number> {
         `    callback  ${since(item.asyncResponse.receivedAt)} ${compact(item.asyncResponse.body)}`,
       );
     }
-    for (const entry of item.history.filter((h) => /interim|accepted/.test(h.reason))) {
+    for (const entry of item.history.filter((h) => /interim|accepted|on hold|released/.test(h.reason))) {
       console.log(`    history   ${since(entry.at)} ${entry.reason}`);
     }
     if (item.attributes) console.log(`    wrote     ${compact(item.attributes)}`);

@@ -24,7 +24,6 @@ import { CONFIGURATION_BY_KIND } from '../shared/configuration-table';
 const systemKey = (id: string) => ({ pk: `SYSTEM#${id}`, sk: 'SYSTEM' });
 const interfaceKey = (id: string) => ({ pk: `INTERFACE#${id}`, sk: 'INTERFACE' });
 const historySk = (change: Pick<AvailabilityChange, 'at' | 'id'>) => `HISTORY#${change.at}#${change.id}`;
-const windowSk = (windowId: string) => `WINDOW#${windowId}`;
 const SYSTEMS_KIND = 'SYSTEMS';
 const interfacesKind = (systemId: string) => `INTERFACES#${systemId}`;
 
@@ -161,7 +160,7 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     request: ChangeRequest,
     guard?: ChangeGuard,
   ): Promise<boolean> {
-    const conditions = ['attribute_exists(pk)', '#field <> :to'];
+    const conditions = ['attribute_exists(pk)', guard?.takeOver ? '#field = :to' : '#field <> :to'];
     const values: Record<string, unknown> = { ':to': to, ':at': request.at };
     if (guard) {
       conditions.push('lastChange.#cause = :cause');
@@ -176,6 +175,7 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     );
     if (!current.Item) return false;
     const from = current.Item[field] as SystemState | InterfaceStatus;
+    const previousId = (current.Item.lastChange as AvailabilityChange | undefined)?.id;
     const change: AvailabilityChange = {
       id: randomUUID(),
       at: request.at,
@@ -185,10 +185,16 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
       ...(request.windowId !== undefined ? { windowId: request.windowId } : {}),
       from,
       to,
+      ...(previousId ? { follows: previousId } : {}),
     };
     values[':change'] = change;
     values[':from'] = from;
     conditions.push('#field = :from');
+    // Against a change made since this read (a take-over must take over what it read).
+    if (previousId !== undefined) {
+      values[':previous'] = previousId;
+      conditions.push('lastChange.id = :previous');
+    } else conditions.push('attribute_not_exists(lastChange)');
     let previous: AvailabilityChange | undefined;
     try {
       const result = await this.db.send(
@@ -268,91 +274,80 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
   }
 
   /**
-   * The overlap check and the write are one step: the window is written only if the system's
-   * `windowsVersion` is still what the check read, so two operators cannot add overlapping windows.
+   * A system's windows live in one map on its record, so the overlap check and the write are one
+   * conditional write: the window is added only if the map is still the one the check read
+   * (`windowsVersion`), and two operators cannot add overlapping windows.
    */
   async addMaintenanceWindow(
     window: MaintenanceWindow,
   ): Promise<{ added: true } | { added: false; overlaps: MaintenanceWindow }> {
+    const key = systemKey(window.systemId);
     for (;;) {
-      const system = await this.db.send(
-        new GetCommand({ TableName: this.tableName, Key: systemKey(window.systemId), ConsistentRead: true }),
-      );
-      if (!system.Item) throw new Error(`no system "${window.systemId}" to add a maintenance window to`);
-      const version = Number(system.Item.windowsVersion ?? 0);
-      const overlaps = (await this.maintenanceWindows(window.systemId)).find(
-        (w) => w.endedAt === undefined && w.start < window.end && window.start < w.end,
+      const record = await this.systemRecord(window.systemId);
+      if (!record) throw new Error(`no system "${window.systemId}" to add a maintenance window to`);
+      const version = Number(record.windowsVersion ?? 0);
+      const overlaps = windowsOf(record).find(
+        // Touching counts: a window ending at the instant the next starts would bring the system Up
+        // under the next one, should its end run after the next one's start.
+        (w) => w.endedAt === undefined && w.start <= window.end && window.start <= w.end,
       );
       if (overlaps) return { added: false, overlaps };
       try {
         await this.db.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: systemKey(window.systemId),
-            UpdateExpression: 'SET windowsVersion = :next',
-            ConditionExpression:
-              'attribute_exists(pk) AND (windowsVersion = :version OR (attribute_not_exists(windowsVersion) AND :version = :zero))',
-            ExpressionAttributeValues: { ':next': version + 1, ':version': version, ':zero': 0 },
+            Key: key,
+            UpdateExpression: record.windows
+              ? 'SET windows.#id = :window, windowsVersion = :next'
+              : 'SET windows = :windows, windowsVersion = :next',
+            ConditionExpression: record.windows
+              ? 'windowsVersion = :version'
+              : 'attribute_exists(pk) AND attribute_not_exists(windows)',
+            ...(record.windows ? { ExpressionAttributeNames: { '#id': window.id } } : {}),
+            ExpressionAttributeValues: {
+              ':next': version + 1,
+              ...(record.windows
+                ? { ':window': window, ':version': version }
+                : { ':windows': { [window.id]: window } }),
+            },
           }),
         );
+        return { added: true };
       } catch (error) {
-        if (isConditionFailure(error)) continue; // another window came meanwhile: check again
-        throw error;
+        if (!isConditionFailure(error)) throw error;
+        // Another window came meanwhile: check again.
       }
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: systemKey(window.systemId).pk, sk: windowSk(window.id), ...window },
-        }),
-      );
-      return { added: true };
     }
   }
 
   async maintenanceWindows(systemId: string): Promise<MaintenanceWindow[]> {
-    const windows: MaintenanceWindow[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
-          ExpressionAttributeValues: { ':pk': systemKey(systemId).pk, ':window': 'WINDOW#' },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const { pk: _pk, sk: _sk, ...window } of page.Items ?? [])
-        windows.push(window as MaintenanceWindow);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return windows.sort((a, b) => a.start.localeCompare(b.start));
+    const record = await this.systemRecord(systemId);
+    return record ? windowsOf(record).sort((a, b) => a.start.localeCompare(b.start)) : [];
   }
 
   async getMaintenanceWindow(systemId: string, windowId: string): Promise<MaintenanceWindow | undefined> {
-    const result = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: systemKey(systemId).pk, sk: windowSk(windowId) },
-        ConsistentRead: true,
-      }),
-    );
-    if (!result.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...window } = result.Item;
-    return window as MaintenanceWindow;
+    const record = await this.systemRecord(systemId);
+    return record ? windowsOf(record).find((w) => w.id === windowId) : undefined;
   }
 
   async removeMaintenanceWindow(systemId: string, windowId: string): Promise<MaintenanceWindow | undefined> {
-    const result = await this.db.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: systemKey(systemId).pk, sk: windowSk(windowId) },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    if (!result.Attributes) return undefined;
-    const { pk: _pk, sk: _sk, ...window } = result.Attributes;
-    return window as MaintenanceWindow;
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: systemKey(systemId),
+          UpdateExpression: 'REMOVE windows.#id ADD windowsVersion :one',
+          ConditionExpression: 'attribute_exists(windows.#id)',
+          ExpressionAttributeNames: { '#id': windowId },
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return (result.Attributes?.windows as Record<string, MaintenanceWindow> | undefined)?.[windowId];
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   async markMaintenanceWindow(
@@ -365,11 +360,11 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: systemKey(systemId).pk, sk: windowSk(windowId) },
-          UpdateExpression: 'SET #phase = :at',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#phase)',
-          ExpressionAttributeNames: { '#phase': phase },
-          ExpressionAttributeValues: { ':at': at },
+          Key: systemKey(systemId),
+          UpdateExpression: 'SET windows.#id.#phase = :at ADD windowsVersion :one',
+          ConditionExpression: 'attribute_exists(windows.#id) AND attribute_not_exists(windows.#id.#phase)',
+          ExpressionAttributeNames: { '#id': windowId, '#phase': phase },
+          ExpressionAttributeValues: { ':at': at, ':one': 1 },
         }),
       );
       return true;
@@ -377,6 +372,13 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  private async systemRecord(systemId: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: systemKey(systemId), ConsistentRead: true }),
+    );
+    return result.Item;
   }
 
   private async queryKind(kind: string): Promise<Record<string, unknown>[]> {
@@ -420,6 +422,10 @@ function toInterface(record: Record<string, unknown>): InterfaceRecord {
     seededAt: String(record.seededAt),
     updatedAt: String(record.updatedAt),
   };
+}
+
+function windowsOf(record: Record<string, unknown>): MaintenanceWindow[] {
+  return Object.values((record.windows as Record<string, MaintenanceWindow> | undefined) ?? {});
 }
 
 function isConditionFailure(error: unknown): boolean {

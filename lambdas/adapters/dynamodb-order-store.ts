@@ -245,9 +245,9 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression:
-        'SET #state = :onHold, hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt',
+        'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt',
       ConditionExpression: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
-      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
       ExpressionAttributeValues: {
         ':onHold': 'OnHold' satisfies ItemState,
         ':pending': 'Pending' satisfies ItemState,

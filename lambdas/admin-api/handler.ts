@@ -107,13 +107,13 @@ export async function handleAdminApi(
       case 'GET /admin/systems/{systemId}/on-hold-items': {
         const id = systemId();
         if (!(await deps.config.getSystem(id))) throw new NotFoundError(`no system with id "${id}"`);
-        return heldPage(deps, event, { systemId: id });
+        return await heldPage(deps, event, { systemId: id });
       }
       case 'GET /admin/system-interfaces/{interfaceId}/on-hold-items': {
         const id = interfaceId();
         const iface = await deps.config.getInterface(id);
         if (!iface) throw new NotFoundError(`no system interface with id "${id}"`);
-        return heldPage(deps, event, { systemId: iface.system, interfaceId: id });
+        return await heldPage(deps, event, { systemId: iface.system, interfaceId: id });
       }
       case 'POST /admin/systems/{systemId}/release': {
         const id = systemId();
@@ -134,13 +134,17 @@ export async function handleAdminApi(
           await deps.events.requestRelease(request);
           return json(202, { releaseId: request.releaseId, systemId: id, status: 'started' });
         }
-        const chosen = body.itemIds.map((itemId, i) => {
+        const parsed = body.itemIds.map((itemId, i) => {
           try {
             return parseItemId(itemId);
           } catch {
             throw new ValidationError([{ field: `itemIds.${i}`, message: 'is not an item id' }]);
           }
         });
+        // The same id twice is one item.
+        const chosen = parsed.filter(
+          (item, i) => parsed.findIndex((o) => o.orderId === item.orderId && o.key === item.key) === i,
+        );
         const results = await releaseChosenItems(deps, request, chosen);
         return json(200, {
           releaseId: request.releaseId,

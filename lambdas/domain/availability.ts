@@ -22,6 +22,8 @@ export interface AvailabilityChange {
   windowId?: string;
   from: SystemState | InterfaceStatus;
   to: SystemState | InterfaceStatus;
+  /** The id of the change this one ended, when there was one. */
+  follows?: string;
 }
 
 /** Switchboard itself, when it changes a state on its own. */

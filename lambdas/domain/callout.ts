@@ -77,6 +77,11 @@ export interface CalloutTarget {
   iface: SystemInterface;
 }
 
+/** A path of a system, under its base URL's own path (`/health` of `https://host/api` is `/api/health`). */
+export function systemUrl(baseUrl: string, path: string): string {
+  return new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
+}
+
 /** The key every attempt of the same item sends, so a system that honours it never acts twice for one item. */
 export const idempotencyKey = (item: Pick<ItemRecord, 'orderId' | 'key'>): string =>
   `${item.orderId}.${item.key}`;
@@ -105,10 +110,7 @@ export async function prepareCallout(
     );
   }
   return {
-    url: new URL(
-      iface.path.replace(/^\//, ''),
-      system.baseUrl.endsWith('/') ? system.baseUrl : `${system.baseUrl}/`,
-    ).href,
+    url: systemUrl(system.baseUrl, iface.path),
     method: iface.method,
     headers: {
       accept: 'application/json',

@@ -71,9 +71,9 @@ export function toInterfaceView(iface: InterfaceRecord) {
   };
 }
 
-/** A change as operators read it (its id is internal). */
+/** A change as operators read it (its id, and the id of the change it ended, are internal). */
 export function changeView(change: AvailabilityChange) {
-  const { id: _id, ...rest } = change;
+  const { id: _id, follows: _follows, ...rest } = change;
   return rest;
 }
 

@@ -4,6 +4,8 @@ import type { AvailabilityChange, ReleaseRequest } from '../domain/availability'
 export interface AvailabilityEvent {
   systemId: string;
   interfaceId?: string;
+  /** Why, as the operator (or Switchboard) said it. */
+  reason: string;
   /** The change announced (absent when an operator asks again for a system that is available). */
   change?: AvailabilityChange;
   /** For a change to available: the release it starts. */

@@ -34,6 +34,11 @@ export interface ChangeRequest {
 export interface ChangeGuard {
   cause: ChangeCause;
   windowId?: string;
+  /**
+   * The system is in the state already, from this cause (another window's Down): the change takes it
+   * over, keeping the state, so that only the new cause's end may undo it.
+   */
+  takeOver?: boolean;
 }
 
 /** A planned maintenance: the system is Down from `start` to `end`. */

@@ -14,7 +14,7 @@ const availableSchema = z.object({
   systemId: z.string().min(1),
   interfaceId: z.string().min(1).optional(),
   releaseId: z.string().min(1),
-  change: z.object({ reason: z.string() }).passthrough().optional(),
+  reason: z.string(),
 });
 
 const releaseRequestSchema = z.object({
@@ -43,7 +43,7 @@ export async function handleRelease(
       systemId: detail.systemId,
       ...(detail.interfaceId ? { interfaceId: detail.interfaceId } : {}),
       releaseId: detail.releaseId,
-      reason: detail.change?.reason ?? 'available again',
+      reason: detail.reason,
     };
   } else if (event['detail-type'] === DETAIL_TYPES.releaseRequested) {
     request = releaseRequestSchema.parse(event.detail);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AvailabilityChange } from '../domain/availability';
 import type { InterfaceStatus, SystemState } from '../domain/catalog';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type {
@@ -22,6 +23,8 @@ export interface AvailabilityDeps {
  *
  * An operator's Up for a system that is Up already announces again without a new history entry: a
  * release whose event was lost can always be asked for once more, and releases never send an item twice.
+ * So does a retried automatic Up whose change is already made (a window's end delivered again after
+ * its announcement failed).
  */
 export async function changeSystemState(
   deps: AvailabilityDeps,
@@ -41,10 +44,17 @@ export async function changeSystemState(
   const change = system.stateChange;
   if (changed && change) {
     logger.info('system state changed', { systemId, state, cause: change.cause, reason: change.reason });
-    if (state === 'Down') await deps.events.unavailable({ systemId, change });
+    // Back Up, by whoever: the circuit breaker counts failures from here.
+    if (state === 'Up') await deps.config.resetConnectionFailures(systemId);
+    if (state === 'Down') await deps.events.unavailable({ systemId, reason: request.reason, change });
   }
-  if (state === 'Up' && system.state === 'Up' && (changed || request.cause === 'operator')) {
-    await deps.events.available({ systemId, ...(change ? { change } : {}), releaseId: randomUUID() });
+  if (state === 'Up' && system.state === 'Up' && (changed || asksAgain(request, change))) {
+    await deps.events.available({
+      systemId,
+      reason: request.reason,
+      ...(changed && change ? { change } : {}),
+      releaseId: randomUUID(),
+    });
   }
   return result;
 }
@@ -65,15 +75,28 @@ export async function changeInterfaceStatus(
   const change = iface.statusChange;
   if (changed && change) {
     logger.info('interface status changed', { interfaceId, status, reason: change.reason });
-    if (status === 'Offline') await deps.events.unavailable({ systemId: iface.system, interfaceId, change });
+    if (status === 'Offline')
+      await deps.events.unavailable({ systemId: iface.system, interfaceId, reason: request.reason, change });
   }
-  if (status === 'Online' && iface.status === 'Online' && (changed || request.cause === 'operator')) {
+  if (status === 'Online' && iface.status === 'Online' && (changed || asksAgain(request, change))) {
     await deps.events.available({
       systemId: iface.system,
       interfaceId,
-      ...(change ? { change } : {}),
+      reason: request.reason,
+      ...(changed && change ? { change } : {}),
       releaseId: randomUUID(),
     });
   }
   return result;
+}
+
+/** An Up that finds the system Up already is announced again for an operator, or for a retry of the same automatic change. */
+function asksAgain(request: Omit<ChangeRequest, 'at'>, last: AvailabilityChange | undefined): boolean {
+  if (request.cause === 'operator') return true;
+  return (
+    last !== undefined &&
+    (last.to === 'Up' || last.to === 'Online') &&
+    last.cause === request.cause &&
+    last.windowId === request.windowId
+  );
 }

@@ -96,7 +96,8 @@ export async function cancelMaintenanceWindow(
 /**
  * A window's schedule came due. Start: the system goes Down (unless it is Down already, which the window
  * then leaves as it is). End: it comes back Up only if the Down is still this window's — an operator who
- * changed the state meanwhile has the last word. Each phase runs once, however often it is delivered.
+ * changed the state meanwhile has the last word. Each phase takes effect once, however often it is
+ * delivered, and a start delivered after its window's end does nothing.
  */
 export async function runMaintenancePhase(
   deps: AvailabilityDeps,
@@ -105,19 +106,34 @@ export async function runMaintenancePhase(
 ): Promise<void> {
   const window = await deps.config.getMaintenanceWindow(event.systemId, event.windowId);
   if (!window) return; // cancelled meanwhile
-  const at = deps.now().toISOString();
+  const now = deps.now();
   const phase = event.phase === 'start' ? 'startedAt' : 'endedAt';
-  if (!(await deps.config.markMaintenanceWindow(event.systemId, event.windowId, phase, at))) return;
+  if (window[phase]) return; // delivered again after it ran
+  // A start delivered late (the scheduler retries for an hour) must not take the system Down for good.
+  if (event.phase === 'start' && (window.endedAt || now >= new Date(window.end))) return;
   const request = {
     by: AUTOMATIC_ACTORS.maintenance,
     cause: 'maintenance' as const,
     windowId: window.id,
   };
   if (event.phase === 'start') {
-    await changeSystemState(deps, window.systemId, 'Down', {
-      ...request,
-      reason: `maintenance window ${window.id} (until ${window.end}): ${window.reason}`,
-    });
+    const reason = `maintenance window ${window.id} (until ${window.end}): ${window.reason}`;
+    const result = await changeSystemState(deps, window.systemId, 'Down', { ...request, reason });
+    const previous = result?.system.stateChange;
+    if (result && !result.changed && previous?.cause === 'maintenance' && previous.windowId !== window.id) {
+      // Down still from an earlier window whose end has not run (a late delivery): this window takes
+      // the Down over, so that the earlier end does not bring the system Up in the middle of this one.
+      await deps.config.setSystemState(
+        window.systemId,
+        'Down',
+        {
+          ...request,
+          reason: `${reason} (takes over from window ${previous.windowId})`,
+          at: now.toISOString(),
+        },
+        { cause: 'maintenance', takeOver: true },
+      );
+    }
   } else {
     await changeSystemState(
       deps,
@@ -130,6 +146,8 @@ export async function runMaintenancePhase(
       { cause: 'maintenance', windowId: window.id },
     );
   }
+  // Marked after the change: a phase that failed half-way is retried whole (the change is idempotent).
+  await deps.config.markMaintenanceWindow(event.systemId, event.windowId, phase, now.toISOString());
 }
 
 const phaseOf = (window: MaintenanceWindow, phase: 'start' | 'end'): MaintenanceWindowEvent => ({

@@ -59,31 +59,42 @@ export async function releaseHeldItems(deps: ReleaseDeps, request: ReleaseReques
     outcome: 'done',
   };
   const pacer = new Pacer(deps);
+  // What this run has seen, so a second look (the sweep) neither sends nor counts an item twice.
+  const sent = new Set<string>();
+  const skipped = new Set<string>();
+  const taken = new Set<string>();
   let after = request.after;
   let sweeping = false;
-  for (;;) {
-    const scope = await availableScope(deps.config, request);
-    if ('unavailable' in scope) {
+  /** True when the release must stop here: its system went away, or its time is nearly up. */
+  const stop = async (now: Awaited<ReturnType<typeof availableScope>>): Promise<boolean> => {
+    if ('unavailable' in now) {
       summary.outcome = 'unavailable';
-      summary.unavailableReason = scope.unavailable;
-      break;
+      summary.unavailableReason = now.unavailable;
+      return true;
     }
     if (deps.remainingMs() < CONTINUE_BELOW_MS) {
       await deps.events.requestRelease({ ...request, ...(after ? { after } : {}) });
       summary.outcome = 'continued';
-      break;
+      return true;
     }
+    return false;
+  };
+  release: for (;;) {
+    if (await stop(await availableScope(deps.config, request))) break;
     const page = await deps.store.listHeldItems({
       systemId: request.systemId,
       ...(request.interfaceId ? { interfaceId: request.interfaceId } : {}),
       ...(after ? { after } : {}),
       limit: PAGE_SIZE,
     });
-    let sentThisPage = 0;
+    let sentThisLook = 0;
     for (const held of page.items) {
-      after = held.holdSort;
-      if (scope.offline.has(held.hold.interfaceId)) {
-        summary.skippedOffline++;
+      const id = `${held.orderId}.${held.key}`;
+      if (sent.has(id)) continue;
+      const ready = await availableScope(deps.config, request);
+      if ('offline' in ready && ready.offline.has(held.hold.interfaceId)) {
+        skipped.add(id);
+        after = held.holdSort;
         continue;
       }
       const at = deps.now();
@@ -95,22 +106,34 @@ export async function releaseHeldItems(deps: ReleaseDeps, request: ReleaseReques
         new Date(at.getTime() - STALE_STAMP_MS).toISOString(),
       );
       if (!stamped) {
-        summary.takenByOthers++;
+        taken.add(id);
+        after = held.holdSort;
         continue;
       }
-      await pacer.turn(scope.system, held);
+      const waited = 'system' in ready ? await pacer.turn(ready.system, held) : 0;
+      // After a wait for its turn, read again right before the send: a Down (or the end of the
+      // function's time) stops the release here, and the item, unsent, is left free for the next one.
+      if (await stop(waited > 0 ? await availableScope(deps.config, request) : ready)) {
+        await deps.store.clearReleaseStamp(held.orderId, held.key, request.releaseId);
+        break release;
+      }
       await deps.queue.send([startMessage(held, request.releaseId)]);
-      summary.sent++;
-      sentThisPage++;
+      sent.add(id);
+      taken.delete(id);
+      after = held.holdSort;
+      sentThisLook++;
     }
     if (page.next) continue;
     // The on-hold index is eventually consistent: a hold written just before the system came back may
-    // show a moment later. One more look from the start after a pause, until a look finds nothing.
-    if (sweeping && sentThisPage === 0) break;
+    // show a moment later. One more look from the start after a pause, until a look sends nothing.
+    if (sweeping && sentThisLook === 0) break;
     sweeping = true;
     after = undefined;
     await deps.sleep(SWEEP_AFTER_MS);
   }
+  summary.sent = sent.size;
+  summary.skippedOffline = skipped.size;
+  summary.takenByOthers = taken.size;
   logger.info('release of held items', {
     ...summary,
     systemId: request.systemId,
@@ -196,12 +219,14 @@ class Pacer {
 
   constructor(private readonly deps: Pick<ReleaseDeps, 'now' | 'sleep' | 'store'>) {}
 
-  async turn(system: SystemRecord, held: HeldItem): Promise<void> {
+  /** Waits for the item's turn; returns how long it waited (ms). */
+  async turn(system: SystemRecord, held: HeldItem): Promise<number> {
     const { maxCalloutsPerSecond: perSecond, maxConcurrentCallouts: concurrent } = system.limits;
-    if (this.started === 0) this.started = this.deps.now().getTime();
+    const before = this.deps.now().getTime();
+    if (this.started === 0) this.started = before;
     if (perSecond !== undefined) {
       const due = this.started + (this.sentCount * 1000) / perSecond;
-      const wait = due - this.deps.now().getTime();
+      const wait = due - before;
       if (wait > 0) await this.deps.sleep(wait);
     } else if (concurrent !== undefined) {
       for (;;) {
@@ -212,6 +237,7 @@ class Pacer {
       this.waiting.push(held);
     }
     this.sentCount++;
+    return this.deps.now().getTime() - before;
   }
 
   /** Drops from the waiting list the items a worker has taken (no longer On Hold). */

@@ -11,6 +11,7 @@ import {
   type PreparedCallout,
   prepareCallout,
   requestRecord,
+  systemUrl,
 } from '../domain/callout';
 import { type Catalog, DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
@@ -199,7 +200,8 @@ async function start(
   const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
   if (outcome.holdReason !== undefined && admission) {
     // The circuit breaker took its system Down as this callout failed to connect: it waits with the rest.
-    return hold(deps, item, deliveryId, admission.target, outcome.holdReason);
+    // Claimed above: it is Running under this delivery now, whatever the copy read before said.
+    return hold(deps, { ...item, state: 'Running' }, deliveryId, admission.target, outcome.holdReason);
   }
   if (outcome.error !== undefined) return fail(deps, item, deliveryId, outcome.error, outcome);
   if (outcome.awaitingUntil !== undefined) return awaitCallback(deps, item, deliveryId, outcome);
@@ -284,9 +286,16 @@ async function waitForTurn(deps: RunItemDeps, system: CalloutTarget['system']): 
     const until = 'startAt' in turn ? turn.startAt : turn.askAgainAt;
     const wait = until.getTime() - now.getTime();
     if (wait > 0) await deps.sleep(wait);
-    if ('startAt' in turn) return;
+    if (!('startAt' in turn)) continue;
+    // A worker that woke late (a busy machine, a paused environment) has missed its turn: sending now
+    // would crowd the sends of the turns after it, so it takes another.
+    const late = deps.now().getTime() - turn.startAt.getTime();
+    if (late <= Math.max(1000 / perSecond, LATE_TURN_TOLERANCE_MS)) return;
   }
 }
+
+/** How late after its turn a callout may still go (or one turn's spacing, if that is longer). */
+const LATE_TURN_TOLERANCE_MS = 50;
 
 /**
  * Puts a callout whose system is Down or interface Offline On Hold: no request is sent and nothing of
@@ -304,15 +313,25 @@ async function hold(
 ): Promise<void> {
   const { store } = deps;
   const at = deps.now().toISOString();
+  // The order is held before the item is: a release that takes the item after this can only find the
+  // order held, and its claim lets the order go. Held the other way round, a release in between would
+  // leave the order held for an item already running.
+  await store.holdOrder(item.orderId, item.key, at);
   if (item.state === 'OnHold') {
     // A release's message found the system gone again: the item stays held, free for the next release.
     if (releaseId) await store.clearReleaseStamp(item.orderId, item.key, releaseId);
   } else {
     const info = { systemId: target.system.id, interfaceId: target.iface.id, since: at, reason };
-    if (!(await store.holdItem(item.orderId, item.key, deliveryId, info, at))) return;
-    logger.info('callout on hold', { orderId: item.orderId, itemKey: item.key, reason });
+    if (await store.holdItem(item.orderId, item.key, deliveryId, info, at)) {
+      logger.info('callout on hold', { orderId: item.orderId, itemKey: item.key, reason });
+    }
   }
-  await store.holdOrder(item.orderId, item.key, at);
+  // Whoever holds the item now, the order is held only while it is On Hold (or in fallout).
+  const current = await store.getItem(item.orderId, item.key);
+  if (current?.state !== 'OnHold' && current?.state !== 'FatallyFailed') {
+    await store.releaseOrderHold(item.orderId, item.key, at);
+    return;
+  }
   const now = await deps.config.calloutTarget(target.iface.id);
   if (now && !unavailability(now)) {
     await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
@@ -642,36 +661,42 @@ async function countFailure(
 async function probeHealth(deps: RunItemDeps, message: HealthProbeMessage): Promise<void> {
   const system = await deps.config.getSystem(message.systemId);
   const breaker = system?.circuitBreaker;
-  if (!system || !breaker || system.state !== 'Down' || system.stateChange?.id !== message.changeId) return;
+  if (!system || !breaker) return;
+  const up = (reason: string) =>
+    changeSystemState(
+      deps,
+      system.id,
+      'Up',
+      { by: AUTOMATIC_ACTORS['circuit-breaker'], reason, cause: 'circuit-breaker' },
+      { cause: 'circuit-breaker' },
+    );
+  if (system.state === 'Up') {
+    // This probe's Down ended with the breaker's Up, maybe unannounced (the announcement failed and the
+    // probe came again): announce it. A release announced twice sends nothing twice.
+    const last = system.stateChange;
+    if (last?.cause === 'circuit-breaker' && last.follows === message.changeId) await up(last.reason);
+    return;
+  }
+  if (system.stateChange?.id !== message.changeId) return; // an operator or a window changed it since
   const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
+  let answer: HttpResponse | undefined;
   let outcome: string;
   try {
     const { headers } = await deps.auth.headers(profile, system.baseUrl);
-    const answer = await deps.http.send({
+    answer = await deps.http.send({
       method: 'GET',
-      url: new URL(breaker.healthPath, system.baseUrl.endsWith('/') ? system.baseUrl : `${system.baseUrl}/`)
-        .href,
+      url: systemUrl(system.baseUrl, breaker.healthPath),
       headers,
       timeoutMs: 10_000,
     });
     outcome = `HTTP ${answer.status}`;
-    if (answer.status >= 200 && answer.status < 300) {
-      await deps.config.resetConnectionFailures(system.id);
-      await changeSystemState(
-        deps,
-        system.id,
-        'Up',
-        {
-          by: AUTOMATIC_ACTORS['circuit-breaker'],
-          reason: `health probe of ${breaker.healthPath} answered ${answer.status}`,
-          cause: 'circuit-breaker',
-        },
-        { cause: 'circuit-breaker' },
-      );
-      return;
-    }
   } catch (error) {
     outcome = (error as Error).message;
+  }
+  if (answer && answer.status >= 200 && answer.status < 300) {
+    // Errors from here on fail the message, so its redelivery announces what was not.
+    await up(`health probe of ${breaker.healthPath} answered ${answer.status}`);
+    return;
   }
   logger.info('health probe failed; probing again', { systemId: system.id, outcome });
   await deps.queue.send([message], { delaySeconds: breaker.probeIntervalSeconds });

@@ -7,7 +7,7 @@ import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
 import { CatalogError } from '../../lib/catalog/load-catalog';
-import { copyDemoCatalog } from '../support/demo-catalog';
+import { copyDemoCatalog } from '../../local/catalog-copy';
 
 const DEMO_PLANS = readdirSync('catalog/plans').length;
 
@@ -81,6 +81,81 @@ describe('the Switchboard CDK app', () => {
 
   it('has an event bus for availability events', () => {
     stateful.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+
+  it('lists held items by system and by interface through two sparse indexes on the orders table, oldest first', () => {
+    for (const [indexName, partition] of [
+      ['itemsHeldBySystem', 'heldSystem'],
+      ['itemsHeldByInterface', 'heldInterface'],
+    ]) {
+      stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: Match.arrayWith([
+          {
+            IndexName: indexName,
+            KeySchema: [
+              { AttributeName: partition, KeyType: 'HASH' },
+              { AttributeName: 'holdSort', KeyType: 'RANGE' },
+            ],
+            Projection: {
+              ProjectionType: 'INCLUDE',
+              NonKeyAttributes: ['orderId', 'key', 'hold', 'releaseId', 'releaseAt'],
+            },
+          },
+        ]),
+      });
+    }
+  });
+
+  it('releases held items from a rule on the bus for available systems and release requests', () => {
+    const [rule] = Object.values(stateless.findResources('AWS::Events::Rule'));
+    assert.ok(rule, 'a rule on the bus');
+    assert.deepEqual(rule.Properties.EventPattern, {
+      source: ['switchboard.availability'],
+      'detail-type': ['System Available', 'Held Items Release Requested'],
+    });
+    const [target] = rule.Properties.Targets as { Arn: { 'Fn::GetAtt': string[] }; RetryPolicy?: unknown }[];
+    assert.match(String(target?.Arn['Fn::GetAtt'][0]), /^ReleaseHeldItems/);
+    const actions = actionsOf(stateless, 'ReleaseHeldItems');
+    assert.ok(actions.includes('events:PutEvents'), 'a release that runs out of time continues itself');
+    assert.ok(actions.includes('sqs:SendMessage'));
+    assert.ok(!actions.includes('dynamodb:PutItem') && !actions.includes('dynamodb:DeleteItem'));
+    stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Sends held items back to work'),
+      Timeout: 900,
+    });
+  });
+
+  it('schedules maintenance windows with EventBridge Scheduler in its own group, through a role that may invoke only the maintenance function', () => {
+    stateless.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    const adminActions = actionsOf(stateless, 'AdminApi');
+    for (const action of [
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'iam:PassRole',
+      'events:PutEvents',
+    ]) {
+      assert.ok(adminActions.includes(action), action);
+    }
+    const roles = Object.entries(stateless.findResources('AWS::IAM::Role')).filter(([id]) =>
+      id.startsWith('MaintenanceSchedulerRole'),
+    );
+    assert.equal(roles.length, 1);
+    const [roleId, role] = roles[0] ?? [];
+    assert.equal(
+      role?.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service,
+      'scheduler.amazonaws.com',
+    );
+    const policies = Object.values(stateless.findResources('AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    );
+    const statements = policies.flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[],
+    );
+    assert.deepEqual(
+      statements.map((st) => st.Action),
+      ['lambda:InvokeFunction'],
+    );
+    assert.ok(!JSON.stringify(statements).includes(':*'), 'the function only, no versions or wildcards');
   });
 
   it('runs every Lambda on Node 24, ARM64, with X-Ray and a log group that expires', () => {
@@ -235,6 +310,14 @@ describe('the Switchboard CDK app', () => {
       'GET /admin/systems',
       'GET /admin/systems/{systemId}',
       'GET /admin/system-interfaces/{interfaceId}',
+      'PUT /admin/systems/{systemId}/state',
+      'PATCH /admin/system-interfaces/{interfaceId}',
+      'GET /admin/systems/{systemId}/on-hold-items',
+      'GET /admin/system-interfaces/{interfaceId}/on-hold-items',
+      'POST /admin/systems/{systemId}/release',
+      'GET /admin/systems/{systemId}/maintenance-windows',
+      'POST /admin/systems/{systemId}/maintenance-windows',
+      'DELETE /admin/systems/{systemId}/maintenance-windows/{windowId}',
     ]) {
       stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }

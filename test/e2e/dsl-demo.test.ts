@@ -188,23 +188,55 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
   });
 });
 
+/** Runs `npm run demo` (with `args`) in a fresh data folder: its exit code and everything it printed. */
+async function runDemo(args: string[]): Promise<{ code: number | null; output: string; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/demo.ts', ...args], {
+      env: { ...process.env, DEMO_DATA_DIR: dataDir, DEMO_LATENCY_MS: '5' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('close', (exit) => resolve({ code: exit, output, dataDir }));
+  });
+}
+
 describe('npm run demo', () => {
-  it('runs the DSL demo order to completed and prints its timeline', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
+  it('shows a hold with --hold: activation Down, the item On Hold, activation Up, the order completed', async () => {
+    const { code, output, dataDir } = await runDemo(['--hold']);
     try {
-      const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'local/demo.ts'], {
-          env: { ...process.env, DEMO_DATA_DIR: dataDir, DEMO_LATENCY_MS: '5' },
-        });
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-        });
-        child.stderr.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-        });
-        child.on('close', (exit) => resolve({ code: exit, output }));
-      });
+      assert.equal(code, 0, output);
+      const order = [
+        /operator: activation Down/,
+        /activate-line\s+OnHold/,
+        /order held; activation's on-hold list:\n\s+\S+\.dsl-broadband\.activate-line\.1 since \+[\d.]+ s: system "activation" is Down: demo: line card upgrade/,
+        /operator: activation Up/,
+        /activate-line\s+Completed/,
+        /The order completed in about/,
+      ].map((pattern) => output.search(pattern));
+      assert.ok(
+        order.every((at) => at >= 0),
+        `every step is shown:\n${output}`,
+      );
+      assert.deepEqual(
+        [...order].sort((a, b) => a - b),
+        order,
+        'in this order',
+      );
+      assert.match(output, /history\s+\+[\d.]+ s released: system "activation" is available again; started/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the DSL demo order to completed and prints its timeline', async () => {
+    const { code, output, dataDir } = await runDemo([]);
+    try {
       assert.equal(code, 0, output);
       assert.match(output, /The order completed in about/);
       for (const item of [

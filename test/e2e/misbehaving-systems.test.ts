@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { demoDslOrder } from '../../local/demo-orders';
-import { copyDemoCatalog } from '../support/demo-catalog';
+import { copyDemoCatalog } from '../../local/catalog-copy';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyDemoCatalog } from '../support/demo-catalog';
+import { copyDemoCatalog } from '../../local/catalog-copy';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 import { startTimingSystem, type TimedCall } from '../support/timing-system';
 

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type AdminApiDeps, handleAdminApi } from '../../lambdas/admin-api/handler';
+import { AUTOMATIC_ACTORS } from '../../lambdas/domain/availability';
 import type { Catalog, FulfilmentSystem } from '../../lambdas/domain/catalog';
+import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
+import { runMaintenancePhase } from '../../lambdas/use-cases/maintenance-windows';
 import { dslCatalog } from './fixtures/catalogs';
 import { InMemoryConfigurationStore } from './fixtures/configuration';
 import {
@@ -63,28 +66,39 @@ const fixedDeadLetters = (counts: Record<string, number>) => ({
   counts: async () => Object.entries(counts).map(([queue, messages]) => ({ queue, messages })),
 });
 
-function setup(): { deps: AdminApiDeps; config: InMemoryConfigurationStore } {
+/** When the admin API's clock says it is, unless a test moves it. */
+const NOW = '2025-03-01T12:00:00.000Z';
+
+function setup() {
   const catalog = catalogWithProfiles();
   const config = InMemoryConfigurationStore.seededFrom(catalog, SEEDED_AT);
-  return { deps: adminDeps(config, catalog, fixedDeadLetters({ work: 0, callbacks: 2 })), config };
+  return { ...adminDeps(config, catalog, fixedDeadLetters({ work: 0, callbacks: 2 })), config };
 }
 
-/** Everything the admin API needs, around a configuration store. */
+/**
+ * Everything the admin API needs, around a configuration store, with the fakes it writes to and a clock a
+ * test moves by setting `clock.at`.
+ */
 function adminDeps(
   config: InMemoryConfigurationStore,
   catalog: Catalog,
   deadLetters: AdminApiDeps['deadLetters'],
-): AdminApiDeps {
-  return {
-    config,
-    catalog,
-    deadLetters,
+) {
+  const fakes = {
     store: new InMemoryOrderStore(),
     queue: new RecordingWorkQueue(),
     events: new RecordingAvailabilityEvents(),
     scheduler: new RecordingMaintenanceScheduler(),
-    now: () => new Date('2025-03-01T12:00:00.000Z'),
   };
+  const clock = { at: NOW };
+  const deps: AdminApiDeps = { config, catalog, deadLetters, ...fakes, now: () => new Date(clock.at) };
+  return { deps, clock, ...fakes };
+}
+
+/** What a request carries besides its route: a body (sent as JSON unless it is a string) and a query. */
+interface Sent {
+  body?: unknown;
+  query?: Record<string, string>;
 }
 
 /** An HTTP API (payload 2.0) request as the API's JWT authorizer passes it on. */
@@ -92,26 +106,39 @@ function request(
   routeKey: string,
   pathParameters: Record<string, string> = {},
   claims: Record<string, unknown> | null = OPERATOR,
+  sent: Sent = {},
 ): APIGatewayProxyEventV2 {
+  const [method = 'GET', route = ''] = routeKey.split(' ');
   const path = Object.entries(pathParameters).reduce(
     (p, [name, value]) => p.replace(`{${name}}`, value),
-    routeKey.split(' ')[1] ?? '',
+    route,
   );
+  const hasBody = sent.body !== undefined;
   return {
     version: '2.0',
     routeKey,
     rawPath: path,
-    rawQueryString: '',
-    headers: {},
+    rawQueryString: new URLSearchParams(sent.query ?? {}).toString(),
+    headers: hasBody ? { 'content-type': 'application/json' } : {},
     pathParameters,
+    ...(sent.query ? { queryStringParameters: sent.query } : {}),
+    ...(hasBody ? { body: typeof sent.body === 'string' ? sent.body : JSON.stringify(sent.body) } : {}),
     isBase64Encoded: false,
     requestContext: {
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
       routeKey,
       ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
     },
   } as unknown as APIGatewayProxyEventV2;
 }
+
+/** A request by the operator (olga). */
+const asOperator = (
+  deps: AdminApiDeps,
+  routeKey: string,
+  pathParameters: Record<string, string> = {},
+  sent: Sent = {},
+) => handleAdminApi(deps, request(routeKey, pathParameters, OPERATOR, sent));
 
 function bodyOf(response: APIGatewayProxyStructuredResultV2): Record<string, unknown> & unknown[] {
   assert.equal(response.headers?.['content-type'], 'application/json');
@@ -204,7 +231,7 @@ describe('handleAdminApi: GET /admin/systems', () => {
   });
 
   it('answers an empty list when nothing is seeded', async () => {
-    const deps = adminDeps(new InMemoryConfigurationStore(), dslCatalog(), fixedDeadLetters({}));
+    const { deps } = adminDeps(new InMemoryConfigurationStore(), dslCatalog(), fixedDeadLetters({}));
 
     const response = await handleAdminApi(deps, request('GET /admin/systems'));
 
@@ -262,6 +289,9 @@ describe('handleAdminApi: GET /admin/systems/{systemId}', () => {
       seededAt: SEEDED_AT,
       updatedAt: '2025-03-01T12:00:00.000Z',
       href: '/admin/systems/inventory',
+      history: [],
+      maintenanceWindows: [],
+      onHoldItems: { href: '/admin/systems/inventory/on-hold-items' },
     });
     assert.doesNotMatch(String(response.body), CREDENTIALS);
   });
@@ -303,6 +333,8 @@ describe('handleAdminApi: GET /admin/system-interfaces/{interfaceId}', () => {
       seededAt: SEEDED_AT,
       updatedAt: SEEDED_AT,
       href: '/admin/system-interfaces/reserve-port',
+      history: [],
+      onHoldItems: { href: '/admin/system-interfaces/reserve-port/on-hold-items' },
     });
   });
 
@@ -366,27 +398,56 @@ describe('handleAdminApi: refusals', () => {
     });
   }
 
-  it('refuses a submitter with 403 on every route, before reading anything', async (t) => {
+  it('refuses a submitter with 403 on every route, before reading or changing anything', async (t) => {
     // Prepare
-    const { deps, config } = setup();
-    const read = t.mock.method(config, 'listSystems');
+    const { deps, config, events, scheduler, queue } = setup();
+    const reads = [
+      t.mock.method(config, 'listSystems'),
+      t.mock.method(config, 'getSystem'),
+      t.mock.method(config, 'getInterface'),
+    ];
+    const down = { state: 'Down', reason: 'not mine to say' };
+    const window = { start: '2025-03-02T00:00:00Z', end: '2025-03-02T02:00:00Z', reason: 'firmware' };
+    const routes: [string, Record<string, string>, Sent?][] = [
+      ['GET /admin/systems', {}],
+      ['GET /admin/systems/{systemId}', { systemId: 'inventory' }],
+      ['GET /admin/system-interfaces/{interfaceId}', { interfaceId: 'reserve-port' }],
+      ['PUT /admin/systems/{systemId}/state', { systemId: 'inventory' }, { body: down }],
+      [
+        'PATCH /admin/system-interfaces/{interfaceId}',
+        { interfaceId: 'reserve-port' },
+        { body: { status: 'Offline', reason: 'no' } },
+      ],
+      ['GET /admin/systems/{systemId}/on-hold-items', { systemId: 'inventory' }],
+      ['GET /admin/system-interfaces/{interfaceId}/on-hold-items', { interfaceId: 'reserve-port' }],
+      ['POST /admin/systems/{systemId}/release', { systemId: 'inventory' }],
+      ['GET /admin/systems/{systemId}/maintenance-windows', { systemId: 'inventory' }],
+      ['POST /admin/systems/{systemId}/maintenance-windows', { systemId: 'inventory' }, { body: window }],
+      [
+        'DELETE /admin/systems/{systemId}/maintenance-windows/{windowId}',
+        { systemId: 'inventory', windowId: 'w-1' },
+      ],
+      ['GET /admin/dead-letters', {}],
+    ];
 
     // Act
-    const responses = await Promise.all([
-      handleAdminApi(deps, request('GET /admin/systems', {}, SUBMITTER)),
-      handleAdminApi(deps, request('GET /admin/systems/{systemId}', { systemId: 'inventory' }, SUBMITTER)),
-      handleAdminApi(
-        deps,
-        request('GET /admin/system-interfaces/{interfaceId}', { interfaceId: 'reserve-port' }, SUBMITTER),
+    const responses = await Promise.all(
+      routes.map(([route, parameters, sent]) =>
+        handleAdminApi(deps, request(route, parameters, SUBMITTER, sent)),
       ),
-    ]);
+    );
 
     // Assess
-    for (const response of responses) {
-      assert.equal(response.statusCode, 403);
+    for (const [i, response] of responses.entries()) {
+      assert.equal(response.statusCode, 403, routes[i]?.[0]);
       assert.equal(bodyOf(response).message, 'this needs the operator role');
     }
-    assert.equal(read.mock.callCount(), 0);
+    for (const read of reads) assert.equal(read.mock.callCount(), 0);
+    assert.equal(config.systems.get('inventory')?.state, 'Up');
+    assert.equal(config.interfaces.get('reserve-port')?.status, 'Online');
+    assert.deepEqual(events.announced, []);
+    assert.equal(scheduler.scheduled.size, 0);
+    assert.deepEqual(queue.sent, []);
   });
 
   it('refuses a request without a verified caller with 401', async () => {
@@ -444,5 +505,1298 @@ describe('handleAdminApi: refusals', () => {
       { queue: 'work', messages: 0 },
       { queue: 'callbacks', messages: 2 },
     ]);
+  });
+});
+
+const OLGA = { id: 'u-op', name: 'olga' };
+
+/** A change as the admin API shows it: its fields without the internal id. */
+const changeShown = (change: Record<string, unknown>) => ({
+  at: NOW,
+  by: OLGA,
+  cause: 'operator',
+  ...change,
+});
+
+/** The problems' fields of a 400 answer. */
+function problemFields(response: APIGatewayProxyStructuredResultV2): string[] {
+  assert.equal(response.statusCode, 400, String(response.body));
+  return (bodyOf(response).problems as { field: string }[]).map((p) => p.field);
+}
+
+describe('handleAdminApi: PUT /admin/systems/{systemId}/state', () => {
+  const route = 'PUT /admin/systems/{systemId}/state';
+
+  it('takes a system Down, keeping who, when and why, and announces it unavailable', async () => {
+    // Prepare
+    const { deps, events } = setup();
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'billing' },
+      { body: { state: 'Down', reason: 'invoice run' } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    const change = changeShown({ reason: 'invoice run', from: 'Up', to: 'Down' });
+    assert.deepEqual(bodyOf(response), {
+      changed: true,
+      id: 'billing',
+      name: 'The billing system',
+      baseUrl: 'http://billing.test/',
+      state: 'Down',
+      stateChange: change,
+      authProfile: { id: 'billing-key', type: 'api-key', header: 'x-billing-key' },
+      limits: {},
+      interfaces: [],
+      seededAt: SEEDED_AT,
+      updatedAt: NOW,
+      href: '/admin/systems/billing',
+      history: [change],
+      maintenanceWindows: [],
+      onHoldItems: { href: '/admin/systems/billing/on-hold-items' },
+    });
+    assert.equal(events.announced.length, 1);
+    const [announced] = events.announced;
+    assert.ok(announced && 'event' in announced);
+    assert.equal(announced.type, 'unavailable');
+    assert.equal(announced.event.systemId, 'billing');
+    assert.equal(announced.event.reason, 'invoice run');
+    const { id: changeId, ...announcedChange } = announced.event.change ?? {};
+    assert.equal(typeof changeId, 'string');
+    assert.deepEqual(announcedChange, change);
+  });
+
+  it('keeps every change in the history, newest first, and GET shows it', async () => {
+    // Prepare
+    const { deps, config, clock } = setup();
+    const steps: [string, string, string][] = [
+      ['2025-03-01T12:00:00.000Z', 'Down', 'disk full'],
+      ['2025-03-01T12:10:00.000Z', 'Up', 'disk replaced'],
+      ['2025-03-01T12:20:00.000Z', 'Down', 'disk full again'],
+    ];
+
+    // Act
+    for (const [at, state, reason] of steps) {
+      clock.at = at;
+      const response = await asOperator(deps, route, { systemId: 'crm' }, { body: { state, reason } });
+      assert.equal(response.statusCode, 200);
+    }
+    const response = await asOperator(deps, 'GET /admin/systems/{systemId}', { systemId: 'crm' });
+
+    // Assess
+    const body = bodyOf(response);
+    assert.deepEqual(body.history, [
+      changeShown({
+        at: '2025-03-01T12:20:00.000Z',
+        reason: 'disk full again',
+        from: 'Up',
+        to: 'Down',
+      }),
+      changeShown({
+        at: '2025-03-01T12:10:00.000Z',
+        reason: 'disk replaced',
+        from: 'Down',
+        to: 'Up',
+      }),
+      changeShown({ at: '2025-03-01T12:00:00.000Z', reason: 'disk full', from: 'Up', to: 'Down' }),
+    ]);
+    assert.equal(body.state, 'Down');
+    assert.deepEqual(body.stateChange, (body.history as unknown[])[0]);
+    assert.equal(body.updatedAt, '2025-03-01T12:20:00.000Z');
+  });
+
+  it('answers changed: false and keeps no second entry for a Down on a system that is Down', async () => {
+    // Prepare
+    const { deps, events, clock } = setup();
+    await asOperator(deps, route, { systemId: 'crm' }, { body: { state: 'Down', reason: 'disk full' } });
+    clock.at = '2025-03-01T12:05:00.000Z';
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'crm' },
+      { body: { state: 'Down', reason: 'still full' } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    const body = bodyOf(response);
+    assert.equal(body.changed, false);
+    assert.equal(body.state, 'Down');
+    assert.deepEqual(body.history, [changeShown({ reason: 'disk full', from: 'Up', to: 'Down' })]);
+    assert.deepEqual(
+      events.announced.map((a) => a.type),
+      ['unavailable'],
+    );
+  });
+
+  it('brings a Down system Up and announces it available with a release id', async () => {
+    // Prepare
+    const { deps, config, events, clock } = setup();
+    await asOperator(deps, route, { systemId: 'crm' }, { body: { state: 'Down', reason: 'disk full' } });
+    const down = config.systems.get('crm')?.stateChange;
+    assert.ok(down);
+    clock.at = '2025-03-01T12:30:00.000Z';
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'crm' },
+      { body: { state: 'Up', reason: 'disk replaced' } },
+    );
+
+    // Assess
+    const body = bodyOf(response);
+    assert.equal(body.changed, true);
+    assert.equal(body.state, 'Up');
+    const up = changeShown({
+      at: clock.at,
+      reason: 'disk replaced',
+      from: 'Down',
+      to: 'Up',
+    });
+    assert.deepEqual(body.stateChange, up);
+    assert.deepEqual(
+      events.announced.map((a) => a.type),
+      ['unavailable', 'available'],
+    );
+    const announced = events.announced[1];
+    assert.ok(announced && 'event' in announced);
+    assert.equal(announced.event.systemId, 'crm');
+    assert.equal(announced.event.reason, 'disk replaced');
+    assert.match(String(announced.event.releaseId), /^[0-9a-f-]{36}$/);
+    // The event carries the change whole; the view leaves out its internal ids.
+    const { id: _id, follows, ...announcedChange } = announced.event.change ?? {};
+    assert.deepEqual(announcedChange, up);
+    assert.equal(follows, down.id, 'the event names the change it ended');
+  });
+
+  it('announces a system that is Up already once more when an operator says Up (changed: false)', async () => {
+    // Prepare
+    const { deps, events } = setup();
+
+    // Act
+    const responses = [
+      await asOperator(deps, route, { systemId: 'crm' }, { body: { state: 'Up', reason: 'release it' } }),
+      await asOperator(deps, route, { systemId: 'crm' }, { body: { state: 'Up', reason: 'again' } }),
+    ];
+
+    // Assess
+    for (const response of responses) {
+      const body = bodyOf(response);
+      assert.equal(body.changed, false);
+      assert.equal(body.state, 'Up');
+      assert.deepEqual(body.history, []);
+    }
+    const releaseIds = events.announced.map((a) => {
+      assert.equal(a.type, 'available');
+      assert.ok('event' in a);
+      assert.equal(a.event.systemId, 'crm');
+      assert.equal(a.event.change, undefined, 'nothing changed');
+      return a.event.releaseId;
+    });
+    assert.deepEqual(
+      events.announced.map((a) => ('event' in a ? a.event.reason : undefined)),
+      ['release it', 'again'],
+    );
+    assert.equal(releaseIds.length, 2);
+    assert.notEqual(releaseIds[0], releaseIds[1], 'each asks for a release of its own');
+  });
+
+  it("announces an operator's repeated Up with its new reason and without a change", async () => {
+    // Prepare: Down, then Up.
+    const { deps, events, clock } = setup();
+    await asOperator(deps, route, { systemId: 'crm' }, { body: { state: 'Down', reason: 'disk full' } });
+    clock.at = '2025-03-01T12:10:00.000Z';
+    await asOperator(deps, route, { systemId: 'crm' }, { body: { state: 'Up', reason: 'disk replaced' } });
+    clock.at = '2025-03-01T12:20:00.000Z';
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'crm' },
+      { body: { state: 'Up', reason: 'the release event was lost' } },
+    );
+
+    // Assess
+    const body = bodyOf(response);
+    assert.equal(body.changed, false);
+    assert.equal((body.stateChange as Record<string, unknown>).reason, 'disk replaced');
+    assert.equal((body.history as unknown[]).length, 2);
+    assert.deepEqual(
+      events.announced.map((a) => a.type),
+      ['unavailable', 'available', 'available'],
+    );
+    const again = events.announced[2];
+    assert.ok(again && 'event' in again);
+    assert.deepEqual(again.event, {
+      systemId: 'crm',
+      reason: 'the release event was lost',
+      releaseId: again.event.releaseId,
+    });
+    assert.match(String(again.event.releaseId), /^[0-9a-f-]{36}$/);
+  });
+
+  const invalid: [string, unknown, string[]][] = [
+    ['a missing reason', { state: 'Down' }, ['reason']],
+    ['a blank reason', { state: 'Down', reason: '   ' }, ['reason']],
+    ['a reason too long', { state: 'Down', reason: 'x'.repeat(501) }, ['reason']],
+    ['an unknown state', { state: 'Sideways', reason: 'why not' }, ['state']],
+    ['an unknown field', { state: 'Down', reason: 'disk full', force: true }, ['force']],
+    ['a body that is not JSON', '{"state": "Down",', ['']],
+    ['no body', undefined, ['']],
+  ];
+  for (const [what, body, fields] of invalid) {
+    it(`answers 400 naming the field for ${what}, and changes nothing`, async () => {
+      const { deps, config, events } = setup();
+
+      const response = await asOperator(deps, route, { systemId: 'crm' }, { body });
+
+      assert.deepEqual(problemFields(response), fields);
+      assert.equal(config.systems.get('crm')?.state, 'Up');
+      assert.deepEqual(events.announced, []);
+    });
+  }
+
+  it('answers 404 for an unknown system', async () => {
+    const { deps, events } = setup();
+
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'billing-2' },
+      { body: { state: 'Down', reason: 'disk full' } },
+    );
+
+    assert.equal(response.statusCode, 404);
+    assert.equal(bodyOf(response).message, 'no system with id "billing-2"');
+    assert.deepEqual(events.announced, []);
+  });
+});
+
+describe('handleAdminApi: PATCH /admin/system-interfaces/{interfaceId}', () => {
+  const route = 'PATCH /admin/system-interfaces/{interfaceId}';
+
+  it('takes an interface Offline, keeping who, when and why, and announces it with its system', async () => {
+    // Prepare
+    const { deps, events } = setup();
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Offline', reason: 'new release' } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    const change = changeShown({ reason: 'new release', from: 'Online', to: 'Offline' });
+    assert.deepEqual(bodyOf(response), {
+      changed: true,
+      id: 'port-status',
+      system: { id: 'inventory', href: '/admin/systems/inventory' },
+      method: 'GET',
+      path: '/ports/status',
+      adapter: 'sync-rest',
+      status: 'Offline',
+      statusChange: change,
+      timeoutSeconds: 5,
+      mappings: {},
+      seededAt: SEEDED_AT,
+      updatedAt: NOW,
+      href: '/admin/system-interfaces/port-status',
+      history: [change],
+      onHoldItems: { href: '/admin/system-interfaces/port-status/on-hold-items' },
+    });
+    assert.equal(events.announced.length, 1);
+    const [announced] = events.announced;
+    assert.ok(announced && 'event' in announced);
+    assert.equal(announced.type, 'unavailable');
+    assert.equal(announced.event.systemId, 'inventory');
+    assert.equal(announced.event.interfaceId, 'port-status');
+    assert.equal(announced.event.reason, 'new release');
+    const { id: _id, ...announcedChange } = announced.event.change ?? {};
+    assert.deepEqual(announcedChange, change);
+  });
+
+  it("shows the interface's status change in its system's view, and its own history newest first", async () => {
+    // Prepare
+    const { deps, config, clock } = setup();
+    await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Offline', reason: 'a' } },
+    );
+    clock.at = '2025-03-01T12:01:00.000Z';
+    await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Online', reason: 'b' } },
+    );
+    clock.at = '2025-03-01T12:02:00.000Z';
+    await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Offline', reason: 'c' } },
+    );
+
+    // Act
+    const system = bodyOf(await asOperator(deps, 'GET /admin/systems/{systemId}', { systemId: 'inventory' }));
+    const iface = bodyOf(
+      await asOperator(deps, 'GET /admin/system-interfaces/{interfaceId}', { interfaceId: 'port-status' }),
+    );
+
+    // Assess
+    const last = changeShown({
+      at: '2025-03-01T12:02:00.000Z',
+      reason: 'c',
+      from: 'Online',
+      to: 'Offline',
+    });
+    assert.deepEqual((system.interfaces as Record<string, unknown>[])[0], {
+      id: 'port-status',
+      method: 'GET',
+      path: '/ports/status',
+      adapter: 'sync-rest',
+      status: 'Offline',
+      statusChange: last,
+      href: '/admin/system-interfaces/port-status',
+    });
+    assert.equal(system.state, 'Up', 'the system itself is untouched');
+    assert.deepEqual(system.history, []);
+    assert.deepEqual(iface.history, [
+      last,
+      changeShown({ at: '2025-03-01T12:01:00.000Z', reason: 'b', from: 'Offline', to: 'Online' }),
+      changeShown({ at: NOW, reason: 'a', from: 'Online', to: 'Offline' }),
+    ]);
+  });
+
+  it('answers changed: false and announces nothing for an Offline on an interface that is Offline', async () => {
+    const { deps, events } = setup();
+    await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Offline', reason: 'a' } },
+    );
+
+    const response = await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Offline', reason: 'b' } },
+    );
+
+    const body = bodyOf(response);
+    assert.equal(body.changed, false);
+    assert.equal((body.history as unknown[]).length, 1);
+    assert.deepEqual(
+      events.announced.map((a) => a.type),
+      ['unavailable'],
+    );
+  });
+
+  it('brings an interface Online and announces it available with its system and a release id', async () => {
+    // Prepare
+    const { deps, events, clock } = setup();
+    await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Offline', reason: 'a' } },
+    );
+    clock.at = '2025-03-01T12:45:00.000Z';
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { interfaceId: 'port-status' },
+      { body: { status: 'Online', reason: 'fixed' } },
+    );
+
+    // Assess
+    const body = bodyOf(response);
+    assert.equal(body.changed, true);
+    assert.equal(body.status, 'Online');
+    const announced = events.announced[1];
+    assert.ok(announced && 'event' in announced);
+    assert.equal(announced.type, 'available');
+    assert.equal(announced.event.systemId, 'inventory');
+    assert.equal(announced.event.interfaceId, 'port-status');
+    assert.equal(announced.event.reason, 'fixed');
+    assert.equal(announced.event.change?.at, '2025-03-01T12:45:00.000Z');
+    assert.match(String(announced.event.releaseId), /^[0-9a-f-]{36}$/);
+  });
+
+  it('announces an interface that is Online already once more when an operator says Online', async () => {
+    const { deps, events } = setup();
+
+    const response = await asOperator(
+      deps,
+      route,
+      { interfaceId: 'reserve-port' },
+      { body: { status: 'Online', reason: 'release it' } },
+    );
+
+    assert.equal(bodyOf(response).changed, false);
+    assert.equal(events.announced.length, 1);
+    const [announced] = events.announced;
+    assert.ok(announced && 'event' in announced);
+    assert.equal(announced.type, 'available');
+    assert.deepEqual(announced.event, {
+      systemId: 'inventory',
+      interfaceId: 'reserve-port',
+      reason: 'release it',
+      releaseId: announced.event.releaseId,
+    });
+    assert.equal(typeof announced.event.releaseId, 'string');
+  });
+
+  const invalid: [string, unknown, string[]][] = [
+    ['a missing reason', { status: 'Offline' }, ['reason']],
+    ['a blank reason', { status: 'Offline', reason: '' }, ['reason']],
+    ['an unknown status', { status: 'Sideways', reason: 'why not' }, ['status']],
+    ['a system state instead of a status', { state: 'Down', reason: 'wrong route' }, ['status', 'state']],
+    ['a body that is not JSON', 'status=Offline', ['']],
+  ];
+  for (const [what, body, fields] of invalid) {
+    it(`answers 400 naming the field for ${what}, and changes nothing`, async () => {
+      const { deps, config, events } = setup();
+
+      const response = await asOperator(deps, route, { interfaceId: 'port-status' }, { body });
+
+      assert.deepEqual(problemFields(response).sort(), [...fields].sort());
+      assert.equal(config.interfaces.get('port-status')?.status, 'Online');
+      assert.deepEqual(events.announced, []);
+    });
+  }
+
+  it('answers 404 for an unknown interface', async () => {
+    const { deps, events } = setup();
+
+    const response = await asOperator(
+      deps,
+      route,
+      { interfaceId: 'no-such-interface' },
+      { body: { status: 'Offline', reason: 'new release' } },
+    );
+
+    assert.equal(response.statusCode, 404);
+    assert.equal(bodyOf(response).message, 'no system interface with id "no-such-interface"');
+    assert.deepEqual(events.announced, []);
+  });
+});
+
+/** The system each DSL catalog interface belongs to. */
+const SYSTEM_OF: Record<string, string> = {
+  'reserve-port': 'inventory',
+  'port-status': 'inventory',
+  'activate-line': 'activation',
+};
+
+/** One callout item of a stored order: held since `heldSince`, or left Pending without it. */
+interface StoredItem {
+  key: string;
+  interfaceId: string;
+  heldSince?: string;
+}
+
+const holdReason = (interfaceId: string) => `system "${SYSTEM_OF[interfaceId]}" is Down: firmware`;
+
+/** Stores an order of callout items and puts those with `heldSince` On Hold, as the worker does. */
+async function storeOrder(store: InMemoryOrderStore, orderId: string, items: StoredItem[]): Promise<void> {
+  const at = '2025-03-01T09:30:00.000Z';
+  const order: OrderRecord = {
+    id: orderId,
+    state: 'inProgress',
+    submitted: {},
+    itemKeys: items.map((i) => i.key),
+    doneItems: [],
+    planRuns: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+  const records = items.map(
+    (i): ItemRecord => ({
+      orderId,
+      key: i.key,
+      planId: i.key.split('.')[0] ?? '',
+      planItemId: i.key.split('.')[1] ?? '',
+      type: 'callout',
+      interfaceId: i.interfaceId,
+      dependsOn: [],
+      state: 'Pending',
+      history: [],
+      createdAt: at,
+      updatedAt: at,
+    }),
+  );
+  await store.createOrder(order, records);
+  for (const { key, interfaceId, heldSince } of items) {
+    if (heldSince === undefined) continue;
+    const systemId = SYSTEM_OF[interfaceId] ?? '';
+    const hold = { systemId, interfaceId, since: heldSince, reason: holdReason(interfaceId) };
+    assert.ok(await store.holdItem(orderId, key, `attempt-${orderId}`, hold, heldSince));
+    await store.holdOrder(orderId, key, heldSince);
+  }
+}
+
+/** How the on-hold view shows a held item. */
+const heldShown = (orderId: string, itemKey: string, interfaceId: string, since: string) => ({
+  id: `${orderId}.${itemKey}`,
+  orderId,
+  itemKey,
+  systemId: SYSTEM_OF[interfaceId],
+  interfaceId,
+  since,
+  reason: holdReason(interfaceId),
+  href: `/orchestration/orders/${orderId}/items`,
+});
+
+/**
+ * Held items of the inventory on both its interfaces, held at different times, one held on activation, and
+ * one Pending (not held).
+ */
+async function storeHeldItems(store: InMemoryOrderStore): Promise<void> {
+  await storeOrder(store, 'o-2', [
+    { key: 'dsl.reserve-port.1', interfaceId: 'reserve-port', heldSince: '2025-03-01T11:00:00.000Z' },
+    { key: 'dsl.activate-line.1', interfaceId: 'activate-line', heldSince: '2025-03-01T10:15:00.000Z' },
+  ]);
+  await storeOrder(store, 'o-1', [
+    { key: 'check.port-status.1', interfaceId: 'port-status', heldSince: '2025-03-01T10:00:00.000Z' },
+    { key: 'dsl.reserve-port.1', interfaceId: 'reserve-port' },
+  ]);
+  await storeOrder(store, 'o-3', [
+    { key: 'dsl.reserve-port.1', interfaceId: 'reserve-port', heldSince: '2025-03-01T10:30:00.000Z' },
+  ]);
+}
+
+describe('handleAdminApi: GET on-hold items', () => {
+  const systemRoute = 'GET /admin/systems/{systemId}/on-hold-items';
+  const interfaceRoute = 'GET /admin/system-interfaces/{interfaceId}/on-hold-items';
+
+  it("lists a system's held items oldest first, with order, item, since when and why", async () => {
+    // Prepare
+    const { deps, store } = setup();
+    await storeHeldItems(store);
+
+    // Act
+    const response = await asOperator(deps, systemRoute, { systemId: 'inventory' });
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers?.['x-result-count'], '3');
+    assert.deepEqual(bodyOf(response), {
+      items: [
+        heldShown('o-1', 'check.port-status.1', 'port-status', '2025-03-01T10:00:00.000Z'),
+        heldShown('o-3', 'dsl.reserve-port.1', 'reserve-port', '2025-03-01T10:30:00.000Z'),
+        heldShown('o-2', 'dsl.reserve-port.1', 'reserve-port', '2025-03-01T11:00:00.000Z'),
+      ],
+    });
+  });
+
+  it("lists only the interface's own held items in the interface view", async () => {
+    const { deps, store } = setup();
+    await storeHeldItems(store);
+
+    const response = await asOperator(deps, interfaceRoute, { interfaceId: 'reserve-port' });
+
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(bodyOf(response), {
+      items: [
+        heldShown('o-3', 'dsl.reserve-port.1', 'reserve-port', '2025-03-01T10:30:00.000Z'),
+        heldShown('o-2', 'dsl.reserve-port.1', 'reserve-port', '2025-03-01T11:00:00.000Z'),
+      ],
+    });
+  });
+
+  it('answers an empty list for a system with nothing held', async () => {
+    const { deps, store } = setup();
+    await storeHeldItems(store);
+
+    const response = await asOperator(deps, systemRoute, { systemId: 'crm' });
+
+    assert.deepEqual(bodyOf(response), { items: [] });
+    assert.equal(response.headers?.['x-result-count'], '0');
+  });
+
+  it('pages with limit, and after = the previous page’s next, without losing or repeating an item', async () => {
+    // Prepare
+    const { deps, store } = setup();
+    await storeHeldItems(store);
+
+    // Act
+    const first = bodyOf(
+      await asOperator(deps, systemRoute, { systemId: 'inventory' }, { query: { limit: '2' } }),
+    );
+    const second = bodyOf(
+      await asOperator(
+        deps,
+        systemRoute,
+        { systemId: 'inventory' },
+        { query: { limit: '2', after: String(first.next) } },
+      ),
+    );
+
+    // Assess
+    const ids = (page: Record<string, unknown>) => (page.items as { id: string }[]).map((i) => i.id);
+    assert.deepEqual(ids(first), ['o-1.check.port-status.1', 'o-3.dsl.reserve-port.1']);
+    assert.equal(typeof first.next, 'string');
+    assert.deepEqual(ids(second), ['o-2.dsl.reserve-port.1']);
+    assert.equal(second.next, undefined, 'the last page has no next');
+  });
+
+  it('pages the interface view too', async () => {
+    const { deps, store } = setup();
+    await storeHeldItems(store);
+
+    const first = bodyOf(
+      await asOperator(deps, interfaceRoute, { interfaceId: 'reserve-port' }, { query: { limit: '1' } }),
+    );
+    const second = bodyOf(
+      await asOperator(
+        deps,
+        interfaceRoute,
+        { interfaceId: 'reserve-port' },
+        { query: { limit: '1', after: String(first.next) } },
+      ),
+    );
+
+    assert.deepEqual(
+      [...(first.items as { id: string }[]), ...(second.items as { id: string }[])].map((i) => i.id),
+      ['o-3.dsl.reserve-port.1', 'o-2.dsl.reserve-port.1'],
+    );
+    assert.equal(typeof first.next, 'string');
+    assert.equal(second.next, undefined);
+  });
+
+  it('answers 404 for an unknown system or interface', async () => {
+    const { deps } = setup();
+
+    const responses = [
+      await asOperator(deps, systemRoute, { systemId: 'billing-2' }),
+      await asOperator(deps, interfaceRoute, { interfaceId: 'no-such-interface' }),
+    ];
+
+    assert.deepEqual(
+      responses.map((r) => [r.statusCode, bodyOf(r).message]),
+      [
+        [404, 'no system with id "billing-2"'],
+        [404, 'no system interface with id "no-such-interface"'],
+      ],
+    );
+  });
+
+  const badQueries: [string, Record<string, string>, string][] = [
+    ['a limit of 0', { limit: '0' }, 'limit'],
+    ['a limit that is no number', { limit: 'abc' }, 'limit'],
+    ['a limit over 200', { limit: '201' }, 'limit'],
+    ['a limit that is no whole number', { limit: '2.5' }, 'limit'],
+    ['an unknown parameter', { offset: '10' }, 'offset'],
+  ];
+  for (const [what, query, field] of badQueries) {
+    for (const [route, parameters] of [
+      [systemRoute, { systemId: 'inventory' }],
+      [interfaceRoute, { interfaceId: 'reserve-port' }],
+    ] as const) {
+      it(`answers 400 naming ${field} for ${what} (${new URLSearchParams(query)}) on ${route}`, async () => {
+        const { deps, store } = setup();
+        await storeHeldItems(store);
+
+        const response = await asOperator(deps, route, parameters, { query });
+
+        assert.deepEqual(problemFields(response), [field]);
+      });
+    }
+  }
+});
+
+describe('handleAdminApi: POST /admin/systems/{systemId}/release', () => {
+  const route = 'POST /admin/systems/{systemId}/release';
+
+  it('refuses with 409 while the system is Down, and releases nothing', async () => {
+    // Prepare
+    const { deps, store, queue, events } = setup();
+    await storeHeldItems(store);
+    await asOperator(
+      deps,
+      'PUT /admin/systems/{systemId}/state',
+      { systemId: 'inventory' },
+      { body: { state: 'Down', reason: 'firmware' } },
+    );
+    events.announced.length = 0;
+
+    // Act
+    const responses = [
+      await asOperator(deps, route, { systemId: 'inventory' }),
+      await asOperator(
+        deps,
+        route,
+        { systemId: 'inventory' },
+        { body: { itemIds: ['o-3.dsl.reserve-port.1'] } },
+      ),
+    ];
+
+    // Assess
+    for (const response of responses) {
+      assert.equal(response.statusCode, 409);
+      assert.equal(
+        bodyOf(response).message,
+        'system "inventory" is Down; held items are released only while it is available',
+      );
+    }
+    assert.deepEqual(events.announced, []);
+    assert.deepEqual(queue.sent, []);
+    assert.equal(store.item('o-3', 'dsl.reserve-port.1').state, 'OnHold');
+  });
+
+  it('asks for a release of all held items when no items are named (202)', async () => {
+    const { deps, events } = setup();
+
+    const response = await asOperator(deps, route, { systemId: 'inventory' });
+
+    assert.equal(response.statusCode, 202);
+    const body = bodyOf(response);
+    assert.match(String(body.releaseId), /^[0-9a-f-]{36}$/);
+    assert.deepEqual(body, { releaseId: body.releaseId, systemId: 'inventory', status: 'started' });
+    assert.deepEqual(events.announced, [
+      {
+        type: 'releaseRequested',
+        request: { systemId: 'inventory', releaseId: body.releaseId, reason: 'released by olga (u-op)' },
+      },
+    ]);
+  });
+
+  it("keeps the operator's reason with the release they ask for", async () => {
+    const { deps, events } = setup();
+
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'inventory' },
+      { body: { reason: 'the bus lost the event' } },
+    );
+
+    assert.equal(response.statusCode, 202);
+    const [announced] = events.announced;
+    assert.ok(announced && 'request' in announced);
+    assert.equal(announced.request.reason, 'released by olga (u-op): the bus lost the event');
+    assert.equal(announced.request.releaseId, bodyOf(response).releaseId);
+  });
+
+  it('releases the named items and says for each what became of it', async () => {
+    // Prepare: o-3's item is held; o-1's reserve-port item is Running; o-2's activation item is held on
+    // another system; o-1's port-status item is held but its interface is Offline.
+    const { deps, store, queue, config } = setup();
+    await storeHeldItems(store);
+    assert.ok(await store.claimItem('o-1', 'dsl.reserve-port.1', 'attempt-9', NOW, 'started'));
+    await config.setInterfaceStatus('port-status', 'Offline', {
+      by: OLGA,
+      reason: 'new release',
+      cause: 'operator',
+      at: NOW,
+    });
+    const itemIds = [
+      'o-3.dsl.reserve-port.1',
+      'o-1.dsl.reserve-port.1',
+      'o-9.dsl.reserve-port.1',
+      'o-2.dsl.activate-line.1',
+      'o-1.check.port-status.1',
+    ];
+
+    // Act
+    const response = await asOperator(deps, route, { systemId: 'inventory' }, { body: { itemIds } });
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    const body = bodyOf(response);
+    assert.deepEqual(body, {
+      releaseId: body.releaseId,
+      systemId: 'inventory',
+      results: [
+        { itemId: 'o-3.dsl.reserve-port.1', result: 'released' },
+        { itemId: 'o-1.dsl.reserve-port.1', result: 'not held' },
+        { itemId: 'o-9.dsl.reserve-port.1', result: 'not held' },
+        { itemId: 'o-2.dsl.activate-line.1', result: 'not held' },
+        { itemId: 'o-1.check.port-status.1', result: 'interface offline' },
+      ],
+    });
+    assert.match(String(body.releaseId), /^[0-9a-f-]{36}$/);
+    assert.deepEqual(queue.sent, [
+      { kind: 'start', orderId: 'o-3', itemKey: 'dsl.reserve-port.1', releaseId: body.releaseId },
+    ]);
+  });
+
+  it('releases an item named twice once: one start message, one result', async () => {
+    // Prepare
+    const { deps, store, queue } = setup();
+    await storeHeldItems(store);
+    const itemIds = ['o-3.dsl.reserve-port.1', 'o-2.dsl.reserve-port.1', 'o-3.dsl.reserve-port.1'];
+
+    // Act
+    const response = await asOperator(deps, route, { systemId: 'inventory' }, { body: { itemIds } });
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    const body = bodyOf(response);
+    assert.deepEqual(body.results, [
+      { itemId: 'o-3.dsl.reserve-port.1', result: 'released' },
+      { itemId: 'o-2.dsl.reserve-port.1', result: 'released' },
+    ]);
+    assert.deepEqual(queue.sent, [
+      { kind: 'start', orderId: 'o-3', itemKey: 'dsl.reserve-port.1', releaseId: body.releaseId },
+      { kind: 'start', orderId: 'o-2', itemKey: 'dsl.reserve-port.1', releaseId: body.releaseId },
+    ]);
+  });
+
+  it('shows a released item as being released in the on-hold view until a worker takes it', async () => {
+    // Prepare
+    const { deps, store } = setup();
+    await storeHeldItems(store);
+    const released = bodyOf(
+      await asOperator(
+        deps,
+        route,
+        { systemId: 'inventory' },
+        { body: { itemIds: ['o-3.dsl.reserve-port.1'] } },
+      ),
+    );
+
+    // Act
+    const view = bodyOf(
+      await asOperator(deps, 'GET /admin/systems/{systemId}/on-hold-items', { systemId: 'inventory' }),
+    );
+
+    // Assess
+    assert.deepEqual((view.items as Record<string, unknown>[])[1], {
+      ...heldShown('o-3', 'dsl.reserve-port.1', 'reserve-port', '2025-03-01T10:30:00.000Z'),
+      releasing: { releaseId: released.releaseId, since: NOW },
+    });
+    assert.equal((view.items as Record<string, unknown>[])[0]?.releasing, undefined);
+  });
+
+  it('answers "being released" and sends nothing for an item another release sent a moment ago', async () => {
+    // Prepare
+    const { deps, store, queue, clock } = setup();
+    await storeHeldItems(store);
+    const itemIds = ['o-3.dsl.reserve-port.1'];
+    const first = bodyOf(await asOperator(deps, route, { systemId: 'inventory' }, { body: { itemIds } }));
+    clock.at = '2025-03-01T12:01:00.000Z';
+
+    // Act
+    const second = bodyOf(await asOperator(deps, route, { systemId: 'inventory' }, { body: { itemIds } }));
+
+    // Assess
+    assert.deepEqual(second.results, [{ itemId: 'o-3.dsl.reserve-port.1', result: 'being released' }]);
+    assert.notEqual(second.releaseId, first.releaseId);
+    assert.equal(queue.sent.length, 1);
+    assert.equal(queue.sent[0]?.releaseId, first.releaseId);
+  });
+
+  it('takes over an item whose release stamp is more than five minutes old (that release died)', async () => {
+    // Prepare
+    const { deps, store, queue, clock } = setup();
+    await storeHeldItems(store);
+    const itemIds = ['o-3.dsl.reserve-port.1'];
+    await asOperator(deps, route, { systemId: 'inventory' }, { body: { itemIds } });
+    clock.at = '2025-03-01T12:05:01.000Z';
+
+    // Act
+    const second = bodyOf(await asOperator(deps, route, { systemId: 'inventory' }, { body: { itemIds } }));
+
+    // Assess
+    assert.deepEqual(second.results, [{ itemId: 'o-3.dsl.reserve-port.1', result: 'released' }]);
+    assert.equal(queue.sent.length, 2);
+    assert.equal(queue.sent[1]?.releaseId, second.releaseId);
+  });
+
+  const invalid: [string, unknown, string][] = [
+    ['an item id without an order', { itemIds: ['no-dot-here'] }, 'itemIds.0'],
+    ['an item id ending in a dot', { itemIds: ['o-3.dsl.reserve-port.1', 'o-3.'] }, 'itemIds.1'],
+    ['an empty list of items', { itemIds: [] }, 'itemIds'],
+    ['an unknown field', { items: ['o-3.dsl.reserve-port.1'] }, 'items'],
+    ['a body that is not JSON', 'release all', ''],
+  ];
+  for (const [what, body, field] of invalid) {
+    it(`answers 400 naming ${field || 'the body'} for ${what}, and releases nothing`, async () => {
+      const { deps, store, queue, events } = setup();
+      await storeHeldItems(store);
+
+      const response = await asOperator(deps, route, { systemId: 'inventory' }, { body });
+
+      assert.deepEqual(problemFields(response), [field]);
+      assert.deepEqual(queue.sent, []);
+      assert.deepEqual(events.announced, []);
+    });
+  }
+
+  it('answers 404 for an unknown system', async () => {
+    const { deps, events } = setup();
+
+    const response = await asOperator(deps, route, { systemId: 'billing-2' });
+
+    assert.equal(response.statusCode, 404);
+    assert.equal(bodyOf(response).message, 'no system with id "billing-2"');
+    assert.deepEqual(events.announced, []);
+  });
+});
+
+describe('handleAdminApi: maintenance windows', () => {
+  const plan = 'POST /admin/systems/{systemId}/maintenance-windows';
+  const list = 'GET /admin/systems/{systemId}/maintenance-windows';
+  const cancel = 'DELETE /admin/systems/{systemId}/maintenance-windows/{windowId}';
+  const START = '2025-03-02T00:00:00.000Z';
+  const END = '2025-03-02T02:00:00.000Z';
+
+  /** Plans a window of the inventory through the API and returns its body. */
+  async function planWindow(deps: AdminApiDeps, body: Record<string, unknown>) {
+    const response = await asOperator(deps, plan, { systemId: 'inventory' }, { body });
+    assert.equal(response.statusCode, 201, String(response.body));
+    return bodyOf(response);
+  }
+
+  it('plans a window ahead (201) and schedules its start and its end', async () => {
+    // Prepare
+    const { deps, config, scheduler, events } = setup();
+
+    // Act: the start given with an offset is the same instant as START.
+    const response = await asOperator(
+      deps,
+      plan,
+      { systemId: 'inventory' },
+      { body: { start: '2025-03-02T02:00:00+02:00', end: END, reason: 'firmware' } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 201);
+    const body = bodyOf(response);
+    assert.match(String(body.id), /^[0-9a-f]{12}$/);
+    const href = `/admin/systems/inventory/maintenance-windows/${body.id}`;
+    assert.deepEqual(body, {
+      id: body.id,
+      systemId: 'inventory',
+      start: START,
+      end: END,
+      reason: 'firmware',
+      createdBy: OLGA,
+      createdAt: NOW,
+      href,
+    });
+    assert.equal(response.headers?.location, href);
+    assert.deepEqual(
+      [...scheduler.scheduled.values()].map(({ event, at }) => [event, at.toISOString()]),
+      [
+        [{ systemId: 'inventory', windowId: body.id, phase: 'end' }, END],
+        [{ systemId: 'inventory', windowId: body.id, phase: 'start' }, START],
+      ],
+    );
+    assert.equal(config.systems.get('inventory')?.state, 'Up', 'nothing changes before the start');
+    assert.deepEqual(events.announced, []);
+  });
+
+  it('starts a window whose start has passed now: the system goes Down and only the end is scheduled', async () => {
+    // Prepare
+    const { deps, config, scheduler, events } = setup();
+
+    // Act
+    const body = await planWindow(deps, {
+      start: '2025-03-01T11:00:00.000Z',
+      end: '2025-03-01T13:00:00.000Z',
+      reason: 'emergency patch',
+    });
+
+    // Assess
+    assert.equal(body.startedAt, NOW);
+    const system = config.systems.get('inventory');
+    assert.equal(system?.state, 'Down');
+    assert.deepEqual(
+      { ...system?.stateChange, id: undefined },
+      {
+        id: undefined,
+        at: NOW,
+        by: AUTOMATIC_ACTORS.maintenance,
+        reason: `maintenance window ${body.id} (until 2025-03-01T13:00:00.000Z): emergency patch`,
+        cause: 'maintenance',
+        windowId: body.id,
+        from: 'Up',
+        to: 'Down',
+      },
+    );
+    assert.deepEqual(
+      [...scheduler.scheduled.values()].map(({ event, at }) => [event.phase, at.toISOString()]),
+      [['end', '2025-03-01T13:00:00.000Z']],
+    );
+    assert.deepEqual(
+      events.announced.map((a) => a.type),
+      ['unavailable'],
+    );
+  });
+
+  it('starts a window that begins right now at once', async () => {
+    const { deps, config, scheduler } = setup();
+
+    const body = await planWindow(deps, { start: NOW, end: '2025-03-01T13:00:00.000Z', reason: 'now' });
+
+    assert.equal(body.startedAt, NOW);
+    assert.equal(config.systems.get('inventory')?.state, 'Down');
+    assert.deepEqual(
+      [...scheduler.scheduled.values()].map(({ event }) => event.phase),
+      ['end'],
+    );
+  });
+
+  it('refuses with 409 a window that overlaps another, naming it, and schedules nothing for it', async () => {
+    // Prepare
+    const { deps, scheduler } = setup();
+    const first = await planWindow(deps, { start: START, end: END, reason: 'firmware' });
+
+    // Act
+    const response = await asOperator(
+      deps,
+      plan,
+      { systemId: 'inventory' },
+      { body: { start: '2025-03-02T01:00:00.000Z', end: '2025-03-02T03:00:00.000Z', reason: 'more' } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 409);
+    assert.equal(bodyOf(response).message, `the window overlaps window ${first.id} (${START} to ${END})`);
+    assert.equal(scheduler.scheduled.size, 2);
+    const windows = bodyOf(await asOperator(deps, list, { systemId: 'inventory' })) as { id: string }[];
+    assert.deepEqual(
+      windows.map((w) => w.id),
+      [first.id],
+    );
+  });
+
+  it('refuses with 409 a window that begins where another ends, naming the other', async () => {
+    // Prepare
+    const { deps, scheduler } = setup();
+    const first = await planWindow(deps, { start: START, end: END, reason: 'first' });
+
+    // Act
+    const response = await asOperator(
+      deps,
+      plan,
+      { systemId: 'inventory' },
+      { body: { start: END, end: '2025-03-02T04:00:00.000Z', reason: 'second' } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 409);
+    assert.equal(bodyOf(response).message, `the window overlaps window ${first.id} (${START} to ${END})`);
+    assert.equal(scheduler.scheduled.size, 2);
+    const windows = bodyOf(await asOperator(deps, list, { systemId: 'inventory' })) as { id: string }[];
+    assert.deepEqual(
+      windows.map((w) => w.id),
+      [first.id],
+    );
+  });
+
+  it('refuses with 409 a window that ends where another begins, naming the other', async () => {
+    const { deps, scheduler } = setup();
+    const later = await planWindow(deps, { start: END, end: '2025-03-02T04:00:00.000Z', reason: 'second' });
+
+    const response = await asOperator(
+      deps,
+      plan,
+      { systemId: 'inventory' },
+      { body: { start: START, end: END, reason: 'first' } },
+    );
+
+    assert.equal(response.statusCode, 409);
+    assert.equal(
+      bodyOf(response).message,
+      `the window overlaps window ${later.id} (${END} to 2025-03-02T04:00:00.000Z)`,
+    );
+    assert.equal(scheduler.scheduled.size, 2);
+  });
+
+  it('accepts a window that begins a second after another ends, and lists them by start', async () => {
+    // Prepare
+    const { deps, scheduler } = setup();
+    const later = await planWindow(deps, {
+      start: '2025-03-02T02:00:01.000Z',
+      end: '2025-03-02T04:00:00.000Z',
+      reason: 'second',
+    });
+    const earlier = await planWindow(deps, { start: START, end: END, reason: 'first' });
+
+    // Act
+    const response = await asOperator(deps, list, { systemId: 'inventory' });
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers?.['x-result-count'], '2');
+    assert.deepEqual(bodyOf(response), [earlier, later]);
+    assert.equal(scheduler.scheduled.size, 4);
+  });
+
+  it('lists no windows for a system without any, and 404 for an unknown system', async () => {
+    const { deps } = setup();
+
+    const none = await asOperator(deps, list, { systemId: 'crm' });
+    const unknown = await asOperator(deps, list, { systemId: 'billing-2' });
+
+    assert.deepEqual(bodyOf(none), []);
+    assert.equal(none.headers?.['x-result-count'], '0');
+    assert.equal(unknown.statusCode, 404);
+  });
+
+  const invalid: [string, Record<string, unknown>, string][] = [
+    ['an end before the start', { start: END, end: START, reason: 'x' }, 'end'],
+    ['an end equal to the start', { start: START, end: START, reason: 'x' }, 'end'],
+    [
+      'an end in the past',
+      { start: '2025-03-01T10:00:00.000Z', end: '2025-03-01T11:59:59.000Z', reason: 'x' },
+      'end',
+    ],
+    ['a window longer than 31 days', { start: START, end: '2025-04-02T00:00:01.000Z', reason: 'x' }, 'end'],
+    [
+      'a start more than 366 days ahead',
+      { start: '2026-03-03T00:00:00.000Z', end: '2026-03-03T02:00:00.000Z', reason: 'x' },
+      'start',
+    ],
+    ['a start that is no date', { start: 'tomorrow', end: END, reason: 'x' }, 'start'],
+    ['a date without an offset', { start: START, end: '2025-03-02T02:00:00', reason: 'x' }, 'end'],
+    ['a missing reason', { start: START, end: END }, 'reason'],
+    ['a blank reason', { start: START, end: END, reason: ' ' }, 'reason'],
+    ['an unknown field', { start: START, end: END, reason: 'x', repeat: 'weekly' }, 'repeat'],
+  ];
+  for (const [what, body, field] of invalid) {
+    it(`answers 400 naming ${field} for ${what}, and plans nothing`, async () => {
+      const { deps, config, scheduler } = setup();
+
+      const response = await asOperator(deps, plan, { systemId: 'inventory' }, { body });
+
+      assert.deepEqual(problemFields(response), [field]);
+      assert.equal(scheduler.scheduled.size, 0);
+      assert.deepEqual(await config.maintenanceWindows('inventory'), []);
+    });
+  }
+
+  it('answers 404 when planning a window for an unknown system', async () => {
+    const { deps, scheduler } = setup();
+
+    const response = await asOperator(
+      deps,
+      plan,
+      { systemId: 'billing-2' },
+      { body: { start: START, end: END, reason: 'firmware' } },
+    );
+
+    assert.equal(response.statusCode, 404);
+    assert.equal(scheduler.scheduled.size, 0);
+  });
+
+  it('cancels a window under way: the system comes back Up, is announced, and both phases are unscheduled', async () => {
+    // Prepare: a window planned ahead, whose start came due.
+    const { deps, config, scheduler, events, clock } = setup();
+    const window = await planWindow(deps, { start: START, end: END, reason: 'firmware' });
+    const start = scheduler.scheduled.get(`inventory/${window.id}/start`);
+    assert.ok(start);
+    clock.at = START;
+    await runMaintenancePhase(deps, start.event);
+    assert.equal(config.systems.get('inventory')?.state, 'Down');
+    clock.at = '2025-03-02T00:30:00.000Z';
+
+    // Act
+    const response = await asOperator(deps, cancel, { systemId: 'inventory', windowId: String(window.id) });
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(bodyOf(response), { ...window, startedAt: START, cancelled: true });
+    const system = config.systems.get('inventory');
+    assert.equal(system?.state, 'Up');
+    assert.equal(system?.stateChange?.reason, `maintenance window ${window.id} cancelled`);
+    assert.equal(system?.stateChange?.at, '2025-03-02T00:30:00.000Z');
+    assert.deepEqual(
+      events.announced.map((a) => a.type),
+      ['unavailable', 'available'],
+    );
+    const up = events.announced[1];
+    assert.ok(up && 'event' in up);
+    assert.equal(up.event.reason, `maintenance window ${window.id} cancelled`);
+    assert.deepEqual(up.event.change, system?.stateChange);
+    assert.equal(scheduler.scheduled.size, 0);
+    assert.deepEqual(bodyOf(await asOperator(deps, list, { systemId: 'inventory' })), []);
+  });
+
+  it('cancels a window not begun yet without touching the system', async () => {
+    const { deps, config, scheduler, events } = setup();
+    const window = await planWindow(deps, { start: START, end: END, reason: 'firmware' });
+
+    const response = await asOperator(deps, cancel, { systemId: 'inventory', windowId: String(window.id) });
+
+    assert.equal(response.statusCode, 200);
+    assert.equal(bodyOf(response).cancelled, true);
+    assert.equal(scheduler.scheduled.size, 0);
+    assert.equal(config.systems.get('inventory')?.state, 'Up');
+    assert.deepEqual(events.announced, []);
+    assert.deepEqual(await config.maintenanceWindows('inventory'), []);
+  });
+
+  it('leaves an operator’s Down as it is when a window under way is cancelled', async () => {
+    // Prepare: the window began, then an operator took over.
+    const { deps, config, events } = setup();
+    const window = await planWindow(deps, {
+      start: '2025-03-01T11:00:00.000Z',
+      end: '2025-03-01T13:00:00.000Z',
+      reason: 'emergency patch',
+    });
+    await asOperator(
+      deps,
+      'PUT /admin/systems/{systemId}/state',
+      { systemId: 'inventory' },
+      { body: { state: 'Up', reason: 'done early' } },
+    );
+    await asOperator(
+      deps,
+      'PUT /admin/systems/{systemId}/state',
+      { systemId: 'inventory' },
+      { body: { state: 'Down', reason: 'disk failure' } },
+    );
+    events.announced.length = 0;
+
+    // Act
+    const response = await asOperator(deps, cancel, { systemId: 'inventory', windowId: String(window.id) });
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    assert.equal(config.systems.get('inventory')?.state, 'Down');
+    assert.equal(config.systems.get('inventory')?.stateChange?.reason, 'disk failure');
+    assert.deepEqual(events.announced, []);
+  });
+
+  it('answers 404 for an unknown window', async () => {
+    const { deps, scheduler } = setup();
+    await planWindow(deps, { start: START, end: END, reason: 'firmware' });
+
+    const response = await asOperator(deps, cancel, { systemId: 'inventory', windowId: 'no-such-window' });
+
+    assert.equal(response.statusCode, 404);
+    assert.equal(bodyOf(response).message, 'system "inventory" has no maintenance window "no-such-window"');
+    assert.equal(scheduler.scheduled.size, 2);
+  });
+
+  it('shows the windows in the system view', async () => {
+    const { deps } = setup();
+    const window = await planWindow(deps, { start: START, end: END, reason: 'firmware' });
+
+    const system = bodyOf(await asOperator(deps, 'GET /admin/systems/{systemId}', { systemId: 'inventory' }));
+
+    assert.deepEqual(system.maintenanceWindows, [window]);
   });
 });

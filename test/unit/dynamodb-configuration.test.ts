@@ -4,11 +4,13 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCalloutLimits } from '../../lambdas/adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../../lambdas/adapters/dynamodb-configuration-store';
-import type { FulfilmentSystem, SystemInterface } from '../../lambdas/domain/catalog';
+import { AUTOMATIC_ACTORS, type AvailabilityChange } from '../../lambdas/domain/availability';
+import type { FulfilmentSystem, SystemInterface, SystemState } from '../../lambdas/domain/catalog';
 import type { SlotLease } from '../../lambdas/ports/callout-limits';
+import type { ChangeGuard, ChangeRequest, MaintenanceWindow } from '../../lambdas/ports/configuration-store';
 import { CONFIGURATION_BY_KIND } from '../../lambdas/shared/configuration-table';
 import { dslCatalog } from './fixtures/catalogs';
 
@@ -322,6 +324,576 @@ describe('DynamoDbConfigurationStore', () => {
       listed.map((s) => s.id),
       many.map((s) => s.id),
     );
+  });
+});
+
+describe('DynamoDbConfigurationStore: availability', () => {
+  const OPERATOR = { id: 'operator-1', name: 'Olga Operator' };
+  const iso = (ms: number) => at(ms).toISOString();
+  const request = (ms: number, reason: string, extra: Partial<ChangeRequest> = {}): ChangeRequest => ({
+    by: OPERATOR,
+    reason,
+    cause: 'operator',
+    at: iso(ms),
+    ...extra,
+  });
+  const byWindow = (ms: number, windowId: string): ChangeRequest => ({
+    by: AUTOMATIC_ACTORS.maintenance,
+    reason: `maintenance window ${windowId}`,
+    cause: 'maintenance',
+    windowId,
+    at: iso(ms),
+  });
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  /** A table seeded with the DSL catalog. */
+  async function seeded(): Promise<{ config: DynamoDbConfigurationStore; tableName: string }> {
+    const tableName = await newTable();
+    const config = new DynamoDbConfigurationStore(db, tableName);
+    const { systems, interfaces } = definitions();
+    await config.seed(systems, interfaces, SEEDED_AT);
+    return { config, tableName };
+  }
+
+  /** Sets the state, asserts that it changed, and returns the change it made. */
+  async function changeState(
+    config: DynamoDbConfigurationStore,
+    state: SystemState,
+    change: ChangeRequest,
+    guard?: ChangeGuard,
+  ): Promise<AvailabilityChange> {
+    const result = await config.setSystemState('inventory', state, change, guard);
+    assert.equal(result?.changed, true);
+    assert.ok(result.system.stateChange);
+    return result.system.stateChange;
+  }
+
+  it('sets a system state and keeps the change, linked to the one before, on the record', async () => {
+    // Prepare
+    const { config } = await seeded();
+
+    // Act
+    const down = await config.setSystemState('inventory', 'Down', request(1_000, 'firmware upgrade'));
+
+    // Assess
+    assert.ok(down);
+    assert.equal(down.changed, true);
+    const first = down.system.stateChange;
+    assert.match(first?.id ?? '', UUID);
+    assert.deepEqual(first, {
+      id: first?.id,
+      at: iso(1_000),
+      by: OPERATOR,
+      reason: 'firmware upgrade',
+      cause: 'operator',
+      from: 'Up',
+      to: 'Down',
+    });
+    assert.equal(down.system.state, 'Down');
+    assert.equal(down.system.updatedAt, iso(1_000));
+    assert.equal(down.system.seededAt, SEEDED_AT);
+    assert.deepEqual(await config.getSystem('inventory'), down.system);
+    assert.equal((await config.getSystem('activation'))?.state, 'Up', 'another system is untouched');
+
+    // Act
+    const up = await config.setSystemState('inventory', 'Up', request(2_000, 'upgrade done'));
+
+    // Assess
+    assert.equal(up?.changed, true);
+    const second = up?.system.stateChange;
+    assert.match(second?.id ?? '', UUID);
+    assert.notEqual(second?.id, first?.id);
+    assert.deepEqual(second, {
+      id: second?.id,
+      at: iso(2_000),
+      by: OPERATOR,
+      reason: 'upgrade done',
+      cause: 'operator',
+      from: 'Down',
+      to: 'Up',
+      follows: first?.id,
+    });
+    assert.equal(up?.system.state, 'Up');
+    assert.equal(up?.system.updatedAt, iso(2_000));
+  });
+
+  it('changes nothing when the system is in that state already', async () => {
+    // Prepare
+    const { config } = await seeded();
+    const asSeeded = await config.getSystem('inventory');
+
+    // Act + Assess: seeded Up, set Up.
+    assert.deepEqual(await config.setSystemState('inventory', 'Up', request(1_000, 'why not')), {
+      system: asSeeded,
+      changed: false,
+    });
+    assert.deepEqual(await config.history('system', 'inventory', 10), []);
+
+    // Prepare
+    const down = await changeState(config, 'Down', request(2_000, 'firmware upgrade'));
+    const downRecord = await config.getSystem('inventory');
+
+    // Act
+    const again = await config.setSystemState('inventory', 'Down', request(3_000, 'down again'));
+
+    // Assess
+    assert.deepEqual(again, { system: downRecord, changed: false });
+    assert.deepEqual(again?.system.stateChange, down);
+    assert.equal(again?.system.updatedAt, iso(2_000));
+    assert.deepEqual(await config.history('system', 'inventory', 10), [down]);
+  });
+
+  it('answers undefined for a system or an interface that is not there, and creates none', async () => {
+    const { config } = await seeded();
+
+    assert.equal(await config.setSystemState('no-such-system', 'Down', request(1_000, 'gone')), undefined);
+    assert.equal(
+      await config.setInterfaceStatus('no-such-interface', 'Offline', request(1_000, 'gone')),
+      undefined,
+    );
+
+    assert.equal(await config.getSystem('no-such-system'), undefined);
+    assert.equal(await config.getInterface('no-such-interface'), undefined);
+    assert.deepEqual(await config.history('system', 'no-such-system', 10), []);
+    assert.deepEqual(
+      (await config.listSystems()).map((s) => s.id),
+      ['activation', 'inventory'],
+    );
+  });
+
+  it('changes under a guard only while the state came from that cause and window', async () => {
+    // Prepare: window w1 took the system Down.
+    const { config } = await seeded();
+    const w1Down = await changeState(config, 'Down', byWindow(1_000, 'w1'));
+    assert.equal(w1Down.windowId, 'w1');
+    assert.equal(w1Down.cause, 'maintenance');
+
+    // Act + Assess: another window's end, an operator's guard: the system stays Down.
+    for (const guard of [
+      { cause: 'maintenance', windowId: 'w2' },
+      { cause: 'operator' },
+      { cause: 'circuit-breaker' },
+    ] satisfies ChangeGuard[]) {
+      const result = await config.setSystemState('inventory', 'Up', byWindow(2_000, 'w2'), guard);
+      assert.equal(result?.changed, false, JSON.stringify(guard));
+      assert.equal(result?.system.state, 'Down');
+      assert.deepEqual(result?.system.stateChange, w1Down);
+    }
+
+    // Act: its own window's end.
+    const w1Up = await changeState(config, 'Up', byWindow(3_000, 'w1'), {
+      cause: 'maintenance',
+      windowId: 'w1',
+    });
+
+    // Assess
+    assert.deepEqual(w1Up, {
+      id: w1Up.id,
+      at: iso(3_000),
+      by: AUTOMATIC_ACTORS.maintenance,
+      reason: 'maintenance window w1',
+      cause: 'maintenance',
+      windowId: 'w1',
+      from: 'Down',
+      to: 'Up',
+      follows: w1Down.id,
+    });
+  });
+
+  it('holds a guard by cause alone whatever window made the change, and never on a state as seeded', async () => {
+    // Prepare
+    const { config } = await seeded();
+
+    // Act + Assess: as seeded there is no change to match.
+    const seededGuard = await config.setSystemState('inventory', 'Down', request(1_000, 'x'), {
+      cause: 'operator',
+    });
+    assert.equal(seededGuard?.changed, false);
+    assert.equal(seededGuard?.system.state, 'Up');
+
+    // Prepare
+    await changeState(config, 'Down', byWindow(2_000, 'w1'));
+
+    // Act
+    const up = await config.setSystemState('inventory', 'Up', request(3_000, 'window cut short'), {
+      cause: 'maintenance',
+    });
+
+    // Assess
+    assert.equal(up?.changed, true);
+    assert.equal(up?.system.state, 'Up');
+    assert.equal(up?.system.stateChange?.cause, 'operator');
+  });
+
+  it('takes over a Down from the same cause, as a Down→Down change that only the new window may end', async () => {
+    // Prepare: window w1 took the system Down.
+    const { config } = await seeded();
+    const w1Down = await changeState(config, 'Down', byWindow(1_000, 'w1'));
+
+    // Act: window w2 starts while w1 still holds it Down.
+    const takeOver = await changeState(config, 'Down', byWindow(2_000, 'w2'), {
+      cause: 'maintenance',
+      takeOver: true,
+    });
+
+    // Assess
+    assert.deepEqual(takeOver, {
+      id: takeOver.id,
+      at: iso(2_000),
+      by: AUTOMATIC_ACTORS.maintenance,
+      reason: 'maintenance window w2',
+      cause: 'maintenance',
+      windowId: 'w2',
+      from: 'Down',
+      to: 'Down',
+      follows: w1Down.id,
+    });
+    assert.equal((await config.getSystem('inventory'))?.updatedAt, iso(2_000));
+    const w1End = await config.setSystemState('inventory', 'Up', byWindow(3_000, 'w1'), {
+      cause: 'maintenance',
+      windowId: 'w1',
+    });
+    assert.equal(w1End?.changed, false, 'w1 no longer holds the system Down');
+    assert.equal(w1End?.system.state, 'Down');
+    const w2End = await changeState(config, 'Up', byWindow(4_000, 'w2'), {
+      cause: 'maintenance',
+      windowId: 'w2',
+    });
+    assert.equal(w2End.follows, takeOver.id);
+    assert.deepEqual(
+      (await config.history('system', 'inventory', 10)).map((c) => c.id),
+      [w2End.id, takeOver.id, w1Down.id],
+    );
+  });
+
+  it('takes over nothing when the system is Up, or Down from another cause', async () => {
+    // Prepare
+    const { config } = await seeded();
+    const takeOver = { cause: 'maintenance', takeOver: true } satisfies ChangeGuard;
+
+    // Act + Assess: Up as seeded.
+    const whileUp = await config.setSystemState('inventory', 'Down', byWindow(1_000, 'w1'), takeOver);
+    assert.equal(whileUp?.changed, false);
+    assert.equal(whileUp?.system.state, 'Up');
+    assert.equal(whileUp?.system.stateChange, undefined);
+
+    // Prepare: Up after a window (the last change is the maintenance cause's, but Up).
+    await changeState(config, 'Down', byWindow(2_000, 'w1'));
+    const w1Up = await changeState(config, 'Up', byWindow(3_000, 'w1'), {
+      cause: 'maintenance',
+      windowId: 'w1',
+    });
+
+    // Act + Assess
+    const afterWindow = await config.setSystemState('inventory', 'Down', byWindow(4_000, 'w2'), takeOver);
+    assert.equal(afterWindow?.changed, false);
+    assert.equal(afterWindow?.system.state, 'Up');
+    assert.deepEqual(afterWindow?.system.stateChange, w1Up);
+
+    // Prepare: an operator took it Down.
+    const operatorDown = await changeState(config, 'Down', request(5_000, 'firmware upgrade'));
+
+    // Act + Assess
+    const underOperator = await config.setSystemState('inventory', 'Down', byWindow(6_000, 'w2'), takeOver);
+    assert.equal(underOperator?.changed, false);
+    assert.deepEqual(underOperator?.system.stateChange, operatorDown);
+    assert.equal(
+      await config.setSystemState('no-such-system', 'Down', byWindow(6_000, 'w2'), takeOver),
+      undefined,
+    );
+  });
+
+  it('sets an interface status and keeps its changes, as for a system', async () => {
+    // Prepare
+    const { config } = await seeded();
+
+    // Act
+    const offline = await config.setInterfaceStatus('reserve-port', 'Offline', request(1_000, 'bad release'));
+
+    // Assess
+    assert.equal(offline?.changed, true);
+    const first = offline?.iface.statusChange;
+    assert.match(first?.id ?? '', UUID);
+    assert.deepEqual(first, {
+      id: first?.id,
+      at: iso(1_000),
+      by: OPERATOR,
+      reason: 'bad release',
+      cause: 'operator',
+      from: 'Online',
+      to: 'Offline',
+    });
+    assert.equal(offline?.iface.status, 'Offline');
+    assert.equal(offline?.iface.updatedAt, iso(1_000));
+    assert.deepEqual(await config.getInterface('reserve-port'), offline?.iface);
+    assert.equal((await config.getSystem('inventory'))?.state, 'Up', 'its system is untouched');
+
+    // Act + Assess: Offline again changes nothing; neither does port-status, seeded Offline.
+    const again = await config.setInterfaceStatus('reserve-port', 'Offline', request(2_000, 'still bad'));
+    assert.deepEqual(again, { iface: offline?.iface, changed: false });
+    const seededOffline = await config.setInterfaceStatus('port-status', 'Offline', request(2_000, 'off'));
+    assert.equal(seededOffline?.changed, false);
+    assert.equal(seededOffline?.iface.statusChange, undefined);
+
+    // Act
+    const online = await config.setInterfaceStatus('reserve-port', 'Online', request(3_000, 'rolled back'));
+
+    // Assess
+    const second = online?.iface.statusChange;
+    assert.equal(online?.changed, true);
+    assert.deepEqual(second, {
+      id: second?.id,
+      at: iso(3_000),
+      by: OPERATOR,
+      reason: 'rolled back',
+      cause: 'operator',
+      from: 'Offline',
+      to: 'Online',
+      follows: first?.id,
+    });
+    assert.deepEqual(await config.history('interface', 'reserve-port', 10), [second, first]);
+    assert.deepEqual(await config.history('system', 'reserve-port', 10), []);
+    assert.deepEqual(await config.history('system', 'inventory', 10), []);
+  });
+
+  it('lists history newest first, up to the limit', async () => {
+    // Prepare
+    const { config } = await seeded();
+    const first = await changeState(config, 'Down', request(1_000, 'one'));
+    const second = await changeState(config, 'Up', request(2_000, 'two'));
+    const third = await changeState(config, 'Down', request(3_000, 'three'));
+
+    // Act + Assess
+    assert.deepEqual(await config.history('system', 'inventory', 10), [third, second, first]);
+    assert.deepEqual(await config.history('system', 'inventory', 2), [third, second]);
+    assert.deepEqual(await config.history('system', 'inventory', 1), [third]);
+    assert.deepEqual(await config.history('system', 'activation', 10), []);
+  });
+
+  it('shows a change whose history record is missing, and writes that record with the next change', async () => {
+    // Prepare: the writer of the second change died before its history record.
+    const { config, tableName } = await seeded();
+    const first = await changeState(config, 'Down', request(1_000, 'one'));
+    const second = await changeState(config, 'Up', request(2_000, 'two'));
+    const secondKey = { pk: 'SYSTEM#inventory', sk: `HISTORY#${second.at}#${second.id}` };
+    await db.send(new DeleteCommand({ TableName: tableName, Key: secondKey }));
+    assert.equal((await db.send(new GetCommand({ TableName: tableName, Key: secondKey }))).Item, undefined);
+
+    // Act + Assess
+    assert.deepEqual(await config.history('system', 'inventory', 10), [second, first]);
+    assert.deepEqual(await config.history('system', 'inventory', 1), [second]);
+
+    // Act
+    const third = await changeState(config, 'Down', request(3_000, 'three'));
+
+    // Assess
+    assert.deepEqual(
+      (await db.send(new GetCommand({ TableName: tableName, Key: secondKey, ConsistentRead: true }))).Item,
+      { ...secondKey, ...second },
+    );
+    assert.deepEqual(await config.history('system', 'inventory', 10), [third, second, first]);
+  });
+
+  it('keeps the state and the change an operator made when the catalog is seeded again', async () => {
+    // Prepare
+    const { config } = await seeded();
+    const down = await changeState(config, 'Down', request(1_000, 'firmware upgrade'));
+    const offline = await config.setInterfaceStatus('reserve-port', 'Offline', request(2_000, 'bad release'));
+    const { systems, interfaces } = definitions();
+
+    // Act
+    await config.seed(systems, interfaces, RESEEDED_AT);
+
+    // Assess
+    const inventory = await config.getSystem('inventory');
+    assert.equal(inventory?.state, 'Down');
+    assert.deepEqual(inventory?.stateChange, down);
+    assert.equal(inventory?.updatedAt, iso(1_000));
+    assert.equal(inventory?.seededAt, RESEEDED_AT);
+    const reserve = await config.getInterface('reserve-port');
+    assert.equal(reserve?.status, 'Offline');
+    assert.deepEqual(reserve?.statusChange, offline?.iface.statusChange);
+    assert.equal(reserve?.seededAt, RESEEDED_AT);
+    assert.deepEqual(await config.history('system', 'inventory', 10), [down]);
+  });
+
+  it('counts connection failures in a row and resets them', async () => {
+    // Prepare
+    const { config } = await seeded();
+
+    // Act + Assess
+    assert.equal(await config.recordConnectionFailure('inventory'), 1);
+    assert.equal(await config.recordConnectionFailure('inventory'), 2);
+    assert.equal(await config.recordConnectionFailure('inventory'), 3);
+    assert.equal((await config.getSystem('inventory'))?.consecutiveFailures, 3);
+    assert.equal(
+      (await config.getSystem('activation'))?.consecutiveFailures,
+      undefined,
+      'another system has its own count',
+    );
+
+    // Act
+    await config.resetConnectionFailures('inventory');
+
+    // Assess
+    const reset = await config.getSystem('inventory');
+    assert.equal(reset?.consecutiveFailures, 0);
+    assert.equal(reset?.updatedAt, SEEDED_AT, 'a count is no change of the state');
+
+    // Act + Assess: reset at 0, and on a system that never failed, changes nothing.
+    await config.resetConnectionFailures('inventory');
+    assert.deepEqual(await config.getSystem('inventory'), reset);
+    const activation = await config.getSystem('activation');
+    await config.resetConnectionFailures('activation');
+    assert.deepEqual(await config.getSystem('activation'), activation);
+    assert.equal(activation && 'consecutiveFailures' in activation, false);
+
+    // Act + Assess: counting starts again.
+    assert.equal(await config.recordConnectionFailure('inventory'), 1);
+  });
+
+  it('counts no failure for a system that is not there, and creates none', async () => {
+    const { config } = await seeded();
+
+    await assert.rejects(config.recordConnectionFailure('no-such-system'), {
+      name: 'ConditionalCheckFailedException',
+    });
+    await config.resetConnectionFailures('no-such-system');
+
+    assert.equal(await config.getSystem('no-such-system'), undefined);
+  });
+});
+
+describe('DynamoDbConfigurationStore: maintenance windows', () => {
+  /** An instant on 1 March: `hour` o'clock and `seconds` seconds. */
+  const hour = (h: number, seconds = 0) =>
+    `2025-03-01T${String(h).padStart(2, '0')}:00:${String(seconds).padStart(2, '0')}.000Z`;
+  const window = (id: string, start: string, end: string, systemId = 'inventory'): MaintenanceWindow => ({
+    id,
+    systemId,
+    start,
+    end,
+    reason: `maintenance ${id}`,
+    createdBy: { id: 'operator-1', name: 'Olga Operator' },
+    createdAt: SEEDED_AT,
+  });
+
+  async function seeded(): Promise<DynamoDbConfigurationStore> {
+    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const { systems, interfaces } = definitions();
+    await config.seed(systems, interfaces, SEEDED_AT);
+    return config;
+  }
+
+  it('adds windows, refuses one that overlaps or touches another, and lists them by start', async () => {
+    // Prepare
+    const config = await seeded();
+    const ten = window('ten', hour(10), hour(11));
+
+    // Act + Assess
+    assert.deepEqual(await config.addMaintenanceWindow(ten), { added: true });
+    for (const refused of [
+      window('inside', hour(10, 30), hour(10, 40)),
+      window('around', hour(9), hour(12)),
+      window('late', hour(10, 30), hour(12)),
+      window('ends-as-it-starts', hour(9), hour(10)),
+      window('starts-as-it-ends', hour(11), hour(12)),
+    ]) {
+      assert.deepEqual(
+        await config.addMaintenanceWindow(refused),
+        { added: false, overlaps: ten },
+        refused.id,
+      );
+    }
+    const eleven = window('eleven', hour(11, 1), hour(12));
+    assert.deepEqual(await config.addMaintenanceWindow(eleven), { added: true });
+    const eight = window('eight', hour(8), hour(9));
+    assert.deepEqual(await config.addMaintenanceWindow(eight), { added: true });
+    const elsewhere = window('elsewhere', hour(10), hour(11), 'activation');
+    assert.deepEqual(await config.addMaintenanceWindow(elsewhere), { added: true }, 'another system');
+
+    assert.deepEqual(await config.maintenanceWindows('inventory'), [eight, ten, eleven]);
+    assert.deepEqual(await config.maintenanceWindows('activation'), [elsewhere]);
+    assert.deepEqual(await config.maintenanceWindows('no-such-system'), []);
+    assert.deepEqual(await config.getMaintenanceWindow('inventory', 'ten'), ten);
+    assert.equal(await config.getMaintenanceWindow('inventory', 'inside'), undefined);
+    assert.equal(await config.getMaintenanceWindow('activation', 'ten'), undefined);
+  });
+
+  it('marks a window started and ended once each', async () => {
+    // Prepare
+    const config = await seeded();
+    const ten = window('ten', hour(10), hour(11));
+    await config.addMaintenanceWindow(ten);
+
+    // Act + Assess
+    assert.equal(await config.markMaintenanceWindow('inventory', 'ten', 'startedAt', hour(10)), true);
+    assert.equal(await config.markMaintenanceWindow('inventory', 'ten', 'startedAt', hour(10, 5)), false);
+    assert.deepEqual(await config.getMaintenanceWindow('inventory', 'ten'), { ...ten, startedAt: hour(10) });
+    assert.equal(await config.markMaintenanceWindow('inventory', 'ten', 'endedAt', hour(11)), true);
+    assert.equal(await config.markMaintenanceWindow('inventory', 'ten', 'endedAt', hour(11, 5)), false);
+    assert.deepEqual(await config.getMaintenanceWindow('inventory', 'ten'), {
+      ...ten,
+      startedAt: hour(10),
+      endedAt: hour(11),
+    });
+
+    // Act + Assess: an ended window no longer keeps another out.
+    assert.deepEqual(await config.addMaintenanceWindow(window('again', hour(10, 30), hour(12))), {
+      added: true,
+    });
+  });
+
+  it('removes a window, after which it cannot be marked', async () => {
+    // Prepare
+    const config = await seeded();
+    const ten = window('ten', hour(10), hour(11));
+    await config.addMaintenanceWindow(ten);
+
+    // Act + Assess
+    assert.deepEqual(await config.removeMaintenanceWindow('inventory', 'ten'), ten);
+    assert.equal(await config.removeMaintenanceWindow('inventory', 'ten'), undefined);
+    assert.equal(await config.markMaintenanceWindow('inventory', 'ten', 'startedAt', hour(10)), false);
+    assert.equal(await config.markMaintenanceWindow('inventory', 'never', 'endedAt', hour(10)), false);
+    assert.equal(await config.getMaintenanceWindow('inventory', 'ten'), undefined);
+    assert.equal(await config.getMaintenanceWindow('inventory', 'never'), undefined, 'marking creates none');
+    assert.deepEqual(await config.maintenanceWindows('inventory'), []);
+    assert.deepEqual(await config.addMaintenanceWindow(window('other', hour(10), hour(11))), { added: true });
+  });
+
+  it('adds exactly one of two overlapping windows added at once', async () => {
+    // Prepare
+    const config = await seeded();
+    const first = window('first', hour(10), hour(12));
+    const second = window('second', hour(11), hour(13));
+
+    // Act
+    const results = await Promise.all([
+      config.addMaintenanceWindow(first),
+      config.addMaintenanceWindow(second),
+    ]);
+
+    // Assess
+    const stored = await config.maintenanceWindows('inventory');
+    assert.equal(stored.length, 1);
+    const [kept] = stored;
+    assert.ok(kept);
+    assert.deepEqual(
+      results,
+      kept.id === 'first'
+        ? [{ added: true }, { added: false, overlaps: first }]
+        : [{ added: false, overlaps: second }, { added: true }],
+    );
+  });
+
+  it('refuses a window for a system that is not there, naming it', async () => {
+    const config = await seeded();
+
+    await assert.rejects(config.addMaintenanceWindow(window('ten', hour(10), hour(11), 'no-such-system')), {
+      message: 'no system "no-such-system" to add a maintenance window to',
+    });
+
+    assert.deepEqual(await config.maintenanceWindows('no-such-system'), []);
   });
 });
 
