@@ -4,7 +4,6 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -213,12 +212,25 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
-    for (const kept of previous ? [previous, change] : [change]) {
-      await this.db.send(
-        new PutCommand({ TableName: this.tableName, Item: { pk: key.pk, sk: historySk(kept), ...kept } }),
-      );
-    }
+    for (const kept of previous ? [previous, change] : [change]) await this.keepHistory(key.pk, kept);
     return true;
+  }
+
+  /**
+   * Writes a change's history record (again: writing the same change twice keeps one record). An update
+   * rather than a put, so that the functions that change states need update rights only.
+   */
+  private async keepHistory(pk: string, change: AvailabilityChange): Promise<void> {
+    const fields = Object.entries(change);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk: historySk(change) },
+        UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#f${i}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:v${i}`, value])),
+      }),
+    );
   }
 
   async history(subject: 'system' | 'interface', id: string, limit: number): Promise<AvailabilityChange[]> {

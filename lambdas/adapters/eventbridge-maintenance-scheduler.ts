@@ -18,13 +18,15 @@ export class EventBridgeMaintenanceScheduler implements MaintenanceScheduler {
   ) {}
 
   async schedule(event: MaintenanceWindowEvent, at: Date): Promise<void> {
+    // at() counts whole seconds: rounded up, so a window never starts (or ends) before its time.
+    const due = new Date(Math.ceil(at.getTime() / 1000) * 1000);
     try {
       await this.client.send(
         new CreateScheduleCommand({
           Name: scheduleName(event),
           GroupName: this.target.groupName,
           // at() takes a local time without zone; with UTC as the zone it is the instant given.
-          ScheduleExpression: `at(${at.toISOString().slice(0, 19)})`,
+          ScheduleExpression: `at(${due.toISOString().slice(0, 19)})`,
           ScheduleExpressionTimezone: 'UTC',
           FlexibleTimeWindow: { Mode: 'OFF' },
           ActionAfterCompletion: 'DELETE',

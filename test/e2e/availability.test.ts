@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { copyDemoCatalog } from '../../local/catalog-copy';
 import { demoDslOrder } from '../../local/demo-orders';
 import { freePort } from '../../local/free-port';
-import { copyDemoCatalog } from '../../local/catalog-copy';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 /**

@@ -572,7 +572,7 @@ describe('handleAdminApi: PUT /admin/systems/{systemId}/state', () => {
 
   it('keeps every change in the history, newest first, and GET shows it', async () => {
     // Prepare
-    const { deps, config, clock } = setup();
+    const { deps, clock } = setup();
     const steps: [string, string, string][] = [
       ['2025-03-01T12:00:00.000Z', 'Down', 'disk full'],
       ['2025-03-01T12:10:00.000Z', 'Up', 'disk replaced'],
@@ -829,7 +829,7 @@ describe('handleAdminApi: PATCH /admin/system-interfaces/{interfaceId}', () => {
 
   it("shows the interface's status change in its system's view, and its own history newest first", async () => {
     // Prepare
-    const { deps, config, clock } = setup();
+    const { deps, clock } = setup();
     await asOperator(
       deps,
       route,
