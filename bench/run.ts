@@ -22,7 +22,7 @@ if (unknown.length > 0) {
 }
 
 const held = Number(process.env.BENCH_HELD ?? 10_000);
-const releaseRate = Number(process.env.BENCH_RELEASE_RATE ?? 50);
+const releaseRate = Number(process.env.BENCH_RELEASE_RATE ?? 10);
 const catalogDir = copyDemoCatalog();
 writeBulkCatalog(catalogDir, releaseRate);
 const bulk = await startBulkSystem();

@@ -192,7 +192,9 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
 async function runDemo(args: string[]): Promise<{ code: number | null; output: string; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'local/demo.ts', ...args], {
+    // The V8 flags `npm run demo` runs with (see package.json): no exit-time deadlock of the process.
+    const flags = ['--no-concurrent-sparkplug', '--no-concurrent-recompilation'];
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'local/demo.ts', ...args], {
       env: { ...process.env, DEMO_DATA_DIR: dataDir, DEMO_LATENCY_MS: '5' },
     });
     let output = '';

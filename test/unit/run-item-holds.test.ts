@@ -425,6 +425,39 @@ describe('runItem against a system that is Down or an interface that is Offline'
     assert.equal(store.order(ORDER).state, 'completed');
   });
 
+  it('holds a callout whose next try comes due while its system is Down: the message sent back for a busy system', async (t) => {
+    quietLogs(t);
+    // One connection, taken by another worker: the callout is sent back to the queue to try again.
+    const { deps, store, http, queue, limits, config } = await setup({
+      inventory: { limits: { maxConcurrentCallouts: 1 } },
+    });
+    const other = await limits.acquireSlot(
+      'inventory',
+      1,
+      'someone-else',
+      new Date(T0),
+      new Date(T0 + 60_000),
+    );
+    assert.ok(other);
+    await runItem(deps, dispatch(1), 'delivery-1');
+    assert.equal(store.item(ORDER, keyOf(1)).state, 'Pending');
+    const [again] = queue.sent;
+    assert.deepEqual(again, startOf(1));
+
+    // Act: the system goes Down before the try comes due; the other worker gives its slot back.
+    await takeDown(config, 'emergency change');
+    await limits.releaseSlot(other);
+    assert.ok(again);
+    await runItem(deps, again, 'delivery-2');
+
+    // Assess: held, nothing sent, no slot taken by the held callout.
+    assert.equal(store.item(ORDER, keyOf(1)).state, 'OnHold');
+    assert.deepEqual(http.requests, []);
+    const probe = await limits.acquireSlot('inventory', 1, 'check', new Date(T0), new Date(T0 + 1000));
+    assert.ok(probe, 'the only slot is free: the held callout holds none');
+    assert.equal(store.order(ORDER).state, 'held');
+  });
+
   it('leaves the order not held when a release takes the item between its hold and the worker’s look back', async (t) => {
     quietLogs(t);
     const { deps, store, http, config } = await setup();

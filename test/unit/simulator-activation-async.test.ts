@@ -407,10 +407,15 @@ describe('stopping the async activation simulator', () => {
       stdout: string;
       stderr: string;
     }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        // A timer left behind would hold the process for an hour; this kills it first, failing the test.
-        timeout: 20_000,
-      });
+      const flags = ['--no-concurrent-sparkplug', '--no-concurrent-recompilation']; // as package.json's scripts
+      const child = spawn(
+        process.execPath,
+        [...flags, '--import', 'tsx', '--input-type=module', '-e', script],
+        {
+          // A timer left behind would hold the process for an hour; this kills it first, failing the test.
+          timeout: 20_000,
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => {
