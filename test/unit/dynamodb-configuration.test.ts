@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, it } from 'node:test';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCalloutLimits } from '../../lambdas/adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../../lambdas/adapters/dynamodb-configuration-store';
 import { AUTOMATIC_ACTORS, type AvailabilityChange } from '../../lambdas/domain/availability';
@@ -13,6 +11,7 @@ import type { SlotLease } from '../../lambdas/ports/callout-limits';
 import type { ChangeGuard, ChangeRequest, MaintenanceWindow } from '../../lambdas/ports/configuration-store';
 import { CONFIGURATION_BY_KIND } from '../../lambdas/shared/configuration-table';
 import { dslCatalog } from './fixtures/catalogs';
+import { inProcessDynalite } from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const SEEDED_AT = '2025-03-01T09:00:00.000Z';
@@ -20,44 +19,12 @@ const RESEEDED_AT = '2025-03-02T09:00:00.000Z';
 const NOW = new Date('2025-03-01T10:00:00.000Z');
 const at = (ms: number) => new Date(NOW.getTime() + ms);
 
-interface Dynalite {
-  listen(port: number, host: string, cb: (err?: Error) => void): void;
-  address(): AddressInfo;
-  close(cb: () => void): void;
-}
-
-// dynalite in this process, its data in memory: a real DynamoDB API (conditions, expressions, indexes)
-// without Java or a network.
-let server: Dynalite;
-let raw: DynamoDBClient;
-let db: DynamoDBDocumentClient;
-
-before(async () => {
-  const dynalite = createRequire(import.meta.url)('dynalite') as (o: { createTableMs: number }) => Dynalite;
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve, reject) =>
-    server.listen(0, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
-  );
-  raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${server.address().port}`,
-    region: REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  // As lambdas/shared/aws-clients.ts builds it.
-  db = DynamoDBDocumentClient.from(raw, {
-    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-  });
-});
-
-after(async () => {
-  raw?.destroy();
-  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+const dynamo = inProcessDynalite(REGION);
 
 /** A fresh configuration table (the stateful stack's keys and index) with a unique name. */
 async function newTable(): Promise<string> {
   const name = `configuration-${randomUUID()}`;
-  await raw.send(
+  await dynamo.raw.send(
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
@@ -85,7 +52,7 @@ async function newTable(): Promise<string> {
   );
   // dynalite creates the table on a timer, even with createTableMs 0.
   for (let i = 0; i < 100; i++) {
-    const { Table } = await raw.send(new DescribeTableCommand({ TableName: name }));
+    const { Table } = await dynamo.raw.send(new DescribeTableCommand({ TableName: name }));
     if (Table?.TableStatus === 'ACTIVE') return name;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -113,7 +80,7 @@ const byId = <T extends { id: string }>(list: T[], id: string): T => {
 describe('DynamoDbConfigurationStore', () => {
   it('seeds systems and interfaces and reads them back whole, with their initial state', async () => {
     // Prepare
-    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const config = new DynamoDbConfigurationStore(dynamo.db, await newTable());
     const { systems, interfaces } = definitions();
 
     // Act
@@ -155,7 +122,7 @@ describe('DynamoDbConfigurationStore', () => {
 
   it('answers undefined or nothing for what is not there', async () => {
     // Prepare: an interface whose system was never seeded.
-    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const config = new DynamoDbConfigurationStore(dynamo.db, await newTable());
     const { interfaces } = definitions();
     await config.seed([], [byId(interfaces, 'reserve-port')], SEEDED_AT);
 
@@ -171,11 +138,11 @@ describe('DynamoDbConfigurationStore', () => {
   it('replaces definitions on a second seed but keeps the state and status an operator set meanwhile', async () => {
     // Prepare
     const tableName = await newTable();
-    const config = new DynamoDbConfigurationStore(db, tableName);
+    const config = new DynamoDbConfigurationStore(dynamo.db, tableName);
     const { systems, interfaces } = definitions();
     await config.seed(systems, interfaces, SEEDED_AT);
     const operatorAt = '2025-03-01T12:00:00.000Z';
-    await db.send(
+    await dynamo.db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: { pk: 'SYSTEM#inventory', sk: 'SYSTEM' },
@@ -184,7 +151,7 @@ describe('DynamoDbConfigurationStore', () => {
         ExpressionAttributeValues: { ':down': 'Down', ':at': operatorAt },
       }),
     );
-    await db.send(
+    await dynamo.db.send(
       new UpdateCommand({
         TableName: tableName,
         Key: { pk: 'INTERFACE#reserve-port', sk: 'INTERFACE' },
@@ -230,7 +197,7 @@ describe('DynamoDbConfigurationStore', () => {
 
   it('drops a field the new definition no longer has', async () => {
     // Prepare
-    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const config = new DynamoDbConfigurationStore(dynamo.db, await newTable());
     const { systems, interfaces } = definitions();
     await config.seed(systems, interfaces, SEEDED_AT);
     const changed = structuredClone(systems);
@@ -248,7 +215,7 @@ describe('DynamoDbConfigurationStore', () => {
 
   it('deletes and reports the systems and interfaces the catalog no longer has', async () => {
     // Prepare
-    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const config = new DynamoDbConfigurationStore(dynamo.db, await newTable());
     const { systems, interfaces } = definitions();
     await config.seed(systems, interfaces, SEEDED_AT);
 
@@ -281,7 +248,7 @@ describe('DynamoDbConfigurationStore', () => {
 
   it('moves an interface to another system without removing it', async () => {
     // Prepare
-    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const config = new DynamoDbConfigurationStore(dynamo.db, await newTable());
     const { systems, interfaces } = definitions();
     await config.seed(systems, interfaces, SEEDED_AT);
     const moved = structuredClone(interfaces);
@@ -305,7 +272,7 @@ describe('DynamoDbConfigurationStore', () => {
 
   it('lists more systems than fit in one page of the index', async () => {
     // Prepare: definitions of about 3 KB each, so that a 1 MB query page cannot hold all 400.
-    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const config = new DynamoDbConfigurationStore(dynamo.db, await newTable());
     const padding = 'x'.repeat(3000);
     const many: FulfilmentSystem[] = Array.from({ length: 400 }, (_, i) => ({
       id: `system-${String(i).padStart(3, '0')}`,
@@ -349,7 +316,7 @@ describe('DynamoDbConfigurationStore: availability', () => {
   /** A table seeded with the DSL catalog. */
   async function seeded(): Promise<{ config: DynamoDbConfigurationStore; tableName: string }> {
     const tableName = await newTable();
-    const config = new DynamoDbConfigurationStore(db, tableName);
+    const config = new DynamoDbConfigurationStore(dynamo.db, tableName);
     const { systems, interfaces } = definitions();
     await config.seed(systems, interfaces, SEEDED_AT);
     return { config, tableName };
@@ -676,8 +643,11 @@ describe('DynamoDbConfigurationStore: availability', () => {
     const first = await changeState(config, 'Down', request(1_000, 'one'));
     const second = await changeState(config, 'Up', request(2_000, 'two'));
     const secondKey = { pk: 'SYSTEM#inventory', sk: `HISTORY#${second.at}#${second.id}` };
-    await db.send(new DeleteCommand({ TableName: tableName, Key: secondKey }));
-    assert.equal((await db.send(new GetCommand({ TableName: tableName, Key: secondKey }))).Item, undefined);
+    await dynamo.db.send(new DeleteCommand({ TableName: tableName, Key: secondKey }));
+    assert.equal(
+      (await dynamo.db.send(new GetCommand({ TableName: tableName, Key: secondKey }))).Item,
+      undefined,
+    );
 
     // Act + Assess
     assert.deepEqual(await config.history('system', 'inventory', 10), [second, first]);
@@ -688,7 +658,8 @@ describe('DynamoDbConfigurationStore: availability', () => {
 
     // Assess
     assert.deepEqual(
-      (await db.send(new GetCommand({ TableName: tableName, Key: secondKey, ConsistentRead: true }))).Item,
+      (await dynamo.db.send(new GetCommand({ TableName: tableName, Key: secondKey, ConsistentRead: true })))
+        .Item,
       { ...secondKey, ...second },
     );
     assert.deepEqual(await config.history('system', 'inventory', 10), [third, second, first]);
@@ -779,7 +750,7 @@ describe('DynamoDbConfigurationStore: maintenance windows', () => {
   });
 
   async function seeded(): Promise<DynamoDbConfigurationStore> {
-    const config = new DynamoDbConfigurationStore(db, await newTable());
+    const config = new DynamoDbConfigurationStore(dynamo.db, await newTable());
     const { systems, interfaces } = definitions();
     await config.seed(systems, interfaces, SEEDED_AT);
     return config;
@@ -902,7 +873,7 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
 
   it('gives at most max leases to concurrent acquirers, each a different slot', async () => {
     // Prepare
-    const limits = new DynamoDbCalloutLimits(db, await newTable());
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
 
     // Act: twenty workers ask at once for one of three slots.
     const leases = await Promise.all(
@@ -924,7 +895,7 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
 
   it('frees exactly one slot on release, for the next acquirer', async () => {
     // Prepare
-    const limits = new DynamoDbCalloutLimits(db, await newTable());
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
     const first = await limits.acquireSlot('inventory', 2, 'holder-1', NOW, LEASE_END);
     const second = await limits.acquireSlot('inventory', 2, 'holder-2', NOW, LEASE_END);
     assert.ok(first && second);
@@ -939,7 +910,7 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
   });
 
   it('lets the same holder take its slot again (a redelivery of the message)', async () => {
-    const limits = new DynamoDbCalloutLimits(db, await newTable());
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
     const first = await limits.acquireSlot('inventory', 1, 'delivery-1', NOW, LEASE_END);
 
     const again = await limits.acquireSlot('inventory', 1, 'delivery-1', at(1_000), at(120_000));
@@ -950,7 +921,7 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
 
   it('takes over leases that expired, and not one that runs until now', async () => {
     // Prepare: two workers took both slots and died; their leases end 1 s from now.
-    const limits = new DynamoDbCalloutLimits(db, await newTable());
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
     await limits.acquireSlot('inventory', 2, 'dead-1', NOW, at(1_000));
     await limits.acquireSlot('inventory', 2, 'dead-2', NOW, at(1_000));
 
@@ -975,7 +946,7 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
   it('ignores a release by a worker that does not hold the slot', async () => {
     // Prepare: a lease expired and was taken over; the first holder comes back late and releases.
     const tableName = await newTable();
-    const limits = new DynamoDbCalloutLimits(db, tableName);
+    const limits = new DynamoDbCalloutLimits(dynamo.db, tableName);
     const stale = await limits.acquireSlot('inventory', 1, 'slow-worker', NOW, at(1_000));
     assert.ok(stale);
     const current = await limits.acquireSlot('inventory', 1, 'new-worker', at(2_000), at(60_000));
@@ -986,7 +957,7 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
     await limits.releaseSlot({ systemId: 'inventory', slot: 5, holder: 'nobody' });
 
     // Assess
-    const record = await db.send(
+    const record = await dynamo.db.send(
       new GetCommand({ TableName: tableName, Key: { pk: 'SYSTEM#inventory', sk: 'SLOT#0' } }),
     );
     assert.equal(record.Item?.holder, 'new-worker');
@@ -1008,7 +979,7 @@ describe('DynamoDbCalloutLimits: start rate', () => {
 
   it('spaces the starts of concurrent reservers 1000/perSecond ms apart from now', async () => {
     // Prepare
-    const limits = new DynamoDbCalloutLimits(db, await newTable());
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
 
     // Act: twenty workers at the same instant, four starts a second.
     const turns = await Promise.all(
@@ -1024,7 +995,7 @@ describe('DynamoDbCalloutLimits: start rate', () => {
   });
 
   it('starts at once on an idle system, also after a busy spell has passed', async () => {
-    const limits = new DynamoDbCalloutLimits(db, await newTable());
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
     await limits.reserveStart('inventory', 4, NOW, 10_000);
     await limits.reserveStart('inventory', 4, NOW, 10_000);
 
@@ -1035,7 +1006,7 @@ describe('DynamoDbCalloutLimits: start rate', () => {
   });
 
   it('rounds the interval of a rate that does not divide a second up', async () => {
-    const limits = new DynamoDbCalloutLimits(db, await newTable());
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
 
     const turns = [];
     for (let i = 0; i < 3; i++) turns.push(await limits.reserveStart('inventory', 3, NOW, 10_000));
@@ -1046,7 +1017,7 @@ describe('DynamoDbCalloutLimits: start rate', () => {
   it('says when to ask again, without moving the schedule, once the turn is beyond maxWaitMs', async () => {
     // Prepare: one start a second, waits of at most 2 s: starts at +0, +1 s and +2 s are taken.
     const tableName = await newTable();
-    const limits = new DynamoDbCalloutLimits(db, tableName);
+    const limits = new DynamoDbCalloutLimits(dynamo.db, tableName);
     const taken = [];
     for (let i = 0; i < 3; i++) taken.push(await limits.reserveStart('inventory', 1, NOW, 2_000));
     assert.deepEqual(times(taken), [0, 1_000, 2_000]);
@@ -1056,7 +1027,7 @@ describe('DynamoDbCalloutLimits: start rate', () => {
 
     // Assess: the next free turn is +3 s; it is within reach from +1 s on.
     assert.deepEqual(refused, { askAgainAt: at(1_000) });
-    const rate = await db.send(
+    const rate = await dynamo.db.send(
       new GetCommand({ TableName: tableName, Key: { pk: 'SYSTEM#inventory', sk: 'RATE' } }),
     );
     assert.equal(rate.Item?.nextStart, at(3_000).getTime());
@@ -1071,7 +1042,7 @@ describe('DynamoDbCalloutLimits: start rate', () => {
   it('refuses concurrent reservers beyond maxWaitMs and reserves nothing for them', async () => {
     // Prepare
     const tableName = await newTable();
-    const limits = new DynamoDbCalloutLimits(db, tableName);
+    const limits = new DynamoDbCalloutLimits(dynamo.db, tableName);
 
     // Act: twenty at once, four a second, at most 2 s of waiting: nine turns (+0 … +2 s) exist.
     const turns = await Promise.all(
@@ -1088,7 +1059,7 @@ describe('DynamoDbCalloutLimits: start rate', () => {
     const refused = turns.filter((turn) => 'askAgainAt' in turn);
     assert.equal(refused.length, 11);
     for (const turn of refused) assert.deepEqual(turn, { askAgainAt: at(250) });
-    const rate = await db.send(
+    const rate = await dynamo.db.send(
       new GetCommand({ TableName: tableName, Key: { pk: 'SYSTEM#inventory', sk: 'RATE' } }),
     );
     assert.equal(rate.Item?.nextStart, at(2_250).getTime());

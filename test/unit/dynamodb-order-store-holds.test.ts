@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, it } from 'node:test';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import type { HoldInfo } from '../../lambdas/domain/availability';
 import type { ItemRecord, OrderRecord, OrderState } from '../../lambdas/domain/orchestration';
@@ -16,6 +14,7 @@ import {
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../../lambdas/shared/order-table';
+import { inProcessDynalite } from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const CREATED_AT = '2025-03-01T09:00:00.000Z';
@@ -24,39 +23,7 @@ const iso = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
 /** What the on-hold indexes need on an item; reads of the item never show them. */
 const LISTING_ATTRIBUTES = ['heldSystem', 'heldInterface', 'holdSort', 'releaseId', 'releaseAt'];
 
-interface Dynalite {
-  listen(port: number, host: string, cb: (err?: Error) => void): void;
-  address(): AddressInfo;
-  close(cb: () => void): void;
-}
-
-// dynalite in this process, its data in memory: a real DynamoDB API (conditions, sets, sparse indexes)
-// without Java or a network.
-let server: Dynalite;
-let raw: DynamoDBClient;
-let db: DynamoDBDocumentClient;
-
-before(async () => {
-  const dynalite = createRequire(import.meta.url)('dynalite') as (o: { createTableMs: number }) => Dynalite;
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve, reject) =>
-    server.listen(0, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
-  );
-  raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${server.address().port}`,
-    region: REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  // As lambdas/shared/aws-clients.ts builds it.
-  db = DynamoDBDocumentClient.from(raw, {
-    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-  });
-});
-
-after(async () => {
-  raw?.destroy();
-  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+const dynamo = inProcessDynalite(REGION);
 
 /** A fresh orders table with the stateful stack's keys and indexes (lib/stateful-stack.ts), uniquely named. */
 async function newTable(): Promise<string> {
@@ -69,7 +36,7 @@ async function newTable(): Promise<string> {
     ],
     Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: HELD_ITEM_ATTRIBUTES },
   });
-  await raw.send(
+  await dynamo.raw.send(
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
@@ -111,7 +78,7 @@ async function newTable(): Promise<string> {
   );
   // dynalite creates the table on a timer, even with createTableMs 0.
   for (let i = 0; i < 100; i++) {
-    const { Table } = await raw.send(new DescribeTableCommand({ TableName: name }));
+    const { Table } = await dynamo.raw.send(new DescribeTableCommand({ TableName: name }));
     if (Table?.TableStatus === 'ACTIVE') return name;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -187,7 +154,7 @@ const listed = (item: ItemRecord, info: HoldInfo, release?: HeldItem['release'])
 
 /** The item record as stored, with the index attributes reads strip. */
 async function rawItem(tableName: string, item: ItemRecord): Promise<Record<string, unknown> | undefined> {
-  const result = await db.send(
+  const result = await dynamo.db.send(
     new GetCommand({
       TableName: tableName,
       Key: { pk: `ORDER#${item.orderId}`, sk: `ITEM#${item.key}` },
@@ -206,7 +173,7 @@ const first = <T>(list: T[]): T => {
 describe('DynamoDbOrderStore: holding items', () => {
   it('holds a Pending item: OnHold with its hold and a history entry', async () => {
     // Prepare
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     const item = first(await storeOrder(store, 'order-1', ['reserve-port']));
     const info = holdOf(item, 1_000);
 
@@ -226,7 +193,7 @@ describe('DynamoDbOrderStore: holding items', () => {
 
   it('holds a Running item under the attempt that claimed it, and takes the attempt off it', async () => {
     // Prepare
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     const item = first(await storeOrder(store, 'order-1', ['reserve-port']));
     assert.equal(await store.claimItem('order-1', item.key, 'delivery-1', iso(1_000), 'started'), true);
     assert.equal((await store.getItem('order-1', item.key))?.attemptId, 'delivery-1');
@@ -262,7 +229,7 @@ describe('DynamoDbOrderStore: holding items', () => {
 
   it('does not hold an item that is held already, done, or not there', async () => {
     // Prepare
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     const [heldItem, doneItem] = await storeOrder(store, 'order-1', ['reserve-port', 'port-status']);
     assert.ok(heldItem && doneItem);
     const info = await hold(store, heldItem, 1_000);
@@ -289,7 +256,7 @@ describe('DynamoDbOrderStore: holding items', () => {
   it('keeps the on-hold index attributes out of every read of the item', async () => {
     // Prepare: a held item with a release stamp carries all five.
     const tableName = await newTable();
-    const store = new DynamoDbOrderStore(db, tableName);
+    const store = new DynamoDbOrderStore(dynamo.db, tableName);
     const item = first(await storeOrder(store, 'order-1', ['reserve-port']));
     const info = await hold(store, item, 1_000);
     assert.equal(await store.stampRelease('order-1', item.key, 'release-1', iso(2_000), iso(0)), true);
@@ -315,7 +282,7 @@ describe('DynamoDbOrderStore: holding items', () => {
 describe('DynamoDbOrderStore: on-hold lists', () => {
   it('lists the held items of a system and of one interface, oldest hold first', async () => {
     // Prepare: holds out of the order the items were created in, across two orders and two systems.
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     const [a1, a2, a3] = await storeOrder(store, 'order-a', ['reserve-port', 'port-status', 'activate-line']);
     const [b1, b2, b3] = await storeOrder(store, 'order-b', ['port-status', 'reserve-port', 'reserve-port']);
     assert.ok(a1 && a2 && a3 && b1 && b2 && b3);
@@ -350,7 +317,7 @@ describe('DynamoDbOrderStore: on-hold lists', () => {
 
   it('pages through the held items with limit and next, each item once', async () => {
     // Prepare: five held items.
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     const items = await storeOrder(store, 'order-1', [
       'reserve-port',
       'port-status',
@@ -407,7 +374,7 @@ describe('DynamoDbOrderStore: on-hold lists', () => {
   it('takes a claimed item off both lists; the item keeps its hold', async () => {
     // Prepare
     const tableName = await newTable();
-    const store = new DynamoDbOrderStore(db, tableName);
+    const store = new DynamoDbOrderStore(dynamo.db, tableName);
     const [claimed, stays] = await storeOrder(store, 'order-1', ['reserve-port', 'reserve-port']);
     assert.ok(claimed && stays);
     const info = await hold(store, claimed, 1_000);
@@ -450,7 +417,7 @@ describe('DynamoDbOrderStore: on-hold lists', () => {
 describe('DynamoDbOrderStore: release stamps', () => {
   /** A table with one order whose first item is held; the second stays Pending. */
   async function heldOne() {
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     const [item, pending] = await storeOrder(store, 'order-1', ['reserve-port', 'port-status']);
     assert.ok(item && pending);
     const info = await hold(store, item, 1_000);
@@ -533,7 +500,7 @@ describe('DynamoDbOrderStore: order holds', () => {
 
   it('shows an order held while any item holds it, and in progress again when none does', async () => {
     // Prepare
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     await storeOrder(store, 'order-1', ['reserve-port', 'port-status']);
     const listedIn = async (state: OrderState) =>
       (await store.listOrders({ state, offset: 0, limit: 10 })).orders.map((o) => o.id);
@@ -571,7 +538,7 @@ describe('DynamoDbOrderStore: order holds', () => {
   });
 
   it('holds an acknowledged order too', async () => {
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     await storeOrder(store, 'order-1', ['reserve-port'], 'acknowledged');
 
     await store.holdOrder('order-1', 'item-a', iso(1_000));
@@ -583,7 +550,7 @@ describe('DynamoDbOrderStore: order holds', () => {
 
   it('keeps a completed or failed order as it is, though the key is recorded in its holds', async () => {
     // Prepare
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     for (const state of ['completed', 'failed'] as const) {
       await storeOrder(store, `order-${state}`, ['reserve-port'], state);
 
@@ -607,7 +574,7 @@ describe('DynamoDbOrderStore: order holds', () => {
   });
 
   it('leaves the state of an order that is not held when a hold is released', async () => {
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     await storeOrder(store, 'order-1', ['reserve-port'], 'acknowledged');
 
     await store.releaseOrderHold('order-1', 'item-a', iso(1_000));
@@ -619,7 +586,7 @@ describe('DynamoDbOrderStore: order holds', () => {
   });
 
   it('refuses to hold or release an order that is not there, and creates none', async () => {
-    const store = new DynamoDbOrderStore(db, await newTable());
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
 
     await assert.rejects(store.holdOrder('no-such-order', 'item-a', iso(1_000)), {
       name: 'ConditionalCheckFailedException',
