@@ -6,9 +6,11 @@ import type { Construct } from 'constructs';
 import { type AuthProfile, needsSecret } from '../lambdas/domain/auth-profile';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
+  FALLOUT_ITEM_ATTRIBUTES,
   HELD_ITEM_ATTRIBUTES,
   ITEMS_HELD_BY_INTERFACE,
   ITEMS_HELD_BY_SYSTEM,
+  ITEMS_IN_FALLOUT,
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../lambdas/shared/order-table';
@@ -81,6 +83,14 @@ export class StatefulStack extends Stack {
         nonKeyAttributes: HELD_ITEM_ATTRIBUTES,
       });
     }
+    // Sparse too: only items in fallout carry these keys, so the index is the fallout list, oldest first.
+    this.ordersTable.addGlobalSecondaryIndex({
+      indexName: ITEMS_IN_FALLOUT,
+      partitionKey: { name: 'falloutList', type: AttributeType.STRING },
+      sortKey: { name: 'falloutSort', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: FALLOUT_ITEM_ATTRIBUTES,
+    });
     // The worker's timeout is 60 s; six times that before a message the worker still holds is redelivered.
     this.work = new QueueWithDlq(this, 'Work', { visibilityTimeout: Duration.minutes(6) });
     this.bus = new EventBus(this, 'Bus');

@@ -14,6 +14,7 @@ import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   ITEMS_HELD_BY_INTERFACE,
   ITEMS_HELD_BY_SYSTEM,
+  ITEMS_IN_FALLOUT,
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../lambdas/shared/order-table';
@@ -82,7 +83,10 @@ export class StatelessStack extends Stack {
       timeout: workerTimeout(catalog),
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
-      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update')
+      // Limits and availability by key; the retry rules through the listing index.
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update', {
+        indexes: [CONFIGURATION_BY_KIND],
+      })
       .bindQueueSender('WORK_QUEUE_URL', work.queue)
       .bindSecrets('AUTH_PROFILE_SECRETS', props.authSecrets)
       .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey)
@@ -104,6 +108,10 @@ export class StatelessStack extends Stack {
       catalog,
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
+      // The retry rules decide after a final answer reporting failure.
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
+        indexes: [CONFIGURATION_BY_KIND],
+      })
       .bindQueueSender('WORK_QUEUE_URL', work.queue);
     callbackCorrelator.addEventSource(
       new SqsEventSource(props.callbacks.queue, {
@@ -117,6 +125,8 @@ export class StatelessStack extends Stack {
       new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),
     );
     for (const { machine } of plans) machine.grantTaskResponse(calloutWorker);
+    // An operator who fails an order fails the plan's wait for its item.
+    for (const { machine } of plans) machine.grantTaskResponse(orchestrationApi);
 
     // Held items go back to work when their system comes back (or an operator releases them).
     const releaseHeldItems = new SwitchboardFunction(this, 'ReleaseHeldItems', {
@@ -168,14 +178,15 @@ export class StatelessStack extends Stack {
     const adminApi = new SwitchboardFunction(this, 'AdminApi', {
       entry: 'lambdas/admin-api/handler.ts',
       description:
-        'Admin API for operators: systems and interfaces, their state and history, held items, maintenance',
+        'Admin API for operators: systems and interfaces, their state and history, held items, maintenance, retry rules',
       catalog,
     })
-      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update', {
+      // Operators create and delete retry rules there; orders they only update (holds, releases).
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-write-delete', {
         indexes: [CONFIGURATION_BY_KIND],
       })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-update', {
-        indexes: [ITEMS_HELD_BY_SYSTEM, ITEMS_HELD_BY_INTERFACE],
+        indexes: [ITEMS_HELD_BY_SYSTEM, ITEMS_HELD_BY_INTERFACE, ITEMS_IN_FALLOUT],
       })
       .bindQueueSender('WORK_QUEUE_URL', work.queue)
       .bindEventBus('EVENT_BUS_NAME', props.bus);

@@ -9,12 +9,28 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
-import type { HistoryEntry, ItemRecord, ItemState, OrderRecord, OrderState } from '../domain/orchestration';
+import type {
+  AttemptRecord,
+  HistoryEntry,
+  ItemRecord,
+  ItemState,
+  OrderRecord,
+  OrderState,
+} from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
-import type { CallbackChange, HeldItem, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
+import type {
+  CallbackChange,
+  FalloutItem,
+  HeldItem,
+  ItemOutcome,
+  OrderAggregate,
+  OrderStore,
+} from '../ports/order-store';
 import {
+  FALLOUT_LIST,
   ITEMS_HELD_BY_INTERFACE,
   ITEMS_HELD_BY_SYSTEM,
+  ITEMS_IN_FALLOUT,
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../shared/order-table';
@@ -221,13 +237,15 @@ export class DynamoDbOrderStore implements OrderStore {
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       // A held item leaves the on-hold indexes as it starts: the same write, so it is listed or running.
       UpdateExpression:
-        'SET #state = :running, attemptId = :attempt, startedAt = if_not_exists(startedAt, :at), updatedAt = :at, history = list_append(history, :history) REMOVE heldSystem, heldInterface, holdSort, releaseId, releaseAt',
-      ConditionExpression: '#state IN (:pending, :onHold) OR (#state = :running AND attemptId = :attempt)',
-      ExpressionAttributeNames: { '#state': 'state' },
+        'SET #state = :running, attemptId = :attempt, startedAt = if_not_exists(startedAt, :at), updatedAt = :at, history = list_append(history, :history) REMOVE heldSystem, heldInterface, holdSort, releaseId, releaseAt, nextAttemptAt, #error',
+      ConditionExpression:
+        '#state IN (:pending, :onHold, :failed) OR (#state = :running AND attemptId = :attempt)',
+      ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
       ExpressionAttributeValues: {
         ':running': 'Running' satisfies ItemState,
         ':pending': 'Pending' satisfies ItemState,
         ':onHold': 'OnHold' satisfies ItemState,
+        ':failed': 'Failed' satisfies ItemState,
         ':attempt': attemptId,
         ':at': at,
         ':history': [historyEntry(at, 'Running', reason)],
@@ -245,12 +263,13 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression:
-        'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt',
-      ConditionExpression: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
+        'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt, nextAttemptAt',
+      ConditionExpression: '#state IN (:pending, :failed) OR (#state = :running AND attemptId = :attempt)',
       ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
       ExpressionAttributeValues: {
         ':onHold': 'OnHold' satisfies ItemState,
         ':pending': 'Pending' satisfies ItemState,
+        ':failed': 'Failed' satisfies ItemState,
         ':running': 'Running' satisfies ItemState,
         ':attempt': attemptId,
         ':hold': hold,
@@ -442,7 +461,7 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression:
-        'SET #request = :request, #response = :response, awaiting = :awaiting, updatedAt = :at, history = list_append(history, :history)',
+        'SET #request = :request, #response = :response, awaiting = :awaiting, updatedAt = :at, history = list_append(history, :history), attempts = list_append(if_not_exists(attempts, :noAttempts), :attempts)',
       ConditionExpression: '#state = :running AND attemptId = :attempt',
       ExpressionAttributeNames: { '#state': 'state', '#request': 'request', '#response': 'response' },
       ExpressionAttributeValues: {
@@ -451,6 +470,8 @@ export class DynamoDbOrderStore implements OrderStore {
         ':request': outcome.request,
         ':response': outcome.response,
         ':awaiting': awaiting,
+        ':noAttempts': [],
+        ':attempts': outcome.attempt ? [outcome.attempt] : [],
         ':at': at,
         ':history': [
           historyEntry(
@@ -527,10 +548,19 @@ export class DynamoDbOrderStore implements OrderStore {
           "completed by the system's callback",
           { callbackId, asyncResponse },
         )
-      : this.finishItem(orderId, key, attemptId, 'FatallyFailed', {}, at, change.error, {
-          callbackId,
-          asyncResponse,
-        });
+      : this.finishItem(
+          orderId,
+          key,
+          attemptId,
+          change.retry ? 'Failed' : 'FatallyFailed',
+          change.attempt ? { attempt: change.attempt } : {},
+          at,
+          change.retry
+            ? `${change.error}; retry ${change.retry.retries} at ${change.retry.at} (retry rule "${change.retry.ruleId}")`
+            : change.error,
+          { callbackId, asyncResponse },
+          change.retry,
+        );
   }
 
   private finishItem(
@@ -542,8 +572,10 @@ export class DynamoDbOrderStore implements OrderStore {
     at: string,
     reason: string,
     callback?: { callbackId: string; asyncResponse: { body: unknown; receivedAt: string } },
+    next?: { at: string; retries: number },
   ): Promise<boolean> {
     const sets = ['#state = :state', 'updatedAt = :at', 'history = list_append(history, :history)'];
+    const removes: string[] = [];
     const names: Record<string, string> = { '#state': 'state' };
     const values: Record<string, unknown> = {
       ':state': state,
@@ -557,6 +589,24 @@ export class DynamoDbOrderStore implements OrderStore {
       sets.push('#error = :error');
       names['#error'] = 'error';
       values[':error'] = reason;
+    }
+    if (state === 'FatallyFailed') {
+      // On the fallout list (a sparse index) until an operator acts.
+      sets.push('falloutList = :fallout, falloutSort = :falloutSort');
+      values[':fallout'] = FALLOUT_LIST;
+      values[':falloutSort'] = `${at}#${orderId}#${key}`;
+    }
+    if (next) {
+      // Failed until its next attempt; a callback wait it was in is over.
+      sets.push('nextAttemptAt = :next, retries = :retries');
+      values[':next'] = next.at;
+      values[':retries'] = next.retries;
+      removes.push('awaiting');
+    }
+    if (outcome.attempt) {
+      sets.push('attempts = list_append(if_not_exists(attempts, :noAttempts), :attempts)');
+      values[':noAttempts'] = [];
+      values[':attempts'] = [outcome.attempt];
     }
     for (const [field, value] of [
       ['request', outcome.request],
@@ -582,10 +632,126 @@ export class DynamoDbOrderStore implements OrderStore {
     }
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: `SET ${sets.join(', ')}${adds}`,
+      UpdateExpression: `SET ${sets.join(', ')}${adds}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
       ConditionExpression: condition,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
+    });
+  }
+
+  retryLater(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome & { attempt: AttemptRecord },
+    next: { at: string; retries: number; error: string },
+    at: string,
+  ): Promise<boolean> {
+    const decision = outcome.attempt.decision;
+    const reason =
+      decision.kind === 'retry'
+        ? `${next.error}; retry ${decision.retry} at ${decision.at} (retry rule "${decision.ruleId}")`
+        : next.error;
+    return this.finishItem(orderId, key, attemptId, 'Failed', outcome, at, reason, undefined, next);
+  }
+
+  async listFallout(query: {
+    after?: string;
+    limit: number;
+  }): Promise<{ items: FalloutItem[]; next?: string }> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: ITEMS_IN_FALLOUT,
+        KeyConditionExpression: `falloutList = :list${query.after ? ' AND falloutSort > :after' : ''}`,
+        ExpressionAttributeValues: {
+          ':list': FALLOUT_LIST,
+          ...(query.after ? { ':after': query.after } : {}),
+        },
+        Limit: query.limit,
+      }),
+    );
+    const items = (page.Items ?? []).map((record) => ({
+      orderId: String(record.orderId),
+      key: String(record.key),
+      ...(record.error ? { error: String(record.error) } : {}),
+      since: String(record.falloutSort).split('#')[0] ?? '',
+      falloutSort: String(record.falloutSort),
+    }));
+    const last = items.at(-1);
+    return { items, ...(page.LastEvaluatedKey && last ? { next: last.falloutSort } : {}) };
+  }
+
+  retryByOperator(orderId: string, key: string, by: Actor, reason: string, at: string): Promise<boolean> {
+    return this.operatorAction(orderId, key, ['FatallyFailed', 'Failed'], {
+      state: 'Pending',
+      entry: { at, state: 'Pending', reason: `retry asked by ${by.name}: ${reason}`, by },
+      sets: ['retries = :zero'],
+      values: { ':zero': 0 },
+      removes: ['attemptId', 'nextAttemptAt', 'awaiting', '#error'],
+      at,
+    });
+  }
+
+  skipByOperator(orderId: string, key: string, by: Actor, note: string, at: string): Promise<boolean> {
+    return this.operatorAction(orderId, key, ['FatallyFailed', 'Failed', 'OnHold'], {
+      state: 'Skipped',
+      entry: { at, state: 'Skipped', reason: `skipped by ${by.name}: ${note}`, by },
+      sets: ['completedAt = :at'],
+      values: {},
+      removes: ['nextAttemptAt', 'heldSystem', 'heldInterface', 'holdSort', 'releaseId', 'releaseAt'],
+      at,
+    });
+  }
+
+  failByOperator(orderId: string, key: string, by: Actor, reason: string, at: string): Promise<boolean> {
+    return this.operatorAction(orderId, key, ['FatallyFailed', 'Failed'], {
+      state: 'FatallyFailed',
+      entry: { at, state: 'FatallyFailed', reason: `order failed by ${by.name}: ${reason}`, by },
+      sets: [],
+      values: {},
+      removes: ['nextAttemptAt'],
+      at,
+    });
+  }
+
+  /** One operator action on an item in one of `from`: its new state, the entry, and off the fallout list. */
+  private operatorAction(
+    orderId: string,
+    key: string,
+    from: ItemState[],
+    change: {
+      state: ItemState;
+      entry: HistoryEntry;
+      sets: string[];
+      values: Record<string, unknown>;
+      removes: string[];
+      at: string;
+    },
+  ): Promise<boolean> {
+    const fromValues = Object.fromEntries(from.map((state, i) => [`:from${i}`, state]));
+    const removes = ['falloutList', 'falloutSort', ...change.removes];
+    const sets = [
+      '#state = :to',
+      'updatedAt = :at',
+      'history = list_append(history, :history)',
+      ...change.sets,
+    ];
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+      ConditionExpression: `#state IN (${Object.keys(fromValues).join(', ')})`,
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        ...(change.removes.includes('#error') ? { '#error': 'error' } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':to': change.state,
+        ':at': change.at,
+        ':history': [change.entry],
+        ...fromValues,
+        ...change.values,
+      },
     });
   }
 
@@ -670,6 +836,8 @@ function toItem(record: Record<string, unknown>): ItemRecord {
     callbackIds,
     heldSystem: _system,
     heldInterface: _interface,
+    falloutList: _fallout,
+    falloutSort: _falloutSort,
     holdSort: _sort,
     releaseId: _release,
     releaseAt: _releaseAt,

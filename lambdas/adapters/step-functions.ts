@@ -1,5 +1,6 @@
 import {
   ExecutionAlreadyExists,
+  SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
   StartExecutionCommand,
@@ -35,9 +36,25 @@ const GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
 export class StepFunctionsPlanTasks implements PlanTasks {
   constructor(private readonly sfn: SFNClient) {}
 
-  async succeed(taskToken: string, output: Record<string, unknown>): Promise<'ok' | 'gone'> {
+  succeed(taskToken: string, output: Record<string, unknown>): Promise<'ok' | 'gone'> {
+    return this.answer(() =>
+      this.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
+    );
+  }
+
+  fail(taskToken: string, error: string, cause: string): Promise<'ok' | 'gone'> {
+    // Step Functions takes at most 256 characters of error and 32 768 of cause.
+    return this.answer(() =>
+      this.sfn.send(
+        new SendTaskFailureCommand({ taskToken, error: error.slice(0, 256), cause: cause.slice(0, 32_768) }),
+      ),
+    );
+  }
+
+  /** 'gone' when the execution no longer waits for the token. */
+  private async answer(send: () => Promise<unknown>): Promise<'ok' | 'gone'> {
     try {
-      await this.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+      await send();
       return 'ok';
     } catch (error) {
       if (GONE.has((error as Error).name)) return 'gone';

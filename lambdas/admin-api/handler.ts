@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { z } from 'zod';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
 import { EventBridgeMaintenanceScheduler } from '../adapters/eventbridge-maintenance-scheduler';
 import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
@@ -11,11 +12,13 @@ import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { DEFAULT_RETRY_RULE, type RetryRule, retryRuleBodySchema } from '../domain/retry-rules';
 import { actorOf } from '../domain/roles';
 import { changeView, toInterfaceView, toSystemView } from '../domain/system-view';
 import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/configuration-store';
 import type { DeadLetters } from '../ports/dead-letters';
 import type { OrderStore } from '../ports/order-store';
+import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { dynamoDocuments, eventBridge, scheduler, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
@@ -37,6 +40,7 @@ export interface AdminApiDeps extends MaintenanceDeps {
   deadLetters: DeadLetters;
   store: OrderStore;
   queue: WorkQueue;
+  rules: RetryRuleStore;
 }
 
 /** The most history entries a system or interface view shows. */
@@ -167,6 +171,64 @@ export async function handleAdminApi(
         const window = await cancelMaintenanceWindow(deps, systemId(), windowId);
         return json(200, { ...windowView(window), cancelled: true });
       }
+      case 'GET /admin/fallout': {
+        // Items in fallout across orders, oldest first: what waits for an operator's retry, skip or fail.
+        const query = parse(heldQuerySchema, event.queryStringParameters ?? {});
+        const page = await deps.store.listFallout({
+          limit: query.limit,
+          ...(query.after ? { after: query.after } : {}),
+        });
+        const items = page.items.map((item) => ({
+          id: `${item.orderId}.${item.key}`,
+          orderId: item.orderId,
+          itemKey: item.key,
+          since: item.since,
+          ...(item.error ? { error: item.error } : {}),
+          actions: ['retry', 'skip', 'fail'].map((action) => ({
+            action,
+            href: `/orchestration/items/${item.orderId}.${item.key}/${action}`,
+          })),
+        }));
+        return json(
+          200,
+          { items, ...(page.next ? { next: page.next } : {}) },
+          {
+            'x-result-count': String(items.length),
+          },
+        );
+      }
+      case 'GET /admin/retry-rules': {
+        const rules = await deps.rules.list();
+        return json(
+          200,
+          { rules, defaultRule: DEFAULT_RETRY_RULE },
+          { 'x-result-count': String(rules.length) },
+        );
+      }
+      case 'GET /admin/retry-rules/{ruleId}': {
+        const id = pathId(event.pathParameters?.ruleId, 'ruleId');
+        const rule = await deps.rules.get(id);
+        if (!rule) throw new NotFoundError(`no retry rule with id "${id}"`);
+        return json(200, rule);
+      }
+      case 'PUT /admin/retry-rules/{ruleId}': {
+        const id = pathId(event.pathParameters?.ruleId, 'ruleId');
+        if (id === DEFAULT_RETRY_RULE.id) {
+          throw new ValidationError([
+            { field: 'ruleId', message: `"${id}" is the built-in rule's id; give the rule another` },
+          ]);
+        }
+        const body = parse(retryRuleBodySchema, parseJsonBody(event));
+        await checkScope(deps, body.scope);
+        const { created, rule } = await deps.rules.put({ ...body, id }, by, deps.now().toISOString());
+        return json(created ? 201 : 200, rule, created ? { location: `/admin/retry-rules/${id}` } : {});
+      }
+      case 'DELETE /admin/retry-rules/{ruleId}': {
+        const id = pathId(event.pathParameters?.ruleId, 'ruleId');
+        const removed = await deps.rules.remove(id);
+        if (!removed) throw new NotFoundError(`no retry rule with id "${id}"`);
+        return json(200, { ...removed, deleted: true });
+      }
       case 'GET /admin/dead-letters': {
         // Messages no consumer could process (a work item, a callback): each waits here for an operator.
         return json(200, await deps.deadLetters.counts());
@@ -176,6 +238,20 @@ export async function handleAdminApi(
     }
   } catch (error) {
     return errorResponse(error);
+  }
+}
+
+/** A rule for one system or interface must name one that is configured. */
+async function checkScope(deps: AdminApiDeps, scope: RetryRule['scope']): Promise<void> {
+  if (scope.kind === 'system' && !(await deps.config.getSystem(scope.systemId))) {
+    throw new ValidationError([
+      { field: 'scope.systemId', message: `no system "${scope.systemId}" is configured` },
+    ]);
+  }
+  if (scope.kind === 'interface' && !(await deps.config.getInterface(scope.interfaceId))) {
+    throw new ValidationError([
+      { field: 'scope.interfaceId', message: `no system interface "${scope.interfaceId}" is configured` },
+    ]);
   }
 }
 
@@ -267,6 +343,7 @@ function productionDeps(): AdminApiDeps {
     deadLetters: new SqsDeadLetters(sqs, jsonRecordEnv('DEAD_LETTER_QUEUES')),
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
+    rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
     scheduler: new EventBridgeMaintenanceScheduler(scheduler, {
       functionArn: requiredEnv('MAINTENANCE_FUNCTION_ARN'),

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { callbackMessageSchema } from '../domain/callback';
@@ -44,6 +45,7 @@ function productionDeps(): ApplyCallbackDeps {
     tasks: new StepFunctionsPlanTasks(stepFunctions),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
     catalog: bundledCatalog(),
+    rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     now: () => new Date(),
   };
   return deps;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DynamoDbCalloutLimits } from '../adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
 import { FetchHttpClient } from '../adapters/fetch-http-client';
 import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store';
@@ -75,6 +76,7 @@ function productionDeps(): RunItemDeps {
     auth: new Authenticator(secrets, http, now),
     callbacks: { baseUrl: requiredEnv('CALLBACK_BASE_URL'), signingKey: () => callbackSigningKey(secrets) },
     events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
+    rules: new DynamoDbRetryRuleStore(dynamoDocuments, configurationTable),
     now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

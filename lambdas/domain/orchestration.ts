@@ -73,6 +73,12 @@ export interface ItemRecord {
   attemptId?: string;
   request?: CalloutRequestRecord;
   response?: CalloutResponseRecord;
+  /** Every attempt of a callout: when, what was sent, what came back, and what was decided. */
+  attempts?: AttemptRecord[];
+  /** Retries made since the first attempt (or since an operator's retry). */
+  retries?: number;
+  /** While Failed: when the next attempt is due. */
+  nextAttemptAt?: string;
   /** Why and since when the callout waits On Hold (kept after release, as what the last hold was). */
   hold?: HoldInfo;
   /** The operator who completed a manual task. */
@@ -90,6 +96,26 @@ export interface ItemRecord {
   startedAt?: string;
   completedAt?: string;
   updatedAt: string;
+}
+
+/** What was decided after an attempt. */
+export type AttemptDecision =
+  | { kind: 'completed' }
+  | { kind: 'accepted'; until: string }
+  | { kind: 'retry'; at: string; ruleId: string; retry: number }
+  | { kind: 'fallout'; reason: string; ruleId?: string }
+  | { kind: 'hold'; reason: string };
+
+/** One attempt of a callout, as the item keeps it (the request without credentials). */
+export interface AttemptRecord {
+  /** 1 for the first attempt. */
+  number: number;
+  at: string;
+  request?: CalloutRequestRecord;
+  status?: number;
+  error?: string;
+  durationMs?: number;
+  decision: AttemptDecision;
 }
 
 /** A request as an item keeps it: never with credentials (they are added at send time only). */

@@ -2,20 +2,35 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
+import { StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { toItemGraph, toItemView } from '../domain/item-view';
 import { actorOf } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
-import { dynamoDocuments, sqs } from '../shared/aws-clients';
+import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
+import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { requiredEnv } from '../shared/env';
 import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { type CompleteManualTaskDeps, completeManualTask } from '../use-cases/complete-manual-task';
+import {
+  failByOperator,
+  type OperatorActionDeps,
+  retryByOperator,
+  skipByOperator,
+} from '../use-cases/operator-actions';
 
-export interface OrchestrationApiDeps extends CompleteManualTaskDeps {
+export interface OrchestrationApiDeps extends CompleteManualTaskDeps, OperatorActionDeps {
   store: OrderStore;
 }
+
+/** The operator actions on an item, by route. */
+const ACTIONS = {
+  'POST /orchestration/items/{itemId}/retry': retryByOperator,
+  'POST /orchestration/items/{itemId}/skip': skipByOperator,
+  'POST /orchestration/items/{itemId}/fail': failByOperator,
+} as const;
 
 const attributesSchema = z
   .record(z.string().min(1).max(100), z.json())
@@ -24,7 +39,8 @@ const attributesSchema = z
 /**
  * The orchestration view and actions, for operators: GET /orchestration/orders/{orderId}/items returns
  * the order's plan as a graph; POST /orchestration/items/{itemId}/complete completes a manual task with
- * an optional JSON object of attributes.
+ * an optional JSON object of attributes; /retry, /skip and /fail act on an item in fallout, recording
+ * who and why.
  */
 export async function handleOrchestrationApi(
   deps: OrchestrationApiDeps,
@@ -47,6 +63,12 @@ export async function handleOrchestrationApi(
       const item = await completeManualTask(deps, itemId, attributes.data, actorOf(caller));
       return json(200, toItemView(item));
     }
+    if (event.routeKey in ACTIONS) {
+      const itemId = pathId(event.pathParameters?.itemId, 'itemId');
+      const action = ACTIONS[event.routeKey as keyof typeof ACTIONS];
+      const item = await action(deps, itemId, parseJsonBody(event), actorOf(caller));
+      return json(200, toItemView(item));
+    }
     if (event.routeKey === 'GET /orchestration/orders/{orderId}/items') {
       const orderId = pathId(event.pathParameters?.orderId, 'orderId');
       const aggregate = await deps.store.getAggregate(orderId);
@@ -65,6 +87,8 @@ function productionDeps(): OrchestrationApiDeps {
   deps ??= {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
+    tasks: new StepFunctionsPlanTasks(stepFunctions),
+    catalog: bundledCatalog(),
     now: () => new Date(),
   };
   return deps;

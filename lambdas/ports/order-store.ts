@@ -1,5 +1,6 @@
 import type { HoldInfo } from '../domain/availability';
 import type {
+  AttemptRecord,
   CalloutRequestRecord,
   CalloutResponseRecord,
   ItemRecord,
@@ -29,12 +30,34 @@ export interface HeldItem {
 export type CallbackChange =
   | { kind: 'interim'; note?: string; body: unknown }
   | { kind: 'completed'; attributes: Record<string, unknown>; body: unknown }
-  | { kind: 'failed'; error: string; body: unknown };
+  /**
+   * A final failure, or no final answer in time: with `retry` the item is Failed until its next attempt,
+   * without it FatallyFailed (fallout). `attempt` is what the attempt came to.
+   */
+  | {
+      kind: 'failed';
+      error: string;
+      body: unknown;
+      retry?: { at: string; retries: number; ruleId: string };
+      attempt?: AttemptRecord;
+    };
 
 export interface ItemOutcome {
   request?: CalloutRequestRecord;
   response?: CalloutResponseRecord;
   attributes?: Record<string, unknown>;
+  /** The attempt this outcome ends, appended to the item's attempts. */
+  attempt?: AttemptRecord;
+}
+
+/** An item in fallout, as GET /admin/fallout lists it. */
+export interface FalloutItem {
+  orderId: string;
+  key: string;
+  error?: string;
+  since: string;
+  /** The list's sort key: oldest first. */
+  falloutSort: string;
 }
 
 /** Where orders, their items and their context are kept. Every write is a single-item conditional write. */
@@ -118,6 +141,29 @@ export interface OrderStore {
     outcome: ItemOutcome,
     at: string,
   ): Promise<boolean>;
+  /**
+   * Running under this attempt → Failed: the attempt failed, and the next is due at `next.at` (the item
+   * leaves any callback wait). False if the attempt no longer holds it.
+   */
+  retryLater(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    outcome: ItemOutcome & { attempt: AttemptRecord },
+    next: { at: string; retries: number; error: string },
+    at: string,
+  ): Promise<boolean>;
+  /** Items in fallout (FatallyFailed) across orders, oldest first, a page from `after`. */
+  listFallout(query: { after?: string; limit: number }): Promise<{ items: FalloutItem[]; next?: string }>;
+  /**
+   * An operator's retry: a FatallyFailed or Failed item → Pending, its retries reset, out of the fallout
+   * list, with who and why in its history. False if it is in another state.
+   */
+  retryByOperator(orderId: string, key: string, by: Actor, reason: string, at: string): Promise<boolean>;
+  /** An operator's skip: a FatallyFailed, Failed or OnHold item → Skipped, with who and the note. */
+  skipByOperator(orderId: string, key: string, by: Actor, note: string, at: string): Promise<boolean>;
+  /** Notes on a FatallyFailed or Failed item that an operator failed its order, and takes it off the fallout list. */
+  failByOperator(orderId: string, key: string, by: Actor, reason: string, at: string): Promise<boolean>;
   /** Running → FatallyFailed for the attempt that holds it. */
   failItem(
     orderId: string,

@@ -7,3 +7,9 @@ export const ITEMS_HELD_BY_SYSTEM = 'itemsHeldBySystem';
 export const ITEMS_HELD_BY_INTERFACE = 'itemsHeldByInterface';
 /** What the on-hold indexes keep of an item besides their keys. */
 export const HELD_ITEM_ATTRIBUTES = ['orderId', 'key', 'hold', 'releaseId', 'releaseAt'];
+/** Items in fallout across orders, oldest first (sparse: only FatallyFailed items awaiting an operator). */
+export const ITEMS_IN_FALLOUT = 'itemsInFallout';
+/** The one partition of the fallout index. */
+export const FALLOUT_LIST = 'FALLOUT';
+/** What the fallout index keeps of an item besides its keys. */
+export const FALLOUT_ITEM_ATTRIBUTES = ['orderId', 'key', 'error'];

@@ -6,15 +6,18 @@ import { evaluateAttributeMapping } from '../domain/mapping';
 import { isDone } from '../domain/orchestration';
 import type { CallbackChange, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
+import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { logger } from '../shared/logger';
-import { finish, holdOrder } from './run-item';
+import { afterFailedChange, failedChange, finish, holdOrder } from './run-item';
 
 export interface ApplyCallbackDeps {
   store: OrderStore;
   tasks: PlanTasks;
   queue: WorkQueue;
   catalog: Catalog;
+  /** The retry rules, which decide after a final answer reporting failure. */
+  rules: RetryRuleStore;
   now: () => Date;
 }
 
@@ -28,7 +31,8 @@ export type CallbackResult = 'applied' | 'duplicate' | 'unknown' | 'not-waiting'
  * 2. An interim update (`inProgress`) goes to the item's history; the item keeps waiting.
  * 3. A final `completed` answer runs the interface's async-response mapping over it; its attributes
  *    complete the item, which then finishes like any other (context, done set, plan task, dependents).
- * 4. A final `failed` answer (or a mapping that fails) fails the item and holds the order.
+ * 4. A final `failed` answer goes to the retry rules: Failed until its next attempt, or fallout (the
+ *    order held). An answer whose mapping fails goes to fallout.
  *
  * Every write is conditional on the item still waiting and on the callback not applied before, so a
  * redelivered message, a re-sent callback or a late one changes nothing.
@@ -53,6 +57,14 @@ export async function applyCallback(
     // Applied before — but the correlator may have died before finishing what it started: finish again.
     if (isDone(item)) await finish(deps, aggregate, item);
     else if (item.state === 'FatallyFailed') await holdOrder(deps, item);
+    else if (item.state === 'Failed' && item.nextAttemptAt) {
+      await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }], {
+        delaySeconds: Math.min(
+          900,
+          Math.max(0, Math.ceil((Date.parse(item.nextAttemptAt) - deps.now().getTime()) / 1000)),
+        ),
+      });
+    }
     return 'duplicate';
   }
   if (!item.attemptId || !waitsUnder(item, correlation.nonce)) {
@@ -62,13 +74,15 @@ export async function applyCallback(
     });
     return 'not-waiting';
   }
-  const at = deps.now().toISOString();
+  const now = deps.now();
+  const at = now.toISOString();
   const { body } = message;
   let change: CallbackChange;
   if (body.status === 'inProgress') {
     change = { kind: 'interim', ...(body.note ? { note: body.note } : {}), body };
   } else if (body.status === 'failed') {
-    change = { kind: 'failed', error: `the system reported failure: ${describeFailure(body)}`, body };
+    const error = `the system reported failure: ${describeFailure(body)}`;
+    change = await failedChange(deps, item, { kind: 'failedAnswer' }, error, body, now);
   } else {
     const name = item.interfaceId
       ? deps.catalog.interfaces[item.interfaceId]?.asyncResponseMapping
@@ -84,7 +98,7 @@ export async function applyCallback(
       change = { kind: 'completed', attributes, body };
     } catch (error) {
       if (!(error instanceof MappingError)) throw error;
-      change = { kind: 'failed', error: error.message, body };
+      change = await failedChange(deps, item, { kind: 'unusable' }, error.message, body, now);
     }
   }
   const applied = await deps.store.applyCallback(
@@ -102,7 +116,7 @@ export async function applyCallback(
   if (change.kind === 'completed') {
     await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: change.attributes });
   } else if (change.kind === 'failed') {
-    await holdOrder(deps, item, change.error);
+    await afterFailedChange(deps, item, change);
   }
   return 'applied';
 }

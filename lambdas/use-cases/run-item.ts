@@ -17,13 +17,21 @@ import { type Catalog, DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
 import { isAsyncAdapter } from '../domain/integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
-import { type ItemRecord, isDone, prerequisitesDone } from '../domain/orchestration';
+import {
+  type AttemptDecision,
+  type AttemptRecord,
+  type ItemRecord,
+  isDone,
+  prerequisitesDone,
+} from '../domain/orchestration';
+import { type CalloutFailure, decideRetry, retryAfterSeconds, ruleFor } from '../domain/retry-rules';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
 import type { ConfigurationStore } from '../ports/configuration-store';
 import type { HttpClient, HttpResponse } from '../ports/http-client';
-import type { ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
+import type { CallbackChange, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
+import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type {
   CallbackDeadlineMessage,
   HealthProbeMessage,
@@ -50,6 +58,8 @@ export interface RunItemDeps {
   /** Systems and interfaces as they are now. */
   config: ConfigurationStore;
   limits: CalloutLimits;
+  /** The operators' connection retry rules, read at every retry decision. */
+  rules: RetryRuleStore;
   auth: Authenticator;
   /** Announces a system the circuit breaker took Down or brought back Up. */
   events: AvailabilityEvents;
@@ -108,6 +118,14 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   }
   // A held item runs only as a callout whose system is available; a message for it that is not a
   // release (a re-sent dispatch, say) is one too: admission below decides.
+  if (
+    item.state === 'Failed' &&
+    item.nextAttemptAt &&
+    deps.now().getTime() < Date.parse(item.nextAttemptAt)
+  ) {
+    // Its next attempt is not due yet: the message goes on (a wait longer than SQS's 15 minutes hops).
+    return sendRetry(deps, item, item.nextAttemptAt);
+  }
   if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
   if (item.awaiting) {
     // Its system accepted it; the callback or the deadline finishes it. The deadline is sent again, in
@@ -188,7 +206,9 @@ async function start(
     ? `prerequisites done; waiting for an operator${planItem?.instructions ? `: ${planItem.instructions}` : ''}`
     : item.state === 'OnHold'
       ? `released: ${item.hold?.systemId ? `system "${item.hold.systemId}" is available again` : 'available again'}; started`
-      : 'prerequisites done; started';
+      : item.state === 'Failed'
+        ? `retry ${item.retries ?? 0} due; started`
+        : 'prerequisites done; started';
   if (!(await store.claimItem(item.orderId, item.key, deliveryId, at(), reason))) return;
   // A released item no longer holds its order (also on a redelivery, should the first one have died here).
   if (item.state === 'OnHold' || aggregate.order.holds?.includes(item.key)) {
@@ -203,9 +223,16 @@ async function start(
     // Claimed above: it is Running under this delivery now, whatever the copy read before said.
     return hold(deps, { ...item, state: 'Running' }, deliveryId, admission.target, outcome.holdReason);
   }
-  if (outcome.error !== undefined) return fail(deps, item, deliveryId, outcome.error, outcome);
+  if (outcome.error !== undefined) {
+    // A callout's failure goes to the retry rules; anything else's (a mapping of an auto task) to fallout.
+    if (admission) return failAttempt(deps, item, deliveryId, outcome, admission.target, outcome.error);
+    return fail(deps, item, deliveryId, outcome.error, outcome);
+  }
   if (outcome.awaitingUntil !== undefined) return awaitCallback(deps, item, deliveryId, outcome);
-  if (!(await store.completeItem(item.orderId, item.key, deliveryId, outcome, at()))) return;
+  const completed = admission
+    ? { ...outcome, attempt: attemptOf(item, outcome, { kind: 'completed' }, deps.now()) }
+    : outcome;
+  if (!(await store.completeItem(item.orderId, item.key, deliveryId, completed, at()))) return;
   await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: outcome.attributes });
 }
 
@@ -375,6 +402,149 @@ async function fail(
   }
 }
 
+/**
+ * A callout failed: the retry rules decide. A retry leaves the item Failed until its next attempt, which
+ * a work message brings (in hops of at most 15 minutes, so hours or days work); otherwise fallout. The
+ * rules are read now, so a rule changed meanwhile decides the next retry of items already failing.
+ */
+async function failAttempt(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  deliveryId: string,
+  outcome: CalloutOutcome,
+  target: CalloutTarget,
+  error: string,
+): Promise<void> {
+  const failure = outcome.failure ?? { kind: 'unusable' };
+  const rule = ruleFor(
+    await deps.rules.list(),
+    { systemId: target.system.id, interfaceId: target.iface.id },
+    failure,
+  );
+  const now = deps.now();
+  const decision = decideRetry(rule, failure, item.retries ?? 0, now);
+  if (decision.kind === 'fallout') {
+    const attempt = attemptOf(
+      item,
+      outcome,
+      { kind: 'fallout', reason: decision.reason, ...(decision.ruleId ? { ruleId: decision.ruleId } : {}) },
+      now,
+    );
+    return fail(deps, item, deliveryId, `${error} (${decision.reason})`, { ...outcome, attempt });
+  }
+  const next = decision.at.toISOString();
+  const attempt = attemptOf(
+    item,
+    outcome,
+    { kind: 'retry', at: next, ruleId: decision.ruleId, retry: decision.retry },
+    now,
+  );
+  const retried = await deps.store.retryLater(
+    item.orderId,
+    item.key,
+    deliveryId,
+    { ...outcome, attempt },
+    { at: next, retries: decision.retry, error },
+    now.toISOString(),
+  );
+  if (retried) await sendRetry(deps, item, next);
+}
+
+/**
+ * What a failed asynchronous callout comes to, as a callback change: its final answer reported failure,
+ * or none came in time. The retry rules decide as for any callout.
+ */
+export async function failedChange(
+  deps: Pick<RunItemDeps, 'rules' | 'catalog'>,
+  item: ItemRecord,
+  failure: CalloutFailure,
+  error: string,
+  body: unknown,
+  now: Date,
+): Promise<CallbackChange & { kind: 'failed' }> {
+  const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
+  const rule =
+    systemId && item.interfaceId
+      ? ruleFor(await deps.rules.list(), { systemId, interfaceId: item.interfaceId }, failure)
+      : undefined;
+  const decision = decideRetry(rule, failure, item.retries ?? 0, now);
+  const number = Math.max(1, item.attempts?.length ?? 0);
+  const at = now.toISOString();
+  if (decision.kind === 'fallout') {
+    return {
+      kind: 'failed',
+      error: `${error} (${decision.reason})`,
+      body,
+      attempt: {
+        number,
+        at,
+        error,
+        decision: {
+          kind: 'fallout',
+          reason: decision.reason,
+          ...(decision.ruleId ? { ruleId: decision.ruleId } : {}),
+        },
+      },
+    };
+  }
+  const next = decision.at.toISOString();
+  return {
+    kind: 'failed',
+    error,
+    body,
+    retry: { at: next, retries: decision.retry, ruleId: decision.ruleId },
+    attempt: {
+      number,
+      at,
+      error,
+      decision: { kind: 'retry', at: next, ruleId: decision.ruleId, retry: decision.retry },
+    },
+  };
+}
+
+/** After a failed change is applied: the next attempt is sent on its way, or the order waits in fallout. */
+export async function afterFailedChange(
+  deps: Pick<RunItemDeps, 'store' | 'queue' | 'now'>,
+  item: ItemRecord,
+  change: CallbackChange & { kind: 'failed' },
+): Promise<void> {
+  if (change.retry) await sendRetry(deps, item, change.retry.at);
+  else await holdOrder(deps, item, change.error);
+}
+
+/** The record of the attempt an outcome ends. */
+function attemptOf(
+  item: ItemRecord,
+  outcome: CalloutOutcome,
+  decision: AttemptDecision,
+  now: Date,
+): AttemptRecord {
+  return {
+    number: (item.attempts?.length ?? 0) + 1,
+    at: outcome.request?.sentAt ?? now.toISOString(),
+    ...(outcome.request ? { request: outcome.request } : {}),
+    ...(outcome.response
+      ? { status: outcome.response.status, durationMs: outcome.response.durationMs }
+      : outcome.durationMs !== undefined
+        ? { durationMs: outcome.durationMs }
+        : {}),
+    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    decision,
+  };
+}
+
+/** Brings a Failed item back when its next attempt is due: as far ahead as SQS allows, then again. */
+async function sendRetry(
+  deps: Pick<RunItemDeps, 'queue' | 'now'>,
+  item: ItemRecord,
+  dueAt: string,
+): Promise<void> {
+  const remaining = (Date.parse(dueAt) - deps.now().getTime()) / 1000;
+  await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }], {
+    delaySeconds: Math.min(MAX_SQS_DELAY_SECONDS, Math.max(0, Math.ceil(remaining))),
+  });
+}
+
 /** Claims the item for this delivery and fails it at once (it cannot run: a bad condition, no system). */
 async function claimAndFail(
   deps: RunItemDeps,
@@ -433,7 +603,15 @@ async function perform(
  * What a callout came to: done (attributes), failed (error), accepted and waiting for its callback, or
  * sent to a system the circuit breaker has just taken Down (holdReason).
  */
-type CalloutOutcome = ItemOutcome & { error?: string; awaitingUntil?: Date; holdReason?: string };
+type CalloutOutcome = ItemOutcome & {
+  error?: string;
+  awaitingUntil?: Date;
+  holdReason?: string;
+  /** How the callout failed, for the retry rules. */
+  failure?: CalloutFailure;
+  /** How long a callout that got no answer took to fail. */
+  durationMs?: number;
+};
 
 /**
  * The system accepted an asynchronous callout: the item stays Running, waiting for its callback, and a
@@ -450,12 +628,13 @@ async function awaitCallback(
   const since = outcome.response ? new Date(outcome.response.receivedAt) : deps.now();
   const deadline = outcome.awaitingUntil ?? since;
   const awaiting = { since: since.toISOString(), deadline: deadline.toISOString() };
+  const attempt = attemptOf(item, outcome, { kind: 'accepted', until: awaiting.deadline }, deps.now());
   if (
     !(await deps.store.awaitCallback(
       item.orderId,
       item.key,
       deliveryId,
-      outcome,
+      { ...outcome, attempt },
       awaiting,
       since.toISOString(),
     ))
@@ -498,26 +677,29 @@ const MAX_SQS_DELAY_SECONDS = 900;
  */
 async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
   const item = await deps.store.getItem(message.orderId, message.itemKey);
-  if (item?.state === 'FatallyFailed' && item.callbackIds?.includes(`deadline:${message.nonce}`)) {
-    // This deadline failed the item; hold the order again, as a worker may have died in between.
-    return holdOrder(deps, item);
+  if (item?.callbackIds?.includes(`deadline:${message.nonce}`)) {
+    // This deadline failed the item; a worker may have died before what follows: do it again.
+    if (item.state === 'FatallyFailed') return holdOrder(deps, item);
+    if (item.state === 'Failed' && item.nextAttemptAt) return sendRetry(deps, item, item.nextAttemptAt);
+    return;
   }
   if (!item?.attemptId || !waitsUnder(item, message.nonce)) return;
   if (deps.now().getTime() < Date.parse(message.dueAt)) return sendDeadline(deps, message);
   const since = item.awaiting?.since ?? message.dueAt;
   const error = `no final answer on the callback within ${Math.round((Date.parse(message.dueAt) - Date.parse(since)) / 1000)} s of the system accepting the callout`;
-  const at = deps.now().toISOString();
+  const now = deps.now();
+  const change = await failedChange(deps, item, { kind: 'timeout' }, error, null, now);
   if (
     await deps.store.applyCallback(
       item.orderId,
       item.key,
       item.attemptId,
       `deadline:${message.nonce}`,
-      { kind: 'failed', error, body: null },
-      at,
+      change,
+      now.toISOString(),
     )
   ) {
-    await holdOrder(deps, item, error);
+    await afterFailedChange(deps, item, change);
   }
 }
 
@@ -584,10 +766,21 @@ async function callout(
     answer = await send();
     if (answer.status === 401 && deps.auth.renew(profile, system.baseUrl)) answer = await send();
   } catch (error) {
-    const failed = { request, error: scrubSecrets(describe(error), secrets) };
-    if (error instanceof CalloutError && error.unreachable) {
-      const down = await countFailure(deps, system, failed.error);
-      if (down) return { ...failed, holdReason: `${down} (after: ${failed.error})` };
+    const unreachable = error instanceof CalloutError && error.unreachable;
+    const failed: CalloutOutcome = {
+      request,
+      durationMs: deps.now().getTime() - sentAt.getTime(),
+      error: scrubSecrets(describe(error), secrets),
+      failure:
+        unreachable && /^no answer within/.test(error.message)
+          ? { kind: 'timeout' }
+          : unreachable
+            ? { kind: 'connection' }
+            : { kind: 'unusable' },
+    };
+    if (unreachable) {
+      const down = await countFailure(deps, system, failed.error ?? '');
+      if (down) return { ...failed, holdReason: `${down} (after: ${failed.error ?? ''})` };
     }
     return failed;
   }
@@ -616,10 +809,16 @@ async function callout(
       attributes: scrubJson(attributes, secrets),
     };
   } catch (error) {
+    // An answer outside 2xx is a status the rules may retry; a 2xx that cannot be used is not.
+    const status = answer.status;
     return {
       request,
       response: { ...responseRecord, body: scrubbed.body.slice(0, 2000) },
       error: scrubSecrets(describe(error), secrets),
+      failure:
+        status >= 200 && status < 300
+          ? { kind: 'unusable' }
+          : { kind: 'status', status, ...retryAfterOf(answer, receivedAt) },
     };
   }
 }
@@ -749,6 +948,15 @@ export async function finish(
       ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })),
     );
   }
+}
+
+/** The Retry-After an answer carried, in seconds. */
+function retryAfterOf(answer: HttpResponse, now: Date): { retryAfterSeconds?: number } {
+  const header = Object.entries(answer.headers ?? {}).find(
+    ([name]) => name.toLowerCase() === 'retry-after',
+  )?.[1];
+  const seconds = retryAfterSeconds(header, now);
+  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
 }
 
 /** The most of an answer an item keeps: a DynamoDB item holds 400 KB in all. */

@@ -66,11 +66,13 @@ export class SwitchboardApi extends Construct {
       methods: [HttpMethod.GET],
       integration: orchestration,
     });
-    this.httpApi.addRoutes({
-      path: '/orchestration/items/{itemId}/complete',
-      methods: [HttpMethod.POST],
-      integration: orchestration,
-    });
+    for (const action of ['complete', 'retry', 'skip', 'fail']) {
+      this.httpApi.addRoutes({
+        path: `/orchestration/items/{itemId}/${action}`,
+        methods: [HttpMethod.POST],
+        integration: orchestration,
+      });
+    }
 
     const admin = new HttpLambdaIntegration('Admin', props.adminApi);
     const { GET, POST, PUT, PATCH, DELETE } = HttpMethod;
@@ -84,6 +86,9 @@ export class SwitchboardApi extends Construct {
       ['/admin/systems/{systemId}/maintenance-windows/{windowId}', [DELETE]],
       ['/admin/system-interfaces/{interfaceId}', [GET, PATCH]],
       ['/admin/system-interfaces/{interfaceId}/on-hold-items', [GET]],
+      ['/admin/fallout', [GET]],
+      ['/admin/retry-rules', [GET]],
+      ['/admin/retry-rules/{ruleId}', [GET, PUT, DELETE]],
       ['/admin/dead-letters', [GET]],
     ] as const) {
       this.httpApi.addRoutes({ path, methods: [...methods], integration: admin });

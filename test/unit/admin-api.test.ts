@@ -7,7 +7,7 @@ import type { Catalog, FulfilmentSystem } from '../../lambdas/domain/catalog';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import { runMaintenancePhase } from '../../lambdas/use-cases/maintenance-windows';
 import { dslCatalog } from './fixtures/catalogs';
-import { InMemoryConfigurationStore } from './fixtures/configuration';
+import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/configuration';
 import {
   RecordingAvailabilityEvents,
   RecordingMaintenanceScheduler,
@@ -89,6 +89,7 @@ function adminDeps(
     queue: new RecordingWorkQueue(),
     events: new RecordingAvailabilityEvents(),
     scheduler: new RecordingMaintenanceScheduler(),
+    rules: new InMemoryRetryRuleStore(),
   };
   const clock = { at: NOW };
   const deps: AdminApiDeps = { config, catalog, deadLetters, ...fakes, now: () => new Date(clock.at) };

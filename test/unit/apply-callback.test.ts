@@ -162,7 +162,11 @@ describe('applyCallback', () => {
     assert.equal(result, 'applied');
     const item = store.item(ORDER, ACTIVATE_ONLY);
     assert.equal(item.state, 'FatallyFailed');
-    assert.equal(item.error, 'the system reported failure: PORT_FAULT: the port does not answer');
+    // No rule of the default matches a final answer reporting failure: fallout.
+    assert.equal(
+      item.error,
+      'the system reported failure: PORT_FAULT: the port does not answer (no retry rule matches a final answer reporting failure)',
+    );
     assert.deepEqual(item.asyncResponse?.body, body);
     assert.equal(store.order(ORDER).state, 'held');
     assert.deepEqual(store.order(ORDER).doneItems, []);
@@ -180,7 +184,10 @@ describe('applyCallback', () => {
 
       await applyCallback(correlator, callbackMessage(correlationId, body));
 
-      assert.equal(store.item(ORDER, ACTIVATE_ONLY).error, `the system reported failure: ${error}`);
+      assert.equal(
+        store.item(ORDER, ACTIVATE_ONLY).error,
+        `the system reported failure: ${error} (no retry rule matches a final answer reporting failure)`,
+      );
     });
   }
 
@@ -215,7 +222,7 @@ describe('applyCallback', () => {
 
     assert.equal(
       store.item(ORDER, ACTIVATE_ONLY).error,
-      'mapping "activate-callback": must produce an object of attributes',
+      'mapping "activate-callback": must produce an object of attributes (no retry rule matches an answer that cannot be used)',
     );
   });
 

@@ -21,6 +21,7 @@ import {
   T0,
 } from './fixtures/async';
 import { jsonAnswer, steppingClock, testCallbacks } from './fixtures/fake-ports';
+import { withoutRetries } from './fixtures/retry-rules';
 
 /** Keeps the worker's warnings out of the test report. */
 function quietLogs(t: TestContext): void {
@@ -332,6 +333,8 @@ describe('runItem: callback deadlines', () => {
     // Prepare
     const { worker, store, queue, clock, tasks } = await accepted(t);
     const deadline = queuedDeadline(queue.sent);
+    // A missed deadline is a timeout, which the default rule retries: here no rule retries it.
+    await withoutRetries(worker.rules);
 
     // Act
     clock.advance(ASYNC_TIMEOUT_SECONDS);
@@ -342,7 +345,7 @@ describe('runItem: callback deadlines', () => {
     assert.equal(item.state, 'FatallyFailed');
     assert.equal(
       item.error,
-      'no final answer on the callback within 3600 s of the system accepting the callout',
+      'no final answer on the callback within 3600 s of the system accepting the callout (retry rule "no-retry" does not retry a timeout)',
     );
     assert.equal(item.history.at(-1)?.state, 'FatallyFailed');
     assert.equal(store.order(ORDER).state, 'held');
@@ -358,11 +361,16 @@ describe('runItem: callback deadlines', () => {
       note: 'line test',
     });
     assert.equal(await applyCallback(correlator, interim), 'applied');
+    await withoutRetries(worker.rules);
 
     clock.advance(ASYNC_TIMEOUT_SECONDS + 1);
     await runItem(worker, deadline, 'deadline-1');
 
     assert.equal(store.item(ORDER, ACTIVATE_ONLY).state, 'FatallyFailed');
+    assert.equal(
+      store.item(ORDER, ACTIVATE_ONLY).error,
+      'no final answer on the callback within 3600 s of the system accepting the callout (retry rule "no-retry" does not retry a timeout)',
+    );
     assert.equal(store.order(ORDER).state, 'held');
   });
 

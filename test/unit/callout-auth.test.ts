@@ -12,6 +12,7 @@ import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
+  InMemoryRetryRuleStore,
   StaticSecretStore,
 } from './fixtures/configuration';
 import {
@@ -183,6 +184,7 @@ async function setup(options: {
     now,
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
+    rules: new InMemoryRetryRuleStore(),
     sleep: async () => {},
   };
   return {
@@ -443,7 +445,15 @@ describe('callouts under OAuth2 answered 401', () => {
     );
     const item = store.item(ORDER, PORT);
     assert.equal(item.state, 'FatallyFailed');
-    assert.match(item.error ?? '', /^answered 401: \{"error":"unauthorized","given":"Bearer \*\*\*"\}$/);
+    // No rule retries a 401 (the renewal was its one retry): fallout.
+    assert.equal(
+      item.error,
+      'answered 401: {"error":"unauthorized","given":"Bearer ***"} (no retry rule matches HTTP 401)',
+    );
+    assert.deepEqual(item.attempts?.at(-1)?.decision, {
+      kind: 'fallout',
+      reason: 'no retry rule matches HTTP 401',
+    });
     assert.equal(item.response?.status, 401);
     assert.equal(store.order(ORDER).state, 'held');
     await assertNoCredentialKept(store, logs, CREDENTIALS[kind].neverStored);
@@ -468,7 +478,7 @@ describe('callouts under OAuth2 answered 401', () => {
     assert.equal(item.state, 'FatallyFailed');
     assert.match(
       item.error ?? '',
-      /^OAuth2 token for auth profile "inventory-oauth" from .*: answered 401 \(invalid_client\)$/,
+      /^OAuth2 token for auth profile "inventory-oauth" from .*: answered 401 \(invalid_client\) \(no retry rule matches an answer that cannot be used\)$/,
     );
     await assertNoCredentialKept(store, logs, [...CREDENTIALS[kind].neverStored, 'not-the-client-secret']);
   });

@@ -13,6 +13,7 @@ import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
+  InMemoryRetryRuleStore,
   StaticSecretStore,
 } from './fixtures/configuration';
 import {
@@ -24,6 +25,7 @@ import {
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { withoutRetries } from './fixtures/retry-rules';
 
 const ORDER = 'o-1';
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
@@ -134,6 +136,7 @@ async function setup(
     now,
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
+    rules: new InMemoryRetryRuleStore(),
     sleep: async (ms) => {
       sleeps.push(ms);
     },
@@ -250,16 +253,16 @@ describe('runItem under a concurrency limit', () => {
       {
         what: 'the call throws (no connection)',
         responder: (request) => {
-          if (isLine1(request)) throw new CalloutError('connection refused');
+          if (isLine1(request)) throw new CalloutError('connection refused', undefined, true);
           return answersAtOnce(request);
         },
-        error: /connection refused/,
+        error: /^connection refused \(retry rule "no-retry" does not retry a connection error\)$/,
       },
       {
         what: 'the system answers 503',
         responder: (request) =>
           isLine1(request) ? jsonAnswer(503, { message: 'busy' }) : answersAtOnce(request),
-        error: /503/,
+        error: /^answered 503: \{"message":"busy"\} \(retry rule "no-retry" does not retry HTTP 503\)$/,
       },
       {
         what: 'the request mapping fails before any call',
@@ -276,6 +279,8 @@ describe('runItem under a concurrency limit', () => {
       // Prepare: one connection; the first line's callout fails.
       quietLogs(t);
       const { deps, store, http, limits } = await setup(2, { maxConcurrentCallouts: 1 }, responder, tune);
+      // Failed for good, not waiting for a retry: nothing of the item may keep the slot.
+      await withoutRetries(deps.rules);
 
       // Act
       await runItem(deps, dispatch(1), 'delivery-1');

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCalloutLimits } from '../../lambdas/adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../../lambdas/adapters/dynamodb-configuration-store';
@@ -9,9 +7,8 @@ import { AUTOMATIC_ACTORS, type AvailabilityChange } from '../../lambdas/domain/
 import type { FulfilmentSystem, SystemInterface, SystemState } from '../../lambdas/domain/catalog';
 import type { SlotLease } from '../../lambdas/ports/callout-limits';
 import type { ChangeGuard, ChangeRequest, MaintenanceWindow } from '../../lambdas/ports/configuration-store';
-import { CONFIGURATION_BY_KIND } from '../../lambdas/shared/configuration-table';
 import { dslCatalog } from './fixtures/catalogs';
-import { inProcessDynalite } from './fixtures/dynalite';
+import { createConfigurationTable, inProcessDynalite } from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const SEEDED_AT = '2025-03-01T09:00:00.000Z';
@@ -22,42 +19,7 @@ const at = (ms: number) => new Date(NOW.getTime() + ms);
 const dynamo = inProcessDynalite(REGION);
 
 /** A fresh configuration table (the stateful stack's keys and index) with a unique name. */
-async function newTable(): Promise<string> {
-  const name = `configuration-${randomUUID()}`;
-  await dynamo.raw.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: 'listKind', AttributeType: 'S' },
-        { AttributeName: 'listSort', AttributeType: 'S' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: CONFIGURATION_BY_KIND,
-          KeySchema: [
-            { AttributeName: 'listKind', KeyType: 'HASH' },
-            { AttributeName: 'listSort', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  // dynalite creates the table on a timer, even with createTableMs 0.
-  for (let i = 0; i < 100; i++) {
-    const { Table } = await dynamo.raw.send(new DescribeTableCommand({ TableName: name }));
-    if (Table?.TableStatus === 'ACTIVE') return name;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`table ${name} did not become active`);
-}
+const newTable = () => createConfigurationTable(dynamo.raw);
 
 /** The DSL catalog's systems and interfaces; activation has limits and an auth profile, one interface starts Offline. */
 function definitions(): { systems: FulfilmentSystem[]; interfaces: SystemInterface[] } {

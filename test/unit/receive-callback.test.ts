@@ -271,14 +271,18 @@ describe('receiveCallback', () => {
     assert.equal(callbackQueue.sent.length, 1);
   });
 
-  it('answers 409 for a final answer that comes after the deadline failed the item', async (t) => {
+  it('answers 409 for a final answer that comes after the deadline ended its wait (the item waits for its retry)', async (t) => {
     const { intake, worker, queue, callbackQueue, clock, correlationId, token } = await waiting(t);
     const [deadline] = deadlinesIn(queue.sent);
     assert.ok(deadline);
     clock.advance(ASYNC_TIMEOUT_SECONDS);
     await runItem(worker, deadline, 'deadline-1');
 
-    await assert.rejects(receive(intake, { correlationId, token, body: FINAL }), /FatallyFailed/);
+    // The default rule retries a timeout: the item is Failed, waiting for its next attempt.
+    await assert.rejects(
+      receive(intake, { correlationId, token, body: FINAL }),
+      /the item is Failed; its callback changes nothing/,
+    );
     assert.deepEqual(callbackQueue.sent, []);
   });
 

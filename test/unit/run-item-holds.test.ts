@@ -14,6 +14,7 @@ import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
+  InMemoryRetryRuleStore,
   StaticSecretStore,
 } from './fixtures/configuration';
 import {
@@ -95,6 +96,7 @@ async function setup(
     now,
     callbacks: testCallbacks,
     events,
+    rules: new InMemoryRetryRuleStore(),
     sleep: async (ms) => {
       clock.ms += ms;
     },
@@ -557,15 +559,19 @@ describe('runItem with a circuit breaker', () => {
     await runItem(deps, dispatch(1), 'delivery-1');
     await runItem(deps, dispatch(2), 'delivery-2');
 
-    // Assess: they fail as before and are counted.
+    // Assess: they fail, to be retried under the default rule in 10 s, and are counted.
+    const retryAt = iso(T0 + 10_000);
     for (const line of [1, 2]) {
       const item = store.item(ORDER, keyOf(line));
-      assert.equal(item.state, 'FatallyFailed');
-      assert.equal(item.error, REFUSED);
+      assert.equal(item.state, 'Failed');
+      assert.equal(item.error, `${REFUSED}; retry 1 at ${retryAt} (retry rule "default")`);
+      assert.equal(item.nextAttemptAt, retryAt);
+      assert.equal(item.retries, 1);
     }
     assert.equal(await failuresOf(config), 2);
     assert.equal((await config.getSystem('inventory'))?.state, 'Up');
-    assert.deepEqual(queue.sent, []);
+    assert.deepEqual(queue.sent, [startOf(1), startOf(2)]);
+    assert.deepEqual(queue.delays, [10, 10]);
     assert.deepEqual(events.announced, []);
 
     // Act: failure 3.
@@ -592,8 +598,8 @@ describe('runItem with a circuit breaker', () => {
       { type: 'unavailable', event: { systemId: 'inventory', reason: change.reason, change } },
     ]);
     const probe: HealthProbeMessage = { kind: 'probe', systemId: 'inventory', changeId: change.id };
-    assert.deepEqual(queue.sent, [probe]);
-    assert.deepEqual(queue.delays, [30]);
+    assert.deepEqual(queue.sent, [startOf(1), startOf(2), probe]);
+    assert.deepEqual(queue.delays, [10, 10, 30]);
 
     // Assess: the third item waits On Hold rather than failing.
     const third = store.item(ORDER, keyOf(3));
@@ -614,9 +620,10 @@ describe('runItem with a circuit breaker', () => {
       (await store.listHeldItems({ systemId: 'inventory', limit: 10 })).items.map((h) => h.key),
       [keyOf(3)],
     );
+    // Only the held item holds the order: the failed ones wait for their retries.
     const order = store.order(ORDER);
     assert.equal(order.state, 'held');
-    assert.deepEqual(order.holds, [keyOf(1), keyOf(2), keyOf(3)]);
+    assert.deepEqual(order.holds, [keyOf(3)]);
   });
 
   it('does not count an answer, 5xx included, as a failure: any answer ends the run of failures', async (t) => {
@@ -636,18 +643,17 @@ describe('runItem with a circuit breaker', () => {
     assert.equal((await config.getSystem('inventory'))?.state, 'Up');
     assert.deepEqual(
       [1, 2, 3, 4, 5, 6, 7].map((line) => store.item(ORDER, keyOf(line)).state),
-      [
-        'FatallyFailed',
-        'FatallyFailed',
-        'FatallyFailed',
-        'FatallyFailed',
-        'FatallyFailed',
-        'Completed',
-        'FatallyFailed',
-      ],
+      ['Failed', 'Failed', 'Failed', 'Failed', 'Failed', 'Completed', 'Failed'],
     );
-    assert.match(store.item(ORDER, keyOf(3)).error ?? '', /^answered 503/);
-    assert.deepEqual(queue.sent, [], 'no probe');
+    assert.equal(
+      store.item(ORDER, keyOf(3)).error,
+      `answered 503: {"error":"unavailable"}; retry 1 at ${iso(T0 + 10_000)} (retry rule "default")`,
+    );
+    assert.deepEqual(
+      queue.sent,
+      [1, 2, 3, 4, 5, 7].map((line) => startOf(line)),
+      'a retry of each failed item, and no probe',
+    );
     assert.deepEqual(events.announced, []);
   });
 

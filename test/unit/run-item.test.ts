@@ -13,6 +13,7 @@ import { dslCatalog, dslOrderBody, tvLine } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
+  InMemoryRetryRuleStore,
   StaticSecretStore,
 } from './fixtures/configuration';
 import {
@@ -27,6 +28,7 @@ import {
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { withoutRetries } from './fixtures/retry-rules';
 
 const OPERATOR: Actor = { id: 'op-1', name: 'Olga Operator' };
 
@@ -86,6 +88,7 @@ async function setupLines(
     now,
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
+    rules: new InMemoryRetryRuleStore(),
     sleep: async () => {},
   };
   return { deps, store, http, queue, tasks, items };
@@ -365,16 +368,36 @@ describe('runItem', () => {
       headers: { 'content-type': 'text/plain' },
       body: 'down for maintenance',
     }));
+    // A 503 is retried by default: here the operators' rule retries nothing.
+    await withoutRetries(deps.rules);
     await runItem(deps, dispatch(ACTIVATE, 'token-2'), 'delivery-2');
 
     await runItem(deps, dispatch(RESERVE, 'token-1'), 'delivery-1');
 
     const item = store.item(ORDER, RESERVE);
     assert.equal(item.state, 'FatallyFailed');
-    assert.equal(item.error, 'answered 503: down for maintenance');
-    assert.equal(item.history.at(-1)?.reason, 'answered 503: down for maintenance');
+    const error = 'answered 503: down for maintenance (retry rule "no-retry" does not retry HTTP 503)';
+    assert.equal(item.error, error);
+    assert.equal(item.history.at(-1)?.reason, error);
     assert.equal(item.request?.method, 'POST');
     assert.deepEqual([item.response?.status, item.response?.body], [503, 'down for maintenance']);
+    assert.deepEqual(item.attempts, [
+      {
+        number: 1,
+        at: item.request?.sentAt,
+        request: item.request,
+        status: 503,
+        durationMs: item.response?.durationMs,
+        error: 'answered 503: down for maintenance',
+        decision: {
+          kind: 'fallout',
+          reason: 'retry rule "no-retry" does not retry HTTP 503',
+          ruleId: 'no-retry',
+        },
+      },
+    ]);
+    assert.equal(item.retries, undefined);
+    assert.equal(item.nextAttemptAt, undefined);
     assert.equal(item.outputAttributes, undefined);
     assert.equal(store.order(ORDER).state, 'held');
     assert.deepEqual(store.order(ORDER).doneItems, []);
@@ -388,26 +411,32 @@ describe('runItem', () => {
   it('leaves a FatallyFailed item to the operator when its message comes again', async (t) => {
     quietLogs(t);
     const { deps, store, http } = await setup('port-only', () => ({ status: 500, headers: {}, body: '' }));
+    await withoutRetries(deps.rules);
     await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
 
     await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
 
     assert.equal(http.requests.length, 1);
     assert.equal(store.item(ORDER, PORT).state, 'FatallyFailed');
-    assert.equal(store.item(ORDER, PORT).error, 'answered 500');
+    assert.equal(
+      store.item(ORDER, PORT).error,
+      'answered 500 (retry rule "no-retry" does not retry HTTP 500)',
+    );
   });
 
   it('fails the item with the transport error when the system cannot be reached', async (t) => {
     quietLogs(t);
+    // As the HTTP client reports a timeout: no answer at all.
     const { deps, store } = await setup('port-only', () => {
-      throw new CalloutError('timed out after 10000 ms');
+      throw new CalloutError('no answer within 10000 ms', undefined, true);
     });
+    await withoutRetries(deps.rules);
 
     await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
 
     const item = store.item(ORDER, PORT);
     assert.equal(item.state, 'FatallyFailed');
-    assert.equal(item.error, 'timed out after 10000 ms');
+    assert.equal(item.error, 'no answer within 10000 ms (retry rule "no-retry" does not retry a timeout)');
     assert.ok(item.request, 'the request is recorded');
     assert.equal(item.response, undefined);
     assert.equal(store.order(ORDER).state, 'held');
@@ -434,7 +463,14 @@ describe('runItem', () => {
 
     await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
 
-    assert.equal(store.item(ORDER, PORT).error, 'internal error: socket exploded');
+    // Not an answer a retry could change: no rule applies, so fallout.
+    const item = store.item(ORDER, PORT);
+    assert.equal(item.state, 'FatallyFailed');
+    assert.equal(
+      item.error,
+      'internal error: socket exploded (no retry rule matches an answer that cannot be used)',
+    );
+    assert.equal(store.order(ORDER).state, 'held');
   });
 
   it('completes a milestone without any HTTP call', async () => {

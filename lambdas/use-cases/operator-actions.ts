@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import type { Catalog } from '../domain/catalog';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import type { ItemRecord, OrderAggregateView } from '../domain/orchestration';
+import type { Actor } from '../domain/roles';
+import type { OrderStore } from '../ports/order-store';
+import type { PlanTasks } from '../ports/plan-tasks';
+import type { WorkQueue } from '../ports/work-queue';
+import { problemsFrom } from '../shared/http';
+import { parseItemId } from './complete-manual-task';
+
+export interface OperatorActionDeps {
+  store: OrderStore;
+  queue: WorkQueue;
+  tasks: PlanTasks;
+  catalog: Catalog;
+  now: () => Date;
+}
+
+const text = z.string().trim().min(1, 'is required: say why').max(1000);
+/** POST /orchestration/items/{itemId}/retry and /fail */
+export const reasonSchema = z.object({ reason: text }).strict();
+/** POST /orchestration/items/{itemId}/skip */
+export const noteSchema = z.object({ note: text }).strict();
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
+  return parsed.data;
+}
+
+/** The item and its order; an order that failed or completed takes no more actions (409). */
+async function find(deps: OperatorActionDeps, itemId: string) {
+  const { orderId, key } = parseItemId(itemId);
+  const aggregate = await deps.store.getAggregate(orderId);
+  const item = aggregate?.items.get(key);
+  if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
+  if (aggregate.order.state === 'failed' || aggregate.order.state === 'completed') {
+    throw new ConflictError(
+      `the order of item "${itemId}" is ${aggregate.order.state}; its items take no more actions`,
+    );
+  }
+  return { aggregate, item };
+}
+
+/**
+ * An operator retries an item in fallout (or one waiting for its next retry): a fresh attempt now, with
+ * its retry count reset. The item is Pending again, no longer holds its order, and goes to the worker,
+ * which runs it as any callout (On Hold first if its system is away).
+ */
+export async function retryByOperator(
+  deps: OperatorActionDeps,
+  itemId: string,
+  body: unknown,
+  by: Actor,
+): Promise<ItemRecord> {
+  const { reason } = parse(reasonSchema, body);
+  const { item } = await find(deps, itemId);
+  const at = deps.now().toISOString();
+  if (!(await deps.store.retryByOperator(item.orderId, item.key, by, reason, at))) {
+    throw new ConflictError(
+      `item "${itemId}" is ${item.state}; only an item in fallout or waiting for a retry can be retried`,
+    );
+  }
+  await deps.store.releaseOrderHold(item.orderId, item.key, at);
+  await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
+  return (await deps.store.getItem(item.orderId, item.key)) ?? item;
+}
+
+/**
+ * An operator skips an item in fallout, waiting for a retry, or On Hold: it counts as done, with the
+ * note; the worker then finishes it (its plan task answered, its dependents started). An item past
+ * its point of no return — one that is itself a point of no return, or comes after one that completed
+ * — cannot be skipped.
+ */
+export async function skipByOperator(
+  deps: OperatorActionDeps,
+  itemId: string,
+  body: unknown,
+  by: Actor,
+): Promise<ItemRecord> {
+  const { note } = parse(noteSchema, body);
+  const { aggregate, item } = await find(deps, itemId);
+  const past = pointOfNoReturnBehind(deps.catalog, aggregate, item);
+  if (past) throw new ConflictError(`item "${itemId}" cannot be skipped: ${past}`);
+  const at = deps.now().toISOString();
+  if (!(await deps.store.skipByOperator(item.orderId, item.key, by, note, at))) {
+    throw new ConflictError(
+      `item "${itemId}" is ${item.state}; only an item in fallout, waiting for a retry or On Hold can be skipped`,
+    );
+  }
+  await deps.store.releaseOrderHold(item.orderId, item.key, at);
+  await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
+  return (await deps.store.getItem(item.orderId, item.key)) ?? item;
+}
+
+/**
+ * An operator fails the order of an item in fallout (or waiting for a retry): the order is `failed`,
+ * the item leaves the fallout list with who and why, and the plan's wait for it fails, which ends the
+ * plan's execution.
+ */
+export async function failByOperator(
+  deps: OperatorActionDeps,
+  itemId: string,
+  body: unknown,
+  by: Actor,
+): Promise<ItemRecord> {
+  const { reason } = parse(reasonSchema, body);
+  const { item } = await find(deps, itemId);
+  const at = deps.now().toISOString();
+  if (!(await deps.store.failByOperator(item.orderId, item.key, by, reason, at))) {
+    throw new ConflictError(
+      `item "${itemId}" is ${item.state}; only an item in fallout or waiting for a retry can fail its order`,
+    );
+  }
+  await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'failed', at);
+  for (const token of item.taskTokens ?? []) {
+    await deps.tasks.fail(token, 'Switchboard.OrderFailed', `failed by ${by.name} (${by.id}): ${reason}`);
+  }
+  return (await deps.store.getItem(item.orderId, item.key)) ?? item;
+}
+
+/** Why the item is past its point of no return, or undefined when it is not. */
+function pointOfNoReturnBehind(
+  catalog: Catalog,
+  aggregate: OrderAggregateView,
+  item: ItemRecord,
+): string | undefined {
+  const isPoint = (i: ItemRecord) =>
+    catalog.plans[i.planId]?.items.find((p) => p.id === i.planItemId)?.pointOfNoReturn === true;
+  if (isPoint(item)) return 'it is a point of no return';
+  const seen = new Set<string>();
+  const pending = [...item.dependsOn];
+  while (pending.length > 0) {
+    const key = pending.pop() as string;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const before = aggregate.items.get(key);
+    if (!before) continue;
+    if (isPoint(before) && before.state === 'Completed') {
+      return `it comes after "${before.planItemId}", a point of no return that completed`;
+    }
+    pending.push(...before.dependsOn);
+  }
+  return undefined;
+}
