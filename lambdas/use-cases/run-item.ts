@@ -313,16 +313,9 @@ async function waitForTurn(deps: RunItemDeps, system: CalloutTarget['system']): 
     const until = 'startAt' in turn ? turn.startAt : turn.askAgainAt;
     const wait = until.getTime() - now.getTime();
     if (wait > 0) await deps.sleep(wait);
-    if (!('startAt' in turn)) continue;
-    // A worker that woke late (a busy machine, a paused environment) has missed its turn: sending now
-    // would crowd the sends of the turns after it, so it takes another.
-    const late = deps.now().getTime() - turn.startAt.getTime();
-    if (late <= Math.max(1000 / perSecond, LATE_TURN_TOLERANCE_MS)) return;
+    if ('startAt' in turn) return;
   }
 }
-
-/** How late after its turn a callout may still go (or one turn's spacing, if that is longer). */
-const LATE_TURN_TOLERANCE_MS = 50;
 
 /**
  * Puts a callout whose system is Down or interface Offline On Hold: no request is sent and nothing of

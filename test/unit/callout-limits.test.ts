@@ -415,33 +415,6 @@ describe('runItem under a rate limit', () => {
     for (const line of [1, 2, 3, 4]) assert.equal(store.item(ORDER, keyOf(line)).state, 'Completed');
   });
 
-  it('takes another turn when the worker wakes more than one spacing after its own, so sends never crowd', async () => {
-    // Prepare: four a second; the first callout's worker oversleeps its 250 ms wait by 400 ms.
-    const { deps, http, clock } = await setup(2, { maxCalloutsPerSecond: 4 });
-    const wakes: number[] = [];
-    let oversleep = 400;
-    deps.sleep = async (ms) => {
-      clock.ms += ms + oversleep;
-      oversleep = 0;
-      wakes.push(clock.ms - T0);
-    };
-    const sentAt: number[] = [];
-    const send = http.send.bind(http);
-    http.send = async (request) => {
-      sentAt.push(clock.ms - T0);
-      return send(request);
-    };
-
-    // Act: line 1 starts at once; line 2's turn is at 250 ms, but it wakes at 650 ms.
-    await runItem(deps, dispatch(1), 'delivery-1');
-    await runItem(deps, dispatch(2), 'delivery-2');
-
-    // Assess: line 2 missed its turn (650 > 250 + 250) and took the next free one, at 650 ms, at once.
-    assert.deepEqual(wakes, [650]);
-    assert.deepEqual(sentAt, [0, 650]);
-    assert.equal(http.requests.length, 2);
-  });
-
   it('spaces concurrent callouts the same way', async () => {
     const { deps, http, sleeps } = await setup(5, { maxCalloutsPerSecond: 4 });
 
