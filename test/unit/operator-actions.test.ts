@@ -1,0 +1,827 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { Authenticator } from '../../lambdas/domain/authenticator';
+import type { HoldInfo } from '../../lambdas/domain/availability';
+import type { Catalog } from '../../lambdas/domain/catalog';
+import { decompose } from '../../lambdas/domain/decompose';
+import { ConflictError } from '../../lambdas/domain/errors';
+import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
+import type { Actor } from '../../lambdas/domain/roles';
+import { handleOrchestrationApi, type OrchestrationApiDeps } from '../../lambdas/orchestration-api/handler';
+import { skipByOperator } from '../../lambdas/use-cases/operator-actions';
+import { type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
+import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+import {
+  InMemoryCalloutLimits,
+  InMemoryConfigurationStore,
+  InMemoryRetryRuleStore,
+  StaticSecretStore,
+} from './fixtures/configuration';
+import {
+  jsonAnswer,
+  RecordingAvailabilityEvents,
+  RecordingPlanTasks,
+  RecordingWorkQueue,
+  ScriptedHttpClient,
+  steppingClock,
+  testCallbacks,
+} from './fixtures/fake-ports';
+import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+
+const ORDER = 'o-1';
+const RESERVE = 'dsl-broadband.reserve-port.1';
+const ACTIVATE = 'dsl-broadband.activate-line.1';
+const DONE = 'dsl-broadband.done.1';
+const CHECK = 'dsl-broadband.check-port.1';
+const RESERVE_2 = 'dsl-broadband.reserve-port.2';
+const ACTIVATE_2 = 'dsl-broadband.activate-line.2';
+
+const DECOMPOSED_AT = '2025-03-01T09:00:00.000Z';
+const FAILED_AT = '2025-03-01T10:00:00.000Z';
+const NEXT_RETRY_AT = '2025-03-01T13:00:00.000Z';
+/** When the orchestration API's clock says it is. */
+const NOW = '2025-03-01T12:00:00.000Z';
+
+/** JWT claims as the API's authorizer passes them on: an operator (olga) and a machine submitter. */
+const OPERATOR = { sub: 'u-op', username: 'olga', 'cognito:groups': '[operators]' };
+const SUBMITTER = { sub: 'c-crm', client_id: 'order-capture', scope: 'switchboard/submit' };
+/** What the operator's actions record of her. */
+const OLGA: Actor = { id: 'u-op', name: 'olga' };
+
+const ERROR_400 = 'HTTP 400 from inventory: bandwidth 100 is not offered at this address';
+
+/**
+ * The DSL catalog with a point of no return, as the bundled catalog has one: activating the line cannot
+ * be undone. A port check follows the milestone after it, so it comes after the point of no return
+ * through another item.
+ */
+function catalogWithPointOfNoReturn(): Catalog {
+  const catalog = dslCatalog();
+  const plan = catalog.plans['dsl-broadband'];
+  const activate = plan?.items.find((i) => i.id === 'activate-line');
+  const done = plan?.items.find((i) => i.id === 'done');
+  assert.ok(plan && activate && done);
+  activate.pointOfNoReturn = true;
+  plan.items.push({
+    ...done,
+    id: 'check-port',
+    type: 'callout',
+    interface: 'port-status',
+    dependsOn: ['done'],
+  });
+  return catalog;
+}
+
+/** An order of `lines` DSL lines (line-1, line-2, …), stored and in progress, with the API's dependencies. */
+async function setup(lines = 1) {
+  const catalog = catalogWithPointOfNoReturn();
+  const [line] = dslOrderBody().productOrderItem as Record<string, unknown>[];
+  const submitted = productOrderCreateSchema.parse({
+    ...dslOrderBody(),
+    productOrderItem: Array.from({ length: lines }, (_, i) => ({ ...line, id: `line-${i + 1}` })),
+  });
+  const { order, items } = decompose(catalog, ORDER, submitted, DECOMPOSED_AT);
+  const store = new InMemoryOrderStore();
+  await store.createOrder(order, items);
+  assert.ok(await store.setOrderState(ORDER, ['acknowledged'], 'inProgress', DECOMPOSED_AT));
+  const queue = new RecordingWorkQueue();
+  const tasks = new RecordingPlanTasks();
+  const deps: OrchestrationApiDeps = { store, queue, tasks, catalog, now: () => new Date(NOW) };
+  return { deps, store, queue, tasks };
+}
+
+/** The worker's dependencies around the same store and queue, with systems that answer as told. */
+function workerDeps(api: OrchestrationApiDeps, answer = jsonAnswer(201, { portId: 'P-7' })) {
+  const http = new ScriptedHttpClient(() => answer);
+  const now = steppingClock('2025-03-01T12:30:00.000Z');
+  const deps: RunItemDeps = {
+    store: api.store,
+    tasks: api.tasks,
+    queue: api.queue,
+    http,
+    catalog: api.catalog,
+    config: InMemoryConfigurationStore.seededFrom(api.catalog),
+    limits: new InMemoryCalloutLimits(),
+    auth: new Authenticator(new StaticSecretStore({}), http, now),
+    now,
+    callbacks: testCallbacks,
+    events: new RecordingAvailabilityEvents(),
+    rules: new InMemoryRetryRuleStore(),
+    sleep: async () => {},
+  };
+  return { deps, http };
+}
+
+/** The worker ran the item and it failed with an error no rule retries: fallout, and the order held. */
+async function putInFallout(store: InMemoryOrderStore, key: string, error = ERROR_400): Promise<void> {
+  const attempt = `attempt-${key}`;
+  assert.ok(await store.claimItem(ORDER, key, attempt, FAILED_AT, 'prerequisites done'));
+  assert.ok(await store.failItem(ORDER, key, attempt, error, {}, FAILED_AT));
+  await store.holdOrder(ORDER, key, FAILED_AT);
+}
+
+/** The worker ran the item, its system answered 503, and the retry rules set its next attempt. */
+async function putWaitingForRetry(store: InMemoryOrderStore, key: string): Promise<void> {
+  const attempt = `attempt-${key}`;
+  assert.ok(await store.claimItem(ORDER, key, attempt, FAILED_AT, 'prerequisites done'));
+  assert.ok(
+    await store.retryLater(
+      ORDER,
+      key,
+      attempt,
+      {
+        attempt: {
+          number: 1,
+          at: FAILED_AT,
+          status: 503,
+          error: 'HTTP 503 from inventory',
+          decision: { kind: 'retry', at: NEXT_RETRY_AT, ruleId: 'default', retry: 1 },
+        },
+      },
+      { at: NEXT_RETRY_AT, retries: 1, error: 'HTTP 503 from inventory' },
+      FAILED_AT,
+    ),
+  );
+}
+
+/** The item's system is Down: the worker put it On Hold and the order held. */
+async function putOnHold(store: InMemoryOrderStore, key: string): Promise<void> {
+  const hold: HoldInfo = {
+    systemId: 'inventory',
+    interfaceId: 'reserve-port',
+    since: FAILED_AT,
+    reason: 'system "inventory" is Down: maintenance',
+  };
+  await store.holdOrder(ORDER, key, FAILED_AT);
+  assert.ok(await store.holdItem(ORDER, key, `attempt-${key}`, hold, FAILED_AT));
+}
+
+/** The worker ran the item, it completed, and it counts done. */
+async function complete(store: InMemoryOrderStore, key: string): Promise<void> {
+  const attempt = `attempt-${key}`;
+  assert.ok(await store.claimItem(ORDER, key, attempt, FAILED_AT, 'prerequisites done'));
+  assert.ok(await store.completeItem(ORDER, key, attempt, {}, FAILED_AT));
+  await store.markItemDone(ORDER, key, FAILED_AT);
+}
+
+type Action = 'retry' | 'skip' | 'fail';
+const ACTIONS: Action[] = ['retry', 'skip', 'fail'];
+
+/** An HTTP API (payload 2.0) request for an action on an item, as the API's JWT authorizer passes it on. */
+function actionRequest(
+  action: Action,
+  itemId: string,
+  body: unknown,
+  claims: Record<string, unknown>,
+): APIGatewayProxyEventV2 {
+  const routeKey = `POST /orchestration/items/{itemId}/${action}`;
+  const path = `/orchestration/items/${itemId}/${action}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    pathParameters: { itemId },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+    requestContext: {
+      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      routeKey,
+      authorizer: { jwt: { claims, scopes: null } },
+    },
+  } as unknown as APIGatewayProxyEventV2;
+}
+
+/** Posts the action on the item of ORDER with this key (or this whole item id), as the operator unless told. */
+function post(
+  deps: OrchestrationApiDeps,
+  action: Action,
+  key: string,
+  body: unknown,
+  claims: Record<string, unknown> = OPERATOR,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  return handleOrchestrationApi(deps, actionRequest(action, `${ORDER}.${key}`, body, claims));
+}
+
+function bodyOf(response: APIGatewayProxyStructuredResultV2): Record<string, unknown> {
+  assert.equal(response.headers?.['content-type'], 'application/json');
+  return JSON.parse(String(response.body));
+}
+
+/** Asserts the answer's status and returns its body. */
+function answered(response: APIGatewayProxyStructuredResultV2, status: number): Record<string, unknown> {
+  const body = bodyOf(response);
+  assert.equal(
+    response.statusCode,
+    status,
+    `expected ${status}, got ${response.statusCode}: ${response.body}`,
+  );
+  return body;
+}
+
+/** The keys of the items on the fallout list, oldest first. */
+async function falloutKeys(store: InMemoryOrderStore): Promise<string[]> {
+  return (await store.listFallout({ limit: 100 })).items.map((i) => i.key);
+}
+
+/** The keys of the items on the inventory's on-hold list. */
+async function heldKeys(store: InMemoryOrderStore): Promise<string[]> {
+  return (await store.listHeldItems({ systemId: 'inventory', limit: 100 })).items.map((i) => i.key);
+}
+
+describe('POST /orchestration/items/{itemId}/retry', () => {
+  it('puts an item in fallout back to Pending with its retries reset, releases the order and starts it', async () => {
+    // Prepare: one retry was used before the item fell out.
+    const { deps, store, queue, tasks } = await setup();
+    await putWaitingForRetry(store, RESERVE);
+    await putInFallout(store, RESERVE);
+    const before = store.item(ORDER, RESERVE);
+    assert.equal(before.state, 'FatallyFailed');
+    assert.equal(before.retries, 1);
+    assert.equal(before.error, ERROR_400);
+    assert.deepEqual(await falloutKeys(store), [RESERVE]);
+    assert.equal(store.order(ORDER).state, 'held');
+
+    // Act
+    const response = await post(deps, 'retry', RESERVE, { reason: '  inventory added the bandwidth  ' });
+
+    // Assess
+    const view = answered(response, 200);
+    assert.equal(view.id, `${ORDER}.${RESERVE}`);
+    assert.equal(view.state, 'Pending');
+    assert.equal(view.retries, 0);
+    assert.equal(
+      'taskTokens' in view || 'attemptId' in view,
+      false,
+      'the view keeps tokens and attempts out',
+    );
+
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Pending');
+    assert.equal(item.retries, 0);
+    assert.equal(item.error, undefined);
+    assert.equal(item.attemptId, undefined);
+    assert.equal(item.nextAttemptAt, undefined);
+    assert.equal(item.updatedAt, NOW);
+    assert.deepEqual(item.history.at(-1), {
+      at: NOW,
+      state: 'Pending',
+      reason: 'retry asked by olga: inventory added the bandwidth',
+      by: OLGA,
+    });
+    assert.equal(item.history.length, before.history.length + 1);
+    assert.deepEqual(await falloutKeys(store), []);
+    const order = store.order(ORDER);
+    assert.equal(order.state, 'inProgress');
+    assert.equal(order.holds, undefined);
+    assert.deepEqual(queue.sent, [{ kind: 'start', orderId: ORDER, itemKey: RESERVE }]);
+    assert.deepEqual(queue.delays, [0], 'a fresh attempt now');
+    assert.deepEqual(tasks.failures, []);
+    assert.deepEqual(tasks.answers, []);
+  });
+
+  it('keeps the order held while another of its items is still in fallout', async () => {
+    const { deps, store } = await setup(2);
+    await putInFallout(store, RESERVE);
+    await putInFallout(store, RESERVE_2);
+
+    answered(await post(deps, 'retry', RESERVE, { reason: 'address corrected' }), 200);
+
+    const order = store.order(ORDER);
+    assert.equal(order.state, 'held');
+    assert.deepEqual(order.holds, [RESERVE_2]);
+    assert.deepEqual(await falloutKeys(store), [RESERVE_2]);
+    assert.equal(store.item(ORDER, RESERVE_2).state, 'FatallyFailed');
+  });
+
+  it('retries an item waiting for its next retry now, without waiting for it', async () => {
+    const { deps, store, queue } = await setup();
+    await putWaitingForRetry(store, RESERVE);
+    assert.equal(store.item(ORDER, RESERVE).nextAttemptAt, NEXT_RETRY_AT);
+
+    const view = answered(await post(deps, 'retry', RESERVE, { reason: 'inventory is back' }), 200);
+
+    assert.equal(view.state, 'Pending');
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Pending');
+    assert.equal(item.retries, 0);
+    assert.equal(item.nextAttemptAt, undefined);
+    assert.equal(item.error, undefined);
+    assert.deepEqual(item.history.at(-1), {
+      at: NOW,
+      state: 'Pending',
+      reason: 'retry asked by olga: inventory is back',
+      by: OLGA,
+    });
+    assert.equal(store.order(ORDER).state, 'inProgress');
+    assert.deepEqual(queue.sent, [{ kind: 'start', orderId: ORDER, itemKey: RESERVE }]);
+  });
+
+  it('hands the retried item to the worker, which calls its system again and completes it', async () => {
+    // Prepare: the plan dispatched the item, so it waits on it.
+    const { deps, store, queue, tasks } = await setup();
+    await store.attachTaskToken(ORDER, RESERVE, 'token-reserve', DECOMPOSED_AT);
+    await putInFallout(store, RESERVE);
+    answered(await post(deps, 'retry', RESERVE, { reason: 'address corrected' }), 200);
+    const worker = workerDeps(deps);
+
+    // Act: the worker takes the start message the retry queued.
+    const [start] = queue.sent;
+    assert.ok(start);
+    await runItem(worker.deps, start, 'delivery-retry');
+
+    // Assess
+    assert.equal(worker.http.requests.length, 1);
+    assert.equal(worker.http.requests[0]?.url, 'http://inventory.test:4101/api/ports/reservations');
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Completed');
+    assert.deepEqual(item.outputAttributes, { portId: 'P-7' });
+    assert.deepEqual(store.order(ORDER).doneItems, [RESERVE]);
+    assert.equal(store.order(ORDER).state, 'inProgress');
+    assert.deepEqual(tasks.answers, [
+      { taskToken: 'token-reserve', output: { itemKey: RESERVE, state: 'Completed' } },
+    ]);
+    assert.deepEqual(await falloutKeys(store), []);
+  });
+
+  it('answers 409 for an item that is Pending, Running, Completed or On Hold, and changes nothing', async () => {
+    // Prepare: line 1 reserved its port and is activating; line 2's inventory is Down.
+    const { deps, store, queue } = await setup(2);
+    await complete(store, RESERVE);
+    assert.ok(await store.claimItem(ORDER, ACTIVATE, 'attempt-activate', FAILED_AT, 'port reserved'));
+    await putOnHold(store, RESERVE_2);
+    const cases = [
+      [ACTIVATE_2, 'Pending'],
+      [ACTIVATE, 'Running'],
+      [RESERVE, 'Completed'],
+      [RESERVE_2, 'OnHold'],
+    ] as const;
+    const before = new Map(cases.map(([key]) => [key, store.item(ORDER, key)]));
+    const orderBefore = store.order(ORDER);
+
+    for (const [key, state] of cases) {
+      // Act
+      const body = answered(await post(deps, 'retry', key, { reason: 'try again' }), 409);
+
+      // Assess
+      assert.equal(
+        body.message,
+        `item "${ORDER}.${key}" is ${state}; only an item in fallout or waiting for a retry can be retried`,
+      );
+      assert.deepEqual(store.item(ORDER, key), before.get(key));
+    }
+    assert.deepEqual(store.order(ORDER), orderBefore);
+    assert.equal(orderBefore.state, 'held');
+    assert.deepEqual(queue.sent, []);
+  });
+
+  it('answers 400 naming `reason` when it is missing, blank or not text, and names an unknown field', async () => {
+    const { deps, store, queue } = await setup();
+    await putInFallout(store, RESERVE);
+    const before = store.item(ORDER, RESERVE);
+
+    const missing = answered(await post(deps, 'retry', RESERVE, {}), 400);
+    const blank = answered(await post(deps, 'retry', RESERVE, { reason: '   ' }), 400);
+    const notText = answered(await post(deps, 'retry', RESERVE, { reason: 42 }), 400);
+    const unknown = answered(await post(deps, 'retry', RESERVE, { reason: 'why', by: 'someone else' }), 400);
+
+    assert.deepEqual(
+      (missing.problems as { field: string }[]).map((p) => p.field),
+      ['reason'],
+    );
+    assert.deepEqual(blank.problems, [{ field: 'reason', message: 'is required: say why' }]);
+    assert.deepEqual(
+      (notText.problems as { field: string }[]).map((p) => p.field),
+      ['reason'],
+    );
+    assert.deepEqual(unknown.problems, [{ field: 'by', message: 'is not a known field' }]);
+    assert.deepEqual(store.item(ORDER, RESERVE), before);
+    assert.equal(store.order(ORDER).state, 'held');
+    assert.deepEqual(queue.sent, []);
+  });
+
+  it('answers 400 for a request with no body at all', async () => {
+    const { deps, store } = await setup();
+    await putInFallout(store, RESERVE);
+
+    const body = answered(await post(deps, 'retry', RESERVE, undefined), 400);
+
+    assert.deepEqual(body.problems, [{ field: '', message: 'the body is empty; a JSON object is expected' }]);
+    assert.equal(store.item(ORDER, RESERVE).state, 'FatallyFailed');
+  });
+
+  it('answers 404 for an item or an order that does not exist', async () => {
+    const { deps, queue } = await setup();
+
+    const noItem = answered(await post(deps, 'retry', 'dsl-broadband.nothing.1', { reason: 'why' }), 404);
+    const noOrder = answered(
+      await handleOrchestrationApi(
+        deps,
+        actionRequest('retry', `o-2.${RESERVE}`, { reason: 'why' }, OPERATOR),
+      ),
+      404,
+    );
+
+    assert.equal(noItem.message, `no orchestration item "${ORDER}.dsl-broadband.nothing.1"`);
+    assert.equal(noOrder.message, `no orchestration item "o-2.${RESERVE}"`);
+    assert.deepEqual(queue.sent, []);
+  });
+
+  for (const malformed of ['o-1', 'o-1.', '.reserve-port', 'o 1.dsl-broadband.reserve-port.1', '../o-1.x']) {
+    it(`answers 400 naming itemId for the malformed item id ${JSON.stringify(malformed)}`, async () => {
+      const { deps, queue } = await setup();
+
+      const body = answered(
+        await handleOrchestrationApi(deps, actionRequest('retry', malformed, { reason: 'why' }, OPERATOR)),
+        400,
+      );
+
+      assert.deepEqual(
+        (body.problems as { field: string }[]).map((p) => p.field),
+        ['itemId'],
+      );
+      assert.deepEqual(queue.sent, []);
+    });
+  }
+});
+
+describe('POST /orchestration/items/{itemId}/skip', () => {
+  it('skips an item in fallout with the note, takes it off the fallout list and releases the order', async () => {
+    // Prepare
+    const { deps, store, queue, tasks } = await setup();
+    await putInFallout(store, RESERVE);
+
+    // Act
+    const response = await post(deps, 'skip', RESERVE, { note: 'port P-9 reserved by hand' });
+
+    // Assess
+    const view = answered(response, 200);
+    assert.equal(view.id, `${ORDER}.${RESERVE}`);
+    assert.equal(view.state, 'Skipped');
+    assert.equal(view.completedAt, NOW);
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Skipped');
+    assert.equal(item.completedAt, NOW);
+    assert.deepEqual(item.history.at(-1), {
+      at: NOW,
+      state: 'Skipped',
+      reason: 'skipped by olga: port P-9 reserved by hand',
+      by: OLGA,
+    });
+    assert.deepEqual(await falloutKeys(store), []);
+    const order = store.order(ORDER);
+    assert.equal(order.state, 'inProgress');
+    assert.equal(order.holds, undefined);
+    assert.deepEqual(order.doneItems, [], 'the worker, not the API, counts it done');
+    assert.deepEqual(queue.sent, [{ kind: 'start', orderId: ORDER, itemKey: RESERVE }]);
+    assert.deepEqual(tasks.answers, []);
+    assert.deepEqual(tasks.failures, []);
+  });
+
+  it('skips an item waiting for its next retry', async () => {
+    const { deps, store, queue } = await setup();
+    await putWaitingForRetry(store, RESERVE);
+
+    answered(await post(deps, 'skip', RESERVE, { note: 'not needed for this address' }), 200);
+
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Skipped');
+    assert.equal(item.completedAt, NOW);
+    assert.equal(item.nextAttemptAt, undefined);
+    assert.deepEqual(item.history.at(-1), {
+      at: NOW,
+      state: 'Skipped',
+      reason: 'skipped by olga: not needed for this address',
+      by: OLGA,
+    });
+    assert.equal(store.order(ORDER).state, 'inProgress');
+    assert.deepEqual(queue.sent, [{ kind: 'start', orderId: ORDER, itemKey: RESERVE }]);
+  });
+
+  it('skips an item On Hold, taking it off the on-hold lists and releasing the order', async () => {
+    const { deps, store, queue } = await setup();
+    await putOnHold(store, RESERVE);
+    assert.deepEqual(await heldKeys(store), [RESERVE]);
+    assert.equal(store.order(ORDER).state, 'held');
+
+    answered(await post(deps, 'skip', RESERVE, { note: 'reserved in the old inventory' }), 200);
+
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Skipped');
+    assert.equal(item.completedAt, NOW);
+    assert.deepEqual(item.history.at(-1), {
+      at: NOW,
+      state: 'Skipped',
+      reason: 'skipped by olga: reserved in the old inventory',
+      by: OLGA,
+    });
+    assert.deepEqual(await heldKeys(store), []);
+    assert.deepEqual(
+      (await store.listHeldItems({ systemId: 'inventory', interfaceId: 'reserve-port', limit: 100 })).items,
+      [],
+    );
+    const order = store.order(ORDER);
+    assert.equal(order.state, 'inProgress');
+    assert.equal(order.holds, undefined);
+    assert.deepEqual(queue.sent, [{ kind: 'start', orderId: ORDER, itemKey: RESERVE }]);
+  });
+
+  it('lets the worker finish the skipped item: counted done, its task answered, its dependent started', async () => {
+    // Prepare: the plan waits on both items of the line.
+    const { deps, store, queue, tasks } = await setup();
+    await store.attachTaskToken(ORDER, RESERVE, 'token-reserve', DECOMPOSED_AT);
+    await store.attachTaskToken(ORDER, ACTIVATE, 'token-activate', DECOMPOSED_AT);
+    await putInFallout(store, RESERVE);
+    answered(await post(deps, 'skip', RESERVE, { note: 'port P-9 reserved by hand' }), 200);
+    const worker = workerDeps(deps);
+
+    // Act
+    const [start] = queue.sent;
+    assert.ok(start);
+    await runItem(worker.deps, start, 'delivery-skip');
+
+    // Assess
+    assert.deepEqual(worker.http.requests, [], 'a skipped item calls no system');
+    assert.deepEqual(store.order(ORDER).doneItems, [RESERVE]);
+    assert.deepEqual(tasks.answers, [
+      { taskToken: 'token-reserve', output: { itemKey: RESERVE, state: 'Skipped' } },
+    ]);
+    assert.deepEqual(queue.sent.slice(1), [{ kind: 'start', orderId: ORDER, itemKey: ACTIVATE }]);
+  });
+
+  it('answers 409 for an item that is itself a point of no return', async () => {
+    const { deps, store, queue } = await setup();
+    await complete(store, RESERVE);
+    await putInFallout(store, ACTIVATE);
+    const before = store.item(ORDER, ACTIVATE);
+
+    const body = answered(await post(deps, 'skip', ACTIVATE, { note: 'activated by phone' }), 409);
+
+    assert.equal(body.message, `item "${ORDER}.${ACTIVATE}" cannot be skipped: it is a point of no return`);
+    assert.deepEqual(store.item(ORDER, ACTIVATE), before);
+    assert.deepEqual(await falloutKeys(store), [ACTIVATE]);
+    assert.equal(store.order(ORDER).state, 'held');
+    assert.deepEqual(queue.sent, []);
+  });
+
+  it('answers 409 for an item that comes, through another item, after a point of no return that completed', async () => {
+    const { deps, store, queue } = await setup();
+    await complete(store, RESERVE);
+    await complete(store, ACTIVATE);
+    await complete(store, DONE);
+    await putInFallout(store, CHECK);
+    const before = store.item(ORDER, CHECK);
+
+    const body = answered(await post(deps, 'skip', CHECK, { note: 'checked by phone' }), 409);
+
+    assert.equal(
+      body.message,
+      `item "${ORDER}.${CHECK}" cannot be skipped: it comes after "activate-line", a point of no return that completed`,
+    );
+    assert.deepEqual(store.item(ORDER, CHECK), before);
+    assert.deepEqual(await falloutKeys(store), [CHECK]);
+    assert.equal(store.order(ORDER).state, 'held');
+    assert.deepEqual(queue.sent, []);
+  });
+
+  it('skips an item after a point of no return that did not complete (its condition skipped it)', async () => {
+    const { deps, store, queue } = await setup();
+    await complete(store, RESERVE);
+    assert.ok(await store.skipItem(ORDER, ACTIVATE, 'attempt-activate', 'condition is false', FAILED_AT));
+    await store.markItemDone(ORDER, ACTIVATE, FAILED_AT);
+    await complete(store, DONE);
+    await putInFallout(store, CHECK);
+
+    answered(await post(deps, 'skip', CHECK, { note: 'checked by phone' }), 200);
+
+    assert.equal(store.item(ORDER, CHECK).state, 'Skipped');
+    assert.deepEqual(await falloutKeys(store), []);
+    assert.equal(store.order(ORDER).state, 'inProgress');
+    assert.deepEqual(queue.sent, [{ kind: 'start', orderId: ORDER, itemKey: CHECK }]);
+  });
+
+  it('answers 409 for an item that is Pending or Completed', async () => {
+    const { deps, store, queue } = await setup();
+    await complete(store, RESERVE);
+
+    // The milestone comes after the point of no return, which has not completed: only its state refuses.
+    const pending = answered(await post(deps, 'skip', DONE, { note: 'n/a' }), 409);
+    const completed = answered(await post(deps, 'skip', RESERVE, { note: 'n/a' }), 409);
+
+    assert.equal(
+      pending.message,
+      `item "${ORDER}.${DONE}" is Pending; only an item in fallout, waiting for a retry or On Hold can be skipped`,
+    );
+    assert.match(String(completed.message), /is Completed; only an item in fallout/);
+    assert.equal(store.item(ORDER, DONE).state, 'Pending');
+    assert.equal(store.item(ORDER, RESERVE).state, 'Completed');
+    assert.deepEqual(queue.sent, []);
+  });
+
+  it('answers 400 naming `note` when it is missing or blank, or `reason` was sent instead', async () => {
+    const { deps, store, queue } = await setup();
+    await putInFallout(store, RESERVE);
+    const before = store.item(ORDER, RESERVE);
+
+    const missing = answered(await post(deps, 'skip', RESERVE, {}), 400);
+    const blank = answered(await post(deps, 'skip', RESERVE, { note: '' }), 400);
+    const wrongField = answered(await post(deps, 'skip', RESERVE, { reason: 'not needed' }), 400);
+
+    assert.deepEqual(
+      (missing.problems as { field: string }[]).map((p) => p.field),
+      ['note'],
+    );
+    assert.deepEqual(blank.problems, [{ field: 'note', message: 'is required: say why' }]);
+    assert.deepEqual(
+      (wrongField.problems as { field: string }[]).map((p) => p.field),
+      ['note', 'reason'],
+    );
+    assert.deepEqual(store.item(ORDER, RESERVE), before);
+    assert.deepEqual(queue.sent, []);
+  });
+});
+
+describe('POST /orchestration/items/{itemId}/fail', () => {
+  it("fails the order of an item in fallout, recording who and why, and fails the plan's waits for it", async () => {
+    // Prepare: two plan executions wait on the item (a re-run one too).
+    const { deps, store, queue, tasks } = await setup();
+    await store.attachTaskToken(ORDER, RESERVE, 'token-1', DECOMPOSED_AT);
+    await store.attachTaskToken(ORDER, RESERVE, 'token-2', DECOMPOSED_AT);
+    await putInFallout(store, RESERVE);
+
+    // Act
+    const response = await post(deps, 'fail', RESERVE, { reason: 'customer cancelled' });
+
+    // Assess
+    const view = answered(response, 200);
+    assert.equal(view.state, 'FatallyFailed');
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'FatallyFailed');
+    assert.equal(item.error, ERROR_400, 'the failure that put it in fallout stays');
+    assert.deepEqual(item.history.at(-1), {
+      at: NOW,
+      state: 'FatallyFailed',
+      reason: 'order failed by olga: customer cancelled',
+      by: OLGA,
+    });
+    assert.deepEqual(await falloutKeys(store), []);
+    const order = store.order(ORDER);
+    assert.equal(order.state, 'failed');
+    assert.equal(order.completedAt, NOW);
+    assert.deepEqual(tasks.failures, [
+      {
+        taskToken: 'token-1',
+        error: 'Switchboard.OrderFailed',
+        cause: 'failed by olga (u-op): customer cancelled',
+      },
+      {
+        taskToken: 'token-2',
+        error: 'Switchboard.OrderFailed',
+        cause: 'failed by olga (u-op): customer cancelled',
+      },
+    ]);
+    assert.deepEqual(tasks.answers, []);
+    assert.deepEqual(queue.sent, []);
+  });
+
+  it('fails the order of an item waiting for its next retry', async () => {
+    const { deps, store, tasks } = await setup();
+    await store.attachTaskToken(ORDER, RESERVE, 'token-1', DECOMPOSED_AT);
+    await putWaitingForRetry(store, RESERVE);
+
+    answered(await post(deps, 'fail', RESERVE, { reason: 'address does not exist' }), 200);
+
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'FatallyFailed');
+    assert.equal(item.nextAttemptAt, undefined);
+    assert.deepEqual(item.history.at(-1), {
+      at: NOW,
+      state: 'FatallyFailed',
+      reason: 'order failed by olga: address does not exist',
+      by: OLGA,
+    });
+    assert.deepEqual(await falloutKeys(store), []);
+    assert.equal(store.order(ORDER).state, 'failed');
+    assert.deepEqual(
+      tasks.failures.map((f) => f.taskToken),
+      ['token-1'],
+    );
+  });
+
+  it('answers 409 to any further action on an item of the failed order', async () => {
+    // Prepare
+    const { deps, store, queue, tasks } = await setup();
+    await store.attachTaskToken(ORDER, RESERVE, 'token-1', DECOMPOSED_AT);
+    await putInFallout(store, RESERVE);
+    answered(await post(deps, 'fail', RESERVE, { reason: 'customer cancelled' }), 200);
+    const before = store.item(ORDER, RESERVE);
+    const orderBefore = store.order(ORDER);
+
+    for (const action of ACTIONS) {
+      // Act
+      const body = answered(
+        await post(deps, action, RESERVE, action === 'skip' ? { note: 'again' } : { reason: 'again' }),
+        409,
+      );
+
+      // Assess
+      assert.equal(
+        body.message,
+        `the order of item "${ORDER}.${RESERVE}" is failed; its items take no more actions`,
+        action,
+      );
+    }
+    assert.deepEqual(store.item(ORDER, RESERVE), before);
+    assert.deepEqual(store.order(ORDER), orderBefore);
+    assert.equal(tasks.failures.length, 1);
+    assert.deepEqual(queue.sent, []);
+  });
+
+  it('answers 409 for an item that is Pending or On Hold, leaving the order as it was', async () => {
+    const { deps, store, tasks } = await setup(2);
+    await putOnHold(store, RESERVE_2);
+
+    const pending = answered(await post(deps, 'fail', RESERVE, { reason: 'cancelled' }), 409);
+    const held = answered(await post(deps, 'fail', RESERVE_2, { reason: 'cancelled' }), 409);
+
+    assert.equal(
+      pending.message,
+      `item "${ORDER}.${RESERVE}" is Pending; only an item in fallout or waiting for a retry can fail its order`,
+    );
+    assert.match(String(held.message), /is OnHold; only an item in fallout or waiting for a retry/);
+    assert.equal(store.order(ORDER).state, 'held');
+    assert.equal(store.item(ORDER, RESERVE_2).state, 'OnHold');
+    assert.deepEqual(tasks.failures, []);
+  });
+
+  it('answers 400 naming `reason` when it is missing or blank', async () => {
+    const { deps, store, tasks } = await setup();
+    await putInFallout(store, RESERVE);
+
+    const missing = answered(await post(deps, 'fail', RESERVE, { note: 'cancelled' }), 400);
+    const blank = answered(await post(deps, 'fail', RESERVE, { reason: ' \n ' }), 400);
+
+    assert.deepEqual(
+      (missing.problems as { field: string }[]).map((p) => p.field),
+      ['reason', 'note'],
+    );
+    assert.deepEqual(blank.problems, [{ field: 'reason', message: 'is required: say why' }]);
+    assert.equal(store.order(ORDER).state, 'held');
+    assert.equal(store.item(ORDER, RESERVE).history.at(-1)?.state, 'FatallyFailed');
+    assert.equal(store.item(ORDER, RESERVE).history.at(-1)?.by, undefined);
+    assert.deepEqual(tasks.failures, []);
+  });
+});
+
+describe('operator actions and roles', () => {
+  for (const action of ACTIONS) {
+    it(`refuses ${action} to a submitter (403) and changes nothing`, async () => {
+      // Prepare
+      const { deps, store, queue, tasks } = await setup();
+      await store.attachTaskToken(ORDER, RESERVE, 'token-1', DECOMPOSED_AT);
+      await putInFallout(store, RESERVE);
+      const before = store.item(ORDER, RESERVE);
+      const orderBefore = store.order(ORDER);
+
+      // Act
+      const response = await post(
+        deps,
+        action,
+        RESERVE,
+        action === 'skip' ? { note: 'please' } : { reason: 'please' },
+        SUBMITTER,
+      );
+
+      // Assess
+      const body = answered(response, 403);
+      assert.equal(body.message, 'this needs the operator role');
+      assert.deepEqual(store.item(ORDER, RESERVE), before);
+      assert.deepEqual(store.order(ORDER), orderBefore);
+      assert.deepEqual(await falloutKeys(store), [RESERVE]);
+      assert.deepEqual(queue.sent, []);
+      assert.deepEqual(tasks.failures, []);
+    });
+  }
+
+  it('records the actor the use case is given, and refuses a second skip of the same item', async () => {
+    const { deps, store } = await setup();
+    await putInFallout(store, RESERVE);
+    const robot: Actor = { id: 'svc-ops', name: 'ops-console' };
+
+    const item = await skipByOperator(deps, `${ORDER}.${RESERVE}`, { note: 'bulk skip' }, robot);
+
+    assert.equal(item.state, 'Skipped');
+    assert.deepEqual(store.item(ORDER, RESERVE).history.at(-1), {
+      at: NOW,
+      state: 'Skipped',
+      reason: 'skipped by ops-console: bulk skip',
+      by: robot,
+    });
+    await assert.rejects(
+      skipByOperator(deps, `${ORDER}.${RESERVE}`, { note: 'again' }, robot),
+      (error: unknown) => error instanceof ConflictError && /is Skipped;/.test(error.message),
+    );
+  });
+});
