@@ -116,6 +116,11 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     // Waits for an operator. Hold the order again: a worker may have died between the two writes.
     return holdOrder(deps, item);
   }
+  if (aggregate.order.state === 'failed') {
+    // An operator failed the order: nothing more of it is started (a retry or a release that comes now).
+    logger.info('item of a failed order not started', { orderId: item.orderId, itemKey: item.key });
+    return;
+  }
   // A held item runs only as a callout whose system is available; a message for it that is not a
   // release (a re-sent dispatch, say) is one too: admission below decides.
   if (
