@@ -150,6 +150,13 @@ describe('callouts to systems that answer badly', () => {
   });
 
   it('fails each item with the reason in its history and holds the order, and the next order still runs', async () => {
+    // The default rule would retry the timeout and the 503; this system's rule sends them to fallout.
+    const rule = await sb.call('PUT', '/admin/retry-rules/flaky-no-retry', {
+      scope: { kind: 'system', systemId: 'flaky' },
+      matches: { timeouts: true, connectionErrors: true, statuses: ['5xx'] },
+      policy: { type: 'none' },
+    });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
     const created = await sb.call('POST', ORDERS, {
       productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'flaky' } }],
     });
