@@ -18,7 +18,7 @@ import type {
   SeedResult,
   SystemRecord,
 } from '../ports/configuration-store';
-import { CONFIGURATION_BY_KIND } from '../shared/configuration-table';
+import { queryKind } from '../shared/configuration-table';
 
 const systemKey = (id: string) => ({ pk: `SYSTEM#${id}`, sk: 'SYSTEM' });
 const interfaceKey = (id: string) => ({ pk: `INTERFACE#${id}`, sk: 'INTERFACE' });
@@ -393,23 +393,8 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     return result.Item;
   }
 
-  private async queryKind(kind: string): Promise<Record<string, unknown>[]> {
-    const records: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: CONFIGURATION_BY_KIND,
-          KeyConditionExpression: 'listKind = :kind',
-          ExpressionAttributeValues: { ':kind': kind },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      records.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+  private queryKind(kind: string): Promise<Record<string, unknown>[]> {
+    return queryKind(this.db, this.tableName, kind);
   }
 }
 

@@ -1,14 +1,8 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RetryRule } from '../domain/retry-rules';
 import type { Actor } from '../domain/roles';
 import type { RetryRuleRecord, RetryRuleStore } from '../ports/retry-rule-store';
-import { CONFIGURATION_BY_KIND } from '../shared/configuration-table';
+import { queryKind } from '../shared/configuration-table';
 
 const ruleKey = (id: string) => ({ pk: `RETRY_RULE#${id}`, sk: 'RETRY_RULE' });
 const RULES_KIND = 'RETRY_RULES';
@@ -21,21 +15,7 @@ export class DynamoDbRetryRuleStore implements RetryRuleStore {
   ) {}
 
   async list(): Promise<RetryRuleRecord[]> {
-    const ids: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: CONFIGURATION_BY_KIND,
-          KeyConditionExpression: 'listKind = :kind',
-          ExpressionAttributeValues: { ':kind': RULES_KIND },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      ids.push(...(page.Items ?? []).map((item) => String(item.listSort)));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const ids = (await queryKind(this.db, this.tableName, RULES_KIND)).map((item) => String(item.listSort));
     // The index is eventually consistent; each rule is read from the table itself.
     const rules = await Promise.all(ids.map((id) => this.get(id)));
     return rules.filter((rule): rule is RetryRuleRecord => rule !== undefined);

@@ -56,11 +56,24 @@ export async function retryByOperator(
 ): Promise<ItemRecord> {
   const { reason } = parse(reasonSchema, body);
   const { item } = await find(deps, itemId);
+  return handBack(deps, item, 'only an item in fallout or waiting for a retry can be retried', (at) =>
+    deps.store.retryByOperator(item.orderId, item.key, by, reason, at),
+  );
+}
+
+/**
+ * Makes the operator's change (a conditional write; 409 with `refusal` when the item is not in a state
+ * for it), lets the order go, and hands the item to the worker, which runs or finishes it.
+ */
+async function handBack(
+  deps: OperatorActionDeps,
+  item: ItemRecord,
+  refusal: string,
+  write: (at: string) => Promise<boolean>,
+): Promise<ItemRecord> {
   const at = deps.now().toISOString();
-  if (!(await deps.store.retryByOperator(item.orderId, item.key, by, reason, at))) {
-    throw new ConflictError(
-      `item "${itemId}" is ${item.state}; only an item in fallout or waiting for a retry can be retried`,
-    );
+  if (!(await write(at))) {
+    throw new ConflictError(`item "${item.orderId}.${item.key}" is ${item.state}; ${refusal}`);
   }
   await deps.store.releaseOrderHold(item.orderId, item.key, at);
   await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
@@ -83,15 +96,12 @@ export async function skipByOperator(
   const { aggregate, item } = await find(deps, itemId);
   const past = pointOfNoReturnBehind(deps.catalog, aggregate, item);
   if (past) throw new ConflictError(`item "${itemId}" cannot be skipped: ${past}`);
-  const at = deps.now().toISOString();
-  if (!(await deps.store.skipByOperator(item.orderId, item.key, by, note, at))) {
-    throw new ConflictError(
-      `item "${itemId}" is ${item.state}; only an item in fallout, waiting for a retry or On Hold can be skipped`,
-    );
-  }
-  await deps.store.releaseOrderHold(item.orderId, item.key, at);
-  await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
-  return (await deps.store.getItem(item.orderId, item.key)) ?? item;
+  return handBack(
+    deps,
+    item,
+    'only an item in fallout, waiting for a retry or On Hold can be skipped',
+    (at) => deps.store.skipByOperator(item.orderId, item.key, by, note, at),
+  );
 }
 
 /**
