@@ -132,7 +132,11 @@ describe('retry rules and fallout', () => {
         `attempt ${n + 1} came a second after the one before`,
       );
     }
-    assert.equal(await orderState(id), 'completed');
+    await eventually(
+      async () => ((await orderState(id)) === 'completed' ? true : undefined),
+      30_000,
+      'the order to complete',
+    );
   });
 
   it('sends a 400 to fallout at once, lists it, and an operator’s retry completes it, recorded with who and why', async () => {
@@ -156,7 +160,12 @@ describe('retry rules and fallout', () => {
     const entry = done.history.find((h) => h.reason.startsWith('retry asked by'));
     assert.ok(entry?.by?.id, 'the retry is recorded with who');
     assert.match(entry?.reason ?? '', /fixed the account/);
-    assert.equal(await orderState(id), 'completed');
+    // The order completes just after its last item does.
+    await eventually(
+      async () => ((await orderState(id)) === 'completed' ? true : undefined),
+      30_000,
+      'the order to complete',
+    );
     const after = (await sb.call('GET', '/admin/fallout')).body as { items: { id: string }[] };
     assert.ok(!after.items.some((i) => i.id === failed.id), 'off the fallout list');
   });
@@ -190,7 +199,8 @@ describe('retry rules and fallout', () => {
     await putRule('wobbly-fixed', {
       scope: { kind: 'interface', interfaceId: 'wobbly-work' },
       matches: { statuses: ['5xx'] },
-      policy: { type: 'staggered', intervalsSeconds: [6] },
+      // Long enough to be seen waiting and to restart the runtime meanwhile, even on a busy machine.
+      policy: { type: 'staggered', intervalsSeconds: [15] },
     });
     const id = await submit([503]);
     const waiting = await waitFor(id, 'Failed');
