@@ -9,7 +9,7 @@ import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { logger } from '../shared/logger';
-import { afterFailedChange, failedChange, finish, holdOrder } from './run-item';
+import { afterFailedChange, failedChange, finish, holdOrder, sendRetry } from './run-item';
 
 export interface ApplyCallbackDeps {
   store: OrderStore;
@@ -57,14 +57,7 @@ export async function applyCallback(
     // Applied before — but the correlator may have died before finishing what it started: finish again.
     if (isDone(item)) await finish(deps, aggregate, item);
     else if (item.state === 'FatallyFailed') await holdOrder(deps, item);
-    else if (item.state === 'Failed' && item.nextAttemptAt) {
-      await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }], {
-        delaySeconds: Math.min(
-          900,
-          Math.max(0, Math.ceil((Date.parse(item.nextAttemptAt) - deps.now().getTime()) / 1000)),
-        ),
-      });
-    }
+    else if (item.state === 'Failed' && item.nextAttemptAt) await sendRetry(deps, item, item.nextAttemptAt);
     return 'duplicate';
   }
   if (!item.attemptId || !waitsUnder(item, correlation.nonce)) {

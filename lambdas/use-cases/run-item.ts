@@ -532,7 +532,7 @@ function attemptOf(
 }
 
 /** Brings a Failed item back when its next attempt is due: as far ahead as SQS allows, then again. */
-async function sendRetry(
+export async function sendRetry(
   deps: Pick<RunItemDeps, 'queue' | 'now'>,
   item: ItemRecord,
   dueAt: string,
