@@ -1,109 +1,229 @@
 /**
- * `npm run bench [part …]`: benchmarks through the local runtime, printed as a table and written as JSON
- * under bench-results/ (git-ignored). Parts: `callbacks` (callback-to-completion latency), `holds` (the
- * release of callouts held on a Down system, against its rate limit).
+ * `npm run bench [-- --quick] [part …]`: Switchboard's benchmarks through the local runtime, printed as
+ * tables and written as JSON under bench-results/ (git-ignored). docs/performance.md explains each part
+ * and keeps the latest full run's figures.
+ *
+ * Parts: throughput, overhead, callbacks (measured with overhead), holds — on a plain runtime — then
+ * cost and scaling on a second runtime whose AWS requests are counted (the meter adds a hop to every
+ * request, so nothing timed for speed runs on it). `--quick` runs every part small, in under two minutes.
+ *
+ * Settings (environment): BENCH_LATENCY_MS (each simulated system's latency, default 50),
+ * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_HELD and BENCH_RELEASE_RATE (the
+ * hold-release part), BENCH_LOG=<file> (keeps the runtimes' logs).
  */
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { copyDemoCatalog } from '../local/catalog-copy';
 import { startDemoEnvironment } from '../local/demo-environment';
-import { measureCallbackLatency } from './callbacks';
+import type { DynamoDbChoice } from '../local/dynamodb';
+import { startLocalRuntime } from '../local/runtime';
+import { secretsFile } from '../local/secrets-manager';
+import { liftDemoLimits, SCALING_PLAN_SIZES, writeScalingCatalog } from './catalog';
+import { costPerMillionOrders, meterOrders, type OrderUsage } from './cost';
 import { measureHoldRelease, startBulkSystem, writeBulkCatalog } from './holds';
+import { localApi, submitDslOrder } from './local-api';
+import { measureOverhead } from './overhead';
+import { PRICES } from './prices';
+import { measureScaling } from './scaling';
+import { startScalingSystems } from './scaling-systems';
+import { measureThroughput } from './throughput';
 
 const root = join(import.meta.dirname, '..');
-const parts = process.argv.slice(2);
-const wanted = (part: string) => parts.length === 0 || parts.includes(part);
-const known = ['callbacks', 'holds'];
-const unknown = parts.filter((p) => !known.includes(p));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const parts = args.filter((a) => !a.startsWith('--'));
+const known = ['throughput', 'overhead', 'callbacks', 'holds', 'cost', 'scaling'];
+const unknown = [
+  ...parts.filter((p) => !known.includes(p)),
+  ...args.filter((a) => a.startsWith('--') && a !== '--quick'),
+];
 if (unknown.length > 0) {
-  console.error(`unknown part(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  console.error(
+    `unknown part(s) or option(s): ${unknown.join(', ')}; parts: ${known.join(', ')}; option: --quick`,
+  );
   process.exit(2);
 }
+const wanted = (...names: string[]) => parts.length === 0 || names.some((n) => parts.includes(n));
 
-const held = Number(process.env.BENCH_HELD ?? 10_000);
+const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 50);
+const dynamoDb = (process.env.BENCH_DYNAMODB ?? 'memory') as DynamoDbChoice;
+const settings = quick
+  ? {
+      throughputSeconds: 2,
+      maxConcurrency: 8,
+      overheadOrders: 8,
+      costOrders: 3,
+      scalingOrders: 1,
+      retries: [0, 1],
+      held: 50,
+    }
+  : {
+      throughputSeconds: 10,
+      maxConcurrency: 256,
+      overheadOrders: 50,
+      costOrders: 20,
+      scalingOrders: 3,
+      retries: [0, 1, 3],
+      held: 10_000,
+    };
+const held = Number(process.env.BENCH_HELD ?? settings.held);
 const releaseRate = Number(process.env.BENCH_RELEASE_RATE ?? 10);
-const catalogDir = copyDemoCatalog();
-writeBulkCatalog(catalogDir, releaseRate);
-const bulk = await startBulkSystem();
+const log = process.env.BENCH_LOG
+  ? (line: string) => appendFileSync(String(process.env.BENCH_LOG), `${line}\n`)
+  : () => {};
+const progress = (line: string) => console.log(`  ${line}`);
 
+const catalogDir = copyDemoCatalog();
+liftDemoLimits(catalogDir);
+writeBulkCatalog(catalogDir, releaseRate);
+writeScalingCatalog(catalogDir);
+const bulk = await startBulkSystem();
+const scaling = await startScalingSystems();
 const dataDir = join(root, '.local', 'bench');
 rmSync(dataDir, { recursive: true, force: true });
-console.log('Starting a local runtime with the demo systems for the benchmark …');
+
+const results: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  quick,
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  node: process.version,
+  settings: { latencyMs, dynamoDb, ...settings, held, releaseRate },
+};
+const startedAt = Date.now();
+console.log(`Starting a local runtime with simulated systems of ${latencyMs} ms for the benchmark …`);
 const demo = await startDemoEnvironment({
   catalogDir,
-  systemBaseUrls: { bulk: bulk.url },
-  dataDir,
+  systemBaseUrls: { bulk: bulk.url, echo: scaling.echo.url, flaky: scaling.flaky.url },
+  dataDir: join(dataDir, 'plain'),
   assemblyDir: join(dataDir, 'cdk.out'),
   port: 0,
   systemPorts: 'free',
-  latencyMs: 0,
-  // The benchmark sends activation's final answers itself.
-  activationFinalDelayMs: 3_600_000,
-  // BENCH_LOG=<file> keeps the runtime's log (every function's structured lines) for a look afterwards.
-  log: process.env.BENCH_LOG
-    ? (line) => appendFileSync(String(process.env.BENCH_LOG), `${line}\n`)
-    : () => {},
+  latencyMs,
+  activationInterimDelayMs: latencyMs / 2,
+  activationFinalDelayMs: latencyMs / 2,
+  dynamoDb,
+  log,
 });
-const results: Record<string, unknown> = {
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
-  dynamoDb: demo.runtime.dynamoDbEngine,
-  at: new Date().toISOString(),
-};
+results.dynamoDbEngine = demo.runtime.dynamoDbEngine;
 try {
-  if (wanted('callbacks')) {
-    const latency = await measureCallbackLatency(demo, Number(process.env.BENCH_CALLBACKS ?? 100));
-    results.callbacks = latency;
-    console.log('\ncallback → item completed (one at a time)');
-    console.table([
-      {
-        callbacks: latency.callbacks,
-        'median ms': latency.medianMs,
-        'p99 ms': latency.p99Ms,
-        'max ms': latency.maxMs,
-      },
-    ]);
+  if (wanted('throughput')) {
+    console.log('\nthroughput: DSL orders kept in flight, rising until orders/s stops rising');
+    const figures = await measureThroughput(demo, {
+      seconds: settings.throughputSeconds,
+      maxConcurrency: settings.maxConcurrency,
+      progress,
+    });
+    results.throughput = figures;
+    console.table(
+      figures.levels.map((l) => ({
+        'in flight': l.concurrency,
+        'orders/s': l.ordersPerSecond,
+        'callouts/s': l.calloutsPerSecond,
+        'median ms': l.medianOrderMs,
+        'p99 ms': l.p99OrderMs,
+        failed: l.failed,
+        'cpu busy': l.cpuBusy,
+        ...Object.fromEntries(Object.entries(l.cpuMsPerOrder).map(([p, ms]) => [`${p} cpu ms/order`, ms])),
+      })),
+    );
+    console.log(`peak memory of the runtime's processes: ${figures.peakMemoryMiB} MiB`);
+  }
+  if (wanted('overhead', 'callbacks')) {
+    console.log(`\noverhead: one DSL order at a time, systems of ${latencyMs} ms`);
+    const figures = await measureOverhead(demo, settings.overheadOrders, {
+      systemMs: latencyMs,
+      interimMs: latencyMs / 2,
+      finalMs: latencyMs / 2,
+    });
+    results.overhead = figures.overhead;
+    results.callbacks = figures.callbacks;
+    console.table([figures.overhead]);
+    console.log('callback → item completed (the same orders)');
+    console.table([figures.callbacks]);
   }
   if (wanted('holds')) {
-    const token = (role: string) => demo.runtime.identities.find((i) => i.role === role)?.token ?? '';
-    const call = async (method: string, path: string, role: string, body?: unknown) => {
-      const response = await fetch(`${demo.runtime.apiUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token(role)}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(120_000),
-      });
-      return { status: response.status, body: (await response.json()) as unknown };
-    };
-    const figures = await measureHoldRelease(call, bulk, held, releaseRate, (line) =>
-      console.log(`  ${line}`),
-    );
+    console.log(`\nhold and release: ${held} callouts held on a Down system, released at ${releaseRate}/s`);
+    const figures = await measureHoldRelease(localApi(demo.runtime), bulk, held, releaseRate, progress);
     results.holds = figures;
-    console.log('\nhold and release: callouts held on a Down system, released when it comes Up');
-    console.table([
-      {
-        held: figures.held,
-        'rate /s': figures.ratePerSecond,
-        'hold s': figures.holdSeconds,
-        'release s': figures.releaseSeconds,
-        'floor s': figures.floorSeconds,
-        ratio: figures.ratio,
-        'most in 1 s': figures.mostInOneSecond,
-        lost: figures.lost,
-        'sent twice': figures.sentTwice,
-      },
-    ]);
+    console.table([figures]);
   }
 } finally {
-  await demo.stop();
-  await bulk.stop();
+  await demo.runtime.stop();
 }
+
+if (wanted('cost', 'scaling')) {
+  console.log('\nStarting a second runtime that counts every AWS request …');
+  const meteredDir = join(dataDir, 'metered');
+  mkdirSync(meteredDir, { recursive: true });
+  // The simulators check the credentials of the first runtime's secrets file.
+  copyFileSync(secretsFile(join(dataDir, 'plain')), secretsFile(meteredDir));
+  const runtime = await startLocalRuntime({
+    assemblyDir: join(dataDir, 'cdk.out'),
+    dataDir: meteredDir,
+    port: 0,
+    dynamoDb,
+    log,
+    meter: true,
+  });
+  try {
+    if (wanted('cost')) {
+      const call = localApi(runtime);
+      // The first order pays for cold starts and token fetches: it is left out of the count.
+      await meterOrders(runtime, 1, (n) => submitDslOrder(call, `bench-cost-warm-${n}`));
+      const usage = await meterOrders(runtime, settings.costOrders, (n) =>
+        submitDslOrder(call, `bench-cost-${n}`),
+      );
+      const cost = costPerMillionOrders(usage);
+      results.cost = { usage, perMillionOrdersUsd: cost, prices: PRICES };
+      console.log(
+        `\ncost: what one DSL order asks of AWS (average of ${usage.orders}), and a million of them`,
+      );
+      console.table([usageRow('DSL order', usage)]);
+      console.log(`USD per million DSL orders at ${PRICES.region} list prices read ${PRICES.readAt}`);
+      console.table([cost]);
+    }
+    if (wanted('scaling')) {
+      console.log('\nscaling: plan size, retries and holds');
+      const figures = await measureScaling(runtime, scaling, {
+        orders: settings.scalingOrders,
+        sizes: [...SCALING_PLAN_SIZES],
+        retries: settings.retries,
+        progress,
+      });
+      results.scaling = figures;
+      console.table(figures.map((s) => usageRow(s.scenario, s.usage, s.items)));
+    }
+  } finally {
+    await runtime.stop();
+  }
+}
+await Promise.all([demo.systems.stop(), bulk.stop(), scaling.stop()]);
+results.seconds = Math.round((Date.now() - startedAt) / 1000);
+
 const out = join(root, 'bench-results');
 mkdirSync(out, { recursive: true });
-const file = join(out, `bench-${Date.now()}.json`);
+const file = join(out, `bench-${quick ? 'quick-' : ''}${Date.now()}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nwritten to ${file}`);
+console.log(`\nfinished in ${results.seconds} s; written to ${file}`);
 process.exit(0);
+
+function usageRow(scenario: string, usage: OrderUsage, items?: number) {
+  return {
+    scenario,
+    ...(items === undefined ? {} : { items }),
+    'ms/order': usage.msPerOrder,
+    transitions: usage.stateTransitions,
+    ...(items === undefined
+      ? {}
+      : { 'transitions/item': Math.round((usage.stateTransitions / items) * 100) / 100 }),
+    lambda: usage.lambdaInvocations,
+    'GB-s': usage.lambdaGbSeconds,
+    sqs: usage.sqsRequests,
+    'ddb req': usage.dynamoDbRequests,
+    RRU: usage.dynamoDbReadUnits,
+    WRU: usage.dynamoDbWriteUnits,
+    events: usage.eventBridgeEvents,
+    api: usage.apiRequests,
+  };
+}

@@ -115,6 +115,9 @@ export class LocalApiGateway {
     this.routes.sort((a, b) => a.paramNames.length - b.paramNames.length);
   }
 
+  /** Requests served since start, by route key (unmatched ones under `-`): what an HTTP API bills. */
+  readonly requests = new Map<string, number>();
+
   async start(port: number, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((req, res) => {
       this.handle(req).then(
@@ -144,6 +147,8 @@ export class LocalApiGateway {
     const method = req.method ?? 'GET';
     const candidates = this.routes.filter((r) => r.pattern.test(url.pathname));
     const route = candidates.find((r) => r.method === method || r.method === 'ANY');
+    const key = route?.routeKey ?? '-';
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     if (!route) return { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) };
     let claims: Record<string, unknown> | undefined;
     if (route.authorizer) {

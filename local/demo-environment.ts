@@ -8,6 +8,7 @@ import {
   demoCredentials,
   startDemoSystems,
 } from '../simulators/demo-systems';
+import type { DynamoDbChoice } from './dynamodb';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { readSecretValues, secretsFile, writeDefaultSecrets } from './secrets-manager';
 import { synthesize } from './synthesize';
@@ -25,8 +26,12 @@ export interface DemoEnvironmentOptions {
   latencyMs?: number;
   /** How long the simulated activation takes to send its final callback (the benchmark sends its own). */
   activationFinalDelayMs?: number;
-  dynamoDb?: 'auto' | 'dynalite';
+  /** How long the simulated activation takes to send its interim callback. */
+  activationInterimDelayMs?: number;
+  dynamoDb?: DynamoDbChoice;
   log?: (line: string) => void;
+  /** Counts the runtime's AWS requests (see LocalRuntimeOptions.meter). */
+  meter?: boolean;
   /** Another catalog folder (a copy of the demo's with more in it, as the benchmark uses). */
   catalogDir?: string;
   /** Base URLs of that catalog's further systems, by system id. */
@@ -60,6 +65,9 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
     ports: free ? { inventory: 0, activation: 0, billing: 0 } : DEMO_SYSTEM_PORTS,
     // Activation answers the way real ones do: accepted now, the result later on its callback.
     activationMode: 'async',
+    ...(options.activationInterimDelayMs !== undefined
+      ? { activationInterimDelayMs: options.activationInterimDelayMs }
+      : {}),
     ...(options.activationFinalDelayMs !== undefined
       ? { activationFinalDelayMs: options.activationFinalDelayMs }
       : {}),
@@ -90,6 +98,7 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
       ...(options.host ? { host: options.host } : {}),
       ...(options.dynamoDb ? { dynamoDb: options.dynamoDb } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.meter ? { meter: true } : {}),
     });
     return {
       runtime,

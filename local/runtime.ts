@@ -5,11 +5,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { LocalApiGateway } from './api-gateway';
 import { LocalDeployment } from './cloud-assembly';
 import { deployCustomResources } from './custom-resources';
-import { createTables, type LocalDynamoDb, startDynamoDb } from './dynamodb';
+import { createTables, type DynamoDbChoice, type LocalDynamoDb, startDynamoDb } from './dynamodb';
 import { LocalEventBridge } from './eventbridge';
 import { freePort } from './free-port';
 import { type LocalIdentity, loadLocalIdentities } from './identities';
 import { LambdaHost } from './lambda-host';
+import { ServiceMeter } from './metering';
 import { LocalScheduler } from './scheduler';
 import { LocalSecretsManager, writeDefaultSecrets } from './secrets-manager';
 import { createQueues, LOCAL_ACCOUNT_ID, SqsEventSources, startSqs } from './sqs';
@@ -25,8 +26,10 @@ export interface LocalRuntimeOptions {
   host?: string;
   region?: string;
   /** `auto` uses DynamoDB Local when Java is on PATH, else dynalite. */
-  dynamoDb?: 'auto' | 'dynalite';
+  dynamoDb?: DynamoDbChoice;
   log?: (line: string) => void;
+  /** Counts every AWS request the functions and the runtime make (the benchmark's cost model); adds a hop. */
+  meter?: boolean;
 }
 
 export interface LocalRuntime {
@@ -41,12 +44,18 @@ export interface LocalRuntime {
   };
   region: string;
   dynamoDbEngine: LocalDynamoDb['engine'];
+  /** The processes the runtime is made of (for the benchmark's CPU and memory figures). */
+  processes: { name: string; pid: number }[];
   deployment: LocalDeployment;
   /** Bearer tokens by role (from the data folder's identities.json). */
   identities: LocalIdentity[];
   stepFunctions: LocalStepFunctions;
+  lambdas: LambdaHost;
+  api: LocalApiGateway;
   eventBridge: LocalEventBridge;
   scheduler: LocalScheduler;
+  /** Present when started with `meter`. */
+  meter?: ServiceMeter;
   stop(): Promise<void>;
 }
 
@@ -78,16 +87,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       startSqs(options.dataDir, region),
     ]);
     stops.push(dynamo.stop, sqs.stop);
+    const meter = options.meter ? new ServiceMeter() : undefined;
+    if (meter) stops.push(() => meter.stop());
+    const metered = (service: string, endpoint: string | (() => string)) =>
+      meter ? meter.proxy(service, endpoint) : Promise.resolve(typeof endpoint === 'string' ? endpoint : '');
+    // Every SQS request goes to its queue URL's host, so metered queue URLs carry the meter's endpoint:
+    // the functions', the state machines' integration and the event source mappings' (AWS bills them all).
+    const sqsEndpoint = await metered('sqs', sqs.endpoint);
     const deployment = new LocalDeployment(options.assemblyDir, {
       region,
       accountId: LOCAL_ACCOUNT_ID,
-      queueUrl: sqs.queueUrl,
+      queueUrl: (name) => `${sqsEndpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
       apiEndpoint: () => apiUrl,
     });
     await createTables(deployment, dynamo.endpoint, region);
     createQueues(deployment, sqs);
 
-    const sqsClient = new SQSClient({ endpoint: sqs.endpoint, region, credentials: localCredentials });
+    const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region, credentials: localCredentials });
     stops.push(async () => sqsClient.destroy());
     const lambdas = new LambdaHost(deployment, { log });
     stops.push(() => lambdas.stop());
@@ -116,21 +132,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       () => stepFunctions.stop(),
       () => secretsManager.stop(),
     );
+    const endpoints = {
+      dynamodb: await metered('dynamodb', dynamo.endpoint),
+      sqs: sqsEndpoint,
+      stepfunctions: await metered('stepfunctions', stepFunctions.endpoint),
+      eventbridge: await metered('eventbridge', eventBridge.endpoint),
+      secretsmanager: await metered('secretsmanager', secretsManager.endpoint),
+      // Its endpoint is known once it started, below.
+      scheduler: await metered('scheduler', () => scheduler.endpoint),
+    };
     // Started last, with nothing awaited between it and lambdas.start: a schedule that came due while the
     // runtime was stopped fires on the next turn of the event loop and must find the functions hosted.
     await scheduler.start();
     stops.push(() => scheduler.stop());
-    const endpoints = {
-      dynamodb: dynamo.endpoint,
-      sqs: sqs.endpoint,
-      stepfunctions: stepFunctions.endpoint,
-      eventbridge: eventBridge.endpoint,
-      secretsmanager: secretsManager.endpoint,
-      scheduler: scheduler.endpoint,
-    };
+    if (!meter) endpoints.scheduler = scheduler.endpoint;
 
     lambdas.start(lambdaEnvironment(region, endpoints));
-    const eventSources = new SqsEventSources(deployment, sqs, lambdas, region, log);
+    const eventSources = new SqsEventSources(deployment, sqs, lambdas, region, log, sqsEndpoint);
     eventSources.start();
     stops.push(() => eventSources.stop());
     await deployCustomResources(deployment, { dataDir: options.dataDir, functions: lambdas, log });
@@ -145,11 +163,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       endpoints,
       region,
       dynamoDbEngine: dynamo.engine,
+      processes: [
+        { name: 'node', pid: process.pid },
+        ...(dynamo.pid === undefined ? [] : [{ name: 'DynamoDB Local', pid: dynamo.pid }]),
+      ],
       deployment,
       identities,
       stepFunctions,
+      lambdas,
+      api,
       eventBridge,
       scheduler,
+      ...(meter ? { meter } : {}),
       stop: stopAll,
     };
   } catch (error) {

@@ -75,13 +75,15 @@ export class SqsEventSources {
 
   constructor(
     private readonly deployment: LocalDeployment,
-    private readonly sqs: LocalSqs,
+    sqs: LocalSqs,
     private readonly lambdas: LambdaHost,
     private readonly region: string,
     private readonly log: (line: string) => void,
+    /** Where the pollers send their requests: fauxqs itself, or the runtime's meter in front of it. */
+    endpoint = sqs.endpoint,
   ) {
     this.client = new SQSClient({
-      endpoint: sqs.endpoint,
+      endpoint,
       region,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
@@ -104,7 +106,7 @@ export class SqsEventSources {
       for (let i = 0; i < pollers; i++) {
         this.loops.push(
           this.poll({
-            queueUrl: this.sqs.queueUrl(queueName),
+            queueUrl: this.deployment.env.queueUrl(queueName),
             queueArn: p.EventSourceArn,
             functionName: p.FunctionName,
             batchSize: Math.min(p.BatchSize ?? 10, 10),

@@ -13,7 +13,7 @@ import { installLongTimers } from './long-timers';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
-interface ExecutionRecord {
+export interface ExecutionRecord {
   executionArn: string;
   stateMachineArn: string;
   name: string;
@@ -35,6 +35,11 @@ interface Machine {
   engine: StateMachine;
   taskStates: Map<string, string>;
 }
+
+/** How many finished executions the data folder keeps across restarts (AWS keeps them for 90 days). */
+const KEPT_FINISHED_EXECUTIONS = 1000;
+/** How many executions the runtime remembers while it runs (running ones are never forgotten). */
+const REMEMBERED_EXECUTIONS = 20_000;
 
 /** The value the engine puts where a definition reads `$$.Task.Token`; each task gets its own token in its place. */
 const TOKEN_PLACEHOLDER = '__switchboard_local_task_token__';
@@ -58,6 +63,7 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private readonly tokens = new Map<string, { resolve: (v: Json) => void; reject: (e: Error) => void }>();
+  private readonly closeListeners = new Set<(execution: Readonly<ExecutionRecord>) => void>();
   private readonly file: string;
   private server?: Server;
   private saveTimer?: NodeJS.Timeout;
@@ -290,7 +296,27 @@ export class LocalStepFunctions {
     if (record.status !== 'RUNNING' || this.stopping) return;
     Object.assign(record, details, { status, stopDate: Date.now() / 1000 });
     this.aborts.delete(record.executionArn);
+    this.forgetOldest();
     this.save();
+    for (const listener of this.closeListeners) listener(record);
+  }
+
+  /** Keeps memory bounded in a long run: the oldest finished executions go beyond a limit. */
+  private forgetOldest(): void {
+    if (this.executions.size <= REMEMBERED_EXECUTIONS) return;
+    for (const [arn, execution] of this.executions) {
+      if (this.executions.size <= REMEMBERED_EXECUTIONS * 0.9) break;
+      if (execution.status !== 'RUNNING') this.executions.delete(arn);
+    }
+  }
+
+  /**
+   * Calls `listener` as each execution ends, as AWS announces "Step Functions Execution Status Change" on
+   * EventBridge; the benchmark counts finished plans this way instead of polling. Returns the unsubscribe.
+   */
+  onExecutionClosed(listener: (execution: Readonly<ExecutionRecord>) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   private execution(arn: string): ExecutionRecord {
@@ -328,7 +354,12 @@ export class LocalStepFunctions {
     if (resumed > 0) this.options.log(`[stepfunctions] resumed ${resumed} running executions`);
   }
 
-  /** Writes the executions soon, once for a burst of changes; atomically, so a crash leaves the old file. */
+  /**
+   * Writes the executions soon, once for a burst of changes; atomically, so a crash leaves the old file.
+   * The file keeps every running execution (they resume at the next start) and the latest finished ones
+   * (for DescribeExecution after a restart): writing every execution ever run made each save grow with
+   * the runtime's age, until saving alone took most of the event loop (docs/performance.md).
+   */
   private save(): void {
     if (this.saveTimer) return;
     this.saveTimer = setTimeout(() => this.flush(), 50);
@@ -338,7 +369,13 @@ export class LocalStepFunctions {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     const temp = `${this.file}.tmp`;
-    writeFileSync(temp, JSON.stringify([...this.executions.values()]));
+    const all = [...this.executions.values()];
+    const finished = all.filter((e) => e.status !== 'RUNNING');
+    const kept = [
+      ...all.filter((e) => e.status === 'RUNNING'),
+      ...finished.slice(Math.max(0, finished.length - KEPT_FINISHED_EXECUTIONS)),
+    ];
+    writeFileSync(temp, JSON.stringify(kept));
     renameSync(temp, this.file);
   }
 

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { type SimulatedSystem, type SimulatorOptions, startSimulatedSystem } from './simulated-system';
 
 /**
@@ -20,11 +19,17 @@ export function startInventory(options: SimulatorOptions): Promise<SimulatedSyst
           status: 201,
           body: {
             reservationId: `RES-${String(n).padStart(6, '0')}`,
-            portId: `DSLAM-${randomInt(10, 99)}/${randomInt(1, 16)}/${randomInt(1, 48)}`,
+            portId: portOf(n),
             orderId: request.orderId,
           },
         };
       },
     },
   );
+}
+
+/** The 69,120 ports of DSLAMs 10–99 (16 cards of 48 ports each), handed out in turn: never one twice. */
+function portOf(n: number): string {
+  const slot = (n - 1) % (90 * 16 * 48);
+  return `DSLAM-${10 + Math.floor(slot / (16 * 48))}/${1 + (Math.floor(slot / 48) % 16)}/${1 + (slot % 48)}`;
 }

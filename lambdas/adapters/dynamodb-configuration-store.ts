@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -119,11 +120,38 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
 
   async calloutTarget(
     interfaceId: string,
+    systemId?: string,
   ): Promise<{ system: SystemRecord; iface: InterfaceRecord } | undefined> {
-    const iface = await this.getInterface(interfaceId);
-    if (!iface) return undefined;
-    const system = await this.getSystem(iface.system);
+    if (systemId === undefined) {
+      const iface = await this.getInterface(interfaceId);
+      if (!iface) return undefined;
+      const system = await this.getSystem(iface.system);
+      return system ? { system, iface } : undefined;
+    }
+    // Both records in one round trip, strongly consistent: every callout reads them.
+    const records = await this.getBoth(systemKey(systemId), interfaceKey(interfaceId));
+    const ifaceRecord = records.find((r) => r.pk === interfaceKey(interfaceId).pk);
+    if (!ifaceRecord) return undefined;
+    const iface = toInterface(ifaceRecord);
+    // An interface the catalog moved to another system since: its own system, read on its own.
+    const systemRecord = records.find((r) => r.pk === systemKey(iface.system).pk);
+    const system = systemRecord ? toSystem(systemRecord) : await this.getSystem(iface.system);
     return system ? { system, iface } : undefined;
+  }
+
+  private async getBoth(...keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    let wanted: Record<string, unknown>[] = keys;
+    for (let round = 0; wanted.length > 0; round++) {
+      // DynamoDB may leave keys unprocessed under throttling; they are asked for again after a pause.
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+      const result = await this.db.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }),
+      );
+      found.push(...(result.Responses?.[this.tableName] ?? []));
+      wanted = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
   }
 
   async setSystemState(

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -214,6 +215,36 @@ export class DynamoDbOrderStore implements OrderStore {
       }),
     );
     return result.Item ? toItem(result.Item) : undefined;
+  }
+
+  async getOrderWith(orderId: string, keys: string[]) {
+    let order: OrderRecord | undefined;
+    const items = new Map<string, ItemRecord>();
+    const wanted = [
+      { pk: orderPk(orderId), sk: ORDER_SK },
+      ...[...new Set(keys)].map((key) => ({ pk: orderPk(orderId), sk: itemSk(key) })),
+    ];
+    // BatchGetItem takes 100 keys; keys DynamoDB leaves unprocessed (under throttling) are asked again.
+    for (let i = 0; i < wanted.length; i += 100) {
+      let batch: Record<string, unknown>[] = wanted.slice(i, i + 100);
+      for (let round = 0; batch.length > 0; round++) {
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+        const result = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: batch, ConsistentRead: true } },
+          }),
+        );
+        for (const record of result.Responses?.[this.tableName] ?? []) {
+          if (record.sk === ORDER_SK) order = toOrder(record);
+          else {
+            const item = toItem(record);
+            items.set(item.key, item);
+          }
+        }
+        batch = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return { order, items };
   }
 
   async attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean> {

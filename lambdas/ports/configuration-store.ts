@@ -72,8 +72,14 @@ export interface ConfigurationStore {
   getSystem(systemId: string): Promise<SystemRecord | undefined>;
   interfacesOf(systemId: string): Promise<InterfaceRecord[]>;
   getInterface(interfaceId: string): Promise<InterfaceRecord | undefined>;
-  /** The interface and its system, read together for a callout. */
-  calloutTarget(interfaceId: string): Promise<{ system: SystemRecord; iface: InterfaceRecord } | undefined>;
+  /**
+   * The interface and its system, read together for a callout; `systemId` (the catalog's system of the
+   * interface) lets both be read at once.
+   */
+  calloutTarget(
+    interfaceId: string,
+    systemId?: string,
+  ): Promise<{ system: SystemRecord; iface: InterfaceRecord } | undefined>;
 
   /**
    * Sets a system's state, keeping the change in its history. Unchanged (`changed: false`) when it is in

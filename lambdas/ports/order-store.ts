@@ -83,6 +83,14 @@ export interface OrderStore {
   getAggregate(orderId: string): Promise<OrderAggregate | undefined>;
   /** One item, read consistently. */
   getItem(orderId: string, key: string): Promise<ItemRecord | undefined>;
+  /**
+   * The order record and the named items (those that exist), read consistently in one round trip: what
+   * the worker reads when it needs a few items, not the whole order.
+   */
+  getOrderWith(
+    orderId: string,
+    keys: string[],
+  ): Promise<{ order: OrderRecord | undefined; items: Map<string, ItemRecord> }>;
   /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
   /**

@@ -103,6 +103,13 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
       logger.error('plan dispatched an item the order does not have', { ...message, taskToken: undefined });
       return;
     }
+    // A plan dispatches every item at once; one whose prerequisites are not done only leaves its token,
+    // and the last prerequisite to finish starts it (its read comes after this token was attached). Known
+    // from the order and the item alone, without reading the whole order: a plan of n items would read
+    // n records n times over.
+    const early = await store.getOrderWith(message.orderId, [message.itemKey]);
+    const waiting = early.items.get(message.itemKey);
+    if (early.order && waiting?.state === 'Pending' && !prerequisitesDone(waiting, early.order)) return;
   }
   const aggregate = await store.getAggregate(message.orderId);
   const item = aggregate?.items.get(message.itemKey);
@@ -219,7 +226,9 @@ async function start(
   if (item.state === 'OnHold' || aggregate.order.holds?.includes(item.key)) {
     await store.releaseOrderHold(item.orderId, item.key, at());
   }
-  await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
+  // Only an order's first item moves it on; for the rest the write would be refused by its condition.
+  if (aggregate.order.state === 'acknowledged')
+    await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
   if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
 
   const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
@@ -261,7 +270,8 @@ async function admit(
   | { kind: 'unconfigured'; error: string }
   | { kind: 'hold'; target: CalloutTarget; reason: string }
 > {
-  const target = await deps.config.calloutTarget(item.interfaceId ?? '');
+  const interfaceId = item.interfaceId ?? '';
+  const target = await deps.config.calloutTarget(interfaceId, deps.catalog.interfaces[interfaceId]?.system);
   if (!target) {
     return {
       kind: 'unconfigured',
@@ -357,7 +367,7 @@ async function hold(
     await store.releaseOrderHold(item.orderId, item.key, at);
     return;
   }
-  const now = await deps.config.calloutTarget(target.iface.id);
+  const now = await deps.config.calloutTarget(target.iface.id, target.system.id);
   if (now && !unavailability(now)) {
     await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
   }
@@ -921,31 +931,36 @@ export async function finish(
   }
   // Read again after the item is recorded done. A token that reached this item meanwhile (a re-run
   // execution) was written before its dispatch read the item, so either that dispatch saw the item done
-  // and answers its own token, or this read sees the token. Dependents' tokens work the same way.
-  const fresh = await store.getAggregate(item.orderId);
-  const items = fresh?.items ?? new Map(aggregate.items).set(item.key, item);
-  const doneNow = fresh?.order ?? order;
-  const tokens = new Set([...(item.taskTokens ?? []), ...(items.get(item.key)?.taskTokens ?? [])]);
-  for (const token of tokens) {
-    const answered = await deps.tasks.succeed(token, { itemKey: item.key, state: item.state });
-    if (answered === 'gone')
-      logger.warn('a plan execution no longer waits for this item', {
-        orderId: item.orderId,
-        itemKey: item.key,
-      });
-  }
-  const ready = [...items.values()].filter(
+  // and answers its own token, or this read sees the token. Dependents' tokens work the same way. Only
+  // this item and its dependents are read (dependencies never change), not the whole order.
+  const dependents = [...aggregate.items.values()]
+    .filter((other) => other.dependsOn.includes(item.key))
+    .map((other) => other.key);
+  const fresh = await store.getOrderWith(item.orderId, [item.key, ...dependents]);
+  const doneNow = fresh.order ?? order;
+  const tokens = new Set([...(item.taskTokens ?? []), ...(fresh.items.get(item.key)?.taskTokens ?? [])]);
+  const ready = [...fresh.items.values()].filter(
     (other) =>
+      other.key !== item.key &&
       other.state === 'Pending' &&
       (other.taskTokens?.length ?? 0) > 0 &&
       other.dependsOn.includes(item.key) &&
       prerequisitesDone(other, doneNow),
   );
-  if (ready.length > 0) {
-    await deps.queue.send(
-      ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })),
-    );
-  }
+  // Independent of each other: the plan hears of the item while its dependents already start.
+  await Promise.all([
+    ...[...tokens].map(async (token) => {
+      const answered = await deps.tasks.succeed(token, { itemKey: item.key, state: item.state });
+      if (answered === 'gone')
+        logger.warn('a plan execution no longer waits for this item', {
+          orderId: item.orderId,
+          itemKey: item.key,
+        });
+    }),
+    ready.length > 0
+      ? deps.queue.send(ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })))
+      : undefined,
+  ]);
 }
 
 /** The Retry-After an answer carried, in seconds. */
