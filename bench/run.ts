@@ -9,7 +9,8 @@
  *
  * Settings (environment): BENCH_LATENCY_MS (each simulated system's latency, default 50),
  * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_HELD and BENCH_RELEASE_RATE (the
- * hold-release part), BENCH_LOG=<file> (keeps the runtimes' logs).
+ * hold-release part), BENCH_LOG=<file> (keeps the runtimes' logs), BENCH_DATA_DIR (the runtimes' data,
+ * default .local/bench), BENCH_RESULTS_DIR (default bench-results).
  */
 import { appendFileSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -80,7 +81,7 @@ writeBulkCatalog(catalogDir, releaseRate);
 writeScalingCatalog(catalogDir);
 const bulk = await startBulkSystem();
 const scaling = await startScalingSystems();
-const dataDir = join(root, '.local', 'bench');
+const dataDir = process.env.BENCH_DATA_DIR ?? join(root, '.local', 'bench');
 rmSync(dataDir, { recursive: true, force: true });
 
 const results: Record<string, unknown> = {
@@ -201,7 +202,7 @@ if (wanted('cost', 'scaling')) {
 await Promise.all([demo.systems.stop(), bulk.stop(), scaling.stop()]);
 results.seconds = Math.round((Date.now() - startedAt) / 1000);
 
-const out = join(root, 'bench-results');
+const out = process.env.BENCH_RESULTS_DIR ?? join(root, 'bench-results');
 mkdirSync(out, { recursive: true });
 const file = join(out, `bench-${quick ? 'quick-' : ''}${Date.now()}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
