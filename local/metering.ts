@@ -8,7 +8,7 @@ export interface MeterReading {
   requests: Record<string, number>;
   /** Summed from the ConsumedCapacity DynamoDB reported for every request. */
   dynamoDb: { readUnits: number; writeUnits: number };
-  /** By service: the summed time its requests took to be answered (the meter's own hop excluded). */
+  /** By service: the time its requests took to be answered (not SQS receives' long polls), summed. */
   milliseconds: Record<string, number>;
 }
 
@@ -81,10 +81,12 @@ export class ServiceMeter {
             const chunks: Buffer[] = [];
             for await (const chunk of answer) chunks.push(chunk as Buffer);
             const text = Buffer.concat(chunks);
-            this.milliseconds.set(
-              service,
-              (this.milliseconds.get(service) ?? 0) + performance.now() - sentAt,
-            );
+            // A receive's time is mostly its long poll waiting for messages, not the service working.
+            if (operation !== 'ReceiveMessage')
+              this.milliseconds.set(
+                service,
+                (this.milliseconds.get(service) ?? 0) + performance.now() - sentAt,
+              );
             this.count(service, operation, answer.statusCode ?? 0, metered, text);
             res.writeHead(answer.statusCode ?? 502, answer.headers);
             res.end(text);

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
+import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
+import { createActiveTable, inProcessDynalite } from './fixtures/dynalite';
+
+const REGION = 'eu-west-1';
+const CREATED_AT = '2025-03-01T09:00:00.000Z';
+
+const dynamo = inProcessDynalite(REGION);
+
+/** A fresh orders table with the stateful stack's keys; these reads use no index. */
+const newTable = () =>
+  createActiveTable(dynamo.raw, {
+    TableName: `orders-${randomUUID()}`,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+  });
+
+interface SentCommand {
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * The document client with every command it is sent recorded by its class name; `intercept` may answer
+ * a command in its place (to play DynamoDB under throttling).
+ */
+function recording(
+  db: DynamoDBDocumentClient,
+  intercept?: (command: object, index: number) => Promise<unknown> | undefined,
+): { client: DynamoDBDocumentClient; sent: SentCommand[] } {
+  const sent: SentCommand[] = [];
+  const client = {
+    send(command: { input: Record<string, unknown> }) {
+      sent.push({ name: command.constructor.name, input: structuredClone(command.input) });
+      return intercept?.(command, sent.length - 1) ?? db.send(command as BatchGetCommand);
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { client, sent };
+}
+
+/** What a recorded BatchGetItem asked of the table. */
+function batchRequest(
+  command: SentCommand | undefined,
+  tableName: string,
+): { Keys: { pk: string; sk: string }[]; ConsistentRead?: boolean } {
+  assert.equal(command?.name, 'BatchGetCommand');
+  const requested = (
+    command.input.RequestItems as Record<
+      string,
+      { Keys: { pk: string; sk: string }[]; ConsistentRead?: boolean }
+    >
+  )[tableName];
+  assert.ok(requested, `a request for ${tableName}`);
+  return requested;
+}
+
+/** The keys a recorded BatchGetItem asked the table for, as sort keys. */
+const batchKeys = (command: SentCommand | undefined, tableName: string): string[] =>
+  batchRequest(command, tableName).Keys.map((key) => key.sk);
+
+const pendingItem = (orderId: string, key: string): ItemRecord => ({
+  orderId,
+  key,
+  planId: 'many',
+  planItemId: key,
+  type: 'milestone',
+  dependsOn: [],
+  state: 'Pending',
+  history: [{ at: CREATED_AT, state: 'Pending', reason: 'order accepted' }],
+  createdAt: CREATED_AT,
+  updatedAt: CREATED_AT,
+});
+
+/** Stores an acknowledged order with `count` Pending items keyed `item-000`, `item-001`, …; returns them. */
+async function storeOrder(store: DynamoDbOrderStore, orderId: string, count: number): Promise<ItemRecord[]> {
+  const items = Array.from({ length: count }, (_, i) =>
+    pendingItem(orderId, `item-${String(i).padStart(3, '0')}`),
+  );
+  const order: OrderRecord = {
+    id: orderId,
+    state: 'acknowledged',
+    submitted: {},
+    itemKeys: items.map((item) => item.key),
+    doneItems: [],
+    planRuns: [],
+    createdAt: CREATED_AT,
+    updatedAt: CREATED_AT,
+  };
+  await store.createOrder(order, items);
+  return items;
+}
+
+const keyAt = (items: ItemRecord[], index: number): string => {
+  const item = items[index];
+  assert.ok(item, `item ${index}`);
+  return item.key;
+};
+
+describe('DynamoDbOrderStore.getOrderWith', () => {
+  it('reads the order and two named items in one consistent BatchGetItem', async () => {
+    // Prepare
+    const tableName = await newTable();
+    const items = await storeOrder(new DynamoDbOrderStore(dynamo.db, tableName), 'order-1', 3);
+    const { client, sent } = recording(dynamo.db);
+    const store = new DynamoDbOrderStore(client, tableName);
+    const [first, , third] = [keyAt(items, 0), keyAt(items, 1), keyAt(items, 2)];
+
+    // Act
+    const read = await store.getOrderWith('order-1', [first, third]);
+
+    // Assess
+    assert.deepEqual(
+      sent.map((command) => command.name),
+      ['BatchGetCommand'],
+    );
+    assert.deepEqual(batchKeys(sent[0], tableName), ['ORDER', `ITEM#${first}`, `ITEM#${third}`]);
+    assert.equal(batchRequest(sent[0], tableName).ConsistentRead, true);
+    const whole = await store.getAggregate('order-1');
+    assert.ok(whole);
+    assert.deepEqual(read.order, whole.order);
+    assert.deepEqual([...read.items.keys()].sort(), [first, third]);
+    assert.deepEqual(read.items.get(first), whole.items.get(first));
+    assert.deepEqual(read.items.get(third), whole.items.get(third));
+  });
+
+  it('sees what was written just before: a task token and a done item', async () => {
+    // Prepare
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
+    const items = await storeOrder(store, 'order-1', 2);
+    const [first, second] = [keyAt(items, 0), keyAt(items, 1)];
+    assert.equal(await store.attachTaskToken('order-1', second, 'token-2', CREATED_AT), true);
+    await store.markItemDone('order-1', first, CREATED_AT);
+
+    // Act
+    const read = await store.getOrderWith('order-1', [second]);
+
+    // Assess: string sets come back as the model's lists.
+    assert.deepEqual(read.order?.doneItems, [first]);
+    assert.deepEqual(read.items.get(second)?.taskTokens, ['token-2']);
+  });
+
+  it('leaves a key with no item out of the map', async () => {
+    // Prepare
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
+    const items = await storeOrder(store, 'order-1', 2);
+    const first = keyAt(items, 0);
+
+    // Act
+    const read = await store.getOrderWith('order-1', [first, 'no-such-item']);
+
+    // Assess
+    assert.equal(read.order?.id, 'order-1');
+    assert.deepEqual([...read.items.keys()], [first]);
+    assert.equal(read.items.has('no-such-item'), false);
+  });
+
+  it('asks for a key named twice once (BatchGetItem refuses duplicate keys)', async () => {
+    // Prepare
+    const tableName = await newTable();
+    const items = await storeOrder(new DynamoDbOrderStore(dynamo.db, tableName), 'order-1', 2);
+    const { client, sent } = recording(dynamo.db);
+    const store = new DynamoDbOrderStore(client, tableName);
+    const [first, second] = [keyAt(items, 0), keyAt(items, 1)];
+
+    // Act
+    const read = await store.getOrderWith('order-1', [first, second, first, second, first]);
+
+    // Assess
+    assert.deepEqual(batchKeys(sent[0], tableName), ['ORDER', `ITEM#${first}`, `ITEM#${second}`]);
+    assert.equal(sent.length, 1);
+    assert.deepEqual([...read.items.keys()].sort(), [first, second]);
+  });
+
+  it('answers no order and no items for an unknown order', async () => {
+    // Prepare
+    const store = new DynamoDbOrderStore(dynamo.db, await newTable());
+    await storeOrder(store, 'order-1', 2);
+
+    // Act
+    const read = await store.getOrderWith('no-such-order', ['item-000', 'item-001']);
+
+    // Assess
+    assert.equal(read.order, undefined);
+    assert.equal(read.items.size, 0);
+  });
+
+  it('reads more than 100 keys in batches of 100 (dynalite refuses more, as DynamoDB does)', async () => {
+    // Prepare: 120 items; with the order record, 121 keys.
+    const tableName = await newTable();
+    const items = await storeOrder(new DynamoDbOrderStore(dynamo.db, tableName), 'order-1', 120);
+    const { client, sent } = recording(dynamo.db);
+    const store = new DynamoDbOrderStore(client, tableName);
+    const keys = items.map((item) => item.key);
+
+    // Act
+    const read = await store.getOrderWith('order-1', [...keys, 'no-such-item']);
+
+    // Assess
+    assert.deepEqual(
+      sent.map((command) => batchKeys(command, tableName).length),
+      [100, 22],
+    );
+    assert.equal(read.order?.id, 'order-1');
+    assert.equal(read.order?.itemKeys.length, 120);
+    assert.deepEqual([...read.items.keys()].sort(), keys);
+    assert.deepEqual(read.items.get(keyAt(items, 119)), items[119]);
+  });
+
+  it('asks again for the keys DynamoDB left unprocessed', async () => {
+    // Prepare: the first BatchGetItem answers the order record only and leaves the items unprocessed.
+    const tableName = await newTable();
+    const items = await storeOrder(new DynamoDbOrderStore(dynamo.db, tableName), 'order-1', 3);
+    const keys = items.map((item) => item.key);
+    const { client, sent } = recording(dynamo.db, (command, index) => {
+      if (index > 0 || !(command instanceof BatchGetCommand)) return undefined;
+      const request = command.input.RequestItems?.[tableName];
+      assert.ok(request?.Keys);
+      const [orderKey, ...rest] = request.Keys;
+      return dynamo.db
+        .send(new BatchGetCommand({ RequestItems: { [tableName]: { ...request, Keys: [orderKey ?? {}] } } }))
+        .then((answer) => ({
+          ...answer,
+          UnprocessedKeys: { [tableName]: { ...request, Keys: rest } },
+        }));
+    });
+    const store = new DynamoDbOrderStore(client, tableName);
+
+    // Act
+    const read = await store.getOrderWith('order-1', keys);
+
+    // Assess
+    assert.deepEqual(
+      sent.map((command) => batchKeys(command, tableName)),
+      [['ORDER', ...keys.map((key) => `ITEM#${key}`)], keys.map((key) => `ITEM#${key}`)],
+    );
+    assert.equal(read.order?.id, 'order-1');
+    assert.deepEqual([...read.items.keys()].sort(), keys);
+  });
+});
