@@ -63,8 +63,10 @@ export class ServiceMeter {
           body = JSON.stringify(input);
         }
         const sentAt = performance.now();
+        // The body is read whole and sent with its length: a chunked encoding beside it is refused.
+        const { 'transfer-encoding': _chunked, ...forwarded } = req.headers;
         const headers = {
-          ...req.headers,
+          ...forwarded,
           host: target.host,
           'content-length': String(Buffer.byteLength(body)),
         };
@@ -87,7 +89,12 @@ export class ServiceMeter {
                 service,
                 (this.milliseconds.get(service) ?? 0) + performance.now() - sentAt,
               );
-            this.count(service, operation, answer.statusCode ?? 0, metered, text);
+            try {
+              this.count(service, operation, answer.statusCode ?? 0, metered, text);
+            } catch (error) {
+              // An answer the meter cannot read is passed on all the same, and said in the count.
+              this.count(service, `${operation} (unreadable: ${(error as Error).name})`, 200, false, text);
+            }
             res.writeHead(answer.statusCode ?? 502, answer.headers);
             res.end(text);
           },

@@ -144,6 +144,8 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     let wanted: Record<string, unknown>[] = keys;
     for (let round = 0; wanted.length > 0; round++) {
       // DynamoDB may leave keys unprocessed under throttling; they are asked for again after a pause.
+      if (round === 8)
+        throw new Error(`${wanted.length} configuration records still unread after 8 tries (throttled)`);
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
       const result = await this.db.send(
         new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }),

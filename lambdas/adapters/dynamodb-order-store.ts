@@ -43,6 +43,8 @@ const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
   listSort: `${order.createdAt}#${order.id}`,
 });
 const ORDER_SK = 'ORDER';
+/** How often a batch read asks again for the keys DynamoDB left unprocessed before it gives up. */
+const MAX_BATCH_ROUNDS = 8;
 const CONTEXT_SK = 'CONTEXT';
 /** Who claimed the order id: a submission with an Idempotency-Key and its request's fingerprint. */
 const SUBMISSION_SK = 'SUBMISSION';
@@ -228,6 +230,10 @@ export class DynamoDbOrderStore implements OrderStore {
     for (let i = 0; i < wanted.length; i += 100) {
       let batch: Record<string, unknown>[] = wanted.slice(i, i + 100);
       for (let round = 0; batch.length > 0; round++) {
+        if (round === MAX_BATCH_ROUNDS)
+          throw new Error(
+            `order ${orderId}: ${batch.length} records still unread after ${round} tries (throttled)`,
+          );
         if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
         const result = await this.db.send(
           new BatchGetCommand({

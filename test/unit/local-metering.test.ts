@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { after, describe, it, type TestContext } from 'node:test';
 import {
   BatchWriteItemCommand,
@@ -27,6 +27,8 @@ interface Received {
 interface Canned {
   status?: number;
   body: unknown;
+  /** Sent as is instead of the JSON of `body`. */
+  raw?: string;
   delayMs?: number;
 }
 
@@ -49,7 +51,7 @@ async function fakeUpstream(t: TestContext, answers: Record<string, Canned | Can
       });
       const scripted = answers[target || `${req.method} ${req.url}`];
       const answer = (Array.isArray(scripted) ? scripted.shift() : scripted) ?? { body: {} };
-      const text = JSON.stringify(answer.body);
+      const text = answer.raw ?? JSON.stringify(answer.body);
       setTimeout(() => {
         res.writeHead(answer.status ?? 200, {
           'content-type': 'application/x-amz-json-1.0',
@@ -329,6 +331,49 @@ describe('ServiceMeter', () => {
       undefined,
       'only DynamoDB requests are rewritten',
     );
+  });
+
+  it('forwards a chunked request body whole, with its length instead of the chunked encoding', async (t) => {
+    // Prepare
+    const upstream = await fakeUpstream(t);
+    const meter = meterFor(t);
+    const proxy = await meter.proxy('sqs', upstream.endpoint);
+    const body = JSON.stringify({ QueueUrl: 'q', MessageBody: 'x'.repeat(70_000) });
+
+    // Act
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(proxy, {
+        method: 'POST',
+        headers: { 'x-amz-target': 'AmazonSQS.SendMessage', 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 30_000));
+      req.end(body.slice(30_000));
+    });
+
+    // Assess
+    assert.equal(status, 200);
+    assert.equal(upstream.received[0]?.body, body);
+    assert.deepEqual(meter.reading().requests, { 'sqs SendMessage': 1 });
+  });
+
+  it('passes on an answer it cannot read, and counts it as unreadable', async (t) => {
+    // Prepare
+    const upstream = await fakeUpstream(t, { [dynamo('GetItem')]: { body: null, raw: '<html>oops</html>' } });
+    const meter = meterFor(t);
+    const proxy = await meter.proxy('dynamodb', upstream.endpoint);
+
+    // Act
+    const answer = await awsJson(proxy, dynamo('GetItem'), { TableName: 't', Key: {} });
+
+    // Assess
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, '<html>oops</html>');
+    assert.deepEqual(meter.reading().requests, { 'dynamodb GetItem (unreadable: SyntaxError)': 1 });
   });
 
   it('adds up, by service, the time the upstream took to answer', async (t) => {
