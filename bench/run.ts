@@ -8,14 +8,23 @@
  * request, so nothing timed for speed runs on it). `--quick` runs every part small, in under two minutes.
  *
  * Settings (environment): BENCH_LATENCY_MS (each simulated system's latency, default 50),
- * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_HELD and BENCH_RELEASE_RATE (the
+ * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_MAX_CONCURRENCY (throughput's last level), BENCH_HELD and BENCH_RELEASE_RATE (the
  * hold-release part), BENCH_LOG=<file> (keeps the runtimes' logs), BENCH_DATA_DIR (the runtimes' data,
  * default .local/bench), BENCH_RESULTS_DIR (default bench-results).
  */
-import { appendFileSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { copyDemoCatalog } from '../local/catalog-copy';
+import type { LocalDeployment } from '../local/cloud-assembly';
 import { startDemoEnvironment } from '../local/demo-environment';
 import type { DynamoDbChoice } from '../local/dynamodb';
 import { startLocalRuntime } from '../local/runtime';
@@ -107,12 +116,15 @@ const demo = await startDemoEnvironment({
   log,
 });
 results.dynamoDbEngine = demo.runtime.dynamoDbEngine;
+results.bundles = bundleSizes(demo.runtime.deployment);
+console.log('\nLambda bundles (minified, the AWS SDK and the catalog included), KiB');
+console.table(results.bundles);
 try {
   if (wanted('throughput')) {
     console.log('\nthroughput: DSL orders kept in flight, rising until orders/s stops rising');
     const figures = await measureThroughput(demo, {
       seconds: settings.throughputSeconds,
-      maxConcurrency: settings.maxConcurrency,
+      maxConcurrency: Number(process.env.BENCH_MAX_CONCURRENCY ?? settings.maxConcurrency),
       progress,
     });
     results.throughput = figures;
@@ -128,7 +140,10 @@ try {
         ...Object.fromEntries(Object.entries(l.cpuMsPerOrder).map(([p, ms]) => [`${p} cpu ms/order`, ms])),
       })),
     );
-    console.log(`peak memory of the runtime's processes: ${figures.peakMemoryMiB} MiB`);
+    const shares = Object.entries(figures.peakMemoryByProcessMiB).map(([name, mib]) => `${name} ${mib}`);
+    console.log(
+      `peak memory of the runtime's processes: ${figures.peakMemoryMiB} MiB (${shares.join(', ')})`,
+    );
   }
   if (wanted('overhead', 'callbacks')) {
     console.log(`\noverhead: one DSL order at a time, systems of ${latencyMs} ms`);
@@ -208,6 +223,19 @@ const file = join(out, `bench-${quick ? 'quick-' : ''}${Date.now()}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nfinished in ${results.seconds} s; written to ${file}`);
 process.exit(0);
+
+/** Each function's bundle in the cloud assembly: what Lambda loads at a cold start, and its source map. */
+function bundleSizes(deployment: LocalDeployment): Record<string, { js: number; map: number }> {
+  const sizes: Record<string, { js: number; map: number }> = {};
+  for (const fn of deployment.ofType('AWS::Lambda::Function')) {
+    const assetPath = fn.metadata['aws:asset:path'];
+    if (typeof assetPath !== 'string') continue;
+    const file = join(deployment.assemblyDir, assetPath, 'index.js');
+    const kib = (path: string) => (existsSync(path) ? Math.round(statSync(path).size / 1024) : 0);
+    sizes[fn.logicalId.replace(/[0-9A-F]{8}$/, '')] = { js: kib(file), map: kib(`${file}.map`) };
+  }
+  return sizes;
+}
 
 function usageRow(scenario: string, usage: OrderUsage, items?: number) {
   return {

@@ -27,6 +27,8 @@ export interface ThroughputFigures {
   best: ThroughputLevel;
   /** The most resident memory the runtime's processes (this one and DynamoDB Local's JVM) used at once. */
   peakMemoryMiB: number;
+  /** Each process's resident memory at that peak. */
+  peakMemoryByProcessMiB: Record<string, number>;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function measureThroughput(
   const call = localApi(demo.runtime);
   const plans = planWatcher(demo.runtime);
   const { processes } = demo.runtime;
-  const memory = memorySampler(processes.map((p) => p.pid));
+  const memory = memorySampler(processes);
   const levels: ThroughputLevel[] = [];
   let serial = 0;
   try {
@@ -122,7 +124,12 @@ export async function measureThroughput(
     memory.stop();
   }
   const best = levels.reduce((a, b) => (b.ordersPerSecond > a.ordersPerSecond ? b : a));
-  return { levels, best, peakMemoryMiB: memory.peakMiB() };
+  return {
+    levels,
+    best,
+    peakMemoryMiB: memory.peakMiB(),
+    peakMemoryByProcessMiB: memory.peakByProcessMiB(),
+  };
 }
 
 /** User and system CPU time a process used so far, from /proc (0 where there is none). */
@@ -135,25 +142,35 @@ export function cpuSecondsOf(pid: number): number {
   }
 }
 
-/** Samples the resident memory of the given processes every 200 ms; the peak of their sum. */
-export function memorySampler(pids: number[]) {
+/**
+ * Samples the resident memory of the given processes every 200 ms: the peak of their sum, and each
+ * one's share at that moment.
+ */
+export function memorySampler(processes: { name: string; pid: number }[]) {
   let peak = 0;
+  let shares: Record<string, number> = {};
   const sample = () => {
-    let total = 0;
-    for (const pid of pids) {
+    const now: Record<string, number> = {};
+    for (const { name, pid } of processes) {
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+        now[name] = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
       } catch {
-        // A process that ended has no memory left to count.
+        now[name] = 0; // a process that ended has no memory left to count
       }
     }
-    peak = Math.max(peak, total);
+    const total = Object.values(now).reduce((a, b) => a + b, 0);
+    if (total > peak) {
+      peak = total;
+      shares = now;
+    }
   };
   sample();
   const timer = setInterval(sample, 200);
   return {
     peakMiB: () => Math.round(peak / 2 ** 20),
+    peakByProcessMiB: () =>
+      Object.fromEntries(Object.entries(shares).map(([name, bytes]) => [name, Math.round(bytes / 2 ** 20)])),
     stop: () => {
       sample();
       clearInterval(timer);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { DeployedResource, LocalDeployment } from './cloud-assembly';
 
 export interface LambdaHostOptions {
@@ -24,15 +24,16 @@ interface HostedFunction {
   arn: string;
   timeoutMs: number;
   memory: string;
-  worker: Worker;
+  /** Its execution environment: started by the first invocation, gone after a crash or a long idle. */
+  worker?: Worker;
+  launch: () => Worker;
+  lastUsed: number;
   pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
 }
 
-/**
- * Runs the template's Lambda functions from their bundles in cdk.out, each in its own worker thread with
- * the environment the template gives it. An execution environment handles concurrent invocations here
- * (Lambda would start more environments); the code cannot tell the difference.
- */
+/** An execution environment idle this long is reclaimed, as Lambda reclaims idle ones. */
+const IDLE_RECLAIM_MS = 10 * 60_000;
+
 /** A function's invocations and their summed duration (what Lambda bills, with its memory size). */
 export interface FunctionUsage {
   invocations: number;
@@ -40,10 +41,18 @@ export interface FunctionUsage {
   memoryMB: number;
 }
 
+/**
+ * Runs the template's Lambda functions from their bundles in cdk.out, each in its own worker thread with
+ * the environment the template gives it. An execution environment handles concurrent invocations here
+ * (Lambda would start more environments); the code cannot tell the difference. Every environment
+ * starts with the runtime; as on Lambda, one is replaced after a crash, and one idle for ten minutes is
+ * reclaimed (its next invocation starts it again, cold), so functions seldom called hold no memory.
+ */
 export class LambdaHost {
   private readonly functions = new Map<string, HostedFunction>();
   private usageByName = new Map<string, FunctionUsage>();
   private nextId = 1;
+  private reclaimer?: NodeJS.Timeout;
 
   constructor(
     private readonly deployment: LocalDeployment,
@@ -57,6 +66,11 @@ export class LambdaHost {
     writeFileSync(join(this.deployment.assemblyDir, 'package.json'), '{ "type": "commonjs" }\n');
     for (const resource of this.deployment.ofType('AWS::Lambda::Function'))
       this.host(resource, baseEnvironment);
+    // Warm from the start, as provisioned concurrency would be: a cold start's delay lets a system's
+    // interim callback and its final one reach the correlator together, and the interim come second.
+    for (const fn of new Set(this.functions.values())) fn.worker = fn.launch();
+    this.reclaimer = setInterval(() => this.reclaimIdle(), 60_000);
+    this.reclaimer.unref();
   }
 
   private host(resource: DeployedResource, baseEnvironment: Record<string, string>): void {
@@ -80,26 +94,43 @@ export class LambdaHost {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props.MemorySize ?? 128),
       LAMBDA_TASK_ROOT: join(this.deployment.assemblyDir, assetPath),
     };
-    const worker = new Worker(new URL('./lambda-worker.ts', import.meta.url), {
-      workerData: { bundleFile: join(this.deployment.assemblyDir, assetPath, `${file}.js`), exportName },
-      env,
-      execArgv: [
-        ...(env.NODE_OPTIONS?.includes('--enable-source-maps') ? ['--enable-source-maps'] : []),
-        // For profiling the functions: SWITCHBOARD_LAMBDA_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof".
-        ...(process.env.SWITCHBOARD_LAMBDA_EXEC_ARGV?.split(' ').filter(Boolean) ?? []),
-      ],
-      stdout: true,
-      stderr: true,
-    });
+    const prefix = `[${resource.logicalId}] `;
+    const memory = props.MemorySize ?? 128;
     const hosted: HostedFunction = {
       name,
       arn: String(attributes.Arn),
       timeoutMs: (props.Timeout ?? 3) * 1000,
-      memory: String(props.MemorySize ?? 128),
-      worker,
+      memory: String(memory),
+      lastUsed: Date.now(),
       pending: new Map(),
+      launch: () =>
+        this.launch(hosted, prefix, {
+          workerData: { bundleFile: join(this.deployment.assemblyDir, assetPath, `${file}.js`), exportName },
+          env,
+          execArgv: [
+            ...(env.NODE_OPTIONS?.includes('--enable-source-maps') ? ['--enable-source-maps'] : []),
+            // For profiling the functions: SWITCHBOARD_LAMBDA_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof".
+            ...(process.env.SWITCHBOARD_LAMBDA_EXEC_ARGV?.split(' ').filter(Boolean) ?? []),
+          ],
+          // The function's memory size bounds its heap, as Lambda's bounds the environment, and sizes its
+          // young generation as V8 would in that much memory (8 MiB for 512 MB), not as in this whole
+          // machine's: ten functions' default nurseries held a third of the runtime's memory under load.
+          resourceLimits: {
+            maxOldGenerationSizeMb: memory,
+            maxYoungGenerationSizeMb: Math.max(4, Math.min(16, Math.round(memory / 64))),
+          },
+          stdout: true,
+          stderr: true,
+        }),
     };
-    const prefix = `[${resource.logicalId}] `;
+    this.functions.set(name, hosted);
+    this.functions.set(hosted.arn, hosted);
+  }
+
+  /** Starts a function's execution environment (a cold start): a worker thread running its bundle. */
+  private launch(hosted: HostedFunction, prefix: string, options: WorkerOptions): Worker {
+    const { name } = hosted;
+    const worker = new Worker(new URL('./lambda-worker.ts', import.meta.url), options);
     for (const stream of [worker.stdout, worker.stderr]) {
       let buffered = '';
       stream.setEncoding('utf8');
@@ -133,9 +164,22 @@ export class LambdaHost {
       for (const call of hosted.pending.values())
         call.reject(new LambdaInvocationError(name, 'Runtime.ExitError', error.message));
       hosted.pending.clear();
+      // The next invocation starts a new environment, as Lambda replaces one that crashed.
+      if (hosted.worker === worker) hosted.worker = undefined;
+      void worker.terminate();
     });
-    this.functions.set(name, hosted);
-    this.functions.set(hosted.arn, hosted);
+    return worker;
+  }
+
+  /** Reclaims the environments of functions idle for a while; their next invocation starts cold. */
+  private reclaimIdle(): void {
+    const now = Date.now();
+    for (const fn of new Set(this.functions.values())) {
+      if (fn.worker && fn.pending.size === 0 && now - fn.lastUsed > IDLE_RECLAIM_MS) {
+        void fn.worker.terminate();
+        fn.worker = undefined;
+      }
+    }
   }
 
   /** Invokes by name or ARN, like lambda:Invoke with RequestResponse, enforcing the function's timeout. */
@@ -143,7 +187,10 @@ export class LambdaHost {
     const fn = this.functions.get(nameOrArn);
     if (!fn) return Promise.reject(new Error(`no local function ${nameOrArn}`));
     const id = this.nextId++;
+    fn.worker ??= fn.launch();
+    const worker = fn.worker;
     const startedAt = Date.now();
+    fn.lastUsed = startedAt;
     const deadline = startedAt + fn.timeoutMs;
     const usage = this.usageOf(fn);
     usage.invocations++;
@@ -168,7 +215,7 @@ export class LambdaHost {
           reject(e);
         },
       });
-      fn.worker.postMessage({
+      worker.postMessage({
         id,
         event,
         context: { awsRequestId: randomUUID(), functionName: fn.name, deadline, memoryLimitInMB: fn.memory },
@@ -196,7 +243,8 @@ export class LambdaHost {
 
   async stop(): Promise<void> {
     const hosted = new Set(this.functions.values());
-    await Promise.all([...hosted].map((fn) => fn.worker.terminate()));
+    clearInterval(this.reclaimer);
+    await Promise.all([...hosted].map((fn) => fn.worker?.terminate()));
     // Their answers can no longer come; failing them now also ends their timeout timers, which would
     // otherwise hold the process open for as long as the longest function timeout.
     for (const fn of hosted) {
