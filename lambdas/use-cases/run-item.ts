@@ -77,7 +77,8 @@ export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMess
 /**
  * Handles one work-queue message about one orchestration item.
  *
- * 1. A plan's wait arrives (dispatch): keep its task token on the item.
+ * 1. A plan's wait arrives (dispatch): keep its task token on the item. If the item's prerequisites are
+ *    not done (read from the order and the item alone), that is all.
  * 2. Read the order in one query. A done item is replayed: its effects are applied again (idempotently)
  *    and its task answered, so a re-run plan or a duplicate message never calls a system twice.
  * 3. An item whose prerequisites are not all done waits; the last prerequisite to finish starts it.
