@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { closeServer, readBody } from './aws-json-server';
 import type { LocalDeployment } from './cloud-assembly';
+import { listen } from './free-port';
 import type { LocalIdentity } from './identities';
 import type { LambdaHost } from './lambda-host';
 
@@ -137,7 +138,7 @@ export class LocalApiGateway {
         },
       );
     });
-    await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
+    await listen(this.server, port, host);
     const address = this.server.address();
     return typeof address === 'object' && address ? address.port : port;
   }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { listen } from './free-port';
 
 /** An error answered the way AWS JSON-protocol services answer: HTTP 400 with `__type` and `message`. */
 export class AwsServiceError extends Error {
@@ -42,7 +43,7 @@ export async function startAwsJsonServer(port: number, handle: AwsJsonHandler): 
       else reply(500, { __type: 'InternalFailure', message: (error as Error).message });
     }
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen(server, port);
   return server;
 }
 

@@ -1,7 +1,25 @@
+import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 
-/** A TCP port on loopback that nothing listens on right now. */
-export function freePort(): Promise<number> {
+/**
+ * Ports this process has handed out. The OS may give a port that was free a moment ago to the next
+ * asker too, and a component that listens seconds after it got its port (the API listens last, DynamoDB
+ * Local once its JVM is up) would then find it taken: no port is handed out twice.
+ */
+const handedOut = new Set<number>();
+
+/** A TCP port on loopback that nothing listens on right now, and that this process gave no one before. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = await probe();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port on loopback after 100 tries');
+}
+
+function probe(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -11,6 +29,18 @@ export function freePort(): Promise<number> {
       server.close(() =>
         typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
       );
+    });
+  });
+}
+
+/** Listens, or rejects with the reason (a port taken meanwhile) instead of leaving it to an uncaught error. */
+export function listen(server: Server, port: number, host = '127.0.0.1'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: Error) => reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
     });
   });
 }

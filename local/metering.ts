@@ -1,6 +1,6 @@
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { closeServer, readBody } from './aws-json-server';
-import { freePort } from './free-port';
+import { freePort, listen } from './free-port';
 
 /** What the runtime's AWS services were asked, by service and operation, and DynamoDB's capacity units. */
 export interface MeterReading {
@@ -110,7 +110,7 @@ export class ServiceMeter {
       }
     });
     const port = await freePort();
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    await listen(server, port);
     this.servers.push(server);
     return `http://127.0.0.1:${port}`;
   }

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AwsServiceError, closeServer, readBody } from './aws-json-server';
-import { freePort } from './free-port';
+import { freePort, listen } from './free-port';
 import { jsonProblem } from './json-problem';
 import type { LambdaHost } from './lambda-host';
 import { LongTimeout, type TimerBase } from './long-timers';
@@ -144,7 +144,7 @@ export class LocalScheduler {
             : reply(res, 500, { Message: error.message }, 'InternalServerException'),
       );
     });
-    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    await listen(this.server, port);
     this.endpoint = `http://127.0.0.1:${port}`;
     for (const schedule of this.schedules.values()) this.arm(schedule);
   }
