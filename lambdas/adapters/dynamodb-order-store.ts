@@ -18,6 +18,7 @@ import type {
   OrderRecord,
   OrderState,
 } from '../domain/orchestration';
+import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
 import type {
   CallbackChange,
@@ -251,6 +252,27 @@ export class DynamoDbOrderStore implements OrderStore {
       }
     }
     return { order, items };
+  }
+
+  async saveProcedureProgress(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    progress: ProcedureProgress,
+    at: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET #procedure = :progress, updatedAt = :at',
+      ConditionExpression: '#state = :running AND attemptId = :attempt',
+      ExpressionAttributeNames: { '#procedure': 'procedure', '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':progress': progress,
+        ':at': at,
+        ':running': 'Running' satisfies ItemState,
+        ':attempt': attemptId,
+      },
+    });
   }
 
   async attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean> {
