@@ -20,14 +20,22 @@ import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
 import {
   type AttemptDecision,
   type AttemptRecord,
+  type CalloutRequestRecord,
   type ItemRecord,
   isDone,
   prerequisitesDone,
 } from '../domain/orchestration';
+import {
+  type HttpOutcome,
+  type HttpStep,
+  type Procedure,
+  runProcedure,
+  startProgress,
+} from '../domain/procedure';
 import { type CalloutFailure, decideRetry, retryAfterSeconds, ruleFor } from '../domain/retry-rules';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
-import type { ConfigurationStore } from '../ports/configuration-store';
+import type { ConfigurationStore, InterfaceRecord, SystemRecord } from '../ports/configuration-store';
 import type { HttpClient, HttpResponse } from '../ports/http-client';
 import type { CallbackChange, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
@@ -232,7 +240,11 @@ async function start(
     await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
   if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
 
-  const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
+  const outcome = planItem?.procedure
+    ? await runProcedureItem(deps, aggregate, item, planItem, deliveryId)
+    : await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
+  // A procedure's HTTP step is held, throttled or to be retried: the item is already where it waits.
+  if (outcome.suspended) return;
   if (outcome.holdReason !== undefined && admission) {
     // The circuit breaker took its system Down as this callout failed to connect: it waits with the rest.
     // Claimed above: it is Running under this delivery now, whatever the copy read before said.
@@ -609,10 +621,235 @@ async function perform(
 }
 
 /**
+ * The default auto task: runs the item's integration procedure from where its kept progress says, the
+ * input mapping giving its input and the output mapping turning its outputs into attributes. Progress
+ * is kept after every step, so a procedure resumed after a hold, a retry or a lost worker runs no
+ * step that already succeeded.
+ */
+async function runProcedureItem(
+  deps: RunItemDeps,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+  planItem: PlanItem,
+  deliveryId: string,
+): Promise<CalloutOutcome> {
+  const procedure = deps.catalog.procedures?.[planItem.procedure ?? ''];
+  if (!procedure) return { error: `procedure "${planItem.procedure}" is not in the catalog` };
+  const scope = mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values());
+  let input: Record<string, unknown>;
+  try {
+    input = planItem.input
+      ? await evaluateAttributeMapping(`${item.planItemId}.input`, planItem.input, scope)
+      : {};
+  } catch (error) {
+    return { error: describe(error) };
+  }
+  const result = await runProcedure(
+    procedure,
+    input,
+    item.procedure ?? startProgress(),
+    (step, body) => procedureStep(deps, item, procedure, step, body, deliveryId),
+    {
+      now: deps.now,
+      onStep: async (progress) => {
+        await deps.store.saveProcedureProgress(
+          item.orderId,
+          item.key,
+          deliveryId,
+          progress,
+          deps.now().toISOString(),
+        );
+      },
+    },
+  );
+  if (result.kind === 'suspended') return { suspended: true };
+  if (result.kind === 'failed')
+    return { error: `procedure "${procedure.id}" step "${result.step}": ${result.error}: ${result.message}` };
+  try {
+    return {
+      attributes: planItem.output
+        ? await evaluateAttributeMapping(`${item.planItemId}.output`, planItem.output, {
+            ...scope,
+            output: result.outputs,
+          })
+        : result.outputs,
+    };
+  } catch (error) {
+    return { error: describe(error) };
+  }
+}
+
+/**
+ * One HTTP step of a procedure through the callout machinery: held while its system is Down or its
+ * interface Offline, a connection slot and a turn under the rate, the system's auth, an idempotency
+ * key that is the same for every attempt of the step, and on failure the retry rules of its system
+ * and interface. Anything but an answer leaves the item where it waits and suspends the procedure.
+ */
+async function procedureStep(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  procedure: Procedure,
+  step: HttpStep,
+  body: unknown,
+  deliveryId: string,
+): Promise<HttpOutcome> {
+  const running = { ...item, state: 'Running' as const };
+  const target = await stepTarget(deps, procedure, step);
+  if (!target) {
+    await fail(
+      deps,
+      running,
+      deliveryId,
+      `procedure "${procedure.id}" step "${step.id}": its system or interface is not configured (is the catalog seeded?)`,
+    );
+    return { kind: 'suspended' };
+  }
+  const unavailable = unavailability(target);
+  if (unavailable) {
+    await hold(deps, running, deliveryId, target, unavailable);
+    return { kind: 'suspended' };
+  }
+  const { system, iface } = target;
+  let lease: SlotLease | undefined;
+  const now = deps.now();
+  if (system.limits.maxConcurrentCallouts !== undefined) {
+    const expiresAt = new Date(now.getTime() + MAX_RATE_WAIT_MS + 2 * iface.timeoutSeconds * 1000 + 60_000);
+    lease = await deps.limits.acquireSlot(
+      system.id,
+      system.limits.maxConcurrentCallouts,
+      deliveryId,
+      now,
+      expiresAt,
+    );
+    if (!lease) {
+      // The message comes back with this attempt, which keeps the item and resumes at this step.
+      await deps.queue.send(
+        [{ kind: 'start', orderId: item.orderId, itemKey: item.key, attemptId: deliveryId }],
+        { delaySeconds: SLOT_RETRY_SECONDS + Math.floor(Math.random() * (SLOT_RETRY_SECONDS + 1)) },
+      );
+      return { kind: 'suspended' };
+    }
+  }
+  try {
+    const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
+    const url = systemUrl(system.baseUrl, iface.path);
+    const request = {
+      method: iface.method,
+      url,
+      headers: {
+        accept: 'application/json',
+        'idempotency-key': `${item.orderId}.${item.key}.${step.id}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs: iface.timeoutSeconds * 1000,
+    };
+    const secrets: string[] = [];
+    await waitForTurn(deps, system);
+    const sentAt = deps.now();
+    const record: CalloutRequestRecord = {
+      method: request.method,
+      url,
+      headers: request.headers,
+      body,
+      sentAt: sentAt.toISOString(),
+    };
+    const send = async () => {
+      const credentialed = await deps.auth.headers(profile, system.baseUrl);
+      secrets.push(...credentialed.secrets);
+      return deps.http.send({ ...request, headers: { ...request.headers, ...credentialed.headers } });
+    };
+    let answer: HttpResponse;
+    try {
+      answer = await send();
+      if (answer.status === 401 && deps.auth.renew(profile, system.baseUrl)) answer = await send();
+    } catch (error) {
+      const unreachable = error instanceof CalloutError && error.unreachable;
+      const message = scrubSecrets(describe(error), secrets);
+      const failure: CalloutFailure =
+        unreachable && /^no answer within/.test((error as Error).message)
+          ? { kind: 'timeout' }
+          : unreachable
+            ? { kind: 'connection' }
+            : { kind: 'unusable' };
+      await failAttempt(
+        deps,
+        running,
+        deliveryId,
+        {
+          request: record,
+          failure,
+          error: message,
+          durationMs: deps.now().getTime() - sentAt.getTime(),
+        },
+        target,
+        `procedure "${procedure.id}" step "${step.id}": ${message}`,
+      );
+      return { kind: 'suspended' };
+    }
+    const answered = parseIfJson(scrubSecrets(answer.body, secrets));
+    if (answer.status < 200 || answer.status >= 300) {
+      const error = `procedure "${procedure.id}" step "${step.id}": ${system.id} answered ${answer.status}`;
+      await failAttempt(
+        deps,
+        running,
+        deliveryId,
+        {
+          request: record,
+          response: {
+            status: answer.status,
+            receivedAt: deps.now().toISOString(),
+            durationMs: deps.now().getTime() - sentAt.getTime(),
+            body: storable(answered),
+          },
+          failure: { kind: 'status', status: answer.status, ...retryAfterOf(answer, deps.now()) },
+          error,
+        },
+        target,
+        error,
+      );
+      return { kind: 'suspended' };
+    }
+    return { kind: 'answered', body: answered ?? null, request: scrubJson(record, secrets) };
+  } finally {
+    if (lease) await deps.limits.releaseSlot(lease);
+  }
+}
+
+/** A step's system and interface: the interface's records, or for a system's path one made from the step. */
+async function stepTarget(
+  deps: RunItemDeps,
+  procedure: Procedure,
+  step: HttpStep,
+): Promise<{ system: SystemRecord; iface: InterfaceRecord } | undefined> {
+  if (step.interface !== undefined)
+    return deps.config.calloutTarget(step.interface, deps.catalog.interfaces[step.interface]?.system);
+  const system = await deps.config.getSystem(step.system ?? '');
+  if (!system) return undefined;
+  const at = deps.now().toISOString();
+  return {
+    system,
+    iface: {
+      id: `${procedure.id}.${step.id}`,
+      system: system.id,
+      method: step.method ?? 'POST',
+      path: step.path ?? '/',
+      adapter: 'sync-rest',
+      status: 'Online',
+      timeoutSeconds: step.timeoutSeconds ?? 30,
+      seededAt: at,
+      updatedAt: at,
+    },
+  };
+}
+
+/**
  * What a callout came to: done (attributes), failed (error), accepted and waiting for its callback, or
  * sent to a system the circuit breaker has just taken Down (holdReason).
  */
 type CalloutOutcome = ItemOutcome & {
+  /** A procedure stopped at an HTTP step that waits (held, throttled, or failed and to be retried). */
+  suspended?: true;
   error?: string;
   awaitingUntil?: Date;
   holdReason?: string;
