@@ -50,17 +50,30 @@ export async function startDynamoDb(
     child.stdout?.on('data', (d) => (output += String(d)));
     child.stderr?.on('data', (d) => (output += String(d)));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await waitUntilReady(
-      endpoint,
-      region,
-      () => child.exitCode !== null,
-      () => output,
-    );
+    // The JVM goes when this process goes, however it ends (but for SIGKILL, which no process can catch):
+    // a test or a start that died without stopping the runtime left JVMs of 250 MiB running for good.
+    const orphanGuard = () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    };
+    process.once('exit', orphanGuard);
+    try {
+      await waitUntilReady(
+        endpoint,
+        region,
+        () => child.exitCode !== null,
+        () => output,
+      );
+    } catch (error) {
+      process.off('exit', orphanGuard);
+      orphanGuard();
+      throw error;
+    }
     return {
       endpoint,
       engine: dir ? 'DynamoDB Local' : 'DynamoDB Local (in memory)',
       ...(child.pid === undefined ? {} : { pid: child.pid }),
       stop: async () => {
+        process.off('exit', orphanGuard);
         if (child.exitCode === null) {
           child.kill('SIGTERM');
           await exited;
