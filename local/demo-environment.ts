@@ -22,7 +22,7 @@ export interface DemoEnvironmentOptions {
   /** The API's port; 0 picks a free one. */
   port: number;
   host?: string;
-  /** `fixed`: the catalog's demo ports (4101–4103); `free`: any free ports, passed to synth as base URLs. */
+  /** `fixed`: the catalog's demo ports (4101–4105); `free`: any free ports, passed to synth as base URLs. */
   systemPorts: 'fixed' | 'free';
   latencyMs?: number;
   /** How long the simulated activation takes to send its final callback (the benchmark sends its own). */
