@@ -260,10 +260,15 @@ describe('npm run demo', () => {
         'reserve-port · inventory',
         'activate-line · activation',
         'start-billing · billing',
+        'book-installation · autoTask',
       ]) {
         assert.ok(output.includes(item), `the timeline shows ${item}`);
       }
       assert.match(output, /sent as <\?xml/);
+      // The auto task's procedure, step by step.
+      assert.match(output, /step\s+book-slot \(http\) \d+ ms → \{.*"slotId":"SLOT-\d{6}"/);
+      assert.match(output, /step\s+no-slot \(fail\) skipped/);
+      assert.match(output, /step\s+confirm \(http\) \d+ ms → \{.*"messageId":"MSG-\d{6}"/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
