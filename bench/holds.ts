@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Call } from './local-api';
 
 /**
  * The hold-release benchmark: `held` callouts wait On Hold on a Down system whose rate limit is `rate`
@@ -69,13 +70,6 @@ export async function startBulkSystem() {
       }),
   };
 }
-
-type Call = (
-  method: string,
-  path: string,
-  role: string,
-  body?: unknown,
-) => Promise<{ status: number; body: unknown }>;
 
 /** Holds `held` callouts, releases them, and measures the release. */
 export async function measureHoldRelease(

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DemoEnvironment } from '../local/demo-environment';
 import { localApi, planWatcher, quantile, submitDslOrder } from './local-api';
 
@@ -55,18 +56,20 @@ export async function measureThroughput(
       const durations: number[] = [];
       let completed = 0;
       let failed = 0;
-      const calloutsBefore = { n: 0 };
-      let cpuBefore = processes.map((p) => cpuSecondsOf(p.pid));
-      let cpuUsed = processes.map(() => 0);
       const { inventory, activation, billing } = demo.systems;
       const countCallouts = () => inventory.stats.acted + activation.stats.acted + billing.stats.acted;
-      const windowOpened = new Promise<void>((resolve) =>
-        setTimeout(() => {
-          calloutsBefore.n = countCallouts();
-          cpuBefore = processes.map((p) => cpuSecondsOf(p.pid));
-          resolve();
-        }, warmUpMs),
-      );
+      const cpuNow = () => processes.map((p) => cpuSecondsOf(p.pid));
+      // What the callouts and the processes' CPU came to between the window's opening and its close.
+      const window = (async () => {
+        await sleep(windowStart - Date.now());
+        const callouts = countCallouts();
+        const cpu = cpuNow();
+        await sleep(windowEnd - Date.now());
+        return {
+          callouts: countCallouts() - callouts,
+          cpuUsed: cpuNow().map((seconds, i) => seconds - (cpu[i] ?? 0)),
+        };
+      })();
       const slot = async () => {
         while (Date.now() < windowEnd) {
           const sentAt = Date.now();
@@ -80,20 +83,8 @@ export async function measureThroughput(
           } else failed++;
         }
       };
-      let calloutsInWindow = 0;
-      await Promise.all([
-        ...Array.from({ length: concurrency }, slot),
-        windowOpened.then(
-          () =>
-            new Promise<void>((resolve) =>
-              setTimeout(() => {
-                calloutsInWindow = countCallouts() - calloutsBefore.n;
-                cpuUsed = processes.map((p, i) => cpuSecondsOf(p.pid) - (cpuBefore[i] ?? 0));
-                resolve();
-              }, windowEnd - Date.now()),
-            ),
-        ),
-      ]);
+      await Promise.all(Array.from({ length: concurrency }, slot));
+      const { callouts: calloutsInWindow, cpuUsed } = await window;
       durations.sort((a, b) => a - b);
       const level: ThroughputLevel = {
         concurrency,

@@ -26,6 +26,8 @@ const CAPACITY_OPERATIONS = new Set([
   'TransactWriteItems',
 ]);
 
+const READ_OPERATIONS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
+
 interface Capacity {
   CapacityUnits?: number;
   ReadCapacityUnits?: number;
@@ -124,21 +126,12 @@ export class ServiceMeter {
       };
       if (service === 'sqs' && (output.Messages?.length ?? 0) === 0) key += ' (empty)';
       for (const capacity of [output.ConsumedCapacity ?? []].flat()) {
-        if (
-          operation.startsWith('Transact') ||
-          operation === 'BatchWriteItem' ||
-          operation === 'BatchGetItem'
-        ) {
+        // Read and write units where DynamoDB tells them apart (transactions), else the operation's kind.
+        if (capacity.ReadCapacityUnits !== undefined || capacity.WriteCapacityUnits !== undefined) {
           this.readUnits += capacity.ReadCapacityUnits ?? 0;
           this.writeUnits += capacity.WriteCapacityUnits ?? 0;
-          if (capacity.ReadCapacityUnits === undefined && capacity.WriteCapacityUnits === undefined) {
-            if (operation === 'BatchGetItem' || operation === 'TransactGetItems')
-              this.readUnits += capacity.CapacityUnits ?? 0;
-            else this.writeUnits += capacity.CapacityUnits ?? 0;
-          }
-        } else if (['GetItem', 'Query', 'Scan'].includes(operation)) {
-          this.readUnits += capacity.CapacityUnits ?? 0;
-        } else this.writeUnits += capacity.CapacityUnits ?? 0;
+        } else if (READ_OPERATIONS.has(operation)) this.readUnits += capacity.CapacityUnits ?? 0;
+        else this.writeUnits += capacity.CapacityUnits ?? 0;
       }
     } else if (status !== 200) {
       key += ` (HTTP ${status})`;

@@ -89,8 +89,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stops.push(dynamo.stop, sqs.stop);
     const meter = options.meter ? new ServiceMeter() : undefined;
     if (meter) stops.push(() => meter.stop());
-    const metered = (service: string, endpoint: string | (() => string)) =>
-      meter ? meter.proxy(service, endpoint) : Promise.resolve(typeof endpoint === 'string' ? endpoint : '');
+    const metered = async (service: string, endpoint: string) =>
+      meter ? meter.proxy(service, endpoint) : endpoint;
     // Every SQS request goes to its queue URL's host, so metered queue URLs carry the meter's endpoint:
     // the functions', the state machines' integration and the event source mappings' (AWS bills them all).
     const sqsEndpoint = await metered('sqs', sqs.endpoint);
@@ -132,20 +132,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       () => stepFunctions.stop(),
       () => secretsManager.stop(),
     );
-    const endpoints = {
+    const serviceEndpoints = {
       dynamodb: await metered('dynamodb', dynamo.endpoint),
       sqs: sqsEndpoint,
       stepfunctions: await metered('stepfunctions', stepFunctions.endpoint),
       eventbridge: await metered('eventbridge', eventBridge.endpoint),
       secretsmanager: await metered('secretsmanager', secretsManager.endpoint),
-      // Its endpoint is known once it started, below.
-      scheduler: await metered('scheduler', () => scheduler.endpoint),
     };
+    // The scheduler's endpoint is known once it started: a meter in front of it reads it at each request.
+    const meteredScheduler = meter ? await meter.proxy('scheduler', () => scheduler.endpoint) : undefined;
     // Started last, with nothing awaited between it and lambdas.start: a schedule that came due while the
     // runtime was stopped fires on the next turn of the event loop and must find the functions hosted.
     await scheduler.start();
     stops.push(() => scheduler.stop());
-    if (!meter) endpoints.scheduler = scheduler.endpoint;
+    const endpoints = { ...serviceEndpoints, scheduler: meteredScheduler ?? scheduler.endpoint };
 
     lambdas.start(lambdaEnvironment(region, endpoints));
     const eventSources = new SqsEventSources(deployment, sqs, lambdas, region, log, sqsEndpoint);

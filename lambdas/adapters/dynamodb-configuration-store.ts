@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -19,6 +18,7 @@ import type {
   SeedResult,
   SystemRecord,
 } from '../ports/configuration-store';
+import { batchGet } from '../shared/batch-get';
 import { queryKind } from '../shared/configuration-table';
 
 const systemKey = (id: string) => ({ pk: `SYSTEM#${id}`, sk: 'SYSTEM' });
@@ -129,7 +129,7 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
       return system ? { system, iface } : undefined;
     }
     // Both records in one round trip, strongly consistent: every callout reads them.
-    const records = await this.getBoth(systemKey(systemId), interfaceKey(interfaceId));
+    const records = await batchGet(this.db, this.tableName, [systemKey(systemId), interfaceKey(interfaceId)]);
     const ifaceRecord = records.find((r) => r.pk === interfaceKey(interfaceId).pk);
     if (!ifaceRecord) return undefined;
     const iface = toInterface(ifaceRecord);
@@ -137,23 +137,6 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     const systemRecord = records.find((r) => r.pk === systemKey(iface.system).pk);
     const system = systemRecord ? toSystem(systemRecord) : await this.getSystem(iface.system);
     return system ? { system, iface } : undefined;
-  }
-
-  private async getBoth(...keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
-    const found: Record<string, unknown>[] = [];
-    let wanted: Record<string, unknown>[] = keys;
-    for (let round = 0; wanted.length > 0; round++) {
-      // DynamoDB may leave keys unprocessed under throttling; they are asked for again after a pause.
-      if (round === 8)
-        throw new Error(`${wanted.length} configuration records still unread after 8 tries (throttled)`);
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
-      const result = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }),
-      );
-      found.push(...(result.Responses?.[this.tableName] ?? []));
-      wanted = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
-    return found;
   }
 
   async setSystemState(

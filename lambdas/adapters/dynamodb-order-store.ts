@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -28,6 +27,7 @@ import type {
   OrderAggregate,
   OrderStore,
 } from '../ports/order-store';
+import { batchGet } from '../shared/batch-get';
 import {
   FALLOUT_LIST,
   ITEMS_HELD_BY_INTERFACE,
@@ -44,8 +44,6 @@ const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
   listSort: `${order.createdAt}#${order.id}`,
 });
 const ORDER_SK = 'ORDER';
-/** How often a batch read asks again for the keys DynamoDB left unprocessed before it gives up. */
-const MAX_BATCH_ROUNDS = 8;
 const CONTEXT_SK = 'CONTEXT';
 /** Who claimed the order id: a submission with an Idempotency-Key and its request's fingerprint. */
 const SUBMISSION_SK = 'SUBMISSION';
@@ -223,32 +221,15 @@ export class DynamoDbOrderStore implements OrderStore {
   async getOrderWith(orderId: string, keys: string[]) {
     let order: OrderRecord | undefined;
     const items = new Map<string, ItemRecord>();
-    const wanted = [
+    const records = await batchGet(this.db, this.tableName, [
       { pk: orderPk(orderId), sk: ORDER_SK },
       ...[...new Set(keys)].map((key) => ({ pk: orderPk(orderId), sk: itemSk(key) })),
-    ];
-    // BatchGetItem takes 100 keys; keys DynamoDB leaves unprocessed (under throttling) are asked again.
-    for (let i = 0; i < wanted.length; i += 100) {
-      let batch: Record<string, unknown>[] = wanted.slice(i, i + 100);
-      for (let round = 0; batch.length > 0; round++) {
-        if (round === MAX_BATCH_ROUNDS)
-          throw new Error(
-            `order ${orderId}: ${batch.length} records still unread after ${round} tries (throttled)`,
-          );
-        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
-        const result = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: batch, ConsistentRead: true } },
-          }),
-        );
-        for (const record of result.Responses?.[this.tableName] ?? []) {
-          if (record.sk === ORDER_SK) order = toOrder(record);
-          else {
-            const item = toItem(record);
-            items.set(item.key, item);
-          }
-        }
-        batch = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    ]);
+    for (const record of records) {
+      if (record.sk === ORDER_SK) order = toOrder(record);
+      else {
+        const item = toItem(record);
+        items.set(item.key, item);
       }
     }
     return { order, items };

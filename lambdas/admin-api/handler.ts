@@ -12,19 +12,18 @@ import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
-import { DEFAULT_RETRY_RULE, type RetryRule, retryRuleBodySchema } from '../domain/retry-rules';
+import { DEFAULT_RETRY_RULE } from '../domain/retry-rules';
 import { actorOf } from '../domain/roles';
 import { changeView, toInterfaceView, toSystemView } from '../domain/system-view';
 import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/configuration-store';
 import type { DeadLetters } from '../ports/dead-letters';
 import type { OrderStore } from '../ports/order-store';
-import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { dynamoDocuments, eventBridge, scheduler, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
-import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
+import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { changeInterfaceStatus, changeSystemState } from '../use-cases/change-availability';
 import { parseItemId } from '../use-cases/complete-manual-task';
@@ -34,13 +33,13 @@ import {
   planMaintenanceWindow,
 } from '../use-cases/maintenance-windows';
 import { releaseChosenItems } from '../use-cases/release-held-items';
+import { putRetryRule, type RetryRuleDeps } from '../use-cases/retry-rules';
 
-export interface AdminApiDeps extends MaintenanceDeps {
+export interface AdminApiDeps extends MaintenanceDeps, RetryRuleDeps {
   catalog: Catalog;
   deadLetters: DeadLetters;
   store: OrderStore;
   queue: WorkQueue;
-  rules: RetryRuleStore;
 }
 
 /** The most history entries a system or interface view shows. */
@@ -79,7 +78,7 @@ export async function handleAdminApi(
       }
       case 'PUT /admin/systems/{systemId}/state': {
         const id = systemId();
-        const body = parse(systemStateRequestSchema, parseJsonBody(event));
+        const body = parseWith(systemStateRequestSchema, parseJsonBody(event));
         const result = await changeSystemState(deps, id, body.state, {
           by,
           reason: body.reason,
@@ -99,7 +98,7 @@ export async function handleAdminApi(
       }
       case 'PATCH /admin/system-interfaces/{interfaceId}': {
         const id = interfaceId();
-        const body = parse(interfaceStatusRequestSchema, parseJsonBody(event));
+        const body = parseWith(interfaceStatusRequestSchema, parseJsonBody(event));
         const result = await changeInterfaceStatus(deps, id, body.status, {
           by,
           reason: body.reason,
@@ -121,7 +120,7 @@ export async function handleAdminApi(
       }
       case 'POST /admin/systems/{systemId}/release': {
         const id = systemId();
-        const body = parse(releaseRequestSchema, event.body ? parseJsonBody(event) : {});
+        const body = parseWith(releaseRequestSchema, event.body ? parseJsonBody(event) : {});
         const system = await deps.config.getSystem(id);
         if (!system) throw new NotFoundError(`no system with id "${id}"`);
         if (system.state === 'Down') {
@@ -173,7 +172,7 @@ export async function handleAdminApi(
       }
       case 'GET /admin/fallout': {
         // Items in fallout across orders, oldest first: what waits for an operator's retry, skip or fail.
-        const query = parse(heldQuerySchema, event.queryStringParameters ?? {});
+        const query = parseWith(heldQuerySchema, event.queryStringParameters ?? {});
         const page = await deps.store.listFallout({
           limit: query.limit,
           ...(query.after ? { after: query.after } : {}),
@@ -213,14 +212,7 @@ export async function handleAdminApi(
       }
       case 'PUT /admin/retry-rules/{ruleId}': {
         const id = pathId(event.pathParameters?.ruleId, 'ruleId');
-        if (id === DEFAULT_RETRY_RULE.id) {
-          throw new ValidationError([
-            { field: 'ruleId', message: `"${id}" is the built-in rule's id; give the rule another` },
-          ]);
-        }
-        const body = parse(retryRuleBodySchema, parseJsonBody(event));
-        await checkScope(deps, body.scope);
-        const { created, rule } = await deps.rules.put({ ...body, id }, by, deps.now().toISOString());
+        const { created, rule } = await putRetryRule(deps, id, parseJsonBody(event), by);
         return json(created ? 201 : 200, rule, created ? { location: `/admin/retry-rules/${id}` } : {});
       }
       case 'DELETE /admin/retry-rules/{ruleId}': {
@@ -241,20 +233,6 @@ export async function handleAdminApi(
   }
 }
 
-/** A rule for one system or interface must name one that is configured. */
-async function checkScope(deps: AdminApiDeps, scope: RetryRule['scope']): Promise<void> {
-  if (scope.kind === 'system' && !(await deps.config.getSystem(scope.systemId))) {
-    throw new ValidationError([
-      { field: 'scope.systemId', message: `no system "${scope.systemId}" is configured` },
-    ]);
-  }
-  if (scope.kind === 'interface' && !(await deps.config.getInterface(scope.interfaceId))) {
-    throw new ValidationError([
-      { field: 'scope.interfaceId', message: `no system interface "${scope.interfaceId}" is configured` },
-    ]);
-  }
-}
-
 const releaseRequestSchema = z
   .object({
     /** Item ids (`<orderId>.<itemKey>`); all held items of the system when absent. */
@@ -269,12 +247,6 @@ const heldQuerySchema = z
     after: z.string().min(1).max(600).optional(),
   })
   .strict();
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
-  return parsed.data;
-}
 
 async function systemDetail(deps: AdminApiDeps, system: SystemRecord, profile: AuthProfile | undefined) {
   const [interfaces, history, windows] = await Promise.all([
@@ -304,7 +276,7 @@ async function heldPage(
   event: APIGatewayProxyEventV2,
   scope: { systemId: string; interfaceId?: string },
 ) {
-  const query = parse(heldQuerySchema, event.queryStringParameters ?? {});
+  const query = parseWith(heldQuerySchema, event.queryStringParameters ?? {});
   const page = await deps.store.listHeldItems({
     ...scope,
     limit: query.limit,

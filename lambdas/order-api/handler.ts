@@ -12,7 +12,7 @@ import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
-import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
+import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
 
@@ -64,17 +64,14 @@ export async function handleOrderApi(
           );
         }
       }
-      const parsed = productOrderCreateSchema.safeParse(body);
-      if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
-      const order = await submitOrder(deps, parsed.data, actorOf(caller), idempotencyKeyOf(event));
+      const submitted = parseWith(productOrderCreateSchema, body);
+      const order = await submitOrder(deps, submitted, actorOf(caller), idempotencyKeyOf(event));
       const resource = toProductOrder(order);
       return json(201, resource, { location: resource.href });
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder`) {
       requireRole(caller, 'submitter', 'operator');
-      const query = listQuerySchema.safeParse(event.queryStringParameters ?? {});
-      if (!query.success) throw new ValidationError(problemsFrom(query.error.issues));
-      const { offset, limit, state } = query.data;
+      const { offset, limit, state } = parseWith(listQuerySchema, event.queryStringParameters ?? {});
       const page = await deps.store.listOrders({
         offset,
         limit,

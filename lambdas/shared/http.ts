@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
 import {
   ConflictError,
   ForbiddenError,
@@ -79,6 +80,13 @@ export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
       { field: '', message: `the body is not valid JSON: ${(error as Error).message}` },
     ]);
   }
+}
+
+/** The value as the schema reads it, or a ValidationError naming every field that is wrong. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
+  return parsed.data;
 }
 
 /** Turns zod issues into problems named by their field path. */

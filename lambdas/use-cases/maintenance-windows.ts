@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../domain/errors'
 import type { Actor } from '../domain/roles';
 import type { MaintenanceWindow } from '../ports/configuration-store';
 import type { MaintenanceScheduler, MaintenanceWindowEvent } from '../ports/maintenance-scheduler';
-import { problemsFrom } from '../shared/http';
+import { parseWith } from '../shared/http';
 import { type AvailabilityDeps, changeSystemState } from './change-availability';
 
 export interface MaintenanceDeps extends AvailabilityDeps {
@@ -36,11 +36,10 @@ export async function planMaintenanceWindow(
   body: unknown,
   by: Actor,
 ): Promise<MaintenanceWindow> {
-  const parsed = maintenanceWindowRequestSchema.safeParse(body);
-  if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
+  const request = parseWith(maintenanceWindowRequestSchema, body);
   const now = deps.now();
-  const start = new Date(parsed.data.start);
-  const end = new Date(parsed.data.end);
+  const start = new Date(request.start);
+  const end = new Date(request.end);
   if (end <= start) throw new ValidationError([{ field: 'end', message: 'must be after start' }]);
   if (end <= now) throw new ValidationError([{ field: 'end', message: 'is in the past' }]);
   if (end.getTime() - start.getTime() > MAX_WINDOW_DAYS * DAY_MS) {
@@ -57,7 +56,7 @@ export async function planMaintenanceWindow(
     systemId,
     start: start.toISOString(),
     end: end.toISOString(),
-    reason: parsed.data.reason,
+    reason: request.reason,
     createdBy: by,
     createdAt: now.toISOString(),
   };

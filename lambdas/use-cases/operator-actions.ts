@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Catalog } from '../domain/catalog';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { ConflictError, NotFoundError } from '../domain/errors';
 import type { ItemRecord, OrderAggregateView } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { WorkQueue } from '../ports/work-queue';
-import { problemsFrom } from '../shared/http';
+import { parseWith } from '../shared/http';
 import { parseItemId } from './complete-manual-task';
 
 export interface OperatorActionDeps {
@@ -22,12 +22,6 @@ const text = z.string().trim().min(1, 'is required: say why').max(1000);
 export const reasonSchema = z.object({ reason: text }).strict();
 /** POST /orchestration/items/{itemId}/skip */
 export const noteSchema = z.object({ note: text }).strict();
-
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
-  return parsed.data;
-}
 
 /** The item and its order; an order that failed or completed takes no more actions (409). */
 async function find(deps: OperatorActionDeps, itemId: string) {
@@ -54,7 +48,7 @@ export async function retryByOperator(
   body: unknown,
   by: Actor,
 ): Promise<ItemRecord> {
-  const { reason } = parse(reasonSchema, body);
+  const { reason } = parseWith(reasonSchema, body);
   const { item } = await find(deps, itemId);
   return handBack(deps, item, 'only an item in fallout or waiting for a retry can be retried', (at) =>
     deps.store.retryByOperator(item.orderId, item.key, by, reason, at),
@@ -92,7 +86,7 @@ export async function skipByOperator(
   body: unknown,
   by: Actor,
 ): Promise<ItemRecord> {
-  const { note } = parse(noteSchema, body);
+  const { note } = parseWith(noteSchema, body);
   const { aggregate, item } = await find(deps, itemId);
   const past = pointOfNoReturnBehind(deps.catalog, aggregate, item);
   if (past) throw new ConflictError(`item "${itemId}" cannot be skipped: ${past}`);
@@ -115,7 +109,7 @@ export async function failByOperator(
   body: unknown,
   by: Actor,
 ): Promise<ItemRecord> {
-  const { reason } = parse(reasonSchema, body);
+  const { reason } = parseWith(reasonSchema, body);
   const { item } = await find(deps, itemId);
   const at = deps.now().toISOString();
   if (!(await deps.store.failByOperator(item.orderId, item.key, by, reason, at))) {

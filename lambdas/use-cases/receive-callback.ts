@@ -7,10 +7,10 @@ import {
   proofMatches,
   waitsUnder,
 } from '../domain/callback';
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../domain/errors';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../domain/errors';
 import type { CallbackQueue } from '../ports/callback-queue';
 import type { OrderStore } from '../ports/order-store';
-import { problemsFrom } from '../shared/http';
+import { parseWith } from '../shared/http';
 import { logger } from '../shared/logger';
 
 export interface ReceiveCallbackDeps {
@@ -58,9 +58,7 @@ export async function receiveCallback(
     );
   }
   if (!correlation) throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
-  const parsed = callbackBodySchema.safeParse(request.parseBody());
-  if (!parsed.success) throw new ValidationError(problemsFrom(parsed.error.issues));
-  const body: CallbackBody = parsed.data;
+  const body: CallbackBody = parseWith(callbackBodySchema, request.parseBody());
 
   const item = await deps.store.getItem(correlation.orderId, correlation.itemKey);
   if (!item) {

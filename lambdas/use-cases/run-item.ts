@@ -32,7 +32,14 @@ import {
   runProcedure,
   startProgress,
 } from '../domain/procedure';
-import { type CalloutFailure, decideRetry, retryAfterSeconds, ruleFor } from '../domain/retry-rules';
+import {
+  type CalloutFailure,
+  decideRetry,
+  type FailureTarget,
+  type RetryDecision,
+  retryAfterSeconds,
+  ruleFor,
+} from '../domain/retry-rules';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
 import type { ConfigurationStore, InterfaceRecord, SystemRecord } from '../ports/configuration-store';
@@ -436,30 +443,19 @@ async function failAttempt(
   target: CalloutTarget,
   error: string,
 ): Promise<void> {
-  const failure = outcome.failure ?? { kind: 'unusable' };
-  const rule = ruleFor(
-    await deps.rules.list(),
-    { systemId: target.system.id, interfaceId: target.iface.id },
-    failure,
-  );
   const now = deps.now();
-  const decision = decideRetry(rule, failure, item.retries ?? 0, now);
+  const { decision, recorded } = await retryDecision(
+    deps.rules,
+    { systemId: target.system.id, interfaceId: target.iface.id },
+    outcome.failure ?? { kind: 'unusable' },
+    item.retries ?? 0,
+    now,
+  );
+  const attempt = attemptOf(item, outcome, recorded, now);
   if (decision.kind === 'fallout') {
-    const attempt = attemptOf(
-      item,
-      outcome,
-      { kind: 'fallout', reason: decision.reason, ...(decision.ruleId ? { ruleId: decision.ruleId } : {}) },
-      now,
-    );
     return fail(deps, item, deliveryId, `${error} (${decision.reason})`, { ...outcome, attempt });
   }
   const next = decision.at.toISOString();
-  const attempt = attemptOf(
-    item,
-    outcome,
-    { kind: 'retry', at: next, ruleId: decision.ruleId, retry: decision.retry },
-    now,
-  );
   const retried = await deps.store.retryLater(
     item.orderId,
     item.key,
@@ -484,43 +480,36 @@ export async function failedChange(
   now: Date,
 ): Promise<CallbackChange & { kind: 'failed' }> {
   const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
-  const rule =
-    systemId && item.interfaceId
-      ? ruleFor(await deps.rules.list(), { systemId, interfaceId: item.interfaceId }, failure)
-      : undefined;
-  const decision = decideRetry(rule, failure, item.retries ?? 0, now);
-  const number = Math.max(1, item.attempts?.length ?? 0);
-  const at = now.toISOString();
-  if (decision.kind === 'fallout') {
-    return {
-      kind: 'failed',
-      error: `${error} (${decision.reason})`,
-      body,
-      attempt: {
-        number,
-        at,
-        error,
-        decision: {
-          kind: 'fallout',
-          reason: decision.reason,
-          ...(decision.ruleId ? { ruleId: decision.ruleId } : {}),
-        },
-      },
-    };
-  }
-  const next = decision.at.toISOString();
-  return {
-    kind: 'failed',
+  const target = systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+  const { decision, recorded } = await retryDecision(deps.rules, target, failure, item.retries ?? 0, now);
+  // The attempt the system accepted is the one this answer ends.
+  const attempt = {
+    number: Math.max(1, item.attempts?.length ?? 0),
+    at: now.toISOString(),
     error,
-    body,
-    retry: { at: next, retries: decision.retry, ruleId: decision.ruleId },
-    attempt: {
-      number,
-      at,
-      error,
-      decision: { kind: 'retry', at: next, ruleId: decision.ruleId, retry: decision.retry },
-    },
+    decision: recorded,
   };
+  if (decision.kind === 'fallout')
+    return { kind: 'failed', error: `${error} (${decision.reason})`, body, attempt };
+  const retry = { at: decision.at.toISOString(), retries: decision.retry, ruleId: decision.ruleId };
+  return { kind: 'failed', error, body, retry, attempt };
+}
+
+/** What the retry rules decide for a failed attempt, and that decision as the attempt records it. */
+async function retryDecision(
+  rules: RetryRuleStore,
+  target: FailureTarget | undefined,
+  failure: CalloutFailure,
+  retriesSoFar: number,
+  now: Date,
+): Promise<{ decision: RetryDecision; recorded: AttemptDecision }> {
+  const rule = target ? ruleFor(await rules.list(), target, failure) : undefined;
+  const decision = decideRetry(rule, failure, retriesSoFar, now);
+  const recorded: AttemptDecision =
+    decision.kind === 'fallout'
+      ? { kind: 'fallout', reason: decision.reason, ...(decision.ruleId ? { ruleId: decision.ruleId } : {}) }
+      : { kind: 'retry', at: decision.at.toISOString(), ruleId: decision.ruleId, retry: decision.retry };
+  return { decision, recorded };
 }
 
 /** After a failed change is applied: the next attempt is sent on its way, or the order waits in fallout. */
@@ -1179,7 +1168,6 @@ export async function finish(
   const tokens = new Set([...(item.taskTokens ?? []), ...(fresh.items.get(item.key)?.taskTokens ?? [])]);
   const ready = [...fresh.items.values()].filter(
     (other) =>
-      other.key !== item.key &&
       other.state === 'Pending' &&
       (other.taskTokens?.length ?? 0) > 0 &&
       other.dependsOn.includes(item.key) &&
