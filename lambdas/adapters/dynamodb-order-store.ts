@@ -303,7 +303,10 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression:
-        'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt, nextAttemptAt',
+        // Without an interface the item stays out of the by-interface index (it is sparse).
+        hold.interfaceId === undefined
+          ? 'SET #state = :onHold, #hold = :hold, heldSystem = :system, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE heldInterface, attemptId, releaseId, releaseAt, nextAttemptAt'
+          : 'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt, nextAttemptAt',
       ConditionExpression: '#state IN (:pending, :failed) OR (#state = :running AND attemptId = :attempt)',
       ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
       ExpressionAttributeValues: {
@@ -314,7 +317,7 @@ export class DynamoDbOrderStore implements OrderStore {
         ':attempt': attemptId,
         ':hold': hold,
         ':system': hold.systemId,
-        ':interface': hold.interfaceId,
+        ...(hold.interfaceId === undefined ? {} : { ':interface': hold.interfaceId }),
         ':sort': holdSort(orderId, key, hold.since),
         ':at': at,
         ':history': [historyEntry(at, 'OnHold', `on hold: ${hold.reason}`)],

@@ -3,6 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { Authenticator } from '../../lambdas/domain/authenticator';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
+import { CalloutError } from '../../lambdas/domain/errors';
 import { procedureSchema } from '../../lambdas/domain/procedure';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { Actor } from '../../lambdas/domain/roles';
@@ -32,7 +33,7 @@ const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const OPERATOR: Actor = { id: 'op-1', name: 'Olga Operator' };
 
 /** Scheduling books a slot through its interface; notification takes a message at a path of its own. */
-function installCatalog(): Catalog {
+function installCatalog(notification: Partial<Catalog['systems'][string]> = {}): Catalog {
   return {
     systems: {
       scheduling: {
@@ -46,6 +47,7 @@ function installCatalog(): Catalog {
         name: 'Notification',
         baseUrl: 'http://notification.test',
         limits: {},
+        ...notification,
       },
     },
     interfaces: {
@@ -111,8 +113,7 @@ function systems(notification: Responder = () => jsonAnswer(201, { messageId: 'M
       : notification(request);
 }
 
-async function setup(responder: Responder) {
-  const catalog = installCatalog();
+async function setup(responder: Responder, catalog = installCatalog()) {
   const submitted = productOrderCreateSchema.parse({
     productOrderItem: [
       {
@@ -199,8 +200,20 @@ describe('runItem: an auto task that runs an integration procedure', () => {
     const held = store.item(ORDER, KEY);
     assert.equal(held.state, 'OnHold');
     assert.equal(held.hold?.systemId, 'notification');
+    assert.equal(held.hold?.interfaceId, undefined, 'a path of the system has no interface to hold it');
     assert.equal(held.procedure?.next, 1, 'find-slot is done and kept');
     assert.deepEqual(hostsCalled(http), ['scheduling.test']);
+    const bySystem = await store.listHeldItems({ systemId: 'notification', limit: 10 });
+    assert.deepEqual(
+      bySystem.items.map((h) => h.key),
+      [KEY],
+    );
+    const byInterface = await store.listHeldItems({
+      systemId: 'notification',
+      interfaceId: 'book-installation.notify',
+      limit: 10,
+    });
+    assert.deepEqual(byInterface.items, [], 'no made-up interface lists it');
 
     await config.setSystemState('notification', 'Up', {
       by: OPERATOR,
@@ -218,6 +231,70 @@ describe('runItem: an auto task that runs an integration procedure', () => {
       'scheduling was called once',
     );
     assert.deepEqual(done.outputAttributes, { installationSlot: 'SLOT-7', confirmation: 'MSG-1' });
+  });
+
+  it('holds at a step whose interface is Offline, under that interface', async (t) => {
+    quietLogs(t);
+    const { deps, store, http, config } = await setup(systems());
+    await config.setInterfaceStatus('book-slot', 'Offline', {
+      by: OPERATOR,
+      reason: 'new release',
+      cause: 'operator',
+      at: new Date(T0).toISOString(),
+    });
+
+    await runItem(deps, dispatch, 'm-1');
+
+    const held = store.item(ORDER, KEY);
+    assert.equal(held.state, 'OnHold');
+    assert.deepEqual(
+      { systemId: held.hold?.systemId, interfaceId: held.hold?.interfaceId },
+      { systemId: 'scheduling', interfaceId: 'book-slot' },
+    );
+    assert.match(held.hold?.reason ?? '', /interface "book-slot" is Offline: new release/);
+    assert.deepEqual(held.procedure?.trace ?? [], [], 'no step ran');
+    assert.deepEqual(http.requests, [], 'nothing was sent');
+  });
+
+  it("waits On Hold when the circuit breaker takes a step's system Down, and resumes at that step after the probe", async (t) => {
+    quietLogs(t);
+    let refusing = true;
+    const { deps, store, http, queue } = await setup(
+      systems(() => {
+        if (refusing)
+          throw new CalloutError('connection failed (ECONNREFUSED): notification.test', undefined, true);
+        return jsonAnswer(201, { messageId: 'MSG-3' });
+      }),
+      installCatalog({
+        circuitBreaker: { failureThreshold: 1, healthPath: '/health', probeIntervalSeconds: 30 },
+      }),
+    );
+
+    await runItem(deps, dispatch, 'm-1');
+
+    const held = store.item(ORDER, KEY);
+    assert.equal(held.state, 'OnHold', 'not failed: the breaker took its system Down');
+    assert.equal(held.hold?.systemId, 'notification');
+    assert.match(held.hold?.reason ?? '', /system "notification" is Down: 1 connection failures/);
+    assert.equal(held.procedure?.next, 1);
+    const system = await deps.config.getSystem('notification');
+    assert.equal(system?.state, 'Down');
+    const probe = queue.sent.find((m) => m.kind === 'probe');
+    assert.ok(probe, 'the breaker probes the system health');
+
+    refusing = false;
+    await runItem(deps, probe, 'm-probe');
+    assert.equal((await deps.config.getSystem('notification'))?.state, 'Up');
+    await runItem(deps, start, 'm-2');
+
+    const done = store.item(ORDER, KEY);
+    assert.equal(done.state, 'Completed');
+    assert.deepEqual(done.outputAttributes, { installationSlot: 'SLOT-7', confirmation: 'MSG-3' });
+    assert.equal(
+      hostsCalled(http).filter((host) => host === 'scheduling.test').length,
+      1,
+      'the slot was booked once',
+    );
   });
 
   it('retries a failed step under the retry rules, resuming at that step', async (t) => {
