@@ -10,13 +10,10 @@ import { after, before, describe, it } from 'node:test';
 const ROOT = resolve(import.meta.dirname, '../..');
 const API_KEY = 'k-preview-0123456789';
 
-/** Runs `npm run procedure`'s script with these arguments; its exit code and output. */
+/** Runs `npm run procedure` with these arguments; its exit code and output. */
 function runPreview(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const flags = ['--no-concurrent-sparkplug', '--no-concurrent-recompilation'];
-    const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'scripts/procedure.ts', ...args], {
-      cwd: ROOT,
-    });
+    const child = spawn('npm', ['run', '--silent', 'procedure', '--', ...args], { cwd: ROOT });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
