@@ -11,7 +11,10 @@ export interface SystemLatencies {
 
 export interface OverheadFigures {
   orders: number;
-  /** The DSL plan's critical path: inventory, activation's answer and its two callbacks, billing. */
+  /**
+   * The DSL plan's critical path: inventory, activation's answer and its two callbacks, billing. The
+   * installation booking (scheduling, then notification) runs beside activation and billing, and is shorter.
+   */
   criticalPathMs: number;
   medianOrderMs: number;
   p99OrderMs: number;

@@ -6,6 +6,7 @@ import {
   type DemoCredentials,
   type DemoSystems,
   demoCredentials,
+  FREE_DEMO_PORTS,
   startDemoSystems,
 } from '../simulators/demo-systems';
 import type { DynamoDbChoice } from './dynamodb';
@@ -21,7 +22,7 @@ export interface DemoEnvironmentOptions {
   /** The API's port; 0 picks a free one. */
   port: number;
   host?: string;
-  /** `fixed`: the catalog's demo ports (4101–4103); `free`: any free ports, passed to synth as base URLs. */
+  /** `fixed`: the catalog's demo ports (4101–4105); `free`: any free ports, passed to synth as base URLs. */
   systemPorts: 'fixed' | 'free';
   latencyMs?: number;
   /** How long the simulated activation takes to send its final callback (the benchmark sends its own). */
@@ -48,6 +49,7 @@ const demoCredentialsSchema = z.object({
   'inventory-api-key': credentialSchemas['api-key'],
   'activation-oauth': credentialSchemas['oauth2-client-credentials'],
   'billing-basic': credentialSchemas.basic,
+  'scheduling-api-key': credentialSchemas['api-key'],
 });
 
 /**
@@ -62,7 +64,7 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
   const free = options.systemPorts === 'free';
   const systems = await startDemoSystems({
     credentials,
-    ports: free ? { inventory: 0, activation: 0, billing: 0 } : DEMO_SYSTEM_PORTS,
+    ports: free ? FREE_DEMO_PORTS : DEMO_SYSTEM_PORTS,
     // Activation answers the way real ones do: accepted now, the result later on its callback.
     activationMode: 'async',
     ...(options.activationInterimDelayMs !== undefined
@@ -78,13 +80,7 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
       ...(free || options.systemBaseUrls
         ? {
             'switchboard:systemBaseUrls': {
-              ...(free
-                ? {
-                    inventory: systems.inventory.url,
-                    activation: systems.activation.url,
-                    billing: systems.billing.url,
-                  }
-                : {}),
+              ...(free ? systems.urls : {}),
               ...options.systemBaseUrls,
             },
           }

@@ -33,6 +33,8 @@ interface ItemView {
   response?: { status: number; body?: unknown; durationMs: number };
   asyncResponse?: { body: unknown; receivedAt: string };
   history: { at: string; state: string; reason: string }[];
+  /** An auto task's integration procedure: each step it ran. */
+  procedure?: { trace: { step: string; type: string; skipped?: true; output?: unknown; ms: number }[] };
 }
 
 rmSync(dataDir, { recursive: true, force: true });
@@ -160,6 +162,10 @@ async function runDemo(): Promise<number> {
     }
     for (const entry of item.history.filter((h) => /interim|accepted|on hold|released/.test(h.reason))) {
       console.log(`    history   ${since(entry.at)} ${entry.reason}`);
+    }
+    for (const step of item.procedure?.trace ?? []) {
+      const outcome = step.skipped ? 'skipped' : `${step.ms} ms → ${compact(step.output)}`;
+      console.log(`    step      ${step.step} (${step.type}) ${outcome}`);
     }
     if (item.attributes) console.log(`    wrote     ${compact(item.attributes)}`);
     if (item.error) console.log(`    error     ${item.error}`);

@@ -15,7 +15,7 @@ const demo = await startDemoEnvironment({
   assemblyDir: join(root, 'cdk.out'),
   port,
   host: process.env.HOST ?? '127.0.0.1',
-  // The demo catalog points its systems at 4101–4103 (catalog/systems/*.yaml).
+  // The demo catalog points its systems at 4101–4105 (catalog/systems/*.yaml).
   systemPorts: 'fixed',
   dynamoDb: process.env.SWITCHBOARD_DYNAMODB === 'dynalite' ? 'dynalite' : 'auto',
 });

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type ActivationOptions, type ActivationSystem, startActivation } from './activation';
 import { type BilledCharge, startBilling } from './billing';
 import { startInventory } from './inventory';
+import { type SentMessage, startNotification } from './notification';
+import { type BookedSlot, startScheduling } from './scheduling';
 import type { SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
 
 /**
@@ -15,16 +17,34 @@ export interface DemoCredentials {
   'inventory-api-key': { apiKey: string };
   'activation-oauth': { clientId: string; clientSecret: string };
   'billing-basic': { username: string; password: string };
+  'scheduling-api-key': { apiKey: string };
 }
 
 export interface DemoSystemPorts {
   inventory: number;
   activation: number;
   billing: number;
+  scheduling: number;
+  notification: number;
 }
 
 /** The ports the demo catalog points its systems at. */
-export const DEMO_SYSTEM_PORTS: DemoSystemPorts = { inventory: 4101, activation: 4102, billing: 4103 };
+export const DEMO_SYSTEM_PORTS: DemoSystemPorts = {
+  inventory: 4101,
+  activation: 4102,
+  billing: 4103,
+  scheduling: 4104,
+  notification: 4105,
+};
+
+/** Every demo system on any free port. */
+export const FREE_DEMO_PORTS: DemoSystemPorts = {
+  inventory: 0,
+  activation: 0,
+  billing: 0,
+  scheduling: 0,
+  notification: 0,
+};
 
 export interface DemoSystemsOptions {
   /** Port 0 takes any free port. */
@@ -43,6 +63,10 @@ export interface DemoSystems {
   inventory: SimulatedSystem;
   activation: ActivationSystem;
   billing: SimulatedSystem & { charges: BilledCharge[] };
+  scheduling: SimulatedSystem & { slots: BookedSlot[] };
+  notification: SimulatedSystem & { messages: SentMessage[] };
+  /** Each system's base URL by its catalog id (what synth takes as switchboard:systemBaseUrls). */
+  urls: Record<keyof DemoSystemPorts, string>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +77,7 @@ export function demoCredentials(): DemoCredentials {
     'inventory-api-key': { apiKey: secret() },
     'activation-oauth': { clientId: `switchboard-${suffix()}`, clientSecret: secret() },
     'billing-basic': { username: `switchboard-${suffix()}`, password: secret() },
+    'scheduling-api-key': { apiKey: secret() },
   };
 }
 
@@ -62,6 +87,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
   const { apiKey } = options.credentials['inventory-api-key'];
   const { clientId, clientSecret } = options.credentials['activation-oauth'];
   const { username, password } = options.credentials['billing-basic'];
+  const scheduling = options.credentials['scheduling-api-key'];
   const started = await Promise.allSettled([
     startInventory({
       port: ports.inventory,
@@ -82,19 +108,46 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       latencyMs,
       auth: { type: 'basic', username, password },
     }),
+    startScheduling({
+      port: ports.scheduling,
+      latencyMs,
+      auth: { type: 'api-key', header: 'x-api-key', apiKey: scheduling.apiKey },
+    }),
+    startNotification({ port: ports.notification, latencyMs }),
   ] as const);
-  const [inventory, activation, billing] = started;
-  if (inventory.status === 'rejected' || activation.status === 'rejected' || billing.status === 'rejected') {
+  const [inventory, activation, billing, schedulingSystem, notification] = started;
+  if (
+    inventory.status === 'rejected' ||
+    activation.status === 'rejected' ||
+    billing.status === 'rejected' ||
+    schedulingSystem.status === 'rejected' ||
+    notification.status === 'rejected'
+  ) {
     // One system failing to start (a port in use, say) must not leave the others holding the process open.
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
     const failure = started.find((s) => s.status === 'rejected');
     throw failure?.reason;
   }
-  const systems = [inventory.value, activation.value, billing.value];
+  const systems = [
+    inventory.value,
+    activation.value,
+    billing.value,
+    schedulingSystem.value,
+    notification.value,
+  ];
   return {
     inventory: inventory.value,
     activation: activation.value,
     billing: billing.value,
+    scheduling: schedulingSystem.value,
+    notification: notification.value,
+    urls: {
+      inventory: inventory.value.url,
+      activation: activation.value.url,
+      billing: billing.value.url,
+      scheduling: schedulingSystem.value.url,
+      notification: notification.value.url,
+    },
     stop: async () => {
       await Promise.all(systems.map((system) => system.stop()));
     },

@@ -15,13 +15,15 @@ export const itemTypes = ['callout', 'autoTask', 'milestone', 'manualTask'] as c
 export const MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
 const DEFAULT_PLAN_TIMEOUT_SECONDS = 14 * 24 * 3600;
 
-/** Which fields each item type needs, and which it must not have. */
-const TYPE_FIELDS: Record<(typeof itemTypes)[number], { needs?: 'interface' | 'setAttributes' }> = {
-  callout: { needs: 'interface' },
-  autoTask: { needs: 'setAttributes' },
-  milestone: {},
-  manualTask: {},
+/** Which of the type-specific fields each item type may have; an autoTask has one of its two kinds. */
+const TYPE_FIELDS: Record<(typeof itemTypes)[number], readonly TypeField[]> = {
+  callout: ['interface'],
+  autoTask: ['setAttributes', 'procedure', 'input', 'output'],
+  milestone: [],
+  manualTask: [],
 };
+type TypeField = 'interface' | 'setAttributes' | 'procedure' | 'input' | 'output';
+const TYPE_SPECIFIC: readonly TypeField[] = ['interface', 'setAttributes', 'procedure', 'input', 'output'];
 
 export const planItemSchema = z
   .object({
@@ -40,18 +42,51 @@ export const planItemSchema = z
     interface: slug.optional(),
     /** autoTask (built-in): JSONata yielding an object of attributes to set on the order. */
     setAttributes: z.string().min(1).optional(),
+    /** autoTask (the default auto task): the integration procedure it runs (procedures/<id>.yaml). */
+    procedure: slug.optional(),
+    /** With a procedure: JSONata over the order, the line, its prices and attributes, yielding its input. */
+    input: z.string().min(1).optional(),
+    /**
+     * With a procedure: JSONata over `output` (the procedure's outputs) and what `input` sees, yielding
+     * the attributes to set on the order; without it, the outputs themselves are set.
+     */
+    output: z.string().min(1).optional(),
     /** manualTask: what the operator is asked to do. */
     instructions: z.string().optional(),
   })
   .strict()
   .superRefine((item, ctx) => {
-    const needs = TYPE_FIELDS[item.type].needs;
-    for (const field of ['interface', 'setAttributes'] as const) {
-      if (field === needs && item[field] === undefined) {
-        ctx.addIssue({ code: 'custom', path: [field], message: `${article(item.type)} needs ${field}` });
-      }
-      if (field !== needs && item[field] !== undefined) {
+    const allowed = TYPE_FIELDS[item.type];
+    for (const field of TYPE_SPECIFIC) {
+      if (!allowed.includes(field) && item[field] !== undefined) {
         ctx.addIssue({ code: 'custom', path: [field], message: `${article(item.type)} has no ${field}` });
+      }
+    }
+    if (item.type === 'callout' && item.interface === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['interface'], message: 'a callout needs interface' });
+    }
+    if (item.type === 'autoTask') {
+      if (item.setAttributes === undefined && item.procedure === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['setAttributes'],
+          message: 'an autoTask needs setAttributes, or a procedure to run',
+        });
+      } else if (item.setAttributes !== undefined && item.procedure !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['procedure'],
+          message: 'an autoTask runs a procedure or sets attributes (setAttributes), not both',
+        });
+      }
+      for (const field of ['input', 'output'] as const) {
+        if (item[field] !== undefined && item.procedure === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `${field} maps a procedure's; this autoTask runs none`,
+          });
+        }
       }
     }
     if (item.instructions !== undefined && item.type !== 'manualTask') {

@@ -17,6 +17,7 @@ import type {
   OrderRecord,
   OrderState,
 } from '../domain/orchestration';
+import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
 import type {
   CallbackChange,
@@ -234,6 +235,27 @@ export class DynamoDbOrderStore implements OrderStore {
     return { order, items };
   }
 
+  async saveProcedureProgress(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    progress: ProcedureProgress,
+    at: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET #procedure = :progress, updatedAt = :at',
+      ConditionExpression: '#state = :running AND attemptId = :attempt',
+      ExpressionAttributeNames: { '#procedure': 'procedure', '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':progress': progress,
+        ':at': at,
+        ':running': 'Running' satisfies ItemState,
+        ':attempt': attemptId,
+      },
+    });
+  }
+
   async attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean> {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
@@ -281,7 +303,10 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression:
-        'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt, nextAttemptAt',
+        // Without an interface the item stays out of the by-interface index (it is sparse).
+        hold.interfaceId === undefined
+          ? 'SET #state = :onHold, #hold = :hold, heldSystem = :system, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE heldInterface, attemptId, releaseId, releaseAt, nextAttemptAt'
+          : 'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt, nextAttemptAt',
       ConditionExpression: '#state IN (:pending, :failed) OR (#state = :running AND attemptId = :attempt)',
       ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
       ExpressionAttributeValues: {
@@ -292,7 +317,7 @@ export class DynamoDbOrderStore implements OrderStore {
         ':attempt': attemptId,
         ':hold': hold,
         ':system': hold.systemId,
-        ':interface': hold.interfaceId,
+        ...(hold.interfaceId === undefined ? {} : { ':interface': hold.interfaceId }),
         ':sort': holdSort(orderId, key, hold.since),
         ':at': at,
         ':history': [historyEntry(at, 'OnHold', `on hold: ${hold.reason}`)],

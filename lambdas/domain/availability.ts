@@ -43,7 +43,8 @@ export const interfaceStatusRequestSchema = z.object({ status: z.enum(INTERFACE_
 /** Why an item waits On Hold, and for what. */
 export interface HoldInfo {
   systemId: string;
-  interfaceId: string;
+  /** Absent for a procedure step sent to a path of its system: only the system's state holds it. */
+  interfaceId?: string;
   since: string;
   reason: string;
 }

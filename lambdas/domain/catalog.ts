@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type PlanDefinition, slug } from '../../statemachines/plan-definition';
 import type { AuthProfile } from './auth-profile';
+import type { Procedure } from './procedure';
 
 /**
  * What a system can take. Both hold across every worker at once: a legacy system that accepts four
@@ -94,6 +95,8 @@ export interface Catalog {
   /** Names of the custom adapters (adapters/<name>.ts) the bundles carry. */
   customAdapters: string[];
   plans: Record<string, PlanDefinition>;
+  /** Integration procedures by id (procedures/<id>.yaml), run by auto tasks. */
+  procedures: Record<string, Procedure>;
 }
 
 /** The plan that fulfils a line, by offering id and line action. */

@@ -1,5 +1,6 @@
 import type { ItemType } from '../../statemachines/plan-definition';
 import type { HoldInfo } from './availability';
+import type { ProcedureProgress } from './procedure';
 import type { Actor } from './roles';
 
 /**
@@ -91,6 +92,8 @@ export interface ItemRecord {
   asyncResponse?: { body: unknown; receivedAt: string };
   /** Attributes this item wrote to the order context (kept so a replay writes the same). */
   outputAttributes?: Record<string, unknown>;
+  /** An auto task's integration procedure: the step it runs next, what each step gave, its trace. */
+  procedure?: ProcedureProgress;
   error?: string;
   createdAt: string;
   startedAt?: string;

@@ -8,6 +8,7 @@ import type {
   OrderRecord,
   OrderState,
 } from '../domain/orchestration';
+import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
 
 /** An order with everything the worker needs to decide about one of its items, read at once. */
@@ -91,6 +92,17 @@ export interface OrderStore {
     orderId: string,
     keys: string[],
   ): Promise<{ order: OrderRecord | undefined; items: Map<string, ItemRecord> }>;
+  /**
+   * Keeps a running procedure's progress on its item, for the attempt that runs it (false otherwise):
+   * a procedure resumed after a hold, a retry or a lost worker starts at the step after the last kept.
+   */
+  saveProcedureProgress(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    progress: ProcedureProgress,
+    at: string,
+  ): Promise<boolean>;
   /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
   /**

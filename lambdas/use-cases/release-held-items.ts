@@ -92,7 +92,11 @@ export async function releaseHeldItems(deps: ReleaseDeps, request: ReleaseReques
       const id = `${held.orderId}.${held.key}`;
       if (sent.has(id)) continue;
       const ready = await availableScope(deps.config, request);
-      if ('offline' in ready && ready.offline.has(held.hold.interfaceId)) {
+      if (
+        'offline' in ready &&
+        held.hold.interfaceId !== undefined &&
+        ready.offline.has(held.hold.interfaceId)
+      ) {
         skipped.add(id);
         after = held.holdSort;
         continue;
@@ -158,7 +162,11 @@ export async function releaseChosenItems(
       results.push({ orderId, key, result: 'not held' as const });
       continue;
     }
-    if ('offline' in scope && item.hold && scope.offline.has(item.hold.interfaceId)) {
+    if (
+      'offline' in scope &&
+      item.hold?.interfaceId !== undefined &&
+      scope.offline.has(item.hold.interfaceId)
+    ) {
       results.push({ orderId, key, result: 'interface offline' as const });
       continue;
     }

@@ -13,17 +13,25 @@ import {
   requestRecord,
   systemUrl,
 } from '../domain/callout';
-import { type Catalog, DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
+import { type Catalog, DEFAULT_ASYNC_TIMEOUT_SECONDS, type SystemInterface } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
 import { isAsyncAdapter } from '../domain/integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
 import {
   type AttemptDecision,
   type AttemptRecord,
+  type CalloutRequestRecord,
   type ItemRecord,
   isDone,
   prerequisitesDone,
 } from '../domain/orchestration';
+import {
+  type HttpOutcome,
+  type HttpStep,
+  type Procedure,
+  runProcedure,
+  startProgress,
+} from '../domain/procedure';
 import {
   type CalloutFailure,
   decideRetry,
@@ -34,8 +42,8 @@ import {
 } from '../domain/retry-rules';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
-import type { ConfigurationStore } from '../ports/configuration-store';
-import type { HttpClient, HttpResponse } from '../ports/http-client';
+import type { ConfigurationStore, SystemRecord } from '../ports/configuration-store';
+import type { HttpClient, HttpRequest, HttpResponse } from '../ports/http-client';
 import type { CallbackChange, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
@@ -239,7 +247,11 @@ async function start(
     await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
   if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
 
-  const outcome = await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
+  const outcome = planItem?.procedure
+    ? await runProcedureItem(deps, aggregate, item, planItem, deliveryId)
+    : await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
+  // A procedure's HTTP step is held, throttled or to be retried: the item is already where it waits.
+  if (outcome.suspended) return;
   if (outcome.holdReason !== undefined && admission) {
     // The circuit breaker took its system Down as this callout failed to connect: it waits with the rest.
     // Claimed above: it is Running under this delivery now, whatever the copy read before said.
@@ -289,22 +301,10 @@ async function admit(
   // Before any slot or turn is taken: a held callout uses none of its system's capacity.
   const unavailable = unavailability(target);
   if (unavailable) return { kind: 'hold', target, reason: unavailable };
-  const { system, iface } = target;
+  const { system } = target;
   const now = deps.now();
-  let lease: SlotLease | undefined;
-  const maxConcurrent = system.limits.maxConcurrentCallouts;
-  if (maxConcurrent !== undefined) {
-    // The lease outlives the longest this callout can take (a 401 renewal sends it twice), so a worker
-    // that dies mid-call frees its slot by itself and one that lives never loses it.
-    const expiresAt = new Date(now.getTime() + MAX_RATE_WAIT_MS + 2 * iface.timeoutSeconds * 1000 + 60_000);
-    lease = await deps.limits.acquireSlot(system.id, maxConcurrent, deliveryId, now, expiresAt);
-    if (!lease) {
-      return {
-        kind: 'later',
-        delaySeconds: SLOT_RETRY_SECONDS + Math.floor(Math.random() * (SLOT_RETRY_SECONDS + 1)),
-      };
-    }
-  }
+  const lease = await takeSlot(deps, target, deliveryId);
+  if (lease === 'full') return { kind: 'later', delaySeconds: slotRetryDelay() };
   // The rate's turn is taken just before the send (see callout); here a system booked far ahead only
   // sends the item back to the queue, so no worker sits waiting for long.
   const perSecond = system.limits.maxCalloutsPerSecond;
@@ -317,6 +317,78 @@ async function admit(
     }
   }
   return { kind: 'admitted', target, lease };
+}
+
+/**
+ * A connection slot on the target's system when it limits its concurrent callouts: the lease, held until
+ * the callout ends; undefined when it has no limit; 'full' when every slot is taken.
+ */
+async function takeSlot(
+  deps: RunItemDeps,
+  { system, iface }: CalloutTarget,
+  deliveryId: string,
+): Promise<SlotLease | undefined | 'full'> {
+  const maxConcurrent = system.limits.maxConcurrentCallouts;
+  if (maxConcurrent === undefined) return undefined;
+  const now = deps.now();
+  // The lease outlives the longest this callout can take (a 401 renewal sends it twice), so a worker
+  // that dies mid-call frees its slot by itself and one that lives never loses it.
+  const expiresAt = new Date(now.getTime() + MAX_RATE_WAIT_MS + 2 * iface.timeoutSeconds * 1000 + 60_000);
+  return (await deps.limits.acquireSlot(system.id, maxConcurrent, deliveryId, now, expiresAt)) ?? 'full';
+}
+
+/** When a callout that found its system full asks again: soon, with jitter so the waiting ones spread out. */
+function slotRetryDelay(): number {
+  return SLOT_RETRY_SECONDS + Math.floor(Math.random() * (SLOT_RETRY_SECONDS + 1));
+}
+
+/** Why a request to a system got no answer. */
+interface NoAnswer {
+  error: string;
+  failure: CalloutFailure;
+  durationMs: number;
+  /** The circuit breaker has the system Down, after this failure or before it: wait, do not fail. */
+  holdReason?: string;
+}
+
+/**
+ * Sends one request to its system, for a callout and a procedure's HTTP step alike: waits for its turn
+ * under the system's rate, adds the auth profile's credentials at send time (kept in `secrets` so
+ * everything stored can be scrubbed of them), fetches a fresh credential and sends once more on a 401,
+ * and counts a refused connection or a timeout against the system's circuit breaker.
+ */
+async function exchange(
+  deps: RunItemDeps,
+  system: CalloutTarget['system'],
+  request: HttpRequest,
+  secrets: string[],
+): Promise<{ sentAt: Date } & ({ answer: HttpResponse } | { noAnswer: NoAnswer })> {
+  const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
+  await waitForTurn(deps, system);
+  const sentAt = deps.now();
+  const send = async () => {
+    const credentialed = await deps.auth.headers(profile, system.baseUrl);
+    secrets.push(...credentialed.secrets);
+    return deps.http.send({ ...request, headers: { ...request.headers, ...credentialed.headers } });
+  };
+  try {
+    let answer = await send();
+    if (answer.status === 401 && deps.auth.renew(profile, system.baseUrl)) answer = await send();
+    if (system.consecutiveFailures) await deps.config.resetConnectionFailures(system.id);
+    return { sentAt, answer };
+  } catch (error) {
+    const unreachable = error instanceof CalloutError && error.unreachable;
+    const message = scrubSecrets(describe(error), secrets);
+    const failure: CalloutFailure =
+      unreachable && /^no answer within/.test(error.message)
+        ? { kind: 'timeout' }
+        : unreachable
+          ? { kind: 'connection' }
+          : { kind: 'unusable' };
+    const noAnswer = { error: message, failure, durationMs: deps.now().getTime() - sentAt.getTime() };
+    const down = unreachable ? await countFailure(deps, system, message) : undefined;
+    return { sentAt, noAnswer: down ? { ...noAnswer, holdReason: `${down} (after: ${message})` } : noAnswer };
+  }
 }
 
 /**
@@ -350,7 +422,7 @@ async function hold(
   deps: RunItemDeps,
   item: ItemRecord,
   deliveryId: string,
-  target: CalloutTarget,
+  target: StepTarget,
   reason: string,
   releaseId?: string,
 ): Promise<void> {
@@ -364,7 +436,12 @@ async function hold(
     // A release's message found the system gone again: the item stays held, free for the next release.
     if (releaseId) await store.clearReleaseStamp(item.orderId, item.key, releaseId);
   } else {
-    const info = { systemId: target.system.id, interfaceId: target.iface.id, since: at, reason };
+    const info = {
+      systemId: target.system.id,
+      ...(target.pathOnly ? {} : { interfaceId: target.iface.id }),
+      since: at,
+      reason,
+    };
     if (await store.holdItem(item.orderId, item.key, deliveryId, info, at)) {
       logger.info('callout on hold', { orderId: item.orderId, itemKey: item.key, reason });
     }
@@ -375,7 +452,9 @@ async function hold(
     await store.releaseOrderHold(item.orderId, item.key, at);
     return;
   }
-  const now = await deps.config.calloutTarget(target.iface.id, target.system.id);
+  const now = target.pathOnly
+    ? await stepTarget(deps, target.system.id, target.iface)
+    : await deps.config.calloutTarget(target.iface.id, target.system.id);
   if (now && !unavailability(now)) {
     await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
   }
@@ -598,10 +677,203 @@ async function perform(
 }
 
 /**
+ * The default auto task: runs the item's integration procedure from where its kept progress says, the
+ * input mapping giving its input and the output mapping turning its outputs into attributes. Progress
+ * is kept after every step, so a procedure resumed after a hold, a retry or a lost worker runs no
+ * step that already succeeded.
+ */
+async function runProcedureItem(
+  deps: RunItemDeps,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+  planItem: PlanItem,
+  deliveryId: string,
+): Promise<CalloutOutcome> {
+  const procedure = deps.catalog.procedures?.[planItem.procedure ?? ''];
+  if (!procedure) return { error: `procedure "${planItem.procedure}" is not in the catalog` };
+  const scope = mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values());
+  let input: Record<string, unknown>;
+  try {
+    input = planItem.input
+      ? await evaluateAttributeMapping(`${item.planItemId}.input`, planItem.input, scope)
+      : {};
+  } catch (error) {
+    return { error: describe(error) };
+  }
+  const result = await runProcedure(
+    procedure,
+    input,
+    item.procedure ?? startProgress(),
+    (step, body) => procedureStep(deps, item, procedure, step, body, deliveryId),
+    {
+      now: deps.now,
+      onStep: async (progress) => {
+        await deps.store.saveProcedureProgress(
+          item.orderId,
+          item.key,
+          deliveryId,
+          progress,
+          deps.now().toISOString(),
+        );
+      },
+    },
+  );
+  if (result.kind === 'suspended') return { suspended: true };
+  if (result.kind === 'failed')
+    return { error: `procedure "${procedure.id}" step "${result.step}": ${result.error}: ${result.message}` };
+  try {
+    return {
+      attributes: planItem.output
+        ? await evaluateAttributeMapping(`${item.planItemId}.output`, planItem.output, {
+            ...scope,
+            output: result.outputs,
+          })
+        : result.outputs,
+    };
+  } catch (error) {
+    return { error: describe(error) };
+  }
+}
+
+/**
+ * One HTTP step of a procedure through the callout machinery: held while its system is Down or its
+ * interface Offline, a connection slot and a turn under the rate, the system's auth, an idempotency
+ * key that is the same for every attempt of the step, and on failure the retry rules of its system
+ * and interface. Anything but an answer leaves the item where it waits and suspends the procedure.
+ */
+async function procedureStep(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  procedure: Procedure,
+  step: HttpStep,
+  body: unknown,
+  deliveryId: string,
+): Promise<HttpOutcome> {
+  const running = { ...item, state: 'Running' as const };
+  const target =
+    step.interface !== undefined
+      ? await deps.config.calloutTarget(step.interface, deps.catalog.interfaces[step.interface]?.system)
+      : await stepTarget(deps, step.system ?? '', pathInterface(procedure, step));
+  if (!target) {
+    await fail(
+      deps,
+      running,
+      deliveryId,
+      `procedure "${procedure.id}" step "${step.id}": its system or interface is not configured (is the catalog seeded?)`,
+    );
+    return { kind: 'suspended' };
+  }
+  const unavailable = unavailability(target);
+  if (unavailable) {
+    await hold(deps, running, deliveryId, target, unavailable);
+    return { kind: 'suspended' };
+  }
+  const { system, iface } = target;
+  const lease = await takeSlot(deps, target, deliveryId);
+  if (lease === 'full') {
+    // The message comes back with this attempt, which keeps the item and resumes at this step.
+    await deps.queue.send(
+      [{ kind: 'start', orderId: item.orderId, itemKey: item.key, attemptId: deliveryId }],
+      { delaySeconds: slotRetryDelay() },
+    );
+    return { kind: 'suspended' };
+  }
+  try {
+    const url = systemUrl(system.baseUrl, iface.path);
+    const request = {
+      method: iface.method,
+      url,
+      headers: {
+        accept: 'application/json',
+        'idempotency-key': `${item.orderId}.${item.key}.${step.id}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs: iface.timeoutSeconds * 1000,
+    };
+    const secrets: string[] = [];
+    const sent = await exchange(deps, system, request, secrets);
+    const { sentAt } = sent;
+    const record: CalloutRequestRecord = scrubJson(
+      { method: request.method, url, headers: request.headers, body, sentAt: sentAt.toISOString() },
+      secrets,
+    );
+    if ('noAnswer' in sent) {
+      const { holdReason, ...noAnswer } = sent.noAnswer;
+      // The circuit breaker has the system Down: the step waits with the rest of its system's callouts.
+      if (holdReason !== undefined) await hold(deps, running, deliveryId, target, holdReason);
+      else {
+        const error = `procedure "${procedure.id}" step "${step.id}": ${noAnswer.error}`;
+        await failAttempt(deps, running, deliveryId, { request: record, ...noAnswer }, target, error);
+      }
+      return { kind: 'suspended' };
+    }
+    const { answer } = sent;
+    const answered = parseIfJson(scrubSecrets(answer.body, secrets));
+    if (answer.status < 200 || answer.status >= 300) {
+      const error = `procedure "${procedure.id}" step "${step.id}": ${system.id} answered ${answer.status}`;
+      await failAttempt(
+        deps,
+        running,
+        deliveryId,
+        {
+          request: record,
+          response: {
+            status: answer.status,
+            receivedAt: deps.now().toISOString(),
+            durationMs: deps.now().getTime() - sentAt.getTime(),
+            body: storable(answered),
+          },
+          failure: { kind: 'status', status: answer.status, ...retryAfterOf(answer, deps.now()) },
+          error,
+        },
+        target,
+        error,
+      );
+      return { kind: 'suspended' };
+    }
+    return { kind: 'answered', body: answered ?? null, request: record };
+  } finally {
+    if (lease) await deps.limits.releaseSlot(lease);
+  }
+}
+
+/**
+ * Where a callout or a procedure's HTTP step goes. `pathOnly` marks a step sent to a path of its system:
+ * its interface is made from the step, so only the system's state can hold it.
+ */
+type StepTarget = CalloutTarget & { pathOnly?: true };
+
+/** A procedure step sent to a path of its system, as the system is now. */
+async function stepTarget(
+  deps: RunItemDeps,
+  systemId: string,
+  iface: SystemInterface,
+): Promise<{ system: SystemRecord; iface: SystemInterface; pathOnly: true } | undefined> {
+  const system = await deps.config.getSystem(systemId);
+  return system ? { system, iface, pathOnly: true } : undefined;
+}
+
+/** The interface a step with a system's method and path stands for: always Online, synchronous REST. */
+function pathInterface(procedure: Procedure, step: HttpStep): SystemInterface {
+  return {
+    id: `${procedure.id}.${step.id}`,
+    system: step.system ?? '',
+    method: step.method ?? 'POST',
+    path: step.path ?? '/',
+    adapter: 'sync-rest',
+    status: 'Online',
+    timeoutSeconds: step.timeoutSeconds ?? 30,
+  };
+}
+
+/**
  * What a callout came to: done (attributes), failed (error), accepted and waiting for its callback, or
  * sent to a system the circuit breaker has just taken Down (holdReason).
  */
 type CalloutOutcome = ItemOutcome & {
+  /** A procedure stopped at an HTTP step that waits (held, throttled, or failed and to be retried). */
+  suspended?: true;
   error?: string;
   awaitingUntil?: Date;
   holdReason?: string;
@@ -738,51 +1010,18 @@ async function callout(
     return { error: scrubSecrets(describe(error), secrets) };
   }
   if (callback) prepared.headers['callback-url'] = callback;
-  const sentAt = deps.now();
-  const request = scrubJson(requestRecord(prepared, iface.adapter, sentAt.toISOString()), secrets);
-  const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
-  if (system.authProfile && !profile) {
+  if (system.authProfile && !deps.catalog.authProfiles[system.authProfile]) {
     return {
-      request,
+      request: scrubJson(requestRecord(prepared, iface.adapter, deps.now().toISOString()), secrets),
       error: `auth profile "${system.authProfile}" of system "${system.id}" is not in the catalog`,
     };
   }
-  await waitForTurn(deps, system);
-  const send = async () => {
-    const credentialed = await deps.auth.headers(profile, system.baseUrl);
-    secrets.push(...credentialed.secrets);
-    return deps.http.send({
-      method: prepared.method,
-      url: prepared.url,
-      headers: { ...prepared.headers, ...credentialed.headers },
-      body: prepared.body,
-      timeoutMs: prepared.timeoutMs,
-    });
-  };
-  let answer: HttpResponse;
-  try {
-    answer = await send();
-    if (answer.status === 401 && deps.auth.renew(profile, system.baseUrl)) answer = await send();
-  } catch (error) {
-    const unreachable = error instanceof CalloutError && error.unreachable;
-    const failed: CalloutOutcome = {
-      request,
-      durationMs: deps.now().getTime() - sentAt.getTime(),
-      error: scrubSecrets(describe(error), secrets),
-      failure:
-        unreachable && /^no answer within/.test(error.message)
-          ? { kind: 'timeout' }
-          : unreachable
-            ? { kind: 'connection' }
-            : { kind: 'unusable' },
-    };
-    if (unreachable) {
-      const down = await countFailure(deps, system, failed.error ?? '');
-      if (down) return { ...failed, holdReason: `${down} (after: ${failed.error ?? ''})` };
-    }
-    return failed;
-  }
-  if (system.consecutiveFailures) await deps.config.resetConnectionFailures(system.id);
+  const { mapped: _mapped, ...wire } = prepared;
+  const sent = await exchange(deps, system, wire, secrets);
+  const { sentAt } = sent;
+  const request = scrubJson(requestRecord(prepared, iface.adapter, sentAt.toISOString()), secrets);
+  if ('noAnswer' in sent) return { request, ...sent.noAnswer };
+  const { answer } = sent;
   const receivedAt = deps.now();
   const responseRecord = {
     status: answer.status,

@@ -13,6 +13,7 @@ import {
   systemInterfaceSchema,
   systemSchema,
 } from '../../lambdas/domain/catalog';
+import { type Procedure, procedureSchema, stepExpressions } from '../../lambdas/domain/procedure';
 import { type PlanDefinition, planDefinitionSchema, slug } from '../../statemachines/plan-definition';
 import { checkPlanGraph } from '../../statemachines/plan-graph';
 
@@ -54,7 +55,13 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
 
   /** Ids of entries whose own file is invalid (already reported): references to them are not "unknown". */
   const invalidIds = new Set<string>();
-  const readEntries = <S extends z.ZodType>(folder: string, schema: S) => {
+  const readEntries = <S extends z.ZodType>(
+    folder: string,
+    schema: S,
+    /** Says where an issue is, from the entry as read and the issue's path. */
+    whereOf: (raw: unknown, path: PropertyKey[]) => string | undefined = (_raw, path) =>
+      path.map(String).join('.') || undefined,
+  ) => {
     const entries: { file: string; value: z.infer<S> }[] = [];
     for (const file of listFiles(join(dir, folder), DATA_EXTENSIONS)) {
       let raw: unknown;
@@ -70,11 +77,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
         const id = (raw as { id?: unknown } | null)?.id;
         if (typeof id === 'string') invalidIds.add(`${folder}/${id}`);
         for (const issue of result.error.issues) {
-          problems.push({
-            file: display(file),
-            where: issue.path.join('.') || undefined,
-            message: issue.message,
-          });
+          problems.push({ file: display(file), where: whereOf(raw, issue.path), message: issue.message });
         }
         continue;
       }
@@ -105,6 +108,10 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
   const authProfiles = indexById<AuthProfile>(
     'auth profile',
     readEntries('auth-profiles', authProfileSchema),
+  );
+  const procedures = indexById<Procedure>(
+    'procedure',
+    readEntries('procedures', procedureSchema, procedureWhere),
   );
   const customAdapters = listFiles(join(dir, 'adapters'), new Set(['.ts'])).map((file) =>
     basename(file, '.ts'),
@@ -197,6 +204,15 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     }
   }
 
+  for (const [id, procedure] of Object.entries(procedures.byId)) {
+    problems.push(
+      ...checkProcedure(procedure, interfaces.byId, systems.byId, invalidIds).map((p) => ({
+        file: procedures.fileOf[id] ?? id,
+        ...p,
+      })),
+    );
+  }
+
   const offeringOwners = new Map<string, string>();
   for (const [id, plan] of Object.entries(plans.byId)) {
     const file = plans.fileOf[id] ?? id;
@@ -225,7 +241,24 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
           message: `unknown system interface "${item.interface}"`,
         });
       }
-      for (const field of ['condition', 'setAttributes'] as const) {
+      if (item.procedure !== undefined) {
+        const procedure = procedures.byId[item.procedure];
+        if (!procedure && !invalidIds.has(`procedures/${item.procedure}`)) {
+          problems.push({
+            file,
+            where: itemWhere(item.id, 'procedure'),
+            message: `unknown procedure "${item.procedure}" (expected procedures/${item.procedure}.yaml)`,
+          });
+        }
+        if (procedure && procedure.inputs.length > 0 && item.input === undefined) {
+          problems.push({
+            file,
+            where: itemWhere(item.id, 'input'),
+            message: `procedure "${procedure.id}" takes ${procedure.inputs.join(', ')}: give the item an input mapping`,
+          });
+        }
+      }
+      for (const field of ['condition', 'setAttributes', 'input', 'output'] as const) {
         const expression = item[field];
         if (expression === undefined) continue;
         try {
@@ -264,9 +297,74 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     interfaces: interfaces.byId,
     mappings,
     plans: plans.byId,
+    procedures: procedures.byId,
     authProfiles: authProfiles.byId,
     customAdapters,
   };
+}
+
+/** `steps.2.body` of a procedure is `step "notify".body`: the step by its id where it has one. */
+function procedureWhere(raw: unknown, path: PropertyKey[]): string | undefined {
+  const [head, index, ...rest] = path;
+  if (head === 'steps' && typeof index === 'number') {
+    const id = (raw as { steps?: { id?: unknown }[] } | null)?.steps?.[index]?.id;
+    const step = typeof id === 'string' ? `step "${id}"` : `step ${index + 1}`;
+    return rest.length > 0 ? `${step}.${rest.map(String).join('.')}` : step;
+  }
+  return path.map(String).join('.') || undefined;
+}
+
+/**
+ * What synth checks of a procedure beyond its shape: step ids unique, every expression valid JSONata,
+ * every system and interface known (and synchronous: an HTTP step takes its answer at once), and every
+ * declared output set by some set step.
+ */
+function checkProcedure(
+  procedure: Procedure,
+  interfaces: Record<string, SystemInterface>,
+  systems: Record<string, FulfilmentSystem>,
+  invalidIds: Set<string>,
+): Omit<CatalogProblem, 'file'>[] {
+  const problems: Omit<CatalogProblem, 'file'>[] = [];
+  const seen = new Set<string>();
+  const set = new Set<string>();
+  for (const step of procedure.steps) {
+    const where = (field?: string) => `step "${step.id}"${field ? `.${field}` : ''}`;
+    if (seen.has(step.id)) problems.push({ where: where('id'), message: `step "${step.id}" appears twice` });
+    seen.add(step.id);
+    for (const { field, expression } of stepExpressions(step)) {
+      try {
+        jsonata(expression);
+      } catch (error) {
+        problems.push({
+          where: where(field),
+          message: `is not a valid JSONata expression: ${(error as Error).message}`,
+        });
+      }
+    }
+    if (step.type === 'set') for (const key of Object.keys(step.values)) set.add(key);
+    if (step.type !== 'http') continue;
+    if (step.interface !== undefined) {
+      const iface = interfaces[step.interface];
+      if (!iface && !invalidIds.has(`interfaces/${step.interface}`))
+        problems.push({ where: where('interface'), message: `unknown system interface "${step.interface}"` });
+      if (iface && iface.adapter !== 'sync-rest')
+        problems.push({
+          where: where('interface'),
+          message: `interface "${iface.id}" uses the ${iface.adapter} adapter; a procedure's HTTP step calls sync-rest interfaces (a callout item handles the others)`,
+        });
+    }
+    if (step.system !== undefined && !systems[step.system] && !invalidIds.has(`systems/${step.system}`))
+      problems.push({ where: where('system'), message: `unknown system "${step.system}"` });
+  }
+  procedure.outputs.forEach((output, i) => {
+    if (!set.has(output))
+      problems.push({
+        where: `outputs.${i}`,
+        message: `output "${output}" is never produced: no set step sets it`,
+      });
+  });
+  return problems;
 }
 
 function itemWhere(item: string | undefined, field: string | undefined): string | undefined {

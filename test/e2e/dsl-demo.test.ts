@@ -97,15 +97,28 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     assert.ok(billing?.request.encodedBody?.includes('<chargeRequest>'), 'the XML the adapter sent is kept');
     assert.ok(billing);
     assert.equal(billing.request.headers['content-type'], 'application/xml');
-    const idempotencyKeys = items.items.map((i) => i.request.headers['idempotency-key']);
+    const callouts = items.items.filter((i) => i.request);
     assert.deepEqual(
-      idempotencyKeys,
-      items.items.map((i) => `${order.id}.${i.key}`),
+      callouts.map((i) => i.request.headers['idempotency-key']),
+      callouts.map((i) => `${order.id}.${i.key}`),
     );
+
+    // The auto task's procedure booked the visit at the line's address and told the customer.
+    const slot = sb.systems.scheduling.slots.find((s) => s.orderId === order.id);
+    assert.ok(slot, 'scheduling booked a slot for the order');
+    assert.equal(slot.address, '1 Main Street, Springfield');
+    assert.equal(order.fulfilmentAttributes.installationSlot, slot.slotId);
+    assert.equal(order.fulfilmentAttributes.installationStart, slot.start);
+    const message = sb.systems.notification.messages.find(
+      (m) => m.messageId === order.fulfilmentAttributes.installationConfirmation,
+    );
+    assert.ok(message, 'the confirmation went out');
+    assert.equal(message.to, `customer of order ${order.id}`);
+    assert.ok(message.text.includes(slot.start), message.text);
   });
 
   it('authenticates to each system its own way, reusing the OAuth2 token and renewing it after a 401', async () => {
-    for (const system of Object.values(sb.systems).filter((s) => typeof s === 'object')) {
+    for (const system of Object.values(sb.systems).filter((s) => typeof s === 'object' && 'stats' in s)) {
       assert.equal(system.stats.unauthorized, 0, `${system.name} refused nothing`);
     }
     const tokensBefore = sb.systems.activation.stats.tokensIssued;
@@ -146,6 +159,8 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
         ['activation', 'Up'],
         ['billing', 'Up'],
         ['inventory', 'Up'],
+        ['notification', 'Up'],
+        ['scheduling', 'Up'],
       ],
     );
     const billing = (await sb.call('GET', '/admin/systems/billing')).body as Record<string, unknown>;
@@ -245,10 +260,15 @@ describe('npm run demo', () => {
         'reserve-port · inventory',
         'activate-line · activation',
         'start-billing · billing',
+        'book-installation · autoTask',
       ]) {
         assert.ok(output.includes(item), `the timeline shows ${item}`);
       }
       assert.match(output, /sent as <\?xml/);
+      // The auto task's procedure, step by step.
+      assert.match(output, /step\s+book-slot \(http\) \d+ ms → \{.*"slotId":"SLOT-\d{6}"/);
+      assert.match(output, /step\s+no-slot \(fail\) skipped/);
+      assert.match(output, /step\s+confirm \(http\) \d+ ms → \{.*"messageId":"MSG-\d{6}"/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -12,6 +12,7 @@ import {
   type DemoCredentials,
   type DemoSystems,
   demoCredentials,
+  FREE_DEMO_PORTS,
   startDemoSystems,
 } from '../../simulators/demo-systems';
 import type { SimulatedSystem } from '../../simulators/simulated-system';
@@ -95,7 +96,7 @@ afterEach((t) => {
 export async function startTestSwitchboard(options: TestSwitchboardOptions = {}): Promise<TestSwitchboard> {
   const credentials = demoCredentials();
   let systems = await startDemoSystems({
-    ports: { inventory: 0, activation: 0, billing: 0 },
+    ports: FREE_DEMO_PORTS,
     credentials,
     activationMode: 'async',
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
@@ -129,13 +130,15 @@ async function replaceActivation(
     mode: 'async',
     ...options.activation,
   });
-  const { inventory, billing } = systems;
+  const { inventory, billing, scheduling, notification } = systems;
   return {
-    inventory,
+    ...systems,
     activation,
-    billing,
+    urls: { ...systems.urls, activation: activation.url },
     stop: async () => {
-      await Promise.all([inventory, activation, billing].map((system) => system.stop()));
+      await Promise.all(
+        [inventory, activation, billing, scheduling, notification].map((system) => system.stop()),
+      );
     },
   };
 }
@@ -146,12 +149,7 @@ async function startAround(
   options: TestSwitchboardOptions,
 ): Promise<TestSwitchboard> {
   const assemblyDir = synthesize(mkdtempSync(join(tmpdir(), 'switchboard-e2e-cdk-')), {
-    'switchboard:systemBaseUrls': {
-      inventory: systems.inventory.url,
-      activation: systems.activation.url,
-      billing: systems.billing.url,
-      ...options.systemBaseUrls,
-    },
+    'switchboard:systemBaseUrls': { ...systems.urls, ...options.systemBaseUrls },
     ...(options.catalogDir ? { 'switchboard:catalogDir': options.catalogDir } : {}),
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));

@@ -1403,7 +1403,7 @@ describe('handleAdminApi: POST /admin/systems/{systemId}/release', () => {
     assert.deepEqual(second.results, [{ itemId: 'o-3.dsl.reserve-port.1', result: 'being released' }]);
     assert.notEqual(second.releaseId, first.releaseId);
     assert.equal(queue.sent.length, 1);
-    assert.equal(queue.sent[0]?.releaseId, first.releaseId);
+    assert.equal(queue.starts()[0]?.releaseId, first.releaseId);
   });
 
   it('takes over an item whose release stamp is more than five minutes old (that release died)', async () => {
@@ -1420,7 +1420,7 @@ describe('handleAdminApi: POST /admin/systems/{systemId}/release', () => {
     // Assess
     assert.deepEqual(second.results, [{ itemId: 'o-3.dsl.reserve-port.1', result: 'released' }]);
     assert.equal(queue.sent.length, 2);
-    assert.equal(queue.sent[1]?.releaseId, second.releaseId);
+    assert.equal(queue.starts()[1]?.releaseId, second.releaseId);
   });
 
   const invalid: [string, unknown, string][] = [

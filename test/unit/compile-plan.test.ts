@@ -332,6 +332,7 @@ describe('compilePlan', () => {
         mappings: {},
         authProfiles: {},
         customAdapters: [],
+        procedures: {},
         plans: {
           fibre: plan,
           voice: planOf([{ id: 'ported', type: 'milestone' }], {

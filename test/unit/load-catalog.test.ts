@@ -73,7 +73,14 @@ describe('loadCatalog', () => {
     const catalog = loadCatalog(DEMO_CATALOG);
 
     // Assess
-    assert.deepEqual(Object.keys(catalog.systems), ['activation', 'billing', 'inventory']);
+    assert.deepEqual(Object.keys(catalog.systems), [
+      'activation',
+      'billing',
+      'inventory',
+      'notification',
+      'scheduling',
+    ]);
+    assert.deepEqual(Object.keys(catalog.procedures), ['book-installation']);
     assert.deepEqual(catalog.systems.inventory, {
       id: 'inventory',
       name: 'Network inventory',
@@ -100,6 +107,7 @@ describe('loadCatalog', () => {
         ['activation-oauth', 'oauth2-client-credentials'],
         ['billing-basic', 'basic'],
         ['inventory-api-key', 'api-key'],
+        ['scheduling-api-key', 'api-key'],
       ],
     );
     assert.match(catalog.mappings['reserve-port-request'] ?? '', /bandwidthMbps/);
@@ -107,10 +115,11 @@ describe('loadCatalog', () => {
     assert.deepEqual(plan?.fulfils, [{ offering: 'dsl-broadband', actions: ['add'] }]);
     assert.equal(plan?.timeoutSeconds, 14 * 24 * 3600);
     assert.deepEqual(
-      plan?.items.map((i) => [i.id, i.interface, i.dependsOn]),
+      plan?.items.map((i) => [i.id, i.interface ?? i.procedure, i.dependsOn]),
       [
         ['reserve-port', 'inventory-reserve-port', []],
         ['activate-line', 'activation-activate-line', ['reserve-port']],
+        ['book-installation', 'book-installation', ['reserve-port']],
         ['start-billing', 'billing-start-charging', ['activate-line']],
       ],
     );

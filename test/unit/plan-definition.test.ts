@@ -149,7 +149,7 @@ describe('planDefinitionSchema', () => {
       issues.map((i) => i.path.join('.')),
       ['items.0.setAttributes'],
     );
-    assert.match(issues[0]?.message ?? '', /autoTask needs setAttributes$/);
+    assert.match(issues[0]?.message ?? '', /autoTask needs setAttributes, or a procedure to run$/);
   });
 
   for (const type of ['milestone', 'manualTask', 'autoTask'] as const) {

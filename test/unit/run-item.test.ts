@@ -967,7 +967,7 @@ describe('runItem: order-scoped items', () => {
     const welcome = store.item(ORDER, 'tv-bundle.welcome-pack');
     assert.deepEqual(welcome.outputAttributes, { welcomePack: 'sent', welcomedLines: 2, firstLine: 'tv-a' });
     assert.equal(
-      queue.sent.filter((m) => m.itemKey === 'tv-bundle.welcome-pack').length,
+      queue.starts().filter((m) => m.itemKey === 'tv-bundle.welcome-pack').length,
       1,
       'started once, by the last line to be ready',
     );

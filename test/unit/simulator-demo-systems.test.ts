@@ -2,12 +2,17 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type DemoSystems, demoCredentials, startDemoSystems } from '../../simulators/demo-systems';
+import {
+  type DemoSystems,
+  demoCredentials,
+  FREE_DEMO_PORTS,
+  startDemoSystems,
+} from '../../simulators/demo-systems';
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-const ANY_PORT = { inventory: 0, activation: 0, billing: 0 };
+const ANY_PORT = FREE_DEMO_PORTS;
 
 describe('the demo systems', () => {
   const credentials = demoCredentials();
@@ -148,7 +153,13 @@ describe('demoCredentials', () => {
     const one = demoCredentials();
     const two = demoCredentials();
 
-    assert.deepEqual(Object.keys(one).sort(), ['activation-oauth', 'billing-basic', 'inventory-api-key']);
+    assert.deepEqual(Object.keys(one).sort(), [
+      'activation-oauth',
+      'billing-basic',
+      'inventory-api-key',
+      'scheduling-api-key',
+    ]);
+    assert.notEqual(one['scheduling-api-key'].apiKey, two['scheduling-api-key'].apiKey);
     assert.notEqual(one['inventory-api-key'].apiKey, two['inventory-api-key'].apiKey);
     assert.notEqual(one['activation-oauth'].clientSecret, two['activation-oauth'].clientSecret);
     assert.notEqual(one['billing-basic'].password, two['billing-basic'].password);
