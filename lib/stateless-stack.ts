@@ -149,6 +149,8 @@ export class StatelessStack extends Stack {
       eventPattern: {
         source: [AVAILABILITY_SOURCE],
         detailType: [DETAIL_TYPES.available, DETAIL_TYPES.releaseRequested],
+        // An operator's Up that keeps held items for a release by hand is announced without one.
+        detail: { releaseId: [{ exists: true }] },
       },
       targets: [new LambdaFunction(releaseHeldItems, { retryAttempts: 4 })],
     });

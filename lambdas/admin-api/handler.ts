@@ -83,6 +83,7 @@ export async function handleAdminApi(
           by,
           reason: body.reason,
           cause: 'operator',
+          ...(body.releaseHeld === undefined ? {} : { releaseHeld: body.releaseHeld }),
         });
         if (!result) throw new NotFoundError(`no system with id "${id}"`);
         return json(200, {
@@ -103,6 +104,7 @@ export async function handleAdminApi(
           by,
           reason: body.reason,
           cause: 'operator',
+          ...(body.releaseHeld === undefined ? {} : { releaseHeld: body.releaseHeld }),
         });
         if (!result) throw new NotFoundError(`no system interface with id "${id}"`);
         return json(200, { changed: result.changed, ...(await interfaceDetail(deps, result.iface)) });

@@ -34,11 +34,29 @@ export const AUTOMATIC_ACTORS = {
 
 const reason = z.string().trim().min(1, 'is required: say why').max(500);
 
+/**
+ * With `false`, a system brought Up (an interface Online) keeps what it holds until an operator releases
+ * it: new callouts go, and the held ones can be let through a few at a time to try the system first.
+ */
+const releaseHeld = z.boolean().optional();
+
 /** PUT /admin/systems/{systemId}/state */
-export const systemStateRequestSchema = z.object({ state: z.enum(SYSTEM_STATES), reason }).strict();
+export const systemStateRequestSchema = z
+  .object({ state: z.enum(SYSTEM_STATES), reason, releaseHeld })
+  .strict()
+  .refine((body) => body.releaseHeld === undefined || body.state === 'Up', {
+    path: ['releaseHeld'],
+    message: 'goes only with state "Up"',
+  });
 
 /** PATCH /admin/system-interfaces/{interfaceId} */
-export const interfaceStatusRequestSchema = z.object({ status: z.enum(INTERFACE_STATUSES), reason }).strict();
+export const interfaceStatusRequestSchema = z
+  .object({ status: z.enum(INTERFACE_STATUSES), reason, releaseHeld })
+  .strict()
+  .refine((body) => body.releaseHeld === undefined || body.status === 'Online', {
+    path: ['releaseHeld'],
+    message: 'goes only with status "Online"',
+  });
 
 /** Why an item waits On Hold, and for what. */
 export interface HoldInfo {

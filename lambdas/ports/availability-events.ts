@@ -8,7 +8,7 @@ export interface AvailabilityEvent {
   reason: string;
   /** The change announced (absent when an operator asks again for a system that is available). */
   change?: AvailabilityChange;
-  /** For a change to available: the release it starts. */
+  /** For a change to available: the release it starts (none when an operator keeps the held items for a release by hand). */
   releaseId?: string;
 }
 

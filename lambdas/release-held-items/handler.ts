@@ -13,6 +13,7 @@ import { type ReleaseDeps, type ReleaseSummary, releaseHeldItems } from '../use-
 const availableSchema = z.object({
   systemId: z.string().min(1),
   interfaceId: z.string().min(1).optional(),
+  /** Always there: the bus's rule passes only announcements that start a release. */
   releaseId: z.string().min(1),
   reason: z.string(),
 });

@@ -11,6 +11,9 @@ import type {
 } from '../ports/configuration-store';
 import { logger } from '../shared/logger';
 
+/** A change as asked for; `releaseHeld: false` brings a system back without releasing what it holds. */
+export type ChangeAsked = Omit<ChangeRequest, 'at'> & { releaseHeld?: boolean };
+
 export interface AvailabilityDeps {
   config: ConfigurationStore;
   events: AvailabilityEvents;
@@ -24,13 +27,14 @@ export interface AvailabilityDeps {
  * An operator's Up for a system that is Up already announces again without a new history entry: a
  * release whose event was lost can always be asked for once more, and releases never send an item twice.
  * So does a retried automatic Up whose change is already made (a window's end delivered again after
- * its announcement failed).
+ * its announcement failed). An operator's Up with `releaseHeld: false` is announced without a release:
+ * the held items wait for the operator's own (`POST /admin/systems/{id}/release`).
  */
 export async function changeSystemState(
   deps: AvailabilityDeps,
   systemId: string,
   state: SystemState,
-  request: Omit<ChangeRequest, 'at'>,
+  { releaseHeld = true, ...request }: ChangeAsked,
   guard?: ChangeGuard,
 ): Promise<{ system: SystemRecord; changed: boolean } | undefined> {
   const result = await deps.config.setSystemState(
@@ -53,7 +57,7 @@ export async function changeSystemState(
       systemId,
       reason: request.reason,
       ...(changed && change ? { change } : {}),
-      releaseId: randomUUID(),
+      ...(releaseHeld ? { releaseId: randomUUID() } : {}),
     });
   }
   return result;
@@ -64,7 +68,7 @@ export async function changeInterfaceStatus(
   deps: AvailabilityDeps,
   interfaceId: string,
   status: InterfaceStatus,
-  request: Omit<ChangeRequest, 'at'>,
+  { releaseHeld = true, ...request }: ChangeAsked,
 ): Promise<{ iface: InterfaceRecord; changed: boolean } | undefined> {
   const result = await deps.config.setInterfaceStatus(interfaceId, status, {
     ...request,
@@ -84,7 +88,7 @@ export async function changeInterfaceStatus(
       interfaceId,
       reason: request.reason,
       ...(changed && change ? { change } : {}),
-      releaseId: randomUUID(),
+      ...(releaseHeld ? { releaseId: randomUUID() } : {}),
     });
   }
   return result;

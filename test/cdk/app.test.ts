@@ -124,6 +124,7 @@ describe('the Switchboard CDK app', () => {
     assert.deepEqual(rule.Properties.EventPattern, {
       source: ['switchboard.availability'],
       'detail-type': ['System Available', 'Held Items Release Requested'],
+      detail: { releaseId: [{ exists: true }] },
     });
     const [target] = rule.Properties.Targets as { Arn: { 'Fn::GetAtt': string[] }; RetryPolicy?: unknown }[];
     assert.match(String(target?.Arn['Fn::GetAtt'][0]), /^ReleaseHeldItems/);

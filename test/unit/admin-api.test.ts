@@ -678,6 +678,54 @@ describe('handleAdminApi: PUT /admin/systems/{systemId}/state', () => {
     assert.equal(follows, down.id, 'the event names the change it ended');
   });
 
+  it('brings a system Up without releasing its held items when asked (releaseHeld: false)', async () => {
+    // Prepare
+    const { deps, events } = setup();
+    await asOperator(deps, route, { systemId: 'crm' }, { body: { state: 'Down', reason: 'upgrade' } });
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'crm' },
+      { body: { state: 'Up', reason: 'try one order first', releaseHeld: false } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    assert.equal(bodyOf(response).state, 'Up');
+    const announced = events.announced[1];
+    assert.ok(announced && 'event' in announced);
+    assert.equal(announced.type, 'available', 'the change is announced all the same');
+    assert.equal(announced.event.releaseId, undefined, 'but no release starts');
+    assert.equal(
+      (bodyOf(response).stateChange as { reason: string }).reason,
+      'try one order first',
+      'the option is not kept in the change',
+    );
+    assert.equal('releaseHeld' in (bodyOf(response).stateChange as object), false);
+  });
+
+  it('refuses releaseHeld with a Down, naming the field', async () => {
+    // Prepare
+    const { deps, events } = setup();
+
+    // Act
+    const response = await asOperator(
+      deps,
+      route,
+      { systemId: 'crm' },
+      { body: { state: 'Down', reason: 'upgrade', releaseHeld: false } },
+    );
+
+    // Assess
+    assert.equal(response.statusCode, 400);
+    assert.deepEqual(bodyOf(response).problems, [
+      { field: 'releaseHeld', message: 'goes only with state "Up"' },
+    ]);
+    assert.deepEqual(events.announced, []);
+  });
+
   it('announces a system that is Up already once more when an operator says Up (changed: false)', async () => {
     // Prepare
     const { deps, events } = setup();
@@ -826,6 +874,30 @@ describe('handleAdminApi: PATCH /admin/system-interfaces/{interfaceId}', () => {
     assert.equal(announced.event.reason, 'new release');
     const { id: _id, ...announcedChange } = announced.event.change ?? {};
     assert.deepEqual(announcedChange, change);
+  });
+
+  it('brings an interface Online without releasing its held items when asked, and refuses the option with Offline', async () => {
+    // Prepare
+    const { deps, events } = setup();
+    const patch = (body: unknown) => asOperator(deps, route, { interfaceId: 'port-status' }, { body });
+    await patch({ status: 'Offline', reason: 'new release' });
+
+    // Act
+    const refused = await patch({ status: 'Offline', reason: 'again', releaseHeld: true });
+    const online = await patch({ status: 'Online', reason: 'release done', releaseHeld: false });
+
+    // Assess
+    assert.equal(refused.statusCode, 400);
+    assert.deepEqual(bodyOf(refused).problems, [
+      { field: 'releaseHeld', message: 'goes only with status "Online"' },
+    ]);
+    assert.equal(online.statusCode, 200);
+    assert.equal(bodyOf(online).status, 'Online');
+    const announced = events.announced.at(-1);
+    assert.ok(announced && 'event' in announced);
+    assert.equal(announced.type, 'available');
+    assert.equal(announced.event.interfaceId, 'port-status');
+    assert.equal(announced.event.releaseId, undefined);
   });
 
   it("shows the interface's status change in its system's view, and its own history newest first", async () => {
