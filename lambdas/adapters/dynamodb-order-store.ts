@@ -9,13 +9,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
-import type {
-  AttemptRecord,
-  HistoryEntry,
-  ItemRecord,
-  ItemState,
-  OrderRecord,
-  OrderState,
+import {
+  type AttemptRecord,
+  externalIdsOf,
+  type HistoryEntry,
+  type ItemRecord,
+  type ItemState,
+  type OrderRecord,
+  type OrderState,
 } from '../domain/orchestration';
 import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
@@ -38,6 +39,8 @@ import {
 } from '../shared/order-table';
 
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
+/** One record per external id an order carries, in a partition of its own: an id's orders are one Query. */
+const externalPk = (externalId: string) => `EXTERNAL#${externalId}`;
 const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
   listAll: 'ORDER',
   listState: order.state,
@@ -59,10 +62,17 @@ export class DynamoDbOrderStore implements OrderStore {
   ) {}
 
   async createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void> {
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items.slice(i, i + 25).map((item) => ({
-        PutRequest: { Item: { pk: orderPk(order.id), sk: itemSk(item.key), ...item } },
-      }));
+    // Written before the order: an order is never seen without what finds it and its items.
+    const records = [
+      ...items.map((item) => ({ pk: orderPk(order.id), sk: itemSk(item.key), ...item })),
+      ...externalIdsOf(order).map((externalId) => ({
+        pk: externalPk(externalId),
+        sk: orderPk(order.id),
+        orderId: order.id,
+      })),
+    ];
+    for (let i = 0; i < records.length; i += 25) {
+      let requests = records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: record } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`could not write the items of order ${order.id}`);
         if (attempt > 0) await sleep(25 * 2 ** attempt);
@@ -130,7 +140,9 @@ export class DynamoDbOrderStore implements OrderStore {
     return result.Item ? toOrder(result.Item) : undefined;
   }
 
-  async listOrders(query: { state?: OrderState; offset: number; limit: number }) {
+  async listOrders(query: { state?: OrderState; externalId?: string; offset: number; limit: number }) {
+    if (query.externalId !== undefined)
+      return this.listByExternalId({ ...query, externalId: query.externalId });
     const index = query.state
       ? {
           IndexName: ORDERS_BY_STATE,
@@ -177,6 +189,29 @@ export class DynamoDbOrderStore implements OrderStore {
       if (!startKey) break;
     }
     return { orders, total };
+  }
+
+  /** The orders with an external id: at most the 1,000 newest are looked at (an id names one order or a few). */
+  private async listByExternalId(query: {
+    externalId: string;
+    state?: OrderState;
+    offset: number;
+    limit: number;
+  }): Promise<{ orders: OrderRecord[]; total: number }> {
+    const found = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': externalPk(query.externalId) },
+        Limit: 1000,
+      }),
+    );
+    const keys = (found.Items ?? []).map((record) => ({ pk: orderPk(String(record.orderId)), sk: ORDER_SK }));
+    const orders = (await batchGet(this.db, this.tableName, keys))
+      .map(toOrder)
+      .filter((order) => query.state === undefined || order.state === query.state)
+      .sort((a, b) => `${b.createdAt}#${b.id}`.localeCompare(`${a.createdAt}#${a.id}`));
+    return { orders: orders.slice(query.offset, query.offset + query.limit), total: orders.length };
   }
 
   async getAggregate(orderId: string): Promise<OrderAggregate | undefined> {

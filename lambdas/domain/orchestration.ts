@@ -163,3 +163,14 @@ export interface OrderAggregateView {
   context: OrderContext;
   items: ReadonlyMap<string, ItemRecord>;
 }
+
+/** The ids an order was submitted with (`externalId[].id`), by which operators find it again. */
+export function externalIdsOf(order: Pick<OrderRecord, 'submitted'>): string[] {
+  const ids = order.submitted.externalId;
+  if (!Array.isArray(ids)) return [];
+  return [
+    ...new Set(
+      ids.map((e) => (e as { id?: unknown }).id).filter((id): id is string => typeof id === 'string'),
+    ),
+  ];
+}

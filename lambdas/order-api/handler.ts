@@ -36,10 +36,14 @@ const PRODUCT_ORDER_STATES = [
   'inProgress.accepted',
 ] as const;
 
-/** TMF622 list query: paging by offset and limit, filtering by state; any other parameter is refused. */
+/**
+ * TMF622 list query: paging by offset and limit, filtering by state and by external id (a TMF630
+ * attribute filter, `externalId.id=…`); any other parameter is refused.
+ */
 const listQuerySchema = z
   .object({
     state: z.enum(PRODUCT_ORDER_STATES).optional(),
+    'externalId.id': z.string().min(1).max(200).optional(),
     offset: z.coerce.number().int().min(0).max(100_000).default(0),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
@@ -71,11 +75,14 @@ export async function handleOrderApi(
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder`) {
       requireRole(caller, 'submitter', 'operator');
-      const { offset, limit, state } = parseWith(listQuerySchema, event.queryStringParameters ?? {});
+      const query = parseWith(listQuerySchema, event.queryStringParameters ?? {});
+      const { offset, limit, state } = query;
+      const externalId = query['externalId.id'];
       const page = await deps.store.listOrders({
         offset,
         limit,
         ...(state ? { state: state as OrderState } : {}),
+        ...(externalId ? { externalId } : {}),
       });
       return json(
         200,

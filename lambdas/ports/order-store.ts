@@ -75,9 +75,13 @@ export interface OrderStore {
     fingerprint: string,
     at: string,
   ): Promise<{ claimed: true } | { claimed: false; fingerprint: string; at: string }>;
-  /** Orders newest first, optionally in one state: the page from `offset`, and how many there are in all. */
+  /**
+   * Orders newest first, optionally in one state or with one external id (any of an order's
+   * `externalId[].id`): the page from `offset`, and how many there are in all.
+   */
   listOrders(query: {
     state?: OrderState;
+    externalId?: string;
     offset: number;
     limit: number;
   }): Promise<{ orders: OrderRecord[]; total: number }>;
