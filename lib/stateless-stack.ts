@@ -22,6 +22,7 @@ import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/run-item';
 import { SwitchboardApi } from './constructs/api';
 import { customAdapterRegistrations } from './constructs/custom-adapters';
 import type { SwitchboardIdentity } from './constructs/identity';
+import { OperatorConsole } from './constructs/operator-console';
 import { PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
 import { SwitchboardFunction } from './constructs/switchboard-function';
@@ -245,12 +246,18 @@ export class StatelessStack extends Stack {
       },
     });
 
-    this.api = new SwitchboardApi(this, 'Api', {
+    this.api = new SwitchboardApi(this, 'Api');
+    const operatorConsole = new OperatorConsole(this, 'Console', {
+      httpApi: this.api.httpApi,
+      identity: props.identity,
+    });
+    this.api.addRoutes({
       orderApi,
       orchestrationApi,
       adminApi,
       callbackApi,
       identity: props.identity,
+      clients: [...props.identity.clients, operatorConsole.client],
     });
     // Systems call back on the API's own URL.
     calloutWorker.addEnvironment('CALLBACK_BASE_URL', this.api.httpApi.apiEndpoint);

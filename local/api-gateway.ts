@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { closeServer, readBody } from './aws-json-server';
 import type { LocalDeployment } from './cloud-assembly';
+import type { LocalDistribution } from './distribution';
 import { listen } from './free-port';
 import type { LocalIdentity } from './identities';
 import type { LambdaHost } from './lambda-host';
@@ -46,6 +47,8 @@ export class LocalApiGateway {
     private readonly lambdas: LambdaHost,
     identities: LocalIdentity[],
     private readonly log: (line: string) => void,
+    /** The console's distribution, which fronts the API's port as it fronts the API on AWS. */
+    private readonly distribution?: LocalDistribution,
   ) {
     this.tokens = new Map(identities.map((identity) => [identity.token, identity]));
     const authorizers = new Map<string, JwtAuthorizer>();
@@ -121,6 +124,15 @@ export class LocalApiGateway {
 
   async start(port: number, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((req, res) => {
+      const served = this.distribution?.answer(
+        req.method ?? 'GET',
+        new URL(req.url ?? '/', 'http://localhost').pathname,
+      );
+      if (served) {
+        res.writeHead(served.status, { ...served.headers, 'content-length': served.body.length });
+        res.end(req.method === 'HEAD' ? undefined : served.body);
+        return;
+      }
       this.handle(req).then(
         (result) => {
           const body = result.body ?? '';

@@ -233,6 +233,9 @@ export class LocalDeployment {
         return { Ref: name, Arn: arn('events', `rule/${name}`) };
       case 'AWS::ApiGatewayV2::Api':
         return { Ref: name, ApiId: name, ApiEndpoint: this.env.apiEndpoint(resource.logicalId) };
+      case 'AWS::CloudFront::Distribution':
+        // The local distribution answers on the API's port (local/distribution.ts).
+        return { Ref: name, Id: name, DomainName: new URL(this.env.apiEndpoint(resource.logicalId)).host };
       case 'AWS::IAM::Role':
         return { Ref: name, Arn: `arn:aws:iam::${accountId}:role/${name}`, RoleId: name };
       case 'AWS::Logs::LogGroup':

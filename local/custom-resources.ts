@@ -78,7 +78,14 @@ type RecordedStacks = z.infer<typeof recordedStacksSchema>;
 const RESPONSE_LIMIT_BYTES = 4096;
 
 const isCustomResource = (type: string) =>
-  type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
+  (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource') &&
+  !PROVIDED_LOCALLY.has(type);
+
+/**
+ * Custom resources whose effect the local runtime gives itself instead of running their provider:
+ * BucketDeployment's files are served from cdk.out by the local distribution (local/distribution.ts).
+ */
+const PROVIDED_LOCALLY = new Set(['Custom::CDKBucketDeployment']);
 
 /**
  * Deploys the cloud assembly's custom resources as CloudFormation would on `cdk deploy`: stack by stack in

@@ -50,6 +50,8 @@ export interface FunctionUsage {
  */
 export class LambdaHost {
   private readonly functions = new Map<string, HostedFunction>();
+  /** Functions of other runtimes, by ARN, with the runtime: an invocation says why it cannot run. */
+  private readonly notHosted = new Map<string, string>();
   private usageByName = new Map<string, FunctionUsage>();
   private nextId = 1;
   private reclaimer?: NodeJS.Timeout;
@@ -64,8 +66,18 @@ export class LambdaHost {
     // Lambda runs a bundle from a folder with no package.json, so `.js` is CommonJS there. This project's
     // package.json says "module"; a package.json at the assembly's root restores Lambda's reading.
     writeFileSync(join(this.deployment.assemblyDir, 'package.json'), '{ "type": "commonjs" }\n');
-    for (const resource of this.deployment.ofType('AWS::Lambda::Function'))
+    for (const resource of this.deployment.ofType('AWS::Lambda::Function')) {
+      // Only Node.js bundles run here. The one other function, BucketDeployment's Python provider, has
+      // nothing to do locally: the local distribution serves its files (local/distribution.ts).
+      const { Runtime } = this.deployment.resolve(resource.properties, resource.stackName) as {
+        Runtime?: string;
+      };
+      if (Runtime && !Runtime.startsWith('nodejs')) {
+        this.notHosted.set(this.deployment.attributes(resource).Arn as string, Runtime);
+        continue;
+      }
       this.host(resource, baseEnvironment);
+    }
     // Warm from the start, as provisioned concurrency would be: a cold start's delay lets a system's
     // interim callback and its final one reach the correlator together, and the interim come second.
     for (const fn of new Set(this.functions.values())) fn.worker = fn.launch();
@@ -185,7 +197,16 @@ export class LambdaHost {
   /** Invokes by name or ARN, like lambda:Invoke with RequestResponse, enforcing the function's timeout. */
   invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const fn = this.functions.get(nameOrArn);
-    if (!fn) return Promise.reject(new Error(`no local function ${nameOrArn}`));
+    if (!fn) {
+      const runtime = this.notHosted.get(nameOrArn);
+      return Promise.reject(
+        new Error(
+          runtime
+            ? `${nameOrArn} runs on ${runtime}; only Node.js functions run locally`
+            : `no local function ${nameOrArn}`,
+        ),
+      );
+    }
     const id = this.nextId++;
     fn.worker ??= fn.launch();
     const worker = fn.worker;

@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { LocalApiGateway } from './api-gateway';
 import { LocalDeployment } from './cloud-assembly';
 import { deployCustomResources } from './custom-resources';
+import { LocalDistribution } from './distribution';
 import { createTables, type DynamoDbChoice, type LocalDynamoDb, startDynamoDb } from './dynamodb';
 import { LocalEventBridge } from './eventbridge';
 import { freePort } from './free-port';
@@ -154,7 +155,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await deployCustomResources(deployment, { dataDir: options.dataDir, functions: lambdas, log });
 
     const identities = loadLocalIdentities(options.dataDir);
-    const api = new LocalApiGateway(deployment, lambdas, identities, log);
+    const api = new LocalApiGateway(deployment, lambdas, identities, log, new LocalDistribution(deployment));
     await api.start(port, host);
     stops.push(() => api.stop());
 

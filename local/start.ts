@@ -26,8 +26,11 @@ const tokenOf = (role: string) => runtime.identities.find((i) => i.role === role
 const bearer = (role: string) => `-H 'Authorization: Bearer ${tokenOf(role)}'`;
 console.log(`
 Switchboard is running on ${runtime.apiUrl}
+  operator console: ${runtime.apiUrl}/console/#token=${tokenOf('operator')}
   DynamoDB: ${runtime.dynamoDbEngine} · SQS: fauxqs · Step Functions: aws-local-stepfunctions · data in .local/
-  simulated systems: ${[systems.inventory, systems.activation, systems.billing].map((s) => `${s.name} ${s.url}`).join(', ')}
+  simulated systems: ${Object.entries(systems.urls)
+    .map(([name, url]) => `${name} ${url}`)
+    .join(', ')}
   their credentials: .local/secrets.json (the callouts read them through the local Secrets Manager)
 
 Callers (tokens from .local/identities.json):

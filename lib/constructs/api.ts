@@ -1,5 +1,6 @@
 import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
+  type AddRoutesOptions,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -8,35 +9,36 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { TMF622_BASE_PATH as TMF622_BASE } from '../../lambdas/domain/order-view';
 import type { SwitchboardIdentity } from './identity';
 
-export interface SwitchboardApiProps {
+export interface SwitchboardApiRoutes {
   orderApi: IFunction;
   orchestrationApi: IFunction;
   adminApi: IFunction;
   callbackApi: IFunction;
   identity: SwitchboardIdentity;
+  /** The app clients whose tokens the API accepts: the identity's and the console's. */
+  clients: IUserPoolClient[];
 }
 
 /**
  * The HTTP API: TMF622 product orders and the orchestration view, with access logs. Every route needs a
- * Cognito token (JWT authorizer); the functions then check the caller's role.
+ * Cognito token (JWT authorizer); the functions then check the caller's role. The API exists before its
+ * routes: the console's distribution needs its address, and the routes' authorizer the console's client.
  */
 export class SwitchboardApi extends Construct {
   readonly httpApi: HttpApi;
 
-  constructor(scope: Construct, id: string, props: SwitchboardApiProps) {
+  constructor(scope: Construct, id: string) {
     super(scope, id);
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Switchboard: TMF622 product ordering and orchestration',
       createDefaultStage: false,
-      defaultAuthorizer: new HttpUserPoolAuthorizer('Cognito', props.identity.userPool, {
-        userPoolClients: props.identity.clients,
-      }),
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: RetentionDays.ONE_MONTH,
@@ -48,26 +50,37 @@ export class SwitchboardApi extends Construct {
       autoDeploy: true,
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
+    new CfnOutput(this, 'Url', {
+      value: this.httpApi.apiEndpoint,
+      description: 'Base URL of the Switchboard API',
+    });
+  }
 
+  addRoutes(props: SwitchboardApiRoutes): void {
+    const authorizer = new HttpUserPoolAuthorizer('Cognito', props.identity.userPool, {
+      userPoolClients: props.clients,
+    });
+    const route = (options: Omit<AddRoutesOptions, 'authorizer'>) =>
+      this.httpApi.addRoutes({ authorizer, ...options });
     const orders = new HttpLambdaIntegration('Orders', props.orderApi);
-    this.httpApi.addRoutes({
+    route({
       path: `${TMF622_BASE}/productOrder`,
       methods: [HttpMethod.POST, HttpMethod.GET],
       integration: orders,
     });
-    this.httpApi.addRoutes({
+    route({
       path: `${TMF622_BASE}/productOrder/{id}`,
       methods: [HttpMethod.GET],
       integration: orders,
     });
     const orchestration = new HttpLambdaIntegration('Orchestration', props.orchestrationApi);
-    this.httpApi.addRoutes({
+    route({
       path: '/orchestration/orders/{orderId}/items',
       methods: [HttpMethod.GET],
       integration: orchestration,
     });
     for (const action of ['complete', 'retry', 'skip', 'fail']) {
-      this.httpApi.addRoutes({
+      route({
         path: `/orchestration/items/{itemId}/${action}`,
         methods: [HttpMethod.POST],
         integration: orchestration,
@@ -91,7 +104,7 @@ export class SwitchboardApi extends Construct {
       ['/admin/retry-rules/{ruleId}', [GET, PUT, DELETE]],
       ['/admin/dead-letters', [GET]],
     ] as const) {
-      this.httpApi.addRoutes({ path, methods: [...methods], integration: admin });
+      route({ path, methods: [...methods], integration: admin });
     }
 
     // Systems have no Cognito token: a callback is authorized by the proof its URL carries.
@@ -108,10 +121,5 @@ export class SwitchboardApi extends Construct {
           'Callbacks come from fulfilment systems that hold no Cognito identity; each callback URL carries an HMAC proof of its correlation id, checked by the callback function before anything is read (docs/security.md).',
       });
     }
-
-    new CfnOutput(this, 'Url', {
-      value: this.httpApi.apiEndpoint,
-      description: 'Base URL of the Switchboard API',
-    });
   }
 }

@@ -9,6 +9,7 @@ import {
   StandardThreatProtectionMode,
   UserPool,
   type UserPoolClient,
+  type UserPoolDomain,
   UserPoolGroup,
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
@@ -21,6 +22,8 @@ import { GROUPS, SCOPES } from '../../lambdas/domain/roles';
  */
 export class SwitchboardIdentity extends Construct {
   readonly userPool: UserPool;
+  /** Where people sign in (the hosted UI) and clients get tokens. */
+  readonly domain: UserPoolDomain;
   /** The app clients whose tokens the API accepts. */
   readonly clients: UserPoolClient[];
 
@@ -94,6 +97,7 @@ export class SwitchboardIdentity extends Construct {
       preventUserExistenceErrors: true,
     });
     this.clients = [orderCapture, operationsClient, people];
+    this.domain = domain;
 
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'TokenUrl', { value: `${domain.baseUrl()}/oauth2/token` });

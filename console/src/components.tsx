@@ -1,0 +1,166 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api';
+import { itemStyle, orderStyle } from './states';
+
+export function StateBadge({ state, kind = 'item' }: { state: string; kind?: 'item' | 'order' | 'system' }) {
+  const style =
+    kind === 'order'
+      ? orderStyle(state)
+      : kind === 'system'
+        ? { colour: state === 'Up' || state === 'Online' ? '#2b8a3e' : '#c92a2a', label: state }
+        : itemStyle(state);
+  return (
+    <span class="badge" style={{ background: style.colour }} data-state={state}>
+      {style.label}
+    </span>
+  );
+}
+
+/** A moment as the operator's clock shows it, with how long ago on hover. */
+export function When({ at }: { at: string | undefined }) {
+  if (!at) return <span class="muted">—</span>;
+  const date = new Date(at);
+  return (
+    <time dateTime={at} title={at}>
+      {date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' })}
+    </time>
+  );
+}
+
+export function Json({ value }: { value: unknown }) {
+  if (value === undefined) return <span class="muted">—</span>;
+  return <pre class="json">{typeof value === 'string' ? value : JSON.stringify(value, null, 2)}</pre>;
+}
+
+export function ErrorNote({ error }: { error: unknown }) {
+  if (!error) return null;
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    <p class="error" role="alert">
+      {error instanceof ApiError ? `${error.status}: ` : ''}
+      {message}
+    </p>
+  );
+}
+
+export function Section({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ComponentChildren;
+  actions?: ComponentChildren;
+}) {
+  return (
+    <section class="panel">
+      <header class="panel-head">
+        <h2>{title}</h2>
+        {actions ? <div class="panel-actions">{actions}</div> : null}
+      </header>
+      {children}
+    </section>
+  );
+}
+
+export interface ReasonRequest {
+  title: string;
+  /** What the text is called in the request body (`reason`, or `note` for a skip). */
+  label?: string;
+  /** What the operator reads above the text box (default: Reason, kept with your name). */
+  fieldText?: string;
+  /** The text may be left empty. */
+  optional?: boolean;
+  confirm: string;
+  /** Extra form content (a checkbox), shown above the reason. */
+  extra?: ComponentChildren;
+  /** Does the action; a thrown ApiError is shown in the dialog, next to the reason when it names it. */
+  run: (reason: string) => Promise<void>;
+}
+
+/**
+ * Asks for the reason an operator action needs, runs it and shows what the API said. A modal dialog:
+ * focus moves into it, Escape closes it, and focus goes back where it was.
+ */
+export function ReasonDialog({ request, onClose }: { request: ReasonRequest; onClose: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    const element = dialog.current;
+    if (element && !element.open) element.showModal();
+  }, []);
+  const field = request.label ?? 'reason';
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await request.run(reason);
+      onClose();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const fieldProblem = error instanceof ApiError ? error.problemAt(field) : undefined;
+  return (
+    <dialog ref={dialog} class="dialog" onClose={onClose} aria-labelledby="dialog-title">
+      <form onSubmit={submit}>
+        <h2 id="dialog-title">{request.title}</h2>
+        {request.extra}
+        <label>
+          {request.fieldText ?? (
+            <>
+              {field === 'note' ? 'Note' : 'Reason'} <span class="muted">(kept with your name)</span>
+            </>
+          )}
+          <textarea
+            name={field}
+            value={reason}
+            onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)}
+            required={!request.optional}
+            rows={3}
+            aria-invalid={fieldProblem ? 'true' : undefined}
+            aria-describedby={fieldProblem ? 'reason-problem' : undefined}
+          />
+        </label>
+        {fieldProblem ? (
+          <p class="field-error" id="reason-problem">
+            {fieldProblem}
+          </p>
+        ) : (
+          <ErrorNote error={error} />
+        )}
+        <div class="dialog-actions">
+          <button type="button" onClick={() => dialog.current?.close()}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            {request.confirm}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
+/** A table's checkbox column: the rows an operator picked, kept across refreshes by id. */
+export function useSelection(ids: string[]) {
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  // Rows that left the list (released, retried) leave the selection too.
+  const present = new Set(ids);
+  const kept = [...selected].filter((id) => present.has(id));
+  const toggle = (id: string) => {
+    const next = new Set(kept);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+  };
+  const all = ids.length > 0 && kept.length === ids.length;
+  const toggleAll = () => setSelected(all ? new Set() : new Set(ids));
+  return { selected: new Set(kept), toggle, toggleAll, all, clear: () => setSelected(new Set()) };
+}

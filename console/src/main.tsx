@@ -1,0 +1,137 @@
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { apiClient } from './api';
+import { Session, type SignInConfig } from './auth';
+import { FalloutPage } from './pages/fallout';
+import { OrderPage } from './pages/order';
+import { OrdersPage } from './pages/orders';
+import { RetryRulesPage } from './pages/retry-rules';
+import { SystemPage, SystemsPage } from './pages/systems';
+import { href, type Route, useRoute } from './router';
+
+function App({ session }: { session: Session }) {
+  const [signedIn, setSignedIn] = useState(session.signedIn);
+  useEffect(() => session.onChange(() => setSignedIn(session.signedIn)), [session]);
+  const api = useMemo(
+    () => apiClient({ token: () => session.token(), signedOut: () => session.signOut() }),
+    [session],
+  );
+  const route = useRoute();
+  if (!signedIn) return <SignIn session={session} />;
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href="#/orders">
+          Switchboard
+        </a>
+        <nav aria-label="Console">
+          <NavLink route={route} to={{ page: 'orders' }} pages={['orders', 'order']} label="Orders" />
+          <NavLink route={route} to={{ page: 'systems' }} pages={['systems', 'system']} label="Systems" />
+          <NavLink route={route} to={{ page: 'fallout' }} pages={['fallout']} label="Fallout" />
+          <NavLink route={route} to={{ page: 'retry-rules' }} pages={['retry-rules']} label="Retry rules" />
+        </nav>
+        <button type="button" class="sign-out" onClick={() => session.signOut()}>
+          Sign out
+        </button>
+      </header>
+      <main id="main">{page(route, api)}</main>
+    </>
+  );
+}
+
+function page(route: Route, api: ReturnType<typeof apiClient>) {
+  switch (route.page) {
+    case 'orders':
+      return <OrdersPage api={api} state={route.state} search={route.search} />;
+    case 'order':
+      return <OrderPage api={api} orderId={route.orderId} selected={route.item} />;
+    case 'systems':
+      return <SystemsPage api={api} />;
+    case 'system':
+      return <SystemPage api={api} systemId={route.systemId} tab={route.tab} />;
+    case 'fallout':
+      return <FalloutPage api={api} />;
+    case 'retry-rules':
+      return <RetryRulesPage api={api} ruleId={route.ruleId} />;
+  }
+}
+
+function NavLink({
+  route,
+  to,
+  pages,
+  label,
+}: {
+  route: Route;
+  to: Route;
+  pages: Route['page'][];
+  label: string;
+}) {
+  const current = pages.includes(route.page);
+  return (
+    <a href={href(to)} aria-current={current ? 'page' : undefined} class={current ? 'active' : undefined}>
+      {label}
+    </a>
+  );
+}
+
+function SignIn({ session }: { session: Session }) {
+  const [token, setToken] = useState('');
+  if (session.config.kind === 'cognito') {
+    return (
+      <main class="sign-in">
+        <h1>Switchboard operator console</h1>
+        <button type="button" class="primary" onClick={() => void session.startCognitoSignIn()}>
+          Sign in
+        </button>
+      </main>
+    );
+  }
+  return (
+    <main class="sign-in">
+      <h1>Switchboard operator console</h1>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          session.useToken(token);
+        }}
+      >
+        <label>
+          Operator token{' '}
+          <span class="muted">
+            (printed by <code>npm start</code>; in <code>.local/identities.json</code>)
+          </span>
+          <input
+            type="password"
+            name="token"
+            autoComplete="off"
+            value={token}
+            onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+            required
+          />
+        </label>
+        <button type="submit" class="primary">
+          Sign in
+        </button>
+      </form>
+    </main>
+  );
+}
+
+async function start(): Promise<void> {
+  const root = document.getElementById('app');
+  if (!root) return;
+  let config: SignInConfig;
+  try {
+    const response = await fetch('config.json', { cache: 'no-store' });
+    config = ((await response.json()) as { signIn: SignInConfig }).signIn;
+  } catch (error) {
+    root.textContent = `The console cannot read its config.json: ${String(error)}`;
+    return;
+  }
+  const session = new Session(config);
+  await session.completeSignIn();
+  render(<App session={session} />, root);
+}
+
+void start();

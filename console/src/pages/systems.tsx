@@ -1,0 +1,564 @@
+import { useState } from 'preact/hooks';
+import { type Api, ApiError, query } from '../api';
+import {
+  ErrorNote,
+  ReasonDialog,
+  type ReasonRequest,
+  Section,
+  StateBadge,
+  useSelection,
+  When,
+} from '../components';
+import { usePoll } from '../poll';
+import { href } from '../router';
+
+interface Change {
+  at: string;
+  by: { id: string; name: string };
+  reason: string;
+  cause: string;
+  from: string;
+  to: string;
+}
+
+interface SystemSummary {
+  id: string;
+  name: string;
+  baseUrl: string;
+  state: 'Up' | 'Down';
+  stateChange?: Change;
+  limits: { maxConcurrentCallouts?: number; maxCalloutsPerSecond?: number };
+  authProfile?: { id: string; type: string };
+}
+
+interface SystemDetail extends SystemSummary {
+  circuitBreaker?: { failureThreshold: number; probeIntervalSeconds: number; consecutiveFailures?: number };
+  interfaces: {
+    id: string;
+    method: string;
+    path: string;
+    adapter: string;
+    status: 'Online' | 'Offline';
+    statusChange?: Change;
+  }[];
+  history: Change[];
+  maintenanceWindows: {
+    id: string;
+    start: string;
+    end: string;
+    reason: string;
+    createdBy?: { name: string };
+    startedAt?: string;
+    endedAt?: string;
+  }[];
+}
+
+interface HeldItem {
+  id: string;
+  orderId: string;
+  itemKey: string;
+  interfaceId?: string;
+  since: string;
+  reason: string;
+  releasing?: { releaseId: string; since: string };
+}
+
+export function SystemsPage({ api }: { api: Api }) {
+  const systems = usePoll(async () => (await api.get<SystemSummary[]>('/admin/systems')).body, [api]);
+  return (
+    <Section title="Systems">
+      <ErrorNote error={systems.error} />
+      <table class="list">
+        <thead>
+          <tr>
+            <th>System</th>
+            <th>State</th>
+            <th>Since</th>
+            <th>Why</th>
+            <th>Limits</th>
+            <th>Auth</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(systems.data ?? []).map((system) => (
+            <tr key={system.id} data-system={system.id}>
+              <td>
+                <a href={href({ page: 'system', systemId: system.id })}>{system.name}</a>{' '}
+                <span class="muted mono">{system.id}</span>
+              </td>
+              <td>
+                <StateBadge state={system.state} kind="system" />
+              </td>
+              <td>
+                <When at={system.stateChange?.at} />
+              </td>
+              <td>{system.stateChange?.reason ?? ''}</td>
+              <td>{limitsText(system.limits)}</td>
+              <td>{system.authProfile?.type ?? 'none'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
+function limitsText(limits: SystemSummary['limits']): string {
+  const parts = [
+    limits.maxConcurrentCallouts !== undefined ? `${limits.maxConcurrentCallouts} at once` : '',
+    limits.maxCalloutsPerSecond !== undefined ? `${limits.maxCalloutsPerSecond}/s` : '',
+  ].filter(Boolean);
+  return parts.join(', ') || 'none';
+}
+
+/** One system: its state and interfaces with their toggles, limits, windows, history and held items. */
+export function SystemPage({
+  api,
+  systemId,
+  tab = 'overview',
+}: {
+  api: Api;
+  systemId: string;
+  tab?: string;
+}) {
+  const system = usePoll(
+    async () => (await api.get<SystemDetail>(`/admin/systems/${encodeURIComponent(systemId)}`)).body,
+    [api, systemId],
+  );
+  const [asking, setAsking] = useState<ReasonRequest | undefined>(undefined);
+  const [result, setResult] = useState<string | undefined>(undefined);
+  const data = system.data;
+
+  const toggleSystem = () => {
+    if (!data) return;
+    const to = data.state === 'Up' ? 'Down' : 'Up';
+    let releaseHeld = true;
+    setAsking({
+      title: to === 'Down' ? `Take ${data.name} Down` : `Bring ${data.name} Up`,
+      confirm: to === 'Down' ? 'Take Down' : 'Bring Up',
+      extra:
+        to === 'Up' ? (
+          <label class="inline">
+            <input
+              type="checkbox"
+              name="releaseHeld"
+              defaultChecked
+              onChange={(e) => {
+                releaseHeld = (e.target as HTMLInputElement).checked;
+              }}
+            />{' '}
+            Release its held items now (untick to release them yourself, a few at a time)
+          </label>
+        ) : null,
+      run: async (reason) => {
+        const answer = await api.put<SystemDetail & { changed: boolean }>(
+          `/admin/systems/${encodeURIComponent(systemId)}/state`,
+          { state: to, reason, ...(to === 'Up' && !releaseHeld ? { releaseHeld: false } : {}) },
+        );
+        setResult(
+          `${answer.body.name} is ${answer.body.state}${answer.body.changed ? '' : ' (it was already)'}${to === 'Up' ? (releaseHeld ? '; its held items are being released' : '; its held items wait for your release') : ''}`,
+        );
+        await system.refresh();
+      },
+    });
+  };
+
+  const toggleInterface = (iface: SystemDetail['interfaces'][number]) => {
+    const to = iface.status === 'Online' ? 'Offline' : 'Online';
+    setAsking({
+      title: `Take interface ${iface.id} ${to}`,
+      confirm: to === 'Offline' ? 'Take Offline' : 'Bring Online',
+      run: async (reason) => {
+        const answer = await api.patch<{ id: string; status: string; changed: boolean }>(
+          `/admin/system-interfaces/${encodeURIComponent(iface.id)}`,
+          { status: to, reason },
+        );
+        setResult(
+          `${answer.body.id} is ${answer.body.status}${answer.body.changed ? '' : ' (it was already)'}`,
+        );
+        await system.refresh();
+      },
+    });
+  };
+
+  const tabs = [
+    ['overview', 'Overview'],
+    ['on-hold', 'On hold'],
+    ['history', 'History'],
+  ] as const;
+  return (
+    <>
+      <Section
+        title={data ? `${data.name}` : systemId}
+        actions={
+          data ? (
+            <>
+              <StateBadge state={data.state} kind="system" />
+              <button type="button" class={data.state === 'Up' ? 'danger' : 'primary'} onClick={toggleSystem}>
+                {data.state === 'Up' ? 'Take Down' : 'Bring Up'}
+              </button>
+            </>
+          ) : null
+        }
+      >
+        <ErrorNote error={system.error} />
+        {result ? (
+          <p class="ok" role="status">
+            {result}
+          </p>
+        ) : null}
+        {data?.stateChange ? (
+          <p>
+            {data.state} since <When at={data.stateChange.at} /> — {data.stateChange.reason}{' '}
+            <span class="muted">
+              ({data.stateChange.by.name}, {data.stateChange.cause})
+            </span>
+          </p>
+        ) : null}
+        <div class="tabs" role="tablist">
+          {tabs.map(([id, label]) => (
+            <a
+              key={id}
+              role="tab"
+              aria-selected={tab === id}
+              class={tab === id ? 'tab active' : 'tab'}
+              href={href({ page: 'system', systemId, tab: id })}
+            >
+              {label}
+            </a>
+          ))}
+        </div>
+        {data && tab === 'overview' ? (
+          <Overview system={data} onToggle={toggleInterface} api={api} refresh={system.refresh} />
+        ) : null}
+        {data && tab === 'history' ? <History changes={data.history} /> : null}
+      </Section>
+      {data && tab === 'on-hold' ? <OnHold api={api} system={data} /> : null}
+      {asking ? <ReasonDialog request={asking} onClose={() => setAsking(undefined)} /> : null}
+    </>
+  );
+}
+
+function Overview({
+  system,
+  onToggle,
+  api,
+  refresh,
+}: {
+  system: SystemDetail;
+  onToggle: (iface: SystemDetail['interfaces'][number]) => void;
+  api: Api;
+  refresh: () => Promise<void>;
+}) {
+  return (
+    <>
+      <dl class="facts">
+        <dt>Base URL</dt>
+        <dd class="mono">{system.baseUrl}</dd>
+        <dt>Limits</dt>
+        <dd>{limitsText(system.limits)}</dd>
+        <dt>Auth</dt>
+        <dd>{system.authProfile ? `${system.authProfile.id} (${system.authProfile.type})` : 'none'}</dd>
+        {system.circuitBreaker ? (
+          <>
+            <dt>Circuit breaker</dt>
+            <dd>
+              Down after {system.circuitBreaker.failureThreshold} failures in a row (now{' '}
+              {system.circuitBreaker.consecutiveFailures ?? 0}); probes every{' '}
+              {system.circuitBreaker.probeIntervalSeconds} s
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      <h3>Interfaces</h3>
+      <table class="list">
+        <thead>
+          <tr>
+            <th>Interface</th>
+            <th>Call</th>
+            <th>Adapter</th>
+            <th>Status</th>
+            <th>Why</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {system.interfaces.map((iface) => (
+            <tr key={iface.id} data-interface={iface.id}>
+              <td class="mono">{iface.id}</td>
+              <td class="mono">
+                {iface.method} {iface.path}
+              </td>
+              <td>{iface.adapter}</td>
+              <td>
+                <StateBadge state={iface.status} kind="system" />
+              </td>
+              <td>{iface.statusChange?.reason ?? ''}</td>
+              <td>
+                <button type="button" onClick={() => onToggle(iface)}>
+                  {iface.status === 'Online' ? 'Take Offline' : 'Bring Online'}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <MaintenanceWindows system={system} api={api} refresh={refresh} />
+    </>
+  );
+}
+
+function History({ changes }: { changes: Change[] }) {
+  if (changes.length === 0) return <p class="muted">No changes yet.</p>;
+  return (
+    <table class="list">
+      <thead>
+        <tr>
+          <th>When</th>
+          <th>Change</th>
+          <th>Why</th>
+          <th>Who</th>
+        </tr>
+      </thead>
+      <tbody>
+        {changes.map((change) => (
+          <tr key={`${change.at}-${change.to}`}>
+            <td>
+              <When at={change.at} />
+            </td>
+            <td>
+              {change.from} → {change.to}
+            </td>
+            <td>{change.reason}</td>
+            <td>
+              {change.by.name} <span class="muted">({change.cause})</span>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function MaintenanceWindows({
+  system,
+  api,
+  refresh,
+}: {
+  system: SystemDetail;
+  api: Api;
+  refresh: () => Promise<void>;
+}) {
+  const [form, setForm] = useState({ start: '', end: '', reason: '' });
+  const [error, setError] = useState<unknown>(undefined);
+  const base = `/admin/systems/${encodeURIComponent(system.id)}/maintenance-windows`;
+  const plan = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      await api.post(base, {
+        start: new Date(form.start).toISOString(),
+        end: new Date(form.end).toISOString(),
+        reason: form.reason,
+      });
+      setForm({ start: '', end: '', reason: '' });
+      await refresh();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  const problem = (field: string) => (error instanceof ApiError ? error.problemAt(field) : undefined);
+  const input = (field: 'start' | 'end' | 'reason', type: string, label: string) => (
+    <label>
+      {label}
+      <input
+        type={type}
+        name={field}
+        value={form[field]}
+        required
+        aria-invalid={problem(field) ? 'true' : undefined}
+        onInput={(e) => setForm({ ...form, [field]: (e.target as HTMLInputElement).value })}
+      />
+      {problem(field) ? <span class="field-error">{problem(field)}</span> : null}
+    </label>
+  );
+  return (
+    <>
+      <h3>Maintenance windows</h3>
+      {system.maintenanceWindows.length === 0 ? <p class="muted">None planned.</p> : null}
+      <ul class="windows">
+        {system.maintenanceWindows.map((w) => (
+          <li key={w.id}>
+            <When at={w.start} /> – <When at={w.end} />: {w.reason}
+            {w.endedAt ? ' (ended)' : w.startedAt ? ' (under way)' : ''}{' '}
+            {!w.endedAt ? (
+              <button
+                type="button"
+                onClick={async () => {
+                  try {
+                    await api.delete(`${base}/${encodeURIComponent(w.id)}`);
+                    await refresh();
+                  } catch (caught) {
+                    setError(caught);
+                  }
+                }}
+              >
+                Cancel window
+              </button>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      <form class="toolbar" onSubmit={plan} aria-label="Plan a maintenance window">
+        {input('start', 'datetime-local', 'Start')}
+        {input('end', 'datetime-local', 'End')}
+        {input('reason', 'text', 'Reason')}
+        <button type="submit">Plan window</button>
+      </form>
+      {error instanceof ApiError && error.problems.length === 0 ? <ErrorNote error={error} /> : null}
+      {error && !(error instanceof ApiError) ? <ErrorNote error={error} /> : null}
+    </>
+  );
+}
+
+/**
+ * The system's held items, oldest first, optionally of one interface: since when and why. The operator
+ * picks some or all and releases them; only while the system is Up (the API refuses otherwise).
+ */
+function OnHold({ api, system }: { api: Api; system: SystemDetail }) {
+  const [interfaceId, setInterfaceId] = useState('');
+  const held = usePoll(async () => {
+    const path = interfaceId
+      ? `/admin/system-interfaces/${encodeURIComponent(interfaceId)}/on-hold-items`
+      : `/admin/systems/${encodeURIComponent(system.id)}/on-hold-items`;
+    return (await api.get<{ items: HeldItem[]; next?: string }>(`${path}${query({ limit: 200 })}`)).body;
+  }, [api, system.id, interfaceId]);
+  const items = held.data?.items ?? [];
+  const selection = useSelection(items.map((i) => i.id));
+  const [results, setResults] = useState<{ itemId: string; result: string }[] | string | undefined>(
+    undefined,
+  );
+  const [error, setError] = useState<unknown>(undefined);
+  const available = system.state === 'Up';
+  const release = async (ids: string[] | undefined) => {
+    setError(undefined);
+    setResults(undefined);
+    try {
+      const answer = await api.post<{ releaseId: string; results?: { itemId: string; result: string }[] }>(
+        `/admin/systems/${encodeURIComponent(system.id)}/release`,
+        ids ? { itemIds: ids } : {},
+      );
+      setResults(
+        answer.body.results ?? `release ${answer.body.releaseId} started: every held item goes back to work`,
+      );
+      selection.clear();
+      await held.refresh();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  return (
+    <Section
+      title={`On hold at ${system.name}`}
+      actions={
+        <>
+          <button
+            type="button"
+            class="primary"
+            disabled={!available || selection.selected.size === 0}
+            onClick={() => release([...selection.selected].slice(0, 100))}
+          >
+            Release selected ({selection.selected.size})
+          </button>
+          <button
+            type="button"
+            disabled={!available || items.length === 0}
+            onClick={() => release(undefined)}
+          >
+            Release all
+          </button>
+        </>
+      }
+    >
+      {!available ? (
+        <p class="note">
+          {system.name} is Down: held items can be released once it is Up (bring it Up above, and untick the
+          release to let them go yourself).
+        </p>
+      ) : null}
+      <label>
+        Interface{' '}
+        <select value={interfaceId} onChange={(e) => setInterfaceId((e.target as HTMLSelectElement).value)}>
+          <option value="">all of {system.name}</option>
+          {system.interfaces.map((i) => (
+            <option key={i.id} value={i.id}>
+              {i.id}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorNote error={held.error ?? error} />
+      {typeof results === 'string' ? (
+        <p class="ok" role="status">
+          {results}
+        </p>
+      ) : results ? (
+        <ul class="results" role="status" aria-label="Release results">
+          {results.map((r) => (
+            <li key={r.itemId} data-result={r.result}>
+              <span class="mono">{r.itemId}</span>: {r.result}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <table class="list" aria-label="Held items">
+        <thead>
+          <tr>
+            <th>
+              <input
+                type="checkbox"
+                aria-label="Select all"
+                checked={selection.all}
+                onChange={selection.toggleAll}
+              />
+            </th>
+            <th>Item</th>
+            <th>Interface</th>
+            <th>Since</th>
+            <th>Why</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((item) => (
+            <tr key={item.id} data-held={item.id} data-order={item.orderId}>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`Select ${item.id}`}
+                  checked={selection.selected.has(item.id)}
+                  onChange={() => selection.toggle(item.id)}
+                />
+              </td>
+              <td>
+                <a href={href({ page: 'order', orderId: item.orderId, item: item.itemKey })} class="mono">
+                  {item.itemKey}
+                </a>
+                <div class="muted mono">{item.orderId}</div>
+              </td>
+              <td class="mono">{item.interfaceId ?? '—'}</td>
+              <td>
+                <When at={item.since} />
+              </td>
+              <td>
+                {item.reason}
+                {item.releasing ? <span class="muted"> (being released)</span> : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {held.data && items.length === 0 ? <p class="muted">Nothing is held here.</p> : null}
+      {held.data?.next ? <p class="muted">Showing the oldest 200.</p> : null}
+    </Section>
+  );
+}
