@@ -174,7 +174,7 @@ function PlanGraph({
               class={`node${selected === node.key ? ' selected' : ''}`}
               transform={`translate(${node.x},${node.y})`}
               role="button"
-              tabIndex={0}
+              tabindex={0}
               aria-label={`${node.label}${node.sublabel ? ` (${node.sublabel})` : ''}: ${style.label}`}
               aria-pressed={selected === node.key}
               data-item={node.key}

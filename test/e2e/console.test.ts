@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it as nodeIt, type TestContext } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { demoDslOrder } from '../../local/demo-orders';
+import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+
+/**
+ * The operator console in a real browser (Debian's Chromium driven by playwright-core) against the local
+ * runtime, which serves it from cdk.out as the distribution does on AWS: an operator takes activation
+ * Down, finds the held order on the on-hold tab, brings activation back without releasing, releases the
+ * item by hand and watches the order complete on its graph; retries a fallout item whose system is Down
+ * (and is told it waits On Hold), then skips it; and meets the API's validation next to a retry rule's
+ * field. A failing test leaves a screenshot in test-results/.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = resolve(import.meta.dirname, '../../test-results');
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+const LONG = { timeout: 60_000 };
+
+describe('the operator console', () => {
+  let sb: TestSwitchboard;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    assert.ok(
+      existsSync(CHROMIUM),
+      `no Chromium at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`,
+    );
+    sb = await startTestSwitchboard({ latencyMs: 10 });
+    // Playwright adds --no-sandbox (the tests run as root) and turns off background networking itself.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--disable-gpu', '--disable-quic'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${sb.runtime.apiUrl}/console/#token=${sb.token('operator')}`);
+    await page.getByRole('link', { name: 'Orders' }).waitFor();
+  });
+  after(async () => {
+    await browser?.close();
+    await sb?.stop();
+  });
+
+  /** A test that leaves a screenshot of the page in test-results/ when it fails. */
+  const it = (name: string, body: (t: TestContext) => Promise<void>) =>
+    nodeIt(name, async (t) => {
+      try {
+        await body(t);
+      } catch (error) {
+        mkdirSync(SHOTS, { recursive: true });
+        const file = join(SHOTS, `console-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`);
+        await page?.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+        t.diagnostic(`screenshot: ${file}`);
+        throw error;
+      }
+    });
+
+  /** Fills the reason dialog and confirms it. */
+  const confirmWith = async (reason: string, button: string, options: { untick?: RegExp } = {}) => {
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    if (options.untick) await dialog.getByLabel(options.untick).uncheck();
+    await dialog.locator('textarea').fill(reason);
+    await dialog.getByRole('button', { name: button }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  };
+  const submit = async (order: unknown) => {
+    const created = await sb.call('POST', ORDERS, order);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return (created.body as { id: string }).id;
+  };
+
+  it('takes activation Down, finds the order on hold, releases it by hand and sees it complete on its graph', async () => {
+    await page.getByRole('link', { name: 'Systems' }).click();
+    await page.getByRole('link', { name: 'Service activation' }).click();
+    await page.getByRole('button', { name: 'Take Down' }).click();
+    await confirmWith('line card upgrade', 'Take Down');
+    await page.locator('.panel-head [data-state="Down"]').waitFor();
+
+    const orderId = await submit(demoDslOrder('console-held'));
+    await page.getByRole('tab', { name: 'On hold' }).click();
+    const row = page.locator(`tr[data-order="${orderId}"]`);
+    await row.waitFor(LONG);
+    assert.match((await row.textContent()) ?? '', /system "activation" is Down: line card upgrade/);
+    assert.equal(
+      await page.getByRole('button', { name: /Release selected/ }).isDisabled(),
+      true,
+      'nothing is released while the system is Down',
+    );
+
+    // Up, but keeping the held item for a release by hand; it stays on the tab.
+    await page.getByRole('button', { name: 'Bring Up' }).click();
+    await confirmWith('upgrade done', 'Bring Up', { untick: /Release its held items now/ });
+    await page.getByText('its held items wait for your release').waitFor();
+    await page.locator('.panel-head [data-state="Up"]').waitFor();
+    await row.waitFor();
+    await row.getByRole('checkbox').check();
+    // The tab reads again every 2 s; the operator's selection survives it.
+    await page.waitForTimeout(2_500);
+    assert.equal(await row.getByRole('checkbox').isChecked(), true, 'still selected after a refresh');
+    await page.getByRole('button', { name: 'Release selected (1)' }).click();
+    await page.locator('[aria-label="Release results"] [data-result="released"]').waitFor();
+
+    // The released item leaves the tab; the order's page shows it running on.
+    await page.goto(`${sb.runtime.apiUrl}/console/#/orders/${orderId}`);
+    await page.locator('[data-item="dsl-broadband.activate-line.1"][data-state="Completed"]').waitFor(LONG);
+    await page.locator('.panel-head [data-state="completed"]').waitFor(LONG);
+    for (const node of await page.locator('g.node').all()) {
+      assert.equal(
+        await node.getAttribute('data-state'),
+        'Completed',
+        String(await node.getAttribute('data-item')),
+      );
+    }
+  });
+
+  it('retries a fallout item while its system is Down and says it waits On Hold, then fails its order', async () => {
+    // No prices: the billing adapter cannot build its charge request, which no rule retries.
+    const { itemPrice: _prices, ...line } = demoDslOrder('console-fallout').productOrderItem[0] as Record<
+      string,
+      unknown
+    >;
+    const orderId = await submit({ externalId: 'console-fallout', productOrderItem: [line] });
+    const itemId = `${orderId}.dsl-broadband.start-billing.1`;
+    await eventually(
+      async () => {
+        const fallout = (await sb.call('GET', '/admin/fallout')).body as { items: { id: string }[] };
+        return fallout.items.some((i) => i.id === itemId) ? true : undefined;
+      },
+      60_000,
+      `${itemId} in fallout`,
+    );
+    const billingDown = await sb.call('PUT', '/admin/systems/billing/state', {
+      state: 'Down',
+      reason: 'invoice run',
+    });
+    assert.equal(billingDown.status, 200);
+
+    await page.getByRole('link', { name: 'Fallout' }).click();
+    const row = page.locator(`tr[data-fallout="${itemId}"]`);
+    await row.waitFor(LONG);
+    await row.getByRole('checkbox').check();
+    await page.getByRole('button', { name: /Retry selected/ }).click();
+    await confirmWith('prices fixed upstream', 'Retry');
+    const result = page.locator(`[data-result-for="${itemId}"]`);
+    await result.waitFor();
+    assert.match(
+      (await result.textContent()) ?? '',
+      /retried, but Billing \(legacy\) is Down: it waits On Hold/,
+    );
+
+    // Billing back: the item fails again (still no prices). Billing is a point of no return, so the
+    // skip is refused, with the API's reason, and the operator fails the order from the item's panel.
+    assert.equal(
+      (await sb.call('PUT', '/admin/systems/billing/state', { state: 'Up', reason: 'run over' })).status,
+      200,
+    );
+    await row.waitFor(LONG);
+    await row.getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Skip selected' }).click();
+    await confirmWith('billed by hand', 'Skip');
+    await result.waitFor();
+    assert.match((await result.textContent()) ?? '', /cannot be skipped: it is a point of no return/);
+
+    await row.getByRole('link').click();
+    await page.getByRole('button', { name: 'Fail the order' }).click();
+    await confirmWith('customer cancelled', 'Fail the order');
+    await page.locator('.panel-head [data-state="failed"]').waitFor(LONG);
+    const order = (await sb.call('GET', `${ORDERS}/${orderId}`)).body as { state: string };
+    assert.equal(order.state, 'failed');
+  });
+
+  it('shows the API’s validation next to a retry rule’s field, then saves and deletes the rule', async () => {
+    await page.getByRole('link', { name: 'Retry rules' }).click();
+    await page.getByRole('link', { name: 'New rule' }).click();
+    const form = page.getByRole('form', { name: 'Retry rule' });
+    await form.getByLabel('Id').fill('billing-busy');
+    await form.locator('select[name="scopeKind"]').selectOption('system');
+    await form.getByLabel('System id').fill('billing');
+    await form.getByLabel('Statuses').fill('503, 6xx');
+    await form.getByLabel('Retries').fill('three');
+    await form.getByLabel('Interval (s)').fill('30');
+    await form.getByRole('button', { name: 'Save rule' }).click();
+    await form.locator('[data-problem-for="policy.count"]').waitFor();
+    await form.locator('[data-problem-for="matches"]').waitFor();
+
+    await form.getByLabel('Statuses').fill('503, 5xx');
+    await form.getByLabel('Retries').fill('3');
+    await form.getByRole('button', { name: 'Save rule' }).click();
+    const rule = page.locator('tr[data-rule="billing-busy"]');
+    await rule.waitFor();
+    assert.match((await rule.textContent()) ?? '', /system billing[\s\S]*3 × every 30 s[\s\S]*503, 5xx/);
+    const stored = await sb.call('GET', '/admin/retry-rules/billing-busy');
+    assert.equal(stored.status, 200);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await rule.getByRole('button', { name: 'Delete' }).click();
+    await rule.waitFor({ state: 'detached' });
+    assert.equal((await sb.call('GET', '/admin/retry-rules/billing-busy')).status, 404);
+  });
+
+  it('is usable from the keyboard and readable on a tablet', async () => {
+    const orderId = await submit(demoDslOrder('console-keyboard'));
+    await page.goto(`${sb.runtime.apiUrl}/console/#/orders/${orderId}`);
+    const node = page.locator('g.node[data-item="dsl-broadband.reserve-port.1"]');
+    await node.waitFor(LONG);
+    await node.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Item reserve-port' }).waitFor();
+    await page.keyboard.press('Tab');
+    assert.ok(await page.evaluate('document.activeElement !== document.body'), 'focus moves on with Tab');
+
+    await page.setViewportSize({ width: 820, height: 1180 });
+    for (const path of [
+      '#/orders',
+      `#/orders/${orderId}`,
+      '#/systems',
+      '#/systems/activation?tab=on-hold',
+      '#/fallout',
+    ]) {
+      await page.goto(`${sb.runtime.apiUrl}/console/${path}`);
+      await page.locator('.panel').first().waitFor();
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - window.innerWidth',
+      );
+      assert.ok(overflow <= 0, `${path} is ${overflow} px wider than a tablet's screen`);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+});
