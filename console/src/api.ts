@@ -82,5 +82,6 @@ export const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
 /** A query string from the defined values only. */
 export function query(params: Record<string, string | number | undefined>): string {
   const defined = Object.entries(params).filter(([, v]) => v !== undefined && v !== '');
-  return defined.length === 0 ? '' : `?${new URLSearchParams(defined.map(([k, v]) => [k, String(v)]))}`;
+  const pairs = defined.map(([k, v]): [string, string] => [k, String(v)]);
+  return pairs.length === 0 ? '' : `?${new URLSearchParams(pairs)}`;
 }

@@ -1,4 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
+import { type Action, actionsFor } from '../actions';
 import { type Api, ApiError, ORDERS } from '../api';
 import { ErrorNote, Json, ReasonDialog, type ReasonRequest, Section, StateBadge, When } from '../components';
 import { layoutPlan } from '../graph-layout';
@@ -201,16 +202,6 @@ function PlanGraph({
       </svg>
     </figure>
   );
-}
-
-type Action = 'retry' | 'skip' | 'fail' | 'complete';
-
-/** What an operator may do with an item in this state, as the API allows it. */
-export function actionsFor(item: Pick<ItemView, 'state' | 'type'>): Action[] {
-  if (item.type === 'manualTask' && item.state === 'Running') return ['complete'];
-  if (item.state === 'FatallyFailed' || item.state === 'Failed') return ['retry', 'skip', 'fail'];
-  if (item.state === 'OnHold') return ['skip'];
-  return [];
 }
 
 const ACTION_TEXT: Record<

@@ -3,6 +3,7 @@ import { type Api, ApiError } from '../api';
 import { ErrorNote, Section } from '../components';
 import { usePoll } from '../poll';
 import { href, replaceRoute } from '../router';
+import { matchesText, policyText, scopeText } from '../text';
 
 interface RetryRule {
   id: string;
@@ -36,28 +37,6 @@ const POLICY_FIELDS: Record<string, { name: string; label: string; list?: boolea
   ],
   forever: [{ name: 'intervalSeconds', label: 'Interval (s)' }],
 };
-
-export function scopeText(scope: RetryRule['scope']): string {
-  if (scope.kind === 'all') return 'every callout';
-  return scope.kind === 'system' ? `system ${scope.systemId}` : `interface ${scope.interfaceId}`;
-}
-
-export function policyText(policy: RetryRule['policy']): string {
-  switch (policy.type) {
-    case 'none':
-      return 'no retry: fallout at once';
-    case 'fixed':
-      return `${policy.count} × every ${policy.intervalSeconds} s`;
-    case 'staggered':
-      return `after ${(policy.intervalsSeconds as number[]).join(', ')} s`;
-    case 'exponential':
-      return `${policy.count} × from ${policy.firstIntervalSeconds} s × ${policy.factor}, at most ${policy.capSeconds} s`;
-    case 'forever':
-      return `every ${policy.intervalSeconds} s until an operator acts`;
-    default:
-      return policy.type;
-  }
-}
 
 /** The connection retry rules: list, create, edit and delete, with the API's checks shown by field. */
 export function RetryRulesPage({ api, ruleId }: { api: Api; ruleId?: string }) {
@@ -143,19 +122,6 @@ export function RetryRulesPage({ api, ruleId }: { api: Api; ruleId?: string }) {
         />
       ) : null}
     </>
-  );
-}
-
-function matchesText(m: RetryRule['matches']): string {
-  return (
-    [
-      m.timeouts ? 'timeouts' : '',
-      m.connectionErrors ? 'connection errors' : '',
-      m.failedAnswers ? 'failed answers' : '',
-      m.statuses.length ? m.statuses.join(', ') : '',
-    ]
-      .filter(Boolean)
-      .join(', ') || 'nothing'
   );
 }
 

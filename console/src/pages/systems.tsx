@@ -11,6 +11,7 @@ import {
 } from '../components';
 import { usePoll } from '../poll';
 import { href } from '../router';
+import { limitsText } from '../text';
 
 interface Change {
   at: string;
@@ -101,14 +102,6 @@ export function SystemsPage({ api }: { api: Api }) {
       </table>
     </Section>
   );
-}
-
-function limitsText(limits: SystemSummary['limits']): string {
-  const parts = [
-    limits.maxConcurrentCallouts !== undefined ? `${limits.maxConcurrentCallouts} at once` : '',
-    limits.maxCalloutsPerSecond !== undefined ? `${limits.maxCalloutsPerSecond}/s` : '',
-  ].filter(Boolean);
-  return parts.join(', ') || 'none';
 }
 
 /** One system: its state and interfaces with their toggles, limits, windows, history and held items. */
