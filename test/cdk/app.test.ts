@@ -255,7 +255,13 @@ describe('the Switchboard CDK app', () => {
             )?.Value,
         )
         .sort(),
-      ['activation-oauth', 'billing-basic', 'callback-signing-key', 'inventory-api-key'],
+      [
+        'activation-oauth',
+        'billing-basic',
+        'callback-signing-key',
+        'inventory-api-key',
+        'scheduling-api-key',
+      ],
     );
     for (const secret of Object.values(secrets)) {
       // A generated placeholder in the profile's shape: no credential is ever in the template.
