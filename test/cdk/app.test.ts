@@ -172,9 +172,13 @@ describe('the Switchboard CDK app', () => {
   });
 
   it('runs every Lambda on Node 24, ARM64, with X-Ray and a log group that expires', () => {
-    const functions = Object.values(stateless.findResources('AWS::Lambda::Function'));
+    const all = Object.entries(stateless.findResources('AWS::Lambda::Function'));
+    // CDK's own BucketDeployment provider (Python, with the AWS CLI) puts the console in its bucket.
+    const cdkProvider = all.filter(([id]) => id.startsWith('CustomCDKBucketDeployment'));
+    assert.equal(cdkProvider.length, 1);
+    const functions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
     // Orders, orchestration, the callout worker, the admin API, the configuration seeder, the callback
-    // API and the callback correlator.
+    // API and the callback correlator, the release and the maintenance window functions.
     assert.equal(functions.length, 9);
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
@@ -441,5 +445,92 @@ describe('the Switchboard CDK app', () => {
             /no-such-interface/.test(p.message),
         ),
     );
+  });
+});
+
+describe('the operator console on AWS', () => {
+  const { stateless, stateful } = synth();
+  const [distribution] = Object.values(stateless.findResources('AWS::CloudFront::Distribution'));
+  const config = distribution?.Properties.DistributionConfig as {
+    DefaultCacheBehavior: Record<string, unknown>;
+    CacheBehaviors: Record<string, unknown>[];
+    Origins: {
+      Id: string;
+      S3OriginConfig?: unknown;
+      OriginAccessControlId?: unknown;
+      CustomOriginConfig?: Record<string, unknown>;
+    }[];
+  };
+
+  it('keeps the console in a private, encrypted bucket that only the distribution reads', () => {
+    stateless.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: Match.objectLike({}),
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    stateless.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    const s3 = config.Origins.find((o) => o.S3OriginConfig);
+    assert.ok(s3?.OriginAccessControlId, 'the bucket is read through origin access control');
+    const policy = JSON.stringify(stateless.findResources('AWS::S3::BucketPolicy'));
+    assert.match(policy, /cloudfront\.amazonaws\.com/);
+    assert.match(policy, /aws:SecureTransport/, 'plain HTTP is refused');
+  });
+
+  it("forwards the API's paths to the HTTP API uncached, with every viewer header but Host", () => {
+    assert.deepEqual(
+      config.CacheBehaviors.map((b) => b.PathPattern),
+      ['/admin/*', '/orchestration/*', '/tmf-api/*'],
+    );
+    for (const behaviour of config.CacheBehaviors) {
+      assert.equal(behaviour.CachePolicyId, '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', 'CachingDisabled');
+      assert.equal(
+        behaviour.OriginRequestPolicyId,
+        'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+        'AllViewerExceptHostHeader',
+      );
+      assert.equal(behaviour.ViewerProtocolPolicy, 'https-only');
+      assert.deepEqual(behaviour.AllowedMethods, [
+        'GET',
+        'HEAD',
+        'OPTIONS',
+        'PUT',
+        'PATCH',
+        'POST',
+        'DELETE',
+      ]);
+    }
+    const api = config.Origins.find((o) => o.CustomOriginConfig);
+    assert.equal(api?.CustomOriginConfig?.OriginProtocolPolicy, 'https-only');
+    assert.equal(config.DefaultCacheBehavior.ViewerProtocolPolicy, 'redirect-to-https');
+    assert.ok(config.DefaultCacheBehavior.FunctionAssociations, 'the console paths function');
+  });
+
+  it('signs people in with a public client (authorization code and PKCE, no secret) the API accepts', () => {
+    const clients = stateless.findResources('AWS::Cognito::UserPoolClient');
+    const [clientId, client] = Object.entries(clients)[0] ?? [];
+    assert.ok(client, 'the console client is in the stack with the distribution it calls back to');
+    assert.equal(client.Properties.GenerateSecret, false);
+    assert.deepEqual(client.Properties.AllowedOAuthFlows, ['code']);
+    assert.deepEqual(client.Properties.AllowedOAuthScopes.sort(), ['email', 'openid', 'profile']);
+    assert.match(JSON.stringify(client.Properties.CallbackURLs), /DomainName/);
+    const [authorizer] = Object.values(stateless.findResources('AWS::ApiGatewayV2::Authorizer'));
+    const audience = JSON.stringify(authorizer?.Properties.JwtConfiguration.Audience);
+    assert.ok(audience.includes(`"Ref":"${clientId}"`), 'the authorizer accepts the console’s tokens');
+    // The identity's own three clients are still accepted.
+    assert.equal(authorizer?.Properties.JwtConfiguration.Audience.length, 4);
+    stateful.resourceCountIs('AWS::Cognito::UserPoolClient', 3);
+  });
+
+  it('deploys the built console and its sign-in settings under /console', () => {
+    const [deployment] = Object.values(stateless.findResources('Custom::CDKBucketDeployment'));
+    assert.equal(deployment?.Properties.DestinationBucketKeyPrefix, 'console');
+    assert.equal(deployment?.Properties.SourceObjectKeys.length, 2, 'the built files and config.json');
+    assert.deepEqual(deployment?.Properties.DistributionPaths, ['/console/*']);
+    stateless.hasOutput('*', { Description: 'The operator console' });
   });
 });
