@@ -124,10 +124,20 @@ export class LocalApiGateway {
 
   async start(port: number, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((req, res) => {
-      const served = this.distribution?.answer(
-        req.method ?? 'GET',
-        new URL(req.url ?? '/', 'http://localhost').pathname,
-      );
+      let served: ReturnType<LocalDistribution['answer']>;
+      try {
+        served = this.distribution?.answer(
+          req.method ?? 'GET',
+          new URL(req.url ?? '/', 'http://localhost').pathname,
+        );
+      } catch (error) {
+        // A path no URL parser takes (`//`, a stray `%`): answered, never a crash of the runtime.
+        served = {
+          status: 400,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify({ message: `bad request path: ${(error as Error).message}` })),
+        };
+      }
       if (served) {
         res.writeHead(served.status, { ...served.headers, 'content-length': served.body.length });
         res.end(req.method === 'HEAD' ? undefined : served.body);

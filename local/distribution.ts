@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { consoleContentSecurityPolicy } from '../lib/constructs/console-policy';
 import type { LocalDeployment } from './cloud-assembly';
 
 /** What the distribution answers: a file, a redirect, or nothing (the path is the API's). */
@@ -15,6 +16,17 @@ interface DeployedFiles {
   /** The source folders in cdk.out, in the deployment's order: a later one's file wins. */
   folders: string[];
 }
+
+/**
+ * The response headers the distribution's policy adds on AWS (lib/constructs/operator-console.ts), with
+ * the local runtime's own origin for Cognito's: the console is tested under the same CSP it runs under.
+ */
+const CONSOLE_HEADERS = {
+  'content-security-policy': consoleContentSecurityPolicy(),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+};
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -76,7 +88,12 @@ export class LocalDistribution {
     }
     for (const deployed of this.deployments) {
       if (!path.startsWith(`/${deployed.prefix}`)) continue;
-      const key = decodeURIComponent(path.slice(deployed.prefix.length + 1)) || 'index.html';
+      let key: string;
+      try {
+        key = decodeURIComponent(path.slice(deployed.prefix.length + 1)) || 'index.html';
+      } catch {
+        return json({ message: `the path ${path} is not a valid URL path` }, 400);
+      }
       const name = key.endsWith('/') ? `${key}index.html` : key;
       if (name === 'config.json') return json({ signIn: { kind: 'token' } });
       for (const folder of [...deployed.folders].reverse()) {
@@ -87,7 +104,7 @@ export class LocalDistribution {
           headers: {
             'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
             'cache-control': 'no-cache',
-            'x-content-type-options': 'nosniff',
+            ...CONSOLE_HEADERS,
           },
           body: readFileSync(file),
         };

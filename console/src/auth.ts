@@ -24,6 +24,8 @@ const VERIFIER = 'switchboard.console.pkce';
 export class Session {
   private stored: Stored | undefined;
   private readonly listeners = new Set<() => void>();
+  /** The renewal under way: calls that need a token meanwhile wait for it rather than renew again. */
+  private renewing: Promise<void> | undefined;
 
   constructor(
     readonly config: SignInConfig,
@@ -47,7 +49,31 @@ export class Session {
     this.save({ accessToken: token.trim() });
   }
 
+  /**
+   * Forgets the tokens here. With Cognito it also revokes the refresh token and ends the hosted UI's
+   * session, so the next person at the desk is asked to sign in rather than let straight back in.
+   */
   signOut(): void {
+    const refreshToken = this.stored?.refreshToken;
+    this.save(undefined);
+    if (this.config.kind !== 'cognito') return;
+    const { domain, clientId, redirectUri } = this.config;
+    const revoked = refreshToken
+      ? fetch(new URL('/oauth2/revoke', domain), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: refreshToken, client_id: clientId }),
+        }).catch(() => undefined)
+      : Promise.resolve(undefined);
+    void revoked.then(() => {
+      const logout = new URL('/logout', domain);
+      logout.search = new URLSearchParams({ client_id: clientId, logout_uri: redirectUri }).toString();
+      location.assign(logout.toString());
+    });
+  }
+
+  /** Forgets the tokens here only: the API refused them (expired or revoked), so sign in again. */
+  expired(): void {
     this.save(undefined);
   }
 
@@ -55,14 +81,18 @@ export class Session {
     const stored = this.stored;
     if (!stored) return undefined;
     if (this.config.kind === 'cognito' && stored.expiresAt && Date.now() > stored.expiresAt - 60_000) {
-      if (!stored.refreshToken) {
-        this.signOut();
+      const { refreshToken } = stored;
+      if (!refreshToken) {
+        this.expired();
         return undefined;
       }
-      await this.exchange(
-        { grant_type: 'refresh_token', refresh_token: stored.refreshToken },
-        stored.refreshToken,
-      );
+      this.renewing ??= this.exchange(
+        { grant_type: 'refresh_token', refresh_token: refreshToken },
+        refreshToken,
+      ).finally(() => {
+        this.renewing = undefined;
+      });
+      await this.renewing;
     }
     return this.stored?.accessToken;
   }
@@ -120,7 +150,7 @@ export class Session {
       body: new URLSearchParams({ ...grant, client_id: this.config.clientId }),
     });
     if (!response.ok) {
-      this.signOut();
+      this.expired();
       return;
     }
     const tokens = (await response.json()) as {

@@ -8,7 +8,7 @@ export function StateBadge({ state, kind = 'item' }: { state: string; kind?: 'it
     kind === 'order'
       ? orderStyle(state)
       : kind === 'system'
-        ? { colour: state === 'Up' || state === 'Online' ? '#2b8a3e' : '#c92a2a', label: state }
+        ? { colour: state === 'Up' || state === 'Online' ? '#25753a' : '#b02525', label: state }
         : itemStyle(state);
   return (
     <span class="badge" style={{ background: style.colour }} data-state={state}>
@@ -99,7 +99,8 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest; onC
     setError(undefined);
     try {
       await request.run(reason);
-      onClose();
+      // Closed the dialog's own way, so focus goes back to what opened it; its close event ends it.
+      dialog.current?.close();
     } catch (caught) {
       setError(caught);
     } finally {
@@ -151,9 +152,13 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest; onC
 /** A table's checkbox column: the rows an operator picked, kept across refreshes by id. */
 export function useSelection(ids: string[]) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  // Rows that left the list (released, retried) leave the selection too.
+  // Rows that left the list (released, retried) leave the selection too, for good: one that comes back
+  // later (in fallout again) comes back unticked.
   const present = new Set(ids);
   const kept = [...selected].filter((id) => present.has(id));
+  useEffect(() => {
+    if (kept.length !== selected.size) setSelected(new Set(kept));
+  });
   const toggle = (id: string) => {
     const next = new Set(kept);
     if (next.has(id)) next.delete(id);

@@ -13,10 +13,13 @@ function App({ session }: { session: Session }) {
   const [signedIn, setSignedIn] = useState(session.signedIn);
   useEffect(() => session.onChange(() => setSignedIn(session.signedIn)), [session]);
   const api = useMemo(
-    () => apiClient({ token: () => session.token(), signedOut: () => session.signOut() }),
+    () => apiClient({ token: () => session.token(), signedOut: () => session.expired() }),
     [session],
   );
   const route = useRoute();
+  useEffect(() => {
+    document.title = `${titleOf(route)} · Switchboard`;
+  }, [route]);
   if (!signedIn) return <SignIn session={session} />;
   return (
     <>
@@ -44,15 +47,33 @@ function page(route: Route, api: ReturnType<typeof apiClient>) {
     case 'orders':
       return <OrdersPage api={api} state={route.state} search={route.search} />;
     case 'order':
-      return <OrderPage api={api} orderId={route.orderId} selected={route.item} />;
+      return <OrderPage key={route.orderId} api={api} orderId={route.orderId} selected={route.item} />;
     case 'systems':
       return <SystemsPage api={api} />;
     case 'system':
-      return <SystemPage api={api} systemId={route.systemId} tab={route.tab} />;
+      return <SystemPage key={route.systemId} api={api} systemId={route.systemId} tab={route.tab} />;
     case 'fallout':
       return <FalloutPage api={api} />;
     case 'retry-rules':
-      return <RetryRulesPage api={api} ruleId={route.ruleId} />;
+      return <RetryRulesPage api={api} ruleId={route.ruleId} creating={route.creating} />;
+  }
+}
+
+/** What the browser's tab (and a screen reader, on a new page) says the page is. */
+function titleOf(route: Route): string {
+  switch (route.page) {
+    case 'orders':
+      return route.search ? `Orders matching ${route.search}` : 'Orders';
+    case 'order':
+      return `Order ${route.orderId}${route.item ? ` · ${route.item}` : ''}`;
+    case 'systems':
+      return 'Systems';
+    case 'system':
+      return `System ${route.systemId}${route.tab === 'on-hold' ? ' · on hold' : ''}`;
+    case 'fallout':
+      return 'Fallout';
+    case 'retry-rules':
+      return 'Retry rules';
   }
 }
 

@@ -20,23 +20,31 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs =
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | Error | undefined>(undefined);
   const [loading, setLoading] = useState(true);
-  const generation = useRef(0);
+  // Every read is numbered; an answer is shown only if no later read has been shown already, so a poll
+  // sent before an action cannot land after the read that follows the action and show the old state.
+  const sent = useRef(0);
+  const shown = useRef(0);
+  /** Reads before this number belong to the page's previous subject (another order, another system). */
+  const since = useRef(0);
   const refresh = useCallback(async () => {
-    const mine = generation.current;
+    const mine = ++sent.current;
+    const current = () => mine > shown.current && mine > since.current;
     try {
       const next = await load();
-      if (mine !== generation.current) return;
+      if (!current()) return;
+      shown.current = mine;
       setData(next);
       setError(undefined);
     } catch (caught) {
-      if (mine !== generation.current) return;
+      if (!current()) return;
+      shown.current = mine;
       setError(caught instanceof Error ? caught : new Error(String(caught)));
     } finally {
-      if (mine === generation.current) setLoading(false);
+      if (mine > since.current) setLoading(false);
     }
   }, deps);
   useEffect(() => {
-    generation.current++;
+    since.current = sent.current;
     setData(undefined);
     setLoading(true);
     void refresh();

@@ -8,7 +8,7 @@ export type Route =
   | { page: 'systems' }
   | { page: 'system'; systemId: string; tab?: string }
   | { page: 'fallout' }
-  | { page: 'retry-rules'; ruleId?: string };
+  | { page: 'retry-rules'; ruleId?: string; creating?: boolean };
 
 export function parseRoute(hash: string): Route {
   const [path = '', queryText = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -28,7 +28,11 @@ export function parseRoute(hash: string): Route {
     case 'fallout':
       return { page: 'fallout' };
     case 'retry-rules':
-      return { page: 'retry-rules', ...(second ? { ruleId: second } : {}) };
+      return {
+        page: 'retry-rules',
+        ...(second ? { ruleId: second } : {}),
+        ...(params.get('new') ? { creating: true } : {}),
+      };
     default:
       return { page: 'orders' };
   }
@@ -51,6 +55,7 @@ export function href(route: Route): string {
     case 'fallout':
       return '#/fallout';
     case 'retry-rules':
+      if (route.creating) return '#/retry-rules?new=1';
       return route.ruleId ? `#/retry-rules/${encodeURIComponent(route.ruleId)}` : '#/retry-rules';
   }
 }

@@ -83,7 +83,8 @@ export class SwitchboardIdentity extends Construct {
     const machineClient = (clientId: string, scopeName: string) =>
       this.userPool.addClient(clientId, {
         generateSecret: true,
-        authFlows: {},
+        // The client credentials flow only: no person signs in through a machine client.
+        authFlows: { userSrp: false },
         oAuth: { flows: { clientCredentials: true }, scopes: [scopeOf(scopeName)] },
         accessTokenValidity: Duration.hours(1),
       });

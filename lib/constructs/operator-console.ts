@@ -17,6 +17,8 @@ import {
   FunctionCode,
   FunctionEventType,
   FunctionRuntime,
+  HeadersFrameOption,
+  HeadersReferrerPolicy,
   HttpVersion,
   OriginRequestPolicy,
   PriceClass,
@@ -36,6 +38,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { buildConsole, CONSOLE_DIR } from '../../console/build';
+import { consoleContentSecurityPolicy } from './console-policy';
 import type { SwitchboardIdentity } from './identity';
 
 /** Where the console lives on its distribution (and on the local runtime's port). */
@@ -53,8 +56,8 @@ export interface OperatorConsoleProps {
  * The operator console: static files in a private S3 bucket behind CloudFront (origin access control,
  * so only the distribution reads the bucket), with the API's paths forwarded to the HTTP API on the
  * same distribution: one origin for the console and its API, so no CORS and no token leaves it. People
- * sign in through Cognito's hosted UI (authorization code with PKCE, no client secret in the browser);
- * their group gives them their role, as for the API.
+ * sign in through Cognito's hosted UI only (the console sends the authorization code with PKCE; the
+ * client has no secret and no other sign-in flow); their group gives them their role, as for the API.
  */
 export class OperatorConsole extends Construct {
   readonly distribution: Distribution;
@@ -103,7 +106,23 @@ export class OperatorConsole extends Construct {
         origin: S3BucketOrigin.withOriginAccessControl(bucket),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
-        responseHeadersPolicy: ResponseHeadersPolicy.SECURITY_HEADERS,
+        responseHeadersPolicy: new ResponseHeadersPolicy(this, 'Headers', {
+          comment: "The console's CSP and security headers",
+          securityHeadersBehavior: {
+            contentSecurityPolicy: {
+              contentSecurityPolicy: consoleContentSecurityPolicy(props.identity.domain.baseUrl()),
+              override: true,
+            },
+            contentTypeOptions: { override: true },
+            frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+            referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.SAME_ORIGIN, override: true },
+            strictTransportSecurity: {
+              accessControlMaxAge: Duration.days(365),
+              includeSubdomains: true,
+              override: true,
+            },
+          },
+        }),
         functionAssociations: [{ function: paths, eventType: FunctionEventType.VIEWER_REQUEST }],
       },
       additionalBehaviors: Object.fromEntries(API_PATH_PATTERNS.map((pattern) => [pattern, api])),
@@ -116,7 +135,9 @@ export class OperatorConsole extends Construct {
     this.client = new UserPoolClient(this, 'Client', {
       userPool: props.identity.userPool,
       generateSecret: false,
-      authFlows: {},
+      // Only the hosted UI signs people in: no SRP or custom flow on this public client, refresh only.
+      authFlows: { userSrp: false },
+      enableTokenRevocation: true,
       supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
       // No API scope: a person's role comes from their group, never from this client.
       oAuth: {

@@ -508,6 +508,17 @@ describe('the operator console on AWS', () => {
     assert.equal(api?.CustomOriginConfig?.OriginProtocolPolicy, 'https-only');
     assert.equal(config.DefaultCacheBehavior.ViewerProtocolPolicy, 'redirect-to-https');
     assert.ok(config.DefaultCacheBehavior.FunctionAssociations, 'the console paths function');
+    const [headers] = Object.values(stateless.findResources('AWS::CloudFront::ResponseHeadersPolicy'));
+    const csp = JSON.stringify(
+      headers?.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy,
+    );
+    for (const directive of ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"])
+      assert.ok(csp.includes(directive), `the CSP has ${directive}`);
+    assert.match(
+      csp,
+      /connect-src 'self' https:\/\//,
+      'and lets the console reach the Cognito token endpoint',
+    );
   });
 
   it('signs people in with a public client (authorization code and PKCE, no secret) the API accepts', () => {
@@ -516,6 +527,8 @@ describe('the operator console on AWS', () => {
     assert.ok(client, 'the console client is in the stack with the distribution it calls back to');
     assert.equal(client.Properties.GenerateSecret, false);
     assert.deepEqual(client.Properties.AllowedOAuthFlows, ['code']);
+    assert.deepEqual(client.Properties.ExplicitAuthFlows, ['ALLOW_REFRESH_TOKEN_AUTH'], 'the hosted UI only');
+    assert.equal(client.Properties.EnableTokenRevocation, true);
     assert.deepEqual(client.Properties.AllowedOAuthScopes.sort(), ['email', 'openid', 'profile']);
     assert.match(JSON.stringify(client.Properties.CallbackURLs), /DomainName/);
     const [authorizer] = Object.values(stateless.findResources('AWS::ApiGatewayV2::Authorizer'));

@@ -79,7 +79,7 @@ describe('the operator console', () => {
     await page.locator('.panel-head [data-state="Down"]').waitFor();
 
     const orderId = await submit(demoDslOrder('console-held'));
-    await page.getByRole('tab', { name: 'On hold' }).click();
+    await page.getByRole('link', { name: 'On hold' }).click();
     const row = page.locator(`tr[data-order="${orderId}"]`);
     await row.waitFor(LONG);
     assert.match((await row.textContent()) ?? '', /system "activation" is Down: line card upgrade/);

@@ -48,6 +48,7 @@ describe('console: routes', () => {
       { page: 'fallout' },
       { page: 'retry-rules' },
       { page: 'retry-rules', ruleId: 'new' },
+      { page: 'retry-rules', creating: true },
     ];
     for (const route of routes) assert.deepEqual(parseRoute(href(route)), route);
   });

@@ -101,7 +101,13 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
         ) : null}
       </Section>
       {item ? (
-        <ItemPanel api={api} item={item} onChanged={data.refresh} onClose={() => select(undefined)} />
+        <ItemPanel
+          key={item.key}
+          api={api}
+          item={item}
+          onChanged={data.refresh}
+          onClose={() => select(undefined)}
+        />
       ) : null}
     </>
   );
@@ -134,6 +140,11 @@ function PlanGraph({
     [shape],
   );
   const stateOf = new Map(graph.items.map((i) => [i.key, i.state]));
+  const labelOf = new Map(layout.nodes.map((n) => [n.key, n.label]));
+  const after = (key: string) =>
+    graph.dependencies.filter((d) => d.to === key).map((d) => labelOf.get(d.from) ?? d.from);
+  // Tab goes through the plan as it reads: left to right, then top to bottom.
+  const inReadingOrder = [...layout.nodes].sort((a, b) => a.x - b.x || a.y - b.y);
   return (
     <figure class="graph-scroll" aria-label="The order's plan: items and their dependencies">
       <svg
@@ -164,7 +175,7 @@ function PlanGraph({
             marker-end="url(#arrow)"
           />
         ))}
-        {layout.nodes.map((node) => {
+        {inReadingOrder.map((node) => {
           const state = stateOf.get(node.key) ?? 'Pending';
           const style = itemStyle(state);
           const open = () => onSelect(node.key);
@@ -176,7 +187,9 @@ function PlanGraph({
               transform={`translate(${node.x},${node.y})`}
               role="button"
               tabindex={0}
-              aria-label={`${node.label}${node.sublabel ? ` (${node.sublabel})` : ''}: ${style.label}`}
+              aria-label={`${node.label}${node.sublabel ? ` (${node.sublabel})` : ''}: ${style.label}${
+                after(node.key).length ? `; after ${after(node.key).join(', ')}` : ''
+              }`}
               aria-pressed={selected === node.key}
               data-item={node.key}
               data-state={state}

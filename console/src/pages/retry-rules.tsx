@@ -39,19 +39,19 @@ const POLICY_FIELDS: Record<string, { name: string; label: string; list?: boolea
 };
 
 /** The connection retry rules: list, create, edit and delete, with the API's checks shown by field. */
-export function RetryRulesPage({ api, ruleId }: { api: Api; ruleId?: string }) {
+export function RetryRulesPage({ api, ruleId, creating }: { api: Api; ruleId?: string; creating?: boolean }) {
   const rules = usePoll(
     async () => (await api.get<{ rules: RetryRule[]; defaultRule: RetryRule }>('/admin/retry-rules')).body,
     [api],
   );
   const [error, setError] = useState<unknown>(undefined);
-  const editing = ruleId === 'new' ? undefined : rules.data?.rules.find((r) => r.id === ruleId);
+  const editing = creating ? undefined : rules.data?.rules.find((r) => r.id === ruleId);
   return (
     <>
       <Section
         title="Retry rules"
         actions={
-          <a class="button primary" href={href({ page: 'retry-rules', ruleId: 'new' })}>
+          <a class="button primary" href={href({ page: 'retry-rules', creating: true })}>
             New rule
           </a>
         }
@@ -110,11 +110,12 @@ export function RetryRulesPage({ api, ruleId }: { api: Api; ruleId?: string }) {
           </tbody>
         </table>
       </Section>
-      {ruleId && (ruleId === 'new' || editing) ? (
+      {creating || editing ? (
         <RuleForm
-          key={ruleId}
+          key={creating ? 'new' : ruleId}
           api={api}
           rule={editing}
+          taken={new Set((rules.data?.rules ?? []).map((r) => r.id))}
           onSaved={async () => {
             await rules.refresh();
             replaceRoute({ page: 'retry-rules' });
@@ -134,10 +135,13 @@ function numberOrText(text: string): number | string {
 function RuleForm({
   api,
   rule,
+  taken,
   onSaved,
 }: {
   api: Api;
   rule: RetryRule | undefined;
+  /** The ids of the rules there are: a new rule may not take one (PUT would replace that rule). */
+  taken: Set<string>;
   onSaved: () => Promise<void>;
 }) {
   const [form, setForm] = useState(() => ({
@@ -213,6 +217,13 @@ function RuleForm({
     try {
       if (!form.id.trim())
         throw new ApiError(400, 'the rule needs an id', [{ field: 'ruleId', message: 'is required' }]);
+      if (!rule && taken.has(form.id.trim()))
+        throw new ApiError(409, 'a rule with this id exists', [
+          {
+            field: 'ruleId',
+            message: 'is the id of a rule there is already: edit that rule, or choose another id',
+          },
+        ]);
       await api.put(`/admin/retry-rules/${encodeURIComponent(form.id.trim())}`, body);
       await onSaved();
     } catch (caught) {

@@ -208,19 +208,18 @@ export function SystemPage({
             </span>
           </p>
         ) : null}
-        <div class="tabs" role="tablist">
+        <nav class="tabs" aria-label={`${data?.name ?? systemId}: views`}>
           {tabs.map(([id, label]) => (
             <a
               key={id}
-              role="tab"
-              aria-selected={tab === id}
+              aria-current={tab === id ? 'page' : undefined}
               class={tab === id ? 'tab active' : 'tab'}
               href={href({ page: 'system', systemId, tab: id })}
             >
               {label}
             </a>
           ))}
-        </div>
+        </nav>
         {data && tab === 'overview' ? (
           <Overview system={data} onToggle={toggleInterface} api={api} refresh={system.refresh} />
         ) : null}
@@ -388,6 +387,10 @@ function MaintenanceWindows({
               <button
                 type="button"
                 onClick={async () => {
+                  const under = w.startedAt
+                    ? ' It is under way: it ends now, and the system comes back Up.'
+                    : '';
+                  if (!confirm(`Cancel the window "${w.reason}"?${under}`)) return;
                   try {
                     await api.delete(`${base}/${encodeURIComponent(w.id)}`);
                     await refresh();
@@ -433,17 +436,29 @@ function OnHold({ api, system }: { api: Api; system: SystemDetail }) {
   );
   const [error, setError] = useState<unknown>(undefined);
   const available = system.state === 'Up';
-  const release = async (ids: string[] | undefined) => {
+  const path = `/admin/systems/${encodeURIComponent(system.id)}/release`;
+  /** Releases these items, 100 a request (the API's most), with a result for each. */
+  const releaseItems = async (ids: string[]) => {
+    const all: { itemId: string; result: string }[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const answer = await api.post<{ results: { itemId: string; result: string }[] }>(path, {
+        itemIds: ids.slice(i, i + 100),
+      });
+      all.push(...answer.body.results);
+      setResults([...all]);
+    }
+  };
+  const release = async (what: 'selected' | 'all') => {
     setError(undefined);
     setResults(undefined);
     try {
-      const answer = await api.post<{ releaseId: string; results?: { itemId: string; result: string }[] }>(
-        `/admin/systems/${encodeURIComponent(system.id)}/release`,
-        ids ? { itemIds: ids } : {},
-      );
-      setResults(
-        answer.body.results ?? `release ${answer.body.releaseId} started: every held item goes back to work`,
-      );
+      if (what === 'selected') await releaseItems([...selection.selected]);
+      else if (interfaceId) await releaseItems(items.map((i) => i.id));
+      else {
+        // The whole system: the release function works through every held item, however many.
+        const answer = await api.post<{ releaseId: string }>(path, {});
+        setResults(`release ${answer.body.releaseId} started: every held item goes back to work`);
+      }
       selection.clear();
       await held.refresh();
     } catch (caught) {
@@ -459,16 +474,12 @@ function OnHold({ api, system }: { api: Api; system: SystemDetail }) {
             type="button"
             class="primary"
             disabled={!available || selection.selected.size === 0}
-            onClick={() => release([...selection.selected].slice(0, 100))}
+            onClick={() => release('selected')}
           >
             Release selected ({selection.selected.size})
           </button>
-          <button
-            type="button"
-            disabled={!available || items.length === 0}
-            onClick={() => release(undefined)}
-          >
-            Release all
+          <button type="button" disabled={!available || items.length === 0} onClick={() => release('all')}>
+            {interfaceId ? `Release all of ${interfaceId}` : 'Release all'}
           </button>
         </>
       }
