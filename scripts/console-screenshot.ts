@@ -37,6 +37,8 @@ try {
   const { id } = (await created.json()) as { id: string };
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`${apiUrl}/console/#token=${token('operator')}`);
+  // Signed in once the navigation shows: only then may the address change.
+  await page.getByRole('link', { name: 'Orders' }).waitFor();
   await page.goto(`${apiUrl}/console/#/orders/${id}?item=dsl-broadband.activate-line.1`);
   await page.locator('.panel-head [data-state="completed"]').waitFor({ timeout: 60_000 });
   mkdirSync(join(root, 'docs', 'images'), { recursive: true });
