@@ -1,6 +1,7 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
+import { href } from './routes';
 import { itemStyle, orderStyle } from './states';
 
 export function StateBadge({ state, kind = 'item' }: { state: string; kind?: 'item' | 'order' | 'system' }) {
@@ -168,4 +169,90 @@ export function useSelection(ids: string[]) {
   const all = ids.length > 0 && kept.length === ids.length;
   const toggleAll = () => setSelected(all ? new Set() : new Set(ids));
   return { selected: new Set(kept), toggle, toggleAll, all, clear: () => setSelected(new Set()) };
+}
+
+export type Selection = ReturnType<typeof useSelection>;
+
+/**
+ * Orchestration items an operator can pick for a bulk action (held items, fallout): a checkbox column
+ * with "select all", the item with its order, and the page's own columns.
+ */
+export function ItemTable<T extends { id: string; orderId: string; itemKey: string }>({
+  label,
+  items,
+  selection,
+  columns,
+  rowAttributes,
+}: {
+  label: string;
+  items: T[];
+  selection: Selection;
+  columns: { title: string; cell: (item: T) => ComponentChildren; class?: string }[];
+  rowAttributes: (item: T) => JSX.HTMLAttributes<HTMLTableRowElement> & Record<`data-${string}`, string>;
+}) {
+  return (
+    <table class="list" aria-label={label}>
+      <thead>
+        <tr>
+          <th>
+            <input
+              type="checkbox"
+              aria-label="Select all"
+              checked={selection.all}
+              onChange={selection.toggleAll}
+            />
+          </th>
+          <th>Item</th>
+          {columns.map((column) => (
+            <th key={column.title}>{column.title}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((item) => (
+          <tr key={item.id} {...rowAttributes(item)}>
+            <td>
+              <input
+                type="checkbox"
+                aria-label={`Select ${item.id}`}
+                checked={selection.selected.has(item.id)}
+                onChange={() => selection.toggle(item.id)}
+              />
+            </td>
+            <td>
+              <a href={href({ page: 'order', orderId: item.orderId, item: item.itemKey })} class="mono">
+                {item.itemKey}
+              </a>
+              <div class="muted mono">{item.orderId}</div>
+            </td>
+            {columns.map((column) => (
+              <td key={column.title} class={column.class}>
+                {column.cell(item)}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** What a bulk action did to each item: `result` is the API's word for it, where it gave one. */
+export function Results({
+  label,
+  results,
+}: {
+  label: string;
+  results: { itemId: string; text: string; ok: boolean; result?: string }[];
+}) {
+  if (results.length === 0) return null;
+  return (
+    <ul class="results" role="status" aria-label={label}>
+      {results.map((r) => (
+        <li key={r.itemId} class={r.ok ? 'ok' : 'error'} data-result-for={r.itemId} data-result={r.result}>
+          <span class="mono">{r.itemId}</span>: {r.text}
+        </li>
+      ))}
+    </ul>
+  );
 }

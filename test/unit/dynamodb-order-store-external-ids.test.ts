@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import { externalIdsOf, type OrderRecord, type OrderState } from '../../lambdas/domain/orchestration';
-import { createActiveTable, inProcessDynalite } from './fixtures/dynalite';
+import { createKeyOnlyOrdersTable, inProcessDynalite } from './fixtures/dynalite';
 
 const dynamo = inProcessDynalite('eu-west-1');
 
 async function newStore(): Promise<DynamoDbOrderStore> {
-  const tableName = `orders-${randomUUID()}`;
-  await createActiveTable(dynamo.raw, {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ],
-  });
-  return new DynamoDbOrderStore(dynamo.db, tableName);
+  return new DynamoDbOrderStore(dynamo.db, await createKeyOnlyOrdersTable(dynamo.raw));
 }
 
 function order(

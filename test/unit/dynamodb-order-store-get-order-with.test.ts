@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
-import { createActiveTable, inProcessDynalite } from './fixtures/dynalite';
+import { createKeyOnlyOrdersTable, inProcessDynalite } from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const CREATED_AT = '2025-03-01T09:00:00.000Z';
@@ -12,19 +11,7 @@ const CREATED_AT = '2025-03-01T09:00:00.000Z';
 const dynamo = inProcessDynalite(REGION);
 
 /** A fresh orders table with the stateful stack's keys; these reads use no index. */
-const newTable = () =>
-  createActiveTable(dynamo.raw, {
-    TableName: `orders-${randomUUID()}`,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ],
-  });
+const newTable = () => createKeyOnlyOrdersTable(dynamo.raw);
 
 interface SentCommand {
   name: string;

@@ -4,27 +4,14 @@ import { describe, it } from 'node:test';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import type { ProcedureProgress } from '../../lambdas/domain/procedure';
-import { createActiveTable, inProcessDynalite } from './fixtures/dynalite';
+import { createKeyOnlyOrdersTable, inProcessDynalite } from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const AT = '2025-03-01T09:00:00.000Z';
 const dynamo = inProcessDynalite(REGION);
 
 async function storeWithOneItem(): Promise<{ store: DynamoDbOrderStore; orderId: string; key: string }> {
-  const tableName = `orders-${randomUUID()}`;
-  await createActiveTable(dynamo.raw, {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ],
-  });
-  const store = new DynamoDbOrderStore(dynamo.db, tableName);
+  const store = new DynamoDbOrderStore(dynamo.db, await createKeyOnlyOrdersTable(dynamo.raw));
   const orderId = randomUUID();
   const key = 'install.book.1';
   const item: ItemRecord = {

@@ -1,8 +1,16 @@
 import { useState } from 'preact/hooks';
 import { type Api, ApiError, query } from '../api';
-import { ErrorNote, ReasonDialog, type ReasonRequest, Section, useSelection, When } from '../components';
+import {
+  ErrorNote,
+  ItemTable,
+  ReasonDialog,
+  type ReasonRequest,
+  Results,
+  Section,
+  useSelection,
+  When,
+} from '../components';
 import { usePoll } from '../poll';
-import { href } from '../router';
 import type { ItemView } from './order';
 
 interface FalloutItem {
@@ -69,56 +77,17 @@ export function FalloutPage({ api }: { api: Api }) {
       }
     >
       <ErrorNote error={fallout.error} />
-      {outcomes.length > 0 ? (
-        <ul class="results" role="status" aria-label="Results">
-          {outcomes.map((o) => (
-            <li key={o.itemId} class={o.ok ? 'ok' : 'error'} data-result-for={o.itemId}>
-              <span class="mono">{o.itemId}</span>: {o.text}
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      <table class="list" aria-label="Items in fallout">
-        <thead>
-          <tr>
-            <th>
-              <input
-                type="checkbox"
-                aria-label="Select all"
-                checked={selection.all}
-                onChange={selection.toggleAll}
-              />
-            </th>
-            <th>Item</th>
-            <th>Since</th>
-            <th>Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((item) => (
-            <tr key={item.id} data-fallout={item.id}>
-              <td>
-                <input
-                  type="checkbox"
-                  aria-label={`Select ${item.id}`}
-                  checked={selection.selected.has(item.id)}
-                  onChange={() => selection.toggle(item.id)}
-                />
-              </td>
-              <td>
-                <a href={href({ page: 'order', orderId: item.orderId, item: item.itemKey })} class="mono">
-                  {item.itemKey}
-                </a>
-                <div class="muted mono">{item.orderId}</div>
-              </td>
-              <td>
-                <When at={item.since} />
-              </td>
-              <td class="error-text">{item.error ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Results label="Results" results={outcomes} />
+      <ItemTable
+        label="Items in fallout"
+        items={items}
+        selection={selection}
+        rowAttributes={(item) => ({ 'data-fallout': item.id })}
+        columns={[
+          { title: 'Since', cell: (item) => <When at={item.since} /> },
+          { title: 'Error', cell: (item) => item.error ?? '', class: 'error-text' },
+        ]}
+      />
       {fallout.data && items.length === 0 ? <p class="muted">Nothing in fallout.</p> : null}
       {asking ? <ReasonDialog request={asking} onClose={() => setAsking(undefined)} /> : null}
     </Section>

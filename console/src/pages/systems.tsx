@@ -2,8 +2,10 @@ import { useState } from 'preact/hooks';
 import { type Api, ApiError, query } from '../api';
 import {
   ErrorNote,
+  ItemTable,
   ReasonDialog,
   type ReasonRequest,
+  Results,
   Section,
   StateBadge,
   useSelection,
@@ -506,61 +508,31 @@ function OnHold({ api, system }: { api: Api; system: SystemDetail }) {
         <p class="ok" role="status">
           {results}
         </p>
-      ) : results ? (
-        <ul class="results" role="status" aria-label="Release results">
-          {results.map((r) => (
-            <li key={r.itemId} data-result={r.result}>
-              <span class="mono">{r.itemId}</span>: {r.result}
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      <table class="list" aria-label="Held items">
-        <thead>
-          <tr>
-            <th>
-              <input
-                type="checkbox"
-                aria-label="Select all"
-                checked={selection.all}
-                onChange={selection.toggleAll}
-              />
-            </th>
-            <th>Item</th>
-            <th>Interface</th>
-            <th>Since</th>
-            <th>Why</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((item) => (
-            <tr key={item.id} data-held={item.id} data-order={item.orderId}>
-              <td>
-                <input
-                  type="checkbox"
-                  aria-label={`Select ${item.id}`}
-                  checked={selection.selected.has(item.id)}
-                  onChange={() => selection.toggle(item.id)}
-                />
-              </td>
-              <td>
-                <a href={href({ page: 'order', orderId: item.orderId, item: item.itemKey })} class="mono">
-                  {item.itemKey}
-                </a>
-                <div class="muted mono">{item.orderId}</div>
-              </td>
-              <td class="mono">{item.interfaceId ?? '—'}</td>
-              <td>
-                <When at={item.since} />
-              </td>
-              <td>
+      ) : (
+        <Results
+          label="Release results"
+          results={(results ?? []).map((r) => ({ ...r, text: r.result, ok: r.result === 'released' }))}
+        />
+      )}
+      <ItemTable
+        label="Held items"
+        items={items}
+        selection={selection}
+        rowAttributes={(item) => ({ 'data-held': item.id, 'data-order': item.orderId })}
+        columns={[
+          { title: 'Interface', cell: (item) => item.interfaceId ?? '—', class: 'mono' },
+          { title: 'Since', cell: (item) => <When at={item.since} /> },
+          {
+            title: 'Why',
+            cell: (item) => (
+              <>
                 {item.reason}
                 {item.releasing ? <span class="muted"> (being released)</span> : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+        ]}
+      />
       {held.data && items.length === 0 ? <p class="muted">Nothing is held here.</p> : null}
       {held.data?.next ? <p class="muted">Showing the oldest 200.</p> : null}
     </Section>
