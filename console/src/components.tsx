@@ -49,15 +49,25 @@ export function Section({
   title,
   children,
   actions,
+  focusOnOpen = false,
 }: {
   title: string;
   children: ComponentChildren;
   actions?: ComponentChildren;
+  /** Takes focus to its heading when it appears (a panel the operator just opened). */
+  focusOnOpen?: boolean;
 }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (focusOnOpen) heading.current?.focus();
+  }, [focusOnOpen]);
   return (
     <section class="panel">
       <header class="panel-head">
-        <h2>{title}</h2>
+        {/* Focusable from script only: where a new page or a newly opened panel puts the operator. */}
+        <h2 ref={heading} tabIndex={-1}>
+          {title}
+        </h2>
         {actions ? <div class="panel-actions">{actions}</div> : null}
       </header>
       {children}

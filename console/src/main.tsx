@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { apiClient } from './api';
 import { Session, type SignInConfig } from './auth';
 import { FalloutPage } from './pages/fallout';
@@ -20,6 +20,22 @@ function App({ session }: { session: Session }) {
   useEffect(() => {
     document.title = `${titleOf(route)} · Switchboard`;
   }, [route]);
+  // A new page (not a filter or a selection on the same one) puts focus on its heading, so keyboard and
+  // screen-reader users start there, as they would on a page loaded afresh.
+  const pageId =
+    route.page === 'order'
+      ? `order ${route.orderId}`
+      : route.page === 'system'
+        ? `system ${route.systemId}`
+        : route.page;
+  const firstPage = useRef(true);
+  useEffect(() => {
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
+    requestAnimationFrame(() => document.querySelector<HTMLElement>('main h2')?.focus());
+  }, [pageId]);
   if (!signedIn) return <SignIn session={session} />;
   return (
     <>

@@ -208,8 +208,19 @@ describe('the operator console', () => {
     await node.focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Item reserve-port' }).waitFor();
+    assert.equal(
+      await page.evaluate<string>('document.activeElement?.textContent ?? ""'),
+      'Item reserve-port',
+      'the opened panel has the focus',
+    );
     await page.keyboard.press('Tab');
     assert.ok(await page.evaluate('document.activeElement !== document.body'), 'focus moves on with Tab');
+    await page.getByRole('link', { name: 'Systems' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      'document.activeElement?.textContent === "Systems" && document.activeElement.tagName === "H2"',
+    );
+    assert.equal(await page.title(), 'Systems · Switchboard', 'and a new page its heading and title');
 
     await page.setViewportSize({ width: 820, height: 1180 });
     for (const path of [

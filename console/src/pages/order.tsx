@@ -275,6 +275,7 @@ function ItemPanel({
   };
   return (
     <Section
+      focusOnOpen
       title={`Item ${item.planItemId}`}
       actions={
         <>
