@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { FetchHttpClient } from '../lambdas/adapters/fetch-http-client';
 import { Authenticator, scrubJson, scrubSecrets } from '../lambdas/domain/authenticator';
-import { systemUrl } from '../lambdas/domain/callout';
 import type { Catalog } from '../lambdas/domain/catalog';
 import {
   type HttpOutcome,
   type HttpStep,
   type ProcedureResult,
+  pathInterface,
   runProcedure,
   startProgress,
+  stepRequest,
 } from '../lambdas/domain/procedure';
 import type { HttpClient } from '../lambdas/ports/http-client';
 import type { SecretStore } from '../lambdas/ports/secret-store';
@@ -45,25 +46,15 @@ export async function previewProcedure(
   const auth = new Authenticator(secrets, http, now);
   const run = randomUUID();
   const perform = async (step: HttpStep, body: unknown): Promise<HttpOutcome> => {
-    const iface = step.interface !== undefined ? catalog.interfaces[step.interface] : undefined;
-    const system = catalog.systems[iface?.system ?? step.system ?? ''];
-    if (!system) throw new Error(`step "${step.id}": its system is not in the catalog`);
-    const method = iface?.method ?? step.method ?? 'POST';
-    const url = systemUrl(system.baseUrl, iface?.path ?? step.path ?? '/');
+    const iface =
+      step.interface !== undefined ? catalog.interfaces[step.interface] : pathInterface(procedure, step);
+    const system = catalog.systems[iface?.system ?? ''];
+    if (!iface || !system) throw new Error(`step "${step.id}": its system is not in the catalog`);
+    const request = stepRequest(system.baseUrl, iface, body, `preview-${run}.${step.id}`);
+    const { method, url, headers } = request;
     const profile = system.authProfile ? catalog.authProfiles[system.authProfile] : undefined;
     const credentialed = await auth.headers(profile, system.baseUrl);
-    const headers = {
-      accept: 'application/json',
-      'idempotency-key': `preview-${run}.${step.id}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    };
-    const answer = await http.send({
-      method,
-      url,
-      headers: { ...headers, ...credentialed.headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      timeoutMs: (iface?.timeoutSeconds ?? step.timeoutSeconds ?? 30) * 1000,
-    });
+    const answer = await http.send({ ...request, headers: { ...headers, ...credentialed.headers } });
     const text = scrubSecrets(answer.body, credentialed.secrets);
     let parsed: unknown = text;
     try {

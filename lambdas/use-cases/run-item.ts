@@ -29,8 +29,10 @@ import {
   type HttpOutcome,
   type HttpStep,
   type Procedure,
+  pathInterface,
   runProcedure,
   startProgress,
+  stepRequest,
 } from '../domain/procedure';
 import {
   type CalloutFailure,
@@ -659,19 +661,8 @@ async function perform(
 ): Promise<CalloutOutcome> {
   if (item.type === 'milestone') return {};
   const input = mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values());
-  if (item.type === 'autoTask') {
-    try {
-      return {
-        attributes: await evaluateAttributeMapping(
-          `${item.planItemId}.setAttributes`,
-          setAttributes ?? '',
-          input,
-        ),
-      };
-    } catch (error) {
-      return { error: describe(error) };
-    }
-  }
+  if (item.type === 'autoTask')
+    return mapAttributes(`${item.planItemId}.setAttributes`, setAttributes ?? '', input);
   if (!admission) return { error: 'internal error: a callout ran without its system' };
   return callout(deps, item, input, admission, deliveryId);
 }
@@ -692,17 +683,13 @@ async function runProcedureItem(
   const procedure = deps.catalog.procedures?.[planItem.procedure ?? ''];
   if (!procedure) return { error: `procedure "${planItem.procedure}" is not in the catalog` };
   const scope = mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values());
-  let input: Record<string, unknown>;
-  try {
-    input = planItem.input
-      ? await evaluateAttributeMapping(`${item.planItemId}.input`, planItem.input, scope)
-      : {};
-  } catch (error) {
-    return { error: describe(error) };
-  }
+  const input = planItem.input
+    ? await mapAttributes(`${item.planItemId}.input`, planItem.input, scope)
+    : { attributes: {} };
+  if (!input.attributes) return input;
   const result = await runProcedure(
     procedure,
-    input,
+    input.attributes,
     item.procedure ?? startProgress(),
     (step, body) => procedureStep(deps, item, procedure, step, body, deliveryId),
     {
@@ -721,15 +708,20 @@ async function runProcedureItem(
   if (result.kind === 'suspended') return { suspended: true };
   if (result.kind === 'failed')
     return { error: `procedure "${procedure.id}" step "${result.step}": ${result.error}: ${result.message}` };
+  if (!planItem.output) return { attributes: result.outputs };
+  return mapAttributes(`${item.planItemId}.output`, planItem.output, { ...scope, output: result.outputs });
+}
+
+/** An auto task's mapping to an object of attributes, or the error it failed with (never a throw). */
+async function mapAttributes(
+  name: string,
+  expression: string,
+  input: MappingInput | Record<string, unknown>,
+): Promise<
+  { attributes: Record<string, unknown>; error?: undefined } | { attributes?: undefined; error: string }
+> {
   try {
-    return {
-      attributes: planItem.output
-        ? await evaluateAttributeMapping(`${item.planItemId}.output`, planItem.output, {
-            ...scope,
-            output: result.outputs,
-          })
-        : result.outputs,
-    };
+    return { attributes: await evaluateAttributeMapping(name, expression, input) };
   } catch (error) {
     return { error: describe(error) };
   }
@@ -779,23 +771,18 @@ async function procedureStep(
     return { kind: 'suspended' };
   }
   try {
-    const url = systemUrl(system.baseUrl, iface.path);
-    const request = {
-      method: iface.method,
-      url,
-      headers: {
-        accept: 'application/json',
-        'idempotency-key': `${item.orderId}.${item.key}.${step.id}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      timeoutMs: iface.timeoutSeconds * 1000,
-    };
+    const request = stepRequest(system.baseUrl, iface, body, `${item.orderId}.${item.key}.${step.id}`);
     const secrets: string[] = [];
     const sent = await exchange(deps, system, request, secrets);
     const { sentAt } = sent;
     const record: CalloutRequestRecord = scrubJson(
-      { method: request.method, url, headers: request.headers, body, sentAt: sentAt.toISOString() },
+      {
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body,
+        sentAt: sentAt.toISOString(),
+      },
       secrets,
     );
     if ('noAnswer' in sent) {
@@ -852,19 +839,6 @@ async function stepTarget(
 ): Promise<{ system: SystemRecord; iface: SystemInterface; pathOnly: true } | undefined> {
   const system = await deps.config.getSystem(systemId);
   return system ? { system, iface, pathOnly: true } : undefined;
-}
-
-/** The interface a step with a system's method and path stands for: always Online, synchronous REST. */
-function pathInterface(procedure: Procedure, step: HttpStep): SystemInterface {
-  return {
-    id: `${procedure.id}.${step.id}`,
-    system: step.system ?? '',
-    method: step.method ?? 'POST',
-    path: step.path ?? '/',
-    adapter: 'sync-rest',
-    status: 'Online',
-    timeoutSeconds: step.timeoutSeconds ?? 30,
-  };
 }
 
 /**
