@@ -9,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
+import { interimUpdateReason } from '../domain/callback';
 import {
   type AttemptRecord,
   externalIdsOf,
@@ -592,25 +593,21 @@ export class DynamoDbOrderStore implements OrderStore {
     at: string,
   ): Promise<boolean> {
     if (change.kind === 'interim') {
+      // Running while it waits; overtaken by the final answer, in the state that answer left.
+      const state: ItemState = change.overtaken ?? 'Running';
       return this.conditionalUpdate({
         Key: { pk: orderPk(orderId), sk: itemSk(key) },
         UpdateExpression:
           'ADD callbackIds :ids SET updatedAt = :at, history = list_append(history, :history)',
-        ConditionExpression: '#state = :running AND attemptId = :attempt AND NOT contains(callbackIds, :id)',
+        ConditionExpression: '#state = :state AND attemptId = :attempt AND NOT contains(callbackIds, :id)',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
-          ':running': 'Running' satisfies ItemState,
+          ':state': state,
           ':attempt': attemptId,
           ':id': callbackId,
           ':ids': new Set([callbackId]),
           ':at': at,
-          ':history': [
-            historyEntry(
-              at,
-              'Running',
-              `interim update from the system${change.note ? `: ${change.note}` : ''}`,
-            ),
-          ],
+          ':history': [historyEntry(at, state, interimUpdateReason(change))],
         },
       });
     }

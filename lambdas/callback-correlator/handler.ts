@@ -1,9 +1,9 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
-import { callbackMessageSchema } from '../domain/callback';
+import { type CallbackMessage, callbackMessageSchema } from '../domain/callback';
 import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { requiredEnv } from '../shared/env';
@@ -11,27 +11,43 @@ import { describeError, logger } from '../shared/logger';
 import { type ApplyCallbackDeps, applyCallback } from '../use-cases/apply-callback';
 
 /**
- * Applies the callback queue's messages. One that cannot be read or applied is returned as a batch
- * failure: redelivered, and after the queue's maxReceiveCount kept in its dead-letter queue.
+ * Applies the callback queue's messages. Callbacks to different waits are applied at once; those to the
+ * same wait one after another, in the order the API received them, so an interim update and the final
+ * answer in one batch do not race. One that cannot be read or applied is returned as a batch failure:
+ * redelivered, and after the queue's maxReceiveCount kept in its dead-letter queue.
  */
 export async function handleCallbackBatch(
   deps: ApplyCallbackDeps,
   event: SQSEvent,
 ): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
+  const fail = (record: SQSRecord, error: unknown) => {
+    logger.error('callback message failed', { messageId: record.messageId, ...describeError(error) });
+    failures.push({ itemIdentifier: record.messageId });
+  };
+  const byWait = new Map<string, { record: SQSRecord; message: CallbackMessage }[]>();
+  for (const record of event.Records) {
+    try {
+      const message = callbackMessageSchema.parse(JSON.parse(record.body));
+      byWait.set(message.correlationId, [...(byWait.get(message.correlationId) ?? []), { record, message }]);
+    } catch (error) {
+      fail(record, error);
+    }
+  }
   await Promise.all(
-    event.Records.map(async (record) => {
-      try {
-        const message = callbackMessageSchema.parse(JSON.parse(record.body));
-        const result = await applyCallback(deps, message);
-        logger.info('callback', {
-          correlationId: message.correlationId,
-          callbackId: message.callbackId,
-          result,
-        });
-      } catch (error) {
-        logger.error('callback message failed', { messageId: record.messageId, ...describeError(error) });
-        failures.push({ itemIdentifier: record.messageId });
+    [...byWait.values()].map(async (callbacks) => {
+      callbacks.sort((a, b) => Date.parse(a.message.receivedAt) - Date.parse(b.message.receivedAt));
+      for (const { record, message } of callbacks) {
+        try {
+          const result = await applyCallback(deps, message);
+          logger.info('callback', {
+            correlationId: message.correlationId,
+            callbackId: message.callbackId,
+            result,
+          });
+        } catch (error) {
+          fail(record, error);
+        }
       }
     }),
   );

@@ -25,9 +25,20 @@ const NONCE_LENGTH = 16;
 export const callbackNonce = (deliveryId: string): string =>
   createHash('sha256').update(deliveryId).digest('hex').slice(0, NONCE_LENGTH);
 
+/** How an interim update reads in the item's history. */
+export function interimUpdateReason(update: { note?: string; overtaken?: string }): string {
+  const late = update.overtaken ? ', applied after the final answer that overtook it in the queue' : '';
+  return `interim update from the system${late}${update.note ? `: ${update.note}` : ''}`;
+}
+
+/** True when the item's latest attempt is the one whose callback URL carries this nonce, finished or not. */
+export function isAttemptOf(item: { attemptId?: string }, nonce: string): boolean {
+  return item.attemptId !== undefined && callbackNonce(item.attemptId) === nonce;
+}
+
 /** True while the item is Running under the attempt whose callback URL carries this nonce. */
 export function waitsUnder(item: { state: string; attemptId?: string }, nonce: string): boolean {
-  return item.state === 'Running' && item.attemptId !== undefined && callbackNonce(item.attemptId) === nonce;
+  return item.state === 'Running' && isAttemptOf(item, nonce);
 }
 
 export const correlationIdOf = ({ orderId, itemKey, nonce }: Correlation): string =>

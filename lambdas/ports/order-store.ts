@@ -4,6 +4,7 @@ import type {
   CalloutRequestRecord,
   CalloutResponseRecord,
   ItemRecord,
+  ItemState,
   OrderAggregateView,
   OrderRecord,
   OrderState,
@@ -29,7 +30,12 @@ export interface HeldItem {
 
 /** What one callback does to the item waiting for it. */
 export type CallbackChange =
-  | { kind: 'interim'; note?: string; body: unknown }
+  /**
+   * An interim update. `overtaken` is set when the attempt's final answer was applied first (a standard
+   * queue keeps no order): the update was accepted while the item waited, so it is still recorded in the
+   * history, as long as the item is in that state under the same attempt; nothing else changes.
+   */
+  | { kind: 'interim'; note?: string; body: unknown; overtaken?: ItemState }
   | { kind: 'completed'; attributes: Record<string, unknown>; body: unknown }
   /**
    * A final failure, or no final answer in time: with `retry` the item is Failed until its next attempt,

@@ -1,9 +1,9 @@
-import { type CallbackMessage, parseCorrelationId, waitsUnder } from '../domain/callback';
+import { type CallbackMessage, isAttemptOf, parseCorrelationId, waitsUnder } from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
 import type { Catalog } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import { evaluateAttributeMapping } from '../domain/mapping';
-import { isDone } from '../domain/orchestration';
+import { type ItemState, isDone } from '../domain/orchestration';
 import type { CallbackChange, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
@@ -28,7 +28,8 @@ export type CallbackResult = 'applied' | 'duplicate' | 'unknown' | 'not-waiting'
  * Applies one callback from the callback queue to the item it answers, exactly once.
  *
  * 1. Find the item the correlation names; it must still wait under the attempt that issued the URL.
- * 2. An interim update (`inProgress`) goes to the item's history; the item keeps waiting.
+ * 2. An interim update (`inProgress`) goes to the item's history; the item keeps waiting. One overtaken
+ *    by its attempt's final answer (the queue keeps no order) still goes to the history, marked so.
  * 3. A final `completed` answer runs the interface's async-response mapping over it; its attributes
  *    complete the item, which then finishes like any other (context, done set, plan task, dependents).
  * 4. A final `failed` answer goes to the retry rules: Failed until its next attempt, or fallout (the
@@ -54,13 +55,19 @@ export async function applyCallback(
     return 'unknown';
   }
   if (item.callbackIds?.includes(message.callbackId)) {
-    // Applied before — but the correlator may have died before finishing what it started: finish again.
+    // Applied before — but the correlator may have died before finishing what a final answer started:
+    // finish again. An interim update finished nothing.
+    if (message.body.status === 'inProgress') return 'duplicate';
     if (isDone(item)) await finish(deps, aggregate, item);
     else if (item.state === 'FatallyFailed') await holdOrder(deps, item);
     else if (item.state === 'Failed' && item.nextAttemptAt) await sendRetry(deps, item, item.nextAttemptAt);
     return 'duplicate';
   }
-  if (!item.attemptId || !waitsUnder(item, correlation.nonce)) {
+  const overtaken =
+    message.body.status === 'inProgress' &&
+    isAttemptOf(item, correlation.nonce) &&
+    FINAL_ANSWER_STATES.has(item.state);
+  if (!item.attemptId || !(waitsUnder(item, correlation.nonce) || overtaken)) {
     logger.warn('callback for an item that no longer waits for it changed nothing', {
       ...context,
       state: item.state,
@@ -72,7 +79,12 @@ export async function applyCallback(
   const { body } = message;
   let change: CallbackChange;
   if (body.status === 'inProgress') {
-    change = { kind: 'interim', ...(body.note ? { note: body.note } : {}), body };
+    change = {
+      kind: 'interim',
+      ...(body.note ? { note: body.note } : {}),
+      body,
+      ...(overtaken ? { overtaken: item.state } : {}),
+    };
   } else if (body.status === 'failed') {
     const error = `the system reported failure: ${describeFailure(body)}`;
     change = await failedChange(deps, item, { kind: 'failedAnswer' }, error, body, now);
@@ -113,6 +125,9 @@ export async function applyCallback(
   }
   return 'applied';
 }
+
+/** The states an attempt's final answer (or its deadline) leaves the item in. */
+const FINAL_ANSWER_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Failed', 'FatallyFailed']);
 
 function describeFailure(body: Record<string, unknown>): string {
   const error = body.error as { code?: unknown; message?: unknown } | undefined;

@@ -153,6 +153,17 @@ function correlatorLog(sb: TestSwitchboard): CorrelatorEntry[] {
   });
 }
 
+/**
+ * The correlator's failed deliveries, as logged: a message it could not apply, or a whole batch whose
+ * invocation failed (timed out, crashed). Each comes back after the queue's visibility timeout.
+ */
+const correlatorFailures = (sb: TestSwitchboard) =>
+  sb.logs.filter(
+    (line) =>
+      line.includes('callback message failed') ||
+      (line.includes('CallbackCorrelator') && line.includes('failed a batch')),
+  );
+
 const correlatorResults = (sb: TestSwitchboard, correlationId: string) =>
   correlatorLog(sb).filter((e) => e.correlationId === correlationId);
 
@@ -478,16 +489,21 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
     }
 
     const correlations = new Set(plays.map((p) => correlationIdOf(p.url)));
+    const results = () => correlatorLog(sb).filter((e) => correlations.has(e.correlationId));
     await eventually(
-      async () => {
-        const applied = correlatorLog(sb).filter(
-          (e) => correlations.has(e.correlationId) && e.result === 'applied',
-        );
-        return applied.length >= 2 * plays.length ? true : undefined;
-      },
+      async () =>
+        results().filter((e) => e.result === 'applied').length >= 2 * plays.length ? true : undefined,
       45_000,
       'every callback to be applied',
-    );
+    ).catch((error: Error) => {
+      // Say what the correlator made of the 500, so a failure in CI explains itself.
+      const counts: Record<string, number> = {};
+      for (const { result } of results()) counts[result] = (counts[result] ?? 0) + 1;
+      const failed = correlatorFailures(sb);
+      throw new Error(
+        `${error.message}; the correlator's results so far: ${JSON.stringify(counts)}; ${failed.length} deliveries failed${failed[0] ? `, the first: ${failed[0]}` : ''}`,
+      );
+    });
     const appliedAt = Date.now();
     await eventually(
       async () => {
@@ -525,8 +541,12 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
     assert.ok(first);
     const straggler = await postCallback(first.play.url, first.play.interim.body, first.play.interim.key);
     assert.deepEqual(straggler, first.interim[0]);
+    const redelivered = correlatorFailures(sb).length;
+    const overtaken = items.filter((item) =>
+      interimEntries(item).some((h) => h.reason.includes('overtook it')),
+    ).length;
     t.diagnostic(
-      `500 callbacks on 50 items: all answered 202 in ${answeredAt - startedAt} ms, applied (every item Completed) in ${appliedAt - startedAt} ms, every order completed in ${ordersDoneAt - startedAt} ms`,
+      `500 callbacks on 50 items: all answered 202 in ${answeredAt - startedAt} ms, applied (every item Completed) in ${appliedAt - startedAt} ms, every order completed in ${ordersDoneAt - startedAt} ms; ${overtaken} interim updates overtaken by their final answer; ${redelivered} deliveries failed and came back`,
     );
   });
 });

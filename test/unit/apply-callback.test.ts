@@ -296,6 +296,61 @@ describe('applyCallback', () => {
     assert.deepEqual(snapshot(world), before);
   });
 
+  for (const [final, state] of [
+    [{ status: 'completed', serviceId: 'A' }, 'Completed'],
+    [{ status: 'failed', note: 'no capacity' }, 'FatallyFailed'],
+  ] as const) {
+    it(`records an interim update overtaken by its final answer (${final.status}) and changes nothing else`, async (t) => {
+      // Prepare: both were accepted while the item waited; the queue delivered the final first.
+      const world = await waiting(t);
+      await applyCallback(world.correlator, callbackMessage(world.correlationId, final));
+      const before = snapshot(world);
+      world.clock.advance(5);
+      const interim = callbackMessage(world.correlationId, {
+        status: 'inProgress',
+        note: 'line test passed',
+      });
+
+      // Act
+      const result = await applyCallback(world.correlator, interim);
+      const again = await applyCallback(world.correlator, interim);
+
+      // Assess
+      assert.equal(result, 'applied');
+      assert.equal(again, 'duplicate', 'a redelivery records it no second time');
+      const { item, ...rest } = snapshot(world);
+      assert.deepEqual(rest, (({ item: _, ...others }) => others)(before), 'order, context, tasks, queue');
+      assert.equal(item.state, state);
+      assert.deepEqual(item.history, [
+        ...before.item.history,
+        {
+          at: '2025-03-01T10:00:05.000Z',
+          state,
+          reason:
+            'interim update from the system, applied after the final answer that overtook it in the queue: line test passed',
+        },
+      ]);
+      assert.deepEqual(item.callbackIds, [...(before.item.callbackIds ?? []), interim.callbackId]);
+      assert.deepEqual(item.asyncResponse, before.item.asyncResponse, 'the final answer stays the answer');
+    });
+  }
+
+  it('changes nothing for an interim update to an attempt a later one replaced', async (t) => {
+    // Prepare: the item runs again under delivery-2; the update names delivery-1's wait.
+    quietLogs(t);
+    const world = await asyncWorld();
+    await world.store.claimItem(ORDER, ACTIVATE_ONLY, 'delivery-2', T0, 'prerequisites done; started');
+    const before = world.store.item(ORDER, ACTIVATE_ONLY);
+
+    const result = await applyCallback(
+      world.correlator,
+      callbackMessage(correlationFor(ACTIVATE_ONLY, 'delivery-1'), { status: 'inProgress', note: 'old' }),
+    );
+
+    assert.equal(result, 'not-waiting');
+    assert.deepEqual(world.store.item(ORDER, ACTIVATE_ONLY), before);
+  });
+
   it('completes an item whose callback came before the worker recorded the acceptance (the early-callback race)', async (t) => {
     // Prepare: activation calls back — and the correlator applies it — before its 202 reaches the worker.
     quietLogs(t);
@@ -436,6 +491,40 @@ describe('handleCallbackBatch', () => {
     const item = world.store.item(ORDER, ACTIVATE_ONLY);
     assert.equal(item.state, 'Completed');
     assert.ok(item.history.some((h) => h.reason === 'interim update from the system: half way'));
+  });
+
+  it('applies the callbacks to one wait in the order the API received them, whatever their order in the batch', async (t) => {
+    // Prepare: the final answer comes first in the batch, and an interim update's write is slow.
+    const world = await waiting(t);
+    const interim = {
+      ...callbackMessage(world.correlationId, { status: 'inProgress', note: 'half way' }),
+      receivedAt: '2025-03-01T10:00:01.000Z',
+    };
+    const final = {
+      ...callbackMessage(world.correlationId, { status: 'completed', serviceId: 'SVC-1' }),
+      receivedAt: '2025-03-01T10:00:02.000Z',
+    };
+    const write = world.store.applyCallback.bind(world.store);
+    t.mock.method(world.store, 'applyCallback', async (...args: Parameters<typeof write>) => {
+      if (args[4].kind === 'interim') await new Promise((resolve) => setTimeout(resolve, 20));
+      return write(...args);
+    });
+
+    // Act
+    const response = await handleCallbackBatch(world.correlator, {
+      Records: [record('m-1', JSON.stringify(final)), record('m-2', JSON.stringify(interim))],
+    });
+
+    // Assess: the update went in while the item waited, before its completion.
+    assert.deepEqual(response.batchItemFailures, []);
+    const item = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.deepEqual(
+      item.history.slice(-2).map((h) => [h.state, h.reason]),
+      [
+        ['Running', 'interim update from the system: half way'],
+        ['Completed', "completed by the system's callback"],
+      ],
+    );
   });
 
   it('reports a message whose application throws as a batch item failure', async (t) => {

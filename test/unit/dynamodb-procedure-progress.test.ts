@@ -1,44 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
-import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import type { ProcedureProgress } from '../../lambdas/domain/procedure';
-import { createKeyOnlyOrdersTable, inProcessDynalite } from './fixtures/dynalite';
+import { inProcessDynalite, orderStoreWithOneItem } from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const AT = '2025-03-01T09:00:00.000Z';
 const dynamo = inProcessDynalite(REGION);
-
-async function storeWithOneItem(): Promise<{ store: DynamoDbOrderStore; orderId: string; key: string }> {
-  const store = new DynamoDbOrderStore(dynamo.db, await createKeyOnlyOrdersTable(dynamo.raw));
-  const orderId = randomUUID();
-  const key = 'install.book.1';
-  const item: ItemRecord = {
-    orderId,
-    key,
-    planId: 'install',
-    planItemId: 'book',
-    type: 'autoTask',
-    dependsOn: [],
-    state: 'Pending',
-    history: [{ at: AT, state: 'Pending', reason: 'decomposed' }],
-    createdAt: AT,
-    updatedAt: AT,
-  };
-  const order: OrderRecord = {
-    id: orderId,
-    state: 'acknowledged',
-    submitted: {},
-    itemKeys: [key],
-    doneItems: [],
-    planRuns: [],
-    createdAt: AT,
-    updatedAt: AT,
-  };
-  await store.createOrder(order, [item]);
-  return { store, orderId, key };
-}
+const storeWithOneItem = () => orderStoreWithOneItem(dynamo, { key: 'install.book.1', type: 'autoTask' });
 
 const progress: ProcedureProgress = {
   next: 2,
