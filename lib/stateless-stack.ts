@@ -113,7 +113,8 @@ export class StatelessStack extends Stack {
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
         indexes: [CONFIGURATION_BY_KIND],
       })
-      .bindQueueSender('WORK_QUEUE_URL', work.queue);
+      .bindQueueSender('WORK_QUEUE_URL', work.queue)
+      .bindQueueConsumer('CALLBACK_QUEUE_URL', props.callbacks.queue);
     callbackCorrelator.addEventSource(
       new SqsEventSource(props.callbacks.queue, {
         batchSize: 10,

@@ -1,4 +1,4 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbCalloutLimits } from '../adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
@@ -7,14 +7,17 @@ import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
 import { FetchHttpClient } from '../adapters/fetch-http-client';
 import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store';
+import { SqsRedelivery } from '../adapters/sqs-redelivery';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { Authenticator } from '../domain/authenticator';
+import type { Redelivery } from '../ports/redelivery';
 import { dynamoDocuments, eventBridge, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-signing-key';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { describeError, logger } from '../shared/logger';
+import { failedRecords } from '../shared/sqs-batch';
 import { type RunItemDeps, runItem, type WorkMessage } from '../use-cases/run-item';
 
 const workMessageSchema = z.union([
@@ -36,22 +39,38 @@ const workMessageSchema = z.union([
   z.object({ kind: z.literal('probe'), systemId: z.string().min(1), changeId: z.string().min(1) }),
 ]);
 
-/** Runs every message of the batch; the ones that fail are returned so that only they are redelivered. */
-export async function handleWorkBatch(deps: RunItemDeps, event: SQSEvent): Promise<SQSBatchResponse> {
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
+/**
+ * Runs every message of the batch; the ones that fail are returned so that only they are redelivered,
+ * after a backoff.
+ */
+export async function handleWorkBatch(
+  deps: RunItemDeps,
+  event: SQSEvent,
+  redelivery?: Redelivery,
+): Promise<SQSBatchResponse> {
+  const failed: SQSRecord[] = [];
+  const unreadable = new Set<SQSRecord>();
   await Promise.all(
     event.Records.map(async (record) => {
+      let message: WorkMessage;
       try {
-        const message = workMessageSchema.parse(JSON.parse(record.body)) as WorkMessage;
+        message = workMessageSchema.parse(JSON.parse(record.body)) as WorkMessage;
+      } catch (error) {
+        logger.error('work message unreadable', { messageId: record.messageId, ...describeError(error) });
+        unreadable.add(record);
+        failed.push(record);
+        return;
+      }
+      try {
         await runItem(deps, message, record.messageId);
       } catch (error) {
         // Redelivered until the queue's maxReceiveCount, then kept in the dead-letter queue for operators.
         logger.error('work message failed', { messageId: record.messageId, ...describeError(error) });
-        failures.push({ itemIdentifier: record.messageId });
+        failed.push(record);
       }
     }),
   );
-  return { batchItemFailures: failures };
+  return failedRecords(failed, redelivery, unreadable);
 }
 
 let deps: RunItemDeps | undefined;
@@ -83,5 +102,8 @@ function productionDeps(): RunItemDeps {
   return deps;
 }
 
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  handleWorkBatch(productionDeps(), event);
+let redelivery: Redelivery | undefined;
+export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => {
+  redelivery ??= new SqsRedelivery(sqs, requiredEnv('WORK_QUEUE_URL'));
+  return handleWorkBatch(productionDeps(), event, redelivery);
+};

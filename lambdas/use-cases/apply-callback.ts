@@ -74,6 +74,7 @@ export async function applyCallback(
     });
     return 'not-waiting';
   }
+  const { attemptId } = item;
   const now = deps.now();
   const at = now.toISOString();
   const { body } = message;
@@ -106,18 +107,26 @@ export async function applyCallback(
       change = await failedChange(deps, item, { kind: 'unusable' }, error.message, body, now);
     }
   }
-  const applied = await deps.store.applyCallback(
-    item.orderId,
-    item.key,
-    item.attemptId,
-    message.callbackId,
-    change,
-    at,
-  );
-  if (!applied)
+  const write = (what: CallbackChange) =>
+    deps.store.applyCallback(item.orderId, item.key, attemptId, message.callbackId, what, at);
+  if (!(await write(change))) {
+    const current = await deps.store.getItem(item.orderId, item.key);
+    if (current?.callbackIds?.includes(message.callbackId)) return 'duplicate';
+    // An update whose final answer committed between its read and its write is recorded after it all the same.
+    if (
+      change.kind !== 'interim' ||
+      change.overtaken ||
+      !current ||
+      !isAttemptOf(current, correlation.nonce) ||
+      !FINAL_ANSWER_STATES.has(current.state)
+    ) {
+      return 'not-waiting';
+    }
+    if (await write({ ...change, overtaken: current.state })) return 'applied';
     return (await deps.store.getItem(item.orderId, item.key))?.callbackIds?.includes(message.callbackId)
       ? 'duplicate'
       : 'not-waiting';
+  }
   if (change.kind === 'completed') {
     await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: change.attributes });
   } else if (change.kind === 'failed') {

@@ -134,6 +134,16 @@ export class SwitchboardFunction extends NodejsFunction {
     return this;
   }
 
+  /**
+   * Lets the function change the visibility of the messages it receives from a queue (to bring a failed
+   * one back after a backoff), with the queue's URL in `envName`. The event source grants the rest.
+   */
+  bindQueueConsumer(envName: string, queue: IQueue): this {
+    this.addEnvironment(envName, queue.queueUrl);
+    queue.grantConsumeMessages(this);
+    return this;
+  }
+
   /** Puts events on the bus: its name in `envName`, events:PutEvents on it only. */
   bindEventBus(envName: string, bus: IEventBus): this {
     this.addEnvironment(envName, bus.eventBusName);

@@ -306,6 +306,17 @@ describe('the Switchboard CDK app', () => {
     const correlator = actionsOf(stateless, 'CallbackCorrelator');
     assert.ok(correlator.includes('states:SendTaskSuccess') && correlator.includes('dynamodb:UpdateItem'));
     assert.ok(!correlator.includes('dynamodb:PutItem') && !correlator.includes('dynamodb:DeleteItem'));
+    // Both consumers bring a failed message back after a backoff: they may change its visibility.
+    for (const consumer of ['CallbackCorrelator', 'CalloutWorker']) {
+      assert.ok(actionsOf(stateless, consumer).includes('sqs:ChangeMessageVisibility'), consumer);
+    }
+    const [, correlatorFunction] = Object.entries(stateless.findResources('AWS::Lambda::Function')).find(
+      ([id]) => id.startsWith('CallbackCorrelator'),
+    ) ?? [undefined, undefined];
+    assert.ok(
+      'CALLBACK_QUEUE_URL' in (correlatorFunction?.Properties.Environment.Variables ?? {}),
+      'the correlator knows its queue',
+    );
     stateless.resourcePropertiesCountIs(
       'AWS::Lambda::EventSourceMapping',
       { FunctionResponseTypes: ['ReportBatchItemFailures'] },

@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { callbackProof } from '../../lambdas/domain/callback';
 import { demoDslOrder } from '../../local/demo-orders';
+import { LOCAL_ACCOUNT_ID } from '../../local/sqs';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 /**
@@ -311,6 +313,47 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
       const answer = await postCallback(proven(correlationId), final, randomUUID());
       assert.equal(answer.status, 404, `${correlationId}: ${JSON.stringify(answer.body)}`);
     }
+  });
+
+  it('keeps a message the correlator cannot read in the dead-letter queue within seconds, counted for operators', async () => {
+    // The callback API never queues such a message; a bad deploy or a hand-sent one could.
+    const queue = sb.runtime.deployment
+      .ofType('AWS::SQS::Queue')
+      .find((q) => q.logicalId.startsWith('CallbacksQueue'));
+    assert.ok(queue, 'the callback queue');
+    const sqs = new SQSClient({
+      endpoint: sb.runtime.endpoints.sqs,
+      region: sb.runtime.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: `${sb.runtime.endpoints.sqs}/${LOCAL_ACCOUNT_ID}/${queue.physicalName}`,
+          MessageBody: '{"correlationId": 42',
+        }),
+      );
+    } finally {
+      sqs.destroy();
+    }
+
+    // Five deliveries, each brought back at once rather than after the queue's 3-minute visibility timeout.
+    const counts = await eventually(
+      async () => {
+        const answer = await sb.call('GET', '/admin/dead-letters');
+        const callbacks = (answer.body as { queue: string; messages: number }[]).find(
+          (q) => q.queue === 'callbacks',
+        );
+        return callbacks?.messages === 1 ? answer.body : undefined;
+      },
+      60_000,
+      'the message to reach the dead-letter queue',
+    );
+    assert.deepEqual(counts, [
+      { queue: 'work', messages: 0 },
+      { queue: 'callbacks', messages: 1 },
+    ]);
+    assert.equal(correlatorFailures(sb).length, 5, 'tried as often as the queue’s maxReceiveCount');
   });
 });
 

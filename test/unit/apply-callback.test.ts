@@ -4,6 +4,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { handleCallbackBatch } from '../../lambdas/callback-correlator/handler';
 import type { CallbackMessage } from '../../lambdas/domain/callback';
 import { callbackNonce, correlationIdOf } from '../../lambdas/domain/callback';
+import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
 import { applyCallback } from '../../lambdas/use-cases/apply-callback';
 import { receiveCallback } from '../../lambdas/use-cases/receive-callback';
 import { runItem } from '../../lambdas/use-cases/run-item';
@@ -335,6 +336,41 @@ describe('applyCallback', () => {
     });
   }
 
+  it('records an interim update whose final answer committed between its read and its write', async (t) => {
+    // Prepare: the update reads the item Running; the final answer commits just before the update writes.
+    const world = await waiting(t);
+    const interim = callbackMessage(world.correlationId, { status: 'inProgress', note: 'half way' });
+    const final = callbackMessage(world.correlationId, { status: 'completed', serviceId: 'SVC-1' });
+    const write = world.store.applyCallback.bind(world.store);
+    let overtook = false;
+    t.mock.method(world.store, 'applyCallback', async (...args: Parameters<typeof write>) => {
+      if (args[4].kind === 'interim' && !overtook) {
+        overtook = true;
+        assert.equal(await applyCallback(world.correlator, final), 'applied');
+      }
+      return write(...args);
+    });
+
+    // Act
+    const result = await applyCallback(world.correlator, interim);
+
+    // Assess
+    assert.equal(result, 'applied');
+    const item = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'Completed');
+    assert.deepEqual(
+      item.history.slice(-2).map((h) => [h.state, h.reason]),
+      [
+        ['Completed', "completed by the system's callback"],
+        [
+          'Completed',
+          'interim update from the system, applied after the final answer that overtook it in the queue: half way',
+        ],
+      ],
+    );
+    assert.deepEqual(item.callbackIds?.sort(), [final.callbackId, interim.callbackId].sort());
+  });
+
   it('changes nothing for an interim update to an attempt a later one replaced', async (t) => {
     // Prepare: the item runs again under delivery-2; the update names delivery-1's wait.
     quietLogs(t);
@@ -459,7 +495,18 @@ describe('applyCallback', () => {
 
 describe('handleCallbackBatch', () => {
   const record = (messageId: string, body: string) =>
-    ({ messageId, body }) as unknown as SQSEvent['Records'][number];
+    ({
+      messageId,
+      body,
+      receiptHandle: `receipt-${messageId}`,
+      attributes: { ApproximateReceiveCount: '1' },
+    }) as unknown as SQSEvent['Records'][number];
+  /** Remembers what the handler asked the queue to bring back, and when. */
+  const recordingRedelivery = () => {
+    const asked: Comeback[] = [];
+    const redelivery: Redelivery = { later: async (comebacks) => void asked.push(...comebacks) };
+    return { asked, redelivery };
+  };
 
   it('reports a malformed message as a batch item failure and applies the others', async (t) => {
     // Prepare
@@ -475,8 +522,10 @@ describe('handleCallbackBatch', () => {
       ],
     };
 
+    const { asked, redelivery } = recordingRedelivery();
+
     // Act
-    const response = await handleCallbackBatch(world.correlator, event);
+    const response = await handleCallbackBatch(world.correlator, event, redelivery);
     const second = await handleCallbackBatch(world.correlator, {
       Records: [record('m-5', JSON.stringify(final))],
     });
@@ -486,6 +535,14 @@ describe('handleCallbackBatch', () => {
       response.batchItemFailures.map((f) => f.itemIdentifier).sort(),
       ['m-2', 'm-3'],
       'an unknown correlation is not worth a redelivery',
+    );
+    assert.deepEqual(
+      asked,
+      [
+        { receiptHandle: 'receipt-m-2', seconds: 1 },
+        { receiptHandle: 'receipt-m-3', seconds: 1 },
+      ],
+      'what cannot be read comes back after a second, on its way to the dead-letter queue',
     );
     assert.deepEqual(second.batchItemFailures, []);
     const item = world.store.item(ORDER, ACTIVATE_ONLY);
@@ -533,12 +590,19 @@ describe('handleCallbackBatch', () => {
       throw new Error('throttled');
     });
 
-    const response = await handleCallbackBatch(world.correlator, {
-      Records: [
-        record('m-1', JSON.stringify(callbackMessage(world.correlationId, { status: 'inProgress' }))),
-      ],
-    });
+    const { asked, redelivery } = recordingRedelivery();
+
+    const response = await handleCallbackBatch(
+      world.correlator,
+      {
+        Records: [
+          record('m-1', JSON.stringify(callbackMessage(world.correlationId, { status: 'inProgress' }))),
+        ],
+      },
+      redelivery,
+    );
 
     assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: 'm-1' }]);
+    assert.deepEqual(asked, [{ receiptHandle: 'receipt-m-1', seconds: 5 }], 'back in 5 s, not 3 minutes');
   });
 });

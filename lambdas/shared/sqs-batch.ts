@@ -1,0 +1,42 @@
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { Redelivery } from '../ports/redelivery';
+import { describeError, logger } from './logger';
+
+/**
+ * How long a message that failed on its n-th receive waits before it comes back: 5 s, 20 s, 80 s, 320 s
+ * (so a passing fault costs seconds, a longer one is waited out for some minutes before the message's
+ * fifth failure sends it to the dead-letter queue), never more than 15 minutes.
+ */
+export function redeliveryDelaySeconds(receiveCount: number): number {
+  return Math.min(900, 5 * 4 ** (Math.max(1, receiveCount) - 1));
+}
+
+/**
+ * The batch's answer to the event source: the records that failed, which Lambda leaves on the queue.
+ * With a `redelivery`, each comes back after its backoff instead of the queue's visibility timeout, and
+ * one that could not even be read comes back after a second: no wait makes it readable, so it reaches the
+ * dead-letter queue (the queue's maxReceiveCount) within seconds. (A second rather than none: fauxqs
+ * refuses a zero visibility for a message it keeps on disk.) Should that change fail, the message
+ * still comes back, only later.
+ */
+export async function failedRecords(
+  failed: readonly SQSRecord[],
+  redelivery: Redelivery | undefined,
+  unreadable: ReadonlySet<SQSRecord> = new Set(),
+): Promise<SQSBatchResponse> {
+  if (redelivery && failed.length > 0) {
+    await redelivery
+      .later(
+        failed.map((record) => ({
+          receiptHandle: record.receiptHandle,
+          seconds: unreadable.has(record)
+            ? 1
+            : redeliveryDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1),
+        })),
+      )
+      .catch((error: unknown) =>
+        logger.warn("failed messages come back after the queue's visibility timeout", describeError(error)),
+      );
+  }
+  return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
+}

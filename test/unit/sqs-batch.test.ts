@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { handleWorkBatch } from '../../lambdas/callout-worker/handler';
+import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
+import { failedRecords, redeliveryDelaySeconds } from '../../lambdas/shared/sqs-batch';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item';
+
+const record = (messageId: string, receiveCount: number, body = '{}'): SQSRecord =>
+  ({
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body,
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
+  }) as unknown as SQSRecord;
+
+/** Remembers what it was asked to bring back. */
+class RecordingRedelivery implements Redelivery {
+  readonly asked: Comeback[][] = [];
+  async later(comebacks: Comeback[]): Promise<void> {
+    this.asked.push(comebacks);
+  }
+}
+
+describe('redeliveryDelaySeconds', () => {
+  it('backs off fourfold from 5 s with each receive, up to 15 minutes', () => {
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6, 100].map(redeliveryDelaySeconds),
+      [5, 5, 20, 80, 320, 900, 900, 900],
+    );
+  });
+});
+
+describe('failedRecords', () => {
+  it('answers the failed records and brings each back after the backoff of its receive count', async () => {
+    const redelivery = new RecordingRedelivery();
+
+    const answer = await failedRecords([record('m-1', 1), record('m-2', 3)], redelivery);
+
+    assert.deepEqual(answer, { batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-2' }] });
+    assert.deepEqual(redelivery.asked, [
+      [
+        { receiptHandle: 'receipt-m-1', seconds: 5 },
+        { receiptHandle: 'receipt-m-2', seconds: 80 },
+      ],
+    ]);
+  });
+
+  it('brings an unreadable record back at once, so that it reaches the dead-letter queue within seconds', async () => {
+    const redelivery = new RecordingRedelivery();
+    const unreadable = record('m-2', 1);
+
+    await failedRecords([record('m-1', 1), unreadable], redelivery, new Set([unreadable]));
+
+    assert.deepEqual(redelivery.asked, [
+      [
+        { receiptHandle: 'receipt-m-1', seconds: 5 },
+        { receiptHandle: 'receipt-m-2', seconds: 1 },
+      ],
+    ]);
+  });
+
+  it('asks nothing of the queue when nothing failed', async () => {
+    const redelivery = new RecordingRedelivery();
+
+    assert.deepEqual(await failedRecords([], redelivery), { batchItemFailures: [] });
+    assert.deepEqual(redelivery.asked, []);
+  });
+
+  it('still answers the failures when the queue refuses the backoff: they come back later, not never', async (t) => {
+    const warnings = t.mock.method(console, 'error', () => {});
+    const refusing: Redelivery = {
+      later: async () => {
+        throw new Error('AccessDenied');
+      },
+    };
+
+    const answer = await failedRecords([record('m-1', 2)], refusing);
+
+    assert.deepEqual(answer, { batchItemFailures: [{ itemIdentifier: 'm-1' }] });
+    assert.match(String(warnings.mock.calls[0]?.arguments[0]), /visibility timeout.*AccessDenied/);
+  });
+});
+
+describe('handleWorkBatch', () => {
+  it('reports a message it cannot read as a failure that comes back after a second, on its way to the dead-letter queue', async (t) => {
+    t.mock.method(console, 'error', () => {});
+    const redelivery = new RecordingRedelivery();
+    const event: SQSEvent = {
+      Records: [record('m-1', 2, '{"kind":"nonsense"}'), record('m-2', 1, 'not json')],
+    };
+
+    // A message that does not parse never reaches the worker's ports.
+    const answer = await handleWorkBatch({} as RunItemDeps, event, redelivery);
+
+    assert.deepEqual(answer.batchItemFailures.map((f) => f.itemIdentifier).sort(), ['m-1', 'm-2']);
+    assert.deepEqual(
+      redelivery.asked.flat().map((c) => c.seconds),
+      [1, 1],
+    );
+  });
+});
