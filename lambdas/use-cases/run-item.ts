@@ -380,7 +380,7 @@ async function exchange(
     return { sentAt, answer };
   } catch (error) {
     const unreachable = error instanceof CalloutError && error.unreachable;
-    const message = scrubSecrets(describe(error), secrets);
+    const message = describe(error, secrets);
     const failure: CalloutFailure =
       unreachable && /^no answer within/.test(error.message)
         ? { kind: 'timeout' }
@@ -981,7 +981,7 @@ async function callout(
   try {
     prepared = await prepareCallout(deps.catalog, target, item, input);
   } catch (error) {
-    return { error: scrubSecrets(describe(error), secrets) };
+    return { error: describe(error, secrets) };
   }
   if (callback) prepared.headers['callback-url'] = callback;
   if (system.authProfile && !deps.catalog.authProfiles[system.authProfile]) {
@@ -1025,7 +1025,7 @@ async function callout(
     return {
       request,
       response: { ...responseRecord, body: scrubbed.body.slice(0, 2000) },
-      error: scrubSecrets(describe(error), secrets),
+      error: describe(error, secrets),
       failure:
         status >= 200 && status < 300
           ? { kind: 'unusable' }
@@ -1091,8 +1091,11 @@ async function probeHealth(deps: RunItemDeps, message: HealthProbeMessage): Prom
   const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
   let answer: HttpResponse | undefined;
   let outcome: string;
+  const secrets: string[] = [];
   try {
-    const { headers } = await deps.auth.headers(profile, system.baseUrl);
+    const credentialed = await deps.auth.headers(profile, system.baseUrl);
+    secrets.push(...credentialed.secrets);
+    const { headers } = credentialed;
     answer = await deps.http.send({
       method: 'GET',
       url: systemUrl(system.baseUrl, breaker.healthPath),
@@ -1101,7 +1104,8 @@ async function probeHealth(deps: RunItemDeps, message: HealthProbeMessage): Prom
     });
     outcome = `HTTP ${answer.status}`;
   } catch (error) {
-    outcome = (error as Error).message;
+    // A credential the request could not carry may be quoted in the error (fetch quotes a bad header).
+    outcome = scrubSecrets((error as Error).message, secrets);
   }
   if (answer && answer.status >= 200 && answer.status < 300) {
     // Errors from here on fail the message, so its redelivery announces what was not.
@@ -1193,8 +1197,10 @@ function parseIfJson(text: string): unknown {
   }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof CalloutError || error instanceof MappingError) return error.message;
-  logger.error('unexpected error running an item', { error: String(error) });
-  return `internal error: ${(error as Error).message ?? String(error)}`;
+/** What went wrong, for the item's history and the log, with every credential of the request scrubbed. */
+function describe(error: unknown, secrets: readonly string[] = []): string {
+  if (error instanceof CalloutError || error instanceof MappingError)
+    return scrubSecrets(error.message, secrets);
+  logger.error('unexpected error running an item', { error: scrubSecrets(String(error), secrets) });
+  return scrubSecrets(`internal error: ${(error as Error).message ?? String(error)}`, secrets);
 }

@@ -280,6 +280,35 @@ describe('callouts to a system with an auth profile', () => {
       await assertNoCredentialKept(store, logs, credential.neverStored);
     });
 
+    it(`keeps no ${kind} credential the HTTP client quotes in an error, in the item or the log`, async (t) => {
+      // Prepare: as Node's fetch does with a header value it refuses.
+      const logs = capturedLogs(t);
+      const credential = CREDENTIALS[kind];
+      const { deps, store } = await setup({
+        kind,
+        responder: guardedInventory(kind, {
+          answer: (request) => {
+            throw new TypeError(
+              `Headers.append: "${request.headers[credential.header]}" is an invalid header value.`,
+            );
+          },
+        }),
+      });
+
+      // Act
+      await runItem(deps, dispatch(PORT, 'task-token-1'), 'delivery-1');
+
+      // Assess
+      const item = store.item(ORDER, PORT);
+      assert.equal(item.state, 'FatallyFailed');
+      assert.match(
+        item.error ?? '',
+        /^internal error: Headers\.append: "[^"]*\*\*\*" is an invalid header value/,
+      );
+      assert.match(logs(), /unexpected error running an item/);
+      await assertNoCredentialKept(store, logs, credential.neverStored);
+    });
+
     it(`keeps no ${kind} credential the system echoes in a 4xx error`, async (t) => {
       // Prepare
       const logs = capturedLogs(t);
