@@ -129,23 +129,43 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     await submitAndComplete(sb, 'dsl-token-renewal');
     assert.equal(sb.systems.activation.stats.tokensIssued, tokensBefore + 1, 'one fresh token after the 401');
     assert.equal(sb.systems.activation.stats.unauthorized, 1);
+
+    // Notification's profile is none: it gets no credential of any kind, nor another system's.
+    const toNotification = sb.systems.notification.requests;
+    assert.ok(toNotification.length > 0, 'notification was called');
+    const secrets = Object.values(sb.credentials).flatMap((c) => Object.values(c) as string[]);
+    for (const request of toNotification) {
+      assert.equal(request.headers.authorization, undefined);
+      assert.equal(request.headers['x-api-key'], undefined);
+      for (const secret of secrets) assert.ok(!JSON.stringify(request.headers).includes(secret));
+    }
   });
 
-  it('never shows a credential: not in items, orders or the admin API', async () => {
+  it('never shows a credential: not in items, orders, the admin API or the log', async () => {
     const orders = (await sb.call('GET', `${ORDERS}?limit=100`)).body as { id: string }[];
+    assert.ok(orders.length > 0, 'orders ran, so credentials were used');
     const answers = [JSON.stringify(orders)];
     for (const { id } of orders) {
       answers.push(JSON.stringify((await sb.call('GET', `/orchestration/orders/${id}/items`)).body));
     }
-    for (const path of ['/admin/systems', '/admin/systems/billing', '/admin/systems/activation']) {
-      answers.push(JSON.stringify((await sb.call('GET', path)).body));
+    const systems = (await sb.call('GET', '/admin/systems')).body as { id: string }[];
+    answers.push(JSON.stringify(systems));
+    for (const { id } of systems) {
+      const system = (await sb.call('GET', `/admin/systems/${id}`)).body as { interfaces: { id: string }[] };
+      answers.push(JSON.stringify(system));
+      for (const iface of system.interfaces) {
+        answers.push(JSON.stringify((await sb.call('GET', `/admin/system-interfaces/${iface.id}`)).body));
+      }
     }
     const secrets = Object.values(sb.credentials).flatMap((c) => Object.values(c) as string[]);
     const basic = Buffer.from(
       `${sb.credentials['billing-basic'].username}:${sb.credentials['billing-basic'].password}`,
     ).toString('base64');
+    const log = sb.logs.join('\n');
+    assert.ok(secrets.length >= 5 && log.length > 0);
     for (const secret of [...secrets, basic]) {
       for (const answer of answers) assert.ok(!answer.includes(secret), 'a credential leaked into an answer');
+      assert.ok(!log.includes(secret), 'a credential leaked into the log');
     }
   });
 
