@@ -1027,3 +1027,48 @@ describe('DynamoDbCalloutLimits: start rate', () => {
     assert.equal(rate.Item?.nextStart, at(2_250).getTime());
   });
 });
+
+describe('DynamoDbCalloutLimits: sends admitted under the rate', () => {
+  it('admits exactly the rate of concurrent senders within one second, and says when there is room', async () => {
+    // Prepare
+    const tableName = await newTable();
+    const limits = new DynamoDbCalloutLimits(dynamo.db, tableName);
+
+    // Act: twelve workers at the same instant (late wakers, say), four a second.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => limits.admitSend('inventory', 4, NOW)),
+    );
+
+    // Assess: four went; the rest may go when the first of those is a second old.
+    assert.equal(answers.filter((a) => 'admitted' in a).length, 4);
+    assert.deepEqual(
+      answers.filter((a) => 'retryAt' in a),
+      Array.from({ length: 8 }, () => ({ retryAt: at(1_000) })),
+    );
+    const record = await dynamo.db.send(
+      new GetCommand({ TableName: tableName, Key: { pk: 'SYSTEM#inventory', sk: 'SENDS' } }),
+    );
+    assert.deepEqual(
+      record.Item?.sends,
+      [0, 0, 0, 0].map(() => NOW.getTime()),
+    );
+    assert.deepEqual(await limits.admitSend('inventory', 4, at(999)), { retryAt: at(1_000) });
+    assert.deepEqual(await limits.admitSend('inventory', 4, at(1_000)), { admitted: true });
+  });
+
+  it('keeps a window of at most 100 sends for a fast system, spread over its share of a second', async () => {
+    const tableName = await newTable();
+    const limits = new DynamoDbCalloutLimits(dynamo.db, tableName);
+
+    // 500 a second: at most 100 in any 200 ms.
+    for (let i = 0; i < 100; i++)
+      assert.deepEqual(await limits.admitSend('fast', 500, at(i)), { admitted: true });
+    assert.deepEqual(await limits.admitSend('fast', 500, at(150)), { retryAt: at(200) });
+    assert.deepEqual(await limits.admitSend('fast', 500, at(200)), { admitted: true });
+
+    const record = await dynamo.db.send(
+      new GetCommand({ TableName: tableName, Key: { pk: 'SYSTEM#fast', sk: 'SENDS' } }),
+    );
+    assert.equal((record.Item?.sends as number[] | undefined)?.length, 100);
+  });
+});
