@@ -455,6 +455,27 @@ describe('runItem', () => {
     assert.equal(http.requests.length, 0);
   });
 
+  for (const [what, expression, error] of [
+    ['throws', '$error("no port in the answer")', /^mapping "reserve-response": .*no port in the answer/],
+    ['yields no object of attributes', '"P-7"', /^mapping "reserve-response": /],
+  ] as const) {
+    it(`fails the item, naming the mapping, when its response mapping ${what}, keeping the answer`, async (t) => {
+      quietLogs(t);
+      const { deps, store, http, tasks } = await setup('port-only');
+      deps.catalog.mappings['reserve-response'] = expression;
+
+      await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
+
+      const item = store.item(ORDER, PORT);
+      assert.equal(http.requests.length, 1, 'the system was called once');
+      assert.equal(item.state, 'FatallyFailed');
+      assert.match(item.error ?? '', error);
+      assert.equal(item.response?.status, 201, 'the answer it could not use is kept');
+      assert.deepEqual(store.context(ORDER), {}, 'no attribute written');
+      assert.deepEqual(tasks.answers, [], 'the plan still waits: the item is in fallout');
+    });
+  }
+
   it('reports an unexpected error as an internal error on the item', async (t) => {
     quietLogs(t);
     const { deps, store } = await setup('port-only', () => {
