@@ -281,6 +281,14 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
     assert.deepEqual(await activationItem(sb, id), before.item);
     assert.deepEqual(await order(sb, id), before.order);
     assert.equal(billingRequestsFor(sb, id).length, 1);
+    // Changed nothing, but recorded for operators: one warning per refused callback, naming the wait.
+    const correlationId = correlationIdOf(url);
+    const refusals = sb.logs.filter(
+      (line) =>
+        line.includes('"callback for an item that no longer waits for it"') && line.includes(correlationId),
+    );
+    assert.equal(refusals.length, 3, refusals.join('\n'));
+    assert.ok(refusals.every((line) => line.includes('"state":"Completed"')));
   });
 
   it('answers 401 to a correlation without a valid proof, and 404 to a proven one that names nothing', async () => {
@@ -312,6 +320,11 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
       const answer = await postCallback(proven(correlationId), final, randomUUID());
       assert.equal(answer.status, 404, `${correlationId}: ${JSON.stringify(answer.body)}`);
     }
+    // Each refusal recorded for operators.
+    const logged = (message: string, correlationId: string) =>
+      sb.logs.some((line) => line.includes(`"${message}"`) && line.includes(correlationId));
+    assert.ok(logged('callback refused: no valid proof', unknown), 'the forged callback');
+    assert.ok(logged('callback for an unknown correlation', unknown), 'the unknown correlation');
   });
 
   it('keeps a message the correlator cannot read in the dead-letter queue within seconds, counted for operators', async () => {
