@@ -21,16 +21,16 @@ export type RecentSends = readonly number[];
 
 /**
  * Whether a send may go at `now` after `recent` were admitted: yes when fewer than `size` fall within the
- * window; otherwise the time enough of them have left it (the oldest, unless the rate was lowered since).
+ * window; otherwise the time the oldest of them leaves it.
  */
 export function roomAt(
   window: SendWindow,
   recent: RecentSends,
   now: number,
 ): { admit: true } | { retryAt: number } {
-  const within = recent.filter((at) => at > now - window.ms).sort((a, b) => a - b);
+  const within = recent.filter((at) => at > now - window.ms);
   if (within.length < window.size) return { admit: true };
-  return { retryAt: (within[within.length - window.size] ?? now) + window.ms };
+  return { retryAt: Math.min(...within) + window.ms };
 }
 
 /** The record's sends after admitting one at `now`: the newest `size`, oldest first. */

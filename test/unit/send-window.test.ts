@@ -29,10 +29,6 @@ describe('roomAt and admitted', () => {
     assert.deepEqual(roomAt(window, [4_200, 4_100, 4_500], 5_000), { retryAt: 5_100 });
   });
 
-  it('waits for as many to leave as the window is over, when the rate was lowered since they went', () => {
-    assert.deepEqual(roomAt({ size: 2, ms: 1000 }, [4_100, 4_200, 4_300, 4_400], 5_000), { retryAt: 5_300 });
-  });
-
   it('keeps the newest size sends', () => {
     assert.deepEqual(admitted(window, [1, 2, 3], 4), [2, 3, 4]);
     assert.deepEqual(admitted(window, [], 4), [4]);
