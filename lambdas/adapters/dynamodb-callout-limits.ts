@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { admitted, roomAt, sendWindow } from '../domain/send-window';
 import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
 
 const systemPk = (systemId: string) => `SYSTEM#${systemId}`;
@@ -12,10 +11,8 @@ const systemPk = (systemId: string) => `SYSTEM#${systemId}`;
  * gives it back or its lease runs out, so at most `max` callouts are ever in flight to it.
  *
  * Rate: one record holds the earliest time the next callout may start. Each callout takes that time and
- * moves it on by 1/perSecond of a second with one atomic update, so starts are evenly spaced across all
- * workers, whatever their number. A worker may wake late for its start, so a second record keeps the
- * last sends admitted, and a send goes only when its window has room (`sendWindow`): no one second
- * sees more than the rate, however the starts bunch.
+ * moves it on by 1/perSecond of a second with one atomic update, so starts are evenly spaced and no one
+ * second ever sees more than the rate — across all workers, whatever their number.
  */
 export class DynamoDbCalloutLimits implements CalloutLimits {
   constructor(
@@ -115,42 +112,6 @@ export class DynamoDbCalloutLimits implements CalloutLimits {
       // Otherwise the reserved time passed between the updates: the system is idle again.
     }
     return { askAgainAt: new Date(at + interval) };
-  }
-
-  async admitSend(
-    systemId: string,
-    perSecond: number,
-    now: Date,
-  ): Promise<{ admitted: true } | { retryAt: Date }> {
-    const window = sendWindow(perSecond);
-    const key = { pk: systemPk(systemId), sk: 'SENDS' };
-    const at = now.getTime();
-    for (let round = 0; round < 8; round++) {
-      const current = await this.db.send(
-        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
-      );
-      const kept: unknown = current.Item?.sends;
-      const recent = Array.isArray(kept) ? kept.filter((x): x is number => typeof x === 'number') : [];
-      const revision = typeof current.Item?.revision === 'number' ? current.Item.revision : undefined;
-      const room = roomAt(window, recent, at);
-      if ('retryAt' in room) return { retryAt: new Date(room.retryAt) };
-      // Written only over what was read: two workers that both saw room cannot both take its last place.
-      const written = await this.update({
-        Key: key,
-        UpdateExpression: 'SET #sends = :sends, #revision = :next',
-        ConditionExpression:
-          revision === undefined ? 'attribute_not_exists(#revision)' : '#revision = :revision',
-        ExpressionAttributeNames: { '#sends': 'sends', '#revision': 'revision' },
-        ExpressionAttributeValues: {
-          ':sends': admitted(window, recent, at),
-          ':next': (revision ?? 0) + 1,
-          ...(revision === undefined ? {} : { ':revision': revision }),
-        },
-      });
-      if (written) return { admitted: true };
-    }
-    // Contended every time: ask again after one send's share of the window.
-    return { retryAt: new Date(at + Math.ceil(window.ms / window.size)) };
   }
 
   private async update(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {

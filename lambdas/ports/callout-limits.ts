@@ -31,11 +31,4 @@ export interface CalloutLimits {
     now: Date,
     maxWaitMs: number,
   ): Promise<{ startAt: Date } | { askAgainAt: Date }>;
-  /**
-   * Admits one request to the system at `now` if the sends admitted before it leave room in its rate's
-   * window (see `sendWindow`); otherwise admits nothing and says when there will be room. Taken right
-   * before the request goes out, so the window holds the requests on the wire, however late their
-   * workers woke for their reserved starts.
-   */
-  admitSend(systemId: string, perSecond: number, now: Date): Promise<{ admitted: true } | { retryAt: Date }>;
 }

@@ -394,32 +394,23 @@ async function exchange(
 }
 
 /**
- * Takes the callout's turn under its system's rate and waits for it, then has its send admitted. The
- * turn is taken here, right before the send, so the starts the rate spaces are the requests on the wire,
- * not the work before them; a turn further away than admission saw (another worker was faster) is
- * waited for in steps. A worker can wake late for its turn (a starved machine, a paused environment), so
- * the send itself must also find room among the sends admitted last: late ones never bunch past the rate.
+ * Takes the callout's turn under its system's rate and waits for it. Taken here, right before the send,
+ * so the starts the rate spaces are the requests on the wire, not the work before them. A turn further
+ * away than admission saw (another worker was faster) is waited for in steps.
  */
 async function waitForTurn(deps: RunItemDeps, system: CalloutTarget['system']): Promise<void> {
   const perSecond = system.limits.maxCalloutsPerSecond;
   if (perSecond === undefined) return;
   const giveUpAt = deps.now().getTime() + 2 * MAX_RATE_WAIT_MS;
-  const waitUntil = async (until: Date) => {
+  for (;;) {
     const now = deps.now();
     // The worker's timeout allows this much waiting; beyond it the message is redelivered and resumes.
     if (now.getTime() > giveUpAt) throw new Error(`no turn under the rate of system "${system.id}" in time`);
+    const turn = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
+    const until = 'startAt' in turn ? turn.startAt : turn.askAgainAt;
     const wait = until.getTime() - now.getTime();
     if (wait > 0) await deps.sleep(wait);
-  };
-  for (;;) {
-    const turn = await deps.limits.reserveStart(system.id, perSecond, deps.now(), MAX_RATE_WAIT_MS);
-    await waitUntil('startAt' in turn ? turn.startAt : turn.askAgainAt);
-    if ('startAt' in turn) break;
-  }
-  for (;;) {
-    const send = await deps.limits.admitSend(system.id, perSecond, deps.now());
-    if ('admitted' in send) return;
-    await waitUntil(send.retryAt);
+    if ('startAt' in turn) return;
   }
 }
 
