@@ -23,11 +23,8 @@ class RecordingRedelivery implements Redelivery {
 }
 
 describe('redeliveryDelaySeconds', () => {
-  it('backs off fourfold from 5 s with each receive, up to 15 minutes', () => {
-    assert.deepEqual(
-      [0, 1, 2, 3, 4, 5, 6, 100].map(redeliveryDelaySeconds),
-      [5, 5, 20, 80, 320, 900, 900, 900],
-    );
+  it('backs off sixfold from 5 s with each receive, up to 15 minutes', () => {
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 100].map(redeliveryDelaySeconds), [5, 5, 30, 180, 900, 900, 900]);
   });
 });
 
@@ -41,7 +38,7 @@ describe('failedRecords', () => {
     assert.deepEqual(redelivery.asked, [
       [
         { receiptHandle: 'receipt-m-1', seconds: 5 },
-        { receiptHandle: 'receipt-m-2', seconds: 80 },
+        { receiptHandle: 'receipt-m-2', seconds: 180 },
       ],
     ]);
   });
