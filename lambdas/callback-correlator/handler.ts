@@ -11,53 +11,33 @@ import { bundledCatalog } from '../shared/bundled-catalog';
 import { requiredEnv } from '../shared/env';
 import { describeError, logger } from '../shared/logger';
 import { failedRecords } from '../shared/sqs-batch';
-import { type ApplyCallbackDeps, applyCallback } from '../use-cases/apply-callback';
+import { type ApplyCallbackDeps, applyCallbacks } from '../use-cases/apply-callback';
 
 /**
- * Applies the callback queue's messages. Callbacks to different waits are applied at once; those to the
- * same wait one after another, in the order the API received them, so an interim update and the final
- * answer in one batch do not race. One that cannot be read or applied is returned as a batch failure:
- * redelivered after a backoff, and after the queue's maxReceiveCount kept in its dead-letter queue.
+ * Applies the callback queue's messages (`applyCallbacks` keeps each wait's in the order received). One
+ * that cannot be read or applied is returned as a batch failure: redelivered after a backoff, and after
+ * the queue's maxReceiveCount kept in its dead-letter queue.
  */
 export async function handleCallbackBatch(
   deps: ApplyCallbackDeps,
   event: SQSEvent,
   redelivery?: Redelivery,
 ): Promise<SQSBatchResponse> {
-  const failed: SQSRecord[] = [];
-  const fail = (record: SQSRecord, error: unknown) => {
+  const fail = (record: SQSRecord, error: unknown) =>
     logger.error('callback message failed', { messageId: record.messageId, ...describeError(error) });
-    failed.push(record);
-  };
   const unreadable = new Set<SQSRecord>();
-  const byWait = new Map<string, { record: SQSRecord; message: CallbackMessage }[]>();
+  const readable: { record: SQSRecord; message: CallbackMessage }[] = [];
   for (const record of event.Records) {
     try {
-      const message = callbackMessageSchema.parse(JSON.parse(record.body));
-      byWait.set(message.correlationId, [...(byWait.get(message.correlationId) ?? []), { record, message }]);
+      readable.push({ record, message: callbackMessageSchema.parse(JSON.parse(record.body)) });
     } catch (error) {
-      unreadable.add(record);
       fail(record, error);
+      unreadable.add(record);
     }
   }
-  await Promise.all(
-    [...byWait.values()].map(async (callbacks) => {
-      callbacks.sort((a, b) => Date.parse(a.message.receivedAt) - Date.parse(b.message.receivedAt));
-      for (const { record, message } of callbacks) {
-        try {
-          const result = await applyCallback(deps, message);
-          logger.info('callback', {
-            correlationId: message.correlationId,
-            callbackId: message.callbackId,
-            result,
-          });
-        } catch (error) {
-          fail(record, error);
-        }
-      }
-    }),
-  );
-  return failedRecords(failed, redelivery, unreadable);
+  const unapplied = await applyCallbacks(deps, readable);
+  for (const { callback, error } of unapplied) fail(callback.record, error);
+  return failedRecords([...unreadable, ...unapplied.map((u) => u.callback.record)], redelivery, unreadable);
 }
 
 let deps: ApplyCallbackDeps | undefined;

@@ -32,8 +32,22 @@ export function interimUpdateReason(update: { note?: string; overtaken?: string 
 }
 
 /** True when the item's latest attempt is the one whose callback URL carries this nonce, finished or not. */
-export function isAttemptOf(item: { attemptId?: string }, nonce: string): boolean {
+function isAttemptOf(item: { attemptId?: string }, nonce: string): boolean {
   return item.attemptId !== undefined && callbackNonce(item.attemptId) === nonce;
+}
+
+/** The states an attempt's final answer (or its deadline) leaves the item in. */
+const FINAL_ANSWER_STATES: ReadonlySet<string> = new Set(['Completed', 'Failed', 'FatallyFailed']);
+
+/**
+ * The state the final answer of the attempt whose callback URL carries this nonce left the item in;
+ * undefined while that attempt still waits, or when a later attempt replaced it.
+ */
+export function finishedAttemptState<S extends string>(
+  item: { state: S; attemptId?: string },
+  nonce: string,
+): S | undefined {
+  return isAttemptOf(item, nonce) && FINAL_ANSWER_STATES.has(item.state) ? item.state : undefined;
 }
 
 /** True while the item is Running under the attempt whose callback URL carries this nonce. */

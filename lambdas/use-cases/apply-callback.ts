@@ -1,9 +1,14 @@
-import { type CallbackMessage, isAttemptOf, parseCorrelationId, waitsUnder } from '../domain/callback';
+import {
+  type CallbackMessage,
+  finishedAttemptState,
+  parseCorrelationId,
+  waitsUnder,
+} from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
 import type { Catalog } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import { evaluateAttributeMapping } from '../domain/mapping';
-import { type ItemState, isDone } from '../domain/orchestration';
+import { isDone } from '../domain/orchestration';
 import type { CallbackChange, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
@@ -23,6 +28,39 @@ export interface ApplyCallbackDeps {
 
 /** What became of a callback: applied, or why it changed nothing. */
 export type CallbackResult = 'applied' | 'duplicate' | 'unknown' | 'not-waiting';
+
+/**
+ * Applies a batch of callbacks. Callbacks to different waits are applied at once; those to the same wait
+ * one after another, in the order the API received them, so an interim update and the final answer in
+ * one batch do not race. Returns the callbacks whose application threw, with the error, for redelivery.
+ */
+export async function applyCallbacks<T extends { message: CallbackMessage }>(
+  deps: ApplyCallbackDeps,
+  callbacks: readonly T[],
+): Promise<{ callback: T; error: unknown }[]> {
+  const byWait = new Map<string, T[]>();
+  for (const c of callbacks)
+    byWait.set(c.message.correlationId, [...(byWait.get(c.message.correlationId) ?? []), c]);
+  const failed: { callback: T; error: unknown }[] = [];
+  await Promise.all(
+    [...byWait.values()].map(async (wait) => {
+      wait.sort((a, b) => Date.parse(a.message.receivedAt) - Date.parse(b.message.receivedAt));
+      for (const callback of wait) {
+        try {
+          const { correlationId, callbackId } = callback.message;
+          logger.info('callback', {
+            correlationId,
+            callbackId,
+            result: await applyCallback(deps, callback.message),
+          });
+        } catch (error) {
+          failed.push({ callback, error });
+        }
+      }
+    }),
+  );
+  return failed;
+}
 
 /**
  * Applies one callback from the callback queue to the item it answers, exactly once.
@@ -63,10 +101,9 @@ export async function applyCallback(
     else if (item.state === 'Failed' && item.nextAttemptAt) await sendRetry(deps, item, item.nextAttemptAt);
     return 'duplicate';
   }
+  // An interim update may come after the final answer of its attempt (the queue keeps no order).
   const overtaken =
-    message.body.status === 'inProgress' &&
-    isAttemptOf(item, correlation.nonce) &&
-    FINAL_ANSWER_STATES.has(item.state);
+    message.body.status === 'inProgress' ? finishedAttemptState(item, correlation.nonce) : undefined;
   if (!item.attemptId || !(waitsUnder(item, correlation.nonce) || overtaken)) {
     logger.warn('callback for an item that no longer waits for it changed nothing', {
       ...context,
@@ -107,25 +144,20 @@ export async function applyCallback(
       change = await failedChange(deps, item, { kind: 'unusable' }, error.message, body, now);
     }
   }
-  const write = (what: CallbackChange) =>
-    deps.store.applyCallback(item.orderId, item.key, attemptId, message.callbackId, what, at);
-  if (!(await write(change))) {
+  // Refused, the callback is a duplicate, one that no longer applies, or an interim update whose final
+  // answer committed between its read and its write: that one is recorded after the answer all the same.
+  let written = change;
+  while (
+    !(await deps.store.applyCallback(item.orderId, item.key, attemptId, message.callbackId, written, at))
+  ) {
     const current = await deps.store.getItem(item.orderId, item.key);
     if (current?.callbackIds?.includes(message.callbackId)) return 'duplicate';
-    // An update whose final answer committed between its read and its write is recorded after it all the same.
-    if (
-      change.kind !== 'interim' ||
-      change.overtaken ||
-      !current ||
-      !isAttemptOf(current, correlation.nonce) ||
-      !FINAL_ANSWER_STATES.has(current.state)
-    ) {
-      return 'not-waiting';
-    }
-    if (await write({ ...change, overtaken: current.state })) return 'applied';
-    return (await deps.store.getItem(item.orderId, item.key))?.callbackIds?.includes(message.callbackId)
-      ? 'duplicate'
-      : 'not-waiting';
+    const since =
+      written.kind === 'interim' && !written.overtaken && current
+        ? finishedAttemptState(current, correlation.nonce)
+        : undefined;
+    if (written.kind !== 'interim' || !since) return 'not-waiting';
+    written = { ...written, overtaken: since };
   }
   if (change.kind === 'completed') {
     await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: change.attributes });
@@ -134,9 +166,6 @@ export async function applyCallback(
   }
   return 'applied';
 }
-
-/** The states an attempt's final answer (or its deadline) leaves the item in. */
-const FINAL_ANSWER_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Failed', 'FatallyFailed']);
 
 function describeFailure(body: Record<string, unknown>): string {
   const error = body.error as { code?: unknown; message?: unknown } | undefined;

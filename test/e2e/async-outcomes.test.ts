@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyDemoCatalog } from '../../local/catalog-copy';
-import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import { type SimulatedSystem, startSimulatedSystem } from '../../simulators/simulated-system';
+import {
+  eventually,
+  itemOf,
+  startTestSwitchboard,
+  submitOneLine,
+  type TestSwitchboard,
+} from '../support/local-switchboard';
 
 /**
  * Asynchronous callouts whose answer is a failure or never comes, through the local runtime: both go to
@@ -18,6 +23,7 @@ const ITEM = 'truck-roll.dispatch.1';
 const ASYNC_TIMEOUT_SECONDS = 2;
 
 interface ItemView {
+  key: string;
   state: string;
   error?: string;
   attempts?: { number: number; decision: { kind: string }; error?: string }[];
@@ -26,23 +32,14 @@ interface ItemView {
 
 describe('an asynchronous answer that reports failure, or never comes', () => {
   let sb: TestSwitchboard;
-  let trucks: Server;
-  /** Every request the truck-roll system accepted, per order: its callback URL and idempotency key. */
-  const accepted = new Map<string, { callbackUrl: string; key: string }[]>();
+  /** The system under the test's hand: it accepts every dispatch and calls back only when told to. */
+  let trucks: SimulatedSystem;
 
   before(async () => {
-    // The system under the test's hand: it accepts every dispatch and calls back only when told to.
-    trucks = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        const key = String(req.headers['idempotency-key'] ?? '');
-        const orderId = key.split('.')[0] ?? '';
-        const callbackUrl = String(req.headers['callback-url'] ?? '');
-        accepted.set(orderId, [...(accepted.get(orderId) ?? []), { callbackUrl, key }]);
-        res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
-      });
-    });
-    await new Promise<void>((resolve) => trucks.listen(0, '127.0.0.1', resolve));
+    trucks = await startSimulatedSystem(
+      { name: 'trucks', port: 0 },
+      { 'POST /dispatches': () => ({ status: 202, body: { status: 'accepted' } }) },
+    );
     const dir = copyDemoCatalog();
     writeFileSync(
       join(dir, 'systems', 'trucks.yaml'),
@@ -56,36 +53,27 @@ describe('an asynchronous answer that reports failure, or never comes', () => {
       join(dir, 'plans', 'truck-roll.yaml'),
       'id: truck-roll\nfulfils:\n  - offering: truck-roll\nitems:\n  - id: dispatch\n    type: callout\n    interface: trucks-dispatch\n',
     );
-    sb = await startTestSwitchboard({
-      catalogDir: dir,
-      systemBaseUrls: { trucks: `http://127.0.0.1:${(trucks.address() as AddressInfo).port}` },
-    });
+    sb = await startTestSwitchboard({ catalogDir: dir, systemBaseUrls: { trucks: trucks.url } });
   });
   after(async () => {
     await sb?.stop();
-    trucks?.closeAllConnections();
-    await new Promise((resolve) => trucks?.close(resolve));
+    await trucks?.stop();
   });
 
-  const submit = async () => {
-    const created = await sb.call('POST', ORDERS, {
-      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'truck-roll' } }],
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return (created.body as { id: string }).id;
-  };
-  const item = async (orderId: string) => {
-    const graph = (await sb.call('GET', `/orchestration/orders/${orderId}/items`)).body as {
-      items: (ItemView & { key: string })[];
-    };
-    const found = graph.items.find((i) => i.key === ITEM);
-    assert.ok(found);
-    return found;
-  };
+  const submit = () => submitOneLine(sb, 'truck-roll');
+  const item = (orderId: string) => itemOf<ItemView>(sb, orderId, ITEM);
+  /** The dispatches the system accepted for an order: each one's callback URL and idempotency key. */
+  const acceptedFor = (orderId: string) =>
+    trucks.requests
+      .map((r) => ({
+        callbackUrl: String(r.headers['callback-url'] ?? ''),
+        key: String(r.headers['idempotency-key'] ?? ''),
+      }))
+      .filter((r) => r.key.split('.')[0] === orderId);
   const dispatches = (orderId: string, count: number) =>
     eventually(
       async () => {
-        const seen = accepted.get(orderId) ?? [];
+        const seen = acceptedFor(orderId);
         return seen.length >= count ? seen : undefined;
       },
       30_000,
@@ -175,6 +163,6 @@ describe('an asynchronous answer that reports failure, or never comes', () => {
       ['accepted', 'retry', 'accepted'],
     );
     assert.match(done.attempts?.[1]?.error ?? '', /no final answer on the callback within 2 s/);
-    assert.equal(accepted.get(id)?.length, 2, 'no third dispatch');
+    assert.equal(acceptedFor(id).length, 2, 'no third dispatch');
   });
 });

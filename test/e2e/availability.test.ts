@@ -6,7 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import { copyDemoCatalog } from '../../local/catalog-copy';
 import { demoDslOrder } from '../../local/demo-orders';
 import { freePort } from '../../local/free-port';
-import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import {
+  eventually,
+  itemOf,
+  startTestSwitchboard,
+  submitOneLine,
+  type TestSwitchboard,
+} from '../support/local-switchboard';
 
 /**
  * Systems going away and coming back, through the local runtime: an operator takes activation Down,
@@ -48,14 +54,7 @@ async function submit(sb: TestSwitchboard, externalId: string): Promise<string> 
 const orderState = async (sb: TestSwitchboard, id: string) =>
   ((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state;
 
-async function item(sb: TestSwitchboard, orderId: string, key: string): Promise<ItemView> {
-  const graph = (await sb.call('GET', `/orchestration/orders/${orderId}/items`)).body as {
-    items: ItemView[];
-  };
-  const found = graph.items.find((i) => i.key === key);
-  assert.ok(found, `order ${orderId} has item ${key}`);
-  return found;
-}
+const item = (sb: TestSwitchboard, orderId: string, key: string) => itemOf<ItemView>(sb, orderId, key);
 
 const waitForItemState = (sb: TestSwitchboard, orderId: string, key: string, state: string) =>
   eventually(
@@ -269,13 +268,7 @@ describe('the circuit breaker', () => {
     await new Promise((resolve) => (fragile ? fragile.close(resolve) : resolve(undefined)));
   });
 
-  const submitFragile = async () => {
-    const created = await sb.call('POST', ORDERS, {
-      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'fragile' } }],
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return (created.body as { id: string }).id;
-  };
+  const submitFragile = () => submitOneLine(sb, 'fragile');
 
   it('goes Down after two refused connections, holds what comes next, and comes back Up when its health answers', async () => {
     // The first refused connection is retried later, under the default retry rule.

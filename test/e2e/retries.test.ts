@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyDemoCatalog } from '../../local/catalog-copy';
-import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import {
+  eventually,
+  itemOf,
+  startTestSwitchboard,
+  submitOneLine,
+  type TestSwitchboard,
+} from '../support/local-switchboard';
 
 /**
  * Connection retry rules and fallout through the local runtime: a system that fails, rules an operator
@@ -75,22 +81,11 @@ describe('retry rules and fallout', () => {
   });
 
   const submit = async (answers: number[]) => {
-    const created = await sb.call('POST', ORDERS, {
-      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'wobbly' } }],
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const id = (created.body as { id: string }).id;
+    const id = await submitOneLine(sb, 'wobbly');
     script.set(id, answers);
     return id;
   };
-  const item = async (orderId: string) => {
-    const graph = (await sb.call('GET', `/orchestration/orders/${orderId}/items`)).body as {
-      items: (ItemView & { key: string })[];
-    };
-    const found = graph.items.find((i) => i.key === ITEM);
-    assert.ok(found);
-    return found;
-  };
+  const item = (orderId: string) => itemOf<ItemView & { key: string }>(sb, orderId, ITEM);
   const waitFor = (orderId: string, state: string, timeoutMs = 60_000) =>
     eventually(
       async () => {

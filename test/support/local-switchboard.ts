@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,4 +268,27 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+
+/** Submits a one-line order for `offeringId` (201 or the test fails) and returns its id. */
+export async function submitOneLine(sb: TestSwitchboard, offeringId: string): Promise<string> {
+  const created = await sb.call('POST', ORDERS, {
+    productOrderItem: [{ id: '1', action: 'add', productOffering: { id: offeringId } }],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return (created.body as { id: string }).id;
+}
+
+/** One item of an order as the orchestration API shows it; the test fails when the order has none by `key`. */
+export async function itemOf<T extends { key: string }>(
+  sb: TestSwitchboard,
+  orderId: string,
+  key: string,
+): Promise<T> {
+  const graph = (await sb.call('GET', `/orchestration/orders/${orderId}/items`)).body as { items: T[] };
+  const found = graph.items.find((i) => i.key === key);
+  assert.ok(found, `order ${orderId} has item ${key}`);
+  return found;
 }
