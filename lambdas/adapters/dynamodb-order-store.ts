@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -9,11 +8,13 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
-import { interimUpdateReason } from '../domain/callback';
+import { callbackNonce, interimUpdateReason } from '../domain/callback';
+import { callbackKey, type ItemLogEntry, itemDetail, keptEntry, logEntryKey } from '../domain/item-log';
 import {
   type AttemptRecord,
   externalIdsOf,
   type HistoryEntry,
+  type ItemDetail,
   type ItemRecord,
   type ItemState,
   type OrderRecord,
@@ -27,9 +28,11 @@ import type {
   HeldItem,
   ItemOutcome,
   OrderAggregate,
+  OrderDetail,
   OrderStore,
 } from '../ports/order-store';
 import { batchGet } from '../shared/batch-get';
+import { batchPut } from '../shared/batch-put';
 import {
   FALLOUT_LIST,
   ITEMS_HELD_BY_INTERFACE,
@@ -52,6 +55,13 @@ const CONTEXT_SK = 'CONTEXT';
 /** Who claimed the order id: a submission with an Idempotency-Key and its request's fingerprint. */
 const SUBMISSION_SK = 'SUBMISSION';
 const itemSk = (key: string) => `ITEM#${key}`;
+/**
+ * An item's log records sort after every other record of the order ('~' follows every letter), so the
+ * worker reads the order's state with one Query that stops before them (`sk < '~'`).
+ */
+const LOG = '~';
+const logPrefix = (key: string) => `${LOG}LOG#${key}#`;
+const logSk = (key: string, entry: ItemLogEntry) => `${logPrefix(key)}${logEntryKey(entry)}`;
 /** Oldest hold first; order and key make it unique. */
 const holdSort = (orderId: string, key: string, since: string) => `${since}#${orderId}#${key}`;
 
@@ -72,17 +82,7 @@ export class DynamoDbOrderStore implements OrderStore {
         orderId: order.id,
       })),
     ];
-    for (let i = 0; i < records.length; i += 25) {
-      let requests = records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: record } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`could not write the items of order ${order.id}`);
-        if (attempt > 0) await sleep(25 * 2 ** attempt);
-        const result = await this.db.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      }
-    }
+    await batchPut(this.db, this.tableName, records);
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
@@ -224,8 +224,8 @@ export class DynamoDbOrderStore implements OrderStore {
       const page = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': orderPk(orderId) },
+          KeyConditionExpression: 'pk = :pk AND sk < :log',
+          ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': LOG },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
@@ -254,6 +254,72 @@ export class DynamoDbOrderStore implements OrderStore {
     return result.Item ? toItem(result.Item) : undefined;
   }
 
+  async getItemDetail(orderId: string, key: string): Promise<ItemDetail | undefined> {
+    const [state, log] = await Promise.all([
+      this.getItem(orderId, key),
+      this.queryAll({
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :log)',
+        ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': logPrefix(key) },
+      }),
+    ]);
+    return state ? itemDetail(state, log.map(toLogEntry)) : undefined;
+  }
+
+  async getOrderDetail(orderId: string): Promise<OrderDetail | undefined> {
+    const [aggregate, log] = await Promise.all([
+      this.getAggregate(orderId),
+      this.queryAll({
+        KeyConditionExpression: 'pk = :pk AND sk > :log',
+        ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': LOG },
+      }),
+    ]);
+    if (!aggregate) return undefined;
+    const entries = new Map<string, ItemLogEntry[]>();
+    for (const record of log) {
+      const key = String(record.itemKey);
+      entries.set(key, [...(entries.get(key) ?? []), toLogEntry(record)]);
+    }
+    const items = new Map<string, ItemDetail>();
+    for (const [key, item] of aggregate.items) items.set(key, itemDetail(item, entries.get(key) ?? []));
+    return { order: aggregate.order, context: aggregate.context, items };
+  }
+
+  async hasCallback(orderId: string, key: string, nonce: string, callbackId: string): Promise<boolean> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: `${logPrefix(key)}${callbackKey(nonce, callbackId)}` },
+        ConsistentRead: true,
+        ProjectionExpression: 'pk',
+      }),
+    );
+    return result.Item !== undefined;
+  }
+
+  /** Every record a query of the order table finds, page after page, read consistently. */
+  private async queryAll(
+    query: Pick<
+      ConstructorParameters<typeof QueryCommand>[0],
+      'KeyConditionExpression' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...query,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      found.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  }
+
   async getOrderWith(orderId: string, keys: string[]) {
     let order: OrderRecord | undefined;
     const items = new Map<string, ItemRecord>();
@@ -278,13 +344,16 @@ export class DynamoDbOrderStore implements OrderStore {
     progress: ProcedureProgress,
     at: string,
   ): Promise<boolean> {
+    const { trace, ...state } = progress;
+    // The steps' trace first: a worker that dies after it runs the step again and keeps it again.
+    if (trace.length > 0) await this.appendLog(orderId, key, stepEntries(progress));
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: 'SET #procedure = :progress, updatedAt = :at',
       ConditionExpression: '#state = :running AND attemptId = :attempt',
       ExpressionAttributeNames: { '#procedure': 'procedure', '#state': 'state' },
       ExpressionAttributeValues: {
-        ':progress': progress,
+        ':progress': state,
         ':at': at,
         ':running': 'Running' satisfies ItemState,
         ':attempt': attemptId,
@@ -309,22 +378,26 @@ export class DynamoDbOrderStore implements OrderStore {
     at: string,
     reason: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+    return this.transition(orderId, key, historyEntry(at, 'Running', reason), {
       // A held item leaves the on-hold indexes as it starts: the same write, so it is listed or running.
-      UpdateExpression:
-        'SET #state = :running, attemptId = :attempt, startedAt = if_not_exists(startedAt, :at), updatedAt = :at, history = list_append(history, :history) REMOVE heldSystem, heldInterface, holdSort, releaseId, releaseAt, nextAttemptAt, #error',
-      ConditionExpression:
-        '#state IN (:pending, :onHold, :failed) OR (#state = :running AND attemptId = :attempt)',
-      ExpressionAttributeNames: { '#state': 'state', '#error': 'error' },
-      ExpressionAttributeValues: {
+      sets: ['attemptId = :attempt', 'startedAt = if_not_exists(startedAt, :at)'],
+      removes: [
+        'heldSystem',
+        'heldInterface',
+        'holdSort',
+        'releaseId',
+        'releaseAt',
+        'nextAttemptAt',
+        '#error',
+      ],
+      condition: '#state IN (:pending, :onHold, :failed) OR (#state = :running AND attemptId = :attempt)',
+      names: { '#error': 'error' },
+      values: {
         ':running': 'Running' satisfies ItemState,
         ':pending': 'Pending' satisfies ItemState,
         ':onHold': 'OnHold' satisfies ItemState,
         ':failed': 'Failed' satisfies ItemState,
         ':attempt': attemptId,
-        ':at': at,
-        ':history': [historyEntry(at, 'Running', reason)],
       },
     });
   }
@@ -336,17 +409,24 @@ export class DynamoDbOrderStore implements OrderStore {
     hold: HoldInfo,
     at: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression:
+    return this.transition(orderId, key, historyEntry(at, 'OnHold', `on hold: ${hold.reason}`), {
+      sets: [
+        '#hold = :hold',
+        'heldSystem = :system',
+        'holdSort = :sort',
         // Without an interface the item stays out of the by-interface index (it is sparse).
-        hold.interfaceId === undefined
-          ? 'SET #state = :onHold, #hold = :hold, heldSystem = :system, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE heldInterface, attemptId, releaseId, releaseAt, nextAttemptAt'
-          : 'SET #state = :onHold, #hold = :hold, heldSystem = :system, heldInterface = :interface, holdSort = :sort, updatedAt = :at, history = list_append(history, :history) REMOVE attemptId, releaseId, releaseAt, nextAttemptAt',
-      ConditionExpression: '#state IN (:pending, :failed) OR (#state = :running AND attemptId = :attempt)',
-      ExpressionAttributeNames: { '#state': 'state', '#hold': 'hold' },
-      ExpressionAttributeValues: {
-        ':onHold': 'OnHold' satisfies ItemState,
+        ...(hold.interfaceId === undefined ? [] : ['heldInterface = :interface']),
+      ],
+      removes: [
+        ...(hold.interfaceId === undefined ? ['heldInterface'] : []),
+        'attemptId',
+        'releaseId',
+        'releaseAt',
+        'nextAttemptAt',
+      ],
+      condition: '#state IN (:pending, :failed) OR (#state = :running AND attemptId = :attempt)',
+      names: { '#hold': 'hold' },
+      values: {
         ':pending': 'Pending' satisfies ItemState,
         ':failed': 'Failed' satisfies ItemState,
         ':running': 'Running' satisfies ItemState,
@@ -355,8 +435,6 @@ export class DynamoDbOrderStore implements OrderStore {
         ':system': hold.systemId,
         ...(hold.interfaceId === undefined ? {} : { ':interface': hold.interfaceId }),
         ':sort': holdSort(orderId, key, hold.since),
-        ':at': at,
-        ':history': [historyEntry(at, 'OnHold', `on hold: ${hold.reason}`)],
       },
     });
   }
@@ -464,19 +542,13 @@ export class DynamoDbOrderStore implements OrderStore {
     reason: string,
     at: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression:
-        'SET #state = :skipped, completedAt = :at, updatedAt = :at, history = list_append(history, :history)',
-      ConditionExpression: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: {
-        ':skipped': 'Skipped' satisfies ItemState,
+    return this.transition(orderId, key, historyEntry(at, 'Skipped', reason), {
+      sets: ['completedAt = :at'],
+      condition: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
+      values: {
         ':pending': 'Pending' satisfies ItemState,
         ':running': 'Running' satisfies ItemState,
         ':attempt': attemptId,
-        ':at': at,
-        ':history': [historyEntry(at, 'Skipped', reason)],
       },
     });
   }
@@ -490,22 +562,22 @@ export class DynamoDbOrderStore implements OrderStore {
     at: string,
   ): Promise<boolean> {
     const reason = `completed by ${by.name} (${by.id})${note ? `: ${note}` : ''}`;
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression:
-        'SET #state = :completed, completedAt = :at, updatedAt = :at, completedBy = :by, outputAttributes = :attributes, history = list_append(history, :history)',
-      ConditionExpression: '#state = :running AND #type = :manual',
-      ExpressionAttributeNames: { '#state': 'state', '#type': 'type' },
-      ExpressionAttributeValues: {
-        ':completed': 'Completed' satisfies ItemState,
-        ':running': 'Running' satisfies ItemState,
-        ':manual': 'manualTask',
-        ':at': at,
-        ':by': by,
-        ':attributes': attributes,
-        ':history': [{ ...historyEntry(at, 'Completed', reason), by }],
+    return this.transition(
+      orderId,
+      key,
+      { ...historyEntry(at, 'Completed', reason), by },
+      {
+        sets: ['completedAt = :at', 'completedBy = :by', 'outputAttributes = :attributes'],
+        condition: '#state = :running AND #type = :manual',
+        names: { '#type': 'type' },
+        values: {
+          ':running': 'Running' satisfies ItemState,
+          ':manual': 'manualTask',
+          ':by': by,
+          ':attributes': attributes,
+        },
       },
-    });
+    );
   }
 
   completeItem(
@@ -537,54 +609,28 @@ export class DynamoDbOrderStore implements OrderStore {
     awaiting: { since: string; deadline: string },
     at: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression:
-        'SET #request = :request, #response = :response, awaiting = :awaiting, updatedAt = :at, history = list_append(history, :history), attempts = list_append(if_not_exists(attempts, :noAttempts), :attempts)',
-      ConditionExpression: '#state = :running AND attemptId = :attempt',
-      ExpressionAttributeNames: { '#state': 'state', '#request': 'request', '#response': 'response' },
-      ExpressionAttributeValues: {
-        ':running': 'Running' satisfies ItemState,
-        ':attempt': attemptId,
-        ':request': outcome.request,
-        ':response': outcome.response,
-        ':awaiting': awaiting,
-        ':noAttempts': [],
-        ':attempts': outcome.attempt ? [outcome.attempt] : [],
-        ':at': at,
-        ':history': [
-          historyEntry(
-            at,
-            'Running',
-            `accepted by the system; waiting for its callback until ${awaiting.deadline}`,
-          ),
-        ],
+    const reason = `accepted by the system; waiting for its callback until ${awaiting.deadline}`;
+    // The attempt is kept first: a callback faster than the system's own answer may have finished the
+    // item already, and what was sent is kept all the same.
+    return this.transition(
+      orderId,
+      key,
+      historyEntry(at, 'Running', reason),
+      {
+        sets: ['awaiting = :awaiting', ...(outcome.attempt ? ['attemptCount = :attempts'] : [])],
+        condition: '#state = :running AND attemptId = :attempt',
+        values: {
+          ':running': 'Running' satisfies ItemState,
+          ':attempt': attemptId,
+          ':awaiting': awaiting,
+          ...(outcome.attempt ? { ':attempts': outcome.attempt.number } : {}),
+        },
       },
-    });
+      attemptFacts(outcome),
+    );
   }
 
-  keepAcceptedRequest(
-    orderId: string,
-    key: string,
-    attemptId: string,
-    outcome: ItemOutcome,
-    at: string,
-  ): Promise<boolean> {
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: 'SET #request = :request, #response = :response, updatedAt = :at',
-      ConditionExpression: 'attemptId = :attempt AND attribute_not_exists(#request)',
-      ExpressionAttributeNames: { '#request': 'request', '#response': 'response' },
-      ExpressionAttributeValues: {
-        ':attempt': attemptId,
-        ':request': outcome.request,
-        ':response': outcome.response,
-        ':at': at,
-      },
-    });
-  }
-
-  applyCallback(
+  async applyCallback(
     orderId: string,
     key: string,
     attemptId: string,
@@ -592,26 +638,40 @@ export class DynamoDbOrderStore implements OrderStore {
     change: CallbackChange,
     at: string,
   ): Promise<boolean> {
+    const nonce = callbackNonce(attemptId);
     if (change.kind === 'interim') {
-      // Running while it waits; overtaken by the final answer, in the state that answer left.
+      // Changes no state: kept in the log once by its id, after the transition it followed.
       const state: ItemState = change.overtaken ?? 'Running';
-      return this.conditionalUpdate({
-        Key: { pk: orderPk(orderId), sk: itemSk(key) },
-        UpdateExpression:
-          'ADD callbackIds :ids SET updatedAt = :at, history = list_append(history, :history)',
-        ConditionExpression: '#state = :state AND attemptId = :attempt AND NOT contains(callbackIds, :id)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':state': state,
-          ':attempt': attemptId,
-          ':id': callbackId,
-          ':ids': new Set([callbackId]),
-          ':at': at,
-          ':history': [historyEntry(at, state, interimUpdateReason(change))],
-        },
-      });
+      const entry: ItemLogEntry = {
+        kind: 'callback',
+        nonce,
+        callbackId,
+        at,
+        final: false,
+        body: change.body,
+        afterVersion: change.afterVersion,
+        entry: historyEntry(at, state, interimUpdateReason(change)),
+      };
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: this.logRecord(orderId, key, entry),
+            ConditionExpression: 'attribute_not_exists(sk)',
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
     }
-    const asyncResponse = { body: change.body, receivedAt: at };
+    // The answer is kept before it is applied (a deadline has no body to keep); whether it applies is
+    // the item's state's to say: Running under the attempt that issued the URL.
+    const facts: ItemLogEntry[] = callbackId.startsWith('deadline:')
+      ? []
+      : [{ kind: 'callback', nonce, callbackId, at, final: true, body: change.body, afterVersion: 0 }];
+    const callback = { callbackId };
     return change.kind === 'completed'
       ? this.finishItem(
           orderId,
@@ -621,7 +681,9 @@ export class DynamoDbOrderStore implements OrderStore {
           { attributes: change.attributes },
           at,
           "completed by the system's callback",
-          { callbackId, asyncResponse },
+          callback,
+          undefined,
+          facts,
         )
       : this.finishItem(
           orderId,
@@ -633,8 +695,9 @@ export class DynamoDbOrderStore implements OrderStore {
           change.retry
             ? `${change.error}; retry ${change.retry.retries} at ${change.retry.at} (retry rule "${change.retry.ruleId}")`
             : change.error,
-          { callbackId, asyncResponse },
+          callback,
           change.retry,
+          facts,
         );
   }
 
@@ -646,19 +709,14 @@ export class DynamoDbOrderStore implements OrderStore {
     outcome: ItemOutcome,
     at: string,
     reason: string,
-    callback?: { callbackId: string; asyncResponse: { body: unknown; receivedAt: string } },
+    callback?: { callbackId: string },
     next?: { at: string; retries: number },
+    facts: ItemLogEntry[] = [],
   ): Promise<boolean> {
-    const sets = ['#state = :state', 'updatedAt = :at', 'history = list_append(history, :history)'];
+    const sets: string[] = [];
     const removes: string[] = [];
-    const names: Record<string, string> = { '#state': 'state' };
-    const values: Record<string, unknown> = {
-      ':state': state,
-      ':at': at,
-      ':history': [historyEntry(at, state, reason)],
-      ':running': 'Running',
-      ':attempt': attemptId,
-    };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':running': 'Running', ':attempt': attemptId };
     if (state === 'Completed') sets.push('completedAt = :at');
     else {
       sets.push('#error = :error');
@@ -679,39 +737,24 @@ export class DynamoDbOrderStore implements OrderStore {
       removes.push('awaiting');
     }
     if (outcome.attempt) {
-      sets.push('attempts = list_append(if_not_exists(attempts, :noAttempts), :attempts)');
-      values[':noAttempts'] = [];
-      values[':attempts'] = [outcome.attempt];
+      sets.push('attemptCount = :attempts');
+      values[':attempts'] = outcome.attempt.number;
     }
-    for (const [field, value] of [
-      ['request', outcome.request],
-      ['response', outcome.response],
-      ['outputAttributes', outcome.attributes],
-    ] as const) {
-      // "request" and "response" are DynamoDB reserved words: every field goes through a name placeholder.
-      if (value !== undefined) {
-        sets.push(`#${field} = :${field}`);
-        names[`#${field}`] = field;
-        values[`:${field}`] = value;
-      }
+    if (outcome.attributes !== undefined) {
+      sets.push('outputAttributes = :attributes');
+      values[':attributes'] = outcome.attributes;
     }
-    let condition = '#state = :running AND attemptId = :attempt';
-    let adds = '';
     if (callback) {
-      sets.push('asyncResponse = :asyncResponse');
-      values[':asyncResponse'] = callback.asyncResponse;
-      values[':id'] = callback.callbackId;
-      values[':ids'] = new Set([callback.callbackId]);
-      condition += ' AND NOT contains(callbackIds, :id)';
-      adds = ' ADD callbackIds :ids';
+      sets.push('finishedBy = :callback');
+      values[':callback'] = callback.callbackId;
     }
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: `SET ${sets.join(', ')}${adds}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
+    return this.transition(
+      orderId,
+      key,
+      historyEntry(at, state, reason),
+      { sets, removes, condition: '#state = :running AND attemptId = :attempt', names, values },
+      [...facts, ...attemptFacts(outcome)],
+    );
   }
 
   retryLater(
@@ -805,28 +848,12 @@ export class DynamoDbOrderStore implements OrderStore {
     },
   ): Promise<boolean> {
     const fromValues = Object.fromEntries(from.map((state, i) => [`:from${i}`, state]));
-    const removes = ['falloutList', 'falloutSort', ...change.removes];
-    const sets = [
-      '#state = :to',
-      'updatedAt = :at',
-      'history = list_append(history, :history)',
-      ...change.sets,
-    ];
-    return this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
-      ConditionExpression: `#state IN (${Object.keys(fromValues).join(', ')})`,
-      ExpressionAttributeNames: {
-        '#state': 'state',
-        ...(change.removes.includes('#error') ? { '#error': 'error' } : {}),
-      },
-      ExpressionAttributeValues: {
-        ':to': change.state,
-        ':at': change.at,
-        ':history': [change.entry],
-        ...fromValues,
-        ...change.values,
-      },
+    return this.transition(orderId, key, change.entry, {
+      sets: change.sets,
+      removes: ['falloutList', 'falloutSort', ...change.removes],
+      condition: `#state IN (${Object.keys(fromValues).join(', ')})`,
+      names: change.removes.includes('#error') ? { '#error': 'error' } : {},
+      values: { ...fromValues, ...change.values },
     });
   }
 
@@ -880,20 +907,123 @@ export class DynamoDbOrderStore implements OrderStore {
     });
   }
 
+  /**
+   * One transition of an item: `facts` (what was sent, what came back) are kept in its log first, then
+   * one conditional write changes its state, numbers the transition and keeps its entry as `last`; then
+   * the entry goes to the log, with the one before it again. So a worker that dies between the state
+   * write and the log write loses no entry: the state still has it, and the next transition keeps it.
+   */
+  private async transition(
+    orderId: string,
+    key: string,
+    entry: HistoryEntry,
+    change: {
+      sets: string[];
+      removes?: string[];
+      condition: string;
+      names?: Record<string, string>;
+      values?: Record<string, unknown>;
+    },
+    facts: ItemLogEntry[] = [],
+  ): Promise<boolean> {
+    if (facts.length > 0) await this.appendLog(orderId, key, facts);
+    const sets = [
+      '#state = :to',
+      'updatedAt = :at',
+      '#version = if_not_exists(#version, :zero) + :one',
+      '#last = :last',
+      ...change.sets,
+    ];
+    const removes = change.removes ?? [];
+    let before: Record<string, unknown> | undefined;
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: orderPk(orderId), sk: itemSk(key) },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: change.condition,
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#version': 'version',
+            '#last': 'last',
+            ...change.names,
+          },
+          ExpressionAttributeValues: {
+            ':to': entry.state,
+            ':at': entry.at,
+            ':zero': 0,
+            ':one': 1,
+            ':last': entry,
+            ...change.values,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      before = result.Attributes;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    const previous = typeof before?.version === 'number' ? before.version : 0;
+    const entries: ItemLogEntry[] = [{ kind: 'transition', version: previous + 1, entry }];
+    if (previous > 0 && before?.last)
+      entries.push({ kind: 'transition', version: previous, entry: before.last as HistoryEntry });
+    await this.appendLog(orderId, key, entries);
+    return true;
+  }
+
+  /** Keeps entries in an item's log; each has a key of its own, so keeping one twice keeps it once. */
+  private async appendLog(orderId: string, key: string, entries: ItemLogEntry[]): Promise<void> {
+    await batchPut(
+      this.db,
+      this.tableName,
+      entries.map((entry) => this.logRecord(orderId, key, entry)),
+    );
+  }
+
+  private logRecord(orderId: string, key: string, entry: ItemLogEntry): Record<string, unknown> {
+    return { pk: orderPk(orderId), sk: logSk(key, entry), orderId, itemKey: key, ...keptEntry(entry) };
+  }
+
   private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
     try {
       await this.db.send(new UpdateCommand({ TableName: this.tableName, ...input }));
       return true;
     } catch (error) {
-      if (
-        error instanceof ConditionalCheckFailedException ||
-        (error as Error).name === 'ConditionalCheckFailedException'
-      ) {
-        return false;
-      }
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error).name === 'ConditionalCheckFailedException'
+  );
+}
+
+/** The attempt an outcome ends, with the response to it, as its log keeps it. */
+function attemptFacts(outcome: ItemOutcome): ItemLogEntry[] {
+  if (!outcome.attempt) return [];
+  return [
+    {
+      kind: 'attempt',
+      attempt: outcome.attempt,
+      ...(outcome.response ? { response: outcome.response } : {}),
+    },
+  ];
+}
+
+/** A procedure's trace as log entries: the steps that ran last, up to the one before `next`. */
+function stepEntries({ trace, next }: ProcedureProgress): ItemLogEntry[] {
+  return trace.map((step, i) => ({ kind: 'step', index: next - trace.length + i, trace: step }));
+}
+
+function toLogEntry(record: Record<string, unknown>): ItemLogEntry {
+  const { pk: _pk, sk: _sk, orderId: _order, itemKey: _key, ...entry } = record;
+  return entry as unknown as ItemLogEntry;
 }
 
 function historyEntry(at: string, state: ItemState, reason: string): HistoryEntry {
@@ -908,7 +1038,6 @@ function strip(record: Record<string, unknown>): Record<string, unknown> {
 function toItem(record: Record<string, unknown>): ItemRecord {
   const {
     taskTokens,
-    callbackIds,
     heldSystem: _system,
     heldInterface: _interface,
     falloutList: _fallout,
@@ -922,7 +1051,6 @@ function toItem(record: Record<string, unknown>): ItemRecord {
   return {
     ...rest,
     ...(taskTokens instanceof Set ? { taskTokens: [...taskTokens] as string[] } : {}),
-    ...(callbackIds instanceof Set ? { callbackIds: [...callbackIds] as string[] } : {}),
   } as unknown as ItemRecord;
 }
 
@@ -934,8 +1062,4 @@ function toOrder(record: Record<string, unknown>): OrderRecord {
     doneItems: done instanceof Set ? [...done] : [],
     ...(holds instanceof Set && holds.size > 0 ? { holds: [...holds] as string[] } : {}),
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -111,13 +111,12 @@ function planItems(plan: PlanDefinition, lines: Line[], orderId: string, at: str
         ...(planItem.interface !== undefined ? { interfaceId: planItem.interface } : {}),
         dependsOn: prerequisites(planItem.dependsOn, line),
         state: 'Pending',
-        history: [
-          {
-            at,
-            state: 'Pending',
-            reason: `decomposed by plan "${plan.id}"${line ? ` for line "${line.id}"` : ' for the order'}`,
-          },
-        ],
+        version: 1,
+        last: {
+          at,
+          state: 'Pending',
+          reason: `decomposed by plan "${plan.id}"${line ? ` for line "${line.id}"` : ' for the order'}`,
+        },
         createdAt: at,
         updatedAt: at,
       }),

@@ -1,11 +1,12 @@
-import type { ItemRecord, OrderAggregateView } from './orchestration';
+import type { ItemDetail, OrderContext, OrderRecord } from './orchestration';
 
-/** An orchestration item as operators see it: never its task token or delivery id. */
-export function toItemView(item: ItemRecord) {
+/** An orchestration item as operators see it: never its task token, delivery id or bookkeeping. */
+export function toItemView(item: ItemDetail) {
   const {
     taskTokens: _tokens,
     attemptId: _attempt,
-    callbackIds: _callbacks,
+    attemptCount: _count,
+    finishedBy: _finishedBy,
     outputAttributes,
     key,
     ...rest
@@ -20,7 +21,14 @@ export function toItemView(item: ItemRecord) {
 }
 
 /** The order's plan as a graph: its items as nodes, their dependencies as edges. */
-export function toItemGraph({ order, items }: OrderAggregateView) {
+export function toItemGraph({
+  order,
+  items,
+}: {
+  order: OrderRecord;
+  context?: OrderContext;
+  items: ReadonlyMap<string, ItemDetail>;
+}) {
   const nodes = [...items.values()].sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
   return {
     orderId: order.id,

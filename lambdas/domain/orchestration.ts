@@ -1,6 +1,6 @@
 import type { ItemType } from '../../statemachines/plan-definition';
 import type { HoldInfo } from './availability';
-import type { ProcedureProgress } from './procedure';
+import type { ProcedureProgress, ProcedureState } from './procedure';
 import type { Actor } from './roles';
 
 /**
@@ -51,6 +51,12 @@ export interface OrderRecord {
   completedAt?: string;
 }
 
+/**
+ * An orchestration item's state: what decides its next transition, and nothing that grows with what
+ * happens to it. What it did (history, attempts with their requests and answers, callbacks, a
+ * procedure's trace) is its log, kept in records of their own (item-log.ts); `ItemDetail` is the two
+ * together, as operators see the item.
+ */
 export interface ItemRecord {
   orderId: string;
   /** Unique in the order: `<planId>.<planItemId>[.<lineSeq>]` (see itemKey). */
@@ -64,7 +70,10 @@ export interface ItemRecord {
   /** Keys of the items this one waits for. */
   dependsOn: string[];
   state: ItemState;
-  history: HistoryEntry[];
+  /** How many transitions the item has made: its history entries are numbered 1 to `version`. */
+  version?: number;
+  /** Its latest history entry (number `version`), also kept in its log. */
+  last?: HistoryEntry;
   /**
    * Every task token a plan execution gave this item (a re-run execution brings a new one). All are
    * answered when the item is done; those no execution waits for any more answer "gone".
@@ -72,10 +81,8 @@ export interface ItemRecord {
   taskTokens?: string[];
   /** The delivery that runs the item now; a redelivery of the same message may take over. */
   attemptId?: string;
-  request?: CalloutRequestRecord;
-  response?: CalloutResponseRecord;
-  /** Every attempt of a callout: when, what was sent, what came back, and what was decided. */
-  attempts?: AttemptRecord[];
+  /** How many attempts its callouts have made (each is in its log). */
+  attemptCount?: number;
   /** Retries made since the first attempt (or since an operator's retry). */
   retries?: number;
   /** While Failed: when the next attempt is due. */
@@ -86,19 +93,30 @@ export interface ItemRecord {
   completedBy?: Actor;
   /** An asynchronous callout its system accepted: since when it waits, and until when. */
   awaiting?: { since: string; deadline: string };
-  /** Ids of the callbacks applied to this item, so a re-sent one changes nothing. */
-  callbackIds?: string[];
-  /** The final answer that came on the callback. */
-  asyncResponse?: { body: unknown; receivedAt: string };
+  /** The callback (or `deadline:<nonce>`) that ended the latest attempt's wait, so it is not applied twice. */
+  finishedBy?: string;
   /** Attributes this item wrote to the order context (kept so a replay writes the same). */
   outputAttributes?: Record<string, unknown>;
-  /** An auto task's integration procedure: the step it runs next, what each step gave, its trace. */
-  procedure?: ProcedureProgress;
+  /** An auto task's integration procedure: the step it runs next and what each step gave. */
+  procedure?: ProcedureState;
   error?: string;
   createdAt: string;
   startedAt?: string;
   completedAt?: string;
   updatedAt: string;
+}
+
+/** An item's state with its log put back together (item-log.ts: itemDetail). */
+export interface ItemDetail extends Omit<ItemRecord, 'procedure' | 'version' | 'last'> {
+  history: HistoryEntry[];
+  /** Every attempt of a callout: when, what was sent, what came back, and what was decided. */
+  attempts?: AttemptRecord[];
+  /** The latest request sent and the latest answer received. */
+  request?: CalloutRequestRecord;
+  response?: CalloutResponseRecord;
+  /** The final answer that came on the callback. */
+  asyncResponse?: { body: unknown; receivedAt: string };
+  procedure?: ProcedureProgress;
 }
 
 /** What was decided after an attempt. */

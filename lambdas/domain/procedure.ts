@@ -187,6 +187,9 @@ export interface ProcedureProgress {
   trace: StepTrace[];
 }
 
+/** What of a procedure's progress its item's state keeps: its trace is in the item's log. */
+export type ProcedureState = Omit<ProcedureProgress, 'trace'>;
+
 export interface StepTrace {
   step: string;
   type: ProcedureStep['type'];

@@ -71,9 +71,9 @@ export async function handleOrchestrationApi(
     }
     if (event.routeKey === 'GET /orchestration/orders/{orderId}/items') {
       const orderId = pathId(event.pathParameters?.orderId, 'orderId');
-      const aggregate = await deps.store.getAggregate(orderId);
-      if (!aggregate) throw new NotFoundError(`no order with id "${orderId}"`);
-      return json(200, toItemGraph(aggregate));
+      const detail = await deps.store.getOrderDetail(orderId);
+      if (!detail) throw new NotFoundError(`no order with id "${orderId}"`);
+      return json(200, toItemGraph(detail));
     }
     throw new NotFoundError(`no route ${event.routeKey}`);
   } catch (error) {

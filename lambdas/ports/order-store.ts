@@ -3,9 +3,11 @@ import type {
   AttemptRecord,
   CalloutRequestRecord,
   CalloutResponseRecord,
+  ItemDetail,
   ItemRecord,
   ItemState,
   OrderAggregateView,
+  OrderContext,
   OrderRecord,
   OrderState,
 } from '../domain/orchestration';
@@ -15,6 +17,13 @@ import type { Actor } from '../domain/roles';
 /** An order with everything the worker needs to decide about one of its items, read at once. */
 export interface OrderAggregate extends OrderAggregateView {
   items: Map<string, ItemRecord>;
+}
+
+/** An order with each item's state and log together, as operators see it. */
+export interface OrderDetail {
+  order: OrderRecord;
+  context: OrderContext;
+  items: Map<string, ItemDetail>;
 }
 
 /** A held item as the on-hold lists show it. */
@@ -35,7 +44,7 @@ export type CallbackChange =
    * queue keeps no order): the update was accepted while the item waited, so it is still recorded in the
    * history, as long as the item is in that state under the same attempt; nothing else changes.
    */
-  | { kind: 'interim'; note?: string; body: unknown; overtaken?: ItemState }
+  | { kind: 'interim'; note?: string; body: unknown; overtaken?: ItemState; afterVersion: number }
   | { kind: 'completed'; attributes: Record<string, unknown>; body: unknown }
   /**
    * A final failure, or no final answer in time: with `retry` the item is Failed until its next attempt,
@@ -53,7 +62,10 @@ export interface ItemOutcome {
   request?: CalloutRequestRecord;
   response?: CalloutResponseRecord;
   attributes?: Record<string, unknown>;
-  /** The attempt this outcome ends, appended to the item's attempts. */
+  /**
+   * The attempt this outcome ends, with the request it sent and the response to it: kept in the item's
+   * log before its state changes, so what was sent is kept even when the item has moved on meanwhile.
+   */
   attempt?: AttemptRecord;
 }
 
@@ -67,7 +79,11 @@ export interface FalloutItem {
   falloutSort: string;
 }
 
-/** Where orders, their items and their context are kept. Every write is a single-item conditional write. */
+/**
+ * Where orders, their items and their context are kept. An item's state is one small record, changed by
+ * one conditional write per transition; its log (history, attempts, callbacks, a procedure's trace) is
+ * appended in records of its own that are never rewritten.
+ */
 export interface OrderStore {
   /** Writes the items, then the order and its context; the order is visible only once all its items are. */
   createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void>;
@@ -91,9 +107,16 @@ export interface OrderStore {
     offset: number;
     limit: number;
   }): Promise<{ orders: OrderRecord[]; total: number }>;
+  /** The order, its context and its items' states (not their logs), read consistently. */
   getAggregate(orderId: string): Promise<OrderAggregate | undefined>;
-  /** One item, read consistently. */
+  /** The order with every item's state and log: what the orchestration views show. */
+  getOrderDetail(orderId: string): Promise<OrderDetail | undefined>;
+  /** One item's state, read consistently. */
   getItem(orderId: string, key: string): Promise<ItemRecord | undefined>;
+  /** One item's state and log. */
+  getItemDetail(orderId: string, key: string): Promise<ItemDetail | undefined>;
+  /** True when the callback with this id, sent on the URL of the attempt with this nonce, is kept already. */
+  hasCallback(orderId: string, key: string, nonce: string, callbackId: string): Promise<boolean>;
   /**
    * The order record and the named items (those that exist), read consistently in one round trip: what
    * the worker reads when it needs a few items, not the whole order.
@@ -105,6 +128,8 @@ export interface OrderStore {
   /**
    * Keeps a running procedure's progress on its item, for the attempt that runs it (false otherwise):
    * a procedure resumed after a hold, a retry or a lost worker starts at the step after the last kept.
+   * The trace's steps (those that ran last, up to the one before `next`) go to the item's log, each
+   * kept once.
    */
   saveProcedureProgress(
     orderId: string,
@@ -216,20 +241,9 @@ export interface OrderStore {
     at: string,
   ): Promise<boolean>;
   /**
-   * Keeps the request and the acceptance of an attempt whose callback came before its own HTTP answer
-   * and already finished the item; false if another attempt ran it or they are kept already.
-   */
-  keepAcceptedRequest(
-    orderId: string,
-    key: string,
-    attemptId: string,
-    outcome: ItemOutcome,
-    at: string,
-  ): Promise<boolean>;
-  /**
-   * Applies one callback to the item its attempt waits on, once: an interim update goes to its history;
-   * a final answer completes or fails it. False if the attempt no longer holds the item or this callback
-   * was applied before.
+   * Applies one callback to the item its attempt waits on, once: an interim update is kept in its log
+   * (false if it was kept before); a final answer is kept there and completes or fails the item (false if
+   * the attempt no longer holds the item). A `deadline:<nonce>` id is the wait's deadline, with no body.
    */
   applyCallback(
     orderId: string,

@@ -92,10 +92,9 @@ export async function applyCallback(
     logger.warn('callback for an unknown correlation changed nothing', context);
     return 'unknown';
   }
-  if (item.callbackIds?.includes(message.callbackId)) {
-    // Applied before — but the correlator may have died before finishing what a final answer started:
-    // finish again. An interim update finished nothing.
-    if (message.body.status === 'inProgress') return 'duplicate';
+  if (item.finishedBy === message.callbackId) {
+    // Applied before — but the correlator may have died before finishing what this final answer
+    // started: finish again. (An interim update is kept once by its id: see below.)
     if (isDone(item)) await finish(deps, aggregate, item);
     else if (item.state === 'FatallyFailed') await holdOrder(deps, item);
     else if (item.state === 'Failed' && item.nextAttemptAt) await sendRetry(deps, item, item.nextAttemptAt);
@@ -122,6 +121,7 @@ export async function applyCallback(
       ...(body.note ? { note: body.note } : {}),
       body,
       ...(overtaken ? { overtaken: item.state } : {}),
+      afterVersion: item.version ?? 0,
     };
   } else if (body.status === 'failed') {
     const error = `the system reported failure: ${describeFailure(body)}`;
@@ -144,20 +144,12 @@ export async function applyCallback(
       change = await failedChange(deps, item, { kind: 'unusable' }, error.message, body, now);
     }
   }
-  // Refused, the callback is a duplicate, one that no longer applies, or an interim update whose final
-  // answer committed between its read and its write: that one is recorded after the answer all the same.
-  let written = change;
-  while (
-    !(await deps.store.applyCallback(item.orderId, item.key, attemptId, message.callbackId, written, at))
-  ) {
+  // An interim update changes no state: refused, it was kept before. A final answer is refused when the
+  // item no longer waits under its attempt: applied before (by this very callback) or not any more.
+  if (!(await deps.store.applyCallback(item.orderId, item.key, attemptId, message.callbackId, change, at))) {
+    if (change.kind === 'interim') return 'duplicate';
     const current = await deps.store.getItem(item.orderId, item.key);
-    if (current?.callbackIds?.includes(message.callbackId)) return 'duplicate';
-    const since =
-      written.kind === 'interim' && !written.overtaken && current
-        ? finishedAttemptState(current, correlation.nonce)
-        : undefined;
-    if (written.kind !== 'interim' || !since) return 'not-waiting';
-    written = { ...written, overtaken: since };
+    return current?.finishedBy === message.callbackId ? 'duplicate' : 'not-waiting';
   }
   if (change.kind === 'completed') {
     await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: change.attributes });

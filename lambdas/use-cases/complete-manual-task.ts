@@ -1,6 +1,7 @@
 import { article } from '../../statemachines/plan-definition';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
-import type { ItemRecord } from '../domain/orchestration';
+import { itemDetail } from '../domain/item-log';
+import type { ItemDetail } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import type { WorkQueue } from '../ports/work-queue';
@@ -36,7 +37,7 @@ export async function completeManualTask(
   itemId: string,
   attributes: Record<string, unknown>,
   by: Actor,
-): Promise<ItemRecord> {
+): Promise<ItemDetail> {
   const { orderId, key } = parseItemId(itemId);
   const aggregate = await deps.store.getAggregate(orderId);
   const item = aggregate?.items.get(key);
@@ -44,7 +45,7 @@ export async function completeManualTask(
   if (item.type === 'manualTask' && item.state === 'Completed' && !aggregate.order.doneItems.includes(key)) {
     // Completed but never handed on (the hand-over failed): hand it on again, which is idempotent.
     await deps.queue.send([{ kind: 'start', orderId, itemKey: key }]);
-    return item;
+    return (await deps.store.getItemDetail(orderId, key)) ?? itemDetail(item, []);
   }
   if (item.type !== 'manualTask')
     throw new ConflictError(`item "${itemId}" is ${article(item.type)}, not a manual task`);
@@ -56,5 +57,9 @@ export async function completeManualTask(
     throw new ConflictError(`item "${itemId}" was changed meanwhile; read it again`);
   }
   await deps.queue.send([{ kind: 'start', orderId, itemKey: key }]);
-  return { ...item, state: 'Completed', completedAt: at, completedBy: by, outputAttributes: attributes };
+  const completed = { ...item, state: 'Completed' as const, completedAt: at, completedBy: by };
+  return (
+    (await deps.store.getItemDetail(orderId, key)) ??
+    itemDetail({ ...completed, outputAttributes: attributes }, [])
+  );
 }

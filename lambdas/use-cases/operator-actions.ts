@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError } from '../domain/errors';
-import type { ItemRecord, OrderAggregateView } from '../domain/orchestration';
+import { itemDetail } from '../domain/item-log';
+import type { ItemDetail, ItemRecord, OrderAggregateView } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
@@ -47,7 +48,7 @@ export async function retryByOperator(
   itemId: string,
   body: unknown,
   by: Actor,
-): Promise<ItemRecord> {
+): Promise<ItemDetail> {
   const { reason } = parseWith(reasonSchema, body);
   const { item } = await find(deps, itemId);
   return handBack(deps, item, 'only an item in fallout or waiting for a retry can be retried', (at) =>
@@ -64,14 +65,14 @@ async function handBack(
   item: ItemRecord,
   refusal: string,
   write: (at: string) => Promise<boolean>,
-): Promise<ItemRecord> {
+): Promise<ItemDetail> {
   const at = deps.now().toISOString();
   if (!(await write(at))) {
     throw new ConflictError(`item "${item.orderId}.${item.key}" is ${item.state}; ${refusal}`);
   }
   await deps.store.releaseOrderHold(item.orderId, item.key, at);
   await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
-  return (await deps.store.getItem(item.orderId, item.key)) ?? item;
+  return detailOf(deps, item);
 }
 
 /**
@@ -85,7 +86,7 @@ export async function skipByOperator(
   itemId: string,
   body: unknown,
   by: Actor,
-): Promise<ItemRecord> {
+): Promise<ItemDetail> {
   const { note } = parseWith(noteSchema, body);
   const { aggregate, item } = await find(deps, itemId);
   const past = pointOfNoReturnBehind(deps.catalog, aggregate, item);
@@ -108,7 +109,7 @@ export async function failByOperator(
   itemId: string,
   body: unknown,
   by: Actor,
-): Promise<ItemRecord> {
+): Promise<ItemDetail> {
   const { reason } = parseWith(reasonSchema, body);
   const { item } = await find(deps, itemId);
   const at = deps.now().toISOString();
@@ -121,7 +122,12 @@ export async function failByOperator(
   for (const token of item.taskTokens ?? []) {
     await deps.tasks.fail(token, 'Switchboard.OrderFailed', `failed by ${by.name} (${by.id}): ${reason}`);
   }
-  return (await deps.store.getItem(item.orderId, item.key)) ?? item;
+  return detailOf(deps, item);
+}
+
+/** The item as it is now, with its log, as the operator's answer shows it. */
+async function detailOf(deps: OperatorActionDeps, item: ItemRecord): Promise<ItemDetail> {
+  return (await deps.store.getItemDetail(item.orderId, item.key)) ?? itemDetail(item, []);
 }
 
 /** Why the item is past its point of no return, or undefined when it is not. */

@@ -60,14 +60,18 @@ export async function receiveCallback(
   if (!correlation) throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
   const body: CallbackBody = parseWith(callbackBodySchema, request.parseBody());
 
-  const item = await deps.store.getItem(correlation.orderId, correlation.itemKey);
+  const callbackId = callbackIdOf(request.idempotencyKey, request.rawBody);
+  const { orderId, itemKey, nonce } = correlation;
+  const [item, keptBefore] = await Promise.all([
+    deps.store.getItem(orderId, itemKey),
+    deps.store.hasCallback(orderId, itemKey, nonce, callbackId),
+  ]);
   if (!item) {
     logger.warn('callback for an unknown correlation', { correlationId });
     throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
   }
-  const callbackId = callbackIdOf(request.idempotencyKey, request.rawBody);
   const receipt: CallbackReceipt = { correlationId, callbackId, status: 'accepted' };
-  if (item.callbackIds?.includes(callbackId)) return receipt;
+  if (keptBefore) return receipt;
   if (!waitsUnder(item, correlation.nonce)) {
     logger.warn('callback for an item that no longer waits for it', {
       correlationId,

@@ -553,7 +553,7 @@ export async function failedChange(
   const { decision, recorded } = await retryDecision(deps.rules, target, failure, item.retries ?? 0, now);
   // The attempt the system accepted is the one this answer ends.
   const attempt = {
-    number: Math.max(1, item.attempts?.length ?? 0),
+    number: Math.max(1, item.attemptCount ?? 0),
     at: now.toISOString(),
     error,
     decision: recorded,
@@ -599,7 +599,7 @@ function attemptOf(
   now: Date,
 ): AttemptRecord {
   return {
-    number: (item.attempts?.length ?? 0) + 1,
+    number: (item.attemptCount ?? 0) + 1,
     at: outcome.request?.sentAt ?? now.toISOString(),
     ...(outcome.request ? { request: outcome.request } : {}),
     ...(outcome.response
@@ -690,16 +690,17 @@ async function runProcedureItem(
   const result = await runProcedure(
     procedure,
     input.attributes,
-    item.procedure ?? startProgress(),
+    item.procedure ? { ...item.procedure, trace: [] } : startProgress(),
     (step, body) => procedureStep(deps, item, procedure, step, body, deliveryId),
     {
       now: deps.now,
       onStep: async (progress) => {
+        // The steps before this one are kept already: only this one's trace goes to the log.
         await deps.store.saveProcedureProgress(
           item.orderId,
           item.key,
           deliveryId,
-          progress,
+          { ...progress, trace: progress.trace.slice(-1) },
           deps.now().toISOString(),
         );
       },
@@ -873,27 +874,17 @@ async function awaitCallback(
   const deadline = outcome.awaitingUntil ?? since;
   const awaiting = { since: since.toISOString(), deadline: deadline.toISOString() };
   const attempt = attemptOf(item, outcome, { kind: 'accepted', until: awaiting.deadline }, deps.now());
-  if (
-    !(await deps.store.awaitCallback(
-      item.orderId,
-      item.key,
-      deliveryId,
-      { ...outcome, attempt },
-      awaiting,
-      since.toISOString(),
-    ))
-  ) {
-    // Its callback came before this answer and finished the item: keep what was sent all the same.
-    await deps.store.keepAcceptedRequest(
-      item.orderId,
-      item.key,
-      deliveryId,
-      outcome,
-      deps.now().toISOString(),
-    );
-    return;
-  }
-  await sendDeadline(deps, deadlineOf(item, deliveryId, awaiting.deadline));
+  // Refused when its callback came before this answer and finished the item: what was sent is kept all
+  // the same (the store keeps the attempt before it writes the wait).
+  const waiting = await deps.store.awaitCallback(
+    item.orderId,
+    item.key,
+    deliveryId,
+    { ...outcome, attempt },
+    awaiting,
+    since.toISOString(),
+  );
+  if (waiting) await sendDeadline(deps, deadlineOf(item, deliveryId, awaiting.deadline));
 }
 
 /** The deadline of the wait this delivery's callout began. */
@@ -921,7 +912,7 @@ const MAX_SQS_DELAY_SECONDS = 900;
  */
 async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
   const item = await deps.store.getItem(message.orderId, message.itemKey);
-  if (item?.callbackIds?.includes(`deadline:${message.nonce}`)) {
+  if (item?.finishedBy === `deadline:${message.nonce}`) {
     // This deadline failed the item; a worker may have died before what follows: do it again.
     if (item.state === 'FatallyFailed') return holdOrder(deps, item);
     if (item.state === 'Failed' && item.nextAttemptAt) return sendRetry(deps, item, item.nextAttemptAt);

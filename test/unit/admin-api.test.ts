@@ -1111,7 +1111,7 @@ async function storeOrder(store: InMemoryOrderStore, orderId: string, items: Sto
       interfaceId: i.interfaceId,
       dependsOn: [],
       state: 'Pending',
-      history: [],
+      version: 0,
       createdAt: at,
       updatedAt: at,
     }),

@@ -66,7 +66,8 @@ describe('decompose', () => {
       interfaceId: 'reserve-port',
       dependsOn: [],
       state: 'Pending',
-      history: [{ at: AT, state: 'Pending', reason: 'decomposed by plan "dsl-broadband" for line "line-a"' }],
+      version: 1,
+      last: { at: AT, state: 'Pending', reason: 'decomposed by plan "dsl-broadband" for line "line-a"' },
       createdAt: AT,
       updatedAt: AT,
     });
@@ -199,9 +200,12 @@ describe('decompose', () => {
     const survey = items.find((i) => i.key === 'fibre.survey');
     assert.ok(survey);
     assert.equal('lineId' in survey, false, 'an order-scoped item belongs to no line');
-    assert.deepEqual(survey.history, [
-      { at: AT, state: 'Pending', reason: 'decomposed by plan "fibre" for the order' },
-    ]);
+    assert.deepEqual(survey.last, {
+      at: AT,
+      state: 'Pending',
+      reason: 'decomposed by plan "fibre" for the order',
+    });
+    assert.equal(survey.version, 1);
     assert.deepEqual(
       items.filter((i) => i.planItemId === 'install').map((i) => i.lineId),
       ['a', 'b', 'c'],

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { callbackNonce } from '../../lambdas/domain/callback';
 import type { CallbackChange } from '../../lambdas/ports/order-store';
 import { inProcessDynalite, orderStoreWithOneItem } from './fixtures/dynalite';
 
 const dynamo = inProcessDynalite('eu-west-1');
 const AT = '2025-03-01T10:00:00.000Z';
 const LATER = '2025-03-01T10:00:05.000Z';
-const interim: CallbackChange = { kind: 'interim', note: 'line test passed', body: { status: 'inProgress' } };
+const interim = (afterVersion: number): CallbackChange & { kind: 'interim' } => ({
+  kind: 'interim',
+  note: 'line test passed',
+  body: { status: 'inProgress' },
+  afterVersion,
+});
 const completed: CallbackChange = {
   kind: 'completed',
   attributes: { serviceId: 'S-1' },
@@ -21,15 +27,17 @@ async function waitingItem() {
 }
 
 describe('DynamoDbOrderStore.applyCallback', () => {
-  it('records an interim update while the item waits, once per callback id', async () => {
+  it('keeps an interim update in the log once per callback id, and leaves the state as it was', async () => {
     const { store, orderId, key } = await waitingItem();
+    const before = await store.getItem(orderId, key);
 
-    assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-1', interim, AT), true);
-    assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-1', interim, AT), false);
+    assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-1', interim(2), AT), true);
+    assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-1', interim(2), AT), false);
 
-    const item = await store.getItem(orderId, key);
-    assert.equal(item?.state, 'Running');
-    assert.deepEqual(item?.callbackIds, ['cb-1']);
+    assert.deepEqual(await store.getItem(orderId, key), before, 'the state record is not rewritten');
+    assert.equal(await store.hasCallback(orderId, key, callbackNonce('attempt-1'), 'cb-1'), true);
+    assert.equal(await store.hasCallback(orderId, key, callbackNonce('attempt-2'), 'cb-1'), false);
+    const item = await store.getItemDetail(orderId, key);
     assert.deepEqual(item?.history.at(-1), {
       at: AT,
       state: 'Running',
@@ -37,24 +45,20 @@ describe('DynamoDbOrderStore.applyCallback', () => {
     });
   });
 
-  it('records an interim update overtaken by the final answer in the state that answer left', async () => {
+  it('shows an interim update overtaken by the final answer after it, in the state that answer left', async () => {
     const { store, orderId, key } = await waitingItem();
     assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-final', completed, AT), true);
-    const overtaken: CallbackChange = { ...interim, overtaken: 'Completed' };
+    const done = await store.getItem(orderId, key);
+    const overtaken: CallbackChange = { ...interim(done?.version ?? 0), overtaken: 'Completed' };
 
-    assert.equal(
-      await store.applyCallback(orderId, key, 'attempt-1', 'cb-interim', interim, LATER),
-      false,
-      'not as if the item still waited',
-    );
     assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-interim', overtaken, LATER), true);
     assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-interim', overtaken, LATER), false);
 
-    const item = await store.getItem(orderId, key);
+    const item = await store.getItemDetail(orderId, key);
     assert.equal(item?.state, 'Completed');
+    assert.equal(item?.finishedBy, 'cb-final');
     assert.deepEqual(item?.outputAttributes, { serviceId: 'S-1' });
-    assert.deepEqual(item?.asyncResponse?.body, { status: 'completed' });
-    assert.deepEqual(item?.callbackIds?.sort(), ['cb-final', 'cb-interim']);
+    assert.deepEqual(item?.asyncResponse, { body: { status: 'completed' }, receivedAt: AT });
     assert.deepEqual(
       item?.history.slice(-2).map((h) => [h.state, h.reason]),
       [
@@ -67,19 +71,15 @@ describe('DynamoDbOrderStore.applyCallback', () => {
     );
   });
 
-  it('refuses an overtaken interim update for another attempt, or for a state the item is not in', async () => {
+  it('refuses a final answer the attempt no longer waits for, and keeps what it said all the same', async () => {
     const { store, orderId, key } = await waitingItem();
     assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-final', completed, AT), true);
     const before = await store.getItem(orderId, key);
 
-    for (const [attempt, state] of [
-      ['attempt-0', 'Completed'],
-      ['attempt-1', 'FatallyFailed'],
-    ] as const) {
-      const change: CallbackChange = { ...interim, overtaken: state };
-      assert.equal(await store.applyCallback(orderId, key, attempt, 'cb-interim', change, LATER), false);
-    }
+    assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-final', completed, LATER), false);
+    assert.equal(await store.applyCallback(orderId, key, 'attempt-0', 'cb-other', completed, LATER), false);
 
     assert.deepEqual(await store.getItem(orderId, key), before);
+    assert.equal(await store.hasCallback(orderId, key, callbackNonce('attempt-0'), 'cb-other'), true);
   });
 });

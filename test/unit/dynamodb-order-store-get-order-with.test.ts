@@ -64,7 +64,8 @@ const pendingItem = (orderId: string, key: string): ItemRecord => ({
   type: 'milestone',
   dependsOn: [],
   state: 'Pending',
-  history: [{ at: CREATED_AT, state: 'Pending', reason: 'order accepted' }],
+  version: 1,
+  last: { at: CREATED_AT, state: 'Pending', reason: 'order accepted' },
   createdAt: CREATED_AT,
   updatedAt: CREATED_AT,
 });

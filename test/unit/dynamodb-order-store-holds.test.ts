@@ -101,7 +101,8 @@ const pendingItem = (orderId: string, key: string, interfaceId: string): ItemRec
   interfaceId,
   dependsOn: [],
   state: 'Pending',
-  history: [{ at: CREATED_AT, state: 'Pending', reason: 'order accepted' }],
+  version: 1,
+  last: { at: CREATED_AT, state: 'Pending', reason: 'order accepted' },
   createdAt: CREATED_AT,
   updatedAt: CREATED_AT,
 });
@@ -182,13 +183,16 @@ describe('DynamoDbOrderStore: holding items', () => {
 
     // Assess
     assert.equal(held, true);
+    const onHold = { at: iso(2_000), state: 'OnHold', reason: `on hold: ${info.reason}` } as const;
     assert.deepEqual(await store.getItem('order-1', item.key), {
       ...item,
       state: 'OnHold',
       hold: info,
-      history: [...item.history, { at: iso(2_000), state: 'OnHold', reason: `on hold: ${info.reason}` }],
+      version: 2,
+      last: onHold,
       updatedAt: iso(2_000),
     });
+    assert.deepEqual((await store.getItemDetail('order-1', item.key))?.history, [item.last, onHold]);
   });
 
   it('holds a Running item under the attempt that claimed it, and takes the attempt off it', async () => {
@@ -212,18 +216,21 @@ describe('DynamoDbOrderStore: holding items', () => {
     // Assess
     assert.equal(held, true);
     const stored = await store.getItem('order-1', item.key);
+    const onHold = { at: iso(2_000), state: 'OnHold', reason: `on hold: ${info.reason}` } as const;
     assert.deepEqual(stored, {
       ...item,
       state: 'OnHold',
       hold: info,
       startedAt: iso(1_000),
-      history: [
-        ...item.history,
-        { at: iso(1_000), state: 'Running', reason: 'started' },
-        { at: iso(2_000), state: 'OnHold', reason: `on hold: ${info.reason}` },
-      ],
+      version: 3,
+      last: onHold,
       updatedAt: iso(2_000),
     });
+    assert.deepEqual((await store.getItemDetail('order-1', item.key))?.history, [
+      item.last,
+      { at: iso(1_000), state: 'Running', reason: 'started' },
+      onHold,
+    ]);
     assert.equal(stored && 'attemptId' in stored, false);
   });
 
@@ -396,7 +403,7 @@ describe('DynamoDbOrderStore: on-hold lists', () => {
     assert.equal(item?.state, 'Running');
     assert.equal(item?.attemptId, 'delivery-9');
     assert.deepEqual(item?.hold, info);
-    assert.deepEqual(item?.history.at(-1), { at: iso(4_000), state: 'Running', reason: 'released; started' });
+    assert.deepEqual(item?.last, { at: iso(4_000), state: 'Running', reason: 'released; started' });
     assert.deepEqual(await store.listHeldItems({ systemId: 'inventory', limit: 10 }), {
       items: [listed(stays, staysHold)],
     });

@@ -32,7 +32,7 @@ describe('DynamoDbOrderStore.saveProcedureProgress', () => {
 
     assert.equal(await store.saveProcedureProgress(orderId, key, 'attempt-1', progress, AT), true);
 
-    const item = await store.getItem(orderId, key);
+    const item = await store.getItemDetail(orderId, key);
     assert.equal(item?.procedure?.next, 2);
     assert.deepEqual(item?.procedure?.steps['find-slot'], { slotId: 'SLOT-7' });
     assert.deepEqual(

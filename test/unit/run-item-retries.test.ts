@@ -3,7 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { Authenticator } from '../../lambdas/domain/authenticator';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
-import type { AttemptRecord, ItemRecord } from '../../lambdas/domain/orchestration';
+import type { AttemptRecord, ItemDetail } from '../../lambdas/domain/orchestration';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import { type RetryRule, retryRuleBodySchema } from '../../lambdas/domain/retry-rules';
 import type { Actor } from '../../lambdas/domain/roles';
@@ -127,7 +127,7 @@ function rule(id: string, body: Record<string, unknown>): RetryRule {
  * The item's attempts without their requests, after checking that each kept the request it sent (to the
  * reservations endpoint, at the attempt's time).
  */
-function attemptsOf(item: ItemRecord): Omit<AttemptRecord, 'request'>[] {
+function attemptsOf(item: ItemDetail): Omit<AttemptRecord, 'request'>[] {
   return (item.attempts ?? []).map(({ request, ...attempt }) => {
     assert.equal(request?.url, `${INVENTORY_URL}/ports/reservations`, `attempt ${attempt.number} request`);
     assert.equal(request?.sentAt, attempt.at, `attempt ${attempt.number} sent at its time`);
@@ -135,7 +135,7 @@ function attemptsOf(item: ItemRecord): Omit<AttemptRecord, 'request'>[] {
   });
 }
 
-const historyOf = (item: ItemRecord) => item.history.map((h) => [h.at, h.state, h.reason]);
+const historyOf = (item: ItemDetail) => item.history.map((h) => [h.at, h.state, h.reason]);
 const DECOMPOSED = [
   '2025-03-01T09:00:00.000Z',
   'Pending',
