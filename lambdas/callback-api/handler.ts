@@ -7,6 +7,13 @@ import { dynamoDocuments, secretsManager, sqs } from '../shared/aws-clients';
 import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-signing-key';
 import { requiredEnv } from '../shared/env';
 import { errorResponse, json, parseJsonBody } from '../shared/http';
+
+/**
+ * The largest callback body accepted: with its envelope it still fits one SQS message on any queue
+ * (256 KiB at the least), and what is kept of it in the item's log is cut to 12 KiB anyway.
+ */
+export const MAX_CALLBACK_BODY_BYTES = 192 * 1024;
+
 import { type ReceiveCallbackDeps, receiveCallback } from '../use-cases/receive-callback';
 
 /**
@@ -26,7 +33,7 @@ export async function handleCallback(
       correlationId: event.pathParameters?.correlationId ?? '',
       token: event.queryStringParameters?.token,
       rawBody: event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw,
-      parseBody: () => parseJsonBody(event),
+      parseBody: () => parseJsonBody(event, MAX_CALLBACK_BODY_BYTES),
       ...(event.headers?.['idempotency-key'] ? { idempotencyKey: event.headers['idempotency-key'] } : {}),
     });
     return json(202, receipt);

@@ -58,6 +58,17 @@ const characteristicValueTypes: Record<string, (value: unknown) => boolean> = {
   ObjectArrayCharacteristic: (v) => Array.isArray(v) && v.every((x) => x !== null && typeof x === 'object'),
 };
 
+/**
+ * The largest characteristic value an order may carry, as JSON. An order is kept whole in one record
+ * (and read by every item that starts), so no single value may take most of it: a service address, a
+ * note or a configuration fits; a document does not, and is better passed by reference.
+ */
+export const MAX_CHARACTERISTIC_VALUE_BYTES = 16 * 1024;
+/** The largest order, as JSON, that is accepted: its record stays well under 64 KB with its bookkeeping. */
+export const MAX_ORDER_BYTES = 48 * 1024;
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
+
 const characteristic = z
   .looseObject({
     '@type': z
@@ -75,6 +86,14 @@ const characteristic = z
     const accepts = characteristicValueTypes[c['@type'] ?? 'Characteristic'];
     if (accepts && !accepts(c.value)) {
       ctx.addIssue({ code: 'custom', path: ['value'], message: `does not fit @type ${c['@type']}` });
+    }
+    const size = jsonBytes(c.value);
+    if (size > MAX_CHARACTERISTIC_VALUE_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `is ${size} bytes as JSON; a characteristic value may have at most ${MAX_CHARACTERISTIC_VALUE_BYTES}`,
+      });
     }
   });
 

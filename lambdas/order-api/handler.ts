@@ -2,10 +2,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
-import { NotFoundError, ValidationError } from '../domain/errors';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import type { OrderState } from '../domain/orchestration';
 import { TMF622_BASE_PATH, toProductOrder } from '../domain/order-view';
-import { productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
+import { MAX_ORDER_BYTES, productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
 import { actorOf } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
@@ -68,7 +68,14 @@ export async function handleOrderApi(
           );
         }
       }
+      // The fields first, so a value too big for its field is named; then the order as a whole.
       const submitted = parseWith(productOrderCreateSchema, body);
+      const size = Buffer.byteLength(JSON.stringify(submitted));
+      if (size > MAX_ORDER_BYTES) {
+        throw new PayloadTooLargeError(
+          `the order is ${size} bytes as JSON; at most ${MAX_ORDER_BYTES} are accepted (docs/api.md#limits)`,
+        );
+      }
       const order = await submitOrder(deps, submitted, actorOf(caller), idempotencyKeyOf(event));
       const resource = toProductOrder(order);
       return json(201, resource, { location: resource.href });

@@ -57,12 +57,12 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
 }
 
 /** The request body as JSON, refusing what is too big or not JSON before anything else looks at it. */
-export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY_BYTES): unknown {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > MAX_BODY_BYTES) {
+  if (bytes.byteLength > maxBytes) {
     throw new PayloadTooLargeError(
-      `the body has ${bytes.byteLength} bytes; at most ${MAX_BODY_BYTES} are accepted`,
+      `the body has ${bytes.byteLength} bytes; at most ${maxBytes} are accepted`,
     );
   }
   const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];

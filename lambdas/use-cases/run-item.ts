@@ -798,23 +798,24 @@ async function procedureStep(
     }
     const { answer } = sent;
     const answered = parseIfJson(scrubSecrets(answer.body, secrets));
-    if (answer.status < 200 || answer.status >= 300) {
-      const error = `procedure "${procedure.id}" step "${step.id}": ${system.id} answered ${answer.status}`;
+    const ok = answer.status >= 200 && answer.status < 300;
+    const size = Buffer.byteLength(JSON.stringify(answered) ?? '');
+    if (!ok || size > MAX_STEP_ANSWER_BYTES) {
+      const error = `procedure "${procedure.id}" step "${step.id}": ${system.id} answered ${ok ? `${size} bytes, more than a step may keep (${MAX_STEP_ANSWER_BYTES})` : answer.status}`;
+      const response = {
+        status: answer.status,
+        receivedAt: deps.now().toISOString(),
+        durationMs: deps.now().getTime() - sentAt.getTime(),
+        body: answered,
+      };
+      const failure: CalloutFailure = ok
+        ? { kind: 'unusable' }
+        : { kind: 'status', status: answer.status, ...retryAfterOf(answer, deps.now()) };
       await failAttempt(
         deps,
         running,
         deliveryId,
-        {
-          request: record,
-          response: {
-            status: answer.status,
-            receivedAt: deps.now().toISOString(),
-            durationMs: deps.now().getTime() - sentAt.getTime(),
-            body: storable(answered),
-          },
-          failure: { kind: 'status', status: answer.status, ...retryAfterOf(answer, deps.now()) },
-          error,
-        },
+        { request: record, response, failure, error },
         target,
         error,
       );
@@ -998,7 +999,7 @@ async function callout(
     const timeoutSeconds = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
     return {
       request,
-      response: { ...responseRecord, body: storable(parseIfJson(scrubbed.body)) },
+      response: { ...responseRecord, body: parseIfJson(scrubbed.body) },
       awaitingUntil: new Date(receivedAt.getTime() + timeoutSeconds * 1000),
     };
   }
@@ -1007,7 +1008,7 @@ async function callout(
     // Decoding may have un-escaped a credential the text scrub could not see.
     return {
       request,
-      response: { ...responseRecord, body: storable(scrubJson(body, secrets)) },
+      response: { ...responseRecord, body: scrubJson(body, secrets) },
       attributes: scrubJson(attributes, secrets),
     };
   } catch (error) {
@@ -1169,15 +1170,12 @@ function retryAfterOf(answer: HttpResponse, now: Date): { retryAfterSeconds?: nu
   return seconds === undefined ? {} : { retryAfterSeconds: seconds };
 }
 
-/** The most of an answer an item keeps: a DynamoDB item holds 400 KB in all. */
-const MAX_STORED_ANSWER = 64 * 1024;
-
-/** The answer as the item keeps it: whole when small enough, else an excerpt that says so. */
-function storable(body: unknown): unknown {
-  const text = JSON.stringify(body) ?? '';
-  if (text.length <= MAX_STORED_ANSWER) return body;
-  return { truncated: true, length: text.length, excerpt: text.slice(0, 2000) };
-}
+/**
+ * The largest answer a procedure's HTTP step may give: the procedure keeps what each step gave in its
+ * item's state, for the steps after it, and that state stays small. (A callout's answer goes to the
+ * item's log, which keeps a cut copy of anything larger than it can hold.)
+ */
+export const MAX_STEP_ANSWER_BYTES = 32 * 1024;
 
 function parseIfJson(text: string): unknown {
   if (text.trim() === '') return undefined;
