@@ -13,6 +13,8 @@ export interface OrderUsage {
   /** Every SQS request but the event source mappings' empty receives (those cost by the hour, not the order). */
   sqsRequests: number;
   dynamoDbRequests: number;
+  /** The DynamoDB requests by operation (both tables), per order: where to look for fewer. */
+  dynamoDbRequestsByOperation: Record<string, number>;
   dynamoDbReadUnits: number;
   dynamoDbWriteUnits: number;
   eventBridgeEvents: number;
@@ -77,6 +79,11 @@ export async function meterOrders(
     ),
     sqsRequests: per(requests('sqs', (key) => key.endsWith('(empty)'))),
     dynamoDbRequests: per(requests('dynamodb')),
+    dynamoDbRequestsByOperation: Object.fromEntries(
+      Object.entries(reading.requests)
+        .filter(([key]) => key.startsWith('dynamodb '))
+        .map(([key, n]) => [key.slice('dynamodb '.length), per(n)]),
+    ),
     dynamoDbReadUnits: per(reading.dynamoDb.readUnits),
     dynamoDbWriteUnits: per(reading.dynamoDb.writeUnits),
     eventBridgeEvents: per(reading.requests['eventbridge PutEvents'] ?? 0),

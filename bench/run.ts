@@ -196,6 +196,8 @@ if (wanted('cost', 'scaling')) {
         `\ncost: what one DSL order asks of AWS (average of ${usage.orders}), and a million of them`,
       );
       console.table([usageRow('DSL order', usage)]);
+      console.log('DynamoDB requests per order, by operation');
+      console.table([usage.dynamoDbRequestsByOperation]);
       console.log(`USD per million DSL orders at ${PRICES.region} list prices read ${PRICES.readAt}`);
       console.table([cost]);
     }

@@ -12,6 +12,7 @@ function usage(overrides: Partial<OrderUsage> = {}): OrderUsage {
     lambdaGbSeconds: 0,
     sqsRequests: 0,
     dynamoDbRequests: 0,
+    dynamoDbRequestsByOperation: {},
     dynamoDbReadUnits: 0,
     dynamoDbWriteUnits: 0,
     eventBridgeEvents: 0,
