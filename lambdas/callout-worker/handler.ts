@@ -28,6 +28,8 @@ const workMessageSchema = z.union([
     itemKey: z.string().min(1),
     attemptId: z.string().min(1).optional(),
     releaseId: z.string().min(1).optional(),
+    waitingSince: z.iso.datetime().optional(),
+    handedSlot: z.number().int().min(0).optional(),
   }),
   z.object({
     kind: z.literal('deadline'),

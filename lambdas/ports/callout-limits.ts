@@ -5,20 +5,53 @@ export interface SlotLease {
   holder: string;
 }
 
+/** A slot a release kept for one item (`<orderId>.<itemKey>`), which that item's callout may take. */
+export interface HandedSlot {
+  item: string;
+  slot: number;
+}
+
+/** A callout waiting for a connection slot of its system. */
+export interface SlotWaiter {
+  orderId: string;
+  itemKey: string;
+  /** When it began to wait: its place on the list, oldest first, kept however often it asks again. */
+  since: string;
+  /** The attempt a procedure's step waits in (it holds its item), carried on by the message that wakes it. */
+  attemptId?: string;
+}
+
 /**
  * The systems' concurrency and rate limits, shared by every worker. Leases expire, so a worker that dies
  * mid-callout gives its slot back by itself.
  */
 export interface CalloutLimits {
-  /** Takes a free connection slot of the system until `expiresAt`; undefined when all `max` are taken. */
+  /**
+   * Takes a free connection slot of the system until `expiresAt` — or the one handed to `item`
+   * (`<orderId>.<itemKey>`) when a callout released it for it; undefined when all `max` are taken.
+   */
   acquireSlot(
     systemId: string,
     max: number,
     holder: string,
     now: Date,
     expiresAt: Date,
+    handed?: HandedSlot,
   ): Promise<SlotLease | undefined>;
-  releaseSlot(lease: SlotLease): Promise<void>;
+  /**
+   * Gives the slot back. When callouts wait for one, the oldest is handed it instead: the slot is kept
+   * for that item until `handOffUntil`, and the waiter is returned with the slot, to be woken; nothing
+   * else may take the slot meanwhile, so a backlog drains in the order it formed.
+   */
+  releaseSlot(
+    lease: SlotLease,
+    now: Date,
+    handOffUntil: Date,
+  ): Promise<{ waiter: SlotWaiter; slot: number } | undefined>;
+  /** Puts a callout on its system's waiting list; a callout already on it keeps its place. */
+  waitForSlot(systemId: string, waiter: SlotWaiter): Promise<void>;
+  /** Takes a callout off the waiting list (it has a slot now). */
+  stopWaiting(systemId: string, waiter: SlotWaiter): Promise<void>;
   /** The earliest time the system's next callout may start, without reserving it; undefined when idle. */
   peekNextStart(systemId: string): Promise<Date | undefined>;
   /**

@@ -10,6 +10,10 @@ export interface StartItemMessage {
   attemptId?: string;
   /** The release that sent a held item back to work; its stamp comes off if the item stays held. */
   releaseId?: string;
+  /** Since when the callout waits for a connection slot of its system: its place on the waiting list. */
+  waitingSince?: string;
+  /** The slot a callout that ended kept for this one, which wakes it: its turn has come. */
+  handedSlot?: number;
 }
 
 /** Asks whether a system the circuit breaker took Down is healthy again (see circuitBreakerSchema). */

@@ -43,7 +43,7 @@ import {
   ruleFor,
 } from '../domain/retry-rules';
 import type { AvailabilityEvents } from '../ports/availability-events';
-import type { CalloutLimits, SlotLease } from '../ports/callout-limits';
+import type { CalloutLimits, HandedSlot, SlotLease, SlotWaiter } from '../ports/callout-limits';
 import type { ConfigurationStore, SystemRecord } from '../ports/configuration-store';
 import type { HttpClient, HttpRequest, HttpResponse } from '../ports/http-client';
 import type { CallbackChange, ItemOutcome, OrderAggregate, OrderStore } from '../ports/order-store';
@@ -86,8 +86,13 @@ export interface RunItemDeps {
 
 /** The longest a callout waits in the worker for its turn under a system's rate; longer waits go back to the queue. */
 export const MAX_RATE_WAIT_MS = 10_000;
-/** How long after a full system a callout asks again for a connection slot (plus up to as much jitter). */
-const SLOT_RETRY_SECONDS = 1;
+/**
+ * How long a callout on a system's waiting list waits before it asks again by itself. Callouts that end
+ * wake it much sooner; this is for a slot no one hands on (its holder died, and its lease ran out).
+ */
+export const WAIT_RECHECK_SECONDS = 120;
+/** How long a slot kept for a woken callout waits for it; then anyone may take it. */
+const HAND_OFF_SECONDS = 30;
 
 export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMessage | HealthProbeMessage;
 
@@ -115,6 +120,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   if ('kind' in message && message.kind === 'deadline') return checkDeadline(deps, message);
   if ('kind' in message && message.kind === 'probe') return probeHealth(deps, message);
   const releaseId = 'kind' in message && message.kind === 'start' ? message.releaseId : undefined;
+  const wake = 'kind' in message && message.kind === 'start' ? wakeOf(message) : undefined;
   if ('taskToken' in message) {
     const found = await store.attachTaskToken(message.orderId, message.itemKey, message.taskToken, at());
     if (!found) {
@@ -190,7 +196,8 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
 
   let admission: Admission | undefined;
   if (item.type === 'callout') {
-    const gate = await admit(deps, item, deliveryId);
+    const gate = await admit(deps, item, deliveryId, wake);
+    if (gate.kind === 'waiting') return; // on its system's waiting list: a callout that ends wakes it
     if (gate.kind === 'hold') return hold(deps, item, deliveryId, gate.target, gate.reason, releaseId);
     if (gate.kind === 'later') {
       // A delivery that already holds the item (a redelivery) hands its attempt on with the message.
@@ -215,9 +222,9 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     admission = gate;
   }
   try {
-    await start(deps, aggregate, item, deliveryId, planItem, admission);
+    await start(deps, aggregate, item, deliveryId, planItem, admission, wake);
   } finally {
-    if (admission?.lease) await deps.limits.releaseSlot(admission.lease);
+    if (admission?.lease) await giveBack(deps, admission.lease);
   }
 }
 
@@ -228,6 +235,7 @@ async function start(
   deliveryId: string,
   planItem: PlanItem | undefined,
   admission: Admission | undefined,
+  wake: Wake | undefined,
 ): Promise<void> {
   const { store } = deps;
   const at = () => deps.now().toISOString();
@@ -250,7 +258,7 @@ async function start(
   if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
 
   const outcome = planItem?.procedure
-    ? await runProcedureItem(deps, aggregate, item, planItem, deliveryId)
+    ? await runProcedureItem(deps, aggregate, item, planItem, deliveryId, wake)
     : await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
   // A procedure's HTTP step is held, throttled or to be retried: the item is already where it waits.
   if (outcome.suspended) return;
@@ -286,8 +294,10 @@ async function admit(
   deps: RunItemDeps,
   item: ItemRecord,
   deliveryId: string,
+  wake: Wake | undefined,
 ): Promise<
   | Admission
+  | { kind: 'waiting' }
   | { kind: 'later'; delaySeconds: number }
   | { kind: 'unconfigured'; error: string }
   | { kind: 'hold'; target: CalloutTarget; reason: string }
@@ -305,8 +315,8 @@ async function admit(
   if (unavailable) return { kind: 'hold', target, reason: unavailable };
   const { system } = target;
   const now = deps.now();
-  const lease = await takeSlot(deps, target, deliveryId);
-  if (lease === 'full') return { kind: 'later', delaySeconds: slotRetryDelay() };
+  const lease = await takeSlot(deps, target, deliveryId, item, wake);
+  if (lease === 'waiting') return { kind: 'waiting' };
   // The rate's turn is taken just before the send (see callout); here a system booked far ahead only
   // sends the item back to the queue, so no worker sits waiting for long.
   const perSecond = system.limits.maxCalloutsPerSecond;
@@ -314,7 +324,7 @@ async function admit(
     const next = await deps.limits.peekNextStart(system.id);
     const ahead = next ? next.getTime() - now.getTime() : 0;
     if (ahead > MAX_RATE_WAIT_MS) {
-      if (lease) await deps.limits.releaseSlot(lease);
+      if (lease) await giveBack(deps, lease);
       return { kind: 'later', delaySeconds: Math.max(1, Math.ceil((ahead - MAX_RATE_WAIT_MS) / 1000)) };
     }
   }
@@ -323,25 +333,82 @@ async function admit(
 
 /**
  * A connection slot on the target's system when it limits its concurrent callouts: the lease, held until
- * the callout ends; undefined when it has no limit; 'full' when every slot is taken.
+ * the callout ends; undefined when it has no limit. When every slot is taken the callout goes on the
+ * system's waiting list and costs nothing while it waits ('waiting'): the next callout to end keeps its
+ * slot for the oldest waiter and wakes it (giveBack). It joins the list before it asks once more, so a
+ * slot freed meanwhile is taken here or handed to it. A message it sends itself much later asks again,
+ * should no wake come (a worker that died holding a slot hands nothing on; its lease runs out).
  */
 async function takeSlot(
   deps: RunItemDeps,
   { system, iface }: CalloutTarget,
   deliveryId: string,
-): Promise<SlotLease | undefined | 'full'> {
+  item: ItemRecord,
+  wake: Wake | undefined,
+): Promise<SlotLease | undefined | 'waiting'> {
   const maxConcurrent = system.limits.maxConcurrentCallouts;
   if (maxConcurrent === undefined) return undefined;
   const now = deps.now();
   // The lease outlives the longest this callout can take (a 401 renewal sends it twice), so a worker
   // that dies mid-call frees its slot by itself and one that lives never loses it.
   const expiresAt = new Date(now.getTime() + MAX_RATE_WAIT_MS + 2 * iface.timeoutSeconds * 1000 + 60_000);
-  return (await deps.limits.acquireSlot(system.id, maxConcurrent, deliveryId, now, expiresAt)) ?? 'full';
+  const acquire = (handed?: HandedSlot) =>
+    deps.limits.acquireSlot(system.id, maxConcurrent, deliveryId, now, expiresAt, handed);
+  const handed =
+    wake?.slot === undefined ? undefined : { item: `${item.orderId}.${item.key}`, slot: wake.slot };
+  const waiter: SlotWaiter = {
+    orderId: item.orderId,
+    itemKey: item.key,
+    since: wake?.since ?? now.toISOString(),
+    // A delivery that holds the item (a procedure's step, a redelivery) hands its attempt on.
+    ...(item.state === 'Running' ? { attemptId: deliveryId } : {}),
+  };
+  const lease = await acquire(handed);
+  if (lease) {
+    // Handed its slot, it was taken off the list by the callout that woke it; otherwise it leaves by itself.
+    if (wake && !handed) await deps.limits.stopWaiting(system.id, waiter);
+    return lease;
+  }
+  await deps.limits.waitForSlot(system.id, waiter);
+  const late = await acquire();
+  if (late) {
+    await deps.limits.stopWaiting(system.id, waiter);
+    return late;
+  }
+  await deps.queue.send([wakeMessage(waiter)], { delaySeconds: WAIT_RECHECK_SECONDS });
+  return 'waiting';
 }
 
-/** When a callout that found its system full asks again: soon, with jitter so the waiting ones spread out. */
-function slotRetryDelay(): number {
-  return SLOT_RETRY_SECONDS + Math.floor(Math.random() * (SLOT_RETRY_SECONDS + 1));
+/** Gives a slot back; when callouts wait for one, it is kept for the oldest of them, which is woken. */
+async function giveBack(deps: RunItemDeps, lease: SlotLease): Promise<void> {
+  const now = deps.now();
+  const handed = await deps.limits.releaseSlot(lease, now, new Date(now.getTime() + HAND_OFF_SECONDS * 1000));
+  if (handed) await deps.queue.send([wakeMessage(handed.waiter, handed.slot)]);
+}
+
+/** A callout waiting for a slot of its system: since when (its place), and the slot it was handed, if one was. */
+interface Wake {
+  since: string;
+  slot?: number;
+}
+
+function wakeOf(message: StartItemMessage): Wake | undefined {
+  if (message.waitingSince === undefined) return undefined;
+  return {
+    since: message.waitingSince,
+    ...(message.handedSlot === undefined ? {} : { slot: message.handedSlot }),
+  };
+}
+
+function wakeMessage(waiter: SlotWaiter, handedSlot?: number): StartItemMessage {
+  return {
+    kind: 'start',
+    orderId: waiter.orderId,
+    itemKey: waiter.itemKey,
+    waitingSince: waiter.since,
+    ...(waiter.attemptId ? { attemptId: waiter.attemptId } : {}),
+    ...(handedSlot === undefined ? {} : { handedSlot }),
+  };
 }
 
 /** Why a request to a system got no answer. */
@@ -679,6 +746,7 @@ async function runProcedureItem(
   item: ItemRecord,
   planItem: PlanItem,
   deliveryId: string,
+  wake: Wake | undefined,
 ): Promise<CalloutOutcome> {
   const procedure = deps.catalog.procedures?.[planItem.procedure ?? ''];
   if (!procedure) return { error: `procedure "${planItem.procedure}" is not in the catalog` };
@@ -691,7 +759,7 @@ async function runProcedureItem(
     procedure,
     input.attributes,
     item.procedure ? { ...item.procedure, trace: [] } : startProgress(),
-    (step, body) => procedureStep(deps, item, procedure, step, body, deliveryId),
+    (step, body) => procedureStep(deps, item, procedure, step, body, deliveryId, wake),
     {
       now: deps.now,
       onStep: async (progress) => {
@@ -741,6 +809,7 @@ async function procedureStep(
   step: HttpStep,
   body: unknown,
   deliveryId: string,
+  wake: Wake | undefined,
 ): Promise<HttpOutcome> {
   const running = { ...item, state: 'Running' as const };
   const target =
@@ -762,15 +831,9 @@ async function procedureStep(
     return { kind: 'suspended' };
   }
   const { system, iface } = target;
-  const lease = await takeSlot(deps, target, deliveryId);
-  if (lease === 'full') {
-    // The message comes back with this attempt, which keeps the item and resumes at this step.
-    await deps.queue.send(
-      [{ kind: 'start', orderId: item.orderId, itemKey: item.key, attemptId: deliveryId }],
-      { delaySeconds: slotRetryDelay() },
-    );
-    return { kind: 'suspended' };
-  }
+  // Waiting for a slot, it keeps its item: it is woken with this attempt and resumes at this step.
+  const lease = await takeSlot(deps, target, deliveryId, running, wake);
+  if (lease === 'waiting') return { kind: 'suspended' };
   try {
     const request = stepRequest(system.baseUrl, iface, body, `${item.orderId}.${item.key}.${step.id}`);
     const secrets: string[] = [];
@@ -823,7 +886,7 @@ async function procedureStep(
     }
     return { kind: 'answered', body: answered ?? null, request: record };
   } finally {
-    if (lease) await deps.limits.releaseSlot(lease);
+    if (lease) await giveBack(deps, lease);
   }
 }
 

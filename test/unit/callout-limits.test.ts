@@ -7,7 +7,12 @@ import { CalloutError } from '../../lambdas/domain/errors';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { HttpRequest, HttpResponse } from '../../lambdas/ports/http-client';
 import type { StartItemMessage, WorkQueue } from '../../lambdas/ports/work-queue';
-import { MAX_RATE_WAIT_MS, type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
+import {
+  MAX_RATE_WAIT_MS,
+  type RunItemDeps,
+  runItem,
+  WAIT_RECHECK_SECONDS,
+} from '../../lambdas/use-cases/run-item';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 import {
@@ -158,93 +163,138 @@ function quietLogs(t: TestContext): void {
 }
 
 describe('runItem under a concurrency limit', () => {
-  it('keeps at most maxConcurrentCallouts in flight, re-queues the rest with a delay, and runs them later', async () => {
-    // Prepare: the inventory takes two connections; five callouts to it arrive at once.
+  it("keeps at most maxConcurrentCallouts in flight; the rest wait on the system's list and are woken in turn, each with the slot of a callout that ended", async () => {
+    // Prepare: the inventory takes two connections; five callouts to it arrive one after the other.
     const system = heldSystem();
-    const { deps, store, http, queue, limits } = await setup(
+    const { deps, store, http, queue, limits, clock } = await setup(
       5,
       { maxConcurrentCallouts: 2 },
       system.responder,
     );
 
     // Act
-    const runs = [1, 2, 3, 4, 5].map((line) => runItem(deps, dispatch(line), `delivery-${line}`));
-    await until(() => system.held.length === 2 && queue.sent.length === 3, 'two calls and three re-queues');
+    const runs: Promise<void>[] = [];
+    for (const line of [1, 2, 3, 4, 5]) {
+      runs.push(runItem(deps, dispatch(line), `delivery-${line}`));
+      await until(() => http.requests.length + queue.sent.length === line, `callout ${line} went or waits`);
+      clock.ms += 1_000;
+    }
 
     // Assess: two in flight, each holding a slot leased for the longest the callout can take.
     assert.equal(http.requests.length, 2);
     assert.equal(system.state.inFlight, 2);
     assert.deepEqual(
       [...limits.slots.values()].map((s) => s.expiresAt),
-      [T0 + LEASE_MS, T0 + LEASE_MS],
+      [T0 + LEASE_MS, T0 + 1_000 + LEASE_MS],
     );
-    const running = [1, 2, 3, 4, 5].filter((line) => store.item(ORDER, keyOf(line)).state === 'Running');
-    const waiting = [1, 2, 3, 4, 5].filter((line) => !running.includes(line));
-    assert.equal(running.length, 2);
+    const running = [1, 2];
+    const waiting = [3, 4, 5];
     for (const line of waiting) {
       const item = store.item(ORDER, keyOf(line));
       assert.equal(item.state, 'Pending', `${item.key} is not claimed`);
       assert.equal(item.history.length, 1);
     }
     assert.deepEqual(
-      queue.sent.map((s) => s.message.itemKey).sort(),
+      (limits.waiting.get('inventory') ?? []).map((w) => w.itemKey),
       waiting.map(keyOf),
-      'one start message for each item that could not start',
+      'the waiting list, oldest first',
     );
-    for (const { message, delaySeconds } of queue.sent) {
-      assert.equal(message.kind, 'start');
-      assert.ok(
-        Number.isInteger(delaySeconds) && (delaySeconds ?? 0) >= 1 && (delaySeconds ?? 0) <= 900,
-        `${message.itemKey} is delayed a whole number of seconds, at least 1: ${delaySeconds}`,
-      );
-    }
+    assert.deepEqual(
+      queue.sent.map(({ message, delaySeconds }) => [message.itemKey, delaySeconds]),
+      waiting.map((line) => [keyOf(line), WAIT_RECHECK_SECONDS]),
+      'waiting costs one message each, which asks again only much later',
+    );
 
     // Act: the system answers the two calls.
+    queue.sent.length = 0;
     for (const call of system.held) call.resolve(jsonAnswer(201, { portId: 'P-7' }));
     await Promise.all(runs);
 
-    // Assess: their slots are given back.
+    // Assess: each callout that ended kept its slot for the oldest waiter and woke it, at once.
     for (const line of running) assert.equal(store.item(ORDER, keyOf(line)).state, 'Completed');
-    assert.equal(limits.slots.size, 0);
-    assert.equal(limits.log.filter((entry) => entry.startsWith('release')).length, 2);
+    assert.deepEqual(
+      queue.sent.map(({ message, delaySeconds }) => [
+        message.itemKey,
+        message.handedSlot !== undefined,
+        delaySeconds,
+      ]),
+      [
+        [keyOf(3), true, undefined],
+        [keyOf(4), true, undefined],
+      ],
+    );
+    assert.deepEqual(
+      [...limits.slots.values()].map((s) => s.holder).sort(),
+      [`for:${ORDER}.${keyOf(3)}`, `for:${ORDER}.${keyOf(4)}`],
+      'nothing else may take them meanwhile',
+    );
 
-    // Act: the delayed messages arrive; the system now answers at once.
+    // Act: the woken ones run (the system now answers at once) and wake the last in turn.
     system.state.holding = false;
-    const delayed = queue.sent.map((s) => s.message);
-    for (const [i, message] of delayed.entries()) await runItem(deps, message, `delayed-${i}`);
+    for (let i = 0; queue.sent.length > 0; i++) {
+      const [next] = queue.sent.splice(0, 1);
+      if (next) await runItem(deps, next.message, `woken-${i}`);
+    }
 
     // Assess
     for (const line of [1, 2, 3, 4, 5]) assert.equal(store.item(ORDER, keyOf(line)).state, 'Completed');
-    assert.equal(http.requests.length, 5);
+    assert.equal(http.requests.length, 5, 'each callout sent once');
     assert.equal(system.state.maxInFlight, 2, 'never more than two calls in flight');
     assert.equal(limits.slots.size, 0);
+    assert.deepEqual(limits.waiting.get('inventory'), []);
     assert.equal(store.order(ORDER).state, 'completed');
-    assert.equal(queue.sent.length, 3, 'nothing re-queued a second time');
   });
 
-  it('re-queues again rather than exceeding the limit when a delayed message comes while the system is still full', async () => {
+  it('asks again from the same place on the list when its own late message finds the system still full', async () => {
     // Prepare
     const system = heldSystem();
-    const { deps, store, http, queue } = await setup(2, { maxConcurrentCallouts: 1 }, system.responder);
+    const { deps, store, http, queue, limits, clock } = await setup(
+      2,
+      { maxConcurrentCallouts: 1 },
+      system.responder,
+    );
     const first = runItem(deps, dispatch(1), 'delivery-1');
     await until(() => system.held.length === 1, 'the first call is in flight');
     await runItem(deps, dispatch(2), 'delivery-2');
+    const [late] = queue.sent;
+    assert.ok(late);
 
-    // Act: its delayed message comes while the first call is still in flight.
-    const [delayed] = queue.sent;
-    assert.ok(delayed);
-    await runItem(deps, delayed.message, 'delayed-1');
+    // Act: its own message comes back while the first call is still in flight (its lease still runs).
+    clock.ms += 30_000;
+    await runItem(deps, late.message, 'late-1');
 
     // Assess
     assert.equal(http.requests.length, 1);
     assert.equal(store.item(ORDER, keyOf(2)).state, 'Pending');
     assert.deepEqual(
-      queue.sent.map((s) => s.message.itemKey),
-      [keyOf(2), keyOf(2)],
+      queue.sent.map((s) => [s.message.itemKey, s.message.waitingSince]),
+      [
+        [keyOf(2), late.message.waitingSince],
+        [keyOf(2), late.message.waitingSince],
+      ],
     );
+    assert.equal(limits.waiting.get('inventory')?.length, 1, 'one place, kept');
 
     system.held[0]?.resolve(jsonAnswer(201, { portId: 'P-7' }));
     await first;
+  });
+
+  it('takes a free slot after its late message and leaves the list by itself, should no callout hand one on', async () => {
+    // Prepare: the only slot is held by a worker that died; its lease runs out.
+    const { deps, store, http, queue, limits, clock } = await setup(1, { maxConcurrentCallouts: 1 });
+    await limits.acquireSlot('inventory', 1, 'dead-worker', new Date(T0), new Date(T0 + 60_000));
+    await runItem(deps, dispatch(1), 'delivery-1');
+    const [late] = queue.sent;
+    assert.ok(late);
+
+    // Act
+    clock.ms += WAIT_RECHECK_SECONDS * 1000;
+    await runItem(deps, late.message, 'late-1');
+
+    // Assess
+    assert.equal(store.item(ORDER, keyOf(1)).state, 'Completed');
+    assert.equal(http.requests.length, 1);
+    assert.deepEqual(limits.waiting.get('inventory'), []);
   });
 
   const isLine1 = (request: HttpRequest) => request.headers['idempotency-key'] === `${ORDER}.${keyOf(1)}`;

@@ -863,7 +863,7 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
     assert.ok(first && second);
 
     // Act
-    await limits.releaseSlot(first);
+    await limits.releaseSlot(first, at(3_000), at(33_000));
 
     // Assess
     const next = await limits.acquireSlot('inventory', 2, 'holder-3', NOW, LEASE_END);
@@ -915,8 +915,8 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
     assert.ok(current);
 
     // Act
-    await limits.releaseSlot(stale);
-    await limits.releaseSlot({ systemId: 'inventory', slot: 5, holder: 'nobody' });
+    await limits.releaseSlot(stale, at(3_000), at(33_000));
+    await limits.releaseSlot({ systemId: 'inventory', slot: 5, holder: 'nobody' }, at(3_000), at(33_000));
 
     // Assess
     const record = await dynamo.db.send(
@@ -927,11 +927,102 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
     assert.equal(await limits.acquireSlot('inventory', 1, 'another', at(3_000), at(60_000)), undefined);
 
     // Act: releasing twice is harmless.
-    await limits.releaseSlot(current);
-    await limits.releaseSlot(current);
+    await limits.releaseSlot(current, at(3_000), at(33_000));
+    await limits.releaseSlot(current, at(3_000), at(33_000));
 
     // Assess
     assert.ok(await limits.acquireSlot('inventory', 1, 'another', at(3_000), at(60_000)));
+  });
+});
+
+describe('DynamoDbCalloutLimits: the waiting list', () => {
+  const waiter = (n: number) => ({
+    orderId: `o-${n}`,
+    itemKey: 'dsl.bill.1',
+    since: at(n * 1_000).toISOString(),
+  });
+  const LEASE_END = at(60_000);
+
+  it('hands a released slot to the oldest waiter, keeps it for that one alone, and frees it with no one waiting', async () => {
+    // Prepare: one slot, taken; two callouts wait, the later one joining first and asking twice.
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
+    const lease = await limits.acquireSlot('billing', 1, 'delivery-1', NOW, LEASE_END);
+    assert.ok(lease);
+    await limits.waitForSlot('billing', waiter(2));
+    await limits.waitForSlot('billing', waiter(1));
+    await limits.waitForSlot('billing', waiter(2));
+
+    // Act
+    const handed = await limits.releaseSlot(lease, at(5_000), at(35_000));
+
+    // Assess: the oldest, with the slot kept for it until the hand-off ends.
+    assert.deepEqual(handed, { waiter: waiter(1), slot: 0 });
+    assert.equal(await limits.acquireSlot('billing', 1, 'newcomer', at(6_000), LEASE_END), undefined);
+    assert.equal(
+      await limits.acquireSlot('billing', 1, 'delivery-x', at(6_000), LEASE_END, {
+        item: 'o-2.dsl.bill.1',
+        slot: 0,
+      }),
+      undefined,
+      'not for another waiter either',
+    );
+    const woken = await limits.acquireSlot('billing', 1, 'delivery-2', at(6_000), LEASE_END, {
+      item: 'o-1.dsl.bill.1',
+      slot: 0,
+    });
+    assert.deepEqual(woken, { systemId: 'billing', slot: 0, holder: 'delivery-2' });
+
+    // Act + Assess: the next release goes to the next waiter, once; then the slot is free.
+    assert.deepEqual(await limits.releaseSlot(woken, at(7_000), at(37_000)), { waiter: waiter(2), slot: 0 });
+    const second = await limits.acquireSlot('billing', 1, 'delivery-3', at(8_000), LEASE_END, {
+      item: 'o-2.dsl.bill.1',
+      slot: 0,
+    });
+    assert.ok(second);
+    assert.equal(await limits.releaseSlot(second, at(9_000), at(39_000)), undefined);
+    assert.ok(await limits.acquireSlot('billing', 1, 'newcomer', at(9_500), LEASE_END));
+  });
+
+  it('lets anyone take a handed slot its waiter never came for, once the hand-off ends', async () => {
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
+    const lease = await limits.acquireSlot('billing', 1, 'delivery-1', NOW, LEASE_END);
+    assert.ok(lease);
+    await limits.waitForSlot('billing', waiter(1));
+    assert.ok(await limits.releaseSlot(lease, at(1_000), at(31_000)));
+
+    assert.equal(await limits.acquireSlot('billing', 1, 'newcomer', at(30_000), LEASE_END), undefined);
+    assert.ok(await limits.acquireSlot('billing', 1, 'newcomer', at(31_001), LEASE_END));
+  });
+
+  it('gives two releases at once two different waiters, and a stale release none', async () => {
+    // Prepare: two slots taken, three waiting.
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
+    const leases = await Promise.all(
+      ['d-1', 'd-2'].map((holder) => limits.acquireSlot('billing', 2, holder, NOW, at(2_000))),
+    );
+    for (const n of [1, 2, 3]) await limits.waitForSlot('billing', waiter(n));
+
+    // Act
+    const handed = await Promise.all(
+      leases.map((lease) => lease && limits.releaseSlot(lease, at(1_000), at(31_000))),
+    );
+
+    // Assess
+    assert.deepEqual(handed.map((h) => h?.waiter.orderId).sort(), ['o-1', 'o-2']);
+    assert.notEqual(handed[0]?.slot, handed[1]?.slot);
+    const stale = { systemId: 'billing', slot: 0, holder: 'd-1' };
+    assert.equal(await limits.releaseSlot(stale, at(1_500), at(31_500)), undefined, 'd-1 no longer holds it');
+  });
+
+  it('takes a callout off the list when it gets a slot by itself', async () => {
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
+    const lease = await limits.acquireSlot('billing', 1, 'delivery-1', NOW, LEASE_END);
+    assert.ok(lease);
+    await limits.waitForSlot('billing', waiter(1));
+    await limits.stopWaiting('billing', waiter(1));
+
+    assert.equal(await limits.releaseSlot(lease, at(1_000), at(31_000)), undefined);
+    assert.ok(await limits.acquireSlot('billing', 1, 'newcomer', at(1_500), LEASE_END));
   });
 });
 

@@ -444,19 +444,27 @@ describe('runItem against a system that is Down or an interface that is Offline'
     await runItem(deps, dispatch(1), 'delivery-1');
     assert.equal(store.item(ORDER, keyOf(1)).state, 'Pending');
     const [again] = queue.sent;
-    assert.deepEqual(again, startOf(1));
+    assert.deepEqual(again, { ...startOf(1), waitingSince: iso(T0) });
 
-    // Act: the system goes Down before the try comes due; the other worker gives its slot back.
+    // Act: the system goes Down before the try comes due; the other worker gives its slot back, which
+    // is kept for the waiting callout for a while.
     await takeDown(config, 'emergency change');
-    await limits.releaseSlot(other);
+    const handed = await limits.releaseSlot(other, new Date(T0), new Date(T0 + 30_000));
+    assert.equal(handed?.waiter.itemKey, keyOf(1));
     assert.ok(again);
     await runItem(deps, again, 'delivery-2');
 
-    // Assess: held, nothing sent, no slot taken by the held callout.
+    // Assess: held, nothing sent, no slot taken by the held callout: the one kept for it runs out.
     assert.equal(store.item(ORDER, keyOf(1)).state, 'OnHold');
     assert.deepEqual(http.requests, []);
-    const probe = await limits.acquireSlot('inventory', 1, 'check', new Date(T0), new Date(T0 + 1000));
-    assert.ok(probe, 'the only slot is free: the held callout holds none');
+    const probe = await limits.acquireSlot(
+      'inventory',
+      1,
+      'check',
+      new Date(T0 + 30_001),
+      new Date(T0 + 31_000),
+    );
+    assert.ok(probe, 'the only slot is free once its hand-off ends: the held callout holds none');
     assert.equal(store.order(ORDER).state, 'held');
   });
 

@@ -1003,7 +1003,7 @@ describe('runItem: order-scoped items', () => {
 });
 
 describe('runItem: a redelivery that finds its system busy', () => {
-  it('hands its attempt on with the message it queues, so the item is resumed and not left Running', async () => {
+  it('waits for a slot with its attempt, so the item is resumed and not left Running', async () => {
     // Prepare: delivery-1 claimed the reservation and died; the inventory is now full (one slot, taken).
     const { deps, store, http, queue } = await setup('port-only');
     const inventory = deps.catalog.systems.inventory;
@@ -1017,14 +1017,21 @@ describe('runItem: a redelivery that finds its system busy', () => {
     const limits = deps.limits as InMemoryCalloutLimits;
     await limits.acquireSlot('inventory', 1, 'someone-else', new Date(0), new Date(Date.parse('2030-01-01')));
 
-    // Act: the redelivery of delivery-1 finds no slot and queues the item for later.
+    // Act: the redelivery of delivery-1 finds no slot and waits on the system's list, with its attempt.
     await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
     const later = queue.sent.at(-1);
     limits.slots.clear();
     if (later) await runItem(deps, later, 'a-new-message-id');
 
     // Assess
-    assert.deepEqual(later, { kind: 'start', orderId: ORDER, itemKey: PORT, attemptId: 'delivery-1' });
+    assert.ok(later && 'kind' in later && later.kind === 'start' && later.waitingSince);
+    assert.deepEqual(later, {
+      kind: 'start',
+      orderId: ORDER,
+      itemKey: PORT,
+      waitingSince: later.waitingSince,
+      attemptId: 'delivery-1',
+    });
     assert.equal(http.requests.length, 1, 'the queued message resumed the item as its attempt');
     assert.equal((await store.getItem(ORDER, PORT))?.state, 'Completed');
   });
