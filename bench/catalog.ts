@@ -11,7 +11,11 @@ export function liftDemoLimits(catalogDir: string): void {
   const dir = join(catalogDir, 'systems');
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
     const system = parse(readFileSync(join(dir, file), 'utf8')) as { limits?: Record<string, number> };
-    system.limits = { maxConcurrentCallouts: 1000, maxCalloutsPerSecond: 5000 };
+    // Billing keeps its own 4 connections: the backlog part drains against them.
+    system.limits = {
+      maxConcurrentCallouts: system.limits?.maxConcurrentCallouts === 4 ? 4 : 1000,
+      maxCalloutsPerSecond: 5000,
+    };
     writeFileSync(join(dir, file), stringify(system));
   }
 }

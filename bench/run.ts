@@ -3,12 +3,12 @@
  * tables and written as JSON under bench-results/ (git-ignored). docs/performance.md explains each part
  * and keeps the latest full run's figures.
  *
- * Parts: throughput, overhead, callbacks (measured with overhead), holds — on a plain runtime — then
+ * Parts: throughput, backlog, overhead, callbacks (measured with overhead), holds — on a plain runtime — then
  * cost and scaling on a second runtime whose AWS requests are counted (the meter adds a hop to every
  * request, so nothing timed for speed runs on it). `--quick` runs every part small, in under two minutes.
  *
  * Settings (environment): BENCH_LATENCY_MS (each simulated system's latency, default 50),
- * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_MAX_CONCURRENCY (throughput's last level), BENCH_HELD and BENCH_RELEASE_RATE (the
+ * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_MAX_CONCURRENCY (throughput's last level), BENCH_BACKLOG (the backlog's orders), BENCH_HELD and BENCH_RELEASE_RATE (the
  * hold-release part), BENCH_LOG=<file> (keeps the runtimes' logs), BENCH_DATA_DIR (the runtimes' data,
  * default .local/bench), BENCH_RESULTS_DIR (default bench-results).
  */
@@ -29,6 +29,7 @@ import { startDemoEnvironment } from '../local/demo-environment';
 import type { DynamoDbChoice } from '../local/dynamodb';
 import { startLocalRuntime } from '../local/runtime';
 import { secretsFile } from '../local/secrets-manager';
+import { measureBacklog } from './backlog';
 import { liftDemoLimits, SCALING_PLAN_SIZES, writeScalingCatalog } from './catalog';
 import { costPerMillionOrders, meterOrders, type OrderUsage } from './cost';
 import { measureHoldRelease, startBulkSystem, writeBulkCatalog } from './holds';
@@ -43,7 +44,7 @@ const root = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const parts = args.filter((a) => !a.startsWith('--'));
-const known = ['throughput', 'overhead', 'callbacks', 'holds', 'cost', 'scaling'];
+const known = ['throughput', 'backlog', 'overhead', 'callbacks', 'holds', 'cost', 'scaling'];
 const unknown = [
   ...parts.filter((p) => !known.includes(p)),
   ...args.filter((a) => a.startsWith('--') && a !== '--quick'),
@@ -67,6 +68,7 @@ const settings = quick
       scalingOrders: 1,
       retries: [0, 1],
       held: 50,
+      backlogOrders: 40,
     }
   : {
       throughputSeconds: 10,
@@ -76,6 +78,7 @@ const settings = quick
       scalingOrders: 3,
       retries: [0, 1, 3],
       held: 10_000,
+      backlogOrders: 1000,
     };
 const held = Number(process.env.BENCH_HELD ?? settings.held);
 const releaseRate = Number(process.env.BENCH_RELEASE_RATE ?? 10);
@@ -144,6 +147,34 @@ try {
     console.log(
       `peak memory of the runtime's processes: ${figures.peakMemoryMiB} MiB (${shares.join(', ')})`,
     );
+  }
+  if (wanted('backlog')) {
+    const orders = Number(process.env.BENCH_BACKLOG ?? settings.backlogOrders);
+    console.log(`\nbacklog: ${orders} DSL orders submitted at once, billing limited to 4 connections`);
+    const figures = await measureBacklog(demo, orders, progress);
+    const plateau = (results.throughput as { best?: { ordersPerSecond: number } } | undefined)?.best;
+    results.backlog = {
+      ...figures,
+      ...(plateau ? { ofPlateau: figures.ordersPerSecond / plateau.ordersPerSecond } : {}),
+    };
+    console.table([
+      {
+        orders: figures.orders,
+        failed: figures.failed,
+        seconds: figures.seconds,
+        'orders/s': figures.ordersPerSecond,
+        'steady orders/s': figures.steadyOrdersPerSecond,
+        ...(plateau
+          ? { 'of the plateau': `${Math.round((figures.ordersPerSecond / plateau.ordersPerSecond) * 100)} %` }
+          : {}),
+        'system requests/order': figures.systemRequestsPerOrder,
+        'billing max in flight': figures.billingMaxInFlight,
+        'cpu busy': figures.cpuBusy,
+        ...Object.fromEntries(
+          Object.entries(figures.cpuMsPerOrder).map(([p, ms]) => [`${p} cpu ms/order`, ms]),
+        ),
+      },
+    ]);
   }
   if (wanted('overhead', 'callbacks')) {
     console.log(`\noverhead: one DSL order at a time, systems of ${latencyMs} ms`);

@@ -47,6 +47,16 @@ const results = z.object({
   machine: z.object({ cpus: positive }),
   dynamoDbEngine: z.string(),
   throughput: z.object({ levels: z.array(level).min(2), best: level, peakMemoryMiB: positive }),
+  backlog: z.object({
+    orders: positive,
+    failed: z.literal(0),
+    seconds: positive,
+    ordersPerSecond: positive,
+    cpuMsPerOrder: z.record(z.string(), count),
+    systemRequestsPerOrder: positive,
+    billingMaxInFlight: z.number().int().min(1).max(4),
+    ofPlateau: positive,
+  }),
   overhead: z.object({
     orders: positive,
     criticalPathMs: positive,
@@ -78,6 +88,7 @@ describe('npm run bench -- --quick', () => {
       assert.equal(code, 0, output);
       for (const heading of [
         'throughput:',
+        'backlog:',
         'overhead:',
         'callback → item completed',
         'hold and release:',
