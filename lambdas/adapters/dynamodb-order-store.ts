@@ -9,7 +9,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
 import { callbackNonce, interimUpdateReason } from '../domain/callback';
-import { callbackKey, type ItemLogEntry, itemDetail, keptEntry, logEntryKey } from '../domain/item-log';
+import {
+  callbackKey,
+  type ItemLogEntry,
+  itemDetail,
+  keptEntry,
+  logEntryKey,
+  outcomeEntries,
+} from '../domain/item-log';
 import {
   type AttemptRecord,
   externalIdsOf,
@@ -626,7 +633,7 @@ export class DynamoDbOrderStore implements OrderStore {
           ...(outcome.attempt ? { ':attempts': outcome.attempt.number } : {}),
         },
       },
-      attemptFacts(outcome),
+      outcomeEntries(outcome),
     );
   }
 
@@ -753,7 +760,7 @@ export class DynamoDbOrderStore implements OrderStore {
       key,
       historyEntry(at, state, reason),
       { sets, removes, condition: '#state = :running AND attemptId = :attempt', names, values },
-      [...facts, ...attemptFacts(outcome)],
+      [...facts, ...outcomeEntries(outcome)],
     );
   }
 
@@ -1002,18 +1009,6 @@ function isConditionFailure(error: unknown): boolean {
     error instanceof ConditionalCheckFailedException ||
     (error as Error).name === 'ConditionalCheckFailedException'
   );
-}
-
-/** The attempt an outcome ends, with the response to it, as its log keeps it. */
-function attemptFacts(outcome: ItemOutcome): ItemLogEntry[] {
-  if (!outcome.attempt) return [];
-  return [
-    {
-      kind: 'attempt',
-      attempt: outcome.attempt,
-      ...(outcome.response ? { response: outcome.response } : {}),
-    },
-  ];
 }
 
 /** A procedure's trace as log entries: the steps that ran last, up to the one before `next`. */

@@ -94,6 +94,21 @@ export function logEntryKey(entry: ItemLogEntry): string {
 
 export const callbackKey = (nonce: string, callbackId: string) => `C#${nonce}#${callbackId}`;
 
+/**
+ * What an item's outcome keeps in its log: the attempt it ends with the response to it, and a
+ * procedure's steps run since its progress was last kept.
+ */
+export function outcomeEntries(outcome: {
+  attempt?: AttemptRecord;
+  response?: CalloutResponseRecord;
+  steps?: { index: number; trace: StepTrace }[];
+}): ItemLogEntry[] {
+  const steps = (outcome.steps ?? []).map((step): ItemLogEntry => ({ kind: 'step', ...step }));
+  if (!outcome.attempt) return steps;
+  const { attempt, response } = outcome;
+  return [{ kind: 'attempt', attempt, ...(response ? { response } : {}) }, ...steps];
+}
+
 /** A log entry with its payloads cut to what a record keeps. */
 export function keptEntry(entry: ItemLogEntry): ItemLogEntry {
   switch (entry.kind) {

@@ -11,7 +11,7 @@ import type {
   OrderRecord,
   OrderState,
 } from '../domain/orchestration';
-import type { ProcedureProgress } from '../domain/procedure';
+import type { ProcedureProgress, StepTrace } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
 
 /** An order with everything the worker needs to decide about one of its items, read at once. */
@@ -67,6 +67,8 @@ export interface ItemOutcome {
    * log before its state changes, so what was sent is kept even when the item has moved on meanwhile.
    */
   attempt?: AttemptRecord;
+  /** A procedure's steps run since its progress was last kept, with their places: kept in its log too. */
+  steps?: { index: number; trace: StepTrace }[];
 }
 
 /** An item in fallout, as GET /admin/fallout lists it. */

@@ -755,6 +755,9 @@ async function runProcedureItem(
     ? await mapAttributes(`${item.planItemId}.input`, planItem.input, scope)
     : { attributes: {} };
   if (!input.attributes) return input;
+  // Progress is kept after each HTTP step, with the trace of the steps since: the others are cheap to
+  // run again, so a procedure resumed after a lost worker runs them again but never resends a request.
+  let kept = 0;
   const result = await runProcedure(
     procedure,
     input.attributes,
@@ -763,22 +766,31 @@ async function runProcedureItem(
     {
       now: deps.now,
       onStep: async (progress) => {
-        // The steps before this one are kept already: only this one's trace goes to the log.
+        if (progress.trace.at(-1)?.type !== 'http') return;
         await deps.store.saveProcedureProgress(
           item.orderId,
           item.key,
           deliveryId,
-          { ...progress, trace: progress.trace.slice(-1) },
+          { ...progress, trace: progress.trace.slice(kept) },
           deps.now().toISOString(),
         );
+        kept = progress.trace.length;
       },
     },
   );
   if (result.kind === 'suspended') return { suspended: true };
+  // What ran since the last kept progress is kept with the item's outcome.
+  const { trace, next } = result.progress;
+  const steps = trace.slice(kept).map((step, i) => ({ index: next - trace.length + kept + i, trace: step }));
   if (result.kind === 'failed')
-    return { error: `procedure "${procedure.id}" step "${result.step}": ${result.error}: ${result.message}` };
-  if (!planItem.output) return { attributes: result.outputs };
-  return mapAttributes(`${item.planItemId}.output`, planItem.output, { ...scope, output: result.outputs });
+    return {
+      error: `procedure "${procedure.id}" step "${result.step}": ${result.error}: ${result.message}`,
+      steps,
+    };
+  const outcome = planItem.output
+    ? await mapAttributes(`${item.planItemId}.output`, planItem.output, { ...scope, output: result.outputs })
+    : { attributes: result.outputs };
+  return { ...outcome, steps };
 }
 
 /** An auto task's mapping to an object of attributes, or the error it failed with (never a throw). */
