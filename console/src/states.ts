@@ -5,7 +5,6 @@
 
 export const ITEM_STATE_STYLE: Record<string, { colour: string; label: string }> = {
   Pending: { colour: '#5f6b7a', label: 'Pending' },
-  Ready: { colour: '#5f6b7a', label: 'Ready' },
   Running: { colour: '#1a5fd0', label: 'Running' },
   OnHold: { colour: '#8d5b00', label: 'On Hold' },
   Failed: { colour: '#b83d0b', label: 'Failed, retry due' },

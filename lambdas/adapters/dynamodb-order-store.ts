@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
 import { callbackNonce, interimUpdateReason } from '../domain/callback';
+import { type ItemEvent, LIFECYCLE } from '../domain/item-lifecycle';
 import {
   callbackKey,
   type ItemLogEntry,
@@ -397,15 +398,9 @@ export class DynamoDbOrderStore implements OrderStore {
         'nextAttemptAt',
         '#error',
       ],
-      condition: '#state IN (:pending, :onHold, :failed) OR (#state = :running AND attemptId = :attempt)',
+      event: 'start',
+      attemptId,
       names: { '#error': 'error' },
-      values: {
-        ':running': 'Running' satisfies ItemState,
-        ':pending': 'Pending' satisfies ItemState,
-        ':onHold': 'OnHold' satisfies ItemState,
-        ':failed': 'Failed' satisfies ItemState,
-        ':attempt': attemptId,
-      },
     });
   }
 
@@ -431,13 +426,10 @@ export class DynamoDbOrderStore implements OrderStore {
         'releaseAt',
         'nextAttemptAt',
       ],
-      condition: '#state IN (:pending, :failed) OR (#state = :running AND attemptId = :attempt)',
+      event: 'hold',
+      attemptId,
       names: { '#hold': 'hold' },
       values: {
-        ':pending': 'Pending' satisfies ItemState,
-        ':failed': 'Failed' satisfies ItemState,
-        ':running': 'Running' satisfies ItemState,
-        ':attempt': attemptId,
         ':hold': hold,
         ':system': hold.systemId,
         ...(hold.interfaceId === undefined ? {} : { ':interface': hold.interfaceId }),
@@ -551,12 +543,8 @@ export class DynamoDbOrderStore implements OrderStore {
   ): Promise<boolean> {
     return this.transition(orderId, key, historyEntry(at, 'Skipped', reason), {
       sets: ['completedAt = :at'],
-      condition: '#state = :pending OR (#state = :running AND attemptId = :attempt)',
-      values: {
-        ':pending': 'Pending' satisfies ItemState,
-        ':running': 'Running' satisfies ItemState,
-        ':attempt': attemptId,
-      },
+      event: 'skip',
+      attemptId,
     });
   }
 
@@ -575,10 +563,10 @@ export class DynamoDbOrderStore implements OrderStore {
       { ...historyEntry(at, 'Completed', reason), by },
       {
         sets: ['completedAt = :at', 'completedBy = :by', 'outputAttributes = :attributes'],
-        condition: '#state = :running AND #type = :manual',
+        event: 'manualComplete',
+        also: '#type = :manual',
         names: { '#type': 'type' },
         values: {
-          ':running': 'Running' satisfies ItemState,
           ':manual': 'manualTask',
           ':by': by,
           ':attributes': attributes,
@@ -625,10 +613,9 @@ export class DynamoDbOrderStore implements OrderStore {
       historyEntry(at, 'Running', reason),
       {
         sets: ['awaiting = :awaiting', ...(outcome.attempt ? ['attemptCount = :attempts'] : [])],
-        condition: '#state = :running AND attemptId = :attempt',
+        event: 'await',
+        attemptId,
         values: {
-          ':running': 'Running' satisfies ItemState,
-          ':attempt': attemptId,
           ':awaiting': awaiting,
           ...(outcome.attempt ? { ':attempts': outcome.attempt.number } : {}),
         },
@@ -712,7 +699,7 @@ export class DynamoDbOrderStore implements OrderStore {
     orderId: string,
     key: string,
     attemptId: string,
-    state: ItemState,
+    state: keyof typeof FINISHING,
     outcome: ItemOutcome,
     at: string,
     reason: string,
@@ -723,7 +710,7 @@ export class DynamoDbOrderStore implements OrderStore {
     const sets: string[] = [];
     const removes: string[] = [];
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':running': 'Running', ':attempt': attemptId };
+    const values: Record<string, unknown> = {};
     if (state === 'Completed') sets.push('completedAt = :at');
     else {
       sets.push('#error = :error');
@@ -759,7 +746,7 @@ export class DynamoDbOrderStore implements OrderStore {
       orderId,
       key,
       historyEntry(at, state, reason),
-      { sets, removes, condition: '#state = :running AND attemptId = :attempt', names, values },
+      { sets, removes, event: FINISHING[state], attemptId, names, values },
       [...facts, ...outcomeEntries(outcome)],
     );
   }
@@ -808,59 +795,50 @@ export class DynamoDbOrderStore implements OrderStore {
   }
 
   retryByOperator(orderId: string, key: string, by: Actor, reason: string, at: string): Promise<boolean> {
-    return this.operatorAction(orderId, key, ['FatallyFailed', 'Failed'], {
-      state: 'Pending',
+    return this.operatorAction(orderId, key, 'operatorRetry', {
       entry: { at, state: 'Pending', reason: `retry asked by ${by.name}: ${reason}`, by },
       sets: ['retries = :zero'],
       values: { ':zero': 0 },
       removes: ['attemptId', 'nextAttemptAt', 'awaiting', '#error'],
-      at,
     });
   }
 
   skipByOperator(orderId: string, key: string, by: Actor, note: string, at: string): Promise<boolean> {
-    return this.operatorAction(orderId, key, ['FatallyFailed', 'Failed', 'OnHold'], {
-      state: 'Skipped',
+    return this.operatorAction(orderId, key, 'operatorSkip', {
       entry: { at, state: 'Skipped', reason: `skipped by ${by.name}: ${note}`, by },
       sets: ['completedAt = :at'],
       values: {},
       removes: ['nextAttemptAt', 'heldSystem', 'heldInterface', 'holdSort', 'releaseId', 'releaseAt'],
-      at,
     });
   }
 
   failByOperator(orderId: string, key: string, by: Actor, reason: string, at: string): Promise<boolean> {
-    return this.operatorAction(orderId, key, ['FatallyFailed', 'Failed'], {
-      state: 'FatallyFailed',
+    return this.operatorAction(orderId, key, 'operatorFail', {
       entry: { at, state: 'FatallyFailed', reason: `order failed by ${by.name}: ${reason}`, by },
       sets: [],
       values: {},
       removes: ['nextAttemptAt'],
-      at,
     });
   }
 
-  /** One operator action on an item in one of `from`: its new state, the entry, and off the fallout list. */
+  /** One operator action on an item its lifecycle lets the action move: its new state, the entry, and off the fallout list. */
   private operatorAction(
     orderId: string,
     key: string,
-    from: ItemState[],
+    event: 'operatorRetry' | 'operatorSkip' | 'operatorFail',
     change: {
-      state: ItemState;
       entry: HistoryEntry;
       sets: string[];
       values: Record<string, unknown>;
       removes: string[];
-      at: string;
     },
   ): Promise<boolean> {
-    const fromValues = Object.fromEntries(from.map((state, i) => [`:from${i}`, state]));
     return this.transition(orderId, key, change.entry, {
       sets: change.sets,
       removes: ['falloutList', 'falloutSort', ...change.removes],
-      condition: `#state IN (${Object.keys(fromValues).join(', ')})`,
+      event,
       names: change.removes.includes('#error') ? { '#error': 'error' } : {},
-      values: { ...fromValues, ...change.values },
+      values: change.values,
     });
   }
 
@@ -927,13 +905,18 @@ export class DynamoDbOrderStore implements OrderStore {
     change: {
       sets: string[];
       removes?: string[];
-      condition: string;
+      /** What moves the item: its lifecycle says from which states (and for which attempt, if Running). */
+      event: ItemEvent;
+      attemptId?: string;
+      /** A further condition of this write. */
+      also?: string;
       names?: Record<string, string>;
       values?: Record<string, unknown>;
     },
     facts: ItemLogEntry[] = [],
   ): Promise<boolean> {
     if (facts.length > 0) await this.appendLog(orderId, key, facts);
+    const lifecycle = lifecycleCondition(change.event, change.attemptId);
     const sets = [
       '#state = :to',
       'updatedAt = :at',
@@ -949,7 +932,9 @@ export class DynamoDbOrderStore implements OrderStore {
           TableName: this.tableName,
           Key: { pk: orderPk(orderId), sk: itemSk(key) },
           UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: change.condition,
+          ConditionExpression: change.also
+            ? `(${lifecycle.condition}) AND ${change.also}`
+            : lifecycle.condition,
           ExpressionAttributeNames: {
             '#state': 'state',
             '#version': 'version',
@@ -962,6 +947,7 @@ export class DynamoDbOrderStore implements OrderStore {
             ':zero': 0,
             ':one': 1,
             ':last': entry,
+            ...lifecycle.values,
             ...change.values,
           },
           ReturnValues: 'ALL_OLD',
@@ -1002,6 +988,39 @@ export class DynamoDbOrderStore implements OrderStore {
       throw error;
     }
   }
+}
+
+/** Which event moves a Running item to the state its outcome decides. */
+const FINISHING = {
+  Completed: 'complete',
+  Failed: 'retryLater',
+  FatallyFailed: 'fail',
+} as const satisfies Partial<Record<ItemState, ItemEvent>>;
+
+/**
+ * The condition of a transition's write, from the lifecycle: the item is in a state the event moves it
+ * out of, or Running under the attempt that sends it.
+ */
+function lifecycleCondition(
+  event: ItemEvent,
+  attemptId: string | undefined,
+): { condition: string; values: Record<string, unknown> } {
+  const rule = LIFECYCLE[event];
+  const values: Record<string, unknown> = {};
+  const parts: string[] = [];
+  if (rule.from.length > 0) {
+    rule.from.forEach((state, i) => {
+      values[`:from${i}`] = state;
+    });
+    parts.push(`#state IN (${rule.from.map((_, i) => `:from${i}`).join(', ')})`);
+  }
+  if (rule.fromOwnRunning && attemptId !== undefined) {
+    values[':running'] = 'Running' satisfies ItemState;
+    values[':attempt'] = attemptId;
+    parts.push('(#state = :running AND attemptId = :attempt)');
+  }
+  // An event nothing may send (no attempt given where only the attempt may) matches no item.
+  return { condition: parts.length > 0 ? parts.join(' OR ') : 'attribute_not_exists(pk)', values };
 }
 
 function isConditionFailure(error: unknown): boolean {

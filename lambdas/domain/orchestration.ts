@@ -10,7 +10,6 @@ import type { Actor } from './roles';
 
 export const ITEM_STATES = [
   'Pending',
-  'Ready',
   'Running',
   'OnHold',
   'Failed',

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  FINAL_STATES,
+  ITEM_EVENTS,
+  type ItemEvent,
+  LIFECYCLE,
+  transition,
+} from '../../lambdas/domain/item-lifecycle';
+import { ITEM_STATES, type ItemState } from '../../lambdas/domain/orchestration';
+
+const OPERATOR_EVENTS: readonly ItemEvent[] = [
+  'operatorRetry',
+  'operatorSkip',
+  'operatorFail',
+  'manualComplete',
+];
+
+/** An item as the lifecycle sees it: its state and the attempt it runs under. */
+interface Model {
+  state: ItemState;
+  attempt?: string;
+}
+
+const event = fc.constantFrom(...ITEM_EVENTS);
+const attempt = fc.constantFrom('a-1', 'a-2', 'a-3');
+const step = fc.record({ event, attempt });
+
+/**
+ * Applies an event as the stores do: a worker's event carries its attempt, an operator's none; a start
+ * takes the item for its attempt, and leaving Running drops it.
+ */
+function apply(model: Model, { event, attempt }: { event: ItemEvent; attempt: string }): Model {
+  const holds = !OPERATOR_EVENTS.includes(event) && model.attempt === attempt;
+  const result = transition(model.state, event, holds);
+  if (!('to' in result)) return model;
+  if (event === 'start') return { state: result.to, attempt };
+  return result.to === 'Running' ? model : { state: result.to };
+}
+
+describe('the item lifecycle', () => {
+  it('answers every event in every state, for the holding attempt or another: a state, or why not', () => {
+    for (const state of ITEM_STATES)
+      for (const e of ITEM_EVENTS)
+        for (const holds of [true, false]) {
+          const result = transition(state, e, holds);
+          if ('to' in result) assert.ok(ITEM_STATES.includes(result.to), `${state} --${e}--> ${result.to}`);
+          else assert.ok(result.refused.length > 10, `${state} --${e}--> refused with a reason`);
+        }
+  });
+
+  it('never moves an item out of Completed or Skipped', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...FINAL_STATES), event, fc.boolean(), (state, e, holds) => {
+        const result = transition(state, e, holds);
+        assert.ok('refused' in result, `${state} --${e}-->`);
+        assert.match(result.refused, /it is done/);
+      }),
+    );
+  });
+
+  it('lets only the attempt that holds a Running item move it, and no operator action at all but completing a manual task', () => {
+    fc.assert(
+      fc.property(event, (e) => {
+        const other = transition('Running', e, false);
+        if (e === 'manualComplete') assert.deepEqual(other, { to: 'Completed' });
+        else assert.ok('refused' in other, `Running --${e}--> by another attempt`);
+        if (OPERATOR_EVENTS.includes(e) && e !== 'manualComplete')
+          assert.ok('refused' in transition('Running', e, true), `an operator's ${e} of a Running item`);
+      }),
+    );
+  });
+
+  it('keeps every sequence of events within the lifecycle: an item runs under one attempt at a time, and a done item stays done', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        let model: Model = { state: 'Pending' };
+        for (const s of steps) {
+          const before = model;
+          model = apply(model, s);
+          if (FINAL_STATES.has(before.state)) assert.deepEqual(model, before, 'a done item stays done');
+          if (before.state === 'Running' && model.state === 'Running' && s.event === 'start')
+            assert.equal(
+              model.attempt,
+              before.attempt,
+              'a second start of a Running item is the same attempt',
+            );
+          if (model.state === 'Running')
+            assert.ok(model.attempt || s.event === 'manualComplete' || before.attempt);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reaches every state but Pending's start only through the table, and every target state is reachable", () => {
+    const reached = new Set<ItemState>(['Pending']);
+    for (let round = 0; round < ITEM_STATES.length; round++)
+      for (const state of [...reached])
+        for (const e of ITEM_EVENTS)
+          for (const holds of [true, false]) {
+            const result = transition(state, e, holds);
+            if ('to' in result) reached.add(result.to);
+          }
+    assert.deepEqual([...reached].sort(), [...ITEM_STATES].sort(), 'every state is reachable from Pending');
+    for (const rule of Object.values(LIFECYCLE)) assert.ok(!rule.from.some((s) => FINAL_STATES.has(s)));
+  });
+
+  it('says why an operator cannot act, naming the states it can act in', () => {
+    assert.deepEqual(transition('Running', 'operatorRetry', false), {
+      refused: 'the item is Running; only an item FatallyFailed, Failed can be retried',
+    });
+    assert.deepEqual(transition('Pending', 'complete', false), {
+      refused: 'the item is Pending; only an item Running (under this attempt) can complete',
+    });
+    assert.deepEqual(transition('Running', 'complete', false), {
+      refused: 'the item runs under another attempt, which alone moves it on',
+    });
+  });
+});
