@@ -6,11 +6,10 @@ import {
   type HttpOutcome,
   type HttpStep,
   type ProcedureResult,
-  pathInterface,
   runProcedure,
   startProgress,
-  stepRequest,
 } from '../lambdas/domain/procedure';
+import { pathInterface, stepRequest } from '../lambdas/domain/procedure-request';
 import type { HttpClient } from '../lambdas/ports/http-client';
 import type { SecretStore } from '../lambdas/ports/secret-store';
 import { readSecretValues } from './secrets-manager';

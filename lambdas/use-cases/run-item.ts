@@ -29,11 +29,10 @@ import {
   type HttpOutcome,
   type HttpStep,
   type Procedure,
-  pathInterface,
   runProcedure,
   startProgress,
-  stepRequest,
 } from '../domain/procedure';
+import { pathInterface, stepRequest } from '../domain/procedure-request';
 import {
   type CalloutFailure,
   decideRetry,
