@@ -18,7 +18,7 @@ import {
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../lambdas/shared/order-table';
-import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/run-item';
+import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/callout-admission';
 import { SwitchboardApi } from './constructs/api';
 import { customAdapterRegistrations } from './constructs/custom-adapters';
 import type { SwitchboardIdentity } from './constructs/identity';

@@ -18,7 +18,8 @@ import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-sig
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { describeError, logger } from '../shared/logger';
 import { failedRecords } from '../shared/sqs-batch';
-import { type RunItemDeps, runItem, type WorkMessage } from '../use-cases/run-item';
+import { runItem } from '../use-cases/run-item';
+import type { RunItemDeps, WorkMessage } from '../use-cases/run-item-deps';
 
 const workMessageSchema = z.union([
   z.object({ orderId: z.string().min(1), itemKey: z.string().min(1), taskToken: z.string().min(1) }),

@@ -14,7 +14,8 @@ import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { logger } from '../shared/logger';
-import { afterFailedChange, failedChange, finish, holdOrder, sendRetry } from './run-item';
+import { finish, holdOrder, sendRetry } from './item-effects';
+import { afterFailedChange, failedChange } from './item-failures';
 
 export interface ApplyCallbackDeps {
   store: OrderStore;

@@ -6,7 +6,8 @@ import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { HttpRequest, HttpResponse } from '../../lambdas/ports/http-client';
-import { type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
+import { runItem } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
 import {

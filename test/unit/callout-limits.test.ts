@@ -7,12 +7,9 @@ import { CalloutError } from '../../lambdas/domain/errors';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { HttpRequest, HttpResponse } from '../../lambdas/ports/http-client';
 import type { StartItemMessage, WorkQueue } from '../../lambdas/ports/work-queue';
-import {
-  MAX_RATE_WAIT_MS,
-  type RunItemDeps,
-  runItem,
-  WAIT_RECHECK_SECONDS,
-} from '../../lambdas/use-cases/run-item';
+import { MAX_RATE_WAIT_MS, WAIT_RECHECK_SECONDS } from '../../lambdas/use-cases/callout-admission';
+import { runItem } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 import {

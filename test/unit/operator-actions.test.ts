@@ -10,7 +10,8 @@ import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { Actor } from '../../lambdas/domain/roles';
 import { handleOrchestrationApi, type OrchestrationApiDeps } from '../../lambdas/orchestration-api/handler';
 import { skipByOperator } from '../../lambdas/use-cases/operator-actions';
-import { type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
+import { runItem } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,

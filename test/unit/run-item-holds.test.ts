@@ -8,7 +8,8 @@ import { CalloutError } from '../../lambdas/domain/errors';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { Actor } from '../../lambdas/domain/roles';
 import type { HealthProbeMessage, StartItemMessage } from '../../lambdas/ports/work-queue';
-import { type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
+import { runItem } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
 import {

@@ -5,7 +5,9 @@ import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
 import type { ItemRecord } from '../../lambdas/domain/orchestration';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
-import { finish, type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
+import { finish } from '../../lambdas/use-cases/item-effects';
+import { runItem } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 import {

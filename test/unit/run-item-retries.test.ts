@@ -9,7 +9,8 @@ import { type RetryRule, retryRuleBodySchema } from '../../lambdas/domain/retry-
 import type { Actor } from '../../lambdas/domain/roles';
 import type { HttpResponse } from '../../lambdas/ports/http-client';
 import type { StartItemMessage } from '../../lambdas/ports/work-queue';
-import { type RunItemDeps, runItem } from '../../lambdas/use-cases/run-item';
+import { runItem } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
 import {

@@ -4,7 +4,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handleWorkBatch } from '../../lambdas/callout-worker/handler';
 import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
 import { failedRecords, redeliveryDelaySeconds } from '../../lambdas/shared/sqs-batch';
-import type { RunItemDeps } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 
 const record = (messageId: string, receiveCount: number, body = '{}'): SQSRecord =>
   ({

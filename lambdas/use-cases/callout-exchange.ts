@@ -1,0 +1,286 @@
+import { scrubJson, scrubSecrets } from '../domain/authenticator';
+import { AUTOMATIC_ACTORS } from '../domain/availability';
+import { callbackNonce, callbackUrl } from '../domain/callback';
+import {
+  type CalloutTarget,
+  interpretAnswer,
+  type MappingInput,
+  type PreparedCallout,
+  prepareCallout,
+  requestRecord,
+  systemUrl,
+} from '../domain/callout';
+import { DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
+import { CalloutError, MappingError } from '../domain/errors';
+import { isAsyncAdapter } from '../domain/integration-adapters';
+import type { ItemRecord } from '../domain/orchestration';
+import { type CalloutFailure, retryAfterSeconds } from '../domain/retry-rules';
+import type { HttpRequest, HttpResponse } from '../ports/http-client';
+import type { ItemOutcome } from '../ports/order-store';
+import type { HealthProbeMessage } from '../ports/work-queue';
+import { logger } from '../shared/logger';
+import { type Admission, waitForTurn } from './callout-admission';
+import { changeSystemState } from './change-availability';
+import type { RunItemDeps } from './run-item-deps';
+
+/** One callout on the wire: the request mapped, encoded and credentialed, sent, and its answer read; the circuit breaker and its health probe. */
+
+/** Why a request to a system got no answer. */
+interface NoAnswer {
+  error: string;
+  failure: CalloutFailure;
+  durationMs: number;
+  /** The circuit breaker has the system Down, after this failure or before it: wait, do not fail. */
+  holdReason?: string;
+}
+
+/**
+ * Sends one request to its system, for a callout and a procedure's HTTP step alike: waits for its turn
+ * under the system's rate, adds the auth profile's credentials at send time (kept in `secrets` so
+ * everything stored can be scrubbed of them), fetches a fresh credential and sends once more on a 401,
+ * and counts a refused connection or a timeout against the system's circuit breaker.
+ */
+export async function exchange(
+  deps: RunItemDeps,
+  system: CalloutTarget['system'],
+  request: HttpRequest,
+  secrets: string[],
+): Promise<{ sentAt: Date } & ({ answer: HttpResponse } | { noAnswer: NoAnswer })> {
+  const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
+  await waitForTurn(deps, system);
+  const sentAt = deps.now();
+  const send = async () => {
+    const credentialed = await deps.auth.headers(profile, system.baseUrl);
+    secrets.push(...credentialed.secrets);
+    return deps.http.send({ ...request, headers: { ...request.headers, ...credentialed.headers } });
+  };
+  try {
+    let answer = await send();
+    if (answer.status === 401 && deps.auth.renew(profile, system.baseUrl)) answer = await send();
+    if (system.consecutiveFailures) await deps.config.resetConnectionFailures(system.id);
+    return { sentAt, answer };
+  } catch (error) {
+    const unreachable = error instanceof CalloutError && error.unreachable;
+    const message = describe(error, secrets);
+    const failure: CalloutFailure =
+      unreachable && /^no answer within/.test(error.message)
+        ? { kind: 'timeout' }
+        : unreachable
+          ? { kind: 'connection' }
+          : { kind: 'unusable' };
+    const noAnswer = { error: message, failure, durationMs: deps.now().getTime() - sentAt.getTime() };
+    const down = unreachable ? await countFailure(deps, system, message) : undefined;
+    return { sentAt, noAnswer: down ? { ...noAnswer, holdReason: `${down} (after: ${message})` } : noAnswer };
+  }
+}
+
+/**
+ * What a callout came to: done (attributes), failed (error), accepted and waiting for its callback, or
+ * sent to a system the circuit breaker has just taken Down (holdReason).
+ */
+export type CalloutOutcome = ItemOutcome & {
+  /** A procedure stopped at an HTTP step that waits (held, throttled, or failed and to be retried). */
+  suspended?: true;
+  error?: string;
+  awaitingUntil?: Date;
+  holdReason?: string;
+  /** How the callout failed, for the retry rules. */
+  failure?: CalloutFailure;
+  /** How long a callout that got no answer took to fail. */
+  durationMs?: number;
+};
+
+/**
+ * One callout: map and encode the request, authenticate, send, and read the answer. A 401 under OAuth2
+ * fetches a fresh token once and sends once more. Credentials are added at send time only and scrubbed
+ * from everything kept, errors included.
+ */
+export async function callout(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  mappingInput: MappingInput,
+  { target }: Admission,
+  deliveryId: string,
+): Promise<CalloutOutcome> {
+  const { system, iface } = target;
+  const asynchronous = isAsyncAdapter(iface.adapter);
+  const secrets: string[] = [];
+  let input = mappingInput;
+  let callback: string | undefined;
+  if (asynchronous) {
+    // The URL is derived from the delivery, so a redelivered message sends the same one, and it exists
+    // before the request does: a system that calls back before answering is still matched.
+    const signingKey = await deps.callbacks.signingKey();
+    callback = callbackUrl(deps.callbacks.baseUrl, signingKey, {
+      orderId: item.orderId,
+      itemKey: item.key,
+      nonce: callbackNonce(deliveryId),
+    });
+    // The proof in the URL is a credential like any other: it is never stored.
+    secrets.push(new URL(callback).searchParams.get('token') ?? '');
+    input = { ...mappingInput, callback: { url: callback } };
+  }
+  let prepared: PreparedCallout;
+  try {
+    prepared = await prepareCallout(deps.catalog, target, item, input);
+  } catch (error) {
+    return { error: describe(error, secrets) };
+  }
+  if (callback) prepared.headers['callback-url'] = callback;
+  if (system.authProfile && !deps.catalog.authProfiles[system.authProfile]) {
+    return {
+      request: scrubJson(requestRecord(prepared, iface.adapter, deps.now().toISOString()), secrets),
+      error: `auth profile "${system.authProfile}" of system "${system.id}" is not in the catalog`,
+    };
+  }
+  const { mapped: _mapped, ...wire } = prepared;
+  const sent = await exchange(deps, system, wire, secrets);
+  const { sentAt } = sent;
+  const request = scrubJson(requestRecord(prepared, iface.adapter, sentAt.toISOString()), secrets);
+  if ('noAnswer' in sent) return { request, ...sent.noAnswer };
+  const { answer } = sent;
+  const receivedAt = deps.now();
+  const responseRecord = {
+    status: answer.status,
+    receivedAt: receivedAt.toISOString(),
+    durationMs: receivedAt.getTime() - sentAt.getTime(),
+  };
+  const scrubbed = { ...answer, body: scrubSecrets(answer.body, secrets) };
+  if (asynchronous && (iface.acceptedStatuses ?? [202]).includes(answer.status)) {
+    const timeoutSeconds = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
+    return {
+      request,
+      response: { ...responseRecord, body: parseIfJson(scrubbed.body) },
+      awaitingUntil: new Date(receivedAt.getTime() + timeoutSeconds * 1000),
+    };
+  }
+  try {
+    const { body, attributes } = await interpretAnswer(deps.catalog, iface, scrubbed, input);
+    // Decoding may have un-escaped a credential the text scrub could not see.
+    return {
+      request,
+      response: { ...responseRecord, body: scrubJson(body, secrets) },
+      attributes: scrubJson(attributes, secrets),
+    };
+  } catch (error) {
+    // An answer outside 2xx is a status the rules may retry; a 2xx that cannot be used is not.
+    const status = answer.status;
+    return {
+      request,
+      response: { ...responseRecord, body: scrubbed.body.slice(0, 2000) },
+      error: describe(error, secrets),
+      failure:
+        status >= 200 && status < 300
+          ? { kind: 'unusable' }
+          : { kind: 'status', status, ...retryAfterOf(answer, receivedAt) },
+    };
+  }
+}
+
+/**
+ * Counts a connection failure or timeout against a system with a circuit breaker; the one that reaches
+ * its threshold takes the system Down and starts probing its health. Returns why the system is Down when
+ * it is (by this failure or an earlier one), so the callout waits On Hold instead of failing.
+ */
+async function countFailure(
+  deps: RunItemDeps,
+  system: CalloutTarget['system'],
+  error: string,
+): Promise<string | undefined> {
+  const breaker = system.circuitBreaker;
+  if (!breaker) return undefined;
+  const failures = await deps.config.recordConnectionFailure(system.id);
+  if (failures < breaker.failureThreshold) return undefined;
+  const result = await changeSystemState(deps, system.id, 'Down', {
+    by: AUTOMATIC_ACTORS['circuit-breaker'],
+    reason: `${failures} connection failures or timeouts in a row (last: ${error})`,
+    cause: 'circuit-breaker',
+  });
+  if (result?.system.state !== 'Down') return undefined;
+  const change = result.system.stateChange;
+  if (result.changed && change) {
+    await deps.queue.send([{ kind: 'probe', systemId: system.id, changeId: change.id }], {
+      delaySeconds: breaker.probeIntervalSeconds,
+    });
+  }
+  return `system "${system.id}" is Down${change ? `: ${change.reason}` : ''}`;
+}
+
+/**
+ * The circuit breaker's health probe: while the system is still Down from the breaker's change, GET its
+ * health path with its auth; a 2xx brings it Up (which releases its held items), anything else probes
+ * again after the interval. An operator's or a window's change since ends the probing.
+ */
+export async function probeHealth(deps: RunItemDeps, message: HealthProbeMessage): Promise<void> {
+  const system = await deps.config.getSystem(message.systemId);
+  const breaker = system?.circuitBreaker;
+  if (!system || !breaker) return;
+  const up = (reason: string) =>
+    changeSystemState(
+      deps,
+      system.id,
+      'Up',
+      { by: AUTOMATIC_ACTORS['circuit-breaker'], reason, cause: 'circuit-breaker' },
+      { cause: 'circuit-breaker' },
+    );
+  if (system.state === 'Up') {
+    // This probe's Down ended with the breaker's Up, maybe unannounced (the announcement failed and the
+    // probe came again): announce it. A release announced twice sends nothing twice.
+    const last = system.stateChange;
+    if (last?.cause === 'circuit-breaker' && last.follows === message.changeId) await up(last.reason);
+    return;
+  }
+  if (system.stateChange?.id !== message.changeId) return; // an operator or a window changed it since
+  const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
+  let answer: HttpResponse | undefined;
+  let outcome: string;
+  const secrets: string[] = [];
+  try {
+    const credentialed = await deps.auth.headers(profile, system.baseUrl);
+    secrets.push(...credentialed.secrets);
+    const { headers } = credentialed;
+    answer = await deps.http.send({
+      method: 'GET',
+      url: systemUrl(system.baseUrl, breaker.healthPath),
+      headers,
+      timeoutMs: 10_000,
+    });
+    outcome = `HTTP ${answer.status}`;
+  } catch (error) {
+    // A credential the request could not carry may be quoted in the error (fetch quotes a bad header).
+    outcome = scrubSecrets((error as Error).message, secrets);
+  }
+  if (answer && answer.status >= 200 && answer.status < 300) {
+    // Errors from here on fail the message, so its redelivery announces what was not.
+    await up(`health probe of ${breaker.healthPath} answered ${answer.status}`);
+    return;
+  }
+  logger.info('health probe failed; probing again', { systemId: system.id, outcome });
+  await deps.queue.send([message], { delaySeconds: breaker.probeIntervalSeconds });
+}
+
+/** The Retry-After an answer carried, in seconds. */
+export function retryAfterOf(answer: HttpResponse, now: Date): { retryAfterSeconds?: number } {
+  const header = Object.entries(answer.headers ?? {}).find(
+    ([name]) => name.toLowerCase() === 'retry-after',
+  )?.[1];
+  const seconds = retryAfterSeconds(header, now);
+  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
+}
+
+export function parseIfJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text.slice(0, 2000);
+  }
+}
+
+/** What went wrong, for the item's history and the log, with every credential of the request scrubbed. */
+export function describe(error: unknown, secrets: readonly string[] = []): string {
+  if (error instanceof CalloutError || error instanceof MappingError)
+    return scrubSecrets(error.message, secrets);
+  logger.error('unexpected error running an item', { error: scrubSecrets(String(error), secrets) });
+  return scrubSecrets(`internal error: ${(error as Error).message ?? String(error)}`, secrets);
+}

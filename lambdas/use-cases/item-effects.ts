@@ -1,0 +1,106 @@
+import { callbackNonce } from '../domain/callback';
+import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
+import type { OrderAggregate } from '../ports/order-store';
+import type { CallbackDeadlineMessage } from '../ports/work-queue';
+import { logger } from '../shared/logger';
+import type { RunItemDeps } from './run-item-deps';
+
+/** What an item's transition sets going: its retry or deadline message, its order held, its plan task answered and its dependents started. */
+
+/** Brings a Failed item back when its next attempt is due: as far ahead as SQS allows, then again. */
+export async function sendRetry(
+  deps: Pick<RunItemDeps, 'queue' | 'now'>,
+  item: ItemRecord,
+  dueAt: string,
+): Promise<void> {
+  const remaining = (Date.parse(dueAt) - deps.now().getTime()) / 1000;
+  await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }], {
+    delaySeconds: Math.min(MAX_SQS_DELAY_SECONDS, Math.max(0, Math.ceil(remaining))),
+  });
+}
+
+/**
+ * Holds the order of an item in fallout until an operator acts; with `error`, the item just failed and
+ * the failure is logged. Holding twice changes nothing, so every replay of a failure holds again.
+ */
+export async function holdOrder(
+  deps: Pick<RunItemDeps, 'store' | 'now'>,
+  item: Pick<ItemRecord, 'orderId' | 'key'>,
+  error?: string,
+): Promise<void> {
+  await deps.store.holdOrder(item.orderId, item.key, deps.now().toISOString());
+  if (error !== undefined)
+    logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
+}
+
+/** The deadline of the wait this delivery's callout began. */
+export const deadlineOf = (item: ItemRecord, deliveryId: string, dueAt: string): CallbackDeadlineMessage => ({
+  kind: 'deadline',
+  orderId: item.orderId,
+  itemKey: item.key,
+  nonce: callbackNonce(deliveryId),
+  dueAt,
+});
+
+/** Sends the deadline message as far ahead as SQS allows; it sends itself on until it is due. */
+export async function sendDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
+  const remaining = (Date.parse(message.dueAt) - deps.now().getTime()) / 1000;
+  await deps.queue.send([message], {
+    delaySeconds: Math.min(MAX_SQS_DELAY_SECONDS, Math.max(0, Math.ceil(remaining))),
+  });
+}
+
+const MAX_SQS_DELAY_SECONDS = 900;
+
+/**
+ * Finishes a done item: its attributes into the order context, the item into the done set (the order
+ * completes with its last item), every plan task waiting for it answered, and its ready dependents started.
+ */
+export async function finish(
+  deps: Pick<RunItemDeps, 'store' | 'tasks' | 'queue' | 'now'>,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+): Promise<void> {
+  const { store } = deps;
+  const at = deps.now().toISOString();
+  // Once counted done its attributes are in the context; merging them again on a replay could
+  // overwrite what a later item wrote.
+  if (item.outputAttributes && !aggregate.order.doneItems.includes(item.key)) {
+    await store.mergeContext(item.orderId, item.outputAttributes);
+  }
+  const order = await store.markItemDone(item.orderId, item.key, at);
+  if (order.itemKeys.every((key) => order.doneItems.includes(key))) {
+    await store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'completed', at);
+  }
+  // Read again after the item is recorded done. A token that reached this item meanwhile (a re-run
+  // execution) was written before its dispatch read the item, so either that dispatch saw the item done
+  // and answers its own token, or this read sees the token. Dependents' tokens work the same way. Only
+  // this item and its dependents are read (dependencies never change), not the whole order.
+  const dependents = [...aggregate.items.values()]
+    .filter((other) => other.dependsOn.includes(item.key))
+    .map((other) => other.key);
+  const fresh = await store.getOrderWith(item.orderId, [item.key, ...dependents]);
+  const doneNow = fresh.order ?? order;
+  const tokens = new Set([...(item.taskTokens ?? []), ...(fresh.items.get(item.key)?.taskTokens ?? [])]);
+  const ready = [...fresh.items.values()].filter(
+    (other) =>
+      other.state === 'Pending' &&
+      (other.taskTokens?.length ?? 0) > 0 &&
+      other.dependsOn.includes(item.key) &&
+      prerequisitesDone(other, doneNow),
+  );
+  // Independent of each other: the plan hears of the item while its dependents already start.
+  await Promise.all([
+    ...[...tokens].map(async (token) => {
+      const answered = await deps.tasks.succeed(token, { itemKey: item.key, state: item.state });
+      if (answered === 'gone')
+        logger.warn('a plan execution no longer waits for this item', {
+          orderId: item.orderId,
+          itemKey: item.key,
+        });
+    }),
+    ready.length > 0
+      ? deps.queue.send(ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })))
+      : undefined,
+  ]);
+}

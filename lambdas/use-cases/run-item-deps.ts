@@ -1,0 +1,46 @@
+import type { ItemDispatch } from '../../statemachines/compile-plan';
+import type { Authenticator } from '../domain/authenticator';
+import type { Catalog } from '../domain/catalog';
+import type { AvailabilityEvents } from '../ports/availability-events';
+import type { CalloutLimits } from '../ports/callout-limits';
+import type { ConfigurationStore } from '../ports/configuration-store';
+import type { HttpClient } from '../ports/http-client';
+import type { OrderStore } from '../ports/order-store';
+import type { PlanTasks } from '../ports/plan-tasks';
+import type { RetryRuleStore } from '../ports/retry-rule-store';
+import type {
+  CallbackDeadlineMessage,
+  HealthProbeMessage,
+  StartItemMessage,
+  WorkQueue,
+} from '../ports/work-queue';
+
+/** What the worker's use cases need from outside: the ports, the catalog, the clock, and the messages it takes. */
+
+export interface CallbackIssuer {
+  /** The API's base URL: callbacks go to `<baseUrl>/callbacks/{correlationId}`. */
+  baseUrl: string;
+  signingKey(): Promise<string>;
+}
+
+export interface RunItemDeps {
+  store: OrderStore;
+  tasks: PlanTasks;
+  queue: WorkQueue;
+  http: HttpClient;
+  catalog: Catalog;
+  /** Where systems send asynchronous answers, and the key that signs the URLs. */
+  callbacks: CallbackIssuer;
+  /** Systems and interfaces as they are now. */
+  config: ConfigurationStore;
+  limits: CalloutLimits;
+  /** The operators' connection retry rules, read at every retry decision. */
+  rules: RetryRuleStore;
+  auth: Authenticator;
+  /** Announces a system the circuit breaker took Down or brought back Up. */
+  events: AvailabilityEvents;
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMessage | HealthProbeMessage;
