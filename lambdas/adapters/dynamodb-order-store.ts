@@ -8,9 +8,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
-import { callbackNonce, interimUpdateReason } from '../domain/callback';
+import { callbackNonce } from '../domain/callback';
 import { type ItemEvent, LIFECYCLE } from '../domain/item-lifecycle';
 import {
+  callbackEntry,
   callbackKey,
   type ItemLogEntry,
   itemDetail,
@@ -632,25 +633,15 @@ export class DynamoDbOrderStore implements OrderStore {
     change: CallbackChange,
     at: string,
   ): Promise<boolean> {
-    const nonce = callbackNonce(attemptId);
+    const kept = callbackEntry(change, { nonce: callbackNonce(attemptId), callbackId, at });
     if (change.kind === 'interim') {
       // Changes no state: kept in the log once by its id, after the transition it followed.
-      const state: ItemState = change.overtaken ?? 'Running';
-      const entry: ItemLogEntry = {
-        kind: 'callback',
-        nonce,
-        callbackId,
-        at,
-        final: false,
-        body: change.body,
-        afterVersion: change.afterVersion,
-        entry: historyEntry(at, state, interimUpdateReason(change)),
-      };
+      if (!kept) return false;
       try {
         await this.db.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: this.logRecord(orderId, key, entry),
+            Item: this.logRecord(orderId, key, kept),
             ConditionExpression: 'attribute_not_exists(sk)',
           }),
         );
@@ -662,9 +653,7 @@ export class DynamoDbOrderStore implements OrderStore {
     }
     // The answer is kept before it is applied (a deadline has no body to keep); whether it applies is
     // the item's state's to say: Running under the attempt that issued the URL.
-    const facts: ItemLogEntry[] = callbackId.startsWith('deadline:')
-      ? []
-      : [{ kind: 'callback', nonce, callbackId, at, final: true, body: change.body, afterVersion: 0 }];
+    const facts = kept ? [kept] : [];
     const callback = { callbackId };
     return change.kind === 'completed'
       ? this.finishItem(

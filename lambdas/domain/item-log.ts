@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { interimUpdateReason } from './callback';
 import type {
   AttemptRecord,
   CalloutRequestRecord,
@@ -6,6 +7,7 @@ import type {
   HistoryEntry,
   ItemDetail,
   ItemRecord,
+  ItemState,
 } from './orchestration';
 import type { StepTrace } from './procedure';
 
@@ -107,6 +109,28 @@ export function outcomeEntries(outcome: {
   if (!outcome.attempt) return steps;
   const { attempt, response } = outcome;
   return [{ kind: 'attempt', attempt, ...(response ? { response } : {}) }, ...steps];
+}
+
+/**
+ * What a callback keeps in its item's log: an interim update with the history entry it reads as (in the
+ * state the item was in: Running, or what the final answer that overtook it left), a final answer with
+ * its body. A wait's deadline (`deadline:<nonce>`) is no callback and keeps nothing.
+ */
+export function callbackEntry(
+  change:
+    | { kind: 'interim'; note?: string; body: unknown; overtaken?: ItemState; afterVersion: number }
+    | { kind: 'completed' | 'failed'; body: unknown },
+  where: { nonce: string; callbackId: string; at: string },
+): ItemLogEntry | undefined {
+  const { nonce, callbackId, at } = where;
+  if (change.kind === 'interim') {
+    const reason = interimUpdateReason(change);
+    const entry = { at, state: change.overtaken ?? 'Running', reason } satisfies HistoryEntry;
+    const { body, afterVersion } = change;
+    return { kind: 'callback', nonce, callbackId, at, final: false, body, afterVersion, entry };
+  }
+  if (callbackId.startsWith('deadline:')) return undefined;
+  return { kind: 'callback', nonce, callbackId, at, final: true, body: change.body, afterVersion: 0 };
 }
 
 /** A log entry with its payloads cut to what a record keeps. */
