@@ -73,7 +73,7 @@ export class StatelessStack extends Stack {
       description: "Orchestration view and operator actions: an order's items; completing manual tasks",
       catalog,
     })
-      .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
       .bindQueueSender('WORK_QUEUE_URL', work.queue);
 
     const calloutWorker = new SwitchboardFunction(this, 'CalloutWorker', {
@@ -83,9 +83,10 @@ export class StatelessStack extends Stack {
       inject: customAdapterRegistrations(props.customAdapterFiles),
       timeout: workerTimeout(catalog),
     })
-      .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
-      // Limits and availability by key; the retry rules through the listing index.
-      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update', {
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
+      // Limits and availability by key (a system's waiting list is put and deleted); the retry rules
+      // through the listing index.
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-write-delete', {
         indexes: [CONFIGURATION_BY_KIND],
       })
       .bindQueueSender('WORK_QUEUE_URL', work.queue)
@@ -108,7 +109,7 @@ export class StatelessStack extends Stack {
       description: 'Applies callbacks to the items they answer, exactly once, and finishes those items',
       catalog,
     })
-      .bindTable('ORDERS_TABLE', ordersTable, 'read-update')
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
       // The retry rules decide after a final answer reporting failure.
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
         indexes: [CONFIGURATION_BY_KIND],

@@ -77,7 +77,8 @@ export class SwitchboardFunction extends NodejsFunction {
   ): this {
     this.addEnvironment(envName, table.tableName);
     const reads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
-    // read-update changes existing records (conditional updates) but never creates or deletes one.
+    // read-update changes existing records (conditional updates) but never creates or deletes one;
+    // read-write also creates them (an item's transitions append its log records, written once).
     const writes = {
       read: [],
       'read-update': ['dynamodb:UpdateItem'],

@@ -24,20 +24,25 @@ function synth(context: Record<string, unknown> = {}): { app: App; stateful: Tem
 }
 
 /** Every IAM statement attached to the role of the function whose logical id starts with `prefix`. */
-function actionsOf(template: Template, prefix: string): string[] {
+/** The IAM statements of the function whose logical id starts with `prefix`. */
+function statementsOf(
+  template: Template,
+  prefix: string,
+): { Action: string | string[]; Resource: unknown }[] {
   const fn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
     id.startsWith(prefix),
   );
   assert.ok(fn, `no function ${prefix}`);
   const roleRef = (fn[1].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
-  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
-    (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef),
-  );
-  return policies.flatMap((p) =>
-    (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) =>
-      Array.isArray(s.Action) ? s.Action : [s.Action],
-    ),
-  );
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
+    .flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+}
+
+function actionsOf(template: Template, prefix: string): string[] {
+  return statementsOf(template, prefix).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 }
 
 describe('the Switchboard CDK app', () => {
@@ -213,11 +218,13 @@ describe('the Switchboard CDK app', () => {
     }
   });
 
-  it('lets the orchestration functions read and update items, never create or delete them', () => {
+  it('lets the orchestration functions read and update items and append to their logs, never delete', () => {
     const actions = actionsOf(stateless, 'OrchestrationApi').filter((a) => a.startsWith('dynamodb:'));
     assert.deepEqual(actions.sort(), [
       'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
@@ -227,9 +234,14 @@ describe('the Switchboard CDK app', () => {
     const actions = actionsOf(stateless, 'CalloutWorker');
     assert.ok(actions.includes('states:SendTaskSuccess'));
     assert.ok(!actions.includes('states:StartExecution'));
-    assert.ok(!actions.includes('dynamodb:DeleteItem'));
-    // It answers outside systems: it may change existing records but never create one.
-    assert.ok(!actions.includes('dynamodb:PutItem') && !actions.includes('dynamodb:BatchWriteItem'));
+    // Each transition of an item appends its log records (and a callout its attempt): puts, never a delete
+    // of an order's records (see 'no function deletes orders'); deletes only of its systems' waiting lists.
+    assert.ok(actions.includes('dynamodb:BatchWriteItem') && actions.includes('dynamodb:PutItem'));
+    const deletes = statementsOf(stateless, 'CalloutWorker').filter((s) =>
+      [s.Action].flat().includes('dynamodb:DeleteItem'),
+    );
+    assert.ok(deletes.length > 0);
+    for (const statement of deletes) assert.match(JSON.stringify(statement.Resource), /Configuration/);
     stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 10,
@@ -305,7 +317,8 @@ describe('the Switchboard CDK app', () => {
     );
     const correlator = actionsOf(stateless, 'CallbackCorrelator');
     assert.ok(correlator.includes('states:SendTaskSuccess') && correlator.includes('dynamodb:UpdateItem'));
-    assert.ok(!correlator.includes('dynamodb:PutItem') && !correlator.includes('dynamodb:DeleteItem'));
+    // A callback is kept in its item's log (a put, refused when it was kept before); nothing is deleted.
+    assert.ok(correlator.includes('dynamodb:PutItem') && !correlator.includes('dynamodb:DeleteItem'));
     // Both consumers bring a failed message back after a backoff: they may change its visibility.
     for (const consumer of ['CallbackCorrelator', 'CalloutWorker']) {
       assert.ok(actionsOf(stateless, consumer).includes('sqs:ChangeMessageVisibility'), consumer);
