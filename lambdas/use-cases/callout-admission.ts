@@ -7,7 +7,10 @@ import type { SystemRecord } from '../ports/configuration-store';
 import type { StartItemMessage } from '../ports/work-queue';
 import type { RunItemDeps } from './run-item-deps';
 
-/** Whether a callout may go now: its system's connection slots (with a waiting list) and its turn under the system's rate. */
+/**
+ * Whether a callout may go now: its system's connection slots (with a waiting list) and its turn under
+ * the system's rate.
+ */
 
 /** The longest a callout waits in the worker for its turn under a system's rate; longer waits go back to the queue. */
 export const MAX_RATE_WAIT_MS = 10_000;

@@ -23,7 +23,10 @@ import { type Admission, waitForTurn } from './callout-admission';
 import { changeSystemState } from './change-availability';
 import type { RunItemDeps } from './run-item-deps';
 
-/** One callout on the wire: the request mapped, encoded and credentialed, sent, and its answer read; the circuit breaker and its health probe. */
+/**
+ * One callout on the wire: the request mapped, encoded and credentialed, sent, and its answer read;
+ * the circuit breaker and its health probe.
+ */
 
 /** Why a request to a system got no answer. */
 interface NoAnswer {

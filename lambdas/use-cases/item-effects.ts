@@ -5,7 +5,10 @@ import type { CallbackDeadlineMessage } from '../ports/work-queue';
 import { logger } from '../shared/logger';
 import type { RunItemDeps } from './run-item-deps';
 
-/** What an item's transition sets going: its retry or deadline message, its order held, its plan task answered and its dependents started. */
+/**
+ * What an item's transition sets going: its retry or deadline message, its order held, its plan task
+ * answered and its dependents started.
+ */
 
 /** Brings a Failed item back when its next attempt is due: as far ahead as SQS allows, then again. */
 export async function sendRetry(

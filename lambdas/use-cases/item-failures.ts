@@ -18,7 +18,10 @@ import type { CalloutOutcome } from './callout-exchange';
 import { deadlineOf, holdOrder, sendDeadline, sendRetry } from './item-effects';
 import type { RunItemDeps } from './run-item-deps';
 
-/** What becomes of an item that cannot finish now: held, retried under the rules, waiting for its callback, or in fallout. */
+/**
+ * What becomes of an item that cannot finish now: held, retried under the rules, waiting for its
+ * callback, or in fallout.
+ */
 
 /**
  * Puts a callout whose system is Down or interface Offline On Hold: no request is sent and nothing of

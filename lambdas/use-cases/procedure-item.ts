@@ -19,7 +19,10 @@ import { type CalloutOutcome, describe, exchange, parseIfJson, retryAfterOf } fr
 import { fail, failAttempt, hold } from './item-failures';
 import type { RunItemDeps } from './run-item-deps';
 
-/** The default auto task: an integration procedure run step by step, each HTTP step through the callout machinery. */
+/**
+ * The default auto task: an integration procedure run step by step, each HTTP step through the callout
+ * machinery.
+ */
 
 /**
  * The default auto task: runs the item's integration procedure from where its kept progress says, the

@@ -15,7 +15,10 @@ import type {
   WorkQueue,
 } from '../ports/work-queue';
 
-/** What the worker's use cases need from outside: the ports, the catalog, the clock, and the messages it takes. */
+/**
+ * What the worker's use cases need from outside: the ports, the catalog, the clock, and the messages
+ * it takes.
+ */
 
 export interface CallbackIssuer {
   /** The API's base URL: callbacks go to `<baseUrl>/callbacks/{correlationId}`. */
