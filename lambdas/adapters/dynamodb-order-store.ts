@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
 import { callbackNonce } from '../domain/callback';
-import { type ItemEvent, LIFECYCLE } from '../domain/item-lifecycle';
+import { FINISHING_EVENTS, type ItemEvent, LIFECYCLE } from '../domain/item-lifecycle';
 import {
   callbackEntry,
   callbackKey,
@@ -18,6 +18,7 @@ import {
   keptEntry,
   logEntryKey,
   outcomeEntries,
+  tracedSteps,
 } from '../domain/item-log';
 import {
   type AttemptRecord,
@@ -228,27 +229,18 @@ export class DynamoDbOrderStore implements OrderStore {
     let order: OrderRecord | undefined;
     let context: Record<string, unknown> = {};
     const items = new Map<string, ItemRecord>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk < :log',
-          ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': LOG },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const record of page.Items ?? []) {
-        if (record.sk === ORDER_SK) order = toOrder(record);
-        else if (record.sk === CONTEXT_SK) context = (record.attributes as Record<string, unknown>) ?? {};
-        else if (String(record.sk).startsWith('ITEM#')) {
-          const item = toItem(record);
-          items.set(item.key, item);
-        }
+    const records = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND sk < :log',
+      ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': LOG },
+    });
+    for (const record of records) {
+      if (record.sk === ORDER_SK) order = toOrder(record);
+      else if (record.sk === CONTEXT_SK) context = (record.attributes as Record<string, unknown>) ?? {};
+      else if (String(record.sk).startsWith('ITEM#')) {
+        const item = toItem(record);
+        items.set(item.key, item);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return order ? { order, context, items } : undefined;
   }
 
@@ -355,7 +347,8 @@ export class DynamoDbOrderStore implements OrderStore {
   ): Promise<boolean> {
     const { trace, ...state } = progress;
     // The steps' trace first: a worker that dies after it runs the step again and keeps it again.
-    if (trace.length > 0) await this.appendLog(orderId, key, stepEntries(progress));
+    if (trace.length > 0)
+      await this.appendLog(orderId, key, outcomeEntries({ steps: tracedSteps(progress) }));
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: 'SET #procedure = :progress, updatedAt = :at',
@@ -688,7 +681,7 @@ export class DynamoDbOrderStore implements OrderStore {
     orderId: string,
     key: string,
     attemptId: string,
-    state: keyof typeof FINISHING,
+    state: keyof typeof FINISHING_EVENTS,
     outcome: ItemOutcome,
     at: string,
     reason: string,
@@ -735,7 +728,7 @@ export class DynamoDbOrderStore implements OrderStore {
       orderId,
       key,
       historyEntry(at, state, reason),
-      { sets, removes, event: FINISHING[state], attemptId, names, values },
+      { sets, removes, event: FINISHING_EVENTS[state], attemptId, names, values },
       [...facts, ...outcomeEntries(outcome)],
     );
   }
@@ -980,12 +973,6 @@ export class DynamoDbOrderStore implements OrderStore {
 }
 
 /** Which event moves a Running item to the state its outcome decides. */
-const FINISHING = {
-  Completed: 'complete',
-  Failed: 'retryLater',
-  FatallyFailed: 'fail',
-} as const satisfies Partial<Record<ItemState, ItemEvent>>;
-
 /**
  * The condition of a transition's write, from the lifecycle: the item is in a state the event moves it
  * out of, or Running under the attempt that sends it.
@@ -1017,11 +1004,6 @@ function isConditionFailure(error: unknown): boolean {
     error instanceof ConditionalCheckFailedException ||
     (error as Error).name === 'ConditionalCheckFailedException'
   );
-}
-
-/** A procedure's trace as log entries: the steps that ran last, up to the one before `next`. */
-function stepEntries({ trace, next }: ProcedureProgress): ItemLogEntry[] {
-  return trace.map((step, i) => ({ kind: 'step', index: next - trace.length + i, trace: step }));
 }
 
 function toLogEntry(record: Record<string, unknown>): ItemLogEntry {

@@ -77,6 +77,13 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
   },
 };
 
+/** The event that moves a Running item to the state its outcome decides. */
+export const FINISHING_EVENTS = {
+  Completed: 'complete',
+  Failed: 'retryLater',
+  FatallyFailed: 'fail',
+} as const satisfies Partial<Record<ItemState, ItemEvent>>;
+
 /** States no event leaves: the item is done. */
 export const FINAL_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Skipped']);
 

@@ -97,6 +97,18 @@ export function logEntryKey(entry: ItemLogEntry): string {
 export const callbackKey = (nonce: string, callbackId: string) => `C#${nonce}#${callbackId}`;
 
 /**
+ * A procedure's trace from `from` on, each step with its place in the procedure: a run's trace holds
+ * consecutive steps that end at the one before `next`.
+ */
+export function tracedSteps(
+  progress: { trace: readonly StepTrace[]; next: number },
+  from = 0,
+): { index: number; trace: StepTrace }[] {
+  const { trace, next } = progress;
+  return trace.slice(from).map((step, i) => ({ index: next - trace.length + from + i, trace: step }));
+}
+
+/**
  * What an item's outcome keeps in its log: the attempt it ends with the response to it, and a
  * procedure's steps run since its progress was last kept.
  */

@@ -74,8 +74,8 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
  * 4. A final `failed` answer goes to the retry rules: Failed until its next attempt, or fallout (the
  *    order held). An answer whose mapping fails goes to fallout.
  *
- * Every write is conditional on the item still waiting and on the callback not applied before, so a
- * redelivered message, a re-sent callback or a late one changes nothing.
+ * An interim update is kept once by its id; a final answer applies only while the item waits under the
+ * attempt that issued the URL. So a redelivered message, a re-sent callback or a late one changes nothing.
  */
 export async function applyCallback(
   deps: ApplyCallbackDeps,

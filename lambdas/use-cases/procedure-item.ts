@@ -2,6 +2,7 @@ import type { PlanItem } from '../../statemachines/plan-definition';
 import { scrubJson, scrubSecrets } from '../domain/authenticator';
 import { unavailability } from '../domain/availability';
 import { type MappingInput, mappingInput } from '../domain/callout';
+import { tracedSteps } from '../domain/item-log';
 import { evaluateAttributeMapping } from '../domain/mapping';
 import type { CalloutRequestRecord, ItemRecord } from '../domain/orchestration';
 import {
@@ -70,8 +71,7 @@ export async function runProcedureItem(
   );
   if (result.kind === 'suspended') return { suspended: true };
   // What ran since the last kept progress is kept with the item's outcome.
-  const { trace, next } = result.progress;
-  const steps = trace.slice(kept).map((step, i) => ({ index: next - trace.length + kept + i, trace: step }));
+  const steps = tracedSteps(result.progress, kept);
   if (result.kind === 'failed')
     return {
       error: `procedure "${procedure.id}" step "${result.step}": ${result.error}: ${result.message}`,
