@@ -145,14 +145,6 @@ export class DynamoDbCalloutLimits implements CalloutLimits {
     }
   }
 
-  async peekNextStart(systemId: string): Promise<Date | undefined> {
-    const current = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: systemPk(systemId), sk: 'RATE' } }),
-    );
-    const next = current.Item?.nextStart;
-    return typeof next === 'number' ? new Date(next) : undefined;
-  }
-
   async reserveStart(
     systemId: string,
     perSecond: number,

@@ -61,7 +61,12 @@ const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
   listSort: `${order.createdAt}#${order.id}`,
 });
 const ORDER_SK = 'ORDER';
-const CONTEXT_SK = 'CONTEXT';
+/**
+ * What the order's items have done so far: the done set (`doneItems`) and the attributes they wrote
+ * (`attributes`, the order context). Small and apart from the order, so an item's finish is one small
+ * write, not a rewrite of the accepted order.
+ */
+const PROGRESS_SK = 'PROGRESS';
 /** Who claimed the order id: a submission with an Idempotency-Key and its request's fingerprint. */
 const SUBMISSION_SK = 'SUBMISSION';
 const itemSk = (key: string) => `ITEM#${key}`;
@@ -96,14 +101,13 @@ export class DynamoDbOrderStore implements OrderStore {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: orderPk(order.id), sk: CONTEXT_SK, attributes: {} },
+        Item: { pk: orderPk(order.id), sk: PROGRESS_SK, attributes: {} },
       }),
     );
-    const { doneItems: _done, ...rest } = order;
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...rest, ...listKeys(order) },
+        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...order, ...listKeys(order) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -227,7 +231,7 @@ export class DynamoDbOrderStore implements OrderStore {
 
   async getAggregate(orderId: string): Promise<OrderAggregate | undefined> {
     let order: OrderRecord | undefined;
-    let context: Record<string, unknown> = {};
+    let progress: Progress = { done: [], context: {} };
     const items = new Map<string, ItemRecord>();
     const records = await this.queryAll({
       KeyConditionExpression: 'pk = :pk AND sk < :log',
@@ -235,13 +239,13 @@ export class DynamoDbOrderStore implements OrderStore {
     });
     for (const record of records) {
       if (record.sk === ORDER_SK) order = toOrder(record);
-      else if (record.sk === CONTEXT_SK) context = (record.attributes as Record<string, unknown>) ?? {};
+      else if (record.sk === PROGRESS_SK) progress = toProgress(record);
       else if (String(record.sk).startsWith('ITEM#')) {
         const item = toItem(record);
         items.set(item.key, item);
       }
     }
-    return order ? { order, context, items } : undefined;
+    return order ? { order, context: progress.context, done: progress.done, items } : undefined;
   }
 
   async getItem(orderId: string, key: string): Promise<ItemRecord | undefined> {
@@ -282,7 +286,7 @@ export class DynamoDbOrderStore implements OrderStore {
     }
     const items = new Map<string, ItemDetail>();
     for (const [key, item] of aggregate.items) items.set(key, itemDetail(item, entries.get(key) ?? []));
-    return { order: aggregate.order, context: aggregate.context, items };
+    return { order: aggregate.order, context: aggregate.context, done: aggregate.done, items };
   }
 
   async hasCallback(orderId: string, key: string, nonce: string, callbackId: string): Promise<boolean> {
@@ -321,21 +325,21 @@ export class DynamoDbOrderStore implements OrderStore {
     return found;
   }
 
-  async getOrderWith(orderId: string, keys: string[]) {
-    let order: OrderRecord | undefined;
+  async getProgressWith(orderId: string, keys: string[]) {
+    let done: string[] | undefined;
     const items = new Map<string, ItemRecord>();
     const records = await batchGet(this.db, this.tableName, [
-      { pk: orderPk(orderId), sk: ORDER_SK },
+      { pk: orderPk(orderId), sk: PROGRESS_SK },
       ...[...new Set(keys)].map((key) => ({ pk: orderPk(orderId), sk: itemSk(key) })),
     ]);
     for (const record of records) {
-      if (record.sk === ORDER_SK) order = toOrder(record);
+      if (record.sk === PROGRESS_SK) done = toProgress(record).done;
       else {
         const item = toItem(record);
         items.set(item.key, item);
       }
     }
-    return { order, items };
+    return { done, items };
   }
 
   async saveProcedureProgress(
@@ -824,40 +828,31 @@ export class DynamoDbOrderStore implements OrderStore {
     });
   }
 
-  async mergeContext(orderId: string, attributes: Record<string, unknown>): Promise<void> {
-    const entries = Object.entries(attributes);
-    if (entries.length === 0) return;
+  async markItemDone(
+    orderId: string,
+    key: string,
+    attributes: Record<string, unknown> | undefined,
+  ): Promise<string[]> {
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets = entries.map(([name, value], i) => {
+    const values: Record<string, unknown> = { ':key': new Set([key]) };
+    const sets = Object.entries(attributes ?? {}).map(([name, value], i) => {
       names[`#a${i}`] = name;
       values[`:a${i}`] = value;
       return `attributes.#a${i} = :a${i}`;
     });
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: orderPk(orderId), sk: CONTEXT_SK },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-  }
-
-  async markItemDone(orderId: string, key: string, at: string): Promise<OrderRecord> {
     const result = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: orderPk(orderId), sk: ORDER_SK },
+        Key: { pk: orderPk(orderId), sk: PROGRESS_SK },
         // ADD to a set is idempotent: marking the same item twice counts it once.
-        UpdateExpression: 'ADD doneItems :key SET updatedAt = :at',
+        UpdateExpression: `ADD doneItems :key${sets.length > 0 ? ` SET ${sets.join(', ')}` : ''}`,
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':key': new Set([key]), ':at': at },
+        ...(sets.length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return toOrder(result.Attributes ?? {});
+    return toProgress(result.Attributes ?? {}).done;
   }
 
   async setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean> {
@@ -1041,10 +1036,23 @@ function toItem(record: Record<string, unknown>): ItemRecord {
 
 function toOrder(record: Record<string, unknown>): OrderRecord {
   const { listAll: _all, listState: _state, listSort: _sort, ...rest } = strip(record);
-  const { doneItems: done, holds, ...order } = rest;
+  const { holds, ...order } = rest;
   return {
     ...(order as unknown as OrderRecord),
-    doneItems: done instanceof Set ? [...done] : [],
     ...(holds instanceof Set && holds.size > 0 ? { holds: [...holds] as string[] } : {}),
+  };
+}
+
+interface Progress {
+  done: string[];
+  context: Record<string, unknown>;
+}
+
+/** The done set (a string set, absent until the first item) and the context, from the progress record. */
+function toProgress(record: Record<string, unknown>): Progress {
+  const { doneItems, attributes } = record;
+  return {
+    done: doneItems instanceof Set ? ([...doneItems] as string[]) : [],
+    context: (attributes as Record<string, unknown>) ?? {},
   };
 }

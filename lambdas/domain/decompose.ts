@@ -77,7 +77,6 @@ export function decompose(
     state: 'acknowledged',
     submitted: submitted as Record<string, unknown>,
     itemKeys: items.map((item) => item.key),
-    doneItems: [],
     planRuns: runs.map(({ planId, executionName }) => ({
       planId,
       executionName,

@@ -35,10 +35,8 @@ export interface OrderRecord {
   state: OrderState;
   /** The TMF622 ProductOrder as accepted, without server-set fields. */
   submitted: Record<string, unknown>;
-  /** Every orchestration item's key; the order completes when all are done. */
+  /** Every orchestration item's key; the order completes when all are done (`OrderAggregateView.done`). */
   itemKeys: string[];
-  /** Keys of items done (Completed or Skipped). */
-  doneItems: string[];
   /** Who submitted the order. */
   submittedBy?: Actor;
   /** Keys of the items that hold the order (On Hold, or in fallout); it shows `held` while there are any. */
@@ -164,20 +162,21 @@ export const DONE_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Skippe
 
 export const isDone = (item: Pick<ItemRecord, 'state'>): boolean => DONE_STATES.has(item.state);
 
-/** True when every prerequisite of the item is done. */
 /**
  * True when every prerequisite of the item is done, judged by the order's done set: an item enters it
- * only after its attributes are in the order context, so a dependent never starts without them.
+ * in the same write that puts its attributes in the order context, so a dependent never starts without
+ * them.
  */
-export function prerequisitesDone(item: ItemRecord, order: Pick<OrderRecord, 'doneItems'>): boolean {
-  const done = new Set(order.doneItems);
-  return item.dependsOn.every((key) => done.has(key));
+export function prerequisitesDone(item: ItemRecord, done: readonly string[]): boolean {
+  return item.dependsOn.every((key) => done.includes(key));
 }
 
 /** An order with its items, as read together. */
 export interface OrderAggregateView {
   order: OrderRecord;
   context: OrderContext;
+  /** Keys of the items done (Completed or Skipped), counted as each finishes. */
+  done: readonly string[];
   items: ReadonlyMap<string, ItemRecord>;
 }
 

@@ -52,8 +52,6 @@ export interface CalloutLimits {
   waitForSlot(systemId: string, waiter: SlotWaiter): Promise<void>;
   /** Takes a callout off the waiting list (it has a slot now). */
   stopWaiting(systemId: string, waiter: SlotWaiter): Promise<void>;
-  /** The earliest time the system's next callout may start, without reserving it; undefined when idle. */
-  peekNextStart(systemId: string): Promise<Date | undefined>;
   /**
    * Reserves the next start time the system's rate allows (starts are spaced 1/perSecond of a second
    * apart), if it is at most `maxWaitMs` away; otherwise reserves nothing and says when to ask again.

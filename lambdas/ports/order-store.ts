@@ -23,6 +23,7 @@ export interface OrderAggregate extends OrderAggregateView {
 export interface OrderDetail {
   order: OrderRecord;
   context: OrderContext;
+  done: readonly string[];
   items: Map<string, ItemDetail>;
 }
 
@@ -120,13 +121,14 @@ export interface OrderStore {
   /** True when the callback with this id, sent on the URL of the attempt with this nonce, is kept already. */
   hasCallback(orderId: string, key: string, nonce: string, callbackId: string): Promise<boolean>;
   /**
-   * The order record and the named items (those that exist), read consistently in one round trip: what
-   * the worker reads when it needs a few items, not the whole order.
+   * The order's done set (undefined if there is no such order) and the named items (those that exist),
+   * read consistently in one round trip: what the worker reads when it needs a few items, not the whole
+   * order.
    */
-  getOrderWith(
+  getProgressWith(
     orderId: string,
     keys: string[],
-  ): Promise<{ order: OrderRecord | undefined; items: Map<string, ItemRecord> }>;
+  ): Promise<{ done: string[] | undefined; items: Map<string, ItemRecord> }>;
   /**
    * Keeps a running procedure's progress on its item, for the attempt that runs it (false otherwise):
    * a procedure resumed after a hold, a retry or a lost worker starts at the step after the last kept.
@@ -255,9 +257,15 @@ export interface OrderStore {
     change: CallbackChange,
     at: string,
   ): Promise<boolean>;
-  mergeContext(orderId: string, attributes: Record<string, unknown>): Promise<void>;
-  /** Adds the item to the order's done set; returns the order after the change. */
-  markItemDone(orderId: string, key: string, at: string): Promise<OrderRecord>;
+  /**
+   * Adds the item to the order's done set and, in the same write, its attributes (if any) to the order
+   * context; returns the done set after the change. Adding an item twice counts it once.
+   */
+  markItemDone(
+    orderId: string,
+    key: string,
+    attributes: Record<string, unknown> | undefined,
+  ): Promise<string[]>;
   /** Changes the order's state if it is in one of `from`; false otherwise. */
   setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean>;
 }

@@ -28,6 +28,8 @@ export interface Admission {
   kind: 'admitted';
   target: CalloutTarget;
   lease?: SlotLease;
+  /** The start its system's rate gave it (when it has one): the request goes no sooner. */
+  startAt?: Date;
 }
 
 /**
@@ -62,18 +64,17 @@ export async function admit(
   const now = deps.now();
   const lease = await takeSlot(deps, target, deliveryId, item, wake);
   if (lease === 'waiting') return { kind: 'waiting' };
-  // The rate's turn is taken just before the send (see callout); here a system booked far ahead only
-  // sends the item back to the queue, so no worker sits waiting for long.
+  // Its turn under the rate is taken here, in one write, and waited for just before the send; a system
+  // booked further ahead than a worker should wait sends the item back to the queue instead.
   const perSecond = system.limits.maxCalloutsPerSecond;
-  if (perSecond !== undefined) {
-    const next = await deps.limits.peekNextStart(system.id);
-    const ahead = next ? next.getTime() - now.getTime() : 0;
-    if (ahead > MAX_RATE_WAIT_MS) {
-      if (lease) await giveBack(deps, lease);
-      return { kind: 'later', delaySeconds: Math.max(1, Math.ceil((ahead - MAX_RATE_WAIT_MS) / 1000)) };
-    }
+  if (perSecond === undefined) return { kind: 'admitted', target, lease };
+  const turn = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
+  if ('askAgainAt' in turn) {
+    if (lease) await giveBack(deps, lease);
+    const ahead = turn.askAgainAt.getTime() - now.getTime();
+    return { kind: 'later', delaySeconds: Math.max(1, Math.ceil(ahead / 1000)) };
   }
-  return { kind: 'admitted', target, lease };
+  return { kind: 'admitted', target, lease, startAt: turn.startAt };
 }
 
 /**
@@ -157,11 +158,20 @@ function wakeMessage(waiter: SlotWaiter, handedSlot?: number): StartItemMessage 
 }
 
 /**
- * Takes the callout's turn under its system's rate and waits for it. Taken here, right before the send,
- * so the starts the rate spaces are the requests on the wire, not the work before them. A turn further
- * away than admission saw (another worker was faster) is waited for in steps.
+ * Waits for the request's turn under its system's rate: the one admission took (`startAt`), or for a
+ * procedure's step, one taken now, right before the send. A turn further away than a worker should wait
+ * is waited for in steps.
  */
-export async function waitForTurn(deps: RunItemDeps, system: CalloutTarget['system']): Promise<void> {
+export async function waitForTurn(
+  deps: RunItemDeps,
+  system: CalloutTarget['system'],
+  startAt?: Date,
+): Promise<void> {
+  if (startAt) {
+    const wait = startAt.getTime() - deps.now().getTime();
+    if (wait > 0) await deps.sleep(wait);
+    return;
+  }
   const perSecond = system.limits.maxCalloutsPerSecond;
   if (perSecond === undefined) return;
   const giveUpAt = deps.now().getTime() + 2 * MAX_RATE_WAIT_MS;

@@ -39,7 +39,7 @@ interface NoAnswer {
 
 /**
  * Sends one request to its system, for a callout and a procedure's HTTP step alike: waits for its turn
- * under the system's rate, adds the auth profile's credentials at send time (kept in `secrets` so
+ * under the system's rate (a callout's was taken at admission, `startAt`), adds the auth profile's credentials at send time (kept in `secrets` so
  * everything stored can be scrubbed of them), fetches a fresh credential and sends once more on a 401,
  * and counts a refused connection or a timeout against the system's circuit breaker.
  */
@@ -48,9 +48,10 @@ export async function exchange(
   system: CalloutTarget['system'],
   request: HttpRequest,
   secrets: string[],
+  startAt?: Date,
 ): Promise<{ sentAt: Date } & ({ answer: HttpResponse } | { noAnswer: NoAnswer })> {
   const profile = system.authProfile ? deps.catalog.authProfiles[system.authProfile] : undefined;
-  await waitForTurn(deps, system);
+  await waitForTurn(deps, system, startAt);
   const sentAt = deps.now();
   const send = async () => {
     const credentialed = await deps.auth.headers(profile, system.baseUrl);
@@ -102,7 +103,7 @@ export async function callout(
   deps: RunItemDeps,
   item: ItemRecord,
   mappingInput: MappingInput,
-  { target }: Admission,
+  { target, startAt }: Admission,
   deliveryId: string,
 ): Promise<CalloutOutcome> {
   const { system, iface } = target;
@@ -137,7 +138,7 @@ export async function callout(
     };
   }
   const { mapped: _mapped, ...wire } = prepared;
-  const sent = await exchange(deps, system, wire, secrets);
+  const sent = await exchange(deps, system, wire, secrets, startAt);
   const { sentAt } = sent;
   const request = scrubJson(requestRecord(prepared, iface.adapter, sentAt.toISOString()), secrets);
   if ('noAnswer' in sent) return { request, ...sent.noAnswer };

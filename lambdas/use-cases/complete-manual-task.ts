@@ -42,7 +42,7 @@ export async function completeManualTask(
   const aggregate = await deps.store.getAggregate(orderId);
   const item = aggregate?.items.get(key);
   if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
-  if (item.type === 'manualTask' && item.state === 'Completed' && !aggregate.order.doneItems.includes(key)) {
+  if (item.type === 'manualTask' && item.state === 'Completed' && !aggregate.done.includes(key)) {
     // Completed but never handed on (the hand-over failed): hand it on again, which is idempotent.
     await deps.queue.send([{ kind: 'start', orderId, itemKey: key }]);
     return (await deps.store.getItemDetail(orderId, key)) ?? itemDetail(item, []);

@@ -65,14 +65,12 @@ export async function finish(
   item: ItemRecord,
 ): Promise<void> {
   const { store } = deps;
-  const at = deps.now().toISOString();
   // Once counted done its attributes are in the context; merging them again on a replay could
   // overwrite what a later item wrote.
-  if (item.outputAttributes && !aggregate.order.doneItems.includes(item.key)) {
-    await store.mergeContext(item.orderId, item.outputAttributes);
-  }
-  const order = await store.markItemDone(item.orderId, item.key, at);
-  if (order.itemKeys.every((key) => order.doneItems.includes(key))) {
+  const merged = aggregate.done.includes(item.key) ? undefined : item.outputAttributes;
+  const done = await store.markItemDone(item.orderId, item.key, merged);
+  if (aggregate.order.itemKeys.every((key) => done.includes(key))) {
+    const at = deps.now().toISOString();
     await store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'completed', at);
   }
   // Read again after the item is recorded done. A token that reached this item meanwhile (a re-run
@@ -82,8 +80,8 @@ export async function finish(
   const dependents = [...aggregate.items.values()]
     .filter((other) => other.dependsOn.includes(item.key))
     .map((other) => other.key);
-  const fresh = await store.getOrderWith(item.orderId, [item.key, ...dependents]);
-  const doneNow = fresh.order ?? order;
+  const fresh = await store.getProgressWith(item.orderId, [item.key, ...dependents]);
+  const doneNow = fresh.done ?? done;
   const tokens = new Set([...(item.taskTokens ?? []), ...(fresh.items.get(item.key)?.taskTokens ?? [])]);
   const ready = [...fresh.items.values()].filter(
     (other) =>

@@ -55,9 +55,9 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     // and the last prerequisite to finish starts it (its read comes after this token was attached). Known
     // from the order and the item alone, without reading the whole order: a plan of n items would read
     // n records n times over.
-    const early = await store.getOrderWith(message.orderId, [message.itemKey]);
+    const early = await store.getProgressWith(message.orderId, [message.itemKey]);
     const waiting = early.items.get(message.itemKey);
-    if (early.order && waiting?.state === 'Pending' && !prerequisitesDone(waiting, early.order)) return;
+    if (early.done && waiting?.state === 'Pending' && !prerequisitesDone(waiting, early.done)) return;
   }
   const aggregate = await store.getAggregate(message.orderId);
   const item = aggregate?.items.get(message.itemKey);
@@ -93,7 +93,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     return sendDeadline(deps, deadlineOf(item, deliveryId, item.awaiting.deadline));
   }
   if (!item.taskTokens?.length) return; // its dispatch will come and start it
-  if (!prerequisitesDone(item, aggregate.order)) return;
+  if (!prerequisitesDone(item, aggregate.done)) return;
 
   const planItem = deps.catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
   // Evaluated again on a redelivery too: a worker may have died between claiming and failing the item.

@@ -1096,7 +1096,6 @@ async function storeOrder(store: InMemoryOrderStore, orderId: string, items: Sto
     state: 'inProgress',
     submitted: {},
     itemKeys: items.map((i) => i.key),
-    doneItems: [],
     planRuns: [],
     createdAt: at,
     updatedAt: at,

@@ -74,7 +74,7 @@ describe('applyCallback', () => {
     });
     assert.equal(await store.hasCallback(ORDER, ACTIVATE_ONLY, nonceOf(message), message.callbackId), true);
     assert.equal(item.asyncResponse, undefined);
-    assert.deepEqual(store.order(ORDER).doneItems, []);
+    assert.deepEqual(store.done(ORDER), []);
     assert.equal(store.order(ORDER).state, 'inProgress');
     assert.deepEqual(store.context(ORDER), {});
     assert.deepEqual(tasks.answers, []);
@@ -101,7 +101,7 @@ describe('applyCallback', () => {
     assert.equal(item.response?.status, 202, 'the acceptance is kept');
     assert.deepEqual(store.context(ORDER), { serviceId: 'SVC-1' });
     const order = store.order(ORDER);
-    assert.deepEqual(order.doneItems, [ACTIVATE_ONLY]);
+    assert.deepEqual(store.done(ORDER), [ACTIVATE_ONLY]);
     assert.equal(order.state, 'completed');
     assert.deepEqual(tasks.answers, [
       { taskToken: 'token-1', output: { itemKey: ACTIVATE_ONLY, state: 'Completed' } },
@@ -170,7 +170,7 @@ describe('applyCallback', () => {
     );
     assert.deepEqual(item.asyncResponse?.body, body);
     assert.equal(store.order(ORDER).state, 'held');
-    assert.deepEqual(store.order(ORDER).doneItems, []);
+    assert.deepEqual(store.done(ORDER), []);
     assert.deepEqual(store.context(ORDER), {});
     assert.deepEqual(tasks.answers, []);
   });

@@ -118,7 +118,7 @@ describe('runItem: asynchronous callouts', () => {
     assert.equal(item.outputAttributes, undefined);
     assert.deepEqual(tasks.answers, []);
     assert.equal(store.order(ORDER).state, 'inProgress');
-    assert.deepEqual(store.order(ORDER).doneItems, []);
+    assert.deepEqual(store.done(ORDER), []);
     assert.deepEqual(queue.sent, [
       {
         kind: 'deadline',

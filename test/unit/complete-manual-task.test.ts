@@ -110,7 +110,7 @@ describe('completeManualTask', () => {
     const pending = await setup(new InMemoryOrderStore(), false);
     const done = await setup();
     await completeManualTask(done.deps, `${ORDER}.${VISIT}`, {}, OPERATOR);
-    await done.store.markItemDone(ORDER, VISIT, '2025-03-01T10:00:00.000Z'); // the worker finished it
+    await done.store.markItemDone(ORDER, VISIT, undefined); // the worker finished it
 
     await rejectsWith(
       completeManualTask(pending.deps, `${ORDER}.${VISIT}`, {}, OPERATOR),

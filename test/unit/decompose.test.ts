@@ -88,7 +88,6 @@ describe('decompose', () => {
       state: 'acknowledged',
       submitted,
       itemKeys: ['dsl-broadband.reserve-port.1', 'dsl-broadband.activate-line.1', 'dsl-broadband.done.1'],
-      doneItems: [],
       planRuns: [{ planId: 'dsl-broadband', executionName: 'o-1-1', lineIds: ['line-a'] }],
       createdAt: AT,
       updatedAt: AT,

@@ -22,7 +22,6 @@ function order(
     state,
     submitted: externalId === undefined ? {} : { externalId },
     itemKeys: [],
-    doneItems: [],
     planRuns: [],
     createdAt: at,
     updatedAt: at,

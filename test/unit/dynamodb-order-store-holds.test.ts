@@ -122,7 +122,6 @@ async function storeOrder(
     state,
     submitted: {},
     itemKeys: items.map((item) => item.key),
-    doneItems: [],
     planRuns: [],
     createdAt: CREATED_AT,
     updatedAt: CREATED_AT,

@@ -171,7 +171,7 @@ describe('runItem against a system that is Down or an interface that is Offline'
     const order = store.order(ORDER);
     assert.equal(order.state, 'held');
     assert.deepEqual(order.holds, [keyOf(1)]);
-    assert.deepEqual(order.doneItems, []);
+    assert.deepEqual(store.done(ORDER), []);
     assert.deepEqual(queue.sent, [], 'nothing queued while the system stays Down');
     assert.deepEqual(tasks.answers, []);
   });
@@ -381,7 +381,7 @@ describe('runItem against a system that is Down or an interface that is Offline'
     let order = store.order(ORDER);
     assert.equal(order.state, 'held');
     assert.deepEqual(order.holds, [keyOf(2)]);
-    assert.deepEqual(order.doneItems, [keyOf(1)]);
+    assert.deepEqual(store.done(ORDER), [keyOf(1)]);
 
     // Act: the other one.
     await runItem(deps, startOf(2), 'delivery-4');
@@ -390,7 +390,7 @@ describe('runItem against a system that is Down or an interface that is Offline'
     order = store.order(ORDER);
     assert.equal(order.state, 'completed');
     assert.equal(order.holds, undefined);
-    assert.deepEqual(order.doneItems, [keyOf(1), keyOf(2)]);
+    assert.deepEqual(store.done(ORDER), [keyOf(1), keyOf(2)]);
     assert.equal(http.requests.length, 2);
   });
 

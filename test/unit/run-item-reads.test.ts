@@ -55,7 +55,7 @@ function fanCatalog(): Catalog {
 type Read =
   | { method: 'getAggregate' | 'getOrder'; orderId: string }
   | { method: 'getItem'; orderId: string; key: string }
-  | { method: 'getOrderWith'; orderId: string; keys: string[] };
+  | { method: 'getProgressWith'; orderId: string; keys: string[] };
 
 /** The in-memory store, keeping every read it is asked for in order. */
 class ReadRecordingOrderStore extends InMemoryOrderStore {
@@ -64,9 +64,9 @@ class ReadRecordingOrderStore extends InMemoryOrderStore {
     this.reads.push({ method: 'getAggregate', orderId });
     return super.getAggregate(orderId);
   }
-  override async getOrderWith(orderId: string, keys: string[]) {
-    this.reads.push({ method: 'getOrderWith', orderId, keys: [...keys] });
-    return super.getOrderWith(orderId, keys);
+  override async getProgressWith(orderId: string, keys: string[]) {
+    this.reads.push({ method: 'getProgressWith', orderId, keys: [...keys] });
+    return super.getProgressWith(orderId, keys);
   }
   override async getItem(orderId: string, key: string) {
     this.reads.push({ method: 'getItem', orderId, key });
@@ -128,9 +128,9 @@ async function setup() {
 const dispatch = (itemKey: string, taskToken: string) => ({ orderId: ORDER, itemKey, taskToken });
 const start = (itemKey: string) => ({ kind: 'start' as const, orderId: ORDER, itemKey });
 
-/** A getOrderWith read's keys in a stable order: which keys are read matters, not in what order. */
+/** A getProgressWith read's keys in a stable order: which keys are read matters, not in what order. */
 const sortedKeys = (read: Read | undefined): string[] => {
-  assert.equal(read?.method, 'getOrderWith');
+  assert.equal(read?.method, 'getProgressWith');
   return [...read.keys].sort();
 };
 
@@ -151,7 +151,7 @@ describe('runItem: a dispatch whose prerequisites are not done', () => {
     await runItem(deps, dispatch(C, 'token-c'), 'delivery-1');
 
     // Assess
-    assert.deepEqual(store.reads, [{ method: 'getOrderWith', orderId: ORDER, keys: [C] }]);
+    assert.deepEqual(store.reads, [{ method: 'getProgressWith', orderId: ORDER, keys: [C] }]);
     const waiting = store.item(ORDER, C);
     assert.equal(waiting.state, 'Pending');
     assert.deepEqual(waiting.taskTokens, ['token-c']);
@@ -166,14 +166,14 @@ describe('runItem: a dispatch whose prerequisites are not done', () => {
     // Prepare: A completes; C still waits for B.
     const { deps, store, queue } = await setup();
     await runItem(deps, dispatch(A, 'token-a'), 'delivery-1');
-    assert.deepEqual(store.order(ORDER).doneItems, [A]);
+    assert.deepEqual(store.done(ORDER), [A]);
     store.forgetReads();
 
     // Act
     await runItem(deps, dispatch(C, 'token-c'), 'delivery-2');
 
     // Assess
-    assert.deepEqual(store.reads, [{ method: 'getOrderWith', orderId: ORDER, keys: [C] }]);
+    assert.deepEqual(store.reads, [{ method: 'getProgressWith', orderId: ORDER, keys: [C] }]);
     assert.equal(store.item(ORDER, C).state, 'Pending');
     assert.deepEqual(store.item(ORDER, C).taskTokens, ['token-c']);
     assert.deepEqual(queue.sent, []);
@@ -191,7 +191,7 @@ describe('runItem: a dispatch whose prerequisites are not done', () => {
 
     // Assess
     assert.deepEqual(store.reads.slice(0, 2), [
-      { method: 'getOrderWith', orderId: ORDER, keys: [C] },
+      { method: 'getProgressWith', orderId: ORDER, keys: [C] },
       { method: 'getAggregate', orderId: ORDER },
     ]);
     assert.equal(store.item(ORDER, C).state, 'Completed');
@@ -224,7 +224,7 @@ describe('finish: reading the item and its dependents', () => {
     // Assess
     assert.equal(store.reads.length, 1);
     assert.deepEqual(sortedKeys(store.reads[0]), [A, C, D, E]);
-    assert.deepEqual(store.order(ORDER).doneItems, [A]);
+    assert.deepEqual(store.done(ORDER), [A]);
     assert.deepEqual(tasks.answers.map((answer) => answer.taskToken).sort(), ['token-a', 'token-a-rerun']);
     for (const answer of tasks.answers) assert.deepEqual(answer.output, { itemKey: A, state: 'Completed' });
     // Not C (B is not done), not E (no token), not B (it does not depend on A).
@@ -287,7 +287,7 @@ describe('finish: reading the item and its dependents', () => {
     // Assess: the dispatch's own read, the worker's read of the item to run, then finish's read.
     assert.deepEqual(
       store.reads.map((read) => read.method),
-      ['getOrderWith', 'getAggregate', 'getOrderWith'],
+      ['getProgressWith', 'getAggregate', 'getProgressWith'],
     );
     assert.deepEqual(sortedKeys(store.reads[0]), [A]);
     assert.deepEqual(sortedKeys(store.reads[2]), [A, C, D, E]);

@@ -159,7 +159,7 @@ describe('runItem', () => {
     assert.deepEqual(store.context(ORDER), { portId: 'P-7' });
     const order = store.order(ORDER);
     assert.equal(order.state, 'completed');
-    assert.deepEqual(order.doneItems, [PORT]);
+    assert.deepEqual(store.done(ORDER), [PORT]);
     assert.ok(order.completedAt);
     assert.deepEqual(tasks.answers, [
       { taskToken: 'token-1', output: { itemKey: PORT, state: 'Completed' } },
@@ -174,7 +174,7 @@ describe('runItem', () => {
 
     const order = store.order(ORDER);
     assert.equal(order.state, 'inProgress');
-    assert.deepEqual(order.doneItems, [RESERVE]);
+    assert.deepEqual(store.done(ORDER), [RESERVE]);
     assert.equal(order.completedAt, undefined);
   });
 
@@ -227,7 +227,7 @@ describe('runItem', () => {
     );
     const order = store.order(ORDER);
     assert.equal(order.state, 'completed');
-    assert.deepEqual([...order.doneItems].sort(), [ACTIVATE, DONE, RESERVE].sort());
+    assert.deepEqual(store.done(ORDER).sort(), [ACTIVATE, DONE, RESERVE].sort());
   });
 
   it('runs an item at once when its dispatch arrives after its prerequisite completed', async () => {
@@ -270,7 +270,7 @@ describe('runItem', () => {
     assert.equal(item.state, 'Completed');
     assert.equal(item.history.length, 3);
     assert.deepEqual(store.context(ORDER), { portId: 'P-7' });
-    assert.deepEqual(store.order(ORDER).doneItems, [PORT]);
+    assert.deepEqual(store.done(ORDER), [PORT]);
     assert.equal(store.order(ORDER).state, 'completed');
   });
 
@@ -401,7 +401,7 @@ describe('runItem', () => {
     assert.equal(item.nextAttemptAt, undefined);
     assert.equal(item.outputAttributes, undefined);
     assert.equal(store.order(ORDER).state, 'held');
-    assert.deepEqual(store.order(ORDER).doneItems, []);
+    assert.deepEqual(store.done(ORDER), []);
     assert.deepEqual(tasks.answers, []);
     assert.deepEqual(queue.sent, []);
     assert.equal(store.item(ORDER, ACTIVATE).state, 'Pending');
@@ -583,7 +583,7 @@ describe('runItem: conditions', () => {
     assert.ok(item.completedAt);
     assert.equal(item.attemptId, undefined, 'never claimed');
     assert.deepEqual(tasks.answers, [{ taskToken: 'token-1', output: { itemKey: PORT, state: 'Skipped' } }]);
-    assert.deepEqual(store.order(ORDER).doneItems, [PORT]);
+    assert.deepEqual(store.done(ORDER), [PORT]);
     assert.equal(store.order(ORDER).state, 'completed');
     assert.deepEqual(store.context(ORDER), {});
     assert.deepEqual(queue.sent, []);
@@ -688,7 +688,7 @@ describe('runItem: conditions', () => {
       );
       assert.equal(item.history[1]?.reason, 'prerequisites done; condition evaluated');
       assert.equal(store.order(ORDER).state, 'held');
-      assert.deepEqual(store.order(ORDER).doneItems, []);
+      assert.deepEqual(store.done(ORDER), []);
       assert.deepEqual(tasks.answers, []);
       assert.deepEqual(queue.sent, []);
       assert.equal(http.requests.length, 0);
@@ -819,7 +819,7 @@ describe('runItem: manualTask', () => {
       'only the autoTask is answered',
     );
     assert.deepEqual(queue.sent, []);
-    assert.deepEqual(store.order(ORDER).doneItems, ['tv-bundle.choose-channels.1']);
+    assert.deepEqual(store.done(ORDER), ['tv-bundle.choose-channels.1']);
     assert.equal(store.order(ORDER).state, 'inProgress');
   });
 
@@ -854,7 +854,7 @@ describe('runItem: manualTask', () => {
       ['token-1'],
     );
     assert.deepEqual(queue.sent, []);
-    assert.equal(store.order(ORDER).doneItems.includes('tv-bundle.technician-visit.1'), false);
+    assert.equal(store.done(ORDER).includes('tv-bundle.technician-visit.1'), false);
   });
 
   it("finishes a manual task an operator completed: the operator's attributes, every token, the dependents", async () => {

@@ -80,7 +80,6 @@ async function storeOrder(store: DynamoDbOrderStore, orderId: string, count: num
     state: 'acknowledged',
     submitted: {},
     itemKeys: items.map((item) => item.key),
-    doneItems: [],
     planRuns: [],
     createdAt: CREATED_AT,
     updatedAt: CREATED_AT,
@@ -95,8 +94,8 @@ const keyAt = (items: ItemRecord[], index: number): string => {
   return item.key;
 };
 
-describe('DynamoDbOrderStore.getOrderWith', () => {
-  it('reads the order and two named items in one consistent BatchGetItem', async () => {
+describe('DynamoDbOrderStore.getProgressWith', () => {
+  it("reads the order's done set and two named items in one consistent BatchGetItem", async () => {
     // Prepare
     const tableName = await newTable();
     const items = await storeOrder(new DynamoDbOrderStore(dynamo.db, tableName), 'order-1', 3);
@@ -105,18 +104,18 @@ describe('DynamoDbOrderStore.getOrderWith', () => {
     const [first, , third] = [keyAt(items, 0), keyAt(items, 1), keyAt(items, 2)];
 
     // Act
-    const read = await store.getOrderWith('order-1', [first, third]);
+    const read = await store.getProgressWith('order-1', [first, third]);
 
     // Assess
     assert.deepEqual(
       sent.map((command) => command.name),
       ['BatchGetCommand'],
     );
-    assert.deepEqual(batchKeys(sent[0], tableName), ['ORDER', `ITEM#${first}`, `ITEM#${third}`]);
+    assert.deepEqual(batchKeys(sent[0], tableName), ['PROGRESS', `ITEM#${first}`, `ITEM#${third}`]);
     assert.equal(batchRequest(sent[0], tableName).ConsistentRead, true);
     const whole = await store.getAggregate('order-1');
     assert.ok(whole);
-    assert.deepEqual(read.order, whole.order);
+    assert.deepEqual(read.done, whole.done);
     assert.deepEqual([...read.items.keys()].sort(), [first, third]);
     assert.deepEqual(read.items.get(first), whole.items.get(first));
     assert.deepEqual(read.items.get(third), whole.items.get(third));
@@ -128,13 +127,13 @@ describe('DynamoDbOrderStore.getOrderWith', () => {
     const items = await storeOrder(store, 'order-1', 2);
     const [first, second] = [keyAt(items, 0), keyAt(items, 1)];
     assert.equal(await store.attachTaskToken('order-1', second, 'token-2', CREATED_AT), true);
-    await store.markItemDone('order-1', first, CREATED_AT);
+    await store.markItemDone('order-1', first, undefined);
 
     // Act
-    const read = await store.getOrderWith('order-1', [second]);
+    const read = await store.getProgressWith('order-1', [second]);
 
     // Assess: string sets come back as the model's lists.
-    assert.deepEqual(read.order?.doneItems, [first]);
+    assert.deepEqual(read.done, [first]);
     assert.deepEqual(read.items.get(second)?.taskTokens, ['token-2']);
   });
 
@@ -145,10 +144,10 @@ describe('DynamoDbOrderStore.getOrderWith', () => {
     const first = keyAt(items, 0);
 
     // Act
-    const read = await store.getOrderWith('order-1', [first, 'no-such-item']);
+    const read = await store.getProgressWith('order-1', [first, 'no-such-item']);
 
     // Assess
-    assert.equal(read.order?.id, 'order-1');
+    assert.deepEqual(read.done, []);
     assert.deepEqual([...read.items.keys()], [first]);
     assert.equal(read.items.has('no-such-item'), false);
   });
@@ -162,10 +161,10 @@ describe('DynamoDbOrderStore.getOrderWith', () => {
     const [first, second] = [keyAt(items, 0), keyAt(items, 1)];
 
     // Act
-    const read = await store.getOrderWith('order-1', [first, second, first, second, first]);
+    const read = await store.getProgressWith('order-1', [first, second, first, second, first]);
 
     // Assess
-    assert.deepEqual(batchKeys(sent[0], tableName), ['ORDER', `ITEM#${first}`, `ITEM#${second}`]);
+    assert.deepEqual(batchKeys(sent[0], tableName), ['PROGRESS', `ITEM#${first}`, `ITEM#${second}`]);
     assert.equal(sent.length, 1);
     assert.deepEqual([...read.items.keys()].sort(), [first, second]);
   });
@@ -176,15 +175,15 @@ describe('DynamoDbOrderStore.getOrderWith', () => {
     await storeOrder(store, 'order-1', 2);
 
     // Act
-    const read = await store.getOrderWith('no-such-order', ['item-000', 'item-001']);
+    const read = await store.getProgressWith('no-such-order', ['item-000', 'item-001']);
 
     // Assess
-    assert.equal(read.order, undefined);
+    assert.equal(read.done, undefined);
     assert.equal(read.items.size, 0);
   });
 
   it('reads more than 100 keys in batches of 100 (dynalite refuses more, as DynamoDB does)', async () => {
-    // Prepare: 120 items; with the order record, 121 keys.
+    // Prepare: 120 items; with the progress record, 121 keys.
     const tableName = await newTable();
     const items = await storeOrder(new DynamoDbOrderStore(dynamo.db, tableName), 'order-1', 120);
     const { client, sent } = recording(dynamo.db);
@@ -192,21 +191,20 @@ describe('DynamoDbOrderStore.getOrderWith', () => {
     const keys = items.map((item) => item.key);
 
     // Act
-    const read = await store.getOrderWith('order-1', [...keys, 'no-such-item']);
+    const read = await store.getProgressWith('order-1', [...keys, 'no-such-item']);
 
     // Assess
     assert.deepEqual(
       sent.map((command) => batchKeys(command, tableName).length),
       [100, 22],
     );
-    assert.equal(read.order?.id, 'order-1');
-    assert.equal(read.order?.itemKeys.length, 120);
+    assert.deepEqual(read.done, []);
     assert.deepEqual([...read.items.keys()].sort(), keys);
     assert.deepEqual(read.items.get(keyAt(items, 119)), items[119]);
   });
 
   it('asks again for the keys DynamoDB left unprocessed', async () => {
-    // Prepare: the first BatchGetItem answers the order record only and leaves the items unprocessed.
+    // Prepare: the first BatchGetItem answers the progress record only and leaves the items unprocessed.
     const tableName = await newTable();
     const items = await storeOrder(new DynamoDbOrderStore(dynamo.db, tableName), 'order-1', 3);
     const keys = items.map((item) => item.key);
@@ -225,14 +223,14 @@ describe('DynamoDbOrderStore.getOrderWith', () => {
     const store = new DynamoDbOrderStore(client, tableName);
 
     // Act
-    const read = await store.getOrderWith('order-1', keys);
+    const read = await store.getProgressWith('order-1', keys);
 
     // Assess
     assert.deepEqual(
       sent.map((command) => batchKeys(command, tableName)),
-      [['ORDER', ...keys.map((key) => `ITEM#${key}`)], keys.map((key) => `ITEM#${key}`)],
+      [['PROGRESS', ...keys.map((key) => `ITEM#${key}`)], keys.map((key) => `ITEM#${key}`)],
     );
-    assert.equal(read.order?.id, 'order-1');
+    assert.deepEqual(read.done, []);
     assert.deepEqual([...read.items.keys()].sort(), keys);
   });
 });
