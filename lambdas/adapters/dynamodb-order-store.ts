@@ -13,11 +13,13 @@ import { FINISHING_EVENTS, type ItemEvent, LIFECYCLE } from '../domain/item-life
 import {
   callbackEntry,
   callbackKey,
+  historyDueForLog,
   type ItemLogEntry,
   itemDetail,
   keptEntry,
   logEntryKey,
   outcomeEntries,
+  recentTransitions,
   tracedSteps,
 } from '../domain/item-log';
 import {
@@ -871,9 +873,10 @@ export class DynamoDbOrderStore implements OrderStore {
 
   /**
    * One transition of an item: `facts` (what was sent, what came back) are kept in its log first, then
-   * one conditional write changes its state, numbers the transition and keeps its entry as `last`; then
-   * the entry goes to the log, with the one before it again. So a worker that dies between the state
-   * write and the log write loses no entry: the state still has it, and the next transition keeps it.
+   * one conditional write changes its state, numbers the transition and appends its entry to the state's
+   * recent history. Only when that has grown past RECENT_HISTORY do its older entries go to the log, in
+   * one batch, and then off the state (if no transition came between). An entry is on the state or in
+   * the log at every moment, so a worker that dies anywhere here loses none.
    */
   private async transition(
     orderId: string,
@@ -898,7 +901,7 @@ export class DynamoDbOrderStore implements OrderStore {
       '#state = :to',
       'updatedAt = :at',
       '#version = if_not_exists(#version, :zero) + :one',
-      '#last = :last',
+      '#recent = list_append(if_not_exists(#recent, :none), :entry)',
       ...change.sets,
     ];
     const removes = change.removes ?? [];
@@ -915,7 +918,7 @@ export class DynamoDbOrderStore implements OrderStore {
           ExpressionAttributeNames: {
             '#state': 'state',
             '#version': 'version',
-            '#last': 'last',
+            '#recent': 'recent',
             ...change.names,
           },
           ExpressionAttributeValues: {
@@ -923,7 +926,8 @@ export class DynamoDbOrderStore implements OrderStore {
             ':at': entry.at,
             ':zero': 0,
             ':one': 1,
-            ':last': entry,
+            ':none': [],
+            ':entry': [entry],
             ...lifecycle.values,
             ...change.values,
           },
@@ -935,12 +939,33 @@ export class DynamoDbOrderStore implements OrderStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
-    const previous = typeof before?.version === 'number' ? before.version : 0;
-    const entries: ItemLogEntry[] = [{ kind: 'transition', version: previous + 1, entry }];
-    if (previous > 0 && before?.last)
-      entries.push({ kind: 'transition', version: previous, entry: before.last as HistoryEntry });
-    await this.appendLog(orderId, key, entries);
+    const version = (typeof before?.version === 'number' ? before.version : 0) + 1;
+    const recent = [...((before?.recent as HistoryEntry[] | undefined) ?? []), entry];
+    const due = historyDueForLog(recent);
+    if (due > 0) await this.logHistory(orderId, key, recent, version, due);
     return true;
+  }
+
+  /**
+   * Moves the oldest `count` entries of an item's recent history (as it was at `version`) to its log,
+   * then off its state, unless a transition came between (its writer sees them and moves them itself).
+   */
+  private async logHistory(
+    orderId: string,
+    key: string,
+    recent: HistoryEntry[],
+    version: number,
+    count: number,
+  ): Promise<void> {
+    await this.appendLog(orderId, key, recentTransitions(recent, version, count));
+    // The state's list is known whole at `version`: what stays of it is set, if the version is the same.
+    await this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET #recent = :kept',
+      ConditionExpression: '#version = :version',
+      ExpressionAttributeNames: { '#recent': 'recent', '#version': 'version' },
+      ExpressionAttributeValues: { ':version': version, ':kept': recent.slice(count) },
+    });
   }
 
   /** Keeps entries in an item's log; each has a key of its own, so keeping one twice keeps it once. */

@@ -111,11 +111,13 @@ function planItems(plan: PlanDefinition, lines: Line[], orderId: string, at: str
         dependsOn: prerequisites(planItem.dependsOn, line),
         state: 'Pending',
         version: 1,
-        last: {
-          at,
-          state: 'Pending',
-          reason: `decomposed by plan "${plan.id}"${line ? ` for line "${line.id}"` : ' for the order'}`,
-        },
+        recent: [
+          {
+            at,
+            state: 'Pending',
+            reason: `decomposed by plan "${plan.id}"${line ? ` for line "${line.id}"` : ' for the order'}`,
+          },
+        ],
         createdAt: at,
         updatedAt: at,
       }),

@@ -51,10 +51,43 @@ export function keepable(value: unknown, max = MAX_KEPT_PAYLOAD_BYTES): unknown 
   return cut;
 }
 
+/**
+ * How much of an item's history its state keeps before the entries go to its log: a transition appends
+ * its entry to the state in the one write that makes it, and the entries move to the log, in one batch,
+ * only once there are more than `entries` of them or they pass `bytes` (the newest always stays). Most
+ * items make fewer transitions than that, so most transitions are one write; and a state write costs
+ * write units by the kilobyte, which `bytes` keeps to about one.
+ */
+export const RECENT_HISTORY = { entries: 4, bytes: 768 };
+
+/**
+ * How many of the oldest entries of an item's recent history (as its state keeps it after a transition)
+ * go to its log now: all but the newest when there are too many or they are too large, else none.
+ */
+export function historyDueForLog(recent: readonly HistoryEntry[]): number {
+  if (recent.length <= 1) return 0;
+  const bytes = new TextEncoder().encode(JSON.stringify(recent)).length;
+  return recent.length > RECENT_HISTORY.entries || bytes > RECENT_HISTORY.bytes ? recent.length - 1 : 0;
+}
+
+/** The log entries of the oldest `count` of an item's recent history, whose newest is number `version`. */
+export function recentTransitions(
+  recent: readonly HistoryEntry[],
+  version: number,
+  count = recent.length,
+): TransitionEntry[] {
+  const first = version - recent.length + 1;
+  return recent
+    .slice(0, count)
+    .map((entry, i) => ({ kind: 'transition' as const, version: first + i, entry }));
+}
+
+/** A transition: the item's history entry number `version` (the state's version after it). */
+type TransitionEntry = { kind: 'transition'; version: number; entry: HistoryEntry };
+
 /** One record of an item's log. */
 export type ItemLogEntry =
-  /** A transition: the item's history entry number `version` (the state's version after it). */
-  | { kind: 'transition'; version: number; entry: HistoryEntry }
+  | TransitionEntry
   /** One attempt of a callout or a procedure's HTTP step: what was sent, what came back, what was decided. */
   | { kind: 'attempt'; attempt: AttemptRecord; response?: CalloutResponseRecord }
   /**
@@ -206,10 +239,10 @@ export function itemDetail(state: ItemRecord, entries: readonly ItemLogEntry[]):
     else if (entry.final) finals.push({ at: entry.at, body: entry.body });
     else if (entry.entry) interim.push({ after: entry.afterVersion, at: entry.at, entry: entry.entry });
   }
-  // The latest transition is on the state too: a worker that died between its state write and its log
-  // write leaves it there, and the next transition's writer keeps it.
-  const { last, version, procedure, ...rest } = state;
-  if (last && version !== undefined && !transitions.has(version)) transitions.set(version, last);
+  // The latest transitions are on the state until they go to the log (a few at a time).
+  const { recent, version, procedure, ...rest } = state;
+  if (recent && version !== undefined)
+    for (const logged of recentTransitions(recent, version)) transitions.set(logged.version, logged.entry);
 
   const history = [
     ...[...transitions].map(([v, entry]) => ({ v, at: '', n: 0, entry })),

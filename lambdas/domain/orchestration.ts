@@ -69,8 +69,12 @@ export interface ItemRecord {
   state: ItemState;
   /** How many transitions the item has made: its history entries are numbered 1 to `version`. */
   version?: number;
-  /** Its latest history entry (number `version`), also kept in its log. */
-  last?: HistoryEntry;
+  /**
+   * Its latest history entries, oldest first, not yet in its log (the newest is number `version`): a
+   * transition appends its entry here, and they go to the log a few at a time (item-log.ts:
+   * RECENT_HISTORY).
+   */
+  recent?: HistoryEntry[];
   /**
    * Every task token a plan execution gave this item (a re-run execution brings a new one). All are
    * answered when the item is done; those no execution waits for any more answer "gone".
@@ -104,7 +108,7 @@ export interface ItemRecord {
 }
 
 /** An item's state with its log put back together (item-log.ts: itemDetail). */
-export interface ItemDetail extends Omit<ItemRecord, 'procedure' | 'version' | 'last'> {
+export interface ItemDetail extends Omit<ItemRecord, 'procedure' | 'version' | 'recent'> {
   history: HistoryEntry[];
   /** Every attempt of a callout: when, what was sent, what came back, and what was decided. */
   attempts?: AttemptRecord[];

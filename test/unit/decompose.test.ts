@@ -67,7 +67,7 @@ describe('decompose', () => {
       dependsOn: [],
       state: 'Pending',
       version: 1,
-      last: { at: AT, state: 'Pending', reason: 'decomposed by plan "dsl-broadband" for line "line-a"' },
+      recent: [{ at: AT, state: 'Pending', reason: 'decomposed by plan "dsl-broadband" for line "line-a"' }],
       createdAt: AT,
       updatedAt: AT,
     });
@@ -199,7 +199,7 @@ describe('decompose', () => {
     const survey = items.find((i) => i.key === 'fibre.survey');
     assert.ok(survey);
     assert.equal('lineId' in survey, false, 'an order-scoped item belongs to no line');
-    assert.deepEqual(survey.last, {
+    assert.deepEqual(survey.recent?.[0], {
       at: AT,
       state: 'Pending',
       reason: 'decomposed by plan "fibre" for the order',

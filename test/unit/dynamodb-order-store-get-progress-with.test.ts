@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
-import { createKeyOnlyOrdersTable, inProcessDynalite } from './fixtures/dynalite';
+import {
+  createKeyOnlyOrdersTable,
+  inProcessDynalite,
+  recording,
+  type SentCommand,
+} from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const CREATED_AT = '2025-03-01T09:00:00.000Z';
@@ -12,29 +17,6 @@ const dynamo = inProcessDynalite(REGION);
 
 /** A fresh orders table with the stateful stack's keys; these reads use no index. */
 const newTable = () => createKeyOnlyOrdersTable(dynamo.raw);
-
-interface SentCommand {
-  name: string;
-  input: Record<string, unknown>;
-}
-
-/**
- * The document client with every command it is sent recorded by its class name; `intercept` may answer
- * a command in its place (to play DynamoDB under throttling).
- */
-function recording(
-  db: DynamoDBDocumentClient,
-  intercept?: (command: object, index: number) => Promise<unknown> | undefined,
-): { client: DynamoDBDocumentClient; sent: SentCommand[] } {
-  const sent: SentCommand[] = [];
-  const client = {
-    send(command: { input: Record<string, unknown> }) {
-      sent.push({ name: command.constructor.name, input: structuredClone(command.input) });
-      return intercept?.(command, sent.length - 1) ?? db.send(command as BatchGetCommand);
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { client, sent };
-}
 
 /** What a recorded BatchGetItem asked of the table. */
 function batchRequest(
@@ -65,7 +47,7 @@ const pendingItem = (orderId: string, key: string): ItemRecord => ({
   dependsOn: [],
   state: 'Pending',
   version: 1,
-  last: { at: CREATED_AT, state: 'Pending', reason: 'order accepted' },
+  recent: [{ at: CREATED_AT, state: 'Pending', reason: 'order accepted' }],
   createdAt: CREATED_AT,
   updatedAt: CREATED_AT,
 });

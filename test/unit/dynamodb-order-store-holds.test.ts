@@ -102,7 +102,7 @@ const pendingItem = (orderId: string, key: string, interfaceId: string): ItemRec
   dependsOn: [],
   state: 'Pending',
   version: 1,
-  last: { at: CREATED_AT, state: 'Pending', reason: 'order accepted' },
+  recent: [{ at: CREATED_AT, state: 'Pending', reason: 'order accepted' }],
   createdAt: CREATED_AT,
   updatedAt: CREATED_AT,
 });
@@ -188,10 +188,13 @@ describe('DynamoDbOrderStore: holding items', () => {
       state: 'OnHold',
       hold: info,
       version: 2,
-      last: onHold,
+      recent: [...(item.recent ?? []), onHold],
       updatedAt: iso(2_000),
     });
-    assert.deepEqual((await store.getItemDetail('order-1', item.key))?.history, [item.last, onHold]);
+    assert.deepEqual((await store.getItemDetail('order-1', item.key))?.history, [
+      ...(item.recent ?? []),
+      onHold,
+    ]);
   });
 
   it('holds a Running item under the attempt that claimed it, and takes the attempt off it', async () => {
@@ -222,11 +225,11 @@ describe('DynamoDbOrderStore: holding items', () => {
       hold: info,
       startedAt: iso(1_000),
       version: 3,
-      last: onHold,
+      recent: [...(item.recent ?? []), { at: iso(1_000), state: 'Running', reason: 'started' }, onHold],
       updatedAt: iso(2_000),
     });
     assert.deepEqual((await store.getItemDetail('order-1', item.key))?.history, [
-      item.last,
+      ...(item.recent ?? []),
       { at: iso(1_000), state: 'Running', reason: 'started' },
       onHold,
     ]);
@@ -402,7 +405,7 @@ describe('DynamoDbOrderStore: on-hold lists', () => {
     assert.equal(item?.state, 'Running');
     assert.equal(item?.attemptId, 'delivery-9');
     assert.deepEqual(item?.hold, info);
-    assert.deepEqual(item?.last, { at: iso(4_000), state: 'Running', reason: 'released; started' });
+    assert.deepEqual(item?.recent?.at(-1), { at: iso(4_000), state: 'Running', reason: 'released; started' });
     assert.deepEqual(await store.listHeldItems({ systemId: 'inventory', limit: 10 }), {
       items: [listed(stays, staysHold)],
     });

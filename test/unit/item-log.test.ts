@@ -3,12 +3,15 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  historyDueForLog,
   type ItemLogEntry,
   itemDetail,
   keepable,
   keptEntry,
   logEntryKey,
   MAX_KEPT_PAYLOAD_BYTES,
+  RECENT_HISTORY,
+  recentTransitions,
 } from '../../lambdas/domain/item-log';
 import type { AttemptRecord, HistoryEntry, ItemRecord } from '../../lambdas/domain/orchestration';
 
@@ -23,16 +26,17 @@ const transition = (version: number, reason: string): ItemLogEntry => ({
   version,
   entry: entry(reason),
 });
-const state = (version: number, last: HistoryEntry): ItemRecord => ({
+/** An item's state at `version`, keeping `recent` (its latest entries, not yet in the log). */
+const state = (version: number, ...recent: HistoryEntry[]): ItemRecord => ({
   orderId: 'o-1',
   key: 'dsl.activate.1',
   planId: 'dsl',
   planItemId: 'activate',
   type: 'callout',
   dependsOn: [],
-  state: last.state,
+  state: recent.at(-1)?.state ?? 'Pending',
   version,
-  last,
+  recent,
   createdAt: AT,
   updatedAt: AT,
 });
@@ -115,9 +119,10 @@ describe('itemDetail', () => {
       },
       transition(2, 'started'),
     ];
-    const last = entry('completed', 'Completed');
-
-    const detail = itemDetail(state(4, last), [...log, transition(4, 'completed')]);
+    const detail = itemDetail(state(4, entry('completed', 'Completed')), [
+      ...log,
+      transition(4, 'completed'),
+    ]);
 
     assert.deepEqual(
       detail.history.map((h) => h.reason),
@@ -125,11 +130,52 @@ describe('itemDetail', () => {
     );
   });
 
-  it('shows the latest transition from the state when its log record was never written', () => {
-    const detail = itemDetail(state(2, entry('started')), [transition(1, 'decomposed')]);
+  it('numbers the transitions the state keeps back from its version, after those in the log', () => {
+    const detail = itemDetail(state(4, entry('accepted'), entry('completed', 'Completed')), [
+      transition(2, 'started'),
+      transition(1, 'decomposed'),
+    ]);
+    assert.deepEqual(
+      detail.history.map((h) => h.reason),
+      ['decomposed', 'started', 'accepted', 'completed'],
+    );
+  });
+
+  it('shows an entry once when it is both in the log and still on the state', () => {
+    // A worker moved it to the log and died before taking it off the state.
+    const detail = itemDetail(state(2, entry('decomposed'), entry('started')), [transition(1, 'decomposed')]);
     assert.deepEqual(
       detail.history.map((h) => h.reason),
       ['decomposed', 'started'],
+    );
+  });
+});
+
+describe('historyDueForLog', () => {
+  it('keeps up to four small entries on the state, and moves all but the newest once a fifth comes', () => {
+    const entries = [1, 2, 3, 4, 5].map((n) => entry(`step ${n}`));
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => historyDueForLog(entries.slice(0, n))),
+      [0, 0, 0, 0, 4],
+    );
+    assert.equal(RECENT_HISTORY.entries, 4);
+  });
+
+  it('moves all but the newest once the entries pass the byte budget, and never the newest alone', () => {
+    const long = entry('x'.repeat(RECENT_HISTORY.bytes));
+    assert.equal(historyDueForLog([long]), 0, 'the newest stays, whatever its size');
+    assert.equal(historyDueForLog([entry('short'), long]), 1);
+    assert.equal(historyDueForLog([long, entry('short')]), 1);
+  });
+
+  it('numbers the entries it moves back from the newest', () => {
+    const recent = [entry('a'), entry('b'), entry('c')];
+    assert.deepEqual(
+      recentTransitions(recent, 9, 2).map((t) => [t.version, t.entry.reason]),
+      [
+        [7, 'a'],
+        [8, 'b'],
+      ],
     );
   });
 
