@@ -30,7 +30,7 @@ export interface StatefulStackProps extends StackProps {
 export const SECRET_TAG = 'switchboard:secret';
 
 export class StatefulStack extends Stack {
-  /** Orders, their orchestration items and their context: pk `ORDER#<id>`, sk `ORDER` | `PROGRESS` | `ITEM#<key>` | `~LOG#…`. */
+  /** Orders, their orchestration items and their context: pk `ORDER#<id>`, sk `ORDER` | `ACCEPTED` | `PROGRESS` | `ITEM#<key>` | `~LOG#…`. */
   readonly ordersTable: Table;
   /** Items ready to run (from the plans' waits and from the worker itself). */
   readonly work: QueueWithDlq;

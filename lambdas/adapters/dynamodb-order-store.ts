@@ -64,6 +64,11 @@ const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
 });
 const ORDER_SK = 'ORDER';
 /**
+ * The TMF622 order as accepted (`submitted`), written once beside the order record, so the record that
+ * changes with the order's state (and is copied into the two listing indexes) stays small.
+ */
+const ACCEPTED_SK = 'ACCEPTED';
+/**
  * What the order's items have done so far: the done set (`doneItems`) and the attributes they wrote
  * (`attributes`, the order context). Small and apart from the order, so an item's finish is one small
  * write, not a rewrite of the accepted order.
@@ -90,8 +95,12 @@ export class DynamoDbOrderStore implements OrderStore {
   ) {}
 
   async createOrder(order: OrderRecord, items: ItemRecord[]): Promise<void> {
-    // Written before the order: an order is never seen without what finds it and its items.
+    // Written before the order, in batches: an order is never seen without what it was accepted as, its
+    // progress, its items and what finds it.
+    const { submitted, ...state } = order;
     const records = [
+      { pk: orderPk(order.id), sk: ACCEPTED_SK, submitted },
+      { pk: orderPk(order.id), sk: PROGRESS_SK, attributes: {} },
       ...items.map((item) => ({ pk: orderPk(order.id), sk: itemSk(item.key), ...item })),
       ...externalIdsOf(order).map((externalId) => ({
         pk: externalPk(externalId),
@@ -103,13 +112,7 @@ export class DynamoDbOrderStore implements OrderStore {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: orderPk(order.id), sk: PROGRESS_SK, attributes: {} },
-      }),
-    );
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...order, ...listKeys(order) },
+        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...state, ...listKeys(order) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -147,14 +150,31 @@ export class DynamoDbOrderStore implements OrderStore {
   }
 
   async getOrder(orderId: string): Promise<OrderRecord | undefined> {
-    const result = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: orderPk(orderId), sk: ORDER_SK },
-        ConsistentRead: true,
-      }),
+    const records = await batchGet(this.db, this.tableName, [
+      { pk: orderPk(orderId), sk: ORDER_SK },
+      { pk: orderPk(orderId), sk: ACCEPTED_SK },
+    ]);
+    const record = records.find((r) => r.sk === ORDER_SK);
+    return record
+      ? toOrder(
+          record,
+          records.find((r) => r.sk === ACCEPTED_SK),
+        )
+      : undefined;
+  }
+
+  /** The orders of these order records, each with the order as accepted (read in batches). */
+  private async withAccepted(records: Record<string, unknown>[]): Promise<OrderRecord[]> {
+    const accepted = new Map(
+      (
+        await batchGet(
+          this.db,
+          this.tableName,
+          records.map((record) => ({ pk: String(record.pk), sk: ACCEPTED_SK })),
+        )
+      ).map((record) => [String(record.pk), record]),
     );
-    return result.Item ? toOrder(result.Item) : undefined;
+    return records.map((record) => toOrder(record, accepted.get(String(record.pk))));
   }
 
   async listOrders(query: { state?: OrderState; externalId?: string; offset: number; limit: number }) {
@@ -185,7 +205,7 @@ export class DynamoDbOrderStore implements OrderStore {
       total += page.Count ?? 0;
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    const orders: OrderRecord[] = [];
+    const orders: Record<string, unknown>[] = [];
     let skipped = 0;
     startKey = undefined;
     while (orders.length < query.limit && skipped + orders.length < total) {
@@ -200,12 +220,12 @@ export class DynamoDbOrderStore implements OrderStore {
       );
       for (const record of page.Items ?? []) {
         if (skipped < query.offset) skipped++;
-        else if (orders.length < query.limit) orders.push(toOrder(record));
+        else if (orders.length < query.limit) orders.push(record);
       }
       startKey = page.LastEvaluatedKey;
       if (!startKey) break;
     }
-    return { orders, total };
+    return { orders: await this.withAccepted(orders), total };
   }
 
   /** The orders with an external id: at most the 1,000 newest are looked at (an id names one order or a few). */
@@ -225,10 +245,12 @@ export class DynamoDbOrderStore implements OrderStore {
     );
     const keys = (found.Items ?? []).map((record) => ({ pk: orderPk(String(record.orderId)), sk: ORDER_SK }));
     const orders = (await batchGet(this.db, this.tableName, keys))
-      .map(toOrder)
       .filter((order) => query.state === undefined || order.state === query.state)
-      .sort((a, b) => `${b.createdAt}#${b.id}`.localeCompare(`${a.createdAt}#${a.id}`));
-    return { orders: orders.slice(query.offset, query.offset + query.limit), total: orders.length };
+      .sort((a, b) => String(b.listSort).localeCompare(String(a.listSort)));
+    return {
+      orders: await this.withAccepted(orders.slice(query.offset, query.offset + query.limit)),
+      total: orders.length,
+    };
   }
 
   async getAggregate(orderId: string): Promise<OrderAggregate | undefined> {
@@ -239,8 +261,9 @@ export class DynamoDbOrderStore implements OrderStore {
       KeyConditionExpression: 'pk = :pk AND sk < :log',
       ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': LOG },
     });
+    const accepted = records.find((record) => record.sk === ACCEPTED_SK);
     for (const record of records) {
-      if (record.sk === ORDER_SK) order = toOrder(record);
+      if (record.sk === ORDER_SK) order = toOrder(record, accepted);
       else if (record.sk === PROGRESS_SK) progress = toProgress(record);
       else if (String(record.sk).startsWith('ITEM#')) {
         const item = toItem(record);
@@ -1059,11 +1082,16 @@ function toItem(record: Record<string, unknown>): ItemRecord {
   } as unknown as ItemRecord;
 }
 
-function toOrder(record: Record<string, unknown>): OrderRecord {
+/** The order from its record and the record of the order as accepted (written first, so always there). */
+function toOrder(
+  record: Record<string, unknown>,
+  accepted: Record<string, unknown> | undefined,
+): OrderRecord {
   const { listAll: _all, listState: _state, listSort: _sort, ...rest } = strip(record);
   const { holds, ...order } = rest;
   return {
     ...(order as unknown as OrderRecord),
+    submitted: (accepted?.submitted as Record<string, unknown> | undefined) ?? {},
     ...(holds instanceof Set && holds.size > 0 ? { holds: [...holds] as string[] } : {}),
   };
 }
