@@ -234,6 +234,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/configuration-seeder/handler.ts',
       description: "Custom resource: seeds the catalog's systems and interfaces into the configuration table",
       catalog,
+      withSystemAddresses: true,
       timeout: Duration.minutes(5),
     }).bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-write-delete', {
       indexes: [CONFIGURATION_BY_KIND],

@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -23,6 +25,12 @@ export interface SwitchboardFunctionProps {
   memorySize?: number;
   /** Modules bundled for their side effects: the catalog's custom integration adapters, which register themselves. */
   inject?: string[];
+  /**
+   * Bundles the systems' base URLs with the catalog. Only the configuration seeder needs them (every
+   * other function reads a system's address from the configuration table): without them a function's
+   * bundle is the same wherever it is deployed, so a synth whose inputs did not change can reuse it.
+   */
+  withSystemAddresses?: true;
 }
 
 /**
@@ -36,6 +44,7 @@ export class SwitchboardFunction extends NodejsFunction {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const catalog = props.withSystemAddresses ? props.catalog : withoutSystemAddresses(props.catalog);
     super(scope, id, {
       entry: join(PROJECT_ROOT, props.entry),
       projectRoot: PROJECT_ROOT,
@@ -57,8 +66,10 @@ export class SwitchboardFunction extends NodejsFunction {
         minify: true,
         sourceMap: true,
         externalModules: [],
-        define: { [CATALOG_GLOBAL]: JSON.stringify(props.catalog) },
+        define: { [CATALOG_GLOBAL]: JSON.stringify(catalog) },
         ...(props.inject?.length ? { inject: props.inject } : {}),
+        // Named by what goes into the bundle, so an unchanged one is found in a cache (local/synthesize.ts).
+        assetHash: bundleInputsHash(props.entry, catalog, props.inject ?? []),
       },
     });
     Validations.of(this).acknowledge({
@@ -151,4 +162,49 @@ export class SwitchboardFunction extends NodejsFunction {
     bus.grantPutEventsTo(this);
     return this;
   }
+}
+
+/** The catalog with every system's base URL left out (the configuration table has them). */
+function withoutSystemAddresses(catalog: Catalog): Catalog {
+  const systems = Object.fromEntries(
+    Object.entries(catalog.systems).map(([id, system]) => [id, { ...system, baseUrl: '' }]),
+  );
+  return { ...catalog, systems };
+}
+
+/** The folders whose code a function's bundle can import, and the files that pin its dependencies. */
+const BUNDLE_SOURCES = ['lambdas', 'statemachines'];
+const BUNDLE_PINS = ['package-lock.json', 'tsconfig.json', 'lib/constructs/switchboard-function.ts'];
+
+let sourcesHash: string | undefined;
+
+/**
+ * A SHA-256 of everything a function's bundle is made from: its entry, the code it can import, the
+ * pinned dependencies, the bundling settings (this file), the catalog it carries and the modules injected.
+ */
+function bundleInputsHash(entry: string, catalog: Catalog, inject: string[]): string {
+  sourcesHash ??= hashFiles([
+    ...BUNDLE_SOURCES.flatMap((folder) => filesUnder(join(PROJECT_ROOT, folder))),
+    ...BUNDLE_PINS.map((file) => join(PROJECT_ROOT, file)),
+  ]);
+  return createHash('sha256')
+    .update(sourcesHash)
+    .update(entry)
+    .update(JSON.stringify(catalog))
+    .update(hashFiles(inject))
+    .digest('hex');
+}
+
+function hashFiles(files: string[]): string {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort()) {
+    hash.update(relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
 }

@@ -438,6 +438,23 @@ describe('the Switchboard CDK app', () => {
     }
   });
 
+  it("bundles the systems' addresses into the seeder alone, so other bundles are the same wherever deployed", () => {
+    const { stateless: elsewhere } = synth({
+      'switchboard:systemBaseUrls': { inventory: 'https://inventory.example.net' },
+    });
+    const codeOf = (template: Template) =>
+      Object.fromEntries(
+        Object.entries(template.findResources('AWS::Lambda::Function')).map(([id, fn]) => [
+          id.replace(/[0-9A-F]{8}$/, ''),
+          JSON.stringify(fn.Properties.Code),
+        ]),
+      );
+    const here = codeOf(stateless);
+    const there = codeOf(elsewhere);
+    const differ = Object.keys(here).filter((id) => here[id] !== there[id]);
+    assert.deepEqual(differ, ['ConfigurationSeeder']);
+  });
+
   it('gives a new plan file its own state machine', () => {
     const catalogDir = copyDemoCatalog();
     writeFileSync(
