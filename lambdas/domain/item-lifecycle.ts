@@ -1,4 +1,4 @@
-import type { ItemState } from './orchestration';
+import { type ItemRecord, type ItemState, isDone, type OrderState, prerequisitesDone } from './orchestration';
 
 /**
  * The orchestration item's lifecycle, as data: which event moves an item from which states to which.
@@ -104,4 +104,49 @@ export function transition(
     return { refused: 'the item runs under another attempt, which alone moves it on' };
   const from = [...rule.from, ...(rule.fromOwnRunning ? ['Running (under this attempt)'] : [])];
   return { refused: `the item is ${state}; only an item ${from.join(', ')} can ${rule.means}` };
+}
+
+/**
+ * What the worker does with a message about an item (a dispatch, a start, a release, a retry due, a
+ * redelivery), decided from the item, its order's state and done set, and the clock alone:
+ *
+ * - `replay`: the item is done; its effects are applied again (idempotently) and its plan answered, so a
+ *   re-run plan or a duplicate message never calls a system twice;
+ * - `holdOrder`: it is in fallout and waits for an operator; its order is held again (a worker may have
+ *   died between the two writes);
+ * - `notYet`: its retry is not due; the message goes on until it is;
+ * - `awaitCallback`: its system accepted it; the wait's deadline is sent again (a second one changes
+ *   nothing);
+ * - `orderFailed`: an operator failed its order; nothing more of it is started (a retry or a release
+ *   that comes now);
+ * - `ignore`: nothing to do, and why (another delivery runs it; its dispatch or a prerequisite has not
+ *   come: whatever comes last starts it);
+ * - `run`: its condition, its system's admission and its claim come next.
+ */
+export type Arrival =
+  | { kind: 'replay' }
+  | { kind: 'holdOrder' }
+  | { kind: 'notYet'; dueAt: string }
+  | { kind: 'awaitCallback'; deadline: string }
+  | { kind: 'orderFailed' }
+  | { kind: 'ignore'; why: string }
+  | { kind: 'run' };
+
+export function onArrival(
+  item: ItemRecord,
+  order: { state: OrderState; done: readonly string[] },
+  deliveryId: string,
+  now: Date,
+): Arrival {
+  if (isDone(item)) return { kind: 'replay' };
+  if (item.state === 'FatallyFailed') return { kind: 'holdOrder' };
+  if (order.state === 'failed') return { kind: 'orderFailed' };
+  if (item.state === 'Failed' && item.nextAttemptAt && now.getTime() < Date.parse(item.nextAttemptAt))
+    return { kind: 'notYet', dueAt: item.nextAttemptAt };
+  if (item.state === 'Running' && item.attemptId !== deliveryId)
+    return { kind: 'ignore', why: 'another delivery runs it' };
+  if (item.awaiting) return { kind: 'awaitCallback', deadline: item.awaiting.deadline };
+  if (!item.taskTokens?.length) return { kind: 'ignore', why: 'its plan has not dispatched it yet' };
+  if (!prerequisitesDone(item, order.done)) return { kind: 'ignore', why: 'its prerequisites are not done' };
+  return { kind: 'run' };
 }

@@ -1,8 +1,9 @@
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { mappingInput } from '../domain/callout';
 import { MappingError } from '../domain/errors';
+import { onArrival } from '../domain/item-lifecycle';
 import { evaluateMapping } from '../domain/mapping';
-import { type ItemRecord, isDone, prerequisitesDone } from '../domain/orchestration';
+import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
 import { logger } from '../shared/logger';
 import { type Admission, admit, giveBack, type Wake, wakeOf } from './callout-admission';
@@ -25,9 +26,11 @@ import type { RunItemDeps, WorkMessage } from './run-item-deps';
  *
  * 1. A plan's wait arrives (dispatch): keep its task token on the item. If the item's prerequisites are
  *    not done (read from the order and the item alone), that is all.
- * 2. Read the order in one query. A done item is replayed: its effects are applied again (idempotently)
- *    and its task answered, so a re-run plan or a duplicate message never calls a system twice.
- * 3. An item whose prerequisites are not all done waits; the last prerequisite to finish starts it.
+ * 2. Read the order in one query, and let the lifecycle say what the message means for the item now
+ *    (onArrival): a done item is replayed, one in fallout holds its order, one whose retry is not due
+ *    waits on, one that waits for its callback has its deadline sent again; one whose dispatch or
+ *    prerequisites have not come waits for whatever comes last to start it.
+ * 3. Evaluate its condition; a callout is admitted by its system (held, waiting for a slot, or later).
  * 4. Claim the item for this delivery (Pending → Running), run it, and record the outcome.
  * 5. Finish: write its attributes to the order context, count it done, answer the plan's task, and start
  *    every dependent whose prerequisites are now all done.
@@ -66,34 +69,32 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     return;
   }
 
-  if (isDone(item)) return finish(deps, aggregate, item);
-  if (item.state === 'FatallyFailed') {
-    // Waits for an operator. Hold the order again: a worker may have died between the two writes.
-    return holdOrder(deps, item);
-  }
-  if (aggregate.order.state === 'failed') {
-    // An operator failed the order: nothing more of it is started (a retry or a release that comes now).
-    logger.info('item of a failed order not started', { orderId: item.orderId, itemKey: item.key });
-    return;
+  const arrival = onArrival(
+    item,
+    { state: aggregate.order.state, done: aggregate.done },
+    deliveryId,
+    deps.now(),
+  );
+  switch (arrival.kind) {
+    case 'replay':
+      return finish(deps, aggregate, item);
+    case 'holdOrder':
+      return holdOrder(deps, item);
+    case 'notYet':
+      // A wait longer than SQS's 15 minutes hops.
+      return sendRetry(deps, item, arrival.dueAt);
+    case 'awaitCallback':
+      return sendDeadline(deps, deadlineOf(item, deliveryId, arrival.deadline));
+    case 'orderFailed':
+      logger.info('item of a failed order not started', { orderId: item.orderId, itemKey: item.key });
+      return;
+    case 'ignore':
+      return;
+    case 'run':
+      break;
   }
   // A held item runs only as a callout whose system is available; a message for it that is not a
   // release (a re-sent dispatch, say) is one too: admission below decides.
-  if (
-    item.state === 'Failed' &&
-    item.nextAttemptAt &&
-    deps.now().getTime() < Date.parse(item.nextAttemptAt)
-  ) {
-    // Its next attempt is not due yet: the message goes on (a wait longer than SQS's 15 minutes hops).
-    return sendRetry(deps, item, item.nextAttemptAt);
-  }
-  if (item.state === 'Running' && item.attemptId !== deliveryId) return; // another delivery runs it
-  if (item.awaiting) {
-    // Its system accepted it; the callback or the deadline finishes it. The deadline is sent again, in
-    // case the delivery that recorded the wait died before sending it (a second one changes nothing).
-    return sendDeadline(deps, deadlineOf(item, deliveryId, item.awaiting.deadline));
-  }
-  if (!item.taskTokens?.length) return; // its dispatch will come and start it
-  if (!prerequisitesDone(item, aggregate.done)) return;
 
   const planItem = deps.catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
   // Evaluated again on a redelivery too: a worker may have died between claiming and failing the item.

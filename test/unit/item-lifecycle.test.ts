@@ -6,9 +6,15 @@ import {
   ITEM_EVENTS,
   type ItemEvent,
   LIFECYCLE,
+  onArrival,
   transition,
 } from '../../lambdas/domain/item-lifecycle';
-import { ITEM_STATES, type ItemState } from '../../lambdas/domain/orchestration';
+import {
+  ITEM_STATES,
+  type ItemRecord,
+  type ItemState,
+  type OrderState,
+} from '../../lambdas/domain/orchestration';
 
 const OPERATOR_EVENTS: readonly ItemEvent[] = [
   'operatorRetry',
@@ -117,5 +123,89 @@ describe('the item lifecycle', () => {
     assert.deepEqual(transition('Running', 'complete', false), {
       refused: 'the item runs under another attempt, which alone moves it on',
     });
+  });
+});
+
+describe('onArrival: what a message means for the item it is about', () => {
+  const NOW = new Date('2025-03-01T10:00:00.000Z');
+  const ORDER_STATES: readonly OrderState[] = ['acknowledged', 'inProgress', 'held', 'completed', 'failed'];
+  const KINDS = new Set(['replay', 'holdOrder', 'notYet', 'awaitCallback', 'orderFailed', 'ignore', 'run']);
+  const arrival = fc.record({
+    state: fc.constantFrom(...ITEM_STATES),
+    attemptId: fc.option(attempt, { nil: undefined }),
+    dispatched: fc.boolean(),
+    awaiting: fc.boolean(),
+    retryInMs: fc.option(fc.integer({ min: -60_000, max: 60_000 }), { nil: undefined }),
+    dependsOn: fc.subarray(['p-1', 'p-2']),
+    done: fc.subarray(['p-1', 'p-2']),
+    orderState: fc.constantFrom(...ORDER_STATES),
+    delivery: attempt,
+  });
+  type Arrived = typeof arrival extends fc.Arbitrary<infer T> ? T : never;
+  const itemOf = (a: Arrived): ItemRecord => ({
+    orderId: 'o-1',
+    key: 'dsl.activate.1',
+    planId: 'dsl',
+    planItemId: 'activate',
+    type: 'callout',
+    dependsOn: a.dependsOn,
+    state: a.state,
+    ...(a.attemptId ? { attemptId: a.attemptId } : {}),
+    ...(a.dispatched ? { taskTokens: ['token-1'] } : {}),
+    ...(a.awaiting ? { awaiting: { since: NOW.toISOString(), deadline: '2025-03-02T10:00:00.000Z' } } : {}),
+    ...(a.retryInMs !== undefined
+      ? { nextAttemptAt: new Date(NOW.getTime() + a.retryInMs).toISOString() }
+      : {}),
+    createdAt: NOW.toISOString(),
+    updatedAt: NOW.toISOString(),
+  });
+  const decide = (a: Arrived) => onArrival(itemOf(a), { state: a.orderState, done: a.done }, a.delivery, NOW);
+
+  it('has a defined answer for every item in every state, whatever its order and the message', () => {
+    fc.assert(fc.property(arrival, (a) => KINDS.has(decide(a).kind)));
+  });
+
+  it('replays a done item and never runs it again: no message leaves a final state', () => {
+    fc.assert(
+      fc.property(arrival, (a) => {
+        fc.pre(FINAL_STATES.has(a.state));
+        assert.deepEqual(decide(a), { kind: 'replay' });
+      }),
+    );
+  });
+
+  it('never runs an item Running under another attempt: an attempt never runs twice', () => {
+    fc.assert(
+      fc.property(arrival, (a) => {
+        fc.pre(a.state === 'Running' && a.attemptId !== a.delivery);
+        assert.notEqual(decide(a).kind, 'run');
+      }),
+    );
+  });
+
+  it('runs an item only when its plan dispatched it, its prerequisites are done and its start is allowed', () => {
+    fc.assert(
+      fc.property(arrival, (a) => {
+        fc.pre(decide(a).kind === 'run');
+        assert.equal(a.dispatched, true);
+        assert.ok(a.dependsOn.every((key) => a.done.includes(key)));
+        assert.notEqual(a.orderState, 'failed');
+        assert.equal(a.awaiting, false, 'an item waiting for its callback is finished by it, not run');
+        assert.ok('to' in transition(a.state, 'start', a.attemptId === a.delivery), a.state);
+        if (a.state === 'Failed' && a.retryInMs !== undefined)
+          assert.ok(a.retryInMs <= 0, 'its retry is due');
+      }),
+    );
+  });
+
+  it('holds the order of an item in fallout, and sends a retry on until it is due', () => {
+    fc.assert(
+      fc.property(arrival, (a) => {
+        const decided = decide(a);
+        if (a.state === 'FatallyFailed') assert.deepEqual(decided, { kind: 'holdOrder' });
+        if (a.state === 'Failed' && a.retryInMs !== undefined && a.retryInMs > 0 && a.orderState !== 'failed')
+          assert.equal(decided.kind, 'notYet');
+      }),
+    );
   });
 });
