@@ -314,16 +314,17 @@ export class DynamoDbOrderStore implements OrderStore {
     return { order: aggregate.order, context: aggregate.context, done: aggregate.done, items };
   }
 
-  async hasCallback(orderId: string, key: string, nonce: string, callbackId: string): Promise<boolean> {
-    const result = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: orderPk(orderId), sk: `${logPrefix(key)}${callbackKey(nonce, callbackId)}` },
-        ConsistentRead: true,
-        ProjectionExpression: 'pk',
-      }),
-    );
-    return result.Item !== undefined;
+  async getItemForCallback(orderId: string, key: string, nonce: string, callbackId: string) {
+    const callbackSk = `${logPrefix(key)}${callbackKey(nonce, callbackId)}`;
+    const records = await batchGet(this.db, this.tableName, [
+      { pk: orderPk(orderId), sk: itemSk(key) },
+      { pk: orderPk(orderId), sk: callbackSk },
+    ]);
+    const item = records.find((record) => record.sk === itemSk(key));
+    return {
+      item: item ? toItem(item) : undefined,
+      keptBefore: records.some((record) => record.sk === callbackSk),
+    };
   }
 
   /** Every record a query of the order table finds, page after page, read consistently. */

@@ -118,8 +118,16 @@ export interface OrderStore {
   getItem(orderId: string, key: string): Promise<ItemRecord | undefined>;
   /** One item's state and log. */
   getItemDetail(orderId: string, key: string): Promise<ItemDetail | undefined>;
-  /** True when the callback with this id, sent on the URL of the attempt with this nonce, is kept already. */
-  hasCallback(orderId: string, key: string, nonce: string, callbackId: string): Promise<boolean>;
+  /**
+   * The item a callback is about, and whether the callback with this id, sent on the URL of the attempt
+   * with this nonce, is kept already: what the callback door decides with, read consistently at once.
+   */
+  getItemForCallback(
+    orderId: string,
+    key: string,
+    nonce: string,
+    callbackId: string,
+  ): Promise<{ item: ItemRecord | undefined; keptBefore: boolean }>;
   /**
    * The order's done set (undefined if there is no such order) and the named items (those that exist),
    * read consistently in one round trip: what the worker reads when it needs a few items, not the whole

@@ -62,10 +62,7 @@ export async function receiveCallback(
 
   const callbackId = callbackIdOf(request.idempotencyKey, request.rawBody);
   const { orderId, itemKey, nonce } = correlation;
-  const [item, keptBefore] = await Promise.all([
-    deps.store.getItem(orderId, itemKey),
-    deps.store.hasCallback(orderId, itemKey, nonce, callbackId),
-  ]);
+  const { item, keptBefore } = await deps.store.getItemForCallback(orderId, itemKey, nonce, callbackId);
   if (!item) {
     logger.warn('callback for an unknown correlation', { correlationId });
     throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);

@@ -72,7 +72,10 @@ describe('applyCallback', () => {
       state: 'Running',
       reason: 'interim update from the system: line test passed',
     });
-    assert.equal(await store.hasCallback(ORDER, ACTIVATE_ONLY, nonceOf(message), message.callbackId), true);
+    assert.equal(
+      (await store.getItemForCallback(ORDER, ACTIVATE_ONLY, nonceOf(message), message.callbackId)).keptBefore,
+      true,
+    );
     assert.equal(item.asyncResponse, undefined);
     assert.deepEqual(store.done(ORDER), []);
     assert.equal(store.order(ORDER).state, 'inProgress');
@@ -332,7 +335,8 @@ describe('applyCallback', () => {
         },
       ]);
       assert.equal(
-        await world.store.hasCallback(ORDER, ACTIVATE_ONLY, nonceOf(interim), interim.callbackId),
+        (await world.store.getItemForCallback(ORDER, ACTIVATE_ONLY, nonceOf(interim), interim.callbackId))
+          .keptBefore,
         true,
       );
       assert.deepEqual(item.asyncResponse, before.item.asyncResponse, 'the final answer stays the answer');
@@ -371,7 +375,8 @@ describe('applyCallback', () => {
     );
     assert.equal(item.finishedBy, final.callbackId);
     assert.equal(
-      await world.store.hasCallback(ORDER, ACTIVATE_ONLY, nonceOf(interim), interim.callbackId),
+      (await world.store.getItemForCallback(ORDER, ACTIVATE_ONLY, nonceOf(interim), interim.callbackId))
+        .keptBefore,
       true,
     );
   });

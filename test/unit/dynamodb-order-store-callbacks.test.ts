@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import { callbackNonce } from '../../lambdas/domain/callback';
 import type { CallbackChange } from '../../lambdas/ports/order-store';
-import { inProcessDynalite, orderStoreWithOneItem } from './fixtures/dynalite';
+import { inProcessDynalite, orderStoreWithOneItem, recording } from './fixtures/dynalite';
 
 const dynamo = inProcessDynalite('eu-west-1');
 const AT = '2025-03-01T10:00:00.000Z';
@@ -26,6 +27,28 @@ async function waitingItem() {
   return world;
 }
 
+describe('DynamoDbOrderStore.getItemForCallback', () => {
+  it('reads the item and whether the callback is kept in one consistent request', async () => {
+    const { store, orderId, key, tableName } = await waitingItem();
+    assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-1', interim(2), AT), true);
+    const { client, sent } = recording(dynamo.db);
+    const door = new DynamoDbOrderStore(client, tableName);
+
+    const kept = await door.getItemForCallback(orderId, key, callbackNonce('attempt-1'), 'cb-1');
+    const fresh = await door.getItemForCallback(orderId, key, callbackNonce('attempt-1'), 'cb-2');
+    const none = await door.getItemForCallback(orderId, 'dsl.no-such.1', callbackNonce('attempt-1'), 'cb-1');
+
+    assert.deepEqual(
+      sent.map((command) => command.name),
+      ['BatchGetCommand', 'BatchGetCommand', 'BatchGetCommand'],
+    );
+    assert.deepEqual(kept, { item: await store.getItem(orderId, key), keptBefore: true });
+    assert.equal(fresh.keptBefore, false);
+    assert.equal(fresh.item?.attemptId, 'attempt-1');
+    assert.deepEqual(none, { item: undefined, keptBefore: false });
+  });
+});
+
 describe('DynamoDbOrderStore.applyCallback', () => {
   it('keeps an interim update in the log once per callback id, and leaves the state as it was', async () => {
     const { store, orderId, key } = await waitingItem();
@@ -35,8 +58,14 @@ describe('DynamoDbOrderStore.applyCallback', () => {
     assert.equal(await store.applyCallback(orderId, key, 'attempt-1', 'cb-1', interim(2), AT), false);
 
     assert.deepEqual(await store.getItem(orderId, key), before, 'the state record is not rewritten');
-    assert.equal(await store.hasCallback(orderId, key, callbackNonce('attempt-1'), 'cb-1'), true);
-    assert.equal(await store.hasCallback(orderId, key, callbackNonce('attempt-2'), 'cb-1'), false);
+    assert.equal(
+      (await store.getItemForCallback(orderId, key, callbackNonce('attempt-1'), 'cb-1')).keptBefore,
+      true,
+    );
+    assert.equal(
+      (await store.getItemForCallback(orderId, key, callbackNonce('attempt-2'), 'cb-1')).keptBefore,
+      false,
+    );
     const item = await store.getItemDetail(orderId, key);
     assert.deepEqual(item?.history.at(-1), {
       at: AT,
@@ -80,6 +109,9 @@ describe('DynamoDbOrderStore.applyCallback', () => {
     assert.equal(await store.applyCallback(orderId, key, 'attempt-0', 'cb-other', completed, LATER), false);
 
     assert.deepEqual(await store.getItem(orderId, key), before);
-    assert.equal(await store.hasCallback(orderId, key, callbackNonce('attempt-0'), 'cb-other'), true);
+    assert.equal(
+      (await store.getItemForCallback(orderId, key, callbackNonce('attempt-0'), 'cb-other')).keptBefore,
+      true,
+    );
   });
 });
