@@ -25,6 +25,12 @@ export function itemKey(planId: string, itemId: string, lineSeq?: string): strin
   return lineSeq === undefined ? `${planId}.${itemId}` : `${planId}.${itemId}.${lineSeq}`;
 }
 
+/** The plan and plan item an item's key names (see itemKey). */
+export function planItemOf(key: string): { planId: string; itemId: string } {
+  const [planId = '', itemId = ''] = key.split('.');
+  return { planId, itemId };
+}
+
 /** Inline Map states run at most 40 iterations at once on AWS; a run covers at most that many lines. */
 export const MAX_LINES_PER_RUN = 40;
 

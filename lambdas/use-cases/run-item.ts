@@ -1,3 +1,4 @@
+import { planItemOf } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { mappingInput } from '../domain/callout';
 import { MappingError } from '../domain/errors';
@@ -57,10 +58,12 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     // A plan dispatches every item at once; one whose prerequisites are not done only leaves its token,
     // and the last prerequisite to finish starts it (its read comes after this token was attached). Known
     // from the order and the item alone, without reading the whole order: a plan of n items would read
-    // n records n times over.
-    const early = await store.getProgressWith(message.orderId, [message.itemKey]);
-    const waiting = early.items.get(message.itemKey);
-    if (early.done && waiting?.state === 'Pending' && !prerequisitesDone(waiting, early.done)) return;
+    // n records n times over. An item its plan starts with has no prerequisites to read for.
+    if (waitsForOthers(deps, message.itemKey)) {
+      const early = await store.getProgressWith(message.orderId, [message.itemKey]);
+      const waiting = early.items.get(message.itemKey);
+      if (early.done && waiting?.state === 'Pending' && !prerequisitesDone(waiting, early.done)) return;
+    }
   }
   const aggregate = await store.getAggregate(message.orderId);
   const item = aggregate?.items.get(message.itemKey);
@@ -203,6 +206,13 @@ export async function start(
     : outcome;
   if (!(await store.completeItem(item.orderId, item.key, deliveryId, completed, at()))) return;
   await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: outcome.attributes });
+}
+
+/** False only for an item its plan starts with (no prerequisites in the catalog); true when unsure. */
+function waitsForOthers(deps: RunItemDeps, key: string): boolean {
+  const { planId, itemId } = planItemOf(key);
+  const planned = deps.catalog.plans[planId]?.items.find((p) => p.id === itemId);
+  return planned === undefined || planned.dependsOn.length > 0;
 }
 
 /** True or false, or the reason the condition could not be evaluated. */
