@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbConfigurationStore } from '../../lambdas/adapters/dynamodb-configuration-store';
 import type { FulfilmentSystem, SystemInterface } from '../../lambdas/domain/catalog';
 import type { Actor } from '../../lambdas/domain/roles';
 import { dslCatalog } from './fixtures/catalogs';
-import { createConfigurationTable, inProcessDynalite } from './fixtures/dynalite';
+import {
+  batchRequest,
+  createConfigurationTable,
+  inProcessDynalite,
+  recording,
+  type SentCommand,
+} from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const SEEDED_AT = '2025-03-01T09:00:00.000Z';
@@ -19,11 +25,6 @@ function definitions(): { systems: FulfilmentSystem[]; interfaces: SystemInterfa
   return { systems: Object.values(catalog.systems), interfaces: Object.values(catalog.interfaces) };
 }
 
-interface SentCommand {
-  name: string;
-  input: Record<string, unknown>;
-}
-
 /**
  * A configuration store on the file's dynalite, seeded with `systems` and `interfaces`, whose reads are
  * recorded by command class name from the seed on; `intercept` may answer a command in its place.
@@ -34,30 +35,8 @@ async function seededStore(
 ): Promise<{ config: DynamoDbConfigurationStore; sent: SentCommand[]; tableName: string }> {
   const tableName = await createConfigurationTable(dynamo.raw);
   await new DynamoDbConfigurationStore(dynamo.db, tableName).seed(seed.systems, seed.interfaces, SEEDED_AT);
-  const sent: SentCommand[] = [];
-  const client = {
-    send(command: { input: Record<string, unknown> }) {
-      sent.push({ name: command.constructor.name, input: structuredClone(command.input) });
-      return intercept?.(command, sent.length - 1) ?? dynamo.db.send(command as BatchGetCommand);
-    },
-  } as unknown as DynamoDBDocumentClient;
+  const { client, sent } = recording(dynamo.db, intercept);
   return { config: new DynamoDbConfigurationStore(client, tableName), sent, tableName };
-}
-
-/** What a recorded BatchGetItem asked of the table. */
-function batchRequest(
-  command: SentCommand | undefined,
-  tableName: string,
-): { Keys: { pk: string; sk: string }[]; ConsistentRead?: boolean } {
-  assert.equal(command?.name, 'BatchGetCommand');
-  const requested = (
-    command.input.RequestItems as Record<
-      string,
-      { Keys: { pk: string; sk: string }[]; ConsistentRead?: boolean }
-    >
-  )[tableName];
-  assert.ok(requested, `a request for ${tableName}`);
-  return requested;
 }
 
 /** The partition keys a recorded BatchGetItem asked for. */

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
-import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
+import type { ItemRecord } from '../../lambdas/domain/orchestration';
 import {
+  batchRequest,
   createKeyOnlyOrdersTable,
   inProcessDynalite,
+  orderRecordFor,
   recording,
   type SentCommand,
 } from './fixtures/dynalite';
@@ -17,22 +19,6 @@ const dynamo = inProcessDynalite(REGION);
 
 /** A fresh orders table with the stateful stack's keys; these reads use no index. */
 const newTable = () => createKeyOnlyOrdersTable(dynamo.raw);
-
-/** What a recorded BatchGetItem asked of the table. */
-function batchRequest(
-  command: SentCommand | undefined,
-  tableName: string,
-): { Keys: { pk: string; sk: string }[]; ConsistentRead?: boolean } {
-  assert.equal(command?.name, 'BatchGetCommand');
-  const requested = (
-    command.input.RequestItems as Record<
-      string,
-      { Keys: { pk: string; sk: string }[]; ConsistentRead?: boolean }
-    >
-  )[tableName];
-  assert.ok(requested, `a request for ${tableName}`);
-  return requested;
-}
 
 /** The keys a recorded BatchGetItem asked the table for, as sort keys. */
 const batchKeys = (command: SentCommand | undefined, tableName: string): string[] =>
@@ -57,16 +43,7 @@ async function storeOrder(store: DynamoDbOrderStore, orderId: string, count: num
   const items = Array.from({ length: count }, (_, i) =>
     pendingItem(orderId, `item-${String(i).padStart(3, '0')}`),
   );
-  const order: OrderRecord = {
-    id: orderId,
-    state: 'acknowledged',
-    submitted: {},
-    itemKeys: items.map((item) => item.key),
-    planRuns: [],
-    createdAt: CREATED_AT,
-    updatedAt: CREATED_AT,
-  };
-  await store.createOrder(order, items);
+  await store.createOrder(orderRecordFor(orderId, items, 'acknowledged'), items);
   return items;
 }
 

@@ -5,7 +5,7 @@ import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamo
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import type { HoldInfo } from '../../lambdas/domain/availability';
-import type { ItemRecord, OrderRecord, OrderState } from '../../lambdas/domain/orchestration';
+import type { ItemRecord, OrderState } from '../../lambdas/domain/orchestration';
 import type { HeldItem } from '../../lambdas/ports/order-store';
 import {
   HELD_ITEM_ATTRIBUTES,
@@ -14,7 +14,7 @@ import {
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../../lambdas/shared/order-table';
-import { inProcessDynalite } from './fixtures/dynalite';
+import { inProcessDynalite, orderRecordFor } from './fixtures/dynalite';
 
 const REGION = 'eu-west-1';
 const CREATED_AT = '2025-03-01T09:00:00.000Z';
@@ -117,16 +117,7 @@ async function storeOrder(
   const items = interfaces.map((interfaceId, i) =>
     pendingItem(orderId, `broadband.${interfaceId}.${i + 1}`, interfaceId),
   );
-  const order: OrderRecord = {
-    id: orderId,
-    state,
-    submitted: {},
-    itemKeys: items.map((item) => item.key),
-    planRuns: [],
-    createdAt: CREATED_AT,
-    updatedAt: CREATED_AT,
-  };
-  await store.createOrder(order, items);
+  await store.createOrder(orderRecordFor(orderId, items, state), items);
   return items;
 }
 
