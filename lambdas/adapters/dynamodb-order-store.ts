@@ -17,7 +17,6 @@ import {
   type ItemLogEntry,
   itemDetail,
   keptEntry,
-  logEntryKey,
   outcomeEntries,
   recentTransitions,
   tracedSteps,
@@ -53,41 +52,30 @@ import {
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../shared/order-table';
+import {
+  ACCEPTED_SK,
+  externalPk,
+  holdSort,
+  itemSk,
+  LOG,
+  listKeys,
+  logPrefix,
+  logSk,
+  ORDER_SK,
+  orderPk,
+  PROGRESS_SK,
+  type Progress,
+  SUBMISSION_SK,
+  toItem,
+  toLogEntry,
+  toOrder,
+  toProgress,
+} from './order-records';
 
-const orderPk = (orderId: string) => `ORDER#${orderId}`;
-/** One record per external id an order carries, in a partition of its own: an id's orders are one Query. */
-const externalPk = (externalId: string) => `EXTERNAL#${externalId}`;
-const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
-  listAll: 'ORDER',
-  listState: order.state,
-  listSort: `${order.createdAt}#${order.id}`,
-});
-const ORDER_SK = 'ORDER';
 /**
- * The TMF622 order as accepted (`submitted`), written once beside the order record, so the record that
- * changes with the order's state (and is copied into the two listing indexes) stays small.
+ * Orders, items and their logs in one table, one partition per order, so one Query reads a whole order
+ * (the records and their keys: order-records.ts).
  */
-const ACCEPTED_SK = 'ACCEPTED';
-/**
- * What the order's items have done so far: the done set (`doneItems`) and the attributes they wrote
- * (`attributes`, the order context). Small and apart from the order, so an item's finish is one small
- * write, not a rewrite of the accepted order.
- */
-const PROGRESS_SK = 'PROGRESS';
-/** Who claimed the order id: a submission with an Idempotency-Key and its request's fingerprint. */
-const SUBMISSION_SK = 'SUBMISSION';
-const itemSk = (key: string) => `ITEM#${key}`;
-/**
- * An item's log records sort after every other record of the order ('~' follows every letter), so the
- * worker reads the order's state with one Query that stops before them (`sk < '~'`).
- */
-const LOG = '~';
-const logPrefix = (key: string) => `${LOG}LOG#${key}#`;
-const logSk = (key: string, entry: ItemLogEntry) => `${logPrefix(key)}${logEntryKey(entry)}`;
-/** Oldest hold first; order and key make it unique. */
-const holdSort = (orderId: string, key: string, since: string) => `${since}#${orderId}#${key}`;
-
-/** Orders, items and context in one table, one partition per order, so one Query reads a whole order. */
 export class DynamoDbOrderStore implements OrderStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -1016,7 +1004,6 @@ export class DynamoDbOrderStore implements OrderStore {
   }
 }
 
-/** Which event moves a Running item to the state its outcome decides. */
 /**
  * The condition of a transition's write, from the lifecycle: the item is in a state the event moves it
  * out of, or Running under the attempt that sends it.
@@ -1050,63 +1037,6 @@ function isConditionFailure(error: unknown): boolean {
   );
 }
 
-function toLogEntry(record: Record<string, unknown>): ItemLogEntry {
-  const { pk: _pk, sk: _sk, orderId: _order, itemKey: _key, ...entry } = record;
-  return entry as unknown as ItemLogEntry;
-}
-
 function historyEntry(at: string, state: ItemState, reason: string): HistoryEntry {
   return { at, state, reason };
-}
-
-function strip(record: Record<string, unknown>): Record<string, unknown> {
-  const { pk: _pk, sk: _sk, ...rest } = record;
-  return rest;
-}
-
-function toItem(record: Record<string, unknown>): ItemRecord {
-  const {
-    taskTokens,
-    heldSystem: _system,
-    heldInterface: _interface,
-    falloutList: _fallout,
-    falloutSort: _falloutSort,
-    holdSort: _sort,
-    releaseId: _release,
-    releaseAt: _releaseAt,
-    ...rest
-  } = strip(record);
-  // String sets come back as Sets; the model keeps lists.
-  return {
-    ...rest,
-    ...(taskTokens instanceof Set ? { taskTokens: [...taskTokens] as string[] } : {}),
-  } as unknown as ItemRecord;
-}
-
-/** The order from its record and the record of the order as accepted (written first, so always there). */
-function toOrder(
-  record: Record<string, unknown>,
-  accepted: Record<string, unknown> | undefined,
-): OrderRecord {
-  const { listAll: _all, listState: _state, listSort: _sort, ...rest } = strip(record);
-  const { holds, ...order } = rest;
-  return {
-    ...(order as unknown as OrderRecord),
-    submitted: (accepted?.submitted as Record<string, unknown> | undefined) ?? {},
-    ...(holds instanceof Set && holds.size > 0 ? { holds: [...holds] as string[] } : {}),
-  };
-}
-
-interface Progress {
-  done: string[];
-  context: Record<string, unknown>;
-}
-
-/** The done set (a string set, absent until the first item) and the context, from the progress record. */
-function toProgress(record: Record<string, unknown>): Progress {
-  const { doneItems, attributes } = record;
-  return {
-    done: doneItems instanceof Set ? ([...doneItems] as string[]) : [],
-    context: (attributes as Record<string, unknown>) ?? {},
-  };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
+import { logPrefix, orderPk } from '../../lambdas/adapters/order-records';
 import type { HoldInfo } from '../../lambdas/domain/availability';
 import { RECENT_HISTORY } from '../../lambdas/domain/item-log';
 import { inProcessDynalite, orderStoreWithOneItem, recording } from './fixtures/dynalite';
@@ -21,10 +22,10 @@ async function loggedHistory(tableName: string, orderId: string, key: string): P
     new QueryCommand({
       TableName: tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :history)',
-      ExpressionAttributeValues: { ':pk': `ORDER#${orderId}`, ':history': `~LOG#${key}#H#` },
+      ExpressionAttributeValues: { ':pk': orderPk(orderId), ':history': `${logPrefix(key)}H#` },
     }),
   );
-  return (page.Items ?? []).map((record) => String(record.sk).slice(`~LOG#${key}#H#`.length));
+  return (page.Items ?? []).map((record) => String(record.sk).slice(`${logPrefix(key)}H#`.length));
 }
 
 describe('DynamoDbOrderStore: an item history', () => {
