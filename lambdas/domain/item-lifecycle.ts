@@ -40,6 +40,8 @@ export interface LifecycleRule {
   to: ItemState;
   /** What the event is, in an operator's words, for a refusal. */
   means: string;
+  /** For an operator's action: which items it applies to, as the refusal (409) says it. */
+  refusal?: string;
 }
 
 export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
@@ -62,18 +64,21 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     fromOwnRunning: false,
     to: 'Pending',
     means: 'be retried',
+    refusal: 'only an item in fallout or waiting for a retry can be retried',
   },
   operatorSkip: {
     from: ['FatallyFailed', 'Failed', 'OnHold'],
     fromOwnRunning: false,
     to: 'Skipped',
     means: 'be skipped',
+    refusal: 'only an item in fallout, waiting for a retry or On Hold can be skipped',
   },
   operatorFail: {
     from: ['FatallyFailed', 'Failed'],
     fromOwnRunning: false,
     to: 'FatallyFailed',
     means: 'fail its order',
+    refusal: 'only an item in fallout or waiting for a retry can fail its order',
   },
 };
 

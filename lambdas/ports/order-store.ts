@@ -1,17 +1,14 @@
 import type { HoldInfo } from '../domain/availability';
 import type {
   AttemptRecord,
-  CalloutRequestRecord,
-  CalloutResponseRecord,
   ItemDetail,
   ItemRecord,
-  ItemState,
   OrderAggregateView,
   OrderContext,
   OrderRecord,
   OrderState,
 } from '../domain/orchestration';
-import type { ProcedureProgress, StepTrace } from '../domain/procedure';
+import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
 
 /** An order with everything the worker needs to decide about one of its items, read at once. */
@@ -38,39 +35,9 @@ export interface HeldItem {
   release?: { id: string; at: string };
 }
 
-/** What one callback does to the item waiting for it. */
-export type CallbackChange =
-  /**
-   * An interim update. `overtaken` is set when the attempt's final answer was applied first (a standard
-   * queue keeps no order): the update was accepted while the item waited, so it is still recorded in the
-   * history, as long as the item is in that state under the same attempt; nothing else changes.
-   */
-  | { kind: 'interim'; note?: string; body: unknown; overtaken?: ItemState; afterVersion: number }
-  | { kind: 'completed'; attributes: Record<string, unknown>; body: unknown }
-  /**
-   * A final failure, or no final answer in time: with `retry` the item is Failed until its next attempt,
-   * without it FatallyFailed (fallout). `attempt` is what the attempt came to.
-   */
-  | {
-      kind: 'failed';
-      error: string;
-      body: unknown;
-      retry?: { at: string; retries: number; ruleId: string };
-      attempt?: AttemptRecord;
-    };
+import type { CallbackChange, ItemOutcome } from '../domain/item-decisions';
 
-export interface ItemOutcome {
-  request?: CalloutRequestRecord;
-  response?: CalloutResponseRecord;
-  attributes?: Record<string, unknown>;
-  /**
-   * The attempt this outcome ends, with the request it sent and the response to it: kept in the item's
-   * log before its state changes, so what was sent is kept even when the item has moved on meanwhile.
-   */
-  attempt?: AttemptRecord;
-  /** A procedure's steps run since its progress was last kept, with their places: kept in its log too. */
-  steps?: { index: number; trace: StepTrace }[];
-}
+export type { CallbackChange, ItemOutcome };
 
 /** An item in fallout, as GET /admin/fallout lists it. */
 export interface FalloutItem {

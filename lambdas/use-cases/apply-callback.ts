@@ -1,21 +1,16 @@
-import {
-  type CallbackMessage,
-  finishedAttemptState,
-  parseCorrelationId,
-  waitsUnder,
-} from '../domain/callback';
+import { type CallbackMessage, parseCorrelationId } from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
 import type { Catalog } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
+import type { CallbackAnswer } from '../domain/item-decisions';
 import { evaluateAttributeMapping } from '../domain/mapping';
-import { isDone } from '../domain/orchestration';
-import type { CallbackChange, OrderStore } from '../ports/order-store';
+import type { ItemRecord } from '../domain/orchestration';
+import type { OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { logger } from '../shared/logger';
-import { finish, holdOrder, sendRetry } from './item-effects';
-import { afterFailedChange, failedChange } from './item-failures';
+import { drive } from './item-driver';
 
 export interface ApplyCallbackDeps {
   store: OrderStore;
@@ -64,9 +59,10 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
 }
 
 /**
- * Applies one callback from the callback queue to the item it answers, exactly once.
+ * Applies one callback from the callback queue to the item it answers, exactly once. The lifecycle
+ * decides (domain/item-decisions.ts: callback):
  *
- * 1. Find the item the correlation names; it must still wait under the attempt that issued the URL.
+ * 1. The item the correlation names must still wait under the attempt that issued the URL.
  * 2. An interim update (`inProgress`) goes to the item's history; the item keeps waiting. One overtaken
  *    by its attempt's final answer (the queue keeps no order) still goes to the history, marked so.
  * 3. A final `completed` answer runs the interface's async-response mapping over it; its attributes
@@ -75,7 +71,8 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
  *    order held). An answer whose mapping fails goes to fallout.
  *
  * An interim update is kept once by its id; a final answer applies only while the item waits under the
- * attempt that issued the URL. So a redelivered message, a re-sent callback or a late one changes nothing.
+ * attempt that issued the URL. So a redelivered message, a re-sent callback or a late one changes nothing;
+ * one applied before sets going again what it started, should the correlator have died after the write.
  */
 export async function applyCallback(
   deps: ApplyCallbackDeps,
@@ -93,74 +90,70 @@ export async function applyCallback(
     logger.warn('callback for an unknown correlation changed nothing', context);
     return 'unknown';
   }
-  if (item.finishedBy === message.callbackId) {
-    // Applied before — but the correlator may have died before finishing what this final answer
-    // started: finish again. (An interim update is kept once by its id: see below.)
-    if (isDone(item)) await finish(deps, aggregate, item);
-    else if (item.state === 'FatallyFailed') await holdOrder(deps, item);
-    else if (item.state === 'Failed' && item.nextAttemptAt) await sendRetry(deps, item, item.nextAttemptAt);
-    return 'duplicate';
-  }
-  // An interim update may come after the final answer of its attempt (the queue keeps no order).
-  const overtaken =
-    message.body.status === 'inProgress' ? finishedAttemptState(item, correlation.nonce) : undefined;
-  if (!item.attemptId || !(waitsUnder(item, correlation.nonce) || overtaken)) {
-    logger.warn('callback for an item that no longer waits for it changed nothing', {
-      ...context,
-      state: item.state,
-    });
-    return 'not-waiting';
-  }
-  const { attemptId } = item;
-  const now = deps.now();
-  const at = now.toISOString();
   const { body } = message;
-  let change: CallbackChange;
-  if (body.status === 'inProgress') {
-    change = {
-      kind: 'interim',
-      ...(body.note ? { note: body.note } : {}),
-      body,
-      ...(overtaken ? { overtaken: item.state } : {}),
-      afterVersion: item.version ?? 0,
-    };
-  } else if (body.status === 'failed') {
-    const error = `the system reported failure: ${describeFailure(body)}`;
-    change = await failedChange(deps, item, { kind: 'failedAnswer' }, error, body, now);
-  } else {
-    const name = item.interfaceId
-      ? deps.catalog.interfaces[item.interfaceId]?.asyncResponseMapping
-      : undefined;
-    try {
-      const attributes =
-        name === undefined
-          ? {}
-          : await evaluateAttributeMapping(name, mappingExpression(deps.catalog, name), {
-              ...mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values()),
-              response: body,
-            });
-      change = { kind: 'completed', attributes, body };
-    } catch (error) {
-      if (!(error instanceof MappingError)) throw error;
-      change = await failedChange(deps, item, { kind: 'unusable' }, error.message, body, now);
-    }
-  }
-  // An interim update changes no state: refused, it was kept before. A final answer is refused when the
-  // item no longer waits under its attempt: applied before (by this very callback) or not any more.
-  if (!(await deps.store.applyCallback(item.orderId, item.key, attemptId, message.callbackId, change, at))) {
-    if (change.kind === 'interim') return 'duplicate';
-    const current = await deps.store.getItem(item.orderId, item.key);
-    return current?.finishedBy === message.callbackId ? 'duplicate' : 'not-waiting';
-  }
-  if (change.kind === 'completed') {
-    await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: change.attributes });
-  } else if (change.kind === 'failed') {
-    await afterFailedChange(deps, item, change);
-  }
-  return 'applied';
+  const answer: CallbackAnswer =
+    body.status === 'inProgress'
+      ? { status: 'inProgress', ...(body.note ? { note: body.note } : {}), body }
+      : body.status === 'failed'
+        ? { status: 'failed', body, error: `the system reported failure: ${reportedFailure(body)}` }
+        : { status: 'completed', body };
+  const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
+  const target = systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+  const { order, done } = aggregate;
+  const { decision, refused } = await drive(
+    deps,
+    { item, order: { state: order.state, done }, now: deps.now() },
+    {
+      kind: 'callback',
+      callbackId: message.callbackId,
+      nonce: correlation.nonce,
+      answer,
+      ...(target ? { target } : {}),
+    },
+    { aggregate },
+    async (step, current) =>
+      step === 'mapAnswer'
+        ? {
+            kind: 'callback',
+            callbackId: message.callbackId,
+            nonce: correlation.nonce,
+            answer: await mapAnswer(deps, aggregate, current, body),
+            ...(target ? { target } : {}),
+          }
+        : undefined,
+  );
+  if (decision.ignored && !decision.write) return decision.ignored;
+  if (!refused) return 'applied';
+  // Refused: an interim update was kept before; a final answer no longer waits — applied before (by
+  // this very callback) or not any more.
+  if (decision.whenRefused?.ignored === 'duplicate') return 'duplicate';
+  const current = await deps.store.getItem(item.orderId, item.key);
+  return current?.finishedBy === message.callbackId ? 'duplicate' : 'not-waiting';
 }
 
-function describeFailure(body: Record<string, unknown>): string {
+/** A completed answer through its interface's async-response mapping: its attributes, or why it is unusable. */
+async function mapAnswer(
+  deps: ApplyCallbackDeps,
+  aggregate: OrderAggregate,
+  item: ItemRecord,
+  body: CallbackMessage['body'],
+): Promise<CallbackAnswer> {
+  const name = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.asyncResponseMapping : undefined;
+  if (name === undefined) return { status: 'completed', body, attributes: {} };
+  try {
+    const attributes = await evaluateAttributeMapping(name, mappingExpression(deps.catalog, name), {
+      ...mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values()),
+      response: body,
+    });
+    return { status: 'completed', body, attributes };
+  } catch (error) {
+    if (!(error instanceof MappingError)) throw error;
+    return { status: 'unusable', body, error: error.message };
+  }
+}
+
+/** What a system said went wrong, from its failure answer. */
+function reportedFailure(body: Record<string, unknown>): string {
   const error = body.error as { code?: unknown; message?: unknown } | undefined;
   if (error && typeof error === 'object') {
     return (

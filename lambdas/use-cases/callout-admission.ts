@@ -1,4 +1,4 @@
-import { unavailability } from '../domain/availability';
+import { type HoldInfo, unavailability } from '../domain/availability';
 import type { CalloutTarget } from '../domain/callout';
 import type { SystemInterface } from '../domain/catalog';
 import type { ItemRecord } from '../domain/orchestration';
@@ -195,10 +195,19 @@ export type StepTarget = CalloutTarget & { pathOnly?: true };
 
 /** A procedure step sent to a path of its system, as the system is now. */
 export async function stepTarget(
-  deps: RunItemDeps,
+  deps: Pick<RunItemDeps, 'config'>,
   systemId: string,
   iface: SystemInterface,
 ): Promise<{ system: SystemRecord; iface: SystemInterface; pathOnly: true } | undefined> {
   const system = await deps.config.getSystem(systemId);
   return system ? { system, iface, pathOnly: true } : undefined;
+}
+
+/** Why and where a callout waits On Hold. */
+export function holdOf(target: StepTarget, reason: string): Omit<HoldInfo, 'since'> {
+  return {
+    systemId: target.system.id,
+    ...(target.pathOnly ? {} : { interfaceId: target.iface.id }),
+    reason,
+  };
 }

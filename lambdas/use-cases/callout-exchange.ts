@@ -13,10 +13,10 @@ import {
 import { DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
 import { isAsyncAdapter } from '../domain/integration-adapters';
+import type { Answer } from '../domain/item-decisions';
 import type { ItemRecord } from '../domain/orchestration';
 import { type CalloutFailure, retryAfterSeconds } from '../domain/retry-rules';
 import type { HttpRequest, HttpResponse } from '../ports/http-client';
-import type { ItemOutcome } from '../ports/order-store';
 import type { HealthProbeMessage } from '../ports/work-queue';
 import { logger } from '../shared/logger';
 import { type Admission, waitForTurn } from './callout-admission';
@@ -79,19 +79,13 @@ export async function exchange(
 }
 
 /**
- * What a callout came to: done (attributes), failed (error), accepted and waiting for its callback, or
- * sent to a system the circuit breaker has just taken Down (holdReason).
+ * What a callout came to: an answer the lifecycle decides on (done, failed, accepted and waiting for its
+ * callback), or sent to a system the circuit breaker has just taken Down (holdReason).
  */
-export type CalloutOutcome = ItemOutcome & {
+export type CalloutOutcome = Answer & {
   /** A procedure stopped at an HTTP step that waits (held, throttled, or failed and to be retried). */
   suspended?: true;
-  error?: string;
-  awaitingUntil?: Date;
   holdReason?: string;
-  /** How the callout failed, for the retry rules. */
-  failure?: CalloutFailure;
-  /** How long a callout that got no answer took to fail. */
-  durationMs?: number;
 };
 
 /**
@@ -155,7 +149,7 @@ export async function callout(
     return {
       request,
       response: { ...responseRecord, body: parseIfJson(scrubbed.body) },
-      awaitingUntil: new Date(receivedAt.getTime() + timeoutSeconds * 1000),
+      awaitingUntil: new Date(receivedAt.getTime() + timeoutSeconds * 1000).toISOString(),
     };
   }
   try {

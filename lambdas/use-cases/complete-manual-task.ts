@@ -1,14 +1,16 @@
-import { article } from '../../statemachines/plan-definition';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
 import { itemDetail } from '../domain/item-log';
 import type { ItemDetail } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
+import type { PlanTasks } from '../ports/plan-tasks';
 import type { WorkQueue } from '../ports/work-queue';
+import { advance } from './item-driver';
 
 export interface CompleteManualTaskDeps {
   store: OrderStore;
   queue: WorkQueue;
+  tasks: PlanTasks;
   now: () => Date;
 }
 
@@ -42,24 +44,14 @@ export async function completeManualTask(
   const aggregate = await deps.store.getAggregate(orderId);
   const item = aggregate?.items.get(key);
   if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
-  if (item.type === 'manualTask' && item.state === 'Completed' && !aggregate.done.includes(key)) {
-    // Completed but never handed on (the hand-over failed): hand it on again, which is idempotent.
-    await deps.queue.send([{ kind: 'start', orderId, itemKey: key }]);
-    return (await deps.store.getItemDetail(orderId, key)) ?? itemDetail(item, []);
-  }
-  if (item.type !== 'manualTask')
-    throw new ConflictError(`item "${itemId}" is ${article(item.type)}, not a manual task`);
-  if (item.state !== 'Running') {
-    throw new ConflictError(`item "${itemId}" is ${item.state}, not waiting for an operator`);
-  }
-  const at = deps.now().toISOString();
-  if (!(await deps.store.completeManualTask(orderId, key, by, attributes, undefined, at))) {
-    throw new ConflictError(`item "${itemId}" was changed meanwhile; read it again`);
-  }
-  await deps.queue.send([{ kind: 'start', orderId, itemKey: key }]);
-  const completed = { ...item, state: 'Completed' as const, completedAt: at, completedBy: by };
-  return (
-    (await deps.store.getItemDetail(orderId, key)) ??
-    itemDetail({ ...completed, outputAttributes: attributes }, [])
+  const { order, done } = aggregate;
+  const { decision, refused } = await advance(
+    deps,
+    { item, order: { state: order.state, done }, now: deps.now() },
+    { kind: 'operator', action: 'complete', by, attributes },
   );
+  const refusal = decision.refusal ?? (refused ? decision.whenRefused?.refusal : undefined);
+  if (refusal !== undefined) throw new ConflictError(refusal);
+  const completed = { ...item, state: 'Completed' as const, completedBy: by, outputAttributes: attributes };
+  return (await deps.store.getItemDetail(orderId, key)) ?? itemDetail(completed, []);
 }

@@ -1,4 +1,3 @@
-import { callbackNonce } from '../domain/callback';
 import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
 import type { CallbackDeadlineMessage } from '../ports/work-queue';
@@ -36,17 +35,11 @@ export async function holdOrder(
     logger.warn('item failed', { orderId: item.orderId, itemKey: item.key, reason: error });
 }
 
-/** The deadline of the wait this delivery's callout began. */
-export const deadlineOf = (item: ItemRecord, deliveryId: string, dueAt: string): CallbackDeadlineMessage => ({
-  kind: 'deadline',
-  orderId: item.orderId,
-  itemKey: item.key,
-  nonce: callbackNonce(deliveryId),
-  dueAt,
-});
-
 /** Sends the deadline message as far ahead as SQS allows; it sends itself on until it is due. */
-export async function sendDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
+export async function sendDeadline(
+  deps: Pick<RunItemDeps, 'queue' | 'now'>,
+  message: CallbackDeadlineMessage,
+): Promise<void> {
   const remaining = (Date.parse(message.dueAt) - deps.now().getTime()) / 1000;
   await deps.queue.send([message], {
     delaySeconds: Math.min(MAX_SQS_DELAY_SECONDS, Math.max(0, Math.ceil(remaining))),

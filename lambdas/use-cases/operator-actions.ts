@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError } from '../domain/errors';
+import type { OperatorAction } from '../domain/item-decisions';
 import { itemDetail } from '../domain/item-log';
 import type { ItemDetail, ItemRecord, OrderAggregateView } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
@@ -9,6 +10,7 @@ import type { PlanTasks } from '../ports/plan-tasks';
 import type { WorkQueue } from '../ports/work-queue';
 import { parseWith } from '../shared/http';
 import { parseItemId } from './complete-manual-task';
+import { advance } from './item-driver';
 
 export interface OperatorActionDeps {
   store: OrderStore;
@@ -24,20 +26,6 @@ export const reasonSchema = z.object({ reason: text }).strict();
 /** POST /orchestration/items/{itemId}/skip */
 export const noteSchema = z.object({ note: text }).strict();
 
-/** The item and its order; an order that failed or completed takes no more actions (409). */
-async function find(deps: OperatorActionDeps, itemId: string) {
-  const { orderId, key } = parseItemId(itemId);
-  const aggregate = await deps.store.getAggregate(orderId);
-  const item = aggregate?.items.get(key);
-  if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
-  if (aggregate.order.state === 'failed' || aggregate.order.state === 'completed') {
-    throw new ConflictError(
-      `the order of item "${itemId}" is ${aggregate.order.state}; its items take no more actions`,
-    );
-  }
-  return { aggregate, item };
-}
-
 /**
  * An operator retries an item in fallout (or one waiting for its next retry): a fresh attempt now, with
  * its retry count reset. The item is Pending again, no longer holds its order, and goes to the worker,
@@ -50,29 +38,7 @@ export async function retryByOperator(
   by: Actor,
 ): Promise<ItemDetail> {
   const { reason } = parseWith(reasonSchema, body);
-  const { item } = await find(deps, itemId);
-  return handBack(deps, item, 'only an item in fallout or waiting for a retry can be retried', (at) =>
-    deps.store.retryByOperator(item.orderId, item.key, by, reason, at),
-  );
-}
-
-/**
- * Makes the operator's change (a conditional write; 409 with `refusal` when the item is not in a state
- * for it), lets the order go, and hands the item to the worker, which runs or finishes it.
- */
-async function handBack(
-  deps: OperatorActionDeps,
-  item: ItemRecord,
-  refusal: string,
-  write: (at: string) => Promise<boolean>,
-): Promise<ItemDetail> {
-  const at = deps.now().toISOString();
-  if (!(await write(at))) {
-    throw new ConflictError(`item "${item.orderId}.${item.key}" is ${item.state}; ${refusal}`);
-  }
-  await deps.store.releaseOrderHold(item.orderId, item.key, at);
-  await deps.queue.send([{ kind: 'start', orderId: item.orderId, itemKey: item.key }]);
-  return detailOf(deps, item);
+  return act(deps, itemId, () => ({ action: 'retry', by, reason }));
 }
 
 /**
@@ -88,15 +54,10 @@ export async function skipByOperator(
   by: Actor,
 ): Promise<ItemDetail> {
   const { note } = parseWith(noteSchema, body);
-  const { aggregate, item } = await find(deps, itemId);
-  const past = pointOfNoReturnBehind(deps.catalog, aggregate, item);
-  if (past) throw new ConflictError(`item "${itemId}" cannot be skipped: ${past}`);
-  return handBack(
-    deps,
-    item,
-    'only an item in fallout, waiting for a retry or On Hold can be skipped',
-    (at) => deps.store.skipByOperator(item.orderId, item.key, by, note, at),
-  );
+  return act(deps, itemId, (aggregate, item) => {
+    const past = pointOfNoReturnBehind(deps.catalog, aggregate, item);
+    return { action: 'skip', by, note, ...(past ? { pastPointOfNoReturn: past } : {}) };
+  });
 }
 
 /**
@@ -111,23 +72,32 @@ export async function failByOperator(
   by: Actor,
 ): Promise<ItemDetail> {
   const { reason } = parseWith(reasonSchema, body);
-  const { item } = await find(deps, itemId);
-  const at = deps.now().toISOString();
-  if (!(await deps.store.failByOperator(item.orderId, item.key, by, reason, at))) {
-    throw new ConflictError(
-      `item "${itemId}" is ${item.state}; only an item in fallout or waiting for a retry can fail its order`,
-    );
-  }
-  await deps.store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'failed', at);
-  for (const token of item.taskTokens ?? []) {
-    await deps.tasks.fail(token, 'Switchboard.OrderFailed', `failed by ${by.name} (${by.id}): ${reason}`);
-  }
-  return detailOf(deps, item);
+  return act(deps, itemId, () => ({ action: 'fail', by, reason }));
 }
 
-/** The item as it is now, with its log, as the operator's answer shows it. */
-async function detailOf(deps: OperatorActionDeps, item: ItemRecord): Promise<ItemDetail> {
-  return (await deps.store.getItemDetail(item.orderId, item.key)) ?? itemDetail(item, []);
+/**
+ * Reads the item and its order, lets the lifecycle decide the operator's action (409 with its reason
+ * when the item or its order is not in a state for it), makes its conditional write and carries out
+ * what it sets going; answers the item as it is then.
+ */
+async function act(
+  deps: OperatorActionDeps,
+  itemId: string,
+  action: (aggregate: OrderAggregateView, item: ItemRecord) => OperatorAction,
+): Promise<ItemDetail> {
+  const { orderId, key } = parseItemId(itemId);
+  const aggregate = await deps.store.getAggregate(orderId);
+  const item = aggregate?.items.get(key);
+  if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
+  const { order, done } = aggregate;
+  const { decision, refused } = await advance(
+    deps,
+    { item, order: { state: order.state, done }, now: deps.now() },
+    { kind: 'operator', ...action(aggregate, item) },
+  );
+  const refusal = decision.refusal ?? (refused ? decision.whenRefused?.refusal : undefined);
+  if (refusal !== undefined) throw new ConflictError(refusal);
+  return (await deps.store.getItemDetail(orderId, key)) ?? itemDetail(item, []);
 }
 
 /** Why the item is past its point of no return, or undefined when it is not. */

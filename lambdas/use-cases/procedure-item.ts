@@ -2,6 +2,7 @@ import type { PlanItem } from '../../statemachines/plan-definition';
 import { scrubJson, scrubSecrets } from '../domain/authenticator';
 import { unavailability } from '../domain/availability';
 import { type MappingInput, mappingInput } from '../domain/callout';
+import type { LifecycleEvent } from '../domain/item-decisions';
 import { tracedSteps } from '../domain/item-log';
 import { evaluateAttributeMapping } from '../domain/mapping';
 import type { CalloutRequestRecord, ItemRecord } from '../domain/orchestration';
@@ -15,9 +16,9 @@ import {
 import { pathInterface, stepRequest } from '../domain/procedure-request';
 import type { CalloutFailure } from '../domain/retry-rules';
 import type { OrderAggregate } from '../ports/order-store';
-import { giveBack, stepTarget, takeSlot, type Wake } from './callout-admission';
+import { giveBack, holdOf, stepTarget, takeSlot, type Wake } from './callout-admission';
 import { type CalloutOutcome, describe, exchange, parseIfJson, retryAfterOf } from './callout-exchange';
-import { fail, failAttempt, hold } from './item-failures';
+import { drive, type Scene } from './item-driver';
 import type { RunItemDeps } from './run-item-deps';
 
 /**
@@ -114,24 +115,24 @@ async function procedureStep(
   wake: Wake | undefined,
 ): Promise<HttpOutcome> {
   const running = { ...item, state: 'Running' as const };
+  // What this step came to that the item must wait on: decided and written as for any callout.
+  const suspend = async (event: LifecycleEvent, scene: Scene = {}): Promise<HttpOutcome> => {
+    await drive(deps, { item: running, now: deps.now() }, event, scene);
+    return { kind: 'suspended' };
+  };
   const target =
     step.interface !== undefined
       ? await deps.config.calloutTarget(step.interface, deps.catalog.interfaces[step.interface]?.system)
       : await stepTarget(deps, step.system ?? '', pathInterface(procedure, step));
   if (!target) {
-    await fail(
-      deps,
-      running,
-      deliveryId,
-      `procedure "${procedure.id}" step "${step.id}": its system or interface is not configured (is the catalog seeded?)`,
-    );
-    return { kind: 'suspended' };
+    const error = `procedure "${procedure.id}" step "${step.id}": its system or interface is not configured (is the catalog seeded?)`;
+    return suspend({ kind: 'answered', deliveryId, outcome: { error } });
   }
   const unavailable = unavailability(target);
-  if (unavailable) {
-    await hold(deps, running, deliveryId, target, unavailable);
-    return { kind: 'suspended' };
-  }
+  if (unavailable)
+    return suspend({ kind: 'held', deliveryId, hold: holdOf(target, unavailable) }, { target });
+  // Its failures go to the retry rules of its system and interface (a path's own, for a path step).
+  const retryTarget = { systemId: target.system.id, interfaceId: target.iface.id };
   const { system, iface } = target;
   // Waiting for a slot, it keeps its item: it is woken with this attempt and resumes at this step.
   const lease = await takeSlot(deps, target, deliveryId, running, wake);
@@ -154,12 +155,11 @@ async function procedureStep(
     if ('noAnswer' in sent) {
       const { holdReason, ...noAnswer } = sent.noAnswer;
       // The circuit breaker has the system Down: the step waits with the rest of its system's callouts.
-      if (holdReason !== undefined) await hold(deps, running, deliveryId, target, holdReason);
-      else {
-        const error = `procedure "${procedure.id}" step "${step.id}": ${noAnswer.error}`;
-        await failAttempt(deps, running, deliveryId, { request: record, ...noAnswer }, target, error);
-      }
-      return { kind: 'suspended' };
+      if (holdReason !== undefined)
+        return suspend({ kind: 'held', deliveryId, hold: holdOf(target, holdReason) }, { target });
+      const error = `procedure "${procedure.id}" step "${step.id}": ${noAnswer.error}`;
+      const outcome = { request: record, ...noAnswer, error };
+      return suspend({ kind: 'answered', deliveryId, outcome, target: retryTarget });
     }
     const { answer } = sent;
     const answered = parseIfJson(scrubSecrets(answer.body, secrets));
@@ -176,15 +176,8 @@ async function procedureStep(
       const failure: CalloutFailure = ok
         ? { kind: 'unusable' }
         : { kind: 'status', status: answer.status, ...retryAfterOf(answer, deps.now()) };
-      await failAttempt(
-        deps,
-        running,
-        deliveryId,
-        { request: record, response, failure, error },
-        target,
-        error,
-      );
-      return { kind: 'suspended' };
+      const outcome = { request: record, response, failure, error };
+      return suspend({ kind: 'answered', deliveryId, outcome, target: retryTarget });
     }
     return { kind: 'answered', body: answered ?? null, request: record };
   } finally {

@@ -2,23 +2,15 @@ import { planItemOf } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { mappingInput } from '../domain/callout';
 import { MappingError } from '../domain/errors';
-import { onArrival } from '../domain/item-lifecycle';
+import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
 import { evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
 import { logger } from '../shared/logger';
-import { type Admission, admit, giveBack, type Wake, wakeOf } from './callout-admission';
-import { type CalloutOutcome, callout, describe, probeHealth } from './callout-exchange';
-import { deadlineOf, finish, holdOrder, sendDeadline, sendRetry } from './item-effects';
-import {
-  attemptOf,
-  awaitCallback,
-  checkDeadline,
-  claimAndFail,
-  fail,
-  failAttempt,
-  hold,
-} from './item-failures';
+import { checkDeadline } from './callback-deadline';
+import { type Admission, admit, giveBack, holdOf, type Wake, wakeOf } from './callout-admission';
+import { callout, describe, probeHealth } from './callout-exchange';
+import { drive, type FindOut, type Scene } from './item-driver';
 import { mapAttributes, runProcedureItem } from './procedure-item';
 import type { RunItemDeps, WorkMessage } from './run-item-deps';
 
@@ -27,14 +19,15 @@ import type { RunItemDeps, WorkMessage } from './run-item-deps';
  *
  * 1. A plan's wait arrives (dispatch): keep its task token on the item. If the item's prerequisites are
  *    not done (read from the order and the item alone), that is all.
- * 2. Read the order in one query, and let the lifecycle say what the message means for the item now
- *    (onArrival): a done item is replayed, one in fallout holds its order, one whose retry is not due
- *    waits on, one that waits for its callback has its deadline sent again; one whose dispatch or
- *    prerequisites have not come waits for whatever comes last to start it.
- * 3. Evaluate its condition; a callout is admitted by its system (held, waiting for a slot, or later).
- * 4. Claim the item for this delivery (Pending → Running), run it, and record the outcome.
- * 5. Finish: write its attributes to the order context, count it done, answer the plan's task, and start
- *    every dependent whose prerequisites are now all done.
+ * 2. Read the order in one query, and let the lifecycle decide (domain/item-decisions.ts) what the
+ *    message means for the item now: a done item is replayed, one in fallout holds its order, one whose
+ *    retry is not due waits on, one that waits for its callback has its deadline sent again; one whose
+ *    dispatch or prerequisites have not come waits for whatever comes last to start it.
+ * 3. Each step the decisions ask for is found out here and decided in turn: its condition evaluated, a
+ *    callout's admission by its system (held, waiting for a slot, or later), the claim for this
+ *    delivery, the run itself, and what its answer comes to (complete, wait, retry, fallout).
+ * 4. A finished item's attributes go to the order context, it is counted done, its plan's task answered,
+ *    and every dependent whose prerequisites are now all done started (item-effects.ts: finish).
  *
  * `deliveryId` identifies the message across redeliveries, so a worker that died mid-callout is taken
  * over by the redelivery of its message, and by nothing else.
@@ -71,141 +64,47 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     logger.error('work message for an unknown item', { orderId: message.orderId, itemKey: message.itemKey });
     return;
   }
-
-  const arrival = onArrival(
-    item,
-    { state: aggregate.order.state, done: aggregate.done },
-    deliveryId,
-    deps.now(),
-  );
-  switch (arrival.kind) {
-    case 'replay':
-      return finish(deps, aggregate, item);
-    case 'holdOrder':
-      return holdOrder(deps, item);
-    case 'notYet':
-      // A wait longer than SQS's 15 minutes hops.
-      return sendRetry(deps, item, arrival.dueAt);
-    case 'awaitCallback':
-      return sendDeadline(deps, deadlineOf(item, deliveryId, arrival.deadline));
-    case 'orderFailed':
-      logger.info('item of a failed order not started', { orderId: item.orderId, itemKey: item.key });
-      return;
-    case 'ignore':
-      return;
-    case 'run':
-      break;
-  }
-  // A held item runs only as a callout whose system is available; a message for it that is not a
-  // release (a re-sent dispatch, say) is one too: admission below decides.
-
   const planItem = deps.catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
-  // Evaluated again on a redelivery too: a worker may have died between claiming and failing the item.
-  if (planItem?.condition !== undefined) {
-    const applies = await evaluateCondition(planItem.condition, aggregate, item);
-    if (applies === false) {
-      if (
-        await store.skipItem(
-          item.orderId,
-          item.key,
-          deliveryId,
-          `condition is false: ${planItem.condition}`,
-          at(),
-        )
-      ) {
-        await finish(deps, aggregate, { ...item, state: 'Skipped' });
-      }
-      return;
-    }
-    if (typeof applies === 'string') {
-      return claimAndFail(deps, item, deliveryId, 'prerequisites done; condition evaluated', applies);
-    }
-  }
-
+  const { order, done } = aggregate;
+  const facts: ItemFacts = {
+    item,
+    order: { state: order.state, done, ...(order.holds ? { holds: order.holds } : {}) },
+    ...(planItem ? { planned: planItem } : {}),
+    now: deps.now(),
+  };
+  const released = releaseId ? { releaseId } : {};
+  const scene: Scene = { aggregate };
   let admission: Admission | undefined;
-  if (item.type === 'callout') {
-    const gate = await admit(deps, item, deliveryId, wake);
-    if (gate.kind === 'waiting') return; // on its system's waiting list: a callout that ends wakes it
-    if (gate.kind === 'hold') return hold(deps, item, deliveryId, gate.target, gate.reason, releaseId);
-    if (gate.kind === 'later') {
-      // A delivery that already holds the item (a redelivery) hands its attempt on with the message.
-      const resumed = item.state === 'Running' ? { attemptId: deliveryId } : {};
-      await deps.queue.send(
-        [
-          {
-            kind: 'start',
-            orderId: item.orderId,
-            itemKey: item.key,
-            ...resumed,
-            ...(releaseId ? { releaseId } : {}),
-          },
-        ],
-        { delaySeconds: gate.delaySeconds },
-      );
-      return;
+  const findOut: FindOut = async (step, current) => {
+    switch (step) {
+      case 'evaluateCondition':
+        return {
+          kind: 'conditionEvaluated',
+          deliveryId,
+          applies: await evaluateCondition(planItem?.condition ?? 'true', aggregate, current),
+        };
+      case 'admit': {
+        const gate = await admit(deps, current, deliveryId, wake);
+        if (gate.kind === 'hold') {
+          scene.target = gate.target;
+          return { kind: 'held', deliveryId, hold: holdOf(gate.target, gate.reason), ...released };
+        }
+        if (gate.kind !== 'admitted') return { kind: 'admitted', deliveryId, gate, ...released };
+        admission = gate;
+        scene.target = gate.target;
+        return { kind: 'admitted', deliveryId, gate: { kind: 'go' } };
+      }
+      case 'perform':
+        return perform(deps, aggregate, current, planItem, admission, deliveryId, wake);
+      default:
+        return undefined;
     }
-    if (gate.kind === 'unconfigured') {
-      return claimAndFail(deps, item, deliveryId, 'prerequisites done; started', gate.error);
-    }
-    admission = gate;
-  }
+  };
   try {
-    await start(deps, aggregate, item, deliveryId, planItem, admission, wake);
+    await drive(deps, facts, { kind: 'arrived', deliveryId, ...released }, scene, findOut);
   } finally {
     if (admission?.lease) await giveBack(deps, admission.lease);
   }
-}
-
-export async function start(
-  deps: RunItemDeps,
-  aggregate: OrderAggregate,
-  item: ItemRecord,
-  deliveryId: string,
-  planItem: PlanItem | undefined,
-  admission: Admission | undefined,
-  wake: Wake | undefined,
-): Promise<void> {
-  const { store } = deps;
-  const at = () => deps.now().toISOString();
-  const manual = item.type === 'manualTask';
-  const reason = manual
-    ? `prerequisites done; waiting for an operator${planItem?.instructions ? `: ${planItem.instructions}` : ''}`
-    : item.state === 'OnHold'
-      ? `released: ${item.hold?.systemId ? `system "${item.hold.systemId}" is available again` : 'available again'}; started`
-      : item.state === 'Failed'
-        ? `retry ${item.retries ?? 0} due; started`
-        : 'prerequisites done; started';
-  if (!(await store.claimItem(item.orderId, item.key, deliveryId, at(), reason))) return;
-  // A released item no longer holds its order (also on a redelivery, should the first one have died here).
-  if (item.state === 'OnHold' || aggregate.order.holds?.includes(item.key)) {
-    await store.releaseOrderHold(item.orderId, item.key, at());
-  }
-  // Only an order's first item moves it on; for the rest the write would be refused by its condition.
-  if (aggregate.order.state === 'acknowledged')
-    await store.setOrderState(item.orderId, ['acknowledged'], 'inProgress', at());
-  if (manual) return; // an operator completes it (POST /orchestration/items/{itemId}/complete)
-
-  const outcome = planItem?.procedure
-    ? await runProcedureItem(deps, aggregate, item, planItem, deliveryId, wake)
-    : await perform(deps, aggregate, item, planItem?.setAttributes, admission, deliveryId);
-  // A procedure's HTTP step is held, throttled or to be retried: the item is already where it waits.
-  if (outcome.suspended) return;
-  if (outcome.holdReason !== undefined && admission) {
-    // The circuit breaker took its system Down as this callout failed to connect: it waits with the rest.
-    // Claimed above: it is Running under this delivery now, whatever the copy read before said.
-    return hold(deps, { ...item, state: 'Running' }, deliveryId, admission.target, outcome.holdReason);
-  }
-  if (outcome.error !== undefined) {
-    // A callout's failure goes to the retry rules; anything else's (a mapping of an auto task) to fallout.
-    if (admission) return failAttempt(deps, item, deliveryId, outcome, admission.target, outcome.error);
-    return fail(deps, item, deliveryId, outcome.error, outcome);
-  }
-  if (outcome.awaitingUntil !== undefined) return awaitCallback(deps, item, deliveryId, outcome);
-  const completed = admission
-    ? { ...outcome, attempt: attemptOf(item, outcome, { kind: 'completed' }, deps.now()) }
-    : outcome;
-  if (!(await store.completeItem(item.orderId, item.key, deliveryId, completed, at()))) return;
-  await finish(deps, aggregate, { ...item, state: 'Completed', outputAttributes: outcome.attributes });
 }
 
 /** False only for an item its plan starts with (no prerequisites in the catalog); true when unsure. */
@@ -237,18 +136,40 @@ async function evaluateCondition(
   }
 }
 
+/**
+ * Runs a claimed item — its callout, its procedure, or its auto task's mapping — and says what it came
+ * to, as the event the lifecycle decides next. A procedure's HTTP step that is held, throttled or to be
+ * retried has already put the item where it waits: nothing follows.
+ */
 async function perform(
   deps: RunItemDeps,
   aggregate: OrderAggregate,
   item: ItemRecord,
-  setAttributes: string | undefined,
+  planItem: PlanItem | undefined,
   admission: Admission | undefined,
   deliveryId: string,
-): Promise<CalloutOutcome> {
-  if (item.type === 'milestone') return {};
+  wake: Wake | undefined,
+): Promise<LifecycleEvent | undefined> {
+  if (planItem?.procedure) {
+    const outcome = await runProcedureItem(deps, aggregate, item, planItem, deliveryId, wake);
+    return outcome.suspended ? undefined : { kind: 'answered', deliveryId, outcome };
+  }
+  if (item.type === 'milestone') return { kind: 'answered', deliveryId, outcome: {} };
   const input = mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values());
-  if (item.type === 'autoTask')
-    return mapAttributes(`${item.planItemId}.setAttributes`, setAttributes ?? '', input);
-  if (!admission) return { error: 'internal error: a callout ran without its system' };
-  return callout(deps, item, input, admission, deliveryId);
+  if (item.type === 'autoTask') {
+    const expression = planItem?.setAttributes ?? '';
+    const outcome = await mapAttributes(`${item.planItemId}.setAttributes`, expression, input);
+    return { kind: 'answered', deliveryId, outcome };
+  }
+  if (!admission) {
+    const error = 'internal error: a callout ran without its system';
+    return { kind: 'answered', deliveryId, outcome: { error } };
+  }
+  const { target } = admission;
+  const outcome = await callout(deps, item, input, admission, deliveryId);
+  // The circuit breaker took its system Down as this callout failed to connect: it waits with the rest.
+  if (outcome.holdReason !== undefined)
+    return { kind: 'held', deliveryId, hold: holdOf(target, outcome.holdReason) };
+  const failureTarget = { systemId: target.system.id, interfaceId: target.iface.id };
+  return { kind: 'answered', deliveryId, outcome, target: failureTarget };
 }

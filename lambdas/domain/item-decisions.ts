@@ -1,0 +1,764 @@
+import { article } from '../../statemachines/plan-definition';
+import type { HoldInfo } from './availability';
+import { callbackNonce, finishedAttemptState, waitsUnder } from './callback';
+import { type ItemEvent, LIFECYCLE, onArrival, transition } from './item-lifecycle';
+import {
+  type AttemptDecision,
+  type AttemptRecord,
+  type CalloutRequestRecord,
+  type CalloutResponseRecord,
+  type ItemRecord,
+  type ItemState,
+  isDone,
+  type OrderState,
+} from './orchestration';
+import type { StepTrace } from './procedure';
+import { type CalloutFailure, decideRetry, type FailureTarget, type RetryRule, ruleFor } from './retry-rules';
+import type { Actor } from './roles';
+
+/**
+ * Every decision about an orchestration item, as one pure function: `decide(facts, event)` takes the
+ * item as read (with its order, where the event needs it) and what happened, and answers with the write
+ * that records the transition and the effects to carry out once it is made. The use cases only load
+ * what a decision needs, call it, make the write, and carry out the effects (use-cases/item-driver.ts).
+ *
+ * Some events need something found out before the item can move on — a condition evaluated, the
+ * system's admission, the callout itself, a callback's mapping, the retry rules. The decision then
+ * names that `next` step; the use case finds it out and brings it back as the next event. So a work
+ * message is a short conversation: arrived → (condition) → (admission) → claim → answer.
+ */
+
+/** What one callout or task came to, as its attempt and the item keep it. */
+export interface ItemOutcome {
+  request?: CalloutRequestRecord;
+  response?: CalloutResponseRecord;
+  attributes?: Record<string, unknown>;
+  /**
+   * The attempt this outcome ends, with the request it sent and the response to it: kept in the item's
+   * log before its state changes, so what was sent is kept even when the item has moved on meanwhile.
+   */
+  attempt?: AttemptRecord;
+  /** A procedure's steps run since its progress was last kept, with their places: kept in its log too. */
+  steps?: { index: number; trace: StepTrace }[];
+}
+
+/** What a run of the item came to: done (attributes), failed (error), or accepted until a deadline. */
+export interface Answer extends ItemOutcome {
+  error?: string;
+  /** How a callout failed, for the retry rules. */
+  failure?: CalloutFailure;
+  /** How long a callout that got no answer took to fail. */
+  durationMs?: number;
+  /** Its system accepted it and answers on the callback by then (ISO time). */
+  awaitingUntil?: string;
+}
+
+/** What one callback does to the item waiting for it. */
+export type CallbackChange =
+  /**
+   * An interim update. `overtaken` is set when the attempt's final answer was applied first (a standard
+   * queue keeps no order): the update was accepted while the item waited, so it is still recorded in the
+   * history, as long as the item is in that state under the same attempt; nothing else changes.
+   */
+  | { kind: 'interim'; note?: string; body: unknown; overtaken?: ItemState; afterVersion: number }
+  | { kind: 'completed'; attributes: Record<string, unknown>; body: unknown }
+  /**
+   * A final failure, or no final answer in time: with `retry` the item is Failed until its next attempt,
+   * without it FatallyFailed (fallout). `attempt` is what the attempt came to.
+   */
+  | {
+      kind: 'failed';
+      error: string;
+      body: unknown;
+      retry?: { at: string; retries: number; ruleId: string };
+      attempt?: AttemptRecord;
+    };
+
+/** What a callback said, once read (a `completed` one is mapped before it applies). */
+export type CallbackAnswer =
+  | { status: 'inProgress'; note?: string; body: unknown }
+  /** `attributes` absent: not mapped yet (the decision asks for it). */
+  | { status: 'completed'; body: unknown; attributes?: Record<string, unknown> }
+  | { status: 'failed'; body: unknown; error: string }
+  /** A completed answer its mapping could not use. */
+  | { status: 'unusable'; body: unknown; error: string };
+
+/** What the system of a callout said about taking it now. */
+export type Gate =
+  | { kind: 'go' }
+  /** On its system's waiting list for a connection slot: the callout that frees one wakes it. */
+  | { kind: 'waiting' }
+  /** Its turn under the rate is further off than a worker waits: ask again later. */
+  | { kind: 'later'; delaySeconds: number }
+  /** Its system or interface is not configured: it cannot run. */
+  | { kind: 'unconfigured'; error: string };
+
+/** An operator's action on an item. */
+export type OperatorAction =
+  | { action: 'retry'; by: Actor; reason: string }
+  | { action: 'skip'; by: Actor; note: string; pastPointOfNoReturn?: string }
+  | { action: 'fail'; by: Actor; reason: string }
+  | { action: 'complete'; by: Actor; attributes: Record<string, unknown> };
+
+/** Where a failed attempt went, and the operators' rules (read only when an attempt failed). */
+interface Retryable {
+  /** The system and interface the attempt went to: its failure goes to their retry rules. */
+  target?: FailureTarget;
+  /** The rules, once read: a decision that needs them and has none asks for them (`next: 'retryRules'`). */
+  rules?: readonly RetryRule[];
+}
+
+/**
+ * What can happen to an item. `deliveryId` is the work message (across its redeliveries) that runs it.
+ *
+ * - `arrived`: a work message about it — its plan's dispatch, a start, its retry due, a release, a
+ *   redelivery;
+ * - `conditionEvaluated`, `admitted`, `answered`: what the steps a decision asked for found out;
+ * - `held`: its system or interface is away (found at admission, by the circuit breaker during the
+ *   callout, or at a procedure's HTTP step);
+ * - `unrunnable`: it cannot run at all (no system configured, a condition that cannot be evaluated);
+ * - `callback` and `deadline`: an asynchronous callout's answer, or the end of the wait for it;
+ * - `operator`: an operator's retry, skip, fail, or completion of a manual task.
+ */
+export type LifecycleEvent =
+  | { kind: 'arrived'; deliveryId: string; releaseId?: string }
+  | { kind: 'conditionEvaluated'; deliveryId: string; applies: boolean | string }
+  | { kind: 'admitted'; deliveryId: string; gate: Gate; releaseId?: string }
+  | { kind: 'held'; deliveryId: string; hold: Omit<HoldInfo, 'since'>; releaseId?: string }
+  | { kind: 'unrunnable'; deliveryId: string; reason: string; error: string }
+  | ({ kind: 'answered'; deliveryId: string; outcome: Answer } & Retryable)
+  | ({ kind: 'callback'; callbackId: string; nonce: string; answer: CallbackAnswer } & Retryable)
+  | ({ kind: 'deadline'; nonce: string; dueAt: string } & Retryable)
+  | ({ kind: 'operator' } & OperatorAction);
+
+/** What a decision is taken from besides the event: the item as read, its order, and the time. */
+export interface ItemFacts {
+  item: ItemRecord;
+  /** Its order's state, done set and holds (read with the item by the worker and the operator actions). */
+  order?: { state: OrderState; done: readonly string[]; holds?: readonly string[] };
+  /** What its plan says of it: the condition it runs under, a manual task's instructions. */
+  planned?: { condition?: string; instructions?: string };
+  now: Date;
+}
+
+/** The one conditional write that records a transition; the store refuses it when the item moved meanwhile. */
+export type Write =
+  | { kind: 'claim'; attemptId: string; reason: string }
+  | { kind: 'hold'; attemptId: string; hold: HoldInfo }
+  | { kind: 'skip'; attemptId: string; reason: string }
+  | {
+      kind: 'await';
+      attemptId: string;
+      outcome: ItemOutcome;
+      awaiting: { since: string; deadline: string };
+    }
+  | { kind: 'complete'; attemptId: string; outcome: ItemOutcome }
+  | {
+      kind: 'retryLater';
+      attemptId: string;
+      outcome: ItemOutcome & { attempt: AttemptRecord };
+      retry: { at: string; retries: number; error: string };
+    }
+  | { kind: 'fail'; attemptId: string; error: string; outcome: ItemOutcome }
+  | { kind: 'callback'; attemptId: string; callbackId: string; change: CallbackChange }
+  | { kind: 'manualComplete'; by: Actor; attributes: Record<string, unknown> }
+  | { kind: 'operatorRetry'; by: Actor; reason: string }
+  | { kind: 'operatorSkip'; by: Actor; note: string }
+  | { kind: 'operatorFail'; by: Actor; reason: string };
+
+/** What a transition sets going; each is safe to carry out twice (a replay does). */
+export type Effect =
+  /** The item is done: its attributes into the context, counted done, its plan answered, dependents started. */
+  | { kind: 'finish'; state?: 'Completed' | 'Skipped'; attributes?: Record<string, unknown> }
+  /** Its order waits for an operator (fallout) or a system (On Hold); `error` is logged. */
+  | { kind: 'holdOrder'; error?: string }
+  | { kind: 'releaseOrderHold' }
+  /** The order's first item started: acknowledged → inProgress. */
+  | { kind: 'orderInProgress' }
+  /** An operator failed the order: it is failed, and every plan wait for this item fails. */
+  | { kind: 'failOrder'; by: Actor; reason: string }
+  | { kind: 'sendRetry'; at: string }
+  | { kind: 'sendDeadline'; nonce: string; dueAt: string }
+  /** A work message that starts the item (again): now, after a delay, under the attempt that holds it. */
+  | { kind: 'sendStart'; delaySeconds?: number; attemptId?: string; releaseId?: string }
+  /** A release found its system away again: the item stays held, free for the next release. */
+  | { kind: 'clearReleaseStamp'; releaseId: string }
+  /**
+   * After a hold is written, the system is read again: one that came back meanwhile is seen here or its
+   * release sees the hold, so the item is never left held with its system up.
+   */
+  | { kind: 'recheckHold' }
+  | { kind: 'log'; level: 'info' | 'warn'; message: string };
+
+/** What the use case finds out next, and brings back as the next event. */
+export type Step = 'evaluateCondition' | 'admit' | 'perform' | 'mapAnswer' | 'retryRules';
+
+export interface Decision {
+  /** The event does not apply to the item as it is: nothing is written (an operator gets 409 with it). */
+  refusal?: string;
+  /** The event changes nothing, and why (a callback's result). */
+  ignored?: 'duplicate' | 'not-waiting';
+  /** Why nothing is done, when nothing is. */
+  because?: string;
+  /** Carried out before the write (a hold holds its order first: see `held`). */
+  before?: readonly Effect[];
+  write?: Write;
+  /** Carried out once the write is made, or at once when there is none. */
+  effects: readonly Effect[];
+  /** When the store refuses the write (the item moved meanwhile): what to do, and what to say. */
+  whenRefused?: { effects?: readonly Effect[]; refusal?: string; ignored?: Decision['ignored'] };
+  /** After the write is made: the step to take next. */
+  next?: Step;
+  /** After the write is made: the event that follows at once (an item claimed only to fail). */
+  follows?: LifecycleEvent;
+}
+
+const nothing: Decision = { effects: [] };
+
+export function decide(facts: ItemFacts, event: LifecycleEvent): Decision {
+  switch (event.kind) {
+    case 'arrived':
+      return arrived(facts, event);
+    case 'conditionEvaluated':
+      return conditionEvaluated(facts, event);
+    case 'admitted':
+      return admitted(facts, event);
+    case 'held':
+      return held(facts, event);
+    case 'unrunnable':
+      return unrunnable(facts, event.deliveryId, event.reason, event.error);
+    case 'answered':
+      return answered(facts, event);
+    case 'callback':
+      return callback(facts, event);
+    case 'deadline':
+      return deadline(facts, event);
+    case 'operator':
+      return operator(facts, event);
+  }
+}
+
+/**
+ * The item as a write that was made leaves it: what the store records, for the decisions that follow in
+ * the same message (and for the tests, which run the lifecycle against it).
+ */
+export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
+  const event = eventOf(write);
+  if (!event) return item;
+  const { nextAttemptAt: _next, ...rest } = item;
+  const moved: ItemRecord = {
+    ...rest,
+    state: LIFECYCLE[event].to,
+    version: (item.version ?? 0) + 1,
+    updatedAt: at,
+  };
+  const counted = (outcome: ItemOutcome) => (outcome.attempt ? { attemptCount: outcome.attempt.number } : {});
+  switch (write.kind) {
+    case 'claim': {
+      const { error: _error, ...claimed } = moved;
+      return { ...claimed, attemptId: write.attemptId, startedAt: item.startedAt ?? at };
+    }
+    case 'hold': {
+      const { attemptId: _attempt, ...held } = moved;
+      return { ...held, hold: write.hold };
+    }
+    case 'skip':
+    case 'operatorSkip':
+      return { ...moved, completedAt: at };
+    case 'await':
+      return { ...moved, awaiting: write.awaiting, ...counted(write.outcome) };
+    case 'complete':
+      return {
+        ...moved,
+        completedAt: at,
+        ...counted(write.outcome),
+        ...(write.outcome.attributes ? { outputAttributes: write.outcome.attributes } : {}),
+      };
+    case 'retryLater': {
+      const { awaiting: _awaiting, ...failed } = moved;
+      const { at: nextAttemptAt, retries, error } = write.retry;
+      return { ...failed, nextAttemptAt, retries, error, ...counted(write.outcome) };
+    }
+    case 'fail':
+      return { ...moved, error: write.error, ...counted(write.outcome) };
+    case 'callback': {
+      const { change } = write;
+      const finished = { ...moved, finishedBy: write.callbackId };
+      if (change.kind === 'completed')
+        return { ...finished, completedAt: at, outputAttributes: change.attributes };
+      if (change.kind !== 'failed') return finished;
+      const attempts = change.attempt ? { attemptCount: change.attempt.number } : {};
+      if (!change.retry) return { ...finished, error: change.error, ...attempts };
+      const { awaiting: _awaiting, ...failed } = finished;
+      const { at: nextAttemptAt, retries } = change.retry;
+      return { ...failed, error: change.error, nextAttemptAt, retries, ...attempts };
+    }
+    case 'manualComplete':
+      return { ...moved, completedAt: at, completedBy: write.by, outputAttributes: write.attributes };
+    case 'operatorRetry': {
+      const { attemptId: _attempt, awaiting: _awaiting, error: _error, ...retried } = moved;
+      return { ...retried, retries: 0 };
+    }
+    case 'operatorFail':
+      return moved;
+  }
+}
+
+/** The lifecycle event a write makes; undefined for an interim update, which moves nothing. */
+export function eventOf(write: Write): ItemEvent | undefined {
+  switch (write.kind) {
+    case 'claim':
+      return 'start';
+    case 'callback':
+      if (write.change.kind === 'interim') return undefined;
+      if (write.change.kind === 'completed') return 'complete';
+      return write.change.retry ? 'retryLater' : 'fail';
+    default:
+      return write.kind;
+  }
+}
+
+function arrived(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'arrived' }>): Decision {
+  const { item, order, now } = facts;
+  if (!order) return { ...nothing, refusal: 'an arrival is decided with its order' };
+  const arrival = onArrival(item, order, event.deliveryId, now);
+  switch (arrival.kind) {
+    case 'replay':
+      return { effects: [{ kind: 'finish' }] };
+    case 'holdOrder':
+      return { effects: [{ kind: 'holdOrder' }] };
+    case 'notYet':
+      // A wait longer than SQS's 15 minutes hops.
+      return { effects: [{ kind: 'sendRetry', at: arrival.dueAt }] };
+    case 'awaitCallback':
+      return {
+        effects: [{ kind: 'sendDeadline', nonce: callbackNonce(event.deliveryId), dueAt: arrival.deadline }],
+      };
+    case 'orderFailed':
+      return { effects: [{ kind: 'log', level: 'info', message: 'item of a failed order not started' }] };
+    case 'ignore':
+      return { effects: [], because: arrival.why };
+    case 'run':
+      // Evaluated again on a redelivery too: a worker may have died between claiming and failing it.
+      if (facts.planned?.condition !== undefined) return { effects: [], next: 'evaluateCondition' };
+      return proceed(facts, event.deliveryId);
+  }
+}
+
+function conditionEvaluated(
+  facts: ItemFacts,
+  event: Extract<LifecycleEvent, { kind: 'conditionEvaluated' }>,
+): Decision {
+  const { deliveryId, applies } = event;
+  if (typeof applies === 'string')
+    return unrunnable(facts, deliveryId, 'prerequisites done; condition evaluated', applies);
+  if (applies) return proceed(facts, deliveryId);
+  return guarded(facts.item, 'skip', deliveryId, {
+    write: { kind: 'skip', attemptId: deliveryId, reason: `condition is false: ${facts.planned?.condition}` },
+    effects: [{ kind: 'finish', state: 'Skipped' }],
+  });
+}
+
+/** A runnable item whose condition holds: a callout asks its system first, anything else is claimed. */
+function proceed(facts: ItemFacts, deliveryId: string): Decision {
+  if (facts.item.type === 'callout') return { effects: [], next: 'admit' };
+  return claim(facts, deliveryId);
+}
+
+function admitted(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'admitted' }>): Decision {
+  const { item } = facts;
+  const { gate, deliveryId, releaseId } = event;
+  switch (gate.kind) {
+    case 'go':
+      return claim(facts, deliveryId);
+    case 'waiting':
+      return { effects: [], because: "on its system's waiting list for a connection slot" };
+    case 'later':
+      return {
+        effects: [
+          {
+            kind: 'sendStart',
+            delaySeconds: gate.delaySeconds,
+            // A delivery that already holds the item (a redelivery) hands its attempt on with the message.
+            ...(item.state === 'Running' ? { attemptId: deliveryId } : {}),
+            ...(releaseId ? { releaseId } : {}),
+          },
+        ],
+      };
+    case 'unconfigured':
+      return unrunnable(facts, deliveryId, 'prerequisites done; started', gate.error);
+  }
+}
+
+/**
+ * Pending, held or Failed → Running for this delivery. A released item lets its order go (also on a
+ * redelivery, should the first one have died after the claim); the order's first item moves it on. A
+ * manual task then waits for an operator; anything else runs.
+ */
+function claim(facts: ItemFacts, deliveryId: string): Decision {
+  const { item, order, planned } = facts;
+  const manual = item.type === 'manualTask';
+  const reason = manual
+    ? `prerequisites done; waiting for an operator${planned?.instructions ? `: ${planned.instructions}` : ''}`
+    : item.state === 'OnHold'
+      ? `released: ${item.hold?.systemId ? `system "${item.hold.systemId}" is available again` : 'available again'}; started`
+      : item.state === 'Failed'
+        ? `retry ${item.retries ?? 0} due; started`
+        : 'prerequisites done; started';
+  const effects: Effect[] = [];
+  if (item.state === 'OnHold' || order?.holds?.includes(item.key)) effects.push({ kind: 'releaseOrderHold' });
+  if (order?.state === 'acknowledged') effects.push({ kind: 'orderInProgress' });
+  return guarded(item, 'start', deliveryId, {
+    write: { kind: 'claim', attemptId: deliveryId, reason },
+    effects,
+    ...(manual ? {} : { next: 'perform' as const }),
+  });
+}
+
+/** Claims the item only to fail it: it cannot run (fallout, where an operator sees why). */
+function unrunnable(facts: ItemFacts, deliveryId: string, reason: string, error: string): Decision {
+  return guarded(facts.item, 'start', deliveryId, {
+    write: { kind: 'claim', attemptId: deliveryId, reason },
+    effects: [],
+    follows: { kind: 'answered', deliveryId, outcome: { error } },
+  });
+}
+
+/**
+ * Its system or interface is away: On Hold, no request sent, nothing of its attempts used. The order is
+ * held before the item is: a release that takes the item after this can only find the order held, and
+ * its claim lets the order go (held the other way round, a release in between would leave the order
+ * held for an item already running). An item held already (a release found its system away again)
+ * stays held, free for the next release.
+ */
+function held(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'held' }>): Decision {
+  const { item, now } = facts;
+  if (item.state === 'OnHold') {
+    return {
+      before: [{ kind: 'holdOrder' }],
+      effects: [
+        ...(event.releaseId ? [{ kind: 'clearReleaseStamp' as const, releaseId: event.releaseId }] : []),
+        { kind: 'recheckHold' },
+      ],
+    };
+  }
+  const decision = guarded(item, 'hold', event.deliveryId, {
+    before: [{ kind: 'holdOrder' }],
+    write: { kind: 'hold', attemptId: event.deliveryId, hold: { ...event.hold, since: now.toISOString() } },
+    effects: [
+      { kind: 'log', level: 'info', message: `callout on hold: ${event.hold.reason}` },
+      { kind: 'recheckHold' },
+    ],
+    whenRefused: { effects: [{ kind: 'recheckHold' }] },
+  });
+  return decision;
+}
+
+/** A claimed item's run came to an answer: it completes, waits for its callback, is retried, or falls out. */
+function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answered' }>): Decision {
+  const { item, now } = facts;
+  const { deliveryId, outcome, target } = event;
+  if (item.state !== 'Running' || item.attemptId !== deliveryId)
+    return { ...nothing, refusal: 'the item does not run under this attempt' };
+  if (outcome.error !== undefined) {
+    if (!target) {
+      return {
+        write: { kind: 'fail', attemptId: deliveryId, error: outcome.error, outcome: outcomeOf(outcome) },
+        effects: [{ kind: 'holdOrder', error: outcome.error }],
+      };
+    }
+    if (!event.rules) return { effects: [], next: 'retryRules' };
+    const failure = outcome.failure ?? { kind: 'unusable' };
+    const { decision, recorded } = retryDecision(event.rules, target, failure, item.retries ?? 0, now);
+    const attempt = attemptOf(item, outcome, recorded, now);
+    if (decision.kind === 'fallout') {
+      const error = `${outcome.error} (${decision.reason})`;
+      return {
+        write: { kind: 'fail', attemptId: deliveryId, error, outcome: { ...outcomeOf(outcome), attempt } },
+        effects: [{ kind: 'holdOrder', error }],
+      };
+    }
+    const at = decision.at.toISOString();
+    return {
+      write: {
+        kind: 'retryLater',
+        attemptId: deliveryId,
+        outcome: { ...outcomeOf(outcome), attempt },
+        retry: { at, retries: decision.retry, error: outcome.error },
+      },
+      // A wait longer than SQS's 15 minutes hops; hours or days work.
+      effects: [{ kind: 'sendRetry', at }],
+    };
+  }
+  if (outcome.awaitingUntil !== undefined) {
+    // The wait starts when the system accepted the callout; its deadline is counted from then.
+    const since = outcome.response?.receivedAt ?? now.toISOString();
+    const awaiting = { since, deadline: outcome.awaitingUntil };
+    const attempt = attemptOf(item, outcome, { kind: 'accepted', until: awaiting.deadline }, now);
+    return {
+      // Refused when its callback came before this answer and finished the item: what was sent is kept
+      // all the same (the store keeps the attempt before it writes the wait).
+      write: { kind: 'await', attemptId: deliveryId, outcome: { ...outcomeOf(outcome), attempt }, awaiting },
+      effects: [{ kind: 'sendDeadline', nonce: callbackNonce(deliveryId), dueAt: awaiting.deadline }],
+    };
+  }
+  const attempt = target ? { attempt: attemptOf(item, outcome, { kind: 'completed' }, now) } : {};
+  return {
+    write: { kind: 'complete', attemptId: deliveryId, outcome: { ...outcomeOf(outcome), ...attempt } },
+    effects: [
+      {
+        kind: 'finish',
+        state: 'Completed',
+        ...(outcome.attributes ? { attributes: outcome.attributes } : {}),
+      },
+    ],
+  };
+}
+
+/**
+ * A callback, applied exactly once: an interim update goes to the item's history (one overtaken by its
+ * attempt's final answer still does, marked so); a final answer applies only while the item waits under
+ * the attempt that issued the URL — `completed` once mapped, `failed` (or unusable) to the retry rules.
+ * One applied before is a duplicate, and what it started is done again (its worker may have died).
+ */
+function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'callback' }>): Decision {
+  const { item, now } = facts;
+  const { answer, nonce, callbackId } = event;
+  if (item.finishedBy === callbackId) return { ignored: 'duplicate', effects: replayOfFinal(item) };
+  // An interim update may come after the final answer of its attempt (the queue keeps no order).
+  const overtaken = answer.status === 'inProgress' ? finishedAttemptState(item, nonce) : undefined;
+  if (!item.attemptId || !(waitsUnder(item, nonce) || overtaken)) {
+    return {
+      ignored: 'not-waiting',
+      effects: [
+        {
+          kind: 'log',
+          level: 'warn',
+          message: `callback for an item ${item.state} that no longer waits for it changed nothing`,
+        },
+      ],
+    };
+  }
+  const write = (change: CallbackChange): Write => ({
+    kind: 'callback',
+    attemptId: item.attemptId as string,
+    callbackId,
+    change,
+  });
+  switch (answer.status) {
+    case 'inProgress':
+      return {
+        write: write({
+          kind: 'interim',
+          ...(answer.note ? { note: answer.note } : {}),
+          body: answer.body,
+          ...(overtaken ? { overtaken } : {}),
+          afterVersion: item.version ?? 0,
+        }),
+        effects: [],
+        // Kept before, under its id.
+        whenRefused: { ignored: 'duplicate' },
+      };
+    case 'completed':
+      if (!answer.attributes) return { effects: [], next: 'mapAnswer' };
+      return {
+        write: write({ kind: 'completed', attributes: answer.attributes, body: answer.body }),
+        effects: [{ kind: 'finish', state: 'Completed', attributes: answer.attributes }],
+        whenRefused: { ignored: 'not-waiting' },
+      };
+    case 'failed':
+    case 'unusable': {
+      const failure: CalloutFailure =
+        answer.status === 'failed' ? { kind: 'failedAnswer' } : { kind: 'unusable' };
+      if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
+      const change = failedChange(item, event, failure, answer.error, answer.body, now);
+      return { write: write(change), effects: afterFailure(change), whenRefused: { ignored: 'not-waiting' } };
+    }
+  }
+}
+
+/**
+ * The end of the wait for a callback: if the wait it guards still waits and its time has come, no final
+ * answer arrived in time and the attempt failed (to the retry rules). Not yet due, it waits on.
+ */
+function deadline(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'deadline' }>): Decision {
+  const { item, now } = facts;
+  const { nonce, dueAt } = event;
+  const id = `deadline:${nonce}`;
+  // This deadline failed the item; a worker may have died before what follows: do it again.
+  if (item.finishedBy === id) {
+    const effects = replayOfFinal(item).filter((e) => e.kind !== 'finish');
+    return { effects, because: 'this deadline ended the wait before' };
+  }
+  if (!item.attemptId || !waitsUnder(item, nonce))
+    return { effects: [], because: 'the wait this deadline guards is over' };
+  if (now.getTime() < Date.parse(dueAt)) return { effects: [{ kind: 'sendDeadline', nonce, dueAt }] };
+  if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
+  const since = item.awaiting?.since ?? dueAt;
+  const seconds = Math.round((Date.parse(dueAt) - Date.parse(since)) / 1000);
+  const error = `no final answer on the callback within ${seconds} s of the system accepting the callout`;
+  const change = failedChange(item, event, { kind: 'timeout' }, error, null, now);
+  return {
+    write: { kind: 'callback', attemptId: item.attemptId, callbackId: id, change },
+    effects: afterFailure(change),
+  };
+}
+
+/** The refusal an operator reads (409), naming the item. */
+const refusedFor = (item: ItemRecord, why: string) => `item "${item.orderId}.${item.key}" ${why}`;
+
+/**
+ * An operator's action. Retry, skip and fail act on an item waiting for an operator (fallout, a retry
+ * due, On Hold for a skip) of an order still in progress; they hand the item back to the worker, which
+ * runs or finishes it. Completing a manual task acts on one waiting Running for an operator.
+ */
+function operator(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'operator' }>): Decision {
+  const { item, order } = facts;
+  if (event.action === 'complete') return completeManual(facts, event);
+  if (order && (order.state === 'failed' || order.state === 'completed'))
+    return {
+      ...nothing,
+      refusal: `the order of item "${item.orderId}.${item.key}" is ${order.state}; its items take no more actions`,
+    };
+  const handBack: Effect[] = [{ kind: 'releaseOrderHold' }, { kind: 'sendStart' }];
+  switch (event.action) {
+    case 'retry':
+      return byOperator(item, 'operatorRetry', {
+        write: { kind: 'operatorRetry', by: event.by, reason: event.reason },
+        effects: handBack,
+      });
+    case 'skip':
+      if (event.pastPointOfNoReturn)
+        return { ...nothing, refusal: refusedFor(item, `cannot be skipped: ${event.pastPointOfNoReturn}`) };
+      return byOperator(item, 'operatorSkip', {
+        write: { kind: 'operatorSkip', by: event.by, note: event.note },
+        effects: handBack,
+      });
+    case 'fail':
+      return byOperator(item, 'operatorFail', {
+        write: { kind: 'operatorFail', by: event.by, reason: event.reason },
+        effects: [{ kind: 'failOrder', by: event.by, reason: event.reason }],
+      });
+  }
+}
+
+function completeManual(facts: ItemFacts, event: Extract<OperatorAction, { action: 'complete' }>): Decision {
+  const { item, order } = facts;
+  if (item.type === 'manualTask' && item.state === 'Completed' && order && !order.done.includes(item.key)) {
+    // Completed but never handed on (the hand-over failed): hand it on again, which is idempotent.
+    return { effects: [{ kind: 'sendStart' }] };
+  }
+  if (item.type !== 'manualTask') {
+    return { ...nothing, refusal: refusedFor(item, `is ${article(item.type)}, not a manual task`) };
+  }
+  if (item.state !== 'Running')
+    return { ...nothing, refusal: refusedFor(item, `is ${item.state}, not waiting for an operator`) };
+  return {
+    write: { kind: 'manualComplete', by: event.by, attributes: event.attributes },
+    effects: [{ kind: 'sendStart' }],
+    whenRefused: { refusal: refusedFor(item, 'was changed meanwhile; read it again') },
+  };
+}
+
+/** An operator's write, refused (409) in the operator's words when the lifecycle does not allow it. */
+function byOperator(item: ItemRecord, event: ItemEvent, decision: Decision): Decision {
+  const refusal = refusedFor(item, `is ${item.state}; ${LIFECYCLE[event].refusal ?? LIFECYCLE[event].means}`);
+  if ('refused' in transition(item.state, event, false)) return { ...nothing, refusal };
+  return { ...decision, whenRefused: { refusal } };
+}
+
+/** A worker's write, made only when the lifecycle allows it for the item as read. */
+function guarded(item: ItemRecord, event: ItemEvent, deliveryId: string, decision: Decision): Decision {
+  const result = transition(item.state, event, item.attemptId === deliveryId);
+  return 'refused' in result ? { ...nothing, refusal: result.refused } : decision;
+}
+
+/** What a final answer applied before set going, done again: the item finished, retried, or in fallout. */
+function replayOfFinal(item: ItemRecord): Effect[] {
+  if (isDone(item)) return [{ kind: 'finish' }];
+  if (item.state === 'FatallyFailed') return [{ kind: 'holdOrder' }];
+  if (item.state === 'Failed' && item.nextAttemptAt) return [{ kind: 'sendRetry', at: item.nextAttemptAt }];
+  return [];
+}
+
+/**
+ * What a failed asynchronous attempt comes to, as a callback change: its final answer reported failure
+ * or could not be used, or none came in time. The retry rules decide as for any callout; the attempt
+ * the system accepted is the one this ends.
+ */
+function failedChange(
+  item: ItemRecord,
+  { target, rules }: Retryable,
+  failure: CalloutFailure,
+  error: string,
+  body: unknown,
+  now: Date,
+): CallbackChange & { kind: 'failed' } {
+  const { decision, recorded } = retryDecision(rules ?? [], target, failure, item.retries ?? 0, now);
+  const attempt = {
+    number: Math.max(1, item.attemptCount ?? 0),
+    at: now.toISOString(),
+    error,
+    decision: recorded,
+  };
+  if (decision.kind === 'fallout')
+    return { kind: 'failed', error: `${error} (${decision.reason})`, body, attempt };
+  const retry = { at: decision.at.toISOString(), retries: decision.retry, ruleId: decision.ruleId };
+  return { kind: 'failed', error, body, retry, attempt };
+}
+
+function afterFailure(change: CallbackChange & { kind: 'failed' }): Effect[] {
+  return change.retry
+    ? [{ kind: 'sendRetry', at: change.retry.at }]
+    : [{ kind: 'holdOrder', error: change.error }];
+}
+
+/** What the retry rules decide for a failed attempt, and that decision as the attempt records it. */
+function retryDecision(
+  rules: readonly RetryRule[],
+  target: FailureTarget | undefined,
+  failure: CalloutFailure,
+  retriesSoFar: number,
+  now: Date,
+) {
+  const rule = target ? ruleFor(rules, target, failure) : undefined;
+  const decision = decideRetry(rule, failure, retriesSoFar, now);
+  const recorded: AttemptDecision =
+    decision.kind === 'fallout'
+      ? { kind: 'fallout', reason: decision.reason, ...(decision.ruleId ? { ruleId: decision.ruleId } : {}) }
+      : { kind: 'retry', at: decision.at.toISOString(), ruleId: decision.ruleId, retry: decision.retry };
+  return { decision, recorded };
+}
+
+/** What of an answer the item keeps. */
+function outcomeOf(answer: Answer): ItemOutcome {
+  const { request, response, attributes, attempt, steps } = answer;
+  return {
+    ...(request ? { request } : {}),
+    ...(response ? { response } : {}),
+    ...(attributes ? { attributes } : {}),
+    ...(attempt ? { attempt } : {}),
+    ...(steps ? { steps } : {}),
+  };
+}
+
+/** The record of the attempt an answer ends. */
+export function attemptOf(
+  item: ItemRecord,
+  answer: Answer,
+  decision: AttemptDecision,
+  now: Date,
+): AttemptRecord {
+  return {
+    number: (item.attemptCount ?? 0) + 1,
+    at: answer.request?.sentAt ?? now.toISOString(),
+    ...(answer.request ? { request: answer.request } : {}),
+    ...(answer.response
+      ? { status: answer.response.status, durationMs: answer.response.durationMs }
+      : answer.durationMs !== undefined
+        ? { durationMs: answer.durationMs }
+        : {}),
+    ...(answer.error !== undefined ? { error: answer.error } : {}),
+    decision,
+  };
+}

@@ -1,0 +1,21 @@
+import type { CallbackDeadlineMessage } from '../ports/work-queue';
+import { drive } from './item-driver';
+import type { RunItemDeps } from './run-item-deps';
+
+/**
+ * A callback's deadline came (a work message sent when its system accepted the callout): the lifecycle
+ * decides whether the wait it guards still waits and has run out — then the attempt failed, and the
+ * retry rules of its system and interface say what follows — or it waits on, or is over.
+ */
+export async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
+  const item = await deps.store.getItem(message.orderId, message.itemKey);
+  if (!item) return;
+  const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
+  const target = systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+  const { nonce, dueAt } = message;
+  await drive(
+    deps,
+    { item, now: deps.now() },
+    { kind: 'deadline', nonce, dueAt, ...(target ? { target } : {}) },
+  );
+}

@@ -1,0 +1,432 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { callbackNonce } from '../../lambdas/domain/callback';
+import {
+  type Answer,
+  type CallbackAnswer,
+  type Decision,
+  decide,
+  eventOf,
+  evolve,
+  type ItemFacts,
+  type LifecycleEvent,
+  type Write,
+} from '../../lambdas/domain/item-decisions';
+import { FINAL_STATES, transition } from '../../lambdas/domain/item-lifecycle';
+import { ITEM_STATES, type ItemRecord, type OrderState } from '../../lambdas/domain/orchestration';
+import type { Actor } from '../../lambdas/domain/roles';
+
+const NOW = new Date('2025-03-01T10:00:00.000Z');
+const AT = NOW.toISOString();
+const later = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
+const OPERATOR: Actor = { id: 'op-1', name: 'Olga' };
+const ATTEMPTS = ['a-1', 'a-2', 'a-3'] as const;
+const TARGET = { systemId: 'inventory', interfaceId: 'reserve-port' };
+const OPERATOR_WRITES: ReadonlySet<Write['kind']> = new Set([
+  'manualComplete',
+  'operatorRetry',
+  'operatorSkip',
+  'operatorFail',
+]);
+
+const attempt = fc.constantFrom(...ATTEMPTS);
+const nonce = attempt.map(callbackNonce);
+
+const itemArb: fc.Arbitrary<ItemRecord> = fc
+  .record({
+    state: fc.constantFrom(...ITEM_STATES),
+    type: fc.constantFrom('callout', 'autoTask', 'manualTask', 'milestone') as fc.Arbitrary<
+      ItemRecord['type']
+    >,
+    attemptId: fc.option(attempt, { nil: undefined }),
+    dispatched: fc.boolean(),
+    awaiting: fc.boolean(),
+    retryInMs: fc.option(fc.integer({ min: -60_000, max: 60_000 }), { nil: undefined }),
+    finishedBy: fc.option(fc.constantFrom('cb-1', 'cb-2', `deadline:${callbackNonce('a-1')}`), {
+      nil: undefined,
+    }),
+    retries: fc.nat(4),
+    attemptCount: fc.nat(4),
+    dependsOn: fc.subarray(['p-1', 'p-2']),
+  })
+  .map((a) => ({
+    orderId: 'o-1',
+    key: 'dsl.reserve-port.1',
+    planId: 'dsl',
+    planItemId: 'reserve-port',
+    type: a.type,
+    interfaceId: 'reserve-port',
+    dependsOn: a.dependsOn,
+    state: a.state,
+    version: 3,
+    retries: a.retries,
+    attemptCount: a.attemptCount,
+    ...(a.attemptId ? { attemptId: a.attemptId } : {}),
+    ...(a.dispatched ? { taskTokens: ['token-1'] } : {}),
+    ...(a.awaiting ? { awaiting: { since: AT, deadline: later(60_000) } } : {}),
+    ...(a.retryInMs !== undefined ? { nextAttemptAt: later(a.retryInMs) } : {}),
+    ...(a.finishedBy ? { finishedBy: a.finishedBy } : {}),
+    createdAt: AT,
+    updatedAt: AT,
+  }));
+
+const factsArb: fc.Arbitrary<ItemFacts> = fc.record({
+  item: itemArb,
+  order: fc.record({
+    state: fc.constantFrom<OrderState>('acknowledged', 'inProgress', 'held', 'completed', 'failed'),
+    done: fc.subarray(['p-1', 'p-2']),
+    holds: fc.subarray(['dsl.reserve-port.1']),
+  }),
+  planned: fc.option(fc.record({ condition: fc.constant('$exists(port)') }), { nil: undefined }),
+  now: fc.constant(NOW),
+});
+
+const answerArb: fc.Arbitrary<Answer> = fc.oneof(
+  fc.constant({ attributes: { port: 'p-7' } }),
+  fc.constant({ error: 'HTTP 503', failure: { kind: 'status' as const, status: 503 } }),
+  fc.constant({ error: 'HTTP 400', failure: { kind: 'status' as const, status: 400 } }),
+  fc.constant({ awaitingUntil: later(3_600_000) }),
+);
+
+const callbackAnswerArb: fc.Arbitrary<CallbackAnswer> = fc.oneof(
+  fc.constant({ status: 'inProgress' as const, note: 'working', body: {} }),
+  fc.constant({ status: 'completed' as const, body: {} }),
+  fc.constant({ status: 'completed' as const, body: {}, attributes: { serviceId: 's-1' } }),
+  fc.constant({ status: 'failed' as const, body: {}, error: 'rejected' }),
+  fc.constant({ status: 'unusable' as const, body: {}, error: 'mapping failed' }),
+);
+
+const retryable = { target: TARGET, rules: [] };
+
+const eventArb: fc.Arbitrary<LifecycleEvent> = fc.oneof(
+  fc.record({ kind: fc.constant('arrived' as const), deliveryId: attempt }),
+  fc.record({
+    kind: fc.constant('conditionEvaluated' as const),
+    deliveryId: attempt,
+    applies: fc.oneof(fc.boolean(), fc.constant('condition yielded 3')),
+  }),
+  fc.record({
+    kind: fc.constant('admitted' as const),
+    deliveryId: attempt,
+    gate: fc.oneof(
+      fc.constant({ kind: 'go' as const }),
+      fc.constant({ kind: 'waiting' as const }),
+      fc.constant({ kind: 'later' as const, delaySeconds: 5 }),
+      fc.constant({ kind: 'unconfigured' as const, error: 'no system' }),
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('held' as const),
+    deliveryId: attempt,
+    hold: fc.constant({ systemId: 'inventory', interfaceId: 'reserve-port', reason: 'system is Down' }),
+  }),
+  fc.record({
+    kind: fc.constant('unrunnable' as const),
+    deliveryId: attempt,
+    reason: fc.constant('r'),
+    error: fc.constant('e'),
+  }),
+  fc.record({
+    kind: fc.constant('answered' as const),
+    deliveryId: attempt,
+    outcome: answerArb,
+    target: fc.constant(TARGET),
+    rules: fc.constant([]),
+  }),
+  fc.record({
+    kind: fc.constant('callback' as const),
+    callbackId: fc.constantFrom('cb-1', 'cb-2', 'cb-3'),
+    nonce,
+    answer: callbackAnswerArb,
+    ...Object.fromEntries(Object.entries(retryable).map(([k, v]) => [k, fc.constant(v)])),
+  }) as fc.Arbitrary<LifecycleEvent>,
+  fc.record({
+    kind: fc.constant('deadline' as const),
+    nonce,
+    dueAt: fc.constantFrom(later(-1_000), later(60_000)),
+    target: fc.constant(TARGET),
+    rules: fc.constant([]),
+  }),
+  fc.oneof(
+    fc.constant<LifecycleEvent>({ kind: 'operator', action: 'retry', by: OPERATOR, reason: 'fixed' }),
+    fc.constant<LifecycleEvent>({ kind: 'operator', action: 'skip', by: OPERATOR, note: 'not needed' }),
+    fc.constant<LifecycleEvent>({
+      kind: 'operator',
+      action: 'skip',
+      by: OPERATOR,
+      note: 'not needed',
+      pastPointOfNoReturn: 'it is a point of no return',
+    }),
+    fc.constant<LifecycleEvent>({ kind: 'operator', action: 'fail', by: OPERATOR, reason: 'gone' }),
+    fc.constant<LifecycleEvent>({
+      kind: 'operator',
+      action: 'complete',
+      by: OPERATOR,
+      attributes: { ok: true },
+    }),
+  ),
+);
+
+/** True when the lifecycle table allows the write for the item as the decision saw it. */
+function allowed(item: ItemRecord, write: Write): boolean {
+  const event = eventOf(write);
+  if (!event) return true; // an interim update moves nothing
+  const holds =
+    !OPERATOR_WRITES.has(write.kind) && 'attemptId' in write && write.attemptId === item.attemptId;
+  return 'to' in transition(item.state, event, holds);
+}
+
+describe('decide: every decision about an item, as one pure function', () => {
+  it('answers every event on every state: a write, effects, a step, or why nothing is done', () => {
+    fc.assert(
+      fc.property(factsArb, eventArb, (facts, event) => {
+        const d: Decision = decide(facts, event);
+        const answered =
+          d.refusal !== undefined ||
+          d.write !== undefined ||
+          d.next !== undefined ||
+          d.follows !== undefined ||
+          d.ignored !== undefined ||
+          d.because !== undefined ||
+          d.effects.length > 0;
+        assert.ok(answered, `${facts.item.state} --${event.kind}--> no answer`);
+        if (d.refusal !== undefined) {
+          assert.equal(d.write, undefined, 'a refusal writes nothing');
+          assert.deepEqual(d.effects, [], 'a refusal sets nothing going');
+        }
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('never writes a transition the lifecycle table refuses for the item it read', () => {
+    fc.assert(
+      fc.property(factsArb, eventArb, (facts, event) => {
+        const { write } = decide(facts, event);
+        if (write) assert.ok(allowed(facts.item, write), `${facts.item.state} --${write.kind}-->`);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('never moves an item out of Completed or Skipped', () => {
+    fc.assert(
+      fc.property(factsArb, eventArb, (facts, event) => {
+        fc.pre(FINAL_STATES.has(facts.item.state));
+        const { write } = decide(facts, event);
+        // An interim update overtaken by its attempt's final answer is still logged; it moves nothing.
+        if (write) assert.equal(eventOf(write), undefined, `${facts.item.state} --${write.kind}-->`);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('runs an item only right after claiming it for the message that runs it', () => {
+    fc.assert(
+      fc.property(factsArb, eventArb, (facts, event) => {
+        const d = decide(facts, event);
+        if (d.next !== 'perform') return;
+        assert.equal(d.write?.kind, 'claim');
+        assert.ok(
+          'deliveryId' in event && d.write?.kind === 'claim' && d.write.attemptId === event.deliveryId,
+        );
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('calls a system at most once per claim and never with another attempt in flight, whatever the messages, callbacks, deadlines and operators do', () => {
+    // A message: a fresh delivery, or a redelivery of one seen before; what its steps find out is drawn.
+    const happening = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('message' as const),
+          redelivery: fc.boolean(),
+          // Mostly true: a false condition skips the item for good.
+          condition: fc.constantFrom(true, true, true, true, true, true, true, false),
+          gate: fc.constantFrom('go', 'go', 'waiting', 'held'),
+          answer: answerArb,
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          kind: fc.constant('callback' as const),
+          answer: callbackAnswerArb,
+          id: fc.constantFrom('cb-1', 'cb-2'),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('deadline' as const), due: fc.boolean() }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('operator' as const),
+          action: fc.constantFrom('retry', 'retry', 'skip', 'fail', 'complete'),
+        }),
+      },
+    );
+    // How many sequences ran the item more than once (retries, operator retries): the property is about them.
+    let rerun = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom('callout', 'autoTask', 'manualTask'),
+        fc.array(happening, { minLength: 8, maxLength: 40 }),
+        (type, happenings) => {
+          let item: ItemRecord = {
+            orderId: 'o-1',
+            key: 'dsl.reserve-port.1',
+            planId: 'dsl',
+            planItemId: 'reserve-port',
+            type: type as ItemRecord['type'],
+            interfaceId: 'reserve-port',
+            dependsOn: [],
+            state: 'Pending',
+            taskTokens: ['token-1'],
+            createdAt: AT,
+            updatedAt: AT,
+          };
+          const order = { state: 'inProgress' as OrderState, done: [] as string[] };
+          const deliveries: string[] = [];
+          const performed = new Set<string>();
+          let inFlight: string | undefined;
+          const run = (
+            first: LifecycleEvent,
+            found: (step: string, current: ItemRecord) => LifecycleEvent | undefined,
+          ) => {
+            let event: LifecycleEvent | undefined = first;
+            for (let turns = 0; event && turns < 10; turns++) {
+              const before: ItemRecord = item;
+              const now = new Date(clock);
+              const d = decide({ item, order, planned: { condition: 'x' }, now }, event);
+              if (d.refusal !== undefined) return;
+              if (d.write) {
+                assert.ok(allowed(item, d.write), `${item.state} --${d.write.kind}-->`);
+                item = evolve(item, d.write, now.toISOString());
+              }
+              if (FINAL_STATES.has(before.state))
+                assert.equal(item.state, before.state, 'a done item stays done');
+              if (inFlight && !(item.state === 'Running' && item.attemptId === inFlight))
+                inFlight = undefined;
+              if (d.write?.kind === 'await') inFlight = d.write.attemptId;
+              event = d.follows ?? (d.next ? found(d.next, item) : undefined);
+            }
+          };
+          let clock = NOW.getTime();
+          for (const h of happenings) {
+            // Time passes between happenings: a retry comes due, a wait runs out.
+            clock += 100_000;
+            if (h.kind === 'message') {
+              const deliveryId =
+                h.redelivery && deliveries.length > 0
+                  ? (deliveries.at(-1) as string)
+                  : `m-${deliveries.length}`;
+              deliveries.push(deliveryId);
+              run({ kind: 'arrived', deliveryId }, (step, current) => {
+                if (step === 'evaluateCondition')
+                  return { kind: 'conditionEvaluated', deliveryId, applies: h.condition };
+                if (step === 'admit')
+                  return h.gate === 'held'
+                    ? { kind: 'held', deliveryId, hold: { systemId: 'inventory', reason: 'Down' } }
+                    : { kind: 'admitted', deliveryId, gate: { kind: h.gate as 'go' | 'waiting' } };
+                if (step === 'perform') {
+                  const claim = `${deliveryId}@${current.version}`;
+                  assert.ok(!performed.has(claim), `claim ${claim} ran twice`);
+                  assert.equal(inFlight, undefined, `${deliveryId} ran while ${inFlight} was in flight`);
+                  performed.add(claim);
+                  if (performed.size === 2) rerun++;
+                  return {
+                    kind: 'answered',
+                    deliveryId,
+                    outcome: h.answer,
+                    ...(type === 'callout' ? retryable : {}),
+                  };
+                }
+                return undefined;
+              });
+            } else if (h.kind === 'callback' || h.kind === 'deadline') {
+              const waiting = item.attemptId ?? 'none';
+              if (h.kind === 'callback')
+                run(
+                  {
+                    kind: 'callback',
+                    callbackId: h.id,
+                    nonce: callbackNonce(waiting),
+                    answer: h.answer,
+                    ...retryable,
+                  },
+                  (step) =>
+                    step === 'mapAnswer'
+                      ? {
+                          kind: 'callback',
+                          callbackId: h.id,
+                          nonce: callbackNonce(waiting),
+                          answer: { status: 'completed', body: {}, attributes: {} },
+                          ...retryable,
+                        }
+                      : undefined,
+                );
+              else
+                run(
+                  {
+                    kind: 'deadline',
+                    nonce: callbackNonce(waiting),
+                    dueAt: new Date(clock + (h.due ? -1 : 60_000)).toISOString(),
+                    ...retryable,
+                  },
+                  () => undefined,
+                );
+            } else {
+              const action =
+                h.action === 'complete'
+                  ? { action: 'complete' as const, by: OPERATOR, attributes: {} }
+                  : h.action === 'skip'
+                    ? { action: 'skip' as const, by: OPERATOR, note: 'n' }
+                    : { action: h.action as 'retry' | 'fail', by: OPERATOR, reason: 'r' };
+              run({ kind: 'operator', ...action }, () => undefined);
+            }
+          }
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+    assert.ok(rerun > 100, `only ${rerun} of 1,000 sequences ran the item more than once`);
+  });
+
+  it('follows a claim that cannot run with its fallout, and refuses an operator in the words of the table', () => {
+    const facts: ItemFacts = {
+      item: {
+        orderId: 'o-1',
+        key: 'dsl.reserve-port.1',
+        planId: 'dsl',
+        planItemId: 'reserve-port',
+        type: 'callout',
+        dependsOn: [],
+        state: 'Pending',
+        taskTokens: ['token-1'],
+        createdAt: AT,
+        updatedAt: AT,
+      },
+      order: { state: 'inProgress', done: [] },
+      now: NOW,
+    };
+    const d = decide(facts, {
+      kind: 'admitted',
+      deliveryId: 'm-1',
+      gate: { kind: 'unconfigured', error: 'no system' },
+    });
+    assert.equal(d.write?.kind, 'claim');
+    assert.deepEqual(d.follows, { kind: 'answered', deliveryId: 'm-1', outcome: { error: 'no system' } });
+    const claimed = evolve(facts.item, d.write as Write, AT);
+    const failed = decide({ ...facts, item: claimed }, d.follows as LifecycleEvent);
+    assert.equal(failed.write?.kind, 'fail');
+    assert.deepEqual(failed.effects, [{ kind: 'holdOrder', error: 'no system' }]);
+
+    const retry = decide(facts, { kind: 'operator', action: 'retry', by: OPERATOR, reason: 'r' });
+    assert.equal(
+      retry.refusal,
+      'item "o-1.dsl.reserve-port.1" is Pending; only an item in fallout or waiting for a retry can be retried',
+    );
+  });
+});
