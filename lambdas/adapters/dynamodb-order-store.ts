@@ -43,7 +43,8 @@ import type {
   OrderStore,
 } from '../ports/order-store';
 import { batchGet } from '../shared/batch-get';
-import { batchPut } from '../shared/batch-put';
+import { batchDelete, batchPut } from '../shared/batch-put';
+import { logger } from '../shared/logger';
 import {
   FALLOUT_LIST,
   ITEMS_HELD_BY_INTERFACE,
@@ -96,14 +97,29 @@ export class DynamoDbOrderStore implements OrderStore {
         orderId: order.id,
       })),
     ];
-    await batchPut(this.db, this.tableName, records);
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: orderPk(order.id), sk: ORDER_SK, ...state, ...listKeys(order) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    try {
+      await batchPut(this.db, this.tableName, records);
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: orderPk(order.id), sk: ORDER_SK, ...state, ...listKeys(order) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      // An order that could not be written leaves nothing behind: what was written before it goes. (An
+      // order that exists already is not this write's: a retry of its submission found it; keep it all.)
+      if (!isConditionFailure(error)) {
+        const keys = records.map(({ pk, sk }) => ({ pk, sk }));
+        await batchDelete(this.db, this.tableName, keys).catch((cleanup: unknown) =>
+          logger.error('records of an order that could not be written were left', {
+            orderId: order.id,
+            error: String(cleanup),
+          }),
+        );
+      }
+      throw error;
+    }
   }
 
   async claimSubmission(

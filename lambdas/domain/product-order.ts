@@ -8,6 +8,24 @@ import { z } from 'zod';
  * plain string as in TMF622 v4 (it is answered in the v5 array form).
  */
 
+/**
+ * How many of each repeated part an order may have, and how long an external id may be (it is a key of
+ * its own record): an order that passes stays one small record and a bounded number of writes.
+ * Documented in docs/api.md (Limits).
+ */
+export const MAX_LINES = 100;
+export const MAX_CHARACTERISTICS = 100;
+export const MAX_PRICES = 20;
+export const MAX_NOTES = 20;
+export const MAX_RELATED_PARTIES = 20;
+export const MAX_EXTERNAL_IDS = 10;
+export const MAX_EXTERNAL_ID_LENGTH = 200;
+
+const notes = z
+  .array(z.looseObject({ text: z.string().optional() }))
+  .max(MAX_NOTES)
+  .optional();
+
 const typeTag = (...values: [string, ...string[]]) => z.enum(values).optional();
 
 const money = z.looseObject({ unit: z.string().min(1), value: z.number().finite() });
@@ -38,7 +56,7 @@ const orderPrice = z.looseObject({
   recurringChargePeriod: z.string().optional(),
   unitOfMeasure: z.string().optional(),
   price,
-  priceAlteration: z.array(priceAlteration).optional(),
+  priceAlteration: z.array(priceAlteration).max(MAX_PRICES).optional(),
 });
 
 /** Which JSON values each Characteristic subtype carries. */
@@ -126,7 +144,7 @@ const product = z.looseObject({
   id: z.string().optional(),
   href: z.string().optional(),
   name: z.string().optional(),
-  productCharacteristic: z.array(characteristic).optional(),
+  productCharacteristic: z.array(characteristic).max(MAX_CHARACTERISTICS).optional(),
 });
 
 export const ITEM_ACTIONS = ['add', 'modify', 'delete', 'noChange'] as const;
@@ -138,16 +156,16 @@ const productOrderItem = z.looseObject({
   quantity: z.number().int().min(1).optional(),
   productOffering: productOfferingRef.optional(),
   product: product.optional(),
-  itemPrice: z.array(orderPrice).optional(),
-  itemTotalPrice: z.array(orderPrice).optional(),
-  note: z.array(z.looseObject({ text: z.string().optional() })).optional(),
+  itemPrice: z.array(orderPrice).max(MAX_PRICES).optional(),
+  itemTotalPrice: z.array(orderPrice).max(MAX_PRICES).optional(),
+  note: notes,
 });
 
 const externalIdentifier = z.looseObject({
   '@type': typeTag('ExternalIdentifier'),
-  id: z.string().min(1),
-  owner: z.string().optional(),
-  externalIdentifierType: z.string().optional(),
+  id: z.string().min(1).max(MAX_EXTERNAL_ID_LENGTH),
+  owner: z.string().max(200).optional(),
+  externalIdentifierType: z.string().max(200).optional(),
 });
 
 const dateTime = z.iso.datetime({ offset: true });
@@ -156,7 +174,10 @@ export const productOrderCreateSchema = z
   .looseObject({
     '@type': typeTag('ProductOrder'),
     externalId: z
-      .union([z.string().min(1).max(200), z.array(externalIdentifier)])
+      .union([
+        z.string().min(1).max(MAX_EXTERNAL_ID_LENGTH),
+        z.array(externalIdentifier).max(MAX_EXTERNAL_IDS, `at most ${MAX_EXTERNAL_IDS} external ids`),
+      ])
       .optional()
       .transform((v) => (typeof v === 'string' ? [{ id: v }] : v)),
     description: z.string().max(2000).optional(),
@@ -172,10 +193,13 @@ export const productOrderCreateSchema = z
     productOrderItem: z
       .array(productOrderItem)
       .min(1, 'an order needs at least one productOrderItem')
-      .max(100),
-    orderTotalPrice: z.array(orderPrice).optional(),
-    note: z.array(z.looseObject({ text: z.string().optional() })).optional(),
-    relatedParty: z.array(z.looseObject({ role: z.string().optional() })).optional(),
+      .max(MAX_LINES),
+    orderTotalPrice: z.array(orderPrice).max(MAX_PRICES).optional(),
+    note: notes,
+    relatedParty: z
+      .array(z.looseObject({ role: z.string().optional() }))
+      .max(MAX_RELATED_PARTIES)
+      .optional(),
   })
   .superRefine((order, ctx) => {
     const seen = new Map<string, number>();

@@ -9,6 +9,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../domain/errors';
+import { MAX_JSON_DEPTH, tooDeep } from '../domain/json-depth';
 import { describeError, logger } from './logger';
 
 /** The most a request body may hold. */
@@ -73,13 +74,21 @@ export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes = MAX_BODY
   }
   if (bytes.byteLength === 0)
     throw new ValidationError([{ field: '', message: 'the body is empty; a JSON object is expected' }]);
+  let body: unknown;
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    body = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new ValidationError([
       { field: '', message: `the body is not valid JSON: ${(error as Error).message}` },
     ]);
   }
+  const deep = tooDeep(body);
+  if (deep) {
+    throw new ValidationError([
+      { field: deep.join('.'), message: `nests deeper than ${MAX_JSON_DEPTH} levels, the most accepted` },
+    ]);
+  }
+  return body;
 }
 
 /** The value as the schema reads it, or a ValidationError naming every field that is wrong. */

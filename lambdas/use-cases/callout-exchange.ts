@@ -14,6 +14,7 @@ import { DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
 import { isAsyncAdapter } from '../domain/integration-adapters';
 import type { Answer } from '../domain/item-decisions';
+import { tooDeep } from '../domain/json-depth';
 import type { ItemRecord } from '../domain/orchestration';
 import { type CalloutFailure, retryAfterSeconds } from '../domain/retry-rules';
 import type { HttpRequest, HttpResponse } from '../ports/http-client';
@@ -268,11 +269,14 @@ export function retryAfterOf(answer: HttpResponse, now: Date): { retryAfterSecon
 
 export function parseIfJson(text: string): unknown {
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     return text.slice(0, 2000);
   }
+  // Nested deeper than a record can keep: kept as the text it came as (cut), like an answer that is no JSON.
+  return tooDeep(parsed) ? text.slice(0, 2000) : parsed;
 }
 
 /** What went wrong, for the item's history and the log, with every credential of the request scrubbed. */

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { MAX_JSON_DEPTH } from '../../lambdas/domain/json-depth';
+import {
+  MAX_EXTERNAL_ID_LENGTH,
+  MAX_EXTERNAL_IDS,
+  MAX_NOTES,
+  MAX_PRICES,
+  MAX_RELATED_PARTIES,
+} from '../../lambdas/domain/product-order';
 import { demoDslOrder } from '../../local/demo-orders';
 import {
   type ApiAnswer,
@@ -487,6 +495,59 @@ describe('fuzzing the API through the local runtime', () => {
         else assert.ok((error.problems?.length ?? 0) > 0, `${name}: the 400 lists problems`);
       }),
       { seed: SEED, numRuns: 700 },
+    );
+  });
+
+  /** The valid order with one part pushed past a limit: nesting up to 10,000 levels, or a count one to fifty over. */
+  const pastALimit = fc.oneof(
+    fc
+      .record({ levels: fc.integer({ min: MAX_JSON_DEPTH - 5, max: 10_000 }), arrays: fc.boolean() })
+      .map(({ levels, arrays }) => {
+        // As text: nothing in JavaScript stringifies 10,000 levels.
+        const [open, close] = arrays ? ['[', ']'] : ['{"a":', '}'];
+        const body = JSON.stringify(validOrder())
+          .replace('"value":"100"', '"value":"__DEEP__"')
+          .replace('"__DEEP__"', `${open.repeat(levels)}1${close.repeat(levels)}`);
+        return { body, field: 'productOrderItem.0.product.productCharacteristic.0.value' };
+      }),
+    fc
+      .record({
+        limit: fc.constantFrom(
+          { field: 'externalId', max: MAX_EXTERNAL_IDS, part: (i: number) => ({ id: `CRM-${i}` }) },
+          { field: 'note', max: MAX_NOTES, part: () => ({ text: 'n' }) },
+          { field: 'relatedParty', max: MAX_RELATED_PARTIES, part: () => ({ role: 'customer' }) },
+          {
+            field: 'orderTotalPrice',
+            max: MAX_PRICES,
+            part: () => ({ priceType: 'recurring', price: { taxIncludedAmount: { unit: 'EUR', value: 1 } } }),
+          },
+        ),
+        over: fc.integer({ min: 1, max: 50 }),
+      })
+      .map(({ limit, over }) => ({
+        body: {
+          ...validOrder(),
+          [limit.field]: Array.from({ length: limit.max + over }, (_, i) => limit.part(i)),
+        },
+        field: limit.field,
+      })),
+    fc.integer({ min: MAX_EXTERNAL_ID_LENGTH + 1, max: 5_000 }).map((length) => ({
+      body: { ...validOrder(), externalId: [{ id: 'x'.repeat(length) }] },
+      field: 'externalId.0.id',
+    })),
+  );
+
+  it('refuses an order nested deeper than the limit (up to 10,000 levels) or past a count limit with 400 naming the field', async () => {
+    await fc.assert(
+      fc.asyncProperty(pastALimit, async ({ body, field }) => {
+        const error = await refused(submit(body), [400]);
+        assertNames(
+          error,
+          field,
+          String(typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 200),
+        );
+      }),
+      { seed: SEED, numRuns: 120 },
     );
   });
 

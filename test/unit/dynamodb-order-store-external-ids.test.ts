@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
-import { externalIdsOf, type OrderRecord, type OrderState } from '../../lambdas/domain/orchestration';
-import { createKeyOnlyOrdersTable, inProcessDynalite } from './fixtures/dynalite';
+import {
+  externalIdsOf,
+  type ItemRecord,
+  type OrderRecord,
+  type OrderState,
+} from '../../lambdas/domain/orchestration';
+import { createKeyOnlyOrdersTable, inProcessDynalite, recording } from './fixtures/dynalite';
 
 const dynamo = inProcessDynalite('eu-west-1');
 
@@ -64,5 +70,62 @@ describe('DynamoDbOrderStore: orders by external id', () => {
     assert.deepEqual(await ids({ externalId: 'CRM-1', state: 'completed' }), { ids: ['second'], total: 1 });
     assert.deepEqual(await ids({ externalId: 'CRM-1', offset: 1, limit: 1 }), { ids: ['second'], total: 3 });
     assert.deepEqual(await ids({ externalId: 'NOPE' }), { ids: [], total: 0 });
+  });
+});
+
+describe('DynamoDbOrderStore: an order that cannot be written leaves nothing behind', () => {
+  /** Every record of the table, as its keys. */
+  async function keysIn(tableName: string): Promise<string[]> {
+    const { Items = [] } = await dynamo.db.send(new ScanCommand({ TableName: tableName }));
+    return Items.map((item) => `${item.pk} ${item.sk}`);
+  }
+  const items = (orderId: string, count: number): ItemRecord[] =>
+    Array.from({ length: count }, (_, i) => ({
+      orderId,
+      key: `dsl.step-${i}`,
+      planId: 'dsl',
+      planItemId: `step-${i}`,
+      type: 'milestone',
+      dependsOn: [],
+      state: 'Pending',
+      createdAt: '2025-03-01T09:00:00.000Z',
+      updatedAt: '2025-03-01T09:00:00.000Z',
+    }));
+
+  it('deletes the items it wrote when a later batch is refused (an external id too long for a key)', async () => {
+    // Prepare: 75 items go in three batches before the external id's record is refused.
+    const tableName = await createKeyOnlyOrdersTable(dynamo.raw);
+    const store = new DynamoDbOrderStore(dynamo.db, tableName);
+
+    // Act
+    await assert.rejects(store.createOrder(order('long', 1, [{ id: 'x'.repeat(3000) }]), items('long', 75)));
+
+    // Assess
+    assert.deepEqual(await keysIn(tableName), []);
+  });
+
+  it('deletes what it wrote when the order record itself fails, and keeps an order that exists already', async () => {
+    // Prepare
+    const tableName = await createKeyOnlyOrdersTable(dynamo.raw);
+    const failing = recording(dynamo.db, (command) =>
+      command instanceof PutCommand ? Promise.reject(new Error('the network went away')) : undefined,
+    );
+    const store = new DynamoDbOrderStore(dynamo.db, tableName);
+
+    // Act
+    await assert.rejects(
+      new DynamoDbOrderStore(failing.client, tableName).createOrder(
+        order('lost', 1, [{ id: 'CRM-7' }]),
+        items('lost', 3),
+      ),
+      /the network went away/,
+    );
+    await store.createOrder(order('kept', 2, [{ id: 'CRM-8' }]), items('kept', 2));
+    await assert.rejects(store.createOrder(order('kept', 2, [{ id: 'CRM-8' }]), items('kept', 2)));
+
+    // Assess
+    const keys = await keysIn(tableName);
+    assert.equal(keys.filter((key) => key.includes('lost')).length, 0, keys.join('\n'));
+    assert.equal(keys.filter((key) => key.startsWith('ORDER#kept')).length, 5, keys.join('\n'));
   });
 });
