@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
 import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { z } from 'zod';
 import { loadCatalog } from './catalog/load-catalog';
 import { applyNagSuppressions } from './nag-suppressions';
 import { StatefulStack } from './stateful-stack';
 import { StatelessStack } from './stateless-stack';
 
 export interface SwitchboardAppOptions extends AppProps {
-  /** Fails synth on any unsuppressed AwsSolutions finding. */
+  /** Fails synth on any unacknowledged finding of cdk-nag's AwsSolutions and Serverless packs. */
   nag?: boolean;
 }
 
@@ -22,9 +23,20 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
   const systemBaseUrls = parseJsonContext(app.node.tryGetContext('switchboard:systemBaseUrls'));
   const catalog = loadCatalog(catalogDir, { systemBaseUrls });
 
+  const alarmEmail = contextValue(app, 'switchboard:alarmEmail', z.email());
+  const apiThrottle = contextValue(
+    app,
+    'switchboard:apiThrottle',
+    z.preprocess(
+      (value) => (typeof value === 'string' ? JSON.parse(value) : value),
+      z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() }),
+    ),
+  );
+
   const stateful = new StatefulStack(app, 'SwitchboardStateful', {
     description: 'Switchboard state: orders and configuration tables, work queues, event bus, secrets',
     authProfiles: Object.values(catalog.authProfiles),
+    ...(alarmEmail ? { alarmEmail } : {}),
   });
   const stateless = new StatelessStack(app, 'SwitchboardStateless', {
     description: 'Switchboard code: plan state machines, Lambdas, API',
@@ -38,13 +50,33 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     work: stateful.work,
     bus: stateful.bus,
     identity: stateful.identity,
+    alerts: stateful.alerts,
+    ...(apiThrottle ? { apiThrottle } : {}),
   });
   stateless.addStackDependency(stateful);
   Tags.of(app).add('application', 'switchboard');
 
   applyNagSuppressions(stateless);
-  if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (options.nag !== false)
+    Validations.of(app).addPlugins(
+      new AwsSolutionsChecks(app, { verbose: true }),
+      new ServerlessChecks(app, { verbose: true }),
+    );
   return app;
+}
+
+/** A context value checked by its schema; a wrong one fails the synth naming the key and the problem. */
+function contextValue<T extends z.ZodType>(app: App, key: string, schema: T): z.output<T> | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  let parsed: ReturnType<T['safeParse']>;
+  try {
+    parsed = schema.safeParse(value) as ReturnType<T['safeParse']>;
+  } catch (error) {
+    throw new Error(`context ${key}: ${(error as Error).message}`);
+  }
+  if (!parsed.success) throw new Error(`context ${key}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data as z.output<T>;
 }
 
 function parseJsonContext(value: unknown): Record<string, string> | undefined {

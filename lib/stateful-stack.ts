@@ -15,6 +15,7 @@ import {
   ORDERS_BY_STATE,
 } from '../lambdas/shared/order-table';
 import { SwitchboardIdentity } from './constructs/identity';
+import { OperatorAlerts } from './constructs/operator-alerts';
 import { QueueWithDlq } from './constructs/queue-with-dlq';
 
 /**
@@ -24,6 +25,8 @@ import { QueueWithDlq } from './constructs/queue-with-dlq';
 export interface StatefulStackProps extends StackProps {
   /** The catalog's auth profiles: each that needs credentials gets a secret. */
   authProfiles: AuthProfile[];
+  /** An email address told of every alarm (context `switchboard:alarmEmail`). */
+  alarmEmail?: string;
 }
 
 /** The tag that names a secret's entry (an auth profile's id, or `callback-signing-key`); the local runtime reads it. */
@@ -47,6 +50,8 @@ export class StatefulStack extends Stack {
   readonly callbackSigningKey: Secret;
   /** One secret per auth profile that needs credentials, by profile id. */
   readonly authSecrets: Record<string, Secret> = {};
+  /** The topic every alarm notifies. */
+  readonly alerts: OperatorAlerts;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -92,12 +97,19 @@ export class StatefulStack extends Stack {
       nonKeyAttributes: FALLOUT_ITEM_ATTRIBUTES,
     });
     // The worker's timeout is 60 s; six times that before a message the worker still holds is redelivered.
-    this.work = new QueueWithDlq(this, 'Work', { visibilityTimeout: Duration.minutes(6) });
+    this.alerts = new OperatorAlerts(this, 'Alerts', props.alarmEmail ? { email: props.alarmEmail } : {});
+    this.work = new QueueWithDlq(this, 'Work', {
+      visibilityTimeout: Duration.minutes(6),
+      alerts: this.alerts,
+    });
     this.bus = new EventBus(this, 'Bus');
     this.identity = new SwitchboardIdentity(this, 'Identity');
 
     // The correlator's timeout is 30 s; six times that before a message it still holds is redelivered.
-    this.callbacks = new QueueWithDlq(this, 'Callbacks', { visibilityTimeout: Duration.minutes(3) });
+    this.callbacks = new QueueWithDlq(this, 'Callbacks', {
+      visibilityTimeout: Duration.minutes(3),
+      alerts: this.alerts,
+    });
     this.callbackSigningKey = new Secret(this, 'CallbackSigningKey', {
       description: 'Switchboard: the key that signs callback URLs of asynchronous callouts',
       generateSecretString: {

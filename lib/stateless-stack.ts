@@ -4,9 +4,11 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availability';
 import type { Catalog } from '../lambdas/domain/catalog';
@@ -22,6 +24,7 @@ import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/callout-admission';
 import { SwitchboardApi } from './constructs/api';
 import { customAdapterRegistrations } from './constructs/custom-adapters';
 import type { SwitchboardIdentity } from './constructs/identity';
+import type { OperatorAlerts } from './constructs/operator-alerts';
 import { OperatorConsole } from './constructs/operator-console';
 import { PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
@@ -40,6 +43,10 @@ export interface StatelessStackProps extends StackProps {
   work: QueueWithDlq;
   bus: EventBus;
   identity: SwitchboardIdentity;
+  /** The topic every alarm notifies. */
+  alerts: OperatorAlerts;
+  /** The HTTP API's default route throttling (context `switchboard:apiThrottle`). */
+  apiThrottle?: { rateLimit: number; burstLimit: number };
 }
 
 /** The code: one state machine per plan definition, the Lambdas and the API in front of them. */
@@ -50,6 +57,31 @@ export class StatelessStack extends Stack {
     super(scope, id, props);
     const { catalog, ordersTable, work } = props;
 
+    // What an asynchronous invocation, a rule or a schedule could not deliver lands here, with why, and
+    // operators are told: a release, a maintenance window's start or end, or a seeding never vanishes.
+    const undelivered = new Queue(this, 'Undelivered', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(undelivered).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This is a dead-letter queue itself; its messages wait for an operator.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: 'This is a dead-letter queue itself: nothing consumes it.',
+      },
+    );
+    props.alerts.watchQueue(
+      this,
+      'UndeliveredWaiting',
+      undelivered,
+      'An event, schedule or asynchronous invocation could not be delivered: it waits in the Undelivered queue',
+    );
+    const onFailure = new SqsDestination(undelivered);
+
     const plans = Object.values(catalog.plans).map((plan) => ({
       plan,
       machine: new PlanStateMachine(this, `Plan-${plan.id}`, { plan, workQueue: work.queue }).stateMachine,
@@ -59,6 +91,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/order-api/handler.ts',
       description: 'TMF622 productOrder: submits orders and starts their plans; reads orders',
       catalog,
+      invocation: 'api',
     }).bindTable('ORDERS_TABLE', ordersTable, 'read-write', {
       indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE],
     });
@@ -72,6 +105,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/orchestration-api/handler.ts',
       description: "Orchestration view and operator actions: an order's items; completing manual tasks",
       catalog,
+      invocation: 'api',
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
       .bindQueueSender('WORK_QUEUE_URL', work.queue);
@@ -80,6 +114,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/callout-worker/handler.ts',
       description: 'Runs orchestration items: waits for prerequisites, calls systems, completes plan tasks',
       catalog,
+      invocation: 'queue',
       inject: customAdapterRegistrations(props.customAdapterFiles),
       timeout: workerTimeout(catalog),
     })
@@ -99,6 +134,7 @@ export class StatelessStack extends Stack {
       description:
         "Receives systems' callbacks: checks the proof, answers at once, queues them for the correlator",
       catalog,
+      invocation: 'api',
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read')
       .bindQueueSender('CALLBACK_QUEUE_URL', props.callbacks.queue)
@@ -108,6 +144,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/callback-correlator/handler.ts',
       description: 'Applies callbacks to the items they answer, exactly once, and finishes those items',
       catalog,
+      invocation: 'queue',
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
       // The retry rules decide after a final answer reporting failure.
@@ -136,6 +173,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/release-held-items/handler.ts',
       description: 'Sends held items back to work, oldest first, at their system’s pace, exactly once',
       catalog,
+      invocation: { asynchronous: onFailure },
       timeout: Duration.minutes(15),
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-update', {
@@ -155,7 +193,13 @@ export class StatelessStack extends Stack {
         // An operator's Up that keeps held items for a release by hand is announced without one.
         detail: { releaseId: [{ exists: true }] },
       },
-      targets: [new LambdaFunction(releaseHeldItems, { retryAttempts: 4 })],
+      targets: [
+        new LambdaFunction(releaseHeldItems, {
+          retryAttempts: 4,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: undelivered,
+        }),
+      ],
     });
 
     // Maintenance windows: one-time schedules invoke this at a window's start and end.
@@ -163,6 +207,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/maintenance-window/handler.ts',
       description: 'Starts and ends maintenance windows: takes a system Down and brings it back Up',
       catalog,
+      invocation: { asynchronous: onFailure },
     })
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update')
       .bindEventBus('EVENT_BUS_NAME', props.bus);
@@ -185,6 +230,7 @@ export class StatelessStack extends Stack {
       description:
         'Admin API for operators: systems and interfaces, their state and history, held items, maintenance, retry rules',
       catalog,
+      invocation: 'api',
     })
       // Operators create and delete retry rules there; orders they only update (holds, releases).
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-write-delete', {
@@ -198,6 +244,9 @@ export class StatelessStack extends Stack {
     adminApi.addEnvironment('MAINTENANCE_FUNCTION_ARN', maintenanceWindow.functionArn);
     adminApi.addEnvironment('MAINTENANCE_SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
     adminApi.addEnvironment('MAINTENANCE_SCHEDULE_GROUP', scheduleGroup.ref);
+    // A window's start or end the scheduler could not invoke is kept, and operators are told.
+    adminApi.addEnvironment('MAINTENANCE_DEAD_LETTER_QUEUE_ARN', undelivered.queueArn);
+    undelivered.grantSendMessages(schedulerRole);
     adminApi.addToRolePolicy(
       new PolicyStatement({
         actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
@@ -234,6 +283,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/configuration-seeder/handler.ts',
       description: "Custom resource: seeds the catalog's systems and interfaces into the configuration table",
       catalog,
+      invocation: { asynchronous: onFailure },
       withSystemAddresses: true,
       timeout: Duration.minutes(5),
     }).bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-write-delete', {
@@ -241,6 +291,8 @@ export class StatelessStack extends Stack {
     });
     new CustomResource(this, 'SeedConfiguration', {
       serviceToken: seeder.functionArn,
+      // A seeder that hangs fails the deploy after this, not after CloudFormation's hour.
+      serviceTimeout: Duration.minutes(6),
       resourceType: 'Custom::SwitchboardConfiguration',
       properties: {
         catalogHash: createHash('sha256')
@@ -249,7 +301,7 @@ export class StatelessStack extends Stack {
       },
     });
 
-    this.api = new SwitchboardApi(this, 'Api');
+    this.api = new SwitchboardApi(this, 'Api', props.apiThrottle ? { throttle: props.apiThrottle } : {});
     const operatorConsole = new OperatorConsole(this, 'Console', {
       httpApi: this.api.httpApi,
       identity: props.identity,

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalAsyncInvocations } from './async-invocations';
 import { AwsServiceError, closeServer, startAwsJsonServer } from './aws-json-server';
 import type { LocalDeployment } from './cloud-assembly';
 import { freePort } from './free-port';
-import type { LambdaHost } from './lambda-host';
 
 interface Rule {
   name: string;
   busName: string;
   pattern: Record<string, unknown>;
-  targets: { arn: string; input?: string }[];
+  targets: { arn: string; input?: string; deadLetterArn?: string }[];
 }
 
 /**
@@ -28,7 +28,7 @@ export class LocalEventBridge {
 
   constructor(
     private readonly deployment: LocalDeployment,
-    private readonly lambdas: LambdaHost,
+    private readonly invocations: LocalAsyncInvocations,
     private readonly sqs: SQSClient,
     private readonly log: (line: string) => void,
   ) {
@@ -38,14 +38,18 @@ export class LocalEventBridge {
         EventBusName?: string;
         EventPattern?: Record<string, unknown>;
         State?: string;
-        Targets?: { Arn: string; Input?: string }[];
+        Targets?: { Arn: string; Input?: string; DeadLetterConfig?: { Arn?: string } }[];
       };
       if (p.State === 'DISABLED' || !p.EventPattern) continue;
       this.rules.push({
         name: rule.physicalName,
         busName: p.EventBusName ?? 'default',
         pattern: p.EventPattern,
-        targets: (p.Targets ?? []).map((t) => ({ arn: t.Arn, input: t.Input })),
+        targets: (p.Targets ?? []).map((t) => ({
+          arn: t.Arn,
+          ...(t.Input ? { input: t.Input } : {}),
+          ...(t.DeadLetterConfig?.Arn ? { deadLetterArn: t.DeadLetterConfig.Arn } : {}),
+        })),
       });
     }
   }
@@ -105,18 +109,30 @@ export class LocalEventBridge {
             MessageBody: JSON.stringify(payload),
           }),
         )
-      : this.lambdas.invoke(target.arn, payload);
-    // Asynchronous, as EventBridge delivers: the caller of PutEvents does not wait for the target.
-    void delivery.catch((error: Error) =>
-      this.log(`[eventbridge] rule ${rule.name} → ${target.arn} failed: ${error.message}`),
-    );
+      : // Invoked asynchronously, as EventBridge invokes a function: its failures are the function's
+        // (its retries and on-failure destination); only an invocation that cannot be made fails here.
+        this.invocations.invoke(target.arn, payload);
+    // The caller of PutEvents does not wait for the target. What cannot be delivered goes to the
+    // target's dead-letter queue, where it has one.
+    void delivery.catch(async (error: Error) => {
+      this.log(`[eventbridge] rule ${rule.name} → ${target.arn} failed: ${error.message}`);
+      if (!target.deadLetterArn) return;
+      await this.invocations.deadLetter(target.deadLetterArn, JSON.stringify(payload), {
+        ERROR_CODE: 'SDK_CLIENT_ERROR',
+        ERROR_MESSAGE: error.message,
+        RULE_ARN: this.ruleArn(rule),
+        TARGET_ARN: target.arn,
+      });
+    });
   }
 
   private queueUrl(arn: string): string {
-    const name = arn.split(':').pop() ?? '';
-    const queue = this.deployment.ofType('AWS::SQS::Queue').find((q) => q.physicalName === name);
-    if (!queue) throw new Error(`no queue ${arn}`);
-    return String(this.deployment.attributes(queue).QueueUrl);
+    return this.invocations.queueUrl(arn);
+  }
+
+  private ruleArn(rule: Rule): string {
+    const { region, accountId } = this.deployment.env;
+    return `arn:aws:events:${region}:${accountId}:rule/${rule.busName}/${rule.name}`;
   }
 
   /**

@@ -194,6 +194,11 @@ export class LambdaHost {
     }
   }
 
+  /** True when the function (by name or ARN) runs here. */
+  hosts(nameOrArn: string): boolean {
+    return this.functions.has(nameOrArn);
+  }
+
   /** Invokes by name or ARN, like lambda:Invoke with RequestResponse, enforcing the function's timeout. */
   invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const fn = this.functions.get(nameOrArn);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LocalApiGateway } from './api-gateway';
+import { LocalAsyncInvocations } from './async-invocations';
 import { LocalDeployment } from './cloud-assembly';
 import { deployCustomResources } from './custom-resources';
 import { LocalDistribution } from './distribution';
@@ -115,8 +116,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       lambdas,
       log,
     });
-    const eventBridge = new LocalEventBridge(deployment, lambdas, sqsClient, log);
-    const scheduler = new LocalScheduler(lambdas, {
+    const asyncInvocations = new LocalAsyncInvocations(deployment, lambdas, sqsClient, log);
+    const eventBridge = new LocalEventBridge(deployment, asyncInvocations, sqsClient, log);
+    const scheduler = new LocalScheduler(asyncInvocations, {
       dataDir: options.dataDir,
       region,
       accountId: LOCAL_ACCOUNT_ID,

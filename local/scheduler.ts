@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { LocalAsyncInvocations } from './async-invocations';
 import { AwsServiceError, closeServer, readBody } from './aws-json-server';
 import { freePort, listen } from './free-port';
 import { jsonProblem } from './json-problem';
-import type { LambdaHost } from './lambda-host';
 import { LongTimeout, type TimerBase } from './long-timers';
 
 export interface LocalSchedulerOptions {
@@ -37,11 +37,12 @@ const flexibleTimeWindow = z.object({
   Mode: z.enum(['OFF', 'FLEXIBLE']),
   MaximumWindowInMinutes: z.number().int().min(1).max(1440).optional(),
 });
-// The target's other members (RetryPolicy, DeadLetterConfig, ...) are kept and answered back as given.
+// The target's other members (RetryPolicy, ...) are kept and answered back as given.
 const target = z.looseObject({
   Arn: text(1, 1600),
   RoleArn: text(1, 1600),
   Input: text(1, 8192).optional(),
+  DeadLetterConfig: z.object({ Arn: text(1, 1600).optional() }).optional(),
 });
 
 const createScheduleInput = z.object({
@@ -83,7 +84,6 @@ const storedSchedule = z.object({
 const schedulesFile = z.object({ schedules: z.array(storedSchedule) });
 
 type StoredSchedule = z.infer<typeof storedSchedule>;
-type Target = z.infer<typeof target>;
 
 /** The client's REST bindings (method and path), for the operations this endpoint answers or names. */
 const ROUTES: { method: string; path: RegExp; operation: string }[] = [
@@ -120,7 +120,7 @@ export class LocalScheduler {
   invocations = 0;
 
   constructor(
-    private readonly lambdas: Pick<LambdaHost, 'invoke'>,
+    private readonly targets: Pick<LocalAsyncInvocations, 'invoke' | 'deadLetter'>,
     private readonly options: LocalSchedulerOptions,
   ) {
     this.file = join(options.dataDir, 'schedules.json');
@@ -298,13 +298,21 @@ export class LocalScheduler {
     }
     this.invocations++;
     this.options.log(`[scheduler] ${Name} → ${Target.Arn}`);
-    this.invoke(Target).catch((error: Error) =>
-      this.options.log(`[scheduler] ${Name} → ${Target.Arn} failed: ${error.message}`),
-    );
-  }
-
-  private async invoke(target: Target): Promise<void> {
-    await this.lambdas.invoke(target.Arn, JSON.parse(target.Input ?? '{}'));
+    // Invoked asynchronously, as Scheduler invokes a function: its failures are the function's (its
+    // retries and on-failure destination). One that cannot be made goes to the schedule's dead-letter
+    // queue, where it has one.
+    this.targets.invoke(Target.Arn, JSON.parse(Target.Input ?? '{}')).catch(async (error: Error) => {
+      this.options.log(`[scheduler] ${Name} → ${Target.Arn} failed: ${error.message}`);
+      const deadLetterArn = Target.DeadLetterConfig?.Arn;
+      if (!deadLetterArn) return;
+      const { region = 'us-east-1', accountId = '000000000000' } = this.options;
+      await this.targets.deadLetter(deadLetterArn, Target.Input ?? '{}', {
+        ERROR_CODE: 'ResourceNotFoundException',
+        ERROR_MESSAGE: error.message,
+        SCHEDULE_ARN: `arn:aws:scheduler:${region}:${accountId}:schedule/${schedule.description.GroupName ?? 'default'}/${Name}`,
+        TARGET_ARN: Target.Arn,
+      });
+    });
   }
 
   private load(): void {

@@ -14,7 +14,13 @@ import type { MaintenanceScheduler, MaintenanceWindowEvent } from '../ports/main
 export class EventBridgeMaintenanceScheduler implements MaintenanceScheduler {
   constructor(
     private readonly client: SchedulerClient,
-    private readonly target: { functionArn: string; roleArn: string; groupName: string },
+    private readonly target: {
+      functionArn: string;
+      roleArn: string;
+      groupName: string;
+      /** Where a start or end that could not be invoked is kept, for an operator (with an alarm). */
+      deadLetterQueueArn: string;
+    },
   ) {}
 
   async schedule(event: MaintenanceWindowEvent, at: Date): Promise<void> {
@@ -35,6 +41,7 @@ export class EventBridgeMaintenanceScheduler implements MaintenanceScheduler {
             RoleArn: this.target.roleArn,
             Input: JSON.stringify(event),
             RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 },
+            DeadLetterConfig: { Arn: this.target.deadLetterQueueArn },
           },
         }),
       );

@@ -323,6 +323,7 @@ function productionDeps(): AdminApiDeps {
       functionArn: requiredEnv('MAINTENANCE_FUNCTION_ARN'),
       roleArn: requiredEnv('MAINTENANCE_SCHEDULER_ROLE_ARN'),
       groupName: requiredEnv('MAINTENANCE_SCHEDULE_GROUP'),
+      deadLetterQueueArn: requiredEnv('MAINTENANCE_DEAD_LETTER_QUEUE_ARN'),
     }),
     now: () => new Date(),
   };

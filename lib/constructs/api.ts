@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   type AddRoutesOptions,
   HttpApi,
@@ -31,10 +32,18 @@ export interface SwitchboardApiRoutes {
  * Cognito token (JWT authorizer); the functions then check the caller's role. The API exists before its
  * routes: the console's distribution needs its address, and the routes' authorizer the console's client.
  */
+export interface SwitchboardApiProps {
+  /** The stage's default route throttling (context `switchboard:apiThrottle`). */
+  throttle?: { rateLimit: number; burstLimit: number };
+}
+
+/** Requests a second all routes together take by default, and the burst: well above a busy order capture. */
+export const DEFAULT_THROTTLE = { rateLimit: 200, burstLimit: 400 };
+
 export class SwitchboardApi extends Construct {
   readonly httpApi: HttpApi;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: SwitchboardApiProps = {}) {
     super(scope, id);
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Switchboard: TMF622 product ordering and orchestration',
@@ -48,7 +57,28 @@ export class SwitchboardApi extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      // One JSON object per request, so the logs can be queried by field.
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            method: '$context.httpMethod',
+            route: '$context.routeKey',
+            path: '$context.path',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            error: '$context.error.message',
+            integrationError: '$context.integrationErrorMessage',
+            caller: '$context.authorizer.claims.sub',
+          }),
+        ),
+      },
+      // Every route together may take this many requests a second (and bursts this big); more answer 429.
+      throttle: props.throttle ?? DEFAULT_THROTTLE,
     });
     new CfnOutput(this, 'Url', {
       value: this.httpApi.apiEndpoint,

@@ -1,13 +1,15 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { OperatorAlerts } from './operator-alerts';
 
 export interface QueueWithDlqProps {
   /** At least six times the consumer's timeout, so a slow batch is not delivered twice. */
   visibilityTimeout: Duration;
   /** Deliveries before a message is moved to the dead-letter queue. */
   maxReceiveCount?: number;
+  /** Who is told when a message lands in the dead-letter queue. */
+  alerts: OperatorAlerts;
 }
 
 /** An encrypted, TLS-only queue whose poison messages land in a dead-letter queue kept for 14 days. */
@@ -22,10 +24,16 @@ export class QueueWithDlq extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue; its messages wait for an operator.',
-    });
+    Validations.of(this.deadLetterQueue).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This is the dead-letter queue; its messages wait for an operator.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: 'This is the dead-letter queue: nothing consumes it, an operator redrives it.',
+      },
+    );
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -34,13 +42,11 @@ export class QueueWithDlq extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
     // Operators see a message nobody could process as an alarm, not as a silence.
-    new Alarm(this, 'DeadLettersWaiting', {
-      alarmDescription: `Messages of ${id} that could not be processed wait in its dead-letter queue`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    props.alerts.watchQueue(
+      this,
+      'DeadLettersWaiting',
+      this.deadLetterQueue,
+      `Messages of ${id} that could not be processed wait in its dead-letter queue`,
+    );
   }
 }

@@ -5,7 +5,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type IDestination, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -31,6 +31,13 @@ export interface SwitchboardFunctionProps {
    * bundle is the same wherever it is deployed, so a synth whose inputs did not change can reuse it.
    */
   withSystemAddresses?: true;
+  /**
+   * How it is invoked, which says where a failed invocation is kept: by the API, which answers the
+   * caller; by a queue's event source, whose dead-letter queue keeps what keeps failing; or
+   * asynchronously (a rule, a schedule, CloudFormation), retried twice and then sent with its error to
+   * `onFailure`.
+   */
+  invocation: 'api' | 'queue' | { asynchronous: IDestination };
 }
 
 /**
@@ -58,6 +65,9 @@ export class SwitchboardFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps' },
+      ...(typeof props.invocation === 'object'
+        ? { onFailure: props.invocation.asynchronous, retryAttempts: 2, maxEventAge: Duration.hours(6) }
+        : {}),
       bundling: {
         format: OutputFormat.CJS,
         // Bundle sizes are reported by the benchmark, not on every synth.
@@ -72,11 +82,30 @@ export class SwitchboardFunction extends NodejsFunction {
         assetHash: bundleInputsHash(props.entry, catalog, props.inject ?? []),
       },
     });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the X-Ray PutTraceSegments/PutTelemetryRecords grant uses "*": those actions have no resource-level permissions.',
-    });
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only the X-Ray PutTraceSegments/PutTelemetryRecords grant uses "*": those actions have no resource-level permissions.',
+      },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: {
+          api: 'Invoked synchronously by API Gateway: a failure is the caller’s answer (a 5xx), there is no event to keep.',
+          queue:
+            'Invoked by an SQS event source: a message that keeps failing goes to that queue’s dead-letter queue, which has an alarm.',
+          asynchronous:
+            'Invoked asynchronously: a failed invocation goes, with its error, to an onFailure destination (a queue with an alarm), which keeps more than a dead-letter queue would.',
+        }[typeof props.invocation === 'object' ? 'asynchronous' : props.invocation],
+      },
+      // SQS event sources take no on-failure destination (only streams and Kafka do): the queue's own
+      // dead-letter queue keeps what fails.
+      {
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          'An SQS event source: its queue redrives a message that keeps failing to its dead-letter queue.',
+      },
+    );
   }
 
   /** Gives the function a table: its name in `envName`, and the access its job needs, nothing more. */

@@ -7,6 +7,7 @@ import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
 import { CatalogError } from '../../lib/catalog/load-catalog';
+import { DEFAULT_THROTTLE } from '../../lib/constructs/api';
 import { copyDemoCatalog } from '../../local/catalog-copy';
 
 const DEMO_PLANS = readdirSync('catalog/plans').length;
@@ -23,7 +24,17 @@ function synth(context: Record<string, unknown> = {}): { app: App; stateful: Tem
   };
 }
 
-/** Every IAM statement attached to the role of the function whose logical id starts with `prefix`. */
+/** The app as deployed with every context value set (once, for the tests that need it). */
+let elsewhere: ReturnType<typeof synth> | undefined;
+function deployedElsewhere(): ReturnType<typeof synth> {
+  elsewhere ??= synth({
+    'switchboard:systemBaseUrls': { inventory: 'https://inventory.example.net' },
+    'switchboard:alarmEmail': 'ops@example.net',
+    'switchboard:apiThrottle': '{"rateLimit": 50, "burstLimit": 100}',
+  });
+  return elsewhere;
+}
+
 /** The IAM statements of the function whose logical id starts with `prefix`. */
 function statementsOf(
   template: Template,
@@ -169,11 +180,18 @@ describe('the Switchboard CDK app', () => {
     const statements = policies.flatMap(
       (p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[],
     );
-    assert.deepEqual(
-      statements.map((st) => st.Action),
-      ['lambda:InvokeFunction'],
-    );
-    assert.ok(!JSON.stringify(statements).includes(':*'), 'the function only, no versions or wildcards');
+    const invokes = statements.filter((st) => st.Action === 'lambda:InvokeFunction');
+    assert.equal(invokes.length, 1);
+    assert.ok(!JSON.stringify(invokes).includes(':*'), 'the function only, no versions or wildcards');
+    // Besides the invoke, it may only send what it could not deliver to the Undelivered queue.
+    const others = statements.filter((st) => st.Action !== 'lambda:InvokeFunction');
+    for (const statement of others) {
+      assert.ok(
+        [statement.Action].flat().every((a) => String(a).startsWith('sqs:')),
+        JSON.stringify(statement),
+      );
+      assert.match(JSON.stringify(statement.Resource), /Undelivered/);
+    }
   });
 
   it('runs every Lambda on Node 24, ARM64, with X-Ray and a log group that expires', () => {
@@ -439,9 +457,7 @@ describe('the Switchboard CDK app', () => {
   });
 
   it("bundles the systems' addresses into the seeder alone, so other bundles are the same wherever deployed", () => {
-    const { stateless: elsewhere } = synth({
-      'switchboard:systemBaseUrls': { inventory: 'https://inventory.example.net' },
-    });
+    const { stateless: elsewhere } = deployedElsewhere();
     const codeOf = (template: Template) =>
       Object.fromEntries(
         Object.entries(template.findResources('AWS::Lambda::Function')).map(([id, fn]) => [
@@ -463,6 +479,81 @@ describe('the Switchboard CDK app', () => {
     );
     const { stateless: withFibre } = synth({ 'switchboard:catalogDir': catalogDir });
     withFibre.resourceCountIs('AWS::StepFunctions::StateMachine', DEMO_PLANS + 1);
+  });
+
+  it('keeps every failed delivery and tells operators: dead-letter queues, on-failure destinations, alarms to a topic', () => {
+    // The release rule's target keeps what it could not deliver.
+    const [rule] = Object.values(stateless.findResources('AWS::Events::Rule'));
+    const [target] = (rule?.Properties.Targets ?? []) as Record<string, { Arn?: unknown }>[];
+    assert.match(JSON.stringify(target?.DeadLetterConfig?.Arn), /Undelivered/);
+    // Every function invoked asynchronously sends a failed invocation, with its error, to the same queue.
+    const configs = Object.values(stateless.findResources('AWS::Lambda::EventInvokeConfig'));
+    const configured = configs.map((c) => JSON.stringify(c.Properties.FunctionName));
+    for (const name of ['ReleaseHeldItems', 'MaintenanceWindow', 'ConfigurationSeeder'])
+      assert.ok(
+        configured.some((f) => f.includes(name)),
+        `${name} has an on-failure destination`,
+      );
+    for (const config of configs) {
+      assert.match(JSON.stringify(config.Properties.DestinationConfig.OnFailure.Destination), /Undelivered/);
+      assert.equal(config.Properties.MaximumRetryAttempts, 2);
+    }
+    // A maintenance window's schedule names the same queue (the admin API creates the schedules).
+    const [, admin] = Object.entries(stateless.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('AdminApi'),
+    ) ?? [undefined, undefined];
+    assert.match(
+      JSON.stringify(admin?.Properties.Environment.Variables.MAINTENANCE_DEAD_LETTER_QUEUE_ARN),
+      /Undelivered/,
+    );
+    // A hung seeder fails the deploy in minutes, not CloudFormation's hour.
+    stateless.hasResourceProperties('Custom::SwitchboardConfiguration', { ServiceTimeout: '360' });
+    // Every alarm of both stacks notifies the one encrypted topic, into alarm and back to OK.
+    const topics = Object.entries(stateful.findResources('AWS::SNS::Topic'));
+    assert.equal(topics.length, 1);
+    const [topicId, topic] = topics[0] ?? [];
+    assert.ok(topic?.Properties.KmsMasterKeyId, 'the topic is encrypted with its own key');
+    const alarms = [
+      ...Object.values(stateful.findResources('AWS::CloudWatch::Alarm')),
+      ...Object.values(stateless.findResources('AWS::CloudWatch::Alarm')),
+    ];
+    assert.equal(alarms.length, 3, 'work, callbacks, undelivered');
+    for (const alarm of alarms) {
+      assert.match(JSON.stringify(alarm.Properties.AlarmActions), new RegExp(`${topicId}|Alerts`));
+      assert.match(JSON.stringify(alarm.Properties.OKActions), new RegExp(`${topicId}|Alerts`));
+    }
+    // No email unless one is given (below).
+    stateful.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('throttles the API and writes its access logs as JSON', () => {
+    const [stage] = Object.values(stateless.findResources('AWS::ApiGatewayV2::Stage'));
+    assert.deepEqual(stage?.Properties.DefaultRouteSettings, {
+      ThrottlingRateLimit: DEFAULT_THROTTLE.rateLimit,
+      ThrottlingBurstLimit: DEFAULT_THROTTLE.burstLimit,
+    });
+    const format = JSON.parse(stage?.Properties.AccessLogSettings.Format as string) as Record<string, string>;
+    assert.equal(format.status, '$context.status');
+    assert.equal(format.route, '$context.routeKey');
+  });
+
+  it('takes an alarm email and the API throttling from the context, and fails synth naming a wrong one', () => {
+    const { stateful: there, stateless: thereStateless } = deployedElsewhere();
+    there.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.net' });
+    thereStateless.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+    const wrong = (context: Record<string, unknown>) => () =>
+      buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context });
+    assert.throws(
+      wrong({ 'switchboard:alarmEmail': 'not an email' }),
+      /context switchboard:alarmEmail: [\s\S]*email/i,
+    );
+    assert.throws(
+      wrong({ 'switchboard:apiThrottle': '{"rateLimit": -1, "burstLimit": 10}' }),
+      /context switchboard:apiThrottle: [\s\S]*rateLimit/,
+    );
+    assert.throws(wrong({ 'switchboard:apiThrottle': '{rateLimit' }), /context switchboard:apiThrottle: /);
   });
 
   it('fails synth with the file and the field when the catalog is wrong', () => {

@@ -24,14 +24,19 @@ const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:switchboard
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Lambdas that record what they are invoked with; `failing` rejects every invocation after recording it. */
+/** Asynchronous invocations that record what they were asked; `failing`: the invocation cannot be made. */
 function fakeLambdas(failing = false) {
   const calls: { arn: string; event: unknown; at: number }[] = [];
+  const deadLetters: { queueArn: string; body: string; attributes: Record<string, string> }[] = [];
   return {
     calls,
+    deadLetters,
     invoke: async (arn: string, event: unknown) => {
       calls.push({ arn, event, at: Date.now() });
       if (failing) throw new Error('function crashed');
-      return null;
+    },
+    deadLetter: async (queueArn: string, body: string, attributes: Record<string, string>) => {
+      deadLetters.push({ queueArn, body, attributes });
     },
   };
 }
@@ -455,6 +460,39 @@ describe('the local EventBridge Scheduler', () => {
     assert.equal(scheduler.invocations, 1);
     assert.ok(lines.includes(`[scheduler] release-hold-order-1 → ${FUNCTION_ARN} failed: function crashed`));
     assert.equal(afterwards.Name, 'release-hold-order-1');
+  });
+
+  it("sends what it could not invoke to the target's dead-letter queue, with why", async () => {
+    // Prepare
+    const lambdas = fakeLambdas(true);
+    const clock = clockBefore(100);
+    const { client } = await start(lambdas, clock.now);
+    const deadLetterArn = 'arn:aws:sqs:us-east-1:000000000000:undelivered';
+    const input = scheduleInput({ ScheduleExpression: at(clock.dueAt) });
+    const target = {
+      Arn: FUNCTION_ARN,
+      RoleArn: 'arn:aws:iam::000000000000:role/scheduler',
+      Input: input.Target?.Input,
+    };
+
+    // Act
+    await client.send(
+      new CreateScheduleCommand({
+        ...input,
+        Target: { ...target, DeadLetterConfig: { Arn: deadLetterArn } },
+      }),
+    );
+    await waitFor(() => lambdas.deadLetters.length > 0);
+
+    // Assess
+    assert.deepEqual(lambdas.deadLetters[0]?.queueArn, deadLetterArn);
+    assert.equal(lambdas.deadLetters[0]?.body, input.Target?.Input);
+    assert.equal(lambdas.deadLetters[0]?.attributes.ERROR_MESSAGE, 'function crashed');
+    assert.equal(lambdas.deadLetters[0]?.attributes.TARGET_ARN, FUNCTION_ARN);
+    assert.match(
+      lambdas.deadLetters[0]?.attributes.SCHEDULE_ARN ?? '',
+      /schedule\/default\/release-hold-order-1$/,
+    );
   });
 
   it('names the operation it does not implement', async () => {
