@@ -108,6 +108,10 @@ export class StatelessStack extends Stack {
       invocation: 'api',
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
+      // The retry rules decide what follows an operator's abort.
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
+        indexes: [CONFIGURATION_BY_KIND],
+      })
       .bindQueueSender('WORK_QUEUE_URL', work.queue);
 
     const calloutWorker = new SwitchboardFunction(this, 'CalloutWorker', {

@@ -413,10 +413,18 @@ export class DynamoDbOrderStore implements OrderStore {
     attemptId: string,
     at: string,
     reason: string,
+    leaseUntil?: string,
   ): Promise<boolean> {
     return this.transition(orderId, key, historyEntry(at, 'Running', reason), {
       // A held item leaves the on-hold indexes as it starts: the same write, so it is listed or running.
-      sets: ['attemptId = :attempt', 'startedAt = if_not_exists(startedAt, :at)'],
+      sets: [
+        'attemptId = :attempt',
+        'startedAt = if_not_exists(startedAt, :at)',
+        ...(leaseUntil ? ['leaseUntil = :lease'] : []),
+      ],
+      values: leaseUntil ? { ':lease': leaseUntil } : {},
+      // Another attempt's item may be taken over once its lease has run out by now.
+      leaseNow: at,
       removes: [
         'heldSystem',
         'heldInterface',
@@ -430,6 +438,25 @@ export class DynamoDbOrderStore implements OrderStore {
       attemptId,
       names: { '#error': 'error' },
     });
+  }
+
+  async renewLease(orderId: string, key: string, attemptId: string, leaseUntil: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: orderPk(orderId), sk: itemSk(key) },
+          UpdateExpression: 'SET leaseUntil = :lease',
+          ConditionExpression: '#state = :running AND attemptId = :attempt AND attribute_exists(leaseUntil)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':lease': leaseUntil, ':running': 'Running', ':attempt': attemptId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async holdItem(
@@ -837,6 +864,40 @@ export class DynamoDbOrderStore implements OrderStore {
     });
   }
 
+  abortByOperator(
+    orderId: string,
+    key: string,
+    by: Actor,
+    abort: { error: string; attempt: AttemptRecord; retry?: { at: string; retries: number } },
+    at: string,
+  ): Promise<boolean> {
+    const { retry } = abort;
+    const reason = retry ? `${abort.error}; retry ${retry.retries} at ${retry.at}` : abort.error;
+    const sets = ['#error = :error', 'attemptCount = :attempts'];
+    const values: Record<string, unknown> = { ':error': abort.error, ':attempts': abort.attempt.number };
+    if (retry) {
+      sets.push('nextAttemptAt = :next, retries = :retries');
+      Object.assign(values, { ':next': retry.at, ':retries': retry.retries });
+    } else {
+      // On the fallout list (a sparse index) until an operator acts.
+      sets.push('falloutList = :fallout, falloutSort = :falloutSort');
+      Object.assign(values, { ':fallout': FALLOUT_LIST, ':falloutSort': `${at}#${orderId}#${key}` });
+    }
+    return this.transition(
+      orderId,
+      key,
+      { ...historyEntry(at, retry ? 'Failed' : 'FatallyFailed', reason), by },
+      {
+        sets,
+        removes: ['awaiting'],
+        event: retry ? 'operatorAbort' : 'operatorAbortToFallout',
+        names: { '#error': 'error' },
+        values,
+      },
+      outcomeEntries({ attempt: abort.attempt }),
+    );
+  }
+
   /** One operator action on an item its lifecycle lets the action move: its new state, the entry, and off the fallout list. */
   private operatorAction(
     orderId: string,
@@ -918,13 +979,15 @@ export class DynamoDbOrderStore implements OrderStore {
       attemptId?: string;
       /** A further condition of this write. */
       also?: string;
+      /** For a claim: the time by which another attempt's lease must have run out for it to be taken over. */
+      leaseNow?: string;
       names?: Record<string, string>;
       values?: Record<string, unknown>;
     },
     facts: ItemLogEntry[] = [],
   ): Promise<boolean> {
     if (facts.length > 0) await this.appendLog(orderId, key, facts);
-    const lifecycle = lifecycleCondition(change.event, change.attemptId);
+    const lifecycle = lifecycleCondition(change.event, change.attemptId, change.leaseNow);
     const sets = [
       '#state = :to',
       'updatedAt = :at',
@@ -932,7 +995,11 @@ export class DynamoDbOrderStore implements OrderStore {
       '#recent = list_append(if_not_exists(#recent, :none), :entry)',
       ...change.sets,
     ];
-    const removes = change.removes ?? [];
+    // Only a claim holds the item for a worker: every other transition ends the hold.
+    const removes = [
+      ...(change.removes ?? []),
+      ...(change.event === 'start' && change.values?.[':lease'] ? [] : ['leaseUntil']),
+    ];
     let before: Record<string, unknown> | undefined;
     try {
       const result = await this.db.send(
@@ -1027,6 +1094,7 @@ export class DynamoDbOrderStore implements OrderStore {
 function lifecycleCondition(
   event: ItemEvent,
   attemptId: string | undefined,
+  leaseNow?: string,
 ): { condition: string; values: Record<string, unknown> } {
   const rule = LIFECYCLE[event];
   const values: Record<string, unknown> = {};
@@ -1041,6 +1109,11 @@ function lifecycleCondition(
     values[':running'] = 'Running' satisfies ItemState;
     values[':attempt'] = attemptId;
     parts.push('(#state = :running AND attemptId = :attempt)');
+  }
+  if (rule.fromExpiredRunning && leaseNow !== undefined) {
+    values[':running'] = 'Running' satisfies ItemState;
+    values[':leaseNow'] = leaseNow;
+    parts.push('(#state = :running AND leaseUntil < :leaseNow)');
   }
   // An event nothing may send (no attempt given where only the attempt may) matches no item.
   return { condition: parts.length > 0 ? parts.join(' OR ') : 'attribute_not_exists(pk)', values };

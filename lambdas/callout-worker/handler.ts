@@ -11,6 +11,7 @@ import { SqsRedelivery } from '../adapters/sqs-redelivery';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { Authenticator } from '../domain/authenticator';
+import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import type { Redelivery } from '../ports/redelivery';
 import { dynamoDocuments, eventBridge, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
@@ -53,28 +54,52 @@ export async function handleWorkBatch(
 ): Promise<SQSBatchResponse> {
   const failed: SQSRecord[] = [];
   const unreadable = new Set<SQSRecord>();
-  await Promise.all(
-    event.Records.map(async (record) => {
-      let message: WorkMessage;
-      try {
-        message = workMessageSchema.parse(JSON.parse(record.body)) as WorkMessage;
-      } catch (error) {
-        logger.error('work message unreadable', { messageId: record.messageId, ...describeError(error) });
-        unreadable.add(record);
-        failed.push(record);
-        return;
-      }
-      try {
-        await runItem(deps, message, record.messageId);
-      } catch (error) {
-        // Redelivered until the queue's maxReceiveCount, then kept in the dead-letter queue for operators.
-        logger.error('work message failed', { messageId: record.messageId, ...describeError(error) });
-        failed.push(record);
-      }
-    }),
-  );
+  const pending = new Set(event.Records);
+  // Each message is held for a lease, not the queue's visibility timeout (sized for the function's
+  // timeout): renewed while it runs, it comes back within a lease should this worker die, and its
+  // redelivery takes over the items it ran.
+  const hold = () =>
+    redelivery
+      ?.later(
+        [...pending].map((record) => ({
+          receiptHandle: record.receiptHandle,
+          seconds: MESSAGE_LEASE_SECONDS,
+        })),
+      )
+      .catch((error: unknown) => logger.warn('messages kept their visibility timeout', describeError(error)));
+  await hold();
+  const heartbeat = setInterval(() => void hold(), (LEASE_SECONDS * 1000) / 2);
+  try {
+    await Promise.all(
+      event.Records.map(async (record) => {
+        let message: WorkMessage;
+        try {
+          message = workMessageSchema.parse(JSON.parse(record.body)) as WorkMessage;
+        } catch (error) {
+          logger.error('work message unreadable', { messageId: record.messageId, ...describeError(error) });
+          unreadable.add(record);
+          failed.push(record);
+          return;
+        }
+        try {
+          await runItem(deps, message, record.messageId);
+        } catch (error) {
+          // Redelivered until the queue's maxReceiveCount, then kept in the dead-letter queue for operators.
+          logger.error('work message failed', { messageId: record.messageId, ...describeError(error) });
+          failed.push(record);
+        } finally {
+          pending.delete(record);
+        }
+      }),
+    );
+  } finally {
+    clearInterval(heartbeat);
+  }
   return failedRecords(failed, redelivery, unreadable);
 }
+
+/** How long a message stays invisible while its worker holds it: its item's lease, and a little more. */
+export const MESSAGE_LEASE_SECONDS = LEASE_SECONDS + 10;
 
 let deps: RunItemDeps | undefined;
 /** Built on the first invocation, then kept for the life of the execution environment. */

@@ -1,7 +1,14 @@
 import { article } from '../../statemachines/plan-definition';
 import type { HoldInfo } from './availability';
 import { callbackNonce, finishedAttemptState, waitsUnder } from './callback';
-import { type ItemEvent, LIFECYCLE, onArrival, transition } from './item-lifecycle';
+import {
+  type ItemEvent,
+  LEASE_SECONDS,
+  LIFECYCLE,
+  leaseExpired,
+  onArrival,
+  transition,
+} from './item-lifecycle';
 import {
   type AttemptDecision,
   type AttemptRecord,
@@ -98,7 +105,9 @@ export type OperatorAction =
   | { action: 'retry'; by: Actor; reason: string }
   | { action: 'skip'; by: Actor; note: string; pastPointOfNoReturn?: string }
   | { action: 'fail'; by: Actor; reason: string }
-  | { action: 'complete'; by: Actor; attributes: Record<string, unknown> };
+  | { action: 'complete'; by: Actor; attributes: Record<string, unknown> }
+  /** Gives up on a running attempt; the retry rules of its system decide, as for a failed callout. */
+  | ({ action: 'abort'; by: Actor; reason: string } & Retryable);
 
 /** Where a failed attempt went, and the operators' rules (read only when an attempt failed). */
 interface Retryable {
@@ -143,7 +152,8 @@ export interface ItemFacts {
 
 /** The one conditional write that records a transition; the store refuses it when the item moved meanwhile. */
 export type Write =
-  | { kind: 'claim'; attemptId: string; reason: string }
+  /** `leaseUntil`: how long the worker holds it (absent for a manual task, which waits for an operator). */
+  | { kind: 'claim'; attemptId: string; reason: string; leaseUntil?: string }
   | { kind: 'hold'; attemptId: string; hold: HoldInfo }
   | { kind: 'skip'; attemptId: string; reason: string }
   | {
@@ -164,7 +174,16 @@ export type Write =
   | { kind: 'manualComplete'; by: Actor; attributes: Record<string, unknown> }
   | { kind: 'operatorRetry'; by: Actor; reason: string }
   | { kind: 'operatorSkip'; by: Actor; note: string }
-  | { kind: 'operatorFail'; by: Actor; reason: string };
+  | { kind: 'operatorFail'; by: Actor; reason: string }
+  | {
+      kind: 'operatorAbort';
+      by: Actor;
+      /** What the history and the fallout list say: who aborted it, and why. */
+      error: string;
+      attempt: AttemptRecord;
+      /** Its next attempt, when the retry rules give one; fallout otherwise. */
+      retry?: { at: string; retries: number };
+    };
 
 /** What a transition sets going; each is safe to carry out twice (a replay does). */
 export type Effect =
@@ -245,7 +264,8 @@ export function decide(facts: ItemFacts, event: LifecycleEvent): Decision {
 export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
   const event = eventOf(write);
   if (!event) return item;
-  const { nextAttemptAt: _next, ...rest } = item;
+  // Only a claim leaves a worker holding the item; every other transition ends its hold.
+  const { nextAttemptAt: _next, leaseUntil: _lease, ...rest } = item;
   const moved: ItemRecord = {
     ...rest,
     state: LIFECYCLE[event].to,
@@ -256,7 +276,8 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
   switch (write.kind) {
     case 'claim': {
       const { error: _error, ...claimed } = moved;
-      return { ...claimed, attemptId: write.attemptId, startedAt: item.startedAt ?? at };
+      const lease = write.leaseUntil ? { leaseUntil: write.leaseUntil } : {};
+      return { ...claimed, ...lease, attemptId: write.attemptId, startedAt: item.startedAt ?? at };
     }
     case 'hold': {
       const { attemptId: _attempt, ...held } = moved;
@@ -301,6 +322,13 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
     }
     case 'operatorFail':
       return moved;
+    case 'operatorAbort': {
+      const { awaiting: _awaiting, ...aborted } = moved;
+      const attempts = { attemptCount: write.attempt.number, error: write.error };
+      return write.retry
+        ? { ...aborted, ...attempts, nextAttemptAt: write.retry.at, retries: write.retry.retries }
+        : { ...aborted, ...attempts };
+    }
   }
 }
 
@@ -313,6 +341,8 @@ export function eventOf(write: Write): ItemEvent | undefined {
       if (write.change.kind === 'interim') return undefined;
       if (write.change.kind === 'completed') return 'complete';
       return write.change.retry ? 'retryLater' : 'fail';
+    case 'operatorAbort':
+      return write.retry ? 'operatorAbort' : 'operatorAbortToFallout';
     default:
       return write.kind;
   }
@@ -353,7 +383,7 @@ function conditionEvaluated(
   if (typeof applies === 'string')
     return unrunnable(facts, deliveryId, 'prerequisites done; condition evaluated', applies);
   if (applies) return proceed(facts, deliveryId);
-  return guarded(facts.item, 'skip', deliveryId, {
+  return guarded(facts, 'skip', deliveryId, {
     write: { kind: 'skip', attemptId: deliveryId, reason: `condition is false: ${facts.planned?.condition}` },
     effects: [{ kind: 'finish', state: 'Skipped' }],
   });
@@ -396,20 +426,25 @@ function admitted(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'admi
  * manual task then waits for an operator; anything else runs.
  */
 function claim(facts: ItemFacts, deliveryId: string): Decision {
-  const { item, order, planned } = facts;
+  const { item, order, planned, now } = facts;
   const manual = item.type === 'manualTask';
-  const reason = manual
-    ? `prerequisites done; waiting for an operator${planned?.instructions ? `: ${planned.instructions}` : ''}`
-    : item.state === 'OnHold'
-      ? `released: ${item.hold?.systemId ? `system "${item.hold.systemId}" is available again` : 'available again'}; started`
-      : item.state === 'Failed'
-        ? `retry ${item.retries ?? 0} due; started`
-        : 'prerequisites done; started';
+  const takeover = item.state === 'Running' && item.attemptId !== deliveryId && leaseExpired(item, now);
+  const reason = takeover
+    ? `its worker's lease ran out at ${item.leaseUntil} (the worker is gone); taken over and started again`
+    : manual
+      ? `prerequisites done; waiting for an operator${planned?.instructions ? `: ${planned.instructions}` : ''}`
+      : item.state === 'OnHold'
+        ? `released: ${item.hold?.systemId ? `system "${item.hold.systemId}" is available again` : 'available again'}; started`
+        : item.state === 'Failed'
+          ? `retry ${item.retries ?? 0} due; started`
+          : 'prerequisites done; started';
   const effects: Effect[] = [];
   if (item.state === 'OnHold' || order?.holds?.includes(item.key)) effects.push({ kind: 'releaseOrderHold' });
   if (order?.state === 'acknowledged') effects.push({ kind: 'orderInProgress' });
-  return guarded(item, 'start', deliveryId, {
-    write: { kind: 'claim', attemptId: deliveryId, reason },
+  // A worker holds what it runs for a lease it renews; a manual task waits for an operator, unheld.
+  const lease = manual ? {} : { leaseUntil: new Date(now.getTime() + LEASE_SECONDS * 1000).toISOString() };
+  return guarded(facts, 'start', deliveryId, {
+    write: { kind: 'claim', attemptId: deliveryId, reason, ...lease },
     effects,
     ...(manual ? {} : { next: 'perform' as const }),
   });
@@ -417,7 +452,7 @@ function claim(facts: ItemFacts, deliveryId: string): Decision {
 
 /** Claims the item only to fail it: it cannot run (fallout, where an operator sees why). */
 function unrunnable(facts: ItemFacts, deliveryId: string, reason: string, error: string): Decision {
-  return guarded(facts.item, 'start', deliveryId, {
+  return guarded(facts, 'start', deliveryId, {
     write: { kind: 'claim', attemptId: deliveryId, reason },
     effects: [],
     follows: { kind: 'answered', deliveryId, outcome: { error } },
@@ -442,7 +477,7 @@ function held(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'held' }>
       ],
     };
   }
-  const decision = guarded(item, 'hold', event.deliveryId, {
+  const decision = guarded(facts, 'hold', event.deliveryId, {
     before: [{ kind: 'holdOrder' }],
     write: { kind: 'hold', attemptId: event.deliveryId, hold: { ...event.hold, since: now.toISOString() } },
     effects: [
@@ -639,7 +674,54 @@ function operator(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'oper
         write: { kind: 'operatorFail', by: event.by, reason: event.reason },
         effects: [{ kind: 'failOrder', by: event.by, reason: event.reason }],
       });
+    case 'abort':
+      return abort(facts, event);
   }
+}
+
+/**
+ * An operator gives up on a Running attempt (its system will not answer, its worker hangs): the attempt
+ * ends as one that got no answer, and the retry rules of its system decide, exactly as for a failed
+ * callout — Failed until its next attempt, or fallout. A worker still running it can change nothing
+ * after this (its writes need the item Running under its attempt); a late callback is not applied.
+ */
+function abort(facts: ItemFacts, event: Extract<OperatorAction, { action: 'abort' }>): Decision {
+  const { item, now } = facts;
+  if (item.type === 'manualTask')
+    return {
+      ...nothing,
+      refusal: refusedFor(item, 'is a manual task: an operator completes it, or fails its order'),
+    };
+  const refused = byOperator(item, 'operatorAbort', nothing);
+  if (refused.refusal !== undefined) return refused;
+  if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
+  const error = `aborted by ${event.by.name} (${event.by.id}): ${event.reason}`;
+  const retries = item.retries ?? 0;
+  const { decision, recorded } = retryDecision(
+    event.rules ?? [],
+    event.target,
+    { kind: 'timeout' },
+    retries,
+    now,
+  );
+  // The attempt its system accepted, while it waits for its callback; else the one that was under way.
+  const number = item.awaiting ? Math.max(1, item.attemptCount ?? 0) : (item.attemptCount ?? 0) + 1;
+  const attempt: AttemptRecord = { number, at: now.toISOString(), error, decision: recorded };
+  const changed = { refusal: refusedFor(item, 'was changed meanwhile; read it again') };
+  if (decision.kind === 'fallout') {
+    const falloutError = `${error} (${decision.reason})`;
+    return {
+      write: { kind: 'operatorAbort', by: event.by, error: falloutError, attempt },
+      effects: [{ kind: 'holdOrder', error: falloutError }],
+      whenRefused: changed,
+    };
+  }
+  const retry = { at: decision.at.toISOString(), retries: decision.retry };
+  return {
+    write: { kind: 'operatorAbort', by: event.by, error, attempt, retry },
+    effects: [{ kind: 'sendRetry', at: retry.at }],
+    whenRefused: changed,
+  };
 }
 
 function completeManual(facts: ItemFacts, event: Extract<OperatorAction, { action: 'complete' }>): Decision {
@@ -668,8 +750,9 @@ function byOperator(item: ItemRecord, event: ItemEvent, decision: Decision): Dec
 }
 
 /** A worker's write, made only when the lifecycle allows it for the item as read. */
-function guarded(item: ItemRecord, event: ItemEvent, deliveryId: string, decision: Decision): Decision {
-  const result = transition(item.state, event, item.attemptId === deliveryId);
+function guarded(facts: ItemFacts, event: ItemEvent, deliveryId: string, decision: Decision): Decision {
+  const { item, now } = facts;
+  const result = transition(item.state, event, item.attemptId === deliveryId, leaseExpired(item, now));
   return 'refused' in result ? { ...nothing, refusal: result.refused } : decision;
 }
 

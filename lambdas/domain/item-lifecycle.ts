@@ -29,6 +29,8 @@ export const ITEM_EVENTS = [
   'operatorRetry',
   'operatorSkip',
   'operatorFail',
+  'operatorAbort',
+  'operatorAbortToFallout',
 ] as const;
 export type ItemEvent = (typeof ITEM_EVENTS)[number];
 
@@ -37,6 +39,8 @@ export interface LifecycleRule {
   from: readonly ItemState[];
   /** Also from Running, when the event comes from the attempt that holds the item. */
   fromOwnRunning: boolean;
+  /** Also from Running under another attempt whose lease has run out: its worker is gone. */
+  fromExpiredRunning?: true;
   to: ItemState;
   /** What the event is, in an operator's words, for a refusal. */
   means: string;
@@ -45,7 +49,13 @@ export interface LifecycleRule {
 }
 
 export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
-  start: { from: ['Pending', 'OnHold', 'Failed'], fromOwnRunning: true, to: 'Running', means: 'start' },
+  start: {
+    from: ['Pending', 'OnHold', 'Failed'],
+    fromOwnRunning: true,
+    fromExpiredRunning: true,
+    to: 'Running',
+    means: 'start',
+  },
   hold: { from: ['Pending', 'Failed'], fromOwnRunning: true, to: 'OnHold', means: 'be held' },
   skip: { from: ['Pending'], fromOwnRunning: true, to: 'Skipped', means: 'be skipped by its condition' },
   await: { from: [], fromOwnRunning: true, to: 'Running', means: 'wait for its callback' },
@@ -80,6 +90,22 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     means: 'fail its order',
     refusal: 'only an item in fallout or waiting for a retry can fail its order',
   },
+  // An operator gives up on a running attempt (its system will not answer): the retry rules decide, as
+  // for a failed callout — a retry (Failed) or fallout.
+  operatorAbort: {
+    from: ['Running'],
+    fromOwnRunning: false,
+    to: 'Failed',
+    means: 'be aborted',
+    refusal: 'only a Running item can be aborted',
+  },
+  operatorAbortToFallout: {
+    from: ['Running'],
+    fromOwnRunning: false,
+    to: 'FatallyFailed',
+    means: 'be aborted',
+    refusal: 'only a Running item can be aborted',
+  },
 };
 
 /** The event that moves a Running item to the state its outcome decides. */
@@ -94,16 +120,19 @@ export const FINAL_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Skipp
 
 /**
  * What an event does to an item in `state`: the state it moves to, or why it is refused.
- * `holdsAttempt`: the event comes from the delivery the item is Running under.
+ * `holdsAttempt`: the event comes from the delivery the item is Running under. `leaseExpired`: the item
+ * is Running under an attempt whose lease ran out (its worker is gone), so another delivery may take it.
  */
 export function transition(
   state: ItemState,
   event: ItemEvent,
   holdsAttempt: boolean,
+  leaseExpired = false,
 ): { to: ItemState } | { refused: string } {
   const rule = LIFECYCLE[event];
   if (rule.from.includes(state) || (rule.fromOwnRunning && holdsAttempt && state === 'Running'))
     return { to: rule.to };
+  if (rule.fromExpiredRunning && leaseExpired && state === 'Running') return { to: rule.to };
   if (FINAL_STATES.has(state)) return { refused: `the item is ${state}: it is done` };
   if (state === 'Running' && rule.fromOwnRunning)
     return { refused: 'the item runs under another attempt, which alone moves it on' };
@@ -124,10 +153,24 @@ export function transition(
  *   nothing);
  * - `orderFailed`: an operator failed its order; nothing more of it is started (a retry or a release
  *   that comes now);
- * - `ignore`: nothing to do, and why (another delivery runs it; its dispatch or a prerequisite has not
- *   come: whatever comes last starts it);
+ * - `ignore`: nothing to do, and why (another delivery runs it and holds its lease; its dispatch or a
+ *   prerequisite has not come: whatever comes last starts it);
  * - `run`: its condition, its system's admission and its claim come next.
  */
+/**
+ * How long a worker holds a Running item without renewing its hold. A worker renews it while its callout
+ * runs; one that died stops renewing, and once the lease has run out another delivery (its message's
+ * redelivery, a message redriven from the dead-letter queue) takes the item over.
+ */
+export const LEASE_SECONDS = 20;
+
+/** True when the item runs under a worker whose lease has run out. */
+export function leaseExpired(item: Pick<ItemRecord, 'state' | 'leaseUntil'>, now: Date): boolean {
+  return (
+    item.state === 'Running' && item.leaseUntil !== undefined && now.getTime() >= Date.parse(item.leaseUntil)
+  );
+}
+
 export type Arrival =
   | { kind: 'replay' }
   | { kind: 'holdOrder' }
@@ -148,7 +191,7 @@ export function onArrival(
   if (order.state === 'failed') return { kind: 'orderFailed' };
   if (item.state === 'Failed' && item.nextAttemptAt && now.getTime() < Date.parse(item.nextAttemptAt))
     return { kind: 'notYet', dueAt: item.nextAttemptAt };
-  if (item.state === 'Running' && item.attemptId !== deliveryId)
+  if (item.state === 'Running' && item.attemptId !== deliveryId && !leaseExpired(item, now))
     return { kind: 'ignore', why: 'another delivery runs it' };
   if (item.awaiting) return { kind: 'awaitCallback', deadline: item.awaiting.deadline };
   if (!item.taskTokens?.length) return { kind: 'ignore', why: 'its plan has not dispatched it yet' };

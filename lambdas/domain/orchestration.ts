@@ -82,6 +82,12 @@ export interface ItemRecord {
   taskTokens?: string[];
   /** The delivery that runs the item now; a redelivery of the same message may take over. */
   attemptId?: string;
+  /**
+   * While a worker runs it: until when its hold lasts (it renews it while its callout runs). Once past,
+   * another delivery may take the item over (item-lifecycle.ts: LEASE_SECONDS). Absent while the item
+   * waits for a callback or an operator: no worker holds it then.
+   */
+  leaseUntil?: string;
   /** How many attempts its callouts have made (each is in its log). */
   attemptCount?: number;
   /** Retries made since the first attempt (or since an operator's retry). */

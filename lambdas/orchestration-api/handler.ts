@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { NotFoundError, ValidationError } from '../domain/errors';
@@ -15,6 +16,7 @@ import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http
 import { pathId } from '../shared/ids';
 import { type CompleteManualTaskDeps, completeManualTask } from '../use-cases/complete-manual-task';
 import {
+  abortByOperator,
   failByOperator,
   type OperatorActionDeps,
   retryByOperator,
@@ -30,6 +32,7 @@ const ACTIONS = {
   'POST /orchestration/items/{itemId}/retry': retryByOperator,
   'POST /orchestration/items/{itemId}/skip': skipByOperator,
   'POST /orchestration/items/{itemId}/fail': failByOperator,
+  'POST /orchestration/items/{itemId}/abort': abortByOperator,
 } as const;
 
 const attributesSchema = z
@@ -89,6 +92,7 @@ function productionDeps(): OrchestrationApiDeps {
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
     tasks: new StepFunctionsPlanTasks(stepFunctions),
     catalog: bundledCatalog(),
+    rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     now: () => new Date(),
   };
   return deps;

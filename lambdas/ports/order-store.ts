@@ -120,10 +120,23 @@ export interface OrderStore {
   /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;
   /**
-   * Moves a Pending or OnHold item to Running for this attempt (a held one leaves the on-hold lists);
-   * also true when this attempt already holds it.
+   * Moves a Pending, OnHold or Failed item to Running for this attempt (a held one leaves the on-hold
+   * lists), held until `leaseUntil` (none for a manual task); also true when this attempt already holds
+   * it, or when another attempt held it and its lease has run out by `at` (its worker is gone).
    */
-  claimItem(orderId: string, key: string, attemptId: string, at: string, reason: string): Promise<boolean>;
+  claimItem(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    at: string,
+    reason: string,
+    leaseUntil?: string,
+  ): Promise<boolean>;
+  /**
+   * Extends the lease of a Running item this attempt holds (its callout runs on); false when it no
+   * longer holds it (another delivery took it over, or it moved on). Not a transition.
+   */
+  renewLease(orderId: string, key: string, attemptId: string, leaseUntil: string): Promise<boolean>;
   /**
    * Puts a callout that cannot go now On Hold: from Pending, or from Running under this attempt (a
    * redelivery that had claimed it). False if it is in another state or held already.
@@ -198,6 +211,18 @@ export interface OrderStore {
   skipByOperator(orderId: string, key: string, by: Actor, note: string, at: string): Promise<boolean>;
   /** Notes on a FatallyFailed or Failed item that an operator failed its order, and takes it off the fallout list. */
   failByOperator(orderId: string, key: string, by: Actor, reason: string, at: string): Promise<boolean>;
+  /**
+   * An operator's abort of a Running item, whatever attempt holds it: Failed until `retry.at`, or
+   * FatallyFailed (fallout) without a retry; the attempt it ends is kept in its log. False if the item
+   * is not Running.
+   */
+  abortByOperator(
+    orderId: string,
+    key: string,
+    by: Actor,
+    abort: { error: string; attempt: AttemptRecord; retry?: { at: string; retries: number } },
+    at: string,
+  ): Promise<boolean>;
   /** Running → FatallyFailed for the attempt that holds it. */
   failItem(
     orderId: string,

@@ -103,7 +103,7 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
   const { orderId, key } = item;
   switch (w.kind) {
     case 'claim':
-      return store.claimItem(orderId, key, w.attemptId, at, w.reason);
+      return store.claimItem(orderId, key, w.attemptId, at, w.reason, w.leaseUntil);
     case 'hold':
       return store.holdItem(orderId, key, w.attemptId, w.hold, at);
     case 'skip':
@@ -126,6 +126,14 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
       return store.skipByOperator(orderId, key, w.by, w.note, at);
     case 'operatorFail':
       return store.failByOperator(orderId, key, w.by, w.reason, at);
+    case 'operatorAbort':
+      return store.abortByOperator(
+        orderId,
+        key,
+        w.by,
+        { error: w.error, attempt: w.attempt, ...(w.retry ? { retry: w.retry } : {}) },
+        at,
+      );
   }
 }
 

@@ -7,16 +7,19 @@ import type { ItemDetail, ItemRecord, OrderAggregateView } from '../domain/orche
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
+import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { parseWith } from '../shared/http';
 import { parseItemId } from './complete-manual-task';
-import { advance } from './item-driver';
+import { drive } from './item-driver';
 
 export interface OperatorActionDeps {
   store: OrderStore;
   queue: WorkQueue;
   tasks: PlanTasks;
   catalog: Catalog;
+  /** The connection retry rules, which decide what follows an aborted attempt. */
+  rules: RetryRuleStore;
   now: () => Date;
 }
 
@@ -76,6 +79,25 @@ export async function failByOperator(
 }
 
 /**
+ * An operator aborts a Running item — its system will not answer, or its worker hangs: the attempt ends
+ * as one that got no answer, and the retry rules of its system decide, as for any failed callout: Failed
+ * until its next attempt, or fallout. Audited in its history with who and why.
+ */
+export async function abortByOperator(
+  deps: OperatorActionDeps,
+  itemId: string,
+  body: unknown,
+  by: Actor,
+): Promise<ItemDetail> {
+  const { reason } = parseWith(reasonSchema, body);
+  return act(deps, itemId, (_aggregate, item) => {
+    const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
+    const target = systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+    return { action: 'abort', by, reason, ...(target ? { target } : {}) };
+  });
+}
+
+/**
  * Reads the item and its order, lets the lifecycle decide the operator's action (409 with its reason
  * when the item or its order is not in a state for it), makes its conditional write and carries out
  * what it sets going; answers the item as it is then.
@@ -90,7 +112,7 @@ async function act(
   const item = aggregate?.items.get(key);
   if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
   const { order, done } = aggregate;
-  const { decision, refused } = await advance(
+  const { decision, refused } = await drive(
     deps,
     { item, order: { state: order.state, done }, now: deps.now() },
     { kind: 'operator', ...action(aggregate, item) },

@@ -3,6 +3,7 @@ import type { PlanItem } from '../../statemachines/plan-definition';
 import { mappingInput } from '../domain/callout';
 import { MappingError } from '../domain/errors';
 import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
+import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import { evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
@@ -95,7 +96,9 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
         return { kind: 'admitted', deliveryId, gate: { kind: 'go' } };
       }
       case 'perform':
-        return perform(deps, aggregate, current, planItem, admission, deliveryId, wake);
+        return keepingLease(deps, current, deliveryId, () =>
+          perform(deps, aggregate, current, planItem, admission, deliveryId, wake),
+        );
       default:
         return undefined;
     }
@@ -104,6 +107,47 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     await drive(deps, facts, { kind: 'arrived', deliveryId, ...released }, scene, findOut);
   } finally {
     if (admission?.lease) await giveBack(deps, admission.lease);
+  }
+}
+
+/**
+ * Runs `work` while renewing the item's lease, every half lease, so that a callout that takes long is
+ * not taken over; a worker that dies stops renewing, and the lease runs out (item-lifecycle.ts:
+ * LEASE_SECONDS). Once the lease is lost (another delivery took the item over) renewing stops: that
+ * delivery's write wins, and this one's are refused.
+ */
+async function keepingLease<T>(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  deliveryId: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (item.leaseUntil === undefined) return work();
+  const renew = async () => {
+    const until = new Date(deps.now().getTime() + LEASE_SECONDS * 1000).toISOString();
+    const held = await deps.store
+      .renewLease(item.orderId, item.key, deliveryId, until)
+      .catch((error: unknown) => {
+        logger.warn('lease not renewed; trying again', {
+          orderId: item.orderId,
+          itemKey: item.key,
+          error: String(error),
+        });
+        return true;
+      });
+    if (!held) {
+      logger.warn('lease lost: another delivery took the item over', {
+        orderId: item.orderId,
+        itemKey: item.key,
+      });
+      clearInterval(timer);
+    }
+  };
+  const timer = setInterval(() => void renew(), (LEASE_SECONDS * 1000) / 2);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
   }
 }
 

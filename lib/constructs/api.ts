@@ -109,7 +109,7 @@ export class SwitchboardApi extends Construct {
       methods: [HttpMethod.GET],
       integration: orchestration,
     });
-    for (const action of ['complete', 'retry', 'skip', 'fail']) {
+    for (const action of ['complete', 'retry', 'skip', 'fail', 'abort']) {
       route({
         path: `/orchestration/items/{itemId}/${action}`,
         methods: [HttpMethod.POST],

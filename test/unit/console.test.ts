@@ -66,7 +66,9 @@ describe('console: the actions an item allows', () => {
     assert.deepEqual(actionsFor({ type: 'callout', state: 'Failed' }), ['retry', 'skip', 'fail']);
     assert.deepEqual(actionsFor({ type: 'callout', state: 'OnHold' }), ['skip']);
     assert.deepEqual(actionsFor({ type: 'manualTask', state: 'Running' }), ['complete']);
-    for (const state of ['Pending', 'Running', 'Completed', 'Skipped'])
+    assert.deepEqual(actionsFor({ type: 'callout', state: 'Running' }), ['abort']);
+    assert.deepEqual(actionsFor({ type: 'autoTask', state: 'Running' }), ['abort']);
+    for (const state of ['Pending', 'Completed', 'Skipped'])
       assert.deepEqual(actionsFor({ type: 'callout', state }), [], state);
   });
 });

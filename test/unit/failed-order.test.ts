@@ -60,7 +60,14 @@ describe('runItem for a failed order', () => {
     const queue = new RecordingWorkQueue();
     const tasks = new RecordingPlanTasks();
     await failByOperator(
-      { store, queue, tasks, catalog, now: () => new Date('2025-03-01T10:30:00.000Z') },
+      {
+        store,
+        queue,
+        tasks,
+        catalog,
+        rules: new InMemoryRetryRuleStore(),
+        now: () => new Date('2025-03-01T10:30:00.000Z'),
+      },
       `o-1.${R1}`,
       { reason: 'customer cancelled' },
       { id: 'u', name: 'olga' },

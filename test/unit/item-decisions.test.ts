@@ -13,7 +13,7 @@ import {
   type LifecycleEvent,
   type Write,
 } from '../../lambdas/domain/item-decisions';
-import { FINAL_STATES, transition } from '../../lambdas/domain/item-lifecycle';
+import { FINAL_STATES, leaseExpired, transition } from '../../lambdas/domain/item-lifecycle';
 import { ITEM_STATES, type ItemRecord, type OrderState } from '../../lambdas/domain/orchestration';
 import type { Actor } from '../../lambdas/domain/roles';
 
@@ -28,6 +28,7 @@ const OPERATOR_WRITES: ReadonlySet<Write['kind']> = new Set([
   'operatorRetry',
   'operatorSkip',
   'operatorFail',
+  'operatorAbort',
 ]);
 
 const attempt = fc.constantFrom(...ATTEMPTS);
@@ -48,6 +49,7 @@ const itemArb: fc.Arbitrary<ItemRecord> = fc
     }),
     retries: fc.nat(4),
     attemptCount: fc.nat(4),
+    leaseInMs: fc.option(fc.integer({ min: -60_000, max: 60_000 }), { nil: undefined }),
     dependsOn: fc.subarray(['p-1', 'p-2']),
   })
   .map((a) => ({
@@ -67,6 +69,7 @@ const itemArb: fc.Arbitrary<ItemRecord> = fc
     ...(a.awaiting ? { awaiting: { since: AT, deadline: later(60_000) } } : {}),
     ...(a.retryInMs !== undefined ? { nextAttemptAt: later(a.retryInMs) } : {}),
     ...(a.finishedBy ? { finishedBy: a.finishedBy } : {}),
+    ...(a.leaseInMs !== undefined ? { leaseUntil: later(a.leaseInMs) } : {}),
     createdAt: AT,
     updatedAt: AT,
   }));
@@ -161,6 +164,13 @@ const eventArb: fc.Arbitrary<LifecycleEvent> = fc.oneof(
     fc.constant<LifecycleEvent>({ kind: 'operator', action: 'fail', by: OPERATOR, reason: 'gone' }),
     fc.constant<LifecycleEvent>({
       kind: 'operator',
+      action: 'abort',
+      by: OPERATOR,
+      reason: 'hangs',
+      ...retryable,
+    }),
+    fc.constant<LifecycleEvent>({
+      kind: 'operator',
       action: 'complete',
       by: OPERATOR,
       attributes: { ok: true },
@@ -168,13 +178,13 @@ const eventArb: fc.Arbitrary<LifecycleEvent> = fc.oneof(
   ),
 );
 
-/** True when the lifecycle table allows the write for the item as the decision saw it. */
-function allowed(item: ItemRecord, write: Write): boolean {
+/** True when the lifecycle table allows the write for the item as the decision saw it, at `now`. */
+function allowed(item: ItemRecord, write: Write, now: Date = NOW): boolean {
   const event = eventOf(write);
   if (!event) return true; // an interim update moves nothing
   const holds =
     !OPERATOR_WRITES.has(write.kind) && 'attemptId' in write && write.attemptId === item.attemptId;
-  return 'to' in transition(item.state, event, holds);
+  return 'to' in transition(item.state, event, holds, leaseExpired(item, now));
 }
 
 describe('decide: every decision about an item, as one pure function', () => {
@@ -248,6 +258,8 @@ describe('decide: every decision about an item, as one pure function', () => {
           condition: fc.constantFrom(true, true, true, true, true, true, true, false),
           gate: fc.constantFrom('go', 'go', 'waiting', 'held'),
           answer: answerArb,
+          // Its worker dies during the callout: the item stays Running under a lease nobody renews.
+          crashes: fc.constantFrom(false, false, false, true),
         }),
       },
       {
@@ -263,7 +275,7 @@ describe('decide: every decision about an item, as one pure function', () => {
         weight: 1,
         arbitrary: fc.record({
           kind: fc.constant('operator' as const),
-          action: fc.constantFrom('retry', 'retry', 'skip', 'fail', 'complete'),
+          action: fc.constantFrom('retry', 'retry', 'skip', 'fail', 'complete', 'abort'),
         }),
       },
     );
@@ -302,7 +314,7 @@ describe('decide: every decision about an item, as one pure function', () => {
               const d = decide({ item, order, planned: { condition: 'x' }, now }, event);
               if (d.refusal !== undefined) return;
               if (d.write) {
-                assert.ok(allowed(item, d.write), `${item.state} --${d.write.kind}-->`);
+                assert.ok(allowed(item, d.write, now), `${item.state} --${d.write.kind}-->`);
                 item = evolve(item, d.write, now.toISOString());
               }
               if (FINAL_STATES.has(before.state))
@@ -336,6 +348,7 @@ describe('decide: every decision about an item, as one pure function', () => {
                   assert.equal(inFlight, undefined, `${deliveryId} ran while ${inFlight} was in flight`);
                   performed.add(claim);
                   if (performed.size === 2) rerun++;
+                  if (h.crashes) return undefined;
                   return {
                     kind: 'answered',
                     deliveryId,
@@ -381,9 +394,11 @@ describe('decide: every decision about an item, as one pure function', () => {
               const action =
                 h.action === 'complete'
                   ? { action: 'complete' as const, by: OPERATOR, attributes: {} }
-                  : h.action === 'skip'
-                    ? { action: 'skip' as const, by: OPERATOR, note: 'n' }
-                    : { action: h.action as 'retry' | 'fail', by: OPERATOR, reason: 'r' };
+                  : h.action === 'abort'
+                    ? { action: 'abort' as const, by: OPERATOR, reason: 'hangs', ...retryable }
+                    : h.action === 'skip'
+                      ? { action: 'skip' as const, by: OPERATOR, note: 'n' }
+                      : { action: h.action as 'retry' | 'fail', by: OPERATOR, reason: 'r' };
               run({ kind: 'operator', ...action }, () => undefined);
             }
           }

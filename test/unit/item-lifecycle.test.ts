@@ -21,7 +21,15 @@ const OPERATOR_EVENTS: readonly ItemEvent[] = [
   'operatorSkip',
   'operatorFail',
   'manualComplete',
+  'operatorAbort',
+  'operatorAbortToFallout',
 ];
+/** What an operator may do to a Running item, whoever holds it: complete a manual task, or abort. */
+const ON_RUNNING: Partial<Record<ItemEvent, ItemState>> = {
+  manualComplete: 'Completed',
+  operatorAbort: 'Failed',
+  operatorAbortToFallout: 'FatallyFailed',
+};
 
 /** An item as the lifecycle sees it: its state and the attempt it runs under. */
 interface Model {
@@ -66,16 +74,28 @@ describe('the item lifecycle', () => {
     );
   });
 
-  it('lets only the attempt that holds a Running item move it, and no operator action at all but completing a manual task', () => {
+  it('lets only the attempt that holds a Running item move it, and of operators only completing a manual task or aborting', () => {
     fc.assert(
       fc.property(event, (e) => {
         const other = transition('Running', e, false);
-        if (e === 'manualComplete') assert.deepEqual(other, { to: 'Completed' });
+        const operators = ON_RUNNING[e];
+        if (operators) assert.deepEqual(other, { to: operators });
         else assert.ok('refused' in other, `Running --${e}--> by another attempt`);
-        if (OPERATOR_EVENTS.includes(e) && e !== 'manualComplete')
+        if (OPERATOR_EVENTS.includes(e) && !operators)
           assert.ok('refused' in transition('Running', e, true), `an operator's ${e} of a Running item`);
       }),
     );
+  });
+
+  it('lets another delivery start a Running item only once the lease of its worker has run out', () => {
+    for (const e of ITEM_EVENTS) {
+      const expired = transition('Running', e, false, true);
+      if (e === 'start') assert.deepEqual(expired, { to: 'Running' });
+      else assert.deepEqual(expired, transition('Running', e, false), `${e} ignores the lease`);
+    }
+    assert.ok('refused' in transition('Running', 'start', false, false));
+    for (const state of ITEM_STATES.filter((s) => s !== 'Running'))
+      assert.deepEqual(transition(state, 'start', false, true), transition(state, 'start', false, false));
   });
 
   it('keeps every sequence of events within the lifecycle: an item runs under one attempt at a time, and a done item stays done', () => {

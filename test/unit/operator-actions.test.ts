@@ -88,7 +88,8 @@ async function setup(lines = 1) {
   assert.ok(await store.setOrderState(ORDER, ['acknowledged'], 'inProgress', DECOMPOSED_AT));
   const queue = new RecordingWorkQueue();
   const tasks = new RecordingPlanTasks();
-  const deps: OrchestrationApiDeps = { store, queue, tasks, catalog, now: () => new Date(NOW) };
+  const rules = new InMemoryRetryRuleStore();
+  const deps: OrchestrationApiDeps = { store, queue, tasks, catalog, rules, now: () => new Date(NOW) };
   return { deps, store, queue, tasks };
 }
 
@@ -166,7 +167,7 @@ async function complete(store: InMemoryOrderStore, key: string): Promise<void> {
   await store.markItemDone(ORDER, key, undefined);
 }
 
-type Action = 'retry' | 'skip' | 'fail';
+type Action = 'retry' | 'skip' | 'fail' | 'abort';
 const ACTIONS: Action[] = ['retry', 'skip', 'fail'];
 
 /** An HTTP API (payload 2.0) request for an action on an item, as the API's JWT authorizer passes it on. */
@@ -824,5 +825,152 @@ describe('operator actions and roles', () => {
       skipByOperator(deps, `${ORDER}.${RESERVE}`, { note: 'again' }, robot),
       (error: unknown) => error instanceof ConflictError && /is Skipped;/.test(error.message),
     );
+  });
+});
+
+describe('POST /orchestration/items/{itemId}/abort', () => {
+  /** The worker claimed the item and its callout runs (or its worker hangs): Running under a lease. */
+  async function putRunning(store: InMemoryOrderStore, key: string, leaseUntil = '2025-03-01T12:00:20.000Z') {
+    assert.ok(
+      await store.claimItem(
+        ORDER,
+        key,
+        `attempt-${key}`,
+        FAILED_AT,
+        'prerequisites done; started',
+        leaseUntil,
+      ),
+    );
+  }
+
+  it('ends a Running attempt as one that got no answer: the retry rules give it a retry, audited with who and why', async () => {
+    // Prepare
+    const { deps, store, queue } = await setup();
+    await putRunning(store, RESERVE);
+
+    // Act
+    const body = answered(
+      await post(deps, 'abort', RESERVE, { reason: 'inventory hangs on this port' }),
+      200,
+    );
+
+    // Assess: the default rule retries a timeout after 10 s.
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Failed');
+    assert.equal(item.retries, 1);
+    assert.equal(item.nextAttemptAt, '2025-03-01T12:00:10.000Z');
+    assert.equal(item.leaseUntil, undefined, 'no worker holds it any more');
+    assert.equal(body.state, 'Failed');
+    const history = body.history as { state: string; reason: string; by?: Actor }[];
+    assert.deepEqual(history.at(-1)?.by, OLGA);
+    assert.match(
+      history.at(-1)?.reason ?? '',
+      /^aborted by olga \(u-op\): inventory hangs on this port; retry 1 at/,
+    );
+    // Its retry comes back when due (10 s: within SQS's delay).
+    assert.deepEqual(queue.sent.at(-1), { kind: 'start', orderId: ORDER, itemKey: RESERVE });
+    assert.equal(queue.delays.at(-1), 10);
+    // The aborted worker, should it answer after all, changes nothing.
+    assert.equal(await store.completeItem(ORDER, RESERVE, `attempt-${RESERVE}`, {}, NOW), false);
+  });
+
+  it('puts the item in fallout when no rule retries it, and holds the order', async () => {
+    // Prepare: a rule that retries no timeout of inventory.
+    const { deps, store } = await setup();
+    await deps.rules.put(
+      {
+        id: 'inventory-never',
+        description: 'inventory timeouts go to fallout',
+        scope: { kind: 'system', systemId: 'inventory' },
+        matches: { timeouts: true, connectionErrors: false, failedAnswers: false, statuses: [] },
+        policy: { type: 'none' },
+        honourRetryAfter: false,
+      },
+      OLGA,
+      NOW,
+    );
+    await putRunning(store, RESERVE);
+
+    // Act
+    answered(await post(deps, 'abort', RESERVE, { reason: 'stuck' }), 200);
+
+    // Assess
+    assert.equal(store.item(ORDER, RESERVE).state, 'FatallyFailed');
+    assert.deepEqual(await falloutKeys(store), [RESERVE]);
+    assert.equal(store.order(ORDER).state, 'held');
+  });
+
+  it('refuses an item that is not Running, a manual task, and a body without a reason', async () => {
+    const { deps, store } = await setup();
+    const pending = answered(await post(deps, 'abort', RESERVE, { reason: 'x' }), 409);
+    assert.equal(
+      pending.message,
+      `item "${ORDER}.${RESERVE}" is Pending; only a Running item can be aborted`,
+    );
+    answered(await post(deps, 'abort', RESERVE, {}), 400);
+    await putRunning(store, RESERVE);
+    answered(await post(deps, 'abort', RESERVE, { reason: 'x' }, SUBMITTER), 403);
+  });
+});
+
+describe('a Running item whose worker is gone', () => {
+  it('is taken over by another delivery once its lease has run out, and by none before', async () => {
+    // Prepare: a worker claimed reserve-port and died during its callout; its message was redriven from
+    // the dead-letter queue, so it comes back under a new message id.
+    const { deps: api, store } = await setup();
+    const { deps, http } = workerDeps(api);
+    await store.attachTaskToken(ORDER, RESERVE, 'token-1', DECOMPOSED_AT);
+    assert.ok(
+      await store.claimItem(
+        ORDER,
+        RESERVE,
+        'dead-worker',
+        NOW,
+        'prerequisites done; started',
+        '2025-03-01T12:00:20.000Z',
+      ),
+    );
+    const early = { ...deps, now: () => new Date('2025-03-01T12:00:10.000Z') };
+
+    // Act: one delivery before the lease runs out, one after.
+    await runItem(early, { kind: 'start', orderId: ORDER, itemKey: RESERVE }, 'redriven-1');
+    const before = store.item(ORDER, RESERVE);
+    await runItem(deps, { kind: 'start', orderId: ORDER, itemKey: RESERVE }, 'redriven-2');
+
+    // Assess
+    assert.equal(before.attemptId, 'dead-worker', 'untouched while the lease held');
+    assert.equal(http.requests.length, 1, 'called once, by the delivery that took over');
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Completed');
+    assert.equal(item.attemptId, 'redriven-2');
+    const detail = await store.getItemDetail(ORDER, RESERVE);
+    assert.ok(
+      detail?.history.some((h) => /lease ran out at 2025-03-01T12:00:20.000Z .*taken over/.test(h.reason)),
+      JSON.stringify(detail?.history),
+    );
+    // The dead worker, should it come back, changes nothing.
+    assert.equal(await store.completeItem(ORDER, RESERVE, 'dead-worker', {}, NOW), false);
+  });
+
+  it('is not taken over while it waits for its callback: no worker holds it, its deadline guards it', async () => {
+    const { deps: api, store } = await setup();
+    const { deps, http } = workerDeps(api);
+    assert.ok(await store.claimItem(ORDER, RESERVE, 'worker-1', NOW, 'started', '2025-03-01T12:00:20.000Z'));
+    assert.ok(
+      await store.awaitCallback(
+        ORDER,
+        RESERVE,
+        'worker-1',
+        {},
+        { since: NOW, deadline: '2025-03-02T12:00:00.000Z' },
+        NOW,
+      ),
+    );
+    assert.equal(store.item(ORDER, RESERVE).leaseUntil, undefined);
+
+    await runItem(deps, { kind: 'start', orderId: ORDER, itemKey: RESERVE }, 'another');
+
+    assert.equal(http.requests.length, 0);
+    assert.equal(store.item(ORDER, RESERVE).attemptId, 'worker-1');
   });
 });

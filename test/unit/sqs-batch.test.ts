@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { handleWorkBatch } from '../../lambdas/callout-worker/handler';
+import { handleWorkBatch, MESSAGE_LEASE_SECONDS } from '../../lambdas/callout-worker/handler';
+import { LEASE_SECONDS } from '../../lambdas/domain/item-lifecycle';
 import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
 import { failedRecords, redeliveryDelaySeconds } from '../../lambdas/shared/sqs-batch';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
@@ -91,9 +92,47 @@ describe('handleWorkBatch', () => {
     const answer = await handleWorkBatch({} as RunItemDeps, event, redelivery);
 
     assert.deepEqual(answer.batchItemFailures.map((f) => f.itemIdentifier).sort(), ['m-1', 'm-2']);
+    // First both are held for the worker's lease, then both come back after a second.
     assert.deepEqual(
-      redelivery.asked.flat().map((c) => c.seconds),
-      [1, 1],
+      redelivery.asked.map((asked) => asked.map((c) => c.seconds)),
+      [
+        [MESSAGE_LEASE_SECONDS, MESSAGE_LEASE_SECONDS],
+        [1, 1],
+      ],
     );
+  });
+
+  it('holds every message of a batch for a lease, renewed while it runs, instead of the queue visibility timeout', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const redelivery = new RecordingRedelivery();
+    let finish = () => {};
+    const slow = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const deps = { store: { getAggregate: () => slow.then(() => undefined) } } as unknown as RunItemDeps;
+    const event: SQSEvent = {
+      Records: [
+        record('m-1', 1, JSON.stringify({ kind: 'start', orderId: 'o-1', itemKey: 'a' })),
+        record('m-2', 1, JSON.stringify({ kind: 'start', orderId: 'o-1', itemKey: 'b' })),
+      ],
+    };
+
+    const running = handleWorkBatch(deps, event, redelivery);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(redelivery.asked.length, 1, 'held at once');
+    t.mock.timers.tick((LEASE_SECONDS * 1000) / 2);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(redelivery.asked.length, 2, 'renewed at half the lease');
+    finish();
+    const answer = await running;
+    t.mock.timers.tick(LEASE_SECONDS * 1000);
+
+    assert.deepEqual(answer.batchItemFailures, []);
+    assert.equal(redelivery.asked.length, 2, 'no renewal once the batch is done');
+    for (const asked of redelivery.asked)
+      assert.deepEqual(
+        asked.map((c) => c.seconds),
+        [MESSAGE_LEASE_SECONDS, MESSAGE_LEASE_SECONDS],
+      );
   });
 });

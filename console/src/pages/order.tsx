@@ -225,6 +225,11 @@ const ACTION_TEXT: Record<
   skip: { button: 'Skip', title: 'Skip this item: it counts as done', field: 'note' },
   fail: { button: 'Fail the order', title: 'Fail the whole order', field: 'reason' },
   complete: { button: 'Complete task', title: 'Complete this manual task', field: 'attributes' },
+  abort: {
+    button: 'Abort',
+    title: 'Abort this running attempt: the retry rules decide, as for a callout that got no answer',
+    field: 'reason',
+  },
 };
 
 /** A manual task's attributes for the order: a JSON object, or nothing. */
@@ -291,7 +296,7 @@ function ItemPanel({
           <button
             type="button"
             key={action}
-            class={action === 'fail' ? 'danger' : 'primary'}
+            class={action === 'fail' || action === 'abort' ? 'danger' : 'primary'}
             onClick={() => ask(action)}
           >
             {ACTION_TEXT[action].button}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { itemSk, orderPk } from '../../lambdas/adapters/order-records';
+import { inProcessDynalite, orderStoreWithOneItem } from './fixtures/dynalite';
+
+const dynamo = inProcessDynalite('eu-west-1');
+const KEY = 'dsl.reserve-port.1';
+const AT = '2025-03-01T10:00:00.000Z';
+const LEASE = '2025-03-01T10:00:20.000Z';
+const AFTER = '2025-03-01T10:00:21.000Z';
+const OLGA = { id: 'u-op', name: 'olga' };
+
+describe('DynamoDbOrderStore: leases on running items', () => {
+  it('holds a claimed item for its lease: another delivery takes it over only once the lease has run out', async () => {
+    const { store, orderId } = await orderStoreWithOneItem(dynamo, { key: KEY, type: 'callout' });
+    assert.ok(await store.claimItem(orderId, KEY, 'worker-1', AT, 'started', LEASE));
+    assert.equal((await store.getItem(orderId, KEY))?.leaseUntil, LEASE);
+
+    assert.equal(
+      await store.claimItem(orderId, KEY, 'worker-2', '2025-03-01T10:00:19.000Z', 'again', LEASE),
+      false,
+    );
+    assert.ok(await store.renewLease(orderId, KEY, 'worker-1', '2025-03-01T10:00:40.000Z'));
+    assert.equal(
+      await store.claimItem(orderId, KEY, 'worker-2', AFTER, 'taken over', LEASE),
+      false,
+      'renewed',
+    );
+    assert.ok(
+      await store.claimItem(
+        orderId,
+        KEY,
+        'worker-2',
+        '2025-03-01T10:00:41.000Z',
+        'taken over',
+        '2025-03-01T10:01:01.000Z',
+      ),
+    );
+
+    const item = await store.getItem(orderId, KEY);
+    assert.equal(item?.attemptId, 'worker-2');
+    assert.equal(await store.renewLease(orderId, KEY, 'worker-1', '2025-03-01T10:05:00.000Z'), false, 'lost');
+    assert.equal(await store.completeItem(orderId, KEY, 'worker-1', {}, AFTER), false);
+    assert.ok(await store.completeItem(orderId, KEY, 'worker-2', {}, AFTER));
+    assert.equal((await store.getItem(orderId, KEY))?.leaseUntil, undefined, 'leaving Running ends the hold');
+  });
+
+  it('keeps no lease on an item waiting for its callback, and renews none there', async () => {
+    const { store, orderId } = await orderStoreWithOneItem(dynamo, { key: KEY, type: 'callout' });
+    assert.ok(await store.claimItem(orderId, KEY, 'worker-1', AT, 'started', LEASE));
+    assert.ok(await store.awaitCallback(orderId, KEY, 'worker-1', {}, { since: AT, deadline: AFTER }, AT));
+    assert.equal((await store.getItem(orderId, KEY))?.leaseUntil, undefined);
+    assert.equal(await store.renewLease(orderId, KEY, 'worker-1', AFTER), false);
+    assert.equal(
+      await store.claimItem(orderId, KEY, 'worker-2', '2025-03-01T11:00:00.000Z', 'x', LEASE),
+      false,
+    );
+  });
+
+  it("records an operator's abort of a Running item whoever holds it: a retry, or fallout", async () => {
+    const { store, orderId, tableName } = await orderStoreWithOneItem(dynamo, { key: KEY, type: 'callout' });
+    assert.ok(await store.claimItem(orderId, KEY, 'worker-1', AT, 'started', LEASE));
+    const attempt = {
+      number: 1,
+      at: AFTER,
+      error: 'aborted by olga (u-op): hangs',
+      decision: { kind: 'retry' as const, at: '2025-03-01T10:00:31.000Z', ruleId: 'default', retry: 1 },
+    };
+    assert.ok(
+      await store.abortByOperator(
+        orderId,
+        KEY,
+        OLGA,
+        { error: attempt.error, attempt, retry: { at: '2025-03-01T10:00:31.000Z', retries: 1 } },
+        AFTER,
+      ),
+    );
+    const detail = await store.getItemDetail(orderId, KEY);
+    assert.equal(detail?.state, 'Failed');
+    assert.equal(detail?.nextAttemptAt, '2025-03-01T10:00:31.000Z');
+    assert.deepEqual(detail?.history.at(-1)?.by, OLGA);
+    assert.equal(detail?.attempts?.at(-1)?.error, attempt.error);
+    assert.equal(await store.abortByOperator(orderId, KEY, OLGA, { error: 'again', attempt }, AFTER), false);
+
+    assert.ok(await store.claimItem(orderId, KEY, 'worker-2', '2025-03-01T10:00:31.000Z', 'retry', LEASE));
+    assert.ok(
+      await store.abortByOperator(
+        orderId,
+        KEY,
+        OLGA,
+        { error: 'gone for good', attempt: { ...attempt, number: 2 } },
+        AFTER,
+      ),
+    );
+    assert.equal((await store.getItem(orderId, KEY))?.state, 'FatallyFailed');
+    // On the fallout list: the sparse index's keys are on the record (the key-only table has no index).
+    const { Item } = await dynamo.db.send(
+      new GetCommand({ TableName: tableName, Key: { pk: orderPk(orderId), sk: itemSk(KEY) } }),
+    );
+    assert.ok(Item?.falloutList && String(Item.falloutSort).startsWith(AFTER));
+    assert.equal(Item?.error, 'gone for good');
+  });
+});
