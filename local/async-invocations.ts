@@ -23,6 +23,9 @@ const DEFAULT_RETRIES = 2;
  */
 export class LocalAsyncInvocations {
   private readonly configs = new Map<string, InvokeConfig>();
+  /** Retries waiting for their time; a stopped runtime drops them (they would hold its process open). */
+  private readonly waiting = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  private stopped = false;
 
   constructor(
     private readonly deployment: LocalDeployment,
@@ -58,7 +61,7 @@ export class LocalAsyncInvocations {
 
   private async run(arn: string, name: string, payload: unknown, config: InvokeConfig): Promise<void> {
     const requestId = randomUUID();
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.lambdas.invoke(arn, payload);
         return;
@@ -68,9 +71,7 @@ export class LocalAsyncInvocations {
           `[lambda] ${name} failed asynchronously (attempt ${attempt + 1}): ${(error as Error).message}${retriesLeft ? '; retried' : ''}`,
         );
         if (retriesLeft) {
-          await new Promise((resolve) =>
-            setTimeout(resolve, this.retryDelaysMs[Math.min(attempt, this.retryDelaysMs.length - 1)]),
-          );
+          await this.pause(this.retryDelaysMs[Math.min(attempt, this.retryDelaysMs.length - 1)] ?? 0);
           continue;
         }
         if (config.onFailure)
@@ -111,6 +112,29 @@ export class LocalAsyncInvocations {
     } catch (sendError) {
       this.log(`[lambda] could not send a failed invocation to ${queueArn}: ${(sendError as Error).message}`);
     }
+  }
+
+  /** Drops the retries still waiting: the runtime is stopping (a restart does not retry them either). */
+  stop(): void {
+    this.stopped = true;
+    for (const wait of this.waiting) {
+      clearTimeout(wait.timer);
+      wait.resolve();
+    }
+    this.waiting.clear();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wait = {
+        timer: setTimeout(() => {
+          this.waiting.delete(wait);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.waiting.add(wait);
+    });
   }
 
   /**

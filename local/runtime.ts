@@ -117,6 +117,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
     });
     const asyncInvocations = new LocalAsyncInvocations(deployment, lambdas, sqsClient, log);
+    stops.push(async () => asyncInvocations.stop());
     const eventBridge = new LocalEventBridge(deployment, asyncInvocations, sqsClient, log);
     const scheduler = new LocalScheduler(asyncInvocations, {
       dataDir: options.dataDir,

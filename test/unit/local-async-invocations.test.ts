@@ -97,6 +97,31 @@ describe('local asynchronous invocations, as Lambda makes them for rules and sch
     assert.deepEqual(sent, []);
   });
 
+  it('drops the retries still waiting when the runtime stops, so nothing holds its process open', async () => {
+    const invoked: unknown[] = [];
+    const lines: string[] = [];
+    const slow = new LocalAsyncInvocations(
+      deployment({ retries: 2, onFailure: QUEUE }),
+      {
+        hosts: () => true,
+        invoke: async () => {
+          invoked.push('x');
+          throw new Error('down');
+        },
+      } as unknown as LambdaHost,
+      { send: async () => assert.fail('nothing is sent after a stop') } as unknown as SQSClient,
+      (l) => lines.push(l),
+      [3_600_000],
+    );
+    await slow.invoke(FUNCTION, {});
+    await settle();
+    const started = Date.now();
+    slow.stop();
+    await settle();
+    assert.equal(invoked.length, 1, 'the retry an hour away was dropped');
+    assert.ok(Date.now() - started < 1_000);
+  });
+
   it('refuses at once an invocation that cannot be made, for its caller to dead-letter', async () => {
     const { invocations } = setup(0);
     await assert.rejects(invocations.invoke(`${FUNCTION}-gone`, {}), /no local function/);
