@@ -109,3 +109,15 @@ export function findPlanFor(
     plan.fulfils.some((f) => f.offering === offeringId && (f.actions as string[]).includes(action)),
   );
 }
+
+/**
+ * The system and interface a callout item's attempts go to, whose retry rules decide after one fails;
+ * undefined for an item that calls no interface of the catalog.
+ */
+export function calloutTargetOf(
+  catalog: Pick<Catalog, 'interfaces'>,
+  item: { interfaceId?: string },
+): { systemId: string; interfaceId: string } | undefined {
+  const systemId = item.interfaceId ? catalog.interfaces[item.interfaceId]?.system : undefined;
+  return systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+}

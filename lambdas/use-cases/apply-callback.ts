@@ -1,6 +1,6 @@
 import { type CallbackMessage, parseCorrelationId } from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
-import type { Catalog } from '../domain/catalog';
+import { type Catalog, calloutTargetOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { CallbackAnswer } from '../domain/item-decisions';
 import { evaluateAttributeMapping } from '../domain/mapping';
@@ -97,8 +97,7 @@ export async function applyCallback(
       : body.status === 'failed'
         ? { status: 'failed', body, error: `the system reported failure: ${reportedFailure(body)}` }
         : { status: 'completed', body };
-  const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
-  const target = systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+  const target = calloutTargetOf(deps.catalog, item);
   const { order, done } = aggregate;
   const { decision, refused } = await drive(
     deps,

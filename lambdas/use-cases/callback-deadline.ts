@@ -1,3 +1,4 @@
+import { calloutTargetOf } from '../domain/catalog';
 import type { CallbackDeadlineMessage } from '../ports/work-queue';
 import { drive } from './item-driver';
 import type { RunItemDeps } from './run-item-deps';
@@ -10,8 +11,7 @@ import type { RunItemDeps } from './run-item-deps';
 export async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
   const item = await deps.store.getItem(message.orderId, message.itemKey);
   if (!item) return;
-  const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
-  const target = systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+  const target = calloutTargetOf(deps.catalog, item);
   const { nonce, dueAt } = message;
   await drive(
     deps,

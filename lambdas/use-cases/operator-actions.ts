@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import type { Catalog } from '../domain/catalog';
-import { ConflictError, NotFoundError } from '../domain/errors';
-import type { OperatorAction } from '../domain/item-decisions';
-import { itemDetail } from '../domain/item-log';
+import { type Catalog, calloutTargetOf } from '../domain/catalog';
 import type { ItemDetail, ItemRecord, OrderAggregateView } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
@@ -10,8 +7,7 @@ import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
 import { parseWith } from '../shared/http';
-import { parseItemId } from './complete-manual-task';
-import { drive } from './item-driver';
+import { actOnItem } from './item-actions';
 
 export interface OperatorActionDeps {
   store: OrderStore;
@@ -41,7 +37,7 @@ export async function retryByOperator(
   by: Actor,
 ): Promise<ItemDetail> {
   const { reason } = parseWith(reasonSchema, body);
-  return act(deps, itemId, () => ({ action: 'retry', by, reason }));
+  return actOnItem(deps, itemId, () => ({ action: 'retry', by, reason }));
 }
 
 /**
@@ -57,7 +53,7 @@ export async function skipByOperator(
   by: Actor,
 ): Promise<ItemDetail> {
   const { note } = parseWith(noteSchema, body);
-  return act(deps, itemId, (aggregate, item) => {
+  return actOnItem(deps, itemId, (aggregate, item) => {
     const past = pointOfNoReturnBehind(deps.catalog, aggregate, item);
     return { action: 'skip', by, note, ...(past ? { pastPointOfNoReturn: past } : {}) };
   });
@@ -75,7 +71,7 @@ export async function failByOperator(
   by: Actor,
 ): Promise<ItemDetail> {
   const { reason } = parseWith(reasonSchema, body);
-  return act(deps, itemId, () => ({ action: 'fail', by, reason }));
+  return actOnItem(deps, itemId, () => ({ action: 'fail', by, reason }));
 }
 
 /**
@@ -90,36 +86,10 @@ export async function abortByOperator(
   by: Actor,
 ): Promise<ItemDetail> {
   const { reason } = parseWith(reasonSchema, body);
-  return act(deps, itemId, (_aggregate, item) => {
-    const systemId = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.system : undefined;
-    const target = systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+  return actOnItem(deps, itemId, (_aggregate, item) => {
+    const target = calloutTargetOf(deps.catalog, item);
     return { action: 'abort', by, reason, ...(target ? { target } : {}) };
   });
-}
-
-/**
- * Reads the item and its order, lets the lifecycle decide the operator's action (409 with its reason
- * when the item or its order is not in a state for it), makes its conditional write and carries out
- * what it sets going; answers the item as it is then.
- */
-async function act(
-  deps: OperatorActionDeps,
-  itemId: string,
-  action: (aggregate: OrderAggregateView, item: ItemRecord) => OperatorAction,
-): Promise<ItemDetail> {
-  const { orderId, key } = parseItemId(itemId);
-  const aggregate = await deps.store.getAggregate(orderId);
-  const item = aggregate?.items.get(key);
-  if (!aggregate || !item) throw new NotFoundError(`no orchestration item "${itemId}"`);
-  const { order, done } = aggregate;
-  const { decision, refused } = await drive(
-    deps,
-    { item, order: { state: order.state, done }, now: deps.now() },
-    { kind: 'operator', ...action(aggregate, item) },
-  );
-  const refusal = decision.refusal ?? (refused ? decision.whenRefused?.refusal : undefined);
-  if (refusal !== undefined) throw new ConflictError(refusal);
-  return (await deps.store.getItemDetail(orderId, key)) ?? itemDetail(item, []);
 }
 
 /** Why the item is past its point of no return, or undefined when it is not. */
