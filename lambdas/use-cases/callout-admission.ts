@@ -158,32 +158,60 @@ function wakeMessage(waiter: SlotWaiter, handedSlot?: number): StartItemMessage 
 }
 
 /**
+ * How late past its turn a request may still go: half the system's interval, and at least 50 ms, which a
+ * busy event loop overruns often. A worker that falls behind (a busy event loop, a paused process) would
+ * otherwise send a late request together with the ones on time after it, and the system would see more
+ * than its rate in that second; a request this late takes a new turn instead. With it, any second at
+ * the system sees at most the rate plus one (up to 20 a second; above that, plus a twentieth).
+ */
+export function turnTolerance(perSecond: number): number {
+  return Math.max(50, Math.floor(500 / perSecond));
+}
+
+/**
+ * How many new turns a request that keeps waking late takes before it goes on the next one however late:
+ * a turn taken and not used is lost to the system's rate, so on a machine too starved to keep time,
+ * progress wins over spacing.
+ */
+export const MAX_LATE_TURNS = 2;
+
+/**
  * Waits for the request's turn under its system's rate: the one admission took (`startAt`), or for a
  * procedure's step, one taken now, right before the send. A turn further away than a worker should wait
- * is waited for in steps.
+ * is waited for in steps; a turn missed by more than its tolerance is given up for a new one.
  */
 export async function waitForTurn(
   deps: RunItemDeps,
   system: CalloutTarget['system'],
   startAt?: Date,
 ): Promise<void> {
-  if (startAt) {
-    const wait = startAt.getTime() - deps.now().getTime();
-    if (wait > 0) await deps.sleep(wait);
+  const perSecond = system.limits.maxCalloutsPerSecond;
+  if (perSecond === undefined) {
+    // The rate was lifted after admission took the turn: there is nothing to keep to.
     return;
   }
-  const perSecond = system.limits.maxCalloutsPerSecond;
-  if (perSecond === undefined) return;
+  const tolerance = turnTolerance(perSecond);
   const giveUpAt = deps.now().getTime() + 2 * MAX_RATE_WAIT_MS;
+  let turn = startAt;
+  let lateTurns = 0;
   for (;;) {
+    if (turn) {
+      const wait = turn.getTime() - deps.now().getTime();
+      if (wait > 0) await deps.sleep(wait);
+      if (deps.now().getTime() - turn.getTime() <= tolerance || lateTurns === MAX_LATE_TURNS) return;
+      lateTurns++;
+    }
     const now = deps.now();
     // The worker's timeout allows this much waiting; beyond it the message is redelivered and resumes.
     if (now.getTime() > giveUpAt) throw new Error(`no turn under the rate of system "${system.id}" in time`);
-    const turn = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
-    const until = 'startAt' in turn ? turn.startAt : turn.askAgainAt;
-    const wait = until.getTime() - now.getTime();
-    if (wait > 0) await deps.sleep(wait);
-    if ('startAt' in turn) return;
+    const reserved = await deps.limits.reserveStart(system.id, perSecond, now, MAX_RATE_WAIT_MS);
+    if ('startAt' in reserved) {
+      turn = reserved.startAt;
+    } else {
+      turn = undefined;
+      const wait = reserved.askAgainAt.getTime() - now.getTime();
+      if (wait > 0) await deps.sleep(wait);
+    }
   }
 }
 

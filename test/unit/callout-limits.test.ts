@@ -7,7 +7,12 @@ import { CalloutError } from '../../lambdas/domain/errors';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { HttpRequest, HttpResponse } from '../../lambdas/ports/http-client';
 import type { StartItemMessage, WorkQueue } from '../../lambdas/ports/work-queue';
-import { MAX_RATE_WAIT_MS, WAIT_RECHECK_SECONDS } from '../../lambdas/use-cases/callout-admission';
+import {
+  MAX_LATE_TURNS,
+  MAX_RATE_WAIT_MS,
+  turnTolerance,
+  WAIT_RECHECK_SECONDS,
+} from '../../lambdas/use-cases/callout-admission';
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
@@ -473,6 +478,60 @@ describe('runItem under a rate limit', () => {
     );
     assert.equal(http.requests.length, 5);
   });
+
+  for (const { late, every, sleepsSeen, sentAt, nextStart, what } of [
+    {
+      late: 100,
+      every: false,
+      sleepsSeen: [250],
+      sentAt: 350,
+      nextStart: 500,
+      what: 'sends a callout that wakes within its tolerance of its turn',
+    },
+    {
+      late: 200,
+      every: false,
+      sleepsSeen: [250, 50],
+      sentAt: 500,
+      nextStart: 750,
+      what: 'takes a new turn for a callout that wakes later than that, rather than bunch it with those on time',
+    },
+    {
+      late: 200,
+      every: true,
+      sleepsSeen: [250, 50, 50],
+      sentAt: 950,
+      nextStart: 1000,
+      what: `sends on its turn however late once it has taken MAX_LATE_TURNS new ones`,
+    },
+  ]) {
+    it(what, async () => {
+      // Prepare: four a second (turns 250 ms apart, 125 ms of tolerance); the first callout has taken
+      // T0, and the worker's sleeps overrun by \`late\` ms (the first, or every one), as on a busy machine.
+      assert.equal(turnTolerance(4), 125);
+      assert.equal(MAX_LATE_TURNS, 2);
+      const sent: number[] = [];
+      const { deps, limits, clock, sleeps } = await setup(2, { maxCalloutsPerSecond: 4 }, (request) => {
+        sent.push(clock.ms);
+        return answersAtOnce(request);
+      });
+      await runItem(deps, dispatch(1), 'delivery-1');
+      let overrun = late;
+      deps.sleep = async (ms) => {
+        sleeps.push(ms);
+        clock.ms += ms + overrun;
+        if (!every) overrun = 0;
+      };
+
+      // Act
+      await runItem(deps, dispatch(2), 'delivery-2');
+
+      // Assess
+      assert.deepEqual(sleeps, sleepsSeen);
+      assert.deepEqual(sent, [T0, T0 + sentAt]);
+      assert.equal(limits.nextStart.get('inventory'), T0 + nextStart);
+    });
+  }
 
   it('waits up to MAX_RATE_WAIT_MS in the worker and re-queues a callout whose turn is further away, without calling', async () => {
     // Prepare: one callout every 10 s (= MAX_RATE_WAIT_MS), so the third's turn is 20 s away. Slots
