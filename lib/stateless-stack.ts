@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CustomResource, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { type EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -20,13 +20,18 @@ import {
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../lambdas/shared/order-table';
+import {
+  ABNORMAL_END,
+  EXECUTION_STATUS_CHANGE,
+  STEP_FUNCTIONS_SOURCE,
+} from '../lambdas/shared/plan-run-events';
 import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/callout-admission';
 import { SwitchboardApi } from './constructs/api';
 import { customAdapterRegistrations } from './constructs/custom-adapters';
 import type { SwitchboardIdentity } from './constructs/identity';
 import type { OperatorAlerts } from './constructs/operator-alerts';
 import { OperatorConsole } from './constructs/operator-console';
-import { PlanStateMachine } from './constructs/plan-state-machine';
+import { grantStopExecution, PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
 import { SwitchboardFunction } from './constructs/switchboard-function';
 
@@ -169,8 +174,15 @@ export class StatelessStack extends Stack {
       new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),
     );
     for (const { machine } of plans) machine.grantTaskResponse(calloutWorker);
-    // An operator who fails an order fails the plan's wait for its item.
-    for (const { machine } of plans) machine.grantTaskResponse(orchestrationApi);
+    // An operator who fails an order fails the plan's wait for its item, and stops the order's other runs.
+    orchestrationApi.addJsonEnvironment(
+      'PLAN_STATE_MACHINES',
+      Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
+    );
+    for (const { machine } of plans) {
+      machine.grantTaskResponse(orchestrationApi);
+      grantStopExecution(machine, orchestrationApi);
+    }
 
     // Held items go back to work when their system comes back (or an operator releases them).
     const releaseHeldItems = new SwitchboardFunction(this, 'ReleaseHeldItems', {
@@ -204,6 +216,51 @@ export class StatelessStack extends Stack {
           deadLetterQueue: undelivered,
         }),
       ],
+    });
+
+    // Plan runs are watched from outside: one that fails, times out or is stopped puts what it left under
+    // way in fallout; every five minutes a sweep starts plans that never started and lets go of holds
+    // nothing holds any more.
+    const planRunWatcher = new SwitchboardFunction(this, 'PlanRunWatcher', {
+      entry: 'lambdas/plan-run-watcher/handler.ts',
+      description:
+        'Puts the items of a plan run that ended abnormally in fallout; sweeps for unstarted plans',
+      catalog,
+      invocation: { asynchronous: onFailure },
+      timeout: Duration.minutes(5),
+    })
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-write', { indexes: [ORDERS_BY_STATE] })
+      .bindQueueSender('WORK_QUEUE_URL', work.queue);
+    planRunWatcher.addJsonEnvironment(
+      'PLAN_STATE_MACHINES',
+      Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
+    );
+    for (const { machine } of plans) {
+      machine.grantStartExecution(planRunWatcher);
+      machine.grantTaskResponse(planRunWatcher);
+    }
+    const watcherTarget = () =>
+      new LambdaFunction(planRunWatcher, {
+        retryAttempts: 4,
+        maxEventAge: Duration.hours(2),
+        deadLetterQueue: undelivered,
+      });
+    new Rule(this, 'PlanRunEnded', {
+      description: 'A plan run failed, timed out or was stopped: the watcher puts its items in fallout',
+      eventPattern: {
+        source: [STEP_FUNCTIONS_SOURCE],
+        detailType: [EXECUTION_STATUS_CHANGE],
+        detail: {
+          status: [...ABNORMAL_END],
+          stateMachineArn: plans.map(({ machine }) => machine.stateMachineArn),
+        },
+      },
+      targets: [watcherTarget()],
+    });
+    new Rule(this, 'PlanRunSweep', {
+      description: 'Starts plans that never started and lets go of holds nothing holds',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [watcherTarget()],
     });
 
     // Maintenance windows: one-time schedules invoke this at a window's start and end.

@@ -9,18 +9,45 @@ import { freePort } from './free-port';
 interface Rule {
   name: string;
   busName: string;
-  pattern: Record<string, unknown>;
   targets: { arn: string; input?: string; deadLetterArn?: string }[];
+}
+
+/** One entry of PutEvents. */
+interface EventEntry {
+  Source?: string;
+  DetailType?: string;
+  Detail?: string;
+  EventBusName?: string;
+  Resources?: string[];
+}
+
+interface PatternRule extends Rule {
+  pattern: Record<string, unknown>;
+}
+
+interface ScheduleRule extends Rule {
+  everyMs: number;
+}
+
+/** A schedule rule's `rate(<n> <unit>)` in milliseconds; `cron(...)` is not run locally. */
+function rateMs(expression: string): number | undefined {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!rate) return undefined;
+  const unit = rate[2]?.startsWith('minute') ? 60_000 : rate[2]?.startsWith('hour') ? 3_600_000 : 86_400_000;
+  return Number(rate[1]) * unit;
 }
 
 /**
  * An EventBridge endpoint on loopback: PutEvents on the template's buses, delivered to the targets of the
  * template's rules whose pattern matches (Lambda functions invoked asynchronously, SQS queues).
- * Patterns support what Switchboard uses: exact values, `prefix`, `anything-but` and `exists`.
+ * Patterns support what Switchboard uses: exact values, `prefix`, `anything-but` and `exists`. Schedule
+ * rules (`rate(...)`) send their "Scheduled Event" on a timer, and at once when asked (`runSchedules`).
  */
 export class LocalEventBridge {
   private server?: Server;
-  private readonly rules: Rule[] = [];
+  private readonly rules: PatternRule[] = [];
+  private readonly schedules: ScheduleRule[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
   private readonly buses = new Set(['default']);
   endpoint = '';
   /** Events accepted, for the benchmark's cost model. */
@@ -37,21 +64,56 @@ export class LocalEventBridge {
       const p = deployment.resolve(rule.properties, rule.stackName) as {
         EventBusName?: string;
         EventPattern?: Record<string, unknown>;
+        ScheduleExpression?: string;
         State?: string;
         Targets?: { Arn: string; Input?: string; DeadLetterConfig?: { Arn?: string } }[];
       };
-      if (p.State === 'DISABLED' || !p.EventPattern) continue;
-      this.rules.push({
+      if (p.State === 'DISABLED') continue;
+      const base: Rule = {
         name: rule.physicalName,
         busName: p.EventBusName ?? 'default',
-        pattern: p.EventPattern,
         targets: (p.Targets ?? []).map((t) => ({
           arn: t.Arn,
           ...(t.Input ? { input: t.Input } : {}),
           ...(t.DeadLetterConfig?.Arn ? { deadLetterArn: t.DeadLetterConfig.Arn } : {}),
         })),
-      });
+      };
+      if (p.EventPattern) this.rules.push({ ...base, pattern: p.EventPattern });
+      const everyMs = p.ScheduleExpression ? rateMs(p.ScheduleExpression) : undefined;
+      if (everyMs !== undefined) this.schedules.push({ ...base, everyMs });
+      else if (p.ScheduleExpression)
+        log(`[eventbridge] rule ${rule.physicalName}: ${p.ScheduleExpression} is not run locally`);
     }
+  }
+
+  /** Sends every schedule rule's "Scheduled Event" now, as its timer would. */
+  runSchedules(): void {
+    for (const rule of this.schedules) this.fire(rule);
+  }
+
+  private fire(rule: ScheduleRule): void {
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: this.deployment.env.accountId,
+      time: new Date().toISOString(),
+      region: this.deployment.env.region,
+      resources: [this.ruleArn(rule)],
+      detail: {},
+    };
+    for (const target of rule.targets) this.deliver(rule, target, event);
+  }
+
+  /**
+   * Puts an event an AWS service announces on the default bus (Step Functions' execution status
+   * changes), as if that service had sent it.
+   */
+  announce(source: string, detailType: string, detail: unknown, resources: string[]): void {
+    this.putEvents([
+      { Source: source, DetailType: detailType, Detail: JSON.stringify(detail), Resources: resources },
+    ]);
   }
 
   async start(): Promise<void> {
@@ -62,13 +124,18 @@ export class LocalEventBridge {
           `the local EventBridge does not implement ${operation}`,
         );
       }
-      return this.putEvents((input.Entries ?? []) as Record<string, string>[]);
+      return this.putEvents((input.Entries ?? []) as EventEntry[]);
     });
     const address = this.server.address();
     this.endpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    for (const rule of this.schedules) {
+      const timer = setInterval(() => this.fire(rule), rule.everyMs);
+      timer.unref();
+      this.timers.push(timer);
+    }
   }
 
-  private putEvents(entries: Record<string, string>[]) {
+  private putEvents(entries: EventEntry[]) {
     const results = entries.map((entry) => {
       const busName = (entry.EventBusName ?? 'default').split('/').pop() ?? 'default';
       if (!this.buses.has(busName))
@@ -140,6 +207,7 @@ export class LocalEventBridge {
    * minutes (a release paced to a slow system), and the Lambda host's own stop ends it.
    */
   async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
     if (this.server) await closeServer(this.server);
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { EXECUTION_STATUS_CHANGE, STEP_FUNCTIONS_SOURCE } from '../lambdas/shared/plan-run-events';
 import { LocalApiGateway } from './api-gateway';
 import { LocalAsyncInvocations } from './async-invocations';
 import { LocalDeployment } from './cloud-assembly';
@@ -119,6 +120,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const asyncInvocations = new LocalAsyncInvocations(deployment, lambdas, sqsClient, log);
     stops.push(async () => asyncInvocations.stop());
     const eventBridge = new LocalEventBridge(deployment, asyncInvocations, sqsClient, log);
+    // Step Functions announces every execution's end on the default bus, as it does on AWS.
+    stepFunctions.onExecutionClosed((execution) =>
+      eventBridge.announce(
+        STEP_FUNCTIONS_SOURCE,
+        EXECUTION_STATUS_CHANGE,
+        {
+          executionArn: execution.executionArn,
+          stateMachineArn: execution.stateMachineArn,
+          name: execution.name,
+          status: execution.status,
+          startDate: Math.round(execution.startDate * 1000),
+          stopDate: execution.stopDate === undefined ? null : Math.round(execution.stopDate * 1000),
+          input: execution.input,
+          output: execution.output ?? null,
+          error: execution.error ?? null,
+          cause: execution.cause ?? null,
+        },
+        [execution.executionArn],
+      ),
+    );
     const scheduler = new LocalScheduler(asyncInvocations, {
       dataDir: options.dataDir,
       region,

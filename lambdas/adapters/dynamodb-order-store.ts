@@ -898,6 +898,24 @@ export class DynamoDbOrderStore implements OrderStore {
     );
   }
 
+  failForEndedRun(orderId: string, key: string, error: string, at: string): Promise<boolean> {
+    return this.transition(orderId, key, historyEntry(at, 'FatallyFailed', error), {
+      sets: ['#error = :error', 'falloutList = :fallout, falloutSort = :falloutSort'],
+      removes: [
+        'awaiting',
+        'heldSystem',
+        'heldInterface',
+        'holdSort',
+        'releaseId',
+        'releaseAt',
+        'nextAttemptAt',
+      ],
+      event: 'runEnded',
+      names: { '#error': 'error' },
+      values: { ':error': error, ':fallout': FALLOUT_LIST, ':falloutSort': `${at}#${orderId}#${key}` },
+    });
+  }
+
   /** One operator action on an item its lifecycle lets the action move: its new state, the entry, and off the fallout list. */
   private operatorAction(
     orderId: string,

@@ -4,21 +4,27 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { PlanExecutionInput } from '../../statemachines/compile-plan';
 import type { PlanRunner } from '../ports/plan-runner';
 import type { PlanTasks } from '../ports/plan-tasks';
 
-/** Starts plan executions on the state machine compiled for each plan. */
+/** Starts and stops plan executions on the state machine compiled for each plan. */
 export class StepFunctionsPlanRunner implements PlanRunner {
   constructor(
     private readonly sfn: SFNClient,
     private readonly stateMachineArns: Record<string, string>,
   ) {}
 
-  async start(planId: string, executionName: string, input: PlanExecutionInput): Promise<void> {
+  private machine(planId: string): string {
     const stateMachineArn = this.stateMachineArns[planId];
     if (!stateMachineArn) throw new Error(`no state machine is deployed for plan "${planId}"`);
+    return stateMachineArn;
+  }
+
+  async start(planId: string, executionName: string, input: PlanExecutionInput): Promise<void> {
+    const stateMachineArn = this.machine(planId);
     try {
       await this.sfn.send(
         new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
@@ -27,6 +33,23 @@ export class StepFunctionsPlanRunner implements PlanRunner {
       // The same name with the same input is the same run: someone started it already.
       if (!(error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists'))
         throw error;
+    }
+  }
+
+  async stop(planId: string, executionName: string, cause: string): Promise<void> {
+    // An execution's ARN is its state machine's with `execution` for `stateMachine` and its name added.
+    const executionArn = `${this.machine(planId).replace(':stateMachine:', ':execution:')}:${executionName}`;
+    try {
+      // Stopping an execution that has ended already changes nothing and is no error.
+      await this.sfn.send(
+        new StopExecutionCommand({
+          executionArn,
+          error: 'Switchboard.OrderFailed',
+          cause: cause.slice(0, 32_768),
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
     }
   }
 }

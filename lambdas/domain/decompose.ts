@@ -124,3 +124,13 @@ function planItems(plan: PlanDefinition, lines: Line[], orderId: string, at: str
     ),
   );
 }
+
+/**
+ * The input a plan run of `order` was started with (see decompose): the order's id and the 1-based
+ * positions of the lines the run fulfils. Starting a run again with it is the same run.
+ */
+export function runInput(order: OrderRecord, run: OrderRecord['planRuns'][number]): PlanExecutionInput {
+  const lines = (order.submitted.productOrderItem ?? []) as { id?: unknown }[];
+  const positions = run.lineIds.map((id) => String(lines.findIndex((line) => line.id === id) + 1));
+  return { orderId: order.id, lines: positions };
+}

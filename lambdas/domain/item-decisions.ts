@@ -18,6 +18,7 @@ import {
   type ItemState,
   isDone,
   type OrderState,
+  prerequisitesDone,
 } from './orchestration';
 import type { StepTrace } from './procedure';
 import { type CalloutFailure, decideRetry, type FailureTarget, type RetryRule, ruleFor } from './retry-rules';
@@ -127,7 +128,8 @@ interface Retryable {
  *   callout, or at a procedure's HTTP step);
  * - `unrunnable`: it cannot run at all (no system configured, a condition that cannot be evaluated);
  * - `callback` and `deadline`: an asynchronous callout's answer, or the end of the wait for it;
- * - `operator`: an operator's retry, skip, fail, or completion of a manual task.
+ * - `operator`: an operator's retry, skip, fail, or completion of a manual task;
+ * - `runEnded`: the plan execution that waits for it failed, timed out or was stopped.
  */
 export type LifecycleEvent =
   | { kind: 'arrived'; deliveryId: string; releaseId?: string }
@@ -138,7 +140,16 @@ export type LifecycleEvent =
   | ({ kind: 'answered'; deliveryId: string; outcome: Answer } & Retryable)
   | ({ kind: 'callback'; callbackId: string; nonce: string; answer: CallbackAnswer } & Retryable)
   | ({ kind: 'deadline'; nonce: string; dueAt: string } & Retryable)
-  | ({ kind: 'operator' } & OperatorAction);
+  | ({ kind: 'operator' } & OperatorAction)
+  | { kind: 'runEnded'; run: EndedRun };
+
+/** A plan execution that ended without finishing its items, as Step Functions announced it. */
+export interface EndedRun {
+  executionName: string;
+  status: 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  /** Step Functions' error and cause, as one line (empty when it gave none). */
+  cause: string;
+}
 
 /** What a decision is taken from besides the event: the item as read, its order, and the time. */
 export interface ItemFacts {
@@ -175,6 +186,8 @@ export type Write =
   | { kind: 'operatorRetry'; by: Actor; reason: string }
   | { kind: 'operatorSkip'; by: Actor; note: string }
   | { kind: 'operatorFail'; by: Actor; reason: string }
+  /** Its plan run ended while it was under way: fallout, with `error` saying which run and how. */
+  | { kind: 'runEnded'; error: string }
   | {
       kind: 'operatorAbort';
       by: Actor;
@@ -254,7 +267,43 @@ export function decide(facts: ItemFacts, event: LifecycleEvent): Decision {
       return deadline(facts, event);
     case 'operator':
       return operator(facts, event);
+    case 'runEnded':
+      return runEnded(facts, event.run);
   }
+}
+
+const RUN_ENDINGS: Record<EndedRun['status'], string> = {
+  FAILED: 'failed',
+  TIMED_OUT: 'timed out',
+  ABORTED: 'was stopped',
+};
+
+/**
+ * The plan execution that waits for the item ended abnormally. An item under way (running, held,
+ * waiting for a retry, or ready to start) or never dispatched goes to fallout, where an operator retries
+ * it (the worker runs it without its plan: finishing answers a task token no one waits for), skips it or
+ * fails the order; one that waits for its prerequisites starts when they are done, as before. Nothing
+ * for an item that is done or in fallout already, or of an order that ended.
+ */
+function runEnded(facts: ItemFacts, run: EndedRun): Decision {
+  const { item, order } = facts;
+  if (!order) return { ...nothing, refusal: 'a run that ended is decided with its order' };
+  if (order.state === 'failed' || order.state === 'completed')
+    return { ...nothing, because: `its order is ${order.state}` };
+  if (isDone(item) || item.state === 'FatallyFailed')
+    return { ...nothing, because: `the item is ${item.state} already` };
+  const dispatched = (item.taskTokens?.length ?? 0) > 0;
+  if (item.state === 'Pending' && dispatched && !prerequisitesDone(item, order.done))
+    return { ...nothing, because: 'it waits for its prerequisites, which start it' };
+  if ('refused' in transition(item.state, 'runEnded', false))
+    return { ...nothing, because: `the item is ${item.state}` };
+  const how = RUN_ENDINGS[run.status];
+  const error = `its plan run ${run.executionName} ${how}${run.cause ? `: ${run.cause}` : ''}`;
+  return {
+    write: { kind: 'runEnded', error },
+    effects: [{ kind: 'holdOrder', error }],
+    whenRefused: { effects: [], ignored: 'not-waiting' },
+  };
 }
 
 /**
@@ -322,6 +371,10 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
     }
     case 'operatorFail':
       return moved;
+    case 'runEnded': {
+      const { awaiting: _awaiting, ...ended } = moved;
+      return { ...ended, error: write.error };
+    }
     case 'operatorAbort': {
       const { awaiting: _awaiting, ...aborted } = moved;
       const attempts = { attemptCount: write.attempt.number, error: write.error };

@@ -12,6 +12,9 @@ import { type ItemRecord, type ItemState, isDone, type OrderState, prerequisites
  *      ├──hold──> OnHold ─┴──start (released)──> Running
  *      └──skip (condition false)──> Skipped
  *
+ * When the plan execution that waits for an item ends abnormally (failed, timed out, stopped) while the
+ * item is under way, `runEnded` puts it in fallout from Pending, OnHold, Failed or Running.
+ *
  * While Running, an item belongs to the delivery that claimed it: only that attempt moves it on (a
  * redelivery of the same message takes over), so a worker that lost the item can change nothing. An
  * operator acts on an item that waits for one (fallout, a retry due, On Hold), never on a Running one.
@@ -31,6 +34,7 @@ export const ITEM_EVENTS = [
   'operatorFail',
   'operatorAbort',
   'operatorAbortToFallout',
+  'runEnded',
 ] as const;
 export type ItemEvent = (typeof ITEM_EVENTS)[number];
 
@@ -105,6 +109,14 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     to: 'FatallyFailed',
     means: 'be aborted',
     refusal: 'only a Running item can be aborted',
+  },
+  // The plan execution that waited for the item failed, timed out or was stopped while the item was
+  // under way (or never dispatched): fallout, whatever attempt held it, for an operator to decide.
+  runEnded: {
+    from: ['Pending', 'OnHold', 'Failed', 'Running'],
+    fromOwnRunning: false,
+    to: 'FatallyFailed',
+    means: 'be put in fallout as its plan run ended',
   },
 };
 

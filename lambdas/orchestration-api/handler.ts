@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
-import { StepFunctionsPlanTasks } from '../adapters/step-functions';
+import { StepFunctionsPlanRunner, StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { toItemGraph, toItemView } from '../domain/item-view';
 import { actorOf } from '../domain/roles';
@@ -11,7 +11,7 @@ import type { OrderStore } from '../ports/order-store';
 import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
-import { requiredEnv } from '../shared/env';
+import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { type CompleteManualTaskDeps, completeManualTask } from '../use-cases/complete-manual-task';
@@ -91,6 +91,7 @@ function productionDeps(): OrchestrationApiDeps {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
     tasks: new StepFunctionsPlanTasks(stepFunctions),
+    plans: new StepFunctionsPlanRunner(stepFunctions, jsonRecordEnv('PLAN_STATE_MACHINES')),
     catalog: bundledCatalog(),
     rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     now: () => new Date(),

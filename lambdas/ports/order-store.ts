@@ -223,6 +223,12 @@ export interface OrderStore {
     abort: { error: string; attempt: AttemptRecord; retry?: { at: string; retries: number } },
     at: string,
   ): Promise<boolean>;
+  /**
+   * Pending, OnHold, Failed or Running (whatever attempt holds it) → FatallyFailed, as the plan run that
+   * waited for it ended (`error` says which and how): on the fallout list, off the on-hold lists, no
+   * longer waiting for a callback. False if it is in another state.
+   */
+  failForEndedRun(orderId: string, key: string, error: string, at: string): Promise<boolean>;
   /** Running → FatallyFailed for the attempt that holds it. */
   failItem(
     orderId: string,

@@ -11,6 +11,7 @@ import {
 } from '../domain/item-decisions';
 import type { ItemRecord } from '../domain/orchestration';
 import type { OrderAggregate, OrderStore } from '../ports/order-store';
+import type { PlanRunner } from '../ports/plan-runner';
 import { logger } from '../shared/logger';
 import { type StepTarget, stepTarget } from './callout-admission';
 import { finish, holdOrder, sendDeadline, sendRetry } from './item-effects';
@@ -25,7 +26,10 @@ import type { RunItemDeps } from './run-item-deps';
 
 /** What carrying out a decision needs; the configuration only where a hold is rechecked (the worker). */
 export type DriverDeps = Pick<RunItemDeps, 'store' | 'queue' | 'tasks' | 'now'> &
-  Partial<Pick<RunItemDeps, 'config' | 'rules'>>;
+  Partial<Pick<RunItemDeps, 'config' | 'rules'>> & {
+    /** Where an operator can fail an order: its plan runs are stopped. */
+    plans?: PlanRunner;
+  };
 
 /** What the message being handled already read: the order (for a finish) and the system a hold is for. */
 export interface Scene {
@@ -126,6 +130,8 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
       return store.skipByOperator(orderId, key, w.by, w.note, at);
     case 'operatorFail':
       return store.failByOperator(orderId, key, w.by, w.reason, at);
+    case 'runEnded':
+      return store.failForEndedRun(orderId, key, w.error, at);
     case 'operatorAbort':
       return store.abortByOperator(
         orderId,
@@ -168,13 +174,16 @@ async function carryOutOne(deps: DriverDeps, item: ItemRecord, effect: Effect, s
       // Only an order's first item moves it on; for the rest the write is refused by its condition.
       await store.setOrderState(orderId, ['acknowledged'], 'inProgress', at());
       return;
-    case 'failOrder':
+    case 'failOrder': {
+      if (!deps.plans) throw new Error('an order is failed only where its plan runs can be stopped');
       await store.setOrderState(orderId, ['acknowledged', 'inProgress', 'held'], 'failed', at());
-      for (const token of item.taskTokens ?? []) {
-        const by = `failed by ${effect.by.name} (${effect.by.id}): ${effect.reason}`;
-        await deps.tasks.fail(token, 'Switchboard.OrderFailed', by);
-      }
+      const by = `failed by ${effect.by.name} (${effect.by.id}): ${effect.reason}`;
+      for (const token of item.taskTokens ?? []) await deps.tasks.fail(token, 'Switchboard.OrderFailed', by);
+      // Its other runs wait for items that will never be started now: they are stopped, not left to time out.
+      const order = scene.aggregate?.order ?? (await store.getOrder(orderId));
+      for (const run of order?.planRuns ?? []) await deps.plans.stop(run.planId, run.executionName, by);
       return;
+    }
     case 'sendRetry':
       return sendRetry(deps, item, effect.at);
     case 'sendDeadline':

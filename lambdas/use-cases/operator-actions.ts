@@ -3,6 +3,7 @@ import { type Catalog, calloutTargetOf } from '../domain/catalog';
 import type { ItemDetail, ItemRecord, OrderAggregateView } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
+import type { PlanRunner } from '../ports/plan-runner';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { WorkQueue } from '../ports/work-queue';
@@ -13,6 +14,8 @@ export interface OperatorActionDeps {
   store: OrderStore;
   queue: WorkQueue;
   tasks: PlanTasks;
+  /** Failing an order stops its plan runs. */
+  plans: PlanRunner;
   catalog: Catalog;
   /** The connection retry rules, which decide what follows an aborted attempt. */
   rules: RetryRuleStore;

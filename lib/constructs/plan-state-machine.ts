@@ -1,6 +1,8 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { compilePlan, WORK_QUEUE_URL } from '../../statemachines/compile-plan';
@@ -37,4 +39,19 @@ export class PlanStateMachine extends Construct {
         'Only X-Ray and CloudWatch Logs delivery grants use "*": those actions have no resource-level permissions.',
     });
   }
+}
+
+/**
+ * Lets `grantee` stop the plan's runs. A run is named after its order at runtime, so the grant covers the
+ * executions of this one state machine (`execution:<machine>:*`), acknowledged as such.
+ */
+export function grantStopExecution(machine: StateMachine, grantee: IGrantable & Construct): void {
+  machine.grantExecution(grantee, 'states:StopExecution');
+  const logicalId = Stack.of(machine).getLogicalId(machine.node.defaultChild as CfnStateMachine);
+  const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*`;
+  Validations.of(grantee).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${executions}]`,
+    reason:
+      "Plan runs are named after their orders at runtime; the grant covers the executions of Switchboard's own plan state machine only.",
+  });
 }

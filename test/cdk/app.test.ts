@@ -201,8 +201,9 @@ describe('the Switchboard CDK app', () => {
     assert.equal(cdkProvider.length, 1);
     const functions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
     // Orders, orchestration, the callout worker, the admin API, the configuration seeder, the callback
-    // API and the callback correlator, the release and the maintenance window functions.
-    assert.equal(functions.length, 9);
+    // API and the callback correlator, the release and the maintenance window functions, the plan-run
+    // watcher.
+    assert.equal(functions.length, 10);
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -210,6 +211,35 @@ describe('the Switchboard CDK app', () => {
       assert.equal(fn.Properties.FunctionName, undefined);
     }
     stateless.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('watches plan runs: their abnormal ends and a sweep every five minutes reach the watcher', () => {
+    const rules = Object.values(stateless.findResources('AWS::Events::Rule'));
+    const ended = rules.find((r) => r.Properties.EventPattern?.source?.[0] === 'aws.states');
+    assert.ok(ended, "a rule for Step Functions' status changes");
+    assert.equal(ended.Properties.EventBusName, undefined, 'on the default bus, where AWS announces them');
+    assert.deepEqual(ended.Properties.EventPattern['detail-type'], [
+      'Step Functions Execution Status Change',
+    ]);
+    assert.deepEqual(ended.Properties.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED']);
+    assert.equal(
+      ended.Properties.EventPattern.detail.stateMachineArn.length,
+      DEMO_PLANS,
+      'the plan machines only',
+    );
+    const sweep = rules.find((r) => r.Properties.ScheduleExpression);
+    assert.equal(sweep?.Properties.ScheduleExpression, 'rate(5 minutes)');
+    for (const rule of [ended, sweep]) {
+      const [target] = (rule?.Properties.Targets ?? []) as { Arn: { 'Fn::GetAtt': string[] } }[];
+      assert.match(String(target?.Arn['Fn::GetAtt'][0]), /^PlanRunWatcher/);
+    }
+    const actions = actionsOf(stateless, 'PlanRunWatcher');
+    assert.ok(actions.includes('states:StartExecution'), 'the sweep starts plans that never started');
+    assert.ok(actions.includes('states:SendTaskSuccess'));
+    assert.ok(
+      actionsOf(stateless, 'OrchestrationApi').includes('states:StopExecution'),
+      'failing an order stops its runs',
+    );
   });
 
   it('compiles one Standard state machine per plan definition, logged and traced', () => {
@@ -495,14 +525,17 @@ describe('the Switchboard CDK app', () => {
   });
 
   it('keeps every failed delivery and tells operators: dead-letter queues, on-failure destinations, alarms to a topic', () => {
-    // The release rule's target keeps what it could not deliver.
-    const [rule] = Object.values(stateless.findResources('AWS::Events::Rule'));
-    const [target] = (rule?.Properties.Targets ?? []) as Record<string, { Arn?: unknown }>[];
-    assert.match(JSON.stringify(target?.DeadLetterConfig?.Arn), /Undelivered/);
+    // Every rule's target keeps what it could not deliver.
+    const rules = Object.values(stateless.findResources('AWS::Events::Rule'));
+    assert.equal(rules.length, 3);
+    for (const rule of rules) {
+      const [target] = (rule?.Properties.Targets ?? []) as Record<string, { Arn?: unknown }>[];
+      assert.match(JSON.stringify(target?.DeadLetterConfig?.Arn), /Undelivered/);
+    }
     // Every function invoked asynchronously sends a failed invocation, with its error, to the same queue.
     const configs = Object.values(stateless.findResources('AWS::Lambda::EventInvokeConfig'));
     const configured = configs.map((c) => JSON.stringify(c.Properties.FunctionName));
-    for (const name of ['ReleaseHeldItems', 'MaintenanceWindow', 'ConfigurationSeeder'])
+    for (const name of ['ReleaseHeldItems', 'MaintenanceWindow', 'ConfigurationSeeder', 'PlanRunWatcher'])
       assert.ok(
         configured.some((f) => f.includes(name)),
         `${name} has an on-failure destination`,

@@ -15,6 +15,7 @@ import {
 import {
   jsonAnswer,
   RecordingAvailabilityEvents,
+  RecordingPlanRunner,
   RecordingPlanTasks,
   RecordingWorkQueue,
   ScriptedHttpClient,
@@ -59,11 +60,13 @@ describe('runItem for a failed order', () => {
     );
     const queue = new RecordingWorkQueue();
     const tasks = new RecordingPlanTasks();
+    const plans = new RecordingPlanRunner();
     await failByOperator(
       {
         store,
         queue,
         tasks,
+        plans,
         catalog,
         rules: new InMemoryRetryRuleStore(),
         now: () => new Date('2025-03-01T10:30:00.000Z'),
@@ -73,6 +76,11 @@ describe('runItem for a failed order', () => {
       { id: 'u', name: 'olga' },
     );
     assert.equal(store.order('o-1').state, 'failed');
+    assert.deepEqual(
+      plans.stopped,
+      [{ executionName: 'o-1-1', cause: 'failed by olga (u): customer cancelled' }],
+      'its plan run is stopped, not left waiting for the items that will never start',
+    );
     // line 2's retry comes due
     const http = new ScriptedHttpClient(() => jsonAnswer(201, { portId: 'P-7' }));
     const now = () => new Date('2025-03-01T11:00:01.000Z');

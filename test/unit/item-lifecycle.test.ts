@@ -29,6 +29,8 @@ const ON_RUNNING: Partial<Record<ItemEvent, ItemState>> = {
   manualComplete: 'Completed',
   operatorAbort: 'Failed',
   operatorAbortToFallout: 'FatallyFailed',
+  // Not an operator's: the plan run that waited for the item ended, whichever attempt holds it.
+  runEnded: 'FatallyFailed',
 };
 
 /** An item as the lifecycle sees it: its state and the attempt it runs under. */
@@ -74,7 +76,7 @@ describe('the item lifecycle', () => {
     );
   });
 
-  it('lets only the attempt that holds a Running item move it, and of operators only completing a manual task or aborting', () => {
+  it('lets only the attempt that holds a Running item move it, and of operators only completing a manual task or aborting; and the end of its plan run', () => {
     fc.assert(
       fc.property(event, (e) => {
         const other = transition('Running', e, false);

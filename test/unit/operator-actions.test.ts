@@ -22,6 +22,7 @@ import {
 import {
   jsonAnswer,
   RecordingAvailabilityEvents,
+  RecordingPlanRunner,
   RecordingPlanTasks,
   RecordingWorkQueue,
   ScriptedHttpClient,
@@ -89,8 +90,9 @@ async function setup(lines = 1) {
   const queue = new RecordingWorkQueue();
   const tasks = new RecordingPlanTasks();
   const rules = new InMemoryRetryRuleStore();
-  const deps: OrchestrationApiDeps = { store, queue, tasks, catalog, rules, now: () => new Date(NOW) };
-  return { deps, store, queue, tasks };
+  const plans = new RecordingPlanRunner();
+  const deps: OrchestrationApiDeps = { store, queue, tasks, plans, catalog, rules, now: () => new Date(NOW) };
+  return { deps, store, queue, tasks, plans };
 }
 
 /** The worker's dependencies around the same store and queue, with systems that answer as told. */

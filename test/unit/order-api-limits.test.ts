@@ -38,7 +38,7 @@ function setup() {
   const started: string[] = [];
   const deps: OrderApiDeps = {
     store,
-    plans: { start: async (_plan, name) => void started.push(name) },
+    plans: { start: async (_plan, name) => void started.push(name), stop: async () => {} },
     catalog: dslCatalog(),
     now: steppingClock(),
   };

@@ -2,28 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConflictError } from '../../lambdas/domain/errors';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
-import type { PlanRunner } from '../../lambdas/ports/plan-runner';
 import { submitOrder } from '../../lambdas/use-cases/submit-order';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
-import { steppingClock } from './fixtures/fake-ports';
+import { RecordingPlanRunner, steppingClock } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
 const SUBMITTER = { id: 'crm', name: 'CRM' };
-
-/** Starts plans by name, as Step Functions does: a name started before is not started again. */
-class RecordingPlanRunner implements PlanRunner {
-  readonly started = new Set<string>();
-  calls = 0;
-  failNext = false;
-  async start(_planId: string, executionName: string): Promise<void> {
-    this.calls++;
-    if (this.failNext) {
-      this.failNext = false;
-      throw new Error('Step Functions is unavailable');
-    }
-    this.started.add(executionName);
-  }
-}
 
 function setup() {
   const store = new InMemoryOrderStore();

@@ -1,0 +1,107 @@
+import { runInput } from '../domain/decompose';
+import type { EndedRun } from '../domain/item-decisions';
+import type { OrderRecord } from '../domain/orchestration';
+import type { OrderStore } from '../ports/order-store';
+import type { PlanRunner } from '../ports/plan-runner';
+import { logger } from '../shared/logger';
+import { type DriverDeps, drive } from './item-driver';
+
+/**
+ * Watches plan runs from outside them: a run that ends abnormally puts the items it left under way in
+ * fallout, and a sweep starts the runs of orders whose plans never started and lets go of holds that
+ * nothing holds any more (a worker that died between two writes).
+ */
+
+export type WatchDeps = DriverDeps & { plans: PlanRunner };
+
+/** What a plan run's abnormal end did: the items it put in fallout, or why nothing. */
+export interface RunEndedSummary {
+  fallout: string[];
+  because?: string;
+}
+
+/**
+ * A plan run (Step Functions execution) of `orderId` failed, timed out or was stopped. Of an order that
+ * still runs, every item of that run that was under way or never dispatched goes to fallout, naming the
+ * run and how it ended; the order is held where operators see it. A run of an order that has ended (an
+ * operator failed it, which stops its runs) changes nothing; so does the same announcement twice.
+ */
+export async function planRunEnded(
+  deps: WatchDeps,
+  orderId: string,
+  run: EndedRun,
+): Promise<RunEndedSummary> {
+  const aggregate = await deps.store.getAggregate(orderId);
+  if (!aggregate) return { fallout: [], because: `no order "${orderId}"` };
+  const { order, done } = aggregate;
+  const planRun = order.planRuns.find((r) => r.executionName === run.executionName);
+  if (!planRun) return { fallout: [], because: `order "${orderId}" has no plan run ${run.executionName}` };
+  if (order.state === 'failed' || order.state === 'completed')
+    return { fallout: [], because: `the order is ${order.state}` };
+  const fallout: string[] = [];
+  for (const item of aggregate.items.values()) {
+    if (item.planId !== planRun.planId || (item.lineId && !planRun.lineIds.includes(item.lineId))) continue;
+    const { decision, refused } = await drive(
+      deps,
+      { item, order: { state: order.state, done, holds: order.holds ?? [] }, now: deps.now() },
+      { kind: 'runEnded', run },
+    );
+    if (decision.write && !refused) fallout.push(item.key);
+  }
+  return { fallout };
+}
+
+/** An order still `acknowledged` this long after it was created has had its plans started again. */
+export const UNSTARTED_AFTER_MS = 2 * 60_000;
+/** The most orders of each kind one sweep looks at; the next sweep goes on. */
+const SWEEP_LIMIT = 1000;
+const PAGE = 100;
+
+export interface SweepSummary {
+  /** Orders whose plan runs were started (again). */
+  started: string[];
+  /** `<orderId>.<itemKey>` of holds let go: the item is neither On Hold nor in fallout. */
+  released: string[];
+}
+
+/**
+ * The reconciler's sweep, every few minutes:
+ *
+ * - an order `acknowledged` for longer than UNSTARTED_AFTER_MS has its plan runs started, under the
+ *   names it was given, so a run that exists already is not started twice (Step Functions refuses the
+ *   name) and one that never started (its submitter died between writing the order and starting it)
+ *   starts once;
+ * - an order `held` by an item that is neither On Hold nor in fallout is let go of that hold.
+ */
+export async function sweep(deps: WatchDeps): Promise<SweepSummary> {
+  const now = deps.now();
+  const started: string[] = [];
+  for (const order of await ordersIn(deps.store, 'acknowledged')) {
+    if (now.getTime() - Date.parse(order.createdAt) < UNSTARTED_AFTER_MS) continue;
+    for (const run of order.planRuns)
+      await deps.plans.start(run.planId, run.executionName, runInput(order, run));
+    started.push(order.id);
+  }
+  const released: string[] = [];
+  for (const order of await ordersIn(deps.store, 'held')) {
+    const aggregate = await deps.store.getAggregate(order.id);
+    for (const key of aggregate?.order.holds ?? []) {
+      const state = aggregate?.items.get(key)?.state;
+      if (state === 'OnHold' || state === 'FatallyFailed') continue;
+      await deps.store.releaseOrderHold(order.id, key, now.toISOString());
+      released.push(`${order.id}.${key}`);
+    }
+  }
+  if (started.length + released.length > 0) logger.warn('the sweep mended orders', { started, released });
+  return { started, released };
+}
+
+async function ordersIn(store: OrderStore, state: 'acknowledged' | 'held'): Promise<OrderRecord[]> {
+  const found: OrderRecord[] = [];
+  for (let offset = 0; offset < SWEEP_LIMIT; offset += PAGE) {
+    const { orders, total } = await store.listOrders({ state, offset, limit: PAGE });
+    found.push(...orders);
+    if (offset + PAGE >= total || orders.length === 0) break;
+  }
+  return found;
+}
