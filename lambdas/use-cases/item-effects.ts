@@ -84,11 +84,15 @@ export async function finish(
       prerequisitesDone(other, doneNow),
   );
   // Independent of each other: the plan hears of the item while its dependents already start.
+  const answers = [...tokens].map((token) =>
+    deps.tasks.succeed(token, { itemKey: item.key, state: item.state }),
+  );
   await Promise.all([
-    ...[...tokens].map(async (token) => {
-      const answered = await deps.tasks.succeed(token, { itemKey: item.key, state: item.state });
-      if (answered === 'gone')
-        logger.warn('a plan execution no longer waits for this item', {
+    Promise.all(answers).then((results) => {
+      // A run started again (after a restart, by the sweep) gave the item a new token and the old ones
+      // answer "gone": only an item no run waits for at all is worth saying so.
+      if (results.length > 0 && results.every((answered) => answered === 'gone'))
+        logger.warn('a plan run no longer waits for this item, and no later run does', {
           orderId: item.orderId,
           itemKey: item.key,
         });
