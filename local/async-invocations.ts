@@ -53,18 +53,34 @@ export class LocalAsyncInvocations {
    * function); rejects when it cannot be made at all.
    */
   async invoke(functionArn: string, payload: unknown): Promise<void> {
-    const name = functionArn.split(':').pop() ?? functionArn;
     if (!this.lambdas.hosts(functionArn)) throw new Error(`no local function ${functionArn}`);
-    const config = this.configs.get(name) ?? { maximumRetryAttempts: DEFAULT_RETRIES };
-    void this.run(functionArn, name, payload, config);
+    void this.invokeToTheEnd(functionArn, payload);
   }
 
-  private async run(arn: string, name: string, payload: unknown, config: InvokeConfig): Promise<void> {
+  /**
+   * An asynchronous invocation, followed to its end: `done` once the function ran (or, out of retries,
+   * its failure went to its destination), `stopped` when the runtime stopped first, so that a caller
+   * who records the invocation as made records it only then. Rejects when it cannot be made at all.
+   */
+  invokeToTheEnd(functionArn: string, payload: unknown): Promise<'done' | 'stopped'> {
+    const name = functionArn.split(':').pop() ?? functionArn;
+    if (!this.lambdas.hosts(functionArn))
+      return Promise.reject(new Error(`no local function ${functionArn}`));
+    const config = this.configs.get(name) ?? { maximumRetryAttempts: DEFAULT_RETRIES };
+    return this.run(functionArn, name, payload, config);
+  }
+
+  private async run(
+    arn: string,
+    name: string,
+    payload: unknown,
+    config: InvokeConfig,
+  ): Promise<'done' | 'stopped'> {
     const requestId = randomUUID();
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.lambdas.invoke(arn, payload);
-        return;
+        return 'done';
       } catch (error) {
         const retriesLeft = attempt < config.maximumRetryAttempts;
         this.log(
@@ -76,9 +92,10 @@ export class LocalAsyncInvocations {
         }
         if (config.onFailure)
           await this.sendFailure(config.onFailure, arn, requestId, payload, error, attempt + 1);
-        return;
+        return 'done';
       }
     }
+    return 'stopped';
   }
 
   private async sendFailure(

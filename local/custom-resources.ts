@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { closeServer, readBody } from './aws-json-server';
 import type { DeployedResource, LocalDeployment } from './cloud-assembly';
+import { writeFileDurably } from './durable-file';
 import { jsonProblem } from './json-problem';
 
 /** What runs a custom resource's provider function: the LambdaHost, or a test's stand-in. */
@@ -348,10 +349,8 @@ class CustomResourceDeployment {
   }
 
   private save(): void {
-    const temp = `${this.file}.${process.pid}.tmp`;
     // Data may carry values meant only for the stack (NoEcho), so the file is its owner's alone.
-    writeFileSync(temp, `${JSON.stringify(this.recorded, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, this.file);
+    writeFileDurably(this.file, `${JSON.stringify(this.recorded, null, 2)}\n`, 0o600);
   }
 }
 

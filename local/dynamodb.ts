@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
@@ -11,6 +11,7 @@ import {
   type Projection,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalDeployment } from './cloud-assembly';
+import { writeFileDurably } from './durable-file';
 import { freePort } from './free-port';
 
 export interface LocalDynamoDb {
@@ -44,8 +45,12 @@ export async function startDynamoDb(
   if (engine === 'memory' && !hasJava()) throw new Error('the in-memory DynamoDB Local needs Java on PATH');
   if ((engine === 'auto' || engine === 'memory') && hasJava()) {
     const dir = engine === 'memory' ? undefined : join(dataDir, 'dynamodb-local');
-    if (dir) mkdirSync(dir, { recursive: true });
+    if (dir) {
+      mkdirSync(dir, { recursive: true });
+      await stopStaleJvm(dir);
+    }
     const child = spawnDynamoDbLocal(dir, port);
+    if (dir && child.pid !== undefined) writeFileDurably(join(dir, JVM_PID_FILE), `${child.pid}\n`);
     let output = '';
     child.stdout?.on('data', (d) => (output += String(d)));
     child.stderr?.on('data', (d) => (output += String(d)));
@@ -78,6 +83,7 @@ export async function startDynamoDb(
           child.kill('SIGTERM');
           await exited;
         }
+        if (dir) rmSync(join(dir, JVM_PID_FILE), { force: true });
       },
     };
   }
@@ -99,6 +105,33 @@ export async function startDynamoDb(
     engine: 'dynalite',
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Where the JVM serving a data folder writes its pid, for the next start to find it if it outlived us. */
+const JVM_PID_FILE = 'jvm.pid';
+
+/**
+ * Stops a DynamoDB Local JVM that outlived its runtime (killed with SIGKILL, which no exit handler sees)
+ * and still holds this data folder: two JVMs on one folder would both write it. Only a process whose
+ * command line names the folder is stopped, so a pid reused by something else is left alone.
+ */
+export async function stopStaleJvm(dir: string): Promise<number | undefined> {
+  const pidFile = join(dir, JVM_PID_FILE);
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  let commandLine: string;
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return undefined; // gone already (or no /proc, where the exit handler is all there is)
+  }
+  if (!commandLine.includes(dir)) return undefined;
+  process.kill(pid, 'SIGKILL');
+  for (let waited = 0; existsSync(`/proc/${pid}`) && waited < 10_000; waited += 50)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  return pid;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileDurably } from './durable-file';
 
 /**
  * The local stand-in for Cognito: a git-ignored file in the data folder that gives each role a bearer
@@ -41,7 +42,7 @@ export function loadLocalIdentities(dataDir: string): LocalIdentity[] {
   const file = join(dataDir, 'identities.json');
   if (!existsSync(file)) {
     const identities = defaults();
-    writeFileSync(file, `${JSON.stringify({ identities }, null, 2)}\n`, { mode: 0o600 });
+    writeFileDurably(file, `${JSON.stringify({ identities }, null, 2)}\n`, 0o600);
     return identities;
   }
   const parsed = fileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));

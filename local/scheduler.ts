@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { LocalAsyncInvocations } from './async-invocations';
 import { AwsServiceError, closeServer, readBody } from './aws-json-server';
+import { writeFileDurably } from './durable-file';
 import { freePort, listen } from './free-port';
 import { jsonProblem } from './json-problem';
 import { LongTimeout, type TimerBase } from './long-timers';
@@ -120,7 +121,7 @@ export class LocalScheduler {
   invocations = 0;
 
   constructor(
-    private readonly targets: Pick<LocalAsyncInvocations, 'invoke' | 'deadLetter'>,
+    private readonly targets: Pick<LocalAsyncInvocations, 'invokeToTheEnd' | 'deadLetter'>,
     private readonly options: LocalSchedulerOptions,
   ) {
     this.file = join(options.dataDir, 'schedules.json');
@@ -288,31 +289,42 @@ export class LocalScheduler {
     const k = key(GroupName, Name);
     this.timers.delete(k);
     if (this.stopped || this.schedules.get(k) !== schedule) return;
-    // Recorded before the call, so a restart never invokes the target a second time.
-    if (ActionAfterCompletion === 'DELETE') this.schedules.delete(k);
-    else schedule.fired = true;
-    try {
-      this.save();
-    } catch (error) {
-      this.options.log(`[scheduler] ${Name}: could not save ${this.file}: ${(error as Error).message}`);
-    }
     this.invocations++;
     this.options.log(`[scheduler] ${Name} → ${Target.Arn}`);
+    // Recorded as fired once the invocation has ended, so that a runtime killed before that fires it
+    // again at its next start: at least once, as Scheduler delivers, and the target is idempotent.
+    const fired = () => {
+      if (this.schedules.get(k) !== schedule) return;
+      if (ActionAfterCompletion === 'DELETE') this.schedules.delete(k);
+      else schedule.fired = true;
+      try {
+        this.save();
+      } catch (error) {
+        this.options.log(`[scheduler] ${Name}: could not save ${this.file}: ${(error as Error).message}`);
+      }
+    };
     // Invoked asynchronously, as Scheduler invokes a function: its failures are the function's (its
     // retries and on-failure destination). One that cannot be made goes to the schedule's dead-letter
     // queue, where it has one.
-    this.targets.invoke(Target.Arn, JSON.parse(Target.Input ?? '{}')).catch(async (error: Error) => {
-      this.options.log(`[scheduler] ${Name} → ${Target.Arn} failed: ${error.message}`);
-      const deadLetterArn = Target.DeadLetterConfig?.Arn;
-      if (!deadLetterArn) return;
-      const { region = 'us-east-1', accountId = '000000000000' } = this.options;
-      await this.targets.deadLetter(deadLetterArn, Target.Input ?? '{}', {
-        ERROR_CODE: 'ResourceNotFoundException',
-        ERROR_MESSAGE: error.message,
-        SCHEDULE_ARN: `arn:aws:scheduler:${region}:${accountId}:schedule/${schedule.description.GroupName ?? 'default'}/${Name}`,
-        TARGET_ARN: Target.Arn,
-      });
-    });
+    this.targets.invokeToTheEnd(Target.Arn, JSON.parse(Target.Input ?? '{}')).then(
+      (end) => {
+        if (end === 'done') fired();
+      },
+      async (error: Error) => {
+        this.options.log(`[scheduler] ${Name} → ${Target.Arn} failed: ${error.message}`);
+        const deadLetterArn = Target.DeadLetterConfig?.Arn;
+        if (deadLetterArn) {
+          const { region = 'us-east-1', accountId = '000000000000' } = this.options;
+          await this.targets.deadLetter(deadLetterArn, Target.Input ?? '{}', {
+            ERROR_CODE: 'ResourceNotFoundException',
+            ERROR_MESSAGE: error.message,
+            SCHEDULE_ARN: `arn:aws:scheduler:${region}:${accountId}:schedule/${schedule.description.GroupName ?? 'default'}/${Name}`,
+            TARGET_ARN: Target.Arn,
+          });
+        }
+        fired();
+      },
+    );
   }
 
   private load(): void {
@@ -332,9 +344,7 @@ export class LocalScheduler {
 
   private save(): void {
     mkdirSync(this.options.dataDir, { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify({ schedules: [...this.schedules.values()] }, null, 2)}\n`);
-    renameSync(temp, this.file);
+    writeFileDurably(this.file, `${JSON.stringify({ schedules: [...this.schedules.values()] }, null, 2)}\n`);
   }
 }
 

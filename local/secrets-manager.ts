@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AwsServiceError, closeServer, startAwsJsonServer } from './aws-json-server';
 import type { LocalDeployment } from './cloud-assembly';
+import { writeFileDurably } from './durable-file';
 import { freePort } from './free-port';
 import { jsonProblem } from './json-problem';
 
@@ -163,9 +164,7 @@ export function writeDefaultSecrets(dataDir: string, values: LocalSecretValues):
     ...Object.fromEntries(added.map((profileId) => [profileId, values[profileId]])),
   };
   mkdirSync(dataDir, { recursive: true });
-  const temp = join(dataDir, `.secrets.${randomUUID()}.json`);
-  writeFileSync(temp, `${JSON.stringify(merged, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, file);
+  writeFileDurably(file, `${JSON.stringify(merged, null, 2)}\n`, 0o600);
   return added;
 }
 

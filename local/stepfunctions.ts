@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { AwsServiceError, closeServer, startAwsJsonServer } from './aws-json-server';
 import type { LocalDeployment } from './cloud-assembly';
+import { appendLineDurably, writeFileDurably } from './durable-file';
 import { freePort } from './free-port';
 import type { LambdaHost } from './lambda-host';
 import { installLongTimers } from './long-timers';
@@ -38,6 +39,8 @@ interface Machine {
 
 /** How many finished executions the data folder keeps across restarts (AWS keeps them for 90 days). */
 const KEPT_FINISHED_EXECUTIONS = 1000;
+/** How many starts the journal holds before the executions file is flushed to disk and the journal emptied. */
+const JOURNAL_LIMIT = 500;
 /** How many executions the runtime remembers while it runs (running ones are never forgotten). */
 const REMEMBERED_EXECUTIONS = 20_000;
 
@@ -65,6 +68,9 @@ export class LocalStepFunctions {
   private readonly tokens = new Map<string, { resolve: (v: Json) => void; reject: (e: Error) => void }>();
   private readonly closeListeners = new Set<(execution: Readonly<ExecutionRecord>) => void>();
   private readonly file: string;
+  /** Executions started since the file was last written durably, one JSON line each, each flushed to disk. */
+  private readonly journal: string;
+  private journalLines = 0;
   private server?: Server;
   private saveTimer?: NodeJS.Timeout;
   private stopping = false;
@@ -77,6 +83,7 @@ export class LocalStepFunctions {
     const dir = join(options.dataDir, 'stepfunctions');
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'executions.json');
+    this.journal = join(dir, 'executions.journal');
   }
 
   async start(): Promise<void> {
@@ -203,6 +210,9 @@ export class LocalStepFunctions {
       stateTransitions: 0,
     };
     this.executions.set(executionArn, record);
+    // On disk before the caller hears of it: an order answered 201 has its plan, however the runtime ends.
+    appendLineDurably(this.journal, JSON.stringify(record));
+    this.journalLines++;
     this.run(machine, record);
     this.save();
     return { executionArn, startDate: record.startDate };
@@ -334,7 +344,22 @@ export class LocalStepFunctions {
     try {
       saved = JSON.parse(readFileSync(this.file, 'utf8')) as ExecutionRecord[];
     } catch {
-      return;
+      // No file yet (or a torn one from before files were written whole): the journal has what started.
+    }
+    // Started after the file was written: the journal adds what the file does not know.
+    const known = new Set(saved.map((record) => record.executionArn));
+    this.journalLines = 0;
+    const journal = existsSync(this.journal) ? readFileSync(this.journal, 'utf8').split('\n') : [];
+    for (const line of journal) {
+      if (line.trim() === '') continue;
+      try {
+        const record = JSON.parse(line) as ExecutionRecord;
+        this.journalLines++;
+        if (!known.has(record.executionArn)) saved.push(record);
+        known.add(record.executionArn);
+      } catch {
+        // A line cut short by a crash mid-append: its StartExecution never answered.
+      }
     }
     let resumed = 0;
     for (const record of saved) {
@@ -356,7 +381,8 @@ export class LocalStepFunctions {
 
   /**
    * Writes the executions soon, once for a burst of changes; atomically, so a crash leaves the old file.
-   * The file keeps every running execution (they resume at the next start) and the latest finished ones
+   * A start does not wait for it: each is in the journal, on disk, before StartExecution answers, and the
+   * next start of the runtime reads the file and then the journal. The file keeps every running execution (they resume at the next start) and the latest finished ones
    * (for DescribeExecution after a restart): writing every execution ever run made each save grow with
    * the runtime's age, until saving alone took most of the event loop (docs/performance.md).
    */
@@ -365,7 +391,7 @@ export class LocalStepFunctions {
     this.saveTimer = setTimeout(() => this.flush(), 50);
   }
 
-  private flush(): void {
+  private flush(durably = false): void {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     const temp = `${this.file}.tmp`;
@@ -375,14 +401,23 @@ export class LocalStepFunctions {
       ...all.filter((e) => e.status === 'RUNNING'),
       ...finished.slice(Math.max(0, finished.length - KEPT_FINISHED_EXECUTIONS)),
     ];
-    writeFileSync(temp, JSON.stringify(kept));
-    renameSync(temp, this.file);
+    const text = JSON.stringify(kept);
+    if (!durably && this.journalLines < JOURNAL_LIMIT) {
+      // The journal keeps the starts durable: this file is written whole but not flushed to disk.
+      writeFileSync(temp, text);
+      renameSync(temp, this.file);
+      return;
+    }
+    // Now and then the file is flushed to disk, and the journal it covers starts again.
+    writeFileDurably(this.file, text);
+    writeFileSync(this.journal, '');
+    this.journalLines = 0;
   }
 
   /** Stops serving; running executions stay RUNNING on disk and resume at the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.flush();
+    this.flush(true);
     for (const abort of this.aborts.values()) abort();
     // The engine clears a task's timeout timer only when the task settles: settle every waiting task, or
     // its timer (as long as the plan's timeout) keeps the process alive after the runtime stopped.

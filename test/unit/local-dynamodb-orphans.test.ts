@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { stopStaleJvm } from '../../local/dynamodb';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const hasJava = (() => {
@@ -66,6 +67,35 @@ describe('DynamoDB Local as a child of the runtime', () => {
       if (alive) process.kill(pid, 'SIGKILL');
       assert.equal(alive, false, `DynamoDB Local (pid ${pid}) outlived its process`);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is stopped at the next start when it outlived a runtime killed with SIGKILL, and only if it holds the folder', async () => {
+    // Prepare: two long-running processes, one whose command line names the data folder (as a JVM
+    // started with -dbPath does) and one that does not; the pid file names each in turn.
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-stale-'));
+    const keepAlive = 'setTimeout(() => {}, 60000)';
+    const holder = spawn(process.execPath, ['-e', keepAlive, dir], { stdio: 'ignore' });
+    const stranger = spawn(process.execPath, ['-e', keepAlive], { stdio: 'ignore' });
+    const exited = (child: typeof holder) => new Promise((done) => child.once('exit', done));
+    try {
+      // Act
+      writeFileSync(join(dir, 'jvm.pid'), `${stranger.pid}\n`);
+      const spared = await stopStaleJvm(dir);
+      writeFileSync(join(dir, 'jvm.pid'), `${holder.pid}\n`);
+      const holderExit = exited(holder);
+      const stopped = await stopStaleJvm(dir);
+
+      // Assess
+      assert.equal(spared, undefined, 'a process that does not hold the folder is left alone');
+      assert.equal(stranger.exitCode, null);
+      assert.equal(stopped, holder.pid);
+      assert.equal(await holderExit, null, 'killed by a signal');
+      assert.equal(existsSync(join(dir, 'jvm.pid')), false);
+    } finally {
+      stranger.kill('SIGKILL');
+      holder.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -23,17 +23,21 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:switchboard-release-hold';
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Lambdas that record what they are invoked with; `failing` rejects every invocation after recording it. */
-/** Asynchronous invocations that record what they were asked; `failing`: the invocation cannot be made. */
-function fakeLambdas(failing = false) {
+/**
+ * Asynchronous invocations that record what they were asked; `failing`: the invocation cannot be made;
+ * `unending`: it is under way when the runtime stops.
+ */
+function fakeLambdas(failing = false, unending = false) {
   const calls: { arn: string; event: unknown; at: number }[] = [];
   const deadLetters: { queueArn: string; body: string; attributes: Record<string, string> }[] = [];
   return {
     calls,
     deadLetters,
-    invoke: async (arn: string, event: unknown) => {
+    invokeToTheEnd: async (arn: string, event: unknown): Promise<'done' | 'stopped'> => {
       calls.push({ arn, event, at: Date.now() });
       if (failing) throw new Error('function crashed');
+      if (unending) return new Promise<'done' | 'stopped'>(() => {});
+      return 'done';
     },
     deadLetter: async (queueArn: string, body: string, attributes: Record<string, string>) => {
       deadLetters.push({ queueArn, body, attributes });
@@ -422,6 +426,29 @@ describe('the local EventBridge Scheduler', () => {
       kept.Schedules?.map((s) => s.Name),
       ['overdue', 'pending'],
     );
+  });
+
+  it('fires a schedule again at the next start when the runtime stopped before its invocation ended', async () => {
+    // Prepare: the schedule fires, and its function is still running when the runtime is killed.
+    const clock = clockBefore(100);
+    const first = await start(fakeLambdas(false, true), clock.now);
+    await first.client.send(
+      new CreateScheduleCommand(scheduleInput({ ScheduleExpression: at(clock.dueAt) })),
+    );
+    await waitFor(() => first.scheduler.invocations === 1);
+    await first.scheduler.stop();
+
+    // Act
+    const lambdas = fakeLambdas();
+    const second = await start(lambdas, clock.now);
+    await waitFor(() => lambdas.calls.length === 1);
+    await sleep(50);
+    const third = await start(fakeLambdas(), clock.now);
+    await sleep(100);
+
+    // Assess: at least once; and once it has ended, never again.
+    assert.equal(second.scheduler.invocations, 1);
+    assert.equal(third.scheduler.invocations, 0);
   });
 
   it('keeps a schedule due in 40 days without firing it, across a restart', async () => {

@@ -171,4 +171,22 @@ describe('the local Step Functions executions file', () => {
     assert.ok(!(stillWaiting instanceof Error) && stillWaiting.status === 'RUNNING', String(stillWaiting));
     assert.ok(log.includes('[stepfunctions] resumed 2 running executions'), log.join('\n'));
   });
+
+  it('has a start on disk before StartExecution answers, so that a runtime killed then resumes it', async () => {
+    // Act: a start, and at once (before any write of the executions file) a runtime that reads the folder,
+    // as one started after a kill -9 would.
+    assert.ok(client && restarted);
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: arnOf('HourLong'), name: 'just-answered', input: '{}' }),
+    );
+    const journal = readFileSync(join(dataDir, 'stepfunctions', 'executions.journal'), 'utf8');
+    const afterKill = new LocalStepFunctions(deployment, options);
+    log.length = 0;
+    await afterKill.start();
+    await afterKill.stop();
+
+    // Assess
+    assert.ok(journal.includes(String(executionArn)), 'the start is in the journal');
+    assert.ok(log.includes('[stepfunctions] resumed 3 running executions'), log.join('\n'));
+  });
 });
