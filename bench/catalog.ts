@@ -46,6 +46,8 @@ export function writeScalingCatalog(dir: string): void {
       stringify({ id: `${id}-work`, system: id, method: 'POST', path: '/work', timeoutSeconds: 10 }),
     );
   }
+  for (const offering of [...SCALING_PLAN_SIZES.map((size) => `scale-${size}`), 'flaky'])
+    writeFileSync(join(dir, 'offerings', `${offering}.yaml`), stringify({ id: offering, name: offering }));
   for (const size of SCALING_PLAN_SIZES) {
     writeFileSync(
       join(dir, 'plans', `scale-${size}.yaml`),

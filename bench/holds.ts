@@ -45,6 +45,7 @@ export function writeBulkCatalog(dir: string, ratePerSecond: number): void {
     join(dir, 'plans', 'bulk.yaml'),
     'id: bulk\nfulfils:\n  - offering: bulk\nitems:\n  - id: work\n    type: callout\n    interface: bulk-work\n',
   );
+  writeFileSync(join(dir, 'offerings', 'bulk.yaml'), 'id: bulk\nname: Bulk work\n');
 }
 
 /** The bulk system: answers at once and counts every callout by its idempotency key, with when. */

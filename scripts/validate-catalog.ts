@@ -10,7 +10,7 @@ try {
   const catalog = loadCatalog(dir);
   const count = (o: object) => Object.keys(o).length;
   console.log(
-    `${dir}: ${count(catalog.plans)} plans, ${count(catalog.systems)} systems, ${count(catalog.interfaces)} system interfaces, ${count(catalog.authProfiles)} auth profiles, ${count(catalog.mappings)} mappings, ${catalog.customAdapters.length} custom adapters — valid.`,
+    `${dir}: ${count(catalog.offerings)} offerings, ${count(catalog.plans)} plans, ${count(catalog.systems)} systems, ${count(catalog.interfaces)} system interfaces, ${count(catalog.authProfiles)} auth profiles, ${count(catalog.mappings)} mappings, ${catalog.customAdapters.length} custom adapters — valid.`,
   );
   const results = await runMappingCases(dir, catalog);
   const failed = results.filter((r) => r.failure);

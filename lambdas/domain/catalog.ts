@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type PlanDefinition, slug } from '../../statemachines/plan-definition';
 import type { AuthProfile } from './auth-profile';
+import type { Offering } from './offering';
 import type { Procedure } from './procedure';
 
 /**
@@ -97,6 +98,8 @@ export interface Catalog {
   plans: Record<string, PlanDefinition>;
   /** Integration procedures by id (procedures/<id>.yaml), run by auto tasks. */
   procedures: Record<string, Procedure>;
+  /** Product offerings by id (offerings/<id>.yaml): the characteristics each takes. Every plan's are here. */
+  offerings: Record<string, Offering>;
 }
 
 /** The plan that fulfils a line, by offering id and line action. */

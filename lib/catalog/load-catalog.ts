@@ -13,9 +13,11 @@ import {
   systemInterfaceSchema,
   systemSchema,
 } from '../../lambdas/domain/catalog';
+import { type Offering, offeringSchema } from '../../lambdas/domain/offering';
 import { type Procedure, procedureSchema, stepExpressions } from '../../lambdas/domain/procedure';
 import { type PlanDefinition, planDefinitionSchema, slug } from '../../statemachines/plan-definition';
 import { checkPlanGraph } from '../../statemachines/plan-graph';
+import { characteristicReads } from './characteristic-reads';
 
 /** One thing wrong in the catalog, with where it is. */
 export interface CatalogProblem {
@@ -44,8 +46,8 @@ export interface LoadCatalogOptions {
 const DATA_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 /**
- * Reads and validates a catalog folder: systems/, interfaces/, auth-profiles/, plans/ (YAML or JSON, one
- * entry a file), mappings/ (one JSONata expression a file, named by the file) and adapters/ (custom
+ * Reads and validates a catalog folder: systems/, interfaces/, auth-profiles/, offerings/, plans/ (YAML or
+ * JSON, one entry a file), mappings/ (one JSONata expression a file, named by the file) and adapters/ (custom
  * integration adapters, one TypeScript module a file, named by the file). Throws a CatalogError that lists
  * every problem with its file and field.
  */
@@ -111,7 +113,11 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
   );
   const procedures = indexById<Procedure>(
     'procedure',
-    readEntries('procedures', procedureSchema, procedureWhere),
+    readEntries('procedures', procedureSchema, listEntryWhere('steps', 'step', 'id')),
+  );
+  const offerings = indexById<Offering>(
+    'offering',
+    readEntries('offerings', offeringSchema, listEntryWhere('characteristics', 'characteristic', 'name')),
   );
   const customAdapters = listFiles(join(dir, 'adapters'), new Set(['.ts'])).map((file) =>
     basename(file, '.ts'),
@@ -129,6 +135,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
   }
 
   const mappings: Record<string, string> = {};
+  const mappingFiles: Record<string, string> = {};
   const invalidMappings = new Set<string>();
   for (const file of listFiles(join(dir, 'mappings'), new Set(['.jsonata']))) {
     const name = basename(file, '.jsonata');
@@ -136,6 +143,7 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     try {
       jsonata(expression);
       mappings[name] = expression;
+      mappingFiles[name] = display(file);
     } catch (error) {
       invalidMappings.add(name);
       problems.push({
@@ -272,6 +280,14 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
         }
       }
     }
+    plan.fulfils.forEach(({ offering }, i) => {
+      if (!offerings.byId[offering] && !invalidIds.has(`offerings/${offering}`))
+        problems.push({
+          file,
+          where: `fulfils.${i}.offering`,
+          message: `offering "${offering}" is not declared (expected offerings/${offering}.yaml, with id: ${offering})`,
+        });
+    });
     for (const { offering, actions } of plan.fulfils) {
       for (const action of actions) {
         const key = `${offering}/${action}`;
@@ -288,6 +304,17 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     }
   }
 
+  const fulfilled = new Set(Object.values(plans.byId).flatMap((plan) => plan.fulfils.map((f) => f.offering)));
+  for (const [id, offering] of Object.entries(offerings.byId)) {
+    if (!fulfilled.has(id) && Object.keys(plans.byId).length > 0)
+      problems.push({
+        file: offerings.fileOf[id] ?? id,
+        where: 'id',
+        message: `no plan fulfils offering "${offering.id}": every order for it would be refused`,
+      });
+  }
+  problems.push(...checkCharacteristicReads(plans, offerings, interfaces.byId, mappings, mappingFiles));
+
   if (Object.keys(plans.byId).length === 0 && problems.length === 0) {
     problems.push({ file: display(join(dir, 'plans')), message: 'holds no plan definition' });
   }
@@ -300,18 +327,98 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     procedures: procedures.byId,
     authProfiles: authProfiles.byId,
     customAdapters,
+    offerings: offerings.byId,
   };
 }
 
-/** `steps.2.body` of a procedure is `step "notify".body`: the step by its id where it has one. */
-function procedureWhere(raw: unknown, path: PropertyKey[]): string | undefined {
-  const [head, index, ...rest] = path;
-  if (head === 'steps' && typeof index === 'number') {
-    const id = (raw as { steps?: { id?: unknown }[] } | null)?.steps?.[index]?.id;
-    const step = typeof id === 'string' ? `step "${id}"` : `step ${index + 1}`;
-    return rest.length > 0 ? `${step}.${rest.map(String).join('.')}` : step;
+/**
+ * Says where an issue in a list of an entry is by the element's own name: `steps.2.body` of a procedure
+ * is `step "notify".body`, `characteristics.0.default` of an offering `characteristic "bandwidth".default`.
+ */
+function listEntryWhere(list: string, noun: string, key: string) {
+  return (raw: unknown, path: PropertyKey[]): string | undefined => {
+    const [head, index, ...rest] = path;
+    if (head === list && typeof index === 'number') {
+      const id = (raw as Record<string, Record<string, unknown>[] | undefined> | null)?.[list]?.[index]?.[
+        key
+      ];
+      const element = typeof id === 'string' ? `${noun} "${id}"` : `${noun} ${index + 1}`;
+      return rest.length > 0 ? `${element}.${rest.map(String).join('.')}` : element;
+    }
+    return path.map(String).join('.') || undefined;
+  };
+}
+
+/**
+ * Every characteristic a plan's expressions read by name (its items' conditions, auto tasks' mappings,
+ * and its callouts' interface mappings) must be declared by every offering the plan fulfils: a typo, or a
+ * characteristic an order never carries, fails the synth instead of an order. Each problem names the
+ * file the expression is in (the plan, or the mapping) and the characteristic.
+ */
+function checkCharacteristicReads(
+  plans: { byId: Record<string, PlanDefinition>; fileOf: Record<string, string> },
+  offerings: { byId: Record<string, Offering>; fileOf: Record<string, string> },
+  interfaces: Record<string, SystemInterface>,
+  mappings: Record<string, string>,
+  mappingFiles: Record<string, string>,
+): CatalogProblem[] {
+  const problems: CatalogProblem[] = [];
+  const reported = new Set<string>();
+  const readsOf = new Map<string, string[]>();
+  const reads = (expression: string) => {
+    let names = readsOf.get(expression);
+    if (!names) {
+      try {
+        names = characteristicReads(expression);
+      } catch {
+        names = []; // not valid JSONata: reported where it is
+      }
+      readsOf.set(expression, names);
+    }
+    return names;
+  };
+  for (const [planId, plan] of Object.entries(plans.byId)) {
+    const planFile = plans.fileOf[planId] ?? planId;
+    /** Each expression the plan runs, where it is written, and (for a mapping) who runs it. */
+    const sources: { file: string; where: string | undefined; expression: string; by: string }[] = [];
+    for (const item of plan.items) {
+      for (const field of ['condition', 'setAttributes', 'input', 'output'] as const) {
+        const expression = item[field];
+        if (expression !== undefined)
+          sources.push({ file: planFile, where: itemWhere(item.id, field), expression, by: '' });
+      }
+      const iface = item.interface !== undefined ? interfaces[item.interface] : undefined;
+      for (const field of ['requestMapping', 'responseMapping', 'asyncResponseMapping'] as const) {
+        const name = iface?.[field];
+        const expression = name !== undefined ? mappings[name] : undefined;
+        if (name !== undefined && expression !== undefined)
+          sources.push({
+            file: mappingFiles[name] ?? name,
+            where: undefined,
+            expression,
+            by: `as plan "${planId}" runs it for item "${item.id}" (interface "${iface?.id}"), it `,
+          });
+      }
+    }
+    for (const { offering: offeringId } of plan.fulfils) {
+      const offering = offerings.byId[offeringId];
+      if (!offering) continue;
+      const declared = new Set(offering.characteristics.map((c) => c.name));
+      for (const source of sources) {
+        for (const name of reads(source.expression)) {
+          const key = `${source.file}\n${source.where}\n${offeringId}\n${name}`;
+          if (declared.has(name) || reported.has(key)) continue;
+          reported.add(key);
+          problems.push({
+            file: source.file,
+            ...(source.where ? { where: source.where } : {}),
+            message: `${source.by}reads characteristic "${name}", which offering "${offeringId}" (${offerings.fileOf[offeringId]}) does not declare`,
+          });
+        }
+      }
+    }
   }
-  return path.map(String).join('.') || undefined;
+  return problems;
 }
 
 /**

@@ -53,6 +53,7 @@ describe('an asynchronous answer that reports failure, or never comes', () => {
       join(dir, 'plans', 'truck-roll.yaml'),
       'id: truck-roll\nfulfils:\n  - offering: truck-roll\nitems:\n  - id: dispatch\n    type: callout\n    interface: trucks-dispatch\n',
     );
+    writeFileSync(join(dir, 'offerings', 'truck-roll.yaml'), 'id: truck-roll\nname: A truck roll\n');
     sb = await startTestSwitchboard({ catalogDir: dir, systemBaseUrls: { trucks: trucks.url } });
   });
   after(async () => {

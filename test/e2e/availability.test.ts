@@ -257,6 +257,7 @@ describe('the circuit breaker', () => {
       join(dir, 'plans', 'fragile.yaml'),
       'id: fragile\nfulfils:\n  - offering: fragile\nitems:\n  - id: work\n    type: callout\n    interface: fragile-work\n',
     );
+    writeFileSync(join(dir, 'offerings', 'fragile.yaml'), 'id: fragile\nname: Fragile work\n');
     sb = await startTestSwitchboard({
       catalogDir: dir,
       systemBaseUrls: { fragile: `http://127.0.0.1:${port}` },

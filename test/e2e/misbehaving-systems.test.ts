@@ -101,6 +101,8 @@ function writeMisbehavingCatalog(): string {
     join(dir, 'plans', 'narrow.yaml'),
     'id: narrow\nfulfils:\n  - offering: narrow\nitems:\n  - id: work\n    type: callout\n    interface: narrow-work\n',
   );
+  for (const offering of ['flaky', 'long-wait', 'steady', 'narrow'])
+    writeFileSync(join(dir, 'offerings', `${offering}.yaml`), `id: ${offering}\nname: ${offering}\n`);
   return dir;
 }
 

@@ -106,6 +106,9 @@ function writeCatalog(): string {
       })),
     };
     writeFileSync(join(dir, 'plans', `${id}.json`), JSON.stringify(plan));
+    // The conditional plan reads the line's speed; the others read nothing.
+    const characteristics = id === 'conditional' ? [{ name: 'speed', valueType: 'string' }] : [];
+    writeFileSync(join(dir, 'offerings', `${id}.json`), JSON.stringify({ id, name: id, characteristics }));
   }
   return dir;
 }

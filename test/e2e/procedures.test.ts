@@ -94,6 +94,7 @@ describe('integration procedures through the callout machinery', () => {
     );
     writeFileSync(join(dir, 'procedures', 'open-ticket.yaml'), PROCEDURE);
     writeFileSync(join(dir, 'plans', 'ticket.yaml'), PLAN);
+    writeFileSync(join(dir, 'offerings', 'ticket.yaml'), 'id: ticket\nname: A support ticket\n');
     sb = await startTestSwitchboard({
       catalogDir: dir,
       systemBaseUrls: { crm: `${base}/crm`, ticketing: `${base}/ticketing` },

@@ -70,11 +70,16 @@ describe('records that stay small whatever happens to an item', () => {
     for (const [plan, iface] of [
       ['bulky-sync', 'bulky-send'],
       ['bulky-async', 'bulky-async'],
-    ])
+    ]) {
       file(
         `plans/${plan}.yaml`,
         `id: ${plan}\nfulfils:\n  - offering: ${plan}\nitems:\n  - id: send\n    type: callout\n    interface: ${iface}\n`,
       );
+      file(
+        `offerings/${plan}.yaml`,
+        `id: ${plan}\nname: Bulky jobs\ncharacteristics:\n  - { name: blob, valueType: string, required: true }\n`,
+      );
+    }
     sb = await startTestSwitchboard({ catalogDir: dir, systemBaseUrls: { bulky: bulky.url } });
     const rule = await sb.call('PUT', '/admin/retry-rules/bulky-send', {
       scope: { kind: 'interface', interfaceId: 'bulky-send' },

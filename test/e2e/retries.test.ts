@@ -69,6 +69,7 @@ describe('retry rules and fallout', () => {
       join(dir, 'plans', 'wobbly.yaml'),
       'id: wobbly\nfulfils:\n  - offering: wobbly\nitems:\n  - id: work\n    type: callout\n    interface: wobbly-work\n',
     );
+    writeFileSync(join(dir, 'offerings', 'wobbly.yaml'), 'id: wobbly\nname: Wobbly work\n');
     sb = await startTestSwitchboard({
       catalogDir: dir,
       systemBaseUrls: { wobbly: `http://127.0.0.1:${(wobbly.address() as AddressInfo).port}` },

@@ -12,6 +12,7 @@ import {
   WORK_QUEUE_URL,
 } from '../../statemachines/compile-plan';
 import { MAX_TIMEOUT_SECONDS, planDefinitionSchema } from '../../statemachines/plan-definition';
+import { offering } from './fixtures/catalogs';
 
 type State = Record<string, unknown>;
 type Block = { StartAt: string; States: Record<string, State> };
@@ -333,6 +334,7 @@ describe('compilePlan', () => {
         authProfiles: {},
         customAdapters: [],
         procedures: {},
+        offerings: { fibre: offering('fibre'), voice: offering('voice') },
         plans: {
           fibre: plan,
           voice: planOf([{ id: 'ported', type: 'milestone' }], {

@@ -38,6 +38,8 @@ const BASE = {
   'interfaces/book-slot.yaml': 'id: book-slot\nsystem: scheduling\nmethod: POST\npath: /slots\n',
   'interfaces/book-later.yaml':
     'id: book-later\nsystem: scheduling\nmethod: POST\npath: /later\nadapter: async-rest\n',
+  'offerings/install.yaml':
+    'id: install\nname: Installation\ncharacteristics:\n  - { name: serviceAddress, valueType: string }\n',
 };
 
 const GOOD_PROCEDURE = `id: book-installation

@@ -60,9 +60,18 @@ const PLAN = [
   '',
 ].join('\n');
 
+const OFFERING = [
+  'id: dsl',
+  'name: DSL broadband',
+  'characteristics:',
+  '  - { name: bandwidth, valueType: integer, unit: Mbit/s, required: true }',
+  '',
+].join('\n');
+
 const validCatalog = () => ({
   'systems/inventory.yaml': SYSTEM,
   'interfaces/reserve-port.yaml': INTERFACE,
+  'offerings/dsl.yaml': OFFERING,
   'plans/dsl.yaml': PLAN,
   'mappings/reserve-request.jsonata': '{ "orderId": order.id }',
 });
@@ -146,12 +155,14 @@ describe('loadCatalog', () => {
         path: '/ports',
         adapter: 'sync-rest',
       }),
+      'offerings/dsl.json': JSON.stringify({ id: 'dsl', name: 'DSL' }),
       'plans/dsl.yaml': PLAN,
     });
 
     const catalog = loadCatalog(dir);
 
     assert.deepEqual(Object.keys(catalog.systems), ['inventory']);
+    assert.deepEqual(catalog.offerings.dsl, { id: 'dsl', name: 'DSL', characteristics: [] });
     assert.equal(catalog.interfaces['reserve-port']?.timeoutSeconds, 30);
     assert.deepEqual(catalog.mappings, {});
   });
@@ -175,6 +186,7 @@ describe('loadCatalog', () => {
       ].join('\n'),
       'mappings/reserve-request.jsonata': '{ "orderId": order.id }',
       'mappings/reserve-response.jsonata': '{ "portId": }',
+      'offerings/dsl.yaml': OFFERING,
       'plans/cyclic.yaml': [
         'id: cyclic',
         'fulfils:',
@@ -267,7 +279,7 @@ describe('loadCatalog', () => {
         '  - id: note',
         '    type: autoTask',
         '    dependsOn: [done]',
-        `    condition: 'characteristics.bandwidth = "100"'`,
+        `    condition: 'characteristics.bandwidth = 100'`,
         `    setAttributes: '{ "noted": true }'`,
         '',
       ].join('\n'),
@@ -276,7 +288,7 @@ describe('loadCatalog', () => {
     const catalog = loadCatalog(dir);
 
     const note = catalog.plans.dsl?.items.find((i) => i.id === 'note');
-    assert.equal(note?.condition, 'characteristics.bandwidth = "100"');
+    assert.equal(note?.condition, 'characteristics.bandwidth = 100');
     assert.equal(note?.setAttributes, '{ "noted": true }');
   });
 
@@ -686,5 +698,220 @@ describe('loadCatalog', () => {
     assert.deepEqual(catalog.customAdapters, []);
     assert.deepEqual(catalog.authProfiles, {});
     assert.deepEqual(catalog.systems.inventory?.limits, {});
+  });
+});
+
+describe('loadCatalog: offerings', () => {
+  it('loads the demo offerings with what each takes', () => {
+    const catalog = loadCatalog(DEMO_CATALOG);
+
+    assert.deepEqual(Object.keys(catalog.offerings).sort(), ['dsl-broadband', 'tv-bundle']);
+    assert.deepEqual(
+      catalog.offerings['dsl-broadband']?.characteristics.map((c) => [c.name, c.valueType, c.required]),
+      [
+        ['bandwidth', 'integer', true],
+        ['serviceAddress', 'string', true],
+        ['contactEmail', 'string', false],
+      ],
+    );
+    assert.deepEqual(
+      catalog.offerings['tv-bundle']?.characteristics.map((c) => [c.name, c.default]),
+      [
+        ['package', 'basic'],
+        ['installation', 'self'],
+      ],
+    );
+  });
+
+  it('reports every wrong declaration at its file and the characteristic by name', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'offerings/dsl.yaml': [
+        'id: dsl',
+        'name: DSL',
+        'colour: blue',
+        'characteristics:',
+        '  - { name: bandwidth, valueType: integer, pattern: "[0-9]+" }',
+        '  - { name: address, valueType: string, pattern: "([" }',
+        '  - { name: speed, valueType: number, minimum: 10, maximum: 1 }',
+        '  - { name: tier, valueType: string, allowedValues: [gold, 2] }',
+        '  - { name: email, valueType: string, required: true, default: a@b }',
+        '  - { valueType: boolean }',
+        '',
+      ].join('\n'),
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    const file = shown(dir, 'offerings/dsl.yaml');
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where, p.message]),
+      [
+        [file, 'characteristic "bandwidth".pattern', 'only a string takes a pattern, not an integer'],
+        [
+          file,
+          'characteristic "address".pattern',
+          'is not a valid regular expression: Invalid regular expression: /^(?:([)$/u: Unterminated character class',
+        ],
+        [file, 'characteristic "speed".maximum', 'is less than the minimum, 10'],
+        [file, 'characteristic "tier".allowedValues.1', 'must be a string, not 2'],
+        [
+          file,
+          'characteristic "email".default',
+          'a required characteristic takes no default: a line always carries it',
+        ],
+        [file, 'characteristic 6.name', 'Invalid input: expected string, received undefined'],
+        [file, undefined, 'Unrecognized key: "colour"'],
+      ],
+    );
+  });
+
+  it('reports a plan that fulfils an offering not declared, and an offering declared twice or fulfilled by no plan', () => {
+    const { 'offerings/dsl.yaml': _declared, ...withoutDsl } = validCatalog();
+    const dir = writeCatalog({
+      ...withoutDsl,
+      'offerings/other.yaml': 'id: other\nname: Other\n',
+      'offerings/other-again.yaml': 'id: other\nname: Other again\n',
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where, p.message]),
+      [
+        [
+          shown(dir, 'offerings/other.yaml'),
+          'id',
+          `offering "other" is also defined in ${shown(dir, 'offerings/other-again.yaml')}`,
+        ],
+        [
+          shown(dir, 'plans/dsl.yaml'),
+          'fulfils.0.offering',
+          'offering "dsl" is not declared (expected offerings/dsl.yaml, with id: dsl)',
+        ],
+        [
+          shown(dir, 'offerings/other.yaml'),
+          'id',
+          'no plan fulfils offering "other": every order for it would be refused',
+        ],
+      ],
+    );
+  });
+
+  it('does not report the offering as undeclared when its own file is the invalid one', () => {
+    const dir = writeCatalog({ ...validCatalog(), 'offerings/dsl.yaml': 'id: dsl\n' });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where]),
+      [[shown(dir, 'offerings/dsl.yaml'), 'name']],
+    );
+  });
+
+  it("reports every characteristic a plan's mappings and expressions read that an offering it fulfils does not declare", () => {
+    // Prepare: a plan for two offerings; fibre declares only the bandwidth.
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'interfaces/reserve-port.yaml':
+        `${INTERFACE}responseMapping: reserve-response\nasyncResponseMapping: reserve-callback\nadapter: async-rest\n`.replace(
+          'adapter: sync-rest\n',
+          '',
+        ),
+      'mappings/reserve-request.jsonata':
+        '{ "bandwidthMbps": $number(characteristics.bandwidth), "address": characteristics.serviceAddress }',
+      'mappings/reserve-response.jsonata': '{ "portId": response.portId, "tier": characteristics.tier }',
+      'mappings/reserve-callback.jsonata': '{ "note": $lookup(characteristics, "note") }',
+      'offerings/fibre.yaml':
+        'id: fibre\nname: Fibre\ncharacteristics:\n  - { name: bandwidth, valueType: integer }\n',
+      'plans/dsl.yaml': [
+        'id: dsl',
+        'timeoutSeconds: 9999999',
+        'fulfils:',
+        '  - offering: dsl',
+        '  - offering: fibre',
+        'items:',
+        '  - id: reserve',
+        '    type: callout',
+        '    interface: reserve-port',
+        '  - id: again',
+        '    type: callout',
+        '    interface: reserve-port',
+        '  - id: done',
+        '    type: autoTask',
+        '    dependsOn: [reserve]',
+        `    condition: 'characteristics.bandwidth > 10 and characteristics.urgent'`,
+        `    setAttributes: '{ "speed": line.product.productCharacteristic[name = "speed"].value }'`,
+        '',
+      ].join('\n'),
+    });
+
+    // Act
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    // Assess: each read named with the file it is in, once however many items use the mapping.
+    const offerings = { dsl: shown(dir, 'offerings/dsl.yaml'), fibre: shown(dir, 'offerings/fibre.yaml') };
+    const runs = 'as plan "dsl" runs it for item "reserve" (interface "reserve-port"), it ';
+    const notDeclared = (name: string, offering: 'dsl' | 'fibre') =>
+      `reads characteristic "${name}", which offering "${offering}" (${offerings[offering]}) does not declare`;
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where, p.message]),
+      [
+        ...(['dsl', 'fibre'] as const).flatMap((offering) => [
+          [
+            shown(dir, 'mappings/reserve-request.jsonata'),
+            undefined,
+            `${runs}${notDeclared('serviceAddress', offering)}`,
+          ],
+          [
+            shown(dir, 'mappings/reserve-response.jsonata'),
+            undefined,
+            `${runs}${notDeclared('tier', offering)}`,
+          ],
+          [
+            shown(dir, 'mappings/reserve-callback.jsonata'),
+            undefined,
+            `${runs}${notDeclared('note', offering)}`,
+          ],
+          [shown(dir, 'plans/dsl.yaml'), 'item "done".condition', notDeclared('urgent', offering)],
+          [shown(dir, 'plans/dsl.yaml'), 'item "done".setAttributes', notDeclared('speed', offering)],
+        ]),
+      ],
+    );
+  });
+
+  it('checks the input and output mappings of an auto task that runs a procedure', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'procedures/notify.yaml': [
+        'id: notify',
+        'inputs: [to]',
+        'steps:',
+        '  - id: send',
+        '    type: http',
+        '    system: inventory',
+        '    method: POST',
+        '    path: /messages',
+        `    body: '{ "to": input.to, "email": characteristics.nowhere }'`,
+        '',
+      ].join('\n'),
+      'plans/dsl.yaml': [
+        PLAN,
+        '  - id: tell',
+        '    type: autoTask',
+        '    procedure: notify',
+        `    input: '{ "to": characteristics.contactEmail }'`,
+        `    output: '{ "sentAt": characteristics.bandwidth }'`,
+        '',
+      ].join('\n'),
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    // A procedure's own steps see its input, not the line: they read no characteristic.
+    assert.deepEqual(
+      problems.map((p) => [p.where, p.message.match(/characteristic "(\w+)"/)?.[1]]),
+      [['item "tell".input', 'contactEmail']],
+    );
   });
 });

@@ -62,6 +62,7 @@ describe('npm run procedure (the preview)', () => {
       'catalog/systems/notification.yaml': `id: notification\nname: Notification\nbaseUrl: ${url}\n`,
       'catalog/auth-profiles/scheduling-key.yaml': 'id: scheduling-key\ntype: api-key\nheader: x-api-key\n',
       'catalog/interfaces/book-slot.yaml': 'id: book-slot\nsystem: scheduling\nmethod: POST\npath: /slots\n',
+      'catalog/offerings/none.yaml': 'id: none\nname: Nothing\n',
       'catalog/plans/none.yaml':
         'id: none\nfulfils:\n  - offering: none\nitems:\n  - id: done\n    type: milestone\n',
       'catalog/procedures/book.yaml': [

@@ -11,6 +11,7 @@ import type { StartItemMessage } from '../../lambdas/ports/work-queue';
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
+import { offering } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -65,6 +66,7 @@ function installCatalog(notification: Partial<Catalog['systems'][string]> = {}):
     mappings: {},
     authProfiles: {},
     customAdapters: [],
+    offerings: { install: offering('install', [{ name: 'serviceAddress', valueType: 'string' }]) },
     procedures: {
       'book-installation': procedureSchema.parse({
         id: 'book-installation',
