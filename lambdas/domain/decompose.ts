@@ -1,9 +1,10 @@
 import { itemKey, MAX_LINES_PER_RUN, type PlanExecutionInput } from '../../statemachines/compile-plan';
 import type { PlanDefinition } from '../../statemachines/plan-definition';
 import { type Catalog, findPlanFor } from './catalog';
-import { type Problem, ValidationError } from './errors';
+import { PayloadTooLargeError, type Problem, ValidationError } from './errors';
+import { checkLineCharacteristics } from './offering';
 import type { ItemRecord, OrderRecord } from './orchestration';
-import { offeringIdOf, type ProductOrderCreate } from './product-order';
+import { MAX_ORDER_BYTES, offeringIdOf, type ProductOrderCreate } from './product-order';
 
 export interface Decomposition {
   order: OrderRecord;
@@ -20,8 +21,10 @@ interface Line {
  * Turns an accepted order into its orchestration. Each line (other than `noChange`) goes to the plan
  * that fulfils its offering and action; each plan runs once per order over the lines it fulfils, with
  * its order-scoped items once and its line-scoped items once per line. A dependency on a line-scoped
- * item means the same line's instance, or every instance when the dependent is order-scoped. Lines no
- * plan fulfils reject the whole order, naming each such line.
+ * item means the same line's instance, or every instance when the dependent is order-scoped. Each
+ * line's characteristics are held to its offering's declaration, and the order is kept with them as
+ * read (typed, with the offering's defaults). Lines no plan fulfils, or whose characteristics do not
+ * fit, reject the whole order, naming every problem.
  */
 export function decompose(
   catalog: Catalog,
@@ -32,8 +35,8 @@ export function decompose(
   const problems: Problem[] = [];
   const linesByPlan = new Map<string, { plan: PlanDefinition; lines: Line[] }>();
 
-  submitted.productOrderItem.forEach((line, index) => {
-    if (line.action === 'noChange') return;
+  const kept = submitted.productOrderItem.map((line, index) => {
+    if (line.action === 'noChange') return line;
     const offering = offeringIdOf(line);
     const plan = findPlanFor(catalog, offering, line.action);
     if (!plan) {
@@ -41,11 +44,17 @@ export function decompose(
         field: `productOrderItem.${index}.productOffering`,
         message: `no plan fulfils offering "${offering}" with action "${line.action}" (line "${line.id}")`,
       });
-      return;
+      return line;
     }
+    const declared = catalog.offerings[offering];
+    // The catalog's loader makes every offering a plan fulfils declared: a gap is a bug, not a bad order.
+    if (!declared) throw new Error(`plan "${plan.id}" fulfils offering "${offering}", which is not declared`);
+    const checked = checkLineCharacteristics(declared, line, index);
+    problems.push(...checked.problems);
     const entry = linesByPlan.get(plan.id) ?? { plan, lines: [] };
     entry.lines.push({ id: line.id, seq: String(index + 1) });
     linesByPlan.set(plan.id, entry);
+    return checked.line;
   });
   for (const { plan, lines } of linesByPlan.values()) {
     if (lines.length > MAX_LINES_PER_RUN) {
@@ -62,6 +71,16 @@ export function decompose(
     ]);
   }
 
+  const accepted = { ...submitted, productOrderItem: kept };
+  if (kept.some((line, i) => line !== submitted.productOrderItem[i])) {
+    // Defaults make the order bigger than it came: it must still fit what an order may be.
+    const size = Buffer.byteLength(JSON.stringify(accepted));
+    if (size > MAX_ORDER_BYTES)
+      throw new PayloadTooLargeError(
+        `the order with its offerings' defaults is ${size} bytes as JSON; at most ${MAX_ORDER_BYTES} are accepted (docs/api.md#limits)`,
+      );
+  }
+
   const items: ItemRecord[] = [];
   const runs: Decomposition['runs'] = [];
   [...linesByPlan.values()].forEach(({ plan, lines }, runIndex) => {
@@ -75,7 +94,7 @@ export function decompose(
   const order: OrderRecord = {
     id: orderId,
     state: 'acknowledged',
-    submitted: submitted as Record<string, unknown>,
+    submitted: accepted as Record<string, unknown>,
     itemKeys: items.map((item) => item.key),
     planRuns: runs.map(({ planId, executionName }) => ({
       planId,

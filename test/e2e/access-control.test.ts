@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { demoDslOrder } from '../../local/demo-orders';
 import { startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
-const order = { productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'dsl-broadband' } }] };
+const order = demoDslOrder('access-control');
 
 // Every route class, who may use it, and a request that is otherwise valid.
 const routeClasses = [

@@ -92,9 +92,17 @@ describe('a DSL order through the local runtime', () => {
     assert.equal(item.taskToken, undefined, 'task tokens are never shown');
   });
 
+  /** The demo order with its line's characteristics replaced. */
+  const withCharacteristics = (...characteristics: { name: string; value: unknown }[]) => {
+    const order = demoDslOrder('bad-characteristics');
+    const [line] = order.productOrderItem;
+    return { ...order, productOrderItem: [{ ...line, product: { productCharacteristic: characteristics } }] };
+  };
+  const CHARACTERISTIC = 'productOrderItem.0.product.productCharacteristic';
+
   it('rejects bad orders with 400 naming every problem, writing nothing and starting nothing', async () => {
     const before = await sb.writes();
-    const cases: { body: unknown; fields: string[] }[] = [
+    const cases: { body: unknown; fields: string[]; messages?: RegExp[] }[] = [
       { body: '{"productOrderItem": [', fields: [''] },
       { body: {}, fields: ['productOrderItem'] },
       { body: { productOrderItem: [] }, fields: ['productOrderItem'] },
@@ -107,8 +115,30 @@ describe('a DSL order through the local runtime', () => {
         fields: ['productOrderItem.0.productOffering'],
       },
       { body: { ...demoDslOrder('x'), state: 'completed' }, fields: ['state'] },
+      // Valid TMF622, but not what the DSL offering takes: a bandwidth that is no integer and a line
+      // without its service address, both named at once, before the plan could fail on them.
+      {
+        body: withCharacteristics({ name: 'bandwidth', value: '100M' }),
+        fields: [`${CHARACTERISTIC}.0.value`, CHARACTERISTIC],
+        messages: [
+          /^line "1": characteristic "bandwidth" must be an integer \(Mbit\/s\), not "100M"$/,
+          /^line "1": characteristic "serviceAddress" is required/,
+        ],
+      },
+      {
+        body: withCharacteristics(
+          { name: 'bandwidth', value: 30 },
+          { name: 'serviceAddress', value: '1 Main Street' },
+          { name: 'bandwith', value: 100 },
+        ),
+        fields: [`${CHARACTERISTIC}.0.value`, `${CHARACTERISTIC}.2.name`],
+        messages: [
+          /characteristic "bandwidth" must be one of 16, 50, 100, 250/,
+          /characteristic "bandwith" is not one/,
+        ],
+      },
     ];
-    for (const { body, fields } of cases) {
+    for (const { body, fields, messages = [] } of cases) {
       const answer = await sb.call('POST', ORDERS, body);
       assert.equal(answer.status, 400, JSON.stringify(body));
       const error = answer.body as ErrorBody;
@@ -117,6 +147,12 @@ describe('a DSL order through the local runtime', () => {
         assert.ok(
           error.problems?.some((p) => p.field === field),
           `${JSON.stringify(body)} → problems name ${field}: ${JSON.stringify(error.problems)}`,
+        );
+      }
+      for (const message of messages) {
+        assert.ok(
+          error.problems?.some((p) => message.test(p.message)),
+          `${JSON.stringify(body)} → a problem says ${message}: ${JSON.stringify(error.problems)}`,
         );
       }
     }

@@ -9,7 +9,7 @@ import type { HttpRequest, HttpResponse } from '../../lambdas/ports/http-client'
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, INVENTORY_URL, LINE_CHARACTERISTICS, offering } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -144,6 +144,7 @@ function catalogWithGuardedInventory(profile: AuthProfile | undefined, profileId
     fulfils: [{ offering: 'port-only' }],
     items: [{ id: 'reserve-port', type: 'callout', interface: 'reserve-port' }],
   });
+  catalog.offerings['port-only'] = offering('port-only', LINE_CHARACTERISTICS);
   const inventory = catalog.systems.inventory;
   assert.ok(inventory);
   if (profileId !== undefined) inventory.authProfile = profileId;

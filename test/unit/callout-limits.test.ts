@@ -16,7 +16,7 @@ import {
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, LINE_CHARACTERISTICS, offering } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -93,6 +93,7 @@ function catalogWith(limits: FulfilmentSystem['limits']): Catalog {
     fulfils: [{ offering: 'port-only' }],
     items: [{ id: 'reserve-port', type: 'callout', interface: 'reserve-port' }],
   });
+  catalog.offerings['port-only'] = offering('port-only', LINE_CHARACTERISTICS);
   const inventory = catalog.systems.inventory;
   assert.ok(inventory);
   inventory.limits = limits;

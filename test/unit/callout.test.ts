@@ -28,7 +28,7 @@ function twoLineOrder(): { order: OrderRecord; items: Map<string, ItemRecord> } 
         id: 'line-0',
         action: 'add',
         productOffering: { id: 'voice' },
-        product: { productCharacteristic: [{ name: 'bandwidth', value: 'wrong line' }] },
+        product: { productCharacteristic: [{ name: 'bandwidth', value: 16 }] },
       },
       dslLine,
     ],
@@ -100,7 +100,8 @@ describe('mappingInput', () => {
       ['line-1'],
       'only the lines of the DSL run',
     );
-    assert.deepEqual(input.characteristics, { bandwidth: '100', serviceAddress: { street: 'Main St 1' } });
+    // As the offering declares it: the bandwidth sent as "100" is the integer 100.
+    assert.deepEqual(input.characteristics, { bandwidth: 100, serviceAddress: { street: 'Main St 1' } });
     assert.deepEqual(input.prices, [
       {
         priceType: 'recurring',
@@ -183,7 +184,7 @@ describe('mappingInput', () => {
     const ofVoice = mappingInput(order, voice, {});
     const ofNothing = mappingInput(order, { ...voice, lineId: 'no-such-line' }, {});
 
-    assert.deepEqual(ofVoice.characteristics, { bandwidth: 'wrong line' });
+    assert.deepEqual(ofVoice.characteristics, { bandwidth: 16 });
     assert.deepEqual(ofVoice.prices, []);
     assert.deepEqual(ofNothing.line, {});
     assert.deepEqual(ofNothing.characteristics, {});

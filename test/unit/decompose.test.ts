@@ -6,7 +6,7 @@ import { ValidationError } from '../../lambdas/domain/errors';
 import { type ProductOrderCreate, productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import { MAX_LINES_PER_RUN } from '../../statemachines/compile-plan';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, tvLine } from './fixtures/catalogs';
+import { dslCatalog, LINE_CHARACTERISTICS, offering, tvLine } from './fixtures/catalogs';
 
 const AT = '2025-03-01T10:00:00.000Z';
 
@@ -34,6 +34,7 @@ function fibreCatalog(): Catalog {
       { id: 'invoice', type: 'milestone', dependsOn: ['handover', 'activate'] },
     ],
   });
+  catalog.offerings.fibre = offering('fibre', LINE_CHARACTERISTICS);
   return catalog;
 }
 
@@ -308,6 +309,47 @@ describe('decompose', () => {
         message: 'no plan fulfils offering "dsl-broadband" with action "delete" (line "gone")',
       },
     ]);
+  });
+
+  it('rejects the order naming every line whose characteristics its offering does not take, with the lines no plan fulfils', () => {
+    const catalog = dslCatalog();
+    catalog.offerings['dsl-broadband'] = offering('dsl-broadband', [
+      { name: 'bandwidth', valueType: 'integer', required: true },
+    ]);
+    const submitted = orderOf(
+      { ...dsl('a'), product: { productCharacteristic: [{ name: 'bandwidth', value: '100M' }] } },
+      dsl('b'),
+      { id: 'tv', action: 'add', productOffering: { id: 'iptv' } },
+    );
+
+    const problems = validationProblems(() => decompose(catalog, 'o-14', submitted, AT));
+
+    assert.deepEqual(problems, [
+      {
+        field: 'productOrderItem.0.product.productCharacteristic.0.value',
+        message: 'line "a": characteristic "bandwidth" must be an integer, not "100M"',
+      },
+      {
+        field: 'productOrderItem.1.product.productCharacteristic',
+        message: 'line "b": characteristic "bandwidth" is required: an integer',
+      },
+      {
+        field: 'productOrderItem.2.productOffering',
+        message: 'no plan fulfils offering "iptv" with action "add" (line "tv")',
+      },
+    ]);
+  });
+
+  it('fails, as the bug it is, for a plan whose offering the catalog does not declare', () => {
+    const catalog = dslCatalog();
+    delete catalog.offerings.voice;
+
+    assert.throws(
+      () =>
+        decompose(catalog, 'o-15', orderOf({ id: 'v', action: 'add', productOffering: { id: 'voice' } }), AT),
+      (error: unknown) =>
+        !(error instanceof ValidationError) && /offering "voice", which is not declared/.test(String(error)),
+    );
   });
 
   it('reports lines no plan fulfils and too many lines to one plan together', () => {

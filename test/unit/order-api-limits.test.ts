@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MAX_JSON_DEPTH } from '../../lambdas/domain/json-depth';
 import {
   MAX_CHARACTERISTIC_VALUE_BYTES,
@@ -12,38 +11,9 @@ import {
   MAX_ORDER_BYTES,
   MAX_PRICES,
 } from '../../lambdas/domain/product-order';
-import { handleOrderApi, type OrderApiDeps } from '../../lambdas/order-api/handler';
-import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
-import { steppingClock } from './fixtures/fake-ports';
-import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
-
-const SUBMITTER = { sub: 'c-crm', client_id: 'order-capture', scope: 'switchboard/submit' };
-const ROUTE = 'POST /tmf-api/productOrderingManagement/v5/productOrder';
-
-/** A POST of the order; a string is sent as the text it is. */
-function post(body: unknown): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: ROUTE,
-    rawPath: ROUTE.split(' ')[1],
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: { authorizer: { jwt: { claims: SUBMITTER, scopes: null } } },
-  } as unknown as APIGatewayProxyEventV2;
-}
-
-function setup() {
-  const store = new InMemoryOrderStore();
-  const started: string[] = [];
-  const deps: OrderApiDeps = {
-    store,
-    plans: { start: async (_plan, name) => void started.push(name), stop: async () => {} },
-    catalog: dslCatalog(),
-    now: steppingClock(),
-  };
-  return { deps, store, started };
-}
+import { handleOrderApi } from '../../lambdas/order-api/handler';
+import { dslOrderBody } from './fixtures/catalogs';
+import { orderApiDeps, postOrder } from './fixtures/order-api';
 
 /** The DSL order with a characteristic of `bytes` bytes on each of `lines` lines. */
 function orderWith(bytes: number, lines = 1) {
@@ -59,15 +29,15 @@ function orderWith(bytes: number, lines = 1) {
 
 describe('the order API keeps every order small enough to keep', () => {
   it('accepts a characteristic value of the most an order may carry', async () => {
-    const { deps, started } = setup();
-    const answer = await handleOrderApi(deps, post(orderWith(MAX_CHARACTERISTIC_VALUE_BYTES)));
+    const { deps, started } = orderApiDeps();
+    const answer = await handleOrderApi(deps, postOrder(orderWith(MAX_CHARACTERISTIC_VALUE_BYTES)));
     assert.equal(answer.statusCode, 201, String(answer.body));
     assert.equal(started.length, 1);
   });
 
   it('refuses a larger characteristic value with 400 naming the field, writing nothing', async () => {
-    const { deps, started } = setup();
-    const answer = await handleOrderApi(deps, post(orderWith(250 * 1024)));
+    const { deps, started } = orderApiDeps();
+    const answer = await handleOrderApi(deps, postOrder(orderWith(250 * 1024)));
     assert.equal(answer.statusCode, 400);
     const body = JSON.parse(String(answer.body)) as { problems: { field: string; message: string }[] };
     assert.deepEqual(body.problems, [
@@ -80,8 +50,8 @@ describe('the order API keeps every order small enough to keep', () => {
   });
 
   it('refuses an order over its limit as a whole with 413 saying the limit, writing nothing', async () => {
-    const { deps, store, started } = setup();
-    const answer = await handleOrderApi(deps, post(orderWith(10 * 1024, 5)));
+    const { deps, store, started } = orderApiDeps();
+    const answer = await handleOrderApi(deps, postOrder(orderWith(10 * 1024, 5)));
     assert.equal(answer.statusCode, 413, String(answer.body));
     assert.match(
       JSON.parse(String(answer.body)).message,
@@ -99,16 +69,18 @@ function nested(levels: number): unknown {
   return value;
 }
 
-/** The DSL order with one characteristic whose value is `value`. */
+/** The DSL order with one characteristic whose value is `value`: the service address, which takes an object. */
 function orderWithValue(value: unknown) {
   const [line] = dslOrderBody().productOrderItem as Record<string, unknown>[];
-  return { productOrderItem: [{ ...line, product: { productCharacteristic: [{ name: 'note', value }] } }] };
+  return {
+    productOrderItem: [{ ...line, product: { productCharacteristic: [{ name: 'serviceAddress', value }] } }],
+  };
 }
 
 describe('the order API refuses hostile input with 400 naming the field, writing nothing', () => {
   async function refused(body: unknown) {
-    const { deps, store, started } = setup();
-    const answer = await handleOrderApi(deps, post(body));
+    const { deps, store, started } = orderApiDeps();
+    const answer = await handleOrderApi(deps, postOrder(body));
     assert.equal(answer.statusCode, 400, String(answer.body).slice(0, 500));
     assert.deepEqual(started, []);
     assert.equal((await store.listOrders({ offset: 0, limit: 10 })).total, 0);
@@ -117,8 +89,8 @@ describe('the order API refuses hostile input with 400 naming the field, writing
 
   it('takes a characteristic value nested to the deepest an order may go, and refuses one level more', async () => {
     // The value sits six levels into the order: it may nest the rest of MAX_JSON_DEPTH.
-    const { deps } = setup();
-    const deepest = await handleOrderApi(deps, post(orderWithValue(nested(MAX_JSON_DEPTH - 6))));
+    const { deps } = orderApiDeps();
+    const deepest = await handleOrderApi(deps, postOrder(orderWithValue(nested(MAX_JSON_DEPTH - 6))));
     assert.equal(deepest.statusCode, 201, String(deepest.body));
 
     const { problems } = await refused(orderWithValue(nested(MAX_JSON_DEPTH - 5)));
@@ -199,10 +171,10 @@ describe('the order API refuses hostile input with 400 naming the field, writing
 
   it('takes every limit at its edge', async () => {
     const base = dslOrderBody() as Record<string, unknown>;
-    const { deps, started } = setup();
+    const { deps, started } = orderApiDeps();
     const answer = await handleOrderApi(
       deps,
-      post({
+      postOrder({
         ...base,
         externalId: Array.from({ length: MAX_EXTERNAL_IDS }, (_, i) => ({
           id: `${i}`.padEnd(MAX_EXTERNAL_ID_LENGTH, 'x'),

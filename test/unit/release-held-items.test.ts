@@ -13,7 +13,7 @@ import {
   STALE_STAMP_MS,
 } from '../../lambdas/use-cases/release-held-items';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, LINE_CHARACTERISTICS, offering } from './fixtures/catalogs';
 import { InMemoryConfigurationStore } from './fixtures/configuration';
 import { RecordingAvailabilityEvents } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
@@ -33,11 +33,13 @@ function catalogWith(limits: FulfilmentSystem['limits'] = {}): Catalog {
     fulfils: [{ offering: 'port-only' }],
     items: [{ id: 'reserve-port', type: 'callout', interface: 'reserve-port' }],
   });
+  catalog.offerings['port-only'] = offering('port-only', LINE_CHARACTERISTICS);
   catalog.plans['status-only'] = planDefinitionSchema.parse({
     id: 'status-only',
     fulfils: [{ offering: 'status-only' }],
     items: [{ id: 'port-status', type: 'callout', interface: 'port-status' }],
   });
+  catalog.offerings['status-only'] = offering('status-only', LINE_CHARACTERISTICS);
   const inventory = catalog.systems.inventory;
   assert.ok(inventory);
   inventory.limits = limits;

@@ -11,7 +11,7 @@ import type { HealthProbeMessage, StartItemMessage } from '../../lambdas/ports/w
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, INVENTORY_URL, LINE_CHARACTERISTICS, offering } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -47,6 +47,7 @@ function catalogWith(inventory: Partial<FulfilmentSystem>): Catalog {
     fulfils: [{ offering: 'port-only' }],
     items: [{ id: 'reserve-port', type: 'callout', interface: 'reserve-port' }],
   });
+  catalog.offerings['port-only'] = offering('port-only', LINE_CHARACTERISTICS);
   const system = catalog.systems.inventory;
   assert.ok(system);
   Object.assign(system, inventory);

@@ -9,7 +9,7 @@ import { finish } from '../../lambdas/use-cases/item-effects';
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, LINE_CHARACTERISTICS, offering } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -49,6 +49,7 @@ function fanCatalog(): Catalog {
       { id: 'e', type: 'milestone', dependsOn: ['a'] },
     ],
   });
+  catalog.offerings.fan = offering('fan', LINE_CHARACTERISTICS);
   return catalog;
 }
 

@@ -12,7 +12,7 @@ import type { StartItemMessage } from '../../lambdas/ports/work-queue';
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, dslOrderBody, INVENTORY_URL } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, INVENTORY_URL, LINE_CHARACTERISTICS, offering } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -60,6 +60,7 @@ async function setup(t: TestContext, answers: HttpResponse[]) {
     fulfils: [{ offering: 'port-only' }],
     items: [{ id: 'reserve-port', type: 'callout', interface: 'reserve-port' }],
   });
+  catalog.offerings['port-only'] = offering('port-only', LINE_CHARACTERISTICS);
   const [line] = dslOrderBody().productOrderItem as Record<string, unknown>[];
   const submitted = productOrderCreateSchema.parse({
     ...dslOrderBody(),

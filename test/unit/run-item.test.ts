@@ -10,7 +10,7 @@ import type { HttpResponse } from '../../lambdas/ports/http-client';
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
-import { dslCatalog, dslOrderBody, tvLine } from './fixtures/catalogs';
+import { dslCatalog, dslOrderBody, LINE_CHARACTERISTICS, offering, tvLine } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -48,6 +48,7 @@ function catalogWithPortOnly(): Catalog {
     fulfils: [{ offering: 'port-only' }],
     items: [{ id: 'reserve-port', type: 'callout', interface: 'reserve-port' }],
   });
+  catalog.offerings['port-only'] = offering('port-only', LINE_CHARACTERISTICS);
   return catalog;
 }
 
@@ -545,7 +546,7 @@ describe('runItem: conditions', () => {
   it('runs an item whose condition is true as usual', async () => {
     // Prepare
     const { deps, store, http } = await setup('port-only');
-    setCondition(deps.catalog, 'port-only', 'reserve-port', 'characteristics.bandwidth = "100"');
+    setCondition(deps.catalog, 'port-only', 'reserve-port', 'characteristics.bandwidth = 100');
 
     // Act
     await runItem(deps, dispatch(PORT, 'token-1'), 'delivery-1');
@@ -664,8 +665,8 @@ describe('runItem: conditions', () => {
   for (const [what, condition, error] of [
     [
       'a string',
-      'characteristics.bandwidth',
-      /^condition of number-ported yielded "100", not true or false$/,
+      'characteristics.serviceAddress.street',
+      /^condition of number-ported yielded "Main St 1", not true or false$/,
     ],
     ['a number', '$count(lines)', /^condition of number-ported yielded 1, not true or false$/],
     ['null', 'null', /^condition of number-ported yielded null, not true or false$/],
