@@ -1,4 +1,4 @@
-/** How rules and limits read to an operator: one line each, in the domain's words. */
+/** How rules, limits and order lines read to an operator: one line each, in the domain's words. */
 
 export interface RuleScope {
   kind: string;
@@ -57,4 +57,34 @@ export function limitsText(limits: {
     limits.maxCalloutsPerSecond !== undefined ? `${limits.maxCalloutsPerSecond}/s` : '',
   ].filter(Boolean);
   return parts.join(', ') || 'none';
+}
+
+/** An offering as GET /admin/offerings shows it, as much as the console reads. */
+export interface OfferingSummary {
+  id: string;
+  name: string;
+  characteristics: { name: string; unit?: string }[];
+}
+
+/**
+ * A line's characteristics as an operator reads them: every one its offering declares, in the
+ * offering's order, each value with its unit (`100 Mbit/s`), `—` for one the line leaves out; then any
+ * the offering does not declare (an order accepted before it did), as they came.
+ */
+export function characteristicsText(
+  sent: { name: string; value: unknown }[],
+  offering: OfferingSummary | undefined,
+): { name: string; text: string }[] {
+  const sentValue = new Map(sent.map((c) => [c.name, c.value]));
+  const text = (value: unknown, unit: string | undefined) => {
+    if (value === undefined) return '—';
+    const shown = typeof value === 'string' ? value : JSON.stringify(value);
+    return unit && (typeof value === 'number' || typeof value === 'string') ? `${shown} ${unit}` : shown;
+  };
+  const declared = offering?.characteristics ?? [];
+  const known = new Set(declared.map((c) => c.name));
+  return [
+    ...declared.map((c) => ({ name: c.name, text: text(sentValue.get(c.name), c.unit) })),
+    ...sent.filter((c) => !known.has(c.name)).map((c) => ({ name: c.name, text: text(c.value, undefined) })),
+  ];
 }

@@ -12,6 +12,7 @@ import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { toOfferingViews } from '../domain/offering-view';
 import { DEFAULT_RETRY_RULE } from '../domain/retry-rules';
 import { actorOf } from '../domain/roles';
 import { changeView, toInterfaceView, toSystemView } from '../domain/system-view';
@@ -45,18 +46,24 @@ export interface AdminApiDeps extends MaintenanceDeps, RetryRuleDeps {
 /** The most history entries a system or interface view shows. */
 const HISTORY_SHOWN = 50;
 
+/** Routes submitters may use too: what an order must hold is theirs to know. Every other is operators'. */
+const FOR_SUBMITTERS_TOO = new Set(['GET /admin/offerings']);
+
 /**
  * The admin API, for operators: systems and system interfaces as they are now, with their history;
  * taking them Down/Offline and back (PUT /admin/systems/{systemId}/state, PATCH
  * /admin/system-interfaces/{interfaceId}); their held items and releasing them; maintenance windows; and
- * what waits in the dead-letter queues (GET /admin/dead-letters).
+ * what waits in the dead-letter queues (GET /admin/dead-letters); and the catalog's offerings with the
+ * characteristics each takes (GET /admin/offerings, for submitters too).
  */
 export async function handleAdminApi(
   deps: AdminApiDeps,
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
-    const caller = requireRole(callerOf(event), 'operator');
+    const caller = FOR_SUBMITTERS_TOO.has(event.routeKey)
+      ? requireRole(callerOf(event), 'operator', 'submitter')
+      : requireRole(callerOf(event), 'operator');
     const by = actorOf(caller);
     const profileOf = (id: string | undefined) => (id ? deps.catalog.authProfiles[id] : undefined);
     const systemId = () => pathId(event.pathParameters?.systemId, 'systemId');
@@ -222,6 +229,14 @@ export async function handleAdminApi(
         const removed = await deps.rules.remove(id);
         if (!removed) throw new NotFoundError(`no retry rule with id "${id}"`);
         return json(200, { ...removed, deleted: true });
+      }
+      case 'GET /admin/offerings': {
+        // From the bundled catalog: offerings are configuration, changed by a deploy, not at runtime.
+        const offerings = toOfferingViews(deps.catalog);
+        return json(200, offerings, {
+          'x-total-count': String(offerings.length),
+          'x-result-count': String(offerings.length),
+        });
       }
       case 'GET /admin/dead-letters': {
         // Messages no consumer could process (a work item, a callback): each waits here for an operator.

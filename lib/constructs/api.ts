@@ -133,6 +133,7 @@ export class SwitchboardApi extends Construct {
       ['/admin/retry-rules', [GET]],
       ['/admin/retry-rules/{ruleId}', [GET, PUT, DELETE]],
       ['/admin/dead-letters', [GET]],
+      ['/admin/offerings', [GET]],
     ] as const) {
       route({ path, methods: [...methods], integration: admin });
     }

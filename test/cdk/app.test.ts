@@ -452,6 +452,7 @@ describe('the Switchboard CDK app', () => {
       'GET /admin/retry-rules/{ruleId}',
       'PUT /admin/retry-rules/{ruleId}',
       'DELETE /admin/retry-rules/{ruleId}',
+      'GET /admin/offerings',
       'POST /orchestration/items/{itemId}/retry',
       'POST /orchestration/items/{itemId}/skip',
       'POST /orchestration/items/{itemId}/fail',

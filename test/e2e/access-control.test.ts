@@ -46,6 +46,14 @@ const routeClasses = [
     allowed: ['operator'],
     denied: ['submitter'],
   },
+  {
+    // What an order must hold is the submitter's business as much as the operator's.
+    name: 'read the offerings',
+    method: 'GET',
+    path: () => '/admin/offerings',
+    allowed: ['submitter', 'operator'],
+    denied: [],
+  },
 ];
 
 describe('access control through the local runtime', () => {

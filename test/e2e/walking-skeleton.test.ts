@@ -165,6 +165,30 @@ describe('a DSL order through the local runtime', () => {
     assert.deepEqual(await sb.writes(), before);
   });
 
+  it('shows what each offering takes: GET /admin/offerings, for the submitter too', async () => {
+    const answer = await sb.call('GET', '/admin/offerings', undefined, { as: 'submitter' });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const offerings = answer.body as {
+      id: string;
+      characteristics: { name: string; valueType: string; unit?: string; required: unknown }[];
+      fulfilledBy: { plan: string; actions: string[] }[];
+    }[];
+    assert.deepEqual(
+      offerings.map((o) => o.id),
+      ['dsl-broadband', 'tv-bundle'],
+    );
+    const dsl = offerings[0];
+    assert.deepEqual(
+      dsl?.characteristics.map((c) => [c.name, c.valueType, c.unit, c.required]),
+      [
+        ['bandwidth', 'integer', 'Mbit/s', true],
+        ['serviceAddress', 'string', undefined, true],
+        ['contactEmail', 'string', undefined, false],
+      ],
+    );
+    assert.deepEqual(dsl?.fulfilledBy, [{ plan: 'dsl-broadband', actions: ['add'] }]);
+  });
+
   it('answers 404 for an order that does not exist and 400 for a malformed id', async () => {
     const missing = await sb.call('GET', `${ORDERS}/00000000-0000-0000-0000-000000000000`);
     assert.equal(missing.status, 404);

@@ -6,7 +6,7 @@ import { AUTOMATIC_ACTORS } from '../../lambdas/domain/availability';
 import type { Catalog, FulfilmentSystem } from '../../lambdas/domain/catalog';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import { runMaintenancePhase } from '../../lambdas/use-cases/maintenance-windows';
-import { dslCatalog } from './fixtures/catalogs';
+import { type Declared, dslCatalog, offering } from './fixtures/catalogs';
 import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/configuration';
 import {
   RecordingAvailabilityEvents,
@@ -1870,5 +1870,61 @@ describe('handleAdminApi: maintenance windows', () => {
     const system = bodyOf(await asOperator(deps, 'GET /admin/systems/{systemId}', { systemId: 'inventory' }));
 
     assert.deepEqual(system.maintenanceWindows, [window]);
+  });
+});
+
+describe('handleAdminApi: GET /admin/offerings', () => {
+  it('lists every offering with the characteristics it takes and the plans that fulfil it, for operators and submitters', async () => {
+    // Prepare: the DSL catalog, its DSL offering declaring a bandwidth with every kind of rule.
+    const { deps } = setup();
+    const declared: Declared[] = [
+      {
+        name: 'bandwidth',
+        valueType: 'integer',
+        unit: 'Mbit/s',
+        required: ['add'],
+        allowedValues: [50, 100],
+        description: 'download speed',
+      },
+      { name: 'contactEmail', valueType: 'string', pattern: '[^@]+@[^@]+' },
+      { name: 'priority', valueType: 'integer', minimum: 1, maximum: 5, default: 3 },
+    ];
+    deps.catalog.offerings['dsl-broadband'] = offering('dsl-broadband', declared);
+
+    // Act
+    const byOperator = await asOperator(deps, 'GET /admin/offerings');
+    const bySubmitter = await handleAdminApi(deps, request('GET /admin/offerings', {}, SUBMITTER));
+
+    // Assess
+    assert.equal(byOperator.statusCode, 200);
+    assert.equal(bySubmitter.statusCode, 200);
+    assert.deepEqual(bodyOf(bySubmitter), bodyOf(byOperator));
+    assert.equal(byOperator.headers?.['x-total-count'], '3');
+    const offerings = bodyOf(byOperator) as unknown as Record<string, unknown>[];
+    assert.deepEqual(
+      offerings.map((o) => [o.id, o.fulfilledBy]),
+      [
+        ['dsl-broadband', [{ plan: 'dsl-broadband', actions: ['add', 'modify'] }]],
+        ['tv-bundle', [{ plan: 'tv-bundle', actions: ['add'] }]],
+        ['voice', [{ plan: 'voice', actions: ['add'] }]],
+      ],
+    );
+    assert.deepEqual(offerings[0], {
+      id: 'dsl-broadband',
+      name: 'dsl-broadband',
+      // As declared, with what the catalog's loader fills in: not required unless said.
+      characteristics: declared.map((c) => ({ required: false, ...c })),
+      fulfilledBy: [{ plan: 'dsl-broadband', actions: ['add', 'modify'] }],
+    });
+  });
+
+  it('refuses a caller with neither role with 403', async () => {
+    const { deps } = setup();
+    const nobody = { sub: 'u-x', username: 'xavier', 'cognito:groups': '[guests]' };
+
+    const response = await handleAdminApi(deps, request('GET /admin/offerings', {}, nobody));
+
+    assert.equal(response.statusCode, 403);
+    assert.equal(bodyOf(response).message, 'this needs the operator or submitter role');
   });
 });

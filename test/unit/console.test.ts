@@ -4,7 +4,7 @@ import { actionsFor } from '../../console/src/actions';
 import { ApiError, apiClient, query } from '../../console/src/api';
 import { layoutPlan, NODE_WIDTH } from '../../console/src/graph-layout';
 import { href, parseRoute, type Route } from '../../console/src/routes';
-import { limitsText, matchesText, policyText, scopeText } from '../../console/src/text';
+import { characteristicsText, limitsText, matchesText, policyText, scopeText } from '../../console/src/text';
 
 describe('console: the plan graph layout', () => {
   it('places every item after what it depends on, left to right, and routes each dependency', () => {
@@ -139,5 +139,42 @@ describe('console: how rules and limits read', () => {
     );
     assert.equal(limitsText({ maxConcurrentCallouts: 4 }), '4 at once');
     assert.equal(limitsText({}), 'none');
+  });
+});
+
+describe("console: an order line's characteristics", () => {
+  const dsl = {
+    id: 'dsl-broadband',
+    name: 'DSL broadband',
+    characteristics: [
+      { name: 'bandwidth', unit: 'Mbit/s' },
+      { name: 'serviceAddress' },
+      { name: 'contactEmail' },
+    ],
+  };
+
+  it('lists what the offering declares, in its order, each value with its unit, — for one left out', () => {
+    const text = characteristicsText(
+      [
+        { name: 'serviceAddress', value: '1 Main Street' },
+        { name: 'bandwidth', value: 100 },
+      ],
+      dsl,
+    );
+    assert.deepEqual(text, [
+      { name: 'bandwidth', text: '100 Mbit/s' },
+      { name: 'serviceAddress', text: '1 Main Street' },
+      { name: 'contactEmail', text: '—' },
+    ]);
+  });
+
+  it('shows what the offering does not declare after, and everything as sent without an offering', () => {
+    assert.deepEqual(characteristicsText([{ name: 'legacy', value: { a: 1 } }], dsl).at(-1), {
+      name: 'legacy',
+      text: '{"a":1}',
+    });
+    assert.deepEqual(characteristicsText([{ name: 'on', value: true }], undefined), [
+      { name: 'on', text: 'true' },
+    ]);
   });
 });

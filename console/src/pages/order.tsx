@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { type Action, actionsFor } from '../actions';
 import { type Api, ApiError, ORDERS } from '../api';
@@ -6,6 +7,7 @@ import { layoutPlan } from '../graph-layout';
 import { usePoll } from '../poll';
 import { href, replaceRoute } from '../router';
 import { itemStyle } from '../states';
+import { characteristicsText, type OfferingSummary } from '../text';
 
 export interface ItemView {
   id: string;
@@ -49,14 +51,26 @@ interface ItemGraph {
   dependencies: { from: string; to: string }[];
 }
 
+interface OrderLine {
+  id: string;
+  action: string;
+  state?: string;
+  productOffering?: { id?: string; entityId?: string };
+  product?: { productCharacteristic?: { name: string; value: unknown }[] };
+}
+
 interface ProductOrder {
   id: string;
   state: string;
   externalId?: { id: string }[];
   creationDate: string;
   completionDate?: string;
+  productOrderItem?: OrderLine[];
   fulfilmentAttributes?: Record<string, unknown>;
 }
+
+/** Offerings change only with a deploy: read them now and then, not at every poll of the order. */
+const OFFERINGS_POLL_MS = 5 * 60_000;
 
 /** One order: its plan as a graph, items coloured by state, and the chosen item's panel. */
 export function OrderPage({ api, orderId, selected }: { api: Api; orderId: string; selected?: string }) {
@@ -67,6 +81,11 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
     ]);
     return { graph: graph.body, order: order.body };
   }, [api, orderId]);
+  const offerings = usePoll(
+    async () => (await api.get<OfferingSummary[]>('/admin/offerings')).body,
+    [api],
+    OFFERINGS_POLL_MS,
+  );
   const graph = data.data?.graph;
   const order = data.data?.order;
   const item = graph?.items.find((i) => i.key === selected);
@@ -92,6 +111,9 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
             </dd>
           </dl>
         ) : null}
+        {order?.productOrderItem?.length ? (
+          <OrderLines lines={order.productOrderItem} offerings={offerings.data ?? []} />
+        ) : null}
         {graph ? <PlanGraph graph={graph} selected={selected} onSelect={select} /> : null}
         {order?.fulfilmentAttributes && Object.keys(order.fulfilmentAttributes).length > 0 ? (
           <details>
@@ -110,6 +132,53 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
         />
       ) : null}
     </>
+  );
+}
+
+/** The order's lines: each one's offering by name, and its characteristics as the offering names them. */
+function OrderLines({ lines, offerings }: { lines: OrderLine[]; offerings: OfferingSummary[] }) {
+  return (
+    <table class="list compact">
+      <caption>Lines</caption>
+      <thead>
+        <tr>
+          <th>Line</th>
+          <th>Offering</th>
+          <th>Action</th>
+          <th>State</th>
+          <th>Characteristics</th>
+        </tr>
+      </thead>
+      <tbody>
+        {lines.map((line) => {
+          const offeringId = line.productOffering?.id ?? line.productOffering?.entityId ?? '';
+          const offering = offerings.find((o) => o.id === offeringId);
+          const characteristics = characteristicsText(line.product?.productCharacteristic ?? [], offering);
+          return (
+            <tr key={line.id}>
+              <td class="mono">{line.id}</td>
+              <td>{offering?.name ?? (offeringId || '—')}</td>
+              <td>{line.action}</td>
+              <td>{line.state ?? '—'}</td>
+              <td>
+                {characteristics.length > 0 ? (
+                  <dl class="facts compact">
+                    {characteristics.map((c) => (
+                      <Fragment key={c.name}>
+                        <dt>{c.name}</dt>
+                        <dd>{c.text}</dd>
+                      </Fragment>
+                    ))}
+                  </dl>
+                ) : (
+                  '—'
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 
