@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { type ActivationOptions, type ActivationSystem, startActivation } from './activation';
 import { type BilledCharge, startBilling } from './billing';
+import type { CallbackSenderOptions } from './callback-sender';
 import { startInventory } from './inventory';
 import { type SentMessage, startNotification } from './notification';
 import { type BookedSlot, startScheduling } from './scheduling';
-import type { SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
+import type { Fault, SimulatedRequest, SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
 
 /**
  * The DSL order demo's three fulfilment systems, each guarding itself the way its real counterpart
@@ -57,6 +58,10 @@ export interface DemoSystemsOptions {
   activationInterimDelayMs?: number;
   /** In async mode: from the interim callback to the final one. */
   activationFinalDelayMs?: number;
+  /** In async mode: how activation re-sends a callback that did not get through. */
+  activationCallbacks?: CallbackSenderOptions;
+  /** The fault each system answers a request with, if any (the chaos run's misbehaving systems). */
+  faults?: (system: keyof DemoSystemPorts, request: SimulatedRequest) => Fault | undefined;
 }
 
 export interface DemoSystems {
@@ -88,15 +93,22 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
   const { clientId, clientSecret } = options.credentials['activation-oauth'];
   const { username, password } = options.credentials['billing-basic'];
   const scheduling = options.credentials['scheduling-api-key'];
+  const faultsOf = (system: keyof DemoSystemPorts) => {
+    const { faults } = options;
+    return faults ? { faults: (request: SimulatedRequest) => faults(system, request) } : {};
+  };
   const started = await Promise.allSettled([
     startInventory({
       port: ports.inventory,
       latencyMs,
+      ...faultsOf('inventory'),
       auth: { type: 'api-key', header: 'x-api-key', apiKey },
     }),
     startActivation({
       port: ports.activation,
       latencyMs,
+      ...faultsOf('activation'),
+      ...(options.activationCallbacks ? { callbacks: options.activationCallbacks } : {}),
       // The scope the catalog's activation-oauth profile asks for: a token for anything else is refused.
       auth: { type: 'oauth2', clientId, clientSecret, scope: 'activations' },
       mode: options.activationMode ?? 'sync',
@@ -106,14 +118,16 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     startBilling({
       port: ports.billing,
       latencyMs,
+      ...faultsOf('billing'),
       auth: { type: 'basic', username, password },
     }),
     startScheduling({
       port: ports.scheduling,
       latencyMs,
+      ...faultsOf('scheduling'),
       auth: { type: 'api-key', header: 'x-api-key', apiKey: scheduling.apiKey },
     }),
-    startNotification({ port: ports.notification, latencyMs }),
+    startNotification({ port: ports.notification, latencyMs, ...faultsOf('notification') }),
   ] as const);
   const [inventory, activation, billing, schedulingSystem, notification] = started;
   if (

@@ -20,7 +20,16 @@ export interface SimulatedSystemOptions {
   latencyMs?: number | (() => number);
   /** Credentials every request must carry; none when absent. */
   auth?: SimulatedAuth;
+  /** Asked for each request that passed the credentials check: the fault to answer it with, if any. */
+  faults?: (request: SimulatedRequest) => Fault | undefined;
 }
+
+/**
+ * What a misbehaving system does instead of answering well: an error status (429 says when to come
+ * back), no answer at all until the caller gives up, or a connection reset — before acting, or after
+ * acting, so that the caller never learns it acted (only an Idempotency-Key saves it from acting twice).
+ */
+export type Fault = 500 | 503 | 429 | 'hang' | 'reset' | 'resetAfterActing';
 
 /** What a particular simulator (inventory, activation, billing) takes: the shell's options less the name. */
 export type SimulatorOptions = Omit<SimulatedSystemOptions, 'name'>;
@@ -64,6 +73,8 @@ export interface SimulatedSystemStats {
   inFlight: number;
   /** The most requests ever handled at the same moment, latency included. */
   maxConcurrent: number;
+  /** Faults answered instead of the route (see SimulatedSystemOptions.faults). */
+  faults: number;
 }
 
 export interface SimulatedSystem {
@@ -72,6 +83,11 @@ export interface SimulatedSystem {
   stats: SimulatedSystemStats;
   /** Requests that passed the credentials check, token requests excepted: the callouts the system saw. */
   requests: SimulatedRequest[];
+  /**
+   * How often the system acted on each Idempotency-Key (`<method> <path> <key>`), replays aside: more
+   * than once is an effect done twice.
+   */
+  actionsByKey: Map<string, number>;
   /** Forgets the access tokens an oauth2 system issued; a no-op for other systems. */
   revokeTokens(): void;
   stop(): Promise<void>;
@@ -90,7 +106,9 @@ export async function startSimulatedSystem(
     tokensIssued: 0,
     inFlight: 0,
     maxConcurrent: 0,
+    faults: 0,
   };
+  const actionsByKey = new Map<string, number>();
   const requests: SimulatedRequest[] = [];
   const gate = createGate(options.auth, options.name);
   const latency = () =>
@@ -141,9 +159,26 @@ export async function startSimulatedSystem(
       stats.replayed++;
       return send(previous);
     }
+    const fault = options.faults?.(request);
+    if (fault !== undefined && fault !== 'resetAfterActing') {
+      stats.faults++;
+      if (fault === 'reset') return void req.socket.destroy();
+      // No answer: the caller's timeout ends the request (or stop() does).
+      if (fault === 'hang') return new Promise<void>((resolve) => res.once('close', () => resolve()));
+      return send({
+        status: fault,
+        body: { error: `simulated ${fault}` },
+        ...(fault === 429 ? { headers: { 'retry-after': '1' } } : {}),
+      });
+    }
     const answer = await route(request);
     stats.acted++;
+    if (replayKey) actionsByKey.set(replayKey, (actionsByKey.get(replayKey) ?? 0) + 1);
     if (replayKey && answer.status < 500) answered.set(replayKey, answer);
+    if (fault === 'resetAfterActing') {
+      stats.faults++;
+      return void req.socket.destroy();
+    }
     send(answer);
   };
 
@@ -172,6 +207,7 @@ export async function startSimulatedSystem(
     url: `http://127.0.0.1:${port}`,
     stats,
     requests,
+    actionsByKey,
     revokeTokens: () => gate.revokeTokens(),
     stop: () =>
       new Promise((resolve) => {

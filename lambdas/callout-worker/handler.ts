@@ -32,6 +32,7 @@ const workMessageSchema = z.union([
     releaseId: z.string().min(1).optional(),
     waitingSince: z.iso.datetime().optional(),
     handedSlot: z.number().int().min(0).optional(),
+    handedSystem: z.string().min(1).optional(),
   }),
   z.object({
     kind: z.literal('deadline'),

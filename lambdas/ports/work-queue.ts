@@ -14,6 +14,8 @@ export interface StartItemMessage {
   waitingSince?: string;
   /** The slot a callout that ended kept for this one, which wakes it: its turn has come. */
   handedSlot?: number;
+  /** The system whose slot it was handed. */
+  handedSystem?: string;
 }
 
 /** Asks whether a system the circuit breaker took Down is healthy again (see circuitBreakerSchema). */

@@ -110,6 +110,7 @@ export async function takeSlot(
     ...(item.state === 'Running' ? { attemptId: deliveryId } : {}),
   };
   const lease = await acquire(handed);
+  if (lease && wake && handed && lease.slot === handed.slot) wake.taken = true;
   if (lease) {
     // Handed its slot, it was taken off the list by the callout that woke it; otherwise it leaves by itself.
     if (wake && !handed) await deps.limits.stopWaiting(system.id, waiter);
@@ -129,13 +130,18 @@ export async function takeSlot(
 export async function giveBack(deps: RunItemDeps, lease: SlotLease): Promise<void> {
   const now = deps.now();
   const handed = await deps.limits.releaseSlot(lease, now, new Date(now.getTime() + HAND_OFF_SECONDS * 1000));
-  if (handed) await deps.queue.send([wakeMessage(handed.waiter, handed.slot)]);
+  if (handed)
+    await deps.queue.send([wakeMessage(handed.waiter, { slot: handed.slot, systemId: lease.systemId })]);
 }
 
 /** A callout waiting for a slot of its system: since when (its place), and the slot it was handed, if one was. */
 export interface Wake {
   since: string;
   slot?: number;
+  /** The system whose slot it was handed. */
+  system?: string;
+  /** Set once the callout took the slot it was handed. */
+  taken?: true;
 }
 
 export function wakeOf(message: StartItemMessage): Wake | undefined {
@@ -143,18 +149,41 @@ export function wakeOf(message: StartItemMessage): Wake | undefined {
   return {
     since: message.waitingSince,
     ...(message.handedSlot === undefined ? {} : { slot: message.handedSlot }),
+    ...(message.handedSystem === undefined ? {} : { system: message.handedSystem }),
   };
 }
 
-function wakeMessage(waiter: SlotWaiter, handedSlot?: number): StartItemMessage {
+function wakeMessage(waiter: SlotWaiter, handed?: { slot: number; systemId: string }): StartItemMessage {
   return {
     kind: 'start',
     orderId: waiter.orderId,
     itemKey: waiter.itemKey,
     waitingSince: waiter.since,
     ...(waiter.attemptId ? { attemptId: waiter.attemptId } : {}),
-    ...(handedSlot === undefined ? {} : { handedSlot }),
+    ...(handed ? { handedSlot: handed.slot, handedSystem: handed.systemId } : {}),
   };
+}
+
+/**
+ * A woken callout that did not take the slot kept for it — it is done, runs under another delivery, or
+ * was on the list twice — passes the slot on to the next waiter at once, instead of leaving it kept for
+ * nobody until the hand-off runs out and the waiters ask again minutes later.
+ */
+export async function passOnHandedSlot(deps: RunItemDeps, item: string, wake: Wake): Promise<void> {
+  if (wake.slot === undefined || wake.system === undefined || wake.taken) return;
+  const system = await deps.config.getSystem(wake.system);
+  const max = system?.limits.maxConcurrentCallouts;
+  if (max === undefined) return;
+  const now = deps.now();
+  const lease = await deps.limits.acquireSlot(
+    wake.system,
+    max,
+    `pass-on:${item}`,
+    now,
+    new Date(now.getTime() + HAND_OFF_SECONDS * 1000),
+    { item, slot: wake.slot },
+  );
+  if (lease) await giveBack(deps, lease);
 }
 
 /**

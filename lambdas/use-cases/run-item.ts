@@ -9,7 +9,15 @@ import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
 import { logger } from '../shared/logger';
 import { checkDeadline } from './callback-deadline';
-import { type Admission, admit, giveBack, holdOf, type Wake, wakeOf } from './callout-admission';
+import {
+  type Admission,
+  admit,
+  giveBack,
+  holdOf,
+  passOnHandedSlot,
+  type Wake,
+  wakeOf,
+} from './callout-admission';
 import { callout, describe, probeHealth } from './callout-exchange';
 import { drive, type FindOut, type Scene } from './item-driver';
 import { mapAttributes, runProcedureItem } from './procedure-item';
@@ -107,6 +115,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     await drive(deps, facts, { kind: 'arrived', deliveryId, ...released }, scene, findOut);
   } finally {
     if (admission?.lease) await giveBack(deps, admission.lease);
+    if (wake) await passOnHandedSlot(deps, `${item.orderId}.${item.key}`, wake);
   }
 }
 

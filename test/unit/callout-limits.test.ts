@@ -8,6 +8,7 @@ import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { HttpRequest, HttpResponse } from '../../lambdas/ports/http-client';
 import type { StartItemMessage, WorkQueue } from '../../lambdas/ports/work-queue';
 import {
+  giveBack,
   MAX_LATE_TURNS,
   MAX_RATE_WAIT_MS,
   turnTolerance,
@@ -370,6 +371,37 @@ describe('runItem under a concurrency limit', () => {
     // Assess
     assert.equal(limits.slots.size, 0);
     assert.deepEqual(limits.log, ['acquire inventory#0 delivery-1', 'release inventory#0 delivery-1']);
+  });
+
+  it('passes a slot it was handed on to the next waiter at once when its item no longer needs it', async () => {
+    // Prepare: line 2 and line 3 wait for inventory's one slot; the callout holding it ends and keeps it
+    // for line 2, which meanwhile completed another way (it was on the list twice).
+    const { deps, store, queue, limits } = await setup(3, { maxConcurrentCallouts: 1 });
+    const at = new Date(T0);
+    const held = await limits.acquireSlot('inventory', 1, 'other-callout', at, new Date(T0 + 60_000));
+    assert.ok(held);
+    for (const line of [2, 3])
+      await limits.waitForSlot('inventory', {
+        orderId: ORDER,
+        itemKey: keyOf(line),
+        since: new Date(T0 + line).toISOString(),
+      });
+    await store.attachTaskToken(ORDER, keyOf(2), 'token-2', at.toISOString());
+    await store.claimItem(ORDER, keyOf(2), 'd-2', at.toISOString(), 'started');
+    await store.completeItem(ORDER, keyOf(2), 'd-2', {}, at.toISOString());
+    await giveBack(deps, held);
+    const [wake] = queue.sent.splice(0);
+    assert.equal(wake?.message.itemKey, keyOf(2));
+    assert.equal(wake?.message.handedSystem, 'inventory');
+
+    // Act: line 2's wake finds it done.
+    await runItem(deps, wake.message, 'wake-2');
+
+    // Assess: line 3 is woken with the slot, not left to ask again minutes later.
+    const next = queue.sent.find((s) => s.message.itemKey === keyOf(3));
+    assert.ok(next, 'line 3 woken');
+    assert.equal(next.message.handedSlot, 0);
+    assert.equal(next.delaySeconds, undefined);
   });
 
   it('takes over the slot of a dead worker once its lease has expired, and not before', async () => {

@@ -1,0 +1,487 @@
+/**
+ * `npm run chaos [-- --orders=N]`: drives N DSL orders (default 300) through the local runtime while the
+ * simulated systems fail about a fifth of their requests (500, 503, 429 with Retry-After, no answer past
+ * the timeout, a connection reset before or after acting), systems go Down and Up and interfaces Offline
+ * and Online, and the runtime's whole process group is killed with SIGKILL half-way and started again.
+ * Then the faults stop, fallout is retried once, and it reports: orders accepted, completed, in fallout,
+ * stuck (neither), lost (accepted, then unknown); how long after the restart every item that was under
+ * way at the kill moved again; and effects done twice at the systems (a system that acted twice on one
+ * Idempotency-Key). Written as JSON under bench-results/ too. docs/performance.md keeps the figures.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { demoDslOrder } from '../local/demo-orders';
+import { freePort } from '../local/free-port';
+import { loadLocalIdentities } from '../local/identities';
+import { writeDefaultSecrets } from '../local/secrets-manager';
+import { synthesize } from '../local/synthesize';
+import {
+  type DemoSystemPorts,
+  type DemoSystems,
+  demoCredentials,
+  FREE_DEMO_PORTS,
+  startDemoSystems,
+} from '../simulators/demo-systems';
+import type { Fault } from '../simulators/simulated-system';
+
+const ROOT = join(import.meta.dirname, '..');
+const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+const FAULTS: Fault[] = [500, 503, 429, 'hang', 'reset', 'resetAfterActing'];
+/**
+ * Activation answers later, on the callback URL of the attempt it acted on. Acting and then losing the
+ * answer would make it call back an attempt Switchboard has already replaced (and replay its first
+ * acceptance to the retry, under the same Idempotency-Key): the known defect of issue 19, "a retry a real
+ * system cannot follow". Until that is mended, the asynchronous system's faults are the others.
+ */
+const ASYNC_FAULTS = FAULTS.filter((fault) => fault !== 'resetAfterActing');
+
+export interface ChaosOptions {
+  orders: number;
+  /** The share of requests each system answers with a fault while faults are on. Default 0.2. */
+  faultRate?: number;
+  /** How long to wait, after the last order and the fallout retry, for every order to settle. */
+  settleTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  orders: number;
+  accepted: number;
+  completed: number;
+  /** Orders with an item in fallout at the end, after one retry of every item in fallout. */
+  inFallout: number;
+  /** Accepted orders neither completed nor waiting for an operator in fallout. */
+  stuck: string[];
+  /** Accepted orders the API no longer knows. */
+  lost: string[];
+  /** Items under way at the kill (running, or ready to start). */
+  inFlightAtKill: number;
+  /** From the restart to the moment the last of them had moved again. */
+  recoverySeconds: number;
+  /** Items under way at the kill that had not moved when the run gave up waiting for them. */
+  notMoved: number;
+  /** Actions a system took twice for one Idempotency-Key. */
+  duplicateEffects: number;
+  faultsInjected: number;
+  availabilityFlips: number;
+  falloutRetried: number;
+  seconds: number;
+}
+
+interface Api {
+  url: string;
+  submitter: string;
+  operator: string;
+}
+
+/** A runtime in its own process group, so that one signal kills it, its JVM and its workers alike. */
+interface RuntimeProcess {
+  child: ChildProcess;
+  ready: Promise<void>;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const began = Date.now();
+  const rate = options.faultRate ?? 0.2;
+  let faultsOn = true;
+  const credentials = demoCredentials();
+  const systems = await startDemoSystems({
+    ports: FREE_DEMO_PORTS,
+    credentials,
+    latencyMs: 20,
+    activationMode: 'async',
+    // A system that calls back keeps trying for about two minutes, which covers the runtime's restart.
+    activationCallbacks: { retries: 8, retryDelayMs: 500 },
+    faults: (system) => {
+      if (!faultsOn || Math.random() >= rate) return undefined;
+      const kinds = system === 'activation' ? ASYNC_FAULTS : FAULTS;
+      return kinds[Math.floor(Math.random() * kinds.length)];
+    },
+  });
+  const work = mkdtempSync(join(tmpdir(), 'switchboard-chaos-'));
+  const dataDir = join(work, 'data');
+  mkdirSync(dataDir);
+  let runtime: RuntimeProcess | undefined;
+  try {
+    log('synthesizing …');
+    const assemblyDir = synthesize(join(work, 'cdk.out'), { 'switchboard:systemBaseUrls': systems.urls });
+    writeDefaultSecrets(dataDir, { ...credentials });
+    const port = await freePort();
+    const start = () => startRuntime(assemblyDir, dataDir, port, join(work, 'runtime.log'));
+    runtime = start();
+    await runtime.ready;
+    const identities = loadLocalIdentities(dataDir);
+    const tokenOf = (role: string) => identities.find((i) => i.role === role)?.token ?? '';
+    const api: Api = {
+      url: `http://127.0.0.1:${port}`,
+      submitter: tokenOf('submitter'),
+      operator: tokenOf('operator'),
+    };
+    log(`runtime up on ${api.url}; ${options.orders} orders, ${Math.round(rate * 100)} % of requests fail`);
+    // What an operator of flaky systems sets: quick retries, five of them, instead of the default's
+    // 10 s, 30 s and 90 s.
+    const rule = await call(api, 'operator', 'PUT', '/admin/retry-rules/chaos', {
+      description: 'Chaos run: flaky systems are retried quickly',
+      scope: { kind: 'all' },
+      matches: { timeouts: true, connectionErrors: true, failedAnswers: false, statuses: [408, 429, '5xx'] },
+      policy: { type: 'fixed', count: 5, intervalSeconds: 2 },
+      honourRetryAfter: true,
+    });
+    if (rule.status !== 201 && rule.status !== 200)
+      throw new Error(`retry rule refused: ${JSON.stringify(rule)}`);
+
+    const accepted: string[] = [];
+    const flipper = flipAvailability(api, systems, () => faultsOn);
+    let recovery: Promise<{ seconds: number; notMoved: number }> | undefined;
+    let inFlightAtKill = 0;
+    const killAt = Math.floor(options.orders / 2);
+    let next = 0;
+    const submitOne = async (n: number) => {
+      accepted.push(await submit(api, n));
+      if (accepted.length === killAt && !recovery) {
+        const inFlight = await underWay(api, [...accepted]);
+        inFlightAtKill = inFlight.size;
+        log(
+          `killing the runtime (SIGKILL) with ${accepted.length} orders accepted, ${inFlight.size} items under way`,
+        );
+        const killed = runtime;
+        if (killed) await kill(killed.child);
+        const restartedAt = Date.now();
+        runtime = start();
+        await runtime.ready;
+        log(`runtime started again in ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
+        recovery = watchRecovery(api, inFlight, restartedAt);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < options.orders) await submitOne(next++);
+      }),
+    );
+    log(`${accepted.length} orders accepted; waiting for them to settle`);
+    const moved = recovery ? await recovery : { seconds: 0, notMoved: 0 };
+    faultsOn = false;
+    await flipper.stop();
+    const settleMs = options.settleTimeoutMs ?? 15 * 60_000;
+    await settle(api, accepted, settleMs / 2);
+    const retried = await retryFallout(api);
+    log(`retried ${retried} items in fallout`);
+    const end = await settle(api, accepted, settleMs / 2);
+    return {
+      orders: options.orders,
+      accepted: accepted.length,
+      completed: end.completed,
+      inFallout: end.inFallout,
+      stuck: end.stuck,
+      lost: end.lost,
+      inFlightAtKill,
+      recoverySeconds: moved.seconds,
+      notMoved: moved.notMoved,
+      duplicateEffects: duplicates(systems),
+      faultsInjected: Object.values(systemsByName(systems)).reduce((sum, s) => sum + s.stats.faults, 0),
+      availabilityFlips: flipper.flips(),
+      falloutRetried: retried,
+      seconds: Math.round((Date.now() - began) / 1000),
+    };
+  } finally {
+    if (runtime) await stopRuntime(runtime.child);
+    await systems.stop();
+    if (process.env.CHAOS_KEEP) log(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The runtime process of the run under way, for a Ctrl-C of the run to take down with it. */
+let current: ChildProcess | undefined;
+
+function startRuntime(assemblyDir: string, dataDir: string, port: number, logFile: string): RuntimeProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      '--no-concurrent-sparkplug',
+      '--no-concurrent-recompilation',
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/chaos-runtime.ts'),
+    ],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        CHAOS_ASSEMBLY: assemblyDir,
+        CHAOS_DATA: dataDir,
+        CHAOS_PORT: String(port),
+        CHAOS_LOG: logFile,
+      },
+    },
+  );
+  current = child;
+  const ready = new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready ')) resolve();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code, signal) =>
+      reject(new Error(`the runtime exited (${code ?? signal}) before it served:\n${output}`)),
+    );
+  });
+  return { child, ready };
+}
+
+/** SIGKILL to the runtime's whole process group: no handler runs, as in a crash. */
+async function kill(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  await exited;
+}
+
+async function stopRuntime(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function call(api: Api, role: 'submitter' | 'operator', method: string, path: string, body?: unknown) {
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${api[role]}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Submits order `n` until it is accepted; its Idempotency-Key makes every retry the same order. */
+async function submit(api: Api, n: number): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(`${api.url}${ORDERS}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${api.submitter}`,
+          'content-type': 'application/json',
+          'idempotency-key': `chaos-${n}`,
+        },
+        body: JSON.stringify(demoDslOrder(`chaos-${n}`)),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const body = (await response.json()) as { id?: string };
+      if ((response.status === 201 || response.status === 200) && body.id) return body.id;
+      if (response.status < 500 && response.status !== 409 && response.status !== 429)
+        throw new Error(`order ${n} refused: ${response.status} ${JSON.stringify(body)}`);
+    } catch (error) {
+      if ((error as Error).message.startsWith(`order ${n} refused`)) throw error;
+      // The runtime is down (killed): the same request again once it is back.
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** attempt)));
+  }
+}
+
+interface ItemView {
+  id: string;
+  key: string;
+  state: string;
+  /** One entry per transition: its length says how often the item moved. */
+  history: unknown[];
+  dependsOn: string[];
+}
+
+/** The items of these orders that are under way: running, or pending with every prerequisite done. */
+async function underWay(api: Api, orderIds: string[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (const orderId of orderIds) {
+    const graph = await call(api, 'operator', 'GET', `/orchestration/orders/${orderId}/items`);
+    const items = (graph.body.items ?? []) as ItemView[];
+    const state = new Map(items.map((item) => [item.key, item.state]));
+    for (const item of items) {
+      const ready =
+        item.state === 'Pending' &&
+        item.dependsOn.every((key) => state.get(key) === 'Completed' || state.get(key) === 'Skipped');
+      if (item.state === 'Running' || ready) found.set(item.id, item.history.length);
+    }
+  }
+  return found;
+}
+
+/** Polls the items that were under way at the kill until each has moved (its version went up). */
+async function watchRecovery(
+  api: Api,
+  inFlight: Map<string, number>,
+  restartedAt: number,
+): Promise<{ seconds: number; notMoved: number }> {
+  const waiting = new Map(inFlight);
+  let last = restartedAt;
+  const giveUpAt = restartedAt + 10 * 60_000;
+  while (waiting.size > 0 && Date.now() < giveUpAt) {
+    const orders = new Set([...waiting.keys()].map((itemId) => itemId.slice(0, itemId.indexOf('.'))));
+    for (const orderId of orders) {
+      const graph = await call(api, 'operator', 'GET', `/orchestration/orders/${orderId}/items`).catch(
+        () => undefined,
+      );
+      for (const item of (graph?.body.items ?? []) as ItemView[]) {
+        const version = waiting.get(item.id);
+        if (version !== undefined && item.history.length > version) {
+          waiting.delete(item.id);
+          last = Date.now();
+        }
+      }
+    }
+    if (waiting.size > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return { seconds: Math.round((last - restartedAt) / 100) / 10, notMoved: waiting.size };
+}
+
+/** Every few seconds a system goes Down (or an interface Offline) for a couple of seconds, then back. */
+function flipAvailability(api: Api, systems: DemoSystems, on: () => boolean) {
+  let flips = 0;
+  let stopped = false;
+  const interfaces = ['inventory-reserve-port', 'activation-activate-line', 'billing-start-charging'];
+  const names = Object.keys(FREE_DEMO_PORTS) as (keyof DemoSystemPorts)[];
+  const loop = (async () => {
+    while (!stopped && on()) {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      if (stopped) break;
+      const reason = { reason: 'chaos run' };
+      try {
+        if (Math.random() < 0.5) {
+          const system = names[Math.floor(Math.random() * names.length)] ?? 'inventory';
+          await call(api, 'operator', 'PUT', `/admin/systems/${system}/state`, { state: 'Down', ...reason });
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          await call(api, 'operator', 'PUT', `/admin/systems/${system}/state`, { state: 'Up', ...reason });
+        } else {
+          const iface = interfaces[Math.floor(Math.random() * interfaces.length)] ?? interfaces[0];
+          await call(api, 'operator', 'PATCH', `/admin/system-interfaces/${iface}`, {
+            status: 'Offline',
+            ...reason,
+          });
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          await call(api, 'operator', 'PATCH', `/admin/system-interfaces/${iface}`, {
+            status: 'Online',
+            ...reason,
+          });
+        }
+        flips++;
+      } catch {
+        // The runtime is down (killed): the next flip comes once it is back.
+      }
+    }
+  })();
+  return {
+    flips: () => flips,
+    /** Stops flipping and brings every system Up and every interface Online. */
+    stop: async () => {
+      stopped = true;
+      await loop;
+      for (const system of names)
+        await call(api, 'operator', 'PUT', `/admin/systems/${system}/state`, {
+          state: 'Up',
+          reason: 'chaos over',
+        });
+      for (const iface of interfaces)
+        await call(api, 'operator', 'PATCH', `/admin/system-interfaces/${iface}`, {
+          status: 'Online',
+          reason: 'chaos over',
+        });
+      void systems;
+    },
+  };
+}
+
+async function falloutItems(api: Api): Promise<{ id: string; orderId: string }[]> {
+  const items: { id: string; orderId: string }[] = [];
+  let after: string | undefined;
+  do {
+    const page = await call(
+      api,
+      'operator',
+      'GET',
+      `/admin/fallout?limit=200${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+    );
+    items.push(...((page.body.items ?? []) as { id: string; orderId: string }[]));
+    after = page.body.next as string | undefined;
+  } while (after);
+  return items;
+}
+
+async function retryFallout(api: Api): Promise<number> {
+  const items = await falloutItems(api);
+  for (const item of items)
+    await call(api, 'operator', 'POST', `/orchestration/items/${item.id}/retry`, {
+      reason: 'chaos run: faults stopped',
+    });
+  return items.length;
+}
+
+/**
+ * Waits until every order is completed or waits for an operator (an item in fallout), or the time is up;
+ * then says which are which.
+ */
+async function settle(api: Api, orderIds: string[], timeoutMs: number) {
+  const giveUpAt = Date.now() + timeoutMs;
+  for (;;) {
+    const fallout = new Set((await falloutItems(api)).map((item) => item.orderId));
+    let completed = 0;
+    const lost: string[] = [];
+    const stuck: string[] = [];
+    for (const id of orderIds) {
+      const order = await call(api, 'submitter', 'GET', `${ORDERS}/${id}`);
+      if (order.status === 404) lost.push(id);
+      else if (order.body.state === 'completed') completed++;
+      else if (!fallout.has(id)) stuck.push(id);
+    }
+    const inFallout = orderIds.filter((id) => fallout.has(id)).length;
+    if (stuck.length === 0 || Date.now() > giveUpAt) return { completed, inFallout, stuck, lost };
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+}
+
+function systemsByName(systems: DemoSystems) {
+  const { inventory, activation, billing, scheduling, notification } = systems;
+  return { inventory, activation, billing, scheduling, notification };
+}
+
+function duplicates(systems: DemoSystems): number {
+  let twice = 0;
+  for (const system of Object.values(systemsByName(systems)))
+    for (const count of system.actionsByKey.values()) twice += Math.max(0, count - 1);
+  return twice;
+}
+
+if (import.meta.main) {
+  const ordersArg = process.argv.find((arg) => arg.startsWith('--orders='));
+  const orders = Number(ordersArg?.slice('--orders='.length) ?? process.env.CHAOS_ORDERS ?? 300);
+  if (!Number.isInteger(orders) || orders < 2) {
+    console.error('--orders must be a whole number of at least 2');
+    process.exit(2);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      if (current?.pid !== undefined) process.kill(-current.pid, 'SIGKILL');
+      process.exit(130);
+    });
+  const report = await runChaos({ orders });
+  console.table({ ...report, stuck: report.stuck.length, lost: report.lost.length });
+  const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `chaos-${new Date().toISOString().replaceAll(':', '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`written to ${file}`);
+  const failed = report.lost.length > 0 || report.stuck.length > 0 || report.duplicateEffects > 0;
+  process.exit(failed ? 1 : 0);
+}

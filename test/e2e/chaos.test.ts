@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runChaos } from '../../bench/chaos';
+
+/**
+ * The chaos run, small (`npm run chaos` is the large one): 30 DSL orders against systems that fail a fifth
+ * of their requests, flip Down/Up and Offline/Online, and a runtime killed with SIGKILL half-way.
+ */
+describe('a small chaos run', () => {
+  it('loses no order, leaves none stuck, does nothing twice, and moves in-flight work again within 60 s of a kill -9', async (t) => {
+    const report = await runChaos({
+      orders: 30,
+      settleTimeoutMs: 6 * 60_000,
+      log: (line) => t.diagnostic(line),
+    });
+    t.diagnostic(JSON.stringify(report));
+
+    assert.equal(report.accepted, 30);
+    assert.deepEqual(report.lost, [], 'accepted orders the API no longer knows');
+    assert.deepEqual(report.stuck, [], 'orders neither completed nor in fallout');
+    assert.equal(report.completed + report.inFallout, 30);
+    assert.equal(report.duplicateEffects, 0, 'a system acted twice on one Idempotency-Key');
+    assert.ok(report.inFlightAtKill > 0, 'the kill came while items were under way');
+    assert.equal(report.notMoved, 0, 'every item under way at the kill moved again');
+    assert.ok(
+      report.recoverySeconds < 60,
+      `in-flight work moved again ${report.recoverySeconds} s after the restart`,
+    );
+    assert.ok(report.faultsInjected > 0, 'the systems misbehaved');
+  });
+});
