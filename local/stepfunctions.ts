@@ -248,9 +248,11 @@ export class LocalStepFunctions {
         const timedOut = error.name === 'ExecutionTimeoutError';
         const aborted = error.name === 'ExecutionAbortedError';
         const failure = error as Error & { cause?: unknown };
+        // The engine wraps what failed the execution (States.Timeout, a task's error): AWS names that.
+        const inner = failure.cause instanceof Error ? failure.cause : undefined;
         this.close(record, aborted ? 'ABORTED' : timedOut ? 'TIMED_OUT' : 'FAILED', {
-          error: failure.name,
-          cause: String(failure.cause ?? failure.message),
+          error: inner?.name ?? failure.name,
+          cause: inner ? inner.message : String(failure.cause ?? failure.message),
         });
         if (!aborted)
           this.options.log(

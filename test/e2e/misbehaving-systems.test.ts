@@ -101,7 +101,12 @@ function writeMisbehavingCatalog(): string {
     join(dir, 'plans', 'narrow.yaml'),
     'id: narrow\nfulfils:\n  - offering: narrow\nitems:\n  - id: work\n    type: callout\n    interface: narrow-work\n',
   );
-  for (const offering of ['flaky', 'long-wait', 'steady', 'narrow'])
+  // A plan whose manual task may wait two seconds: its run times out while the task waits.
+  writeFileSync(
+    join(dir, 'plans', 'short-wait.yaml'),
+    'id: short-wait\nfulfils:\n  - offering: short-wait\ntimeoutSeconds: 2\nitems:\n  - id: survey\n    type: manualTask\n',
+  );
+  for (const offering of ['flaky', 'long-wait', 'short-wait', 'steady', 'narrow'])
     writeFileSync(join(dir, 'offerings', `${offering}.yaml`), `id: ${offering}\nname: ${offering}\n`);
   return dir;
 }
@@ -269,5 +274,58 @@ describe('callouts to systems that answer badly', () => {
     );
     assert.equal(sb.runtime.stepFunctions.executionRecord(`${arn}:${id}-1`)?.status, 'RUNNING');
     assert.equal(((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state, 'inProgress');
+  });
+
+  it('puts the item of a plan run that timed out in fallout, and failing its order stops the order’s other run', async () => {
+    // Prepare: one order, two plans: a run that times out after 2 s and one that may wait 30 days.
+    const created = await sb.call('POST', ORDERS, {
+      productOrderItem: [
+        { id: '1', action: 'add', productOffering: { id: 'short-wait' } },
+        { id: '2', action: 'add', productOffering: { id: 'long-wait' } },
+      ],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id } = created.body as { id: string };
+    type Items = { items: { id: string; key: string; state: string; error?: string }[] };
+    const survey = () =>
+      sb
+        .call('GET', `/orchestration/orders/${id}/items`)
+        .then((r) => (r.body as Items).items.find((i) => i.key.startsWith('short-wait.')));
+
+    // Act: the short run times out; the watcher hears of it.
+    const fallout = await eventually(
+      async () => {
+        const item = await survey();
+        return item?.state === 'FatallyFailed' ? item : undefined;
+      },
+      30_000,
+      'the timed-out run’s item to be in fallout',
+    );
+
+    // Assess
+    assert.match(
+      fallout.error ?? '',
+      new RegExp(`its plan run ${id}-\\d (failed|timed out): States\\.Timeout`),
+    );
+    assert.equal(((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state, 'held');
+
+    // Act: the operator fails the order.
+    const failed = await sb.call('POST', `/orchestration/items/${fallout.id}/fail`, {
+      reason: 'survey overdue',
+    });
+    assert.equal(failed.status, 200, JSON.stringify(failed.body));
+
+    // Assess: the long run is stopped, not left waiting 30 days for a survey no one will start.
+    const machine = sb.runtime.deployment
+      .ofType('AWS::StepFunctions::StateMachine')
+      .find((m) => m.logicalId.startsWith('Planlongwait'));
+    assert.ok(machine);
+    const arn = String(sb.runtime.deployment.attributes(machine).Arn).replace(
+      ':stateMachine:',
+      ':execution:',
+    );
+    const longRun = sb.runtime.stepFunctions.executionRecord(`${arn}:${id}-2`);
+    assert.equal(longRun?.status, 'ABORTED');
+    assert.match(longRun?.cause ?? '', /survey overdue/);
   });
 });
