@@ -73,6 +73,9 @@ import {
   toProgress,
 } from './order-records';
 
+/** What a held item leaves as it stops being held: the on-hold indexes' keys and a release's stamp. */
+const OFF_THE_HOLD_LISTS = ['heldSystem', 'heldInterface', 'holdSort', 'releaseId', 'releaseAt'];
+
 /**
  * Orders, items and their logs in one table, one partition per order, so one Query reads a whole order
  * (the records and their keys: order-records.ts).
@@ -425,15 +428,7 @@ export class DynamoDbOrderStore implements OrderStore {
       values: leaseUntil ? { ':lease': leaseUntil } : {},
       // Another attempt's item may be taken over once its lease has run out by now.
       leaseNow: at,
-      removes: [
-        'heldSystem',
-        'heldInterface',
-        'holdSort',
-        'releaseId',
-        'releaseAt',
-        'nextAttemptAt',
-        '#error',
-      ],
+      removes: [...OFF_THE_HOLD_LISTS, 'nextAttemptAt', '#error'],
       event: 'start',
       attemptId,
       names: { '#error': 'error' },
@@ -901,15 +896,7 @@ export class DynamoDbOrderStore implements OrderStore {
   failForEndedRun(orderId: string, key: string, error: string, at: string): Promise<boolean> {
     return this.transition(orderId, key, historyEntry(at, 'FatallyFailed', error), {
       sets: ['#error = :error', 'falloutList = :fallout, falloutSort = :falloutSort'],
-      removes: [
-        'awaiting',
-        'heldSystem',
-        'heldInterface',
-        'holdSort',
-        'releaseId',
-        'releaseAt',
-        'nextAttemptAt',
-      ],
+      removes: ['awaiting', ...OFF_THE_HOLD_LISTS, 'nextAttemptAt'],
       event: 'runEnded',
       names: { '#error': 'error' },
       values: { ':error': error, ':fallout': FALLOUT_LIST, ':falloutSort': `${at}#${orderId}#${key}` },

@@ -208,6 +208,18 @@ describe('callouts to systems that answer badly', () => {
     );
   });
 
+  /** A run of the long-wait plan, as the local Step Functions keeps it. */
+  const longWaitRun = (executionName: string) => {
+    const machine = sb.runtime.deployment
+      .ofType('AWS::StepFunctions::StateMachine')
+      .find((m) => m.logicalId.startsWith('Planlongwait'));
+    assert.ok(machine);
+    const arn = String(sb.runtime.deployment.attributes(machine).Arn);
+    return sb.runtime.stepFunctions.executionRecord(
+      `${arn.replace(':stateMachine:', ':execution:')}:${executionName}`,
+    );
+  };
+
   const completeTwelveLines = async (offering: string) => {
     const lines = Array.from({ length: 12 }, (_, n) => ({
       id: `l${n}`,
@@ -264,15 +276,7 @@ describe('callouts to systems that answer badly', () => {
     });
     // Node fires a timer over 24.8 days at once: without long timers the wait would time out here.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const machine = sb.runtime.deployment
-      .ofType('AWS::StepFunctions::StateMachine')
-      .find((m) => m.logicalId.startsWith('Planlongwait'));
-    assert.ok(machine);
-    const arn = String(sb.runtime.deployment.attributes(machine).Arn).replace(
-      ':stateMachine:',
-      ':execution:',
-    );
-    assert.equal(sb.runtime.stepFunctions.executionRecord(`${arn}:${id}-1`)?.status, 'RUNNING');
+    assert.equal(longWaitRun(`${id}-1`)?.status, 'RUNNING');
     assert.equal(((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state, 'inProgress');
   });
 
@@ -316,15 +320,7 @@ describe('callouts to systems that answer badly', () => {
     assert.equal(failed.status, 200, JSON.stringify(failed.body));
 
     // Assess: the long run is stopped, not left waiting 30 days for a survey no one will start.
-    const machine = sb.runtime.deployment
-      .ofType('AWS::StepFunctions::StateMachine')
-      .find((m) => m.logicalId.startsWith('Planlongwait'));
-    assert.ok(machine);
-    const arn = String(sb.runtime.deployment.attributes(machine).Arn).replace(
-      ':stateMachine:',
-      ':execution:',
-    );
-    const longRun = sb.runtime.stepFunctions.executionRecord(`${arn}:${id}-2`);
+    const longRun = longWaitRun(`${id}-2`);
     assert.equal(longRun?.status, 'ABORTED');
     assert.match(longRun?.cause ?? '', /survey overdue/);
   });
