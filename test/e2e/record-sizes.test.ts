@@ -18,7 +18,11 @@ const KB = 1024;
 const RECORD_LIMIT = 64 * KB;
 /** A characteristic value just under the 16 KiB an order may carry; the request mapping sends it four times. */
 const BLOB = 'x'.repeat(15 * KB);
-const RETRIES = 50;
+/**
+ * Eleven attempts of a 60 KB request are 660 KB: kept on one record, as they once were, they would pass
+ * DynamoDB's 400 KB item limit, so ten retries prove what fifty did in a fifth of the time.
+ */
+const RETRIES = 10;
 
 interface ItemView {
   key: string;
