@@ -56,12 +56,19 @@ export interface ChaosReport {
   stuck: string[];
   /** Accepted orders the API no longer knows. */
   lost: string[];
-  /** Items under way at the kill (running, or ready to start). */
+  /** Items a worker held at the kill: Running, their callout under way or waiting for its callback. */
   inFlightAtKill: number;
   /** From the restart to the moment the last of them had moved again. */
   recoverySeconds: number;
-  /** Items under way at the kill that had not moved when the run gave up waiting for them. */
+  /** Items in flight at the kill that had not moved when the run gave up waiting for them. */
   notMoved: number;
+  /**
+   * Items ready to start at the kill (Pending, prerequisites done): a worker may have had them, or they
+   * waited their turn for a system's connection, so the time they took to move says as much about the
+   * backlog as about the crash. Reported, not held to the target.
+   */
+  readyAtKill: number;
+  readyMovedSeconds: number;
   /** Actions a system took twice for one Idempotency-Key. */
   duplicateEffects: number;
   faultsInjected: number;
@@ -136,16 +143,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const accepted: string[] = [];
     const flipper = flipAvailability(api, systems, () => faultsOn);
     let recovery: Promise<{ seconds: number; notMoved: number }> | undefined;
+    let readyRecovery: Promise<{ seconds: number; notMoved: number }> | undefined;
     let inFlightAtKill = 0;
+    let readyAtKill = 0;
     const killAt = Math.floor(options.orders / 2);
     let next = 0;
     const submitOne = async (n: number) => {
       accepted.push(await submit(api, n));
       if (accepted.length === killAt && !recovery) {
-        const inFlight = await underWay(api, [...accepted]);
-        inFlightAtKill = inFlight.size;
+        const { running, ready } = await underWay(api, [...accepted]);
+        inFlightAtKill = running.size;
+        readyAtKill = ready.size;
         log(
-          `killing the runtime (SIGKILL) with ${accepted.length} orders accepted, ${inFlight.size} items under way`,
+          `killing the runtime (SIGKILL) with ${accepted.length} orders accepted, ${running.size} items running and ${ready.size} ready`,
         );
         const killed = runtime;
         if (killed) await kill(killed.child);
@@ -153,7 +163,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         runtime = start();
         await runtime.ready;
         log(`runtime started again in ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
-        recovery = watchRecovery(api, inFlight, restartedAt);
+        recovery = watchRecovery(api, running, restartedAt);
+        readyRecovery = watchRecovery(api, ready, restartedAt);
       }
     };
     await Promise.all(
@@ -161,10 +172,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         while (next < options.orders) await submitOne(next++);
       }),
     );
-    log(`${accepted.length} orders accepted; waiting for them to settle`);
-    const moved = recovery ? await recovery : { seconds: 0, notMoved: 0 };
+    log(`${accepted.length} orders accepted; the faults stop; waiting for the orders to settle`);
     faultsOn = false;
     await flipper.stop();
+    const none = { seconds: 0, notMoved: 0 };
+    const moved = recovery ? await recovery : none;
+    const readyMoved = readyRecovery ? await readyRecovery : none;
+    log(`in-flight items moved again within ${moved.seconds} s of the restart (${moved.notMoved} did not)`);
     const settleMs = options.settleTimeoutMs ?? 15 * 60_000;
     await settle(api, accepted, settleMs / 2);
     const retried = await retryFallout(api);
@@ -180,6 +194,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       inFlightAtKill,
       recoverySeconds: moved.seconds,
       notMoved: moved.notMoved,
+      readyAtKill,
+      readyMovedSeconds: readyMoved.seconds,
       duplicateEffects: duplicates(systems),
       faultsInjected: Object.values(systemsByName(systems)).reduce((sum, s) => sum + s.stats.faults, 0),
       availabilityFlips: flipper.flips(),
@@ -302,21 +318,38 @@ interface ItemView {
   dependsOn: string[];
 }
 
-/** The items of these orders that are under way: running, or pending with every prerequisite done. */
-async function underWay(api: Api, orderIds: string[]): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  for (const orderId of orderIds) {
-    const graph = await call(api, 'operator', 'GET', `/orchestration/orders/${orderId}/items`);
-    const items = (graph.body.items ?? []) as ItemView[];
+/**
+ * The items of these orders that are under way, with how often each has moved so far: running (a
+ * worker holds it, or it waits for its callback), and ready (pending, every prerequisite done).
+ */
+async function underWay(
+  api: Api,
+  orderIds: string[],
+): Promise<{ running: Map<string, number>; ready: Map<string, number> }> {
+  const running = new Map<string, number>();
+  const readyItems = new Map<string, number>();
+  // Read eight at a time, so that the picture is of one moment, as near the kill as it can be.
+  const graphs: ItemView[][] = [];
+  const pending = [...orderIds];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let orderId = pending.shift(); orderId; orderId = pending.shift()) {
+        const graph = await call(api, 'operator', 'GET', `/orchestration/orders/${orderId}/items`);
+        graphs.push((graph.body.items ?? []) as ItemView[]);
+      }
+    }),
+  );
+  for (const items of graphs) {
     const state = new Map(items.map((item) => [item.key, item.state]));
     for (const item of items) {
       const ready =
         item.state === 'Pending' &&
         item.dependsOn.every((key) => state.get(key) === 'Completed' || state.get(key) === 'Skipped');
-      if (item.state === 'Running' || ready) found.set(item.id, item.history.length);
+      if (item.state === 'Running') running.set(item.id, item.history.length);
+      else if (ready) readyItems.set(item.id, item.history.length);
     }
   }
-  return found;
+  return { running, ready: readyItems };
 }
 
 /** Polls the items that were under way at the kill until each has moved (its version went up). */
