@@ -417,15 +417,20 @@ export class DynamoDbOrderStore implements OrderStore {
     at: string,
     reason: string,
     leaseUntil?: string,
+    nonce?: string,
   ): Promise<boolean> {
     return this.transition(orderId, key, historyEntry(at, 'Running', reason), {
       // A held item leaves the on-hold indexes as it starts: the same write, so it is listed or running.
       sets: [
         'attemptId = :attempt',
         'startedAt = if_not_exists(startedAt, :at)',
+        'callbackNonce = :nonce',
         ...(leaseUntil ? ['leaseUntil = :lease'] : []),
       ],
-      values: leaseUntil ? { ':lease': leaseUntil } : {},
+      values: {
+        ':nonce': nonce ?? callbackNonce(attemptId),
+        ...(leaseUntil ? { ':lease': leaseUntil } : {}),
+      },
       // Another attempt's item may be taken over once its lease has run out by now.
       leaseNow: at,
       removes: [...OFF_THE_HOLD_LISTS, 'nextAttemptAt', '#error'],
@@ -472,6 +477,7 @@ export class DynamoDbOrderStore implements OrderStore {
       removes: [
         ...(hold.interfaceId === undefined ? ['heldInterface'] : []),
         'attemptId',
+        'callbackNonce',
         'releaseId',
         'releaseAt',
         'nextAttemptAt',
@@ -681,8 +687,9 @@ export class DynamoDbOrderStore implements OrderStore {
     callbackId: string,
     change: CallbackChange,
     at: string,
+    nonce = callbackNonce(attemptId),
   ): Promise<boolean> {
-    const kept = callbackEntry(change, { nonce: callbackNonce(attemptId), callbackId, at });
+    const kept = callbackEntry(change, { nonce, callbackId, at });
     if (change.kind === 'interim') {
       // Changes no state: kept in the log once by its id, after the transition it followed.
       if (!kept) return false;
@@ -837,7 +844,7 @@ export class DynamoDbOrderStore implements OrderStore {
       entry: { at, state: 'Pending', reason: `retry asked by ${by.name}: ${reason}`, by },
       sets: ['retries = :zero'],
       values: { ':zero': 0 },
-      removes: ['attemptId', 'nextAttemptAt', 'awaiting', '#error'],
+      removes: ['attemptId', 'callbackNonce', 'nextAttemptAt', 'awaiting', '#error'],
     });
   }
 

@@ -31,9 +31,18 @@ export function interimUpdateReason(update: { note?: string; overtaken?: string 
   return `interim update from the system${late}${update.note ? `: ${update.note}` : ''}`;
 }
 
+/**
+ * The nonce of the callback URL the item's latest attempt sent: the one its first delivery made, which a
+ * delivery that takes the attempt over (its worker died) keeps, so that the system, which replays its
+ * acceptance to the same Idempotency-Key, calls back a URL that is still waited on.
+ */
+export function nonceOf(item: { attemptId?: string; callbackNonce?: string }): string | undefined {
+  return item.callbackNonce ?? (item.attemptId === undefined ? undefined : callbackNonce(item.attemptId));
+}
+
 /** True when the item's latest attempt is the one whose callback URL carries this nonce, finished or not. */
-function isAttemptOf(item: { attemptId?: string }, nonce: string): boolean {
-  return item.attemptId !== undefined && callbackNonce(item.attemptId) === nonce;
+function isAttemptOf(item: { attemptId?: string; callbackNonce?: string }, nonce: string): boolean {
+  return nonceOf(item) === nonce;
 }
 
 /** The states an attempt's final answer (or its deadline) leaves the item in. */
@@ -44,14 +53,17 @@ const FINAL_ANSWER_STATES: ReadonlySet<string> = new Set(['Completed', 'Failed',
  * undefined while that attempt still waits, or when a later attempt replaced it.
  */
 export function finishedAttemptState<S extends string>(
-  item: { state: S; attemptId?: string },
+  item: { state: S; attemptId?: string; callbackNonce?: string },
   nonce: string,
 ): S | undefined {
   return isAttemptOf(item, nonce) && FINAL_ANSWER_STATES.has(item.state) ? item.state : undefined;
 }
 
 /** True while the item is Running under the attempt whose callback URL carries this nonce. */
-export function waitsUnder(item: { state: string; attemptId?: string }, nonce: string): boolean {
+export function waitsUnder(
+  item: { state: string; attemptId?: string; callbackNonce?: string },
+  nonce: string,
+): boolean {
   return item.state === 'Running' && isAttemptOf(item, nonce);
 }
 

@@ -1,6 +1,6 @@
 import { article } from '../../statemachines/plan-definition';
 import type { HoldInfo } from './availability';
-import { callbackNonce, finishedAttemptState, waitsUnder } from './callback';
+import { callbackNonce, finishedAttemptState, nonceOf, waitsUnder } from './callback';
 import {
   type ItemEvent,
   LEASE_SECONDS,
@@ -164,7 +164,7 @@ export interface ItemFacts {
 /** The one conditional write that records a transition; the store refuses it when the item moved meanwhile. */
 export type Write =
   /** `leaseUntil`: how long the worker holds it (absent for a manual task, which waits for an operator). */
-  | { kind: 'claim'; attemptId: string; reason: string; leaseUntil?: string }
+  | { kind: 'claim'; attemptId: string; reason: string; leaseUntil?: string; nonce: string }
   | { kind: 'hold'; attemptId: string; hold: HoldInfo }
   | { kind: 'skip'; attemptId: string; reason: string }
   | {
@@ -181,7 +181,8 @@ export type Write =
       retry: { at: string; retries: number; error: string };
     }
   | { kind: 'fail'; attemptId: string; error: string; outcome: ItemOutcome }
-  | { kind: 'callback'; attemptId: string; callbackId: string; change: CallbackChange }
+  /** `nonce`: of the URL it came on, under which the log keeps it. */
+  | { kind: 'callback'; attemptId: string; callbackId: string; change: CallbackChange; nonce: string }
   | { kind: 'manualComplete'; by: Actor; attributes: Record<string, unknown> }
   | { kind: 'operatorRetry'; by: Actor; reason: string }
   | { kind: 'operatorSkip'; by: Actor; note: string }
@@ -326,10 +327,16 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
     case 'claim': {
       const { error: _error, ...claimed } = moved;
       const lease = write.leaseUntil ? { leaseUntil: write.leaseUntil } : {};
-      return { ...claimed, ...lease, attemptId: write.attemptId, startedAt: item.startedAt ?? at };
+      return {
+        ...claimed,
+        ...lease,
+        attemptId: write.attemptId,
+        callbackNonce: write.nonce,
+        startedAt: item.startedAt ?? at,
+      };
     }
     case 'hold': {
-      const { attemptId: _attempt, ...held } = moved;
+      const { attemptId: _attempt, callbackNonce: _nonce, ...held } = moved;
       return { ...held, hold: write.hold };
     }
     case 'skip':
@@ -366,7 +373,13 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
     case 'manualComplete':
       return { ...moved, completedAt: at, completedBy: write.by, outputAttributes: write.attributes };
     case 'operatorRetry': {
-      const { attemptId: _attempt, awaiting: _awaiting, error: _error, ...retried } = moved;
+      const {
+        attemptId: _attempt,
+        callbackNonce: _nonce,
+        awaiting: _awaiting,
+        error: _error,
+        ...retried
+      } = moved;
       return { ...retried, retries: 0 };
     }
     case 'operatorFail':
@@ -415,7 +428,13 @@ function arrived(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'arriv
       return { effects: [{ kind: 'sendRetry', at: arrival.dueAt }] };
     case 'awaitCallback':
       return {
-        effects: [{ kind: 'sendDeadline', nonce: callbackNonce(event.deliveryId), dueAt: arrival.deadline }],
+        effects: [
+          {
+            kind: 'sendDeadline',
+            nonce: nonceOf(item) ?? callbackNonce(event.deliveryId),
+            dueAt: arrival.deadline,
+          },
+        ],
       };
     case 'orderFailed':
       return { effects: [{ kind: 'log', level: 'info', message: 'item of a failed order not started' }] };
@@ -496,8 +515,10 @@ function claim(facts: ItemFacts, deliveryId: string): Decision {
   if (order?.state === 'acknowledged') effects.push({ kind: 'orderInProgress' });
   // A worker holds what it runs for a lease it renews; a manual task waits for an operator, unheld.
   const lease = manual ? {} : { leaseUntil: new Date(now.getTime() + LEASE_SECONDS * 1000).toISOString() };
+  // A takeover goes on with the attempt it takes over: the system knows that attempt's callback URL.
+  const nonce = (takeover ? nonceOf(item) : undefined) ?? callbackNonce(deliveryId);
   return guarded(facts, 'start', deliveryId, {
-    write: { kind: 'claim', attemptId: deliveryId, reason, ...lease },
+    write: { kind: 'claim', attemptId: deliveryId, reason, nonce, ...lease },
     effects,
     ...(manual ? {} : { next: 'perform' as const }),
   });
@@ -506,7 +527,7 @@ function claim(facts: ItemFacts, deliveryId: string): Decision {
 /** Claims the item only to fail it: it cannot run (fallout, where an operator sees why). */
 function unrunnable(facts: ItemFacts, deliveryId: string, reason: string, error: string): Decision {
   return guarded(facts, 'start', deliveryId, {
-    write: { kind: 'claim', attemptId: deliveryId, reason },
+    write: { kind: 'claim', attemptId: deliveryId, reason, nonce: callbackNonce(deliveryId) },
     effects: [],
     follows: { kind: 'answered', deliveryId, outcome: { error } },
   });
@@ -587,7 +608,9 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
       // Refused when its callback came before this answer and finished the item: what was sent is kept
       // all the same (the store keeps the attempt before it writes the wait).
       write: { kind: 'await', attemptId: deliveryId, outcome: { ...outcomeOf(outcome), attempt }, awaiting },
-      effects: [{ kind: 'sendDeadline', nonce: callbackNonce(deliveryId), dueAt: awaiting.deadline }],
+      effects: [
+        { kind: 'sendDeadline', nonce: nonceOf(item) ?? callbackNonce(deliveryId), dueAt: awaiting.deadline },
+      ],
     };
   }
   const attempt = target ? { attempt: attemptOf(item, outcome, { kind: 'completed' }, now) } : {};
@@ -632,6 +655,7 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
     attemptId: item.attemptId as string,
     callbackId,
     change,
+    nonce,
   });
   switch (answer.status) {
     case 'inProgress':
@@ -687,7 +711,7 @@ function deadline(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'dead
   const error = `no final answer on the callback within ${seconds} s of the system accepting the callout`;
   const change = failedChange(item, event, { kind: 'timeout' }, error, null, now);
   return {
-    write: { kind: 'callback', attemptId: item.attemptId, callbackId: id, change },
+    write: { kind: 'callback', attemptId: item.attemptId, callbackId: id, change, nonce },
     effects: afterFailure(change),
   };
 }

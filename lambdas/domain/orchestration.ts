@@ -76,6 +76,11 @@ export interface ItemRecord {
    */
   recent?: HistoryEntry[];
   /**
+   * The nonce of the callback URL its latest attempt sent (see callback.ts: nonceOf): set by each new
+   * attempt, kept by a delivery that takes the attempt over.
+   */
+  callbackNonce?: string;
+  /**
    * Every task token a plan execution gave this item (a re-run execution brings a new one). All are
    * answered when the item is done; those no execution waits for any more answer "gone".
    */

@@ -131,6 +131,8 @@ export interface OrderStore {
     at: string,
     reason: string,
     leaseUntil?: string,
+    /** The nonce of the attempt's callback URL: a new attempt's, or the one a takeover goes on with. */
+    nonce?: string,
   ): Promise<boolean>;
   /**
    * Extends the lease of a Running item this attempt holds (its callout runs on); false when it no
@@ -262,6 +264,8 @@ export interface OrderStore {
     callbackId: string,
     change: CallbackChange,
     at: string,
+    /** Of the URL it came on (default: the one the attempt's own delivery made). */
+    nonce?: string,
   ): Promise<boolean>;
   /**
    * Adds the item to the order's done set and, in the same write, its attributes (if any) to the order

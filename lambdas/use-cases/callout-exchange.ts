@@ -1,6 +1,6 @@
 import { scrubJson, scrubSecrets } from '../domain/authenticator';
 import { AUTOMATIC_ACTORS } from '../domain/availability';
-import { callbackNonce, callbackUrl } from '../domain/callback';
+import { callbackNonce, callbackUrl, nonceOf } from '../domain/callback';
 import {
   type CalloutTarget,
   interpretAnswer,
@@ -113,7 +113,8 @@ export async function callout(
     callback = callbackUrl(deps.callbacks.baseUrl, signingKey, {
       orderId: item.orderId,
       itemKey: item.key,
-      nonce: callbackNonce(deliveryId),
+      // A delivery that took the attempt over sends the URL its first delivery sent.
+      nonce: nonceOf(item) ?? callbackNonce(deliveryId),
     });
     // The proof in the URL is a credential like any other: it is never stored.
     secrets.push(new URL(callback).searchParams.get('token') ?? '');

@@ -107,7 +107,7 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
   const { orderId, key } = item;
   switch (w.kind) {
     case 'claim':
-      return store.claimItem(orderId, key, w.attemptId, at, w.reason, w.leaseUntil);
+      return store.claimItem(orderId, key, w.attemptId, at, w.reason, w.leaseUntil, w.nonce);
     case 'hold':
       return store.holdItem(orderId, key, w.attemptId, w.hold, at);
     case 'skip':
@@ -121,7 +121,7 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
     case 'fail':
       return store.failItem(orderId, key, w.attemptId, w.error, w.outcome, at);
     case 'callback':
-      return store.applyCallback(orderId, key, w.attemptId, w.callbackId, w.change, at);
+      return store.applyCallback(orderId, key, w.attemptId, w.callbackId, w.change, at, w.nonce);
     case 'manualComplete':
       return store.completeManualTask(orderId, key, w.by, w.attributes, undefined, at);
     case 'operatorRetry':

@@ -444,4 +444,53 @@ describe('decide: every decision about an item, as one pure function', () => {
       'item "o-1.dsl.reserve-port.1" is Pending; only an item in fallout or waiting for a retry can be retried',
     );
   });
+
+  it('goes on with the callback URL of the attempt it takes over, and a callback on that URL applies', () => {
+    // Prepare: an asynchronous callout accepted under delivery a-1, whose worker died; a-2 takes it over.
+    const item: ItemRecord = {
+      orderId: 'o-1',
+      key: 'dsl.activate-line.1',
+      planId: 'dsl',
+      planItemId: 'activate-line',
+      type: 'callout',
+      interfaceId: 'activate-line',
+      dependsOn: [],
+      state: 'Running',
+      attemptId: 'a-1',
+      callbackNonce: callbackNonce('a-1'),
+      leaseUntil: later(-1000),
+      taskTokens: ['token-1'],
+      createdAt: AT,
+      updatedAt: AT,
+    };
+    const order = { state: 'inProgress' as OrderState, done: [] };
+    const arrived = decide(
+      { item, order, now: NOW },
+      { kind: 'admitted', deliveryId: 'a-2', gate: { kind: 'go' } },
+    );
+    assert.equal(arrived.write?.kind, 'claim');
+    const takenOver = evolve(item, arrived.write as Write, AT);
+
+    // Assess: the system, which replays its acceptance to the same Idempotency-Key, calls back a-1's URL.
+    assert.equal(takenOver.attemptId, 'a-2');
+    assert.equal(takenOver.callbackNonce, callbackNonce('a-1'));
+    const answer = decide(
+      { item: { ...takenOver, awaiting: { since: AT, deadline: later(60_000) } }, order, now: NOW },
+      {
+        kind: 'callback',
+        callbackId: 'cb-1',
+        nonce: callbackNonce('a-1'),
+        answer: { status: 'completed', body: {}, attributes: { serviceId: 'S-1' } },
+      },
+    );
+    assert.equal(answer.write?.kind, 'callback');
+    assert.equal(answer.ignored, undefined);
+
+    // A new attempt (from Pending, Failed or On Hold) has a URL of its own.
+    const fresh = decide(
+      { item: { ...item, state: 'Failed', leaseUntil: undefined }, order, now: NOW },
+      { kind: 'admitted', deliveryId: 'a-3', gate: { kind: 'go' } },
+    );
+    assert.equal(fresh.write?.kind === 'claim' && fresh.write.nonce, callbackNonce('a-3'));
+  });
 });
