@@ -39,8 +39,6 @@ interface Machine {
 
 /** How many finished executions the data folder keeps across restarts (AWS keeps them for 90 days). */
 const KEPT_FINISHED_EXECUTIONS = 1000;
-/** How many running executions a start resumes each second (AWS keeps them running across anything). */
-const RESUMED_PER_SECOND = 10;
 /** How many starts the journal holds before the executions file is flushed to disk and the journal emptied. */
 const JOURNAL_LIMIT = 500;
 /** How many executions the runtime remembers while it runs (running ones are never forgotten). */
@@ -67,7 +65,6 @@ export class LocalStepFunctions {
   private readonly machines = new Map<string, Machine>();
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
-  private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly tokens = new Map<string, { resolve: (v: Json) => void; reject: (e: Error) => void }>();
   private readonly closeListeners = new Set<(execution: Readonly<ExecutionRecord>) => void>();
   private readonly file: string;
@@ -378,19 +375,7 @@ export class LocalStepFunctions {
         });
         continue;
       }
-      // The engine starts a resumed execution from the beginning, so each sends every item's dispatch
-      // again: hundreds at once would bury the redelivered work messages of what was in flight at the
-      // crash under thousands of dispatches (mostly of items done or waiting). They resume a few at a
-      // time instead; the items need them only to be answered, not to run.
-      const delayMs = Math.floor(resumed / RESUMED_PER_SECOND) * 1000;
-      if (delayMs === 0) this.run(machine, record);
-      else {
-        const timer = setTimeout(() => {
-          this.resumeTimers.delete(timer);
-          if (!this.stopping && record.status === 'RUNNING') this.run(machine, record);
-        }, delayMs);
-        this.resumeTimers.add(timer);
-      }
+      this.run(machine, record);
       resumed++;
     }
     if (resumed > 0) this.options.log(`[stepfunctions] resumed ${resumed} running executions`);
@@ -434,8 +419,6 @@ export class LocalStepFunctions {
   /** Stops serving; running executions stay RUNNING on disk and resume at the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const timer of this.resumeTimers) clearTimeout(timer);
-    this.resumeTimers.clear();
     this.flush(true);
     for (const abort of this.aborts.values()) abort();
     // The engine clears a task's timeout timer only when the task settles: settle every waiting task, or
