@@ -139,7 +139,12 @@ describe('retry rules and fallout', () => {
     const id = await submit([400]);
     const failed = await waitFor(id, 'FatallyFailed');
     assert.match(failed.error ?? '', /answered 400.*no retry rule matches HTTP 400/);
-    assert.equal(await orderState(id), 'held');
+    // The item's fallout is written first, then its order is held.
+    await eventually(
+      async () => ((await orderState(id)) === 'held' ? true : undefined),
+      10_000,
+      'the order to be held',
+    );
     const fallout = (await sb.call('GET', '/admin/fallout')).body as { items: { id: string }[] };
     assert.ok(
       fallout.items.some((i) => i.id === failed.id),
