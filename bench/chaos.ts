@@ -2,7 +2,8 @@
  * `npm run chaos [-- --orders=N]`: drives N DSL orders (default 300) through the local runtime while the
  * simulated systems fail about a fifth of their requests (500, 503, 429 with Retry-After, no answer past
  * the timeout, a connection reset before or after acting), systems go Down and Up and interfaces Offline
- * and Online, and the runtime's whole process group is killed with SIGKILL half-way and started again.
+ * and Online, and the runtime's whole process group is killed with SIGKILL and started again, four times:
+ * right after a 201, mid-release, as a maintenance window ends, and with callouts under way.
  * Then the faults stop, fallout is retried once, and it reports: orders accepted, completed, in fallout,
  * stuck (neither), lost (accepted, then unknown); how long after the restart every item that was under
  * way at the kill moved again; and effects done twice at the systems (a system that acted twice on one
@@ -37,8 +38,19 @@ const FAULTS: Fault[] = [500, 503, 429, 'hang', 'reset', 'resetAfterActing'];
  */
 const ASYNC_FAULTS = FAULTS.filter((fault) => fault !== 'resetAfterActing');
 
+/**
+ * The moments the runtime is killed at (SIGKILL to its process group), in this order as the orders come
+ * in: right after an order's 201; while a release of held items runs (the system was just brought Up);
+ * as a maintenance window ends (the scheduler brings its system Up and releases what it held); and the
+ * measured one, with items running and waiting (mid-callout), from which the recovery figures are taken.
+ */
+export const KILL_MOMENTS = ['afterAccepted', 'midRelease', 'windowEnd', 'inFlight'] as const;
+export type KillMoment = (typeof KILL_MOMENTS)[number];
+
 export interface ChaosOptions {
   orders: number;
+  /** Which kills the run makes (default: all of KILL_MOMENTS); `inFlight` is the one measured. */
+  kills?: readonly KillMoment[];
   /** The share of requests each system answers with a fault while faults are on. Default 0.2. */
   faultRate?: number;
   /** How long to wait, after the last order and the fallout retry, for every order to settle. */
@@ -69,6 +81,10 @@ export interface ChaosReport {
    */
   readyAtKill: number;
   readyMovedSeconds: number;
+  /** The kills made: at which moment, after how many accepted orders, and how long the restart took. */
+  kills: { moment: KillMoment; atAccepted: number; restartSeconds: number }[];
+  /** The maintenance window the `windowEnd` kill came at, as the API shows it at the end. */
+  window?: { endedAt?: string; systemState?: string };
   /** Actions a system took twice for one Idempotency-Key. */
   duplicateEffects: number;
   faultsInjected: number;
@@ -146,25 +162,76 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let readyRecovery: Promise<{ seconds: number; notMoved: number }> | undefined;
     let inFlightAtKill = 0;
     let readyAtKill = 0;
-    const killAt = Math.floor(options.orders / 2);
-    let next = 0;
-    const submitOne = async (n: number) => {
-      accepted.push(await submit(api, n));
-      if (accepted.length === killAt && !recovery) {
+    const kills: ChaosReport['kills'] = [];
+    let windowId: string | undefined;
+    /** SIGKILL, then the runtime again on the same data folder; returns when it serves. */
+    const killAndRestart = async (moment: KillMoment) => {
+      const killed = runtime;
+      if (killed) await kill(killed.child);
+      const restartedAt = Date.now();
+      runtime = start();
+      await runtime.ready;
+      const restartSeconds = Math.round((Date.now() - restartedAt) / 100) / 10;
+      kills.push({ moment, atAccepted: accepted.length, restartSeconds });
+      log(`runtime started again in ${restartSeconds} s`);
+      return restartedAt;
+    };
+    // Each kill comes at its share of the orders, the measured one last, so nothing after it disturbs
+    // what it measures.
+    const moments = KILL_MOMENTS.filter((moment) => (options.kills ?? KILL_MOMENTS).includes(moment));
+    const killAt = new Map(
+      moments.map((moment, i) => [
+        Math.max(1, Math.floor((options.orders * (i + 1) * 0.6) / moments.length)),
+        moment,
+      ]),
+    );
+    const killFor: Record<KillMoment, () => Promise<void>> = {
+      afterAccepted: async () => {
+        log(`killing the runtime (SIGKILL) right after the 201 of order ${accepted.length}`);
+        await killAndRestart('afterAccepted');
+      },
+      midRelease: async () => {
+        // Inventory goes Down long enough for callouts to be held, and the kill follows its Up at once.
+        const why = { reason: 'chaos run: a release to kill' };
+        await call(api, 'operator', 'PUT', '/admin/systems/inventory/state', { state: 'Down', ...why });
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await call(api, 'operator', 'PUT', '/admin/systems/inventory/state', { state: 'Up', ...why });
+        log('killing the runtime (SIGKILL) as inventory came Up and its held callouts are released');
+        await killAndRestart('midRelease');
+      },
+      windowEnd: async () => {
+        // A window of billing's that ends two seconds from now; the kill comes a moment after its end.
+        const end = Date.now() + 3000;
+        const window = await call(api, 'operator', 'POST', '/admin/systems/billing/maintenance-windows', {
+          start: new Date(end - 2000).toISOString(),
+          end: new Date(end).toISOString(),
+          reason: 'chaos run: a window whose end is killed',
+        });
+        if (window.status !== 201) throw new Error(`maintenance window refused: ${JSON.stringify(window)}`);
+        windowId = String(window.body.id);
+        await new Promise((resolve) => setTimeout(resolve, end + 300 - Date.now()));
+        log("killing the runtime (SIGKILL) as billing's maintenance window ends");
+        await killAndRestart('windowEnd');
+      },
+      inFlight: async () => {
         const { running, ready } = await underWay(api, [...accepted]);
         inFlightAtKill = running.size;
         readyAtKill = ready.size;
         log(
           `killing the runtime (SIGKILL) with ${accepted.length} orders accepted, ${running.size} items running and ${ready.size} ready`,
         );
-        const killed = runtime;
-        if (killed) await kill(killed.child);
-        const restartedAt = Date.now();
-        runtime = start();
-        await runtime.ready;
-        log(`runtime started again in ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
+        const restartedAt = await killAndRestart('inFlight');
         recovery = watchRecovery(api, running, restartedAt);
         readyRecovery = watchRecovery(api, ready, restartedAt);
+      },
+    };
+    let next = 0;
+    const submitOne = async (n: number) => {
+      accepted.push(await submit(api, n));
+      const moment = killAt.get(accepted.length);
+      if (moment) {
+        killAt.delete(accepted.length);
+        await killFor[moment]();
       }
     };
     await Promise.all(
@@ -184,6 +251,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const retried = await retryFallout(api);
     log(`retried ${retried} items in fallout`);
     const end = await settle(api, accepted, settleMs / 2);
+    const window = windowId ? await windowAtEnd(api, 'billing', windowId) : undefined;
     return {
       orders: options.orders,
       accepted: accepted.length,
@@ -196,6 +264,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       notMoved: moved.notMoved,
       readyAtKill,
       readyMovedSeconds: readyMoved.seconds,
+      kills,
+      ...(window ? { window } : {}),
       duplicateEffects: duplicates(systems),
       faultsInjected: Object.values(systemsByName(systems)).reduce((sum, s) => sum + s.stats.faults, 0),
       availabilityFlips: flipper.flips(),
@@ -484,6 +554,14 @@ async function settle(api: Api, orderIds: string[], timeoutMs: number) {
   }
 }
 
+/** The window as the API shows it now, and its system's state. */
+async function windowAtEnd(api: Api, systemId: string, windowId: string) {
+  const system = await call(api, 'operator', 'GET', `/admin/systems/${systemId}`);
+  const windows = (system.body.maintenanceWindows ?? []) as { id: string; endedAt?: string }[];
+  const endedAt = windows.find((w) => w.id === windowId)?.endedAt;
+  return { ...(endedAt ? { endedAt } : {}), systemState: String(system.body.state) };
+}
+
 function systemsByName(systems: DemoSystems) {
   const { inventory, activation, billing, scheduling, notification } = systems;
   return { inventory, activation, billing, scheduling, notification };
@@ -509,7 +587,10 @@ if (import.meta.main) {
       process.exit(130);
     });
   const report = await runChaos({ orders });
-  console.table({ ...report, stuck: report.stuck.length, lost: report.lost.length });
+  const { kills, window, ...figures } = report;
+  console.table({ ...figures, stuck: report.stuck.length, lost: report.lost.length });
+  console.table(kills);
+  if (window) console.log(`billing's maintenance window: ended ${window.endedAt ?? 'never'}`);
   const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `chaos-${new Date().toISOString().replaceAll(':', '-')}.json`);

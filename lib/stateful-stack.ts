@@ -8,9 +8,11 @@ import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   FALLOUT_ITEM_ATTRIBUTES,
   HELD_ITEM_ATTRIBUTES,
+  ITEMS_BY_LEASE,
   ITEMS_HELD_BY_INTERFACE,
   ITEMS_HELD_BY_SYSTEM,
   ITEMS_IN_FALLOUT,
+  LEASED_ITEM_ATTRIBUTES,
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../lambdas/shared/order-table';
@@ -95,6 +97,15 @@ export class StatefulStack extends Stack {
       sortKey: { name: 'falloutSort', type: AttributeType.STRING },
       projectionType: ProjectionType.INCLUDE,
       nonKeyAttributes: FALLOUT_ITEM_ATTRIBUTES,
+    });
+    // Sparse: only a Running item a worker holds carries `leaseList`, so the index lists the leases by
+    // when they run out, and a sweep finds the items whose worker died without waiting for their message.
+    this.ordersTable.addGlobalSecondaryIndex({
+      indexName: ITEMS_BY_LEASE,
+      partitionKey: { name: 'leaseList', type: AttributeType.STRING },
+      sortKey: { name: 'leaseUntil', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: LEASED_ITEM_ATTRIBUTES,
     });
     // The worker's timeout is 60 s; six times that before a message the worker still holds is redelivered.
     this.alerts = new OperatorAlerts(this, 'Alerts', props.alarmEmail ? { email: props.alarmEmail } : {});

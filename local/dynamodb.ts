@@ -6,9 +6,11 @@ import {
   type AttributeDefinition,
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   type Projection,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalDeployment } from './cloud-assembly';
 import { writeFileDurably } from './durable-file';
@@ -198,7 +200,10 @@ async function waitUntilReady(endpoint: string, region: string, died: () => bool
   }
 }
 
-/** Creates the template's tables (keys and indexes; settings DynamoDB Local ignores are left out). */
+/**
+ * Creates the template's tables (keys and indexes; settings DynamoDB Local ignores are left out). A table
+ * kept in the data folder by an earlier version gets the indexes it lacks, as a stack update would add them.
+ */
 export async function createTables(
   deployment: LocalDeployment,
   endpoint: string,
@@ -212,24 +217,65 @@ export async function createTables(
   });
   const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
   for (const resource of deployment.ofType('AWS::DynamoDB::Table')) {
-    if (existing.has(resource.physicalName)) continue;
     const p = deployment.resolve(resource.properties, resource.stackName) as Record<string, unknown>;
+    const indexes = ((p.GlobalSecondaryIndexes ?? []) as Record<string, unknown>[]).map((index) => ({
+      IndexName: index.IndexName as string,
+      KeySchema: index.KeySchema as CreateTableCommandInput['KeySchema'],
+      Projection: index.Projection as Projection,
+    }));
+    const attributes = p.AttributeDefinitions as AttributeDefinition[];
+    if (existing.has(resource.physicalName)) {
+      await addMissingIndexes(client, resource.physicalName, indexes, attributes);
+      continue;
+    }
     const input: CreateTableCommandInput = {
       TableName: resource.physicalName,
       KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
-      AttributeDefinitions: p.AttributeDefinitions as AttributeDefinition[],
+      AttributeDefinitions: attributes,
       BillingMode: 'PAY_PER_REQUEST',
-      ...(p.GlobalSecondaryIndexes
-        ? {
-            GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as Record<string, unknown>[]).map((index) => ({
-              IndexName: index.IndexName as string,
-              KeySchema: index.KeySchema as CreateTableCommandInput['KeySchema'],
-              Projection: index.Projection as Projection,
-            })),
-          }
-        : {}),
+      ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
     };
     await client.send(new CreateTableCommand(input));
   }
   client.destroy();
+}
+
+const NOMINAL_THROUGHPUT = { ReadCapacityUnits: 1, WriteCapacityUnits: 1 };
+
+/** Adds, one at a time as DynamoDB allows, the indexes of the template that an existing table lacks. */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  tableName: string,
+  indexes: NonNullable<CreateTableCommandInput['GlobalSecondaryIndexes']>,
+  attributes: AttributeDefinition[],
+): Promise<void> {
+  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const present = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of indexes.filter((i) => !present.has(i.IndexName))) {
+    const create = (throughput: boolean) =>
+      client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: attributes,
+          GlobalSecondaryIndexUpdates: [
+            { Create: throughput ? { ...index, ProvisionedThroughput: NOMINAL_THROUGHPUT } : index },
+          ],
+        }),
+      );
+    // DynamoDB Local, like DynamoDB, takes no throughput for an on-demand table's index; dynalite, which
+    // predates on-demand tables, asks for one (and ignores it).
+    await create(false).catch((error: Error) =>
+      /provisionedThroughput/i.test(error.message) ? create(true) : Promise.reject(error),
+    );
+    for (let i = 0; ; i++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const added = Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.IndexName);
+      if (Table?.TableStatus === 'ACTIVE' && added?.IndexStatus === 'ACTIVE') break;
+      if (!added || i === 600)
+        throw new Error(
+          `table ${tableName} in the data folder lacks index ${index.IndexName}, which this version needs, and this DynamoDB could not add it (dynalite cannot: with Java on PATH the runtime uses DynamoDB Local, which can; or start on a fresh --data folder)`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }

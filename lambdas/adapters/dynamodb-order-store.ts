@@ -47,9 +47,11 @@ import { batchDelete, batchPut } from '../shared/batch-put';
 import { logger } from '../shared/logger';
 import {
   FALLOUT_LIST,
+  ITEMS_BY_LEASE,
   ITEMS_HELD_BY_INTERFACE,
   ITEMS_HELD_BY_SYSTEM,
   ITEMS_IN_FALLOUT,
+  LEASE_LIST,
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
 } from '../shared/order-table';
@@ -425,11 +427,12 @@ export class DynamoDbOrderStore implements OrderStore {
         'attemptId = :attempt',
         'startedAt = if_not_exists(startedAt, :at)',
         'callbackNonce = :nonce',
-        ...(leaseUntil ? ['leaseUntil = :lease'] : []),
+        // Held by a worker: on the lease index until any other transition takes both off.
+        ...(leaseUntil ? ['leaseUntil = :lease', 'leaseList = :leased'] : []),
       ],
       values: {
         ':nonce': nonce ?? callbackNonce(attemptId),
-        ...(leaseUntil ? { ':lease': leaseUntil } : {}),
+        ...(leaseUntil ? { ':lease': leaseUntil, ':leased': LEASE_LIST } : {}),
       },
       // Another attempt's item may be taken over once its lease has run out by now.
       leaseNow: at,
@@ -457,6 +460,19 @@ export class DynamoDbOrderStore implements OrderStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  async expiredLeases(now: string, limit: number): Promise<{ orderId: string; key: string }[]> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: ITEMS_BY_LEASE,
+        KeyConditionExpression: 'leaseList = :list AND leaseUntil < :now',
+        ExpressionAttributeValues: { ':list': LEASE_LIST, ':now': now },
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).map((record) => ({ orderId: String(record.orderId), key: String(record.key) }));
   }
 
   async holdItem(
@@ -1010,7 +1026,7 @@ export class DynamoDbOrderStore implements OrderStore {
     // Only a claim holds the item for a worker: every other transition ends the hold.
     const removes = [
       ...(change.removes ?? []),
-      ...(change.event === 'start' && change.values?.[':lease'] ? [] : ['leaseUntil']),
+      ...(change.event === 'start' && change.values?.[':lease'] ? [] : ['leaseUntil', 'leaseList']),
     ];
     let before: Record<string, unknown> | undefined;
     try {

@@ -56,6 +56,7 @@ export function toItem(record: Record<string, unknown>): ItemRecord {
     heldInterface: _interface,
     falloutList: _fallout,
     falloutSort: _falloutSort,
+    leaseList: _leased,
     holdSort: _sort,
     releaseId: _release,
     releaseAt: _releaseAt,

@@ -21,6 +21,7 @@ import { describeError, logger } from '../shared/logger';
 import { failedRecords } from '../shared/sqs-batch';
 import { runItem } from '../use-cases/run-item';
 import type { RunItemDeps, WorkMessage } from '../use-cases/run-item-deps';
+import { TakeoverPacer, takeOverExpiredItems } from '../use-cases/take-over-items';
 
 const workMessageSchema = z.union([
   z.object({ orderId: z.string().min(1), itemKey: z.string().min(1), taskToken: z.string().min(1) }),
@@ -52,7 +53,14 @@ export async function handleWorkBatch(
   deps: RunItemDeps,
   event: SQSEvent,
   redelivery?: Redelivery,
+  takeovers?: TakeoverPacer,
 ): Promise<SQSBatchResponse> {
+  // Beside its batch, now and then, the items whose worker died (take-over-items.ts); never its failure.
+  const takingOver = takeovers?.due(deps.now())
+    ? takeOverExpiredItems(deps).catch((error: unknown) =>
+        logger.warn('looking for items to take over failed', describeError(error)),
+      )
+    : undefined;
   const failed: SQSRecord[] = [];
   const unreadable = new Set<SQSRecord>();
   const pending = new Set(event.Records);
@@ -95,6 +103,7 @@ export async function handleWorkBatch(
     );
   } finally {
     clearInterval(heartbeat);
+    await takingOver;
   }
   return failedRecords(failed, redelivery, unreadable);
 }
@@ -132,7 +141,8 @@ function productionDeps(): RunItemDeps {
 }
 
 let redelivery: Redelivery | undefined;
+const takeovers = new TakeoverPacer();
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => {
   redelivery ??= new SqsRedelivery(sqs, requiredEnv('WORK_QUEUE_URL'));
-  return handleWorkBatch(productionDeps(), event, redelivery);
+  return handleWorkBatch(productionDeps(), event, redelivery, takeovers);
 };

@@ -140,6 +140,12 @@ export interface OrderStore {
    */
   renewLease(orderId: string, key: string, attemptId: string, leaseUntil: string): Promise<boolean>;
   /**
+   * Running items whose worker's lease ran out before `now` (the worker is gone), longest expired first,
+   * at most `limit`. Read from an index, so an item may already have moved on: the takeover's claim is
+   * conditional and decides.
+   */
+  expiredLeases(now: string, limit: number): Promise<{ orderId: string; key: string }[]>;
+  /**
    * Puts a callout that cannot go now On Hold: from Pending, or from Running under this attempt (a
    * redelivery that had claimed it). False if it is in another state or held already.
    */

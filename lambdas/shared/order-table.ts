@@ -13,3 +13,12 @@ export const ITEMS_IN_FALLOUT = 'itemsInFallout';
 export const FALLOUT_LIST = 'FALLOUT';
 /** What the fallout index keeps of an item besides its keys. */
 export const FALLOUT_ITEM_ATTRIBUTES = ['orderId', 'key', 'error'];
+/**
+ * Items a worker holds, by when its lease runs out (sparse: only a Running item a worker holds carries
+ * `leaseList`, written with `leaseUntil` and removed with it), so a sweep finds the ones whose worker died.
+ */
+export const ITEMS_BY_LEASE = 'itemsByLease';
+/** The one partition of the lease index. */
+export const LEASE_LIST = 'LEASED';
+/** What the lease index keeps of an item besides its keys. */
+export const LEASED_ITEM_ATTRIBUTES = ['orderId', 'key'];

@@ -62,6 +62,8 @@ export interface SweepSummary {
   started: string[];
   /** `<orderId>.<itemKey>` of holds let go: the item is neither On Hold nor in fallout. */
   released: string[];
+  /** `<orderId>.<itemKey>` of Running items whose worker's lease ran out, sent back to work. */
+  resumed: string[];
 }
 
 /**
@@ -71,7 +73,9 @@ export interface SweepSummary {
  *   names it was given, so a run that exists already is not started twice (Step Functions refuses the
  *   name) and one that never started (its submitter died between writing the order and starting it)
  *   starts once;
- * - an order `held` by an item that is neither On Hold nor in fallout is let go of that hold.
+ * - an order `held` by an item that is neither On Hold nor in fallout is let go of that hold;
+ * - a Running item whose worker's lease ran out is sent back to work, to be taken over: the workers
+ *   take such items over as they go, but none may be running (its message went to the dead-letter queue).
  */
 export async function sweep(deps: WatchDeps): Promise<SweepSummary> {
   const now = deps.now();
@@ -92,8 +96,14 @@ export async function sweep(deps: WatchDeps): Promise<SweepSummary> {
       released.push(`${order.id}.${key}`);
     }
   }
-  if (started.length + released.length > 0) logger.warn('the sweep mended orders', { started, released });
-  return { started, released };
+  // Each message a delivery of its own, whose claim decides (take-over-items.ts).
+  const expired = await deps.store.expiredLeases(now.toISOString(), SWEEP_LIMIT);
+  if (expired.length > 0)
+    await deps.queue.send(expired.map(({ orderId, key }) => ({ kind: 'start', orderId, itemKey: key })));
+  const resumed = expired.map(({ orderId, key }) => `${orderId}.${key}`);
+  if (started.length + released.length + resumed.length > 0)
+    logger.warn('the sweep mended orders', { started, released, resumed });
+  return { started, released, resumed };
 }
 
 async function ordersIn(store: OrderStore, state: 'acknowledged' | 'held'): Promise<OrderRecord[]> {

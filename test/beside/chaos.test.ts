@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runChaos } from '../../bench/chaos';
+import { KILL_MOMENTS, runChaos } from '../../bench/chaos';
 
 /**
  * The chaos run, small (`npm run chaos` is the large one): 30 DSL orders against systems that fail a fifth
- * of their requests, flip Down/Up and Offline/Online, and a runtime killed with SIGKILL half-way.
+ * of their requests, flip Down/Up and Offline/Online, and a runtime killed with SIGKILL four times: right
+ * after a 201, mid-release, as a maintenance window ends, and mid-callout.
  */
 describe('a small chaos run', () => {
-  it('loses no order, leaves none stuck, does nothing twice, and moves all in-flight work again after a kill -9', async (t) => {
+  it('loses no order, leaves none stuck, does nothing twice, and moves all in-flight work again after each kill -9', async (t) => {
     const report = await runChaos({
       orders: 30,
       settleTimeoutMs: 6 * 60_000,
@@ -26,5 +27,10 @@ describe('a small chaos run', () => {
     // machine can hold to: the project measures speed with benchmarks, never with timed assertions.
     t.diagnostic(`in-flight work moved again ${report.recoverySeconds} s after the restart`);
     assert.ok(report.faultsInjected > 0, 'the systems misbehaved');
+    assert.deepEqual(
+      report.kills.map((k) => k.moment),
+      [...KILL_MOMENTS],
+    );
+    assert.ok(report.window?.endedAt, 'the window whose end was killed ended once the runtime was back');
   });
 });

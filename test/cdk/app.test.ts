@@ -148,6 +148,21 @@ describe('the Switchboard CDK app', () => {
     }
   });
 
+  it('lists the items workers hold by when their lease runs out through a sparse index, for the takeover sweeps', () => {
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: 'itemsByLease',
+          KeySchema: [
+            { AttributeName: 'leaseList', KeyType: 'HASH' },
+            { AttributeName: 'leaseUntil', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['orderId', 'key'] },
+        },
+      ]),
+    });
+  });
+
   it('releases held items from a rule on the bus for available systems and release requests', () => {
     const [rule] = Object.values(stateless.findResources('AWS::Events::Rule'));
     assert.ok(rule, 'a rule on the bus');

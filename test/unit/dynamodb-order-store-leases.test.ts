@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import { itemSk, orderPk } from '../../lambdas/adapters/order-records';
-import { inProcessDynalite, orderStoreWithOneItem } from './fixtures/dynalite';
+import type { ItemRecord } from '../../lambdas/domain/orchestration';
+import {
+  createOrdersTableWithLeaseIndex,
+  inProcessDynalite,
+  orderRecordFor,
+  orderStoreWithOneItem,
+} from './fixtures/dynalite';
 
 const dynamo = inProcessDynalite('eu-west-1');
 const KEY = 'dsl.reserve-port.1';
@@ -100,5 +107,65 @@ describe('DynamoDbOrderStore: leases on running items', () => {
     );
     assert.ok(Item?.falloutList && String(Item.falloutSort).startsWith(AFTER));
     assert.equal(Item?.error, 'gone for good');
+  });
+
+  it('lists the items whose lease ran out, from the lease index, and no others', async () => {
+    // Prepare: four items of one order on a table with the lease index.
+    const tableName = await createOrdersTableWithLeaseIndex(dynamo.raw);
+    const store = new DynamoDbOrderStore(dynamo.db, tableName);
+    const orderId = 'o-leases';
+    const item = (key: string): ItemRecord => ({
+      orderId,
+      key,
+      planId: 'dsl',
+      planItemId: key.split('.')[1] ?? key,
+      type: 'callout',
+      dependsOn: [],
+      state: 'Pending',
+      version: 1,
+      recent: [],
+      createdAt: AT,
+      updatedAt: AT,
+    });
+    const [gone, live, waiting, done] = ['dsl.gone.1', 'dsl.live.1', 'dsl.waiting.1', 'dsl.done.1'];
+    const items = [gone, live, waiting, done].map((key) => item(String(key)));
+    await store.createOrder(orderRecordFor(orderId, items), items);
+    const second = (s: number) => new Date(Date.parse(AT) + s * 1000).toISOString();
+    // `gone`: its worker died (lease ran out at 20 s); `live`: renewed to 40 s; `waiting`: its system
+    // accepted it and it waits, unheld, for its callback; `done`: completed.
+    for (const key of [gone, live, waiting, done])
+      assert.ok(await store.claimItem(orderId, String(key), `w-${key}`, AT, 'started', LEASE));
+    assert.ok(await store.renewLease(orderId, String(live), `w-${live}`, second(40)));
+    assert.ok(
+      await store.awaitCallback(
+        orderId,
+        String(waiting),
+        `w-${waiting}`,
+        {},
+        { since: AT, deadline: AFTER },
+        AT,
+      ),
+    );
+    assert.ok(await store.completeItem(orderId, String(done), `w-${done}`, {}, AT));
+
+    // Act and assess: at 21 s only `gone` has run out; at 41 s `live` has too, listed after it.
+    assert.deepEqual(await store.expiredLeases(second(21), 10), [{ orderId, key: gone }]);
+    assert.deepEqual(await store.expiredLeases(second(41), 10), [
+      { orderId, key: gone },
+      { orderId, key: live },
+    ]);
+    assert.deepEqual(await store.expiredLeases(second(41), 1), [{ orderId, key: gone }], 'at most the limit');
+    assert.equal((await store.getItem(orderId, String(gone)))?.leaseUntil, LEASE);
+    assert.equal(
+      'leaseList' in ((await store.getItem(orderId, String(gone))) ?? {}),
+      false,
+      "the index's key is not part of the item",
+    );
+
+    // A takeover holds it for a lease of its own: off the list until that runs out.
+    assert.ok(
+      await store.claimItem(orderId, String(gone), 'takeover-1', second(21), 'taken over', second(41)),
+    );
+    assert.deepEqual(await store.expiredLeases(second(30), 10), []);
   });
 });

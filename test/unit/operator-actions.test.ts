@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { handleWorkBatch } from '../../lambdas/callout-worker/handler';
 import { Authenticator } from '../../lambdas/domain/authenticator';
 import type { HoldInfo } from '../../lambdas/domain/availability';
 import type { Catalog } from '../../lambdas/domain/catalog';
@@ -12,6 +13,7 @@ import { handleOrchestrationApi, type OrchestrationApiDeps } from '../../lambdas
 import { skipByOperator } from '../../lambdas/use-cases/operator-actions';
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
+import { TakeoverPacer, takeOverExpiredItems } from '../../lambdas/use-cases/take-over-items';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
@@ -952,6 +954,50 @@ describe('a Running item whose worker is gone', () => {
     );
     // The dead worker, should it come back, changes nothing.
     assert.equal(await store.completeItem(ORDER, RESERVE, 'dead-worker', {}, NOW), false);
+  });
+
+  it('is taken over by a worker that looks for expired leases, without waiting for its message', async () => {
+    // Prepare: a worker claimed reserve-port and died during its callout; its message waits in the queue.
+    const { deps: api, store } = await setup();
+    const { deps, http } = workerDeps(api);
+    await store.attachTaskToken(ORDER, RESERVE, 'token-1', DECOMPOSED_AT);
+    const leaseUntil = '2025-03-01T12:00:20.000Z';
+    assert.ok(await store.claimItem(ORDER, RESERVE, 'dead-worker', NOW, 'started', leaseUntil));
+    const early = { ...deps, now: () => new Date('2025-03-01T12:00:10.000Z') };
+    const pacer = new TakeoverPacer();
+    const noMessages = { Records: [] };
+
+    // Act: a worker's batch while the lease holds, then two after it ran out (the second too soon to look).
+    await handleWorkBatch(early, noMessages, undefined, new TakeoverPacer());
+    const before = store.item(ORDER, RESERVE);
+    await handleWorkBatch(deps, noMessages, undefined, pacer);
+    await handleWorkBatch(deps, noMessages, undefined, pacer);
+
+    // Assess: taken over once, as a delivery of its own that went on with the attempt's callback URL.
+    assert.equal(before.attemptId, 'dead-worker', 'untouched while the lease held');
+    assert.equal(http.requests.length, 1);
+    const item = store.item(ORDER, RESERVE);
+    assert.equal(item.state, 'Completed');
+    assert.match(item.attemptId ?? '', /^takeover-/);
+    assert.equal(item.callbackNonce, before.callbackNonce);
+    // Its message, when it comes, finds the item done and calls no one.
+    await runItem(deps, { kind: 'start', orderId: ORDER, itemKey: RESERVE }, 'dead-worker');
+    assert.equal(http.requests.length, 1);
+  });
+
+  it('is taken over once when two workers look at the same moment', async () => {
+    const { deps: api, store } = await setup();
+    const { deps, http } = workerDeps(api);
+    await store.attachTaskToken(ORDER, RESERVE, 'token-1', DECOMPOSED_AT);
+    assert.ok(
+      await store.claimItem(ORDER, RESERVE, 'dead-worker', NOW, 'started', '2025-03-01T12:00:20.000Z'),
+    );
+
+    const found = await Promise.all([takeOverExpiredItems(deps), takeOverExpiredItems(deps)]);
+
+    assert.deepEqual(found, [1, 1], 'both saw it');
+    assert.equal(http.requests.length, 1, 'one claimed it');
+    assert.equal(store.item(ORDER, RESERVE).state, 'Completed');
   });
 
   it('is not taken over while it waits for its callback: no worker holds it, its deadline guards it', async () => {

@@ -114,7 +114,7 @@ describe('the sweep', () => {
 
     const summary = await sweep(deps);
 
-    assert.deepEqual(summary, { started: ['o-1'], released: [] });
+    assert.deepEqual(summary, { started: ['o-1'], released: [], resumed: [] });
     assert.deepEqual([...plans.started], ['o-1-1']);
     const [run] = runs;
     assert.ok(run);
@@ -127,7 +127,7 @@ describe('the sweep', () => {
     const justNow = new Date(Date.parse(NOW) - UNSTARTED_AFTER_MS + 1000).toISOString();
     const { deps, plans } = await setup({ createdAt: justNow });
 
-    assert.deepEqual(await sweep(deps), { started: [], released: [] });
+    assert.deepEqual(await sweep(deps), { started: [], released: [], resumed: [] });
     assert.equal(plans.calls, 0);
   });
 
@@ -145,9 +145,27 @@ describe('the sweep', () => {
 
     const summary = await sweep(deps);
 
-    assert.deepEqual(summary, { started: [], released: [`o-1.${RESERVE}`] });
+    assert.deepEqual(summary, { started: [], released: [`o-1.${RESERVE}`], resumed: [] });
     assert.deepEqual(store.order('o-1').holds, [ACTIVATE]);
     assert.equal(store.order('o-1').state, 'held');
+  });
+});
+
+describe('the sweep, for items whose worker died', () => {
+  it('sends a Running item whose lease ran out back to work, as a delivery of its own, and leaves a live one', async () => {
+    // Prepare: reserve-port's worker died (its lease ran out a second ago); activate-line's still holds it.
+    const { deps, store } = await setup();
+    assert.ok(await store.setOrderState('o-1', ['acknowledged'], 'inProgress', CREATED));
+    const second = (s: number) => new Date(Date.parse(NOW) + s * 1000).toISOString();
+    assert.ok(await store.claimItem('o-1', RESERVE, 'd-1', CREATED, 'started', second(-1)));
+    assert.ok(await store.claimItem('o-1', ACTIVATE, 'd-2', CREATED, 'started', second(15)));
+
+    const summary = await sweep(deps);
+
+    assert.deepEqual(summary.resumed, [`o-1.${RESERVE}`]);
+    assert.deepEqual((deps.queue as RecordingWorkQueue).sent, [
+      { kind: 'start', orderId: 'o-1', itemKey: RESERVE },
+    ]);
   });
 });
 
@@ -194,6 +212,7 @@ describe('the plan-run watcher handler', () => {
     assert.deepEqual(await handleWatch(deps, event('Scheduled Event', {})), {
       started: ['o-1'],
       released: [],
+      resumed: [],
     });
     assert.equal(plans.started.size, 1);
   });

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { LEASE_SECONDS } from '../domain/item-lifecycle';
+import { describeError, logger } from '../shared/logger';
+import { runItem } from './run-item';
+import type { RunItemDeps } from './run-item-deps';
+
+/**
+ * Items whose worker died are taken over without waiting for their message. A dead worker's message
+ * comes back once its visibility runs out, but behind whatever the queue holds by then: after a crash
+ * under load that is the whole backlog, minutes of it. So the workers that drain the backlog look, every
+ * so often, for leases that ran out and take those items over themselves; and the reconciler's sweep
+ * sends them back to work when no worker runs at all (watch-plan-runs.ts).
+ *
+ * A takeover is a delivery of its own (a fresh id): its claim is conditional on the lease having run out,
+ * so of two sweeps, or a sweep and the returning message, one takes the item and the others find it held.
+ * It goes on with the attempt's callback URL and idempotency key (item-decisions.ts: claim).
+ */
+
+/** How often one worker looks for items whose worker died, at most: half a lease. */
+export const TAKEOVER_INTERVAL_MS = (LEASE_SECONDS * 1000) / 2;
+/** The most items one look takes over: a worker's batch is about as many. */
+export const TAKEOVER_LIMIT = 10;
+
+/** Takes over, in this worker, the items whose lease ran out; returns how many it found. */
+export async function takeOverExpiredItems(deps: RunItemDeps, limit = TAKEOVER_LIMIT): Promise<number> {
+  const expired = await deps.store.expiredLeases(deps.now().toISOString(), limit);
+  await Promise.all(
+    expired.map(async ({ orderId, key }) => {
+      try {
+        await runItem(deps, { kind: 'start', orderId, itemKey: key }, `takeover-${randomUUID()}`);
+      } catch (error) {
+        // Its own message or the next look tries again: the lease is still run out.
+        logger.warn('taking over an item failed', { orderId, itemKey: key, ...describeError(error) });
+      }
+    }),
+  );
+  if (expired.length > 0) logger.warn('took over items whose worker was gone', { items: expired.length });
+  return expired.length;
+}
+
+/**
+ * Paces the takeovers of one worker's execution environment: at most one look every
+ * TAKEOVER_INTERVAL_MS, however many batches it runs.
+ */
+export class TakeoverPacer {
+  private nextAt = 0;
+
+  constructor(private readonly intervalMs = TAKEOVER_INTERVAL_MS) {}
+
+  /** True (and the next look moves on by an interval) when this worker should look now. */
+  due(now: Date): boolean {
+    if (now.getTime() < this.nextAt) return false;
+    this.nextAt = now.getTime() + this.intervalMs;
+    return true;
+  }
+}
