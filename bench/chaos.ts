@@ -209,7 +209,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         });
         if (window.status !== 201) throw new Error(`maintenance window refused: ${JSON.stringify(window)}`);
         windowId = String(window.body.id);
-        await new Promise((resolve) => setTimeout(resolve, end + 300 - Date.now()));
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, end + 300 - Date.now())));
         log("killing the runtime (SIGKILL) as billing's maintenance window ends");
         await killAndRestart('windowEnd');
       },
@@ -226,12 +226,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
     };
     let next = 0;
+    // One kill at a time, and no new submission while one is under way (those sent already are sent
+    // again until the runtime is back).
+    let killing = Promise.resolve();
     const submitOne = async (n: number) => {
+      await killing;
       accepted.push(await submit(api, n));
       const moment = killAt.get(accepted.length);
       if (moment) {
         killAt.delete(accepted.length);
-        await killFor[moment]();
+        killing = killing.then(killFor[moment]);
+        await killing;
       }
     };
     await Promise.all(

@@ -724,9 +724,10 @@ export class DynamoDbOrderStore implements OrderStore {
       }
     }
     // The answer is kept before it is applied (a deadline has no body to keep); whether it applies is
-    // the item's state's to say: Running under the attempt that issued the URL.
+    // the item's state's to say: Running under the attempt that issued the URL — known by its nonce, which
+    // a takeover keeps while the delivery holding the item changes.
     const facts = kept ? [kept] : [];
-    const callback = { callbackId };
+    const callback = { callbackId, nonce };
     return change.kind === 'completed'
       ? this.finishItem(
           orderId,
@@ -764,7 +765,7 @@ export class DynamoDbOrderStore implements OrderStore {
     outcome: ItemOutcome,
     at: string,
     reason: string,
-    callback?: { callbackId: string },
+    callback?: { callbackId: string; nonce: string },
     next?: { at: string; retries: number },
     facts: ItemLogEntry[] = [],
   ): Promise<boolean> {
@@ -807,7 +808,15 @@ export class DynamoDbOrderStore implements OrderStore {
       orderId,
       key,
       historyEntry(at, state, reason),
-      { sets, removes, event: FINISHING_EVENTS[state], attemptId, names, values },
+      {
+        sets,
+        removes,
+        event: FINISHING_EVENTS[state],
+        attemptId,
+        ...(callback ? { nonce: callback.nonce } : {}),
+        names,
+        values,
+      },
       [...facts, ...outcomeEntries(outcome)],
     );
   }
@@ -1009,13 +1018,15 @@ export class DynamoDbOrderStore implements OrderStore {
       also?: string;
       /** For a claim: the time by which another attempt's lease must have run out for it to be taken over. */
       leaseNow?: string;
+      /** For a callback's answer: the attempt is the one whose callback URL carries this nonce. */
+      nonce?: string;
       names?: Record<string, string>;
       values?: Record<string, unknown>;
     },
     facts: ItemLogEntry[] = [],
   ): Promise<boolean> {
     if (facts.length > 0) await this.appendLog(orderId, key, facts);
-    const lifecycle = lifecycleCondition(change.event, change.attemptId, change.leaseNow);
+    const lifecycle = lifecycleCondition(change.event, change.attemptId, change.leaseNow, change.nonce);
     const sets = [
       '#state = :to',
       'updatedAt = :at',
@@ -1123,6 +1134,7 @@ function lifecycleCondition(
   event: ItemEvent,
   attemptId: string | undefined,
   leaseNow?: string,
+  nonce?: string,
 ): { condition: string; values: Record<string, unknown> } {
   const rule = LIFECYCLE[event];
   const values: Record<string, unknown> = {};
@@ -1133,7 +1145,16 @@ function lifecycleCondition(
     });
     parts.push(`#state IN (${rule.from.map((_, i) => `:from${i}`).join(', ')})`);
   }
-  if (rule.fromOwnRunning && attemptId !== undefined) {
+  if (rule.fromOwnRunning && attemptId !== undefined && nonce !== undefined) {
+    // The attempt of a callback URL: the nonce it was issued with (an item claimed before nonces were
+    // kept has its attempt's own).
+    values[':running'] = 'Running' satisfies ItemState;
+    values[':attempt'] = attemptId;
+    values[':nonce'] = nonce;
+    parts.push(
+      '(#state = :running AND (callbackNonce = :nonce OR (attribute_not_exists(callbackNonce) AND attemptId = :attempt)))',
+    );
+  } else if (rule.fromOwnRunning && attemptId !== undefined) {
     values[':running'] = 'Running' satisfies ItemState;
     values[':attempt'] = attemptId;
     parts.push('(#state = :running AND attemptId = :attempt)');

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import { itemSk, orderPk } from '../../lambdas/adapters/order-records';
+import { callbackNonce } from '../../lambdas/domain/callback';
 import type { ItemRecord } from '../../lambdas/domain/orchestration';
 import {
   createOrdersTableWithLeaseIndex,
@@ -167,5 +168,40 @@ describe('DynamoDbOrderStore: leases on running items', () => {
       await store.claimItem(orderId, String(gone), 'takeover-1', second(21), 'taken over', second(41)),
     );
     assert.deepEqual(await store.expiredLeases(second(30), 10), []);
+  });
+
+  it('applies a callback to the attempt its URL names after a takeover, though decided on a read from before it', async () => {
+    // Prepare: worker-1 sent the callout (its URL's nonce) and died; worker-2 took the item over, going on
+    // with that URL. The correlator read the item before the takeover: it writes for worker-1.
+    const { store, orderId } = await orderStoreWithOneItem(dynamo, { key: KEY, type: 'callout' });
+    const nonce = callbackNonce('worker-1');
+    assert.ok(await store.claimItem(orderId, KEY, 'worker-1', AT, 'started', LEASE, nonce));
+    assert.ok(
+      await store.claimItem(orderId, KEY, 'worker-2', AFTER, 'taken over', '2025-03-01T10:00:41.000Z', nonce),
+    );
+    const completed = {
+      kind: 'completed' as const,
+      body: { status: 'completed' },
+      attributes: { serviceId: 'S-1' },
+    };
+
+    // Act and assess: a URL of another attempt applies nothing; the URL's own attempt's answer applies.
+    assert.equal(
+      await store.applyCallback(
+        orderId,
+        KEY,
+        'worker-1',
+        'cb-0',
+        completed,
+        AFTER,
+        callbackNonce('worker-0'),
+      ),
+      false,
+    );
+    assert.ok(await store.applyCallback(orderId, KEY, 'worker-1', 'cb-1', completed, AFTER, nonce));
+    const item = await store.getItem(orderId, KEY);
+    assert.equal(item?.state, 'Completed');
+    assert.equal(item?.finishedBy, 'cb-1');
+    assert.deepEqual(item?.outputAttributes, { serviceId: 'S-1' });
   });
 });
