@@ -166,13 +166,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let windowId: string | undefined;
     /** SIGKILL, then the runtime again on the same data folder; returns when it serves. */
     const killAndRestart = async (moment: KillMoment) => {
+      const atAccepted = accepted.length;
       const killed = runtime;
       if (killed) await kill(killed.child);
       const restartedAt = Date.now();
       runtime = start();
       await runtime.ready;
       const restartSeconds = Math.round((Date.now() - restartedAt) / 100) / 10;
-      kills.push({ moment, atAccepted: accepted.length, restartSeconds });
+      kills.push({ moment, atAccepted, restartSeconds });
       log(`runtime started again in ${restartSeconds} s`);
       return restartedAt;
     };
