@@ -48,6 +48,7 @@ export class DynamoDbCalloutLimits implements CalloutLimits {
     now: Date,
     expiresAt: Date,
     handed?: HandedSlot,
+    inheritFrom?: string,
   ): Promise<SlotLease | undefined> {
     const take = (slot: number, handedTo?: string) =>
       this.update({
@@ -64,6 +65,21 @@ export class DynamoDbCalloutLimits implements CalloutLimits {
     // The slot a release kept for this item first: it is this callout's turn.
     if (handed && handed.slot < max && (await take(handed.slot, handedTo(handed.item))))
       return { systemId, slot: handed.slot, holder };
+    // Then the slot the attempt it takes over held (rare: a worker died), so that no slot stays held
+    // for a callout that goes on under another holder.
+    for (let slot = 0; inheritFrom && slot < max; slot++) {
+      const inherited = await this.update({
+        Key: slotKey(systemId, slot),
+        UpdateExpression: 'SET holder = :holder, expiresAt = :expires',
+        ConditionExpression: 'holder = :inherited',
+        ExpressionAttributeValues: {
+          ':holder': holder,
+          ':expires': expiresAt.getTime(),
+          ':inherited': inheritFrom,
+        },
+      });
+      if (inherited) return { systemId, slot, holder };
+    }
     // Start at a random slot so concurrent workers rarely contend for the same record.
     const first = Math.floor(Math.random() * max);
     for (let i = 0; i < max; i++) {

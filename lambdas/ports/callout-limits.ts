@@ -28,7 +28,9 @@ export interface SlotWaiter {
 export interface CalloutLimits {
   /**
    * Takes a free connection slot of the system until `expiresAt` — or the one handed to `item`
-   * (`<orderId>.<itemKey>`) when a callout released it for it; undefined when all `max` are taken.
+   * (`<orderId>.<itemKey>`) when a callout released it for it, or one `inheritFrom` holds (the attempt
+   * this delivery takes over: its worker died holding the slot for the same callout); undefined when all
+   * `max` are taken.
    */
   acquireSlot(
     systemId: string,
@@ -37,6 +39,7 @@ export interface CalloutLimits {
     now: Date,
     expiresAt: Date,
     handed?: HandedSlot,
+    inheritFrom?: string,
   ): Promise<SlotLease | undefined>;
   /**
    * Gives the slot back. When callouts wait for one, the oldest is handed it instead: the slot is kept

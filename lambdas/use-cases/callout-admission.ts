@@ -1,6 +1,7 @@
 import { type HoldInfo, unavailability } from '../domain/availability';
 import type { CalloutTarget } from '../domain/callout';
 import type { SystemInterface } from '../domain/catalog';
+import { leaseExpired } from '../domain/item-lifecycle';
 import type { ItemRecord } from '../domain/orchestration';
 import type { HandedSlot, SlotLease, SlotWaiter } from '../ports/callout-limits';
 import type { SystemRecord } from '../ports/configuration-store';
@@ -98,8 +99,14 @@ export async function takeSlot(
   // The lease outlives the longest this callout can take (a 401 renewal sends it twice), so a worker
   // that dies mid-call frees its slot by itself and one that lives never loses it.
   const expiresAt = new Date(now.getTime() + MAX_RATE_WAIT_MS + 2 * iface.timeoutSeconds * 1000 + 60_000);
+  // Taking over from a worker that died mid-callout, it goes on with the slot that worker held for it,
+  // rather than wait for that slot's lease (sized for the longest callout) to run out.
+  const inheritFrom =
+    item.state === 'Running' && item.attemptId !== deliveryId && leaseExpired(item, now)
+      ? item.attemptId
+      : undefined;
   const acquire = (handed?: HandedSlot) =>
-    deps.limits.acquireSlot(system.id, maxConcurrent, deliveryId, now, expiresAt, handed);
+    deps.limits.acquireSlot(system.id, maxConcurrent, deliveryId, now, expiresAt, handed, inheritFrom);
   const handed =
     wake?.slot === undefined ? undefined : { item: `${item.orderId}.${item.key}`, slot: wake.slot };
   const waiter: SlotWaiter = {

@@ -434,6 +434,27 @@ describe('runItem under a concurrency limit', () => {
     assert.equal(limits.slots.size, 0);
   });
 
+  it('goes on, when it takes over from a worker that died mid-callout, with the slot that worker held', async () => {
+    // Prepare: the only slot is held until T0 + 60 s by a worker that died; its item lease ran out.
+    const { deps, store, http, limits } = await setup(1, { maxConcurrentCallouts: 1 });
+    await store.attachTaskToken(ORDER, keyOf(1), 'token-1', new Date(T0 - 60_000).toISOString());
+    const lease = new Date(T0 - 10_000).toISOString();
+    assert.ok(await store.claimItem(ORDER, keyOf(1), 'dead-delivery', lease, 'started', lease));
+    await limits.acquireSlot('inventory', 1, 'dead-delivery', new Date(T0 - 30_000), new Date(T0 + 60_000));
+
+    // Act: a delivery of its own takes the item over (a worker that looked for expired leases).
+    await runItem(deps, { kind: 'start', orderId: ORDER, itemKey: keyOf(1) }, 'takeover-1');
+
+    // Assess: at once, in the dead worker's slot, which is free afterwards.
+    assert.equal(http.requests.length, 1);
+    assert.equal(store.item(ORDER, keyOf(1)).state, 'Completed');
+    assert.deepEqual(limits.log.slice(-2), [
+      'acquire inventory#0 takeover-1',
+      'release inventory#0 takeover-1',
+    ]);
+    assert.equal(limits.slots.size, 0);
+  });
+
   it('takes no slot for a system without a concurrency limit', async () => {
     const { deps, store, limits } = await setup(1, {});
 

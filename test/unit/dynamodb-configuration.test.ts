@@ -905,6 +905,41 @@ describe('DynamoDbCalloutLimits: connection slots', () => {
     );
   });
 
+  it('gives a takeover the slot the attempt it takes over held, before any other', async () => {
+    // Prepare: of two slots, one is free and one is held until long after now by a worker that died.
+    const limits = new DynamoDbCalloutLimits(dynamo.db, await newTable());
+    const dead = await limits.acquireSlot('inventory', 2, 'dead-1', NOW, at(600_000));
+    assert.ok(dead);
+
+    // Act
+    const taken = await limits.acquireSlot(
+      'inventory',
+      2,
+      'takeover-1',
+      at(1_000),
+      at(60_000),
+      undefined,
+      'dead-1',
+    );
+
+    // Assess: the dead worker's slot, so the free one stays free; no one else inherits it.
+    assert.deepEqual(taken, { systemId: 'inventory', slot: dead.slot, holder: 'takeover-1' });
+    const other = await limits.acquireSlot(
+      'inventory',
+      2,
+      'other',
+      at(1_000),
+      at(60_000),
+      undefined,
+      'dead-1',
+    );
+    assert.equal(other?.slot, 1 - dead.slot, 'the free one: the takeover holds the other now');
+    assert.equal(
+      await limits.acquireSlot('inventory', 2, 'third', at(1_000), at(60_000), undefined, 'dead-1'),
+      undefined,
+    );
+  });
+
   it('ignores a release by a worker that does not hold the slot', async () => {
     // Prepare: a lease expired and was taken over; the first holder comes back late and releases.
     const tableName = await newTable();
