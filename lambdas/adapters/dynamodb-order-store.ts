@@ -77,6 +77,13 @@ import {
 
 /** What a held item leaves as it stops being held: the on-hold indexes' keys and a release's stamp. */
 const OFF_THE_HOLD_LISTS = ['heldSystem', 'heldInterface', 'holdSort', 'releaseId', 'releaseAt'];
+/** Puts an item in fallout on the fallout list (a sparse index) until an operator acts; see falloutListing. */
+const ONTO_THE_FALLOUT_LIST = 'falloutList = :fallout, falloutSort = :falloutSort';
+/** The values of ONTO_THE_FALLOUT_LIST: oldest first, by when the item fell out. */
+const falloutListing = (orderId: string, key: string, at: string) => ({
+  ':fallout': FALLOUT_LIST,
+  ':falloutSort': `${at}#${orderId}#${key}`,
+});
 
 /**
  * Orders, items and their logs in one table, one partition per order, so one Query reads a whole order
@@ -780,10 +787,8 @@ export class DynamoDbOrderStore implements OrderStore {
       values[':error'] = reason;
     }
     if (state === 'FatallyFailed') {
-      // On the fallout list (a sparse index) until an operator acts.
-      sets.push('falloutList = :fallout, falloutSort = :falloutSort');
-      values[':fallout'] = FALLOUT_LIST;
-      values[':falloutSort'] = `${at}#${orderId}#${key}`;
+      sets.push(ONTO_THE_FALLOUT_LIST);
+      Object.assign(values, falloutListing(orderId, key, at));
     }
     if (next) {
       // Failed until its next attempt; a callback wait it was in is over.
@@ -906,9 +911,8 @@ export class DynamoDbOrderStore implements OrderStore {
       sets.push('nextAttemptAt = :next, retries = :retries');
       Object.assign(values, { ':next': retry.at, ':retries': retry.retries });
     } else {
-      // On the fallout list (a sparse index) until an operator acts.
-      sets.push('falloutList = :fallout, falloutSort = :falloutSort');
-      Object.assign(values, { ':fallout': FALLOUT_LIST, ':falloutSort': `${at}#${orderId}#${key}` });
+      sets.push(ONTO_THE_FALLOUT_LIST);
+      Object.assign(values, falloutListing(orderId, key, at));
     }
     return this.transition(
       orderId,
@@ -927,11 +931,11 @@ export class DynamoDbOrderStore implements OrderStore {
 
   failForEndedRun(orderId: string, key: string, error: string, at: string): Promise<boolean> {
     return this.transition(orderId, key, historyEntry(at, 'FatallyFailed', error), {
-      sets: ['#error = :error', 'falloutList = :fallout, falloutSort = :falloutSort'],
+      sets: ['#error = :error', ONTO_THE_FALLOUT_LIST],
       removes: ['awaiting', ...OFF_THE_HOLD_LISTS, 'nextAttemptAt'],
       event: 'runEnded',
       names: { '#error': 'error' },
-      values: { ':error': error, ':fallout': FALLOUT_LIST, ':falloutSort': `${at}#${orderId}#${key}` },
+      values: { ':error': error, ...falloutListing(orderId, key, at) },
     });
   }
 

@@ -578,25 +578,21 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
     }
     if (!event.rules) return { effects: [], next: 'retryRules' };
     const failure = outcome.failure ?? { kind: 'unusable' };
-    const { decision, recorded } = retryDecision(event.rules, target, failure, item.retries ?? 0, now);
-    const attempt = attemptOf(item, outcome, recorded, now);
-    if (decision.kind === 'fallout') {
-      const error = `${outcome.error} (${decision.reason})`;
-      return {
-        write: { kind: 'fail', attemptId: deliveryId, error, outcome: { ...outcomeOf(outcome), attempt } },
-        effects: [{ kind: 'holdOrder', error }],
-      };
+    const verdict = failureVerdict(event.rules, target, failure, item, now, outcome.error);
+    const kept = { ...outcomeOf(outcome), attempt: attemptOf(item, outcome, verdict.recorded, now) };
+    if (!verdict.retry) {
+      const write: Write = { kind: 'fail', attemptId: deliveryId, error: verdict.error, outcome: kept };
+      return { write, effects: verdict.effects };
     }
-    const at = decision.at.toISOString();
+    const { at, retries } = verdict.retry;
     return {
       write: {
         kind: 'retryLater',
         attemptId: deliveryId,
-        outcome: { ...outcomeOf(outcome), attempt },
-        retry: { at, retries: decision.retry, error: outcome.error },
+        outcome: kept,
+        retry: { at, retries, error: verdict.error },
       },
-      // A wait longer than SQS's 15 minutes hops; hours or days work.
-      effects: [{ kind: 'sendRetry', at }],
+      effects: verdict.effects,
     };
   }
   if (outcome.awaitingUntil !== undefined) {
@@ -773,31 +769,15 @@ function abort(facts: ItemFacts, event: Extract<OperatorAction, { action: 'abort
   if (refused.refusal !== undefined) return refused;
   if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
   const error = `aborted by ${event.by.name} (${event.by.id}): ${event.reason}`;
-  const retries = item.retries ?? 0;
-  const { decision, recorded } = retryDecision(
-    event.rules ?? [],
-    event.target,
-    { kind: 'timeout' },
-    retries,
-    now,
-  );
+  const verdict = failureVerdict(event.rules ?? [], event.target, { kind: 'timeout' }, item, now, error);
   // The attempt its system accepted, while it waits for its callback; else the one that was under way.
   const number = item.awaiting ? Math.max(1, item.attemptCount ?? 0) : (item.attemptCount ?? 0) + 1;
-  const attempt: AttemptRecord = { number, at: now.toISOString(), error, decision: recorded };
-  const changed = { refusal: refusedFor(item, 'was changed meanwhile; read it again') };
-  if (decision.kind === 'fallout') {
-    const falloutError = `${error} (${decision.reason})`;
-    return {
-      write: { kind: 'operatorAbort', by: event.by, error: falloutError, attempt },
-      effects: [{ kind: 'holdOrder', error: falloutError }],
-      whenRefused: changed,
-    };
-  }
-  const retry = { at: decision.at.toISOString(), retries: decision.retry };
+  const attempt: AttemptRecord = { number, at: now.toISOString(), error, decision: verdict.recorded };
+  const retry = verdict.retry ? { retry: { at: verdict.retry.at, retries: verdict.retry.retries } } : {};
   return {
-    write: { kind: 'operatorAbort', by: event.by, error, attempt, retry },
-    effects: [{ kind: 'sendRetry', at: retry.at }],
-    whenRefused: changed,
+    write: { kind: 'operatorAbort', by: event.by, error: verdict.error, attempt, ...retry },
+    effects: verdict.effects,
+    whenRefused: { refusal: refusedFor(item, 'was changed meanwhile; read it again') },
   };
 }
 
@@ -854,23 +834,54 @@ function failedChange(
   body: unknown,
   now: Date,
 ): CallbackChange & { kind: 'failed' } {
-  const { decision, recorded } = retryDecision(rules ?? [], target, failure, item.retries ?? 0, now);
+  const verdict = failureVerdict(rules ?? [], target, failure, item, now, error);
   const attempt = {
     number: Math.max(1, item.attemptCount ?? 0),
     at: now.toISOString(),
     error,
-    decision: recorded,
+    decision: verdict.recorded,
   };
-  if (decision.kind === 'fallout')
-    return { kind: 'failed', error: `${error} (${decision.reason})`, body, attempt };
-  const retry = { at: decision.at.toISOString(), retries: decision.retry, ruleId: decision.ruleId };
-  return { kind: 'failed', error, body, retry, attempt };
+  return {
+    kind: 'failed',
+    error: verdict.error,
+    body,
+    ...(verdict.retry ? { retry: verdict.retry } : {}),
+    attempt,
+  };
 }
 
 function afterFailure(change: CallbackChange & { kind: 'failed' }): Effect[] {
   return change.retry
     ? [{ kind: 'sendRetry', at: change.retry.at }]
     : [{ kind: 'holdOrder', error: change.error }];
+}
+
+/**
+ * What the retry rules make of a failed attempt, for every way one fails (an answer, a callback, a
+ * deadline, an operator's abort): the decision as the attempt records it; the error the item keeps (the
+ * fallout's reason added); the retry, if any; and what follows — the retry sent (a wait longer than SQS's
+ * 15 minutes hops, so hours or days work), or the order held.
+ */
+function failureVerdict(
+  rules: readonly RetryRule[],
+  target: FailureTarget | undefined,
+  failure: CalloutFailure,
+  item: ItemRecord,
+  now: Date,
+  error: string,
+): {
+  recorded: AttemptDecision;
+  error: string;
+  retry?: { at: string; retries: number; ruleId: string };
+  effects: Effect[];
+} {
+  const { decision, recorded } = retryDecision(rules, target, failure, item.retries ?? 0, now);
+  if (decision.kind === 'fallout') {
+    const falloutError = `${error} (${decision.reason})`;
+    return { recorded, error: falloutError, effects: [{ kind: 'holdOrder', error: falloutError }] };
+  }
+  const retry = { at: decision.at.toISOString(), retries: decision.retry, ruleId: decision.ruleId };
+  return { recorded, error, retry, effects: [{ kind: 'sendRetry', at: retry.at }] };
 }
 
 /** What the retry rules decide for a failed attempt, and that decision as the attempt records it. */
