@@ -167,7 +167,8 @@ function spawnDynamoDbLocal(dir: string | undefined, port: number): ChildProcess
   );
 }
 
-function hasJava(): boolean {
+/** True when `java` runs here: DynamoDB Local needs it (without, the runtime uses dynalite). */
+export function hasJava(): boolean {
   try {
     execFileSync('java', ['-version'], { stdio: 'ignore' });
     return true;

@@ -4,22 +4,15 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { stopStaleJvm } from '../../local/dynamodb';
+import { hasJava, stopStaleJvm } from '../../local/dynamodb';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const hasJava = (() => {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const javaHere = hasJava();
 
 describe('DynamoDB Local as a child of the runtime', () => {
   // Without Java the runtime uses dynalite, in its own process: there is no child to leave behind.
   it('goes when its process exits without stopping it', {
-    skip: !hasJava && 'no Java on this machine',
+    skip: !javaHere && 'no Java on this machine',
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-orphan-'));
     try {

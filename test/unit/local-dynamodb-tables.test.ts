@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateTableCommand,
@@ -8,18 +7,11 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalDeployment } from '../../local/cloud-assembly';
-import { createTables, type LocalDynamoDb, startDynamoDb } from '../../local/dynamodb';
+import { createTables, hasJava, type LocalDynamoDb, startDynamoDb } from '../../local/dynamodb';
 
 const REGION = 'eu-west-1';
 const TABLE = 'orders';
-const hasJava = (() => {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const javaHere = hasJava();
 
 const KEYS = {
   KeySchema: [
@@ -57,7 +49,7 @@ function deploymentWith(indexNames: string[]): LocalDeployment {
 
 // DynamoDB Local, the engine of a runtime on a machine with Java (dynalite cannot add an index to a table:
 // the runtime then says so, naming the table and the index).
-describe('the local runtime’s tables', { skip: !hasJava && 'no Java on this machine' }, () => {
+describe('the local runtime’s tables', { skip: !javaHere && 'no Java on this machine' }, () => {
   let db: LocalDynamoDb | undefined;
   let client: DynamoDBClient | undefined;
   before(async () => {
