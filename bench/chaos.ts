@@ -74,6 +74,8 @@ export interface ChaosReport {
   recoverySeconds: number;
   /** Items in flight at the kill that had not moved when the run gave up waiting for them. */
   notMoved: number;
+  /** Their ids, and the state each was last seen in. */
+  notMovedItems: string[];
   /**
    * Items ready to start at the kill (Pending, prerequisites done): a worker may have had them, or they
    * waited their turn for a system's connection, so the time they took to move says as much about the
@@ -158,8 +160,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const accepted: string[] = [];
     const flipper = flipAvailability(api, systems, () => faultsOn);
-    let recovery: Promise<{ seconds: number; notMoved: number }> | undefined;
-    let readyRecovery: Promise<{ seconds: number; notMoved: number }> | undefined;
+    let recovery: ReturnType<typeof watchRecovery> | undefined;
+    let readyRecovery: ReturnType<typeof watchRecovery> | undefined;
     let inFlightAtKill = 0;
     let readyAtKill = 0;
     const kills: ChaosReport['kills'] = [];
@@ -248,10 +250,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`${accepted.length} orders accepted; the faults stop; waiting for the orders to settle`);
     faultsOn = false;
     await flipper.stop();
-    const none = { seconds: 0, notMoved: 0 };
+    const none = { seconds: 0, notMoved: 0, notMovedItems: [] };
     const moved = recovery ? await recovery : none;
     const readyMoved = readyRecovery ? await readyRecovery : none;
     log(`in-flight items moved again within ${moved.seconds} s of the restart (${moved.notMoved} did not)`);
+    for (const item of moved.notMovedItems) log(`  not moved: ${item}`);
     const settleMs = options.settleTimeoutMs ?? 15 * 60_000;
     await settle(api, accepted, settleMs / 2);
     const retried = await retryFallout(api);
@@ -268,6 +271,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       inFlightAtKill,
       recoverySeconds: moved.seconds,
       notMoved: moved.notMoved,
+      notMovedItems: moved.notMovedItems,
       readyAtKill,
       readyMovedSeconds: readyMoved.seconds,
       kills,
@@ -433,8 +437,9 @@ async function watchRecovery(
   api: Api,
   inFlight: Map<string, number>,
   restartedAt: number,
-): Promise<{ seconds: number; notMoved: number }> {
+): Promise<{ seconds: number; notMoved: number; notMovedItems: string[] }> {
   const waiting = new Map(inFlight);
+  const lastSeen = new Map<string, string>();
   let last = restartedAt;
   const giveUpAt = restartedAt + 10 * 60_000;
   while (waiting.size > 0 && Date.now() < giveUpAt) {
@@ -443,8 +448,12 @@ async function watchRecovery(
       const graph = await call(api, 'operator', 'GET', `/orchestration/orders/${orderId}/items`).catch(
         () => undefined,
       );
+      if (graph?.status !== 200)
+        for (const id of waiting.keys())
+          if (id.startsWith(`${orderId}.`)) lastSeen.set(id, `unread (${graph?.status ?? 'no answer'})`);
       for (const item of (graph?.body.items ?? []) as ItemView[]) {
         const version = waiting.get(item.id);
+        if (version !== undefined) lastSeen.set(item.id, `${item.state}, ${item.history.length} entries`);
         if (version !== undefined && item.history.length > version) {
           waiting.delete(item.id);
           last = Date.now();
@@ -453,7 +462,11 @@ async function watchRecovery(
     }
     if (waiting.size > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return { seconds: Math.round((last - restartedAt) / 100) / 10, notMoved: waiting.size };
+  return {
+    seconds: Math.round((last - restartedAt) / 100) / 10,
+    notMoved: waiting.size,
+    notMovedItems: [...waiting.keys()].map((id) => `${id}: ${lastSeen.get(id) ?? 'never seen'}`),
+  };
 }
 
 /** Every few seconds a system goes Down (or an interface Offline) for a couple of seconds, then back. */
