@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The end-to-end layer: every suite under test/e2e one after another (they time what they see), and
-# beside them, in a process of its own, the small chaos run (test/beside), which asserts no timing and
-# spends most of its minutes waiting for retries and for its runtime to come back: alongside, it costs
-# the layer little time where running it after would cost all of it. (The quick benchmark was tried
-# there too and taken back: its load made a concurrency check of the DSL suite see no overlap.) Its
-# report follows the others'.
+# The end-to-end layer, in two lanes at once, each suite with a local runtime of its own:
+# - test/e2e: the suites that time or count what they see under load (a burst's overlap at a system's
+#   connection limit, a release's rate, the quick benchmark), one after another, alone but for lane two;
+# - test/beside: the suites that assert no timing (the small chaos run, record sizes, fuzzing, access
+#   control, …), one after another in a process of their own. Most of their minutes are spent waiting for
+#   retries, deadlines and restarts: beside the first lane they cost the layer little time where running
+#   them after it would cost all of it. (The quick benchmark was tried there and taken back: its load
+#   made a concurrency check of the DSL suite see no overlap.)
+# The second lane's report follows the first's.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-chromium.sh || exit 1
@@ -17,6 +20,6 @@ beside=$!
 suites=$?
 wait "$beside"
 beside_status=$?
-echo "── beside them: the small chaos run (test/beside) ──"
+echo "── beside them: the suites that assert no timing (test/beside) ──"
 cat "$beside_log"
 if [ "$suites" -ne 0 ] || [ "$beside_status" -ne 0 ]; then exit 1; fi
