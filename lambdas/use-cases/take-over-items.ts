@@ -34,7 +34,10 @@ export async function takeOverExpiredItems(deps: RunItemDeps, limit = TAKEOVER_L
       }
     }),
   );
-  if (expired.length > 0) logger.warn('took over items whose worker was gone', { items: expired.length });
+  // Found, not necessarily taken: another look or its own message may have been first, or it waits for
+  // a connection slot of its system like any callout.
+  if (expired.length > 0)
+    logger.warn('items whose worker was gone: taking them over', { items: expired.length });
   return expired.length;
 }
 
