@@ -40,7 +40,9 @@ async function submitAndComplete(sb: TestSwitchboard, externalId: string): Promi
 describe('the DSL demo: three systems, three kinds of authentication, data and prices flowing', () => {
   let sb: TestSwitchboard;
   before(async () => {
-    sb = await startTestSwitchboard({ latencyMs: 20 });
+    // Long enough that the burst's billing callouts overlap and meet billing's limit of 4 even when the
+    // machine is busy (the suites beside this lane run at the same time): at 20 ms they sometimes did not.
+    sb = await startTestSwitchboard({ latencyMs: 150 });
   });
   after(async () => {
     await sb?.stop();
