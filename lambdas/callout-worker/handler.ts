@@ -1,4 +1,4 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbCalloutLimits } from '../adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
@@ -21,7 +21,7 @@ import { describeError, logger } from '../shared/logger';
 import { failedRecords } from '../shared/sqs-batch';
 import { runItem } from '../use-cases/run-item';
 import type { RunItemDeps, WorkMessage } from '../use-cases/run-item-deps';
-import { TakeoverPacer, takeOverExpiredItems } from '../use-cases/take-over-items';
+import { TakeoverLooks, TakeoverPacer } from '../use-cases/take-over-items';
 
 const workMessageSchema = z.union([
   z.object({ orderId: z.string().min(1), itemKey: z.string().min(1), taskToken: z.string().min(1) }),
@@ -54,13 +54,11 @@ export async function handleWorkBatch(
   event: SQSEvent,
   redelivery?: Redelivery,
   takeovers?: TakeoverPacer,
+  remainingMs?: () => number,
 ): Promise<SQSBatchResponse> {
-  // Beside its batch, now and then, the items whose worker died (take-over-items.ts); never its failure.
-  const takingOver = takeovers?.due(deps.now())
-    ? takeOverExpiredItems(deps).catch((error: unknown) =>
-        logger.warn('looking for items to take over failed', describeError(error)),
-      )
-    : undefined;
+  // Beside its batch, now and on its heartbeats, the items whose worker died (take-over-items.ts).
+  const looks = takeovers ? new TakeoverLooks(deps, takeovers, remainingMs) : undefined;
+  looks?.look();
   const failed: SQSRecord[] = [];
   const unreadable = new Set<SQSRecord>();
   const pending = new Set(event.Records);
@@ -77,7 +75,13 @@ export async function handleWorkBatch(
       )
       .catch((error: unknown) => logger.warn('messages kept their visibility timeout', describeError(error)));
   await hold();
-  const heartbeat = setInterval(() => void hold(), (LEASE_SECONDS * 1000) / 2);
+  const heartbeat = setInterval(
+    () => {
+      void hold();
+      looks?.look();
+    },
+    (LEASE_SECONDS * 1000) / 2,
+  );
   try {
     await Promise.all(
       event.Records.map(async (record) => {
@@ -103,7 +107,7 @@ export async function handleWorkBatch(
     );
   } finally {
     clearInterval(heartbeat);
-    await takingOver;
+    await looks?.settled();
   }
   return failedRecords(failed, redelivery, unreadable);
 }
@@ -142,7 +146,12 @@ function productionDeps(): RunItemDeps {
 
 let redelivery: Redelivery | undefined;
 const takeovers = new TakeoverPacer();
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = (
+  event: SQSEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SQSBatchResponse> => {
   redelivery ??= new SqsRedelivery(sqs, requiredEnv('WORK_QUEUE_URL'));
-  return handleWorkBatch(productionDeps(), event, redelivery, takeovers);
+  return handleWorkBatch(productionDeps(), event, redelivery, takeovers, () =>
+    context.getRemainingTimeInMillis(),
+  );
 };

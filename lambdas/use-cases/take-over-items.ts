@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Catalog } from '../domain/catalog';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import { describeError, logger } from '../shared/logger';
+import { MAX_RATE_WAIT_MS } from './callout-admission';
 import { runItem } from './run-item';
 import type { RunItemDeps } from './run-item-deps';
 
@@ -55,5 +57,47 @@ export class TakeoverPacer {
     if (now.getTime() < this.nextAt) return false;
     this.nextAt = now.getTime() + this.intervalMs;
     return true;
+  }
+}
+
+/**
+ * The time one takeover may take: its callout to the slowest interface, the longest wait for its
+ * system's rate, and a margin for its writes. A worker starts no look with less time than this left.
+ */
+export function takeoverNeedsMs(catalog: Catalog): number {
+  const slowest = Math.max(0, ...Object.values(catalog.interfaces).map((i) => i.timeoutSeconds));
+  return slowest * 1000 + MAX_RATE_WAIT_MS + 15_000;
+}
+
+/**
+ * The looks one batch makes beside its messages: when it starts, and on each of its heartbeats, so
+ * that a batch held up by a slow callout still looks every TAKEOVER_INTERVAL_MS (paced per worker,
+ * across batches, by its TakeoverPacer). None starts once the invocation has less time left than a
+ * takeover needs: a takeover cut off by the function's timeout would only run out its lease again.
+ */
+export class TakeoverLooks {
+  private readonly looks: Promise<void>[] = [];
+
+  constructor(
+    private readonly deps: RunItemDeps,
+    private readonly pacer: TakeoverPacer,
+    private readonly remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** Starts a look if one is due and there is time for it; never fails the batch. */
+  look(): void {
+    if (this.remainingMs() < takeoverNeedsMs(this.deps.catalog)) return;
+    if (!this.pacer.due(this.deps.now())) return;
+    this.looks.push(
+      takeOverExpiredItems(this.deps).then(
+        () => undefined,
+        (error: unknown) => logger.warn('looking for items to take over failed', describeError(error)),
+      ),
+    );
+  }
+
+  /** Settles when every look started has. */
+  async settled(): Promise<void> {
+    await Promise.all(this.looks);
   }
 }

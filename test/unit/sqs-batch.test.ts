@@ -6,6 +6,7 @@ import { LEASE_SECONDS } from '../../lambdas/domain/item-lifecycle';
 import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
 import { failedRecords, redeliveryDelaySeconds } from '../../lambdas/shared/sqs-batch';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
+import { TakeoverPacer, takeoverNeedsMs } from '../../lambdas/use-cases/take-over-items';
 
 const record = (messageId: string, receiveCount: number, body = '{}'): SQSRecord =>
   ({
@@ -134,5 +135,56 @@ describe('handleWorkBatch', () => {
         asked.map((c) => c.seconds),
         [MESSAGE_LEASE_SECONDS, MESSAGE_LEASE_SECONDS],
       );
+  });
+
+  it('looks for items to take over when it starts and on its heartbeats, while it has time for a takeover', async (t) => {
+    // Prepare: a batch held up by a slow message; a clock the heartbeats move on; an index of leases.
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    let finish = () => {};
+    const slow = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    let clock = Date.parse('2025-03-01T12:00:00.000Z');
+    const looked: string[] = [];
+    const catalog = { interfaces: { activate: { timeoutSeconds: 30 } } };
+    const deps = {
+      store: {
+        getAggregate: () => slow.then(() => undefined),
+        expiredLeases: (now: string) => {
+          looked.push(now);
+          return Promise.resolve([]);
+        },
+      },
+      catalog,
+      now: () => new Date(clock),
+    } as unknown as RunItemDeps;
+    const need = takeoverNeedsMs(deps.catalog);
+    let remaining = need + 20_000;
+    const event: SQSEvent = {
+      Records: [record('m-1', 1, JSON.stringify({ kind: 'start', orderId: 'o-1', itemKey: 'a' }))],
+    };
+
+    // Act: two heartbeats with time to spare, then one with less time left than a takeover needs.
+    const running = handleWorkBatch(deps, event, undefined, new TakeoverPacer(), () => remaining);
+    const beat = async () => {
+      clock += (LEASE_SECONDS * 1000) / 2;
+      remaining -= (LEASE_SECONDS * 1000) / 2;
+      t.mock.timers.tick((LEASE_SECONDS * 1000) / 2);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await new Promise((resolve) => setImmediate(resolve));
+    await beat();
+    await beat();
+    await beat();
+    finish();
+    await running;
+
+    // Assess: a look at the start and on each heartbeat but the last, which had too little time.
+    assert.equal(need, 30_000 + 10_000 + 15_000);
+    assert.deepEqual(looked, [
+      '2025-03-01T12:00:00.000Z',
+      '2025-03-01T12:00:10.000Z',
+      '2025-03-01T12:00:20.000Z',
+    ]);
   });
 });
