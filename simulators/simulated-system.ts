@@ -84,8 +84,8 @@ export interface SimulatedSystem {
   /** Requests that passed the credentials check, token requests excepted: the callouts the system saw. */
   requests: SimulatedRequest[];
   /**
-   * How often the system acted on each Idempotency-Key (`<method> <path> <key>`), replays aside: more
-   * than once is an effect done twice.
+   * How often the system acted on each Idempotency-Key (`<method> <path> <key>`) and succeeded, replays
+   * aside: more than once is an effect done twice (a refusal, 4xx, is no effect).
    */
   actionsByKey: Map<string, number>;
   /** Forgets the access tokens an oauth2 system issued; a no-op for other systems. */
@@ -173,7 +173,7 @@ export async function startSimulatedSystem(
     }
     const answer = await route(request);
     stats.acted++;
-    if (replayKey) actionsByKey.set(replayKey, (actionsByKey.get(replayKey) ?? 0) + 1);
+    if (replayKey && answer.status < 300) actionsByKey.set(replayKey, (actionsByKey.get(replayKey) ?? 0) + 1);
     if (replayKey && answer.status < 500) answered.set(replayKey, answer);
     if (fault === 'resetAfterActing') {
       stats.faults++;

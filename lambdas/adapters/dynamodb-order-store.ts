@@ -28,6 +28,7 @@ import {
   type ItemDetail,
   type ItemRecord,
   type ItemState,
+  type KeptAnswer,
   type OrderRecord,
   type OrderState,
 } from '../domain/orchestration';
@@ -60,6 +61,7 @@ import {
   externalPk,
   holdSort,
   itemSk,
+  keptAnswerSk,
   LOG,
   listKeys,
   logPrefix,
@@ -315,8 +317,8 @@ export class DynamoDbOrderStore implements OrderStore {
     const [aggregate, log] = await Promise.all([
       this.getAggregate(orderId),
       this.queryAll({
-        KeyConditionExpression: 'pk = :pk AND sk > :log',
-        ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': LOG },
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :log)',
+        ExpressionAttributeValues: { ':pk': orderPk(orderId), ':log': `${LOG}LOG#` },
       }),
     ]);
     if (!aggregate) return undefined;
@@ -500,13 +502,14 @@ export class DynamoDbOrderStore implements OrderStore {
       removes: [
         ...(hold.interfaceId === undefined ? ['heldInterface'] : []),
         'attemptId',
-        'callbackNonce',
         'releaseId',
         'releaseAt',
         'nextAttemptAt',
       ],
       event: 'hold',
       attemptId,
+      // A takeover may hold an item whose worker's lease has run out by now.
+      leaseNow: at,
       names: { '#hold': 'hold' },
       values: {
         ':hold': hold,
@@ -671,8 +674,11 @@ export class DynamoDbOrderStore implements OrderStore {
     error: string,
     outcome: ItemOutcome,
     at: string,
+    newRequest = false,
   ): Promise<boolean> {
-    return this.finishItem(orderId, key, attemptId, 'FatallyFailed', outcome, at, error);
+    return this.finishItem(orderId, key, attemptId, 'FatallyFailed', outcome, at, error, {
+      newRequest,
+    });
   }
 
   awaitCallback(
@@ -744,9 +750,7 @@ export class DynamoDbOrderStore implements OrderStore {
           { attributes: change.attributes },
           at,
           "completed by the system's callback",
-          callback,
-          undefined,
-          facts,
+          { callback, facts },
         )
       : this.finishItem(
           orderId,
@@ -758,10 +762,65 @@ export class DynamoDbOrderStore implements OrderStore {
           change.retry
             ? `${change.error}; retry ${change.retry.retries} at ${change.retry.at} (retry rule "${change.retry.ruleId}")`
             : change.error,
-          callback,
-          change.retry,
-          facts,
+          {
+            callback,
+            ...(change.retry ? { next: change.retry } : {}),
+            facts,
+            newRequest: !!change.newRequest,
+          },
         );
+  }
+
+  async keepAnswer(
+    orderId: string,
+    key: string,
+    answer: KeptAnswer,
+    body: unknown,
+    at: string,
+  ): Promise<boolean> {
+    const { nonce, callbackId } = answer;
+    // The body whole first, then the callback in the log (cut as the log cuts), then the item: a worker
+    // that dies before the last leaves records no item points to, and the callback, redelivered, does
+    // it again.
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: orderPk(orderId), sk: keptAnswerSk(key, nonce, callbackId), orderId, itemKey: key, body },
+      }),
+    );
+    const logged = callbackEntry({ kind: 'completed', body }, { nonce, callbackId, at });
+    if (logged) await this.appendLog(orderId, key, [logged]);
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET keptAnswer = :kept, updatedAt = :at',
+      ConditionExpression:
+        'callbackNonce = :nonce AND #state IN (:pending, :held, :failed, :fallout) AND attribute_not_exists(keptAnswer)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':kept': answer,
+        ':at': at,
+        ':nonce': nonce,
+        ':pending': 'Pending',
+        ':held': 'OnHold',
+        ':failed': 'Failed',
+        ':fallout': 'FatallyFailed',
+      },
+    });
+  }
+
+  async keptAnswerBody(
+    orderId: string,
+    key: string,
+    { nonce, callbackId }: KeptAnswer,
+  ): Promise<{ body: unknown } | undefined> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: keptAnswerSk(key, nonce, callbackId) },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? { body: result.Item.body } : undefined;
   }
 
   private finishItem(
@@ -772,12 +831,25 @@ export class DynamoDbOrderStore implements OrderStore {
     outcome: ItemOutcome,
     at: string,
     reason: string,
-    callback?: { callbackId: string; nonce: string },
-    next?: { at: string; retries: number },
-    facts: ItemLogEntry[] = [],
+    {
+      callback,
+      next,
+      facts = [],
+      newRequest = false,
+    }: {
+      callback?: { callbackId: string; nonce: string };
+      next?: { at: string; retries: number };
+      facts?: ItemLogEntry[];
+      /** The system refused the request itself: the next attempt is a new request (renewsRequest). */
+      newRequest?: boolean;
+    } = {},
   ): Promise<boolean> {
     const sets: string[] = [];
     const removes: string[] = [];
+    if (newRequest) {
+      sets.push('requestGeneration = if_not_exists(requestGeneration, :zero) + :one');
+      removes.push('callbackNonce', 'keptAnswer');
+    }
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     if (state === 'Completed') sets.push('completedAt = :at');
@@ -833,13 +905,14 @@ export class DynamoDbOrderStore implements OrderStore {
     outcome: ItemOutcome & { attempt: AttemptRecord },
     next: { at: string; retries: number; error: string },
     at: string,
+    newRequest = false,
   ): Promise<boolean> {
     const decision = outcome.attempt.decision;
     const reason =
       decision.kind === 'retry'
         ? `${next.error}; retry ${decision.retry} at ${decision.at} (retry rule "${decision.ruleId}")`
         : next.error;
-    return this.finishItem(orderId, key, attemptId, 'Failed', outcome, at, reason, undefined, next);
+    return this.finishItem(orderId, key, attemptId, 'Failed', outcome, at, reason, { next, newRequest });
   }
 
   async listFallout(query: {
@@ -874,7 +947,7 @@ export class DynamoDbOrderStore implements OrderStore {
       entry: { at, state: 'Pending', reason: `retry asked by ${by.name}: ${reason}`, by },
       sets: ['retries = :zero'],
       values: { ':zero': 0 },
-      removes: ['attemptId', 'callbackNonce', 'nextAttemptAt', 'awaiting', '#error'],
+      removes: ['attemptId', 'nextAttemptAt', 'awaiting', '#error'],
     });
   }
 

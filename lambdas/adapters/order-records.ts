@@ -36,6 +36,12 @@ export const itemSk = (key: string) => `ITEM#${key}`;
 export const LOG = '~';
 export const logPrefix = (key: string) => `${LOG}LOG#${key}#`;
 export const logSk = (key: string, entry: ItemLogEntry) => `${logPrefix(key)}${logEntryKey(entry)}`;
+/**
+ * A final answer kept for an item's next attempt (ItemRecord.keptAnswer), its body whole: after the
+ * order's state (`sk < '~'` does not read it) and apart from the item's log.
+ */
+export const keptAnswerSk = (key: string, nonce: string, callbackId: string) =>
+  `${LOG}ANSWER#${key}#${nonce}#${callbackId}`;
 /** Oldest hold first; order and key make it unique. */
 export const holdSort = (orderId: string, key: string, since: string) => `${since}#${orderId}#${key}`;
 

@@ -67,6 +67,23 @@ export function waitsUnder(
   return item.state === 'Running' && isAttemptOf(item, nonce);
 }
 
+/** The states from which the item's next attempt repeats its current request (the same URL). */
+const BEFORE_ANOTHER_ATTEMPT: ReadonlySet<string> = new Set(['Pending', 'OnHold', 'Failed', 'FatallyFailed']);
+
+/**
+ * True when a final answer on the URL with this nonce, which no attempt waits for now, is kept for the
+ * item's next attempt: the URL is its current request's (the next attempt sends it again), the item is
+ * between attempts, and no answer is kept for it yet (the first one a system sends is its answer).
+ */
+export function keepsAnswerFor(
+  item: { state: string; callbackNonce?: string; keptAnswer?: unknown },
+  nonce: string,
+): boolean {
+  return (
+    item.callbackNonce === nonce && BEFORE_ANOTHER_ATTEMPT.has(item.state) && item.keptAnswer === undefined
+  );
+}
+
 export const correlationIdOf = ({ orderId, itemKey, nonce }: Correlation): string =>
   `${orderId}.${itemKey}.${nonce}`;
 
@@ -106,11 +123,12 @@ export type CallbackBody = z.infer<typeof callbackBodySchema>;
 
 /**
  * Identifies one callback across re-sends: the system's Idempotency-Key when it gives one, else the
- * body's hash (a system re-sending the same answer sends the same body).
+ * body's hash (a system re-sending the same answer sends the same body) — within the request whose URL
+ * it came on (its nonce), so that the same `failed` body sent again for a new request is a new answer.
  */
-export function callbackIdOf(idempotencyKey: string | undefined, rawBody: string): string {
+export function callbackIdOf(nonce: string, idempotencyKey: string | undefined, rawBody: string): string {
   const basis = idempotencyKey ? `key:${idempotencyKey}` : `body:${rawBody}`;
-  return createHash('sha256').update(basis).digest('hex').slice(0, 32);
+  return createHash('sha256').update(`${nonce}\n${basis}`).digest('hex').slice(0, 32);
 }
 
 /** The message the callback intake puts on the callback queue for the correlator. */

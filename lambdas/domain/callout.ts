@@ -82,9 +82,16 @@ export function systemUrl(baseUrl: string, path: string): string {
   return new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
 }
 
-/** The key every attempt of the same item sends, so a system that honours it never acts twice for one item. */
-export const idempotencyKey = (item: Pick<ItemRecord, 'orderId' | 'key'>): string =>
-  `${item.orderId}.${item.key}`;
+/**
+ * The key the item's attempts send, so that a system that honours it never acts twice for one request.
+ * Every attempt of one request sends the same key (a retry after a timeout, a takeover, a release); a
+ * new request (after the system refused it: domain/retry-rules.ts, renewsRequest)
+ * sends a new one, which the system will not answer from what it remembers of the old.
+ */
+export const idempotencyKey = (item: Pick<ItemRecord, 'orderId' | 'key' | 'requestGeneration'>): string =>
+  item.requestGeneration
+    ? `${item.orderId}.${item.key}.r${item.requestGeneration}`
+    : `${item.orderId}.${item.key}`;
 
 /** Builds the request a callout item sends: the request mapping, then the interface's adapter. */
 export async function prepareCallout(

@@ -1,6 +1,6 @@
 import { article } from '../../statemachines/plan-definition';
 import type { HoldInfo } from './availability';
-import { callbackNonce, finishedAttemptState, nonceOf, waitsUnder } from './callback';
+import { callbackNonce, finishedAttemptState, keepsAnswerFor, nonceOf, waitsUnder } from './callback';
 import {
   type ItemEvent,
   LEASE_SECONDS,
@@ -17,11 +17,19 @@ import {
   type ItemRecord,
   type ItemState,
   isDone,
+  type KeptAnswer,
   type OrderState,
   prerequisitesDone,
 } from './orchestration';
 import type { StepTrace } from './procedure';
-import { type CalloutFailure, decideRetry, type FailureTarget, type RetryRule, ruleFor } from './retry-rules';
+import {
+  type CalloutFailure,
+  decideRetry,
+  type FailureTarget,
+  type RetryRule,
+  renewsRequest,
+  ruleFor,
+} from './retry-rules';
 import type { Actor } from './roles';
 
 /**
@@ -80,6 +88,8 @@ export type CallbackChange =
       body: unknown;
       retry?: { at: string; retries: number; ruleId: string };
       attempt?: AttemptRecord;
+      /** The system refused the request itself: the next attempt is a new request (renewsRequest). */
+      newRequest?: true;
     };
 
 /** What a callback said, once read (a `completed` one is mapped before it applies). */
@@ -179,10 +189,14 @@ export type Write =
       attemptId: string;
       outcome: ItemOutcome & { attempt: AttemptRecord };
       retry: { at: string; retries: number; error: string };
+      /** The system refused the request itself: the next attempt is a new request (renewsRequest). */
+      newRequest?: true;
     }
-  | { kind: 'fail'; attemptId: string; error: string; outcome: ItemOutcome }
+  | { kind: 'fail'; attemptId: string; error: string; outcome: ItemOutcome; newRequest?: true }
   /** `nonce`: of the URL it came on, under which the log keeps it. */
   | { kind: 'callback'; attemptId: string; callbackId: string; change: CallbackChange; nonce: string }
+  /** A final answer to the item's current request that came while no attempt waited: kept for the next. */
+  | { kind: 'keepAnswer'; answer: KeptAnswer; body: unknown }
   | { kind: 'manualComplete'; by: Actor; attributes: Record<string, unknown> }
   | { kind: 'operatorRetry'; by: Actor; reason: string }
   | { kind: 'operatorSkip'; by: Actor; note: string }
@@ -312,6 +326,7 @@ function runEnded(facts: ItemFacts, run: EndedRun): Decision {
  * the same message (and for the tests, which run the lifecycle against it).
  */
 export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
+  if (write.kind === 'keepAnswer') return { ...item, keptAnswer: write.answer };
   const event = eventOf(write);
   if (!event) return item;
   // Only a claim leaves a worker holding the item; every other transition ends its hold.
@@ -336,7 +351,8 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
       };
     }
     case 'hold': {
-      const { attemptId: _attempt, callbackNonce: _nonce, ...held } = moved;
+      // The request stays the same (callbackNonce with it): the system may have had it already.
+      const { attemptId: _attempt, ...held } = moved;
       return { ...held, hold: write.hold };
     }
     case 'skip':
@@ -352,12 +368,12 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
         ...(write.outcome.attributes ? { outputAttributes: write.outcome.attributes } : {}),
       };
     case 'retryLater': {
-      const { awaiting: _awaiting, ...failed } = moved;
+      const { awaiting: _awaiting, ...failed } = renewed(moved, write.newRequest);
       const { at: nextAttemptAt, retries, error } = write.retry;
       return { ...failed, nextAttemptAt, retries, error, ...counted(write.outcome) };
     }
     case 'fail':
-      return { ...moved, error: write.error, ...counted(write.outcome) };
+      return { ...renewed(moved, write.newRequest), error: write.error, ...counted(write.outcome) };
     case 'callback': {
       const { change } = write;
       const finished = { ...moved, finishedBy: write.callbackId };
@@ -365,21 +381,16 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
         return { ...finished, completedAt: at, outputAttributes: change.attributes };
       if (change.kind !== 'failed') return finished;
       const attempts = change.attempt ? { attemptCount: change.attempt.number } : {};
-      if (!change.retry) return { ...finished, error: change.error, ...attempts };
-      const { awaiting: _awaiting, ...failed } = finished;
+      const next = renewed(finished, change.newRequest);
+      if (!change.retry) return { ...next, error: change.error, ...attempts };
+      const { awaiting: _awaiting, ...failed } = next;
       const { at: nextAttemptAt, retries } = change.retry;
       return { ...failed, error: change.error, nextAttemptAt, retries, ...attempts };
     }
     case 'manualComplete':
       return { ...moved, completedAt: at, completedBy: write.by, outputAttributes: write.attributes };
     case 'operatorRetry': {
-      const {
-        attemptId: _attempt,
-        callbackNonce: _nonce,
-        awaiting: _awaiting,
-        error: _error,
-        ...retried
-      } = moved;
+      const { attemptId: _attempt, awaiting: _awaiting, error: _error, ...retried } = moved;
       return { ...retried, retries: 0 };
     }
     case 'operatorFail':
@@ -398,9 +409,21 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
   }
 }
 
-/** The lifecycle event a write makes; undefined for an interim update, which moves nothing. */
+/**
+ * The item after an attempt the system refused (renewsRequest): its next attempt is a new
+ * request, with the next generation's key and a new callback URL; an answer kept for the old is void.
+ */
+function renewed(item: ItemRecord, newRequest: true | undefined): ItemRecord {
+  if (!newRequest) return item;
+  const { callbackNonce: _nonce, keptAnswer: _kept, ...rest } = item;
+  return { ...rest, requestGeneration: (item.requestGeneration ?? 0) + 1 };
+}
+
+/** The lifecycle event a write makes; undefined for one that moves nothing (an interim update, a kept answer). */
 export function eventOf(write: Write): ItemEvent | undefined {
   switch (write.kind) {
+    case 'keepAnswer':
+      return undefined;
     case 'claim':
       return 'start';
     case 'callback':
@@ -515,8 +538,10 @@ function claim(facts: ItemFacts, deliveryId: string): Decision {
   if (order?.state === 'acknowledged') effects.push({ kind: 'orderInProgress' });
   // A worker holds what it runs for a lease it renews; a manual task waits for an operator, unheld.
   const lease = manual ? {} : { leaseUntil: new Date(now.getTime() + LEASE_SECONDS * 1000).toISOString() };
-  // A takeover goes on with the attempt it takes over: the system knows that attempt's callback URL.
-  const nonce = (takeover ? nonceOf(item) : undefined) ?? callbackNonce(deliveryId);
+  // The same request, with the same callback URL, until its system refuses it (renewsRequest): a
+  // takeover, a release or a retry after a timeout may reach a system that had the request already,
+  // and that replays its first answer to it.
+  const nonce = item.callbackNonce ?? callbackNonce(deliveryId);
   return guarded(facts, 'start', deliveryId, {
     write: { kind: 'claim', attemptId: deliveryId, reason, nonce, ...lease },
     effects,
@@ -526,8 +551,9 @@ function claim(facts: ItemFacts, deliveryId: string): Decision {
 
 /** Claims the item only to fail it: it cannot run (fallout, where an operator sees why). */
 function unrunnable(facts: ItemFacts, deliveryId: string, reason: string, error: string): Decision {
+  const nonce = facts.item.callbackNonce ?? callbackNonce(deliveryId);
   return guarded(facts, 'start', deliveryId, {
-    write: { kind: 'claim', attemptId: deliveryId, reason, nonce: callbackNonce(deliveryId) },
+    write: { kind: 'claim', attemptId: deliveryId, reason, nonce },
     effects: [],
     follows: { kind: 'answered', deliveryId, outcome: { error } },
   });
@@ -580,8 +606,15 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
     const failure = outcome.failure ?? { kind: 'unusable' };
     const verdict = failureVerdict(event.rules, target, failure, item, now, outcome.error);
     const kept = { ...outcomeOf(outcome), attempt: attemptOf(item, outcome, verdict.recorded, now) };
+    const renew = renewsRequest(failure) ? { newRequest: true as const } : {};
     if (!verdict.retry) {
-      const write: Write = { kind: 'fail', attemptId: deliveryId, error: verdict.error, outcome: kept };
+      const write: Write = {
+        kind: 'fail',
+        attemptId: deliveryId,
+        error: verdict.error,
+        outcome: kept,
+        ...renew,
+      };
       return { write, effects: verdict.effects };
     }
     const { at, retries } = verdict.retry;
@@ -591,6 +624,7 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
         attemptId: deliveryId,
         outcome: kept,
         retry: { at, retries, error: verdict.error },
+        ...renew,
       },
       effects: verdict.effects,
     };
@@ -635,6 +669,17 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
   // An interim update may come after the final answer of its attempt (the queue keeps no order).
   const overtaken = answer.status === 'inProgress' ? finishedAttemptState(item, nonce) : undefined;
   if (!item.attemptId || !(waitsUnder(item, nonce) || overtaken)) {
+    // A final answer to the request the item's next attempt repeats (it was held, or is between
+    // retries): kept, and taken by that attempt instead of asking a system that would only replay.
+    if (answer.status !== 'inProgress' && keepsAnswerFor(item, nonce))
+      return {
+        write: {
+          kind: 'keepAnswer',
+          answer: { nonce, callbackId, receivedAt: now.toISOString() },
+          body: answer.body,
+        },
+        effects: [],
+      };
     return {
       ignored: 'not-waiting',
       effects: [
@@ -692,13 +737,14 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
 function deadline(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'deadline' }>): Decision {
   const { item, now } = facts;
   const { nonce, dueAt } = event;
-  const id = `deadline:${nonce}`;
+  // Attempts of one request share its callback URL's nonce: the deadline is the attempt's own.
+  const id = `deadline:${nonce}:${dueAt}`;
   // This deadline failed the item; a worker may have died before what follows: do it again.
   if (item.finishedBy === id) {
     const effects = replayOfFinal(item).filter((e) => e.kind !== 'finish');
     return { effects, because: 'this deadline ended the wait before' };
   }
-  if (!item.attemptId || !waitsUnder(item, nonce))
+  if (!item.attemptId || !waitsUnder(item, nonce) || (item.awaiting && item.awaiting.deadline !== dueAt))
     return { effects: [], because: 'the wait this deadline guards is over' };
   if (now.getTime() < Date.parse(dueAt)) return { effects: [{ kind: 'sendDeadline', nonce, dueAt }] };
   if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
@@ -847,6 +893,7 @@ function failedChange(
     body,
     ...(verdict.retry ? { retry: verdict.retry } : {}),
     attempt,
+    ...(renewsRequest(failure) ? { newRequest: true as const } : {}),
   };
 }
 

@@ -60,7 +60,15 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     to: 'Running',
     means: 'start',
   },
-  hold: { from: ['Pending', 'Failed'], fromOwnRunning: true, to: 'OnHold', means: 'be held' },
+  // A delivery that takes over an item whose worker died and finds its system away holds it, as the
+  // worker would have: On Hold where operators see it, released when the system is back.
+  hold: {
+    from: ['Pending', 'Failed'],
+    fromOwnRunning: true,
+    fromExpiredRunning: true,
+    to: 'OnHold',
+    means: 'be held',
+  },
   skip: { from: ['Pending'], fromOwnRunning: true, to: 'Skipped', means: 'be skipped by its condition' },
   await: { from: [], fromOwnRunning: true, to: 'Running', means: 'wait for its callback' },
   complete: { from: [], fromOwnRunning: true, to: 'Completed', means: 'complete' },

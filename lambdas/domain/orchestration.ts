@@ -81,6 +81,18 @@ export interface ItemRecord {
    */
   callbackNonce?: string;
   /**
+   * How many times the item's request was made new (callout.ts: idempotencyKey): after its system
+   * refused an attempt (a 4xx, a `failed` callback), the next attempt sends a new Idempotency-Key and a
+   * new callback URL. Absent for 0.
+   */
+  requestGeneration?: number;
+  /**
+   * A final answer its system sent on the callback URL of its current request while no attempt waited
+   * for it (On Hold, or between retries): the next attempt with the same key takes it instead of asking
+   * again (the system would only replay its acceptance). Its body is kept beside the item.
+   */
+  keptAnswer?: KeptAnswer;
+  /**
    * Every task token a plan execution gave this item (a re-run execution brings a new one). All are
    * answered when the item is done; those no execution waits for any more answer "gone".
    */
@@ -138,6 +150,14 @@ export type AttemptDecision =
   | { kind: 'retry'; at: string; ruleId: string; retry: number }
   | { kind: 'fallout'; reason: string; ruleId?: string }
   | { kind: 'hold'; reason: string };
+
+/** A final answer kept for the item's next attempt (ItemRecord.keptAnswer). */
+export interface KeptAnswer {
+  /** The callback URL's nonce: the request it answers. */
+  nonce: string;
+  callbackId: string;
+  receivedAt: string;
+}
 
 /** One attempt of a callout, as the item keeps it (the request without credentials). */
 export interface AttemptRecord {

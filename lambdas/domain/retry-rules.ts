@@ -18,6 +18,30 @@ export type CalloutFailure =
   /** An answer that cannot be used (not JSON, a mapping that failed): retrying sends the same again. */
   | { kind: 'unusable' };
 
+/**
+ * 4xx statuses that say "not now" rather than "no", or leave it unknown whether the system acted: a
+ * timeout (408), a request with the same key still being worked on (409), too early (425), too many
+ * requests (429).
+ */
+const UNDECIDED_REFUSALS: ReadonlySet<number> = new Set([408, 409, 425, 429]);
+
+/**
+ * True when the system refused the attempt itself: a 4xx other than the undecided ones above, or a
+ * `failed` answer on the callback. It did not do what was asked, and a system that honours
+ * Idempotency-Key answers that key with the same refusal for good; so the next attempt is a new request,
+ * with a new key and callback URL. After anything else the system may have acted — no answer, a reset
+ * connection, an undecided status, any 5xx (an error midway, or a gateway in front of the system), an
+ * answer that could not be read, a deadline that passed — and the next attempt repeats the request under
+ * the same key, so it cannot act twice. Never acting twice comes first: a system that keeps its 5xx
+ * answers by key leaves such an item to the retry rules and, in the end, to an operator.
+ */
+export function renewsRequest(failure: CalloutFailure): boolean {
+  if (failure.kind === 'failedAnswer') return true;
+  if (failure.kind !== 'status') return false;
+  const { status } = failure;
+  return status >= 400 && status < 500 && !UNDECIDED_REFUSALS.has(status);
+}
+
 /** The longest any wait between attempts may be: a year. */
 const MAX_WAIT_SECONDS = 365 * 24 * 3600;
 const seconds = z.number().int().min(1).max(MAX_WAIT_SECONDS);

@@ -3,6 +3,7 @@ import type {
   AttemptRecord,
   ItemDetail,
   ItemRecord,
+  KeptAnswer,
   OrderAggregateView,
   OrderContext,
   OrderRecord,
@@ -207,6 +208,8 @@ export interface OrderStore {
     outcome: ItemOutcome & { attempt: AttemptRecord },
     next: { at: string; retries: number; error: string },
     at: string,
+    /** The system refused the request itself: the next attempt is a new request (renewsRequest). */
+    newRequest?: boolean,
   ): Promise<boolean>;
   /** Items in fallout (FatallyFailed) across orders, oldest first, a page from `after`. */
   listFallout(query: { after?: string; limit: number }): Promise<{ items: FalloutItem[]; next?: string }>;
@@ -245,6 +248,8 @@ export interface OrderStore {
     error: string,
     outcome: ItemOutcome,
     at: string,
+    /** The system refused the request itself: the next attempt is a new request (renewsRequest). */
+    newRequest?: boolean,
   ): Promise<boolean>;
   /**
    * Running under this attempt and accepted by its system: keeps the request and the acceptance and
@@ -273,6 +278,15 @@ export interface OrderStore {
     /** Of the URL it came on (default: the one the attempt's own delivery made). */
     nonce?: string,
   ): Promise<boolean>;
+  /**
+   * Keeps a final answer on the URL of the item's current request, which came while no attempt waited
+   * (ItemRecord.keptAnswer): its body whole beside the item, the callback in the item's log, and the
+   * answer on the item — only while the item is between attempts of that request with no answer kept
+   * (false otherwise: it moved meanwhile).
+   */
+  keepAnswer(orderId: string, key: string, answer: KeptAnswer, body: unknown, at: string): Promise<boolean>;
+  /** The body of an answer kept for the item; undefined when it is not there. */
+  keptAnswerBody(orderId: string, key: string, answer: KeptAnswer): Promise<{ body: unknown } | undefined>;
   /**
    * Adds the item to the order's done set and, in the same write, its attributes (if any) to the order
    * context; returns the done set after the change. Adding an item twice counts it once.

@@ -23,7 +23,7 @@ export interface ApplyCallbackDeps {
 }
 
 /** What became of a callback: applied, or why it changed nothing. */
-export type CallbackResult = 'applied' | 'duplicate' | 'unknown' | 'not-waiting';
+export type CallbackResult = 'applied' | 'kept' | 'duplicate' | 'unknown' | 'not-waiting';
 
 /**
  * Applies a batch of callbacks. Callbacks to different waits are applied at once; those to the same wait
@@ -69,6 +69,9 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
  *    complete the item, which then finishes like any other (context, done set, plan task, dependents).
  * 4. A final `failed` answer goes to the retry rules: Failed until its next attempt, or fallout (the
  *    order held). An answer whose mapping fails goes to fallout.
+ * 5. A final answer to the request the item's next attempt repeats, which came while no attempt waited
+ *    (the item On Hold or between retries), is kept for that attempt, which takes it instead of asking
+ *    its system again (run-item.ts).
  *
  * An interim update is kept once by its id; a final answer applies only while the item waits under the
  * attempt that issued the URL. So a redelivered message, a re-sent callback or a late one changes nothing;
@@ -122,6 +125,13 @@ export async function applyCallback(
         : undefined,
   );
   if (decision.ignored && !decision.write) return decision.ignored;
+  if (decision.write?.kind === 'keepAnswer') {
+    // Refused: the item moved while its answer was being kept (it may wait for it now): decided again
+    // when the message comes back.
+    if (refused)
+      throw new Error('the item moved while its answer was being kept; the callback is tried again');
+    return 'kept';
+  }
   if (!refused) return 'applied';
   // Refused: an interim update was kept before; a final answer no longer waits — applied before (by
   // this very callback) or not any more.

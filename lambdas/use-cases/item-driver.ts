@@ -117,9 +117,11 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
     case 'complete':
       return store.completeItem(orderId, key, w.attemptId, w.outcome, at);
     case 'retryLater':
-      return store.retryLater(orderId, key, w.attemptId, w.outcome, w.retry, at);
+      return store.retryLater(orderId, key, w.attemptId, w.outcome, w.retry, at, !!w.newRequest);
     case 'fail':
-      return store.failItem(orderId, key, w.attemptId, w.error, w.outcome, at);
+      return store.failItem(orderId, key, w.attemptId, w.error, w.outcome, at, !!w.newRequest);
+    case 'keepAnswer':
+      return store.keepAnswer(orderId, key, w.answer, w.body, at);
     case 'callback':
       return store.applyCallback(orderId, key, w.attemptId, w.callbackId, w.change, at, w.nonce);
     case 'manualComplete':

@@ -1,7 +1,7 @@
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { scrubJson, scrubSecrets } from '../domain/authenticator';
 import { unavailability } from '../domain/availability';
-import { type MappingInput, mappingInput } from '../domain/callout';
+import { idempotencyKey, type MappingInput, mappingInput } from '../domain/callout';
 import type { LifecycleEvent } from '../domain/item-decisions';
 import { tracedSteps } from '../domain/item-log';
 import { evaluateAttributeMapping } from '../domain/mapping';
@@ -138,7 +138,7 @@ async function procedureStep(
   const lease = await takeSlot(deps, target, deliveryId, running, wake);
   if (lease === 'waiting') return { kind: 'suspended' };
   try {
-    const request = stepRequest(system.baseUrl, iface, body, `${item.orderId}.${item.key}.${step.id}`);
+    const request = stepRequest(system.baseUrl, iface, body, `${idempotencyKey(item)}.${step.id}`);
     const secrets: string[] = [];
     const sent = await exchange(deps, system, request, secrets);
     const { sentAt } = sent;

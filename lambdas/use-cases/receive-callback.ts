@@ -3,6 +3,7 @@ import {
   type CallbackBody,
   callbackBodySchema,
   callbackIdOf,
+  keepsAnswerFor,
   parseCorrelationId,
   proofMatches,
   waitsUnder,
@@ -32,7 +33,9 @@ export interface CallbackReceipt {
  * 1. The proof in the URL must be Switchboard's signature of the correlation id (401 before any read).
  * 2. The body must be a JSON object with a `status` (400 naming the field).
  * 3. The item must exist (404); a callback seen before gets the same answer as the first time, whatever
- *    the item's state now; a new one for an item no longer waiting for it is refused (409).
+ *    the item's state now; a new one for an item no longer waiting for it is refused (409) — unless it
+ *    is a final answer to the request the item's next attempt repeats, which is kept for that attempt
+ *    (domain/callback.ts: keepsAnswerFor).
  * 4. Queue it for the correlator and answer 202.
  *
  * Nothing here changes an item: a refused callback changes nothing and is logged for operators.
@@ -60,8 +63,8 @@ export async function receiveCallback(
   if (!correlation) throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
   const body: CallbackBody = parseWith(callbackBodySchema, request.parseBody());
 
-  const callbackId = callbackIdOf(request.idempotencyKey, request.rawBody);
   const { orderId, itemKey, nonce } = correlation;
+  const callbackId = callbackIdOf(nonce, request.idempotencyKey, request.rawBody);
   const { item, keptBefore } = await deps.store.getItemForCallback(orderId, itemKey, nonce, callbackId);
   if (!item) {
     logger.warn('callback for an unknown correlation', { correlationId });
@@ -69,7 +72,8 @@ export async function receiveCallback(
   }
   const receipt: CallbackReceipt = { correlationId, callbackId, status: 'accepted' };
   if (keptBefore) return receipt;
-  if (!waitsUnder(item, correlation.nonce)) {
+  const forNextAttempt = body.status !== 'inProgress' && keepsAnswerFor(item, nonce);
+  if (!waitsUnder(item, nonce) && !forNextAttempt) {
     logger.warn('callback for an item that no longer waits for it', {
       correlationId,
       state: item.state,

@@ -1,5 +1,6 @@
 import { planItemOf } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
+import { type CallbackMessage, callbackBodySchema, correlationIdOf } from '../domain/callback';
 import { mappingInput } from '../domain/callout';
 import { MappingError } from '../domain/errors';
 import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
@@ -8,6 +9,7 @@ import { evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
 import { logger } from '../shared/logger';
+import { applyCallback } from './apply-callback';
 import { checkDeadline } from './callback-deadline';
 import {
   type Admission,
@@ -84,6 +86,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   const released = releaseId ? { releaseId } : {};
   const scene: Scene = { aggregate };
   let admission: Admission | undefined;
+  let answerKept: CallbackMessage | undefined;
   const findOut: FindOut = async (step, current) => {
     switch (step) {
       case 'evaluateCondition':
@@ -104,6 +107,9 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
         return { kind: 'admitted', deliveryId, gate: { kind: 'go' } };
       }
       case 'perform':
+        // The system answered this request while no attempt waited: its answer, not a second ask.
+        answerKept = await keptAnswerOf(deps, current);
+        if (answerKept) return undefined;
         return keepingLease(deps, current, deliveryId, () =>
           perform(deps, aggregate, current, planItem, admission, deliveryId, wake),
         );
@@ -113,6 +119,15 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   };
   try {
     await drive(deps, facts, { kind: 'arrived', deliveryId, ...released }, scene, findOut);
+    if (answerKept) {
+      const result = await applyCallback(deps, answerKept);
+      logger.info('took the answer kept for this request instead of asking its system again', {
+        orderId: item.orderId,
+        itemKey: item.key,
+        callbackId: answerKept.callbackId,
+        result,
+      });
+    }
   } finally {
     if (admission?.lease) await giveBack(deps, admission.lease);
     if (wake) await passOnHandedSlot(deps, `${item.orderId}.${item.key}`, wake);
@@ -160,6 +175,31 @@ async function keepingLease<T>(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * The final answer kept for the request this claimed attempt repeats (ItemRecord.keptAnswer), as the
+ * callback it was; undefined when none is kept, or its body is not there (the system is asked then).
+ */
+async function keptAnswerOf(deps: RunItemDeps, item: ItemRecord): Promise<CallbackMessage | undefined> {
+  const kept = item.keptAnswer;
+  if (!kept || kept.nonce !== item.callbackNonce) return undefined;
+  const stored = await deps.store.keptAnswerBody(item.orderId, item.key, kept);
+  const body = callbackBodySchema.safeParse(stored?.body);
+  if (!body.success) {
+    logger.warn('the answer kept for this request is not there; asking its system', {
+      orderId: item.orderId,
+      itemKey: item.key,
+      callbackId: kept.callbackId,
+    });
+    return undefined;
+  }
+  return {
+    correlationId: correlationIdOf({ orderId: item.orderId, itemKey: item.key, nonce: kept.nonce }),
+    callbackId: kept.callbackId,
+    body: body.data,
+    receivedAt: kept.receivedAt,
+  };
 }
 
 /** False only for an item its plan starts with (no prerequisites in the catalog); true when unsure. */

@@ -121,7 +121,11 @@ describe('an asynchronous answer that reports failure, or never comes', () => {
     const [, second] = await dispatches(id, 2);
     assert.ok(second);
     assert.notEqual(second.callbackUrl, first.callbackUrl, 'the retry waits on a URL of its own');
-    assert.equal(second.key, first.key, 'one idempotency key for every attempt of the item');
+    assert.equal(
+      second.key,
+      `${first.key}.r1`,
+      'a new request, with a key of its own, after the system refused the first',
+    );
     assert.equal(
       (await callBack(first.callbackUrl, { status: 'completed' }, 'late-1')).status,
       409,

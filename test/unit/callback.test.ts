@@ -127,9 +127,9 @@ describe('callback proofs', () => {
 describe('callbackIdOf', () => {
   it('with an Idempotency-Key, depends on the key only', () => {
     // Act
-    const first = callbackIdOf('idem-1', '{"status":"completed"}');
-    const resent = callbackIdOf('idem-1', '{"status":"completed","serviceId":"S-1"}');
-    const other = callbackIdOf('idem-2', '{"status":"completed"}');
+    const first = callbackIdOf(NONCE, 'idem-1', '{"status":"completed"}');
+    const resent = callbackIdOf(NONCE, 'idem-1', '{"status":"completed","serviceId":"S-1"}');
+    const other = callbackIdOf(NONCE, 'idem-2', '{"status":"completed"}');
 
     // Assess
     assert.match(first, /^[0-9a-f]{32}$/);
@@ -140,17 +140,33 @@ describe('callbackIdOf', () => {
   it('without one, depends on the raw body, byte for byte', () => {
     const body = '{"status":"completed","serviceId":"S-1"}';
 
-    assert.equal(callbackIdOf(undefined, body), callbackIdOf(undefined, body));
-    assert.notEqual(callbackIdOf(undefined, body), callbackIdOf(undefined, `${body} `));
-    assert.match(callbackIdOf(undefined, body), /^[0-9a-f]{32}$/);
+    assert.equal(callbackIdOf(NONCE, undefined, body), callbackIdOf(NONCE, undefined, body));
+    assert.notEqual(callbackIdOf(NONCE, undefined, body), callbackIdOf(NONCE, undefined, `${body} `));
+    assert.match(callbackIdOf(NONCE, undefined, body), /^[0-9a-f]{32}$/);
   });
 
   it('treats an empty Idempotency-Key as none', () => {
-    assert.equal(callbackIdOf('', '{"status":"failed"}'), callbackIdOf(undefined, '{"status":"failed"}'));
+    assert.equal(
+      callbackIdOf(NONCE, '', '{"status":"failed"}'),
+      callbackIdOf(NONCE, undefined, '{"status":"failed"}'),
+    );
+  });
+
+  it('is scoped to the request whose URL it came on: the same body for a new request is a new callback', () => {
+    const body = '{"status":"failed"}';
+
+    assert.notEqual(
+      callbackIdOf(NONCE, undefined, body),
+      callbackIdOf(callbackNonce('delivery-2'), undefined, body),
+    );
+    assert.notEqual(
+      callbackIdOf(NONCE, 'idem-1', body),
+      callbackIdOf(callbackNonce('delivery-2'), 'idem-1', body),
+    );
   });
 
   it('never confuses a key with a body of the same text', () => {
-    assert.notEqual(callbackIdOf('abc', 'x'), callbackIdOf(undefined, 'abc'));
+    assert.notEqual(callbackIdOf(NONCE, 'abc', 'x'), callbackIdOf(NONCE, undefined, 'abc'));
   });
 });
 

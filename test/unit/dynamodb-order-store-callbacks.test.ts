@@ -115,3 +115,77 @@ describe('DynamoDbOrderStore.applyCallback', () => {
     );
   });
 });
+
+describe('DynamoDbOrderStore: answers kept for the next attempt, and new requests', () => {
+  const failedAnswer = (newRequest: boolean): CallbackChange => ({
+    kind: 'failed',
+    error: 'the system reported failure: E42',
+    body: { status: 'failed' },
+    retry: { at: LATER, retries: 1, ruleId: 'default' },
+    ...(newRequest ? { newRequest: true as const } : {}),
+  });
+
+  it('keeps an answer whole for an item between attempts of the request it answers, once, and never for another', async () => {
+    // Prepare: the wait under attempt-1 failed without an answer (the request stays the same).
+    const { store, orderId, key } = await waitingItem();
+    const nonce = callbackNonce('attempt-1');
+    assert.ok(
+      await store.applyCallback(orderId, key, 'attempt-1', 'deadline:x', failedAnswer(false), AT, nonce),
+    );
+    // Larger than a log record keeps of a payload: the kept body is whole.
+    const body = { status: 'completed', serviceId: 'S-1', note: 'x'.repeat(20_000) };
+    const answer = { nonce, callbackId: 'cb-late', receivedAt: LATER };
+
+    // Act
+    const other = await store.keepAnswer(
+      orderId,
+      key,
+      { ...answer, nonce: callbackNonce('attempt-0') },
+      body,
+      LATER,
+    );
+    const kept = await store.keepAnswer(orderId, key, answer, body, LATER);
+    const second = await store.keepAnswer(orderId, key, { ...answer, callbackId: 'cb-2' }, body, LATER);
+
+    // Assess
+    assert.deepEqual([other, kept, second], [false, true, false]);
+    const item = await store.getItem(orderId, key);
+    assert.deepEqual(item?.keptAnswer, answer);
+    assert.deepEqual(await store.keptAnswerBody(orderId, key, answer), { body });
+    assert.equal((await store.getItemForCallback(orderId, key, nonce, 'cb-late')).keptBefore, true);
+    // The order's detail reads its items' logs, not the kept bodies beside them.
+    const detail = await store.getOrderDetail(orderId);
+    assert.equal(detail?.items.get(key)?.state, 'Failed');
+    // Running again, the item takes no answer to keep.
+    assert.ok(await store.claimItem(orderId, key, 'attempt-2', LATER, 'retry due', undefined, nonce));
+    const running = { ...answer, callbackId: 'cb-3' };
+    assert.equal(await store.keepAnswer(orderId, key, running, body, LATER), false);
+  });
+
+  it('makes the next attempt a new request after the system refused the request', async () => {
+    // Prepare: an activation waiting under attempt-1.
+    const { store, orderId, key } = await waitingItem();
+    const nonce = callbackNonce('attempt-1');
+
+    // Act
+    const failed = await store.applyCallback(
+      orderId,
+      key,
+      'attempt-1',
+      'cb-failed',
+      failedAnswer(true),
+      AT,
+      nonce,
+    );
+
+    // Assess: the next generation's key; no URL kept, so the next claim makes its own.
+    assert.equal(failed, true);
+    const item = await store.getItem(orderId, key);
+    assert.equal(item?.state, 'Failed');
+    assert.equal(item?.requestGeneration, 1);
+    assert.equal(item?.callbackNonce, undefined);
+    assert.equal(item?.finishedBy, 'cb-failed');
+    assert.ok(await store.claimItem(orderId, key, 'attempt-2', LATER, 'retry due'));
+    assert.equal((await store.getItem(orderId, key))?.callbackNonce, callbackNonce('attempt-2'));
+  });
+});

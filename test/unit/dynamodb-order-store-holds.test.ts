@@ -5,6 +5,7 @@ import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamo
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderStore } from '../../lambdas/adapters/dynamodb-order-store';
 import type { HoldInfo } from '../../lambdas/domain/availability';
+import { callbackNonce } from '../../lambdas/domain/callback';
 import type { ItemRecord, OrderState } from '../../lambdas/domain/orchestration';
 import type { HeldItem } from '../../lambdas/ports/order-store';
 import {
@@ -188,7 +189,7 @@ describe('DynamoDbOrderStore: holding items', () => {
     ]);
   });
 
-  it('holds a Running item under the attempt that claimed it, and takes the attempt off it', async () => {
+  it("holds a Running item under the attempt that claimed it, and takes the attempt off it (not its request's callback URL)", async () => {
     // Prepare
     const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     const item = first(await storeOrder(store, 'order-1', ['reserve-port']));
@@ -215,6 +216,8 @@ describe('DynamoDbOrderStore: holding items', () => {
       state: 'OnHold',
       hold: info,
       startedAt: iso(1_000),
+      // The released attempt repeats the request, with the same URL: the system may have had it.
+      callbackNonce: callbackNonce('delivery-1'),
       version: 3,
       recent: [...(item.recent ?? []), { at: iso(1_000), state: 'Running', reason: 'started' }, onHold],
       updatedAt: iso(2_000),

@@ -486,9 +486,16 @@ describe('decide: every decision about an item, as one pure function', () => {
     assert.equal(answer.write?.kind, 'callback');
     assert.equal(answer.ignored, undefined);
 
-    // A new attempt (from Pending, Failed or On Hold) has a URL of its own.
-    const fresh = decide(
+    // A later attempt of the same request (a retry after a timeout, a release) sends the same URL; one
+    // after the system refused the request (renewed: no nonce kept) has a URL of its own.
+    const again = decide(
       { item: { ...item, state: 'Failed', leaseUntil: undefined }, order, now: NOW },
+      { kind: 'admitted', deliveryId: 'a-3', gate: { kind: 'go' } },
+    );
+    assert.equal(again.write?.kind === 'claim' && again.write.nonce, callbackNonce('a-1'));
+    const { callbackNonce: _renewed, ...refused } = item;
+    const fresh = decide(
+      { item: { ...refused, state: 'Failed', leaseUntil: undefined, requestGeneration: 1 }, order, now: NOW },
       { kind: 'admitted', deliveryId: 'a-3', gate: { kind: 'go' } },
     );
     assert.equal(fresh.write?.kind === 'claim' && fresh.write.nonce, callbackNonce('a-3'));

@@ -89,13 +89,15 @@ describe('the item lifecycle', () => {
     );
   });
 
-  it('lets another delivery start a Running item only once the lease of its worker has run out', () => {
+  it('lets another delivery start (or, finding its system away, hold) a Running item only once the lease of its worker has run out', () => {
     for (const e of ITEM_EVENTS) {
       const expired = transition('Running', e, false, true);
       if (e === 'start') assert.deepEqual(expired, { to: 'Running' });
+      else if (e === 'hold') assert.deepEqual(expired, { to: 'OnHold' });
       else assert.deepEqual(expired, transition('Running', e, false), `${e} ignores the lease`);
     }
     assert.ok('refused' in transition('Running', 'start', false, false));
+    assert.ok('refused' in transition('Running', 'hold', false, false));
     for (const state of ITEM_STATES.filter((s) => s !== 'Running'))
       assert.deepEqual(transition(state, 'start', false, true), transition(state, 'start', false, false));
   });

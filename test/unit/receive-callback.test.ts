@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleCallback } from '../../lambdas/callback-api/handler';
 import { callbackIdOf, callbackNonce, callbackProof, correlationIdOf } from '../../lambdas/domain/callback';
 import {
+  CalloutError,
   ConflictError,
   NotFoundError,
   UnauthorizedError,
@@ -24,6 +25,7 @@ import {
   proofFor,
   T0,
 } from './fixtures/async';
+import { jsonAnswer } from './fixtures/fake-ports';
 
 /** Keeps the refusals' warnings out of the test report. */
 function quietLogs(t: TestContext): void {
@@ -194,7 +196,7 @@ describe('receiveCallback', () => {
     const receipt = await receive(intake, { correlationId, token, body: raw });
 
     // Assess
-    const callbackId = callbackIdOf(undefined, raw);
+    const callbackId = callbackIdOf(nonceIn(correlationId), undefined, raw);
     assert.deepEqual(receipt, { correlationId, callbackId, status: 'accepted' });
     assert.deepEqual(callbackQueue.sent, [
       { correlationId, callbackId, body: FINAL, receivedAt: '2025-03-01T10:01:00.000Z' },
@@ -207,7 +209,7 @@ describe('receiveCallback', () => {
 
     const receipt = await receive(intake, { correlationId, token, body: FINAL, idempotencyKey: 'idem-1' });
 
-    assert.equal(receipt.callbackId, callbackIdOf('idem-1', 'ignored'));
+    assert.equal(receipt.callbackId, callbackIdOf(nonceIn(correlationId), 'idem-1', 'ignored'));
     assert.equal(callbackQueue.sent[0]?.callbackId, receipt.callbackId);
   });
 
@@ -269,21 +271,6 @@ describe('receiveCallback', () => {
       return true;
     });
     assert.equal(callbackQueue.sent.length, 1);
-  });
-
-  it('answers 409 for a final answer that comes after the deadline ended its wait (the item waits for its retry)', async (t) => {
-    const { intake, worker, queue, callbackQueue, clock, correlationId, token } = await waiting(t);
-    const [deadline] = deadlinesIn(queue.sent);
-    assert.ok(deadline);
-    clock.advance(ASYNC_TIMEOUT_SECONDS);
-    await runItem(worker, deadline, 'deadline-1');
-
-    // The default rule retries a timeout: the item is Failed, waiting for its next attempt.
-    await assert.rejects(
-      receive(intake, { correlationId, token, body: FINAL }),
-      /the item is Failed; its callback changes nothing/,
-    );
-    assert.deepEqual(callbackQueue.sent, []);
   });
 
   it('answers 409 for a callback to an earlier wait of an item a later attempt now runs', async (t) => {
@@ -349,7 +336,7 @@ describe('handleCallback', () => {
     assert.equal(response.statusCode, 202);
     assert.deepEqual(JSON.parse(String(response.body)), {
       correlationId,
-      callbackId: callbackIdOf('idem-7', ''),
+      callbackId: callbackIdOf(nonceIn(correlationId), 'idem-7', ''),
       status: 'accepted',
     });
     assert.equal(callbackQueue.sent.length, 1);
@@ -366,7 +353,10 @@ describe('handleCallback', () => {
     const response = await handleCallback(intake, event);
 
     assert.equal(response.statusCode, 202);
-    assert.equal(JSON.parse(String(response.body)).callbackId, callbackIdOf(undefined, raw));
+    assert.equal(
+      JSON.parse(String(response.body)).callbackId,
+      callbackIdOf(nonceIn(correlationId), undefined, raw),
+    );
   });
 
   for (const [what, status, event] of [
@@ -431,5 +421,183 @@ describe('handleCallback', () => {
     assert.equal(again.statusCode, 202);
     assert.equal(again.body, first.body);
     assert.equal(callbackQueue.sent.length, 1);
+  });
+});
+
+/** The nonce a correlation id ends with: the request its URL belongs to. */
+function nonceIn(correlationId: string): string {
+  return correlationId.split('.').at(-1) ?? '';
+}
+
+describe('retries a system can follow', () => {
+  const operator = { id: 'op-1', name: 'Olga Operator' };
+  const keyOf = (request: { headers: Record<string, string> } | undefined) =>
+    request?.headers['idempotency-key'];
+  const urlOf = (request: { headers: Record<string, string> } | undefined) =>
+    request?.headers['callback-url'];
+
+  it('keeps a final answer that comes after the deadline ended its wait, and the retry takes it instead of asking again', async (t) => {
+    // Prepare: the wait's deadline passed; the default rule retries a timeout, so the item is Failed.
+    const { intake, correlator, worker, store, http, queue, callbackQueue, clock, correlationId, token } =
+      await waiting(t);
+    const [deadline] = deadlinesIn(queue.sent);
+    assert.ok(deadline);
+    clock.advance(ASYNC_TIMEOUT_SECONDS);
+    await runItem(worker, deadline, 'deadline-1');
+    assert.equal(store.item(ORDER, ACTIVATE_ONLY).state, 'Failed');
+
+    // Act: the system's late answer, on the URL of the request the retry repeats; then the retry.
+    const receipt = await receive(intake, { correlationId, token, body: FINAL });
+    const [queued] = callbackQueue.sent;
+    assert.ok(queued);
+    const result = await applyCallback(correlator, queued);
+    const kept = store.item(ORDER, ACTIVATE_ONLY);
+    clock.advance(60);
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'retry-1');
+
+    // Assess: accepted and kept; the retry completed the item with it, and the system was asked once.
+    assert.equal(receipt.status, 'accepted');
+    assert.equal(result, 'kept');
+    assert.equal(kept.state, 'Failed');
+    assert.deepEqual(kept.keptAnswer, {
+      nonce: correlationId.split('.').at(-1),
+      callbackId: queued.callbackId,
+      receivedAt: queued.receivedAt,
+    });
+    const item = store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'Completed');
+    assert.deepEqual(item.outputAttributes, { serviceId: 'SVC-1' });
+    assert.equal(http.requests.length, 1, 'no second request: the system would only have replayed its 202');
+    // Sent again, the answer is a duplicate (kept before), and a second answer for the request is refused.
+    assert.equal((await receive(intake, { correlationId, token, body: FINAL })).status, 'accepted');
+    await assert.rejects(
+      receive(intake, { correlationId, token, body: { status: 'failed' } }),
+      /the item is Completed/,
+    );
+  });
+
+  it('keeps the answer a system sends while the item it acted on is On Hold, when its worker died and the takeover found the interface Offline', async (t) => {
+    // Prepare: a worker claimed activation, sent the request, and died; then activation went Offline.
+    quietLogs(t);
+    const world = await asyncWorld();
+    const { intake, correlator, worker, store, http, callbackQueue, clock } = world;
+    await store.attachTaskToken(ORDER, ACTIVATE_ONLY, 'token-1', T0);
+    assert.ok(await store.claimItem(ORDER, ACTIVATE_ONLY, 'dead-worker', T0, 'started', clock.at(20)));
+    const change = { by: operator, reason: 'vendor incident', cause: 'operator' as const, at: T0 };
+    await worker.config.setInterfaceStatus('activate-line', 'Offline', change);
+    clock.advance(30);
+
+    // Act: the takeover holds the item; the system's answer comes on the dead worker's URL; it is released.
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'takeover-1');
+    const held = store.item(ORDER, ACTIVATE_ONLY);
+    const correlationId = correlationFor(ACTIVATE_ONLY, 'dead-worker');
+    await receive(intake, { correlationId, token: await proofFor(correlationId), body: FINAL });
+    const [queued] = callbackQueue.sent;
+    assert.ok(queued);
+    const result = await applyCallback(correlator, queued);
+    await worker.config.setInterfaceStatus('activate-line', 'Online', { ...change, at: clock.at(60) });
+    clock.advance(60);
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'release-1');
+
+    // Assess: On Hold with its request's URL kept; the answer kept, then taken by the released attempt.
+    assert.equal(held.state, 'OnHold');
+    assert.equal(held.callbackNonce, callbackNonce('dead-worker'));
+    assert.equal(result, 'kept');
+    const item = store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'Completed');
+    assert.deepEqual(item.outputAttributes, { serviceId: 'SVC-1' });
+    assert.equal(http.requests.length, 0, 'the released attempt asked no one: the system had answered');
+  });
+
+  it("sends a new Idempotency-Key and callback URL after the system refused the request, so an operator's retry is not answered from its cache", async (t) => {
+    // Prepare: activation refuses the first request (400: fallout under the default rule), then accepts.
+    quietLogs(t);
+    let calls = 0;
+    const world = await asyncWorld({
+      responder: () => (calls++ === 0 ? jsonAnswer(400, { error: 'unknown port' }) : jsonAnswer(202, {})),
+    });
+    const { worker, store, http, clock } = world;
+    await runItem(worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+    const refused = store.item(ORDER, ACTIVATE_ONLY);
+
+    // Act: an operator retries.
+    assert.ok(await store.retryByOperator(ORDER, ACTIVATE_ONLY, operator, 'port fixed', clock.at(60)));
+    clock.advance(60);
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'operator-retry-1');
+
+    // Assess: the second request is a new one, with a key and URL of its own; the item waits on the new URL.
+    assert.equal(refused.state, 'FatallyFailed');
+    assert.equal(refused.requestGeneration, 1);
+    const [first, second] = http.requests;
+    assert.equal(keyOf(first), `${ORDER}.${ACTIVATE_ONLY}`);
+    assert.equal(keyOf(second), `${ORDER}.${ACTIVATE_ONLY}.r1`);
+    assert.notEqual(urlOf(second), urlOf(first));
+    const item = store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'Running');
+    assert.ok(item.awaiting);
+    assert.equal(item.callbackNonce, callbackNonce('operator-retry-1'));
+  });
+
+  it('keeps the Idempotency-Key and callback URL when it is unknown whether the system acted (a timeout, a 503)', async (t) => {
+    // Prepare: activation times out, then answers 503, then accepts; the default rule retries both.
+    quietLogs(t);
+    let calls = 0;
+    const world = await asyncWorld({
+      responder: () => {
+        calls++;
+        if (calls === 1) throw new CalloutError('no answer within 30 s', undefined, true);
+        return calls === 2 ? jsonAnswer(503, {}) : jsonAnswer(202, {});
+      },
+    });
+    const { worker, store, http, clock } = world;
+
+    // Act
+    await runItem(worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+    clock.advance(10);
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'retry-1');
+    clock.advance(30);
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'retry-2');
+
+    // Assess: three attempts of one request.
+    assert.equal(http.requests.length, 3);
+    assert.deepEqual(new Set(http.requests.map(keyOf)), new Set([`${ORDER}.${ACTIVATE_ONLY}`]));
+    assert.equal(new Set(http.requests.map(urlOf)).size, 1);
+    const item = store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'Running');
+    assert.equal(item.requestGeneration, undefined);
+  });
+
+  it("applies the same failure body sent again for a new request: a callback's id is scoped to its request", async (t) => {
+    // Prepare: the system reports failure on the callback (fallout under the default rule).
+    const { intake, correlator, worker, store, http, callbackQueue, clock, correlationId, token } =
+      await waiting(t);
+    const failed = { status: 'failed', error: { code: 'E42', message: 'line test failed' } };
+    await receive(intake, { correlationId, token, body: failed });
+    await applyCallback(correlator, callbackQueue.sent[0] as (typeof callbackQueue.sent)[number]);
+    assert.equal(store.item(ORDER, ACTIVATE_ONLY).state, 'FatallyFailed');
+
+    // Act: an operator retries; the new request fails the same way, with the very same body.
+    assert.ok(await store.retryByOperator(ORDER, ACTIVATE_ONLY, operator, 'line repaired', clock.at(60)));
+    clock.advance(60);
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'operator-retry-1');
+    const renewed = correlationFor(ACTIVATE_ONLY, 'operator-retry-1');
+    const receipt = await receive(intake, {
+      correlationId: renewed,
+      token: await proofFor(renewed),
+      body: failed,
+    });
+    const result = await applyCallback(
+      correlator,
+      callbackQueue.sent[1] as (typeof callbackQueue.sent)[number],
+    );
+
+    // Assess: a new request (new URL), and its failure applied, not dropped as a duplicate.
+    assert.notEqual(renewed, correlationId);
+    assert.equal(http.requests.length, 2);
+    assert.notEqual(receipt.callbackId, callbackQueue.sent[0]?.callbackId);
+    assert.equal(result, 'applied');
+    const item = store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'FatallyFailed');
+    assert.equal(item.requestGeneration, 2);
   });
 });

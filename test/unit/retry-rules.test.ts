@@ -7,6 +7,7 @@ import {
   type FailureTarget,
   type RetryDecision,
   type RetryRule,
+  renewsRequest,
   retryAfterSeconds,
   retryRuleBodySchema,
   ruleFor,
@@ -617,5 +618,24 @@ describe('retryRuleBodySchema', () => {
         { path: ['scope', 'systemId'], message: 'Invalid input: expected string, received undefined' },
       ]);
     });
+  });
+});
+
+describe('renewsRequest', () => {
+  it('makes the next attempt a new request only after the system refused it: a 4xx that says no, or a failed answer', () => {
+    const status = (s: number): CalloutFailure => ({ kind: 'status', status: s });
+    const renewing = [400, 401, 403, 404, 410, 422, 499].map(status);
+    const repeating = [408, 409, 425, 429, 500, 501, 502, 503, 504, 599].map(status);
+
+    for (const failure of [...renewing, { kind: 'failedAnswer' } as const])
+      assert.equal(renewsRequest(failure), true, JSON.stringify(failure));
+    // It may have acted, or it said "not now": the same key again, so it cannot act twice.
+    for (const failure of [
+      ...repeating,
+      { kind: 'timeout' } as const,
+      { kind: 'connection' } as const,
+      { kind: 'unusable' } as const,
+    ])
+      assert.equal(renewsRequest(failure), false, JSON.stringify(failure));
   });
 });
