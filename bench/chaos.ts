@@ -30,13 +30,6 @@ import type { Fault } from '../simulators/simulated-system';
 const ROOT = join(import.meta.dirname, '..');
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
 const FAULTS: Fault[] = [500, 503, 429, 'hang', 'reset', 'resetAfterActing'];
-/**
- * Activation answers later, on the callback URL of the attempt it acted on. Acting and then losing the
- * answer would make it call back an attempt Switchboard has already replaced (and replay its first
- * acceptance to the retry, under the same Idempotency-Key): the known defect of issue 19, "a retry a real
- * system cannot follow". Until that is mended, the asynchronous system's faults are the others.
- */
-const ASYNC_FAULTS = FAULTS.filter((fault) => fault !== 'resetAfterActing');
 
 /**
  * The moments the runtime is killed at (SIGKILL to its process group), in this order as the orders come
@@ -127,10 +120,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     activationMode: 'async',
     // A system that calls back keeps trying for about two minutes, which covers the runtime's restart.
     activationCallbacks: { retries: 8, retryDelayMs: 500 },
-    faults: (system) => {
+    // Activation too may act and lose its answer: its retry repeats the request, with the same key and
+    // callback URL, and the answer it calls back with is applied or kept for that retry.
+    faults: () => {
       if (!faultsOn || Math.random() >= rate) return undefined;
-      const kinds = system === 'activation' ? ASYNC_FAULTS : FAULTS;
-      return kinds[Math.floor(Math.random() * kinds.length)];
+      return FAULTS[Math.floor(Math.random() * FAULTS.length)];
     },
   });
   const work = mkdtempSync(join(tmpdir(), 'switchboard-chaos-'));

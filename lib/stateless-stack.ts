@@ -14,6 +14,7 @@ import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availabilit
 import type { Catalog } from '../lambdas/domain/catalog';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
+  ITEMS_BY_LEASE,
   ITEMS_HELD_BY_INTERFACE,
   ITEMS_HELD_BY_SYSTEM,
   ITEMS_IN_FALLOUT,
@@ -127,7 +128,8 @@ export class StatelessStack extends Stack {
       inject: customAdapterRegistrations(props.customAdapterFiles),
       timeout: workerTimeout(catalog),
     })
-      .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
+      // The items whose worker died, through the lease index (take-over-items.ts).
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-write', { indexes: [ITEMS_BY_LEASE] })
       // Limits and availability by key (a system's waiting list is put and deleted); the retry rules
       // through the listing index.
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-write-delete', {
@@ -229,8 +231,15 @@ export class StatelessStack extends Stack {
       invocation: { asynchronous: onFailure },
       timeout: Duration.minutes(5),
     })
-      .bindTable('ORDERS_TABLE', ordersTable, 'read-write', { indexes: [ORDERS_BY_STATE] })
-      .bindQueueSender('WORK_QUEUE_URL', work.queue);
+      // The sweep: orders by state, items whose worker died, held items of a system that is back.
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-write', {
+        indexes: [ORDERS_BY_STATE, ITEMS_BY_LEASE, ITEMS_HELD_BY_SYSTEM],
+      })
+      .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read', {
+        indexes: [CONFIGURATION_BY_KIND],
+      })
+      .bindQueueSender('WORK_QUEUE_URL', work.queue)
+      .bindEventBus('EVENT_BUS_NAME', props.bus);
     planRunWatcher.addJsonEnvironment(
       'PLAN_STATE_MACHINES',
       Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),

@@ -1,10 +1,12 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner, StepFunctionsPlanTasks } from '../adapters/step-functions';
 import type { EndedRun } from '../domain/item-decisions';
-import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
+import { dynamoDocuments, eventBridge, sqs, stepFunctions } from '../shared/aws-clients';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { logger } from '../shared/logger';
 import { ABNORMAL_END, EXECUTION_STATUS_CHANGE, SCHEDULED_EVENT } from '../shared/plan-run-events';
@@ -57,6 +59,8 @@ function productionDeps(): WatchDeps {
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
     tasks: new StepFunctionsPlanTasks(stepFunctions),
     plans: new StepFunctionsPlanRunner(stepFunctions, jsonRecordEnv('PLAN_STATE_MACHINES')),
+    config: new DynamoDbConfigurationStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
+    events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
     now: () => new Date(),
   };
   return deps;

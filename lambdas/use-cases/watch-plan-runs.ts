@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { runInput } from '../domain/decompose';
 import type { EndedRun } from '../domain/item-decisions';
 import type { OrderRecord } from '../domain/orchestration';
+import type { AvailabilityEvents } from '../ports/availability-events';
+import type { ConfigurationStore } from '../ports/configuration-store';
 import type { OrderStore } from '../ports/order-store';
 import type { PlanRunner } from '../ports/plan-runner';
 import { logger } from '../shared/logger';
 import { type DriverDeps, drive } from './item-driver';
+import { STALE_STAMP_MS } from './release-held-items';
 
 /**
  * Watches plan runs from outside them: a run that ends abnormally puts the items it left under way in
@@ -12,7 +16,13 @@ import { type DriverDeps, drive } from './item-driver';
  * nothing holds any more (a worker that died between two writes).
  */
 
-export type WatchDeps = DriverDeps & { plans: PlanRunner };
+export type WatchDeps = DriverDeps & {
+  plans: PlanRunner;
+  /** The sweep: which systems are available, and whether a held item's interface is. */
+  config: Pick<ConfigurationStore, 'listSystems' | 'getInterface'>;
+  /** The sweep asks for the release of held items no release is sending. */
+  events: Pick<AvailabilityEvents, 'requestRelease'>;
+};
 
 /** What a plan run's abnormal end did: the items it put in fallout, or why nothing. */
 export interface RunEndedSummary {
@@ -64,6 +74,8 @@ export interface SweepSummary {
   released: string[];
   /** `<orderId>.<itemKey>` of Running items whose worker's lease ran out, sent back to work. */
   resumed: string[];
+  /** Available systems whose held items no live release was sending: a release was asked for. */
+  releasesAsked: string[];
 }
 
 /**
@@ -75,7 +87,10 @@ export interface SweepSummary {
  *   starts once;
  * - an order `held` by an item that is neither On Hold nor in fallout is let go of that hold;
  * - a Running item whose worker's lease ran out is sent back to work, to be taken over: the workers
- *   take such items over as they go, but none may be running (its message went to the dead-letter queue).
+ *   take such items over as they go, but none may be running (its message went to the dead-letter queue);
+ * - a system that is available with held items that no live release has stamped (the release died with
+ *   its function or runtime after stamping them, or its event was lost) gets a release of its own: the
+ *   release's stamps keep it from sending an item another one is sending.
  */
 export async function sweep(deps: WatchDeps): Promise<SweepSummary> {
   const now = deps.now();
@@ -101,9 +116,49 @@ export async function sweep(deps: WatchDeps): Promise<SweepSummary> {
   if (expired.length > 0)
     await deps.queue.send(expired.map(({ orderId, key }) => ({ kind: 'start', orderId, itemKey: key })));
   const resumed = expired.map(({ orderId, key }) => `${orderId}.${key}`);
-  if (started.length + released.length + resumed.length > 0)
-    logger.warn('the sweep mended orders', { started, released, resumed });
-  return { started, released, resumed };
+  const releasesAsked = await askForLostReleases(deps, now);
+  if (started.length + released.length + resumed.length + releasesAsked.length > 0)
+    logger.warn('the sweep mended orders', { started, released, resumed, releasesAsked });
+  return { started, released, resumed, releasesAsked };
+}
+
+/** How many held items of a system the sweep looks at, oldest first: one page of the on-hold index. */
+const HELD_PAGE = 100;
+
+/**
+ * Asks for a release of each available system with a held item that no live release is sending: no
+ * stamp, or one older than STALE_STAMP_MS, on an interface that is Online. Returns the systems.
+ */
+async function askForLostReleases(deps: WatchDeps, now: Date): Promise<string[]> {
+  const staleBefore = new Date(now.getTime() - STALE_STAMP_MS).toISOString();
+  const online = new Map<string, boolean>();
+  const isOnline = async (interfaceId: string | undefined) => {
+    if (interfaceId === undefined) return true;
+    if (!online.has(interfaceId))
+      online.set(interfaceId, (await deps.config.getInterface(interfaceId))?.status !== 'Offline');
+    return online.get(interfaceId) === true;
+  };
+  const asked: string[] = [];
+  for (const system of await deps.config.listSystems()) {
+    if (system.state === 'Down') continue;
+    const { items } = await deps.store.listHeldItems({ systemId: system.id, limit: HELD_PAGE });
+    let lost = false;
+    for (const held of items) {
+      if (held.release && held.release.at >= staleBefore) continue;
+      if (await isOnline(held.hold.interfaceId)) {
+        lost = true;
+        break;
+      }
+    }
+    if (!lost) continue;
+    await deps.events.requestRelease({
+      systemId: system.id,
+      releaseId: randomUUID(),
+      reason: 'the sweep: held items of an available system that no release was sending',
+    });
+    asked.push(system.id);
+  }
+  return asked;
 }
 
 async function ordersIn(store: OrderStore, state: 'acknowledged' | 'held'): Promise<OrderRecord[]> {

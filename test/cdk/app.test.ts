@@ -319,6 +319,20 @@ describe('the Switchboard CDK app', () => {
       );
   });
 
+  it('lets the functions that look for items whose worker died, or for held items of a system that is back, query those indexes', () => {
+    const indexesOf = (prefix: string) =>
+      statementsOf(stateless, prefix)
+        .filter((st) => [st.Action].flat().includes('dynamodb:Query'))
+        .flatMap((st) => [...JSON.stringify(st.Resource).matchAll(/\/index\/([A-Za-z]+)/g)].map((m) => m[1]));
+    assert.ok(indexesOf('CalloutWorker').includes('itemsByLease'), 'the worker takes items over');
+    for (const index of ['ordersByState', 'itemsByLease', 'itemsHeldBySystem'])
+      assert.ok(indexesOf('PlanRunWatcher').includes(index), `the sweep queries ${index}`);
+    assert.ok(
+      actionsOf(stateless, 'PlanRunWatcher').includes('events:PutEvents'),
+      'the sweep asks for releases',
+    );
+  });
+
   it('lets the callout worker answer plan tasks and consume the work queue with partial batch failures', () => {
     const actions = actionsOf(stateless, 'CalloutWorker');
     assert.ok(actions.includes('states:SendTaskSuccess'));

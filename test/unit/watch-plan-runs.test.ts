@@ -11,7 +11,13 @@ import {
   type WatchDeps,
 } from '../../lambdas/use-cases/watch-plan-runs';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
-import { RecordingPlanRunner, RecordingPlanTasks, RecordingWorkQueue } from './fixtures/fake-ports';
+import { InMemoryConfigurationStore } from './fixtures/configuration';
+import {
+  RecordingAvailabilityEvents,
+  RecordingPlanRunner,
+  RecordingPlanTasks,
+  RecordingWorkQueue,
+} from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
 const CREATED = '2025-03-01T09:00:00.000Z';
@@ -31,14 +37,18 @@ async function setup(options: { dispatched?: string[]; createdAt?: string } = {}
   for (const key of options.dispatched ?? order.itemKeys)
     await store.attachTaskToken('o-1', key, `token-${key}`, CREATED);
   const plans = new RecordingPlanRunner();
+  const config = InMemoryConfigurationStore.seededFrom(catalog);
+  const events = new RecordingAvailabilityEvents();
   const deps: WatchDeps = {
     store,
     queue: new RecordingWorkQueue(),
     tasks: new RecordingPlanTasks(),
     plans,
+    config,
+    events,
     now: () => new Date(NOW),
   };
-  return { deps, store, plans, runs };
+  return { deps, store, plans, runs, config, events };
 }
 
 describe('a plan run that ends abnormally', () => {
@@ -114,7 +124,7 @@ describe('the sweep', () => {
 
     const summary = await sweep(deps);
 
-    assert.deepEqual(summary, { started: ['o-1'], released: [], resumed: [] });
+    assert.deepEqual(summary, { started: ['o-1'], released: [], resumed: [], releasesAsked: [] });
     assert.deepEqual([...plans.started], ['o-1-1']);
     const [run] = runs;
     assert.ok(run);
@@ -127,7 +137,7 @@ describe('the sweep', () => {
     const justNow = new Date(Date.parse(NOW) - UNSTARTED_AFTER_MS + 1000).toISOString();
     const { deps, plans } = await setup({ createdAt: justNow });
 
-    assert.deepEqual(await sweep(deps), { started: [], released: [], resumed: [] });
+    assert.deepEqual(await sweep(deps), { started: [], released: [], resumed: [], releasesAsked: [] });
     assert.equal(plans.calls, 0);
   });
 
@@ -145,7 +155,7 @@ describe('the sweep', () => {
 
     const summary = await sweep(deps);
 
-    assert.deepEqual(summary, { started: [], released: [`o-1.${RESERVE}`], resumed: [] });
+    assert.deepEqual(summary, { started: [], released: [`o-1.${RESERVE}`], resumed: [], releasesAsked: [] });
     assert.deepEqual(store.order('o-1').holds, [ACTIVATE]);
     assert.equal(store.order('o-1').state, 'held');
   });
@@ -166,6 +176,59 @@ describe('the sweep, for items whose worker died', () => {
     assert.deepEqual((deps.queue as RecordingWorkQueue).sent, [
       { kind: 'start', orderId: 'o-1', itemKey: RESERVE },
     ]);
+  });
+});
+
+describe('the sweep, for held items no release is sending', () => {
+  const minutesAgo = (m: number) => new Date(Date.parse(NOW) - m * 60_000).toISOString();
+  const holdOn = (systemId: string, interfaceId: string) => ({
+    systemId,
+    interfaceId,
+    reason: `system "${systemId}" is Down`,
+    since: minutesAgo(10),
+  });
+
+  it('asks for a release of an available system whose held item a release stamped and then died with', async () => {
+    // Prepare: inventory is Up again; its release stamped reserve-port six minutes ago and died.
+    const { deps, store, events } = await setup();
+    assert.ok(
+      await store.holdItem('o-1', RESERVE, 'd-1', holdOn('inventory', 'reserve-port'), minutesAgo(10)),
+    );
+    assert.ok(await store.stampRelease('o-1', RESERVE, 'release-1', minutesAgo(6), minutesAgo(11)));
+
+    // Act
+    const summary = await sweep(deps);
+
+    // Assess: one release of inventory, a new one (its stamps take over the stale one).
+    assert.deepEqual(summary.releasesAsked, ['inventory']);
+    const [asked] = events.announced;
+    assert.equal(asked?.type, 'releaseRequested');
+    assert.equal(asked?.type === 'releaseRequested' && asked.request.systemId, 'inventory');
+    assert.notEqual(asked?.type === 'releaseRequested' && asked.request.releaseId, 'release-1');
+  });
+
+  it('asks for none while a live release sends the item, its system is Down, or its interface is Offline', async () => {
+    const { deps, store, config, events } = await setup();
+    const change = { by: { id: 'op', name: 'Op' }, reason: 'test', cause: 'operator' as const, at: NOW };
+    // A live release stamped reserve-port a minute ago.
+    assert.ok(
+      await store.holdItem('o-1', RESERVE, 'd-1', holdOn('inventory', 'reserve-port'), minutesAgo(10)),
+    );
+    assert.ok(await store.stampRelease('o-1', RESERVE, 'release-1', minutesAgo(1), minutesAgo(6)));
+    // activate-line waits for activation, which is Down.
+    assert.ok(
+      await store.holdItem('o-1', ACTIVATE, 'd-2', holdOn('activation', 'activate-line'), minutesAgo(10)),
+    );
+    await config.setSystemState('activation', 'Down', change);
+    const live = await sweep(deps);
+    // Activation comes back, but its interface is Offline.
+    await config.setSystemState('activation', 'Up', change);
+    await config.setInterfaceStatus('activate-line', 'Offline', change);
+    const offline = await sweep(deps);
+
+    assert.deepEqual(live.releasesAsked, []);
+    assert.deepEqual(offline.releasesAsked, []);
+    assert.deepEqual(events.announced, []);
   });
 });
 
@@ -213,6 +276,7 @@ describe('the plan-run watcher handler', () => {
       started: ['o-1'],
       released: [],
       resumed: [],
+      releasesAsked: [],
     });
     assert.equal(plans.started.size, 1);
   });
