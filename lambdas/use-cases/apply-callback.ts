@@ -1,4 +1,4 @@
-import { type CallbackMessage, parseCorrelationId } from '../domain/callback';
+import { type CallbackMessage, keepsAnswerFor, parseCorrelationId, waitsUnder } from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
 import { type Catalog, calloutTargetOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
@@ -21,6 +21,9 @@ export interface ApplyCallbackDeps {
   rules: RetryRuleStore;
   now: () => Date;
 }
+
+/** How many times a callback is decided afresh when its item moved between its read and its write. */
+const MOVED_RETRIES = 3;
 
 /** What became of a callback: applied, or why it changed nothing. */
 export type CallbackResult = 'applied' | 'kept' | 'duplicate' | 'unknown' | 'not-waiting';
@@ -80,6 +83,8 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
 export async function applyCallback(
   deps: ApplyCallbackDeps,
   message: CallbackMessage,
+  /** How many more times it is decided afresh when the item moved between its read and its write. */
+  again = MOVED_RETRIES,
 ): Promise<CallbackResult> {
   const correlation = parseCorrelationId(message.correlationId);
   const aggregate = correlation && (await deps.store.getAggregate(correlation.orderId));
@@ -125,19 +130,24 @@ export async function applyCallback(
         : undefined,
   );
   if (decision.ignored && !decision.write) return decision.ignored;
-  if (decision.write?.kind === 'keepAnswer') {
-    // Refused: the item moved while its answer was being kept (it may wait for it now): decided again
-    // when the message comes back.
-    if (refused)
-      throw new Error('the item moved while its answer was being kept; the callback is tried again');
-    return 'kept';
-  }
-  if (!refused) return 'applied';
+  if (!refused) return decision.write?.kind === 'keepAnswer' ? 'kept' : 'applied';
   // Refused: an interim update was kept before; a final answer no longer waits — applied before (by
-  // this very callback) or not any more.
+  // this very callback) or not any more; or the item moved between its read and the write.
   if (decision.whenRefused?.ignored === 'duplicate') return 'duplicate';
   const current = await deps.store.getItem(item.orderId, item.key);
-  return current?.finishedBy === message.callbackId ? 'duplicate' : 'not-waiting';
+  if (current?.finishedBy === message.callbackId) return 'duplicate';
+  // Its attempt ended meanwhile (the worker's write of a lost answer came first, the system's callback
+  // right behind it), or another attempt of the same request started: decided again on what it is now.
+  const final = message.body.status !== 'inProgress';
+  if (
+    current &&
+    final &&
+    (keepsAnswerFor(current, correlation.nonce) || waitsUnder(current, correlation.nonce))
+  ) {
+    if (again > 0) return applyCallback(deps, message, again - 1);
+    throw new Error('the item kept moving while its answer was applied; the callback is tried again');
+  }
+  return 'not-waiting';
 }
 
 /** A completed answer through its interface's async-response mapping: its attributes, or why it is unusable. */

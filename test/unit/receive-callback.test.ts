@@ -509,6 +509,49 @@ describe('retries a system can follow', () => {
     assert.equal(http.requests.length, 0, 'the released attempt asked no one: the system had answered');
   });
 
+  it('keeps a final answer that comes while the worker is writing its attempt off (the system acted and the connection broke)', async (t) => {
+    // Prepare: activation accepted (the item waits); the correlator reads it Running, and the worker's
+    // write that the attempt got no answer lands between that read and the correlator's own write.
+    const { intake, correlator, worker, store, http, callbackQueue, clock, correlationId, token } =
+      await waiting(t);
+    const original = store.applyCallback.bind(store);
+    let raced = false;
+    t.mock.method(store, 'applyCallback', async (...args: Parameters<typeof store.applyCallback>) => {
+      if (!raced) {
+        raced = true;
+        const attempt = {
+          number: 1,
+          at: T0,
+          error: 'connection reset',
+          decision: { kind: 'retry' as const, at: clock.at(10), ruleId: 'default', retry: 1 },
+        };
+        await store.retryLater(
+          ORDER,
+          ACTIVATE_ONLY,
+          'delivery-1',
+          { attempt },
+          { at: clock.at(10), retries: 1, error: 'connection reset' },
+          T0,
+        );
+      }
+      return original(...args);
+    });
+
+    // Act
+    await receive(intake, { correlationId, token, body: FINAL });
+    const result = await applyCallback(
+      correlator,
+      callbackQueue.sent[0] as (typeof callbackQueue.sent)[number],
+    );
+    clock.advance(10);
+    await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'retry-1');
+
+    // Assess: decided again on the item as it was then, kept, and taken by the retry.
+    assert.equal(result, 'kept');
+    assert.equal(store.item(ORDER, ACTIVATE_ONLY).state, 'Completed');
+    assert.equal(http.requests.length, 1);
+  });
+
   it("sends a new Idempotency-Key and callback URL after the system refused the request, so an operator's retry is not answered from its cache", async (t) => {
     // Prepare: activation refuses the first request (400: fallout under the default rule), then accepts.
     quietLogs(t);
