@@ -20,8 +20,12 @@ import type { RunItemDeps } from './run-item-deps';
 
 /** How often one worker looks for items whose worker died, at most: half a lease. */
 export const TAKEOVER_INTERVAL_MS = (LEASE_SECONDS * 1000) / 2;
-/** The most items one look takes over: a worker's batch is about as many. */
-export const TAKEOVER_LIMIT = 10;
+/**
+ * The most items one look takes over, at once, beside the worker's batch of ten: enough that one
+ * execution environment (the local runtime has one per function) takes over the 145 callouts a crash
+ * left in flight in three looks, not fifteen. The conditional claim keeps two looks from running one.
+ */
+export const TAKEOVER_LIMIT = 50;
 
 /** Takes over, in this worker, the items whose lease ran out; returns how many it found. */
 export async function takeOverExpiredItems(deps: RunItemDeps, limit = TAKEOVER_LIMIT): Promise<number> {
