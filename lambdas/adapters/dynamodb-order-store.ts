@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
-import { callbackNonce } from '../domain/callback';
+import { BEFORE_ANOTHER_ATTEMPT, callbackNonce } from '../domain/callback';
 import { FINISHING_EVENTS, type ItemEvent, LIFECYCLE } from '../domain/item-lifecycle';
 import {
   callbackEntry,
@@ -790,21 +790,14 @@ export class DynamoDbOrderStore implements OrderStore {
     );
     const logged = callbackEntry({ kind: 'completed', body }, { nonce, callbackId, at });
     if (logged) await this.appendLog(orderId, key, [logged]);
+    // The store's side of keepsAnswerFor (domain/callback.ts).
+    const states = Object.fromEntries(BEFORE_ANOTHER_ATTEMPT.map((state, i) => [`:between${i}`, state]));
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: 'SET keptAnswer = :kept, updatedAt = :at',
-      ConditionExpression:
-        'callbackNonce = :nonce AND #state IN (:pending, :held, :failed, :fallout) AND attribute_not_exists(keptAnswer)',
+      ConditionExpression: `callbackNonce = :nonce AND #state IN (${Object.keys(states).join(', ')}) AND attribute_not_exists(keptAnswer)`,
       ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: {
-        ':kept': answer,
-        ':at': at,
-        ':nonce': nonce,
-        ':pending': 'Pending',
-        ':held': 'OnHold',
-        ':failed': 'Failed',
-        ':fallout': 'FatallyFailed',
-      },
+      ExpressionAttributeValues: { ':kept': answer, ':at': at, ':nonce': nonce, ...states },
     });
   }
 

@@ -68,7 +68,8 @@ export function waitsUnder(
 }
 
 /** The states from which the item's next attempt repeats its current request (the same URL). */
-const BEFORE_ANOTHER_ATTEMPT: ReadonlySet<string> = new Set(['Pending', 'OnHold', 'Failed', 'FatallyFailed']);
+export const BEFORE_ANOTHER_ATTEMPT = ['Pending', 'OnHold', 'Failed', 'FatallyFailed'] as const;
+const beforeAnotherAttempt: ReadonlySet<string> = new Set(BEFORE_ANOTHER_ATTEMPT);
 
 /**
  * True when a final answer on the URL with this nonce, which no attempt waits for now, is kept for the
@@ -80,7 +81,7 @@ export function keepsAnswerFor(
   nonce: string,
 ): boolean {
   return (
-    item.callbackNonce === nonce && BEFORE_ANOTHER_ATTEMPT.has(item.state) && item.keptAnswer === undefined
+    item.callbackNonce === nonce && beforeAnotherAttempt.has(item.state) && item.keptAnswer === undefined
   );
 }
 
