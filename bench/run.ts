@@ -153,10 +153,10 @@ try {
     console.log(`\nbacklog: ${orders} DSL orders submitted at once, billing limited to 4 connections`);
     const figures = await measureBacklog(demo, orders, progress);
     const plateau = (results.throughput as { best?: { ordersPerSecond: number } } | undefined)?.best;
-    results.backlog = {
-      ...figures,
-      ...(plateau ? { ofPlateau: figures.ordersPerSecond / plateau.ordersPerSecond } : {}),
-    };
+    // No share of a plateau that measured nothing (a quick level on a busy machine can finish no order).
+    const ofPlateau =
+      plateau && plateau.ordersPerSecond > 0 ? figures.ordersPerSecond / plateau.ordersPerSecond : undefined;
+    results.backlog = { ...figures, ...(ofPlateau !== undefined ? { ofPlateau } : {}) };
     console.table([
       {
         orders: figures.orders,
