@@ -11,7 +11,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availability';
-import type { Catalog } from '../lambdas/domain/catalog';
+import { type Catalog, slowestCalloutSeconds } from '../lambdas/domain/catalog';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   ITEMS_BY_LEASE,
@@ -394,6 +394,6 @@ export class StatelessStack extends Stack {
  * for its turn under a rate limit: a worker that times out mid-callout would leave its item to a redelivery.
  */
 function workerTimeout(catalog: Catalog): Duration {
-  const slowest = Math.max(0, ...Object.values(catalog.interfaces).map((i) => i.timeoutSeconds));
+  const slowest = slowestCalloutSeconds(catalog);
   return Duration.seconds(Math.min(900, Math.max(60, 2 * slowest + (2 * MAX_RATE_WAIT_MS) / 1000 + 30)));
 }

@@ -102,6 +102,11 @@ export interface Catalog {
   offerings: Record<string, Offering>;
 }
 
+/** The longest timeout any interface of the catalog allows a callout, in seconds (0 without interfaces). */
+export function slowestCalloutSeconds(catalog: Pick<Catalog, 'interfaces'>): number {
+  return Math.max(0, ...Object.values(catalog.interfaces).map((i) => i.timeoutSeconds));
+}
+
 /** The plan that fulfils a line, by offering id and line action. */
 export function findPlanFor(
   catalog: Catalog,

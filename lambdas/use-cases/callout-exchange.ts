@@ -107,13 +107,13 @@ export async function callout(
   let input = mappingInput;
   let callback: string | undefined;
   if (asynchronous) {
-    // The URL is derived from the delivery, so a redelivered message sends the same one, and it exists
-    // before the request does: a system that calls back before answering is still matched.
+    // The URL is fixed by the claim, before the request is sent: a redelivery, a takeover or a retry of
+    // the same request sends the same one, and a system that calls back before answering is matched.
     const signingKey = await deps.callbacks.signingKey();
     callback = callbackUrl(deps.callbacks.baseUrl, signingKey, {
       orderId: item.orderId,
       itemKey: item.key,
-      // A delivery that took the attempt over sends the URL its first delivery sent.
+      // The URL of the item's request (its claim set the nonce): every attempt of one request sends it.
       nonce: nonceOf(item) ?? callbackNonce(deliveryId),
     });
     // The proof in the URL is a credential like any other: it is never stored.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Catalog } from '../domain/catalog';
+import { type Catalog, slowestCalloutSeconds } from '../domain/catalog';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import { describeError, logger } from '../shared/logger';
 import { MAX_RATE_WAIT_MS } from './callout-admission';
@@ -69,8 +69,7 @@ export class TakeoverPacer {
  * system's rate, and a margin for its writes. A worker starts no look with less time than this left.
  */
 export function takeoverNeedsMs(catalog: Catalog): number {
-  const slowest = Math.max(0, ...Object.values(catalog.interfaces).map((i) => i.timeoutSeconds));
-  return slowest * 1000 + MAX_RATE_WAIT_MS + 15_000;
+  return slowestCalloutSeconds(catalog) * 1000 + MAX_RATE_WAIT_MS + 15_000;
 }
 
 /**
@@ -81,16 +80,19 @@ export function takeoverNeedsMs(catalog: Catalog): number {
  */
 export class TakeoverLooks {
   private readonly looks: Promise<void>[] = [];
+  private readonly needsMs: number;
 
   constructor(
     private readonly deps: RunItemDeps,
     private readonly pacer: TakeoverPacer,
     private readonly remainingMs: () => number = () => Number.POSITIVE_INFINITY,
-  ) {}
+  ) {
+    this.needsMs = takeoverNeedsMs(deps.catalog);
+  }
 
   /** Starts a look if one is due and there is time for it; never fails the batch. */
   look(): void {
-    if (this.remainingMs() < takeoverNeedsMs(this.deps.catalog)) return;
+    if (this.remainingMs() < this.needsMs) return;
     if (!this.pacer.due(this.deps.now())) return;
     this.looks.push(
       takeOverExpiredItems(this.deps).then(
