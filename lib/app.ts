@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { z } from 'zod';
+import { systemsSigningCallbacks } from '../lambdas/domain/catalog';
 import { loadCatalog } from './catalog/load-catalog';
 import { applyNagSuppressions } from './nag-suppressions';
 import { StatefulStack } from './stateful-stack';
@@ -36,6 +37,7 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
   const stateful = new StatefulStack(app, 'SwitchboardStateful', {
     description: 'Switchboard state: orders and configuration tables, work queues, event bus, secrets',
     authProfiles: Object.values(catalog.authProfiles),
+    systemsSigningCallbacks: systemsSigningCallbacks(catalog),
     ...(alarmEmail ? { alarmEmail } : {}),
   });
   const stateless = new StatelessStack(app, 'SwitchboardStateless', {
@@ -47,6 +49,7 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     authSecrets: stateful.authSecrets,
     callbacks: stateful.callbacks,
     callbackSigningKey: stateful.callbackSigningKey,
+    systemCallbackSecrets: stateful.systemCallbackSecrets,
     work: stateful.work,
     bus: stateful.bus,
     identity: stateful.identity,

@@ -4,6 +4,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type AuthProfile, needsSecret } from '../lambdas/domain/auth-profile';
+import { systemCallbackSecretName } from '../lambdas/domain/catalog';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   FALLOUT_ITEM_ATTRIBUTES,
@@ -27,11 +28,16 @@ import { QueueWithDlq } from './constructs/queue-with-dlq';
 export interface StatefulStackProps extends StackProps {
   /** The catalog's auth profiles: each that needs credentials gets a secret. */
   authProfiles: AuthProfile[];
+  /** The systems whose callbacks are signed (catalog.ts: systemsSigningCallbacks): each gets a secret. */
+  systemsSigningCallbacks: string[];
   /** An email address told of every alarm (context `switchboard:alarmEmail`). */
   alarmEmail?: string;
 }
 
-/** The tag that names a secret's entry (an auth profile's id, or `callback-signing-key`); the local runtime reads it. */
+/**
+ * The tag that names a secret's entry (an auth profile's id, `callback-signing-key`, or
+ * `callbacks:<systemId>`); the local runtime reads it.
+ */
 export const SECRET_TAG = 'switchboard:secret';
 
 export class StatefulStack extends Stack {
@@ -48,8 +54,13 @@ export class StatefulStack extends Stack {
   readonly configurationTable: Table;
   /** Callbacks from systems, between the callback API and the correlator. */
   readonly callbacks: QueueWithDlq;
-  /** The key that signs callback URLs: `{"key": "…"}`, generated at the first deploy. */
+  /**
+   * The keys that sign callback URLs: `{"key": "…"}` as generated at the first deploy, a key ring once
+   * rotated (domain/callback-keys.ts).
+   */
   readonly callbackSigningKey: Secret;
+  /** The secret each system signs its callbacks with (Standard Webhooks), by system id. */
+  readonly systemCallbackSecrets: Record<string, Secret> = {};
   /** One secret per auth profile that needs credentials, by profile id. */
   readonly authSecrets: Record<string, Secret> = {};
   /** The topic every alarm notifies. */
@@ -122,20 +133,48 @@ export class StatefulStack extends Stack {
       alerts: this.alerts,
     });
     this.callbackSigningKey = new Secret(this, 'CallbackSigningKey', {
-      description: 'Switchboard: the key that signs callback URLs of asynchronous callouts',
+      description: 'Switchboard: the keys that sign callback URLs of asynchronous callouts',
       generateSecretString: {
         secretStringTemplate: '{}',
         generateStringKey: 'key',
         passwordLength: 64,
         excludePunctuation: true,
       },
+      // Deleting it with the stack would void every callback URL systems still hold.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     Tags.of(this.callbackSigningKey).add(SECRET_TAG, 'callback-signing-key');
     Validations.of(this.callbackSigningKey).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'Rotating the key would invalidate every callback URL already given to systems whose answers are still due; it is replaced by hand when needed (docs/security.md).',
+        'Rotated every 30 days by a rotation schedule in the stateless stack, which holds the rotation function (the code); the check sees one stack only.',
     });
+
+    for (const systemId of props.systemsSigningCallbacks) {
+      const secret = new Secret(this, `CallbackSecret-${systemId}`, {
+        description: `Switchboard: the secret system "${systemId}" signs its callbacks with (Standard Webhooks). Give it to the system out of band.`,
+        // 48 letters and digits: base64 of 36 random bytes, the form a Standard Webhooks secret takes
+        // (with or without its whsec_ prefix).
+        generateSecretString: {
+          secretStringTemplate: '{}',
+          generateStringKey: 'secret',
+          passwordLength: 48,
+          excludePunctuation: true,
+        },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Tags.of(secret).add(SECRET_TAG, systemCallbackSecretName(systemId));
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Shared with the system, which must change it at the same time: rotated by hand, the previous secret kept in "previousSecret" until the system signs with the new one (docs/security.md).',
+      });
+      new CfnOutput(this, `CallbackSecretArn-${systemId}`, {
+        value: secret.secretArn,
+        description: `Secret that system "${systemId}" signs its callbacks with`,
+      });
+      this.systemCallbackSecrets[systemId] = secret;
+    }
 
     this.configurationTable = new Table(this, 'Configuration', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },

@@ -7,11 +7,12 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, RotationSchedule } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availability';
-import { type Catalog, slowestCalloutSeconds } from '../lambdas/domain/catalog';
+import { CALLBACK_KEY_ROTATION_DAYS, keyGraceSeconds } from '../lambdas/domain/callback-keys';
+import { type Catalog, slowestCalloutSeconds, systemCallbackSecretName } from '../lambdas/domain/catalog';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   ITEMS_BY_LEASE,
@@ -46,6 +47,8 @@ export interface StatelessStackProps extends StackProps {
   authSecrets: Record<string, ISecret>;
   callbacks: QueueWithDlq;
   callbackSigningKey: ISecret;
+  /** The secrets systems sign their callbacks with, by system id. */
+  systemCallbackSecrets: Record<string, ISecret>;
   work: QueueWithDlq;
   bus: EventBus;
   identity: SwitchboardIdentity;
@@ -149,7 +152,34 @@ export class StatelessStack extends Stack {
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read')
       .bindQueueSender('CALLBACK_QUEUE_URL', props.callbacks.queue)
-      .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey);
+      .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey)
+      .bindSecrets(
+        'CALLBACK_SYSTEM_SECRETS',
+        Object.fromEntries(
+          Object.entries(props.systemCallbackSecrets).map(([systemId, secret]) => [
+            systemCallbackSecretName(systemId),
+            secret,
+          ]),
+        ),
+      );
+
+    // The signing keys rotate every 30 days: a new key joins the ring, signs ten minutes later, and the
+    // one it replaces is accepted as long as the longest-lived callback URL it signed (callback-keys.ts).
+    const keyRotation = new SwitchboardFunction(this, 'CallbackKeyRotation', {
+      entry: 'lambdas/callback-key-rotation/handler.ts',
+      description: 'Rotates the keys that sign callback URLs without breaking any URL a system still holds',
+      catalog,
+      invocation: 'rotation',
+    });
+    keyRotation.addEnvironment('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey.secretArn);
+    keyRotation.addEnvironment('CALLBACK_KEY_GRACE_SECONDS', String(keyGraceSeconds(catalog)));
+    new RotationSchedule(this, 'CallbackKeyRotationSchedule', {
+      secret: props.callbackSigningKey,
+      rotationLambda: keyRotation,
+      automaticallyAfter: Duration.days(CALLBACK_KEY_ROTATION_DAYS),
+      // The first rotation waits for the schedule: a deploy does not rotate.
+      rotateImmediatelyOnUpdate: false,
+    });
 
     const callbackCorrelator = new SwitchboardFunction(this, 'CallbackCorrelator', {
       entry: 'lambdas/callback-correlator/handler.ts',

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { z } from 'zod';
 import { credentialSchemas } from '../lambdas/domain/auth-profile';
+import { systemCallbackSecretSchema } from '../lambdas/domain/webhook-signature';
 import {
   DEMO_SYSTEM_PORTS,
   type DemoCredentials,
@@ -50,6 +51,7 @@ const demoCredentialsSchema = z.object({
   'activation-oauth': credentialSchemas['oauth2-client-credentials'],
   'billing-basic': credentialSchemas.basic,
   'scheduling-api-key': credentialSchemas['api-key'],
+  'callbacks:activation': systemCallbackSecretSchema,
 });
 
 /**

@@ -146,11 +146,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       accountId: LOCAL_ACCOUNT_ID,
       log,
     });
-    // The key that signs callback URLs is generated once per data folder, as the first deploy does on AWS.
+    // The key that signs callback URLs, and the secret each system that signs its callbacks signs them
+    // with, are generated once per data folder, as the first deploy does on AWS.
+    const secretsManager = new LocalSecretsManager(deployment, options.dataDir);
     writeDefaultSecrets(options.dataDir, {
       'callback-signing-key': { key: randomBytes(48).toString('base64url') },
+      ...Object.fromEntries(
+        secretsManager.entries
+          .filter((entry) => entry.startsWith('callbacks:'))
+          .map((entry) => [entry, { secret: `whsec_${randomBytes(32).toString('base64')}` }]),
+      ),
     });
-    const secretsManager = new LocalSecretsManager(deployment, options.dataDir);
     await Promise.all([stepFunctions.start(), eventBridge.start(), secretsManager.start()]);
     stops.push(
       () => eventBridge.stop(),

@@ -9,7 +9,10 @@ import { writeFileDurably } from './durable-file';
 import { freePort } from './free-port';
 import { jsonProblem } from './json-problem';
 
-/** The tag the CDK app puts on each secret: its value names the secret's entry in secrets.json (an auth profile's id, or `callback-signing-key`). */
+/**
+ * The tag the CDK app puts on each secret: its value names the secret's entry in secrets.json (an auth
+ * profile's id, `callback-signing-key`, or `callbacks:<systemId>`).
+ */
 export const SECRET_TAG = 'switchboard:secret';
 
 /** Secret values by auth profile id, each a JSON object that GetSecretValue returns as the SecretString. */
@@ -59,6 +62,11 @@ export class LocalSecretsManager {
         entry: profileId ?? resource.physicalName,
       });
     }
+  }
+
+  /** The entries of secrets.json the template's secrets read. */
+  get entries(): string[] {
+    return this.secrets.map((s) => s.entry);
   }
 
   async start(): Promise<void> {

@@ -158,6 +158,8 @@ export interface ActivationOptions extends SimulatorOptions {
   callbackFirst?: boolean;
   /** How failed callbacks are re-sent. */
   callbacks?: CallbackSenderOptions;
+  /** Signs its callbacks with this Standard Webhooks secret (`whsec_…`), as the demo's activation does. */
+  callbackSecret?: string;
 }
 
 export interface ActivationSystem extends SimulatedSystem {
@@ -178,10 +180,14 @@ export async function startActivation(options: ActivationOptions): Promise<Activ
     duplicateFinal = false,
     callbackFirst = false,
     callbacks: callbackOptions,
+    callbackSecret,
     ...systemOptions
   } = options;
   const register = createActivationRegister();
-  const sender = createCallbackSender(callbackOptions);
+  const sender = createCallbackSender({
+    ...callbackOptions,
+    ...(callbackSecret ? { signingSecret: callbackSecret } : {}),
+  });
 
   const activateLater = async (request: SimulatedRequest): Promise<SimulatedAnswer> => {
     const callbackUrl = callbackUrlOf(request);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -13,6 +14,12 @@ export interface CallbackSenderOptions {
   retryDelayMs?: number;
   /** An attempt unanswered for this long counts as a network error. Default 5000. */
   attemptTimeoutMs?: number;
+  /**
+   * Signs every send the Standard Webhooks way with this secret (`whsec_<base64>`): `webhook-id` is the
+   * callback's key (the same on every re-send), `webhook-timestamp` and `webhook-signature` are made
+   * afresh for each send. Unsigned without one.
+   */
+  signingSecret?: string;
 }
 
 /** One HTTP request sent to a callback URL; a re-send is a further record with the same key. */
@@ -53,6 +60,21 @@ export interface CallbackSender {
   stop(): Promise<void>;
 }
 
+/**
+ * The three Standard Webhooks headers for one send, written here the way a system would, from the
+ * specification rather than from Switchboard's own code, so that the two meet only on the wire.
+ */
+export function webhookHeaders(
+  secret: string,
+  id: string,
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): Record<string, string> {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` };
+}
+
 export function createCallbackSender(options: CallbackSenderOptions = {}): CallbackSender {
   const retries = options.retries ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 20;
@@ -82,15 +104,20 @@ export function createCallbackSender(options: CallbackSenderOptions = {}): Callb
     const record: SentCallback = { url, idempotencyKey, body, attempt: n, sentAt: new Date() };
     sent.push(record);
     try {
+      const text = JSON.stringify(body);
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-        body: JSON.stringify(body),
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKey,
+          ...(options.signingSecret ? webhookHeaders(options.signingSecret, idempotencyKey, text) : {}),
+        },
+        body: text,
         signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(attemptTimeoutMs)]),
       });
-      const text = await response.text();
+      const answer = await response.text();
       record.status = response.status;
-      record.answer = parseOrText(text);
+      record.answer = parseOrText(answer);
       return response.status >= 500;
     } catch (error) {
       record.error = stopping.signal.aborted ? 'stopped before an answer came' : describe(error);

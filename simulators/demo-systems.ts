@@ -19,6 +19,8 @@ export interface DemoCredentials {
   'activation-oauth': { clientId: string; clientSecret: string };
   'billing-basic': { username: string; password: string };
   'scheduling-api-key': { apiKey: string };
+  /** The secret activation signs its callbacks with (Standard Webhooks), as the catalog's interface wants. */
+  'callbacks:activation': { secret: string };
 }
 
 export interface DemoSystemPorts {
@@ -83,6 +85,7 @@ export function demoCredentials(): DemoCredentials {
     'activation-oauth': { clientId: `switchboard-${suffix()}`, clientSecret: secret() },
     'billing-basic': { username: `switchboard-${suffix()}`, password: secret() },
     'scheduling-api-key': { apiKey: secret() },
+    'callbacks:activation': { secret: `whsec_${randomBytes(32).toString('base64')}` },
   };
 }
 
@@ -109,6 +112,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       latencyMs,
       ...faultsOf('activation'),
       ...(options.activationCallbacks ? { callbacks: options.activationCallbacks } : {}),
+      callbackSecret: options.credentials['callbacks:activation'].secret,
       // The scope the catalog's activation-oauth profile asks for: a token for anything else is refused.
       auth: { type: 'oauth2', clientId, clientSecret, scope: 'activations' },
       mode: options.activationMode ?? 'sync',

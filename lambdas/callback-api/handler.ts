@@ -4,8 +4,9 @@ import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-st
 import { SqsCallbackQueue } from '../adapters/sqs-callback-queue';
 import { NotFoundError } from '../domain/errors';
 import { dynamoDocuments, secretsManager, sqs } from '../shared/aws-clients';
-import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-signing-key';
-import { requiredEnv } from '../shared/env';
+import { bundledCatalog } from '../shared/bundled-catalog';
+import { CALLBACK_SIGNING_KEY, callbackKeyRing, systemCallbackKeysOf } from '../shared/callback-signing-key';
+import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { errorResponse, json, parseJsonBody } from '../shared/http';
 
 /**
@@ -17,24 +18,39 @@ export const MAX_CALLBACK_BODY_BYTES = 192 * 1024;
 import { type ReceiveCallbackDeps, receiveCallback } from '../use-cases/receive-callback';
 
 /**
- * `POST /callbacks/{correlationId}?token=…`: where systems send the answers of asynchronous callouts.
- * No Cognito token here — a system has none; the proof in the URL is what authorizes the call.
- * Answers 202 once the callback is safely queued for the correlator.
+ * The callback routes: the correlation id, then the URL's proof (domain/callback-keys.ts); a URL without
+ * its proof is answered 401 saying so.
+ */
+export const CALLBACK_ROUTES: readonly string[] = [
+  'POST /callbacks/{correlationId}/{proof}',
+  'POST /callbacks/{correlationId}',
+];
+
+/**
+ * `POST /callbacks/{correlationId}/{proof}`: where systems send the answers of asynchronous callouts.
+ * No Cognito token here — a system has none; the proof in the URL, and the system's signature where its
+ * interface wants one, are what authorize the call. Answers 202 once the callback is safely queued for
+ * the correlator.
  */
 export async function handleCallback(
   deps: ReceiveCallbackDeps,
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
-    if (event.routeKey !== 'POST /callbacks/{correlationId}')
-      throw new NotFoundError(`no route ${event.routeKey}`);
+    if (!CALLBACK_ROUTES.includes(event.routeKey)) throw new NotFoundError(`no route ${event.routeKey}`);
     const raw = event.body ?? '';
+    const headers = event.headers ?? {};
     const receipt = await receiveCallback(deps, {
       correlationId: event.pathParameters?.correlationId ?? '',
-      token: event.queryStringParameters?.token,
+      proof: event.pathParameters?.proof,
       rawBody: event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw,
       parseBody: () => parseJsonBody(event, MAX_CALLBACK_BODY_BYTES),
-      ...(event.headers?.['idempotency-key'] ? { idempotencyKey: event.headers['idempotency-key'] } : {}),
+      ...(headers['idempotency-key'] ? { idempotencyKey: headers['idempotency-key'] } : {}),
+      webhook: {
+        id: headers['webhook-id'],
+        timestamp: headers['webhook-timestamp'],
+        signature: headers['webhook-signature'],
+      },
     });
     return json(202, receipt);
   } catch (error) {
@@ -47,12 +63,15 @@ let deps: ReceiveCallbackDeps | undefined;
 function productionDeps(): ReceiveCallbackDeps {
   if (deps) return deps;
   const secrets = new SecretsManagerSecretStore(secretsManager, {
+    ...jsonRecordEnv('CALLBACK_SYSTEM_SECRETS'),
     [CALLBACK_SIGNING_KEY]: requiredEnv('CALLBACK_SIGNING_SECRET_ARN'),
   });
   deps = {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     queue: new SqsCallbackQueue(sqs, requiredEnv('CALLBACK_QUEUE_URL')),
-    signingKey: () => callbackSigningKey(secrets),
+    keys: () => callbackKeyRing(secrets),
+    catalog: bundledCatalog(),
+    systemKeys: (systemId) => systemCallbackKeysOf(secrets, systemId),
     now: () => new Date(),
   };
   return deps;

@@ -15,7 +15,7 @@ import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import type { Redelivery } from '../ports/redelivery';
 import { dynamoDocuments, eventBridge, secretsManager, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
-import { CALLBACK_SIGNING_KEY, callbackSigningKey } from '../shared/callback-signing-key';
+import { CALLBACK_SIGNING_KEY, callbackKeyRing } from '../shared/callback-signing-key';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { describeError, logger } from '../shared/logger';
 import { failedRecords } from '../shared/sqs-batch';
@@ -135,7 +135,7 @@ function productionDeps(): RunItemDeps {
     config: new DynamoDbConfigurationStore(dynamoDocuments, configurationTable),
     limits: new DynamoDbCalloutLimits(dynamoDocuments, configurationTable),
     auth: new Authenticator(secrets, http, now),
-    callbacks: { baseUrl: requiredEnv('CALLBACK_BASE_URL'), signingKey: () => callbackSigningKey(secrets) },
+    callbacks: { baseUrl: requiredEnv('CALLBACK_BASE_URL'), keys: () => callbackKeyRing(secrets) },
     events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
     rules: new DynamoDbRetryRuleStore(dynamoDocuments, configurationTable),
     now,

@@ -1,14 +1,18 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { type CallbackKey, signCallbackProof } from './callback-keys';
 
 /**
  * Asynchronous callouts' callbacks. A callout that a system accepts waits for the system to POST its
- * answer to `/callbacks/{correlationId}?token=<proof>`:
+ * answer to `/callbacks/{correlationId}/{proof}`:
  *
  * - the correlation id names the item and the wait: `<orderId>.<itemKey>.<nonce>`, the nonce derived from
  *   the delivery that sent the callout, so a redelivered message sends the very same URL;
- * - the proof is an HMAC of the correlation id under Switchboard's callback signing key: only Switchboard
- *   can issue it, it is checked before anything is read, and nothing about it is stored.
+ * - the proof is an HMAC of the correlation id and the URL's expiry under one of Switchboard's callback
+ *   signing keys (domain/callback-keys.ts): only Switchboard can issue it, it is checked before anything
+ *   is read, and nothing about it is stored. It rides in the path, not the query string, which proxies
+ *   and systems' logs keep more often;
+ * - an interface may further require its system to sign each callback (domain/webhook-signature.ts).
  */
 
 export const CALLBACK_PATH = '/callbacks';
@@ -98,21 +102,17 @@ export function parseCorrelationId(correlationId: string): Correlation | undefin
   return { orderId, itemKey, nonce };
 }
 
-export function callbackProof(signingKey: string, correlationId: string): string {
-  return createHmac('sha256', signingKey).update(correlationId).digest('base64url');
-}
-
-/** Constant-time: a forger learns nothing from how long a wrong proof takes to refuse. */
-export function proofMatches(signingKey: string, correlationId: string, proof: string): boolean {
-  const expected = Buffer.from(callbackProof(signingKey, correlationId));
-  const given = Buffer.from(proof);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-export function callbackUrl(baseUrl: string, signingKey: string, correlation: Correlation): string {
+/** The URL a system calls back: `<baseUrl>/callbacks/<correlationId>/<proof>` (domain/callback-keys.ts). */
+export function callbackUrl(
+  baseUrl: string,
+  key: CallbackKey,
+  correlation: Correlation,
+  expiresAt: Date,
+): { url: string; proof: string } {
   const correlationId = correlationIdOf(correlation);
+  const proof = signCallbackProof(key, correlationId, expiresAt);
   const base = baseUrl.endsWith('/') ? baseUrl.slice(0, -1) : baseUrl;
-  return `${base}${CALLBACK_PATH}/${correlationId}?token=${callbackProof(signingKey, correlationId)}`;
+  return { url: `${base}${CALLBACK_PATH}/${correlationId}/${proof}`, proof };
 }
 
 /** What a system sends on the callback: its status, and whatever else it has to say. */

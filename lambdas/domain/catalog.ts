@@ -49,6 +49,21 @@ export const BUILT_IN_ADAPTERS = ['sync-rest', 'async-rest'] as const;
 /** The longest an asynchronous callout may wait for its final answer by default: a week. */
 export const DEFAULT_ASYNC_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
+/** How a system's callbacks prove they are its own, beyond the URL's proof (docs/security.md). */
+export const CALLBACK_AUTHS = ['url-proof', 'standard-webhooks'] as const;
+export type CallbackAuth = (typeof CALLBACK_AUTHS)[number];
+
+/** The secret entry of a system whose callbacks are signed: `callbacks:<systemId>`. */
+export const systemCallbackSecretName = (systemId: string): string => `callbacks:${systemId}`;
+
+/** The systems some of whose interfaces want signed callbacks: each needs a callback secret. */
+export function systemsSigningCallbacks(catalog: Pick<Catalog, 'interfaces'>): string[] {
+  const systems = Object.values(catalog.interfaces)
+    .filter((i) => i.callbackAuth === 'standard-webhooks')
+    .map((i) => i.system);
+  return [...new Set(systems)].sort();
+}
+
 export const INTERFACE_STATUSES = ['Online', 'Offline'] as const;
 export type InterfaceStatus = (typeof INTERFACE_STATUSES)[number];
 export const SYSTEM_STATES = ['Up', 'Down'] as const;
@@ -80,6 +95,12 @@ export const systemInterfaceSchema = z
       .min(1)
       .max(365 * 24 * 3600)
       .optional(),
+    /**
+     * async-rest: what a callback must carry besides its URL's proof. `standard-webhooks`: a signature of
+     * its body under the system's own secret (domain/webhook-signature.ts); `url-proof` (the default,
+     * when absent): nothing more.
+     */
+    callbackAuth: z.enum(CALLBACK_AUTHS).optional(),
   })
   .strict();
 

@@ -60,6 +60,7 @@ export function toInterfaceView(iface: InterfaceRecord) {
     status: iface.status,
     ...(iface.statusChange ? { statusChange: changeView(iface.statusChange) } : {}),
     timeoutSeconds: iface.timeoutSeconds,
+    ...(iface.adapter === 'async-rest' ? { callbackAuth: iface.callbackAuth ?? 'url-proof' } : {}),
     mappings: {
       ...(iface.requestMapping ? { request: iface.requestMapping } : {}),
       ...(iface.responseMapping ? { response: iface.responseMapping } : {}),

@@ -1,6 +1,7 @@
 import { scrubJson, scrubSecrets } from '../domain/authenticator';
 import { AUTOMATIC_ACTORS } from '../domain/availability';
 import { callbackNonce, callbackUrl, nonceOf } from '../domain/callback';
+import { callbackUrlLifetimeSeconds, issuingKey } from '../domain/callback-keys';
 import {
   type CalloutTarget,
   interpretAnswer,
@@ -109,15 +110,23 @@ export async function callout(
   if (asynchronous) {
     // The URL is fixed by the claim, before the request is sent: a redelivery, a takeover or a retry of
     // the same request sends the same one, and a system that calls back before answering is matched.
-    const signingKey = await deps.callbacks.signingKey();
-    callback = callbackUrl(deps.callbacks.baseUrl, signingKey, {
-      orderId: item.orderId,
-      itemKey: item.key,
-      // The URL of the item's request (its claim set the nonce): every attempt of one request sends it.
-      nonce: nonceOf(item) ?? callbackNonce(deliveryId),
-    });
+    // It is valid on its own until this attempt's wait for its answer is over; past that, only while the
+    // item still waits on it (receive-callback.ts).
+    const now = deps.now();
+    const issued = callbackUrl(
+      deps.callbacks.baseUrl,
+      issuingKey(await deps.callbacks.keys(), now),
+      {
+        orderId: item.orderId,
+        itemKey: item.key,
+        // The URL of the item's request (its claim set the nonce): every attempt of one request sends it.
+        nonce: nonceOf(item) ?? callbackNonce(deliveryId),
+      },
+      new Date(now.getTime() + callbackUrlLifetimeSeconds(iface) * 1000),
+    );
+    callback = issued.url;
     // The proof in the URL is a credential like any other: it is never stored.
-    secrets.push(new URL(callback).searchParams.get('token') ?? '');
+    secrets.push(issued.proof);
     input = { ...mappingInput, callback: { url: callback } };
   }
   let prepared: PreparedCallout;

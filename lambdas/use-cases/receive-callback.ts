@@ -5,10 +5,13 @@ import {
   callbackIdOf,
   keepsAnswerFor,
   parseCorrelationId,
-  proofMatches,
   waitsUnder,
 } from '../domain/callback';
+import { type CallbackKeyRing, checkCallbackProof } from '../domain/callback-keys';
+import type { Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../domain/errors';
+import type { ItemRecord } from '../domain/orchestration';
+import { checkWebhook, type WebhookHeaders } from '../domain/webhook-signature';
 import type { CallbackQueue } from '../ports/callback-queue';
 import type { OrderStore } from '../ports/order-store';
 import { parseWith } from '../shared/http';
@@ -17,7 +20,12 @@ import { logger } from '../shared/logger';
 export interface ReceiveCallbackDeps {
   store: OrderStore;
   queue: CallbackQueue;
-  signingKey: () => Promise<string>;
+  /** The ring of keys that sign callback URLs. */
+  keys: () => Promise<CallbackKeyRing>;
+  /** Which interfaces want their callbacks signed, and by which system. */
+  catalog: Pick<Catalog, 'interfaces'>;
+  /** The keys a system signs its callbacks with (its callback secret). */
+  systemKeys: (systemId: string) => Promise<Buffer[]>;
   now: () => Date;
 }
 
@@ -27,49 +35,89 @@ export interface CallbackReceipt {
   status: 'accepted';
 }
 
+export interface CallbackRequest {
+  correlationId: string;
+  /** The URL's proof: its last path segment. */
+  proof: string | undefined;
+  /** The body as sent: what a signature covers, and its hash identifies a callback re-sent without an id. */
+  rawBody: string;
+  /** Parses the body; throws a ValidationError (or PayloadTooLargeError) saying what is wrong. */
+  parseBody: () => unknown;
+  idempotencyKey?: string;
+  /** The Standard Webhooks headers, when the system signs. */
+  webhook?: WebhookHeaders;
+}
+
 /**
  * Takes a system's callback at the door and answers it at once; the correlator applies it later.
  *
- * 1. The proof in the URL must be Switchboard's signature of the correlation id (401 before any read).
- * 2. The body must be a JSON object with a `status` (400 naming the field).
- * 3. The item must exist (404); a callback seen before gets the same answer as the first time, whatever
- *    the item's state now; a new one for an item no longer waiting for it is refused (409) — unless it
- *    is a final answer to the request the item's next attempt repeats, which is kept for that attempt
- *    (domain/callback.ts: keepsAnswerFor).
- * 4. Queue it for the correlator and answer 202.
+ * 1. The URL's proof must be Switchboard's, under a key of the ring still accepted (401 before any read).
+ * 2. The item must exist (404).
+ * 3. If its interface wants signed callbacks, the Standard Webhooks signature must be the system's, over
+ *    this very body, and recent (401 saying what is wrong).
+ * 4. A proof past its expiry counts only while the item still waits on its URL (a later attempt of the
+ *    same request sent it again, with its own deadline); else 401.
+ * 5. The body must be a JSON object with a `status` (400 naming the field).
+ * 6. A callback seen before (the same `webhook-id`, `Idempotency-Key`, or body) gets the same answer as
+ *    the first time, whatever the item's state now; a new one for an item no longer waiting for it is
+ *    refused (409) — unless it is a final answer to the request the item's next attempt repeats, which is
+ *    kept for that attempt (domain/callback.ts: keepsAnswerFor).
+ * 7. Queue it for the correlator and answer 202.
  *
  * Nothing here changes an item: a refused callback changes nothing and is logged for operators.
  */
 export async function receiveCallback(
   deps: ReceiveCallbackDeps,
-  request: {
-    correlationId: string;
-    token: string | undefined;
-    /** The body as sent (its hash identifies a callback re-sent without an Idempotency-Key). */
-    rawBody: string;
-    /** Parses the body; throws a ValidationError (or PayloadTooLargeError) saying what is wrong. */
-    parseBody: () => unknown;
-    idempotencyKey?: string;
-  },
+  request: CallbackRequest,
 ): Promise<CallbackReceipt> {
   const { correlationId } = request;
-  const correlation = parseCorrelationId(correlationId);
-  if (!request.token || !proofMatches(await deps.signingKey(), correlationId, request.token)) {
-    logger.warn('callback refused: no valid proof', { correlationId: correlationId.slice(0, 200) });
-    throw new UnauthorizedError(
-      'the callback URL carries no valid proof; use the URL exactly as it was sent',
-    );
+  const now = deps.now();
+  const proof = checkCallbackProof(await deps.keys(), correlationId, request.proof, now);
+  if (!proof.valid) {
+    logger.warn('callback refused: no valid proof', {
+      correlationId: correlationId.slice(0, 200),
+      why: proof.why,
+    });
+    throw new UnauthorizedError(`${proof.why}; use the callback URL exactly as it was sent`);
   }
+  const correlation = parseCorrelationId(correlationId);
   if (!correlation) throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
-  const body: CallbackBody = parseWith(callbackBodySchema, request.parseBody());
 
   const { orderId, itemKey, nonce } = correlation;
-  const callbackId = callbackIdOf(nonce, request.idempotencyKey, request.rawBody);
+  const callbackId = callbackIdOf(nonce, request.webhook?.id ?? request.idempotencyKey, request.rawBody);
   const { item, keptBefore } = await deps.store.getItemForCallback(orderId, itemKey, nonce, callbackId);
   if (!item) {
     logger.warn('callback for an unknown correlation', { correlationId });
     throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
   }
+  const iface = item.interfaceId ? deps.catalog.interfaces[item.interfaceId] : undefined;
+  if (iface?.callbackAuth === 'standard-webhooks') {
+    const signed = checkWebhook(
+      await deps.systemKeys(iface.system),
+      request.webhook ?? {},
+      request.rawBody,
+      now,
+    );
+    if (!signed.valid) {
+      logger.warn('callback refused: not signed by its system', {
+        correlationId,
+        system: iface.system,
+        why: signed.why,
+      });
+      throw new UnauthorizedError(`${signed.why} (system "${iface.system}" signs its callbacks)`);
+    }
+  }
+  if (proof.expiresAt.getTime() <= now.getTime() && !stillWaitsOn(item, nonce, now)) {
+    logger.warn('callback refused: its URL expired', {
+      correlationId,
+      expiredAt: proof.expiresAt.toISOString(),
+    });
+    throw new UnauthorizedError(
+      `the callback URL expired at ${proof.expiresAt.toISOString()}, when its callout's wait ended`,
+    );
+  }
+  const body: CallbackBody = parseWith(callbackBodySchema, request.parseBody());
+
   const receipt: CallbackReceipt = { correlationId, callbackId, status: 'accepted' };
   if (keptBefore) return receipt;
   const forNextAttempt = body.status !== 'inProgress' && keepsAnswerFor(item, nonce);
@@ -86,7 +134,17 @@ export async function receiveCallback(
     );
   }
   // A system may echo its callback URL: the proof is a credential and goes no further than this door.
-  const kept = scrubJson(body, [request.token]);
+  const kept = scrubJson(body, [request.proof ?? '']);
   await deps.queue.send({ correlationId, callbackId, body: kept, receivedAt: deps.now().toISOString() });
   return receipt;
+}
+
+/**
+ * True while the item still waits on the URL with this nonce although the URL's own expiry passed: a
+ * later attempt of the same request sent the URL again and its wait is not over, or the item is between
+ * attempts of that request and keeps the answer for the next one.
+ */
+function stillWaitsOn(item: ItemRecord, nonce: string, now: Date): boolean {
+  if (keepsAnswerFor(item, nonce)) return true;
+  return waitsUnder(item, nonce) && (!item.awaiting || Date.parse(item.awaiting.deadline) > now.getTime());
 }

@@ -1,5 +1,6 @@
 import type { ItemDispatch } from '../../statemachines/compile-plan';
 import type { Authenticator } from '../domain/authenticator';
+import type { CallbackKeyRing } from '../domain/callback-keys';
 import type { Catalog } from '../domain/catalog';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type { CalloutLimits } from '../ports/callout-limits';
@@ -21,9 +22,10 @@ import type {
  */
 
 export interface CallbackIssuer {
-  /** The API's base URL: callbacks go to `<baseUrl>/callbacks/{correlationId}`. */
+  /** The API's base URL: callbacks go to `<baseUrl>/callbacks/{correlationId}/{proof}`. */
   baseUrl: string;
-  signingKey(): Promise<string>;
+  /** The ring of keys that sign callback URLs (domain/callback-keys.ts). */
+  keys(): Promise<CallbackKeyRing>;
 }
 
 export interface RunItemDeps {

@@ -200,6 +200,13 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
         message: `unknown adapter "${iface.adapter}": built in are ${BUILT_IN_ADAPTERS.join(', ')}; a custom one is adapters/${iface.adapter}.ts`,
       });
     }
+    if (iface.callbackAuth && iface.adapter !== 'async-rest') {
+      problems.push({
+        file,
+        where: 'callbackAuth',
+        message: `only an async-rest interface takes callbacks; this one's adapter is "${iface.adapter}"`,
+      });
+    }
     for (const field of ['requestMapping', 'responseMapping', 'asyncResponseMapping'] as const) {
       const name = iface[field];
       if (name !== undefined && !(name in mappings) && !invalidMappings.has(name)) {

@@ -138,19 +138,24 @@ export class SwitchboardApi extends Construct {
       route({ path, methods: [...methods], integration: admin });
     }
 
-    // Systems have no Cognito token: a callback is authorized by the proof its URL carries.
-    const [callbacks] = this.httpApi.addRoutes({
-      path: '/callbacks/{correlationId}',
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Callbacks', props.callbackApi),
-      authorizer: new HttpNoneAuthorizer(),
-    });
-    if (callbacks) {
-      Validations.of(callbacks).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'Callbacks come from fulfilment systems that hold no Cognito identity; each callback URL carries an HMAC proof of its correlation id, checked by the callback function before anything is read (docs/security.md).',
+    // Systems have no Cognito token: a callback is authorized by the proof its URL carries (and, where
+    // its interface wants one, its system's signature). A URL without its proof reaches the function too,
+    // so that the system is told why it is refused rather than given a bare 404.
+    const callbackIntegration = new HttpLambdaIntegration('Callbacks', props.callbackApi);
+    for (const path of ['/callbacks/{correlationId}/{proof}', '/callbacks/{correlationId}']) {
+      const [callbacks] = this.httpApi.addRoutes({
+        path,
+        methods: [HttpMethod.POST],
+        integration: callbackIntegration,
+        authorizer: new HttpNoneAuthorizer(),
       });
+      if (callbacks) {
+        Validations.of(callbacks).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Callbacks come from fulfilment systems that hold no Cognito identity; each callback URL carries an HMAC proof of its correlation id and expiry, checked by the callback function before anything is read, and interfaces may require Standard Webhooks signatures (docs/security.md).',
+        });
+      }
     }
   }
 }

@@ -35,9 +35,9 @@ export interface SwitchboardFunctionProps {
    * How it is invoked, which says where a failed invocation is kept: by the API, which answers the
    * caller; by a queue's event source, whose dead-letter queue keeps what keeps failing; or
    * asynchronously (a rule, a schedule, CloudFormation), retried twice and then sent with its error to
-   * `onFailure`.
+   * `onFailure`; or by Secrets Manager's rotation, which records a failed step on the secret.
    */
-  invocation: 'api' | 'queue' | { asynchronous: IDestination };
+  invocation: 'api' | 'queue' | 'rotation' | { asynchronous: IDestination };
 }
 
 /**
@@ -96,6 +96,8 @@ export class SwitchboardFunction extends NodejsFunction {
             'Invoked by an SQS event source: a message that keeps failing goes to that queue’s dead-letter queue, which has an alarm.',
           asynchronous:
             'Invoked asynchronously: a failed invocation goes, with its error, to an onFailure destination (a queue with an alarm), which keeps more than a dead-letter queue would.',
+          rotation:
+            'Invoked synchronously by Secrets Manager for each rotation step: a failed step fails the rotation, the secret keeps its current version, and Secrets Manager tries again at the next rotation.',
         }[typeof props.invocation === 'object' ? 'asynchronous' : props.invocation],
       },
       // SQS event sources take no on-failure destination (only streams and Kafka do): the queue's own

@@ -231,8 +231,8 @@ describe('the Switchboard CDK app', () => {
     const functions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
     // Orders, orchestration, the callout worker, the admin API, the configuration seeder, the callback
     // API and the callback correlator, the release and the maintenance window functions, the plan-run
-    // watcher.
-    assert.equal(functions.length, 10);
+    // watcher, the callback key rotation.
+    assert.equal(functions.length, 11);
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -378,6 +378,7 @@ describe('the Switchboard CDK app', () => {
         'activation-oauth',
         'billing-basic',
         'callback-signing-key',
+        'callbacks:activation',
         'inventory-api-key',
         'scheduling-api-key',
       ],
@@ -412,9 +413,64 @@ describe('the Switchboard CDK app', () => {
     }
   });
 
+  it('keeps every secret when its stack is deleted: the signing keys, the systems’ callback secrets, the auth secrets', () => {
+    const secrets = Object.values(stateful.findResources('AWS::SecretsManager::Secret'));
+    assert.equal(secrets.length, 6);
+    for (const secret of secrets) {
+      assert.equal(secret.DeletionPolicy, 'Retain');
+      assert.equal(secret.UpdateReplacePolicy, 'Retain');
+    }
+  });
+
+  it('rotates the callback signing keys every 30 days, with a grace as long as the longest-lived callback URL', () => {
+    const rotation = Object.entries(stateless.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('CallbackKeyRotation'),
+    );
+    assert.ok(rotation);
+    const [rotationId, fn] = rotation;
+    stateless.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationLambdaARN: { 'Fn::GetAtt': [rotationId, 'Arn'] },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
+      SecretId: { 'Fn::ImportValue': Match.stringLikeRegexp('CallbackSigningKey') },
+    });
+    // activation-activate-line: 20 s + an hour of waiting + 5 min of slack, + 10 min of stale caches.
+    assert.equal(
+      fn.Properties.Environment.Variables.CALLBACK_KEY_GRACE_SECONDS,
+      String(20 + 3600 + 300 + 600),
+    );
+    stateless.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [rotationId, 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+    });
+    // It reads and writes the signing key's versions, and no other secret.
+    const secretStatements = statementsOf(stateless, 'CallbackKeyRotation').filter((s) =>
+      JSON.stringify(s.Action).includes('secretsmanager:PutSecretValue'),
+    );
+    assert.equal(secretStatements.length, 1);
+    assert.match(JSON.stringify(secretStatements[0]?.Resource), /CallbackSigningKey/);
+  });
+
   it('takes callbacks through a queue with a dead-letter alarm, read-only at the door and applied by the correlator', () => {
     const door = actionsOf(stateless, 'CallbackApi');
     assert.ok(door.includes('sqs:SendMessage') && door.includes('secretsmanager:GetSecretValue'));
+    // The door reads the signing keys and the secret of each system that signs its callbacks.
+    const doorFn = Object.entries(stateless.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('CallbackApi'),
+    );
+    const doorEnv = doorFn?.[1].Properties.Environment.Variables as Record<string, unknown>;
+    assert.ok(doorEnv.CALLBACK_SIGNING_SECRET_ARN);
+    assert.match(
+      JSON.stringify(doorEnv.CALLBACK_SYSTEM_SECRETS),
+      /callbacks:activation.*CallbackSecretactivation/,
+    );
+    const readable = JSON.stringify(
+      statementsOf(stateless, 'CallbackApi').filter((st) =>
+        JSON.stringify(st.Action).includes('GetSecretValue'),
+      ),
+    );
+    assert.match(readable, /CallbackSecretactivation/);
+    assert.doesNotMatch(readable, /AuthSecret/, 'the door reads no system credentials');
     assert.ok(
       !door.some((a) => ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'states:SendTaskSuccess'].includes(a)),
     );
@@ -498,12 +554,16 @@ describe('the Switchboard CDK app', () => {
   it('puts the Cognito JWT authorizer in front of every route but the callbacks, which carry their own proof', () => {
     const routes = Object.values(stateless.findResources('AWS::ApiGatewayV2::Route'));
     assert.ok(routes.length >= 3);
-    const [callbacks, ...others] = [
-      ...routes.filter((r) => r.Properties.RouteKey === 'POST /callbacks/{correlationId}'),
-      ...routes.filter((r) => r.Properties.RouteKey !== 'POST /callbacks/{correlationId}'),
-    ];
-    assert.equal(callbacks?.Properties.RouteKey, 'POST /callbacks/{correlationId}');
-    assert.equal(callbacks?.Properties.AuthorizationType, 'NONE');
+    const isCallback = (r: (typeof routes)[number]) =>
+      (r.Properties.RouteKey as string).startsWith('POST /callbacks/');
+    const callbacks = routes.filter(isCallback);
+    const others = routes.filter((r) => !isCallback(r));
+    // The proof in the path; a URL without it reaches the function too, to be told why it is refused.
+    assert.deepEqual(callbacks.map((r) => r.Properties.RouteKey).sort(), [
+      'POST /callbacks/{correlationId}',
+      'POST /callbacks/{correlationId}/{proof}',
+    ]);
+    for (const route of callbacks) assert.equal(route.Properties.AuthorizationType, 'NONE');
     for (const route of others) {
       assert.equal(route.Properties.AuthorizationType, 'JWT', `${route.Properties.RouteKey} is authorized`);
       assert.ok(route.Properties.AuthorizerId, `${route.Properties.RouteKey} names the authorizer`);

@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { callbackProof } from '../../lambdas/domain/callback';
+import { issuingKey, parseKeyRing, signCallbackProof } from '../../lambdas/domain/callback-keys';
+import { rotateLocalCallbackKeys } from '../../local/callback-keys';
 import { demoDslOrder } from '../../local/demo-orders';
 import { LOCAL_ACCOUNT_ID } from '../../local/sqs';
+import { webhookHeaders } from '../../simulators/callback-sender';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 /**
@@ -87,7 +89,7 @@ function waitForWaiting(sb: TestSwitchboard, orderId: string): Promise<ItemView>
   );
 }
 
-/** The callback URL activation received for an order, as Switchboard sent it (token and all). */
+/** The callback URL activation received for an order, as Switchboard sent it (proof and all). */
 function callbackUrlOf(sb: TestSwitchboard, orderId: string): string {
   const request = sb.systems.activation.requests.find(
     (r) => (r.body as { orderId?: string } | undefined)?.orderId === orderId,
@@ -105,32 +107,52 @@ function finalBodyOf(sb: TestSwitchboard, orderId: string) {
   return { status: 'completed', activationId, serviceId, portId };
 }
 
-/** Plays the system: POSTs a callback (an object as JSON, a string as is). */
-async function postCallback(url: string, body: unknown, idempotencyKey?: string): Promise<Answer> {
+/** How a test playing activation signs a callback: as activation does, or not at all, or wrongly. */
+interface Signing {
+  /** false: unsigned. Default: activation's secret. */
+  secret?: string | false;
+  /** When it signed, in epoch seconds. Default: now. */
+  at?: number;
+  /** Sends this body instead of the one signed (a body changed on the way). */
+  tamperedBody?: string;
+}
+
+/**
+ * Plays activation: POSTs a callback (an object as JSON, a string as is), signed the Standard Webhooks
+ * way with activation's secret as the catalog's interface wants, its key as the webhook-id.
+ */
+async function postCallback(
+  sb: TestSwitchboard,
+  url: string,
+  body: unknown,
+  idempotencyKey?: string,
+  signing: Signing = {},
+): Promise<Answer> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const secret = signing.secret ?? sb.credentials['callbacks:activation'].secret;
   const response = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      ...(secret ? webhookHeaders(secret, idempotencyKey ?? randomUUID(), text, signing.at) : {}),
     },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: signing.tamperedBody ?? text,
   });
-  const text = await response.text();
-  let parsed: unknown = text;
+  const answer = await response.text();
+  let parsed: unknown = answer;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(answer);
   } catch {
     // left as text: the assertion that expects JSON will say so
   }
   return { status: response.status, body: parsed };
 }
 
-const correlationIdOf = (url: string) => new URL(url).pathname.split('/').pop() ?? '';
-const withToken = (url: string, token: string) => {
-  const forged = new URL(url);
-  forged.searchParams.set('token', token);
-  return forged.toString();
-};
+/** A callback URL's parts: `…/callbacks/<correlationId>/<proof>`. */
+const correlationIdOf = (url: string) => new URL(url).pathname.split('/').at(-2) ?? '';
+const proofOf = (url: string) => new URL(url).pathname.split('/').at(-1) ?? '';
+const withProof = (url: string, proof: string) => `${url.slice(0, url.lastIndexOf('/'))}/${proof}`;
 
 interface CorrelatorEntry {
   correlationId: string;
@@ -185,7 +207,7 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
     await sb?.stop();
   });
 
-  it('completes the demo order through the callbacks, keeping the final answer and never the token', async () => {
+  it('completes the demo order through the signed callbacks, keeping the final answer and never the URL’s proof', async () => {
     const id = await submit(sb, 'callbacks-flow');
     const completed = await waitForCompleted(sb, id);
     const item = await activationItem(sb, id);
@@ -210,11 +232,12 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
     );
 
     const url = callbackUrlOf(sb, id);
-    const token = new URL(url).searchParams.get('token');
-    assert.ok(token && token.length >= 32, 'the callback URL carries a proof');
+    const token = proofOf(url);
+    assert.match(token, /^initial\.\d+\.[A-Za-z0-9_-]{43}$/, 'the callback URL carries a proof in its path');
+    assert.equal(new URL(url).search, '', 'and nothing in its query string');
     assert.ok(item.request, 'the request sent is kept');
     const everything = JSON.stringify((await sb.call('GET', `/orchestration/orders/${id}/items`)).body);
-    assert.ok(!everything.includes(token), 'the callback token is in nothing stored');
+    assert.ok(!everything.includes(token), 'the proof is in nothing stored');
     assert.ok(everything.includes(correlationIdOf(url)), 'while the correlation is');
   });
 
@@ -243,7 +266,7 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
 
     // And once more, by hand, long after the item completed: still the same answer.
     const before = await activationItem(sb, id);
-    const mine = await postCallback(url, first.body, first.idempotencyKey);
+    const mine = await postCallback(sb, url, first.body, first.idempotencyKey);
     assert.equal(mine.status, 202, JSON.stringify(mine.body));
     assert.deepEqual(mine.body, first.answer);
 
@@ -269,12 +292,12 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
     const url = callbackUrlOf(sb, id);
     const before = { item: await activationItem(sb, id), order: await order(sb, id) };
 
-    const late = await postCallback(url, { ...finalBodyOf(sb, id), serviceId: 'SVC-LATE' }, randomUUID());
+    const late = await postCallback(sb, url, { ...finalBodyOf(sb, id), serviceId: 'SVC-LATE' }, randomUUID());
     assert.equal(late.status, 409, JSON.stringify(late.body));
     assert.match((late.body as { message: string }).message, /the item is Completed/);
-    const failed = await postCallback(url, { status: 'failed', note: 'changed my mind' }, randomUUID());
+    const failed = await postCallback(sb, url, { status: 'failed', note: 'changed my mind' }, randomUUID());
     assert.equal(failed.status, 409);
-    const keyless = await postCallback(url, { status: 'inProgress', note: 'still here' });
+    const keyless = await postCallback(sb, url, { status: 'inProgress', note: 'still here' });
     assert.equal(keyless.status, 409, 'without a key a new body is a new callback');
 
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -299,17 +322,25 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
     const unknown = `ORD-nobody.${ACTIVATE_LINE}.0123456789abcdef`;
     const final = { status: 'completed', serviceId: 'SVC-X' };
 
-    const forged = await postCallback(`${base}/callbacks/${unknown}?token=${'A'.repeat(43)}`, final, 'k1');
+    const forged = await postCallback(
+      sb,
+      `${base}/callbacks/${unknown}/initial.9999999999.${'A'.repeat(43)}`,
+      final,
+      'k1',
+    );
     assert.equal(forged.status, 401, 'a forger cannot learn whether a correlation exists');
-    assert.equal((await postCallback(`${base}/callbacks/${unknown}`, final, 'k1')).status, 401);
+    assert.equal((await postCallback(sb, `${base}/callbacks/${unknown}`, final, 'k1')).status, 401);
 
-    // Only the holder of the signing key can prove a correlation id; the test borrows it.
-    const { key } = (
-      JSON.parse(readFileSync(join(sb.dataDir, 'secrets.json'), 'utf8')) as Record<string, { key: string }>
-    )['callback-signing-key'] as { key: string };
+    // Only the holder of the signing keys can prove a correlation id; the test borrows them.
+    const ring = parseKeyRing(
+      (JSON.parse(readFileSync(join(sb.dataDir, 'secrets.json'), 'utf8')) as Record<string, unknown>)[
+        'callback-signing-key'
+      ],
+    );
+    const expiresAt = new Date(Number(proofOf(url).split('.')[1]) * 1000);
     const proven = (correlationId: string) =>
-      `${base}/callbacks/${correlationId}?token=${callbackProof(key, correlationId)}`;
-    assert.equal(proven(correlationIdOf(url)), url, 'the borrowed key signs exactly as Switchboard does');
+      `${base}/callbacks/${correlationId}/${signCallbackProof(issuingKey(ring, new Date()), correlationId, expiresAt)}`;
+    assert.equal(proven(correlationIdOf(url)), url, 'the borrowed keys sign exactly as Switchboard does');
     for (const correlationId of [
       unknown,
       // A real order, an item it does not have.
@@ -317,7 +348,7 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
       // Not a correlation id at all.
       'not-a-correlation',
     ]) {
-      const answer = await postCallback(proven(correlationId), final, randomUUID());
+      const answer = await postCallback(sb, proven(correlationId), final, randomUUID());
       assert.equal(answer.status, 404, `${correlationId}: ${JSON.stringify(answer.body)}`);
     }
     // Each refusal recorded for operators.
@@ -420,7 +451,7 @@ describe('a callback that comes before the 202 (the early-callback race)', () =>
   });
 });
 
-describe('callbacks on items that wait: forged, malformed, and a burst of 500', () => {
+describe('callbacks on items that wait: forged, unsigned, malformed, a burst of 500, a key rotation', () => {
   let sb: TestSwitchboard;
   before(async () => {
     // Activation accepts and never calls back on its own: the tests play it.
@@ -432,7 +463,7 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
     await sb?.stop();
   });
 
-  it('refuses a wrong token or another item’s token with 401, and the waiting item is unchanged', async () => {
+  it('refuses a wrong proof, another item’s proof, and a callback activation did not sign, with 401; the waiting item is unchanged', async () => {
     const [id, other] = await Promise.all([
       submit(sb, 'callbacks-forged'),
       submit(sb, 'callbacks-forged-other'),
@@ -442,18 +473,48 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
     const url = callbackUrlOf(sb, id);
     const otherUrl = callbackUrlOf(sb, other);
     const final = finalBodyOf(sb, id);
-    const token = new URL(url).searchParams.get('token') ?? '';
-    const otherToken = new URL(otherUrl).searchParams.get('token') ?? '';
+    const proof = proofOf(url);
 
-    const attempts: [string, string][] = [
-      ['a wrong token', withToken(url, `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)],
-      ['another item’s token', withToken(url, otherToken)],
-      ['an empty token', withToken(url, '')],
-      ['no token', url.slice(0, url.indexOf('?'))],
+    const attempts: [string, string, RegExp][] = [
+      [
+        'a wrong proof',
+        withProof(url, `${proof.slice(0, -1)}${proof.endsWith('A') ? 'B' : 'A'}`),
+        /does not match/,
+      ],
+      ['another item’s proof', withProof(url, proofOf(otherUrl)), /does not match/],
+      [
+        'a proof whose expiry was moved',
+        withProof(
+          url,
+          proof.replace(/\.(\d+)\./, (_, e) => `.${Number(e) + 1}.`),
+        ),
+        /does not match/,
+      ],
+      ['no proof', url.slice(0, url.lastIndexOf('/')), /no proof/],
     ];
-    for (const [what, forged] of attempts) {
-      const answer = await postCallback(forged, final, randomUUID());
+    for (const [what, forged, why] of attempts) {
+      const answer = await postCallback(sb, forged, final, randomUUID());
       assert.equal(answer.status, 401, `${what}: ${JSON.stringify(answer.body)}`);
+      assert.match((answer.body as { message: string }).message, why, what);
+    }
+    // The right URL (a leaked one), but not activation's signature.
+    const otherSecret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned: [string, Signing, RegExp][] = [
+      ['unsigned', { secret: false }, /webhook-id, webhook-timestamp, webhook-signature missing/],
+      ['signed with another secret', { secret: otherSecret }, /does not match the body/],
+      [
+        'changed after signing',
+        { tamperedBody: JSON.stringify({ ...final, serviceId: 'SVC-FORGED' }) },
+        /does not match the body/,
+      ],
+      ['signed ten minutes ago', { at: now - 600 }, /s old; at most 300 s/],
+    ];
+    for (const [what, signing, why] of unsigned) {
+      const answer = await postCallback(sb, url, final, randomUUID(), signing);
+      assert.equal(answer.status, 401, `${what}: ${JSON.stringify(answer.body)}`);
+      assert.match((answer.body as { message: string }).message, why, what);
+      assert.match((answer.body as { message: string }).message, /system "activation" signs its callbacks/);
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(await activationItem(sb, id), before, 'the item still waits, untouched');
@@ -466,7 +527,7 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
     const before = await waitForWaiting(sb, id);
     const url = callbackUrlOf(sb, id);
 
-    const notJson = await postCallback(url, '{"status": "completed",', randomUUID());
+    const notJson = await postCallback(sb, url, '{"status": "completed",', randomUUID());
     assert.equal(notJson.status, 400, JSON.stringify(notJson.body));
     assert.match((notJson.body as { message: string }).message, /not valid JSON/);
     for (const [what, body] of [
@@ -474,7 +535,7 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
       ['status "done"', { status: 'done' }],
       ['a JSON array', [{ status: 'completed' }]],
     ] as const) {
-      const answer = await postCallback(url, body, randomUUID());
+      const answer = await postCallback(sb, url, body, randomUUID());
       assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
       const problems = (answer.body as { problems?: { field: string }[] }).problems ?? [];
       if (what !== 'a JSON array') {
@@ -521,7 +582,8 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
       })),
       final: { key: randomUUID(), body: finalBodyOf(sb, id) },
     }));
-    const send = (url: string, { key, body }: { key: string; body: unknown }) => postCallback(url, body, key);
+    const send = (url: string, { key, body }: { key: string; body: unknown }) =>
+      postCallback(sb, url, body, key);
 
     const startedAt = Date.now();
     const answers = await Promise.all(
@@ -609,5 +671,36 @@ describe('callbacks on items that wait: forged, malformed, and a burst of 500', 
     t.diagnostic(
       `500 distinct callbacks on 50 items: all answered 202 in ${answeredAt - startedAt} ms, all applied in ${appliedAt - startedAt} ms, every order completed in ${ordersDoneAt - startedAt} ms; ${overtaken} interim updates applied after the final answer that overtook them; ${redelivered} deliveries failed and came back`,
     );
+  });
+  it('breaks no waiting callout when the signing keys rotate: the old URL still works, and new ones carry the new key', async () => {
+    // Prepare: an order waits on a URL signed by the first key.
+    const id = await submit(sb, 'callbacks-rotation-before');
+    await waitForWaiting(sb, id);
+    const oldUrl = callbackUrlOf(sb, id);
+    assert.match(proofOf(oldUrl), /^initial\./);
+
+    // Act: rotate as `npm run rotate-callback-keys` does, dated eleven minutes ago so that the new key
+    // signs already; restart, so that no Lambda keeps the ring it read before (they keep it five minutes).
+    const { added } = rotateLocalCallbackKeys(sb.dataDir, {
+      now: new Date(Date.now() - 11 * 60_000),
+      graceSeconds: 3600,
+    });
+    await sb.restart();
+    const next = await submit(sb, 'callbacks-rotation-after');
+    await waitForWaiting(sb, next);
+    const newUrl = callbackUrlOf(sb, next);
+    const answers = [
+      await postCallback(sb, oldUrl, finalBodyOf(sb, id), randomUUID()),
+      await postCallback(sb, newUrl, finalBodyOf(sb, next), randomUUID()),
+    ];
+
+    // Assess
+    assert.ok(proofOf(newUrl).startsWith(`${added.id}.`), `${newUrl} is signed by ${added.id}`);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [202, 202],
+      JSON.stringify(answers),
+    );
+    await Promise.all([waitForCompleted(sb, id), waitForCompleted(sb, next)]);
   });
 });

@@ -38,7 +38,7 @@ export interface TestSwitchboard {
   token(role: string): string;
   /** What has been written: records in the orders table and plan executions started, on every plan. */
   writes(): Promise<{ records: number; executions: number }>;
-  /** Stops the runtime only, keeping its data, so a test can start it again. */
+  /** Stops the runtime, keeping its data, and starts it again on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -129,6 +129,7 @@ async function replaceActivation(
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
     auth: { type: 'oauth2', clientId, clientSecret, scope: 'activations' },
     mode: 'async',
+    callbackSecret: credentials['callbacks:activation'].secret,
     ...options.activation,
   });
   const { inventory, billing, scheduling, notification } = systems;
@@ -156,11 +157,11 @@ async function startAround(
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));
   writeDefaultSecrets(dataDir, { ...credentials });
   const logs: string[] = [];
-  const start = () =>
+  const start = (port = 0) =>
     startLocalRuntime({
       assemblyDir,
       dataDir,
-      port: 0,
+      port,
       dynamoDb: options.dynamoDb,
       log: (line) => logs.push(line),
     });
@@ -230,8 +231,10 @@ async function startAround(
       return { status: response.status, headers: response.headers, body: parsed };
     },
     async restart() {
+      // On the same port, as a deployed API keeps its URL: the callback URLs systems hold still reach it.
+      const port = Number(new URL(handle.runtime.apiUrl).port);
       await handle.runtime.stop();
-      handle.runtime = await start();
+      handle.runtime = await start(port);
     },
     async stop() {
       running.delete(handle);

@@ -411,8 +411,8 @@ describe('applyCallback', () => {
         assert.equal(before.awaiting, undefined, 'the acceptance is not recorded yet');
         const raw = JSON.stringify({ status: 'completed', serviceId: 'SVC-EARLY' });
         await receiveCallback(world.intake, {
-          correlationId: url.pathname.replace('/callbacks/', ''),
-          token: url.searchParams.get('token') ?? undefined,
+          correlationId: url.pathname.split('/')[2] ?? '',
+          proof: url.pathname.split('/')[3],
           rawBody: raw,
           parseBody: () => JSON.parse(raw),
         });

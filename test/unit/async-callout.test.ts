@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { callbackNonce, parseCorrelationId, proofMatches } from '../../lambdas/domain/callback';
+import { callbackNonce, parseCorrelationId } from '../../lambdas/domain/callback';
+import { checkCallbackProof } from '../../lambdas/domain/callback-keys';
 import type { CallbackDeadlineMessage } from '../../lambdas/ports/work-queue';
 import { applyCallback } from '../../lambdas/use-cases/apply-callback';
 import { runItem } from '../../lambdas/use-cases/run-item';
@@ -33,8 +34,7 @@ function sentCallback(headers: Record<string, string> | undefined) {
   const header = headers?.['callback-url'];
   assert.ok(header, 'the request carries a callback-url header');
   const url = new URL(header);
-  const correlationId = url.pathname.replace(/^\/callbacks\//, '');
-  const token = url.searchParams.get('token') ?? '';
+  const [, correlationId = '', token = ''] = /^\/callbacks\/([^/]+)\/([^/]+)$/.exec(url.pathname) ?? [];
   return { header, url, correlationId, token };
 }
 
@@ -65,12 +65,18 @@ describe('runItem: asynchronous callouts', () => {
       itemKey: ACTIVATE_ONLY,
       nonce: callbackNonce('delivery-1'),
     });
-    assert.equal(proofMatches(await testCallbacks.signingKey(), correlationId, token), true);
+    const proof = checkCallbackProof(await testCallbacks.keys(), correlationId, token, new Date(T0));
+    assert.equal(proof.valid, true);
+    // Valid on its own for the callout's timeout, its wait for the answer, and five minutes of slack.
+    assert.equal(
+      proof.valid && proof.expiresAt.toISOString(),
+      new Date(Date.parse(T0) + (30 + ASYNC_TIMEOUT_SECONDS + 300) * 1000).toISOString(),
+    );
     const body = JSON.parse(http.requests[0]?.body ?? '{}');
     assert.equal(body.notify, url.href, 'the request mapping sees callback.url');
   });
 
-  it('keeps the token out of the stored item: request headers, request body and an echoing answer', async (t) => {
+  it('keeps the proof out of the stored item: request headers, request body and an echoing answer', async (t) => {
     // Prepare: the system echoes the callback URL it was given.
     quietLogs(t);
     const { worker, http, store } = await asyncWorld({
@@ -85,8 +91,8 @@ describe('runItem: asynchronous callouts', () => {
     const { token, correlationId } = sentCallback(http.requests[0]?.headers);
     assert.ok(token.length > 0);
     const item = store.item(ORDER, ACTIVATE_ONLY);
-    assert.ok(!JSON.stringify(item).includes(token), 'no trace of the token anywhere in the item');
-    const scrubbed = `${testCallbacks.baseUrl}/callbacks/${correlationId}?token=***`;
+    assert.ok(!JSON.stringify(item).includes(token), 'no trace of the proof anywhere in the item');
+    const scrubbed = `${testCallbacks.baseUrl}/callbacks/${correlationId}/***`;
     assert.equal(item.request?.headers['callback-url'], scrubbed);
     assert.deepEqual(item.request?.body, { notify: scrubbed });
     assert.deepEqual(item.response?.body, { activationId: 'ACT-1', willCall: scrubbed });
@@ -216,7 +222,7 @@ describe('runItem: asynchronous callouts', () => {
     assert.deepEqual(deadlinesIn(queue.sent), []);
   });
 
-  it('fails a 4xx, holds the order, and keeps the token out of the error and the stored answer', async (t) => {
+  it('fails a 4xx, holds the order, and keeps the proof out of the error and the stored answer', async (t) => {
     // Prepare
     quietLogs(t);
     const { worker, store, http, queue, tasks } = await asyncWorld({
@@ -232,9 +238,9 @@ describe('runItem: asynchronous callouts', () => {
     assert.equal(item.state, 'FatallyFailed');
     assert.match(item.error ?? '', /^answered 422/);
     assert.equal(item.awaiting, undefined);
-    const { token } = sentCallback(http.requests[0]?.headers);
+    const { token, correlationId } = sentCallback(http.requests[0]?.headers);
     assert.ok(!JSON.stringify(item).includes(token));
-    assert.ok(item.error?.includes('token=***'));
+    assert.ok(item.error?.includes(`/callbacks/${correlationId}/***`));
     assert.equal(store.order(ORDER).state, 'held');
     assert.deepEqual(tasks.answers, []);
     assert.deepEqual(queue.sent, []);

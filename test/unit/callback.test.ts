@@ -6,14 +6,18 @@ import {
   callbackIdOf,
   callbackMessageSchema,
   callbackNonce,
-  callbackProof,
   callbackUrl,
   correlationIdOf,
   parseCorrelationId,
-  proofMatches,
 } from '../../lambdas/domain/callback';
+import { checkCallbackProof } from '../../lambdas/domain/callback-keys';
 
-const KEY = 'signing-key-1';
+const KEY = {
+  id: 'k1',
+  key: 'signing-key-1-of-at-least-32-characters',
+  activeFrom: '2025-01-01T00:00:00.000Z',
+};
+const RING = { graceSeconds: 3600, keys: [KEY] };
 const NONCE = callbackNonce('delivery-1');
 
 describe('callbackNonce', () => {
@@ -78,52 +82,6 @@ describe('correlation ids', () => {
   }
 });
 
-describe('callback proofs', () => {
-  const id = correlationIdOf({ orderId: 'o-1', itemKey: 'dsl-broadband.activate-line.1', nonce: NONCE });
-
-  it('match for the key and the correlation id they were made with', () => {
-    // Act
-    const proof = callbackProof(KEY, id);
-
-    // Assess
-    assert.match(proof, /^[A-Za-z0-9_-]{43}$/, 'an HMAC-SHA256 in base64url, safe in a query string');
-    assert.equal(proofMatches(KEY, id, proof), true);
-  });
-
-  it('do not match under another key', () => {
-    assert.equal(proofMatches('signing-key-2', id, callbackProof(KEY, id)), false);
-  });
-
-  it('do not match another correlation id, not even the same item under another nonce', () => {
-    const proof = callbackProof(KEY, id);
-    const otherWait = correlationIdOf({
-      orderId: 'o-1',
-      itemKey: 'dsl-broadband.activate-line.1',
-      nonce: callbackNonce('delivery-2'),
-    });
-
-    assert.equal(proofMatches(KEY, otherWait, proof), false);
-    assert.equal(proofMatches(KEY, `${id}x`, proof), false);
-  });
-
-  const garbage: [string, string][] = [
-    ['empty', ''],
-    ['one character short', callbackProof(KEY, id).slice(1)],
-    ['one character long', `${callbackProof(KEY, id)}A`],
-    ['much longer', 'A'.repeat(10_000)],
-    ['43 multi-byte characters', 'é'.repeat(43)],
-    ['as long in bytes but multi-byte', `${'é'.repeat(21)}A`],
-    ['the proof in standard base64', Buffer.from(callbackProof(KEY, id), 'base64url').toString('base64')],
-    ['a NUL byte', '\u0000'.repeat(43)],
-  ];
-  for (const [what, proof] of garbage) {
-    it(`refuses a proof that is ${what}, without throwing`, () => {
-      assert.doesNotThrow(() => proofMatches(KEY, id, proof));
-      assert.equal(proofMatches(KEY, id, proof), false);
-    });
-  }
-});
-
 describe('callbackIdOf', () => {
   it('with an Idempotency-Key, depends on the key only', () => {
     // Act
@@ -173,36 +131,37 @@ describe('callbackIdOf', () => {
 describe('callbackUrl', () => {
   const correlation = { orderId: 'o-1', itemKey: 'dsl-broadband.activate-line.1', nonce: NONCE };
   const id = correlationIdOf(correlation);
+  const EXPIRES = new Date('2025-03-01T11:00:00.000Z');
 
-  it('is <base>/callbacks/<correlation id>?token=<proof>', () => {
+  it('is <base>/callbacks/<correlation id>/<proof>, the proof in the path and nothing in the query string', () => {
     // Act
-    const url = callbackUrl('https://api.example.test/prod', KEY, correlation);
+    const { url, proof } = callbackUrl('https://api.example.test/prod', KEY, correlation, EXPIRES);
 
     // Assess
-    assert.equal(url, `https://api.example.test/prod${CALLBACK_PATH}/${id}?token=${callbackProof(KEY, id)}`);
+    assert.equal(url, `https://api.example.test/prod${CALLBACK_PATH}/${id}/${proof}`);
     const parsed = new URL(url);
-    assert.equal(parsed.pathname, `/prod/callbacks/${id}`);
-    const token = parsed.searchParams.get('token');
-    assert.ok(token);
-    assert.equal(proofMatches(KEY, id, token), true);
-    assert.deepEqual([...parsed.searchParams.keys()], ['token']);
+    assert.equal(parsed.search, '');
+    assert.match(proof, /^k1\.1740826800\.[A-Za-z0-9_-]{43}$/);
+    const check = checkCallbackProof(RING, id, proof, new Date('2025-03-01T10:00:00.000Z'));
+    assert.deepEqual(check, { valid: true, keyId: 'k1', expiresAt: EXPIRES });
   });
 
   it('does not double the slash of a base URL that ends with one', () => {
-    assert.equal(
-      callbackUrl('https://api.example.test/', KEY, correlation),
-      `https://api.example.test/callbacks/${id}?token=${callbackProof(KEY, id)}`,
-    );
+    const { url, proof } = callbackUrl('https://api.example.test/', KEY, correlation, EXPIRES);
+    assert.equal(url, `https://api.example.test/callbacks/${id}/${proof}`);
   });
 
-  it('is the same for the same wait, and another for another key', () => {
-    assert.equal(
-      callbackUrl('https://a.test', KEY, correlation),
-      callbackUrl('https://a.test', KEY, correlation),
-    );
+  it('is the same for the same wait and expiry, and another for another key', () => {
+    const first = callbackUrl('https://a.test', KEY, correlation, EXPIRES).url;
+    assert.equal(callbackUrl('https://a.test', KEY, correlation, EXPIRES).url, first);
     assert.notEqual(
-      callbackUrl('https://a.test', KEY, correlation),
-      callbackUrl('https://a.test', 'signing-key-2', correlation),
+      callbackUrl(
+        'https://a.test',
+        { ...KEY, key: 'signing-key-2-of-at-least-32-characters' },
+        correlation,
+        EXPIRES,
+      ).url,
+      first,
     );
   });
 });

@@ -453,6 +453,37 @@ describe('loadCatalog', () => {
     ]);
   });
 
+  it('reports a synchronous interface that asks for signed callbacks, and a callbackAuth it does not know', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'interfaces/reserve-port.yaml': `${INTERFACE}callbackAuth: standard-webhooks\n`,
+    });
+    const unknown = writeCatalog({
+      ...validCatalog(),
+      'interfaces/reserve-port.yaml': `${INTERFACE.replace('adapter: sync-rest', 'adapter: async-rest')}callbackAuth: hmac\n`,
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+    const unknownProblems = problemsOf(() => loadCatalog(unknown));
+
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where, p.message]),
+      [
+        [
+          shown(dir, 'interfaces/reserve-port.yaml'),
+          'callbackAuth',
+          'only an async-rest interface takes callbacks; this one\'s adapter is "sync-rest"',
+        ],
+      ],
+    );
+    assert.deepEqual(
+      unknownProblems
+        .filter((p) => p.file === shown(unknown, 'interfaces/reserve-port.yaml'))
+        .map((p) => p.where),
+      ['callbackAuth'],
+    );
+  });
+
   it('reports an interface whose adapter is neither built in nor in adapters/', () => {
     const dir = writeCatalog({
       ...validCatalog(),

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleCallback } from '../../lambdas/callback-api/handler';
-import { callbackIdOf, callbackNonce, callbackProof, correlationIdOf } from '../../lambdas/domain/callback';
+import { callbackIdOf, callbackNonce, correlationIdOf } from '../../lambdas/domain/callback';
+import { signCallbackProof } from '../../lambdas/domain/callback-keys';
 import {
   CalloutError,
   ConflictError,
@@ -10,6 +11,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../../lambdas/domain/errors';
+import { signWebhook, type WebhookHeaders, webhookKey } from '../../lambdas/domain/webhook-signature';
 import { parseJsonBody } from '../../lambdas/shared/http';
 import { applyCallback } from '../../lambdas/use-cases/apply-callback';
 import { type ReceiveCallbackDeps, receiveCallback } from '../../lambdas/use-cases/receive-callback';
@@ -17,6 +19,7 @@ import { runItem } from '../../lambdas/use-cases/run-item';
 import {
   ACTIVATE_ONLY,
   ASYNC_TIMEOUT_SECONDS,
+  asyncCatalog,
   asyncWorld,
   correlationFor,
   deadlinesIn,
@@ -36,15 +39,15 @@ function quietLogs(t: TestContext): void {
 /** An API Gateway event of a callback POST, as the callback API receives it. */
 function callbackEvent(
   correlationId: string,
-  token: string | undefined,
+  proof: string | undefined,
   body: string,
   headers: Record<string, string> = { 'content-type': 'application/json' },
 ): APIGatewayProxyEventV2 {
   return {
-    routeKey: 'POST /callbacks/{correlationId}',
-    rawPath: `/callbacks/${correlationId}`,
-    pathParameters: { correlationId },
-    ...(token === undefined ? {} : { queryStringParameters: { token } }),
+    routeKey:
+      proof === undefined ? 'POST /callbacks/{correlationId}' : 'POST /callbacks/{correlationId}/{proof}',
+    rawPath: `/callbacks/${correlationId}${proof === undefined ? '' : `/${proof}`}`,
+    pathParameters: { correlationId, ...(proof === undefined ? {} : { proof }) },
     headers,
     body,
     isBase64Encoded: false,
@@ -54,16 +57,23 @@ function callbackEvent(
 /** Hands a callback to the use case the way the handler does, the body parsed by parseJsonBody. */
 function receive(
   deps: ReceiveCallbackDeps,
-  request: { correlationId: string; token: string | undefined; body: unknown; idempotencyKey?: string },
+  request: {
+    correlationId: string;
+    proof: string | undefined;
+    body: unknown;
+    idempotencyKey?: string;
+    webhook?: WebhookHeaders;
+  },
 ) {
   const raw = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
-  const event = callbackEvent(request.correlationId, request.token, raw);
+  const event = callbackEvent(request.correlationId, request.proof, raw);
   return receiveCallback(deps, {
     correlationId: request.correlationId,
-    token: request.token,
+    proof: request.proof,
     rawBody: raw,
     parseBody: () => parseJsonBody(event),
     ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
+    ...(request.webhook ? { webhook: request.webhook } : {}),
   });
 }
 
@@ -74,7 +84,7 @@ async function waiting(t: TestContext) {
   await runItem(world.worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
   assert.ok(world.store.item(ORDER, ACTIVATE_ONLY).awaiting, 'the item awaits its callback');
   const correlationId = correlationFor(ACTIVATE_ONLY, 'delivery-1');
-  return { ...world, correlationId, token: await proofFor(correlationId) };
+  return { ...world, correlationId, proof: await proofFor(correlationId) };
 }
 
 const FINAL = { status: 'completed', serviceId: 'SVC-1' };
@@ -82,13 +92,36 @@ const FINAL = { status: 'completed', serviceId: 'SVC-1' };
 describe('receiveCallback', () => {
   describe('refuses a callback without a valid proof (401) before reading anything', () => {
     const forgeries: [string, () => Promise<string | undefined>][] = [
-      ['no token', async () => undefined],
-      ['an empty token', async () => ''],
+      ['no proof', async () => undefined],
+      ['an empty proof', async () => ''],
       [
-        'a token signed with another key',
-        async () => callbackProof('not-the-key', correlationFor(ACTIVATE_ONLY, 'delivery-1')),
+        'a proof signed with another key of the same id',
+        async () =>
+          signCallbackProof(
+            { id: 'k1', key: 'not-the-key-but-32-characters-long', activeFrom: T0 },
+            correlationFor(ACTIVATE_ONLY, 'delivery-1'),
+            new Date(Date.parse(T0) + 3600_000),
+          ),
       ],
-      ['the token of another wait of the item', () => proofFor(correlationFor(ACTIVATE_ONLY, 'delivery-0'))],
+      [
+        'a proof under a key id the ring does not have',
+        async () =>
+          signCallbackProof(
+            { id: 'k9', key: 'test-callback-signing-key-of-32-characters', activeFrom: T0 },
+            correlationFor(ACTIVATE_ONLY, 'delivery-1'),
+            new Date(Date.parse(T0) + 3600_000),
+          ),
+      ],
+      [
+        'a valid proof whose expiry was moved later',
+        async () => {
+          const [keyId, expires, mac] = (await proofFor(correlationFor(ACTIVATE_ONLY, 'delivery-1'))).split(
+            '.',
+          );
+          return `${keyId}.${Number(expires) + 86_400}.${mac}`;
+        },
+      ],
+      ['the proof of another wait of the item', () => proofFor(correlationFor(ACTIVATE_ONLY, 'delivery-0'))],
       ['garbage', async () => '%%%not-base64%%%'],
     ];
     for (const [what, forge] of forgeries) {
@@ -99,7 +132,7 @@ describe('receiveCallback', () => {
         store.reads = 0;
 
         // Act
-        const received = receive(intake, { correlationId, token: proof, body: FINAL });
+        const received = receive(intake, { correlationId, proof: proof, body: FINAL });
 
         // Assess
         await assert.rejects(received, UnauthorizedError);
@@ -113,7 +146,7 @@ describe('receiveCallback', () => {
       store.reads = 0;
 
       await assert.rejects(
-        receive(intake, { correlationId, token: 'forged', body: '{oops' }),
+        receive(intake, { correlationId, proof: 'forged', body: '{oops' }),
         UnauthorizedError,
       );
       assert.equal(store.reads, 0);
@@ -127,7 +160,7 @@ describe('receiveCallback', () => {
     store.reads = 0;
 
     // Act
-    const received = receive(intake, { correlationId, token: await proofFor(correlationId), body: FINAL });
+    const received = receive(intake, { correlationId, proof: await proofFor(correlationId), body: FINAL });
 
     // Assess
     await assert.rejects(received, NotFoundError);
@@ -145,7 +178,7 @@ describe('receiveCallback', () => {
     it(`answers 404 for ${what}`, async (t) => {
       const { intake, callbackQueue } = await waiting(t);
 
-      const received = receive(intake, { correlationId, token: await proofFor(correlationId), body: FINAL });
+      const received = receive(intake, { correlationId, proof: await proofFor(correlationId), body: FINAL });
 
       await assert.rejects(received, NotFoundError);
       assert.deepEqual(callbackQueue.sent, []);
@@ -154,10 +187,10 @@ describe('receiveCallback', () => {
 
   it('answers 400 naming the field for a body without a status', async (t) => {
     // Prepare
-    const { intake, callbackQueue, correlationId, token } = await waiting(t);
+    const { intake, callbackQueue, correlationId, proof } = await waiting(t);
 
     // Act
-    const received = receive(intake, { correlationId, token, body: { serviceId: 'SVC-1' } });
+    const received = receive(intake, { correlationId, proof, body: { serviceId: 'SVC-1' } });
 
     // Assess
     await assert.rejects(received, (error: unknown) => {
@@ -178,22 +211,22 @@ describe('receiveCallback', () => {
     ['a status it does not know', '{"status":"done"}'],
   ] as [string, string][]) {
     it(`answers 400 for a body that is ${what}`, async (t) => {
-      const { intake, callbackQueue, correlationId, token } = await waiting(t);
+      const { intake, callbackQueue, correlationId, proof } = await waiting(t);
 
-      await assert.rejects(receive(intake, { correlationId, token, body: raw }), ValidationError);
+      await assert.rejects(receive(intake, { correlationId, proof, body: raw }), ValidationError);
       assert.deepEqual(callbackQueue.sent, []);
     });
   }
 
   it('queues a callback for a waiting item and answers 202 with its receipt, changing nothing', async (t) => {
     // Prepare
-    const { intake, store, callbackQueue, correlationId, token, clock } = await waiting(t);
+    const { intake, store, callbackQueue, correlationId, proof, clock } = await waiting(t);
     const before = store.item(ORDER, ACTIVATE_ONLY);
     clock.advance(60);
     const raw = JSON.stringify(FINAL);
 
     // Act
-    const receipt = await receive(intake, { correlationId, token, body: raw });
+    const receipt = await receive(intake, { correlationId, proof, body: raw });
 
     // Assess
     const callbackId = callbackIdOf(nonceIn(correlationId), undefined, raw);
@@ -205,9 +238,9 @@ describe('receiveCallback', () => {
   });
 
   it('identifies a callback by its Idempotency-Key when it has one', async (t) => {
-    const { intake, callbackQueue, correlationId, token } = await waiting(t);
+    const { intake, callbackQueue, correlationId, proof } = await waiting(t);
 
-    const receipt = await receive(intake, { correlationId, token, body: FINAL, idempotencyKey: 'idem-1' });
+    const receipt = await receive(intake, { correlationId, proof, body: FINAL, idempotencyKey: 'idem-1' });
 
     assert.equal(receipt.callbackId, callbackIdOf(nonceIn(correlationId), 'idem-1', 'ignored'));
     assert.equal(callbackQueue.sent[0]?.callbackId, receipt.callbackId);
@@ -215,8 +248,8 @@ describe('receiveCallback', () => {
 
   it('answers a re-sent callback (same Idempotency-Key) with the same receipt after it completed the item', async (t) => {
     // Prepare: the callback is received and applied; the item is Completed.
-    const { intake, correlator, store, callbackQueue, correlationId, token } = await waiting(t);
-    const first = await receive(intake, { correlationId, token, body: FINAL, idempotencyKey: 'idem-1' });
+    const { intake, correlator, store, callbackQueue, correlationId, proof } = await waiting(t);
+    const first = await receive(intake, { correlationId, proof, body: FINAL, idempotencyKey: 'idem-1' });
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     assert.equal(await applyCallback(correlator, queued), 'applied');
@@ -225,7 +258,7 @@ describe('receiveCallback', () => {
     // Act: re-sent with the same key, its body formatted differently.
     const again = await receive(intake, {
       correlationId,
-      token,
+      proof,
       body: `${JSON.stringify(FINAL)}\n`,
       idempotencyKey: 'idem-1',
     });
@@ -236,14 +269,14 @@ describe('receiveCallback', () => {
   });
 
   it('answers a re-sent callback (same raw body, no key) with the same receipt after it completed the item', async (t) => {
-    const { intake, correlator, callbackQueue, correlationId, token } = await waiting(t);
+    const { intake, correlator, callbackQueue, correlationId, proof } = await waiting(t);
     const raw = JSON.stringify(FINAL);
-    const first = await receive(intake, { correlationId, token, body: raw });
+    const first = await receive(intake, { correlationId, proof, body: raw });
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     assert.equal(await applyCallback(correlator, queued), 'applied');
 
-    const again = await receive(intake, { correlationId, token, body: raw });
+    const again = await receive(intake, { correlationId, proof, body: raw });
 
     assert.deepEqual(again, first);
     assert.equal(callbackQueue.sent.length, 1);
@@ -251,8 +284,8 @@ describe('receiveCallback', () => {
 
   it('answers 409 for a new callback to an item that is already finished', async (t) => {
     // Prepare
-    const { intake, correlator, callbackQueue, correlationId, token } = await waiting(t);
-    await receive(intake, { correlationId, token, body: FINAL });
+    const { intake, correlator, callbackQueue, correlationId, proof } = await waiting(t);
+    await receive(intake, { correlationId, proof, body: FINAL });
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     await applyCallback(correlator, queued);
@@ -260,7 +293,7 @@ describe('receiveCallback', () => {
     // Act
     const received = receive(intake, {
       correlationId,
-      token,
+      proof,
       body: { status: 'failed', note: 'changed my mind' },
     });
 
@@ -281,7 +314,7 @@ describe('receiveCallback', () => {
     const stale = correlationFor(ACTIVATE_ONLY, 'delivery-1');
 
     // Act
-    const received = receive(intake, { correlationId: stale, token: await proofFor(stale), body: FINAL });
+    const received = receive(intake, { correlationId: stale, proof: await proofFor(stale), body: FINAL });
 
     // Assess
     await assert.rejects(received, (error: unknown) => {
@@ -292,20 +325,20 @@ describe('receiveCallback', () => {
     assert.deepEqual(callbackQueue.sent, []);
   });
 
-  it('keeps the token out of what it queues (and the correlator stores) when the body echoes the callback URL', async (t) => {
+  it('keeps the proof out of what it queues (and the correlator stores) when the body echoes the callback URL', async (t) => {
     // Prepare
-    const { intake, correlator, store, callbackQueue, correlationId, token } = await waiting(t);
-    const url = `https://switchboard.test/callbacks/${correlationId}?token=${token}`;
+    const { intake, correlator, store, callbackQueue, correlationId, proof } = await waiting(t);
+    const url = `https://switchboard.test/callbacks/${correlationId}/${proof}`;
 
     // Act
-    await receive(intake, { correlationId, token, body: { ...FINAL, answeredTo: url } });
+    await receive(intake, { correlationId, proof, body: { ...FINAL, answeredTo: url } });
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     await applyCallback(correlator, queued);
 
     // Assess
-    assert.ok(!JSON.stringify(queued).includes(token), 'the queued message has no token');
-    assert.ok(!JSON.stringify(store.item(ORDER, ACTIVATE_ONLY)).includes(token), 'the item has no token');
+    assert.ok(!JSON.stringify(queued).includes(proof), 'the queued message has no proof');
+    assert.ok(!JSON.stringify(store.item(ORDER, ACTIVATE_ONLY)).includes(proof), 'the item has no proof');
   });
 
   it('answers 409 for an item that is still Pending', async (t) => {
@@ -314,17 +347,187 @@ describe('receiveCallback', () => {
     const correlationId = correlationFor(ACTIVATE_ONLY, 'delivery-1');
 
     await assert.rejects(
-      receive(intake, { correlationId, token: await proofFor(correlationId), body: FINAL }),
+      receive(intake, { correlationId, proof: await proofFor(correlationId), body: FINAL }),
       ConflictError,
     );
+  });
+});
+
+describe('receiveCallback: a URL past its expiry', () => {
+  it('refuses (401, saying when it expired) a proof past its expiry for an item that no longer waits on it', async (t) => {
+    // Prepare: the callback completed the item; the URL's own life then ended.
+    const { intake, correlator, callbackQueue, correlationId, clock } = await waiting(t);
+    const expiresAt = new Date(Date.parse(T0) + 600_000);
+    const proof = await proofFor(correlationId, expiresAt);
+    await receive(intake, { correlationId, proof, body: FINAL });
+    const [queued] = callbackQueue.sent;
+    assert.ok(queued);
+    await applyCallback(correlator, queued);
+    clock.advance(601);
+
+    // Act
+    const received = receive(intake, { correlationId, proof, body: { status: 'failed' } });
+
+    // Assess
+    await assert.rejects(received, (error: unknown) => {
+      assert.ok(error instanceof UnauthorizedError);
+      assert.match(error.message, new RegExp(`expired at ${expiresAt.toISOString()}`));
+      return true;
+    });
+    assert.equal(callbackQueue.sent.length, 1);
+  });
+
+  it('accepts a proof past its expiry while the item still waits on its URL with a deadline to come (a later attempt sent it again)', async (t) => {
+    // Prepare: the item waits (deadline an hour after T0); the URL given first expired after ten minutes.
+    const { intake, callbackQueue, correlationId, clock } = await waiting(t);
+    const proof = await proofFor(correlationId, new Date(Date.parse(T0) + 600_000));
+    clock.advance(1200);
+
+    // Act
+    const receipt = await receive(intake, { correlationId, proof, body: FINAL });
+
+    // Assess
+    assert.equal(receipt.status, 'accepted');
+    assert.equal(callbackQueue.sent.length, 1);
+  });
+
+  it('refuses a proof past its expiry once the wait’s own deadline has passed too', async (t) => {
+    const { intake, callbackQueue, correlationId, clock } = await waiting(t);
+    const proof = await proofFor(correlationId, new Date(Date.parse(T0) + 600_000));
+    clock.advance(ASYNC_TIMEOUT_SECONDS + 60);
+
+    await assert.rejects(receive(intake, { correlationId, proof, body: FINAL }), /expired at/);
+    assert.deepEqual(callbackQueue.sent, []);
+  });
+});
+
+describe('receiveCallback: an interface whose system signs its callbacks (Standard Webhooks)', () => {
+  const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+  const OTHER_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+
+  /** The activate-only order waiting for its callback, its interface wanting signed callbacks. */
+  async function signedWaiting(t: TestContext) {
+    quietLogs(t);
+    const catalog = asyncCatalog();
+    const iface = catalog.interfaces['activate-line'];
+    assert.ok(iface);
+    catalog.interfaces['activate-line'] = { ...iface, callbackAuth: 'standard-webhooks' };
+    const world = await asyncWorld({ catalog, systemSecrets: { activation: SECRET } });
+    await runItem(world.worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+    const correlationId = correlationFor(ACTIVATE_ONLY, 'delivery-1');
+    return { ...world, correlationId, proof: await proofFor(correlationId) };
+  }
+
+  /** The headers a system sends: its message id, the time it signed, and the signature of the body. */
+  const signed = (raw: string, options: { id?: string; at?: number; secret?: string } = {}) => {
+    const at = options.at ?? Math.round(Date.parse(T0) / 1000);
+    const id = options.id ?? 'msg_1';
+    return {
+      id,
+      timestamp: String(at),
+      signature: signWebhook(webhookKey(options.secret ?? SECRET), id, at, raw),
+    };
+  };
+
+  it('accepts a callback signed by its system, identified by its webhook-id', async (t) => {
+    const { intake, callbackQueue, correlationId, proof } = await signedWaiting(t);
+    const raw = JSON.stringify(FINAL);
+
+    const receipt = await receive(intake, { correlationId, proof, body: raw, webhook: signed(raw) });
+
+    assert.equal(receipt.callbackId, callbackIdOf(nonceIn(correlationId), 'msg_1', 'ignored'));
+    assert.equal(callbackQueue.sent.length, 1);
+  });
+
+  const refusals: [string, (raw: string) => { body: string; webhook?: WebhookHeaders }, RegExp][] = [
+    [
+      'an unsigned callback',
+      (raw) => ({ body: raw }),
+      /webhook-id, webhook-timestamp, webhook-signature missing/,
+    ],
+    [
+      'a callback signed with another secret',
+      (raw) => ({ body: raw, webhook: signed(raw, { secret: OTHER_SECRET }) }),
+      /does not match/,
+    ],
+    [
+      'a body changed after signing',
+      (raw) => ({ body: raw.replace('SVC-1', 'SVC-FORGED'), webhook: signed(raw) }),
+      /does not match/,
+    ],
+    [
+      'a signature more than five minutes old',
+      (raw) => ({ body: raw, webhook: signed(raw, { at: Math.round(Date.parse(T0) / 1000) - 301 }) }),
+      /301 s old/,
+    ],
+    [
+      'a signature from more than five minutes ahead',
+      (raw) => ({ body: raw, webhook: signed(raw, { at: Math.round(Date.parse(T0) / 1000) + 400 }) }),
+      /400 s ahead/,
+    ],
+  ];
+  for (const [what, make, why] of refusals) {
+    it(`refuses ${what} (401 saying why), queueing nothing`, async (t) => {
+      const { intake, callbackQueue, correlationId, proof, store } = await signedWaiting(t);
+      const before = store.item(ORDER, ACTIVATE_ONLY);
+
+      const received = receive(intake, { correlationId, proof, ...make(JSON.stringify(FINAL)) });
+
+      await assert.rejects(received, (error: unknown) => {
+        assert.ok(error instanceof UnauthorizedError);
+        assert.match(error.message, why);
+        assert.match(error.message, /system "activation" signs its callbacks/);
+        return true;
+      });
+      assert.deepEqual(callbackQueue.sent, []);
+      assert.deepEqual(store.item(ORDER, ACTIVATE_ONLY), before);
+    });
+  }
+
+  it('answers a replayed webhook-id (signed again, later) as a duplicate, and applies it once', async (t) => {
+    // Prepare: the callback arrives and is applied.
+    const { intake, correlator, callbackQueue, store, correlationId, proof, clock } = await signedWaiting(t);
+    const raw = JSON.stringify(FINAL);
+    const first = await receive(intake, { correlationId, proof, body: raw, webhook: signed(raw) });
+    const [queued] = callbackQueue.sent;
+    assert.ok(queued);
+    assert.equal(await applyCallback(correlator, queued), 'applied');
+
+    // Act: the system re-sends it two minutes later, signed anew under the same message id.
+    clock.advance(120);
+    const at = Math.round(clock.now().getTime() / 1000);
+    const again = await receive(intake, { correlationId, proof, body: raw, webhook: signed(raw, { at }) });
+
+    // Assess
+    assert.deepEqual(again, first);
+    assert.equal(callbackQueue.sent.length, 1, 'not queued again');
+    assert.equal(store.item(ORDER, ACTIVATE_ONLY).state, 'Completed');
+  });
+
+  it('accepts the previous secret while the system moves to a new one', async (t) => {
+    const world = await signedWaiting(t);
+    const intake = {
+      ...world.intake,
+      systemKeys: async () => [webhookKey(OTHER_SECRET), webhookKey(SECRET)],
+    };
+    const raw = JSON.stringify(FINAL);
+
+    const receipt = await receive(intake, {
+      correlationId: world.correlationId,
+      proof: world.proof,
+      body: raw,
+      webhook: signed(raw),
+    });
+
+    assert.equal(receipt.status, 'accepted');
   });
 });
 
 describe('handleCallback', () => {
   it('answers 202 with the receipt, the Idempotency-Key header identifying the callback', async (t) => {
     // Prepare
-    const { intake, callbackQueue, correlationId, token } = await waiting(t);
-    const event = callbackEvent(correlationId, token, JSON.stringify(FINAL), {
+    const { intake, callbackQueue, correlationId, proof } = await waiting(t);
+    const event = callbackEvent(correlationId, proof, JSON.stringify(FINAL), {
       'content-type': 'application/json',
       'idempotency-key': 'idem-7',
     });
@@ -343,10 +546,10 @@ describe('handleCallback', () => {
   });
 
   it('identifies a base64-encoded body by its decoded text', async (t) => {
-    const { intake, correlationId, token } = await waiting(t);
+    const { intake, correlationId, proof } = await waiting(t);
     const raw = JSON.stringify(FINAL);
     const event = {
-      ...callbackEvent(correlationId, token, Buffer.from(raw).toString('base64')),
+      ...callbackEvent(correlationId, proof, Buffer.from(raw).toString('base64')),
       isBase64Encoded: true,
     };
 
@@ -360,32 +563,32 @@ describe('handleCallback', () => {
   });
 
   for (const [what, status, event] of [
-    ['no token', 401, (id: string) => callbackEvent(id, undefined, JSON.stringify(FINAL))],
-    ['a forged token', 401, (id: string) => callbackEvent(id, 'forged', JSON.stringify(FINAL))],
+    ['no proof', 401, (id: string) => callbackEvent(id, undefined, JSON.stringify(FINAL))],
+    ['a forged proof', 401, (id: string) => callbackEvent(id, 'forged', JSON.stringify(FINAL))],
     [
       'a body that is not JSON',
       400,
-      (id: string, token: string) => callbackEvent(id, token, 'status=completed'),
+      (id: string, proof: string) => callbackEvent(id, proof, 'status=completed'),
     ],
     [
       'a body that is not declared JSON',
       400,
-      (id: string, token: string) =>
-        callbackEvent(id, token, JSON.stringify(FINAL), { 'content-type': 'text/plain' }),
+      (id: string, proof: string) =>
+        callbackEvent(id, proof, JSON.stringify(FINAL), { 'content-type': 'text/plain' }),
     ],
     [
       'another route',
       404,
-      (id: string, token: string) => ({
-        ...callbackEvent(id, token, JSON.stringify(FINAL)),
+      (id: string, proof: string) => ({
+        ...callbackEvent(id, proof, JSON.stringify(FINAL)),
         routeKey: 'GET /callbacks/{correlationId}',
       }),
     ],
-  ] as [string, number, (id: string, token: string) => APIGatewayProxyEventV2][]) {
+  ] as [string, number, (id: string, proof: string) => APIGatewayProxyEventV2][]) {
     it(`answers ${status} for ${what}`, async (t) => {
-      const { intake, callbackQueue, correlationId, token } = await waiting(t);
+      const { intake, callbackQueue, correlationId, proof } = await waiting(t);
 
-      const response = await handleCallback(intake, event(correlationId, token));
+      const response = await handleCallback(intake, event(correlationId, proof));
 
       assert.equal(response.statusCode, status);
       assert.equal(JSON.parse(String(response.body)).status, String(status));
@@ -394,23 +597,23 @@ describe('handleCallback', () => {
   }
 
   it('answers 409 for a callback to a finished item', async (t) => {
-    const { intake, correlator, callbackQueue, correlationId, token } = await waiting(t);
-    await handleCallback(intake, callbackEvent(correlationId, token, JSON.stringify(FINAL)));
+    const { intake, correlator, callbackQueue, correlationId, proof } = await waiting(t);
+    await handleCallback(intake, callbackEvent(correlationId, proof, JSON.stringify(FINAL)));
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     await applyCallback(correlator, queued);
 
     const response = await handleCallback(
       intake,
-      callbackEvent(correlationId, token, JSON.stringify({ status: 'failed' })),
+      callbackEvent(correlationId, proof, JSON.stringify({ status: 'failed' })),
     );
 
     assert.equal(response.statusCode, 409);
   });
 
   it('answers the receipt of a re-sent callback without queueing it again after the item is done', async (t) => {
-    const { intake, correlator, callbackQueue, correlationId, token } = await waiting(t);
-    const event = callbackEvent(correlationId, token, JSON.stringify(FINAL));
+    const { intake, correlator, callbackQueue, correlationId, proof } = await waiting(t);
+    const event = callbackEvent(correlationId, proof, JSON.stringify(FINAL));
     const first = await handleCallback(intake, event);
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
@@ -433,12 +636,16 @@ describe('retries a system can follow', () => {
   const operator = { id: 'op-1', name: 'Olga Operator' };
   const keyOf = (request: { headers: Record<string, string> } | undefined) =>
     request?.headers['idempotency-key'];
+  /**
+   * The callback URL without its proof: what names the request's wait. Each attempt signs the URL anew
+   * (its expiry is that attempt's), and any of them is accepted while the item waits on the request.
+   */
   const urlOf = (request: { headers: Record<string, string> } | undefined) =>
-    request?.headers['callback-url'];
+    request?.headers['callback-url']?.replace(/\/[^/]+$/, '');
 
   it('keeps a final answer that comes after the deadline ended its wait, and the retry takes it instead of asking again', async (t) => {
     // Prepare: the wait's deadline passed; the default rule retries a timeout, so the item is Failed.
-    const { intake, correlator, worker, store, http, queue, callbackQueue, clock, correlationId, token } =
+    const { intake, correlator, worker, store, http, queue, callbackQueue, clock, correlationId, proof } =
       await waiting(t);
     const [deadline] = deadlinesIn(queue.sent);
     assert.ok(deadline);
@@ -447,7 +654,7 @@ describe('retries a system can follow', () => {
     assert.equal(store.item(ORDER, ACTIVATE_ONLY).state, 'Failed');
 
     // Act: the system's late answer, on the URL of the request the retry repeats; then the retry.
-    const receipt = await receive(intake, { correlationId, token, body: FINAL });
+    const receipt = await receive(intake, { correlationId, proof, body: FINAL });
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     const result = await applyCallback(correlator, queued);
@@ -469,9 +676,9 @@ describe('retries a system can follow', () => {
     assert.deepEqual(item.outputAttributes, { serviceId: 'SVC-1' });
     assert.equal(http.requests.length, 1, 'no second request: the system would only have replayed its 202');
     // Sent again, the answer is a duplicate (kept before), and a second answer for the request is refused.
-    assert.equal((await receive(intake, { correlationId, token, body: FINAL })).status, 'accepted');
+    assert.equal((await receive(intake, { correlationId, proof, body: FINAL })).status, 'accepted');
     await assert.rejects(
-      receive(intake, { correlationId, token, body: { status: 'failed' } }),
+      receive(intake, { correlationId, proof, body: { status: 'failed' } }),
       /the item is Completed/,
     );
   });
@@ -491,7 +698,7 @@ describe('retries a system can follow', () => {
     await runItem(worker, { kind: 'start', orderId: ORDER, itemKey: ACTIVATE_ONLY }, 'takeover-1');
     const held = store.item(ORDER, ACTIVATE_ONLY);
     const correlationId = correlationFor(ACTIVATE_ONLY, 'dead-worker');
-    await receive(intake, { correlationId, token: await proofFor(correlationId), body: FINAL });
+    await receive(intake, { correlationId, proof: await proofFor(correlationId), body: FINAL });
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     const result = await applyCallback(correlator, queued);
@@ -512,7 +719,7 @@ describe('retries a system can follow', () => {
   it('keeps a final answer that comes while the worker is writing its attempt off (the system acted and the connection broke)', async (t) => {
     // Prepare: activation accepted (the item waits); the correlator reads it Running, and the worker's
     // write that the attempt got no answer lands between that read and the correlator's own write.
-    const { intake, correlator, worker, store, http, callbackQueue, clock, correlationId, token } =
+    const { intake, correlator, worker, store, http, callbackQueue, clock, correlationId, proof } =
       await waiting(t);
     const original = store.applyCallback.bind(store);
     let raced = false;
@@ -538,7 +745,7 @@ describe('retries a system can follow', () => {
     });
 
     // Act
-    await receive(intake, { correlationId, token, body: FINAL });
+    await receive(intake, { correlationId, proof, body: FINAL });
     const result = await applyCallback(
       correlator,
       callbackQueue.sent[0] as (typeof callbackQueue.sent)[number],
@@ -612,10 +819,10 @@ describe('retries a system can follow', () => {
 
   it("applies the same failure body sent again for a new request: a callback's id is scoped to its request", async (t) => {
     // Prepare: the system reports failure on the callback (fallout under the default rule).
-    const { intake, correlator, worker, store, http, callbackQueue, clock, correlationId, token } =
+    const { intake, correlator, worker, store, http, callbackQueue, clock, correlationId, proof } =
       await waiting(t);
     const failed = { status: 'failed', error: { code: 'E42', message: 'line test failed' } };
-    await receive(intake, { correlationId, token, body: failed });
+    await receive(intake, { correlationId, proof, body: failed });
     await applyCallback(correlator, callbackQueue.sent[0] as (typeof callbackQueue.sent)[number]);
     assert.equal(store.item(ORDER, ACTIVATE_ONLY).state, 'FatallyFailed');
 
@@ -626,7 +833,7 @@ describe('retries a system can follow', () => {
     const renewed = correlationFor(ACTIVATE_ONLY, 'operator-retry-1');
     const receipt = await receive(intake, {
       correlationId: renewed,
-      token: await proofFor(renewed),
+      proof: await proofFor(renewed),
       body: failed,
     });
     const result = await applyCallback(

@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { checkWebhook, webhookKey } from '../../lambdas/domain/webhook-signature';
 import { type ActivationOptions, type ActivationSystem, startActivation } from '../../simulators/activation';
 
 /** A callback as Switchboard's callback endpoint saw it. */
@@ -12,6 +13,8 @@ interface ReceivedCallback {
   target: string;
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
+  /** The body as sent: what a signature covers. */
+  raw: string;
   at: number;
 }
 
@@ -24,10 +27,12 @@ async function startCallbackEndpoint(answers: number[] = []) {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
     received.push({
       target: req.url ?? '',
       headers: req.headers,
-      body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+      body: JSON.parse(raw),
+      raw,
       at: performance.now(),
     });
     const status = answers.shift() ?? 202;
@@ -63,6 +68,45 @@ function activate(system: ActivationSystem, body: unknown, headers: Record<strin
 
 let ports = 0;
 const line = (orderId: string) => ({ orderId, orderItemId: '1', portId: `DSLAM-20/1/${++ports}` });
+
+describe('the activation simulator signing its callbacks (Standard Webhooks)', () => {
+  const secret = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
+
+  it('signs each send of each callback; a re-send keeps its webhook-id and is signed afresh', async () => {
+    // Prepare: the endpoint answers the interim callback's first send with 503, so it is re-sent.
+    const endpoint = await startCallbackEndpoint([503]);
+    const activation = await startAsync({ callbackSecret: secret, interimDelayMs: 0, finalDelayMs: 0 });
+    try {
+      // Act
+      const response = await activate(activation, line('o-signed'), {
+        'callback-url': `${endpoint.url}/callbacks/c/p`,
+      });
+      assert.equal(response.status, 202);
+      await activation.settled();
+
+      // Assess: interim (twice), final; every one verifiable with the secret, over the body as sent.
+      const { received } = endpoint;
+      assert.equal(received.length, 3);
+      for (const callback of received) {
+        const headers = {
+          id: String(callback.headers['webhook-id']),
+          timestamp: String(callback.headers['webhook-timestamp']),
+          signature: String(callback.headers['webhook-signature']),
+        };
+        assert.deepEqual(checkWebhook([webhookKey(secret)], headers, callback.raw, new Date()), {
+          valid: true,
+          id: callback.headers['idempotency-key'],
+        });
+      }
+      const [first, resent, final] = received;
+      assert.equal(resent?.headers['webhook-id'], first?.headers['webhook-id'], 'a re-send keeps its id');
+      assert.notEqual(final?.headers['webhook-id'], first?.headers['webhook-id']);
+    } finally {
+      await activation.stop();
+      await endpoint.stop();
+    }
+  });
+});
 
 describe('the activation simulator in async mode', () => {
   let endpoint: CallbackEndpoint;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { webhookKey } from '../../lambdas/domain/webhook-signature';
 import {
   type DemoSystems,
   demoCredentials,
@@ -156,9 +157,13 @@ describe('demoCredentials', () => {
     assert.deepEqual(Object.keys(one).sort(), [
       'activation-oauth',
       'billing-basic',
+      'callbacks:activation',
       'inventory-api-key',
       'scheduling-api-key',
     ]);
+    // A Standard Webhooks secret: whsec_ and base64 of 32 random bytes.
+    assert.equal(webhookKey(one['callbacks:activation'].secret).length, 32);
+    assert.notEqual(one['callbacks:activation'].secret, two['callbacks:activation'].secret);
     assert.notEqual(one['scheduling-api-key'].apiKey, two['scheduling-api-key'].apiKey);
     assert.notEqual(one['inventory-api-key'].apiKey, two['inventory-api-key'].apiKey);
     assert.notEqual(one['activation-oauth'].clientSecret, two['activation-oauth'].clientSecret);
