@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { CallbackKey, CallbackKeyRing } from '../lambdas/domain/callback-keys';
+import { type CallbackKey, type CallbackKeyRing, keyIdAt } from '../lambdas/domain/callback-keys';
 import { CALLBACK_SIGNING_KEY } from '../lambdas/shared/callback-signing-key';
 import { nextKeyRing } from '../lambdas/use-cases/rotate-callback-keys';
 import { writeFileDurably } from './durable-file';
@@ -13,7 +13,7 @@ import { readSecretValues, secretsFile } from './secrets-manager';
 export function rotateLocalCallbackKeys(
   dataDir: string,
   rotation: { now: Date; graceSeconds: number; revoke?: boolean },
-): { ring: CallbackKeyRing; added: CallbackKey; file: string } {
+): { ring: CallbackKeyRing; added: CallbackKey; file: string; changed: boolean } {
   const file = secretsFile(dataDir);
   if (!existsSync(file)) {
     throw new Error(`${file} does not exist: start the local runtime once (npm start) to make its keys`);
@@ -27,7 +27,15 @@ export function rotateLocalCallbackKeys(
   } catch (error) {
     throw new Error(`${file}, "${CALLBACK_SIGNING_KEY}": ${(error as Error).message}`);
   }
-  const ring = next.ring as unknown as Record<string, unknown>;
-  writeFileDurably(file, `${JSON.stringify({ ...values, [CALLBACK_SIGNING_KEY]: ring }, null, 2)}\n`, 0o600);
-  return { ...next, file };
+  // A rotation that still waits to take effect is left as it is (rotateKeyRing).
+  const changed = next.added.id === keyIdAt(rotation.now);
+  if (changed) {
+    const ring = next.ring as unknown as Record<string, unknown>;
+    writeFileDurably(
+      file,
+      `${JSON.stringify({ ...values, [CALLBACK_SIGNING_KEY]: ring }, null, 2)}\n`,
+      0o600,
+    );
+  }
+  return { ...next, file, changed };
 }

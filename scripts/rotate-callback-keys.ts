@@ -19,11 +19,17 @@ try {
   });
   const graceSeconds = keyGraceSeconds(loadCatalog(values.catalog ?? 'catalog'));
   const now = new Date();
-  const { ring, added, file } = rotateLocalCallbackKeys(values['data-dir'] ?? '.local', {
+  const { ring, added, file, changed } = rotateLocalCallbackKeys(values['data-dir'] ?? '.local', {
     now,
     graceSeconds,
     ...(values.revoke ? { revoke: true } : {}),
   });
+  if (!changed) {
+    console.log(
+      `${file}: ${added.id}, rotated in already, signs from ${added.activeFrom}; nothing changed (rotate again after that)`,
+    );
+    process.exit(0);
+  }
   console.log(`${file}: the callback signing keys are now ${ring.keys.map((k) => k.id).join(', ')}`);
   console.log(
     values.revoke

@@ -159,6 +159,19 @@ describe('rotateLocalCallbackKeys (npm run rotate-callback-keys)', () => {
     assert.equal(statSync(join(dir, 'secrets.json')).mode & 0o777, 0o600);
   });
 
+  it('changes nothing while the key it rotated in waits to sign', () => {
+    const dir = dataDirWith({ 'callback-signing-key': FIRST });
+    const first = rotateLocalCallbackKeys(dir, { now: NOW, graceSeconds: 600 });
+    const written = readFileSync(join(dir, 'secrets.json'), 'utf8');
+
+    const again = rotateLocalCallbackKeys(dir, { now: new Date(NOW.getTime() + 60_000), graceSeconds: 600 });
+
+    assert.equal(first.changed, true);
+    assert.equal(again.changed, false);
+    assert.deepEqual(again.added, first.added);
+    assert.equal(readFileSync(join(dir, 'secrets.json'), 'utf8'), written);
+  });
+
   it('revokes: one new key, signing at once', () => {
     const dir = dataDirWith({ 'callback-signing-key': FIRST });
 
