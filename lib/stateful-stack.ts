@@ -16,6 +16,7 @@ import {
   LEASED_ITEM_ATTRIBUTES,
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
+  ORDERS_BY_SUBMITTER,
 } from '../lambdas/shared/order-table';
 import { SwitchboardIdentity } from './constructs/identity';
 import { OperatorAlerts } from './constructs/operator-alerts';
@@ -76,18 +77,20 @@ export class StatefulStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Order records only carry these keys: every order newest first, and the orders in one state.
+    // Order records only carry these keys: every order newest first, the orders in one state, the orders
+    // of one submitter; each partition split in shards (`<key>#<0-7>`, order-table.ts: LIST_SHARDS).
     const listSort = { name: 'listSort', type: AttributeType.STRING };
-    this.ordersTable.addGlobalSecondaryIndex({
-      indexName: ORDERS_BY_CREATION,
-      partitionKey: { name: 'listAll', type: AttributeType.STRING },
-      sortKey: listSort,
-    });
-    this.ordersTable.addGlobalSecondaryIndex({
-      indexName: ORDERS_BY_STATE,
-      partitionKey: { name: 'listState', type: AttributeType.STRING },
-      sortKey: listSort,
-    });
+    for (const [indexName, partition] of [
+      [ORDERS_BY_CREATION, 'listAll'],
+      [ORDERS_BY_STATE, 'listState'],
+      [ORDERS_BY_SUBMITTER, 'listOwner'],
+    ] as const) {
+      this.ordersTable.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: partition, type: AttributeType.STRING },
+        sortKey: listSort,
+      });
+    }
     // Sparse: only On Hold items carry these keys, so each index is exactly the on-hold list, oldest first.
     for (const [indexName, partition] of [
       [ITEMS_HELD_BY_SYSTEM, 'heldSystem'],

@@ -21,6 +21,7 @@ import {
   ITEMS_IN_FALLOUT,
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
+  ORDERS_BY_SUBMITTER,
 } from '../lambdas/shared/order-table';
 import {
   ABNORMAL_END,
@@ -102,7 +103,7 @@ export class StatelessStack extends Stack {
       catalog,
       invocation: 'api',
     }).bindTable('ORDERS_TABLE', ordersTable, 'read-write', {
-      indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE],
+      indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE, ORDERS_BY_SUBMITTER],
     });
     orderApi.addJsonEnvironment(
       'PLAN_STATE_MACHINES',

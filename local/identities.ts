@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { writeFileDurably } from './durable-file';
 
 /**
- * The local stand-in for Cognito: a git-ignored file in the data folder that gives each role a bearer
- * token and the JWT claims a Cognito token for that role would carry. The local API Gateway accepts
+ * The local stand-in for Cognito: a git-ignored file in the data folder that gives each caller a bearer
+ * token and the JWT claims a Cognito token for it would carry (its roles come from those claims, as on
+ * AWS; `role` is a label). Add callers to the file as you need them. The local API Gateway accepts
  * these tokens where the template puts a JWT authorizer, and passes the claims to the Lambda in the
  * request context exactly where API Gateway puts them.
  */
@@ -28,6 +29,22 @@ function defaults(): LocalIdentity[] {
       role: 'submitter',
       token: newToken(),
       claims: { sub: 'local-order-capture', client_id: 'local-order-capture', scope: 'switchboard/submit' },
+    },
+    // A second order-capture client: it reads and lists only the orders it submitted, as the first does.
+    {
+      role: 'submitter',
+      token: newToken(),
+      claims: { sub: 'local-web-shop', client_id: 'local-web-shop', scope: 'switchboard/submit' },
+    },
+    // A client that reads every order and submits none (a service desk, a report).
+    {
+      role: 'reader',
+      token: newToken(),
+      claims: {
+        sub: 'local-service-desk',
+        client_id: 'local-service-desk',
+        scope: 'switchboard/read-orders',
+      },
     },
     // A person in the operators group.
     {

@@ -85,3 +85,11 @@ export function query(params: Record<string, string | number | undefined>): stri
   const pairs = defined.map(([k, v]): [string, string] => [k, String(v)]);
   return pairs.length === 0 ? '' : `?${new URLSearchParams(pairs)}`;
 }
+
+/** The cursor of the next page, from a listing's `Link: <…?after=…>; rel="next"`; none on the last page. */
+export function nextCursor(link: string | null): string | undefined {
+  const target = link ? /<([^>]+)>;\s*rel="next"/.exec(link)?.[1] : undefined;
+  return target
+    ? (new URL(target, 'https://switchboard.invalid').searchParams.get('after') ?? undefined)
+    : undefined;
+}

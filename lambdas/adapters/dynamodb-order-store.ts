@@ -41,6 +41,7 @@ import type {
   ItemOutcome,
   OrderAggregate,
   OrderDetail,
+  OrderListQuery,
   OrderStore,
 } from '../ports/order-store';
 import { batchGet } from '../shared/batch-get';
@@ -53,9 +54,9 @@ import {
   ITEMS_HELD_BY_SYSTEM,
   ITEMS_IN_FALLOUT,
   LEASE_LIST,
-  ORDERS_BY_CREATION,
-  ORDERS_BY_STATE,
+  listShardOf,
 } from '../shared/order-table';
+import { listOrderRecords } from './dynamodb-order-listing';
 import {
   ACCEPTED_SK,
   externalPk,
@@ -64,6 +65,7 @@ import {
   keptAnswerSk,
   LOG,
   listKeys,
+  listPartition,
   logPrefix,
   logSk,
   ORDER_SK,
@@ -195,80 +197,9 @@ export class DynamoDbOrderStore implements OrderStore {
     return records.map((record) => toOrder(record, accepted.get(String(record.pk))));
   }
 
-  async listOrders(query: { state?: OrderState; externalId?: string; offset: number; limit: number }) {
-    if (query.externalId !== undefined)
-      return this.listByExternalId({ ...query, externalId: query.externalId });
-    const index = query.state
-      ? {
-          IndexName: ORDERS_BY_STATE,
-          KeyConditionExpression: 'listState = :key',
-          ExpressionAttributeValues: { ':key': query.state },
-        }
-      : {
-          IndexName: ORDERS_BY_CREATION,
-          KeyConditionExpression: 'listAll = :key',
-          ExpressionAttributeValues: { ':key': 'ORDER' },
-        };
-    let total = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          ...index,
-          Select: 'COUNT',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      total += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    const orders: Record<string, unknown>[] = [];
-    let skipped = 0;
-    startKey = undefined;
-    while (orders.length < query.limit && skipped + orders.length < total) {
-      const page: QueryCommandOutput = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          ...index,
-          ScanIndexForward: false,
-          Limit: Math.min(query.offset - skipped + query.limit - orders.length, 100),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const record of page.Items ?? []) {
-        if (skipped < query.offset) skipped++;
-        else if (orders.length < query.limit) orders.push(record);
-      }
-      startKey = page.LastEvaluatedKey;
-      if (!startKey) break;
-    }
-    return { orders: await this.withAccepted(orders), total };
-  }
-
-  /** The orders with an external id: at most the 1,000 newest are looked at (an id names one order or a few). */
-  private async listByExternalId(query: {
-    externalId: string;
-    state?: OrderState;
-    offset: number;
-    limit: number;
-  }): Promise<{ orders: OrderRecord[]; total: number }> {
-    const found = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': externalPk(query.externalId) },
-        Limit: 1000,
-      }),
-    );
-    const keys = (found.Items ?? []).map((record) => ({ pk: orderPk(String(record.orderId)), sk: ORDER_SK }));
-    const orders = (await batchGet(this.db, this.tableName, keys))
-      .filter((order) => query.state === undefined || order.state === query.state)
-      .sort((a, b) => String(b.listSort).localeCompare(String(a.listSort)));
-    return {
-      orders: await this.withAccepted(orders.slice(query.offset, query.offset + query.limit)),
-      total: orders.length,
-    };
+  async listOrders(query: OrderListQuery) {
+    const { records, next } = await listOrderRecords(this.db, this.tableName, query);
+    return { orders: await this.withAccepted(records), ...(next !== undefined ? { next } : {}) };
   }
 
   async getAggregate(orderId: string): Promise<OrderAggregate | undefined> {
@@ -609,10 +540,15 @@ export class DynamoDbOrderStore implements OrderStore {
     // An empty set is no attribute in DynamoDB: the order goes on only when nothing holds it any more.
     await this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: ORDER_SK },
-      UpdateExpression: 'SET #state = :to, listState = :to, updatedAt = :at',
+      UpdateExpression: 'SET #state = :to, listState = :list, updatedAt = :at',
       ConditionExpression: '#state = :held AND attribute_not_exists(holds)',
       ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':to': 'inProgress', ':held': 'held', ':at': at },
+      ExpressionAttributeValues: {
+        ':to': 'inProgress',
+        ':list': listPartition('inProgress', listShardOf(orderId)),
+        ':held': 'held',
+        ':at': at,
+      },
     });
   }
 
@@ -1054,13 +990,17 @@ export class DynamoDbOrderStore implements OrderStore {
   }
 
   async setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean> {
-    const values: Record<string, unknown> = { ':to': to, ':at': at };
+    const values: Record<string, unknown> = {
+      ':to': to,
+      ':list': listPartition(to, listShardOf(orderId)),
+      ':at': at,
+    };
     from.forEach((state, i) => {
       values[`:from${i}`] = state;
     });
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: ORDER_SK },
-      UpdateExpression: `SET #state = :to, listState = :to, updatedAt = :at${to === 'completed' || to === 'failed' ? ', completedAt = :at' : ''}`,
+      UpdateExpression: `SET #state = :to, listState = :list, updatedAt = :at${to === 'completed' || to === 'failed' ? ', completedAt = :at' : ''}`,
       ConditionExpression: `#state IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: values,

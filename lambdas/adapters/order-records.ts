@@ -1,5 +1,6 @@
 import { type ItemLogEntry, logEntryKey } from '../domain/item-log';
 import type { ItemRecord, OrderRecord } from '../domain/orchestration';
+import { listShardOf } from '../shared/order-table';
 
 /**
  * How the orders table lays out an order: the keys of its records, and each record read back into the
@@ -9,11 +10,26 @@ import type { ItemRecord, OrderRecord } from '../domain/orchestration';
 export const orderPk = (orderId: string) => `ORDER#${orderId}`;
 /** One record per external id an order carries, in a partition of its own: an id's orders are one Query. */
 export const externalPk = (externalId: string) => `EXTERNAL#${externalId}`;
-export const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt'>) => ({
-  listAll: 'ORDER',
-  listState: order.state,
-  listSort: `${order.createdAt}#${order.id}`,
-});
+/** The partition of one listing index's shard: `<key>#<shard>`. */
+export const listPartition = (key: string, shard: number): string => `${key}#${shard}`;
+/** The key of all orders' listing (its shards' partitions are `ORDER#0` … `ORDER#7`). */
+export const ALL_ORDERS = 'ORDER';
+/** Where an order stands in every listing, newest last: `<createdAt>#<id>`, unique. */
+export const listPosition = (order: Pick<OrderRecord, 'id' | 'createdAt'>): string =>
+  `${order.createdAt}#${order.id}`;
+/**
+ * The keys that put an order in the listing indexes: all orders, the orders in its state, the orders
+ * of its submitter; each in the order's shard.
+ */
+export const listKeys = (order: Pick<OrderRecord, 'id' | 'state' | 'createdAt' | 'submittedBy'>) => {
+  const shard = listShardOf(order.id);
+  return {
+    listAll: listPartition(ALL_ORDERS, shard),
+    listState: listPartition(order.state, shard),
+    ...(order.submittedBy ? { listOwner: listPartition(order.submittedBy.id, shard) } : {}),
+    listSort: listPosition(order),
+  };
+};
 export const ORDER_SK = 'ORDER';
 /**
  * The TMF622 order as accepted (`submitted`), written once beside the order record, so the record that
@@ -80,7 +96,7 @@ export function toOrder(
   record: Record<string, unknown>,
   accepted: Record<string, unknown> | undefined,
 ): OrderRecord {
-  const { listAll: _all, listState: _state, listSort: _sort, ...rest } = strip(record);
+  const { listAll: _all, listState: _state, listOwner: _owner, listSort: _sort, ...rest } = strip(record);
   const { holds, ...order } = rest;
   return {
     ...(order as unknown as OrderRecord),

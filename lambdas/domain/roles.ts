@@ -1,13 +1,26 @@
-/** The roles Switchboard knows, and how a token proves one. */
-export type Role = 'submitter' | 'operator';
+/**
+ * The roles Switchboard knows, and how a token proves one. A submitter submits orders and reads its
+ * own; a reader reads every order (a reporting or service-desk client); an operator runs everything.
+ */
+export type Role = 'submitter' | 'reader' | 'operator';
 
 /** Cognito groups that give people a role. */
-export const GROUPS: Record<Role, string> = { submitter: 'submitters', operator: 'operators' };
+export const GROUPS: Record<Role, string> = {
+  submitter: 'submitters',
+  reader: 'order-readers',
+  operator: 'operators',
+};
 
 /** OAuth scopes (resource server `switchboard`) that give machine clients a role. */
-export const SCOPES = { resourceServer: 'switchboard', submit: 'submit', operate: 'operate' } as const;
+export const SCOPES = {
+  resourceServer: 'switchboard',
+  submit: 'submit',
+  readOrders: 'read-orders',
+  operate: 'operate',
+} as const;
 const SCOPE_ROLES: Record<string, Role> = {
   [`${SCOPES.resourceServer}/${SCOPES.submit}`]: 'submitter',
+  [`${SCOPES.resourceServer}/${SCOPES.readOrders}`]: 'reader',
   [`${SCOPES.resourceServer}/${SCOPES.operate}`]: 'operator',
 };
 
@@ -27,6 +40,17 @@ export interface Actor {
 }
 
 export const actorOf = (caller: Caller): Actor => ({ id: caller.id, name: caller.name });
+
+/** True when the caller reads every order: operators and readers. A submitter reads only its own. */
+export const readsAllOrders = (caller: Caller): boolean =>
+  caller.roles.has('operator') || caller.roles.has('reader');
+
+/**
+ * True when the caller may read the order: every order for operators and readers, else only an order
+ * it submitted. Another's order is answered as if it did not exist (404), so its id tells nothing.
+ */
+export const maySeeOrder = (caller: Caller, order: { submittedBy?: Actor }): boolean =>
+  readsAllOrders(caller) || order.submittedBy?.id === caller.id;
 
 /**
  * Reads the roles from JWT claims. HTTP APIs pass array claims as a string such as `[operators submitters]`;

@@ -1,12 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { listPosition } from '../adapters/order-records';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
-import type { OrderState } from '../domain/orchestration';
+import type { OrderRecord, OrderState } from '../domain/orchestration';
 import { TMF622_BASE_PATH, toProductOrder } from '../domain/order-view';
 import { MAX_ORDER_BYTES, productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
-import { actorOf } from '../domain/roles';
+import { actorOf, maySeeOrder, readsAllOrders } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
@@ -37,19 +38,37 @@ const PRODUCT_ORDER_STATES = [
 ] as const;
 
 /**
- * TMF622 list query: paging by offset and limit, filtering by state and by external id (a TMF630
- * attribute filter, `externalId.id=…`); any other parameter is refused.
+ * TMF622 list query: filtering by state and by external id (a TMF630 attribute filter,
+ * `externalId.id=…`), `limit`, and paging by the opaque cursor `after` that the previous page's
+ * `Link: <…>; rel="next"` carries. `offset` is accepted at 0 only: a page never reads those before it.
+ * Any other parameter is refused.
  */
 const listQuerySchema = z
   .object({
     state: z.enum(PRODUCT_ORDER_STATES).optional(),
     'externalId.id': z.string().min(1).max(200).optional(),
-    offset: z.coerce.number().int().min(0).max(100_000).default(0),
+    after: z.string().min(1).max(200).optional(),
+    offset: z.coerce
+      .number()
+      .int()
+      .refine((offset) => offset === 0, {
+        message: 'only 0: Switchboard pages by cursor, follow the Link header with rel="next" (after=…)',
+      })
+      .optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
   })
   .strict();
 
-/** TMF622 productOrder: POST (submitters) creates an order and starts its plans; GET /{id} (submitters, operators) reads it. */
+/**
+ * The most one page's JSON may weigh: orders stop before it is passed and the rest follow on the next
+ * page, so an answer stays well under Lambda's 6 MB response limit (docs/api.md#limits).
+ */
+export const MAX_LIST_BYTES = 5 * 1024 * 1024;
+
+/**
+ * TMF622 productOrder: POST (submitters) creates an order and starts its plans; GET lists and GET /{id}
+ * reads them — a submitter its own, readers and operators every order.
+ */
 export async function handleOrderApi(
   deps: OrderApiDeps,
   event: APIGatewayProxyEventV2,
@@ -81,27 +100,40 @@ export async function handleOrderApi(
       return json(201, resource, { location: resource.href });
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder`) {
-      requireRole(caller, 'submitter', 'operator');
+      requireRole(caller, 'submitter', 'reader', 'operator');
       const query = parseWith(listQuerySchema, event.queryStringParameters ?? {});
-      const { offset, limit, state } = query;
+      const { limit, state } = query;
       const externalId = query['externalId.id'];
+      const after = query.after === undefined ? undefined : decodeCursor(query.after);
       const page = await deps.store.listOrders({
-        offset,
         limit,
         ...(state ? { state: state as OrderState } : {}),
         ...(externalId ? { externalId } : {}),
+        // A submitter lists what it submitted; readers and operators list every order.
+        ...(readsAllOrders(caller) ? {} : { submittedBy: caller.id }),
+        ...(after !== undefined ? { after } : {}),
       });
-      return json(
-        200,
-        page.orders.map((order) => toProductOrder(order)),
-        { 'x-total-count': String(page.total), 'x-result-count': String(page.orders.length) },
-      );
+      const { views, next } = withinSize(page.orders, page.next);
+      const headers: Record<string, string> = { 'x-result-count': String(views.length) };
+      if (next !== undefined) {
+        const nextQuery = new URLSearchParams({
+          ...(state ? { state } : {}),
+          ...(externalId ? { 'externalId.id': externalId } : {}),
+          limit: String(limit),
+          after: encodeCursor(next),
+        });
+        headers.link = `<${TMF622_BASE_PATH}/productOrder?${nextQuery}>; rel="next"`;
+      }
+      return json(200, views, headers);
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder/{id}`) {
-      requireRole(caller, 'submitter', 'operator');
+      requireRole(caller, 'submitter', 'reader', 'operator');
       const id = pathId(event.pathParameters?.id, 'id');
       const aggregate = await deps.store.getAggregate(id);
-      if (!aggregate) throw new NotFoundError(`no productOrder with id "${id}"`);
+      // Another submitter's order is answered as one that does not exist: its id tells nothing.
+      if (!aggregate || !maySeeOrder(caller, aggregate.order)) {
+        throw new NotFoundError(`no productOrder with id "${id}"`);
+      }
       return json(200, toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context));
     }
     throw new NotFoundError(`no route ${route}`);
@@ -134,4 +166,50 @@ function idempotencyKeyOf(event: APIGatewayProxyEventV2): string | undefined {
     ]);
   }
   return key;
+}
+
+/**
+ * The page's orders as the API shows them, as many as fit MAX_LIST_BYTES; when some did not, `next` is
+ * the position after the last that did.
+ */
+function withinSize(orders: OrderRecord[], next: string | undefined) {
+  const views: ReturnType<typeof toProductOrder>[] = [];
+  let bytes = 2;
+  for (const order of orders) {
+    const view = toProductOrder(order);
+    bytes += Buffer.byteLength(JSON.stringify(view)) + 1;
+    if (bytes > MAX_LIST_BYTES && views.length > 0) {
+      return { views, next: listPosition(orders[views.length - 1] as OrderRecord) };
+    }
+    views.push(view);
+  }
+  return { views, next };
+}
+
+/** The cursor a page's Link gives: opaque to callers (base64url of where the next page starts). */
+export const encodeCursor = (position: string): string =>
+  Buffer.from(JSON.stringify({ after: position })).toString('base64url');
+
+const cursorSchema = z.object({
+  after: z.string().regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[A-Za-z0-9_-]{1,100}$/),
+});
+
+/** The position a cursor names; a cursor not made by encodeCursor is refused naming `after`. */
+export function decodeCursor(cursor: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const checked = cursorSchema.safeParse(parsed);
+  if (!checked.success) {
+    throw new ValidationError([
+      {
+        field: 'after',
+        message: 'is not a cursor Switchboard gave: use the Link header’s rel="next" as it is',
+      },
+    ]);
+  }
+  return checked.data.after;
 }

@@ -12,6 +12,14 @@ import type {
 import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
 
+export interface OrderListQuery {
+  state?: OrderState;
+  externalId?: string;
+  submittedBy?: string;
+  after?: string;
+  limit: number;
+}
+
 /** An order with everything the worker needs to decide about one of its items, read at once. */
 export interface OrderAggregate extends OrderAggregateView {
   items: Map<string, ItemRecord>;
@@ -69,15 +77,13 @@ export interface OrderStore {
     at: string,
   ): Promise<{ claimed: true } | { claimed: false; fingerprint: string; at: string }>;
   /**
-   * Orders newest first, optionally in one state or with one external id (any of an order's
-   * `externalId[].id`): the page from `offset`, and how many there are in all.
+   * Orders newest first, optionally in one state, with one external id (any of an order's
+   * `externalId[].id`), or submitted by one caller (`submittedBy`, the caller's id): at most `limit`
+   * orders older than the position `after` (listPosition of the last order of the page before), and
+   * `next`, the position to go on from, while there may be more. Reads one page, never the whole
+   * listing; a page may hold fewer than `limit` orders and still have a `next`.
    */
-  listOrders(query: {
-    state?: OrderState;
-    externalId?: string;
-    offset: number;
-    limit: number;
-  }): Promise<{ orders: OrderRecord[]; total: number }>;
+  listOrders(query: OrderListQuery): Promise<{ orders: OrderRecord[]; next?: string }>;
   /** The order, its context and its items' states (not their logs), read consistently. */
   getAggregate(orderId: string): Promise<OrderAggregate | undefined>;
   /** The order with every item's state and log: what the orchestration views show. */

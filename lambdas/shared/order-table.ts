@@ -1,6 +1,18 @@
+import { createHash } from 'node:crypto';
+
 /** Names of the orders table's indexes: created by the stateful stack, queried by the order store. */
 export const ORDERS_BY_CREATION = 'ordersByCreation';
 export const ORDERS_BY_STATE = 'ordersByState';
+/** Orders by who submitted them, newest first: what a submitter lists. */
+export const ORDERS_BY_SUBMITTER = 'ordersBySubmitter';
+/**
+ * The listing indexes' partitions are split in this many shards (`<key>#<shard>`, the shard from the
+ * order id's hash), so that no index partition takes every order's write; a listing merges the shards.
+ */
+export const LIST_SHARDS = 8;
+/** The shard an order's listing keys go to: the same for the order's life. */
+export const listShardOf = (orderId: string): number =>
+  (createHash('sha256').update(orderId).digest()[0] ?? 0) % LIST_SHARDS;
 /** Held items by system, oldest first (a sparse index: only On Hold items carry `heldSystem`). */
 export const ITEMS_HELD_BY_SYSTEM = 'itemsHeldBySystem';
 /** Held items by system interface, oldest first. */

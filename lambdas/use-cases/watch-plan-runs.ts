@@ -163,10 +163,12 @@ async function askForLostReleases(deps: WatchDeps, now: Date): Promise<string[]>
 
 async function ordersIn(store: OrderStore, state: 'acknowledged' | 'held'): Promise<OrderRecord[]> {
   const found: OrderRecord[] = [];
-  for (let offset = 0; offset < SWEEP_LIMIT; offset += PAGE) {
-    const { orders, total } = await store.listOrders({ state, offset, limit: PAGE });
-    found.push(...orders);
-    if (offset + PAGE >= total || orders.length === 0) break;
+  let after: string | undefined;
+  while (found.length < SWEEP_LIMIT) {
+    const page = await store.listOrders({ state, limit: PAGE, ...(after !== undefined ? { after } : {}) });
+    found.push(...page.orders);
+    if (page.next === undefined) break;
+    after = page.next;
   }
   return found;
 }

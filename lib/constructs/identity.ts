@@ -61,7 +61,11 @@ export class SwitchboardIdentity extends Construct {
       scopes: [
         new ResourceServerScope({
           scopeName: SCOPES.submit,
-          scopeDescription: 'submit and read product orders',
+          scopeDescription: 'submit product orders and read those it submitted',
+        }),
+        new ResourceServerScope({
+          scopeName: SCOPES.readOrders,
+          scopeDescription: 'read every product order',
         }),
         new ResourceServerScope({
           scopeName: SCOPES.operate,

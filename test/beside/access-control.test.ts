@@ -14,20 +14,20 @@ const routeClasses = [
     path: () => ORDERS,
     body: order,
     allowed: ['submitter'],
-    denied: ['operator'],
+    denied: ['operator', 'reader'],
   },
   {
     name: 'read an order',
     method: 'GET',
     path: (id: string) => `${ORDERS}/${id}`,
-    allowed: ['submitter', 'operator'],
+    allowed: ['submitter', 'reader', 'operator'],
     denied: [],
   },
   {
     name: 'list orders',
     method: 'GET',
     path: () => `${ORDERS}?limit=5`,
-    allowed: ['submitter', 'operator'],
+    allowed: ['submitter', 'reader', 'operator'],
     denied: [],
   },
   {
@@ -100,6 +100,43 @@ describe('access control through the local runtime', () => {
   it('checks the role before the body: a denied caller learns nothing about its request', async () => {
     const answer = await sb.call('POST', ORDERS, '{not json', { as: 'operator' });
     assert.equal(answer.status, 403);
+  });
+
+  it('lets a submitter read and list only the orders it submitted; readers and operators read them all', async () => {
+    // Prepare: a second order-capture client submits an order of its own.
+    const created = await sb.call('POST', ORDERS, demoDslOrder('web-shop'), { as: 'local-web-shop' });
+    assert.equal(created.status, 201);
+    const webShops = (created.body as { id: string }).id;
+    const listed = async (as: string) =>
+      ((await sb.call('GET', `${ORDERS}?limit=100`, undefined, { as })).body as { id: string }[]).map(
+        (o) => o.id,
+      );
+
+    // Act + Assess: each submitter sees its own and is told another's does not exist.
+    for (const [as, own, other] of [
+      ['submitter', orderId, webShops],
+      ['local-web-shop', webShops, orderId],
+    ] as const) {
+      assert.equal((await sb.call('GET', `${ORDERS}/${own}`, undefined, { as })).status, 200, as);
+      const theirs = await sb.call('GET', `${ORDERS}/${other}`, undefined, { as });
+      assert.equal(theirs.status, 404, `${as} reading another's order`);
+      // The same answer as for an order that does not exist.
+      const none = await sb.call('GET', `${ORDERS}/no-such-order`, undefined, { as });
+      assert.deepEqual(theirs.body, {
+        ...(none.body as Record<string, unknown>),
+        message: `no productOrder with id "${other}"`,
+      });
+      const list = await listed(as);
+      assert.ok(list.includes(own), `${as} lists its own`);
+      assert.ok(!list.includes(other), `${as} does not list another's`);
+    }
+    for (const as of ['reader', 'operator']) {
+      for (const id of [orderId, webShops]) {
+        assert.equal((await sb.call('GET', `${ORDERS}/${id}`, undefined, { as })).status, 200, `${as} ${id}`);
+      }
+      const list = await listed(as);
+      assert.ok(list.includes(orderId) && list.includes(webShops), `${as} lists both`);
+    }
   });
 
   it('records who submitted an order, as the token proved it', async () => {

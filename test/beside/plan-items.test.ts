@@ -105,18 +105,31 @@ describe('the tv-bundle demo plan: auto tasks, a condition, a manual task, a mil
     assert.equal((await sb.call('POST', '/orchestration/items/no-dot/complete')).status, 400);
   });
 
-  it('lists orders by state, newest first, with TMF622 paging headers', async () => {
+  it('lists orders by state, newest first, a page at a time by the Link header’s cursor', async () => {
     const page = await sb.call('GET', `${ORDERS}?state=completed&limit=1`);
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('x-result-count'), '1');
-    assert.ok(Number(page.headers.get('x-total-count')) >= 3);
+    assert.equal(page.headers.get('x-total-count'), null, 'nothing counts the listing');
     const [newest] = page.body as { state: string; id: string }[];
     assert.equal(newest?.state, 'completed');
-    const next = await sb.call('GET', `${ORDERS}?state=completed&limit=1&offset=1`);
-    assert.notEqual((next.body as { id: string }[])[0]?.id, newest?.id);
-    const all = await sb.call('GET', ORDERS, undefined, { as: 'operator' });
+    const link = /^<([^>]+)>; rel="next"$/.exec(page.headers.get('link') ?? '')?.[1];
+    assert.ok(link?.startsWith(`${ORDERS}?state=completed&limit=1&after=`), String(link));
+    const next = await sb.call('GET', link ?? '');
+    assert.equal(next.status, 200);
+    const [second] = next.body as { state: string; id: string }[];
+    assert.equal(second?.state, 'completed');
+    assert.notEqual(second?.id, newest?.id);
+    const offset = await sb.call('GET', `${ORDERS}?state=completed&limit=1&offset=1`);
+    assert.equal(offset.status, 400);
+    assert.deepEqual(
+      (offset.body as { problems: { field: string }[] }).problems.map((p) => p.field),
+      ['offset'],
+    );
+    const forged = await sb.call('GET', `${ORDERS}?after=bm90LWEtY3Vyc29y`);
+    assert.equal(forged.status, 400);
+    const all = await sb.call('GET', `${ORDERS}?limit=100`, undefined, { as: 'operator' });
     assert.equal(all.status, 200);
-    assert.equal(Number(all.headers.get('x-total-count')), (all.body as unknown[]).length);
+    assert.equal(Number(all.headers.get('x-result-count')), (all.body as unknown[]).length);
     const bad = await sb.call('GET', `${ORDERS}?state=finished&colour=red`);
     assert.equal(bad.status, 400);
     const fields = (bad.body as { problems: { field: string }[] }).problems.map((p) => p.field).sort();

@@ -83,6 +83,49 @@ describe('the Switchboard CDK app', () => {
     });
   });
 
+  it('lists orders through three indexes (all, by state, by submitter) that the order function alone queries', () => {
+    const [orders] = Object.values(stateful.findResources('AWS::DynamoDB::Table')).filter((t) =>
+      (t.Properties.GlobalSecondaryIndexes as { IndexName: string }[]).some(
+        (i) => i.IndexName === 'ordersByCreation',
+      ),
+    );
+    assert.ok(orders);
+    const listing = (orders.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[])
+      .filter((i) => i.IndexName.startsWith('ordersBy'))
+      .map((i) => [i.IndexName, i.KeySchema]);
+    assert.deepEqual(listing, [
+      [
+        'ordersByCreation',
+        [
+          { AttributeName: 'listAll', KeyType: 'HASH' },
+          { AttributeName: 'listSort', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'ordersByState',
+        [
+          { AttributeName: 'listState', KeyType: 'HASH' },
+          { AttributeName: 'listSort', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'ordersBySubmitter',
+        [
+          { AttributeName: 'listOwner', KeyType: 'HASH' },
+          { AttributeName: 'listSort', KeyType: 'RANGE' },
+        ],
+      ],
+    ]);
+    const queried = JSON.stringify(
+      statementsOf(stateless, 'OrderApi').filter((st) =>
+        JSON.stringify(st.Action).includes('dynamodb:Query'),
+      ),
+    );
+    for (const index of ['ordersByCreation', 'ordersByState', 'ordersBySubmitter']) {
+      assert.match(queried, new RegExp(`index/${index}`), index);
+    }
+  });
+
   it('gives every work queue a dead-letter queue, encrypts every queue and refuses plain HTTP', () => {
     const queues = stateful.findResources('AWS::SQS::Queue');
     const dlqs = Object.entries(queues).filter(([, q]) => !q.Properties?.RedrivePolicy);
@@ -582,12 +625,16 @@ describe('the Switchboard CDK app', () => {
       UserPoolTier: 'PLUS',
       UserPoolAddOns: Match.objectLike({ AdvancedSecurityMode: 'ENFORCED' }),
     });
-    for (const group of ['submitters', 'operators']) {
+    for (const group of ['submitters', 'order-readers', 'operators']) {
       stateful.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: group });
     }
     stateful.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
       Identifier: 'switchboard',
-      Scopes: [Match.objectLike({ ScopeName: 'submit' }), Match.objectLike({ ScopeName: 'operate' })],
+      Scopes: [
+        Match.objectLike({ ScopeName: 'submit' }),
+        Match.objectLike({ ScopeName: 'read-orders' }),
+        Match.objectLike({ ScopeName: 'operate' }),
+      ],
     });
     const machineClients = Object.values(stateful.findResources('AWS::Cognito::UserPoolClient')).filter((c) =>
       (c.Properties.AllowedOAuthFlows as string[] | undefined)?.includes('client_credentials'),

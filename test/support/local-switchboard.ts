@@ -34,7 +34,7 @@ export interface TestSwitchboard {
    * `null` sends no token): JSON in, status and parsed JSON out.
    */
   call(method: string, path: string, body?: unknown, options?: CallOptions): Promise<ApiAnswer>;
-  /** The bearer token the local identity file gives a role. */
+  /** The bearer token the local identity file gives a role (its first caller of it), or a caller by its sub. */
   token(role: string): string;
   /** What has been written: records in the orders table and plan executions started, on every plan. */
   writes(): Promise<{ records: number; executions: number }>;
@@ -174,7 +174,9 @@ async function startAround(
     dataDir,
     logs,
     token(role) {
-      const identity = handle.runtime.identities.find((i) => i.role === role);
+      const { identities } = handle.runtime;
+      const identity =
+        identities.find((i) => i.role === role) ?? identities.find((i) => i.claims.sub === role);
       if (!identity) throw new Error(`the local identity file has no ${role}`);
       return identity.token;
     },

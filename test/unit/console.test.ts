@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { actionsFor } from '../../console/src/actions';
-import { ApiError, apiClient, query } from '../../console/src/api';
+import { ApiError, apiClient, nextCursor, query } from '../../console/src/api';
 import { layoutPlan, NODE_WIDTH } from '../../console/src/graph-layout';
 import { href, parseRoute, type Route } from '../../console/src/routes';
 import { characteristicsText, limitsText, matchesText, policyText, scopeText } from '../../console/src/text';
@@ -123,6 +123,14 @@ describe('console: the API client', () => {
   it('builds query strings from the defined values only', () => {
     assert.equal(query({ state: 'held', search: undefined, offset: 0, empty: '' }), '?state=held&offset=0');
     assert.equal(query({}), '');
+  });
+
+  it('reads the next page’s cursor from the Link header, and none without one', () => {
+    const link =
+      '</tmf-api/productOrderingManagement/v5/productOrder?state=held&limit=50&after=eyJhIjoxfQ>; rel="next"';
+    assert.equal(nextCursor(link), 'eyJhIjoxfQ');
+    assert.equal(nextCursor(null), undefined);
+    assert.equal(nextCursor('</x?after=1>; rel="prev"'), undefined);
   });
 });
 

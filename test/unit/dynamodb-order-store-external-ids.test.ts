@@ -54,22 +54,29 @@ describe('DynamoDbOrderStore: orders by external id', () => {
     await orders.createOrder(order('third', 3, [{ id: 'CRM-1' }]), []);
     await orders.createOrder(order('other', 4, [{ id: 'CRM-2' }]), []);
     await orders.createOrder(order('none', 5, undefined), []);
-    const ids = async (query: {
-      externalId: string;
-      state?: OrderState;
-      offset?: number;
-      limit?: number;
-    }) => {
-      const page = await orders.listOrders({ offset: 0, limit: 10, ...query });
-      return { ids: page.orders.map((o) => o.id), total: page.total };
+    const ids = async (query: { externalId: string; state?: OrderState; after?: string; limit?: number }) => {
+      const page = await orders.listOrders({ limit: 10, ...query });
+      return { ids: page.orders.map((o) => o.id), next: page.next };
     };
 
     // Act + Assess
-    assert.deepEqual(await ids({ externalId: 'CRM-1' }), { ids: ['third', 'second', 'first'], total: 3 });
-    assert.deepEqual(await ids({ externalId: 'PORTAL-9' }), { ids: ['second'], total: 1 });
-    assert.deepEqual(await ids({ externalId: 'CRM-1', state: 'completed' }), { ids: ['second'], total: 1 });
-    assert.deepEqual(await ids({ externalId: 'CRM-1', offset: 1, limit: 1 }), { ids: ['second'], total: 3 });
-    assert.deepEqual(await ids({ externalId: 'NOPE' }), { ids: [], total: 0 });
+    assert.deepEqual(await ids({ externalId: 'CRM-1' }), {
+      ids: ['third', 'second', 'first'],
+      next: undefined,
+    });
+    assert.deepEqual(await ids({ externalId: 'PORTAL-9' }), { ids: ['second'], next: undefined });
+    assert.deepEqual(await ids({ externalId: 'CRM-1', state: 'completed' }), {
+      ids: ['second'],
+      next: undefined,
+    });
+    // A page at a time: the next one starts after the last one's position.
+    const first = await ids({ externalId: 'CRM-1', limit: 2 });
+    assert.deepEqual(first, { ids: ['third', 'second'], next: '2025-03-01T09:02:00.000Z#second' });
+    assert.deepEqual(await ids({ externalId: 'CRM-1', limit: 2, after: first.next }), {
+      ids: ['first'],
+      next: undefined,
+    });
+    assert.deepEqual(await ids({ externalId: 'NOPE' }), { ids: [], next: undefined });
   });
 });
 

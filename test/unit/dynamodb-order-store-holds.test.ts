@@ -506,7 +506,7 @@ describe('DynamoDbOrderStore: order holds', () => {
     const store = new DynamoDbOrderStore(dynamo.db, await newTable());
     await storeOrder(store, 'order-1', ['reserve-port', 'port-status']);
     const listedIn = async (state: OrderState) =>
-      (await store.listOrders({ state, offset: 0, limit: 10 })).orders.map((o) => o.id);
+      (await store.listOrders({ state, limit: 10 })).orders.map((o) => o.id);
 
     // Act + Assess: one hold.
     await store.holdOrder('order-1', 'item-a', iso(1_000));

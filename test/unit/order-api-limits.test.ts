@@ -58,7 +58,7 @@ describe('the order API keeps every order small enough to keep', () => {
       new RegExp(`at most ${MAX_ORDER_BYTES} are accepted`),
     );
     assert.deepEqual(started, []);
-    assert.deepEqual((await store.listOrders({ offset: 0, limit: 10 })).total, 0);
+    assert.deepEqual((await store.listOrders({ limit: 10 })).orders.length, 0);
   });
 });
 
@@ -83,7 +83,7 @@ describe('the order API refuses hostile input with 400 naming the field, writing
     const answer = await handleOrderApi(deps, postOrder(body));
     assert.equal(answer.statusCode, 400, String(answer.body).slice(0, 500));
     assert.deepEqual(started, []);
-    assert.equal((await store.listOrders({ offset: 0, limit: 10 })).total, 0);
+    assert.equal((await store.listOrders({ limit: 10 })).orders.length, 0);
     return JSON.parse(String(answer.body)) as { problems: { field: string; message: string }[] };
   }
 

@@ -45,7 +45,7 @@ async function submit(body: unknown, catalog = DEMO) {
   const { deps, store, started } = orderApiDeps(catalog);
   const answer = await handleOrderApi(deps, postOrder(body));
   if (answer.statusCode !== 201) {
-    assert.equal((await store.listOrders({ offset: 0, limit: 10 })).total, 0, 'no order was written');
+    assert.equal((await store.listOrders({ limit: 10 })).orders.length, 0, 'no order was written');
     assert.deepEqual(started, [], 'no plan was started');
   }
   return { answer, store, started };

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { type Api, ApiError, ORDERS, query } from '../api';
+import { type Api, ApiError, nextCursor, ORDERS, query } from '../api';
 import { ErrorNote, Section, StateBadge, When } from '../components';
 import { usePoll } from '../poll';
 import { href, replaceRoute } from '../router';
@@ -19,18 +19,20 @@ const PAGE = 50;
 /** Every order newest first, by state, or those found by an id or an external id. */
 export function OrdersPage({ api, state, search }: { api: Api; state?: string; search?: string }) {
   const [typed, setTyped] = useState(search ?? '');
-  const [offset, setOffset] = useState(0);
+  // The cursors of the pages opened so far, newest page first: the API pages by cursor, never by count.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const after = cursors.at(-1);
   const orders = usePoll(async () => {
     if (search) return findOrders(api, search, state);
-    const answer = await api.get<OrderSummary[]>(`${ORDERS}${query({ state, offset, limit: PAGE })}`);
-    return { orders: answer.body, total: Number(answer.headers.get('x-total-count') ?? answer.body.length) };
-  }, [api, state, search, offset]);
+    const answer = await api.get<OrderSummary[]>(`${ORDERS}${query({ state, after, limit: PAGE })}`);
+    return { orders: answer.body, next: nextCursor(answer.headers.get('link')) };
+  }, [api, state, search, after]);
   const submit = (event: Event) => {
     event.preventDefault();
-    setOffset(0);
+    setCursors([]);
     replaceRoute({ page: 'orders', state, search: typed.trim() || undefined });
   };
-  const total = orders.data?.total ?? 0;
+  const next = orders.data?.next;
   return (
     <Section title="Orders">
       <form class="toolbar" onSubmit={submit} aria-label="Find orders">
@@ -39,7 +41,7 @@ export function OrdersPage({ api, state, search }: { api: Api; state?: string; s
           <select
             value={state ?? ''}
             onChange={(e) => {
-              setOffset(0);
+              setCursors([]);
               replaceRoute({
                 page: 'orders',
                 state: (e.target as HTMLSelectElement).value || undefined,
@@ -107,15 +109,17 @@ export function OrdersPage({ api, state, search }: { api: Api; state?: string; s
       {orders.data && orders.data.orders.length === 0 ? (
         <p class="muted">No orders{search ? ` match "${search}"` : ''}.</p>
       ) : null}
-      {!search && total > PAGE ? (
+      {!search && (next || cursors.length > 0) ? (
         <nav class="pager" aria-label="pages">
-          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+          <button
+            type="button"
+            disabled={cursors.length === 0}
+            onClick={() => setCursors(cursors.slice(0, -1))}
+          >
             Newer
           </button>
-          <span>
-            {offset + 1}–{Math.min(offset + PAGE, total)} of {total}
-          </span>
-          <button type="button" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
+          <span>page {cursors.length + 1}</span>
+          <button type="button" disabled={!next} onClick={() => next && setCursors([...cursors, next])}>
             Older
           </button>
         </nav>
@@ -137,5 +141,5 @@ async function findOrders(api: Api, search: string, state: string | undefined) {
     api.get<OrderSummary[]>(`${ORDERS}${query({ 'externalId.id': search, state, limit: 100 })}`),
   ]);
   const orders = [...byId.filter((o) => !state || o.state === state), ...byExternal.body];
-  return { orders, total: orders.length };
+  return { orders, next: undefined };
 }
