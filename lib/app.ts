@@ -25,6 +25,22 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
   const catalog = loadCatalog(catalogDir, { systemBaseUrls });
 
   const alarmEmail = contextValue(app, 'switchboard:alarmEmail', z.email());
+  // A list, or a comma-separated string as `cdk deploy -c` passes it: https, or http on localhost.
+  const peopleCallbackUrls = contextValue(
+    app,
+    'switchboard:peopleCallbackUrls',
+    z.preprocess(
+      (value) => (typeof value === 'string' ? value.split(',').map((url) => url.trim()) : value),
+      z
+        .array(
+          z.url().refine((url) => /^https:\/\//.test(url) || /^http:\/\/localhost(:\d+)?(\/|$)/.test(url), {
+            message: 'must be https (or http on localhost)',
+          }),
+        )
+        .min(1)
+        .max(100),
+    ),
+  );
   const apiThrottle = contextValue(
     app,
     'switchboard:apiThrottle',
@@ -39,6 +55,7 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     authProfiles: Object.values(catalog.authProfiles),
     systemsSigningCallbacks: systemsSigningCallbacks(catalog),
     ...(alarmEmail ? { alarmEmail } : {}),
+    ...(peopleCallbackUrls ? { peopleCallbackUrls } : {}),
   });
   const stateless = new StatelessStack(app, 'SwitchboardStateless', {
     description: 'Switchboard code: plan state machines, Lambdas, API',

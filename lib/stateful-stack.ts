@@ -33,6 +33,8 @@ export interface StatefulStackProps extends StackProps {
   systemsSigningCallbacks: string[];
   /** An email address told of every alarm (context `switchboard:alarmEmail`). */
   alarmEmail?: string;
+  /** Where the hosted UI sends people back (context `switchboard:peopleCallbackUrls`). */
+  peopleCallbackUrls?: string[];
 }
 
 /**
@@ -128,7 +130,9 @@ export class StatefulStack extends Stack {
       alerts: this.alerts,
     });
     this.bus = new EventBus(this, 'Bus');
-    this.identity = new SwitchboardIdentity(this, 'Identity');
+    this.identity = new SwitchboardIdentity(this, 'Identity', {
+      ...(props.peopleCallbackUrls ? { peopleCallbackUrls: props.peopleCallbackUrls } : {}),
+    });
 
     // The correlator's timeout is 30 s; six times that before a message it still holds is redelivered.
     this.callbacks = new QueueWithDlq(this, 'Callbacks', {

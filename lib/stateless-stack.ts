@@ -34,7 +34,7 @@ import { customAdapterRegistrations } from './constructs/custom-adapters';
 import type { SwitchboardIdentity } from './constructs/identity';
 import type { OperatorAlerts } from './constructs/operator-alerts';
 import { OperatorConsole } from './constructs/operator-console';
-import { grantStopExecution, PlanStateMachine } from './constructs/plan-state-machine';
+import { grantStopExecution, grantTaskAnswers, PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
 import { SwitchboardFunction } from './constructs/switchboard-function';
 
@@ -102,9 +102,11 @@ export class StatelessStack extends Stack {
       description: 'TMF622 productOrder: submits orders and starts their plans; reads orders',
       catalog,
       invocation: 'api',
-    }).bindTable('ORDERS_TABLE', ordersTable, 'read-write', {
-      indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE, ORDERS_BY_SUBMITTER],
-    });
+    })
+      // Deletes only the records of an order it could not write whole (dynamodb-order-store.ts: createOrder).
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-write-delete', {
+        indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE, ORDERS_BY_SUBMITTER],
+      });
     orderApi.addJsonEnvironment(
       'PLAN_STATE_MACHINES',
       Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
@@ -202,18 +204,19 @@ export class StatelessStack extends Stack {
         maxConcurrency: 20,
       }),
     );
-    for (const { machine } of plans) machine.grantTaskResponse(callbackCorrelator);
+    for (const { machine } of plans) grantTaskAnswers(machine, callbackCorrelator, ['succeed']);
     calloutWorker.addEventSource(
       new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),
     );
-    for (const { machine } of plans) machine.grantTaskResponse(calloutWorker);
+    for (const { machine } of plans) grantTaskAnswers(machine, calloutWorker, ['succeed']);
     // An operator who fails an order fails the plan's wait for its item, and stops the order's other runs.
     orchestrationApi.addJsonEnvironment(
       'PLAN_STATE_MACHINES',
       Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
     );
     for (const { machine } of plans) {
-      machine.grantTaskResponse(orchestrationApi);
+      // An operator's completion or skip finishes an item; failing an order fails the plan's wait.
+      grantTaskAnswers(machine, orchestrationApi, ['succeed', 'fail']);
       grantStopExecution(machine, orchestrationApi);
     }
 
@@ -277,7 +280,7 @@ export class StatelessStack extends Stack {
     );
     for (const { machine } of plans) {
       machine.grantStartExecution(planRunWatcher);
-      machine.grantTaskResponse(planRunWatcher);
+      grantTaskAnswers(machine, planRunWatcher, ['succeed']);
     }
     const watcherTarget = () =>
       new LambdaFunction(planRunWatcher, {

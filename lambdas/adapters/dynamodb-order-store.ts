@@ -45,7 +45,7 @@ import type {
   OrderStore,
 } from '../ports/order-store';
 import { batchGet } from '../shared/batch-get';
-import { batchDelete, batchPut } from '../shared/batch-put';
+import { deleteEach, putEach } from '../shared/put-each';
 import { logger } from '../shared/logger';
 import {
   FALLOUT_LIST,
@@ -114,7 +114,7 @@ export class DynamoDbOrderStore implements OrderStore {
       })),
     ];
     try {
-      await batchPut(this.db, this.tableName, records);
+      await putEach(this.db, this.tableName, records);
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
@@ -127,7 +127,7 @@ export class DynamoDbOrderStore implements OrderStore {
       // order that exists already is not this write's: a retry of its submission found it; keep it all.)
       if (!isConditionFailure(error)) {
         const keys = records.map(({ pk, sk }) => ({ pk, sk }));
-        await batchDelete(this.db, this.tableName, keys).catch((cleanup: unknown) =>
+        await deleteEach(this.db, this.tableName, keys).catch((cleanup: unknown) =>
           logger.error('records of an order that could not be written were left', {
             orderId: order.id,
             error: String(cleanup),
@@ -1114,7 +1114,7 @@ export class DynamoDbOrderStore implements OrderStore {
 
   /** Keeps entries in an item's log; each has a key of its own, so keeping one twice keeps it once. */
   private async appendLog(orderId: string, key: string, entries: ItemLogEntry[]): Promise<void> {
-    await batchPut(
+    await putEach(
       this.db,
       this.tableName,
       entries.map((entry) => this.logRecord(orderId, key, entry)),

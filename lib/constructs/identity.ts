@@ -9,6 +9,7 @@ import {
   StandardThreatProtectionMode,
   UserPool,
   type UserPoolClient,
+  UserPoolClientIdentityProvider,
   type UserPoolDomain,
   UserPoolGroup,
 } from 'aws-cdk-lib/aws-cognito';
@@ -20,6 +21,14 @@ import { GROUPS, SCOPES } from '../../lambdas/domain/roles';
  * operators), and an OAuth resource server whose scopes give machine clients theirs through the client
  * credentials flow (order capture submits orders; operations tooling operates), with no person involved.
  */
+export interface SwitchboardIdentityProps {
+  /**
+   * Where the hosted UI may send people back after they sign in with the people client (context
+   * `switchboard:peopleCallbackUrls`); without any, that client signs people in with SRP only.
+   */
+  peopleCallbackUrls?: string[];
+}
+
 export class SwitchboardIdentity extends Construct {
   readonly userPool: UserPool;
   /** Where people sign in (the hosted UI) and clients get tokens. */
@@ -27,7 +36,7 @@ export class SwitchboardIdentity extends Construct {
   /** The app clients whose tokens the API accepts. */
   readonly clients: UserPoolClient[];
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: SwitchboardIdentityProps = {}) {
     super(scope, id);
     this.userPool = new UserPool(this, 'Users', {
       selfSignUpEnabled: false,
@@ -94,8 +103,23 @@ export class SwitchboardIdentity extends Construct {
       });
     const orderCapture = machineClient('OrderCaptureClient', SCOPES.submit);
     const operationsClient = machineClient('OperationsClient', SCOPES.operate);
+    // People sign in with SRP (a team's own tooling) and, where the deployment names its applications'
+    // callback URLs, the hosted UI's authorization code flow (with PKCE) — never the implicit grant, and
+    // with no scope but who they are: their role comes from their group.
+    const callbackUrls = props.peopleCallbackUrls ?? [];
     const people = this.userPool.addClient('PeopleClient', {
       authFlows: { userSrp: true },
+      ...(callbackUrls.length > 0
+        ? {
+            oAuth: {
+              flows: { authorizationCodeGrant: true },
+              scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+              callbackUrls,
+              logoutUrls: callbackUrls,
+            },
+            supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+          }
+        : { disableOAuth: true }),
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),

@@ -45,6 +45,19 @@ export class PlanStateMachine extends Construct {
  * Lets `grantee` stop the plan's runs. A run is named after its order at runtime, so the grant covers the
  * executions of this one state machine (`execution:<machine>:*`), acknowledged as such.
  */
+/**
+ * Lets a function answer the plan's waits: `succeed` (an item finished) and, where an operator fails an
+ * order, `fail`. Never a heartbeat: no wait has a heartbeat timeout.
+ */
+export function grantTaskAnswers(
+  machine: StateMachine,
+  grantee: IGrantable,
+  answers: readonly ('succeed' | 'fail')[],
+): void {
+  const actions = { succeed: 'states:SendTaskSuccess', fail: 'states:SendTaskFailure' };
+  machine.grant(grantee, ...answers.map((answer) => actions[answer]));
+}
+
 export function grantStopExecution(machine: StateMachine, grantee: IGrantable & Construct): void {
   machine.grantExecution(grantee, 'states:StopExecution');
   const logicalId = Stack.of(machine).getLogicalId(machine.node.defaultChild as CfnStateMachine);

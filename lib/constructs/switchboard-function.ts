@@ -120,17 +120,14 @@ export class SwitchboardFunction extends NodejsFunction {
     this.addEnvironment(envName, table.tableName);
     const reads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
     // read-update changes existing records (conditional updates) but never creates or deletes one;
-    // read-write also creates them (an item's transitions append its log records, written once).
+    // read-write also creates them (an item's transitions append its log records, written once);
+    // read-write-delete also deletes. Never BatchWriteItem: IAM cannot tell its puts from its deletes,
+    // so a grant of it would let a function that only appends delete too (shared/put-each.ts).
     const writes = {
       read: [],
       'read-update': ['dynamodb:UpdateItem'],
-      'read-write': ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
-      'read-write-delete': [
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:DeleteItem',
-      ],
+      'read-write': ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      'read-write-delete': ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     }[access];
     this.addToRolePolicy(
       new PolicyStatement({ actions: [...reads, ...writes], resources: [table.tableArn] }),

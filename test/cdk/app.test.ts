@@ -45,6 +45,7 @@ function deployedElsewhere(): ReturnType<typeof synth> {
     'switchboard:systemBaseUrls': { inventory: 'https://inventory.example.net' },
     'switchboard:alarmEmail': 'ops@example.net',
     'switchboard:apiThrottle': '{"rateLimit": 50, "burstLimit": 100}',
+    'switchboard:peopleCallbackUrls': 'https://ops.example.net/signed-in, http://localhost:8080',
   });
   return elsewhere;
 }
@@ -324,18 +325,54 @@ describe('the Switchboard CDK app', () => {
     });
   });
 
-  it('lets the order function start plans and write orders, but never delete', () => {
+  it('lets the order function start plans and write orders, and delete only on the orders table (the records of an order it could not write whole)', () => {
     const actions = actionsOf(stateless, 'OrderApi');
     assert.ok(actions.includes('states:StartExecution'));
     assert.ok(actions.includes('dynamodb:PutItem'));
     for (const forbidden of [
-      'dynamodb:DeleteItem',
       'dynamodb:DeleteTable',
+      'dynamodb:BatchWriteItem',
       'dynamodb:*',
       'states:SendTaskSuccess',
+      'states:SendTaskFailure',
     ]) {
       assert.ok(!actions.includes(forbidden), `order function must not have ${forbidden}`);
     }
+  });
+
+  it('grants no function BatchWriteItem (its puts cannot be told from its deletes), deletes of orders to the order function alone, and task answers only where they are given', () => {
+    const byFunction = new Map<string, string[]>();
+    for (const [id] of Object.entries(stateless.findResources('AWS::Lambda::Function'))) {
+      if (!id.startsWith('CustomCDK'))
+        byFunction.set(id.replace(/[0-9A-F]{8}$/, ''), actionsOf(stateless, id));
+    }
+    for (const [fn, actions] of byFunction) {
+      assert.ok(!actions.includes('dynamodb:BatchWriteItem'), `${fn} has BatchWriteItem`);
+      assert.ok(!actions.includes('states:SendTaskHeartbeat'), `${fn} may send heartbeats no wait asks for`);
+    }
+    const deletersOfOrders = [...byFunction.keys()].filter((fn) =>
+      statementsOf(stateless, fn).some(
+        (st) =>
+          [st.Action].flat().includes('dynamodb:DeleteItem') && /Orders/.test(JSON.stringify(st.Resource)),
+      ),
+    );
+    assert.deepEqual(deletersOfOrders, ['OrderApi']);
+    const answering = (action: string) =>
+      [...byFunction]
+        .filter(([, actions]) => actions.includes(action))
+        .map(([fn]) => fn)
+        .sort();
+    assert.deepEqual(answering('states:SendTaskSuccess'), [
+      'CallbackCorrelator',
+      'CalloutWorker',
+      'OrchestrationApi',
+      'PlanRunWatcher',
+    ]);
+    assert.deepEqual(
+      answering('states:SendTaskFailure'),
+      ['OrchestrationApi'],
+      'only an operator fails an order',
+    );
   });
 
   it('lets the orchestration functions read and update items and append to their logs, never delete', () => {
@@ -343,7 +380,6 @@ describe('the Switchboard CDK app', () => {
     // Reads of the retry rules (the configuration table) come in besides, which decide after an abort.
     assert.deepEqual([...new Set(actions)].sort(), [
       'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
@@ -382,7 +418,7 @@ describe('the Switchboard CDK app', () => {
     assert.ok(!actions.includes('states:StartExecution'));
     // Each transition of an item appends its log records (and a callout its attempt): puts, never a delete
     // of an order's records (see 'no function deletes orders'); deletes only of its systems' waiting lists.
-    assert.ok(actions.includes('dynamodb:BatchWriteItem') && actions.includes('dynamodb:PutItem'));
+    assert.ok(actions.includes('dynamodb:PutItem'));
     const deletes = statementsOf(stateless, 'CalloutWorker').filter((s) =>
       [s.Action].flat().includes('dynamodb:DeleteItem'),
     );
@@ -451,8 +487,10 @@ describe('the Switchboard CDK app', () => {
       )
       .filter((s) => [s.Action].flat().includes('dynamodb:DeleteItem'));
     assert.ok(adminPolicies.length > 0);
-    for (const statement of deletes) {
-      assert.doesNotMatch(JSON.stringify(statement.Resource), /Orders/, 'no function deletes orders');
+    // The order function's delete (of an order it could not write whole) is the one on the orders table.
+    const orderApiRole = JSON.stringify(statementsOf(stateless, 'OrderApi'));
+    for (const statement of deletes.filter((st) => !orderApiRole.includes(JSON.stringify(st)))) {
+      assert.doesNotMatch(JSON.stringify(statement.Resource), /Orders/, 'no other function deletes orders');
     }
   });
 
@@ -755,6 +793,36 @@ describe('the Switchboard CDK app', () => {
       /context switchboard:apiThrottle: [\s\S]*rateLimit/,
     );
     assert.throws(wrong({ 'switchboard:apiThrottle': '{rateLimit' }), /context switchboard:apiThrottle: /);
+  });
+
+  it('signs people in with SRP only, or with the authorization code flow to the callback URLs the context names; never the implicit grant or the admin scope', () => {
+    const peopleClient = (template: Template) => {
+      const found = Object.entries(template.findResources('AWS::Cognito::UserPoolClient')).find(([id]) =>
+        id.includes('PeopleClient'),
+      );
+      assert.ok(found);
+      return found[1].Properties as Record<string, unknown>;
+    };
+    // No callback URLs in the context: SRP only, no OAuth at all (so no example.com, no implicit grant).
+    const plain = peopleClient(stateful);
+    assert.equal(plain.AllowedOAuthFlowsUserPoolClient, false);
+    assert.equal(plain.CallbackURLs, undefined);
+    assert.equal(plain.AllowedOAuthFlows, undefined);
+    assert.deepEqual(plain.ExplicitAuthFlows, ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']);
+    // With them: the authorization code flow only, to exactly those URLs, with who the person is.
+    const named = peopleClient(deployedElsewhere().stateful);
+    assert.deepEqual(named.AllowedOAuthFlows, ['code']);
+    assert.deepEqual(named.CallbackURLs, ['https://ops.example.net/signed-in', 'http://localhost:8080']);
+    assert.deepEqual([...(named.AllowedOAuthScopes as string[])].sort(), ['email', 'openid', 'profile']);
+    const everyClient = JSON.stringify(stateful.findResources('AWS::Cognito::UserPoolClient'));
+    assert.doesNotMatch(everyClient, /implicit|example\.com|aws\.cognito\.signin\.user\.admin/);
+    const wrong = (urls: unknown) => () =>
+      buildApp({
+        outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+        context: { 'switchboard:peopleCallbackUrls': urls },
+      });
+    assert.throws(wrong('http://ops.example.net/'), /context switchboard:peopleCallbackUrls: [\s\S]*https/);
+    assert.throws(wrong([]), /context switchboard:peopleCallbackUrls: /);
   });
 
   it('fails synth with the file and the field when the catalog is wrong', () => {
