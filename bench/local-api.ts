@@ -9,20 +9,31 @@ export type Call = (
   body?: unknown,
 ) => Promise<{ status: number; body: unknown }>;
 
-/** Calls the local runtime's API as one of its identities, with a bound on each call. */
+/** How often a call the API throttled (429) is made again, after a pause that doubles from 100 ms. */
+const THROTTLED_RETRIES = 8;
+
+/**
+ * Calls the local runtime's API as one of its identities (the first of that role), with a bound on each
+ * call. A call the stage's throttling refuses (429) is made again after a pause, as a client must.
+ */
 export function localApi(runtime: LocalRuntime): Call {
-  const tokens = new Map(runtime.identities.map((i) => [i.role, i.token]));
+  const tokens = new Map([...runtime.identities].reverse().map((i) => [i.role, i.token]));
   return async (method, path, role, body) => {
-    const response = await fetch(`${runtime.apiUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens.get(role) ?? ''}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(120_000),
-    });
-    return { status: response.status, body: (await response.json()) as unknown };
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(`${runtime.apiUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${tokens.get(role) ?? ''}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(120_000),
+      });
+      const answer = (await response.json()) as unknown;
+      if (response.status !== 429 || attempt === THROTTLED_RETRIES)
+        return { status: response.status, body: answer };
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+    }
   };
 }
 

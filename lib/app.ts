@@ -41,12 +41,26 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
         .max(100),
     ),
   );
-  const apiThrottle = contextValue(
+  const throttle = z.preprocess(
+    (value) => (typeof value === 'string' ? JSON.parse(value) : value),
+    z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() }),
+  );
+  const apiThrottle = contextValue(app, 'switchboard:apiThrottle', throttle);
+  const callbackThrottle = contextValue(app, 'switchboard:callbackThrottle', throttle);
+  // `off`, or how much to keep for each: `{"worker": 50, "correlator": 20}`.
+  const reservedConcurrency = contextValue(
     app,
-    'switchboard:apiThrottle',
+    'switchboard:reservedConcurrency',
     z.preprocess(
-      (value) => (typeof value === 'string' ? JSON.parse(value) : value),
-      z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() }),
+      (value) =>
+        value === 'off' || value === false ? false : typeof value === 'string' ? JSON.parse(value) : value,
+      z.union([
+        z.literal(false),
+        z.strictObject({
+          worker: z.number().int().min(1).max(1000),
+          correlator: z.number().int().min(1).max(1000),
+        }),
+      ]),
     ),
   );
 
@@ -72,6 +86,8 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     identity: stateful.identity,
     alerts: stateful.alerts,
     ...(apiThrottle ? { apiThrottle } : {}),
+    ...(callbackThrottle ? { callbackThrottle } : {}),
+    ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
   });
   stateless.addStackDependency(stateful);
   Tags.of(app).add('application', 'switchboard');

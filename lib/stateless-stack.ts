@@ -57,7 +57,33 @@ export interface StatelessStackProps extends StackProps {
   alerts: OperatorAlerts;
   /** The HTTP API's default route throttling (context `switchboard:apiThrottle`). */
   apiThrottle?: { rateLimit: number; burstLimit: number };
+  /** The callback routes' throttling (context `switchboard:callbackThrottle`). */
+  callbackThrottle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Concurrency reserved for the worker and the correlator (context `switchboard:reservedConcurrency`);
+   * `false` reserves none (an account whose concurrency limit is too low to reserve any).
+   */
+  reservedConcurrency?: ReservedConcurrency | false;
 }
+
+/** The most batches of work the worker runs at once (its event source's maximum concurrency). */
+export const WORKER_MAX_CONCURRENCY = 50;
+/** The most batches of callbacks the correlator applies at once. */
+export const CORRELATOR_MAX_CONCURRENCY = 20;
+
+export interface ReservedConcurrency {
+  worker: number;
+  correlator: number;
+}
+
+/**
+ * What the worker and the correlator keep for themselves: as many as their queues' event sources may
+ * run at once, so no other function — the callback door under a flood, above all — can take them.
+ */
+export const DEFAULT_RESERVED_CONCURRENCY: ReservedConcurrency = {
+  worker: WORKER_MAX_CONCURRENCY,
+  correlator: CORRELATOR_MAX_CONCURRENCY,
+};
 
 /** The code: one state machine per plan definition, the Lambdas and the API in front of them. */
 export class StatelessStack extends Stack {
@@ -66,6 +92,10 @@ export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { catalog, ordersTable, work } = props;
+    const reserved =
+      props.reservedConcurrency === false
+        ? undefined
+        : (props.reservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY);
 
     // What an asynchronous invocation, a rule or a schedule could not deliver lands here, with why, and
     // operators are told: a release, a maintenance window's start or end, or a seeding never vanishes.
@@ -133,6 +163,7 @@ export class StatelessStack extends Stack {
       invocation: 'queue',
       inject: customAdapterRegistrations(props.customAdapterFiles),
       timeout: workerTimeout(catalog),
+      ...(reserved ? { reservedConcurrentExecutions: reserved.worker } : {}),
     })
       // The items whose worker died, through the lease index (take-over-items.ts).
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write', { indexes: [ITEMS_BY_LEASE] })
@@ -189,6 +220,7 @@ export class StatelessStack extends Stack {
       description: 'Applies callbacks to the items they answer, exactly once, and finishes those items',
       catalog,
       invocation: 'queue',
+      ...(reserved ? { reservedConcurrentExecutions: reserved.correlator } : {}),
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
       // The retry rules decide after a final answer reporting failure.
@@ -201,12 +233,16 @@ export class StatelessStack extends Stack {
       new SqsEventSource(props.callbacks.queue, {
         batchSize: 10,
         reportBatchItemFailures: true,
-        maxConcurrency: 20,
+        maxConcurrency: CORRELATOR_MAX_CONCURRENCY,
       }),
     );
     for (const { machine } of plans) grantTaskAnswers(machine, callbackCorrelator, ['succeed']);
     calloutWorker.addEventSource(
-      new SqsEventSource(work.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 50 }),
+      new SqsEventSource(work.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: WORKER_MAX_CONCURRENCY,
+      }),
     );
     for (const { machine } of plans) grantTaskAnswers(machine, calloutWorker, ['succeed']);
     // An operator who fails an order fails the plan's wait for its item, and stops the order's other runs.
@@ -405,7 +441,10 @@ export class StatelessStack extends Stack {
       },
     });
 
-    this.api = new SwitchboardApi(this, 'Api', props.apiThrottle ? { throttle: props.apiThrottle } : {});
+    this.api = new SwitchboardApi(this, 'Api', {
+      ...(props.apiThrottle ? { throttle: props.apiThrottle } : {}),
+      ...(props.callbackThrottle ? { callbackThrottle: props.callbackThrottle } : {}),
+    });
     const operatorConsole = new OperatorConsole(this, 'Console', {
       httpApi: this.api.httpApi,
       identity: props.identity,

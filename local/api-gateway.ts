@@ -7,6 +7,7 @@ import type { LocalDistribution } from './distribution';
 import { listen } from './free-port';
 import type { LocalIdentity } from './identities';
 import type { LambdaHost } from './lambda-host';
+import { TokenBucket } from './token-bucket';
 
 /** HTTP APIs accept payloads up to 10 MB; anything larger never reaches an integration. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -23,7 +24,19 @@ interface Route {
   routeKey: string;
   functionArn: string;
   authorizer?: JwtAuthorizer;
+  /** The stage's throttling of this route: its own route settings, else the stage's default. */
+  throttle?: TokenBucket;
 }
+
+interface ThrottleSettings {
+  ThrottlingRateLimit?: number;
+  ThrottlingBurstLimit?: number;
+}
+
+const TOO_MANY_REQUESTS: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 429,
+  body: JSON.stringify({ message: 'Too Many Requests' }),
+};
 
 const UNAUTHORIZED: APIGatewayProxyStructuredResultV2 = {
   statusCode: 401,
@@ -33,8 +46,8 @@ const UNAUTHORIZED: APIGatewayProxyStructuredResultV2 = {
 
 /**
  * Serves the template's HTTP API (API Gateway v2) routes on loopback: matches a request to a route the
- * way API Gateway does (exact segments before {params}), builds the payload-2.0 event, invokes the
- * integration's Lambda and writes its structured result back.
+ * way API Gateway does (exact segments before {params}), throttles it as the stage says (429), builds
+ * the payload-2.0 event, invokes the integration's Lambda and writes its structured result back.
  */
 export class LocalApiGateway {
   private server?: Server;
@@ -65,6 +78,20 @@ export class LocalApiGateway {
         audience: p.JwtConfiguration.Audience ?? [],
       });
     }
+    // The stage's throttling, as API Gateway applies it: each route its own bucket, of the route's
+    // settings where the stage has them, else of the stage's default route settings.
+    const [stage] = deployment.ofType('AWS::ApiGatewayV2::Stage');
+    const stageProps = stage
+      ? (deployment.resolve(stage.properties, stage.stackName) as {
+          DefaultRouteSettings?: ThrottleSettings;
+          RouteSettings?: Record<string, ThrottleSettings>;
+        })
+      : {};
+    const throttleOf = (routeKey: string): TokenBucket | undefined => {
+      const settings = stageProps.RouteSettings?.[routeKey] ?? stageProps.DefaultRouteSettings;
+      const { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst } = settings ?? {};
+      return rate !== undefined && burst !== undefined ? new TokenBucket(rate, burst) : undefined;
+    };
     const integrations = new Map<string, string>();
     for (const integration of deployment.ofType('AWS::ApiGatewayV2::Integration')) {
       const p = deployment.resolve(integration.properties, integration.stackName) as Record<string, unknown>;
@@ -96,6 +123,7 @@ export class LocalApiGateway {
       const functionArn = integrations.get(target);
       if (!functionArn) throw new Error(`${route.logicalId}: route ${p.RouteKey} has no integration`);
       const [method = '', path = ''] = p.RouteKey.split(' ');
+      const throttle = throttleOf(p.RouteKey);
       const paramNames: string[] = [];
       const pattern = path
         .split('/')
@@ -113,6 +141,7 @@ export class LocalApiGateway {
         routeKey: p.RouteKey,
         functionArn,
         ...(authorizer ? { authorizer } : {}),
+        ...(throttle ? { throttle } : {}),
       });
     }
     // API Gateway prefers the most specific route: literal segments before parameters.
@@ -121,6 +150,8 @@ export class LocalApiGateway {
 
   /** Requests served since start, by route key (unmatched ones under `-`): what an HTTP API bills. */
   readonly requests = new Map<string, number>();
+  /** Requests refused by the stage's throttling since start (429), by route key. */
+  readonly throttled = new Map<string, number>();
 
   async start(port: number, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((req, res) => {
@@ -173,6 +204,10 @@ export class LocalApiGateway {
     const key = route?.routeKey ?? '-';
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     if (!route) return { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) };
+    if (route.throttle && !route.throttle.take()) {
+      this.throttled.set(key, (this.throttled.get(key) ?? 0) + 1);
+      return TOO_MANY_REQUESTS;
+    }
     let claims: Record<string, unknown> | undefined;
     if (route.authorizer) {
       claims = this.verify(req.headers.authorization, route.authorizer);

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * How a simulated system that answers later calls its caller back: `POST <callback-url>` with a JSON body
- * and an Idempotency-Key, re-sent with the same key after a network error, a timeout or a 5xx (as
- * at-least-once systems do), never after a 4xx. Every send is recorded, and every background task is
+ * and an Idempotency-Key, re-sent with the same key after a network error, a timeout, a 429 or a 5xx
+ * (as at-least-once systems do), never after another 4xx. Every send is recorded, and every background task is
  * tracked, so a test can wait for them all and stop() leaves no timer or socket behind.
  */
 export interface CallbackSenderOptions {
@@ -118,7 +118,8 @@ export function createCallbackSender(options: CallbackSenderOptions = {}): Callb
       const answer = await response.text();
       record.status = response.status;
       record.answer = parseOrText(answer);
-      return response.status >= 500;
+      // A 5xx, and a 429 (the receiver's throttling), call for a re-send; any other 4xx is final.
+      return response.status >= 500 || response.status === 429;
     } catch (error) {
       record.error = stopping.signal.aborted ? 'stopped before an answer came' : describe(error);
       return !stopping.signal.aborted;

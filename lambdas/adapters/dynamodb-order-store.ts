@@ -45,7 +45,6 @@ import type {
   OrderStore,
 } from '../ports/order-store';
 import { batchGet } from '../shared/batch-get';
-import { deleteEach, putEach } from '../shared/put-each';
 import { logger } from '../shared/logger';
 import {
   FALLOUT_LIST,
@@ -56,6 +55,7 @@ import {
   LEASE_LIST,
   listShardOf,
 } from '../shared/order-table';
+import { deleteEach, putEach } from '../shared/put-each';
 import { listOrderRecords } from './dynamodb-order-listing';
 import {
   ACCEPTED_SK,

@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   type AddRoutesOptions,
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -35,13 +36,31 @@ export interface SwitchboardApiRoutes {
 export interface SwitchboardApiProps {
   /** The stage's default route throttling (context `switchboard:apiThrottle`). */
   throttle?: { rateLimit: number; burstLimit: number };
+  /** The callback routes' throttling (context `switchboard:callbackThrottle`). */
+  callbackThrottle?: { rateLimit: number; burstLimit: number };
 }
 
-/** Requests a second all routes together take by default, and the burst: well above a busy order capture. */
+/** Requests a second each route takes by default, and the burst: well above a busy order capture. */
 export const DEFAULT_THROTTLE = { rateLimit: 200, burstLimit: 400 };
+
+/**
+ * The callback routes' own, tighter limit: a flood of callbacks (a leaked URL, a system gone wrong) is
+ * answered 429 at the gateway, before any Lambda runs, above this — far more than the answers of the
+ * callouts in flight need (each waits for one final answer and a few updates), and a system re-sends a
+ * refused callback.
+ */
+export const CALLBACK_THROTTLE = { rateLimit: 50, burstLimit: 100 };
+
+/** The callback routes: the correlation id and the URL's proof; a URL without its proof (told why). */
+export const CALLBACK_ROUTE_KEYS = [
+  'POST /callbacks/{correlationId}/{proof}',
+  'POST /callbacks/{correlationId}',
+] as const;
 
 export class SwitchboardApi extends Construct {
   readonly httpApi: HttpApi;
+  private readonly stage: HttpStage;
+  private readonly callbackThrottle: { rateLimit: number; burstLimit: number };
 
   constructor(scope: Construct, id: string, props: SwitchboardApiProps = {}) {
     super(scope, id);
@@ -53,7 +72,8 @@ export class SwitchboardApi extends Construct {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new HttpStage(this, 'DefaultStage', {
+    this.callbackThrottle = props.callbackThrottle ?? CALLBACK_THROTTLE;
+    this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
@@ -77,7 +97,7 @@ export class SwitchboardApi extends Construct {
           }),
         ),
       },
-      // Every route together may take this many requests a second (and bursts this big); more answer 429.
+      // Each route may take this many requests a second (and bursts this big); more answer 429.
       throttle: props.throttle ?? DEFAULT_THROTTLE,
     });
     new CfnOutput(this, 'Url', {
@@ -142,20 +162,29 @@ export class SwitchboardApi extends Construct {
     // its interface wants one, its system's signature). A URL without its proof reaches the function too,
     // so that the system is told why it is refused rather than given a bare 404.
     const callbackIntegration = new HttpLambdaIntegration('Callbacks', props.callbackApi);
-    for (const path of ['/callbacks/{correlationId}/{proof}', '/callbacks/{correlationId}']) {
+    // CloudFormation's own shape: RouteSettings is a JSON map the L1 passes through as it is.
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const routeKey of CALLBACK_ROUTE_KEYS) {
+      const [, path = ''] = routeKey.split(' ');
       const [callbacks] = this.httpApi.addRoutes({
         path,
         methods: [HttpMethod.POST],
         integration: callbackIntegration,
         authorizer: new HttpNoneAuthorizer(),
       });
-      if (callbacks) {
-        Validations.of(callbacks).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'Callbacks come from fulfilment systems that hold no Cognito identity; each callback URL carries an HMAC proof of its correlation id and expiry, checked by the callback function before anything is read, and interfaces may require Standard Webhooks signatures (docs/security.md).',
-        });
-      }
+      if (!callbacks) continue;
+      Validations.of(callbacks).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Callbacks come from fulfilment systems that hold no Cognito identity; each callback URL carries an HMAC proof of its correlation id and expiry, checked by the callback function before anything is read, and interfaces may require Standard Webhooks signatures (docs/security.md).',
+      });
+      routeSettings[routeKey] = {
+        ThrottlingRateLimit: this.callbackThrottle.rateLimit,
+        ThrottlingBurstLimit: this.callbackThrottle.burstLimit,
+      };
+      // A stage's route settings may name only routes that exist.
+      this.stage.node.addDependency(callbacks);
     }
+    (this.stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
   }
 }

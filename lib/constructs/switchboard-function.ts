@@ -23,6 +23,8 @@ export interface SwitchboardFunctionProps {
   catalog: Catalog;
   timeout?: Duration;
   memorySize?: number;
+  /** Concurrency kept for this function alone, and the most it may use (none by default). */
+  reservedConcurrentExecutions?: number;
   /** Modules bundled for their side effects: the catalog's custom integration adapters, which register themselves. */
   inject?: string[];
   /**
@@ -61,6 +63,9 @@ export class SwitchboardFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
       logGroup,

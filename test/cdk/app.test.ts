@@ -7,7 +7,8 @@ import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../lib/app';
 import { CatalogError, type CatalogProblem } from '../../lib/catalog/load-catalog';
-import { DEFAULT_THROTTLE } from '../../lib/constructs/api';
+import { CALLBACK_THROTTLE, DEFAULT_THROTTLE } from '../../lib/constructs/api';
+import { CORRELATOR_MAX_CONCURRENCY, WORKER_MAX_CONCURRENCY } from '../../lib/stateless-stack';
 import { copyDemoCatalog } from '../../local/catalog-copy';
 
 const DEMO_PLANS = readdirSync('catalog/plans').length;
@@ -774,6 +775,71 @@ describe('the Switchboard CDK app', () => {
     const format = JSON.parse(stage?.Properties.AccessLogSettings.Format as string) as Record<string, string>;
     assert.equal(format.status, '$context.status');
     assert.equal(format.route, '$context.routeKey');
+  });
+
+  it('throttles the callback routes tighter than the rest, and keeps concurrency for the worker and the correlator', () => {
+    const [stageId, stage] = Object.entries(stateless.findResources('AWS::ApiGatewayV2::Stage'))[0] ?? [];
+    const tighter = {
+      ThrottlingRateLimit: CALLBACK_THROTTLE.rateLimit,
+      ThrottlingBurstLimit: CALLBACK_THROTTLE.burstLimit,
+    };
+    assert.deepEqual(stage?.Properties.RouteSettings, {
+      'POST /callbacks/{correlationId}/{proof}': tighter,
+      'POST /callbacks/{correlationId}': tighter,
+    });
+    assert.ok(CALLBACK_THROTTLE.rateLimit < DEFAULT_THROTTLE.rateLimit);
+    // Route settings may name only routes that exist: the stage waits for them.
+    const routes = Object.entries(stateless.findResources('AWS::ApiGatewayV2::Route'))
+      .filter(([, r]) => (r.Properties.RouteKey as string).startsWith('POST /callbacks/'))
+      .map(([id]) => id);
+    assert.equal(routes.length, 2);
+    const dependsOn = (stage?.DependsOn ?? []) as string[];
+    for (const id of routes) assert.ok(dependsOn.includes(id), `${stageId} waits for ${id}`);
+    const reserved = (prefix: string) =>
+      Object.entries(stateless.findResources('AWS::Lambda::Function')).find(([id]) =>
+        id.startsWith(prefix),
+      )?.[1].Properties.ReservedConcurrentExecutions;
+    assert.equal(reserved('CalloutWorker'), WORKER_MAX_CONCURRENCY);
+    assert.equal(reserved('CallbackCorrelator'), CORRELATOR_MAX_CONCURRENCY);
+    // The door is not capped by Lambda: the gateway's throttling answers a flood before it runs.
+    assert.equal(reserved('CallbackApi'), undefined);
+    // Each queue's event source runs no more batches at once than its function keeps.
+    for (const [fn, max] of [
+      ['CalloutWorker', WORKER_MAX_CONCURRENCY],
+      ['CallbackCorrelator', CORRELATOR_MAX_CONCURRENCY],
+    ] as const) {
+      stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: Match.stringLikeRegexp(fn) },
+        ScalingConfig: { MaximumConcurrency: max },
+      });
+    }
+  });
+
+  it('takes the callback throttling and the reserved concurrency from the context, or reserves none', () => {
+    const template = (context: Record<string, unknown>) => {
+      const app = buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context, nag: false });
+      return Template.fromStack(app.node.findChild('SwitchboardStateless') as Stack);
+    };
+    const tuned = template({
+      'switchboard:callbackThrottle': '{"rateLimit": 5, "burstLimit": 10}',
+      'switchboard:reservedConcurrency': '{"worker": 30, "correlator": 10}',
+    });
+    const [stage] = Object.values(tuned.findResources('AWS::ApiGatewayV2::Stage'));
+    assert.deepEqual(stage?.Properties.RouteSettings['POST /callbacks/{correlationId}/{proof}'], {
+      ThrottlingRateLimit: 5,
+      ThrottlingBurstLimit: 10,
+    });
+    const reservedIn = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function'))
+        .map((fn) => fn.Properties.ReservedConcurrentExecutions)
+        .filter((n) => n !== undefined)
+        .sort();
+    assert.deepEqual(reservedIn(tuned), [10, 30]);
+    assert.deepEqual(reservedIn(template({ 'switchboard:reservedConcurrency': 'off' })), []);
+    assert.throws(
+      () => template({ 'switchboard:reservedConcurrency': '{"worker": 0, "correlator": 10}' }),
+      /context switchboard:reservedConcurrency: /,
+    );
   });
 
   it('takes an alarm email and the API throttling from the context, and fails synth naming a wrong one', () => {

@@ -70,8 +70,10 @@ export interface TestSwitchboardOptions {
   /** How the activation system answers asynchronously (default: an interim callback after 50 ms, the final 100 ms later). */
   activation?: Pick<
     ActivationOptions,
-    'interimDelayMs' | 'finalDelayMs' | 'duplicateFinal' | 'callbackFirst' | 'callbacks'
+    'interimDelayMs' | 'finalDelayMs' | 'duplicateFinal' | 'callbackFirst' | 'callbacks' | 'mode'
   >;
+  /** More synth context (`switchboard:callbackThrottle`, …). */
+  context?: Record<string, unknown>;
 }
 
 /** How long one API call of a test may take before it fails (a hung runtime must fail the test, not CI). */
@@ -153,6 +155,7 @@ async function startAround(
   const assemblyDir = synthesize(mkdtempSync(join(tmpdir(), 'switchboard-e2e-cdk-')), {
     'switchboard:systemBaseUrls': { ...systems.urls, ...options.systemBaseUrls },
     ...(options.catalogDir ? { 'switchboard:catalogDir': options.catalogDir } : {}),
+    ...options.context,
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));
   writeDefaultSecrets(dataDir, { ...credentials });

@@ -72,9 +72,10 @@ const line = (orderId: string) => ({ orderId, orderItemId: '1', portId: `DSLAM-2
 describe('the activation simulator signing its callbacks (Standard Webhooks)', () => {
   const secret = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
 
-  it('signs each send of each callback; a re-send keeps its webhook-id and is signed afresh', async () => {
-    // Prepare: the endpoint answers the interim callback's first send with 503, so it is re-sent.
-    const endpoint = await startCallbackEndpoint([503]);
+  it('signs each send of each callback; a re-send (after a 429 or a 5xx) keeps its webhook-id and is signed afresh', async () => {
+    // Prepare: the endpoint throttles the interim callback's first send (429), then fails (503): it is
+    // re-sent twice.
+    const endpoint = await startCallbackEndpoint([429, 503]);
     const activation = await startAsync({ callbackSecret: secret, interimDelayMs: 0, finalDelayMs: 0 });
     try {
       // Act
@@ -84,9 +85,9 @@ describe('the activation simulator signing its callbacks (Standard Webhooks)', (
       assert.equal(response.status, 202);
       await activation.settled();
 
-      // Assess: interim (twice), final; every one verifiable with the secret, over the body as sent.
+      // Assess: interim (three times), final; every one verifiable with the secret, over the body as sent.
       const { received } = endpoint;
-      assert.equal(received.length, 3);
+      assert.equal(received.length, 4);
       for (const callback of received) {
         const headers = {
           id: String(callback.headers['webhook-id']),
@@ -98,8 +99,9 @@ describe('the activation simulator signing its callbacks (Standard Webhooks)', (
           id: callback.headers['idempotency-key'],
         });
       }
-      const [first, resent, final] = received;
+      const [first, resent, again, final] = received;
       assert.equal(resent?.headers['webhook-id'], first?.headers['webhook-id'], 'a re-send keeps its id');
+      assert.equal(again?.headers['webhook-id'], first?.headers['webhook-id']);
       assert.notEqual(final?.headers['webhook-id'], first?.headers['webhook-id']);
     } finally {
       await activation.stop();
