@@ -120,7 +120,11 @@ describe('fuzzing the API through the local runtime', () => {
   let secrets: string[] = [];
 
   before(async () => {
-    sb = await startTestSwitchboard();
+    // Thousands of requests as fast as they go: above the stage's throttling, which is not what is tested
+    // here (test/beside/flood.test.ts is).
+    sb = await startTestSwitchboard({
+      context: { 'switchboard:apiThrottle': { rateLimit: 100_000, burstLimit: 100_000 } },
+    });
     secrets = sb.runtime.identities.map((identity) => identity.token);
     // The valid order every mutation starts from is accepted, so a 400 below is the mutation's doing.
     // It is left to complete before the baseline is counted, so its plan writes nothing later.

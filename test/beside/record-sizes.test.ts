@@ -84,7 +84,13 @@ describe('records that stay small whatever happens to an item', () => {
         `id: ${plan}\nname: Bulky jobs\ncharacteristics:\n  - { name: blob, valueType: string, required: true }\n`,
       );
     }
-    sb = await startTestSwitchboard({ catalogDir: dir, systemBaseUrls: { bulky: bulky.url } });
+    // A thousand callbacks as fast as they go: above the callback routes' throttling, which is not what
+    // is tested here (test/beside/flood.test.ts is).
+    sb = await startTestSwitchboard({
+      catalogDir: dir,
+      systemBaseUrls: { bulky: bulky.url },
+      context: { 'switchboard:callbackThrottle': { rateLimit: 100_000, burstLimit: 100_000 } },
+    });
     const rule = await sb.call('PUT', '/admin/retry-rules/bulky-send', {
       scope: { kind: 'interface', interfaceId: 'bulky-send' },
       matches: { statuses: [503] },

@@ -455,7 +455,7 @@ describe('callbacks on items that wait: forged, unsigned, malformed, a burst of 
   let sb: TestSwitchboard;
   before(async () => {
     // Activation accepts and never calls back on its own: the tests play it. The burst sends 500
-    // callbacks at once: more than the callback routes' throttling lets through (tested in flood.test.ts).
+    // callbacks at once: more than the callback routes' throttling lets through (tested in test/beside/flood.test.ts).
     sb = await startTestSwitchboard({
       activation: { interimDelayMs: 600_000, finalDelayMs: 600_000 },
       context: { 'switchboard:callbackThrottle': { rateLimit: 10_000, burstLimit: 10_000 } },
