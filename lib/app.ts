@@ -64,14 +64,26 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     ),
   );
 
-  const stateful = new StatefulStack(app, 'SwitchboardStateful', {
+  // `-c stage=dev`: the stacks and every name that must be unique in an account carry it, so that dev
+  // and prod live side by side in one account.
+  const stage = contextValue(
+    app,
+    'stage',
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be 1 to 16 lowercase letters, digits or -, a letter first'),
+  );
+  const ids = stackIds(stage);
+
+  const stateful = new StatefulStack(app, ids.stateful, {
     description: 'Switchboard state: orders and configuration tables, work queues, event bus, secrets',
     authProfiles: Object.values(catalog.authProfiles),
     systemsSigningCallbacks: systemsSigningCallbacks(catalog),
     ...(alarmEmail ? { alarmEmail } : {}),
     ...(peopleCallbackUrls ? { peopleCallbackUrls } : {}),
+    ...(stage ? { stage } : {}),
   });
-  const stateless = new StatelessStack(app, 'SwitchboardStateless', {
+  const stateless = new StatelessStack(app, ids.stateless, {
     description: 'Switchboard code: plan state machines, Lambdas, API',
     catalog,
     customAdapterFiles: catalog.customAdapters.map((name) => resolve(catalogDir, 'adapters', `${name}.ts`)),
@@ -91,6 +103,7 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
   });
   stateless.addStackDependency(stateful);
   Tags.of(app).add('application', 'switchboard');
+  if (stage) Tags.of(app).add('stage', stage);
 
   applyNagSuppressions(stateless);
   if (options.nag !== false)
@@ -99,6 +112,12 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
       new ServerlessChecks(app, { verbose: true }),
     );
   return app;
+}
+
+/** The stacks' ids: `SwitchboardStateful` and `SwitchboardStateless`, prefixed `<stage>-` for a stage. */
+export function stackIds(stage?: string): { stateful: string; stateless: string } {
+  const prefix = stage ? `${stage}-` : '';
+  return { stateful: `${prefix}SwitchboardStateful`, stateless: `${prefix}SwitchboardStateless` };
 }
 
 /** A context value checked by its schema; a wrong one fails the synth naming the key and the problem. */

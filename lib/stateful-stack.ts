@@ -35,6 +35,8 @@ export interface StatefulStackProps extends StackProps {
   alarmEmail?: string;
   /** Where the hosted UI sends people back (context `switchboard:peopleCallbackUrls`). */
   peopleCallbackUrls?: string[];
+  /** The deployment's stage (context `stage`): in the names that must be unique in an account. */
+  stage?: string;
 }
 
 /**
@@ -132,6 +134,7 @@ export class StatefulStack extends Stack {
     this.bus = new EventBus(this, 'Bus');
     this.identity = new SwitchboardIdentity(this, 'Identity', {
       ...(props.peopleCallbackUrls ? { peopleCallbackUrls: props.peopleCallbackUrls } : {}),
+      ...(props.stage ? { stage: props.stage } : {}),
     });
 
     // The correlator's timeout is 30 s; six times that before a message it still holds is redelivered.

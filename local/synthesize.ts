@@ -31,18 +31,23 @@ const CACHE_DAYS = 7;
  * where their names match (see ASSET_CACHE); `cdk synth` and `cdk deploy` always build their own.
  */
 export function synthesize(outdir: string, context: Record<string, unknown> = {}): string {
-  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
-  };
   offerCachedAssets(outdir);
   // The CLI turns asset metadata on; the local runtime finds each Lambda's bundle through it.
   const app = buildApp({
     outdir,
-    context: { 'aws:cdk:enable-asset-metadata': true, ...cdkJson.context, ...context },
+    context: { 'aws:cdk:enable-asset-metadata': true, ...projectContext(), ...context },
   });
   const directory = app.synth().directory;
   keepAssets(directory);
   return directory;
+}
+
+/** cdk.json's context — the catalog folder and the feature flags — as `cdk synth` passes it to the app. */
+export function projectContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
 }
 
 /** Links every cached asset into `outdir`: CDK stages an asset whose name is already there as it is. */

@@ -27,6 +27,8 @@ export interface SwitchboardIdentityProps {
    * `switchboard:peopleCallbackUrls`); without any, that client signs people in with SRP only.
    */
   peopleCallbackUrls?: string[];
+  /** The deployment's stage: the hosted UI's domain prefix, unique in the region, carries it. */
+  stage?: string;
 }
 
 export class SwitchboardIdentity extends Construct {
@@ -90,7 +92,13 @@ export class SwitchboardIdentity extends Construct {
 
     // The token endpoint needs a domain; the account id keeps the prefix unique without naming anything.
     const domain = this.userPool.addDomain('Domain', {
-      cognitoDomain: { domainPrefix: Fn.join('-', ['switchboard', Stack.of(this).account]) },
+      cognitoDomain: {
+        domainPrefix: Fn.join('-', [
+          'switchboard',
+          ...(props.stage ? [props.stage] : []),
+          Stack.of(this).account,
+        ]),
+      },
     });
 
     const machineClient = (clientId: string, scopeName: string) =>

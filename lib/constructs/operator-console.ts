@@ -27,6 +27,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { OAuthScope, UserPoolClient, UserPoolClientIdentityProvider } from 'aws-cdk-lib/aws-cognito';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
   Bucket,
@@ -183,6 +184,11 @@ export class OperatorConsole extends Construct {
       distribution: this.distribution,
       distributionPaths: [`${CONSOLE_PATH}*`],
       memoryLimit: 512,
+      // Its provider's logs expire as every other function's do.
+      logGroup: new LogGroup(this, 'DeployLogs', {
+        retention: RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
     });
 
     new CfnOutput(this, 'Url', { value: consoleUrl, description: 'The operator console' });

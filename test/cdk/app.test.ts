@@ -10,11 +10,16 @@ import { CatalogError, type CatalogProblem } from '../../lib/catalog/load-catalo
 import { CALLBACK_THROTTLE, DEFAULT_THROTTLE } from '../../lib/constructs/api';
 import { CORRELATOR_MAX_CONCURRENCY, WORKER_MAX_CONCURRENCY } from '../../lib/stateless-stack';
 import { copyDemoCatalog } from '../../local/catalog-copy';
+import { projectContext } from '../../local/synthesize';
 
 const DEMO_PLANS = readdirSync('catalog/plans').length;
 
 function synth(context: Record<string, unknown> = {}): { app: App; stateful: Template; stateless: Template } {
-  const app = buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context });
+  // With cdk.json's context, feature flags included, as `cdk synth` and the local runtime synthesize.
+  const app = buildApp({
+    outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+    context: { ...projectContext(), ...context },
+  });
   // Synthesis runs cdk-nag's AwsSolutions pack; an unacknowledged finding throws here.
   app.synth();
   const stack = (id: string) => app.node.findChild(id) as Stack;
@@ -66,6 +71,53 @@ function statementsOf(
     .flatMap(
       (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
+}
+
+/** Properties that name a resource in the account and region, for every type and for some types. */
+const UNIQUE_NAMES = ['LogGroupName', 'TableName', 'QueueName', 'FunctionName', 'TopicName', 'RoleName'];
+const UNIQUE_NAMES_OF: Record<string, string[]> = {
+  'AWS::Events::EventBus': ['Name'],
+  'AWS::Events::Rule': ['Name'],
+  'AWS::SecretsManager::Secret': ['Name'],
+  'AWS::Scheduler::ScheduleGroup': ['Name'],
+  'AWS::Cognito::UserPoolDomain': ['Domain'],
+  'AWS::StepFunctions::StateMachine': ['StateMachineName'],
+  'AWS::CloudWatch::Alarm': ['AlarmName'],
+  'AWS::CloudWatch::Dashboard': ['DashboardName'],
+  'AWS::S3::Bucket': ['BucketName'],
+};
+
+/**
+ * The names the templates set that must be unique in an account and region — export names, and the
+ * names resources are given — rendered with `{…}` for what CloudFormation fills in.
+ */
+function namesIn(templates: unknown[]): string[] {
+  const render = (value: unknown): string | undefined => {
+    if (typeof value === 'string') return value;
+    if (value && typeof value === 'object' && 'Fn::Join' in value) {
+      const [separator, parts] = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+      return parts.map((part) => render(part) ?? '{…}').join(separator);
+    }
+    return undefined;
+  };
+  const names: string[] = [];
+  for (const template of templates) {
+    const { Resources = {}, Outputs = {} } = template as {
+      Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+      Outputs?: Record<string, { Export?: { Name?: unknown } }>;
+    };
+    for (const { Type, Properties = {} } of Object.values(Resources)) {
+      for (const key of [...UNIQUE_NAMES, ...(UNIQUE_NAMES_OF[Type] ?? [])]) {
+        const rendered = render(Properties[key]);
+        if (rendered !== undefined) names.push(rendered);
+      }
+    }
+    for (const output of Object.values(Outputs)) {
+      const rendered = render(output.Export?.Name);
+      if (rendered !== undefined) names.push(rendered);
+    }
+  }
+  return [...new Set(names)].sort();
 }
 
 function actionsOf(template: Template, prefix: string): string[] {
@@ -889,6 +941,44 @@ describe('the Switchboard CDK app', () => {
       });
     assert.throws(wrong('http://ops.example.net/'), /context switchboard:peopleCallbackUrls: [\s\S]*https/);
     assert.throws(wrong([]), /context switchboard:peopleCallbackUrls: /);
+  });
+
+  it('deploys two stages side by side: their stacks and every name unique in an account differ', () => {
+    const stages = ['dev', 'prod'].map((stage) => {
+      const app = buildApp({
+        outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+        context: { ...projectContext(), stage },
+        nag: false,
+      });
+      const assembly = app.synth();
+      return { stage, assembly, names: namesIn(assembly.stacks.map((stack) => stack.template)) };
+    });
+    const [dev, prod] = stages;
+    assert.ok(dev && prod);
+    assert.deepEqual(dev.assembly.stacks.map((s) => s.stackName).sort(), [
+      'dev-SwitchboardStateful',
+      'dev-SwitchboardStateless',
+    ]);
+    assert.deepEqual(prod.assembly.stacks.map((s) => s.stackName).sort(), [
+      'prod-SwitchboardStateful',
+      'prod-SwitchboardStateless',
+    ]);
+    // Names a template sets (exports, the schedule group, the hosted UI's domain prefix, …).
+    assert.ok(dev.names.length >= 3, JSON.stringify(dev.names));
+    assert.ok(
+      dev.names.some((n) => n.includes('switchboard-dev-')),
+      'the Cognito domain prefix carries the stage',
+    );
+    assert.deepEqual(
+      dev.names.filter((name) => prod.names.includes(name)),
+      [],
+      'no name in common',
+    );
+    assert.throws(
+      () =>
+        buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context: { stage: 'Prod!' } }),
+      /context stage: [\s\S]*lowercase/,
+    );
   });
 
   it('fails synth with the file and the field when the catalog is wrong', () => {
