@@ -32,6 +32,7 @@ import { MAX_RATE_WAIT_MS } from '../lambdas/use-cases/callout-admission';
 import { SwitchboardApi } from './constructs/api';
 import { customAdapterRegistrations } from './constructs/custom-adapters';
 import type { SwitchboardIdentity } from './constructs/identity';
+import { OperationsDashboard } from './constructs/operations-dashboard';
 import type { OperatorAlerts } from './constructs/operator-alerts';
 import { OperatorConsole } from './constructs/operator-console';
 import { grantStopExecution, grantTaskAnswers, PlanStateMachine } from './constructs/plan-state-machine';
@@ -459,6 +460,28 @@ export class StatelessStack extends Stack {
     });
     // Systems call back on the API's own URL.
     calloutWorker.addEnvironment('CALLBACK_BASE_URL', this.api.httpApi.apiEndpoint);
+
+    new OperationsDashboard(this, 'Operations', {
+      api: this.api.httpApi,
+      functions: {
+        OrderApi: orderApi,
+        OrchestrationApi: orchestrationApi,
+        CalloutWorker: calloutWorker,
+        CallbackApi: callbackApi,
+        CallbackCorrelator: callbackCorrelator,
+        ReleaseHeldItems: releaseHeldItems,
+        PlanRunWatcher: planRunWatcher,
+        MaintenanceWindow: maintenanceWindow,
+        AdminApi: adminApi,
+        CallbackKeyRotation: keyRotation,
+      },
+      queues: {
+        work: { queue: work.queue, deadLetters: work.deadLetterQueue },
+        callbacks: { queue: props.callbacks.queue, deadLetters: props.callbacks.deadLetterQueue },
+      },
+      plans: Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine])),
+      alerts: props.alerts,
+    });
   }
 }
 

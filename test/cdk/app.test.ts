@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -809,7 +809,8 @@ describe('the Switchboard CDK app', () => {
       ...Object.values(stateful.findResources('AWS::CloudWatch::Alarm')),
       ...Object.values(stateless.findResources('AWS::CloudWatch::Alarm')),
     ];
-    assert.equal(alarms.length, 3, 'work, callbacks, undelivered');
+    // The dead letters of work and callbacks, and what could not be delivered; then the dashboard's eight.
+    assert.equal(alarms.length, 3 + 8);
     for (const alarm of alarms) {
       assert.match(JSON.stringify(alarm.Properties.AlarmActions), new RegExp(`${topicId}|Alerts`));
       assert.match(JSON.stringify(alarm.Properties.OKActions), new RegExp(`${topicId}|Alerts`));
@@ -979,6 +980,40 @@ describe('the Switchboard CDK app', () => {
         buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context: { stage: 'Prod!' } }),
       /context stage: [\s\S]*lowercase/,
     );
+  });
+
+  it('shows operators a dashboard of the API, the functions, the queues and the plans, and every alarm notifies the alert topic', () => {
+    const [dashboard] = Object.values(stateless.findResources('AWS::CloudWatch::Dashboard'));
+    assert.ok(dashboard, 'a dashboard');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const title of [
+      'API requests, 4xx and 5xx',
+      'API latency (ms)',
+      'Lambda errors',
+      'Lambda throttles',
+      'Age of the oldest message (s)',
+      'Dead letters waiting',
+      'Plan executions failed',
+      'Plan executions timed out',
+    ]) {
+      assert.ok(body.includes(title), `a widget "${title}"`);
+    }
+    for (const statistic of ['p50', 'p90', 'p99']) assert.ok(body.includes(statistic), statistic);
+    // Every alarm of either stack tells operators, into alarm and back, and names its runbook line.
+    const alarms = [stateful, stateless].flatMap((t) =>
+      Object.entries(t.findResources('AWS::CloudWatch::Alarm')),
+    );
+    assert.ok(alarms.length >= 10, `${alarms.length} alarms`);
+    for (const [id, alarm] of alarms) {
+      assert.ok((alarm.Properties.AlarmActions as unknown[] | undefined)?.length, `${id} has an action`);
+      assert.ok((alarm.Properties.OKActions as unknown[] | undefined)?.length, `${id} says when it is over`);
+    }
+    const runbook = readFileSync('docs/operations.md', 'utf8');
+    for (const [id, alarm] of alarms.filter(([alarmId]) => alarmId.startsWith('Operations'))) {
+      const anchor = /docs\/operations\.md#([a-z]+)/.exec(String(alarm.Properties.AlarmDescription))?.[1];
+      assert.ok(anchor, `${id} names its runbook line`);
+      assert.match(runbook, new RegExp(`<a id="${anchor}"></a>`), `docs/operations.md has ${anchor}`);
+    }
   });
 
   it('fails synth with the file and the field when the catalog is wrong', () => {

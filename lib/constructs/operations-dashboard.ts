@@ -1,0 +1,192 @@
+import { Duration } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { OperatorAlerts } from './operator-alerts';
+
+export interface OperationsDashboardProps {
+  api: HttpApi;
+  /** The functions, by the name the dashboard shows. */
+  functions: Record<string, IFunction>;
+  /** The queues that carry work, by name, and their dead-letter queues. */
+  queues: Record<string, { queue: IQueue; deadLetters: IQueue }>;
+  /** The plans' state machines, by plan id. */
+  plans: Record<string, StateMachine>;
+  alerts: OperatorAlerts;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * What an operator looks at, and what pages one: a CloudWatch dashboard of the API, the functions, the
+ * queues and the plans' executions, and the alarms that need a person, each notifying the alert topic
+ * (docs/operations.md has each alarm's runbook line).
+ */
+export class OperationsDashboard extends Construct {
+  readonly dashboard: Dashboard;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
+    super(scope, id);
+    const { api, functions, queues, plans, alerts } = props;
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+
+    const graph = (title: string, left: IMetric[], width = 12) =>
+      new GraphWidget({ title, left, width, height: 6 });
+    const perFunction = (metric: (fn: IFunction, label: string) => IMetric) =>
+      Object.entries(functions).map(([name, fn]) => metric(fn, name));
+
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown:
+          '# Switchboard\nAlarms and what to do: docs/operations.md. Held items, fallout and dead letters: the operator console.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      graph('API requests, 4xx and 5xx', [
+        api.metricCount({ period: FIVE_MINUTES, label: 'requests' }),
+        api.metricClientError({ period: FIVE_MINUTES, label: '4xx' }),
+        api.metricServerError({ period: FIVE_MINUTES, label: '5xx' }),
+      ]),
+      graph(
+        'API latency (ms)',
+        ['p50', 'p90', 'p99'].map((statistic) =>
+          api.metricLatency({ period: FIVE_MINUTES, statistic, label: statistic }),
+        ),
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Lambda errors',
+        perFunction((fn) => fn.metricErrors({ period: FIVE_MINUTES })),
+      ),
+      graph(
+        'Lambda throttles',
+        perFunction((fn) => fn.metricThrottles({ period: FIVE_MINUTES })),
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Age of the oldest message (s)',
+        Object.entries(queues).map(([name, { queue }]) =>
+          queue.metricApproximateAgeOfOldestMessage({
+            period: FIVE_MINUTES,
+            statistic: 'Maximum',
+            label: name,
+          }),
+        ),
+      ),
+      graph(
+        'Dead letters waiting',
+        Object.entries(queues).map(([name, { deadLetters }]) =>
+          deadLetters.metricApproximateNumberOfMessagesVisible({
+            period: FIVE_MINUTES,
+            statistic: 'Maximum',
+            label: name,
+          }),
+        ),
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Plan executions failed',
+        Object.entries(plans).map(([plan, machine]) =>
+          machine.metricFailed({ period: FIVE_MINUTES, label: plan }),
+        ),
+      ),
+      graph(
+        'Plan executions timed out',
+        Object.entries(plans).map(([plan, machine]) =>
+          machine.metricTimedOut({ period: FIVE_MINUTES, label: plan }),
+        ),
+      ),
+    );
+
+    // The alarms that need a person; each one's runbook line is in docs/operations.md.
+    const alarm = (alarmId: string, description: string, metric: IMetric, threshold: number, periods = 1) => {
+      const created = new Alarm(this, alarmId, {
+        alarmDescription: `${description} (docs/operations.md#${alarmId.toLowerCase()})`,
+        metric,
+        threshold,
+        evaluationPeriods: periods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      alerts.notify(created);
+      this.alarms.push(created);
+      return created;
+    };
+    const work = queues.work;
+    if (work) {
+      alarm(
+        'WorkWaiting',
+        'Work has waited more than 10 minutes in the work queue: the worker is not keeping up, or fails',
+        work.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+        600,
+        2,
+      );
+    }
+    const callbacks = queues.callbacks;
+    if (callbacks) {
+      alarm(
+        'CallbacksWaiting',
+        'Callbacks have waited more than 5 minutes in the callback queue: the correlator is not applying them',
+        callbacks.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+        300,
+        2,
+      );
+    }
+    alarm(
+      'ApiServerErrors',
+      'The API answered 5xx to more than 10 requests in 5 minutes',
+      api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      10,
+    );
+    for (const name of ['CalloutWorker', 'CallbackCorrelator']) {
+      const fn = functions[name];
+      if (!fn) continue;
+      alarm(
+        `${name}Throttled`,
+        `${name} was throttled: it had not the concurrency its queue needs`,
+        fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        1,
+      );
+      alarm(
+        `${name}Failing`,
+        `${name} failed whole invocations (not single messages) for 10 minutes`,
+        fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        1,
+        2,
+      );
+    }
+    const timedOut = Object.values(plans).map((machine) =>
+      machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
+    );
+    if (timedOut.length > 0) {
+      alarm(
+        'PlansTimedOut',
+        "A plan's execution timed out: an order ran past its plan's timeout and its items wait for nothing",
+        new MathExpression({
+          expression: timedOut.map((_, i) => `t${i}`).join(' + '),
+          usingMetrics: Object.fromEntries(timedOut.map((metric, i) => [`t${i}`, metric])),
+          period: FIVE_MINUTES,
+        }),
+        1,
+      );
+    }
+  }
+}
