@@ -130,23 +130,29 @@ export class OperationsDashboard extends Construct {
       this.alarms.push(created);
       return created;
     };
-    const work = queues.work;
-    if (work) {
-      alarm(
+    // A queue whose oldest message waits this long, twice in a row, has a consumer that is not keeping up.
+    const waiting: [queue: string, alarmId: string, seconds: number, description: string][] = [
+      [
+        'work',
         'WorkWaiting',
-        'Work has waited more than 10 minutes in the work queue: the worker is not keeping up, or fails',
-        work.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
         600,
-        2,
-      );
-    }
-    const callbacks = queues.callbacks;
-    if (callbacks) {
-      alarm(
+        'Work has waited more than 10 minutes in the work queue: the worker is not keeping up, or fails',
+      ],
+      [
+        'callbacks',
         'CallbacksWaiting',
-        'Callbacks have waited more than 5 minutes in the callback queue: the correlator is not applying them',
-        callbacks.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
         300,
+        'Callbacks have waited more than 5 minutes in the callback queue: the correlator is not applying them',
+      ],
+    ];
+    for (const [name, alarmId, seconds, description] of waiting) {
+      const queue = queues[name]?.queue;
+      if (!queue) continue;
+      alarm(
+        alarmId,
+        description,
+        queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+        seconds,
         2,
       );
     }
