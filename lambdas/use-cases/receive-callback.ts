@@ -135,7 +135,7 @@ export async function receiveCallback(
   }
   // A system may echo its callback URL: the proof is a credential and goes no further than this door.
   const kept = scrubJson(body, [request.proof ?? '']);
-  await deps.queue.send({ correlationId, callbackId, body: kept, receivedAt: deps.now().toISOString() });
+  await deps.queue.send({ correlationId, callbackId, body: kept, receivedAt: now.toISOString() });
   return receipt;
 }
 
