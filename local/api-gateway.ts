@@ -7,6 +7,7 @@ import type { LocalDistribution } from './distribution';
 import { listen } from './free-port';
 import type { LocalIdentity } from './identities';
 import type { LambdaHost } from './lambda-host';
+import { answerMetricsRequest, LOCAL_PATH_PREFIX, type LocalMetrics } from './metrics';
 import { TokenBucket } from './token-bucket';
 
 /** HTTP APIs accept payloads up to 10 MB; anything larger never reaches an integration. */
@@ -48,6 +49,8 @@ const UNAUTHORIZED: APIGatewayProxyStructuredResultV2 = {
  * Serves the template's HTTP API (API Gateway v2) routes on loopback: matches a request to a route the
  * way API Gateway does (exact segments before {params}), throttles it as the stage says (429), builds
  * the payload-2.0 event, invokes the integration's Lambda and writes its structured result back.
+ * The runtime's own paths under `/local` (the functions' metrics) and the console's files are answered
+ * first, as the distribution answers its paths before the API on AWS.
  */
 export class LocalApiGateway {
   private server?: Server;
@@ -62,6 +65,8 @@ export class LocalApiGateway {
     private readonly log: (line: string) => void,
     /** The console's distribution, which fronts the API's port as it fronts the API on AWS. */
     private readonly distribution?: LocalDistribution,
+    /** The functions' metrics, read and reset at `/local/metrics` (local only: no token, not billed). */
+    private readonly metrics?: LocalMetrics,
   ) {
     this.tokens = new Map(identities.map((identity) => [identity.token, identity]));
     const authorizers = new Map<string, JwtAuthorizer>();
@@ -123,6 +128,12 @@ export class LocalApiGateway {
       const functionArn = integrations.get(target);
       if (!functionArn) throw new Error(`${route.logicalId}: route ${p.RouteKey} has no integration`);
       const [method = '', path = ''] = p.RouteKey.split(' ');
+      // The runtime's own paths are answered before any route: a deployed one there would never be reached.
+      if (path === LOCAL_PATH_PREFIX || path.startsWith(`${LOCAL_PATH_PREFIX}/`)) {
+        throw new Error(
+          `${route.logicalId}: route ${p.RouteKey} is under ${LOCAL_PATH_PREFIX}/, which the local runtime keeps for its own paths`,
+        );
+      }
       const throttle = throttleOf(p.RouteKey);
       const paramNames: string[] = [];
       const pattern = path
@@ -157,10 +168,11 @@ export class LocalApiGateway {
     this.server = createServer((req, res) => {
       let served: ReturnType<LocalDistribution['answer']>;
       try {
-        served = this.distribution?.answer(
-          req.method ?? 'GET',
-          new URL(req.url ?? '/', 'http://localhost').pathname,
-        );
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const method = req.method ?? 'GET';
+        served =
+          (this.metrics && answerMetricsRequest(this.metrics, method, url)) ??
+          this.distribution?.answer(method, url.pathname);
       } catch (error) {
         // A path no URL parser takes (`//`, a stray `%`): answered, never a crash of the runtime.
         served = {
@@ -170,7 +182,9 @@ export class LocalApiGateway {
         };
       }
       if (served) {
-        res.writeHead(served.status, { ...served.headers, 'content-length': served.body.length });
+        // A 204 carries no body and, by HTTP's rule, no content-length either.
+        const length = served.status === 204 ? {} : { 'content-length': served.body.length };
+        res.writeHead(served.status, { ...served.headers, ...length });
         res.end(req.method === 'HEAD' ? undefined : served.body);
         return;
       }

@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: starts a fresh local runtime with the demo's simulated systems on free ports, submits
  * the demo DSL order and prints each item as it moves, then the order's timeline: every item with its
- * system, request, response and duration. Exits non-zero if the order does not complete.
+ * system, request, response and duration, and the metrics the functions wrote meanwhile, read from
+ * `GET /local/metrics`. Exits non-zero if the order does not complete.
  *
  * `npm run demo -- --hold` shows a hold: activation is taken Down first, the order's activation waits On
  * Hold (the order `held`), then activation comes back Up and the release completes the order.
@@ -10,6 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDemoEnvironment } from './demo-environment';
 import { demoDslOrder } from './demo-orders';
+import { type MetricSeries, type MetricsSnapshot, metricsTable } from './metrics';
 
 const root = join(import.meta.dirname, '..');
 // Fresh at every run; DEMO_DATA_DIR moves it (the tests run the demo in a temporary folder).
@@ -18,6 +20,8 @@ const TIMEOUT_MS = 60_000;
 const HOLD = process.argv.includes('--hold');
 /** How long the --hold demo keeps activation Down once the item is held. */
 const HOLD_FOR_MS = 2_000;
+/** A function's output reaches the runtime a moment after it is written: the order's last metrics may lag. */
+const METRICS_WAIT_MS = 2_000;
 
 interface ItemView {
   key: string;
@@ -80,6 +84,10 @@ async function runDemo(): Promise<number> {
     console.log(`\n  operator: activation ${state} (${reason})\n`);
   };
   if (HOLD) await setActivation('Down', 'demo: line card upgrade');
+
+  // Only this order's metrics, not the start's (the configuration seeder, cold starts).
+  const reset = await fetch(`${runtime.apiUrl}/local/metrics`, { method: 'DELETE' });
+  if (reset.status !== 204) throw new Error(`the local metrics could not be reset (${reset.status})`);
 
   const submittedAt = Date.now();
   const created = await call(
@@ -171,12 +179,55 @@ async function runDemo(): Promise<number> {
     if (item.error) console.log(`    error     ${item.error}`);
   }
   const total = ((Date.now() - submittedAt) / 1000).toFixed(3);
+  printMetrics(await orderMetrics(runtime.apiUrl));
   if (state !== 'completed') {
     console.log(`\nThe order is ${state} after ${total} s.`);
     return 1;
   }
   console.log(`\nThe order completed in about ${total} s (polled every 50 ms).`);
   return 0;
+}
+
+/**
+ * The metrics since the reset, read as a developer would: `GET /local/metrics`, once the order's last
+ * metric (OrdersCompleted or OrdersFailed) is in or METRICS_WAIT_MS have passed.
+ */
+async function orderMetrics(apiUrl: string): Promise<MetricSeries[]> {
+  const read = async (query = '') => {
+    const response = await fetch(`${apiUrl}/local/metrics${query}`);
+    if (response.status !== 200) throw new Error(`GET /local/metrics answered ${response.status}`);
+    return ((await response.json()) as MetricsSnapshot).series;
+  };
+  const deadline = Date.now() + METRICS_WAIT_MS;
+  while (Date.now() < deadline) {
+    const ended = await Promise.all([read('?name=OrdersCompleted'), read('?name=OrdersFailed')]);
+    if (ended.some((series) => series.length > 0)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return read();
+}
+
+/**
+ * Switchboard's own series, grouped by metric, one line each with its dimensions and figures, so that a
+ * metric added to a function shows here without a change. Of each metric only the series of its full
+ * dimensions are printed (Callouts by system, interface and outcome); its roll-ups, totals over fewer
+ * dimensions, are in GET /local/metrics. A metric with no dimensions of its own (OrdersAccepted) has
+ * only its series by `service`, and that one is printed. Powertools' cold starts are left out.
+ */
+function printMetrics(all: MetricSeries[]): void {
+  const switchboard = all.filter(
+    (series) => series.namespace === 'Switchboard' && !('function_name' in series.dimensions),
+  );
+  const detail = new Map<string, number>();
+  for (const series of switchboard) {
+    const count = Object.keys(series.dimensions).length;
+    detail.set(series.name, Math.max(count, detail.get(series.name) ?? 0));
+  }
+  const shown = switchboard.filter(
+    (series) => Object.keys(series.dimensions).length === detail.get(series.name),
+  );
+  console.log('\nMetrics the functions wrote for this order (GET /local/metrics, namespace Switchboard):');
+  for (const line of shown.length === 0 ? ['none'] : metricsTable(shown)) console.log(`  ${line}`);
 }
 
 function compact(value: unknown): string {

@@ -3,9 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { DeployedResource, LocalDeployment } from './cloud-assembly';
+import { LocalMetrics } from './metrics';
 
 export interface LambdaHostOptions {
   log: (line: string) => void;
+  /** Where the functions' Embedded Metric Format output is counted; a new one unless given. */
+  metrics?: LocalMetrics;
 }
 
 export class LambdaInvocationError extends Error {
@@ -55,11 +58,15 @@ export class LambdaHost {
   private usageByName = new Map<string, FunctionUsage>();
   private nextId = 1;
   private reclaimer?: NodeJS.Timeout;
+  /** The metrics the functions wrote as EMF, as CloudWatch would extract them from their logs. */
+  readonly metrics: LocalMetrics;
 
   constructor(
     private readonly deployment: LocalDeployment,
     private readonly options: LambdaHostOptions,
-  ) {}
+  ) {
+    this.metrics = options.metrics ?? new LocalMetrics();
+  }
 
   /** Starts every function; `baseEnvironment` (region, endpoints, credentials) comes under each template environment. */
   start(baseEnvironment: Record<string, string>): void {
@@ -91,6 +98,7 @@ export class LambdaHost {
       Timeout?: number;
       MemorySize?: number;
       Environment?: { Variables?: Record<string, string> };
+      LoggingConfig?: { LogFormat?: string; ApplicationLogLevel?: string };
     };
     const assetPath = resource.metadata['aws:asset:path'];
     if (typeof assetPath !== 'string' || !props.Handler) {
@@ -104,6 +112,11 @@ export class LambdaHost {
       ...(props.Environment?.Variables ?? {}),
       AWS_LAMBDA_FUNCTION_NAME: name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props.MemorySize ?? 128),
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      // As Lambda does for a function logging JSON at an application log level: Powertools reads it.
+      ...(props.LoggingConfig?.LogFormat === 'JSON' && props.LoggingConfig.ApplicationLogLevel
+        ? { AWS_LAMBDA_LOG_LEVEL: props.LoggingConfig.ApplicationLogLevel }
+        : {}),
       LAMBDA_TASK_ROOT: join(this.deployment.assemblyDir, assetPath),
     };
     const prefix = `[${resource.logicalId}] `;
@@ -144,13 +157,20 @@ export class LambdaHost {
     const { name } = hosted;
     const worker = new Worker(new URL('./lambda-worker.ts', import.meta.url), options);
     for (const stream of [worker.stdout, worker.stderr]) {
+      // Powertools writes EMF to stdout itself, one document a line, as CloudWatch reads it from a
+      // function's log. Those lines are counted, not printed: several a callout, they would drown the log.
+      // A line that only looks like EMF (malformed) is printed, so that the mistake shows.
+      const isStdout = stream === worker.stdout;
       let buffered = '';
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
         buffered += chunk;
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
-        for (const line of lines) this.options.log(prefix + line);
+        for (const line of lines) {
+          if (isStdout && this.metrics.ingest(line)) continue;
+          this.options.log(prefix + line);
+        }
       });
     }
     worker.on(

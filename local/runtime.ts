@@ -14,6 +14,7 @@ import { freePort } from './free-port';
 import { type LocalIdentity, loadLocalIdentities } from './identities';
 import { LambdaHost } from './lambda-host';
 import { ServiceMeter } from './metering';
+import { LocalMetrics } from './metrics';
 import { LocalScheduler } from './scheduler';
 import { LocalSecretsManager, writeDefaultSecrets } from './secrets-manager';
 import { createQueues, LOCAL_ACCOUNT_ID, SqsEventSources, startSqs } from './sqs';
@@ -59,6 +60,8 @@ export interface LocalRuntime {
   scheduler: LocalScheduler;
   /** Present when started with `meter`. */
   meter?: ServiceMeter;
+  /** The metrics the functions wrote (EMF) since the start or the last reset; also at `GET /local/metrics`. */
+  metrics: LocalMetrics;
   stop(): Promise<void>;
 }
 
@@ -108,7 +111,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region, credentials: localCredentials });
     stops.push(async () => sqsClient.destroy());
-    const lambdas = new LambdaHost(deployment, { log });
+    const metrics = new LocalMetrics();
+    const lambdas = new LambdaHost(deployment, { log, metrics });
     stops.push(() => lambdas.stop());
     const stepFunctions = new LocalStepFunctions(deployment, {
       dataDir: options.dataDir,
@@ -185,7 +189,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await deployCustomResources(deployment, { dataDir: options.dataDir, functions: lambdas, log });
 
     const identities = loadLocalIdentities(options.dataDir);
-    const api = new LocalApiGateway(deployment, lambdas, identities, log, new LocalDistribution(deployment));
+    const api = new LocalApiGateway(
+      deployment,
+      lambdas,
+      identities,
+      log,
+      new LocalDistribution(deployment),
+      metrics,
+    );
     await api.start(port, host);
     stops.push(() => api.stop());
 
@@ -206,6 +217,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       eventBridge,
       scheduler,
       ...(meter ? { meter } : {}),
+      metrics,
       stop: stopAll,
     };
   } catch (error) {
