@@ -74,6 +74,7 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
       .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be 1 to 16 lowercase letters, digits or -, a letter first'),
   );
   const ids = stackIds(stage);
+  const logLevel = contextValue(app, 'switchboard:logLevel', z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']));
 
   const stateful = new StatefulStack(app, ids.stateful, {
     description: 'Switchboard state: orders and configuration tables, work queues, event bus, secrets',
@@ -100,6 +101,8 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     ...(apiThrottle ? { apiThrottle } : {}),
     ...(callbackThrottle ? { callbackThrottle } : {}),
     ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
+    ...(stage ? { stage } : {}),
+    ...(logLevel ? { logLevel } : {}),
   });
   stateless.addStackDependency(stateful);
   Tags.of(app).add('application', 'switchboard');

@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availability';
 import { CALLBACK_KEY_ROTATION_DAYS, keyGraceSeconds } from '../lambdas/domain/callback-keys';
 import { type Catalog, slowestCalloutSeconds, systemCallbackSecretName } from '../lambdas/domain/catalog';
+import { METRICS_NAMESPACE } from '../lambdas/domain/metrics';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   ITEMS_BY_LEASE,
@@ -37,7 +38,7 @@ import type { OperatorAlerts } from './constructs/operator-alerts';
 import { OperatorConsole } from './constructs/operator-console';
 import { grantStopExecution, grantTaskAnswers, PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
-import { SwitchboardFunction } from './constructs/switchboard-function';
+import { type FunctionTelemetry, SwitchboardFunction } from './constructs/switchboard-function';
 
 export interface StatelessStackProps extends StackProps {
   catalog: Catalog;
@@ -65,6 +66,10 @@ export interface StatelessStackProps extends StackProps {
    * `false` reserves none (an account whose concurrency limit is too low to reserve any).
    */
   reservedConcurrency?: ReservedConcurrency | false;
+  /** The stage (context `stage`): the functions' service name, and so their metrics, carry it. */
+  stage?: string;
+  /** The functions' application log level (context `switchboard:logLevel`); INFO by default. */
+  logLevel?: FunctionTelemetry['logLevel'];
 }
 
 /** The most batches of work the worker runs at once (its event source's maximum concurrency). */
@@ -93,6 +98,11 @@ export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { catalog, ordersTable, work } = props;
+    const telemetry: FunctionTelemetry = {
+      serviceName: props.stage ? `switchboard-${props.stage}` : 'switchboard',
+      namespace: METRICS_NAMESPACE,
+      logLevel: props.logLevel ?? 'INFO',
+    };
     const reserved =
       props.reservedConcurrency === false
         ? undefined
@@ -132,6 +142,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/order-api/handler.ts',
       description: 'TMF622 productOrder: submits orders and starts their plans; reads orders',
       catalog,
+      telemetry,
       invocation: 'api',
     })
       // Deletes only the records of an order it could not write whole (dynamodb-order-store.ts: createOrder).
@@ -148,6 +159,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/orchestration-api/handler.ts',
       description: "Orchestration view and operator actions: an order's items; completing manual tasks",
       catalog,
+      telemetry,
       invocation: 'api',
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write')
@@ -161,6 +173,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/callout-worker/handler.ts',
       description: 'Runs orchestration items: waits for prerequisites, calls systems, completes plan tasks',
       catalog,
+      telemetry,
       invocation: 'queue',
       inject: customAdapterRegistrations(props.customAdapterFiles),
       timeout: workerTimeout(catalog),
@@ -183,6 +196,7 @@ export class StatelessStack extends Stack {
       description:
         "Receives systems' callbacks: checks the proof, answers at once, queues them for the correlator",
       catalog,
+      telemetry,
       invocation: 'api',
     })
       .bindTable('ORDERS_TABLE', ordersTable, 'read')
@@ -204,6 +218,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/callback-key-rotation/handler.ts',
       description: 'Rotates the keys that sign callback URLs without breaking any URL a system still holds',
       catalog,
+      telemetry,
       invocation: 'rotation',
     });
     keyRotation.addEnvironment('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey.secretArn);
@@ -220,6 +235,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/callback-correlator/handler.ts',
       description: 'Applies callbacks to the items they answer, exactly once, and finishes those items',
       catalog,
+      telemetry,
       invocation: 'queue',
       ...(reserved ? { reservedConcurrentExecutions: reserved.correlator } : {}),
     })
@@ -262,6 +278,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/release-held-items/handler.ts',
       description: 'Sends held items back to work, oldest first, at their system’s pace, exactly once',
       catalog,
+      telemetry,
       invocation: { asynchronous: onFailure },
       timeout: Duration.minutes(15),
     })
@@ -299,6 +316,7 @@ export class StatelessStack extends Stack {
       description:
         'Puts the items of a plan run that ended abnormally in fallout; sweeps for unstarted plans',
       catalog,
+      telemetry,
       invocation: { asynchronous: onFailure },
       timeout: Duration.minutes(5),
     })
@@ -348,6 +366,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/maintenance-window/handler.ts',
       description: 'Starts and ends maintenance windows: takes a system Down and brings it back Up',
       catalog,
+      telemetry,
       invocation: { asynchronous: onFailure },
     })
       .bindTable('CONFIGURATION_TABLE', props.configurationTable, 'read-update')
@@ -371,6 +390,7 @@ export class StatelessStack extends Stack {
       description:
         'Admin API for operators: systems and interfaces, their state and history, held items, maintenance, retry rules',
       catalog,
+      telemetry,
       invocation: 'api',
     })
       // Operators create and delete retry rules there; orders they only update (holds, releases).
@@ -424,6 +444,7 @@ export class StatelessStack extends Stack {
       entry: 'lambdas/configuration-seeder/handler.ts',
       description: "Custom resource: seeds the catalog's systems and interfaces into the configuration table",
       catalog,
+      telemetry,
       invocation: { asynchronous: onFailure },
       withSystemAddresses: true,
       timeout: Duration.minutes(5),
@@ -481,6 +502,7 @@ export class StatelessStack extends Stack {
       },
       plans: Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine])),
       alerts: props.alerts,
+      telemetry,
     });
   }
 }

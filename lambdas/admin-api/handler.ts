@@ -19,13 +19,16 @@ import { changeView, toInterfaceView, toSystemView } from '../domain/system-view
 import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/configuration-store';
 import type { DeadLetters } from '../ports/dead-letters';
 import type { OrderStore } from '../ports/order-store';
+import type { Telemetry } from '../ports/telemetry';
 import type { WorkQueue } from '../ports/work-queue';
 import { dynamoDocuments, eventBridge, scheduler, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
+import { telemetry } from '../shared/observability';
 import { changeInterfaceStatus, changeSystemState } from '../use-cases/change-availability';
 import { parseItemId } from '../use-cases/complete-manual-task';
 import {
@@ -41,6 +44,8 @@ export interface AdminApiDeps extends MaintenanceDeps, RetryRuleDeps {
   deadLetters: DeadLetters;
   store: OrderStore;
   queue: WorkQueue;
+  /** Counts the held items an operator releases by hand. */
+  telemetry: Telemetry;
 }
 
 /** The most history entries a system or interface view shows. */
@@ -341,8 +346,12 @@ function productionDeps(): AdminApiDeps {
       deadLetterQueueArn: requiredEnv('MAINTENANCE_DEAD_LETTER_QUEUE_ARN'),
     }),
     now: () => new Date(),
+    telemetry,
   };
   return deps;
 }
 
-export const handler = (event: APIGatewayProxyEventV2) => handleAdminApi(productionDeps(), event);
+export const handler = lambdaHandler(
+  (event: APIGatewayProxyEventV2) => handleAdminApi(productionDeps(), event),
+  { correlationIdPath: 'requestContext.requestId' },
+);

@@ -15,6 +15,7 @@ import { errorResponse, json, parseJsonBody } from '../shared/http';
  */
 export const MAX_CALLBACK_BODY_BYTES = 192 * 1024;
 
+import { lambdaHandler } from '../shared/handler';
 import { type ReceiveCallbackDeps, receiveCallback } from '../use-cases/receive-callback';
 
 /**
@@ -77,4 +78,7 @@ function productionDeps(): ReceiveCallbackDeps {
   return deps;
 }
 
-export const handler = (event: APIGatewayProxyEventV2) => handleCallback(productionDeps(), event);
+export const handler = lambdaHandler(
+  (event: APIGatewayProxyEventV2) => handleCallback(productionDeps(), event),
+  { correlationIdPath: 'requestContext.requestId' },
+);

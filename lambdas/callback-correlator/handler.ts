@@ -9,7 +9,9 @@ import type { Redelivery } from '../ports/redelivery';
 import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { describeError, logger } from '../shared/logger';
+import { telemetry } from '../shared/observability';
 import { failedRecords } from '../shared/sqs-batch';
 import { type ApplyCallbackDeps, applyCallbacks } from '../use-cases/apply-callback';
 
@@ -49,12 +51,13 @@ function productionDeps(): ApplyCallbackDeps {
     catalog: bundledCatalog(),
     rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     now: () => new Date(),
+    telemetry,
   };
   return deps;
 }
 
 let redelivery: Redelivery | undefined;
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = lambdaHandler((event: SQSEvent): Promise<SQSBatchResponse> => {
   redelivery ??= new SqsRedelivery(sqs, requiredEnv('CALLBACK_QUEUE_URL'));
   return handleCallbackBatch(productionDeps(), event, redelivery);
-};
+});

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SecretsManagerRotatingSecret } from '../adapters/secrets-manager-rotating-secret';
 import { secretsManager } from '../shared/aws-clients';
 import { requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { type RotationDeps, rotateCallbackKeys } from '../use-cases/rotate-callback-keys';
 
 /** What Secrets Manager invokes a rotation function with. */
@@ -27,7 +28,7 @@ export async function handleRotation(
   await rotateCallbackKeys(deps(SecretId), Step, ClientRequestToken);
 }
 
-export const handler = (event: unknown) =>
+export const handler = lambdaHandler((event: unknown) =>
   handleRotation(
     (secretId) => ({
       secret: new SecretsManagerRotatingSecret(secretsManager, secretId),
@@ -35,4 +36,5 @@ export const handler = (event: unknown) =>
       now: () => new Date(),
     }),
     event,
-  );
+  ),
+);

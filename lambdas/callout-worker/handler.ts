@@ -17,8 +17,10 @@ import { dynamoDocuments, eventBridge, secretsManager, sqs, stepFunctions } from
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { CALLBACK_SIGNING_KEY, callbackKeyRing } from '../shared/callback-signing-key';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
-import { describeError, logger } from '../shared/logger';
-import { failedRecords } from '../shared/sqs-batch';
+import { lambdaHandler } from '../shared/handler';
+import { describeError, type LogKeys, logger, withLogKeys } from '../shared/logger';
+import { telemetry } from '../shared/observability';
+import { countDeliveries, failedRecords } from '../shared/sqs-batch';
 import { runItem } from '../use-cases/run-item';
 import type { RunItemDeps, WorkMessage } from '../use-cases/run-item-deps';
 import { TakeoverLooks, TakeoverPacer } from '../use-cases/take-over-items';
@@ -94,22 +96,32 @@ export async function handleWorkBatch(
           failed.push(record);
           return;
         }
-        try {
-          await runItem(deps, message, record.messageId);
-        } catch (error) {
-          // Redelivered until the queue's maxReceiveCount, then kept in the dead-letter queue for operators.
-          logger.error('work message failed', { messageId: record.messageId, ...describeError(error) });
-          failed.push(record);
-        } finally {
-          pending.delete(record);
-        }
+        await withLogKeys({ messageId: record.messageId, ...logKeysOf(message) }, async () => {
+          try {
+            await runItem(deps, message, record.messageId);
+          } catch (error) {
+            // Redelivered until the queue's maxReceiveCount, then kept in the dead-letter queue for operators.
+            logger.error('work message failed', describeError(error));
+            failed.push(record);
+          } finally {
+            pending.delete(record);
+          }
+        });
       }),
     );
   } finally {
     clearInterval(heartbeat);
     await looks?.settled();
   }
+  countDeliveries(deps.telemetry, 'work', event.Records, failed);
   return failedRecords(failed, redelivery, unreadable);
+}
+
+/** The keys of a work message's log lines: its order and item, or the system a probe is for. */
+function logKeysOf(message: WorkMessage): LogKeys {
+  return 'systemId' in message
+    ? { system: message.systemId }
+    : { orderId: message.orderId, itemKey: message.itemKey };
 }
 
 /** How long a message stays invisible while its worker holds it: its item's lease, and a little more. */
@@ -140,18 +152,16 @@ function productionDeps(): RunItemDeps {
     rules: new DynamoDbRetryRuleStore(dynamoDocuments, configurationTable),
     now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    telemetry,
   };
   return deps;
 }
 
 let redelivery: Redelivery | undefined;
 const takeovers = new TakeoverPacer();
-export const handler = (
-  event: SQSEvent,
-  context: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<SQSBatchResponse> => {
+export const handler = lambdaHandler((event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   redelivery ??= new SqsRedelivery(sqs, requiredEnv('WORK_QUEUE_URL'));
   return handleWorkBatch(productionDeps(), event, redelivery, takeovers, () =>
     context.getRemainingTimeInMillis(),
   );
-};
+});

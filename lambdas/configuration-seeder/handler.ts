@@ -5,6 +5,7 @@ import type { ConfigurationStore } from '../ports/configuration-store';
 import { dynamoDocuments } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { describeError, logger } from '../shared/logger';
 import { seedConfiguration } from '../use-cases/seed-configuration';
 
@@ -87,4 +88,4 @@ function productionDeps(): SeederDeps {
   return deps;
 }
 
-export const handler = (event: unknown) => handleSeedEvent(productionDeps(), event);
+export const handler = lambdaHandler((event: unknown) => handleSeedEvent(productionDeps(), event));

@@ -3,6 +3,7 @@ import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-s
 import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
 import { dynamoDocuments, eventBridge } from '../shared/aws-clients';
 import { requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import type { AvailabilityDeps } from '../use-cases/change-availability';
 import { runMaintenancePhase } from '../use-cases/maintenance-windows';
 
@@ -32,4 +33,4 @@ function productionDeps(): AvailabilityDeps {
   return deps;
 }
 
-export const handler = (event: unknown) => handleMaintenancePhase(productionDeps(), event);
+export const handler = lambdaHandler((event: unknown) => handleMaintenancePhase(productionDeps(), event));

@@ -12,8 +12,10 @@ import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
+import { telemetry } from '../shared/observability';
 import { type CompleteManualTaskDeps, completeManualTask } from '../use-cases/complete-manual-task';
 import {
   abortByOperator,
@@ -95,8 +97,12 @@ function productionDeps(): OrchestrationApiDeps {
     catalog: bundledCatalog(),
     rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     now: () => new Date(),
+    telemetry,
   };
   return deps;
 }
 
-export const handler = (event: APIGatewayProxyEventV2) => handleOrchestrationApi(productionDeps(), event);
+export const handler = lambdaHandler(
+  (event: APIGatewayProxyEventV2) => handleOrchestrationApi(productionDeps(), event),
+  { correlationIdPath: 'requestContext.requestId' },
+);

@@ -13,8 +13,10 @@ import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
+import { telemetry } from '../shared/observability';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
 
 export interface OrderApiDeps extends SubmitOrderDeps {
@@ -150,11 +152,15 @@ function productionDeps(): OrderApiDeps {
     plans: new StepFunctionsPlanRunner(stepFunctions, jsonRecordEnv('PLAN_STATE_MACHINES')),
     catalog: bundledCatalog(),
     now: () => new Date(),
+    telemetry,
   };
   return deps;
 }
 
-export const handler = (event: APIGatewayProxyEventV2) => handleOrderApi(productionDeps(), event);
+export const handler = lambdaHandler(
+  (event: APIGatewayProxyEventV2) => handleOrderApi(productionDeps(), event),
+  { correlationIdPath: 'requestContext.requestId' },
+);
 
 /** The optional Idempotency-Key header: printable, at most 200 characters. */
 function idempotencyKeyOf(event: APIGatewayProxyEventV2): string | undefined {

@@ -8,7 +8,9 @@ import { StepFunctionsPlanRunner, StepFunctionsPlanTasks } from '../adapters/ste
 import type { EndedRun } from '../domain/item-decisions';
 import { dynamoDocuments, eventBridge, sqs, stepFunctions } from '../shared/aws-clients';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { logger } from '../shared/logger';
+import { telemetry } from '../shared/observability';
 import { ABNORMAL_END, EXECUTION_STATUS_CHANGE, SCHEDULED_EVENT } from '../shared/plan-run-events';
 import {
   planRunEnded,
@@ -62,8 +64,11 @@ function productionDeps(): WatchDeps {
     config: new DynamoDbConfigurationStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
     now: () => new Date(),
+    telemetry,
   };
   return deps;
 }
 
-export const handler = (event: EventBridgeEvent<string, unknown>) => handleWatch(productionDeps(), event);
+export const handler = lambdaHandler((event: EventBridgeEvent<string, unknown>) =>
+  handleWatch(productionDeps(), event),
+);

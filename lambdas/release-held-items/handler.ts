@@ -7,7 +7,9 @@ import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { DETAIL_TYPES, type ReleaseRequest } from '../domain/availability';
 import { dynamoDocuments, eventBridge, sqs } from '../shared/aws-clients';
 import { requiredEnv } from '../shared/env';
+import { lambdaHandler } from '../shared/handler';
 import { logger } from '../shared/logger';
+import { telemetry } from '../shared/observability';
 import { type ReleaseDeps, type ReleaseSummary, releaseHeldItems } from '../use-cases/release-held-items';
 
 const availableSchema = z.object({
@@ -64,10 +66,12 @@ function productionDeps(): Omit<ReleaseDeps, 'remainingMs'> {
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
     events: new EventBridgeAvailabilityEvents(eventBridge, requiredEnv('EVENT_BUS_NAME')),
     now: () => new Date(),
+    telemetry,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
   return deps;
 }
 
-export const handler = (event: EventBridgeEvent<string, unknown>, context: Context) =>
-  handleRelease(productionDeps(), event, context);
+export const handler = lambdaHandler((event: EventBridgeEvent<string, unknown>, context: Context) =>
+  handleRelease(productionDeps(), event, context),
+);

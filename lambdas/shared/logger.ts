@@ -1,19 +1,57 @@
-type Fields = Record<string, unknown>;
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Logger } from '@aws-lambda-powertools/logger';
 
-function write(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Fields): void {
-  const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...fields });
-  if (level === 'error' || level === 'warn') console.error(line);
-  else console.log(line);
+/**
+ * The functions' logger: Powertools Logger, one JSON object a line, with the Lambda context, the cold
+ * start and the X-Ray trace id (injected per invocation by the handler's middleware, shared/handler.ts).
+ * Its level comes from the function's application log level (AWS_LAMBDA_LOG_LEVEL, set by the stack).
+ */
+export const powertoolsLogger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'switchboard',
+});
+
+/** The keys every line about one piece of work carries: which order, item, system and callback. */
+export interface LogKeys {
+  orderId?: string;
+  itemKey?: string;
+  system?: string;
+  interface?: string;
+  correlationId?: string;
+  messageId?: string;
 }
 
-/** Structured JSON logs, one object a line, as CloudWatch Logs Insights reads them. */
+// A batch's records run concurrently in one invocation, so the keys of each are kept with its own async
+// context, not on the logger (whose keys would be the last record's for all of them).
+const scope = new AsyncLocalStorage<LogKeys>();
+
+/** Runs `work` with these keys on every line logged within it (and within what it awaits). */
+export function withLogKeys<T>(keys: LogKeys, work: () => T): T {
+  return scope.run({ ...scope.getStore(), ...defined(keys) }, work);
+}
+
+/** Adds keys to the current work's lines once they are known (the system, after the item is read). */
+export function addLogKeys(keys: LogKeys): void {
+  const current = scope.getStore();
+  if (current) Object.assign(current, defined(keys));
+}
+
+type Fields = Record<string, unknown>;
+
+function defined(keys: LogKeys): LogKeys {
+  return Object.fromEntries(Object.entries(keys).filter(([, value]) => value !== undefined));
+}
+
+function withKeys(fields: Fields | undefined): Fields {
+  const keys = scope.getStore();
+  return keys ? { ...keys, ...fields } : (fields ?? {});
+}
+
+/** Structured logs, as CloudWatch Logs Insights reads them: a message, then fields. */
 export const logger = {
-  debug: (message: string, fields?: Fields) => {
-    if (process.env.LOG_LEVEL === 'debug') write('debug', message, fields);
-  },
-  info: (message: string, fields?: Fields) => write('info', message, fields),
-  warn: (message: string, fields?: Fields) => write('warn', message, fields),
-  error: (message: string, fields?: Fields) => write('error', message, fields),
+  debug: (message: string, fields?: Fields) => powertoolsLogger.debug(message, withKeys(fields)),
+  info: (message: string, fields?: Fields) => powertoolsLogger.info(message, withKeys(fields)),
+  warn: (message: string, fields?: Fields) => powertoolsLogger.warn(message, withKeys(fields)),
+  error: (message: string, fields?: Fields) => powertoolsLogger.error(message, withKeys(fields)),
 };
 
 export function describeError(error: unknown): Fields {

@@ -1,6 +1,32 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { Redelivery } from '../ports/redelivery';
+import type { Telemetry } from '../ports/telemetry';
 import { describeError, logger } from './logger';
+
+/** How many receives a message gets before its queue moves it to its dead-letter queue (every queue's). */
+export const MAX_RECEIVE_COUNT = 5;
+
+function receiveCount(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount) || 1;
+}
+
+/**
+ * Counts a batch's messages received again (`MessagesRedelivered`) and the failed ones that had their
+ * last receive, which their queue now moves to its dead-letter queue (`MessagesDeadLettered`).
+ */
+export function countDeliveries(
+  telemetry: Telemetry,
+  queue: 'work' | 'callbacks',
+  records: readonly SQSRecord[],
+  failed: readonly SQSRecord[],
+): void {
+  for (const record of records) {
+    if (receiveCount(record) > 1) telemetry.record('MessagesRedelivered', { queue });
+  }
+  for (const record of failed) {
+    if (receiveCount(record) >= MAX_RECEIVE_COUNT) telemetry.record('MessagesDeadLettered', { queue });
+  }
+}
 
 /**
  * How long a message that failed on its n-th receive waits before it comes back: 5 s, 30 s, 3 min, then
@@ -30,9 +56,7 @@ export async function failedRecords(
       .later(
         failed.map((record) => ({
           receiptHandle: record.receiptHandle,
-          seconds: unreadable.has(record)
-            ? 1
-            : redeliveryDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1),
+          seconds: unreadable.has(record) ? 1 : redeliveryDelaySeconds(receiveCount(record)),
         })),
       )
       .catch((error: unknown) =>

@@ -8,8 +8,9 @@ import type { ItemRecord } from '../domain/orchestration';
 import type { OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
+import type { Telemetry } from '../ports/telemetry';
 import type { WorkQueue } from '../ports/work-queue';
-import { logger } from '../shared/logger';
+import { logger, withLogKeys } from '../shared/logger';
 import { drive } from './item-driver';
 
 export interface ApplyCallbackDeps {
@@ -17,6 +18,8 @@ export interface ApplyCallbackDeps {
   tasks: PlanTasks;
   queue: WorkQueue;
   catalog: Catalog;
+  /** The metrics operators watch. */
+  telemetry: Telemetry;
   /** The retry rules, which decide after a final answer reporting failure. */
   rules: RetryRuleStore;
   now: () => Date;
@@ -45,16 +48,16 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
     [...byWait.values()].map(async (wait) => {
       wait.sort((a, b) => Date.parse(a.message.receivedAt) - Date.parse(b.message.receivedAt));
       for (const callback of wait) {
-        try {
-          const { correlationId, callbackId } = callback.message;
-          logger.info('callback', {
-            correlationId,
-            callbackId,
-            result: await applyCallback(deps, callback.message),
-          });
-        } catch (error) {
-          failed.push({ callback, error });
-        }
+        const { correlationId, callbackId } = callback.message;
+        const correlation = parseCorrelationId(correlationId);
+        const keys = { correlationId, orderId: correlation?.orderId, itemKey: correlation?.itemKey };
+        await withLogKeys(keys, async () => {
+          try {
+            logger.info('callback', { callbackId, result: await applyCallback(deps, callback.message) });
+          } catch (error) {
+            failed.push({ callback, error });
+          }
+        });
       }
     }),
   );
@@ -107,7 +110,11 @@ export async function applyCallback(
         : { status: 'completed', body };
   const target = calloutTargetOf(deps.catalog, item);
   const { order, done } = aggregate;
-  const { decision, refused } = await drive(
+  const {
+    decision,
+    refused,
+    item: after,
+  } = await drive(
     deps,
     { item, order: { state: order.state, done }, now: deps.now() },
     {
@@ -130,7 +137,17 @@ export async function applyCallback(
         : undefined,
   );
   if (decision.ignored && !decision.write) return decision.ignored;
-  if (!refused) return decision.write?.kind === 'keepAnswer' ? 'kept' : 'applied';
+  if (!refused) {
+    if (target && after.state === 'Completed' && item.state !== 'Completed') {
+      // From the system's answer reaching the door to the item done, its dependents started.
+      deps.telemetry.record(
+        'CallbackToCompletion',
+        { system: target.systemId, interface: target.interfaceId },
+        Math.max(0, deps.now().getTime() - Date.parse(message.receivedAt)),
+      );
+    }
+    return decision.write?.kind === 'keepAnswer' ? 'kept' : 'applied';
+  }
   // Refused: an interim update was kept before; a final answer no longer waits — applied before (by
   // this very callback) or not any more; or the item moved between its read and the write.
   if (decision.whenRefused?.ignored === 'duplicate') return 'duplicate';

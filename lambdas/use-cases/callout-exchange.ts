@@ -16,6 +16,7 @@ import { CalloutError, MappingError } from '../domain/errors';
 import { isAsyncAdapter } from '../domain/integration-adapters';
 import type { Answer } from '../domain/item-decisions';
 import { tooDeep } from '../domain/json-depth';
+import type { CalloutOutcomeClass } from '../domain/metrics';
 import type { ItemRecord } from '../domain/orchestration';
 import { type CalloutFailure, retryAfterSeconds } from '../domain/retry-rules';
 import type { HttpRequest, HttpResponse } from '../ports/http-client';
@@ -96,6 +97,39 @@ export type CalloutOutcome = Answer & {
  * from everything kept, errors included.
  */
 export async function callout(
+  deps: RunItemDeps,
+  item: ItemRecord,
+  mappingInput: MappingInput,
+  admission: Admission,
+  deliveryId: string,
+): Promise<CalloutOutcome> {
+  const { system, iface } = admission.target;
+  const dimensions = { system: system.id, interface: iface.id };
+  const outcome = await deps.telemetry.span(`callout ${system.id}/${iface.id}`, dimensions, () =>
+    calloutOnce(deps, item, mappingInput, admission, deliveryId),
+  );
+  deps.telemetry.record('Callouts', { ...dimensions, outcome: outcomeClass(outcome) });
+  if (outcome.response) deps.telemetry.record('CalloutLatency', dimensions, outcome.response.durationMs);
+  return outcome;
+}
+
+/** What a callout came to, as the `outcome` of the Callouts metric (domain/metrics.ts). */
+export function outcomeClass(outcome: CalloutOutcome): CalloutOutcomeClass {
+  if (outcome.holdReason !== undefined) return 'held';
+  if (outcome.awaitingUntil) return 'accepted';
+  switch (outcome.failure?.kind) {
+    case 'status':
+      return outcome.failure.status >= 500 ? 'status-5xx' : 'status-4xx';
+    case 'timeout':
+    case 'connection':
+    case 'unusable':
+      return outcome.failure.kind;
+  }
+  // An error with no failure class: the request could not be built or sent (a mapping, an auth profile).
+  return outcome.error !== undefined ? 'unusable' : 'success';
+}
+
+async function calloutOnce(
   deps: RunItemDeps,
   item: ItemRecord,
   mappingInput: MappingInput,
@@ -207,6 +241,7 @@ async function countFailure(
   });
   if (result?.system.state !== 'Down') return undefined;
   const change = result.system.stateChange;
+  if (result.changed) deps.telemetry.record('CircuitBreakerTrips', { system: system.id });
   if (result.changed && change) {
     await deps.queue.send([{ kind: 'probe', systemId: system.id, changeId: change.id }], {
       delaySeconds: breaker.probeIntervalSeconds,

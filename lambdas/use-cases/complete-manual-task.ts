@@ -2,6 +2,7 @@ import type { ItemDetail } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
+import type { Telemetry } from '../ports/telemetry';
 import type { WorkQueue } from '../ports/work-queue';
 import { actOnItem } from './item-actions';
 
@@ -12,6 +13,8 @@ export interface CompleteManualTaskDeps {
   queue: WorkQueue;
   tasks: PlanTasks;
   now: () => Date;
+  /** The metrics operators watch. */
+  telemetry: Telemetry;
 }
 
 /**

@@ -9,9 +9,11 @@ import {
   type Step,
   type Write,
 } from '../domain/item-decisions';
+import { NO_INTERFACE } from '../domain/metrics';
 import type { ItemRecord } from '../domain/orchestration';
 import type { OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanRunner } from '../ports/plan-runner';
+import type { Telemetry } from '../ports/telemetry';
 import { logger } from '../shared/logger';
 import { type StepTarget, stepTarget } from './callout-admission';
 import { finish, holdOrder, sendDeadline, sendRetry } from './item-effects';
@@ -25,7 +27,7 @@ import type { RunItemDeps } from './run-item-deps';
  */
 
 /** What carrying out a decision needs; the configuration only where a hold is rechecked (the worker). */
-export type DriverDeps = Pick<RunItemDeps, 'store' | 'queue' | 'tasks' | 'now'> &
+export type DriverDeps = Pick<RunItemDeps, 'store' | 'queue' | 'tasks' | 'now' | 'telemetry'> &
   Partial<Pick<RunItemDeps, 'config' | 'rules'>> & {
     /** Where an operator can fail an order: its plan runs are stopped. */
     plans?: PlanRunner;
@@ -60,11 +62,34 @@ export async function advance(
   if (decision.write) {
     const at = facts.now.toISOString();
     refused = !(await write(deps.store, item, decision.write, at));
-    if (!refused) after = evolve(item, decision.write, at);
+    if (!refused) {
+      after = evolve(item, decision.write, at);
+      countTransition(deps.telemetry, item, after, decision.write);
+    }
   }
   await carryOut(deps, after, refused ? (decision.whenRefused?.effects ?? []) : decision.effects, scene);
   return { decision, refused, item: after };
 }
+
+/** What operators count of a transition: items that went On Hold, into fallout, and out of it by whom. */
+function countTransition(telemetry: Telemetry, before: ItemRecord, after: ItemRecord, w: Write): void {
+  if (after.state === before.state) return;
+  if (after.state === 'OnHold' && after.hold) telemetry.record('ItemsHeld', { system: after.hold.systemId });
+  if (after.state === 'FatallyFailed')
+    telemetry.record('FalloutEntered', { interface: after.interfaceId ?? NO_INTERFACE });
+  if (before.state === 'FatallyFailed') {
+    const action = OPERATOR_ACTIONS[w.kind];
+    if (action) telemetry.record('FalloutResolved', { action });
+  }
+}
+
+const OPERATOR_ACTIONS: Partial<Record<Write['kind'], string>> = {
+  operatorRetry: 'retry',
+  operatorSkip: 'skip',
+  operatorFail: 'fail',
+  operatorAbort: 'abort',
+  manualComplete: 'complete',
+};
 
 /** Finds out what a decision's `next` step asks for, as the event that follows; undefined to stop. */
 export type FindOut = (step: Step, item: ItemRecord) => Promise<LifecycleEvent | undefined>;
@@ -178,7 +203,8 @@ async function carryOutOne(deps: DriverDeps, item: ItemRecord, effect: Effect, s
       return;
     case 'failOrder': {
       if (!deps.plans) throw new Error('an order is failed only where its plan runs can be stopped');
-      await store.setOrderState(orderId, ['acknowledged', 'inProgress', 'held'], 'failed', at());
+      if (await store.setOrderState(orderId, ['acknowledged', 'inProgress', 'held'], 'failed', at()))
+        deps.telemetry.record('OrdersFailed', {});
       const by = `failed by ${effect.by.name} (${effect.by.id}): ${effect.reason}`;
       for (const token of item.taskTokens ?? []) await deps.tasks.fail(token, 'Switchboard.OrderFailed', by);
       // Its other runs wait for items that will never be started now: they are stopped, not left to time out.

@@ -53,7 +53,7 @@ const MAX_SQS_DELAY_SECONDS = 900;
  * completes with its last item), every plan task waiting for it answered, and its ready dependents started.
  */
 export async function finish(
-  deps: Pick<RunItemDeps, 'store' | 'tasks' | 'queue' | 'now'>,
+  deps: Pick<RunItemDeps, 'store' | 'tasks' | 'queue' | 'now' | 'telemetry'>,
   aggregate: OrderAggregate,
   item: ItemRecord,
 ): Promise<void> {
@@ -64,7 +64,8 @@ export async function finish(
   const done = await store.markItemDone(item.orderId, item.key, merged);
   if (aggregate.order.itemKeys.every((key) => done.includes(key))) {
     const at = deps.now().toISOString();
-    await store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'completed', at);
+    if (await store.setOrderState(item.orderId, ['acknowledged', 'inProgress', 'held'], 'completed', at))
+      deps.telemetry.record('OrdersCompleted', {});
   }
   // Read again after the item is recorded done. A token that reached this item meanwhile (a re-run
   // execution) was written before its dispatch read the item, so either that dispatch saw the item done

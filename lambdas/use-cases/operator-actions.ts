@@ -6,6 +6,7 @@ import type { OrderStore } from '../ports/order-store';
 import type { PlanRunner } from '../ports/plan-runner';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
+import type { Telemetry } from '../ports/telemetry';
 import type { WorkQueue } from '../ports/work-queue';
 import { parseWith } from '../shared/http';
 import { actOnItem } from './item-actions';
@@ -14,6 +15,8 @@ export interface OperatorActionDeps {
   store: OrderStore;
   queue: WorkQueue;
   tasks: PlanTasks;
+  /** The metrics operators watch. */
+  telemetry: Telemetry;
   /** Failing an order stops its plan runs. */
   plans: PlanRunner;
   catalog: Catalog;

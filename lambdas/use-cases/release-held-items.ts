@@ -2,6 +2,7 @@ import { type ReleaseRequest, unavailability } from '../domain/availability';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type { ConfigurationStore, InterfaceRecord, SystemRecord } from '../ports/configuration-store';
 import type { HeldItem, OrderStore } from '../ports/order-store';
+import type { Telemetry } from '../ports/telemetry';
 import type { StartItemMessage, WorkQueue } from '../ports/work-queue';
 import { logger } from '../shared/logger';
 
@@ -11,6 +12,8 @@ export interface ReleaseDeps {
   queue: WorkQueue;
   events: AvailabilityEvents;
   now: () => Date;
+  /** The metrics operators watch. */
+  telemetry: Telemetry;
   sleep: (ms: number) => Promise<void>;
   /** How long the release may still run (the Lambda's remaining time). */
   remainingMs: () => number;
@@ -122,6 +125,7 @@ export async function releaseHeldItems(deps: ReleaseDeps, request: ReleaseReques
         break release;
       }
       await deps.queue.send([startMessage(held, request.releaseId)]);
+      deps.telemetry.record('ItemsReleased', { system: request.systemId });
       sent.add(id);
       taken.delete(id);
       after = held.holdSort;
@@ -148,7 +152,7 @@ export async function releaseHeldItems(deps: ReleaseDeps, request: ReleaseReques
 
 /** Sends chosen held items back to work by hand: each is stamped and sent as a release does. */
 export async function releaseChosenItems(
-  deps: Pick<ReleaseDeps, 'store' | 'config' | 'queue' | 'now'>,
+  deps: Pick<ReleaseDeps, 'store' | 'config' | 'queue' | 'now' | 'telemetry'>,
   request: ReleaseRequest,
   items: { orderId: string; key: string }[],
 ): Promise<
@@ -183,6 +187,7 @@ export async function releaseChosenItems(
       continue;
     }
     await deps.queue.send([{ kind: 'start', orderId, itemKey: key, releaseId: request.releaseId }]);
+    deps.telemetry.record('ItemsReleased', { system: request.systemId });
     results.push({ orderId, key, result: 'released' as const });
   }
   return results;

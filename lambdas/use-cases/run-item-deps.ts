@@ -9,6 +9,7 @@ import type { HttpClient } from '../ports/http-client';
 import type { OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
+import type { Telemetry } from '../ports/telemetry';
 import type {
   CallbackDeadlineMessage,
   HealthProbeMessage,
@@ -46,6 +47,8 @@ export interface RunItemDeps {
   events: AvailabilityEvents;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
+  /** The metrics operators watch and the spans of the trace. */
+  telemetry: Telemetry;
 }
 
 export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMessage | HealthProbeMessage;

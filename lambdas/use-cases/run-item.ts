@@ -2,13 +2,14 @@ import { planItemOf } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { type CallbackMessage, callbackBodySchema, correlationIdOf } from '../domain/callback';
 import { mappingInput } from '../domain/callout';
+import { calloutTargetOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import { evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
-import { logger } from '../shared/logger';
+import { addLogKeys, logger } from '../shared/logger';
 import { applyCallback } from './apply-callback';
 import { checkDeadline } from './callback-deadline';
 import {
@@ -76,6 +77,8 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     return;
   }
   const planItem = deps.catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
+  const calls = calloutTargetOf(deps.catalog, item);
+  if (calls) addLogKeys({ system: calls.systemId, interface: calls.interfaceId });
   const { order, done } = aggregate;
   const facts: ItemFacts = {
     item,
@@ -99,8 +102,10 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
         const gate = await admit(deps, current, deliveryId, wake);
         if (gate.kind === 'hold') {
           scene.target = gate.target;
+          countNotSent(deps, current, 'held');
           return { kind: 'held', deliveryId, hold: holdOf(gate.target, gate.reason), ...released };
         }
+        if (gate.kind === 'waiting' || gate.kind === 'later') countNotSent(deps, current, 'throttled');
         if (gate.kind !== 'admitted') return { kind: 'admitted', deliveryId, gate, ...released };
         admission = gate;
         scene.target = gate.target;
@@ -200,6 +205,13 @@ async function keptAnswerOf(deps: RunItemDeps, item: ItemRecord): Promise<Callba
     body: body.data,
     receivedAt: kept.receivedAt,
   };
+}
+
+/** A callout its system could not take now: unavailable (held) or at its limits (throttled). */
+function countNotSent(deps: RunItemDeps, item: ItemRecord, outcome: 'held' | 'throttled'): void {
+  const target = calloutTargetOf(deps.catalog, item);
+  if (target)
+    deps.telemetry.record('Callouts', { system: target.systemId, interface: target.interfaceId, outcome });
 }
 
 /** False only for an item its plan starts with (no prerequisites in the catalog); true when unsure. */

@@ -7,12 +7,15 @@ import type { ProductOrderCreate } from '../domain/product-order';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
 import type { PlanRunner } from '../ports/plan-runner';
+import type { Telemetry } from '../ports/telemetry';
 
 export interface SubmitOrderDeps {
   store: OrderStore;
   plans: PlanRunner;
   catalog: Catalog;
   now: () => Date;
+  /** The metrics operators watch. */
+  telemetry: Telemetry;
   newId?: () => string;
 }
 
@@ -41,7 +44,10 @@ export async function submitOrder(
   order.submittedBy = submittedBy;
   const existing = idempotencyKey ? await claim(deps, orderId, submitted, at) : undefined;
   if (existing) order = existing;
-  else await deps.store.createOrder(order, decomposition.items);
+  else {
+    await deps.store.createOrder(order, decomposition.items);
+    deps.telemetry.record('OrdersAccepted', {});
+  }
   for (const run of decomposition.runs) await deps.plans.start(run.planId, run.executionName, run.input);
   return order;
 }

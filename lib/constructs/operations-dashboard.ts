@@ -7,6 +7,7 @@ import {
   GraphWidget,
   type IMetric,
   MathExpression,
+  Metric,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -14,7 +15,9 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRICS, type MetricName } from '../../lambdas/domain/metrics';
 import type { OperatorAlerts } from './operator-alerts';
+import type { FunctionTelemetry } from './switchboard-function';
 
 export interface OperationsDashboardProps {
   api: HttpApi;
@@ -25,6 +28,8 @@ export interface OperationsDashboardProps {
   /** The plans' state machines, by plan id. */
   plans: Record<string, StateMachine>;
   alerts: OperatorAlerts;
+  /** Where the functions write their metrics (lambdas/domain/metrics.ts). */
+  telemetry: Pick<FunctionTelemetry, 'namespace' | 'serviceName'>;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -40,7 +45,7 @@ export class OperationsDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
     super(scope, id);
-    const { api, functions, queues, plans, alerts } = props;
+    const { api, functions, queues, plans, alerts, telemetry } = props;
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
 
     const graph = (title: string, left: IMetric[], width = 12) =>
@@ -55,6 +60,66 @@ export class OperationsDashboard extends Construct {
         width: 24,
         height: 2,
       }),
+    );
+    // Switchboard's own metrics: a total (the service alone), or one line per value of a dimension, found
+    // by a search so that a system added to the catalog shows without a deploy of the dashboard.
+    const total = (name: MetricName, statistic = 'Sum', label: string = name) =>
+      new Metric({
+        namespace: telemetry.namespace,
+        metricName: name,
+        dimensionsMap: { service: telemetry.serviceName },
+        statistic,
+        period: FIVE_MINUTES,
+        label,
+      });
+    const each = (name: MetricName, dimensions: readonly string[], statistic = 'Sum', label = '') =>
+      new MathExpression({
+        expression: `SEARCH('{${[telemetry.namespace, 'service', ...dimensions].join(',')}} MetricName="${name}" service="${telemetry.serviceName}"', '${statistic}', ${FIVE_MINUTES.toSeconds()})`,
+        usingMetrics: {},
+        period: FIVE_MINUTES,
+        label,
+      });
+    for (const name of Object.keys(METRICS) as MetricName[]) {
+      if (METRICS[name].unit === 'Milliseconds' && !METRICS[name].rollups.some((set) => set.length === 0))
+        throw new Error(`${name}: a latency the dashboard graphs needs a rollup to the service alone`);
+    }
+    this.dashboard.addWidgets(
+      graph('Orders accepted, completed and failed', [
+        total('OrdersAccepted', 'Sum', 'accepted'),
+        total('OrdersCompleted', 'Sum', 'completed'),
+        total('OrdersFailed', 'Sum', 'failed'),
+      ]),
+      graph('Callouts by system and outcome', [each('Callouts', ['system', 'outcome'])]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Callout latency (ms)',
+        ['p50', 'p90', 'p99'].map((statistic) => total('CalloutLatency', statistic, statistic)),
+        8,
+      ),
+      graph('Callout latency p99 by system (ms)', [each('CalloutLatency', ['system'], 'p99')], 8),
+      graph(
+        'Callback to completion (ms)',
+        ['p50', 'p90', 'p99'].map((statistic) => total('CallbackToCompletion', statistic, statistic)),
+        8,
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph('Items held and released, by system', [
+        each('ItemsHeld', ['system'], 'Sum'),
+        each('ItemsReleased', ['system'], 'Sum'),
+      ]),
+      graph('Fallout entered, and resolved by action', [
+        total('FalloutEntered', 'Sum', 'entered'),
+        each('FalloutResolved', ['action']),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Messages redelivered and dead-lettered, by queue', [
+        each('MessagesRedelivered', ['queue']),
+        each('MessagesDeadLettered', ['queue']),
+      ]),
+      graph('Circuit-breaker trips, by system', [each('CircuitBreakerTrips', ['system'])]),
     );
     this.dashboard.addWidgets(
       graph('API requests, 4xx and 5xx', [
@@ -179,6 +244,18 @@ export class OperationsDashboard extends Construct {
         2,
       );
     }
+    alarm(
+      'FalloutEntered',
+      'An item went into fallout: its order waits for an operator to retry it, skip it or fail the order',
+      total('FalloutEntered'),
+      1,
+    );
+    alarm(
+      'CircuitBreakerTripped',
+      "A system's circuit breaker took it Down after connection failures in a row; its callouts wait On Hold",
+      total('CircuitBreakerTrips'),
+      1,
+    );
     const timedOut = Object.values(plans).map((machine) =>
       machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
     );

@@ -1,18 +1,20 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MAX_RECEIVE_COUNT } from '../../lambdas/shared/sqs-batch';
 import type { OperatorAlerts } from './operator-alerts';
 
 export interface QueueWithDlqProps {
   /** At least six times the consumer's timeout, so a slow batch is not delivered twice. */
   visibilityTimeout: Duration;
-  /** Deliveries before a message is moved to the dead-letter queue. */
-  maxReceiveCount?: number;
   /** Who is told when a message lands in the dead-letter queue. */
   alerts: OperatorAlerts;
 }
 
-/** An encrypted, TLS-only queue whose poison messages land in a dead-letter queue kept for 14 days. */
+/**
+ * An encrypted, TLS-only queue whose poison messages land in a dead-letter queue kept for 14 days, after
+ * the receives the consumers count as the last (shared/sqs-batch.ts).
+ */
 export class QueueWithDlq extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
@@ -39,7 +41,7 @@ export class QueueWithDlq extends Construct {
       enforceSSL: true,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     // Operators see a message nobody could process as an alarm, not as a silence.
     props.alerts.watchQueue(

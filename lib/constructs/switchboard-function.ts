@@ -5,7 +5,15 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type IDestination, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  type IDestination,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,11 +24,22 @@ import { CATALOG_GLOBAL } from '../../lambdas/shared/bundled-catalog';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 
+/** Where every function's logs and metrics go, the same for all of one deployment. */
+export interface FunctionTelemetry {
+  /** The Powertools service: `switchboard`, or `switchboard-<stage>` (a dimension of every metric). */
+  serviceName: string;
+  /** The CloudWatch namespace of the metrics. */
+  namespace: string;
+  /** The application log level (context `switchboard:logLevel`). */
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
 export interface SwitchboardFunctionProps {
   /** The handler file, relative to the project root (lambdas/<name>/handler.ts). */
   entry: string;
   description: string;
   catalog: Catalog;
+  telemetry: FunctionTelemetry;
   timeout?: Duration;
   memorySize?: number;
   /** Concurrency kept for this function alone, and the most it may use (none by default). */
@@ -43,7 +62,8 @@ export interface SwitchboardFunctionProps {
 }
 
 /**
- * A Lambda with Switchboard's defaults: Node 24 on ARM64, X-Ray, its own log group with a retention,
+ * A Lambda with Switchboard's defaults: Node 24 on ARM64, X-Ray, JSON logs at the deployment's level in
+ * its own log group with a retention, Powertools' service and metrics namespace,
  * source maps, and the validated catalog compiled into the bundle (so what runs is what was checked
  * at synth). The AWS SDK is bundled too, so the local runtime runs exactly the deployed artefact.
  */
@@ -69,7 +89,15 @@ export class SwitchboardFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
       logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      // JSON as Powertools writes it; Lambda's own lines JSON too, and only its warnings.
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel[props.telemetry.logLevel],
+      systemLogLevelV2: SystemLogLevel.WARN,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.telemetry.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.telemetry.namespace,
+      },
       ...(typeof props.invocation === 'object'
         ? { onFailure: props.invocation.asynchronous, retryAttempts: 2, maxEventAge: Duration.hours(6) }
         : {}),

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { METRICS } from '../../lambdas/domain/metrics';
 import { buildApp } from '../../lib/app';
 import { CatalogError, type CatalogProblem } from '../../lib/catalog/load-catalog';
 import { CALLBACK_THROTTLE, DEFAULT_THROTTLE } from '../../lib/constructs/api';
@@ -335,6 +336,13 @@ describe('the Switchboard CDK app', () => {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
       assert.equal(fn.Properties.FunctionName, undefined);
+      // JSON logs at the application level the context gives (INFO by default), Powertools' service.
+      assert.deepEqual(
+        { ...fn.Properties.LoggingConfig, LogGroup: undefined },
+        { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: undefined },
+      );
+      assert.equal(fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME, 'switchboard');
+      assert.equal(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE, 'Switchboard');
     }
     stateless.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
@@ -810,7 +818,7 @@ describe('the Switchboard CDK app', () => {
       ...Object.values(stateless.findResources('AWS::CloudWatch::Alarm')),
     ];
     // The dead letters of work and callbacks, and what could not be delivered; then the dashboard's eight.
-    assert.equal(alarms.length, 3 + 8);
+    assert.equal(alarms.length, 3 + 10);
     for (const alarm of alarms) {
       assert.match(JSON.stringify(alarm.Properties.AlarmActions), new RegExp(`${topicId}|Alerts`));
       assert.match(JSON.stringify(alarm.Properties.OKActions), new RegExp(`${topicId}|Alerts`));
@@ -975,6 +983,26 @@ describe('the Switchboard CDK app', () => {
       [],
       'no name in common',
     );
+    // Their metrics do not mix: each stage's functions write, and its dashboard reads, its own service.
+    for (const { stage, assembly } of stages) {
+      const template = assembly.getStackByName(`${stage}-SwitchboardStateless`).template as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+      const resources = Object.values(template.Resources);
+      const services = new Set(
+        resources
+          .filter((r) => r.Type === 'AWS::Lambda::Function')
+          .map(
+            (r) =>
+              (r.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables,
+          )
+          .filter((variables) => variables?.POWERTOOLS_METRICS_NAMESPACE)
+          .map((variables) => variables?.POWERTOOLS_SERVICE_NAME),
+      );
+      assert.deepEqual([...services], [`switchboard-${stage}`]);
+      const dashboard = JSON.stringify(resources.find((r) => r.Type === 'AWS::CloudWatch::Dashboard'));
+      assert.match(dashboard, new RegExp(`service=.{0,4}switchboard-${stage}\\b`));
+    }
     assert.throws(
       () =>
         buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context: { stage: 'Prod!' } }),
@@ -995,10 +1023,23 @@ describe('the Switchboard CDK app', () => {
       'Dead letters waiting',
       'Plan executions failed',
       'Plan executions timed out',
+      'Orders accepted, completed and failed',
+      'Callouts by system and outcome',
+      'Callout latency (ms)',
+      'Callout latency p99 by system (ms)',
+      'Callback to completion (ms)',
+      'Items held and released, by system',
+      'Fallout entered, and resolved by action',
+      'Messages redelivered and dead-lettered, by queue',
+      'Circuit-breaker trips, by system',
     ]) {
       assert.ok(body.includes(title), `a widget "${title}"`);
     }
     for (const statistic of ['p50', 'p90', 'p99']) assert.ok(body.includes(statistic), statistic);
+    // Switchboard's own metrics, every one of them graphed, read under this deployment's service.
+    for (const name of Object.keys(METRICS)) assert.ok(body.includes(name), `the dashboard graphs ${name}`);
+    assert.match(body, /SEARCH\(/, 'per system, a search: a system added shows without a deploy');
+    assert.match(body, /MetricName=.{0,4}Callouts.{0,4} service=.{0,4}switchboard\b/);
     // Every alarm of either stack tells operators, into alarm and back, and names its runbook line.
     const alarms = [stateful, stateless].flatMap((t) =>
       Object.entries(t.findResources('AWS::CloudWatch::Alarm')),
@@ -1008,7 +1049,17 @@ describe('the Switchboard CDK app', () => {
       assert.ok((alarm.Properties.AlarmActions as unknown[] | undefined)?.length, `${id} has an action`);
       assert.ok((alarm.Properties.OKActions as unknown[] | undefined)?.length, `${id} says when it is over`);
     }
+    // A metric with a label is written as the Metrics form: its name and namespace are found inside.
+    const byMetric = (name: string) =>
+      alarms.filter(([, alarm]) => {
+        const text = JSON.stringify(alarm.Properties);
+        return text.includes(`"MetricName":"${name}"`) && text.includes('"Namespace":"Switchboard"');
+      });
+    assert.equal(byMetric('FalloutEntered').length, 1, 'an alarm on fallout');
+    assert.equal(byMetric('CircuitBreakerTrips').length, 1, 'an alarm on a tripped breaker');
     const runbook = readFileSync('docs/operations.md', 'utf8');
+    // Every metric is documented: what it means, what to do.
+    for (const name of Object.keys(METRICS)) assert.match(runbook, new RegExp(`\\| \`${name}\` \\|`), name);
     for (const [id, alarm] of alarms.filter(([alarmId]) => alarmId.startsWith('Operations'))) {
       const anchor = /docs\/operations\.md#([a-z]+)/.exec(String(alarm.Properties.AlarmDescription))?.[1];
       assert.ok(anchor, `${id} names its runbook line`);

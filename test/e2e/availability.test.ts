@@ -9,6 +9,9 @@ import { freePort } from '../../local/free-port';
 import {
   eventually,
   itemOf,
+  loggedLines,
+  metricReaches,
+  metricSum,
   startTestSwitchboard,
   submitOneLine,
   type TestSwitchboard,
@@ -130,6 +133,21 @@ describe('activation taken Down and brought back Up', () => {
     assert.equal(system.history[0]?.to, 'Down');
     assert.ok(system.history[0]?.by.id, 'the history says who');
 
+    // The worker's log line says which order, item, system and interface, in which invocation.
+    const [onHold] = loggedLines(sb, 'CalloutWorker', `callout on hold: ${held.hold?.reason}`).filter(
+      (line) => line.orderId === id,
+    );
+    assert.ok(onHold, 'the worker logged the hold');
+    assert.equal(onHold.level, 'INFO');
+    assert.equal(onHold.itemKey, ACTIVATE_LINE);
+    assert.equal(onHold.system, 'activation');
+    assert.equal(onHold.interface, 'activation-activate-line');
+    assert.match(String(onHold.function_name), /CalloutWorker/);
+    assert.equal(typeof onHold.cold_start, 'boolean');
+    assert.match(String(onHold.function_request_id), /^[0-9a-f-]{36}$/);
+    assert.match(String(onHold.xray_trace_id), /^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    assert.ok(onHold.messageId, 'and the work message');
+
     const up = await setSystem(sb, 'activation', 'Up', 'upgrade done');
     assert.equal(up.state, 'Up');
     await waitForOrderState(sb, id, 'completed');
@@ -141,6 +159,14 @@ describe('activation taken Down and brought back Up', () => {
     );
     const after = (await sb.call('GET', '/admin/systems/activation/on-hold-items')).body as HeldPage;
     assert.ok(!after.items.some((i) => i.orderId === id), 'no longer on hold');
+
+    // And operators see it in the metrics: a callout held, the item held and released, then sent.
+    await metricReaches(sb, 'ItemsHeld', { system: 'activation' });
+    await metricReaches(sb, 'ItemsReleased', { system: 'activation' });
+    await metricReaches(sb, 'Callouts', { system: 'activation', outcome: 'held' });
+    await metricReaches(sb, 'Callouts', { system: 'activation', outcome: 'accepted' });
+    await metricReaches(sb, 'OrdersCompleted', {});
+    assert.equal(await metricSum(sb, 'FalloutEntered', {}), 0, 'nothing fell out');
   });
 
   it('releases every held item exactly once when the state flips Up, Down, Up', async () => {

@@ -291,6 +291,17 @@ describe('npm run demo', () => {
       assert.match(output, /step\s+book-slot \(http\) \d+ ms → \{.*"slotId":"SLOT-\d{6}"/);
       assert.match(output, /step\s+no-slot \(fail\) skipped/);
       assert.match(output, /step\s+confirm \(http\) \d+ ms → \{.*"messageId":"MSG-\d{6}"/);
+      // At its end, the metrics the functions wrote for the order, read from GET /local/metrics.
+      const metrics = output.slice(output.indexOf('Metrics the functions wrote for this order'));
+      assert.ok(metrics.length > 0 && output.includes('Metrics the functions wrote'), output);
+      assert.match(
+        metrics,
+        /Callouts \(Count\)[\s\S]*system=inventory interface=\S+ outcome=success\s+samples 1/,
+      );
+      assert.match(metrics, /outcome=accepted/, 'the asynchronous activation');
+      assert.match(metrics, /CalloutLatency \(Milliseconds\)[\s\S]*p99 [\d.]+ ms/);
+      assert.match(metrics, /OrdersAccepted \(Count\)\s+\(total\)\s+samples 1/);
+      assert.match(metrics, /OrdersCompleted \(Count\)\s+\(total\)\s+samples 1/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

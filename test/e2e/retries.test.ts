@@ -8,6 +8,7 @@ import { copyDemoCatalog } from '../../local/catalog-copy';
 import {
   eventually,
   itemOf,
+  metricReaches,
   startTestSwitchboard,
   submitOneLine,
   type TestSwitchboard,
@@ -169,6 +170,10 @@ describe('retry rules and fallout', () => {
     );
     const after = (await sb.call('GET', '/admin/fallout')).body as { items: { id: string }[] };
     assert.ok(!after.items.some((i) => i.id === failed.id), 'off the fallout list');
+    // Counted for operators: the 400, the fallout it caused, and the operator's retry that resolved it.
+    await metricReaches(sb, 'Callouts', { outcome: 'status-4xx' });
+    await metricReaches(sb, 'FalloutEntered', {});
+    await metricReaches(sb, 'FalloutResolved', { action: 'retry' });
   });
 
   it('skips an item in fallout, so the order completes; and fails the order of another', async () => {

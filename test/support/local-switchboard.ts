@@ -300,3 +300,47 @@ export async function itemOf<T extends { key: string }>(
   assert.ok(found, `order ${orderId} has item ${key}`);
   return found;
 }
+
+/**
+ * The sum of a metric the functions wrote, as `GET /local/metrics` serves it: of its series with exactly
+ * these dimensions (and the service), so a rollup is not counted with its detail.
+ */
+export async function metricSum(
+  sb: TestSwitchboard,
+  name: string,
+  dimensions: Record<string, string> = {},
+): Promise<number> {
+  const query = new URLSearchParams({ name, ...dimensions });
+  const answer = await sb.call('GET', `/local/metrics?${query}`);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  const { series } = answer.body as { series: { dimensions: Record<string, string>; sum: number }[] };
+  const keys = Object.keys(dimensions).length + 1;
+  return series.filter((s) => Object.keys(s.dimensions).length === keys).reduce((sum, s) => sum + s.sum, 0);
+}
+
+/** Waits until a metric's sum reaches `atLeast` (the functions' output reaches the runtime a moment later). */
+export function metricReaches(
+  sb: TestSwitchboard,
+  name: string,
+  dimensions: Record<string, string>,
+  atLeast = 1,
+): Promise<number> {
+  return eventually(
+    async () => {
+      const sum = await metricSum(sb, name, dimensions);
+      return sum >= atLeast ? sum : undefined;
+    },
+    10_000,
+    `${name} ${JSON.stringify(dimensions)} to reach ${atLeast}`,
+  );
+}
+
+/** The JSON log lines a function wrote (the runtime prefixes each with `[LogicalId] `) with this message. */
+export function loggedLines(sb: TestSwitchboard, fn: string, message: string): Record<string, unknown>[] {
+  return sb.logs.flatMap((line) => {
+    const match = /^\[([^\]]+)\] (\{.*\})$/.exec(line);
+    if (!match?.[1]?.startsWith(fn) || !match[2]) return [];
+    const parsed = JSON.parse(match[2]) as Record<string, unknown>;
+    return parsed.message === message ? [parsed] : [];
+  });
+}

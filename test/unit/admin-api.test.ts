@@ -11,9 +11,11 @@ import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/c
 import {
   RecordingAvailabilityEvents,
   RecordingMaintenanceScheduler,
+  RecordingTelemetry,
   RecordingWorkQueue,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 
 const SEEDED_AT = '2025-03-01T09:00:00.000Z';
 
@@ -92,7 +94,14 @@ function adminDeps(
     rules: new InMemoryRetryRuleStore(),
   };
   const clock = { at: NOW };
-  const deps: AdminApiDeps = { config, catalog, deadLetters, ...fakes, now: () => new Date(clock.at) };
+  const deps: AdminApiDeps = {
+    config,
+    catalog,
+    deadLetters,
+    ...fakes,
+    now: () => new Date(clock.at),
+    telemetry: new RecordingTelemetry(),
+  };
   return { deps, clock, ...fakes };
 }
 
@@ -483,7 +492,7 @@ describe('handleAdminApi: refusals', () => {
     t.mock.method(config, 'getSystem', async () => {
       throw new Error('DynamoDB: throttled on table configuration-abc');
     });
-    t.mock.method(console, 'error', () => {});
+    capturedLogs(t);
 
     // Act
     const response = await handleAdminApi(

@@ -8,6 +8,7 @@ import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/c
 import {
   RecordingAvailabilityEvents,
   RecordingMaintenanceScheduler,
+  RecordingTelemetry,
   RecordingWorkQueue,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
@@ -38,6 +39,7 @@ function setup() {
     scheduler: new RecordingMaintenanceScheduler(),
     rules,
     now: () => new Date(clock.at),
+    telemetry: new RecordingTelemetry(),
   };
   return { deps, rules, clock };
 }

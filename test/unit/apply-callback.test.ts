@@ -23,12 +23,12 @@ import {
   start,
   T0,
 } from './fixtures/async';
-import { jsonAnswer } from './fixtures/fake-ports';
+import { jsonAnswer, type RecordingTelemetry } from './fixtures/fake-ports';
+import { capturedLogs } from './fixtures/logs';
 
 /** Keeps the correlator's warnings and info lines out of the test report. */
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'error', () => {});
-  t.mock.method(console, 'log', () => {});
+  capturedLogs(t);
 }
 
 /** An order whose async activation (activate-only) was accepted under `delivery-1` and waits for its callback. */
@@ -92,7 +92,8 @@ describe('applyCallback', () => {
     const body = { status: 'completed' as const, serviceId: 'SVC-1', activationId: 'ACT-1' };
 
     // Act
-    const result = await applyCallback(correlator, callbackMessage(correlationId, body));
+    const message = callbackMessage(correlationId, body);
+    const result = await applyCallback(correlator, message);
 
     // Assess
     assert.equal(result, 'applied');
@@ -113,6 +114,14 @@ describe('applyCallback', () => {
       queue.sent.map((m) => m.kind),
       ['deadline'],
     );
+    // Counted for operators: from the answer at the door to the item done, and the order completed.
+    const telemetry = correlator.telemetry as RecordingTelemetry;
+    const [toCompletion] = telemetry.recorded.filter((r) => r.name === 'CallbackToCompletion');
+    assert.deepEqual(toCompletion?.dimensions, { system: 'activation', interface: 'activate-line' });
+    // The door took it two minutes before the correlator applied it.
+    assert.equal(toCompletion?.value, Date.parse(item.completedAt ?? '') - Date.parse(message.receivedAt));
+    assert.ok((toCompletion?.value ?? 0) >= 120_000);
+    assert.deepEqual(telemetry.of('OrdersCompleted'), [': 1']);
   });
 
   it('starts the dependents of the item it completes, which the async mapping’s attributes reach', async (t) => {

@@ -22,11 +22,12 @@ import {
   T0,
 } from './fixtures/async';
 import { jsonAnswer, steppingClock, testCallbacks } from './fixtures/fake-ports';
+import { capturedLogs } from './fixtures/logs';
 import { withoutRetries } from './fixtures/retry-rules';
 
 /** Keeps the worker's warnings out of the test report. */
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'error', () => {});
+  capturedLogs(t);
 }
 
 /** The callback URL, its correlation id and its token, as the worker sent them in the header. */

@@ -20,6 +20,7 @@ import {
   jsonAnswer,
   RecordingAvailabilityEvents,
   RecordingPlanTasks,
+  RecordingTelemetry,
   RecordingWorkQueue,
   type Responder,
   ScriptedHttpClient,
@@ -27,6 +28,7 @@ import {
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 
 const ORDER = 'o-1';
 const PORT = 'port-only.reserve-port.1';
@@ -184,6 +186,7 @@ async function setup(options: {
     limits: new InMemoryCalloutLimits(),
     auth: new Authenticator(secretStore, http, now),
     now,
+    telemetry: new RecordingTelemetry(),
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
     rules: new InMemoryRetryRuleStore(),
@@ -202,13 +205,9 @@ async function setup(options: {
 const dispatch = (itemKey: string, taskToken: string) => ({ orderId: ORDER, itemKey, taskToken });
 
 /** Captures the worker's logs, keeping them out of the test report. */
-function capturedLogs(t: TestContext): () => string {
-  const errors = t.mock.method(console, 'error', () => {});
-  const infos = t.mock.method(console, 'log', () => {});
-  return () =>
-    [...errors.mock.calls, ...infos.mock.calls]
-      .map((call) => call.arguments.map(String).join(' '))
-      .join('\n');
+function workerLogs(t: TestContext): () => string {
+  const logs = capturedLogs(t);
+  return () => logs().join('\n');
 }
 
 /** Asserts that nothing the store keeps about the order, nor any log line, holds a credential, raw or JSON-escaped. */
@@ -237,7 +236,7 @@ describe('callouts to a system with an auth profile', () => {
   for (const kind of KINDS) {
     it(`sends the ${kind} credential to the system and stores the request without it`, async (t) => {
       // Prepare
-      const logs = capturedLogs(t);
+      const logs = workerLogs(t);
       const credential = CREDENTIALS[kind];
       const { deps, store, reservations } = await setup({ kind, responder: guardedInventory(kind) });
 
@@ -261,7 +260,7 @@ describe('callouts to a system with an auth profile', () => {
 
     it(`keeps no ${kind} credential the system echoes in a 2xx answer`, async (t) => {
       // Prepare: the system answers with every header it received.
-      const logs = capturedLogs(t);
+      const logs = workerLogs(t);
       const credential = CREDENTIALS[kind];
       const { deps, store } = await setup({
         kind,
@@ -284,7 +283,7 @@ describe('callouts to a system with an auth profile', () => {
 
     it(`keeps no ${kind} credential the HTTP client quotes in an error, in the item or the log`, async (t) => {
       // Prepare: as Node's fetch does with a header value it refuses.
-      const logs = capturedLogs(t);
+      const logs = workerLogs(t);
       const credential = CREDENTIALS[kind];
       const { deps, store } = await setup({
         kind,
@@ -313,7 +312,7 @@ describe('callouts to a system with an auth profile', () => {
 
     it(`keeps no ${kind} credential the system echoes in a 4xx error`, async (t) => {
       // Prepare
-      const logs = capturedLogs(t);
+      const logs = workerLogs(t);
       const credential = CREDENTIALS[kind];
       const { deps, store } = await setup({
         kind,
@@ -337,7 +336,7 @@ describe('callouts to a system with an auth profile', () => {
 
     it(`fails the item, naming the ${kind} profile, and sends nothing when its credentials are unavailable`, async (t) => {
       // Prepare
-      const logs = capturedLogs(t);
+      const logs = workerLogs(t);
       const credential = CREDENTIALS[kind];
       const { deps, store, http } = await setup({ kind, responder: guardedInventory(kind), secrets: {} });
 
@@ -357,7 +356,7 @@ describe('callouts to a system with an auth profile', () => {
   for (const kind of STATIC_KINDS) {
     it(`does not send again when the system refuses a static ${kind} credential with a 401`, async (t) => {
       // Prepare
-      const logs = capturedLogs(t);
+      const logs = workerLogs(t);
       const { deps, store, reservations } = await setup({
         kind,
         responder: guardedInventory(kind, { refuseValid: 1 }),
@@ -400,7 +399,7 @@ describe('callouts to a system with an auth profile', () => {
 
   it('keeps no credential a system echoes JSON-escaped, in a 2xx answer or a 4xx error', async (t) => {
     // Prepare: a password JSON escapes, and a system that echoes the credentials it received.
-    const logs = capturedLogs(t);
+    const logs = workerLogs(t);
     const password = 'pa"ss\\w0rd-42';
     const kind = 'basic';
     const echoing = (status: number) =>
@@ -430,7 +429,7 @@ describe('callouts under OAuth2 answered 401', () => {
 
   it('fetches one new token and sends once more, then completes the item', async (t) => {
     // Prepare: the system has revoked the first token.
-    const logs = capturedLogs(t);
+    const logs = workerLogs(t);
     const { deps, store, reservations, tokenRequests } = await setup({
       kind,
       responder: guardedInventory(kind, { refuseValid: 1 }),
@@ -459,7 +458,7 @@ describe('callouts under OAuth2 answered 401', () => {
 
   it('fails the item with the 401 when the fresh token is refused too, and sends no third time', async (t) => {
     // Prepare: the 401s echo the token they refused.
-    const logs = capturedLogs(t);
+    const logs = workerLogs(t);
     const { deps, store, reservations, tokenRequests } = await setup({
       kind,
       responder: guardedInventory(kind, { refuseValid: 2 }),
@@ -492,7 +491,7 @@ describe('callouts under OAuth2 answered 401', () => {
 
   it('fails the item, naming the profile, when the token endpoint refuses the client', async (t) => {
     // Prepare
-    const logs = capturedLogs(t);
+    const logs = workerLogs(t);
     const { deps, store, reservations, tokenRequests } = await setup({
       kind,
       responder: guardedInventory(kind),

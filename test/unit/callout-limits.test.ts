@@ -28,11 +28,13 @@ import {
   jsonAnswer,
   RecordingAvailabilityEvents,
   RecordingPlanTasks,
+  RecordingTelemetry,
   type Responder,
   ScriptedHttpClient,
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 import { withoutRetries } from './fixtures/retry-rules';
 
 const ORDER = 'o-1';
@@ -143,6 +145,7 @@ async function setup(
     limits: limitsStore,
     auth: new Authenticator(new StaticSecretStore(secrets), http, now),
     now,
+    telemetry: new RecordingTelemetry(),
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
     rules: new InMemoryRetryRuleStore(),
@@ -163,7 +166,7 @@ async function until(done: () => boolean, what: string): Promise<void> {
 
 /** Keeps the worker's warnings and errors out of the test report. */
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'error', () => {});
+  capturedLogs(t);
 }
 
 describe('runItem under a concurrency limit', () => {

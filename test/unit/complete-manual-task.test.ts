@@ -7,7 +7,12 @@ import type { Actor } from '../../lambdas/domain/roles';
 import type { OrderAggregate } from '../../lambdas/ports/order-store';
 import { completeManualTask, parseItemId } from '../../lambdas/use-cases/complete-manual-task';
 import { dslCatalog, tvLine } from './fixtures/catalogs';
-import { RecordingPlanTasks, RecordingWorkQueue, steppingClock } from './fixtures/fake-ports';
+import {
+  RecordingPlanTasks,
+  RecordingTelemetry,
+  RecordingWorkQueue,
+  steppingClock,
+} from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
 const ORDER = 'o-1';
@@ -26,7 +31,17 @@ async function setup(store = new InMemoryOrderStore(), claimVisit = true) {
     await store.claimItem(ORDER, VISIT, 'delivery-1', AT, 'prerequisites done; waiting for an operator');
   const queue = new RecordingWorkQueue();
   const tasks = new RecordingPlanTasks();
-  return { deps: { store, queue, tasks, now: steppingClock('2025-03-01T12:00:00.000Z') }, store, queue };
+  return {
+    deps: {
+      store,
+      queue,
+      tasks,
+      now: steppingClock('2025-03-01T12:00:00.000Z'),
+      telemetry: new RecordingTelemetry(),
+    },
+    store,
+    queue,
+  };
 }
 
 async function rejectsWith(

@@ -4,6 +4,7 @@ import { handleSeedEvent, type SeederDeps } from '../../lambdas/configuration-se
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { dslCatalog } from './fixtures/catalogs';
 import { InMemoryConfigurationStore } from './fixtures/configuration';
+import { capturedLogs } from './fixtures/logs';
 
 const NOW = '2025-03-01T10:00:00.000Z';
 const RESPONSE_URL =
@@ -42,9 +43,7 @@ function setup(catalog: Catalog = dslCatalog(), config = new InMemoryConfigurati
 
 /** Keeps the seeder's logs out of the test report and returns what it logged as errors. */
 function quietLogs(t: TestContext): () => string[] {
-  t.mock.method(console, 'log', () => {});
-  const errors = t.mock.method(console, 'error', () => {});
-  return () => errors.mock.calls.map((call) => String(call.arguments[0]));
+  return capturedLogs(t, 'ERROR');
 }
 
 describe('handleSeedEvent', () => {

@@ -26,6 +26,7 @@ import {
   RecordingAvailabilityEvents,
   RecordingPlanRunner,
   RecordingPlanTasks,
+  RecordingTelemetry,
   RecordingWorkQueue,
   ScriptedHttpClient,
   steppingClock,
@@ -93,7 +94,16 @@ async function setup(lines = 1) {
   const tasks = new RecordingPlanTasks();
   const rules = new InMemoryRetryRuleStore();
   const plans = new RecordingPlanRunner();
-  const deps: OrchestrationApiDeps = { store, queue, tasks, plans, catalog, rules, now: () => new Date(NOW) };
+  const deps: OrchestrationApiDeps = {
+    store,
+    queue,
+    tasks,
+    plans,
+    catalog,
+    rules,
+    now: () => new Date(NOW),
+    telemetry: new RecordingTelemetry(),
+  };
   return { deps, store, queue, tasks, plans };
 }
 
@@ -111,6 +121,7 @@ function workerDeps(api: OrchestrationApiDeps, answer = jsonAnswer(201, { portId
     limits: new InMemoryCalloutLimits(),
     auth: new Authenticator(new StaticSecretStore({}), http, now),
     now,
+    telemetry: new RecordingTelemetry(),
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
     rules: new InMemoryRetryRuleStore(),
@@ -286,6 +297,7 @@ describe('POST /orchestration/items/{itemId}/retry', () => {
     assert.deepEqual(queue.delays, [0], 'a fresh attempt now');
     assert.deepEqual(tasks.failures, []);
     assert.deepEqual(tasks.answers, []);
+    assert.deepEqual((deps.telemetry as RecordingTelemetry).of('FalloutResolved'), ['action=retry: 1']);
   });
 
   it('keeps the order held while another of its items is still in fallout', async () => {

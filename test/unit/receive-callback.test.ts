@@ -29,11 +29,11 @@ import {
   T0,
 } from './fixtures/async';
 import { jsonAnswer } from './fixtures/fake-ports';
+import { capturedLogs } from './fixtures/logs';
 
 /** Keeps the refusals' warnings out of the test report. */
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'error', () => {});
-  t.mock.method(console, 'log', () => {});
+  capturedLogs(t);
 }
 
 /** An API Gateway event of a callback POST, as the callback API receives it. */

@@ -15,8 +15,9 @@ import {
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { dslCatalog, dslOrderBody, LINE_CHARACTERISTICS, offering } from './fixtures/catalogs';
 import { InMemoryConfigurationStore } from './fixtures/configuration';
-import { RecordingAvailabilityEvents } from './fixtures/fake-ports';
+import { RecordingAvailabilityEvents, RecordingTelemetry } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 
 const OPERATOR: Actor = { id: 'op-1', name: 'Olga Operator' };
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
@@ -100,6 +101,7 @@ function harness(options: { limits?: FulfilmentSystem['limits']; workerLatencyMs
       },
     },
     now: () => new Date(clock.ms),
+    telemetry: new RecordingTelemetry(),
     sleep: async (ms) => {
       sleeps.push(ms);
       // A release that never ends fails the test instead of hanging it.
@@ -182,8 +184,7 @@ const statesOf = (store: InMemoryOrderStore, items: Held[]) =>
 
 /** Keeps the release's logs out of the test report. */
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'log', () => {});
-  t.mock.method(console, 'error', () => {});
+  capturedLogs(t);
 }
 
 describe('releaseHeldItems', () => {
@@ -228,6 +229,10 @@ describe('releaseHeldItems', () => {
     assert.deepEqual(h.sleeps, [SWEEP_MS], 'one last look, which found nothing');
     assert.deepEqual(statesOf(h.store, [a1, a2, b1, c1, c2]), Array(5).fill('Running'));
     assert.deepEqual(h.events.announced, []);
+    assert.deepEqual(
+      (h.deps.telemetry as RecordingTelemetry).of('ItemsReleased'),
+      Array(5).fill('system=inventory: 1'),
+    );
   });
 
   it('paces the sends to the rate: at 5 callouts a second, message i goes at t0 + i × 200 ms', async (t) => {

@@ -14,6 +14,7 @@ import {
 import type { RotatingSecret } from '../../lambdas/ports/rotating-secret';
 import { type RotationDeps, rotateCallbackKeys } from '../../lambdas/use-cases/rotate-callback-keys';
 import { rotateLocalCallbackKeys } from '../../local/callback-keys';
+import { capturedLogs } from './fixtures/logs';
 
 const NOW = new Date('2026-03-01T08:00:00.000Z');
 const FIRST = { key: 'f'.repeat(64) };
@@ -48,7 +49,7 @@ class InMemoryRotatingSecret implements RotatingSecret {
 }
 
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'log', () => {});
+  capturedLogs(t);
 }
 
 const deps = (secret: RotatingSecret): RotationDeps => ({ secret, graceSeconds: 7200, now: () => NOW });

@@ -22,12 +22,14 @@ import {
   jsonAnswer,
   RecordingAvailabilityEvents,
   RecordingPlanTasks,
+  RecordingTelemetry,
   RecordingWorkQueue,
   type Responder,
   ScriptedHttpClient,
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 
 const OPERATOR: Actor = { id: 'op-1', name: 'Olga Operator' };
 const BREAKER = AUTOMATIC_ACTORS['circuit-breaker'];
@@ -96,6 +98,7 @@ async function setup(
     limits,
     auth: new Authenticator(new StaticSecretStore({}), http, now),
     now,
+    telemetry: new RecordingTelemetry(),
     callbacks: testCallbacks,
     events,
     rules: new InMemoryRetryRuleStore(),
@@ -134,8 +137,7 @@ const historyOf = (store: InMemoryOrderStore, line: number) =>
 
 /** Keeps the worker's logs out of the test report. */
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'error', () => {});
-  t.mock.method(console, 'log', () => {});
+  capturedLogs(t);
 }
 
 describe('runItem against a system that is Down or an interface that is Offline', () => {
@@ -175,6 +177,11 @@ describe('runItem against a system that is Down or an interface that is Offline'
     assert.deepEqual(store.done(ORDER), []);
     assert.deepEqual(queue.sent, [], 'nothing queued while the system stays Down');
     assert.deepEqual(tasks.answers, []);
+    // Counted for operators: a callout held, an item held on its system.
+    const telemetry = deps.telemetry as RecordingTelemetry;
+    assert.deepEqual(telemetry.of('Callouts'), ['system=inventory,interface=reserve-port,outcome=held: 1']);
+    assert.deepEqual(telemetry.of('ItemsHeld'), ['system=inventory: 1']);
+    assert.deepEqual(telemetry.of('CalloutLatency'), [], 'nothing sent, no latency');
   });
 
   it('puts a callout to an Offline interface On Hold in the same way', async (t) => {
@@ -634,6 +641,16 @@ describe('runItem with a circuit breaker', () => {
     const order = store.order(ORDER);
     assert.equal(order.state, 'held');
     assert.deepEqual(order.holds, [keyOf(3)]);
+    // Counted: two connection failures, the third held by the trip it caused, one trip, one item held.
+    const telemetry = deps.telemetry as RecordingTelemetry;
+    assert.deepEqual(telemetry.of('Callouts'), [
+      'system=inventory,interface=reserve-port,outcome=connection: 1',
+      'system=inventory,interface=reserve-port,outcome=connection: 1',
+      'system=inventory,interface=reserve-port,outcome=held: 1',
+    ]);
+    assert.deepEqual(telemetry.of('CircuitBreakerTrips'), ['system=inventory: 1']);
+    assert.deepEqual(telemetry.of('ItemsHeld'), ['system=inventory: 1']);
+    assert.deepEqual(telemetry.of('FalloutEntered'), [], 'failed, to be retried: not fallout');
   });
 
   it('does not count an answer, 5xx included, as a failure: any answer ends the run of failures', async (t) => {

@@ -22,12 +22,14 @@ import {
   jsonAnswer,
   RecordingAvailabilityEvents,
   RecordingPlanTasks,
+  RecordingTelemetry,
   RecordingWorkQueue,
   type Responder,
   ScriptedHttpClient,
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 
 const ORDER = 'o-1';
 const KEY = 'install.book.1';
@@ -146,6 +148,7 @@ async function setup(responder: Responder, catalog = installCatalog()) {
     limits: new InMemoryCalloutLimits(),
     auth: new Authenticator(new StaticSecretStore({}), http, now),
     now,
+    telemetry: new RecordingTelemetry(),
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
     rules,
@@ -161,8 +164,7 @@ const start: StartItemMessage = { kind: 'start', orderId: ORDER, itemKey: KEY };
 const hostsCalled = (http: ScriptedHttpClient) => http.requests.map((r) => new URL(r.url).host);
 
 function quietLogs(t: TestContext): void {
-  t.mock.method(console, 'error', () => {});
-  t.mock.method(console, 'log', () => {});
+  capturedLogs(t);
 }
 
 describe('runItem: an auto task that runs an integration procedure', () => {

@@ -23,11 +23,13 @@ import {
   jsonAnswer,
   RecordingAvailabilityEvents,
   RecordingPlanTasks,
+  RecordingTelemetry,
   RecordingWorkQueue,
   ScriptedHttpClient,
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 import { RULE_WRITER } from './fixtures/retry-rules';
 
 const OPERATOR: Actor = { id: 'op-1', name: 'Olga Operator' };
@@ -52,8 +54,7 @@ const RESERVED = jsonAnswer(201, { portId: 'P-7' });
  * the test moves it.
  */
 async function setup(t: TestContext, answers: HttpResponse[]) {
-  t.mock.method(console, 'error', () => {});
-  t.mock.method(console, 'log', () => {});
+  capturedLogs(t);
   const catalog: Catalog = dslCatalog();
   catalog.plans['port-only'] = planDefinitionSchema.parse({
     id: 'port-only',
@@ -98,6 +99,7 @@ async function setup(t: TestContext, answers: HttpResponse[]) {
     limits: new InMemoryCalloutLimits(),
     auth: new Authenticator(new StaticSecretStore({}), http, now),
     now,
+    telemetry: new RecordingTelemetry(),
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
     rules,

@@ -22,6 +22,7 @@ import {
   jsonAnswer,
   RecordingAvailabilityEvents,
   RecordingPlanTasks,
+  RecordingTelemetry,
   RecordingWorkQueue,
   type Responder,
   ScriptedHttpClient,
@@ -29,6 +30,7 @@ import {
   testCallbacks,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { capturedLogs } from './fixtures/logs';
 import { withoutRetries } from './fixtures/retry-rules';
 
 const OPERATOR: Actor = { id: 'op-1', name: 'Olga Operator' };
@@ -88,6 +90,7 @@ async function setupLines(
     limits: new InMemoryCalloutLimits(),
     auth: new Authenticator(new StaticSecretStore({}), http, now),
     now,
+    telemetry: new RecordingTelemetry(),
     callbacks: testCallbacks,
     events: new RecordingAvailabilityEvents(),
     rules: new InMemoryRetryRuleStore(),
@@ -118,8 +121,7 @@ const start = (itemKey: string) => ({ kind: 'start' as const, orderId: ORDER, it
 
 /** Keeps the worker's warnings and errors out of the test report, and returns what was logged. */
 function quietLogs(t: TestContext): () => string[] {
-  const logged = t.mock.method(console, 'error', () => {});
-  return () => logged.mock.calls.map((call) => String(call.arguments[0]));
+  return capturedLogs(t, 'WARN', 'ERROR');
 }
 
 describe('runItem', () => {
@@ -166,6 +168,19 @@ describe('runItem', () => {
       { taskToken: 'token-1', output: { itemKey: PORT, state: 'Completed' } },
     ]);
     assert.deepEqual(queue.sent, []);
+    // Counted for operators: a callout answered well, traced as a span of its system, the order done.
+    const telemetry = deps.telemetry as RecordingTelemetry;
+    assert.deepEqual(telemetry.of('Callouts'), [
+      'system=inventory,interface=reserve-port,outcome=success: 1',
+    ]);
+    assert.equal(telemetry.of('CalloutLatency').length, 1);
+    assert.deepEqual(telemetry.of('OrdersCompleted'), [': 1']);
+    assert.deepEqual(telemetry.spans, [
+      {
+        name: 'callout inventory/reserve-port',
+        annotations: { system: 'inventory', interface: 'reserve-port' },
+      },
+    ]);
   });
 
   it('leaves the order in progress while other items remain', async () => {
@@ -408,6 +423,16 @@ describe('runItem', () => {
     assert.equal(store.item(ORDER, ACTIVATE).state, 'Pending');
     assert.equal(http.requests.length, 1);
     assert.ok(logs().some((line) => line.includes('item failed')));
+    // Counted for operators: the callout's outcome and latency, the item into fallout; no order completed.
+    const telemetry = deps.telemetry as RecordingTelemetry;
+    assert.deepEqual(telemetry.of('Callouts'), [
+      'system=inventory,interface=reserve-port,outcome=status-5xx: 1',
+    ]);
+    assert.deepEqual(telemetry.of('CalloutLatency'), [
+      `system=inventory,interface=reserve-port: ${item.response?.durationMs}`,
+    ]);
+    assert.deepEqual(telemetry.of('FalloutEntered'), ['interface=reserve-port: 1']);
+    assert.deepEqual(telemetry.of('OrdersCompleted'), []);
   });
 
   it('leaves a FatallyFailed item to the operator when its message comes again', async (t) => {

@@ -4,9 +4,11 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handleWorkBatch, MESSAGE_LEASE_SECONDS } from '../../lambdas/callout-worker/handler';
 import { LEASE_SECONDS } from '../../lambdas/domain/item-lifecycle';
 import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
-import { failedRecords, redeliveryDelaySeconds } from '../../lambdas/shared/sqs-batch';
+import { failedRecords, MAX_RECEIVE_COUNT, redeliveryDelaySeconds } from '../../lambdas/shared/sqs-batch';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { TakeoverPacer, takeoverNeedsMs } from '../../lambdas/use-cases/take-over-items';
+import { RecordingTelemetry } from './fixtures/fake-ports';
+import { capturedLogs } from './fixtures/logs';
 
 const record = (messageId: string, receiveCount: number, body = '{}'): SQSRecord =>
   ({
@@ -67,7 +69,7 @@ describe('failedRecords', () => {
   });
 
   it('still answers the failures when the queue refuses the backoff: they come back later, not never', async (t) => {
-    const warnings = t.mock.method(console, 'error', () => {});
+    const warnings = capturedLogs(t, 'WARN');
     const refusing: Redelivery = {
       later: async () => {
         throw new Error('AccessDenied');
@@ -77,20 +79,24 @@ describe('failedRecords', () => {
     const answer = await failedRecords([record('m-1', 2)], refusing);
 
     assert.deepEqual(answer, { batchItemFailures: [{ itemIdentifier: 'm-1' }] });
-    assert.match(String(warnings.mock.calls[0]?.arguments[0]), /visibility timeout.*AccessDenied/);
+    assert.match(String(warnings()[0]), /visibility timeout.*AccessDenied/);
   });
 });
 
 describe('handleWorkBatch', () => {
   it('reports a message it cannot read as a failure that comes back after a second, on its way to the dead-letter queue', async (t) => {
-    t.mock.method(console, 'error', () => {});
+    capturedLogs(t);
     const redelivery = new RecordingRedelivery();
     const event: SQSEvent = {
       Records: [record('m-1', 2, '{"kind":"nonsense"}'), record('m-2', 1, 'not json')],
     };
 
     // A message that does not parse never reaches the worker's ports.
-    const answer = await handleWorkBatch({} as RunItemDeps, event, redelivery);
+    const answer = await handleWorkBatch(
+      { telemetry: new RecordingTelemetry() } as unknown as RunItemDeps,
+      event,
+      redelivery,
+    );
 
     assert.deepEqual(answer.batchItemFailures.map((f) => f.itemIdentifier).sort(), ['m-1', 'm-2']);
     // First both are held for the worker's lease, then both come back after a second.
@@ -103,6 +109,23 @@ describe('handleWorkBatch', () => {
     );
   });
 
+  it('counts the messages received again, and the failed ones on their last receive, which go to the dead letters', async (t) => {
+    capturedLogs(t);
+    const telemetry = new RecordingTelemetry();
+    const event: SQSEvent = {
+      Records: [
+        record('first', 1, 'not json'),
+        record('again', 2, 'not json'),
+        record('last', MAX_RECEIVE_COUNT, 'not json'),
+      ],
+    };
+
+    await handleWorkBatch({ telemetry } as unknown as RunItemDeps, event, new RecordingRedelivery());
+
+    assert.deepEqual(telemetry.of('MessagesRedelivered'), ['queue=work: 1', 'queue=work: 1']);
+    assert.deepEqual(telemetry.of('MessagesDeadLettered'), ['queue=work: 1']);
+  });
+
   it('holds every message of a batch for a lease, renewed while it runs, instead of the queue visibility timeout', async (t) => {
     t.mock.timers.enable({ apis: ['setInterval'] });
     const redelivery = new RecordingRedelivery();
@@ -110,7 +133,10 @@ describe('handleWorkBatch', () => {
     const slow = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const deps = { store: { getAggregate: () => slow.then(() => undefined) } } as unknown as RunItemDeps;
+    const deps = {
+      store: { getAggregate: () => slow.then(() => undefined) },
+      telemetry: new RecordingTelemetry(),
+    } as unknown as RunItemDeps;
     const event: SQSEvent = {
       Records: [
         record('m-1', 1, JSON.stringify({ kind: 'start', orderId: 'o-1', itemKey: 'a' })),
@@ -157,6 +183,7 @@ describe('handleWorkBatch', () => {
       },
       catalog,
       now: () => new Date(clock),
+      telemetry: new RecordingTelemetry(),
     } as unknown as RunItemDeps;
     const need = takeoverNeedsMs(deps.catalog);
     let remaining = need + 20_000;

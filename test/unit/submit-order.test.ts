@@ -4,7 +4,7 @@ import { ConflictError } from '../../lambdas/domain/errors';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import { submitOrder } from '../../lambdas/use-cases/submit-order';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
-import { RecordingPlanRunner, steppingClock } from './fixtures/fake-ports';
+import { RecordingPlanRunner, RecordingTelemetry, steppingClock } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
 const SUBMITTER = { id: 'crm', name: 'CRM' };
@@ -13,7 +13,14 @@ function setup() {
   const store = new InMemoryOrderStore();
   const plans = new RecordingPlanRunner();
   let n = 0;
-  const deps = { store, plans, catalog: dslCatalog(), now: steppingClock(), newId: () => `order-${++n}` };
+  const deps = {
+    store,
+    plans,
+    catalog: dslCatalog(),
+    now: steppingClock(),
+    newId: () => `order-${++n}`,
+    telemetry: new RecordingTelemetry(),
+  };
   return { deps, store, plans };
 }
 
@@ -41,6 +48,7 @@ describe('submitOrder', () => {
     assert.equal(retry.id, first.id);
     assert.match(first.id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.deepEqual([...plans.started], [`${first.id}-1`]);
+    assert.deepEqual(deps.telemetry.of('OrdersAccepted'), [': 1'], 'one order accepted, not two');
   });
 
   it('keeps the keys of different submitters apart', async () => {
@@ -82,7 +90,13 @@ describe('submitOrder', () => {
     // Prepare: the first request claims the key, then dies before writing anything.
     const { store, plans } = setup();
     let now = Date.parse('2025-03-01T10:00:00.000Z');
-    const deps = { store, plans, catalog: dslCatalog(), now: () => new Date(now) };
+    const deps = {
+      store,
+      plans,
+      catalog: dslCatalog(),
+      now: () => new Date(now),
+      telemetry: new RecordingTelemetry(),
+    };
     const createOrder = store.createOrder.bind(store);
     let crash = true;
     store.createOrder = async (...args) => {

@@ -16,6 +16,7 @@ import {
   RecordingAvailabilityEvents,
   RecordingPlanRunner,
   RecordingPlanTasks,
+  RecordingTelemetry,
   RecordingWorkQueue,
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
@@ -47,6 +48,7 @@ async function setup(options: { dispatched?: string[]; createdAt?: string } = {}
     config,
     events,
     now: () => new Date(NOW),
+    telemetry: new RecordingTelemetry(),
   };
   return { deps, store, plans, runs, config, events };
 }
