@@ -206,7 +206,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await killAndRestart('midRelease');
       },
       windowEnd: async () => {
-        // A window of billing's that ends two seconds from now; the kill comes a moment after its end.
+        // A window of billing's that ends two seconds from now; the kill comes a moment after its end. Its
+        // times are taken once the admin API answers: just after a restart its function may still be
+        // loading, and a window whose end passed while the request waited is refused.
+        await call(api, 'operator', 'GET', '/admin/systems/billing');
         const end = Date.now() + 3000;
         const window = await call(api, 'operator', 'POST', '/admin/systems/billing/maintenance-windows', {
           start: new Date(end - 2000).toISOString(),
@@ -295,6 +298,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seconds: Math.round((Date.now() - began) / 1000),
     };
   } finally {
+    // A run that failed half-way stops its faults too: the flips would otherwise go on, and the process
+    // with them.
+    faultsOn = false;
     if (runtime) await stopRuntime(runtime.child);
     await systems.stop();
     if (process.env.CHAOS_KEEP) log(`kept ${work}`);

@@ -74,7 +74,12 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
       .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be 1 to 16 lowercase letters, digits or -, a letter first'),
   );
   const ids = stackIds(stage);
-  const logLevel = contextValue(app, 'switchboard:logLevel', z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']));
+  // Not WARN or ERROR: Lambda drops a line without a level above INFO, and the metrics' lines have none.
+  const logLevel = contextValue(
+    app,
+    'switchboard:logLevel',
+    z.enum(['DEBUG', 'INFO'], { message: 'must be DEBUG or INFO: above INFO Lambda would drop the metrics' }),
+  );
 
   const stateful = new StatefulStack(app, ids.stateful, {
     description: 'Switchboard state: orders and configuration tables, work queues, event bus, secrets',

@@ -4,15 +4,15 @@ import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsRedelivery } from '../adapters/sqs-redelivery';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
-import { type CallbackMessage, callbackMessageSchema } from '../domain/callback';
+import { type CallbackMessage, callbackMessageSchema, parseCorrelationId } from '../domain/callback';
 import type { Redelivery } from '../ports/redelivery';
 import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { requiredEnv } from '../shared/env';
 import { lambdaHandler } from '../shared/handler';
-import { describeError, logger } from '../shared/logger';
+import { describeError, logger, withLogKeys } from '../shared/logger';
 import { telemetry } from '../shared/observability';
-import { failedRecords } from '../shared/sqs-batch';
+import { countDeliveries, failedRecords } from '../shared/sqs-batch';
 import { type ApplyCallbackDeps, applyCallbacks } from '../use-cases/apply-callback';
 
 /**
@@ -25,8 +25,16 @@ export async function handleCallbackBatch(
   event: SQSEvent,
   redelivery?: Redelivery,
 ): Promise<SQSBatchResponse> {
-  const fail = (record: SQSRecord, error: unknown) =>
-    logger.error('callback message failed', { messageId: record.messageId, ...describeError(error) });
+  const fail = (record: SQSRecord, error: unknown, message?: CallbackMessage) => {
+    const correlation = message && parseCorrelationId(message.correlationId);
+    const keys = {
+      messageId: record.messageId,
+      correlationId: message?.correlationId,
+      orderId: correlation?.orderId,
+      itemKey: correlation?.itemKey,
+    };
+    withLogKeys(keys, () => logger.error('callback message failed', describeError(error)));
+  };
   const unreadable = new Set<SQSRecord>();
   const readable: { record: SQSRecord; message: CallbackMessage }[] = [];
   for (const record of event.Records) {
@@ -38,8 +46,10 @@ export async function handleCallbackBatch(
     }
   }
   const unapplied = await applyCallbacks(deps, readable);
-  for (const { callback, error } of unapplied) fail(callback.record, error);
-  return failedRecords([...unreadable, ...unapplied.map((u) => u.callback.record)], redelivery, unreadable);
+  for (const { callback, error } of unapplied) fail(callback.record, error, callback.message);
+  const failed = [...unreadable, ...unapplied.map((u) => u.callback.record)];
+  countDeliveries(deps.telemetry, 'callbacks', event.Records, failed);
+  return failedRecords(failed, redelivery, unreadable);
 }
 
 let deps: ApplyCallbackDeps | undefined;

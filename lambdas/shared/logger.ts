@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { JSONObject } from '@aws-lambda-powertools/commons/types';
+import { search } from '@aws-lambda-powertools/jmespath';
 import { Logger } from '@aws-lambda-powertools/logger';
 
 /**
@@ -8,6 +10,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
  */
 export const powertoolsLogger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'switchboard',
+  // How the handler's middleware finds the caller's request id in the event (shared/handler.ts).
+  correlationIdSearchFn: (expression, data) => search(expression, data as JSONObject),
 });
 
 /** The keys every line about one piece of work carries: which order, item, system and callback. */

@@ -86,9 +86,17 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
 export async function applyCallback(
   deps: ApplyCallbackDeps,
   message: CallbackMessage,
-  /** How many more times it is decided afresh when the item moved between its read and its write. */
-  again = MOVED_RETRIES,
+  options: {
+    /** How many more times it is decided afresh when the item moved between its read and its write. */
+    again?: number;
+    /**
+     * An answer kept while no attempt waited, taken by the next attempt (run-item.ts): it waited for that
+     * attempt, not for the correlator, so its time to completion is not the door's.
+     */
+    kept?: true;
+  } = {},
 ): Promise<CallbackResult> {
+  const again = options.again ?? MOVED_RETRIES;
   const correlation = parseCorrelationId(message.correlationId);
   const aggregate = correlation && (await deps.store.getAggregate(correlation.orderId));
   const item = correlation && aggregate?.items.get(correlation.itemKey);
@@ -138,7 +146,7 @@ export async function applyCallback(
   );
   if (decision.ignored && !decision.write) return decision.ignored;
   if (!refused) {
-    if (target && after.state === 'Completed' && item.state !== 'Completed') {
+    if (!options.kept && target && after.state === 'Completed' && item.state !== 'Completed') {
       // From the system's answer reaching the door to the item done, its dependents started.
       deps.telemetry.record(
         'CallbackToCompletion',
@@ -161,7 +169,7 @@ export async function applyCallback(
     final &&
     (keepsAnswerFor(current, correlation.nonce) || waitsUnder(current, correlation.nonce))
   ) {
-    if (again > 0) return applyCallback(deps, message, again - 1);
+    if (again > 0) return applyCallback(deps, message, { ...options, again: again - 1 });
     throw new Error('the item kept moving while its answer was applied; the callback is tried again');
   }
   return 'not-waiting';

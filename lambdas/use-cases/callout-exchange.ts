@@ -115,8 +115,8 @@ export async function callout(
 
 /** What a callout came to, as the `outcome` of the Callouts metric (domain/metrics.ts). */
 export function outcomeClass(outcome: CalloutOutcome): CalloutOutcomeClass {
-  if (outcome.holdReason !== undefined) return 'held';
   if (outcome.awaitingUntil) return 'accepted';
+  // A callout sent that could not connect is counted so, also when the breaker then held its item.
   switch (outcome.failure?.kind) {
     case 'status':
       return outcome.failure.status >= 500 ? 'status-5xx' : 'status-4xx';
@@ -125,6 +125,7 @@ export function outcomeClass(outcome: CalloutOutcome): CalloutOutcomeClass {
     case 'unusable':
       return outcome.failure.kind;
   }
+  if (outcome.holdReason !== undefined) return 'held';
   // An error with no failure class: the request could not be built or sent (a mapping, an auth profile).
   return outcome.error !== undefined ? 'unusable' : 'success';
 }

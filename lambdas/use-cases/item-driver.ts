@@ -73,22 +73,24 @@ export async function advance(
 
 /** What operators count of a transition: items that went On Hold, into fallout, and out of it by whom. */
 function countTransition(telemetry: Telemetry, before: ItemRecord, after: ItemRecord, w: Write): void {
+  const action = FALLOUT_ACTIONS[w.kind];
+  if (action) {
+    // An operator's answer to fallout (failing the order leaves the item FatallyFailed); on an item not
+    // in fallout, an operator's action resolves none and pages no one.
+    if (before.state === 'FatallyFailed') telemetry.record('FalloutResolved', { action });
+    return;
+  }
   if (after.state === before.state) return;
   if (after.state === 'OnHold' && after.hold) telemetry.record('ItemsHeld', { system: after.hold.systemId });
   if (after.state === 'FatallyFailed')
     telemetry.record('FalloutEntered', { interface: after.interfaceId ?? NO_INTERFACE });
-  if (before.state === 'FatallyFailed') {
-    const action = OPERATOR_ACTIONS[w.kind];
-    if (action) telemetry.record('FalloutResolved', { action });
-  }
 }
 
-const OPERATOR_ACTIONS: Partial<Record<Write['kind'], string>> = {
+/** The operators' actions on an item in fallout, as the `action` of FalloutResolved. */
+const FALLOUT_ACTIONS: Partial<Record<Write['kind'], string>> = {
   operatorRetry: 'retry',
   operatorSkip: 'skip',
   operatorFail: 'fail',
-  operatorAbort: 'abort',
-  manualComplete: 'complete',
 };
 
 /** Finds out what a decision's `next` step asks for, as the event that follows; undefined to stop. */

@@ -102,7 +102,8 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
         const gate = await admit(deps, current, deliveryId, wake);
         if (gate.kind === 'hold') {
           scene.target = gate.target;
-          countNotSent(deps, current, 'held');
+          // An item On Hold already (its system still Down) is not held again: counted once, when held.
+          if (current.state !== 'OnHold') countNotSent(deps, current, 'held');
           return { kind: 'held', deliveryId, hold: holdOf(gate.target, gate.reason), ...released };
         }
         if (gate.kind === 'waiting' || gate.kind === 'later') countNotSent(deps, current, 'throttled');
@@ -125,7 +126,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   try {
     await drive(deps, facts, { kind: 'arrived', deliveryId, ...released }, scene, findOut);
     if (answerKept) {
-      const result = await applyCallback(deps, answerKept);
+      const result = await applyCallback(deps, answerKept, { kept: true });
       logger.info('took the answer kept for this request instead of asking its system again', {
         orderId: item.orderId,
         itemKey: item.key,

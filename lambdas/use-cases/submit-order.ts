@@ -44,11 +44,10 @@ export async function submitOrder(
   order.submittedBy = submittedBy;
   const existing = idempotencyKey ? await claim(deps, orderId, submitted, at) : undefined;
   if (existing) order = existing;
-  else {
-    await deps.store.createOrder(order, decomposition.items);
-    deps.telemetry.record('OrdersAccepted', {});
-  }
+  else await deps.store.createOrder(order, decomposition.items);
   for (const run of decomposition.runs) await deps.plans.start(run.planId, run.executionName, run.input);
+  // Once, by the request that created it: a retry that finds it (and starts what did not start) is not a new order.
+  if (!existing) deps.telemetry.record('OrdersAccepted', {});
   return order;
 }
 

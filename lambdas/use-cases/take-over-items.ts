@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Catalog, slowestCalloutSeconds } from '../domain/catalog';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
-import { describeError, logger } from '../shared/logger';
+import { describeError, logger, withLogKeys } from '../shared/logger';
 import { MAX_RATE_WAIT_MS } from './callout-admission';
 import { runItem } from './run-item';
 import type { RunItemDeps } from './run-item-deps';
@@ -31,14 +31,16 @@ export const TAKEOVER_LIMIT = 50;
 export async function takeOverExpiredItems(deps: RunItemDeps, limit = TAKEOVER_LIMIT): Promise<number> {
   const expired = await deps.store.expiredLeases(deps.now().toISOString(), limit);
   await Promise.all(
-    expired.map(async ({ orderId, key }) => {
-      try {
-        await runItem(deps, { kind: 'start', orderId, itemKey: key }, `takeover-${randomUUID()}`);
-      } catch (error) {
-        // Its own message or the next look tries again: the lease is still run out.
-        logger.warn('taking over an item failed', { orderId, itemKey: key, ...describeError(error) });
-      }
-    }),
+    expired.map(({ orderId, key }) =>
+      withLogKeys({ orderId, itemKey: key }, async () => {
+        try {
+          await runItem(deps, { kind: 'start', orderId, itemKey: key }, `takeover-${randomUUID()}`);
+        } catch (error) {
+          // Its own message or the next look tries again: the lease is still run out.
+          logger.warn('taking over an item failed', describeError(error));
+        }
+      }),
+    ),
   );
   // Found, not necessarily taken: another look or its own message may have been first, or it waits for
   // a connection slot of its system like any callout.

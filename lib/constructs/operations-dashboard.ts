@@ -35,6 +35,20 @@ export interface OperationsDashboardProps {
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
+ * True when the functions publish `name` with exactly these dimensions (and the service): its own or a
+ * rollup (lambdas/domain/metrics.ts). A graph or an alarm on any other set would find nothing, so the
+ * synth fails instead.
+ */
+function published(name: MetricName, dimensions: readonly string[]): true {
+  const { dimensions: own, rollups } = METRICS[name];
+  const same = (set: readonly string[]) =>
+    set.length === dimensions.length && set.every((key) => dimensions.includes(key));
+  if (![own, ...rollups].some(same))
+    throw new Error(`the functions do not publish ${name} by [${dimensions.join(', ')}]`);
+  return true;
+}
+
+/**
  * What an operator looks at, and what pages one: a CloudWatch dashboard of the API, the functions, the
  * queues and the plans' executions, and the alarms that need a person, each notifying the alert topic
  * (docs/operations.md has each alarm's runbook line).
@@ -64,6 +78,7 @@ export class OperationsDashboard extends Construct {
     // Switchboard's own metrics: a total (the service alone), or one line per value of a dimension, found
     // by a search so that a system added to the catalog shows without a deploy of the dashboard.
     const total = (name: MetricName, statistic = 'Sum', label: string = name) =>
+      published(name, []) &&
       new Metric({
         namespace: telemetry.namespace,
         metricName: name,
@@ -73,16 +88,13 @@ export class OperationsDashboard extends Construct {
         label,
       });
     const each = (name: MetricName, dimensions: readonly string[], statistic = 'Sum', label = '') =>
+      published(name, dimensions) &&
       new MathExpression({
         expression: `SEARCH('{${[telemetry.namespace, 'service', ...dimensions].join(',')}} MetricName="${name}" service="${telemetry.serviceName}"', '${statistic}', ${FIVE_MINUTES.toSeconds()})`,
         usingMetrics: {},
         period: FIVE_MINUTES,
         label,
       });
-    for (const name of Object.keys(METRICS) as MetricName[]) {
-      if (METRICS[name].unit === 'Milliseconds' && !METRICS[name].rollups.some((set) => set.length === 0))
-        throw new Error(`${name}: a latency the dashboard graphs needs a rollup to the service alone`);
-    }
     this.dashboard.addWidgets(
       graph('Orders accepted, completed and failed', [
         total('OrdersAccepted', 'Sum', 'accepted'),

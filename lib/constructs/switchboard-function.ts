@@ -30,8 +30,11 @@ export interface FunctionTelemetry {
   serviceName: string;
   /** The CloudWatch namespace of the metrics. */
   namespace: string;
-  /** The application log level (context `switchboard:logLevel`). */
-  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * The application log level (context `switchboard:logLevel`). Never above INFO: Lambda filters the
+   * lines it cannot find a level in as INFO, and the metrics' lines (EMF) have none.
+   */
+  logLevel: 'DEBUG' | 'INFO';
 }
 
 export interface SwitchboardFunctionProps {

@@ -915,6 +915,11 @@ describe('the Switchboard CDK app', () => {
       wrong({ 'switchboard:alarmEmail': 'not an email' }),
       /context switchboard:alarmEmail: [\s\S]*email/i,
     );
+    // Above INFO, Lambda would drop the metrics' lines (they have no level).
+    assert.throws(
+      wrong({ 'switchboard:logLevel': 'WARN' }),
+      /context switchboard:logLevel: [\s\S]*DEBUG or INFO/,
+    );
     assert.throws(
       wrong({ 'switchboard:apiThrottle': '{"rateLimit": -1, "burstLimit": 10}' }),
       /context switchboard:apiThrottle: [\s\S]*rateLimit/,

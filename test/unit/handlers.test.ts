@@ -113,6 +113,26 @@ describe('handlers', () => {
     assert.equal(coldStarts[0]?.function_name, 'switchboard-ConfigurationSeeder');
   });
 
+  it("log an API caller's request id as the correlation id of every line of the invocation", async () => {
+    const { lambdaHandler } = await import('../../lambdas/shared/handler');
+    const { logger } = await import('../../lambdas/shared/logger');
+    const handler = lambdaHandler(
+      async (_event: unknown) => {
+        logger.info('answered');
+        return { statusCode: 200 };
+      },
+      { correlationIdPath: 'requestContext.requestId' },
+    );
+
+    const lines = await captured(() =>
+      handler({ requestContext: { requestId: 'Ab3xYz=' } }, lambdaContext('req-3')),
+    );
+
+    const [line] = lines.filter((l) => l.message === 'answered');
+    assert.equal(line?.correlation_id, 'Ab3xYz=');
+    assert.equal(line?.function_request_id, 'req-3');
+  });
+
   it('keep the keys of each piece of work on its own lines, however the work interleaves', async () => {
     const { logger, withLogKeys } = await import('../../lambdas/shared/logger');
     const lines = await captured(() =>

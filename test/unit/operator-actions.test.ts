@@ -496,6 +496,7 @@ describe('POST /orchestration/items/{itemId}/skip', () => {
     assert.deepEqual(queue.sent, [{ kind: 'start', orderId: ORDER, itemKey: RESERVE }]);
     assert.deepEqual(tasks.answers, []);
     assert.deepEqual(tasks.failures, []);
+    assert.deepEqual((deps.telemetry as RecordingTelemetry).of('FalloutResolved'), ['action=skip: 1']);
   });
 
   it('skips an item waiting for its next retry', async () => {
@@ -675,6 +676,11 @@ describe('POST /orchestration/items/{itemId}/fail', () => {
     // Assess
     const view = answered(response, 200);
     assert.equal(view.state, 'FatallyFailed');
+    // Fallout resolved by failing the order (the item stays FatallyFailed): counted so, not as new fallout.
+    const telemetry = deps.telemetry as RecordingTelemetry;
+    assert.deepEqual(telemetry.of('FalloutResolved'), ['action=fail: 1']);
+    assert.deepEqual(telemetry.of('FalloutEntered'), []);
+    assert.deepEqual(telemetry.of('OrdersFailed'), [': 1']);
     const item = store.item(ORDER, RESERVE);
     assert.equal(item.state, 'FatallyFailed');
     assert.equal(item.error, ERROR_400, 'the failure that put it in fallout stays');

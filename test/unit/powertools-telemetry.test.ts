@@ -85,4 +85,68 @@ describe('PowertoolsTelemetry', () => {
       /refused/,
     );
   });
+
+  it('on Lambda, runs a span as a subsegment of its own, annotated, with its error, always closed', async () => {
+    const subsegments: {
+      name: string;
+      annotations: Record<string, string>;
+      errors: string[];
+      closed: boolean;
+    }[] = [];
+    const tracing = {
+      isTracingEnabled: () => true,
+      getSegment: () => ({ name: 'facade' }),
+      provider: {
+        captureAsyncFunc: (name: string, work: (subsegment: unknown) => Promise<unknown>) => {
+          const recorded = {
+            name,
+            annotations: {} as Record<string, string>,
+            errors: [] as string[],
+            closed: false,
+          };
+          subsegments.push(recorded);
+          return work({
+            addAnnotation: (key: string, value: string) => {
+              recorded.annotations[key] = value;
+            },
+            addError: (error: Error) => recorded.errors.push(error.message),
+            close: () => {
+              recorded.closed = true;
+            },
+          });
+        },
+      },
+    } as unknown as Tracer;
+    const recorder = new PowertoolsTelemetry(new Metrics({ namespace: 'Switchboard' }), tracing);
+
+    assert.equal(
+      await recorder.span('callout inventory/reserve-port', { system: 'inventory' }, async () => 7),
+      7,
+    );
+    await assert.rejects(
+      recorder.span(
+        'callout activation/activate-line',
+        { system: 'activation', interface: 'activate-line' },
+        async () => {
+          throw new Error('refused');
+        },
+      ),
+      /refused/,
+    );
+
+    assert.deepEqual(subsegments, [
+      {
+        name: 'callout inventory/reserve-port',
+        annotations: { system: 'inventory' },
+        errors: [],
+        closed: true,
+      },
+      {
+        name: 'callout activation/activate-line',
+        annotations: { system: 'activation', interface: 'activate-line' },
+        errors: ['refused'],
+        closed: true,
+      },
+    ]);
+  });
 });

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { handleCallbackBatch } from '../../lambdas/callback-correlator/handler';
 import { handleWorkBatch, MESSAGE_LEASE_SECONDS } from '../../lambdas/callout-worker/handler';
 import { LEASE_SECONDS } from '../../lambdas/domain/item-lifecycle';
 import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
 import { failedRecords, MAX_RECEIVE_COUNT, redeliveryDelaySeconds } from '../../lambdas/shared/sqs-batch';
+import type { ApplyCallbackDeps } from '../../lambdas/use-cases/apply-callback';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { TakeoverPacer, takeoverNeedsMs } from '../../lambdas/use-cases/take-over-items';
 import { RecordingTelemetry } from './fixtures/fake-ports';
@@ -213,5 +215,23 @@ describe('handleWorkBatch', () => {
       '2025-03-01T12:00:10.000Z',
       '2025-03-01T12:00:20.000Z',
     ]);
+  });
+});
+
+describe('handleCallbackBatch', () => {
+  it('counts the callbacks received again and those on their last receive, logging each failure with its message', async (t) => {
+    const logs = capturedLogs(t, 'ERROR');
+    const telemetry = new RecordingTelemetry();
+    const event: SQSEvent = {
+      Records: [record('again', 2, 'not json'), record('last', MAX_RECEIVE_COUNT, '{"no":"callback"}')],
+    };
+
+    const answer = await handleCallbackBatch({ telemetry } as unknown as ApplyCallbackDeps, event);
+
+    assert.deepEqual(answer.batchItemFailures.map((f) => f.itemIdentifier).sort(), ['again', 'last']);
+    assert.deepEqual(telemetry.of('MessagesRedelivered'), ['queue=callbacks: 1', 'queue=callbacks: 1']);
+    assert.deepEqual(telemetry.of('MessagesDeadLettered'), ['queue=callbacks: 1']);
+    const messages = logs().map((line) => (JSON.parse(line) as { messageId?: string }).messageId);
+    assert.deepEqual(messages.sort(), ['again', 'last']);
   });
 });
