@@ -44,6 +44,9 @@ Then read it (use the id from the answer):
   curl -s ${runtime.apiUrl}/orchestration/orders/<id>/items ${bearer('operator')}
   curl -s ${runtime.apiUrl}/admin/systems ${bearer('operator')}
 
+The metrics the functions write (callouts by system and outcome, latencies, holds, fallout):
+  curl -s '${runtime.apiUrl}/local/metrics?name=Callouts'
+
 Ctrl-C stops everything.`);
 
 let stopping = false;
