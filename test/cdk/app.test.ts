@@ -31,6 +31,12 @@ function synth(context: Record<string, unknown> = {}): { app: App; stateful: Tem
   };
 }
 
+/**
+ * CDK's own context that names the stacks whose assets are bundled: none, for a synth whose tests read
+ * only the templates (as `cdk synth --exclusively` skips the others). Each bundling costs seconds.
+ */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
 /** The problems a synth of the catalog in `catalogDir` fails with; the test fails if it passes. */
 function catalogProblems(catalogDir: string): CatalogProblem[] {
   try {
@@ -878,7 +884,11 @@ describe('the Switchboard CDK app', () => {
 
   it('takes the callback throttling and the reserved concurrency from the context, or reserves none', () => {
     const template = (context: Record<string, unknown>) => {
-      const app = buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context, nag: false });
+      const app = buildApp({
+        outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+        context: { ...context, ...NO_BUNDLING },
+        nag: false,
+      });
       return Template.fromStack(app.node.findChild('SwitchboardStateless') as Stack);
     };
     const tuned = template({
@@ -961,7 +971,7 @@ describe('the Switchboard CDK app', () => {
     const stages = ['dev', 'prod'].map((stage) => {
       const app = buildApp({
         outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
-        context: { ...projectContext(), stage },
+        context: { ...projectContext(), stage, ...NO_BUNDLING },
         nag: false,
       });
       const assembly = app.synth();
