@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { METRICS } from '../../lambdas/domain/metrics';
@@ -15,10 +15,14 @@ import { projectContext } from '../../local/synthesize';
 
 const DEMO_PLANS = readdirSync('catalog/plans').length;
 
+/** Every synth's cloud assembly goes under here, removed once the file's tests are done (bundles are big). */
+const OUTDIRS = mkdtempSync(join(tmpdir(), 'switchboard-cdk-'));
+after(() => rmSync(OUTDIRS, { recursive: true, force: true }));
+
 function synth(context: Record<string, unknown> = {}): { app: App; stateful: Template; stateless: Template } {
   // With cdk.json's context, feature flags included, as `cdk synth` and the local runtime synthesize.
   const app = buildApp({
-    outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+    outdir: mkdtempSync(join(OUTDIRS, 'app-')),
     context: { ...projectContext(), ...context },
   });
   // Synthesis runs cdk-nag's AwsSolutions pack; an unacknowledged finding throws here.
@@ -41,7 +45,7 @@ const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 function catalogProblems(catalogDir: string): CatalogProblem[] {
   try {
     buildApp({
-      outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+      outdir: mkdtempSync(join(OUTDIRS, 'app-')),
       context: { 'switchboard:catalogDir': catalogDir },
     });
   } catch (error) {
@@ -885,7 +889,7 @@ describe('the Switchboard CDK app', () => {
   it('takes the callback throttling and the reserved concurrency from the context, or reserves none', () => {
     const template = (context: Record<string, unknown>) => {
       const app = buildApp({
-        outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+        outdir: mkdtempSync(join(OUTDIRS, 'app-')),
         context: { ...context, ...NO_BUNDLING },
         nag: false,
       });
@@ -920,7 +924,7 @@ describe('the Switchboard CDK app', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
     const wrong = (context: Record<string, unknown>) => () =>
-      buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context });
+      buildApp({ outdir: mkdtempSync(join(OUTDIRS, 'app-')), context });
     assert.throws(
       wrong({ 'switchboard:alarmEmail': 'not an email' }),
       /context switchboard:alarmEmail: [\s\S]*email/i,
@@ -960,7 +964,7 @@ describe('the Switchboard CDK app', () => {
     assert.doesNotMatch(everyClient, /implicit|example\.com|aws\.cognito\.signin\.user\.admin/);
     const wrong = (urls: unknown) => () =>
       buildApp({
-        outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+        outdir: mkdtempSync(join(OUTDIRS, 'app-')),
         context: { 'switchboard:peopleCallbackUrls': urls },
       });
     assert.throws(wrong('http://ops.example.net/'), /context switchboard:peopleCallbackUrls: [\s\S]*https/);
@@ -970,7 +974,7 @@ describe('the Switchboard CDK app', () => {
   it('deploys two stages side by side: their stacks and every name unique in an account differ', () => {
     const stages = ['dev', 'prod'].map((stage) => {
       const app = buildApp({
-        outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')),
+        outdir: mkdtempSync(join(OUTDIRS, 'app-')),
         context: { ...projectContext(), stage, ...NO_BUNDLING },
         nag: false,
       });
@@ -1019,8 +1023,7 @@ describe('the Switchboard CDK app', () => {
       assert.match(dashboard, new RegExp(`service=.{0,4}switchboard-${stage}\\b`));
     }
     assert.throws(
-      () =>
-        buildApp({ outdir: mkdtempSync(join(tmpdir(), 'switchboard-cdk-')), context: { stage: 'Prod!' } }),
+      () => buildApp({ outdir: mkdtempSync(join(OUTDIRS, 'app-')), context: { stage: 'Prod!' } }),
       /context stage: [\s\S]*lowercase/,
     );
   });

@@ -246,7 +246,11 @@ async function startAround(
       await handle.runtime.stop();
       await systems.stop();
       if (process.env.KEEP_E2E_DATA) console.log(`kept ${dataDir}; runtime log:\n${logs.join('\n')}`);
-      else rmSync(dataDir, { recursive: true, force: true });
+      else {
+        // The cloud assembly too: about 100 MB of bundles a suite, which filled a shared disk run after run.
+        rmSync(dataDir, { recursive: true, force: true });
+        rmSync(assemblyDir, { recursive: true, force: true });
+      }
     },
   };
   running.add(handle);
