@@ -4,7 +4,7 @@ import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsRedelivery } from '../adapters/sqs-redelivery';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanTasks } from '../adapters/step-functions';
-import { type CallbackMessage, callbackMessageSchema, parseCorrelationId } from '../domain/callback';
+import { type CallbackMessage, callbackMessageSchema } from '../domain/callback';
 import type { Redelivery } from '../ports/redelivery';
 import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
@@ -13,7 +13,7 @@ import { lambdaHandler } from '../shared/handler';
 import { describeError, logger, withLogKeys } from '../shared/logger';
 import { telemetry } from '../shared/observability';
 import { countDeliveries, failedRecords } from '../shared/sqs-batch';
-import { type ApplyCallbackDeps, applyCallbacks } from '../use-cases/apply-callback';
+import { type ApplyCallbackDeps, applyCallbacks, callbackLogKeys } from '../use-cases/apply-callback';
 
 /**
  * Applies the callback queue's messages (`applyCallbacks` keeps each wait's in the order received). One
@@ -26,13 +26,7 @@ export async function handleCallbackBatch(
   redelivery?: Redelivery,
 ): Promise<SQSBatchResponse> {
   const fail = (record: SQSRecord, error: unknown, message?: CallbackMessage) => {
-    const correlation = message && parseCorrelationId(message.correlationId);
-    const keys = {
-      messageId: record.messageId,
-      correlationId: message?.correlationId,
-      orderId: correlation?.orderId,
-      itemKey: correlation?.itemKey,
-    };
+    const keys = { messageId: record.messageId, ...(message ? callbackLogKeys(message) : {}) };
     withLogKeys(keys, () => logger.error('callback message failed', describeError(error)));
   };
   const unreadable = new Set<SQSRecord>();

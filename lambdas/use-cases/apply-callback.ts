@@ -10,7 +10,7 @@ import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { Telemetry } from '../ports/telemetry';
 import type { WorkQueue } from '../ports/work-queue';
-import { logger, withLogKeys } from '../shared/logger';
+import { type LogKeys, logger, withLogKeys } from '../shared/logger';
 import { drive } from './item-driver';
 
 export interface ApplyCallbackDeps {
@@ -48,11 +48,9 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
     [...byWait.values()].map(async (wait) => {
       wait.sort((a, b) => Date.parse(a.message.receivedAt) - Date.parse(b.message.receivedAt));
       for (const callback of wait) {
-        const { correlationId, callbackId } = callback.message;
-        const correlation = parseCorrelationId(correlationId);
-        const keys = { correlationId, orderId: correlation?.orderId, itemKey: correlation?.itemKey };
-        await withLogKeys(keys, async () => {
+        await withLogKeys(callbackLogKeys(callback.message), async () => {
           try {
+            const { callbackId } = callback.message;
             logger.info('callback', { callbackId, result: await applyCallback(deps, callback.message) });
           } catch (error) {
             failed.push({ callback, error });
@@ -62,6 +60,16 @@ export async function applyCallbacks<T extends { message: CallbackMessage }>(
     }),
   );
   return failed;
+}
+
+/** The keys of a callback's log lines: its correlation, and the order and item it names. */
+export function callbackLogKeys(message: CallbackMessage): LogKeys {
+  const correlation = parseCorrelationId(message.correlationId);
+  return {
+    correlationId: message.correlationId,
+    orderId: correlation?.orderId,
+    itemKey: correlation?.itemKey,
+  };
 }
 
 /**

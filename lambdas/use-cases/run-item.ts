@@ -103,10 +103,10 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
         if (gate.kind === 'hold') {
           scene.target = gate.target;
           // An item On Hold already (its system still Down) is not held again: counted once, when held.
-          if (current.state !== 'OnHold') countNotSent(deps, current, 'held');
+          if (current.state !== 'OnHold') countNotSent(deps, calls, 'held');
           return { kind: 'held', deliveryId, hold: holdOf(gate.target, gate.reason), ...released };
         }
-        if (gate.kind === 'waiting' || gate.kind === 'later') countNotSent(deps, current, 'throttled');
+        if (gate.kind === 'waiting' || gate.kind === 'later') countNotSent(deps, calls, 'throttled');
         if (gate.kind !== 'admitted') return { kind: 'admitted', deliveryId, gate, ...released };
         admission = gate;
         scene.target = gate.target;
@@ -209,8 +209,11 @@ async function keptAnswerOf(deps: RunItemDeps, item: ItemRecord): Promise<Callba
 }
 
 /** A callout its system could not take now: unavailable (held) or at its limits (throttled). */
-function countNotSent(deps: RunItemDeps, item: ItemRecord, outcome: 'held' | 'throttled'): void {
-  const target = calloutTargetOf(deps.catalog, item);
+function countNotSent(
+  deps: RunItemDeps,
+  target: ReturnType<typeof calloutTargetOf>,
+  outcome: 'held' | 'throttled',
+): void {
   if (target)
     deps.telemetry.record('Callouts', { system: target.systemId, interface: target.interfaceId, outcome });
 }
