@@ -82,10 +82,24 @@ function keepAssets(outdir: string): void {
       // Copied under a temporary name and renamed, so a synth beside this one never sees half of it.
       const partial = `${cached}.${process.pid}.partial`;
       cpSync(path, partial, { recursive: true });
-      renameSync(partial, cached);
+      publish(partial, cached);
     }
   }
   pruneCache(now);
+}
+
+/**
+ * Renames a copied asset into the cache. A synth beside this one (the two test lanes, on a cold cache)
+ * may have published the same asset first: its copy is as good as ours, which goes.
+ */
+function publish(partial: string, cached: string): void {
+  try {
+    renameSync(partial, cached);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    rmSync(partial, { recursive: true, force: true });
+  }
 }
 
 /** The asset folders the assembly's asset manifests name. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
@@ -23,7 +23,8 @@ export function customAdapterRegistrations(adapterFiles: string[]): string[] {
     const registration = join(dir, `${name}.mts`);
     writeFileSync(
       registration,
-      `import adapter from ${JSON.stringify(resolve(file))};\nimport { defineCustomAdapter } from ${JSON.stringify(REGISTRY)};\ndefineCustomAdapter(${JSON.stringify(name)}, adapter);\n`,
+      // The adapter's own digest, so a bundle is named by the adapter's code, not only by its path.
+      `// ${createHash('sha256').update(readFileSync(file)).digest('hex')}\nimport adapter from ${JSON.stringify(resolve(file))};\nimport { defineCustomAdapter } from ${JSON.stringify(REGISTRY)};\ndefineCustomAdapter(${JSON.stringify(name)}, adapter);\n`,
     );
     return registration;
   });

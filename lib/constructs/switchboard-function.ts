@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -9,20 +6,18 @@ import {
   ApplicationLogLevel,
   Architecture,
   type IDestination,
+  Function as LambdaFunction,
   LoggingFormat,
   Runtime,
   SystemLogLevel,
   Tracing,
 } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../../lambdas/domain/catalog';
-import { CATALOG_GLOBAL } from '../../lambdas/shared/bundled-catalog';
-
-const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+import { functionCode } from './function-bundle';
 
 /** Where every function's logs and metrics go, the same for all of one deployment. */
 export interface FunctionTelemetry {
@@ -50,9 +45,9 @@ export interface SwitchboardFunctionProps {
   /** Modules bundled for their side effects: the catalog's custom integration adapters, which register themselves. */
   inject?: string[];
   /**
-   * Bundles the systems' base URLs with the catalog. Only the configuration seeder needs them (every
+   * Carries the systems' base URLs in the catalog. Only the configuration seeder needs them (every
    * other function reads a system's address from the configuration table): without them a function's
-   * bundle is the same wherever it is deployed, so a synth whose inputs did not change can reuse it.
+   * asset is the same wherever it is deployed, so a synth whose inputs did not change can reuse it.
    */
   withSystemAddresses?: true;
   /**
@@ -66,11 +61,11 @@ export interface SwitchboardFunctionProps {
 
 /**
  * A Lambda with Switchboard's defaults: Node 24 on ARM64, X-Ray, JSON logs at the deployment's level in
- * its own log group with a retention, Powertools' service and metrics namespace,
- * source maps, and the validated catalog compiled into the bundle (so what runs is what was checked
- * at synth). The AWS SDK is bundled too, so the local runtime runs exactly the deployed artefact.
+ * its own log group with a retention, Powertools' service and metrics namespace, source maps, and the
+ * validated catalog in its asset beside the bundle (so what runs is what was checked at synth; see
+ * function-bundle.ts). The AWS SDK is bundled too, so the local runtime runs exactly the deployed artefact.
  */
-export class SwitchboardFunction extends NodejsFunction {
+export class SwitchboardFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: SwitchboardFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: RetentionDays.ONE_MONTH,
@@ -78,10 +73,8 @@ export class SwitchboardFunction extends NodejsFunction {
     });
     const catalog = props.withSystemAddresses ? props.catalog : withoutSystemAddresses(props.catalog);
     super(scope, id, {
-      entry: join(PROJECT_ROOT, props.entry),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      handler: 'handler',
+      code: functionCode(props.entry, catalog, props.inject ?? []),
+      handler: 'index.handler',
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -104,19 +97,6 @@ export class SwitchboardFunction extends NodejsFunction {
       ...(typeof props.invocation === 'object'
         ? { onFailure: props.invocation.asynchronous, retryAttempts: 2, maxEventAge: Duration.hours(6) }
         : {}),
-      bundling: {
-        format: OutputFormat.CJS,
-        // Bundle sizes are reported by the benchmark, not on every synth.
-        logLevel: LogLevel.ERROR,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        externalModules: [],
-        define: { [CATALOG_GLOBAL]: JSON.stringify(catalog) },
-        ...(props.inject?.length ? { inject: props.inject } : {}),
-        // Named by what goes into the bundle, so an unchanged one is found in a cache (local/synthesize.ts).
-        assetHash: bundleInputsHash(props.entry, catalog, props.inject ?? []),
-      },
     });
     Validations.of(this).acknowledge(
       {
@@ -234,41 +214,4 @@ function withoutSystemAddresses(catalog: Catalog): Catalog {
     Object.entries(catalog.systems).map(([id, system]) => [id, { ...system, baseUrl: '' }]),
   );
   return { ...catalog, systems };
-}
-
-/** The folders whose code a function's bundle can import, and the files that pin its dependencies. */
-const BUNDLE_SOURCES = ['lambdas', 'statemachines'];
-const BUNDLE_PINS = ['package-lock.json', 'tsconfig.json', 'lib/constructs/switchboard-function.ts'];
-
-let sourcesHash: string | undefined;
-
-/**
- * A SHA-256 of everything a function's bundle is made from: its entry, the code it can import, the
- * pinned dependencies, the bundling settings (this file), the catalog it carries and the modules injected.
- */
-function bundleInputsHash(entry: string, catalog: Catalog, inject: string[]): string {
-  sourcesHash ??= hashFiles([
-    ...BUNDLE_SOURCES.flatMap((folder) => filesUnder(join(PROJECT_ROOT, folder))),
-    ...BUNDLE_PINS.map((file) => join(PROJECT_ROOT, file)),
-  ]);
-  return createHash('sha256')
-    .update(sourcesHash)
-    .update(entry)
-    .update(JSON.stringify(catalog))
-    .update(hashFiles(inject))
-    .digest('hex');
-}
-
-function hashFiles(files: string[]): string {
-  const hash = createHash('sha256');
-  for (const file of [...files].sort()) {
-    hash.update(relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
-  }
-  return hash.digest('hex');
-}
-
-function filesUnder(folder: string): string[] {
-  return readdirSync(folder, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name));
 }

@@ -194,7 +194,13 @@ describe('callouts to systems that answer badly', () => {
       assert.equal(last?.state, 'FatallyFailed');
       assert.match(last?.reason ?? '', expected, `${item.planItemId}'s history says why`);
     }
-    assert.equal(((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state, 'held');
+    // The order is held by a write of its own, just after the item's.
+    await eventually(
+      async () =>
+        ((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state === 'held' || undefined,
+      10_000,
+      'the order to be held',
+    );
 
     // The worker is alive and well: a DSL order completes after all that.
     const next = (await sb.call('POST', ORDERS, demoDslOrder('after-the-storm'))).body as { id: string };
@@ -311,7 +317,13 @@ describe('callouts to systems that answer badly', () => {
       fallout.error ?? '',
       new RegExp(`its plan run ${id}-\\d (failed|timed out): States\\.Timeout`),
     );
-    assert.equal(((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state, 'held');
+    // The order is held by a write of its own, just after the item's.
+    await eventually(
+      async () =>
+        ((await sb.call('GET', `${ORDERS}/${id}`)).body as { state: string }).state === 'held' || undefined,
+      10_000,
+      'the order to be held',
+    );
 
     // Act: the operator fails the order.
     const failed = await sb.call('POST', `/orchestration/items/${fallout.id}/fail`, {

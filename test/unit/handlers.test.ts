@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Context } from 'aws-lambda';
+import { CATALOG_FILE } from '../../lambdas/shared/bundled-catalog';
 import { dslCatalog } from './fixtures/catalogs';
 
 const LAMBDAS = join(import.meta.dirname, '..', '..', 'lambdas');
@@ -61,19 +63,22 @@ function lambdaContext(requestId: string): Context {
 describe('handlers', () => {
   const TRACE = 'Root=1-6759a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1';
   const saved = { ...process.env };
+  const taskRoot = mkdtempSync(join(tmpdir(), 'switchboard-task-root-'));
   before(() => {
     // As Lambda sets them; the handlers' modules are imported after, as Lambda loads them after.
+    // The function's asset: its catalog beside the bundle.
+    writeFileSync(join(taskRoot, CATALOG_FILE), JSON.stringify(dslCatalog()));
     Object.assign(process.env, {
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       CONFIGURATION_TABLE: 'configuration',
       _X_AMZN_TRACE_ID: TRACE,
       AWS_REGION: 'eu-west-1',
+      LAMBDA_TASK_ROOT: taskRoot,
     });
-    (globalThis as Record<string, unknown>).__SWITCHBOARD_CATALOG__ = dslCatalog();
   });
   after(() => {
     process.env = saved;
-    delete (globalThis as Record<string, unknown>).__SWITCHBOARD_CATALOG__;
+    rmSync(taskRoot, { recursive: true, force: true });
   });
 
   it('are all middy handlers', async () => {
