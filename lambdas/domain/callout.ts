@@ -3,6 +3,7 @@ import { CalloutError, MappingError } from './errors';
 import { integrationAdapter, type WireRequest, type WireResponse } from './integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from './mapping';
 import type { CalloutRequestRecord, ItemRecord, OrderContext, OrderRecord } from './orchestration';
+import { expandPath } from './path-template';
 
 /**
  * What mappings and conditions see: the order, the item's line (for an order-scoped item, the first line
@@ -116,8 +117,9 @@ export async function prepareCallout(
       `adapter "${iface.adapter}" could not encode the request: ${(error as Error).message}`,
     );
   }
+  const path = await expandPath(iface.path, input, iface.id);
   return {
-    url: systemUrl(system.baseUrl, iface.path),
+    url: systemUrl(system.baseUrl, path),
     method: iface.method,
     headers: {
       accept: 'application/json',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type PlanDefinition, slug } from '../../statemachines/plan-definition';
 import type { AuthProfile } from './auth-profile';
 import type { Offering } from './offering';
+import { pathTemplateProblems } from './path-template';
 import type { Procedure } from './procedure';
 
 /**
@@ -102,7 +103,18 @@ export const systemInterfaceSchema = z
      */
     callbackAuth: z.enum(CALLBACK_AUTHS).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((iface, ctx) => {
+    for (const problem of pathTemplateProblems(iface.path))
+      ctx.addIssue({ code: 'custom', path: ['path'], message: problem });
+    if (iface.method === 'GET' && iface.requestMapping !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requestMapping'],
+        message:
+          'a GET sends no body: say what it asks for in its path and query ({…} placeholders), not in a request mapping',
+      });
+  });
 
 export type FulfilmentSystem = z.infer<typeof systemSchema>;
 export type SystemInterface = z.infer<typeof systemInterfaceSchema>;

@@ -49,8 +49,10 @@ export const syncRest: CustomAdapter = {
     if (call.method === 'GET' || call.method === 'DELETE') return { headers: {} };
     return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) };
   },
-  decodeResponse(response) {
+  decodeResponse(response, call) {
     if (response.body.trim() === '') {
+      // A DELETE may say no more than its status (a 204, or a 200 with nothing): that is its answer.
+      if (call.method === 'DELETE') return null;
       throw new CalloutError(
         `answered ${response.status} with an empty body where JSON was expected`,
         response.status,

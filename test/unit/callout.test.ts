@@ -495,6 +495,94 @@ describe('prepareCallout', () => {
   });
 });
 
+describe('a callout that names what it acts on: DELETE and GET with path templates', () => {
+  /** The DSL catalog with inventory's release and look-up of a port, each addressed by the port. */
+  const withPortInterfaces = (): Catalog => {
+    const catalog = dslCatalog();
+    const base = { system: 'inventory', adapter: 'sync-rest', status: 'Online', timeoutSeconds: 10 } as const;
+    catalog.interfaces['release-port'] = {
+      ...base,
+      id: 'release-port',
+      method: 'DELETE',
+      path: '/ports/reservations/{portId}?order={order.id}',
+    };
+    catalog.interfaces['look-up-port'] = {
+      ...base,
+      id: 'look-up-port',
+      method: 'GET',
+      path: '/ports/{portId}',
+      responseMapping: 'port-state',
+    };
+    catalog.mappings['port-state'] = '{ "portState": response.state }';
+    return catalog;
+  };
+
+  it('sends a DELETE to the path the order’s attributes fill, with no body', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
+    const catalog = withPortInterfaces();
+
+    const prepared = await prepareCallout(
+      catalog,
+      targetOf(catalog, 'release-port'),
+      item,
+      mappingInput(order, item, { portId: 'DSLAM 7/12' }),
+    );
+
+    assert.equal(prepared.url, 'http://inventory.test:4101/api/ports/reservations/DSLAM%207%2F12?order=o-1');
+    assert.equal(prepared.method, 'DELETE');
+    assert.equal(prepared.body, undefined);
+    assert.equal(prepared.headers['content-type'], undefined);
+    assert.equal(requestRecord(prepared, 'sync-rest', AT).url, prepared.url);
+  });
+
+  it('takes a DELETE’s empty answer (a 204, or a 200 with nothing) as done, with no attributes', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
+    const catalog = withPortInterfaces();
+    const input = mappingInput(order, item, { portId: 'P-1' });
+
+    for (const status of [204, 200]) {
+      assert.deepEqual(
+        await interpretAnswer(catalog, interfaceOf(catalog, 'release-port'), wire(status, ''), input),
+        { body: null, attributes: {} },
+      );
+    }
+  });
+
+  it('sends a GET with no body and maps its answer', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
+    const catalog = withPortInterfaces();
+    const input = mappingInput(order, item, { portId: 'P-1' });
+
+    const prepared = await prepareCallout(catalog, targetOf(catalog, 'look-up-port'), item, input);
+    const answer = await interpretAnswer(
+      catalog,
+      interfaceOf(catalog, 'look-up-port'),
+      wire(200, '{"state":"reserved"}'),
+      input,
+    );
+
+    assert.equal(prepared.url, 'http://inventory.test:4101/api/ports/P-1');
+    assert.equal(prepared.body, undefined);
+    assert.deepEqual(answer.attributes, { portState: 'reserved' });
+  });
+
+  it('fails with a MappingError naming the placeholder when the order has no value for it', async () => {
+    const { order, items } = twoLineOrder();
+    const item = itemOf(items, 'dsl-broadband.reserve-port.2');
+    const catalog = withPortInterfaces();
+
+    await assert.rejects(
+      prepareCallout(catalog, targetOf(catalog, 'release-port'), item, mappingInput(order, item, {})),
+      (error: unknown) =>
+        error instanceof MappingError &&
+        /path of interface release-port.*\{portId\} names attribute "portId"/.test(error.message),
+    );
+  });
+});
+
 describe('interpretAnswer', () => {
   const reserve = () => {
     const { order, items } = twoLineOrder();

@@ -178,7 +178,7 @@ describe('loadCatalog', () => {
       'interfaces/ghost.yaml': [
         'id: ghost',
         'system: nowhere',
-        'method: GET',
+        'method: POST',
         'path: /ghosts',
         'adapter: sync-rest',
         'requestMapping: missing-mapping',
@@ -482,6 +482,36 @@ describe('loadCatalog', () => {
         .map((p) => p.where),
       ['callbackAuth'],
     );
+  });
+
+  it('reports a path template that does not parse, and a GET with a request mapping, at their fields', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'interfaces/release-port.yaml': [
+        'id: release-port',
+        'system: inventory',
+        'method: DELETE',
+        'path: /ports/reservations/{portId}?by={order.}',
+        '',
+      ].join('\n'),
+      'interfaces/look-up-port.yaml': [
+        'id: look-up-port',
+        'system: inventory',
+        'method: GET',
+        'path: /ports/{portId',
+        'requestMapping: reserve-request',
+        '',
+      ].join('\n'),
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    const at = (file: string, where: string) =>
+      problems.find((p) => p.file === shown(dir, file) && p.where === where)?.message ?? '';
+    assert.equal(problems.length, 3, JSON.stringify(problems, null, 1));
+    assert.match(at('interfaces/release-port.yaml', 'path'), /placeholder \{order\.\} is not valid JSONata/);
+    assert.match(at('interfaces/look-up-port.yaml', 'path'), /a brace that opens or closes no placeholder/);
+    assert.match(at('interfaces/look-up-port.yaml', 'requestMapping'), /a GET sends no body/);
   });
 
   it('reports an interface whose adapter is neither built in nor in adapters/', () => {
