@@ -19,6 +19,9 @@ export type { SentCallback } from './callback-sender';
  * A service activation system: brings up the DSL service on a reserved DSLAM port.
  * `POST /services/activations` `{ orderId, orderItemId?, portId, bandwidthMbps? }`.
  *
+ * `DELETE /services/activations/{activationId}` switches an active line off (its port is free again): 204,
+ * or 404 when no line with that id is active; at once in either mode.
+ *
  * Synchronously (mode 'sync') it answers 201 `{ activationId, serviceId, portId, status: 'active' }` for a
  * new activation, 200 with the same activation when the port is already active for this order, 400
  * `{ error, field }` naming a missing or mistyped field, 409 when the port is active for another order.
@@ -37,7 +40,8 @@ export interface Activation {
   orderItemId?: string;
   portId: string;
   bandwidthMbps?: number;
-  status: 'active';
+  /** `deactivated` once a DELETE switched it off again (its port is free). */
+  status: 'active' | 'deactivated';
 }
 
 export type ActivationOutcome =
@@ -56,6 +60,8 @@ export interface ActivationRegister {
   issueActivationId(): string;
   /** Every activation made, oldest first. */
   activations: Activation[];
+  /** Switches an active line off and frees its port: false when no active activation has that id. */
+  deactivate(activationId: string): boolean;
 }
 
 export function createActivationRegister(): ActivationRegister {
@@ -117,7 +123,15 @@ export function createActivationRegister(): ActivationRegister {
     return { outcome: 'activated', activation };
   };
 
-  return { activate, issueActivationId: () => `ACT-${padded(++issued)}`, activations };
+  const deactivate = (activationId: string): boolean => {
+    const activation = activations.find((a) => a.activationId === activationId && a.status === 'active');
+    if (!activation) return false;
+    activation.status = 'deactivated';
+    activeByPort.delete(activation.portId);
+    return true;
+  };
+
+  return { activate, deactivate, issueActivationId: () => `ACT-${padded(++issued)}`, activations };
 }
 
 const padded = (n: number) => String(n).padStart(6, '0');
@@ -224,6 +238,11 @@ export async function startActivation(options: ActivationOptions): Promise<Activ
     {
       'POST /services/activations':
         mode === 'async' ? activateLater : ({ body }) => activationAnswer(register.activate(body)),
+      // Deactivation answers at once, whatever the mode: 204, or 404 when no such line is active.
+      'DELETE /services/activations/{activationId}': ({ params }) =>
+        register.deactivate(params.activationId ?? '')
+          ? { status: 204 }
+          : { status: 404, body: { error: `no active activation ${params.activationId}` } },
     },
   );
   const stopServer = system.stop;

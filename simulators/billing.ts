@@ -36,6 +36,9 @@ import {
  * with the totals of this request. A refused request gets 400 (415 for a body that is not XML at all)
  * `<error><code>MISSING_ELEMENT</code><message>…</message></error>`, the codes being those of
  * {@link ChargeRequestErrorCode}.
+ *
+ * `DELETE /billing/accounts/{billingAccountId}/charges` stops charging the account: 204, or 404
+ * `<error><code>UNKNOWN_ACCOUNT</code>…</error>` when nothing is charged on it.
  */
 export type ChargeType = 'recurring' | 'one-time';
 
@@ -251,6 +254,8 @@ export async function startBilling(
 ): Promise<SimulatedSystem & { charges: BilledCharge[] }> {
   const charges: BilledCharge[] = [];
   const accountByOrder = new Map<string, string>();
+  /** Accounts whose charges a DELETE stopped, in that order. */
+  const stopped: string[] = [];
 
   const charge = (text: string, contentType: string | undefined): SimulatedAnswer => {
     let request: ChargeRequest;
@@ -287,7 +292,19 @@ export async function startBilling(
 
   const system = await startSimulatedSystem(
     { name: 'billing', ...options },
-    { 'POST /billing/accounts/charges': ({ text, contentType }) => charge(text, contentType) },
+    {
+      'POST /billing/accounts/charges': ({ text, contentType }) => charge(text, contentType),
+      // Stops charging the account: 204, or 404 (in XML, as its errors are) when nothing is charged on it.
+      'DELETE /billing/accounts/{billingAccountId}/charges': ({ params }) => {
+        const account = params.billingAccountId ?? '';
+        const charged = charges.filter((c) => c.billingAccountId === account);
+        if (charged.length === 0)
+          return xmlAnswer(404, { error: { code: 'UNKNOWN_ACCOUNT', message: `nothing is charged on ${account}` } });
+        charges.splice(0, charges.length, ...charges.filter((c) => c.billingAccountId !== account));
+        stopped.push(account);
+        return { status: 204 };
+      },
+    },
   );
-  return Object.assign(system, { charges });
+  return Object.assign(system, { charges, stopped });
 }

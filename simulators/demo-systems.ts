@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type ActivationOptions, type ActivationSystem, startActivation } from './activation';
 import { type BilledCharge, startBilling } from './billing';
 import type { CallbackSenderOptions } from './callback-sender';
-import { startInventory } from './inventory';
+import { type Inventory, startInventory } from './inventory';
 import { type SentMessage, startNotification } from './notification';
 import { type BookedSlot, startScheduling } from './scheduling';
 import type { Fault, SimulatedRequest, SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
@@ -67,7 +67,7 @@ export interface DemoSystemsOptions {
 }
 
 export interface DemoSystems {
-  inventory: SimulatedSystem;
+  inventory: Inventory;
   activation: ActivationSystem;
   billing: SimulatedSystem & { charges: BilledCharge[] };
   scheduling: SimulatedSystem & { slots: BookedSlot[] };

@@ -43,6 +43,8 @@ export interface SimulatedRequest {
   /** The raw body, for systems that speak something other than JSON. */
   text: string;
   contentType?: string;
+  /** The path's `{name}` segments of the route that took it, decoded. */
+  params: Record<string, string>;
 }
 
 export interface SimulatedAnswer {
@@ -114,6 +116,8 @@ export async function startSimulatedSystem(
   const latency = () =>
     typeof options.latencyMs === 'function' ? options.latencyMs() : (options.latencyMs ?? 0);
 
+  const compiled = compileRoutes(routes);
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -148,9 +152,18 @@ export async function startSimulatedSystem(
         return send({ status: 400, body: { error: 'body is not JSON' } });
       }
     }
-    const request: SimulatedRequest = { method, path, headers: req.headers, body, text, contentType };
+    const matched = matchRoute(compiled, method, path);
+    const request: SimulatedRequest = {
+      method,
+      path,
+      headers: req.headers,
+      body,
+      text,
+      contentType,
+      params: matched?.params ?? {},
+    };
     requests.push(request);
-    const route = routes[`${method} ${path}`];
+    const route = matched?.route;
     if (!route) return send({ status: 404, body: { error: `no route ${method} ${path}` } });
     const key = req.headers['idempotency-key'];
     const replayKey = typeof key === 'string' ? `${method} ${path} ${key}` : undefined;
@@ -221,4 +234,46 @@ export async function startSimulatedSystem(
 function isJson(contentType: string | undefined): boolean {
   const mediaType = mediaTypeOf(contentType);
   return mediaType === undefined || mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
+interface CompiledRoute {
+  method: string;
+  pattern: RegExp;
+  names: string[];
+  route: Route;
+}
+
+/** Routes are `METHOD /path`, where a `{name}` segment takes any one segment: `DELETE /ports/{portId}`. */
+function compileRoutes(routes: Record<string, Route>): CompiledRoute[] {
+  return Object.entries(routes).map(([key, route]) => {
+    const [method = '', path = ''] = key.split(' ');
+    const names: string[] = [];
+    const source = path
+      .split('/')
+      .map((segment) => {
+        const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+        if (name === undefined) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+        names.push(name);
+        return '([^/]+)';
+      })
+      .join('/');
+    return { method, pattern: new RegExp(`^${source}$`), names, route };
+  });
+}
+
+function matchRoute(
+  routes: CompiledRoute[],
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | undefined {
+  for (const candidate of routes) {
+    if (candidate.method !== method) continue;
+    const match = candidate.pattern.exec(path);
+    if (!match) continue;
+    const params = Object.fromEntries(
+      candidate.names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]),
+    );
+    return { route: candidate.route, params };
+  }
+  return undefined;
 }

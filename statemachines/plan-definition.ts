@@ -53,6 +53,19 @@ export const planItemSchema = z
     output: z.string().min(1).optional(),
     /** manualTask: what the operator is asked to do. */
     instructions: z.string().optional(),
+    /**
+     * callout or autoTask: what undoes the item once it has acted, for a cancellation or a change of its
+     * order that undoes it: a callout (`interface`, whose path can name what the item wrote:
+     * `/ports/reservations/{portId}`) or a procedure (`procedure`, with an `input` mapping).
+     */
+    compensation: z
+      .object({
+        interface: slug.optional(),
+        procedure: slug.optional(),
+        input: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((item, ctx) => {
@@ -87,6 +100,29 @@ export const planItemSchema = z
             message: `${field} maps a procedure's; this autoTask runs none`,
           });
         }
+      }
+    }
+    const { compensation } = item;
+    if (compensation !== undefined) {
+      if (item.type !== 'callout' && item.type !== 'autoTask') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['compensation'],
+          message: `${article(item.type)} acts on no system: it has nothing to compensate`,
+        });
+      } else if ((compensation.interface === undefined) === (compensation.procedure === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['compensation'],
+          message: 'a compensation is a callout (interface) or a procedure (procedure), one of the two',
+        });
+      }
+      if (compensation.input !== undefined && compensation.procedure === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['compensation', 'input'],
+          message: "input maps a procedure's; this compensation runs none",
+        });
       }
     }
     if (item.instructions !== undefined && item.type !== 'manualTask') {

@@ -15,7 +15,12 @@ import {
 } from '../../lambdas/domain/catalog';
 import { type Offering, offeringSchema } from '../../lambdas/domain/offering';
 import { type Procedure, procedureSchema, stepExpressions } from '../../lambdas/domain/procedure';
-import { type PlanDefinition, planDefinitionSchema, slug } from '../../statemachines/plan-definition';
+import {
+  type PlanDefinition,
+  type PlanItem,
+  planDefinitionSchema,
+  slug,
+} from '../../statemachines/plan-definition';
 import { checkPlanGraph } from '../../statemachines/plan-graph';
 import { characteristicReads } from './characteristic-reads';
 
@@ -273,6 +278,12 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
           });
         }
       }
+      problems.push(
+        ...compensationProblems(item, interfaces.byId, procedures.byId, invalidIds).map((p) => ({
+          file,
+          ...p,
+        })),
+      );
       for (const field of ['condition', 'setAttributes', 'input', 'output'] as const) {
         const expression = item[field];
         if (expression === undefined) continue;
@@ -478,6 +489,48 @@ function checkProcedure(
         message: `output "${output}" is never produced: no set step sets it`,
       });
   });
+  return problems;
+}
+
+/** What synth checks of an item's compensation beyond its shape: that what it runs exists and parses. */
+function compensationProblems(
+  item: PlanItem,
+  interfaces: Record<string, SystemInterface>,
+  procedures: Record<string, Procedure>,
+  invalidIds: Set<string>,
+): { where: string | undefined; message: string }[] {
+  const { compensation } = item;
+  if (compensation === undefined) return [];
+  const where = (field: string) => itemWhere(item.id, `compensation.${field}`);
+  const problems: { where: string | undefined; message: string }[] = [];
+  if (compensation.interface !== undefined && !interfaces[compensation.interface])
+    problems.push({
+      where: where('interface'),
+      message: `unknown system interface "${compensation.interface}"`,
+    });
+  if (compensation.procedure !== undefined) {
+    const procedure = procedures[compensation.procedure];
+    if (!procedure && !invalidIds.has(`procedures/${compensation.procedure}`))
+      problems.push({
+        where: where('procedure'),
+        message: `unknown procedure "${compensation.procedure}" (expected procedures/${compensation.procedure}.yaml)`,
+      });
+    if (procedure && procedure.inputs.length > 0 && compensation.input === undefined)
+      problems.push({
+        where: where('input'),
+        message: `procedure "${procedure.id}" takes ${procedure.inputs.join(', ')}: give the compensation an input mapping`,
+      });
+  }
+  if (compensation.input !== undefined) {
+    try {
+      jsonata(compensation.input);
+    } catch (error) {
+      problems.push({
+        where: where('input'),
+        message: `is not a valid JSONata expression: ${(error as Error).message}`,
+      });
+    }
+  }
   return problems;
 }
 

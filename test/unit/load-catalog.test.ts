@@ -514,6 +514,77 @@ describe('loadCatalog', () => {
     assert.match(at('interfaces/look-up-port.yaml', 'requestMapping'), /a GET sends no body/);
   });
 
+  it('checks compensations: what they run exists and parses, and only callouts and auto tasks have one', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'plans/dsl.yaml': [
+        'id: dsl',
+        'fulfils:',
+        '  - offering: dsl',
+        'items:',
+        '  - { id: reserve, type: callout, interface: reserve-port, compensation: { interface: no-such-interface } }',
+        '  - { id: both, type: callout, interface: reserve-port, compensation: { interface: reserve-port, procedure: undo } }',
+        '  - { id: undo, type: autoTask, setAttributes: "{}", compensation: { procedure: no-such-procedure, input: "{" } }',
+        '  - { id: done, type: milestone, compensation: { interface: reserve-port } }',
+        '  - { id: stray, type: callout, interface: reserve-port, compensation: { interface: reserve-port, input: "{}" } }',
+        '',
+      ].join('\n'),
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    // The shape is checked first, at the item's place in the list, as for every item field.
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where, p.message]),
+      [
+        [
+          shown(dir, 'plans/dsl.yaml'),
+          'items.1.compensation',
+          'a compensation is a callout (interface) or a procedure (procedure), one of the two',
+        ],
+        [
+          shown(dir, 'plans/dsl.yaml'),
+          'items.3.compensation',
+          'a milestone acts on no system: it has nothing to compensate',
+        ],
+        [
+          shown(dir, 'plans/dsl.yaml'),
+          'items.4.compensation.input',
+          "input maps a procedure's; this compensation runs none",
+        ],
+      ],
+    );
+  });
+
+  it('checks the references of a compensation in a plan whose shape is sound', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'plans/dsl.yaml': [
+        'id: dsl',
+        'fulfils:',
+        '  - offering: dsl',
+        'items:',
+        '  - { id: reserve, type: callout, interface: reserve-port, compensation: { interface: no-such-interface } }',
+        '  - { id: undo, type: autoTask, setAttributes: "{}", compensation: { procedure: no-such-procedure, input: "{" } }',
+        '',
+      ].join('\n'),
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    const at = (where: string) =>
+      problems
+        .filter((p) => p.file === shown(dir, 'plans/dsl.yaml') && p.where === where)
+        .map((p) => p.message);
+    assert.deepEqual(at('item "reserve".compensation.interface'), [
+      'unknown system interface "no-such-interface"',
+    ]);
+    assert.deepEqual(at('item "undo".compensation.procedure'), [
+      'unknown procedure "no-such-procedure" (expected procedures/no-such-procedure.yaml)',
+    ]);
+    assert.match(at('item "undo".compensation.input')[0] ?? '', /^is not a valid JSONata expression: /);
+  });
+
   it('reports an interface whose adapter is neither built in nor in adapters/', () => {
     const dir = writeCatalog({
       ...validCatalog(),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startInventory } from '../../simulators/inventory';
 import {
   type SimulatedRequest,
   type SimulatedSystem,
@@ -156,6 +157,63 @@ describe('a simulated system replaying by Idempotency-Key', () => {
       assert.equal(system.stats.received, 4);
     } finally {
       await system.stop();
+    }
+  });
+});
+
+describe('a simulated system with a {name} segment in a route', () => {
+  it('routes any one segment there and hands it over decoded, and no more than one segment', async () => {
+    const seen: Record<string, string>[] = [];
+    const system = await startSimulatedSystem(
+      { name: 'params', port: 0 },
+      {
+        'DELETE /things/{thingId}/parts/{part}': ({ params }) => {
+          seen.push(params);
+          return { status: 204 };
+        },
+      },
+    );
+    try {
+      const hit = await fetch(`${system.url}/things/a%2Fb%20c/parts/7`, { method: 'DELETE' });
+      const deeper = await fetch(`${system.url}/things/a/b/parts/7`, { method: 'DELETE' });
+      const otherMethod = await fetch(`${system.url}/things/a/parts/7`, { method: 'GET' });
+
+      assert.equal(hit.status, 204);
+      assert.deepEqual(seen, [{ thingId: 'a/b c', part: '7' }]);
+      assert.equal(deeper.status, 404);
+      assert.equal(otherMethod.status, 404);
+    } finally {
+      await system.stop();
+    }
+  });
+});
+
+describe('the inventory simulator', () => {
+  it('releases a reserved port once: 204, then 404; the same request again is answered as the first', async () => {
+    const inventory = await startInventory({ port: 0 });
+    try {
+      const reserved = await fetch(`${inventory.url}/ports/reservations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId: 'o-1' }),
+      }).then((r) => r.json() as Promise<{ portId: string; reservationId: string }>);
+      const release = (key: string) =>
+        fetch(`${inventory.url}/ports/reservations/${encodeURIComponent(reserved.portId)}`, {
+          method: 'DELETE',
+          headers: { 'idempotency-key': key },
+        });
+
+      assert.deepEqual(inventory.reserved.get(reserved.portId), {
+        reservationId: reserved.reservationId,
+        orderId: 'o-1',
+      });
+      assert.equal((await release('o-1.release')).status, 204);
+      assert.equal((await release('o-1.release')).status, 204, 'a retry of the same request');
+      assert.equal((await release('another')).status, 404, 'another request finds it free');
+      assert.deepEqual(inventory.released, [reserved.portId]);
+      assert.equal(inventory.reserved.size, 0);
+    } finally {
+      await inventory.stop();
     }
   });
 });
