@@ -251,7 +251,7 @@ function isXml(contentType: string | undefined): boolean {
 
 export async function startBilling(
   options: SimulatorOptions,
-): Promise<SimulatedSystem & { charges: BilledCharge[] }> {
+): Promise<SimulatedSystem & { charges: BilledCharge[]; stopped: string[] }> {
   const charges: BilledCharge[] = [];
   const accountByOrder = new Map<string, string>();
   /** Accounts whose charges a DELETE stopped, in that order. */
@@ -299,7 +299,9 @@ export async function startBilling(
         const account = params.billingAccountId ?? '';
         const charged = charges.filter((c) => c.billingAccountId === account);
         if (charged.length === 0)
-          return xmlAnswer(404, { error: { code: 'UNKNOWN_ACCOUNT', message: `nothing is charged on ${account}` } });
+          return xmlAnswer(404, {
+            error: { code: 'UNKNOWN_ACCOUNT', message: `nothing is charged on ${account}` },
+          });
         charges.splice(0, charges.length, ...charges.filter((c) => c.billingAccountId !== account));
         stopped.push(account);
         return { status: 204 };

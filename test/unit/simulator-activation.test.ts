@@ -32,6 +32,26 @@ describe('the activation simulator', () => {
     );
   });
 
+  it('switches a line off on a DELETE (204), freeing its port for another order; 404 once it is off', async () => {
+    const first = (await (await activate({ orderId: 'o-off', portId: 'DSLAM-10/1/9' })).json()) as {
+      activationId: string;
+    };
+    const deactivate = () =>
+      fetch(`${activation.url}/services/activations/${first.activationId}`, { method: 'DELETE' });
+
+    assert.equal((await deactivate()).status, 204);
+    assert.equal(
+      activation.activations.find((a) => a.activationId === first.activationId)?.status,
+      'deactivated',
+    );
+    assert.equal((await deactivate()).status, 404);
+    assert.equal(
+      (await activate({ orderId: 'o-next', portId: 'DSLAM-10/1/9' })).status,
+      201,
+      'the port is free',
+    );
+  });
+
   it('answers 200 with the same activation when the port is already active for this order', async () => {
     const first = (await (await activate({ orderId: 'o-2', portId: 'DSLAM-10/1/2' })).json()) as object;
 

@@ -244,3 +244,35 @@ describe('parseChargeRequest', () => {
     );
   });
 });
+
+describe('the billing simulator, stopping charges', () => {
+  it('stops charging an account on a DELETE (204), and says 404 in XML when nothing is charged on it', async () => {
+    const billing = await startBilling({ port: 0 });
+    try {
+      const started = await fetch(`${billing.url}/billing/accounts/charges`, {
+        method: 'POST',
+        headers: XML,
+        body: chargeRequestXml({ orderId: 'o-stop' }),
+      });
+      const { chargeResponse } = reader.parse(await started.text()) as {
+        chargeResponse: { billingAccountId: string };
+      };
+      const account = chargeResponse.billingAccountId;
+      const stop = () => fetch(`${billing.url}/billing/accounts/${account}/charges`, { method: 'DELETE' });
+
+      assert.equal((await stop()).status, 204);
+      assert.equal(
+        billing.charges.some((c) => c.billingAccountId === account),
+        false,
+        'the account is charged nothing',
+      );
+      assert.ok(billing.stopped.includes(account));
+      const again = await stop();
+      assert.equal(again.status, 404);
+      const { error } = reader.parse(await again.text()) as { error: { code: string } };
+      assert.equal(error.code, 'UNKNOWN_ACCOUNT');
+    } finally {
+      await billing.stop();
+    }
+  });
+});
