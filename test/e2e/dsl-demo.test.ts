@@ -191,7 +191,10 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     assert.deepEqual(billing.authProfile, { id: 'billing-basic', type: 'basic' });
     assert.deepEqual(
       (billing.interfaces as { id: string; status: string }[]).map((i) => [i.id, i.status]),
-      [['billing-start-charging', 'Online']],
+      [
+        ['billing-start-charging', 'Online'],
+        ['billing-stop-charging', 'Online'],
+      ],
     );
     const iface = await sb.call('GET', '/admin/system-interfaces/billing-start-charging');
     assert.equal(iface.status, 200);
