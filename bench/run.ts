@@ -8,7 +8,7 @@
  * request, so nothing timed for speed runs on it). `--quick` runs every part small, in under two minutes.
  *
  * Settings (environment): BENCH_LATENCY_MS (each simulated system's latency, default 50),
- * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_MAX_CONCURRENCY (throughput's last level), BENCH_BACKLOG (the backlog's orders), BENCH_HELD and BENCH_RELEASE_RATE (the
+ * BENCH_DYNAMODB (memory | auto | dynalite, default memory), BENCH_SQS (memory | disk, default memory), BENCH_MAX_CONCURRENCY (throughput's last level), BENCH_BACKLOG (the backlog's orders), BENCH_HELD and BENCH_RELEASE_RATE (the
  * hold-release part), BENCH_LOG=<file> (keeps the runtimes' logs), BENCH_DATA_DIR (the runtimes' data,
  * default .local/bench), BENCH_RESULTS_DIR (default bench-results).
  */
@@ -29,6 +29,7 @@ import { startDemoEnvironment } from '../local/demo-environment';
 import type { DynamoDbChoice } from '../local/dynamodb';
 import { startLocalRuntime } from '../local/runtime';
 import { secretsFile } from '../local/secrets-manager';
+import type { SqsChoice } from '../local/sqs';
 import { measureBacklog } from './backlog';
 import { liftDemoLimits, SCALING_PLAN_SIZES, writeScalingCatalog } from './catalog';
 import { costPerMillionOrders, meterOrders, type OrderUsage } from './cost';
@@ -59,6 +60,8 @@ const wanted = (...names: string[]) => parts.length === 0 || names.some((n) => p
 
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 50);
 const dynamoDb = (process.env.BENCH_DYNAMODB ?? 'memory') as DynamoDbChoice;
+/** SQS in memory, as DynamoDB: what is measured is Switchboard, not the emulator keeping messages on disk. */
+const sqs = (process.env.BENCH_SQS ?? 'memory') as SqsChoice;
 const settings = quick
   ? {
       throughputSeconds: 2,
@@ -101,7 +104,7 @@ const results: Record<string, unknown> = {
   quick,
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
   node: process.version,
-  settings: { latencyMs, dynamoDb, ...settings, held, releaseRate },
+  settings: { latencyMs, dynamoDb, sqs, ...settings, held, releaseRate },
 };
 const startedAt = Date.now();
 console.log(`Starting a local runtime with simulated systems of ${latencyMs} ms for the benchmark …`);
@@ -116,11 +119,14 @@ const demo = await startDemoEnvironment({
   activationInterimDelayMs: latencyMs / 2,
   activationFinalDelayMs: latencyMs / 2,
   dynamoDb,
+  sqs,
   log,
 });
 results.dynamoDbEngine = demo.runtime.dynamoDbEngine;
 results.bundles = bundleSizes(demo.runtime.deployment);
-console.log('\nLambda bundles (minified, the AWS SDK and the catalog included), KiB');
+console.log(
+  '\nLambda bundles (minified, the AWS SDK included; the catalog beside them in catalog.json), KiB',
+);
 console.table(results.bundles);
 try {
   if (wanted('throughput')) {
@@ -210,6 +216,7 @@ if (wanted('cost', 'scaling')) {
     dataDir: meteredDir,
     port: 0,
     dynamoDb,
+    sqs,
     log,
     meter: true,
   });

@@ -13,6 +13,7 @@ import {
 import type { DynamoDbChoice } from './dynamodb';
 import { type LocalRuntime, startLocalRuntime } from './runtime';
 import { readSecretValues, secretsFile, writeDefaultSecrets } from './secrets-manager';
+import type { SqsChoice } from './sqs';
 import { synthesize } from './synthesize';
 
 export interface DemoEnvironmentOptions {
@@ -31,6 +32,8 @@ export interface DemoEnvironmentOptions {
   /** How long the simulated activation takes to send its interim callback. */
   activationInterimDelayMs?: number;
   dynamoDb?: DynamoDbChoice;
+  /** Where SQS keeps its messages (see LocalRuntimeOptions.sqs). */
+  sqs?: SqsChoice;
   log?: (line: string) => void;
   /** Counts the runtime's AWS requests (see LocalRuntimeOptions.meter). */
   meter?: boolean;
@@ -95,6 +98,7 @@ export async function startDemoEnvironment(options: DemoEnvironmentOptions): Pro
       port: options.port,
       ...(options.host ? { host: options.host } : {}),
       ...(options.dynamoDb ? { dynamoDb: options.dynamoDb } : {}),
+      ...(options.sqs ? { sqs: options.sqs } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.meter ? { meter: true } : {}),
     });

@@ -17,7 +17,7 @@ import { ServiceMeter } from './metering';
 import { LocalMetrics } from './metrics';
 import { LocalScheduler } from './scheduler';
 import { LocalSecretsManager, writeDefaultSecrets } from './secrets-manager';
-import { createQueues, LOCAL_ACCOUNT_ID, SqsEventSources, startSqs } from './sqs';
+import { createQueues, LOCAL_ACCOUNT_ID, type SqsChoice, SqsEventSources, startSqs } from './sqs';
 import { LocalStepFunctions } from './stepfunctions';
 
 export interface LocalRuntimeOptions {
@@ -31,6 +31,8 @@ export interface LocalRuntimeOptions {
   region?: string;
   /** `auto` uses DynamoDB Local when Java is on PATH, else dynalite. */
   dynamoDb?: DynamoDbChoice;
+  /** Where SQS keeps its messages (default `disk`: they survive a restart). */
+  sqs?: SqsChoice;
   log?: (line: string) => void;
   /** Counts every AWS request the functions and the runtime make (the benchmark's cost model); adds a hop. */
   meter?: boolean;
@@ -90,7 +92,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     const [dynamo, sqs] = await Promise.all([
       startDynamoDb(options.dataDir, region, options.dynamoDb),
-      startSqs(options.dataDir, region),
+      startSqs(options.dataDir, region, options.sqs),
     ]);
     stops.push(dynamo.stop, sqs.stop);
     const meter = options.meter ? new ServiceMeter() : undefined;

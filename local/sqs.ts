@@ -21,14 +21,25 @@ export interface LocalSqs {
   stop(): Promise<void>;
 }
 
-/** fauxqs on loopback, its queues and messages kept in SQLite under `dataDir` so they survive a restart. */
-export async function startSqs(dataDir: string, region: string): Promise<LocalSqs> {
+/** Where SQS keeps its messages: on disk, so they survive a restart (the default), or in memory. */
+export type SqsChoice = 'disk' | 'memory';
+
+/**
+ * fauxqs on loopback. On `disk`, its queues and messages are kept in SQLite under `dataDir` so they
+ * survive a restart (or a `kill -9`); in `memory` (the benchmark's choice, as it runs DynamoDB Local in
+ * memory) nothing outlives the runtime, and the main thread spares the SQLite writes of every message.
+ */
+export async function startSqs(
+  dataDir: string,
+  region: string,
+  choice: SqsChoice = 'disk',
+): Promise<LocalSqs> {
   const dir = join(dataDir, 'sqs');
-  mkdirSync(dir, { recursive: true });
+  if (choice === 'disk') mkdirSync(dir, { recursive: true });
   const server = await startFauxqs({
     port: await freePort(),
     logger: false,
-    dataDir: dir,
+    ...(choice === 'disk' ? { dataDir: dir } : {}),
     defaultRegion: region,
   });
   const endpoint = `http://127.0.0.1:${server.port}`;
