@@ -5,7 +5,6 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -13,22 +12,23 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp } from '../lib/app';
+import { pruneEntries, publishEntry } from '../lib/constructs/build-cache';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..');
 
 /**
  * Where synths keep the assets they staged, by name (`asset.<hash>`), for the next synth to reuse. A
- * function's asset is named by what its bundle is made from (SwitchboardFunction), so a synth whose
- * sources did not change finds its bundles here instead of running esbuild ten times (about 18 s).
+ * function's asset is named by its bundle's code and the catalog beside it (function-bundle.ts), so a
+ * synth whose sources and catalog did not change stages nothing at all; one with another catalog copies
+ * its bundles from their own cache.
  */
 const ASSET_CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'switchboard-assets');
-/** Cached assets no synth has used for this long are removed. */
-const CACHE_DAYS = 7;
 
 /**
  * Synthesizes the app in-process into `outdir`, with cdk.json's context (as `cdk synth` would pass it)
  * plus `context`. Returns the cloud assembly's directory. Staged assets are reused from earlier synths
- * where their names match (see ASSET_CACHE); `cdk synth` and `cdk deploy` always build their own.
+ * where their names match (see ASSET_CACHE); `cdk synth` and `cdk deploy` stage their own (from the
+ * bundle cache).
  */
 export function synthesize(outdir: string, context: Record<string, unknown> = {}): string {
   offerCachedAssets(outdir);
@@ -82,24 +82,10 @@ function keepAssets(outdir: string): void {
       // Copied under a temporary name and renamed, so a synth beside this one never sees half of it.
       const partial = `${cached}.${process.pid}.partial`;
       cpSync(path, partial, { recursive: true });
-      publish(partial, cached);
+      publishEntry(partial, cached);
     }
   }
-  pruneCache(now);
-}
-
-/**
- * Renames a copied asset into the cache. A synth beside this one (the two test lanes, on a cold cache)
- * may have published the same asset first: its copy is as good as ours, which goes.
- */
-function publish(partial: string, cached: string): void {
-  try {
-    renameSync(partial, cached);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
-    rmSync(partial, { recursive: true, force: true });
-  }
+  pruneEntries(ASSET_CACHE, now);
 }
 
 /** The asset folders the assembly's asset manifests name. */
@@ -114,12 +100,4 @@ function usedAssets(outdir: string): Set<string> {
     }
   }
   return used;
-}
-
-function pruneCache(now: Date): void {
-  const oldest = now.getTime() - CACHE_DAYS * 24 * 3600 * 1000;
-  for (const name of readdirSync(ASSET_CACHE)) {
-    const path = join(ASSET_CACHE, name);
-    if (statSync(path).mtimeMs < oldest) rmSync(path, { recursive: true, force: true });
-  }
 }

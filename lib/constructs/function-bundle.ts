@@ -5,9 +5,8 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
-  statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,6 +15,7 @@ import { Code } from 'aws-cdk-lib/aws-lambda';
 import { buildSync } from 'esbuild';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { CATALOG_FILE } from '../../lambdas/shared/bundled-catalog';
+import { pruneEntries, publishEntry } from './build-cache';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -25,8 +25,6 @@ const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
  * once per function (about 18 s, twice that beside another test lane).
  */
 const BUNDLE_CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'switchboard-bundles');
-/** Bundles no synth has built or used for this long are removed. */
-const CACHE_DAYS = 7;
 /** The files esbuild writes for a function. */
 const BUNDLE_FILES = ['index.js', 'index.js.map'];
 
@@ -65,7 +63,11 @@ export function functionCode(entry: string, catalog: Catalog, inject: string[]):
 function cachedBundle(codeHash: string, entry: string, inject: string[]): string {
   const cached = join(BUNDLE_CACHE, codeHash);
   const now = new Date();
-  if (BUNDLE_FILES.every((file) => existsSync(join(cached, file)))) return cached;
+  if (BUNDLE_FILES.every((file) => existsSync(join(cached, file)))) {
+    // Used: kept another CACHE_DAYS.
+    utimesSync(cached, now, now);
+    return cached;
+  }
   // Built under a temporary name and renamed, so a synth beside this one never sees half of it.
   const partial = `${cached}.${process.pid}.partial`;
   mkdirSync(BUNDLE_CACHE, { recursive: true });
@@ -83,24 +85,9 @@ function cachedBundle(codeHash: string, entry: string, inject: string[]): string
     inject,
     logLevel: 'error',
   });
-  try {
-    renameSync(partial, cached);
-  } catch (error) {
-    // A synth beside this one built the same bundle first: its copy is as good as ours.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
-    rmSync(partial, { recursive: true, force: true });
-  }
-  pruneBundles(now);
+  publishEntry(partial, cached);
+  pruneEntries(BUNDLE_CACHE, now);
   return cached;
-}
-
-function pruneBundles(now: Date): void {
-  const oldest = now.getTime() - CACHE_DAYS * 24 * 3600 * 1000;
-  for (const name of readdirSync(BUNDLE_CACHE)) {
-    const path = join(BUNDLE_CACHE, name);
-    if (statSync(path).mtimeMs < oldest) rmSync(path, { recursive: true, force: true });
-  }
 }
 
 /** The folders whose code a function's bundle can import, and the files that pin its dependencies. */
