@@ -788,6 +788,42 @@ describe('the Switchboard CDK app', () => {
     withFibre.resourceCountIs('AWS::StepFunctions::StateMachine', DEMO_PLANS + 1);
   });
 
+  it('carries the catalog beside each bundle: another catalog changes every asset, never a bundle', () => {
+    const catalogDir = copyDemoCatalog();
+    writeFileSync(
+      join(catalogDir, 'interfaces', 'inventory-look-up-port.yaml'),
+      'id: inventory-look-up-port\nsystem: inventory\nmethod: GET\npath: /ports/{portId}\n',
+    );
+    const functionsOf = ({ app, stateless: template }: ReturnType<typeof synth>) =>
+      Object.fromEntries(
+        Object.entries(template.findResources('AWS::Lambda::Function'))
+          // Switchboard's own functions (CDK's bucket deployment brings one of its own).
+          .filter(([, fn]) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME !== undefined)
+          .map(([id, fn]) => {
+            const key = String((fn.Properties.Code as { S3Key: unknown }).S3Key);
+            const asset = join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+            return [id.replace(/[0-9A-F]{8}$/, ''), { key, asset }];
+          }),
+      );
+    const here = functionsOf(synth());
+    const there = functionsOf(synth({ 'switchboard:catalogDir': catalogDir }));
+
+    assert.equal(Object.keys(here).length, 11);
+    for (const [name, { key, asset }] of Object.entries(here)) {
+      const other = there[name];
+      assert.ok(other, name);
+      assert.notEqual(other.key, key, `${name}'s asset carries the new catalog`);
+      assert.ok(
+        readFileSync(join(asset, 'index.js')).equals(readFileSync(join(other.asset, 'index.js'))),
+        `${name}'s bundle is the same code`,
+      );
+      const catalog = JSON.parse(readFileSync(join(other.asset, 'catalog.json'), 'utf8')) as {
+        interfaces: Record<string, unknown>;
+      };
+      assert.ok(catalog.interfaces['inventory-look-up-port'], `${name} reads the new catalog`);
+    }
+  });
+
   it('keeps every failed delivery and tells operators: dead-letter queues, on-failure destinations, alarms to a topic', () => {
     // Every rule's target keeps what it could not deliver.
     const rules = Object.values(stateless.findResources('AWS::Events::Rule'));
