@@ -157,7 +157,7 @@ export class OperatorConsole extends Construct {
       path: CONSOLE_DIR,
       assetHashType: AssetHashType.OUTPUT,
       bundling: {
-        // Never used: esbuild builds it here, as NodejsFunction does, with no Docker.
+        // Never used: esbuild builds it here, with no Docker, as it builds the functions' bundles.
         image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24-slim'),
         local: {
           tryBundle(outputDir) {
