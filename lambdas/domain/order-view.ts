@@ -27,9 +27,10 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
       for (const lineId of order.planRuns.find((r) => r.planId === item.planId)?.lineIds ?? [])
         add(lineId, item);
   }
-  const lines = (order.submitted.productOrderItem as Record<string, unknown>[] | undefined) ?? [];
+  const submitted = withTypes(order.submitted);
+  const lines = (submitted.productOrderItem as Record<string, unknown>[] | undefined) ?? [];
   return {
-    ...order.submitted,
+    ...submitted,
     '@type': 'ProductOrder',
     id: order.id,
     href: `${TMF622_BASE_PATH}/productOrder/${order.id}`,
@@ -43,4 +44,86 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
     }),
     ...(context ? { fulfilmentAttributes: context } : {}),
   };
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The order as accepted, answered in TMF622's shapes: the parts whose `@type` a client may leave out
+ * (docs/api.md: each has one value, assumed) carry it in the answer, and a reference named by
+ * `entityId` alone carries its `id` too, as the resource's schema requires. What the client sent
+ * explicitly is kept as sent.
+ */
+function withTypes(submitted: Json): Json {
+  return {
+    ...submitted,
+    ...mapList(submitted, 'externalId', (e) => typed(e, 'ExternalIdentifier')),
+    ...mapList(submitted, 'productOrderItem', (line) => ({
+      ...typed(line, 'ProductOrderItem'),
+      ...(isObject(line.productOffering)
+        ? { productOffering: reference(line.productOffering, 'ProductOfferingRef') }
+        : {}),
+      ...(isObject(line.product) ? { product: productOf(line.product) } : {}),
+      ...mapList(line, 'itemPrice', orderPriceOf),
+      ...mapList(line, 'itemTotalPrice', orderPriceOf),
+      ...mapList(line, 'note', (n) => typed(n, 'Note')),
+    })),
+    ...mapList(submitted, 'orderTotalPrice', orderPriceOf),
+    ...mapList(submitted, 'note', (n) => typed(n, 'Note')),
+  };
+}
+
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const typed = (part: Json, type: string): Json => ({ '@type': type, ...part });
+
+/** `{ [field]: list mapped }` when `owner[field]` is a list (of objects), else nothing. */
+function mapList(owner: Json, field: string, map: (part: Json) => Json): Json {
+  const list = owner[field];
+  if (!Array.isArray(list)) return {};
+  return { [field]: list.map((part) => (isObject(part) ? map(part) : part)) };
+}
+
+function reference(ref: Json, type: string): Json {
+  return {
+    ...typed(ref, type),
+    ...(ref.id === undefined && ref.entityId !== undefined ? { id: ref.entityId } : {}),
+  };
+}
+
+function productOf(product: Json): Json {
+  const type =
+    Array.isArray(product.productCharacteristic) || product.id === undefined ? 'Product' : 'ProductRef';
+  return {
+    ...typed(product, type),
+    ...mapList(product, 'productCharacteristic', (c) => typed(c, characteristicType(c.value))),
+  };
+}
+
+function orderPriceOf(orderPrice: Json): Json {
+  return {
+    ...typed(orderPrice, 'OrderPrice'),
+    ...(isObject(orderPrice.price) ? { price: typed(orderPrice.price, 'Price') } : {}),
+    ...mapList(orderPrice, 'priceAlteration', (a) => ({
+      ...typed(a, 'PriceAlteration'),
+      ...(isObject(a.price) ? { price: typed(a.price, 'Price') } : {}),
+    })),
+  };
+}
+
+/** The Characteristic subtype that names a value's JSON type. */
+function characteristicType(value: unknown): string {
+  if (typeof value === 'string') return 'StringCharacteristic';
+  if (typeof value === 'boolean') return 'BooleanCharacteristic';
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? 'IntegerCharacteristic' : 'NumberCharacteristic';
+  if (Array.isArray(value)) {
+    if (value.every((v) => typeof v === 'string')) return 'StringArrayCharacteristic';
+    if (value.every((v) => typeof v === 'boolean')) return 'BooleanArrayCharacteristic';
+    if (value.every((v) => Number.isInteger(v))) return 'IntegerArrayCharacteristic';
+    if (value.every((v) => typeof v === 'number')) return 'NumberArrayCharacteristic';
+    return 'ObjectArrayCharacteristic';
+  }
+  return isObject(value) ? 'ObjectCharacteristic' : 'Characteristic';
 }

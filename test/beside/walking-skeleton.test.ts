@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { demoDslOrder } from '../../local/demo-orders';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import { tmf622Problems } from '../support/tmf622';
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
 
@@ -31,7 +32,8 @@ describe('a DSL order through the local runtime', () => {
     assert.equal(created.status, 201);
     const order = created.body as { id: string; state: string; href: string; externalId: unknown };
     assert.equal(order.state, 'acknowledged');
-    assert.deepEqual(order.externalId, [{ id: 'e2e-1' }]);
+    assert.deepEqual(order.externalId, [{ '@type': 'ExternalIdentifier', id: 'e2e-1' }]);
+    assert.deepEqual(tmf622Problems('ProductOrder', created.body), [], 'the 201 is a TMF622 ProductOrder');
     assert.equal(created.headers.get('location'), order.href);
 
     const done = await eventually(
@@ -54,6 +56,11 @@ describe('a DSL order through the local runtime', () => {
       bandwidthMbps: 100,
       serviceAddress: '1 Main Street, Springfield',
     });
+    assert.deepEqual(
+      tmf622Problems('ProductOrder', done),
+      [],
+      'the completed order is a TMF622 ProductOrder',
+    );
     const attributes = done.fulfilmentAttributes;
     assert.match(attributes.portId, /^DSLAM-/);
     assert.equal(

@@ -144,12 +144,13 @@ describe('the order API holds each line to what its offering takes', () => {
       created.productOrderItem.map((l) => l.product.productCharacteristic),
       [
         [
-          { name: 'bandwidth', value: 100 },
-          { name: 'serviceAddress', value: '1 Main Street, Springfield' },
+          // Answered with the @type TMF622 requires: that of the value as read.
+          { '@type': 'IntegerCharacteristic', name: 'bandwidth', value: 100 },
+          { '@type': 'StringCharacteristic', name: 'serviceAddress', value: '1 Main Street, Springfield' },
         ],
         [
-          { name: 'package', value: 'basic' },
-          { name: 'installation', value: 'self' },
+          { '@type': 'StringCharacteristic', name: 'package', value: 'basic' },
+          { '@type': 'StringCharacteristic', name: 'installation', value: 'self' },
         ],
       ],
     );

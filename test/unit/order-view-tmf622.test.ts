@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decompose } from '../../lambdas/domain/decompose';
+import { toProductOrder } from '../../lambdas/domain/order-view';
+import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
+import { loadCatalog } from '../../lib/catalog/load-catalog';
+import { demoDslOrder } from '../../local/demo-orders';
+import { tmf622Problems } from '../support/tmf622';
+
+const catalog = loadCatalog('catalog');
+
+/** A TV bundle line with no price: the other demo plan. */
+const tvOrder = () => ({
+  productOrderItem: [
+    {
+      id: 'tv',
+      action: 'add',
+      productOffering: { id: 'tv-bundle' },
+      product: {
+        productCharacteristic: [
+          { name: 'package', value: 'sports' },
+          { name: 'installation', value: 'self' },
+        ],
+      },
+    },
+  ],
+});
+
+/** An order accepted as the order API accepts it, and answered as it answers. */
+function answered(body: Record<string, unknown>) {
+  const submitted = productOrderCreateSchema.parse(body);
+  const { order, items } = decompose(catalog, 'o-1', submitted, '2026-12-06T10:00:00.000Z');
+  return toProductOrder(order, items, { portId: 'DSLAM-10/1/1' }) as Record<string, unknown> & {
+    productOrderItem: Record<string, unknown>[];
+  };
+}
+
+describe('a product order as answered', () => {
+  it('is valid by the TMF622 v5 ProductOrder schema for each demo order', () => {
+    for (const body of [demoDslOrder('crm-1'), tvOrder()]) {
+      assert.deepEqual(tmf622Problems('ProductOrder', answered(body)), []);
+    }
+  });
+
+  it('gives every part a client may send without its @type the type TMF622 requires, and a reference its id', () => {
+    const dsl = demoDslOrder('crm-3');
+    const lines = dsl.productOrderItem as Record<string, unknown>[];
+    const view = answered({
+      ...dsl,
+      externalId: 'crm-3',
+      note: [{ text: 'call before the visit' }],
+      productOrderItem: lines.map((line) => ({
+        ...line,
+        productOffering: { entityId: 'dsl-broadband' },
+        note: [{ text: 'ground floor' }],
+      })),
+    });
+
+    assert.deepEqual(tmf622Problems('ProductOrder', view), []);
+    assert.deepEqual(view.externalId, [{ '@type': 'ExternalIdentifier', id: 'crm-3' }]);
+    assert.deepEqual(view.note, [{ '@type': 'Note', text: 'call before the visit' }]);
+    const [line] = view.productOrderItem;
+    assert.deepEqual(line?.productOffering, {
+      '@type': 'ProductOfferingRef',
+      entityId: 'dsl-broadband',
+      id: 'dsl-broadband',
+    });
+    const product = line?.product as {
+      '@type': string;
+      productCharacteristic: { '@type': string; name: string }[];
+    };
+    assert.equal(product['@type'], 'Product');
+    assert.deepEqual(
+      product.productCharacteristic.map((c) => [c.name, c['@type']]),
+      [
+        ['bandwidth', 'IntegerCharacteristic'],
+        ['serviceAddress', 'StringCharacteristic'],
+      ],
+    );
+  });
+
+  it('keeps the @type a client sent', () => {
+    const dsl = demoDslOrder('crm-4');
+    const [line] = dsl.productOrderItem as Record<string, unknown>[];
+    const product = line?.product as { productCharacteristic: Record<string, unknown>[] };
+    const view = answered({
+      ...dsl,
+      productOrderItem: [
+        {
+          ...line,
+          product: {
+            ...product,
+            productCharacteristic: product.productCharacteristic.map((c) => ({
+              '@type': 'Characteristic',
+              ...c,
+            })),
+          },
+        },
+      ],
+    });
+
+    const [answeredLine] = view.productOrderItem;
+    assert.ok(answeredLine);
+    const { productCharacteristic: characteristics } = answeredLine.product as {
+      productCharacteristic: { '@type': string; name: string }[];
+    };
+    // The address is kept as sent; the bandwidth, sent as text and read as a number, takes its
+    // offering's type (docs/api.md: characteristics).
+    assert.deepEqual(
+      characteristics.map((c) => [c.name, c['@type']]),
+      [
+        ['bandwidth', 'IntegerCharacteristic'],
+        ['serviceAddress', 'Characteristic'],
+      ],
+    );
+    assert.deepEqual(tmf622Problems('ProductOrder', view), []);
+  });
+});
