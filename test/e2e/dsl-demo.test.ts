@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { demoDslOrder } from '../../local/demo-orders';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import { tmf622Problems } from '../support/tmf622';
 
 /**
  * The DSL demo end to end on the local runtime: inventory (API key), activation (OAuth2 client
@@ -50,6 +51,11 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
 
   it('reserves a port, activates the line at that port and bills its prices net of their alterations', async () => {
     const order = await submitAndComplete(sb, 'dsl-flow');
+    assert.deepEqual(
+      tmf622Problems('ProductOrder', order),
+      [],
+      'the completed order is a TMF622 ProductOrder',
+    );
 
     const reservation = sb.systems.inventory.requests.find(
       (r) => (r.body as { orderId?: string }).orderId === order.id,

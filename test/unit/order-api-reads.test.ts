@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { OrderRecord } from '../../lambdas/domain/orchestration';
 import { decodeCursor, encodeCursor, handleOrderApi, MAX_LIST_BYTES } from '../../lambdas/order-api/handler';
+import { tmf622Problems } from '../support/tmf622';
 import { orderApiDeps } from './fixtures/order-api';
 
 const BASE = '/tmf-api/productOrderingManagement/v5';
@@ -88,6 +89,30 @@ describe('the order API: who reads which orders', () => {
       ]);
       assert.equal((await handleOrderApi(deps, get(`${BASE}/productOrder/o-1`, as))).statusCode, 200);
     }
+  });
+
+  it('answers each order of a list and each order read alone as a TMF622 v5 ProductOrder', async () => {
+    // As accepted: a line with its offering, a characteristic and a price, none with its @type.
+    const { deps } = await withOrders(3, {
+      externalId: [{ id: 'crm-7' }],
+      productOrderItem: [
+        {
+          id: '1',
+          action: 'add',
+          productOffering: { id: 'dsl-broadband' },
+          product: { productCharacteristic: [{ name: 'bandwidth', value: 100 }] },
+          itemPrice: [{ priceType: 'recurring', price: { taxIncludedAmount: { unit: 'EUR', value: 39.9 } } }],
+        },
+      ],
+    });
+
+    const list = await handleOrderApi(deps, get(`${BASE}/productOrder`, 'operator'));
+    const one = await handleOrderApi(deps, get(`${BASE}/productOrder/o-1`, 'operator'));
+
+    const orders = JSON.parse(String(list.body)) as unknown[];
+    assert.equal(orders.length, 3);
+    for (const order of [...orders, JSON.parse(String(one.body))])
+      assert.deepEqual(tmf622Problems('ProductOrder', order), []);
   });
 });
 
