@@ -40,3 +40,22 @@ export function demoDslOrder(externalId = 'demo-1') {
     ],
   };
 }
+
+/** A TV bundle order (the demo's other offering): a package, and who installs it (`technician` or `self`). */
+export function demoTvOrder(installation: 'technician' | 'self' = 'self') {
+  return {
+    productOrderItem: [
+      {
+        id: 'tv',
+        action: 'add',
+        productOffering: { id: 'tv-bundle' },
+        product: {
+          productCharacteristic: [
+            { name: 'package', value: 'sports' },
+            { name: 'installation', value: installation },
+          ],
+        },
+      },
+    ],
+  };
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { demoTvOrder } from '../../local/demo-orders';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
@@ -11,22 +12,6 @@ interface ItemView {
   completedBy?: { id: string; name: string };
   history: { state: string; reason: string; by?: { id: string } }[];
 }
-
-const tvOrder = (installation: string) => ({
-  productOrderItem: [
-    {
-      id: 'tv',
-      action: 'add',
-      productOffering: { id: 'tv-bundle' },
-      product: {
-        productCharacteristic: [
-          { name: 'package', value: 'sports' },
-          { name: 'installation', value: installation },
-        ],
-      },
-    },
-  ],
-});
 
 describe('the tv-bundle demo plan: auto tasks, a condition, a manual task, a milestone', () => {
   let sb: TestSwitchboard;
@@ -46,7 +31,7 @@ describe('the tv-bundle demo plan: auto tasks, a condition, a manual task, a mil
     };
 
   it('waits for an operator to complete the technician visit, then completes with their attributes', async () => {
-    const { id } = (await sb.call('POST', ORDERS, tvOrder('technician'))).body as { id: string };
+    const { id } = (await sb.call('POST', ORDERS, demoTvOrder('technician'))).body as { id: string };
     const visit = await eventually(async () =>
       (await items(id)).find((i) => i.key === 'tv-bundle.technician-visit.1' && i.state === 'Running'),
     );
@@ -84,7 +69,7 @@ describe('the tv-bundle demo plan: auto tasks, a condition, a manual task, a mil
   });
 
   it('skips the visit when no technician was asked for, completing with no person involved', async () => {
-    const { id } = (await sb.call('POST', ORDERS, tvOrder('self'))).body as { id: string };
+    const { id } = (await sb.call('POST', ORDERS, demoTvOrder('self'))).body as { id: string };
     await eventually(async () => ((await order(id)).state === 'completed' ? true : undefined));
     const visit = (await items(id)).find((i) => i.key === 'tv-bundle.technician-visit.1');
     assert.equal(visit?.state, 'Skipped');
@@ -92,7 +77,7 @@ describe('the tv-bundle demo plan: auto tasks, a condition, a manual task, a mil
   });
 
   it('refuses to complete items that are not waiting manual tasks, or do not exist', async () => {
-    const { id } = (await sb.call('POST', ORDERS, tvOrder('self'))).body as { id: string };
+    const { id } = (await sb.call('POST', ORDERS, demoTvOrder('self'))).body as { id: string };
     await eventually(async () => ((await order(id)).state === 'completed' ? true : undefined));
     assert.equal(
       (await sb.call('POST', `/orchestration/items/${id}.tv-bundle.choose-channels.1/complete`)).status,
