@@ -3,17 +3,24 @@ import { MappingError } from './errors';
 
 const compiled = new Map<string, Expression>();
 
+/** A JSONata expression compiled once per process (a mapping, a path's placeholder); throws on bad syntax. */
+export function compiledExpression(expression: string): Expression {
+  let program = compiled.get(expression);
+  if (!program) {
+    program = jsonata(expression);
+    compiled.set(expression, program);
+  }
+  return program;
+}
+
 /**
  * Evaluates a named JSONata mapping. Whatever goes wrong — a syntax error, a runtime error, a result that
  * is not JSON — comes back as a MappingError naming the mapping, never as a crash.
  */
 export async function evaluateMapping(name: string, expression: string, input: unknown): Promise<unknown> {
-  let program = compiled.get(expression);
+  let program: Expression;
   try {
-    if (!program) {
-      program = jsonata(expression);
-      compiled.set(expression, program);
-    }
+    program = compiledExpression(expression);
   } catch (error) {
     throw new MappingError(name, `is not valid JSONata: ${(error as Error).message}`);
   }

@@ -1,5 +1,6 @@
-import jsonata, { type Expression } from 'jsonata';
+import jsonata from 'jsonata';
 import { MappingError } from './errors';
+import { compiledExpression } from './mapping';
 
 /**
  * An interface's path (and query) may hold placeholders in braces, filled from the order when a callout
@@ -23,8 +24,6 @@ export interface PathInput {
   lineAttributes: Record<string, unknown>;
 }
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Placeholders' expressions, compiled once per process. */
-const compiled = new Map<string, Expression>();
 
 export interface PathPlaceholder {
   /** As written, with its braces. */
@@ -89,13 +88,7 @@ async function placeholderValue(
     if (value === undefined) throw fail(`names attribute "${name}", which no item of the order has written`);
   } else {
     try {
-      const expression = placeholder.expression ?? '';
-      let program = compiled.get(expression);
-      if (!program) {
-        program = jsonata(expression);
-        compiled.set(expression, program);
-      }
-      value = await program.evaluate(input);
+      value = await compiledExpression(placeholder.expression ?? '').evaluate(input);
     } catch (error) {
       throw fail(`failed: ${(error as Error).message}`);
     }
