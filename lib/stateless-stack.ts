@@ -148,7 +148,9 @@ export class StatelessStack extends Stack {
       // Deletes only the records of an order it could not write whole (dynamodb-order-store.ts: createOrder).
       .bindTable('ORDERS_TABLE', ordersTable, 'read-write-delete', {
         indexes: [ORDERS_BY_CREATION, ORDERS_BY_STATE, ORDERS_BY_SUBMITTER],
-      });
+      })
+      // A cancellation asked for is carried out by the worker (use-cases/cancel-order.ts).
+      .bindQueueSender('WORK_QUEUE_URL', work.queue);
     orderApi.addJsonEnvironment(
       'PLAN_STATE_MACHINES',
       Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
@@ -190,6 +192,12 @@ export class StatelessStack extends Stack {
       .bindSecrets('AUTH_PROFILE_SECRETS', props.authSecrets)
       .bindSecret('CALLBACK_SIGNING_SECRET_ARN', props.callbackSigningKey)
       .bindEventBus('EVENT_BUS_NAME', props.bus);
+    // A cancellation stops its order's plan runs.
+    calloutWorker.addJsonEnvironment(
+      'PLAN_STATE_MACHINES',
+      Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine.stateMachineArn])),
+    );
+    for (const { machine } of plans) grantStopExecution(machine, calloutWorker);
 
     const callbackApi = new SwitchboardFunction(this, 'CallbackApi', {
       entry: 'lambdas/callback-api/handler.ts',

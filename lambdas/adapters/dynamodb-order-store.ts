@@ -5,11 +5,17 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
 import { BEFORE_ANOTHER_ATTEMPT, callbackNonce } from '../domain/callback';
-import { FINISHING_EVENTS, type ItemEvent, LIFECYCLE } from '../domain/item-lifecycle';
+import {
+  type CancellationEvent,
+  FINISHING_EVENTS,
+  type ItemEvent,
+  LIFECYCLE,
+} from '../domain/item-lifecycle';
 import {
   callbackEntry,
   callbackKey,
@@ -360,8 +366,10 @@ export class DynamoDbOrderStore implements OrderStore {
     reason: string,
     leaseUntil?: string,
     nonce?: string,
+    guardOrder?: readonly OrderState[],
   ): Promise<boolean> {
     return this.transition(orderId, key, historyEntry(at, 'Running', reason), {
+      ...(guardOrder ? { guardOrder } : {}),
       // A held item leaves the on-hold indexes as it starts: the same write, so it is listed or running.
       sets: [
         'attemptId = :attempt',
@@ -989,6 +997,61 @@ export class DynamoDbOrderStore implements OrderStore {
     return toProgress(result.Attributes ?? {}).done;
   }
 
+  cancelItem(
+    orderId: string,
+    key: string,
+    event: CancellationEvent,
+    reason: string,
+    at: string,
+  ): Promise<boolean> {
+    return this.transition(orderId, key, historyEntry(at, LIFECYCLE[event].to, reason), {
+      // Off every list that would bring an operator or a release to it; a frozen item keeps its attempt
+      // and callback URL, so its late answer is still known for what it is.
+      sets: [],
+      removes: [...OFF_THE_HOLD_LISTS, 'falloutList', 'falloutSort', 'nextAttemptAt', 'awaiting'],
+      event,
+    });
+  }
+
+  async addCompensations(orderId: string, cancellationId: string, items: ItemRecord[]): Promise<void> {
+    for (const item of items) {
+      await this.conditionalPut({ pk: orderPk(orderId), sk: itemSk(item.key), ...item });
+    }
+    await this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: ORDER_SK },
+      UpdateExpression: 'SET cancellation.compensations = :keys',
+      ConditionExpression: 'cancellation.id = :id',
+      ExpressionAttributeValues: { ':keys': items.map((item) => item.key), ':id': cancellationId },
+    });
+  }
+
+  moveCancellingOrder(
+    orderId: string,
+    cancellationId: string,
+    from: OrderState,
+    to: OrderState,
+    at: string,
+    options: { endCancellation?: boolean; clearHolds?: boolean } = {},
+  ): Promise<boolean> {
+    const removes = [
+      ...(options.endCancellation ? ['cancellation'] : []),
+      ...(options.clearHolds ? ['holds'] : []),
+    ];
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: ORDER_SK },
+      UpdateExpression: `SET #state = :to, listState = :list, updatedAt = :at${to === 'cancelled' ? ', completedAt = :at' : ''}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: '#state = :from AND cancellation.id = :id',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':to': to,
+        ':list': listPartition(to, listShardOf(orderId)),
+        ':at': at,
+        ':from': from,
+        ':id': cancellationId,
+      },
+    });
+  }
+
   async setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean> {
     const values: Record<string, unknown> = {
       ':to': to,
@@ -1030,6 +1093,11 @@ export class DynamoDbOrderStore implements OrderStore {
       leaseNow?: string;
       /** For a callback's answer: the attempt is the one whose callback URL carries this nonce. */
       nonce?: string;
+      /**
+       * Made only while the order is in one of these states, checked in the same transaction (a point of
+       * no return's claim: see claimItem).
+       */
+      guardOrder?: readonly OrderState[];
       names?: Record<string, string>;
       values?: Record<string, unknown>;
     },
@@ -1049,35 +1117,36 @@ export class DynamoDbOrderStore implements OrderStore {
       ...(change.removes ?? []),
       ...(change.event === 'start' && change.values?.[':lease'] ? [] : ['leaseUntil', 'leaseList']),
     ];
+    const update = {
+      TableName: this.tableName,
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: change.also ? `(${lifecycle.condition}) AND ${change.also}` : lifecycle.condition,
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        '#version': 'version',
+        '#recent': 'recent',
+        ...change.names,
+      },
+      ExpressionAttributeValues: {
+        ':to': entry.state,
+        ':at': entry.at,
+        ':zero': 0,
+        ':one': 1,
+        ':none': [],
+        ':entry': [entry],
+        ...lifecycle.values,
+        ...change.values,
+      },
+    };
+    if (change.guardOrder) {
+      // A transaction returns nothing of the item as it was: its recent history goes to the log with
+      // the next transition that sees it grown past the limit (historyDueForLog).
+      return this.transactIfOrderIn(orderId, change.guardOrder, update);
+    }
     let before: Record<string, unknown> | undefined;
     try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: orderPk(orderId), sk: itemSk(key) },
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: change.also
-            ? `(${lifecycle.condition}) AND ${change.also}`
-            : lifecycle.condition,
-          ExpressionAttributeNames: {
-            '#state': 'state',
-            '#version': 'version',
-            '#recent': 'recent',
-            ...change.names,
-          },
-          ExpressionAttributeValues: {
-            ':to': entry.state,
-            ':at': entry.at,
-            ':zero': 0,
-            ':one': 1,
-            ':none': [],
-            ':entry': [entry],
-            ...lifecycle.values,
-            ...change.values,
-          },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
+      const result = await this.db.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_OLD' }));
       before = result.Attributes;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -1123,6 +1192,57 @@ export class DynamoDbOrderStore implements OrderStore {
 
   private logRecord(orderId: string, key: string, entry: ItemLogEntry): Record<string, unknown> {
     return { pk: orderPk(orderId), sk: logSk(key, entry), orderId, itemKey: key, ...keptEntry(entry) };
+  }
+
+  /**
+   * An update of one item made only while its order is in one of `states`: one transaction, a condition
+   * check on the order record beside the item's conditional write. False when either condition fails.
+   */
+  private async transactIfOrderIn(
+    orderId: string,
+    states: readonly OrderState[],
+    update: NonNullable<
+      NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number]['Update']
+    >,
+  ): Promise<boolean> {
+    const values = Object.fromEntries(states.map((state, i) => [`:orderState${i}`, state]));
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { pk: orderPk(orderId), sk: ORDER_SK },
+                ConditionExpression: `#state IN (${Object.keys(values).join(', ')})`,
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: values,
+              },
+            },
+            { Update: update },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error).name === 'TransactionCanceledException') return false;
+      throw error;
+    }
+  }
+
+  /** Puts a record that is not there yet; one there already is kept as it is. */
+  private async conditionalPut(item: Record<string, unknown>): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {

@@ -36,7 +36,12 @@ export class StepFunctionsPlanRunner implements PlanRunner {
     }
   }
 
-  async stop(planId: string, executionName: string, cause: string): Promise<void> {
+  async stop(
+    planId: string,
+    executionName: string,
+    cause: string,
+    error = 'Switchboard.OrderFailed',
+  ): Promise<void> {
     // An execution's ARN is its state machine's with `execution` for `stateMachine` and its name added.
     const executionArn = `${this.machine(planId).replace(':stateMachine:', ':execution:')}:${executionName}`;
     try {
@@ -44,7 +49,7 @@ export class StepFunctionsPlanRunner implements PlanRunner {
       await this.sfn.send(
         new StopExecutionCommand({
           executionArn,
-          error: 'Switchboard.OrderFailed',
+          error,
           cause: cause.slice(0, 32_768),
         }),
       );

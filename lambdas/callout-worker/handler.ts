@@ -1,6 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbCalloutLimits } from '../adapters/dynamodb-callout-limits';
+import { DynamoDbCancellationStore } from '../adapters/dynamodb-cancellation-store';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
@@ -9,7 +10,7 @@ import { FetchHttpClient } from '../adapters/fetch-http-client';
 import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store';
 import { SqsRedelivery } from '../adapters/sqs-redelivery';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
-import { StepFunctionsPlanTasks } from '../adapters/step-functions';
+import { StepFunctionsPlanRunner, StepFunctionsPlanTasks } from '../adapters/step-functions';
 import { Authenticator } from '../domain/authenticator';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import type { Redelivery } from '../ports/redelivery';
@@ -45,6 +46,7 @@ const workMessageSchema = z.union([
     dueAt: z.iso.datetime(),
   }),
   z.object({ kind: z.literal('probe'), systemId: z.string().min(1), changeId: z.string().min(1) }),
+  z.object({ kind: z.literal('cancel'), orderId: z.string().min(1), cancellationId: z.string().min(1) }),
 ]);
 
 /**
@@ -119,9 +121,9 @@ export async function handleWorkBatch(
 
 /** The keys of a work message's log lines: its order and item, or the system a probe is for. */
 function logKeysOf(message: WorkMessage): LogKeys {
-  return 'systemId' in message
-    ? { system: message.systemId }
-    : { orderId: message.orderId, itemKey: message.itemKey };
+  if ('systemId' in message) return { system: message.systemId };
+  if ('cancellationId' in message) return { orderId: message.orderId };
+  return { orderId: message.orderId, itemKey: message.itemKey };
 }
 
 /** How long a message stays invisible while its worker holds it: its item's lease, and a little more. */
@@ -153,6 +155,8 @@ function productionDeps(): RunItemDeps {
     now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     telemetry,
+    cancellations: new DynamoDbCancellationStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
+    plans: new StepFunctionsPlanRunner(stepFunctions, jsonRecordEnv('PLAN_STATE_MACHINES')),
   };
   return deps;
 }

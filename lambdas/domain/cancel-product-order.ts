@@ -83,6 +83,8 @@ export interface CancellationRecord {
   /** When it ended (done or terminatedWithError). */
   endedAt?: string;
   requestedBy?: Actor;
+  /** Who submitted the order it cancels (an actor id): that submitter may read it, as the order. */
+  orderSubmittedBy?: string;
 }
 
 /**

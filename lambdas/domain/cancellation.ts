@@ -3,24 +3,26 @@ import type { ItemRecord } from './orchestration';
 
 /**
  * What cancelling an order in flight means for each of its items, decided from the items as they are
- * (a pure function; the cancellation's use case loads, decides, then carries it out).
+ * (pure functions; the cancellation's use case, use-cases/cancel-order.ts, loads, decides, then carries
+ * it out).
  *
  * - An item that has not acted — Pending, On Hold, waiting for a retry, in fallout — is **discarded**:
  *   it will never run.
  * - An item waiting on its system (Running: a synchronous call in flight, or an accepted asynchronous
- *   one waiting for its callback) is **frozen**: its late answer is recorded but moves nothing. Should
- *   the answer say the system acted, the item is compensated like a completed one.
+ *   one waiting for its callback) is **frozen**: its late answer is kept in its log and applied to
+ *   nothing.
  * - A completed item is **compensated** when its plan item declares a compensation, and **left** as it
  *   is when it declares none (nothing undoes it: the cancellation says so).
- * - Skipped items (and those already discarded or compensated) need nothing.
+ * - Skipped items (and those already discarded, frozen or compensated) need nothing.
  *
- * An order with a completed item past its point of no return cannot be cancelled: the assessment is
- * **refused**, naming the item, and nothing changes.
+ * An order with an item past its point of no return cannot be cancelled: the assessment is **refused**,
+ * naming the item, and nothing changes. A point of no return is passed once its item has started (its
+ * system was asked to act), not only once it has completed: the answer may still be on its way. While a
+ * cancellation is assessed such an item cannot start (its claim is conditional on the order's state),
+ * so no assessment misses one.
  *
  * Compensations run in reverse dependency order: an item's compensation waits for the compensations of
- * every item that depends on it, directly or not (the port is released after the line on it is off),
- * and for every frozen item that depends on it to settle. `waitsFor` says, for each item to compensate
- * or that may need compensating, what it waits for.
+ * every item that depends on it, directly or not (the port is released after the line on it is off).
  */
 export type CancellationAssessment =
   | { kind: 'refused'; itemKey: string; reason: string }
@@ -31,8 +33,6 @@ export type CancellationAssessment =
       compensate: string[];
       /** Completed items that declare no compensation: they stay done. */
       left: string[];
-      /** For each item in `compensate` or `freeze`: the items whose compensation (or settling) it waits for. */
-      waitsFor: Record<string, string[]>;
     };
 
 /** The plan item an orchestration item instantiates, as far as cancellation asks. */
@@ -40,17 +40,25 @@ export type PlanItemOf = (item: ItemRecord) => Pick<PlanItem, 'pointOfNoReturn' 
 
 const NOT_ACTED = new Set<ItemRecord['state']>(['Pending', 'OnHold', 'Failed', 'FatallyFailed']);
 
+/** The items of the order's plans: not the compensations a cancellation added. */
+export const plannedItems = (items: Iterable<ItemRecord>): ItemRecord[] =>
+  [...items].filter((item) => item.compensates === undefined).sort((a, b) => a.key.localeCompare(b.key));
+
 export function assessCancellation(
   items: Iterable<ItemRecord>,
   planItemOf: PlanItemOf,
 ): CancellationAssessment {
-  const all = [...items].sort((a, b) => a.key.localeCompare(b.key));
-  const past = all.find((item) => item.state === 'Completed' && planItemOf(item)?.pointOfNoReturn === true);
+  const all = plannedItems(items);
+  const past = all.find(
+    (item) =>
+      planItemOf(item)?.pointOfNoReturn === true &&
+      (item.startedAt !== undefined || item.state === 'Completed'),
+  );
   if (past)
     return {
       kind: 'refused',
       itemKey: past.key,
-      reason: `item ${past.key} has completed, and it is a point of no return: the order can no longer be cancelled`,
+      reason: `item ${past.key} is a point of no return and has ${past.state === 'Completed' ? 'completed' : `started (it is ${past.state})`}: the order can no longer be cancelled`,
     };
   const discard: string[] = [];
   const freeze: string[] = [];
@@ -62,15 +70,50 @@ export function assessCancellation(
     else if (item.state === 'Completed')
       (planItemOf(item)?.compensation === undefined ? left : compensate).push(item.key);
   }
-  // What may still need undoing: the compensated and the frozen. Each waits for those among them that
-  // depend on it, transitively (through items that need nothing too).
-  const undoable = new Set([...compensate, ...freeze]);
+  return { kind: 'cancel', discard, freeze, compensate, left };
+}
+
+/** The key of the item that compensates `key`: it sorts and reads beside it. */
+export const compensationKeyOf = (key: string): string => `${key}.undo`;
+
+/**
+ * The compensation items of a cancellation, one for each item in `undone` (those Compensating or
+ * Compensated, or about to be), each waiting for the compensations of the undone items that depend on
+ * it, directly or through items that need nothing.
+ */
+export function compensationItems(
+  items: Iterable<ItemRecord>,
+  undone: ReadonlySet<string>,
+  planItemOf: PlanItemOf,
+  cancellationId: string,
+  at: string,
+): ItemRecord[] {
+  const all = plannedItems(items);
   const dependents = dependentsOf(all);
-  const waitsFor: Record<string, string[]> = {};
-  for (const key of [...compensate, ...freeze]) {
-    waitsFor[key] = [...transitive(key, dependents)].filter((other) => undoable.has(other)).sort();
-  }
-  return { kind: 'cancel', discard, freeze, compensate, left, waitsFor };
+  return all.flatMap((item): ItemRecord[] => {
+    const compensation = planItemOf(item)?.compensation;
+    if (!undone.has(item.key) || compensation === undefined) return [];
+    const waitsFor = [...transitive(item.key, dependents)].filter((other) => undone.has(other)).sort();
+    const state = 'Pending' as const;
+    return [
+      {
+        orderId: item.orderId,
+        key: compensationKeyOf(item.key),
+        planId: item.planId,
+        planItemId: item.planItemId,
+        ...(item.lineId !== undefined ? { lineId: item.lineId } : {}),
+        type: compensation.interface !== undefined ? 'callout' : 'autoTask',
+        ...(compensation.interface !== undefined ? { interfaceId: compensation.interface } : {}),
+        dependsOn: waitsFor.map(compensationKeyOf),
+        compensates: item.key,
+        state,
+        version: 1,
+        recent: [{ at, state, reason: `compensates ${item.key} for cancellation ${cancellationId}` }],
+        createdAt: at,
+        updatedAt: at,
+      },
+    ];
+  });
 }
 
 function dependentsOf(items: ItemRecord[]): Map<string, string[]> {
@@ -94,18 +137,4 @@ function transitive(key: string, dependents: Map<string, string[]>): Set<string>
   };
   walk(key);
   return seen;
-}
-
-/**
- * The compensations that may start now: those to compensate whose every waited-for item is settled
- * (`settled`: compensated, or frozen and found not to have acted, or needing nothing after all).
- */
-export function compensationsReady(
-  assessment: Extract<CancellationAssessment, { kind: 'cancel' }>,
-  toCompensate: Iterable<string>,
-  settled: ReadonlySet<string>,
-): string[] {
-  return [...toCompensate].filter((key) =>
-    (assessment.waitsFor[key] ?? []).every((other) => settled.has(other)),
-  );
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type PlanDefinition, slug } from '../../statemachines/plan-definition';
+import { type PlanDefinition, type PlanItem, slug } from '../../statemachines/plan-definition';
 import type { AuthProfile } from './auth-profile';
 import type { Offering } from './offering';
 import { pathTemplateProblems } from './path-template';
@@ -161,4 +161,29 @@ export function calloutTargetOf(
 ): { systemId: string; interfaceId: string } | undefined {
   const systemId = item.interfaceId ? catalog.interfaces[item.interfaceId]?.system : undefined;
   return systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+}
+
+/**
+ * What the plan says an item runs: its plan item, or for a compensation its
+ * plan item's `compensation` (ItemRecord.compensates), as an item of its own — a callout to its interface, or a procedure with
+ * its input mapping. Undefined for an item its catalog no longer has.
+ */
+export function plannedItemOf(
+  catalog: Pick<Catalog, 'plans'>,
+  item: { planId: string; planItemId: string; compensates?: string | undefined },
+): PlanItem | undefined {
+  const planned = catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
+  if (planned === undefined || item.compensates === undefined) return planned;
+  const { compensation } = planned;
+  if (compensation === undefined) return undefined;
+  return {
+    id: planned.id,
+    type: compensation.interface !== undefined ? 'callout' : 'autoTask',
+    dependsOn: [],
+    scope: planned.scope,
+    pointOfNoReturn: false,
+    ...(compensation.interface !== undefined ? { interface: compensation.interface } : {}),
+    ...(compensation.procedure !== undefined ? { procedure: compensation.procedure } : {}),
+    ...(compensation.input !== undefined ? { input: compensation.input } : {}),
+  };
 }

@@ -12,6 +12,7 @@ import {
 import {
   type AttemptDecision,
   type AttemptRecord,
+  CANCELLABLE_ORDER_STATES,
   type CalloutRequestRecord,
   type CalloutResponseRecord,
   type ItemRecord,
@@ -166,15 +167,26 @@ export interface ItemFacts {
   item: ItemRecord;
   /** Its order's state, done set and holds (read with the item by the worker and the operator actions). */
   order?: { state: OrderState; done: readonly string[]; holds?: readonly string[] };
-  /** What its plan says of it: the condition it runs under, a manual task's instructions. */
-  planned?: { condition?: string; instructions?: string };
+  /**
+   * What its plan says of it: the condition it runs under, a manual task's instructions, whether it is a
+   * point of no return.
+   */
+  planned?: { condition?: string; instructions?: string; pointOfNoReturn?: boolean };
   now: Date;
 }
 
 /** The one conditional write that records a transition; the store refuses it when the item moved meanwhile. */
 export type Write =
   /** `leaseUntil`: how long the worker holds it (absent for a manual task, which waits for an operator). */
-  | { kind: 'claim'; attemptId: string; reason: string; leaseUntil?: string; nonce: string }
+  | {
+      kind: 'claim';
+      attemptId: string;
+      reason: string;
+      leaseUntil?: string;
+      nonce: string;
+      /** Made only while the order is in one of these states (a point of no return's claim). */
+      guardOrder?: readonly OrderState[];
+    }
   | { kind: 'hold'; attemptId: string; hold: HoldInfo }
   | { kind: 'skip'; attemptId: string; reason: string }
   | {
@@ -303,7 +315,8 @@ const RUN_ENDINGS: Record<EndedRun['status'], string> = {
 function runEnded(facts: ItemFacts, run: EndedRun): Decision {
   const { item, order } = facts;
   if (!order) return { ...nothing, refusal: 'a run that ended is decided with its order' };
-  if (order.state === 'failed' || order.state === 'completed')
+  // A cancelled order's runs are stopped by its cancellation, which has ended its items itself.
+  if (['failed', 'completed', 'pendingCancellation', 'cancelled'].includes(order.state))
     return { ...nothing, because: `its order is ${order.state}` };
   if (isDone(item) || item.state === 'FatallyFailed')
     return { ...nothing, because: `the item is ${item.state} already` };
@@ -542,8 +555,11 @@ function claim(facts: ItemFacts, deliveryId: string): Decision {
   // takeover, a release or a retry after a timeout may reach a system that had the request already,
   // and that replays its first answer to it.
   const nonce = item.callbackNonce ?? callbackNonce(deliveryId);
+  // A point of no return is passed once it starts: it starts only while the order may still be
+  // cancelled, so no cancellation assessed meanwhile misses it (cancellation.ts).
+  const guard = planned?.pointOfNoReturn ? { guardOrder: CANCELLABLE_ORDER_STATES } : {};
   return guarded(facts, 'start', deliveryId, {
-    write: { kind: 'claim', attemptId: deliveryId, reason, nonce, ...lease },
+    write: { kind: 'claim', attemptId: deliveryId, reason, nonce, ...lease, ...guard },
     effects,
     ...(manual ? {} : { next: 'perform' as const }),
   });

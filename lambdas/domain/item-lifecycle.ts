@@ -1,4 +1,11 @@
-import { type ItemRecord, type ItemState, isDone, type OrderState, prerequisitesDone } from './orchestration';
+import {
+  CANCELLED_ITEM_STATES,
+  type ItemRecord,
+  type ItemState,
+  isDone,
+  type OrderState,
+  prerequisitesDone,
+} from './orchestration';
 
 /**
  * The orchestration item's lifecycle, as data: which event moves an item from which states to which.
@@ -11,6 +18,13 @@ import { type ItemRecord, type ItemState, isDone, type OrderState, prerequisites
  *      │                  ├──fail──> FatallyFailed (fallout) ──operatorRetry──> Pending
  *      ├──hold──> OnHold ─┴──start (released)──> Running
  *      └──skip (condition false)──> Skipped
+ *
+ * A cancellation of the order (use-cases/cancel-order.ts) ends every item where it stands: one that has
+ * not acted is discarded (Pending, On Hold, Failed or in fallout ──discard──> Discarded), one in flight
+ * on its system is frozen (Running ──freeze──> Frozen: its late answer is kept in its log, applied to
+ * nothing), and a completed one whose plan item declares a compensation is undone
+ * (Completed ──compensate──> Compensating ──compensated──> Compensated, as its compensation item
+ * completes; ──compensationSkipped──> Completed when an operator skips that compensation).
  *
  * When the plan execution that waits for an item ends abnormally (failed, timed out, stopped) while the
  * item is under way, `runEnded` puts it in fallout from Pending, OnHold, Failed or Running.
@@ -35,8 +49,19 @@ export const ITEM_EVENTS = [
   'operatorAbort',
   'operatorAbortToFallout',
   'runEnded',
+  'discard',
+  'freeze',
+  'compensate',
+  'compensated',
+  'compensationSkipped',
 ] as const;
 export type ItemEvent = (typeof ITEM_EVENTS)[number];
+
+/** The events of an order's cancellation: each moves an item whatever attempt holds it. */
+export type CancellationEvent = Extract<
+  ItemEvent,
+  'discard' | 'freeze' | 'compensate' | 'compensated' | 'compensationSkipped'
+>;
 
 export interface LifecycleRule {
   /** The states the event moves an item out of, whoever sends it. */
@@ -126,6 +151,32 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     to: 'FatallyFailed',
     means: 'be put in fallout as its plan run ended',
   },
+  // A cancellation: whatever attempt held the item, it is over.
+  discard: {
+    from: ['Pending', 'OnHold', 'Failed', 'FatallyFailed'],
+    fromOwnRunning: false,
+    to: 'Discarded',
+    means: "be discarded by its order's cancellation",
+  },
+  freeze: {
+    from: ['Running'],
+    fromOwnRunning: false,
+    to: 'Frozen',
+    means: "be frozen by its order's cancellation",
+  },
+  compensate: {
+    from: ['Completed'],
+    fromOwnRunning: false,
+    to: 'Compensating',
+    means: 'be compensated',
+  },
+  compensated: { from: ['Compensating'], fromOwnRunning: false, to: 'Compensated', means: 'be compensated' },
+  compensationSkipped: {
+    from: ['Compensating'],
+    fromOwnRunning: false,
+    to: 'Completed',
+    means: 'keep what it did, its compensation skipped',
+  },
 };
 
 /** The event that moves a Running item to the state its outcome decides. */
@@ -135,8 +186,16 @@ export const FINISHING_EVENTS = {
   FatallyFailed: 'fail',
 } as const satisfies Partial<Record<ItemState, ItemEvent>>;
 
-/** States no event leaves: the item is done. */
-export const FINAL_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Skipped']);
+/**
+ * States no event leaves. A Completed item is done too, and only its order's cancellation moves it on
+ * (`compensate`).
+ */
+export const FINAL_STATES: ReadonlySet<ItemState> = new Set([
+  'Skipped',
+  'Discarded',
+  'Frozen',
+  'Compensated',
+]);
 
 /**
  * What an event does to an item in `state`: the state it moves to, or why it is refused.
@@ -153,7 +212,9 @@ export function transition(
   if (rule.from.includes(state) || (rule.fromOwnRunning && holdsAttempt && state === 'Running'))
     return { to: rule.to };
   if (rule.fromExpiredRunning && leaseExpired && state === 'Running') return { to: rule.to };
-  if (FINAL_STATES.has(state)) return { refused: `the item is ${state}: it is done` };
+  if (CANCELLED_ITEM_STATES.has(state)) return { refused: `the item is ${state}: its order was cancelled` };
+  if (FINAL_STATES.has(state) || state === 'Completed')
+    return { refused: `the item is ${state}: it is done` };
   if (state === 'Running' && rule.fromOwnRunning)
     return { refused: 'the item runs under another attempt, which alone moves it on' };
   const from = [...rule.from, ...(rule.fromOwnRunning ? ['Running (under this attempt)'] : [])];
@@ -184,6 +245,9 @@ export function transition(
  */
 export const LEASE_SECONDS = 20;
 
+/** How long an item that arrives while its order's cancellation is assessed waits before it looks again. */
+export const ASSESSMENT_WAIT_SECONDS = 2;
+
 /** True when the item runs under a worker whose lease has run out. */
 export function leaseExpired(item: Pick<ItemRecord, 'state' | 'leaseUntil'>, now: Date): boolean {
   return (
@@ -206,15 +270,25 @@ export function onArrival(
   deliveryId: string,
   now: Date,
 ): Arrival {
+  if (CANCELLED_ITEM_STATES.has(item.state))
+    return { kind: 'ignore', why: `the item is ${item.state}: its order is cancelled` };
   if (isDone(item)) return { kind: 'replay' };
   if (item.state === 'FatallyFailed') return { kind: 'holdOrder' };
   if (order.state === 'failed') return { kind: 'orderFailed' };
+  // While a cancellation is assessed nothing of the plan starts (it may be refused, and the item go on);
+  // once it is accepted only its compensations run.
+  if (order.state === 'assessingCancellation' && !item.compensates)
+    return { kind: 'notYet', dueAt: new Date(now.getTime() + ASSESSMENT_WAIT_SECONDS * 1000).toISOString() };
+  if ((order.state === 'pendingCancellation' || order.state === 'cancelled') && !item.compensates)
+    return { kind: 'ignore', why: `its order is ${order.state}` };
   if (item.state === 'Failed' && item.nextAttemptAt && now.getTime() < Date.parse(item.nextAttemptAt))
     return { kind: 'notYet', dueAt: item.nextAttemptAt };
   if (item.state === 'Running' && item.attemptId !== deliveryId && !leaseExpired(item, now))
     return { kind: 'ignore', why: 'another delivery runs it' };
   if (item.awaiting) return { kind: 'awaitCallback', deadline: item.awaiting.deadline };
-  if (!item.taskTokens?.length) return { kind: 'ignore', why: 'its plan has not dispatched it yet' };
+  // A compensation is started by its cancellation, not dispatched by a plan run.
+  if (!item.taskTokens?.length && !item.compensates)
+    return { kind: 'ignore', why: 'its plan has not dispatched it yet' };
   if (!prerequisitesDone(item, order.done)) return { kind: 'ignore', why: 'its prerequisites are not done' };
   return { kind: 'run' };
 }

@@ -16,11 +16,48 @@ export const ITEM_STATES = [
   'FatallyFailed',
   'Completed',
   'Skipped',
+  'Discarded',
+  'Frozen',
+  'Compensating',
+  'Compensated',
 ] as const;
 export type ItemState = (typeof ITEM_STATES)[number];
 
+/**
+ * The states a cancellation leaves an order's items in (cancellation.ts): never started (Discarded),
+ * in flight on their system when it came (Frozen), or done and undone by their compensation
+ * (Compensating, then Compensated).
+ */
+export const CANCELLED_ITEM_STATES: ReadonlySet<ItemState> = new Set([
+  'Discarded',
+  'Frozen',
+  'Compensating',
+  'Compensated',
+]);
+
 /** TMF622 order states Switchboard moves through. */
-export type OrderState = 'acknowledged' | 'inProgress' | 'held' | 'completed' | 'failed';
+export type OrderState =
+  | 'acknowledged'
+  | 'inProgress'
+  | 'held'
+  | 'completed'
+  | 'failed'
+  | 'assessingCancellation'
+  | 'pendingCancellation'
+  | 'cancelled';
+
+/** Order states a cancellation may start from: the order is under way. */
+export const CANCELLABLE_ORDER_STATES: readonly OrderState[] = ['acknowledged', 'inProgress', 'held'];
+
+/** The cancellation an order is going through (absent when none is). */
+export interface OrderCancellation {
+  /** The CancelProductOrder's id. */
+  id: string;
+  /** The state the order goes back to if the cancellation is refused. */
+  previousState: OrderState;
+  /** Keys of the compensation items it runs, once assessed: the order is cancelled when all are done. */
+  compensations?: string[];
+}
 
 export interface HistoryEntry {
   at: string;
@@ -43,6 +80,8 @@ export interface OrderRecord {
   holds?: string[];
   /** Plan executions started for this order: one per plan, covering the lines (ids) it fulfils. */
   planRuns: { planId: string; executionName: string; lineIds: string[] }[];
+  /** The cancellation under way, or the one that cancelled the order. */
+  cancellation?: OrderCancellation;
   createdAt: string;
   updatedAt: string;
   completedAt?: string;
@@ -66,6 +105,12 @@ export interface ItemRecord {
   interfaceId?: string;
   /** Keys of the items this one waits for. */
   dependsOn: string[];
+  /**
+   * A compensation item: the key of the completed item it undoes, for a cancellation. It runs its plan
+   * item's `compensation` (a callout or a procedure), started by the cancellation rather than by a plan
+   * run, and waits (`dependsOn`) for the compensations of the items that depended on the one it undoes.
+   */
+  compensates?: string;
   state: ItemState;
   /** How many transitions the item has made: its history entries are numbered 1 to `version`. */
   version?: number;

@@ -1,7 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { DynamoDbCancellationStore } from '../adapters/dynamodb-cancellation-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { listPosition } from '../adapters/order-records';
+import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import type { OrderRecord, OrderState } from '../domain/orchestration';
@@ -9,7 +11,7 @@ import { TMF622_BASE_PATH, toProductOrder } from '../domain/order-view';
 import { MAX_ORDER_BYTES, productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
 import { actorOf, maySeeOrder, readsAllOrders } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
-import { dynamoDocuments, stepFunctions } from '../shared/aws-clients';
+import { dynamoDocuments, sqs, stepFunctions } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
@@ -17,9 +19,14 @@ import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { telemetry } from '../shared/observability';
+import type { RequestCancellationDeps } from '../use-cases/cancel-order';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
+import { handleCancellationRoute } from './cancellations';
+import { decodeCursor, encodeCursor } from './cursor';
 
-export interface OrderApiDeps extends SubmitOrderDeps {
+export { decodeCursor, encodeCursor };
+
+export interface OrderApiDeps extends SubmitOrderDeps, RequestCancellationDeps {
   store: OrderStore;
 }
 
@@ -69,7 +76,8 @@ export const MAX_LIST_BYTES = 5 * 1024 * 1024;
 
 /**
  * TMF622 productOrder: POST (submitters) creates an order and starts its plans; GET lists and GET /{id}
- * reads them — a submitter its own, readers and operators every order.
+ * reads them — a submitter its own, readers and operators every order. And cancelProductOrder
+ * (cancellations.ts).
  */
 export async function handleOrderApi(
   deps: OrderApiDeps,
@@ -138,6 +146,8 @@ export async function handleOrderApi(
       }
       return json(200, toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context));
     }
+    const cancellation = await handleCancellationRoute(deps, event, caller);
+    if (cancellation) return cancellation;
     throw new NotFoundError(`no route ${route}`);
   } catch (error) {
     return errorResponse(error);
@@ -153,6 +163,8 @@ function productionDeps(): OrderApiDeps {
     catalog: bundledCatalog(),
     now: () => new Date(),
     telemetry,
+    cancellations: new DynamoDbCancellationStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
+    queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
   };
   return deps;
 }
@@ -190,32 +202,4 @@ function withinSize(orders: OrderRecord[], next: string | undefined) {
     views.push(view);
   }
   return { views, next };
-}
-
-/** The cursor a page's Link gives: opaque to callers (base64url of where the next page starts). */
-export const encodeCursor = (position: string): string =>
-  Buffer.from(JSON.stringify({ after: position })).toString('base64url');
-
-const cursorSchema = z.object({
-  after: z.string().regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[A-Za-z0-9_-]{1,100}$/),
-});
-
-/** The position a cursor names; a cursor not made by encodeCursor is refused naming `after`. */
-export function decodeCursor(cursor: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const checked = cursorSchema.safeParse(parsed);
-  if (!checked.success) {
-    throw new ValidationError([
-      {
-        field: 'after',
-        message: 'is not a cursor Switchboard gave: use the Link header’s rel="next" as it is',
-      },
-    ]);
-  }
-  return checked.data.after;
 }

@@ -1,4 +1,5 @@
 import type { HoldInfo } from '../domain/availability';
+import type { CancellationEvent } from '../domain/item-lifecycle';
 import type {
   AttemptRecord,
   ItemDetail,
@@ -140,6 +141,11 @@ export interface OrderStore {
     leaseUntil?: string,
     /** The nonce of the attempt's callback URL: a new attempt's, or the one a takeover goes on with. */
     nonce?: string,
+    /**
+     * Claimed only while its order is in one of these states, in one transaction with the claim: a point
+     * of no return starts only while no cancellation is being assessed (cancellation.ts).
+     */
+    guardOrder?: readonly OrderState[],
   ): Promise<boolean>;
   /**
    * Extends the lease of a Running item this attempt holds (its callout runs on); false when it no
@@ -304,4 +310,35 @@ export interface OrderStore {
   ): Promise<string[]>;
   /** Changes the order's state if it is in one of `from`; false otherwise. */
   setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean>;
+  /**
+   * Ends an item where it stands for its order's cancellation (item-lifecycle.ts: discard, freeze,
+   * compensate, compensated, compensationSkipped), with `reason` in its history; false when its state is
+   * not one the event moves out of (it moved meanwhile).
+   */
+  cancelItem(
+    orderId: string,
+    key: string,
+    event: CancellationEvent,
+    reason: string,
+    at: string,
+  ): Promise<boolean>;
+  /**
+   * Writes a cancellation's compensation items, each once (one there already is kept as it is), and
+   * keeps their keys on the order's cancellation, if it is still `cancellationId`.
+   */
+  addCompensations(orderId: string, cancellationId: string, items: ItemRecord[]): Promise<void>;
+  /**
+   * Moves an order under cancellation `cancellationId` from `from` to `to`: with `endCancellation` the
+   * cancellation is taken off the order (refused: it goes back to where it was), with `clearHolds` what
+   * held it is let go (accepted: nothing of it waits for an operator but its compensations). False when
+   * the order is not there and so.
+   */
+  moveCancellingOrder(
+    orderId: string,
+    cancellationId: string,
+    from: OrderState,
+    to: OrderState,
+    at: string,
+    options?: { endCancellation?: boolean; clearHolds?: boolean },
+  ): Promise<boolean>;
 }

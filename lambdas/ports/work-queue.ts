@@ -39,7 +39,22 @@ export interface CallbackDeadlineMessage {
   dueAt: string;
 }
 
-export type WorkQueueMessage = StartItemMessage | CallbackDeadlineMessage | HealthProbeMessage;
+/**
+ * Moves an order's cancellation on (use-cases/cancel-order.ts): assesses it, carries it out, starts the
+ * compensations that may run, and ends it once they are done. Sent when it is asked for and as each
+ * compensation finishes; each handling picks up where the order stands, so a second changes nothing.
+ */
+export interface CancelOrderMessage {
+  kind: 'cancel';
+  orderId: string;
+  cancellationId: string;
+}
+
+export type WorkQueueMessage =
+  | StartItemMessage
+  | CallbackDeadlineMessage
+  | HealthProbeMessage
+  | CancelOrderMessage;
 
 export interface WorkQueue {
   /** Sends now, or after `delaySeconds` (at most 900, SQS's limit). */

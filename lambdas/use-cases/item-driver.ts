@@ -10,12 +10,13 @@ import {
   type Write,
 } from '../domain/item-decisions';
 import { NO_INTERFACE } from '../domain/metrics';
-import type { ItemRecord } from '../domain/orchestration';
+import type { ItemRecord, OrderState } from '../domain/orchestration';
 import type { OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanRunner } from '../ports/plan-runner';
 import type { Telemetry } from '../ports/telemetry';
 import { logger } from '../shared/logger';
 import { type StepTarget, stepTarget } from './callout-admission';
+import { cancelMessage } from './cancel-order';
 import { finish, holdOrder, sendDeadline, sendRetry } from './item-effects';
 import type { RunItemDeps } from './run-item-deps';
 
@@ -134,7 +135,7 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
   const { orderId, key } = item;
   switch (w.kind) {
     case 'claim':
-      return store.claimItem(orderId, key, w.attemptId, at, w.reason, w.leaseUntil, w.nonce);
+      return store.claimItem(orderId, key, w.attemptId, at, w.reason, w.leaseUntil, w.nonce, w.guardOrder);
     case 'hold':
       return store.holdItem(orderId, key, w.attemptId, w.hold, at);
     case 'skip':
@@ -205,12 +206,15 @@ async function carryOutOne(deps: DriverDeps, item: ItemRecord, effect: Effect, s
       return;
     case 'failOrder': {
       if (!deps.plans) throw new Error('an order is failed only where its plan runs can be stopped');
-      if (await store.setOrderState(orderId, ['acknowledged', 'inProgress', 'held'], 'failed', at()))
-        deps.telemetry.record('OrdersFailed', {});
+      // A compensation that cannot be done fails an order under cancellation too.
+      const from: OrderState[] = ['acknowledged', 'inProgress', 'held', 'pendingCancellation'];
+      if (await store.setOrderState(orderId, from, 'failed', at())) deps.telemetry.record('OrdersFailed', {});
       const by = `failed by ${effect.by.name} (${effect.by.id}): ${effect.reason}`;
       for (const token of item.taskTokens ?? []) await deps.tasks.fail(token, 'Switchboard.OrderFailed', by);
       // Its other runs wait for items that will never be started now: they are stopped, not left to time out.
       const order = scene.aggregate?.order ?? (await store.getOrder(orderId));
+      // The cancellation it was under ends with it (cancel-order.ts).
+      if (order?.cancellation) await deps.queue.send([cancelMessage(order.cancellation.id, orderId)]);
       for (const run of order?.planRuns ?? []) await deps.plans.stop(run.planId, run.executionName, by);
       return;
     }

@@ -2,6 +2,7 @@ import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
 import type { CallbackDeadlineMessage } from '../ports/work-queue';
 import { logger } from '../shared/logger';
+import { cancelMessage } from './cancel-order';
 import type { RunItemDeps } from './run-item-deps';
 
 /**
@@ -58,6 +59,8 @@ export async function finish(
   item: ItemRecord,
 ): Promise<void> {
   const { store } = deps;
+  if (item.compensates !== undefined)
+    return finishCompensation(deps, aggregate, { ...item, compensates: item.compensates });
   // Once counted done its attributes are in the context; merging them again on a replay could
   // overwrite what a later item wrote.
   const merged = aggregate.done.includes(item.key) ? undefined : item.outputAttributes;
@@ -102,4 +105,38 @@ export async function finish(
       ? deps.queue.send(ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })))
       : undefined,
   ]);
+}
+
+/**
+ * Finishes a compensation: counted done (it writes nothing to the order's context: it undoes), the
+ * item it compensates marked Compensated (or Completed again, when an operator skipped the
+ * compensation), and the cancellation moved on — it starts the compensations that waited for this one,
+ * or ends once all are done (cancel-order.ts).
+ */
+async function finishCompensation(
+  deps: Pick<RunItemDeps, 'store' | 'queue' | 'now'>,
+  aggregate: OrderAggregate,
+  item: ItemRecord & { compensates: string },
+): Promise<void> {
+  const { store } = deps;
+  await store.markItemDone(item.orderId, item.key, undefined);
+  const skipped = item.state === 'Skipped';
+  await store.cancelItem(
+    item.orderId,
+    item.compensates,
+    skipped ? 'compensationSkipped' : 'compensated',
+    skipped
+      ? `its compensation ${item.key} was skipped; what it did stays done`
+      : `compensated by ${item.key}`,
+    deps.now().toISOString(),
+  );
+  const cancellation = aggregate.order.cancellation;
+  if (!cancellation) {
+    logger.error('a compensation finished in an order under no cancellation', {
+      orderId: item.orderId,
+      itemKey: item.key,
+    });
+    return;
+  }
+  await deps.queue.send([cancelMessage(cancellation.id, item.orderId)]);
 }

@@ -4,14 +4,17 @@ import type { CallbackKeyRing } from '../domain/callback-keys';
 import type { Catalog } from '../domain/catalog';
 import type { AvailabilityEvents } from '../ports/availability-events';
 import type { CalloutLimits } from '../ports/callout-limits';
+import type { CancellationStore } from '../ports/cancellation-store';
 import type { ConfigurationStore } from '../ports/configuration-store';
 import type { HttpClient } from '../ports/http-client';
 import type { OrderStore } from '../ports/order-store';
+import type { PlanRunner } from '../ports/plan-runner';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
 import type { Telemetry } from '../ports/telemetry';
 import type {
   CallbackDeadlineMessage,
+  CancelOrderMessage,
   HealthProbeMessage,
   StartItemMessage,
   WorkQueue,
@@ -49,6 +52,17 @@ export interface RunItemDeps {
   sleep: (ms: number) => Promise<void>;
   /** The metrics operators watch and the spans of the trace. */
   telemetry: Telemetry;
+  /**
+   * What carrying out a cancellation needs besides (use-cases/cancel-order.ts): the worker has both;
+   * a worker built without them (a test's that sends no cancellation) refuses a `cancel` message.
+   */
+  cancellations?: CancellationStore;
+  plans?: PlanRunner;
 }
 
-export type WorkMessage = ItemDispatch | StartItemMessage | CallbackDeadlineMessage | HealthProbeMessage;
+export type WorkMessage =
+  | ItemDispatch
+  | StartItemMessage
+  | CallbackDeadlineMessage
+  | HealthProbeMessage
+  | CancelOrderMessage;

@@ -2,7 +2,7 @@ import { planItemOf } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { type CallbackMessage, callbackBodySchema, correlationIdOf } from '../domain/callback';
 import { mappingInput } from '../domain/callout';
-import { calloutTargetOf } from '../domain/catalog';
+import { calloutTargetOf, plannedItemOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
@@ -22,6 +22,7 @@ import {
   wakeOf,
 } from './callout-admission';
 import { callout, describe, probeHealth } from './callout-exchange';
+import { carryOutCancellation } from './cancel-order';
 import { drive, type FindOut, type Scene } from './item-driver';
 import { mapAttributes, runProcedureItem } from './procedure-item';
 import type { RunItemDeps, WorkMessage } from './run-item-deps';
@@ -52,6 +53,12 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   const at = () => deps.now().toISOString();
   if ('kind' in message && message.kind === 'deadline') return checkDeadline(deps, message);
   if ('kind' in message && message.kind === 'probe') return probeHealth(deps, message);
+  if ('kind' in message && message.kind === 'cancel') {
+    const { cancellations, plans } = deps;
+    if (!cancellations || !plans)
+      throw new Error('this worker was built without the cancellation store and the plan runner');
+    return carryOutCancellation({ ...deps, cancellations, plans }, message);
+  }
   const releaseId = 'kind' in message && message.kind === 'start' ? message.releaseId : undefined;
   const wake = 'kind' in message && message.kind === 'start' ? wakeOf(message) : undefined;
   if ('taskToken' in message) {
@@ -76,7 +83,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
     logger.error('work message for an unknown item', { orderId: message.orderId, itemKey: message.itemKey });
     return;
   }
-  const planItem = deps.catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);
+  const planItem = plannedItemOf(deps.catalog, item);
   const calls = calloutTargetOf(deps.catalog, item);
   if (calls) addLogKeys({ system: calls.systemId, interface: calls.interfaceId });
   const { order, done } = aggregate;

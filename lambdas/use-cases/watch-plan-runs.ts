@@ -46,7 +46,8 @@ export async function planRunEnded(
   const { order, done } = aggregate;
   const planRun = order.planRuns.find((r) => r.executionName === run.executionName);
   if (!planRun) return { fallout: [], because: `order "${orderId}" has no plan run ${run.executionName}` };
-  if (order.state === 'failed' || order.state === 'completed')
+  // A cancellation stops its order's runs and ends their items itself.
+  if (['failed', 'completed', 'pendingCancellation', 'cancelled'].includes(order.state))
     return { fallout: [], because: `the order is ${order.state}` };
   const fallout: string[] = [];
   for (const item of aggregate.items.values()) {

@@ -123,6 +123,16 @@ export class SwitchboardApi extends Construct {
       methods: [HttpMethod.GET],
       integration: orders,
     });
+    route({
+      path: `${TMF622_BASE}/cancelProductOrder`,
+      methods: [HttpMethod.POST, HttpMethod.GET],
+      integration: orders,
+    });
+    route({
+      path: `${TMF622_BASE}/cancelProductOrder/{id}`,
+      methods: [HttpMethod.GET],
+      integration: orders,
+    });
     const orchestration = new HttpLambdaIntegration('Orchestration', props.orchestrationApi);
     route({
       path: '/orchestration/orders/{orderId}/items',

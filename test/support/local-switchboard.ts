@@ -12,6 +12,7 @@ import { type ActivationOptions, startActivation } from '../../simulators/activa
 import {
   type DemoCredentials,
   type DemoSystems,
+  type DemoSystemsOptions,
   demoCredentials,
   FREE_DEMO_PORTS,
   startDemoSystems,
@@ -74,6 +75,8 @@ export interface TestSwitchboardOptions {
   >;
   /** More synth context (`switchboard:callbackThrottle`, …). */
   context?: Record<string, unknown>;
+  /** Faults the demo systems answer with instead of acting (asked for each request, so a test can change them). */
+  faults?: DemoSystemsOptions['faults'];
 }
 
 /** How long one API call of a test may take before it fails (a hung runtime must fail the test, not CI). */
@@ -103,6 +106,7 @@ export async function startTestSwitchboard(options: TestSwitchboardOptions = {})
     credentials,
     activationMode: 'async',
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
+    ...(options.faults ? { faults: options.faults } : {}),
   });
   try {
     if (options.activation) systems = await replaceActivation(systems, credentials, options);

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { assessCancellation, compensationsReady, type PlanItemOf } from '../../lambdas/domain/cancellation';
+import {
+  assessCancellation,
+  compensationItems,
+  compensationKeyOf,
+  type PlanItemOf,
+} from '../../lambdas/domain/cancellation';
 import { ITEM_STATES, type ItemRecord, type ItemState } from '../../lambdas/domain/orchestration';
 
 /** An item of the DSL plan, in a state. */
-const item = (id: string, state: ItemState, dependsOn: string[] = []): ItemRecord => ({
+const item = (
+  id: string,
+  state: ItemState,
+  dependsOn: string[] = [],
+  started = state !== 'Pending',
+): ItemRecord => ({
   orderId: 'o-1',
   key: `dsl.${id}.1`,
   planId: 'dsl',
@@ -14,9 +24,18 @@ const item = (id: string, state: ItemState, dependsOn: string[] = []): ItemRecor
   type: 'callout',
   dependsOn: dependsOn.map((d) => `dsl.${d}.1`),
   state,
+  ...(started ? { startedAt: '2026-12-06T10:00:01.000Z' } : {}),
   createdAt: '2026-12-06T10:00:00.000Z',
   updatedAt: '2026-12-06T10:00:00.000Z',
 });
+
+const AT = '2026-12-06T11:00:00.000Z';
+/** The compensations of the completed items an assessment compensates, as the use case writes them. */
+const compensationsOf = (items: ItemRecord[], plan: PlanItemOf) => {
+  const assessment = assessCancellation(items, plan);
+  assert.equal(assessment.kind, 'cancel');
+  return compensationItems(items, new Set(assessment.compensate), plan, 'c-1', AT);
+};
 
 /** The DSL plan's points of no return and compensations, as the demo catalog declares them. */
 const DSL: Record<string, ReturnType<PlanItemOf>> = {
@@ -47,7 +66,6 @@ describe('assessing a cancellation', () => {
       freeze: [],
       compensate: [],
       left: [],
-      waitsFor: {},
     });
   });
 
@@ -61,10 +79,27 @@ describe('assessing a cancellation', () => {
       'dsl.book-installation.1',
       'dsl.start-billing.1',
     ]);
-    assert.deepEqual(assessment.waitsFor, { 'dsl.reserve-port.1': [] });
+    const [release, ...more] = compensationsOf(dslOrder({ 'reserve-port': 'Completed' }), dslPlan);
+    assert.deepEqual(more, []);
+    assert.deepEqual(release, {
+      orderId: 'o-1',
+      key: 'dsl.reserve-port.1.undo',
+      planId: 'dsl',
+      planItemId: 'reserve-port',
+      lineId: '1',
+      type: 'callout',
+      interfaceId: 'inventory-release-port',
+      dependsOn: [],
+      compensates: 'dsl.reserve-port.1',
+      state: 'Pending',
+      version: 1,
+      recent: [{ at: AT, state: 'Pending', reason: 'compensates dsl.reserve-port.1 for cancellation c-1' }],
+      createdAt: AT,
+      updatedAt: AT,
+    });
   });
 
-  it('while activation waits for its callback: freezes it, and the port waits for it to settle', () => {
+  it('while activation waits for its callback: freezes it, releases the port, leaves the booking', () => {
     const assessment = assessCancellation(
       dslOrder({ 'reserve-port': 'Completed', 'activate-line': 'Running', 'book-installation': 'Completed' }),
       dslPlan,
@@ -75,45 +110,30 @@ describe('assessing a cancellation', () => {
     assert.deepEqual(assessment.compensate, ['dsl.reserve-port.1']);
     assert.deepEqual(assessment.left, ['dsl.book-installation.1'], 'the booking declares no compensation');
     assert.deepEqual(assessment.discard, ['dsl.start-billing.1']);
-    assert.deepEqual(assessment.waitsFor, {
-      'dsl.reserve-port.1': ['dsl.activate-line.1'],
-      'dsl.activate-line.1': [],
-    });
-    assert.deepEqual(compensationsReady(assessment, assessment.compensate, new Set()), []);
-    assert.deepEqual(
-      compensationsReady(assessment, assessment.compensate, new Set(['dsl.activate-line.1'])),
-      ['dsl.reserve-port.1'],
-    );
   });
 
-  it('undoes the line before the port, and billing (in flight) before both', () => {
-    const assessment = assessCancellation(
-      dslOrder({ 'reserve-port': 'Completed', 'activate-line': 'Completed', 'start-billing': 'Running' }),
+  it('switches the line off before it releases the port', () => {
+    const compensations = compensationsOf(
+      dslOrder({
+        'reserve-port': 'Completed',
+        'activate-line': 'Completed',
+        'book-installation': 'Completed',
+      }),
       dslPlan,
     );
 
-    assert.equal(assessment.kind, 'cancel');
-    assert.deepEqual(assessment.waitsFor, {
-      'dsl.reserve-port.1': ['dsl.activate-line.1', 'dsl.start-billing.1'],
-      'dsl.activate-line.1': ['dsl.start-billing.1'],
-      'dsl.start-billing.1': [],
-    });
-    const settled = new Set<string>();
-    const order: string[][] = [];
-    let pending = [...assessment.compensate, ...assessment.freeze];
-    while (pending.length > 0) {
-      const ready = compensationsReady(assessment, pending, settled);
-      assert.ok(ready.length > 0, `something can always go on: ${pending.join(', ')}`);
-      order.push(ready);
-      for (const key of ready) settled.add(key);
-      pending = pending.filter((key) => !settled.has(key));
-    }
-    assert.deepEqual(order, [['dsl.start-billing.1'], ['dsl.activate-line.1'], ['dsl.reserve-port.1']]);
+    assert.deepEqual(
+      compensations.map((c) => [c.key, c.interfaceId, c.dependsOn]),
+      [
+        ['dsl.activate-line.1.undo', 'activation-deactivate-line', []],
+        ['dsl.reserve-port.1.undo', 'inventory-release-port', ['dsl.activate-line.1.undo']],
+      ],
+    );
   });
 
-  it('refuses once billing, a point of no return, has completed, naming it', () => {
+  it('refuses once billing, a point of no return, has started, naming it', () => {
     const assessment = assessCancellation(
-      dslOrder({ 'reserve-port': 'Completed', 'activate-line': 'Completed', 'start-billing': 'Completed' }),
+      dslOrder({ 'reserve-port': 'Completed', 'activate-line': 'Completed', 'start-billing': 'Running' }),
       dslPlan,
     );
 
@@ -121,8 +141,35 @@ describe('assessing a cancellation', () => {
       kind: 'refused',
       itemKey: 'dsl.start-billing.1',
       reason:
-        'item dsl.start-billing.1 has completed, and it is a point of no return: the order can no longer be cancelled',
+        'item dsl.start-billing.1 is a point of no return and has started (it is Running): the order can no longer be cancelled',
     });
+  });
+
+  it('refuses once billing has completed, and once it has tried and waits for a retry', () => {
+    const completed = assessCancellation(
+      dslOrder({ 'reserve-port': 'Completed', 'activate-line': 'Completed', 'start-billing': 'Completed' }),
+      dslPlan,
+    );
+    assert.equal(completed.kind === 'refused' && completed.reason.includes('has completed'), true);
+    const retrying = assessCancellation(
+      dslOrder({ 'reserve-port': 'Completed', 'activate-line': 'Completed', 'start-billing': 'Failed' }),
+      dslPlan,
+    );
+    assert.equal(retrying.kind, 'refused', 'its system may have acted on the attempt that failed');
+  });
+
+  it('leaves the compensations a cancellation added out of its assessment', () => {
+    const items = dslOrder({ 'reserve-port': 'Compensating' });
+    const undo = {
+      ...item('reserve-port', 'Running'),
+      key: compensationKeyOf(items[0]?.key ?? ''),
+      compensates: items[0]?.key ?? '',
+    };
+
+    const assessment = assessCancellation([...items, undo], dslPlan);
+
+    assert.equal(assessment.kind, 'cancel');
+    assert.deepEqual(assessment.freeze, [], 'the compensation runs on');
   });
 
   const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -131,6 +178,7 @@ describe('assessing a cancellation', () => {
     .array(
       fc.record({
         state: fc.constantFrom(...ITEM_STATES),
+        started: fc.boolean(),
         dependsOn: fc.subarray(ids),
         pointOfNoReturn: fc.boolean(),
         compensated: fc.boolean(),
@@ -143,6 +191,8 @@ describe('assessing a cancellation', () => {
           ids[i] ?? '',
           spec.state,
           spec.dependsOn.filter((d) => ids.indexOf(d) < i),
+          spec.state !== 'Pending' &&
+            (spec.started || spec.state === 'Running' || spec.state === 'Completed'),
         ),
       );
       const plan: PlanItemOf = (it) => {
@@ -157,17 +207,17 @@ describe('assessing a cancellation', () => {
       return { items, plan };
     });
 
-  it('refuses exactly when a completed item is a point of no return', () => {
+  it('refuses exactly when a point of no return has started', () => {
     fc.assert(
       fc.property(anyOrder, ({ items, plan }) => {
         const refused = assessCancellation(items, plan).kind === 'refused';
-        const past = items.some((i) => i.state === 'Completed' && plan(i)?.pointOfNoReturn === true);
+        const past = items.some((i) => i.startedAt !== undefined && plan(i)?.pointOfNoReturn === true);
         assert.equal(refused, past);
       }),
     );
   });
 
-  it('gives every item one fate at most, and each its own: only Skipped items need nothing', () => {
+  it('gives every item one fate at most, and each its own', () => {
     fc.assert(
       fc.property(anyOrder, ({ items, plan }) => {
         const assessment = assessCancellation(items, plan);
@@ -189,6 +239,7 @@ describe('assessing a cancellation', () => {
                 : assessment.left.includes(i.key)
                   ? 'left'
                   : 'nothing';
+          const notActed = ['Pending', 'OnHold', 'Failed', 'FatallyFailed'].includes(i.state);
           const expected =
             i.state === 'Running'
               ? 'freeze'
@@ -196,9 +247,9 @@ describe('assessing a cancellation', () => {
                 ? plan(i)?.compensation
                   ? 'compensate'
                   : 'left'
-                : i.state === 'Skipped'
-                  ? 'nothing'
-                  : 'discard';
+                : notActed
+                  ? 'discard'
+                  : 'nothing';
           assert.equal(fate, expected, `${i.key} (${i.state})`);
         }
       }),
@@ -210,23 +261,28 @@ describe('assessing a cancellation', () => {
       fc.property(anyOrder, ({ items, plan }) => {
         const assessment = assessCancellation(items, plan);
         if (assessment.kind === 'refused') return;
-        const settled = new Set<string>();
+        const compensations = compensationItems(items, new Set(assessment.compensate), plan, 'c-1', AT);
+        assert.deepEqual(
+          compensations.map((c) => c.compensates),
+          assessment.compensate,
+          'one compensation for each item compensated',
+        );
         const done: string[] = [];
-        let pending = [...assessment.compensate, ...assessment.freeze];
+        let pending = compensations;
         while (pending.length > 0) {
-          const ready = compensationsReady(assessment, pending, settled);
+          const ready = pending.filter((c) => c.dependsOn.every((key) => done.includes(key)));
           assert.ok(ready.length > 0, 'no compensation waits for ever');
-          for (const key of ready) settled.add(key);
-          done.push(...ready);
-          pending = pending.filter((key) => !settled.has(key));
+          done.push(...ready.map((c) => c.key));
+          pending = pending.filter((c) => !ready.includes(c));
         }
-        // An item's compensation comes after that of every undoable item depending on it.
-        for (const i of items) {
-          for (const prerequisite of i.dependsOn) {
-            if (done.includes(i.key) && done.includes(prerequisite))
-              assert.ok(done.indexOf(i.key) < done.indexOf(prerequisite), `${i.key} before ${prerequisite}`);
-          }
-        }
+        // An item's compensation comes after that of every compensated item depending on it, directly or not.
+        const byKey = new Map(items.map((i) => [i.key, i]));
+        const dependsOnTransitively = (from: string, on: string): boolean =>
+          (byKey.get(from)?.dependsOn ?? []).some((d) => d === on || dependsOnTransitively(d, on));
+        for (const a of compensations)
+          for (const b of compensations)
+            if (dependsOnTransitively(a.compensates ?? '', b.compensates ?? ''))
+              assert.ok(done.indexOf(a.key) < done.indexOf(b.key), `${a.key} before ${b.key}`);
       }),
     );
   });

@@ -31,6 +31,8 @@ const ON_RUNNING: Partial<Record<ItemEvent, ItemState>> = {
   operatorAbortToFallout: 'FatallyFailed',
   // Not an operator's: the plan run that waited for the item ended, whichever attempt holds it.
   runEnded: 'FatallyFailed',
+  // Nor this: its order's cancellation freezes it, whichever attempt holds it.
+  freeze: 'Frozen',
 };
 
 /** An item as the lifecycle sees it: its state and the attempt it runs under. */
@@ -66,12 +68,19 @@ describe('the item lifecycle', () => {
         }
   });
 
-  it('never moves an item out of Completed or Skipped', () => {
+  it("never moves an item out of a final state, and a Completed one only by its order's cancellation", () => {
     fc.assert(
       fc.property(fc.constantFrom(...FINAL_STATES), event, fc.boolean(), (state, e, holds) => {
         const result = transition(state, e, holds);
         assert.ok('refused' in result, `${state} --${e}-->`);
-        assert.match(result.refused, /it is done/);
+        assert.match(result.refused, /it is done|its order was cancelled/);
+      }),
+    );
+    fc.assert(
+      fc.property(event, fc.boolean(), (e, holds) => {
+        const result = transition('Completed', e, holds);
+        if (e === 'compensate') assert.deepEqual(result, { to: 'Compensating' });
+        else assert.ok('refused' in result, `Completed --${e}-->`);
       }),
     );
   });
@@ -152,7 +161,16 @@ describe('the item lifecycle', () => {
 
 describe('onArrival: what a message means for the item it is about', () => {
   const NOW = new Date('2025-03-01T10:00:00.000Z');
-  const ORDER_STATES: readonly OrderState[] = ['acknowledged', 'inProgress', 'held', 'completed', 'failed'];
+  const ORDER_STATES: readonly OrderState[] = [
+    'acknowledged',
+    'inProgress',
+    'held',
+    'completed',
+    'failed',
+    'assessingCancellation',
+    'pendingCancellation',
+    'cancelled',
+  ];
   const KINDS = new Set(['replay', 'holdOrder', 'notYet', 'awaitCallback', 'orderFailed', 'ignore', 'run']);
   const arrival = fc.record({
     state: fc.constantFrom(...ITEM_STATES),
@@ -164,6 +182,7 @@ describe('onArrival: what a message means for the item it is about', () => {
     done: fc.subarray(['p-1', 'p-2']),
     orderState: fc.constantFrom(...ORDER_STATES),
     delivery: attempt,
+    compensation: fc.boolean(),
   });
   type Arrived = typeof arrival extends fc.Arbitrary<infer T> ? T : never;
   const itemOf = (a: Arrived): ItemRecord => ({
@@ -176,6 +195,7 @@ describe('onArrival: what a message means for the item it is about', () => {
     state: a.state,
     ...(a.attemptId ? { attemptId: a.attemptId } : {}),
     ...(a.dispatched ? { taskTokens: ['token-1'] } : {}),
+    ...(a.compensation ? { compensates: 'dsl.reserve.1' } : {}),
     ...(a.awaiting ? { awaiting: { since: NOW.toISOString(), deadline: '2025-03-02T10:00:00.000Z' } } : {}),
     ...(a.retryInMs !== undefined
       ? { nextAttemptAt: new Date(NOW.getTime() + a.retryInMs).toISOString() }
@@ -192,9 +212,47 @@ describe('onArrival: what a message means for the item it is about', () => {
   it('replays a done item and never runs it again: no message leaves a final state', () => {
     fc.assert(
       fc.property(arrival, (a) => {
-        fc.pre(FINAL_STATES.has(a.state));
+        fc.pre(a.state === 'Completed' || a.state === 'Skipped');
         assert.deepEqual(decide(a), { kind: 'replay' });
       }),
+    );
+    fc.assert(
+      fc.property(arrival, (a) => {
+        fc.pre(FINAL_STATES.has(a.state) || a.state === 'Compensating');
+        assert.equal(decide(a).kind, a.state === 'Skipped' ? 'replay' : 'ignore');
+      }),
+    );
+  });
+
+  it("starts nothing of a plan while its order's cancellation is assessed or carried out: only compensations", () => {
+    fc.assert(
+      fc.property(arrival, (a) => {
+        fc.pre(!a.compensation);
+        const decided = decide(a);
+        if (a.orderState === 'assessingCancellation') assert.notEqual(decided.kind, 'run');
+        if (a.orderState === 'pendingCancellation' || a.orderState === 'cancelled')
+          assert.ok(['replay', 'holdOrder', 'ignore'].includes(decided.kind), decided.kind);
+      }),
+    );
+    // A Pending item of an order being assessed looks again soon: the cancellation may be refused.
+    const pending: Arrived = {
+      state: 'Pending',
+      attemptId: undefined,
+      dispatched: true,
+      awaiting: false,
+      retryInMs: undefined,
+      dependsOn: [],
+      done: [],
+      orderState: 'assessingCancellation',
+      delivery: 'a-1',
+      compensation: false,
+    };
+    assert.deepEqual(decide(pending), { kind: 'notYet', dueAt: '2025-03-01T10:00:02.000Z' });
+    assert.deepEqual(
+      decide({ ...pending, compensation: true, dispatched: false, orderState: 'pendingCancellation' }),
+      {
+        kind: 'run',
+      },
     );
   });
 
@@ -211,7 +269,7 @@ describe('onArrival: what a message means for the item it is about', () => {
     fc.assert(
       fc.property(arrival, (a) => {
         fc.pre(decide(a).kind === 'run');
-        assert.equal(a.dispatched, true);
+        assert.ok(a.dispatched || a.compensation, 'a plan dispatched it, or a cancellation started it');
         assert.ok(a.dependsOn.every((key) => a.done.includes(key)));
         assert.notEqual(a.orderState, 'failed');
         assert.equal(a.awaiting, false, 'an item waiting for its callback is finished by it, not run');

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { demoDslOrder } from '../../local/demo-orders';
+import {
+  eventually,
+  loggedLines,
+  startTestSwitchboard,
+  type TestSwitchboard,
+} from '../support/local-switchboard';
+import { tmf622Problems } from '../support/tmf622';
+
+const TMF = '/tmf-api/productOrderingManagement/v5';
+
+interface Item {
+  key: string;
+  state: string;
+  compensates?: string;
+  history: { state: string; reason: string }[];
+}
+
+/**
+ * Cancelling DSL orders in flight through the local runtime (TMF622 CancelProductOrder): what has not
+ * started is discarded, what was done is compensated through the callout machinery, and a point of no
+ * return that has started refuses the cancellation while the order goes on.
+ */
+describe('cancelling an order in flight', () => {
+  let sb: TestSwitchboard;
+  /** Billing answers 500 while this is set: its item started, and waits for a retry. */
+  let billingFails = false;
+  before(async () => {
+    sb = await startTestSwitchboard({
+      faults: (system) => (system === 'billing' && billingFails ? 500 : undefined),
+    });
+  });
+  after(async () => {
+    await sb?.stop();
+  });
+
+  const submit = async (externalId: string) => {
+    const created = await sb.call('POST', `${TMF}/productOrder`, demoDslOrder(externalId));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return (created.body as { id: string }).id;
+  };
+  const itemsOf = async (orderId: string) => {
+    const answer = await sb.call('GET', `/orchestration/orders/${orderId}/items`);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    return new Map((answer.body as { items: Item[] }).items.map((item) => [item.key, item]));
+  };
+  const itemIn = (orderId: string, key: string, state: string) =>
+    eventually(
+      async () => ((await itemsOf(orderId)).get(key)?.state === state ? true : undefined),
+      60_000,
+      `${key} to be ${state}`,
+    );
+  const cancellationIn = (id: string, states: string[]) =>
+    eventually(
+      async () => {
+        const answer = await sb.call('GET', `${TMF}/cancelProductOrder/${id}`);
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        const body = answer.body as { state: string };
+        return states.includes(body.state) ? body : undefined;
+      },
+      60_000,
+      `cancellation ${id} to be ${states.join(' or ')}`,
+    );
+  const orderState = async (orderId: string) =>
+    ((await sb.call('GET', `${TMF}/productOrder/${orderId}`)).body as { state: string }).state;
+  const setSystem = async (systemId: string, state: 'Up' | 'Down') => {
+    const answer = await sb.call('PUT', `/admin/systems/${systemId}/state`, { state, reason: 'test' });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  };
+
+  it('after the port was reserved: releases it, discards what had not started, and cancels the order', async () => {
+    await setSystem('activation', 'Down');
+    try {
+      const orderId = await submit('cancel-1');
+      await itemIn(orderId, 'dsl-broadband.activate-line.1', 'OnHold');
+      await itemIn(orderId, 'dsl-broadband.book-installation.1', 'Completed');
+      const port = [...sb.systems.inventory.reserved].find(([, r]) => r.orderId === orderId)?.[0];
+      assert.ok(port, 'inventory reserved a port for the order');
+
+      const asked = await sb.call('POST', `${TMF}/cancelProductOrder`, {
+        '@type': 'CancelProductOrder',
+        productOrder: { id: orderId, '@type': 'ProductOrderRef' },
+        cancellationReason: 'the customer moved',
+      });
+      assert.equal(asked.status, 201, JSON.stringify(asked.body));
+      const cancellation = asked.body as { id: string; href: string; state: string };
+      assert.equal(cancellation.state, 'acknowledged');
+      assert.equal(asked.headers.get('location'), cancellation.href);
+      assert.deepEqual(tmf622Problems('CancelProductOrder', asked.body), []);
+
+      const done = await cancellationIn(cancellation.id, ['done', 'terminatedWithError']);
+      assert.equal(done.state, 'done', JSON.stringify(done));
+      assert.deepEqual(tmf622Problems('CancelProductOrder', done), []);
+      assert.equal(await orderState(orderId), 'cancelled');
+      assert.deepEqual(sb.systems.inventory.released, [port], 'the port was released, once');
+
+      const items = await itemsOf(orderId);
+      const states = Object.fromEntries([...items].map(([key, item]) => [key, item.state]));
+      assert.deepEqual(states, {
+        'dsl-broadband.reserve-port.1': 'Compensated',
+        'dsl-broadband.reserve-port.1.undo': 'Completed',
+        'dsl-broadband.activate-line.1': 'Discarded',
+        // The booking declares no compensation: what it did stays done.
+        'dsl-broadband.book-installation.1': 'Completed',
+        'dsl-broadband.start-billing.1': 'Discarded',
+      });
+      assert.equal(
+        items.get('dsl-broadband.reserve-port.1.undo')?.compensates,
+        'dsl-broadband.reserve-port.1',
+      );
+
+      // Activation back Up sends nothing of the cancelled order: its item was taken off the hold lists.
+      await setSystem('activation', 'Up');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.equal(
+        sb.systems.activation.requests.filter((r) => JSON.stringify(r.body ?? '').includes(orderId)).length,
+        0,
+      );
+
+      const listed = await sb.call('GET', `${TMF}/cancelProductOrder?productOrder.id=${orderId}`);
+      assert.equal(listed.status, 200);
+      assert.deepEqual(
+        (listed.body as { id: string }[]).map((c) => c.id),
+        [cancellation.id],
+      );
+      const again = await sb.call('POST', `${TMF}/cancelProductOrder`, { productOrder: { id: orderId } });
+      assert.equal(again.status, 409, JSON.stringify(again.body));
+      assert.match(JSON.stringify(again.body), /is cancelled/);
+    } finally {
+      await setSystem('activation', 'Up');
+    }
+  });
+
+  it('refuses once billing, a point of no return, has started, naming it; and the order goes on', async () => {
+    billingFails = true;
+    try {
+      const orderId = await submit('cancel-2');
+      await eventually(
+        async () => {
+          const billing = (await itemsOf(orderId)).get('dsl-broadband.start-billing.1');
+          return billing?.state === 'Failed' ? billing : undefined;
+        },
+        60_000,
+        'billing to fail once and wait for a retry',
+      );
+      const asked = await sb.call('POST', `${TMF}/cancelProductOrder`, { productOrder: { id: orderId } });
+      assert.equal(asked.status, 201, JSON.stringify(asked.body));
+      const { id } = asked.body as { id: string };
+
+      const ended = (await cancellationIn(id, ['done', 'terminatedWithError'])) as {
+        state: string;
+        errorMessage?: { message: string };
+      };
+      assert.equal(ended.state, 'terminatedWithError');
+      assert.match(
+        ended.errorMessage?.message ?? '',
+        /dsl-broadband\.start-billing\.1 is a point of no return/,
+      );
+      assert.deepEqual(tmf622Problems('CancelProductOrder', ended), []);
+      assert.deepEqual(sb.systems.inventory.released.length, 1, 'nothing of this order was released');
+
+      billingFails = false;
+      await eventually(
+        async () => ((await orderState(orderId)) === 'completed' ? true : undefined),
+        90_000,
+        'the order to go on and complete',
+      );
+    } finally {
+      billingFails = false;
+    }
+  });
+
+  it('refuses what it cannot take: a missing order, no order named, a server-set field', async () => {
+    const missing = await sb.call('POST', `${TMF}/cancelProductOrder`, { productOrder: { id: 'no-such' } });
+    assert.equal(missing.status, 400, JSON.stringify(missing.body));
+    assert.match(JSON.stringify(missing.body), /productOrder\.id/);
+
+    const noRef = await sb.call('POST', `${TMF}/cancelProductOrder`, { cancellationReason: 'x' });
+    assert.equal(noRef.status, 400);
+    assert.match(JSON.stringify(noRef.body), /productOrder/);
+
+    const stateSent = await sb.call('POST', `${TMF}/cancelProductOrder`, {
+      productOrder: { id: 'x' },
+      state: 'done',
+    });
+    assert.equal(stateSent.status, 400);
+    assert.match(JSON.stringify(stateSent.body), /state/);
+
+    const unknown = await sb.call('GET', `${TMF}/cancelProductOrder/no-such`);
+    assert.equal(unknown.status, 404);
+  });
+
+  it('logged no error while it did all this: no message failed, none was dropped', () => {
+    const errors = sb.logs.filter((line) => /"level":"(ERROR|CRITICAL)"/.test(line));
+    assert.deepEqual(errors, []);
+    // The log is read as it is written: the worker's word for the one order it cancelled is there.
+    const cancelled = loggedLines(sb, 'CalloutWorker', 'order cancelled');
+    assert.equal(cancelled.length, 1);
+    assert.equal(cancelled[0]?.level, 'INFO');
+  });
+});
