@@ -1003,14 +1003,51 @@ export class DynamoDbOrderStore implements OrderStore {
     event: CancellationEvent,
     reason: string,
     at: string,
+    frozenUntil?: string,
   ): Promise<boolean> {
     return this.transition(orderId, key, historyEntry(at, LIFECYCLE[event].to, reason), {
       // Off every list that would bring an operator or a release to it; a frozen item keeps its attempt
       // and callback URL, so its late answer is still known for what it is.
-      sets: [],
+      sets: frozenUntil ? ['frozenUntil = :until'] : [],
       removes: [...OFF_THE_HOLD_LISTS, 'falloutList', 'falloutSort', 'nextAttemptAt', 'awaiting'],
       event,
+      ...(frozenUntil ? { values: { ':until': frozenUntil } } : {}),
     });
+  }
+
+  recordLateAnswer(
+    orderId: string,
+    key: string,
+    from: { attemptId: string } | { nonce: string; callbackId: string; body: unknown },
+    acted: boolean,
+    reason: string,
+    at: string,
+    /** What its answer's mapping gave, kept on the item for its compensation (not on the order). */
+    attributes?: Record<string, unknown>,
+  ): Promise<boolean> {
+    const byCallback = 'nonce' in from;
+    const kept = byCallback
+      ? callbackEntry(
+          { kind: acted ? 'completed' : 'failed', body: from.body },
+          { nonce: from.nonce, callbackId: from.callbackId, at },
+        )
+      : undefined;
+    return this.transition(
+      orderId,
+      key,
+      historyEntry(at, 'Frozen', reason),
+      {
+        sets: ['lateAnswer = :late', ...(attributes ? ['outputAttributes = :attributes'] : [])],
+        event: 'lateAnswer',
+        also: `attribute_not_exists(lateAnswer) AND ${byCallback ? 'callbackNonce = :by' : 'attemptId = :by'}`,
+        values: {
+          ':late': acted ? 'acted' : 'notActed',
+          ':by': byCallback ? from.nonce : from.attemptId,
+          ...(attributes ? { ':attributes': attributes } : {}),
+        },
+      },
+      kept ? [kept] : [],
+    );
   }
 
   async addCompensations(orderId: string, cancellationId: string, items: ItemRecord[]): Promise<void> {

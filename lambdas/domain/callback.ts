@@ -71,6 +71,17 @@ export function waitsUnder(
   return item.state === 'Running' && isAttemptOf(item, nonce);
 }
 
+/**
+ * True when a final answer on the URL with this nonce is the late answer of an item its order's
+ * cancellation froze while it waited on it (cancellation.ts): kept, once, and applied to nothing.
+ */
+export function takesLateAnswer(
+  item: { state: string; callbackNonce?: string; lateAnswer?: string },
+  nonce: string,
+): boolean {
+  return item.state === 'Frozen' && item.callbackNonce === nonce && item.lateAnswer === undefined;
+}
+
 /** The states from which the item's next attempt repeats its current request (the same URL). */
 export const BEFORE_ANOTHER_ATTEMPT = ['Pending', 'OnHold', 'Failed', 'FatallyFailed'] as const;
 const beforeAnotherAttempt: ReadonlySet<string> = new Set(BEFORE_ANOTHER_ATTEMPT);

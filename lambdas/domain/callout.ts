@@ -50,14 +50,27 @@ export function mappingInput(
   };
 }
 
+/**
+ * What the items of the item's line wrote, oldest first (a later one's value wins): those that completed,
+ * whether or not a cancellation undoes them since. A compensation sees the item it undoes last, its own
+ * attributes first among all — a frozen one's too, from its late answer.
+ */
 function lineAttributesOf(item: ItemRecord, items: Iterable<ItemRecord>): OrderContext {
-  if (item.lineId === undefined) return {};
-  const written = [...items]
-    .filter((other) => other.lineId === item.lineId && other.key !== item.key && other.outputAttributes)
-    .filter((other) => other.state === 'Completed')
-    .sort((a, b) => (a.completedAt ?? '').localeCompare(b.completedAt ?? ''));
-  return Object.assign({}, ...written.map((other) => other.outputAttributes));
+  const all = [...items];
+  const undone =
+    item.compensates === undefined ? undefined : all.find((other) => other.key === item.compensates);
+  const written =
+    item.lineId === undefined
+      ? []
+      : all
+          .filter((other) => other.lineId === item.lineId && other.key !== item.key && other.outputAttributes)
+          .filter((other) => WROTE.has(other.state) && other !== undone)
+          .sort((a, b) => (a.completedAt ?? '').localeCompare(b.completedAt ?? ''));
+  return Object.assign({}, ...written.map((other) => other.outputAttributes), undone?.outputAttributes);
 }
+
+/** States of an item whose attributes were written: it completed (and may be undone since). */
+const WROTE: ReadonlySet<ItemRecord['state']> = new Set(['Completed', 'Compensating', 'Compensated']);
 
 export interface PreparedCallout {
   url: string;

@@ -10,7 +10,7 @@ import type { ItemRecord } from './orchestration';
  *   it will never run.
  * - An item waiting on its system (Running: a synchronous call in flight, or an accepted asynchronous
  *   one waiting for its callback) is **frozen**: its late answer is kept in its log and applied to
- *   nothing.
+ *   nothing, and it then settles by what that answer says (`settling`).
  * - A completed item is **compensated** when its plan item declares a compensation, and **left** as it
  *   is when it declares none (nothing undoes it: the cancellation says so).
  * - Skipped items (and those already discarded, frozen or compensated) need nothing.
@@ -22,7 +22,8 @@ import type { ItemRecord } from './orchestration';
  * so no assessment misses one.
  *
  * Compensations run in reverse dependency order: an item's compensation waits for the compensations of
- * every item that depends on it, directly or not (the port is released after the line on it is off).
+ * every item that depends on it, directly or not (the port is released after the line on it is off),
+ * frozen ones included, until they settle.
  */
 export type CancellationAssessment =
   | { kind: 'refused'; itemKey: string; reason: string }
@@ -137,4 +138,36 @@ function transitive(key: string, dependents: Map<string, string[]>): Set<string>
   };
   walk(key);
   return seen;
+}
+
+/**
+ * What becomes of a frozen item now: it settles by the late answer it took — its system did not act
+ * (`settle`: Discarded), acted and is undone (`compensate`), or acted with nothing to undo it
+ * (`settleActed`: Completed) — or, with no answer yet, it waits until `frozenUntil`. Past that, with no
+ * answer, it may have acted: it is compensated if it can be (an undo of what was not done changes
+ * nothing), and otherwise stays Frozen (`unanswered`), for an operator to look into.
+ */
+export function settling(
+  item: Pick<ItemRecord, 'lateAnswer' | 'frozenUntil'>,
+  planned: Pick<PlanItem, 'compensation'> | undefined,
+  now: Date,
+):
+  | { event: 'settle' | 'settleActed' | 'compensate'; reason: string }
+  | { waitsUntil: string }
+  | { unanswered: true } {
+  const undoable = planned?.compensation !== undefined;
+  if (item.lateAnswer === 'notActed')
+    return { event: 'settle', reason: 'its late answer says its system did not act' };
+  if (item.lateAnswer === 'acted')
+    return undoable
+      ? { event: 'compensate', reason: 'its late answer says its system acted: what it did is undone' }
+      : { event: 'settleActed', reason: 'its late answer says its system acted, and nothing undoes it' };
+  if (item.frozenUntil !== undefined && now.getTime() < Date.parse(item.frozenUntil))
+    return { waitsUntil: item.frozenUntil };
+  if (undoable)
+    return {
+      event: 'compensate',
+      reason: `no answer came by ${item.frozenUntil ?? 'the end of its wait'}; it may have acted: what it did is undone`,
+    };
+  return { unanswered: true };
 }

@@ -209,6 +209,15 @@ export type Write =
   | { kind: 'callback'; attemptId: string; callbackId: string; change: CallbackChange; nonce: string }
   /** A final answer to the item's current request that came while no attempt waited: kept for the next. */
   | { kind: 'keepAnswer'; answer: KeptAnswer; body: unknown }
+  /** A frozen item's final answer on its callback URL: kept, applied to nothing (cancellation.ts). */
+  | {
+      kind: 'lateAnswer';
+      nonce: string;
+      callbackId: string;
+      acted: boolean;
+      body: unknown;
+      attributes?: Record<string, unknown>;
+    }
   | { kind: 'manualComplete'; by: Actor; attributes: Record<string, unknown> }
   | { kind: 'operatorRetry'; by: Actor; reason: string }
   | { kind: 'operatorSkip'; by: Actor; note: string }
@@ -247,7 +256,14 @@ export type Effect =
    * release sees the hold, so the item is never left held with its system up.
    */
   | { kind: 'recheckHold' }
-  | { kind: 'log'; level: 'info' | 'warn'; message: string };
+  | { kind: 'log'; level: 'info' | 'warn'; message: string }
+  /**
+   * The answer of a call whose item was frozen meanwhile (the write of its outcome was refused): kept
+   * on the item as its late answer, if it is frozen under this delivery, and its cancellation moved on.
+   */
+  | { kind: 'lateAnswer'; deliveryId: string; acted: boolean; attributes?: Record<string, unknown> }
+  /** The item's order is being cancelled, and this changes what its cancellation does next. */
+  | { kind: 'moveCancellation' };
 
 /** What the use case finds out next, and brings back as the next event. */
 export type Step = 'evaluateCondition' | 'admit' | 'perform' | 'mapAnswer' | 'retryRules';
@@ -340,6 +356,14 @@ function runEnded(facts: ItemFacts, run: EndedRun): Decision {
  */
 export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
   if (write.kind === 'keepAnswer') return { ...item, keptAnswer: write.answer };
+  if (write.kind === 'lateAnswer')
+    return {
+      ...item,
+      lateAnswer: write.acted ? 'acted' : 'notActed',
+      ...(write.attributes ? { outputAttributes: write.attributes } : {}),
+      version: (item.version ?? 0) + 1,
+      updatedAt: at,
+    };
   const event = eventOf(write);
   if (!event) return item;
   // Only a claim leaves a worker holding the item; every other transition ends its hold.
@@ -616,6 +640,7 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
       return {
         write: { kind: 'fail', attemptId: deliveryId, error: outcome.error, outcome: outcomeOf(outcome) },
         effects: [{ kind: 'holdOrder', error: outcome.error }],
+        whenRefused: frozenMeanwhile(deliveryId, false),
       };
     }
     if (!event.rules) return { effects: [], next: 'retryRules' };
@@ -631,7 +656,7 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
         outcome: kept,
         ...renew,
       };
-      return { write, effects: verdict.effects };
+      return { write, effects: verdict.effects, whenRefused: frozenMeanwhile(deliveryId, false) };
     }
     const { at, retries } = verdict.retry;
     return {
@@ -643,6 +668,7 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
         ...renew,
       },
       effects: verdict.effects,
+      whenRefused: frozenMeanwhile(deliveryId, false),
     };
   }
   if (outcome.awaitingUntil !== undefined) {
@@ -669,8 +695,21 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
         ...(outcome.attributes ? { attributes: outcome.attributes } : {}),
       },
     ],
+    whenRefused: frozenMeanwhile(deliveryId, true, outcome.attributes),
   };
 }
+
+/**
+ * When an answer's write is refused: the item may have been frozen by its order's cancellation while
+ * the call was out. Its answer is then its late answer (`acted`: it says the system acted).
+ */
+const frozenMeanwhile = (
+  deliveryId: string,
+  acted: boolean,
+  attributes?: Record<string, unknown>,
+): Decision['whenRefused'] => ({
+  effects: [{ kind: 'lateAnswer', deliveryId, acted, ...(attributes ? { attributes } : {}) }],
+});
 
 /**
  * A callback, applied exactly once: an interim update goes to the item's history (one overtaken by its
@@ -682,6 +721,7 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
   const { item, now } = facts;
   const { answer, nonce, callbackId } = event;
   if (item.finishedBy === callbackId) return { ignored: 'duplicate', effects: replayOfFinal(item) };
+  if (item.state === 'Frozen') return lateCallback(item, event);
   // An interim update may come after the final answer of its attempt (the queue keeps no order).
   const overtaken = answer.status === 'inProgress' ? finishedAttemptState(item, nonce) : undefined;
   if (!item.attemptId || !(waitsUnder(item, nonce) || overtaken)) {
@@ -876,6 +916,36 @@ function guarded(facts: ItemFacts, event: ItemEvent, deliveryId: string, decisio
 }
 
 /** What a final answer applied before set going, done again: the item finished, retried, or in fallout. */
+/**
+ * A callback to an item its order's cancellation froze while it waited: a final answer on the URL of
+ * the frozen attempt is its late answer — kept, once, and applied to nothing but what the cancellation
+ * does next (a `completed` one says its system acted). Anything else changes nothing.
+ */
+function lateCallback(item: ItemRecord, event: Extract<LifecycleEvent, { kind: 'callback' }>): Decision {
+  const { answer, nonce, callbackId } = event;
+  if (answer.status === 'inProgress' || item.callbackNonce !== nonce || item.lateAnswer !== undefined)
+    return {
+      ignored: 'not-waiting',
+      effects: [{ kind: 'log', level: 'info', message: 'callback for a frozen item changed nothing' }],
+    };
+  // Mapped first, like any completed answer: its compensation may need what it gave (an activation id).
+  if (answer.status === 'completed' && answer.attributes === undefined)
+    return { effects: [], next: 'mapAnswer' };
+  const attributes = answer.status === 'completed' ? { attributes: answer.attributes ?? {} } : {};
+  return {
+    write: {
+      kind: 'lateAnswer',
+      nonce,
+      callbackId,
+      acted: answer.status === 'completed' || answer.status === 'unusable',
+      body: answer.body,
+      ...attributes,
+    },
+    effects: [{ kind: 'moveCancellation' }],
+    whenRefused: { effects: [], ignored: 'not-waiting' },
+  };
+}
+
 function replayOfFinal(item: ItemRecord): Effect[] {
   if (isDone(item)) return [{ kind: 'finish' }];
   if (item.state === 'FatallyFailed') return [{ kind: 'holdOrder' }];

@@ -21,10 +21,13 @@ import {
  *
  * A cancellation of the order (use-cases/cancel-order.ts) ends every item where it stands: one that has
  * not acted is discarded (Pending, On Hold, Failed or in fallout ──discard──> Discarded), one in flight
- * on its system is frozen (Running ──freeze──> Frozen: its late answer is kept in its log, applied to
- * nothing), and a completed one whose plan item declares a compensation is undone
- * (Completed ──compensate──> Compensating ──compensated──> Compensated, as its compensation item
- * completes; ──compensationSkipped──> Completed when an operator skips that compensation).
+ * on its system is frozen (Running ──freeze──> Frozen), and a completed one whose plan item declares a
+ * compensation is undone (Completed ──compensate──> Compensating ──compensated──> Compensated, as its
+ * compensation item completes; ──compensationSkipped──> Completed when an operator skips that
+ * compensation). A frozen item's late answer is kept in its log and applied to nothing
+ * (Frozen ──lateAnswer──> Frozen); then it settles: it did not act (──settle──> Discarded), it acted and
+ * is undone (──compensate──> Compensating), or it acted and nothing undoes it (──settleActed──> Completed).
+ * One that no answer reached by its wait's end is compensated if it can be, and otherwise stays Frozen.
  *
  * When the plan execution that waits for an item ends abnormally (failed, timed out, stopped) while the
  * item is under way, `runEnded` puts it in fallout from Pending, OnHold, Failed or Running.
@@ -54,13 +57,16 @@ export const ITEM_EVENTS = [
   'compensate',
   'compensated',
   'compensationSkipped',
+  'lateAnswer',
+  'settle',
+  'settleActed',
 ] as const;
 export type ItemEvent = (typeof ITEM_EVENTS)[number];
 
 /** The events of an order's cancellation: each moves an item whatever attempt holds it. */
 export type CancellationEvent = Extract<
   ItemEvent,
-  'discard' | 'freeze' | 'compensate' | 'compensated' | 'compensationSkipped'
+  'discard' | 'freeze' | 'compensate' | 'compensated' | 'compensationSkipped' | 'settle' | 'settleActed'
 >;
 
 export interface LifecycleRule {
@@ -165,7 +171,7 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     means: "be frozen by its order's cancellation",
   },
   compensate: {
-    from: ['Completed'],
+    from: ['Completed', 'Frozen'],
     fromOwnRunning: false,
     to: 'Compensating',
     means: 'be compensated',
@@ -176,6 +182,20 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     fromOwnRunning: false,
     to: 'Completed',
     means: 'keep what it did, its compensation skipped',
+  },
+  // A frozen item's late answer, kept once: from the attempt that was frozen (the store checks which).
+  lateAnswer: { from: ['Frozen'], fromOwnRunning: false, to: 'Frozen', means: 'take its late answer' },
+  settle: {
+    from: ['Frozen'],
+    fromOwnRunning: false,
+    to: 'Discarded',
+    means: 'settle: its system did not act',
+  },
+  settleActed: {
+    from: ['Frozen'],
+    fromOwnRunning: false,
+    to: 'Completed',
+    means: 'settle: its system acted, and nothing undoes it',
   },
 };
 
@@ -190,12 +210,7 @@ export const FINISHING_EVENTS = {
  * States no event leaves. A Completed item is done too, and only its order's cancellation moves it on
  * (`compensate`).
  */
-export const FINAL_STATES: ReadonlySet<ItemState> = new Set([
-  'Skipped',
-  'Discarded',
-  'Frozen',
-  'Compensated',
-]);
+export const FINAL_STATES: ReadonlySet<ItemState> = new Set(['Skipped', 'Discarded', 'Compensated']);
 
 /**
  * What an event does to an item in `state`: the state it moves to, or why it is refused.

@@ -160,6 +160,13 @@ export interface ItemRecord {
   hold?: HoldInfo;
   /** The operator who completed a manual task. */
   completedBy?: Actor;
+  /**
+   * While Frozen (its order cancelled while its system worked on it): until when its late answer is
+   * waited for — its callback's deadline, or its synchronous call's longest — and what that answer said,
+   * once it came: its system acted, or did not (cancellation.ts: settling).
+   */
+  frozenUntil?: string;
+  lateAnswer?: 'acted' | 'notActed';
   /** An asynchronous callout its system accepted: since when it waits, and until when. */
   awaiting?: { since: string; deadline: string };
   /** The callback (or `deadline:<nonce>`) that ended the latest attempt's wait, so it is not applied twice. */

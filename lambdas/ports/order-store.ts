@@ -312,8 +312,8 @@ export interface OrderStore {
   setOrderState(orderId: string, from: OrderState[], to: OrderState, at: string): Promise<boolean>;
   /**
    * Ends an item where it stands for its order's cancellation (item-lifecycle.ts: discard, freeze,
-   * compensate, compensated, compensationSkipped), with `reason` in its history; false when its state is
-   * not one the event moves out of (it moved meanwhile).
+   * compensate, compensated, compensationSkipped, settle, settleActed), with `reason` in its history;
+   * false when its state is not one the event moves out of (it moved meanwhile).
    */
   cancelItem(
     orderId: string,
@@ -321,6 +321,23 @@ export interface OrderStore {
     event: CancellationEvent,
     reason: string,
     at: string,
+    /** For a freeze: until when its late answer is waited for. */
+    frozenUntil?: string,
+  ): Promise<boolean>;
+  /**
+   * Keeps a frozen item's late answer (ItemRecord.lateAnswer), once: from the attempt that was frozen —
+   * its delivery, or the callback URL's nonce — with the callback's body in its log when one brought it.
+   * False when the item is not frozen under that attempt, or took its late answer already.
+   */
+  recordLateAnswer(
+    orderId: string,
+    key: string,
+    from: { attemptId: string } | { nonce: string; callbackId: string; body: unknown },
+    acted: boolean,
+    reason: string,
+    at: string,
+    /** What its answer's mapping gave, kept on the item for its compensation (not on the order). */
+    attributes?: Record<string, unknown>,
   ): Promise<boolean>;
   /**
    * Writes a cancellation's compensation items, each once (one there already is kept as it is), and

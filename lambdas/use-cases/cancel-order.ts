@@ -5,7 +5,13 @@ import {
   type CancelProductOrderCreate,
   cancelledOrderIdOf,
 } from '../domain/cancel-product-order';
-import { assessCancellation, compensationItems, type PlanItemOf, plannedItems } from '../domain/cancellation';
+import {
+  assessCancellation,
+  compensationItems,
+  type PlanItemOf,
+  plannedItems,
+  settling,
+} from '../domain/cancellation';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, ValidationError } from '../domain/errors';
 import type { CancellationEvent } from '../domain/item-lifecycle';
@@ -191,8 +197,9 @@ export async function carryOutCancellation(
 }
 
 /**
- * Ends every planned item where it stands, stops the plan runs, writes the compensations, starts those
- * that may start, and ends the cancellation once all are done. Each step is safe to take again.
+ * Ends every planned item where it stands, settles the frozen ones whose late answer came (or whose wait
+ * ended), stops the plan runs, writes the compensations, starts those that may start, and ends the
+ * cancellation once all are done and no frozen item still waits. Each step is safe to take again.
  */
 async function carryOut(deps: CarryOutCancellationDeps, record: CancellationRecord, orderId: string) {
   const { store } = deps;
@@ -200,14 +207,14 @@ async function carryOut(deps: CarryOutCancellationDeps, record: CancellationReco
   const plan = planItemOf(deps.catalog);
   let aggregate = await readOrder(store, orderId);
   for (let round = 0; ; round++) {
-    const writes = itemWrites(aggregate.items.values(), plan);
+    const writes = itemWrites(aggregate.items.values(), plan, deps.catalog, deps.now());
     if (writes.length === 0) break;
     if (round === ROUNDS)
       throw new Error(
         `items of order ${orderId} kept moving while its cancellation ended them; trying again`,
       );
-    for (const { key, event } of writes)
-      await store.cancelItem(orderId, key, event, `${REASONS[event]} (cancellation ${record.id})`, at());
+    for (const { key, event, reason, frozenUntil } of writes)
+      await store.cancelItem(orderId, key, event, `${reason} (cancellation ${record.id})`, at(), frozenUntil);
     // Those that moved meanwhile (a claim, an answer) are decided again as they are now.
     aggregate = await readOrder(store, orderId);
   }
@@ -215,18 +222,46 @@ async function carryOut(deps: CarryOutCancellationDeps, record: CancellationReco
   for (const run of aggregate.order.planRuns)
     await deps.plans.stop(run.planId, run.executionName, cause, 'Switchboard.OrderCancelled');
 
+  // A compensation for each item undone or that may be (a frozen one, until it settles); each waits for
+  // those of the items that depend on its own.
   const undone = new Set(
     plannedItems(aggregate.items.values())
-      .filter((item) => item.state === 'Compensating' || item.state === 'Compensated')
+      .filter((item) => UNDONE.has(item.state))
       .map((item) => item.key),
   );
   const compensations = compensationItems(aggregate.items.values(), undone, plan, record.id, at());
-  if (aggregate.order.cancellation?.compensations === undefined) {
+  const kept = aggregate.order.cancellation?.compensations ?? [];
+  if (
+    compensations.some((c) => !kept.includes(c.key)) ||
+    aggregate.order.cancellation?.compensations === undefined
+  ) {
     await store.addCompensations(orderId, record.id, compensations);
     aggregate = await readOrder(store, orderId);
   }
   const keys = aggregate.order.cancellation?.compensations ?? [];
-  if (keys.every((key) => aggregate.done.includes(key))) {
+  // A compensation of an item that settled without needing one (it did not act, or nothing undoes it)
+  // is not run: discarded, and counted done so that those waiting for it go on.
+  for (const key of keys) {
+    const compensation = aggregate.items.get(key);
+    const original = compensation?.compensates ? aggregate.items.get(compensation.compensates) : undefined;
+    if (!compensation || !original || UNDONE.has(original.state)) continue;
+    if (compensation.state === 'Pending')
+      await store.cancelItem(
+        orderId,
+        key,
+        'discard',
+        `not needed: ${original.key} is ${original.state} (cancellation ${record.id})`,
+        at(),
+      );
+    if (!aggregate.done.includes(key)) await store.markItemDone(orderId, key, undefined);
+  }
+  aggregate = await readOrder(store, orderId);
+  const waiting = plannedItems(aggregate.items.values()).flatMap((item) => {
+    if (item.state !== 'Frozen') return [];
+    const settled = settling(item, plan(item), deps.now());
+    return 'waitsUntil' in settled ? [settled.waitsUntil] : [];
+  });
+  if (waiting.length === 0 && keys.every((key) => aggregate.done.includes(key))) {
     const ended = at();
     if (await store.moveCancellingOrder(orderId, record.id, 'pendingCancellation', 'cancelled', ended))
       logger.info('order cancelled', { orderId, cancellationId: record.id, compensations: keys.length });
@@ -237,11 +272,26 @@ async function carryOut(deps: CarryOutCancellationDeps, record: CancellationReco
     .map((key) => aggregate.items.get(key))
     .filter(
       (item): item is ItemRecord =>
-        item !== undefined && item.state === 'Pending' && prerequisitesDone(item, aggregate.done),
+        item !== undefined &&
+        item.state === 'Pending' &&
+        aggregate.items.get(item.compensates ?? '')?.state === 'Compensating' &&
+        prerequisitesDone(item, aggregate.done),
     );
   if (ready.length > 0)
     await deps.queue.send(ready.map((item) => ({ kind: 'start', orderId, itemKey: item.key })));
+  // A frozen item whose answer does not come settles when its wait ends: this looks again then.
+  const soonest = waiting.sort()[0];
+  if (soonest !== undefined) {
+    const seconds = Math.ceil((Date.parse(soonest) - deps.now().getTime()) / 1000) + 1;
+    await deps.queue.send([cancelMessage(record.id, orderId)], {
+      delaySeconds: Math.min(MAX_SQS_DELAY_SECONDS, Math.max(1, seconds)),
+    });
+  }
 }
+
+/** Item states whose compensation may run: undone, being undone, or frozen until they settle. */
+const UNDONE: ReadonlySet<ItemRecord['state']> = new Set(['Compensating', 'Compensated', 'Frozen']);
+const MAX_SQS_DELAY_SECONDS = 900;
 
 async function endDone(deps: CarryOutCancellationDeps, record: CancellationRecord, at: string) {
   await deps.cancellations.setState(record.id, ['acknowledged', 'inProgress'], 'done', {
@@ -256,29 +306,57 @@ async function readOrder(store: OrderStore, orderId: string): Promise<OrderAggre
   return aggregate;
 }
 
-const REASONS: Record<CancellationEvent, string> = {
+const REASONS = {
   discard: 'discarded: its order is cancelled before it started',
   freeze: 'frozen: its order is cancelled while its system works on it; a late answer is kept, not applied',
   compensate: 'compensating: its order is cancelled, and what it did is undone',
-  compensated: 'compensated',
-  compensationSkipped: 'its compensation was skipped; what it did stays done',
-};
+} as const;
 
-/** What the assessment asks of each planned item that is not yet where the cancellation leaves it. */
-function itemWrites(
-  items: Iterable<ItemRecord>,
-  plan: PlanItemOf,
-): { key: string; event: CancellationEvent }[] {
-  const assessment = assessCancellation(items, plan);
-  // Refused only before the order is pendingCancellation: no point of no return starts after that.
-  if (assessment.kind === 'refused') throw new Error(`a cancellation under way found ${assessment.reason}`);
-  return [
-    ...assessment.discard.map((key) => ({ key, event: 'discard' as const })),
-    ...assessment.freeze.map((key) => ({ key, event: 'freeze' as const })),
-    ...assessment.compensate.map((key) => ({ key, event: 'compensate' as const })),
-  ];
+/**
+ * The longest a frozen item's late answer is waited for: its callback's deadline, or for a call in
+ * flight twice its interface's timeout and a minute (a procedure's steps: a quarter of an hour).
+ */
+function frozenUntil(item: ItemRecord, catalog: Catalog, now: Date): string {
+  if (item.awaiting) return item.awaiting.deadline;
+  const timeout = item.interfaceId ? catalog.interfaces[item.interfaceId]?.timeoutSeconds : undefined;
+  const seconds = timeout === undefined ? 15 * 60 : 2 * timeout + 60;
+  return new Date(now.getTime() + seconds * 1000).toISOString();
 }
 
+interface ItemWrite {
+  key: string;
+  event: CancellationEvent;
+  reason: string;
+  frozenUntil?: string;
+}
+
+/** What the cancellation asks of each planned item that is not yet where it leaves it. */
+function itemWrites(items: Iterable<ItemRecord>, plan: PlanItemOf, catalog: Catalog, now: Date): ItemWrite[] {
+  const all = plannedItems(items);
+  const assessment = assessCancellation(all, plan);
+  // Refused only before the order is pendingCancellation: no point of no return starts after that.
+  if (assessment.kind === 'refused') throw new Error(`a cancellation under way found ${assessment.reason}`);
+  const byKey = new Map(all.map((item) => [item.key, item]));
+  const settles = all.flatMap((item): ItemWrite[] => {
+    if (item.state !== 'Frozen') return [];
+    const settled = settling(item, plan(item), now);
+    return 'event' in settled ? [{ key: item.key, event: settled.event, reason: settled.reason }] : [];
+  });
+  return [
+    ...assessment.discard.map((key) => ({ key, event: 'discard' as const, reason: REASONS.discard })),
+    ...assessment.freeze.map((key) => {
+      const item = byKey.get(key);
+      const until = item ? frozenUntil(item, catalog, now) : now.toISOString();
+      return { key, event: 'freeze' as const, reason: REASONS.freeze, frozenUntil: until };
+    }),
+    ...assessment.compensate.map((key) => ({
+      key,
+      event: 'compensate' as const,
+      reason: REASONS.compensate,
+    })),
+    ...settles,
+  ];
+}
 /** The plan item each orchestration item instantiates, from the catalog. */
 export function planItemOf(catalog: Catalog): (item: ItemRecord) => PlanItem | undefined {
   return (item) => catalog.plans[item.planId]?.items.find((p) => p.id === item.planItemId);

@@ -150,6 +150,16 @@ function write(store: OrderStore, item: ItemRecord, w: Write, at: string): Promi
       return store.failItem(orderId, key, w.attemptId, w.error, w.outcome, at, !!w.newRequest);
     case 'keepAnswer':
       return store.keepAnswer(orderId, key, w.answer, w.body, at);
+    case 'lateAnswer':
+      return store.recordLateAnswer(
+        orderId,
+        key,
+        { nonce: w.nonce, callbackId: w.callbackId, body: w.body },
+        w.acted,
+        lateAnswerReason(w.acted, 'callback'),
+        at,
+        w.attributes,
+      );
     case 'callback':
       return store.applyCallback(orderId, key, w.attemptId, w.callbackId, w.change, at, w.nonce);
     case 'manualComplete':
@@ -246,7 +256,25 @@ async function carryOutOne(deps: DriverDeps, item: ItemRecord, effect: Effect, s
     case 'log':
       logger[effect.level](effect.message, { orderId, itemKey: key });
       return;
+    case 'lateAnswer': {
+      const why = lateAnswerReason(effect.acted, 'answer');
+      const from = { attemptId: effect.deliveryId };
+      if (await store.recordLateAnswer(orderId, key, from, effect.acted, why, at(), effect.attributes))
+        return moveCancellation(deps, orderId);
+      return;
+    }
+    case 'moveCancellation':
+      return moveCancellation(deps, orderId);
   }
+}
+
+const lateAnswerReason = (acted: boolean, how: 'answer' | 'callback') =>
+  `late ${how}, kept and applied to nothing (its order is cancelled): its system ${acted ? 'acted' : 'did not act'}`;
+
+/** Moves the cancellation of the item's order on: it decides what a frozen item's late answer changes. */
+async function moveCancellation(deps: DriverDeps, orderId: string): Promise<void> {
+  const order = await deps.store.getOrder(orderId);
+  if (order?.cancellation) await deps.queue.send([cancelMessage(order.cancellation.id, orderId)]);
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   callbackIdOf,
   keepsAnswerFor,
   parseCorrelationId,
+  takesLateAnswer,
   waitsUnder,
 } from '../domain/callback';
 import { type CallbackKeyRing, checkCallbackProof } from '../domain/callback-keys';
@@ -120,7 +121,8 @@ export async function receiveCallback(
 
   const receipt: CallbackReceipt = { correlationId, callbackId, status: 'accepted' };
   if (keptBefore) return receipt;
-  const forNextAttempt = body.status !== 'inProgress' && keepsAnswerFor(item, nonce);
+  const final = body.status !== 'inProgress';
+  const forNextAttempt = final && (keepsAnswerFor(item, nonce) || takesLateAnswer(item, nonce));
   if (!waitsUnder(item, nonce) && !forNextAttempt) {
     logger.warn('callback for an item that no longer waits for it', {
       correlationId,
@@ -141,10 +143,11 @@ export async function receiveCallback(
 
 /**
  * True while the item still waits on the URL with this nonce although the URL's own expiry passed: a
- * later attempt of the same request sent the URL again and its wait is not over, or the item is between
- * attempts of that request and keeps the answer for the next one.
+ * later attempt of the same request sent the URL again and its wait is not over, the item is between
+ * attempts of that request and keeps the answer for the next one, or it was frozen and takes its late
+ * answer.
  */
 function stillWaitsOn(item: ItemRecord, nonce: string, now: Date): boolean {
-  if (keepsAnswerFor(item, nonce)) return true;
+  if (keepsAnswerFor(item, nonce) || takesLateAnswer(item, nonce)) return true;
   return waitsUnder(item, nonce) && (!item.awaiting || Date.parse(item.awaiting.deadline) > now.getTime());
 }

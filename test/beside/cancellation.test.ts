@@ -15,7 +15,7 @@ interface Item {
   key: string;
   state: string;
   compensates?: string;
-  history: { state: string; reason: string }[];
+  history: { at: string; state: string; reason: string }[];
 }
 
 /**
@@ -30,6 +30,8 @@ describe('cancelling an order in flight', () => {
   before(async () => {
     sb = await startTestSwitchboard({
       faults: (system) => (system === 'billing' && billingFails ? 500 : undefined),
+      // Activation's final answer comes 3 s after its 202: long enough to cancel while it works.
+      activation: { interimDelayMs: 50, finalDelayMs: 3000 },
     });
   });
   after(async () => {
@@ -133,6 +135,55 @@ describe('cancelling an order in flight', () => {
     }
   });
 
+  it('while activation works on the line: freezes it, takes its late answer, switches the line off, then releases the port', async () => {
+    const orderId = await submit('cancel-frozen');
+    const activate = 'dsl-broadband.activate-line.1';
+    await eventually(
+      async () => {
+        const item = (await itemsOf(orderId)).get(activate) as (Item & { awaiting?: unknown }) | undefined;
+        return item?.state === 'Running' && item.awaiting ? item : undefined;
+      },
+      60_000,
+      'activation to accept the line and work on it',
+    );
+    const asked = await sb.call('POST', `${TMF}/cancelProductOrder`, { productOrder: { id: orderId } });
+    assert.equal(asked.status, 201, JSON.stringify(asked.body));
+    const { id } = asked.body as { id: string };
+    await itemIn(orderId, activate, 'Frozen');
+
+    const done = await cancellationIn(id, ['done', 'terminatedWithError']);
+    assert.equal(done.state, 'done', JSON.stringify(done));
+    assert.equal(await orderState(orderId), 'cancelled');
+    const activation = sb.systems.activation.activations.find((a) => a.orderId === orderId);
+    assert.equal(activation?.status, 'deactivated', 'the line its late answer reported active is off again');
+    assert.ok(activation && sb.systems.inventory.released.includes(activation.portId), 'its port is free');
+
+    const items = await itemsOf(orderId);
+    assert.equal(items.get(activate)?.state, 'Compensated');
+    assert.match(
+      items
+        .get(activate)
+        ?.history.map((h) => h.reason)
+        .join('\n') ?? '',
+      /late callback, kept and applied to nothing.*its system acted/,
+    );
+    assert.equal(items.get('dsl-broadband.reserve-port.1')?.state, 'Compensated');
+    assert.equal(items.get('dsl-broadband.start-billing.1')?.state, 'Discarded');
+    // The line is switched off before its port is released: the port's compensation waited for it.
+    const deactivated = Date.parse(String(items.get(`${activate}.undo`)?.history.at(-1)?.at ?? ''));
+    const releaseStarted = items
+      .get('dsl-broadband.reserve-port.1.undo')
+      ?.history.find((h) => h.state === 'Running');
+    assert.ok(releaseStarted, 'the release ran');
+    assert.ok(deactivated <= Date.parse(String((releaseStarted as { at?: string }).at)));
+    // Nothing reached billing for this order.
+    assert.equal(
+      sb.systems.billing.requests.filter((r) => r.text.includes(orderId)).length,
+      0,
+      'billing heard nothing of it',
+    );
+  });
+
   it('refuses once billing, a point of no return, has started, naming it; and the order goes on', async () => {
     billingFails = true;
     try {
@@ -159,7 +210,7 @@ describe('cancelling an order in flight', () => {
         /dsl-broadband\.start-billing\.1 is a point of no return/,
       );
       assert.deepEqual(tmf622Problems('CancelProductOrder', ended), []);
-      assert.deepEqual(sb.systems.inventory.released.length, 1, 'nothing of this order was released');
+      assert.deepEqual(sb.systems.inventory.released.length, 2, 'nothing of this order was released');
 
       billingFails = false;
       await eventually(
@@ -195,9 +246,9 @@ describe('cancelling an order in flight', () => {
   it('logged no error while it did all this: no message failed, none was dropped', () => {
     const errors = sb.logs.filter((line) => /"level":"(ERROR|CRITICAL)"/.test(line));
     assert.deepEqual(errors, []);
-    // The log is read as it is written: the worker's word for the one order it cancelled is there.
+    // The log is read as it is written: the worker's word for each order it cancelled is there.
     const cancelled = loggedLines(sb, 'CalloutWorker', 'order cancelled');
-    assert.equal(cancelled.length, 1);
+    assert.equal(cancelled.length, 2);
     assert.equal(cancelled[0]?.level, 'INFO');
   });
 });
