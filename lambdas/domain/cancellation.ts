@@ -12,7 +12,7 @@ import type { ItemRecord } from './orchestration';
  *   one waiting for its callback) is **frozen**: its late answer is kept in its log and applied to
  *   nothing, and it then settles by what that answer says (`settling`).
  * - A completed item is **compensated** when its plan item declares a compensation, and **left** as it
- *   is when it declares none (nothing undoes it: the cancellation says so).
+ *   is when it declares none (nothing undoes it: the cancellation says so) or an operator skipped it.
  * - Skipped items (and those already discarded, frozen or compensated) need nothing.
  *
  * An order with an item past its point of no return cannot be cancelled: the assessment is **refused**,
@@ -49,7 +49,10 @@ export function assessCancellation(
   items: Iterable<ItemRecord>,
   planItemOf: PlanItemOf,
 ): CancellationAssessment {
-  const all = plannedItems(items);
+  const given = [...items];
+  const all = plannedItems(given);
+  // A completed item whose compensation an operator skipped stays done: it is not compensated twice.
+  const undoneBefore = new Set(given.flatMap((item) => (item.compensates ? [item.compensates] : [])));
   const past = all.find(
     (item) =>
       planItemOf(item)?.pointOfNoReturn === true &&
@@ -69,9 +72,20 @@ export function assessCancellation(
     if (NOT_ACTED.has(item.state)) discard.push(item.key);
     else if (item.state === 'Running') freeze.push(item.key);
     else if (item.state === 'Completed')
-      (planItemOf(item)?.compensation === undefined ? left : compensate).push(item.key);
+      (planItemOf(item)?.compensation === undefined || undoneBefore.has(item.key) ? left : compensate).push(
+        item.key,
+      );
   }
   return { kind: 'cancel', discard, freeze, compensate, left };
+}
+
+/**
+ * True when a compensation's system answered that there is nothing to undo (404 Not Found, 410 Gone: the
+ * port is not reserved, the activation is off already). An undo is idempotent, so that is done: the
+ * request went out before, or what it undoes never happened (a frozen item that did not act after all).
+ */
+export function nothingToUndo(failure: { kind: string; status?: number } | undefined): boolean {
+  return failure?.kind === 'status' && (failure.status === 404 || failure.status === 410);
 }
 
 /** The key of the item that compensates `key`: it sorts and reads beside it. */

@@ -218,9 +218,13 @@ async function carryOut(deps: CarryOutCancellationDeps, record: CancellationReco
     // Those that moved meanwhile (a claim, an answer) are decided again as they are now.
     aggregate = await readOrder(store, orderId);
   }
-  const cause = `order cancelled (cancellation ${record.id})`;
-  for (const run of aggregate.order.planRuns)
-    await deps.plans.stop(run.planId, run.executionName, cause, 'Switchboard.OrderCancelled');
+  // Its plan runs wait for items that will never finish: stopped once, before the compensations are
+  // written (a worker that dies between the two stops them again).
+  if (aggregate.order.cancellation?.compensations === undefined) {
+    const cause = `order cancelled (cancellation ${record.id})`;
+    for (const run of aggregate.order.planRuns)
+      await deps.plans.stop(run.planId, run.executionName, cause, 'Switchboard.OrderCancelled');
+  }
 
   // A compensation for each item undone or that may be (a frozen one, until it settles); each waits for
   // those of the items that depend on its own.
@@ -332,8 +336,9 @@ interface ItemWrite {
 
 /** What the cancellation asks of each planned item that is not yet where it leaves it. */
 function itemWrites(items: Iterable<ItemRecord>, plan: PlanItemOf, catalog: Catalog, now: Date): ItemWrite[] {
-  const all = plannedItems(items);
-  const assessment = assessCancellation(all, plan);
+  const given = [...items];
+  const all = plannedItems(given);
+  const assessment = assessCancellation(given, plan);
   // Refused only before the order is pendingCancellation: no point of no return starts after that.
   if (assessment.kind === 'refused') throw new Error(`a cancellation under way found ${assessment.reason}`);
   const byKey = new Map(all.map((item) => [item.key, item]));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Catalog, calloutTargetOf } from '../domain/catalog';
+import { type Catalog, calloutTargetOf, plannedItemOf } from '../domain/catalog';
 import type { ItemDetail, ItemRecord, OrderAggregateView } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
@@ -104,8 +104,8 @@ function pointOfNoReturnBehind(
   aggregate: OrderAggregateView,
   item: ItemRecord,
 ): string | undefined {
-  const isPoint = (i: ItemRecord) =>
-    catalog.plans[i.planId]?.items.find((p) => p.id === i.planItemId)?.pointOfNoReturn === true;
+  // A compensation is no point of no return, whatever the item it undoes is.
+  const isPoint = (i: ItemRecord) => plannedItemOf(catalog, i)?.pointOfNoReturn === true;
   if (isPoint(item)) return 'it is a point of no return';
   const seen = new Set<string>();
   const pending = [...item.dependsOn];

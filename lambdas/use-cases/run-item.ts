@@ -2,6 +2,7 @@ import { planItemOf } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { type CallbackMessage, callbackBodySchema, correlationIdOf } from '../domain/callback';
 import { mappingInput } from '../domain/callout';
+import { nothingToUndo } from '../domain/cancellation';
 import { calloutTargetOf, plannedItemOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
@@ -289,5 +290,10 @@ async function perform(
   if (outcome.holdReason !== undefined)
     return { kind: 'held', deliveryId, hold: holdOf(target, outcome.holdReason) };
   const failureTarget = { systemId: target.system.id, interfaceId: target.iface.id };
+  if (item.compensates !== undefined && nothingToUndo(outcome.failure)) {
+    // Nothing left to undo is what a compensation is for: done (its attempt keeps the answer).
+    const { error: _error, failure: _failure, ...done } = outcome;
+    return { kind: 'answered', deliveryId, outcome: { ...done, attributes: {} }, target: failureTarget };
+  }
   return { kind: 'answered', deliveryId, outcome, target: failureTarget };
 }

@@ -6,6 +6,7 @@ import {
   compensationItems,
   compensationKeyOf,
   type PlanItemOf,
+  settling,
 } from '../../lambdas/domain/cancellation';
 import { ITEM_STATES, type ItemRecord, type ItemState } from '../../lambdas/domain/orchestration';
 
@@ -285,5 +286,38 @@ describe('assessing a cancellation', () => {
               assert.ok(done.indexOf(a.key) < done.indexOf(b.key), `${a.key} before ${b.key}`);
       }),
     );
+  });
+});
+
+describe('a frozen item settling', () => {
+  const undoable = { compensation: { interface: 'undo' } };
+  const NOW = new Date('2026-12-06T12:00:00.000Z');
+  const until = { frozenUntil: '2026-12-06T12:05:00.000Z' };
+
+  it('by its late answer: discarded when its system did not act, undone or kept when it did', () => {
+    assert.deepEqual(settling({ ...until, lateAnswer: 'notActed' }, undoable, NOW), {
+      event: 'settle',
+      reason: 'its late answer says its system did not act',
+    });
+    assert.equal(
+      (settling({ ...until, lateAnswer: 'acted' }, undoable, NOW) as { event: string }).event,
+      'compensate',
+    );
+    assert.equal(
+      (settling({ ...until, lateAnswer: 'acted' }, {}, NOW) as { event: string }).event,
+      'settleActed',
+    );
+  });
+
+  it('without an answer: waits until its wait ends, then is undone if it can be, or stays frozen', () => {
+    assert.deepEqual(settling(until, undoable, NOW), { waitsUntil: until.frozenUntil });
+    const later = new Date('2026-12-06T12:05:00.000Z');
+    const undone = settling(until, undoable, later);
+    assert.equal((undone as { event: string }).event, 'compensate');
+    assert.match(
+      (undone as { reason: string }).reason,
+      /no answer came by 2026-12-06T12:05:00.000Z; it may have acted/,
+    );
+    assert.deepEqual(settling(until, undefined, later), { unanswered: true });
   });
 });

@@ -1,0 +1,359 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Authenticator } from '../../lambdas/domain/authenticator';
+import { cancelProductOrderCreateSchema } from '../../lambdas/domain/cancel-product-order';
+import type { Catalog } from '../../lambdas/domain/catalog';
+import { decompose } from '../../lambdas/domain/decompose';
+import { ConflictError, ValidationError } from '../../lambdas/domain/errors';
+import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
+import type { Caller } from '../../lambdas/domain/roles';
+import { requestCancellation } from '../../lambdas/use-cases/cancel-order';
+import { failByOperator, skipByOperator } from '../../lambdas/use-cases/operator-actions';
+import { runItem } from '../../lambdas/use-cases/run-item';
+import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
+import { planDefinitionSchema } from '../../statemachines/plan-definition';
+import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+import {
+  InMemoryCalloutLimits,
+  InMemoryConfigurationStore,
+  InMemoryRetryRuleStore,
+  StaticSecretStore,
+} from './fixtures/configuration';
+import {
+  jsonAnswer,
+  RecordingAvailabilityEvents,
+  RecordingPlanTasks,
+  RecordingTelemetry,
+  RecordingWorkQueue,
+  type Responder,
+  ScriptedHttpClient,
+  steppingClock,
+  testCallbacks,
+} from './fixtures/fake-ports';
+import { InMemoryCancellationStore } from './fixtures/in-memory-cancellation-store';
+import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+import { withoutRetries } from './fixtures/retry-rules';
+
+const ORDER = 'o-1';
+const RESERVE = 'dsl-broadband.reserve-port.1';
+const ACTIVATE = 'dsl-broadband.activate-line.1';
+const DONE = 'dsl-broadband.done.1';
+const SUBMITTER: Caller = { id: 'c-crm', name: 'order-capture', roles: new Set(['submitter']) };
+const OPERATOR = { id: 'op-1', name: 'Olga Operator' };
+
+/** The DSL catalog, its port reservation and activation each undone by a DELETE, its milestone a point of no return. */
+function cancellableCatalog(): Catalog {
+  const catalog = dslCatalog();
+  for (const [id, system, path] of [
+    ['release-port', 'inventory', '/ports/reservations/{portId}'],
+    ['deactivate-line', 'activation', '/lines/{activatedWith}'],
+  ] as const) {
+    catalog.interfaces[id] = {
+      id,
+      system,
+      method: 'DELETE',
+      path,
+      adapter: 'sync-rest',
+      status: 'Online',
+      timeoutSeconds: 10,
+    };
+  }
+  catalog.plans['dsl-broadband'] = planDefinitionSchema.parse({
+    id: 'dsl-broadband',
+    fulfils: [{ offering: 'dsl-broadband', actions: ['add', 'modify'] }],
+    items: [
+      {
+        id: 'reserve-port',
+        type: 'callout',
+        interface: 'reserve-port',
+        compensation: { interface: 'release-port' },
+      },
+      {
+        id: 'activate-line',
+        type: 'callout',
+        interface: 'activate-line',
+        dependsOn: ['reserve-port'],
+        compensation: { interface: 'deactivate-line' },
+      },
+      { id: 'done', type: 'milestone', dependsOn: ['activate-line'], pointOfNoReturn: true },
+    ],
+  });
+  return catalog;
+}
+
+/** Inventory reserves P-7 and releases it; activation switches the line on and off. */
+const systems =
+  (releaseStatus = 204): Responder =>
+  (request) => {
+    if (request.method === 'DELETE')
+      return jsonAnswer(request.url.includes('/ports/') ? releaseStatus : 204, {});
+    return request.url.includes('/ports/reservations')
+      ? jsonAnswer(201, { portId: 'P-7' })
+      : jsonAnswer(200, { active: true });
+  };
+
+/** A one-line DSL order in memory, and the worker's and the order API's dependencies around it. */
+async function setup(responder: Responder = systems()) {
+  const catalog = cancellableCatalog();
+  const store = new InMemoryOrderStore();
+  const submitted = productOrderCreateSchema.parse(dslOrderBody());
+  const { order, items } = decompose(catalog, ORDER, submitted, '2025-03-01T09:00:00.000Z');
+  await store.createOrder({ ...order, submittedBy: { id: SUBMITTER.id, name: SUBMITTER.name } }, items);
+  const http = new ScriptedHttpClient(responder);
+  const queue = new RecordingWorkQueue();
+  const now = steppingClock();
+  const cancellations = new InMemoryCancellationStore(store);
+  const stopped: string[] = [];
+  const rules = new InMemoryRetryRuleStore();
+  const tasks = new RecordingPlanTasks();
+  const plans = {
+    start: async () => {},
+    stop: async (_plan: string, name: string) => void stopped.push(name),
+  };
+  const deps: RunItemDeps = {
+    store,
+    tasks,
+    queue,
+    http,
+    catalog,
+    config: InMemoryConfigurationStore.seededFrom(catalog),
+    limits: new InMemoryCalloutLimits(),
+    auth: new Authenticator(new StaticSecretStore({}), http, now),
+    now,
+    telemetry: new RecordingTelemetry(),
+    callbacks: testCallbacks,
+    events: new RecordingAvailabilityEvents(),
+    rules,
+    sleep: async () => {},
+    cancellations,
+    plans,
+  };
+  const operators = { store, queue, tasks, telemetry: deps.telemetry, plans, catalog, rules, now };
+  return { deps, store, http, queue, cancellations, stopped, operators };
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+/** Runs every message queued from `from` on, those queued meanwhile included. */
+async function drain({ deps, queue }: Setup, from = 0): Promise<number> {
+  let next = from;
+  for (; next < queue.sent.length; next++) {
+    const message = queue.sent[next];
+    if (message) await runItem(deps, message, `m-${next}`);
+  }
+  return next;
+}
+
+const cancel = (s: Setup, caller: Caller = SUBMITTER, body: unknown = { productOrder: { id: ORDER } }) =>
+  requestCancellation(
+    { store: s.store, cancellations: s.cancellations, queue: s.queue, now: s.deps.now, newId: () => 'c-1' },
+    cancelProductOrderCreateSchema.parse(body),
+    caller,
+  );
+
+const stateOf = async (s: Setup, key: string) => (await s.store.getItem(ORDER, key))?.state;
+
+/** The port reserved: reserve-port dispatched and run; the rest of the plan not dispatched yet. */
+async function reserved(s: Setup) {
+  await runItem(s.deps, { orderId: ORDER, itemKey: RESERVE, taskToken: 't-reserve' }, 'm-reserve');
+  assert.equal(await stateOf(s, RESERVE), 'Completed');
+  return s.queue.sent.length;
+}
+
+describe('cancelling an order (use case)', () => {
+  it('releases the reserved port through its compensation, discards the rest, and ends done', async () => {
+    const s = await setup();
+    const from = await reserved(s);
+
+    const record = await cancel(s, SUBMITTER, { productOrder: { id: ORDER }, cancellationReason: 'moved' });
+    assert.deepEqual(
+      { state: record.state, reason: record.cancellationReason, by: record.requestedBy?.id },
+      { state: 'acknowledged', reason: 'moved', by: 'c-crm' },
+    );
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'assessingCancellation');
+    await drain(s, from);
+
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'cancelled');
+    const ended = await s.cancellations.get('c-1');
+    assert.equal(ended?.state, 'done');
+    assert.ok(ended?.effectiveCancellationDate);
+    assert.equal(await stateOf(s, RESERVE), 'Compensated');
+    assert.equal(await stateOf(s, `${RESERVE}.undo`), 'Completed');
+    assert.equal(await stateOf(s, ACTIVATE), 'Discarded');
+    assert.equal(await stateOf(s, DONE), 'Discarded');
+    assert.deepEqual(
+      s.http.requests.filter((r) => r.method === 'DELETE').map((r) => new URL(r.url).pathname),
+      ['/api/ports/reservations/P-7'],
+    );
+    assert.equal(s.stopped.length, 1, 'the plan run was stopped');
+  });
+
+  it('counts a compensation answered "not found" as done: there was nothing left to undo', async () => {
+    const s = await setup(systems(404));
+    const from = await reserved(s);
+    await cancel(s);
+    await drain(s, from);
+
+    assert.equal(await stateOf(s, RESERVE), 'Compensated');
+    assert.equal((await s.cancellations.get('c-1'))?.state, 'done');
+  });
+
+  it('keeps the order pending while a compensation is in fallout; an operator who skips it ends the cancellation', async () => {
+    const s = await setup(systems(500));
+    await withoutRetries(s.deps.rules);
+    const from = await reserved(s);
+    await cancel(s);
+    const next = await drain(s, from);
+
+    assert.equal(await stateOf(s, `${RESERVE}.undo`), 'FatallyFailed');
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'pendingCancellation');
+    assert.equal((await s.cancellations.get('c-1'))?.state, 'inProgress');
+
+    await skipByOperator(s.operators, `${ORDER}.${RESERVE}.undo`, { note: 'released by hand' }, OPERATOR);
+    await drain(s, next);
+
+    assert.equal(
+      await stateOf(s, RESERVE),
+      'Completed',
+      'what it did stays done: its compensation was skipped',
+    );
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'cancelled');
+    assert.equal((await s.cancellations.get('c-1'))?.state, 'done');
+  });
+
+  it('ends the cancellation terminatedWithError when an operator fails the order from a compensation in fallout', async () => {
+    const s = await setup(systems(500));
+    await withoutRetries(s.deps.rules);
+    const from = await reserved(s);
+    await cancel(s);
+    const next = await drain(s, from);
+
+    await failByOperator(s.operators, `${ORDER}.${RESERVE}.undo`, { reason: 'inventory lost it' }, OPERATOR);
+    await drain(s, next);
+
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'failed');
+    const ended = await s.cancellations.get('c-1');
+    assert.equal(ended?.state, 'terminatedWithError');
+    assert.match(ended?.errorMessage ?? '', /failed by an operator/);
+  });
+
+  it('freezes an item whose call is out; its late answer says the line is on, so it is switched off before the port is released', async () => {
+    let cancelDuringCall: (() => Promise<void>) | undefined;
+    const s = await setup(async (request) => {
+      if (request.method === 'PUT' && cancelDuringCall) {
+        const during = cancelDuringCall;
+        cancelDuringCall = undefined;
+        await during();
+      }
+      return systems()(request);
+    });
+    await reserved(s);
+    const from = s.queue.sent.length;
+    // Activation is called; while its call is out, the order is cancelled and the cancellation carried out.
+    cancelDuringCall = async () => {
+      await cancel(s);
+      const message = s.queue.sent.at(-1);
+      assert.equal(message?.kind, 'cancel');
+      if (message) await runItem(s.deps, message, 'm-cancel');
+      assert.equal(await stateOf(s, ACTIVATE), 'Frozen');
+    };
+    await runItem(s.deps, { orderId: ORDER, itemKey: ACTIVATE, taskToken: 't-activate' }, 'm-activate');
+    await drain(s, from);
+
+    const activate = await s.store.getItem(ORDER, ACTIVATE);
+    assert.equal(activate?.state, 'Compensated');
+    assert.equal(activate?.lateAnswer, 'acted');
+    const deletes = s.http.requests.filter((r) => r.method === 'DELETE').map((r) => new URL(r.url).pathname);
+    assert.deepEqual(
+      deletes,
+      ['/lines/P-7', '/api/ports/reservations/P-7'],
+      'the line off first, with what its late answer gave',
+    );
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'cancelled');
+    assert.equal(
+      (await s.store.getProgressWith(ORDER, [])).done?.includes(ACTIVATE),
+      false,
+      'its answer was applied to nothing',
+    );
+  });
+
+  it('refuses, naming the item, once a point of no return has started; the order goes back to where it was', async () => {
+    const s = await setup();
+    await reserved(s);
+    await runItem(s.deps, { orderId: ORDER, itemKey: ACTIVATE, taskToken: 't-activate' }, 'm-activate');
+    const from = s.queue.sent.length;
+    await runItem(s.deps, { orderId: ORDER, itemKey: DONE, taskToken: 't-done' }, 'm-done');
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'completed');
+    // Completed orders are refused at the door; an order whose point of no return is done but that goes on is
+    // refused by the assessment. Take the order back to inProgress, as if another line were still running.
+    await s.store.setOrderState(ORDER, ['completed'], 'inProgress', '2025-03-01T11:00:00.000Z');
+    await cancel(s);
+    await drain(s, from);
+
+    const ended = await s.cancellations.get('c-1');
+    assert.equal(ended?.state, 'terminatedWithError');
+    assert.match(
+      ended?.errorMessage ?? '',
+      /dsl-broadband\.done\.1 is a point of no return and has completed/,
+    );
+    const order = await s.store.getOrder(ORDER);
+    assert.equal(order?.state, 'inProgress');
+    assert.equal(order?.cancellation, undefined, 'a later cancellation may be asked for');
+    assert.equal(await stateOf(s, RESERVE), 'Completed', 'nothing was undone');
+  });
+
+  it('starts no point of no return while a cancellation is assessed: its claim checks the order', async () => {
+    const s = await setup();
+    await reserved(s);
+    await runItem(s.deps, { orderId: ORDER, itemKey: ACTIVATE, taskToken: 't-activate' }, 'm-activate');
+    await cancel(s);
+    const before = s.queue.sent.length;
+    await runItem(s.deps, { orderId: ORDER, itemKey: DONE, taskToken: 't-done' }, 'm-done');
+
+    assert.equal(await stateOf(s, DONE), 'Pending');
+    const again = s.queue.sent.slice(before);
+    assert.deepEqual(
+      again.map((m) => m.kind),
+      ['start'],
+      'it looks again shortly: the cancellation may be refused',
+    );
+  });
+
+  it('asks only for an order the caller may see, under way, and under no other cancellation', async () => {
+    const s = await setup();
+    const other: Caller = { id: 'c-shop', name: 'web shop', roles: new Set(['submitter']) };
+    await assert.rejects(cancel(s, other), (error: unknown) => {
+      assert.ok(error instanceof ValidationError);
+      assert.deepEqual(error.problems, [{ field: 'productOrder.id', message: `no order "${ORDER}"` }]);
+      return true;
+    });
+    await assert.rejects(cancel(s, SUBMITTER, { productOrder: { id: 'o-404' } }), ValidationError);
+
+    await cancel(s);
+    await assert.rejects(cancel(s), (error: unknown) => {
+      assert.ok(error instanceof ConflictError);
+      assert.match(error.message, /cancellation c-1 of order o-1 is under way/);
+      return true;
+    });
+
+    const done = await setup();
+    await done.store.setOrderState(ORDER, ['acknowledged'], 'completed', '2025-03-01T11:00:00.000Z');
+    await assert.rejects(
+      cancel(done),
+      /order o-1 is completed: only an order acknowledged, inProgress, held can be cancelled/,
+    );
+  });
+
+  it('gives the order back and ends the cancellation when the worker cannot be told', async () => {
+    const s = await setup();
+    s.queue.send = async () => {
+      throw new Error('SQS is away');
+    };
+    await assert.rejects(cancel(s), /SQS is away/);
+
+    const order = await s.store.getOrder(ORDER);
+    assert.equal(order?.state, 'acknowledged');
+    assert.equal(order?.cancellation, undefined);
+    assert.equal((await s.cancellations.get('c-1'))?.state, 'terminatedWithError');
+  });
+});
