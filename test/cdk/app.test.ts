@@ -384,6 +384,14 @@ describe('the Switchboard CDK app', () => {
       actionsOf(stateless, 'OrchestrationApi').includes('states:StopExecution'),
       'failing an order stops its runs',
     );
+    assert.ok(
+      actionsOf(stateless, 'CalloutWorker').includes('states:StopExecution'),
+      'a cancellation stops its order\'s runs',
+    );
+    assert.ok(
+      actionsOf(stateless, 'OrderApi').includes('sqs:SendMessage'),
+      'a cancellation asked for goes to the worker',
+    );
   });
 
   it('compiles one Standard state machine per plan definition, logged and traced', () => {
@@ -671,6 +679,9 @@ describe('the Switchboard CDK app', () => {
       'POST /tmf-api/productOrderingManagement/v5/productOrder',
       'GET /tmf-api/productOrderingManagement/v5/productOrder',
       'GET /tmf-api/productOrderingManagement/v5/productOrder/{id}',
+      'POST /tmf-api/productOrderingManagement/v5/cancelProductOrder',
+      'GET /tmf-api/productOrderingManagement/v5/cancelProductOrder',
+      'GET /tmf-api/productOrderingManagement/v5/cancelProductOrder/{id}',
       'GET /orchestration/orders/{orderId}/items',
       'POST /orchestration/items/{itemId}/complete',
       'GET /admin/systems',
