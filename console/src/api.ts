@@ -78,6 +78,7 @@ export type Api = ReturnType<typeof apiClient>;
 
 /** The TMF622 order API's base path. */
 export const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
+export const CANCELLATIONS = '/tmf-api/productOrderingManagement/v5/cancelProductOrder';
 
 /** A query string from the defined values only. */
 export function query(params: Record<string, string | number | undefined>): string {

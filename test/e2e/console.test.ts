@@ -171,6 +171,56 @@ describe('the operator console', () => {
     assert.equal(order.state, 'failed');
   });
 
+  it('cancels an order from its page: the graph shows the port undone and the rest discarded; a refusal says why', async () => {
+    assert.equal(
+      (await sb.call('PUT', '/admin/systems/activation/state', { state: 'Down', reason: 'cabinet works' }))
+        .status,
+      200,
+    );
+    try {
+      const orderId = await submit(demoDslOrder('console-cancel'));
+      await page.goto(`${sb.runtime.apiUrl}/console/#/orders/${orderId}`);
+      await page.locator('[data-item="dsl-broadband.activate-line.1"][data-state="OnHold"]').waitFor(LONG);
+      await page.getByRole('button', { name: 'Cancel order' }).click();
+      await confirmWith('the customer moved', 'Cancel the order');
+      await page.locator('.panel-head [data-state="cancelled"]').waitFor(LONG);
+      await page
+        .locator('[data-item="dsl-broadband.reserve-port.1"][data-state="Compensated"]')
+        .waitFor(LONG);
+      await page.locator('[data-item="dsl-broadband.reserve-port.1.undo"][data-state="Completed"]').waitFor();
+      await page.locator('[data-item="dsl-broadband.activate-line.1"][data-state="Discarded"]').waitFor();
+      assert.match(
+        (await page.locator('[data-item="dsl-broadband.reserve-port.1.undo"]').textContent()) ?? '',
+        /undo reserve-port/,
+      );
+      await page.getByText('Cancellation done').waitFor();
+      assert.equal(
+        await page.getByRole('button', { name: 'Cancel order' }).count(),
+        0,
+        'nothing left to cancel',
+      );
+    } finally {
+      await sb.call('PUT', '/admin/systems/activation/state', { state: 'Up', reason: 'works done' });
+    }
+
+    // Billing, a point of no return, has started (and fallen out: no prices): the cancellation is refused.
+    const { itemPrice: _prices, ...line } = demoDslOrder('console-refused').productOrderItem[0] as Record<
+      string,
+      unknown
+    >;
+    const refusedId = await submit({ externalId: 'console-refused', productOrderItem: [line] });
+    await page.goto(`${sb.runtime.apiUrl}/console/#/orders/${refusedId}`);
+    await page
+      .locator('[data-item="dsl-broadband.start-billing.1"][data-state="FatallyFailed"]')
+      .waitFor(LONG);
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    await confirmWith('too late?', 'Cancel the order');
+    await page
+      .getByText(/Refused: item dsl-broadband\.start-billing\.1 is a point of no return/)
+      .waitFor(LONG);
+    await page.locator('.panel-head [data-state="held"]').waitFor(LONG);
+  });
+
   it('shows the API’s validation next to a retry rule’s field, then saves and deletes the rule', async () => {
     await page.getByRole('link', { name: 'Retry rules' }).click();
     await page.getByRole('link', { name: 'New rule' }).click();

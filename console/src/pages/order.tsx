@@ -1,12 +1,12 @@
 import { Fragment } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { type Action, actionsFor } from '../actions';
-import { type Api, ApiError, ORDERS } from '../api';
+import { type Api, ApiError, CANCELLATIONS, ORDERS } from '../api';
 import { ErrorNote, Json, ReasonDialog, type ReasonRequest, Section, StateBadge, When } from '../components';
 import { layoutPlan } from '../graph-layout';
 import { usePoll } from '../poll';
 import { href, replaceRoute } from '../router';
-import { itemStyle } from '../states';
+import { CANCELLABLE_STATES, itemStyle } from '../states';
 import { characteristicsText, type OfferingSummary } from '../text';
 
 export interface ItemView {
@@ -18,6 +18,10 @@ export interface ItemView {
   state: string;
   interfaceId?: string;
   lineId?: string;
+  /** A compensation: the key of the item it undoes. */
+  compensates?: string;
+  lateAnswer?: 'acted' | 'notActed';
+  frozenUntil?: string;
   dependsOn: string[];
   history: { at: string; state: string; reason: string; by?: { name: string } }[];
   request?: unknown;
@@ -59,6 +63,16 @@ interface OrderLine {
   product?: { productCharacteristic?: { name: string; value: unknown }[] };
 }
 
+/** A TMF622 CancelProductOrder, as the console shows it. */
+interface Cancellation {
+  id: string;
+  state: string;
+  creationDate: string;
+  cancellationReason?: string;
+  effectiveCancellationDate?: string;
+  errorMessage?: { message: string };
+}
+
 interface ProductOrder {
   id: string;
   state: string;
@@ -75,12 +89,29 @@ const OFFERINGS_POLL_MS = 5 * 60_000;
 /** One order: its plan as a graph, items coloured by state, and the chosen item's panel. */
 export function OrderPage({ api, orderId, selected }: { api: Api; orderId: string; selected?: string }) {
   const data = usePoll(async () => {
-    const [graph, order] = await Promise.all([
+    const [graph, order, cancellations] = await Promise.all([
       api.get<ItemGraph>(`/orchestration/orders/${encodeURIComponent(orderId)}/items`),
       api.get<ProductOrder>(`${ORDERS}/${encodeURIComponent(orderId)}`),
+      api.get<Cancellation[]>(`${CANCELLATIONS}?productOrder.id=${encodeURIComponent(orderId)}&limit=1`),
     ]);
-    return { graph: graph.body, order: order.body };
+    return { graph: graph.body, order: order.body, cancellation: cancellations.body[0] };
   }, [api, orderId]);
+  const [asking, setAsking] = useState<ReasonRequest | undefined>(undefined);
+  const askCancel = () =>
+    setAsking({
+      title: `Cancel order ${orderId}`,
+      label: 'cancellationReason',
+      fieldText: 'Why the order is cancelled (kept with the cancellation)',
+      optional: true,
+      confirm: 'Cancel the order',
+      run: async (reason) => {
+        await api.post(CANCELLATIONS, {
+          productOrder: { id: orderId },
+          ...(reason.trim() ? { cancellationReason: reason.trim() } : {}),
+        });
+        await data.refresh();
+      },
+    });
   const offerings = usePoll(
     async () => (await api.get<OfferingSummary[]>('/admin/offerings')).body,
     [api],
@@ -88,13 +119,25 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
   );
   const graph = data.data?.graph;
   const order = data.data?.order;
+  const cancellation = data.data?.cancellation;
   const item = graph?.items.find((i) => i.key === selected);
   const select = (key: string | undefined) => replaceRoute({ page: 'order', orderId, item: key });
   return (
     <>
       <Section
         title={`Order ${orderId}`}
-        actions={order ? <StateBadge state={order.state} kind="order" /> : null}
+        actions={
+          order ? (
+            <>
+              <StateBadge state={order.state} kind="order" />
+              {CANCELLABLE_STATES.includes(order.state) ? (
+                <button type="button" onClick={askCancel}>
+                  Cancel order
+                </button>
+              ) : null}
+            </>
+          ) : null
+        }
       >
         <ErrorNote error={data.error} />
         {order ? (
@@ -111,6 +154,7 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
             </dd>
           </dl>
         ) : null}
+        {cancellation ? <CancellationNote cancellation={cancellation} /> : null}
         {order?.productOrderItem?.length ? (
           <OrderLines lines={order.productOrderItem} offerings={offerings.data ?? []} />
         ) : null}
@@ -122,6 +166,7 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
           </details>
         ) : null}
       </Section>
+      {asking ? <ReasonDialog request={asking} onClose={() => setAsking(undefined)} /> : null}
       {item ? (
         <ItemPanel
           key={item.key}
@@ -132,6 +177,25 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
         />
       ) : null}
     </>
+  );
+}
+
+/** The order's latest cancellation: how far it is, and why it was refused when it was. */
+function CancellationNote({ cancellation }: { cancellation: Cancellation }) {
+  const refused = cancellation.state === 'terminatedWithError';
+  return (
+    <div class={refused ? 'note error' : 'note'} role="status">
+      <strong>Cancellation {cancellation.state}</strong>
+      {' — asked '}
+      <When at={cancellation.creationDate} />
+      {cancellation.cancellationReason ? `: ${cancellation.cancellationReason}` : ''}
+      {refused && cancellation.errorMessage ? <p>Refused: {cancellation.errorMessage.message}</p> : null}
+      {cancellation.effectiveCancellationDate ? (
+        <p>
+          Cancelled <When at={cancellation.effectiveCancellationDate} />
+        </p>
+      ) : null}
+    </div>
   );
 }
 
@@ -201,7 +265,8 @@ function PlanGraph({
       layoutPlan(
         graph.items.map((i) => ({
           key: i.key,
-          label: i.planItemId,
+          // A compensation reads as what it does: it undoes the item beside it.
+          label: i.compensates ? `undo ${i.planItemId}` : i.planItemId,
           sublabel: i.lineId ? `line ${i.lineId}` : undefined,
         })),
         graph.dependencies,
