@@ -26,10 +26,11 @@ export interface SimulatedSystemOptions {
 
 /**
  * What a misbehaving system does instead of answering well: an error status (429 says when to come
- * back), no answer at all until the caller gives up, or a connection reset — before acting, or after
- * acting, so that the caller never learns it acted (only an Idempotency-Key saves it from acting twice).
+ * back; 422 refuses the request, which no retry changes), no answer at all until the caller gives up,
+ * or a connection reset — before acting, or after acting, so that the caller never learns it acted
+ * (only an Idempotency-Key saves it from acting twice).
  */
-export type Fault = 500 | 503 | 429 | 'hang' | 'reset' | 'resetAfterActing';
+export type Fault = 500 | 503 | 429 | 422 | 'hang' | 'reset' | 'resetAfterActing';
 
 /** What a particular simulator (inventory, activation, billing) takes: the shell's options less the name. */
 export type SimulatorOptions = Omit<SimulatedSystemOptions, 'name'>;

@@ -27,9 +27,15 @@ describe('cancelling an order in flight', () => {
   let sb: TestSwitchboard;
   /** Billing answers 500 while this is set: its item started, and waits for a retry. */
   let billingFails = false;
+  /** Inventory refuses to release a port (422) while this is set: the compensation falls out. */
+  let releaseRefused = false;
   before(async () => {
     sb = await startTestSwitchboard({
-      faults: (system) => (system === 'billing' && billingFails ? 500 : undefined),
+      faults: (system, request) => {
+        if (system === 'billing' && billingFails) return 500;
+        if (system === 'inventory' && releaseRefused && request.method === 'DELETE') return 422;
+        return undefined;
+      },
       // Activation's final answer comes 3 s after its 202: long enough to cancel while it works.
       activation: { interimDelayMs: 50, finalDelayMs: 3000 },
     });
@@ -71,6 +77,26 @@ describe('cancelling an order in flight', () => {
     const answer = await sb.call('PUT', `/admin/systems/${systemId}/state`, { state, reason: 'test' });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
   };
+
+  it('before any item acted: discards them all, and undoes nothing', async () => {
+    await setSystem('inventory', 'Down');
+    try {
+      const orderId = await submit('cancel-first');
+      await itemIn(orderId, 'dsl-broadband.reserve-port.1', 'OnHold');
+      const released = sb.systems.inventory.released.length;
+      const asked = await sb.call('POST', `${TMF}/cancelProductOrder`, { productOrder: { id: orderId } });
+      assert.equal(asked.status, 201, JSON.stringify(asked.body));
+
+      const done = await cancellationIn((asked.body as { id: string }).id, ['done', 'terminatedWithError']);
+      assert.equal(done.state, 'done');
+      assert.equal(await orderState(orderId), 'cancelled');
+      const states = [...(await itemsOf(orderId)).values()].map((item) => item.state);
+      assert.deepEqual(new Set(states), new Set(['Discarded']), 'no compensation: nothing had acted');
+      assert.equal(sb.systems.inventory.released.length, released);
+    } finally {
+      await setSystem('inventory', 'Up');
+    }
+  });
 
   it('after the port was reserved: releases it, discards what had not started, and cancels the order', async () => {
     await setSystem('activation', 'Down');
@@ -176,6 +202,11 @@ describe('cancelling an order in flight', () => {
       ?.history.find((h) => h.state === 'Running');
     assert.ok(releaseStarted, 'the release ran');
     assert.ok(deactivated <= Date.parse(String((releaseStarted as { at?: string }).at)));
+    // The late answer was applied to nothing: the order never learnt the service id it reported.
+    const order = (await sb.call('GET', `${TMF}/productOrder/${orderId}`)).body as {
+      fulfilmentAttributes?: Record<string, unknown>;
+    };
+    assert.equal(order.fulfilmentAttributes?.serviceId, undefined);
     // Nothing reached billing for this order.
     assert.equal(
       sb.systems.billing.requests.filter((r) => r.text.includes(orderId)).length,
@@ -184,9 +215,42 @@ describe('cancelling an order in flight', () => {
     );
   });
 
+  it('puts a compensation that fails in fallout, and an operator who retries it completes the cancellation', async () => {
+    await setSystem('activation', 'Down');
+    releaseRefused = true;
+    try {
+      const orderId = await submit('cancel-fallout');
+      await itemIn(orderId, 'dsl-broadband.activate-line.1', 'OnHold');
+      const asked = await sb.call('POST', `${TMF}/cancelProductOrder`, { productOrder: { id: orderId } });
+      const { id } = asked.body as { id: string };
+      const release = 'dsl-broadband.reserve-port.1.undo';
+      await itemIn(orderId, release, 'FatallyFailed');
+      assert.equal((await cancellationIn(id, ['inProgress'])).state, 'inProgress');
+      assert.equal(await orderState(orderId), 'pendingCancellation');
+      const fallout = (await sb.call('GET', '/admin/fallout')).body as { items: { id: string }[] };
+      assert.ok(
+        fallout.items.some((item) => item.id === `${orderId}.${release}`),
+        'in the fallout list',
+      );
+
+      releaseRefused = false;
+      const retried = await sb.call('POST', `/orchestration/items/${orderId}.${release}/retry`, {
+        reason: 'inventory fixed the reservation',
+      });
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+      assert.equal((await cancellationIn(id, ['done', 'terminatedWithError'])).state, 'done');
+      assert.equal(await orderState(orderId), 'cancelled');
+      assert.equal((await itemsOf(orderId)).get('dsl-broadband.reserve-port.1')?.state, 'Compensated');
+    } finally {
+      releaseRefused = false;
+      await setSystem('activation', 'Up');
+    }
+  });
+
   it('refuses once billing, a point of no return, has started, naming it; and the order goes on', async () => {
     billingFails = true;
     try {
+      const releasedAtStart = sb.systems.inventory.released.length;
       const orderId = await submit('cancel-2');
       await eventually(
         async () => {
@@ -210,7 +274,11 @@ describe('cancelling an order in flight', () => {
         /dsl-broadband\.start-billing\.1 is a point of no return/,
       );
       assert.deepEqual(tmf622Problems('CancelProductOrder', ended), []);
-      assert.deepEqual(sb.systems.inventory.released.length, 2, 'nothing of this order was released');
+      assert.equal(
+        sb.systems.inventory.released.length,
+        releasedAtStart,
+        'nothing of this order was released',
+      );
 
       billingFails = false;
       await eventually(
@@ -248,7 +316,7 @@ describe('cancelling an order in flight', () => {
     assert.deepEqual(errors, []);
     // The log is read as it is written: the worker's word for each order it cancelled is there.
     const cancelled = loggedLines(sb, 'CalloutWorker', 'order cancelled');
-    assert.equal(cancelled.length, 2);
+    assert.equal(cancelled.length, 4);
     assert.equal(cancelled[0]?.level, 'INFO');
   });
 });
