@@ -6,6 +6,10 @@
  *
  * `npm run demo -- --hold` shows a hold: activation is taken Down first, the order's activation waits On
  * Hold (the order `held`), then activation comes back Up and the release completes the order.
+ *
+ * `npm run demo -- --cancel` cancels the order once its port is reserved and activation works on the
+ * line (activation takes two seconds to answer): the activation is frozen, its late answer switches the
+ * line off again, the port is released after it, billing never starts, and the order ends `cancelled`.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +22,8 @@ const root = join(import.meta.dirname, '..');
 const dataDir = process.env.DEMO_DATA_DIR ?? join(root, '.local', 'demo');
 const TIMEOUT_MS = 60_000;
 const HOLD = process.argv.includes('--hold');
+const CANCEL = process.argv.includes('--cancel');
+const TMF = '/tmf-api/productOrderingManagement/v5';
 /** How long the --hold demo keeps activation Down once the item is held. */
 const HOLD_FOR_MS = 2_000;
 /** A function's output reaches the runtime a moment after it is written: the order's last metrics may lag. */
@@ -26,6 +32,9 @@ const METRICS_WAIT_MS = 2_000;
 interface ItemView {
   key: string;
   planItemId: string;
+  /** A compensation: the item it undoes. */
+  compensates?: string;
+  awaiting?: { since: string; deadline: string };
   type: string;
   state: string;
   interfaceId?: string;
@@ -49,6 +58,8 @@ const demo = await startDemoEnvironment({
   port: 0,
   systemPorts: 'free',
   latencyMs: Number(process.env.DEMO_LATENCY_MS ?? 25),
+  // Long enough for the customer to change their mind while activation works on the line.
+  ...(CANCEL ? { activationFinalDelayMs: 2_000 } : {}),
   dynamoDb: process.env.SWITCHBOARD_DYNAMODB === 'dynalite' ? 'dynalite' : 'auto',
   log: () => {},
 });
@@ -105,6 +116,8 @@ async function runDemo(): Promise<number> {
   let state = 'acknowledged';
   let items: ItemView[] = [];
   let heldSince: number | undefined;
+  let cancellation: string | undefined;
+  const nameOf = (item: ItemView) => (item.compensates ? `undo ${item.planItemId}` : item.planItemId);
   while (Date.now() - submittedAt < TIMEOUT_MS) {
     const graph = (await call(`/orchestration/orders/${orderId}/items`, 'operator')).body as {
       state: string;
@@ -114,13 +127,22 @@ async function runDemo(): Promise<number> {
     for (const item of items) {
       if (seen.get(item.key) === item.state) continue;
       seen.set(item.key, item.state);
-      const at =
-        item.state === 'OnHold'
-          ? item.history.at(-1)?.at
-          : item.state === 'Running'
-            ? item.history.at(-1)?.at
-            : (item.completedAt ?? item.startedAt);
-      console.log(`  ${since(at).padStart(9)}  ${item.planItemId.padEnd(15)} ${item.state}`);
+      // When it came to this state: its latest history entry.
+      const at = item.history.at(-1)?.at;
+      console.log(`  ${since(at).padStart(9)}  ${nameOf(item).padEnd(20)} ${item.state}`);
+    }
+    const activating = items.find((i) => i.planItemId === 'activate-line' && i.state === 'Running');
+    if (CANCEL && cancellation === undefined && activating?.awaiting) {
+      const asked = await call(`${TMF}/cancelProductOrder`, 'submitter', {
+        productOrder: { id: orderId },
+        cancellationReason: 'demo: the customer moved',
+      });
+      if (asked.status !== 201)
+        throw new Error(`the cancellation was refused: ${JSON.stringify(asked.body)}`);
+      cancellation = String(asked.body.id);
+      console.log(
+        `\n  customer: cancels the order while activation works on the line (${asked.body.state})\n`,
+      );
     }
     if (HOLD && heldSince === undefined && state === 'held' && items.some((i) => i.state === 'OnHold')) {
       heldSince = Date.now();
@@ -135,7 +157,7 @@ async function runDemo(): Promise<number> {
       heldSince = Number.POSITIVE_INFINITY; // brought back once
     }
     // Held by fallout is where the demo stops; held by a hold goes on once the system is back.
-    if (state === 'completed' || state === 'failed') break;
+    if (state === 'completed' || state === 'failed' || state === 'cancelled') break;
     if (state === 'held' && items.some((i) => i.state === 'FatallyFailed')) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -154,12 +176,10 @@ async function runDemo(): Promise<number> {
   for (const item of ordered) {
     const system = item.interfaceId ? systemOf.get(item.interfaceId) : item.type;
     const took = item.response ? `${item.response.durationMs} ms` : '';
-    console.log(
-      `\n  ${item.planItemId} · ${system} · started ${since(item.startedAt)} · ${item.state} ${took}`,
-    );
+    console.log(`\n  ${nameOf(item)} · ${system} · started ${since(item.startedAt)} · ${item.state} ${took}`);
     if (item.request) {
       console.log(`    request   ${item.request.method} ${item.request.url}`);
-      console.log(`              ${compact(item.request.body)}`);
+      if (item.request.body !== undefined) console.log(`              ${compact(item.request.body)}`);
       if (item.request.encodedBody) console.log(`              sent as ${compact(item.request.encodedBody)}`);
     }
     if (item.response) console.log(`    response  ${item.response.status} ${compact(item.response.body)}`);
@@ -168,7 +188,8 @@ async function runDemo(): Promise<number> {
         `    callback  ${since(item.asyncResponse.receivedAt)} ${compact(item.asyncResponse.body)}`,
       );
     }
-    for (const entry of item.history.filter((h) => /interim|accepted|on hold|released/.test(h.reason))) {
+    const told = /interim|accepted|on hold|released|frozen|late|compensat|discarded/;
+    for (const entry of item.history.filter((h) => told.test(h.reason))) {
       console.log(`    history   ${since(entry.at)} ${entry.reason}`);
     }
     for (const step of item.procedure?.trace ?? []) {
@@ -180,6 +201,13 @@ async function runDemo(): Promise<number> {
   }
   const total = ((Date.now() - submittedAt) / 1000).toFixed(3);
   printMetrics(await orderMetrics(runtime.apiUrl));
+  if (CANCEL) {
+    const ended = cancellation
+      ? (await call(`${TMF}/cancelProductOrder/${cancellation}`, 'submitter')).body
+      : {};
+    console.log(`\nCancellation ${cancellation}: ${ended.state}; the order is ${state} after ${total} s.`);
+    return state === 'cancelled' && ended.state === 'done' ? 0 : 1;
+  }
   if (state !== 'completed') {
     console.log(`\nThe order is ${state} after ${total} s.`);
     return 1;

@@ -116,10 +116,15 @@ export async function prepareCallout(
 ): Promise<PreparedCallout> {
   const { system, iface } = target;
   const mapping = iface.requestMapping;
+  // Without a mapping a request carries the order, its line and its attributes — but a GET or a
+  // DELETE carries no body at all: what it acts on is in its path.
+  const bodiless = iface.method === 'GET' || iface.method === 'DELETE';
   const mapped =
     mapping !== undefined
       ? await evaluateMapping(mapping, mappingExpression(catalog, mapping), input)
-      : { order: input.order, line: input.line, attributes: input.attributes };
+      : bodiless
+        ? undefined
+        : { order: input.order, line: input.line, attributes: input.attributes };
   const call = { interfaceId: iface.id, method: iface.method };
   const adapter = integrationAdapter(iface.adapter);
   let wire: WireRequest;
@@ -155,7 +160,7 @@ export function requestRecord(
     method: prepared.method,
     url: prepared.url,
     headers: prepared.headers,
-    body: prepared.mapped,
+    ...(prepared.mapped !== undefined ? { body: prepared.mapped } : {}),
     ...(!(BUILT_IN_ADAPTERS as readonly string[]).includes(adapter) && prepared.body !== undefined
       ? { encodedBody: prepared.body.slice(0, MAX_STORED_TEXT) }
       : {}),

@@ -282,6 +282,31 @@ describe('npm run demo', () => {
     }
   });
 
+  it('cancels with --cancel while activation works: the line switched off, then the port released, in the timeline', async () => {
+    const { code, output, dataDir } = await runDemo(['--cancel']);
+    try {
+      assert.equal(code, 0, output);
+      const steps = [
+        /reserve-port\s+Completed/,
+        /customer: cancels the order while activation works on the line \(acknowledged\)/,
+        /activate-line\s+Frozen/,
+        /late callback, kept and applied to nothing \(its order is cancelled\): its system acted/,
+        /undo activate-line · activation · started \+[\d.]+ s · Completed/,
+        /request\s+DELETE http:\/\/127\.0\.0\.1:\d+\/services\/activations\/ACT-\d{6}/,
+        /undo reserve-port · inventory · started \+[\d.]+ s · Completed/,
+        /request\s+DELETE http:\/\/127\.0\.0\.1:\d+\/ports\/reservations\/DSLAM-/,
+        /Cancellation \S+: done; the order is cancelled/,
+      ].map((pattern) => output.search(pattern));
+      assert.ok(
+        steps.every((at) => at >= 0),
+        `every step is shown:\n${output}`,
+      );
+      assert.doesNotMatch(output, /start-billing · billing · started \+/, 'billing never started');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('runs the DSL demo order to completed and prints its timeline', async () => {
     const { code, output, dataDir } = await runDemo([]);
     try {
