@@ -386,7 +386,7 @@ describe('the Switchboard CDK app', () => {
     );
     assert.ok(
       actionsOf(stateless, 'CalloutWorker').includes('states:StopExecution'),
-      'a cancellation stops its order\'s runs',
+      "a cancellation stops its order's runs",
     );
     assert.ok(
       actionsOf(stateless, 'OrderApi').includes('sqs:SendMessage'),
