@@ -10,12 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { HoldInfo } from '../domain/availability';
 import { BEFORE_ANOTHER_ATTEMPT, callbackNonce } from '../domain/callback';
-import {
-  type CancellationEvent,
-  FINISHING_EVENTS,
-  type ItemEvent,
-  LIFECYCLE,
-} from '../domain/item-lifecycle';
+import { FINISHING_EVENTS, type ItemEvent, LIFECYCLE, type OrderChangeEvent } from '../domain/item-lifecycle';
 import {
   callbackEntry,
   callbackKey,
@@ -37,6 +32,7 @@ import {
   type KeptAnswer,
   type OrderRecord,
   type OrderState,
+  type Revision,
 } from '../domain/orchestration';
 import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
@@ -380,14 +376,17 @@ export class DynamoDbOrderStore implements OrderStore {
       ],
       values: {
         ':nonce': nonce ?? callbackNonce(attemptId),
+        ':freezeNow': at,
         ...(leaseUntil ? { ':lease': leaseUntil, ':leased': LEASE_LIST } : {}),
       },
       // Another attempt's item may be taken over once its lease has run out by now.
       leaseNow: at,
-      removes: [...OFF_THE_HOLD_LISTS, 'nextAttemptAt', '#error'],
+      removes: [...OFF_THE_HOLD_LISTS, 'nextAttemptAt', '#error', 'amendFreeze'],
       event: 'start',
       attemptId,
-      names: { '#error': 'error' },
+      // Not while an amendment of its order is assessed (amendment.ts), unless that has run out.
+      also: '(attribute_not_exists(amendFreeze) OR amendFreeze.#until < :freezeNow)',
+      names: { '#error': 'error', '#until': 'until' },
     });
   }
 
@@ -1000,7 +999,7 @@ export class DynamoDbOrderStore implements OrderStore {
   cancelItem(
     orderId: string,
     key: string,
-    event: CancellationEvent,
+    event: OrderChangeEvent,
     reason: string,
     at: string,
     frozenUntil?: string,
@@ -1050,10 +1049,108 @@ export class DynamoDbOrderStore implements OrderStore {
     );
   }
 
-  async addCompensations(orderId: string, cancellationId: string, items: ItemRecord[]): Promise<void> {
-    for (const item of items) {
+  async addItems(orderId: string, items: ItemRecord[]): Promise<void> {
+    for (const item of items)
       await this.conditionalPut({ pk: orderPk(orderId), sk: itemSk(item.key), ...item });
-    }
+  }
+
+  async beginAmendment(
+    orderId: string,
+    revision: number,
+    from: readonly OrderState[],
+    until: string,
+    now: string,
+  ): Promise<boolean> {
+    const states = Object.fromEntries(from.map((state, i) => [`:from${i}`, state]));
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: ORDER_SK },
+      UpdateExpression: 'SET amending = :amending',
+      ConditionExpression: [
+        `#state IN (${Object.keys(states).join(', ')})`,
+        'attribute_not_exists(cancellation)',
+        '(attribute_not_exists(amending) OR amending.#until < :now)',
+        revision === 2 ? 'attribute_not_exists(revision)' : 'revision = :current',
+      ].join(' AND '),
+      ExpressionAttributeNames: { '#state': 'state', '#until': 'until' },
+      ExpressionAttributeValues: {
+        ...states,
+        ':amending': { revision, until },
+        ':now': now,
+        ...(revision === 2 ? {} : { ':current': revision - 1 }),
+      },
+    });
+  }
+
+  freezeForAmendment(orderId: string, key: string, revision: number, until: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET amendFreeze = :freeze',
+      ConditionExpression: '#state = :pending',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':freeze': { revision, until }, ':pending': 'Pending' },
+    });
+  }
+
+  async thaw(orderId: string, key: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: itemSk(key) },
+        UpdateExpression: 'REMOVE amendFreeze',
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    );
+  }
+
+  rewire(orderId: string, key: string, dependsOn: string[]): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET dependsOn = :deps',
+      ConditionExpression: '#state = :pending',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':deps': dependsOn, ':pending': 'Pending' },
+    });
+  }
+
+  async saveAmendment(
+    orderId: string,
+    revision: Revision,
+    submitted: Record<string, unknown>,
+    newItemKeys: string[],
+  ): Promise<boolean> {
+    // The order as amended first: items read it when they run, and none runs before the lock is off.
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: orderPk(orderId), sk: ACCEPTED_SK, submitted },
+      }),
+    );
+    return this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: ORDER_SK },
+      UpdateExpression:
+        'SET revision = :revision, revisions = list_append(if_not_exists(revisions, :none), :record), itemKeys = list_append(itemKeys, :keys), updatedAt = :at REMOVE amending',
+      ConditionExpression: 'amending.revision = :revision',
+      ExpressionAttributeValues: {
+        ':revision': revision.revision,
+        ':record': [revision],
+        ':none': [],
+        ':keys': newItemKeys,
+        ':at': revision.at,
+      },
+    });
+  }
+
+  async endAmendment(orderId: string, revision: number): Promise<void> {
+    await this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: ORDER_SK },
+      UpdateExpression: 'REMOVE amending',
+      ConditionExpression: 'amending.revision = :revision',
+      ExpressionAttributeValues: { ':revision': revision },
+    });
+  }
+
+  async addCompensations(orderId: string, cancellationId: string, items: ItemRecord[]): Promise<void> {
+    await this.addItems(orderId, items);
     await this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: ORDER_SK },
       UpdateExpression: 'SET cancellation.compensations = :keys',

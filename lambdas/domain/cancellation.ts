@@ -100,7 +100,8 @@ export function compensationItems(
   items: Iterable<ItemRecord>,
   undone: ReadonlySet<string>,
   planItemOf: PlanItemOf,
-  cancellationId: string,
+  /** What the compensations are for, as their history says it: `for cancellation <id>`. */
+  purpose: string,
   at: string,
 ): ItemRecord[] {
   const all = plannedItems(items);
@@ -123,7 +124,7 @@ export function compensationItems(
         compensates: item.key,
         state,
         version: 1,
-        recent: [{ at, state, reason: `compensates ${item.key} for cancellation ${cancellationId}` }],
+        recent: [{ at, state, reason: `compensates ${item.key} ${purpose}` }],
         createdAt: at,
         updatedAt: at,
       },

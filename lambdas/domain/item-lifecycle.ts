@@ -60,13 +60,21 @@ export const ITEM_EVENTS = [
   'lateAnswer',
   'settle',
   'settleActed',
+  'removeLine',
 ] as const;
 export type ItemEvent = (typeof ITEM_EVENTS)[number];
 
-/** The events of an order's cancellation: each moves an item whatever attempt holds it. */
-export type CancellationEvent = Extract<
+/** The events of an order's cancellation or amendment: each moves an item whatever attempt holds it. */
+export type OrderChangeEvent = Extract<
   ItemEvent,
-  'discard' | 'freeze' | 'compensate' | 'compensated' | 'compensationSkipped' | 'settle' | 'settleActed'
+  | 'discard'
+  | 'freeze'
+  | 'compensate'
+  | 'compensated'
+  | 'compensationSkipped'
+  | 'settle'
+  | 'settleActed'
+  | 'removeLine'
 >;
 
 export interface LifecycleRule {
@@ -197,6 +205,13 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     to: 'Completed',
     means: 'settle: its system acted, and nothing undoes it',
   },
+  // An amendment removed its line before it acted: done, as a skipped item is (its plan goes on).
+  removeLine: {
+    from: ['Pending', 'OnHold', 'Failed', 'FatallyFailed'],
+    fromOwnRunning: false,
+    to: 'Skipped',
+    means: 'be skipped: its line is removed',
+  },
 };
 
 /** The event that moves a Running item to the state its outcome decides. */
@@ -296,13 +311,21 @@ export function onArrival(
     return { kind: 'notYet', dueAt: new Date(now.getTime() + ASSESSMENT_WAIT_SECONDS * 1000).toISOString() };
   if ((order.state === 'pendingCancellation' || order.state === 'cancelled') && !item.compensates)
     return { kind: 'ignore', why: `its order is ${order.state}` };
+  // While an amendment of its order is assessed it does not start: it may be about to change.
+  if (item.amendFreeze && now.getTime() < Date.parse(item.amendFreeze.until)) {
+    const soon = now.getTime() + ASSESSMENT_WAIT_SECONDS * 1000;
+    return {
+      kind: 'notYet',
+      dueAt: new Date(Math.min(soon, Date.parse(item.amendFreeze.until))).toISOString(),
+    };
+  }
   if (item.state === 'Failed' && item.nextAttemptAt && now.getTime() < Date.parse(item.nextAttemptAt))
     return { kind: 'notYet', dueAt: item.nextAttemptAt };
   if (item.state === 'Running' && item.attemptId !== deliveryId && !leaseExpired(item, now))
     return { kind: 'ignore', why: 'another delivery runs it' };
   if (item.awaiting) return { kind: 'awaitCallback', deadline: item.awaiting.deadline };
-  // A compensation is started by its cancellation, not dispatched by a plan run.
-  if (!item.taskTokens?.length && !item.compensates)
+  // A compensation, or an amendment's run of an item again, is started by what made it, not by a plan run.
+  if (!item.taskTokens?.length && !item.compensates && !item.supersedes)
     return { kind: 'ignore', why: 'its plan has not dispatched it yet' };
   if (!prerequisitesDone(item, order.done)) return { kind: 'ignore', why: 'its prerequisites are not done' };
   return { kind: 'run' };

@@ -49,6 +49,26 @@ export type OrderState =
 /** Order states a cancellation may start from: the order is under way. */
 export const CANCELLABLE_ORDER_STATES: readonly OrderState[] = ['acknowledged', 'inProgress', 'held'];
 
+/** One amendment of an order, as the order keeps it. */
+export interface Revision {
+  /** 2 for the first amendment: revision 1 is the order as submitted. */
+  revision: number;
+  at: string;
+  by: Actor;
+  /** What changed, line by line. */
+  changes: LineChange[];
+  /** Items compensated and run again in this revision: `<key>` → `<key>.r<revision>`. */
+  redone: string[];
+  /** Items of removed lines: discarded (not started) or compensated (started). */
+  discarded: string[];
+  compensated: string[];
+}
+
+export type LineChange =
+  | { lineId: string; change: 'changed'; fields: string[] }
+  | { lineId: string; change: 'removed' }
+  | { lineId: string; change: 'added' };
+
 /** The cancellation an order is going through (absent when none is). */
 export interface OrderCancellation {
   /** The CancelProductOrder's id. */
@@ -82,6 +102,12 @@ export interface OrderRecord {
   planRuns: { planId: string; executionName: string; lineIds: string[] }[];
   /** The cancellation under way, or the one that cancelled the order. */
   cancellation?: OrderCancellation;
+  /** The order's revision: 1 as submitted, one more with each amendment (amendment.ts). */
+  revision?: number;
+  /** Each amendment: who, when, what changed, and what it redid. */
+  revisions?: Revision[];
+  /** An amendment under way: no item of the order starts until it is written, or `until` has passed. */
+  amending?: { revision: number; until: string };
   createdAt: string;
   updatedAt: string;
   completedAt?: string;
@@ -111,6 +137,13 @@ export interface ItemRecord {
    * run, and waits (`dependsOn`) for the compensations of the items that depended on the one it undoes.
    */
   compensates?: string;
+  /**
+   * An item of an amendment's supplemental run: the key of the item it runs again with the amended order
+   * (amendment.ts), after that one's compensation. Like a compensation, no plan run dispatches it.
+   */
+  supersedes?: string;
+  /** The order's revision that made the item (absent: the order as submitted, revision 1). */
+  revision?: number;
   state: ItemState;
   /** How many transitions the item has made: its history entries are numbered 1 to `version`. */
   version?: number;
@@ -167,6 +200,11 @@ export interface ItemRecord {
    */
   frozenUntil?: string;
   lateAnswer?: 'acted' | 'notActed';
+  /**
+   * While an amendment of its order is assessed (amendment.ts): the item does not start (its claim is
+   * conditional on this being absent or past `until`), so nothing runs with values about to change.
+   */
+  amendFreeze?: { revision: number; until: string };
   /** An asynchronous callout its system accepted: since when it waits, and until when. */
   awaiting?: { since: string; deadline: string };
   /** The callback (or `deadline:<nonce>`) that ended the latest attempt's wait, so it is not applied twice. */

@@ -19,6 +19,7 @@ import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { telemetry } from '../shared/observability';
+import { amendOrder } from '../use-cases/amend-order';
 import type { RequestCancellationDeps } from '../use-cases/cancel-order';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
 import { handleCancellationRoute } from './cancellations';
@@ -145,6 +146,22 @@ export async function handleOrderApi(
         throw new NotFoundError(`no productOrder with id "${id}"`);
       }
       return json(200, toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context));
+    }
+    if (route === `PATCH ${TMF622_BASE_PATH}/productOrder/{id}`) {
+      requireRole(caller, 'submitter', 'operator');
+      const id = pathId(event.pathParameters?.id, 'id');
+      const contentType = event.headers?.['content-type'] ?? '';
+      // TMF630: a JSON merge patch (or plain JSON, read the same way); JSON Patch is not taken.
+      if (/^application\/json-patch\+json\b/i.test(contentType))
+        throw new ValidationError([
+          {
+            field: 'content-type',
+            message: 'JSON Patch is not taken: send a JSON merge patch (application/merge-patch+json)',
+          },
+        ]);
+      const { order } = await amendOrder(deps, id, parseJsonBody(event), caller);
+      const aggregate = await deps.store.getAggregate(order.id);
+      return json(200, toProductOrder(order, aggregate?.items.values(), aggregate?.context));
     }
     const cancellation = await handleCancellationRoute(deps, event, caller);
     if (cancellation) return cancellation;

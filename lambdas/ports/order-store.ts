@@ -1,5 +1,5 @@
 import type { HoldInfo } from '../domain/availability';
-import type { CancellationEvent } from '../domain/item-lifecycle';
+import type { OrderChangeEvent } from '../domain/item-lifecycle';
 import type {
   AttemptRecord,
   ItemDetail,
@@ -9,6 +9,7 @@ import type {
   OrderContext,
   OrderRecord,
   OrderState,
+  Revision,
 } from '../domain/orchestration';
 import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
@@ -318,7 +319,7 @@ export interface OrderStore {
   cancelItem(
     orderId: string,
     key: string,
-    event: CancellationEvent,
+    event: OrderChangeEvent,
     reason: string,
     at: string,
     /** For a freeze: until when its late answer is waited for. */
@@ -344,6 +345,38 @@ export interface OrderStore {
    * keeps their keys on the order's cancellation, if it is still `cancellationId`.
    */
   addCompensations(orderId: string, cancellationId: string, items: ItemRecord[]): Promise<void>;
+  /**
+   * Locks the order for its amendment to `revision` until `until`: only while it is in one of `from`,
+   * under no cancellation, at revision `revision - 1`, and no other amendment holds it (or its lock ran
+   * out). False otherwise.
+   */
+  beginAmendment(
+    orderId: string,
+    revision: number,
+    from: readonly OrderState[],
+    until: string,
+    now: string,
+  ): Promise<boolean>;
+  /** Keeps a Pending item from starting until `until` (ItemRecord.amendFreeze); false if it is not Pending. */
+  freezeForAmendment(orderId: string, key: string, revision: number, until: string): Promise<boolean>;
+  /** Lets a frozen item start again. */
+  thaw(orderId: string, key: string): Promise<void>;
+  /** Writes items (each once: one there already is kept as it is). */
+  addItems(orderId: string, items: ItemRecord[]): Promise<void>;
+  /** Gives a Pending item other prerequisites (an amendment's redone ones); false if it is not Pending. */
+  rewire(orderId: string, key: string, dependsOn: string[]): Promise<boolean>;
+  /**
+   * Ends the amendment to `revision`: the order as amended, the revision kept with what it changed, the
+   * new items among the order's, and the lock taken off. False if the lock is not this amendment's.
+   */
+  saveAmendment(
+    orderId: string,
+    revision: Revision,
+    submitted: Record<string, unknown>,
+    newItemKeys: string[],
+  ): Promise<boolean>;
+  /** Takes an amendment's lock off without changing the order (it was refused). */
+  endAmendment(orderId: string, revision: number): Promise<void>;
   /**
    * Moves an order under cancellation `cancellationId` from `from` to `to`: with `endCancellation` the
    * cancellation is taken off the order (refused: it goes back to where it was), with `clearHolds` what

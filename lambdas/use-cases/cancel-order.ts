@@ -14,7 +14,7 @@ import {
 } from '../domain/cancellation';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, ValidationError } from '../domain/errors';
-import type { CancellationEvent } from '../domain/item-lifecycle';
+import type { OrderChangeEvent } from '../domain/item-lifecycle';
 import { CANCELLABLE_ORDER_STATES, type ItemRecord, prerequisitesDone } from '../domain/orchestration';
 import { actorOf, type Caller, maySeeOrder } from '../domain/roles';
 import type { CancellationStore } from '../ports/cancellation-store';
@@ -233,7 +233,13 @@ async function carryOut(deps: CarryOutCancellationDeps, record: CancellationReco
       .filter((item) => UNDONE.has(item.state))
       .map((item) => item.key),
   );
-  const compensations = compensationItems(aggregate.items.values(), undone, plan, record.id, at());
+  const compensations = compensationItems(
+    aggregate.items.values(),
+    undone,
+    plan,
+    `for cancellation ${record.id}`,
+    at(),
+  );
   const kept = aggregate.order.cancellation?.compensations ?? [];
   if (
     compensations.some((c) => !kept.includes(c.key)) ||
@@ -329,7 +335,7 @@ function frozenUntil(item: ItemRecord, catalog: Catalog, now: Date): string {
 
 interface ItemWrite {
   key: string;
-  event: CancellationEvent;
+  event: OrderChangeEvent;
   reason: string;
   frozenUntil?: string;
 }

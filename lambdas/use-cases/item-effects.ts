@@ -80,13 +80,7 @@ export async function finish(
   const fresh = await store.getProgressWith(item.orderId, [item.key, ...dependents]);
   const doneNow = fresh.done ?? done;
   const tokens = new Set([...(item.taskTokens ?? []), ...(fresh.items.get(item.key)?.taskTokens ?? [])]);
-  const ready = [...fresh.items.values()].filter(
-    (other) =>
-      other.state === 'Pending' &&
-      (other.taskTokens?.length ?? 0) > 0 &&
-      other.dependsOn.includes(item.key) &&
-      prerequisitesDone(other, doneNow),
-  );
+  const ready = readyDependents(fresh.items.values(), item.key, doneNow);
   // Independent of each other: the plan hears of the item while its dependents already start.
   const answers = [...tokens].map((token) =>
     deps.tasks.succeed(token, { itemKey: item.key, state: item.state }),
@@ -108,10 +102,26 @@ export async function finish(
 }
 
 /**
+ * The items waiting for `key` that may start now: Pending, every prerequisite done, and dispatched by
+ * their plan run — or made by a cancellation or an amendment, which no plan run dispatches.
+ */
+function readyDependents(items: Iterable<ItemRecord>, key: string, done: readonly string[]): ItemRecord[] {
+  return [...items].filter(
+    (other) =>
+      other.state === 'Pending' &&
+      ((other.taskTokens?.length ?? 0) > 0 ||
+        other.compensates !== undefined ||
+        other.supersedes !== undefined) &&
+      other.dependsOn.includes(key) &&
+      prerequisitesDone(other, done),
+  );
+}
+
+/**
  * Finishes a compensation: counted done (it writes nothing to the order's context: it undoes), the
  * item it compensates marked Compensated (or Completed again, when an operator skipped the
- * compensation), and the cancellation moved on — it starts the compensations that waited for this one,
- * or ends once all are done (cancel-order.ts).
+ * compensation), and then: a cancellation's is moved on — it starts the compensations that waited for
+ * this one, or ends once all are done (cancel-order.ts); an amendment's starts what waited for it.
  */
 async function finishCompensation(
   deps: Pick<RunItemDeps, 'store' | 'queue' | 'now'>,
@@ -131,12 +141,19 @@ async function finishCompensation(
     deps.now().toISOString(),
   );
   const cancellation = aggregate.order.cancellation;
-  if (!cancellation) {
-    logger.error('a compensation finished in an order under no cancellation', {
-      orderId: item.orderId,
-      itemKey: item.key,
-    });
+  if (cancellation) {
+    await deps.queue.send([cancelMessage(cancellation.id, item.orderId)]);
     return;
   }
-  await deps.queue.send([cancelMessage(cancellation.id, item.orderId)]);
+  // An amendment's: what waited for it — the run of its item again, the compensations before it — goes on.
+  const dependents = [...aggregate.items.values()].filter((other) => other.dependsOn.includes(item.key));
+  const fresh = await deps.store.getProgressWith(
+    item.orderId,
+    dependents.map((other) => other.key),
+  );
+  const ready = readyDependents(fresh.items.values(), item.key, fresh.done ?? []);
+  if (ready.length > 0)
+    await deps.queue.send(
+      ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })),
+    );
 }

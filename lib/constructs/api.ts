@@ -120,7 +120,7 @@ export class SwitchboardApi extends Construct {
     });
     route({
       path: `${TMF622_BASE}/productOrder/{id}`,
-      methods: [HttpMethod.GET],
+      methods: [HttpMethod.GET, HttpMethod.PATCH],
       integration: orders,
     });
     route({

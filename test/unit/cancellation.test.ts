@@ -35,7 +35,7 @@ const AT = '2026-12-06T11:00:00.000Z';
 const compensationsOf = (items: ItemRecord[], plan: PlanItemOf) => {
   const assessment = assessCancellation(items, plan);
   assert.equal(assessment.kind, 'cancel');
-  return compensationItems(items, new Set(assessment.compensate), plan, 'c-1', AT);
+  return compensationItems(items, new Set(assessment.compensate), plan, 'for cancellation c-1', AT);
 };
 
 /** The DSL plan's points of no return and compensations, as the demo catalog declares them. */
@@ -262,7 +262,13 @@ describe('assessing a cancellation', () => {
       fc.property(anyOrder, ({ items, plan }) => {
         const assessment = assessCancellation(items, plan);
         if (assessment.kind === 'refused') return;
-        const compensations = compensationItems(items, new Set(assessment.compensate), plan, 'c-1', AT);
+        const compensations = compensationItems(
+          items,
+          new Set(assessment.compensate),
+          plan,
+          'for cancellation c-1',
+          AT,
+        );
         assert.deepEqual(
           compensations.map((c) => c.compensates),
           assessment.compensate,
