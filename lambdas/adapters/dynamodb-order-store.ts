@@ -33,6 +33,7 @@ import {
   type OrderRecord,
   type OrderState,
   type Revision,
+  WAITING_TO_START,
 } from '../domain/orchestration';
 import type { ProcedureProgress } from '../domain/procedure';
 import type { Actor } from '../domain/roles';
@@ -83,6 +84,8 @@ import {
 
 /** What a held item leaves as it stops being held: the on-hold indexes' keys and a release's stamp. */
 const OFF_THE_HOLD_LISTS = ['heldSystem', 'heldInterface', 'holdSort', 'releaseId', 'releaseAt'];
+/** The states of an item that waits to start (orchestration.ts: WAITING_TO_START), as condition values. */
+const WAITING_VALUES = Object.fromEntries(WAITING_TO_START.map((state, i) => [`:w${i}`, state]));
 /** Puts an item in fallout on the fallout list (a sparse index) until an operator acts; see falloutListing. */
 const ONTO_THE_FALLOUT_LIST = 'falloutList = :fallout, falloutSort = :falloutSort';
 /** The values of ONTO_THE_FALLOUT_LIST: oldest first, by when the item fell out. */
@@ -1085,9 +1088,9 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: 'SET amendFreeze = :freeze',
-      ConditionExpression: '#state = :pending',
+      ConditionExpression: '#state IN (:w0, :w1, :w2)',
       ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':freeze': { revision, until }, ':pending': 'Pending' },
+      ExpressionAttributeValues: { ':freeze': { revision, until }, ...WAITING_VALUES },
     });
   }
 
@@ -1106,9 +1109,9 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: 'SET dependsOn = :deps',
-      ConditionExpression: '#state = :pending',
+      ConditionExpression: '#state IN (:w0, :w1, :w2)',
       ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':deps': dependsOn, ':pending': 'Pending' },
+      ExpressionAttributeValues: { ':deps': dependsOn, ...WAITING_VALUES },
     });
   }
 

@@ -1,6 +1,6 @@
 import { compensationItems, compensationKeyOf, type PlanItemOf, plannedItems } from './cancellation';
 import type { Problem } from './errors';
-import type { ItemRecord, LineChange } from './orchestration';
+import { type ItemRecord, type LineChange, waitsToStart } from './orchestration';
 
 /**
  * Amending an order in flight (TMF622 PATCH /productOrder/{id}, a JSON merge patch): what a change of its
@@ -103,8 +103,9 @@ export type AmendmentAssessment =
     };
 
 /**
- * What the change asks of each item of the changed and removed lines. `affected(item)`: the completed
- * item would send something else now (the use case compares its request before and after).
+ * What the change asks of each item of the changed and removed lines. `affected`: the completed or
+ * running items that would send something else now (the use case compares their requests before and
+ * after the change).
  */
 export function assessAmendment(
   items: Iterable<ItemRecord>,
@@ -125,14 +126,22 @@ export function assessAmendment(
   for (const item of touched) {
     const planned = planItemOf(item);
     const removing = removed.has(item.lineId ?? '');
+    // Whether the change reaches what the item did (or does): its request, now, would differ.
     const matters = removing ? item.startedAt !== undefined : affected.has(item.key);
     // Past its point of no return, a line is what it is: no change of it is taken.
     if (planned?.pointOfNoReturn && item.startedAt !== undefined)
       return refused(item, 'is a point of no return and has started: its line can no longer be changed');
-    if (item.state === 'Running' || item.state === 'Frozen' || item.state === 'Compensating')
+    // In flight with what the change alters, its answer would be for the order as it was.
+    if ((item.state === 'Running' || item.state === 'Frozen') && (removing || matters))
       return refused(
         item,
         `is ${item.state}: its system is working on it (amend again once it has answered)`,
+      );
+    // Being undone by an earlier amendment still under way.
+    if (item.state === 'Compensating')
+      return refused(
+        item,
+        'is Compensating: an earlier change is still being carried out (amend again once it is)',
       );
     if (removing) {
       if (item.startedAt === undefined) discard.push(item.key);
@@ -208,10 +217,10 @@ export function supplementalRun(
         updatedAt: at,
       }),
     );
+  // What waits to start — On Hold or for a retry too — waits for the new runs instead.
   const rewire = all
     .filter(
-      (item) =>
-        item.state === 'Pending' && !redone.has(item.key) && item.dependsOn.some((d) => redone.has(d)),
+      (item) => waitsToStart(item) && !redone.has(item.key) && item.dependsOn.some((d) => redone.has(d)),
     )
     .map((item) => ({ key: item.key, dependsOn: item.dependsOn.map(renamed) }));
   return { add: [...undo, ...again], rewire };

@@ -105,7 +105,8 @@ export const correlationIdOf = ({ orderId, itemKey, nonce }: Correlation): strin
 
 /** Splits a correlation id; undefined when it cannot be one. Order ids never contain a dot. */
 export function parseCorrelationId(correlationId: string): Correlation | undefined {
-  const match = /^([A-Za-z0-9_-]{1,100})\.([a-z0-9-]+(?:\.[a-z0-9-]+){1,2})\.([0-9a-f]{16})$/.exec(
+  // An item key: <plan>.<item>[.<line>], and for a cancellation's or an amendment's items .r<n> and .undo.
+  const match = /^([A-Za-z0-9_-]{1,100})\.([a-z0-9-]+(?:\.[a-z0-9-]+){1,5})\.([0-9a-f]{16})$/.exec(
     correlationId,
   );
   if (!match) return undefined;

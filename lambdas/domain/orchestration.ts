@@ -285,6 +285,11 @@ export type OrderContext = Record<string, unknown>;
 
 export const DONE_STATES: ReadonlySet<ItemState> = new Set(['Completed', 'Skipped']);
 
+/** States of an item that waits to start: not yet, On Hold (its system away), or for its retry. */
+export const WAITING_TO_START = ['Pending', 'OnHold', 'Failed'] as const satisfies readonly ItemState[];
+export const waitsToStart = (item: Pick<ItemRecord, 'state'>): boolean =>
+  (WAITING_TO_START as readonly ItemState[]).includes(item.state);
+
 export const isDone = (item: Pick<ItemRecord, 'state'>): boolean => DONE_STATES.has(item.state);
 
 /**

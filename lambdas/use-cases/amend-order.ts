@@ -20,6 +20,7 @@ import {
   type OrderRecord,
   prerequisitesDone,
   type Revision,
+  waitsToStart,
 } from '../domain/orchestration';
 import { expandPath } from '../domain/path-template';
 import { offeringIdOf, type ProductOrderItemCreate, productOrderCreateSchema } from '../domain/product-order';
@@ -38,7 +39,8 @@ import { planItemOf } from './cancel-order';
  * 1. The patch is applied to the order as accepted and checked as a new order's lines are; only lines
  *    change (their characteristics, prices, quantity), lines are removed, or added.
  * 2. The order is locked for the amendment (a conditional write; it runs out after a minute), and the
- *    Pending items of the changed lines are frozen: none starts with values about to change.
+ *    items of the changed lines that wait to start (Pending, On Hold, for a retry) are frozen: none
+ *    starts with values about to change.
  * 3. The items are read again and assessed. Refused: they are thawed, the lock taken off, 409.
  * 4. Otherwise, the supplemental run is written — each redone item's compensation and its new run,
  *    the items that waited for it made to wait for the new run — the redone items are Compensating, the
@@ -206,7 +208,7 @@ function checkedAmendment(
 }
 
 /**
- * The completed items of the changed lines that the change affects: what they would send now — a
+ * The completed and running items of the changed lines that the change affects: what they would send now — a
  * callout's path and body, a procedure's input, an auto task's attributes — differs from what the order
  * before the change gives. One whose request cannot be worked out either way counts as affected.
  */
@@ -218,7 +220,8 @@ async function affectedItems(
 ): Promise<Set<string>> {
   const affected = new Set<string>();
   for (const item of plannedItems(aggregate.items.values())) {
-    if (item.state !== 'Completed' || !changedLines.has(item.lineId ?? '')) continue;
+    if ((item.state !== 'Completed' && item.state !== 'Running') || !changedLines.has(item.lineId ?? ''))
+      continue;
     const [before, after] = await Promise.all([
       requestOf(catalog, aggregate, item, aggregate.order.submitted),
       requestOf(catalog, aggregate, item, amended),
@@ -283,7 +286,7 @@ async function startWhatMay(deps: AmendOrderDeps, orderId: string, keys: string[
   const starts = [...items.values()].filter(
     (item) =>
       item.state === 'Skipped' ||
-      (item.state === 'Pending' &&
+      (waitsToStart(item) &&
         ((item.taskTokens?.length ?? 0) > 0 ||
           item.compensates !== undefined ||
           item.supersedes !== undefined) &&
@@ -291,6 +294,11 @@ async function startWhatMay(deps: AmendOrderDeps, orderId: string, keys: string[
   );
   if (starts.length > 0)
     await deps.queue.send(starts.map((item) => ({ kind: 'start', orderId, itemKey: item.key })));
+  logger.info('amendment sends to work what may start', {
+    orderId,
+    looked: [...items.keys()],
+    started: starts.map((item) => item.key),
+  });
 }
 
 async function readOrder(store: OrderStore, orderId: string): Promise<OrderAggregateView> {

@@ -1,4 +1,4 @@
-import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
+import { type ItemRecord, prerequisitesDone, waitsToStart } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
 import type { CallbackDeadlineMessage } from '../ports/work-queue';
 import { logger } from '../shared/logger';
@@ -106,9 +106,11 @@ export async function finish(
  * their plan run — or made by a cancellation or an amendment, which no plan run dispatches.
  */
 function readyDependents(items: Iterable<ItemRecord>, key: string, done: readonly string[]): ItemRecord[] {
+  // One On Hold or waiting for its retry (an amendment made it wait for a new run) is looked at too:
+  // the worker holds it again, or waits for its retry, as it would.
   return [...items].filter(
     (other) =>
-      other.state === 'Pending' &&
+      waitsToStart(other) &&
       ((other.taskTokens?.length ?? 0) > 0 ||
         other.compensates !== undefined ||
         other.supersedes !== undefined) &&

@@ -233,7 +233,12 @@ describe('amendment, the domain', () => {
     const changed = [{ lineId: '1', change: 'changed' as const, fields: ['product'] }];
     const ponr = assessAmendment([item('a-ponr', 'Completed')], changed, undoable, new Set(['a-ponr']));
     assert.equal(ponr.kind === 'refused' && ponr.itemKey, 'a-ponr');
-    const flight = assessAmendment([item('a-1', 'Running')], changed, undoable, new Set());
+    const flight = assessAmendment([item('a-1', 'Running')], changed, undoable, new Set(['a-1']));
+    assert.deepEqual(
+      assessAmendment([item('a-1', 'Running')], changed, undoable, new Set()),
+      { kind: 'amend', redo: [], discard: [], compensate: [] },
+      'in flight with what the change does not alter: it goes on',
+    );
     assert.match(flight.kind === 'refused' ? flight.reason : '', /is Running: its system is working on it/);
     const nothing = assessAmendment(
       [item('a-1', 'Completed')],

@@ -39,6 +39,10 @@ describe('correlation ids', () => {
     'dsl-broadband.activate-line.1',
     'tv-bundle.welcome-pack',
     'dsl-broadband.done.12',
+    // A cancellation's compensation, an amendment's run again, and the compensation of that.
+    'dsl-broadband.activate-line.1.undo',
+    'dsl-broadband.activate-line.1.r2',
+    'dsl-broadband.activate-line.1.r2.undo',
   ]) {
     it(`round-trips an item key of ${itemKey.split('.').length} segments (${itemKey})`, () => {
       // Prepare
@@ -63,7 +67,7 @@ describe('correlation ids', () => {
     ['empty', ''],
     ['no nonce', 'o-1.dsl-broadband.activate-line.1'],
     ['an item key of one segment', `o-1.dsl-broadband.${NONCE}`],
-    ['an item key of four segments', `o-1.a.b.c.d.${NONCE}`],
+    ['an item key of seven segments', `o-1.a.b.c.d.e.f.g.${NONCE}`],
     ['a nonce too short', `o-1.dsl-broadband.activate-line.1.${NONCE.slice(1)}`],
     ['a nonce too long', `o-1.dsl-broadband.activate-line.1.${NONCE}0`],
     ['a nonce with capitals', `o-1.dsl-broadband.activate-line.1.${NONCE.toUpperCase().replace(/^./, 'A')}`],

@@ -19,11 +19,12 @@ interface Item {
 }
 
 /**
- * Cancelling DSL orders in flight through the local runtime (TMF622 CancelProductOrder): what has not
- * started is discarded, what was done is compensated through the callout machinery, and a point of no
- * return that has started refuses the cancellation while the order goes on.
+ * Cancelling and amending DSL orders in flight through the local runtime (TMF622 CancelProductOrder,
+ * PATCH /productOrder/{id}): what has not started is discarded (or runs with the new values), what was
+ * done is compensated through the callout machinery (and run again), and a point of no return that has
+ * started refuses the change while the order goes on.
  */
-describe('cancelling an order in flight', () => {
+describe('changing an order in flight: cancelling and amending it', () => {
   let sb: TestSwitchboard;
   /** Billing answers 500 while this is set: its item started, and waits for a retry. */
   let billingFails = false;
@@ -309,6 +310,144 @@ describe('cancelling an order in flight', () => {
 
     const unknown = await sb.call('GET', `${TMF}/cancelProductOrder/no-such`);
     assert.equal(unknown.status, 404);
+  });
+
+  /** The merge patch that sets the demo line's bandwidth. */
+  const bandwidthPatch = (mbps: number) => {
+    const [line] = demoDslOrder().productOrderItem;
+    return {
+      productOrderItem: [
+        {
+          ...line,
+          product: {
+            productCharacteristic: line?.product.productCharacteristic.map((c) =>
+              c.name === 'bandwidth' ? { ...c, value: String(mbps) } : c,
+            ),
+          },
+        },
+      ],
+    };
+  };
+  const amend = (orderId: string, patch: unknown) =>
+    sb.call('PATCH', `${TMF}/productOrder/${orderId}`, patch, {
+      headers: { 'content-type': 'application/merge-patch+json' },
+    });
+  /** The bandwidths a system was asked for on the order's behalf, in order. */
+  const bandwidthsAt = (system: 'inventory' | 'activation', orderId: string) =>
+    sb.systems[system].requests
+      .filter((r) => r.method === 'POST' && (r.body as { orderId?: string } | undefined)?.orderId === orderId)
+      .map((r) => (r.body as { bandwidthMbps?: number }).bandwidthMbps);
+  const completed = (orderId: string) =>
+    eventually(
+      async () => ((await orderState(orderId)) === 'completed' ? true : undefined),
+      90_000,
+      `order ${orderId} to complete`,
+    );
+
+  it('amends the bandwidth before activation: the port reserved again with it, and activation sends it', async () => {
+    await setSystem('activation', 'Down');
+    let orderId = '';
+    try {
+      orderId = await submit('amend-before');
+      await itemIn(orderId, 'dsl-broadband.activate-line.1', 'OnHold');
+      await itemIn(orderId, 'dsl-broadband.reserve-port.1', 'Completed');
+      const port = [...sb.systems.inventory.reserved].find(([, r]) => r.orderId === orderId)?.[0];
+
+      const amended = await amend(orderId, bandwidthPatch(250));
+      assert.equal(amended.status, 200, JSON.stringify(amended.body));
+      assert.deepEqual(tmf622Problems('ProductOrder', amended.body), []);
+      const line = (
+        amended.body as {
+          productOrderItem: { product: { productCharacteristic: { name: string; value: unknown }[] } }[];
+        }
+      ).productOrderItem[0];
+      assert.equal(line?.product.productCharacteristic.find((c) => c.name === 'bandwidth')?.value, 250);
+      await itemIn(orderId, 'dsl-broadband.reserve-port.1.r2', 'Completed');
+      assert.ok(port && sb.systems.inventory.released.includes(port), 'the first reservation was released');
+    } finally {
+      await setSystem('activation', 'Up');
+    }
+    await completed(orderId);
+    assert.deepEqual(bandwidthsAt('inventory', orderId), [100, 250]);
+    assert.deepEqual(bandwidthsAt('activation', orderId), [250], 'activation only ever heard of 250');
+    const items = await itemsOf(orderId);
+    assert.equal(items.get('dsl-broadband.reserve-port.1')?.state, 'Compensated');
+    assert.equal((items.get('dsl-broadband.reserve-port.1.r2') as Item & { revision?: number })?.revision, 2);
+  });
+
+  it('amends the bandwidth after activation: the line switched off and the port released, then both done again', async () => {
+    await setSystem('billing', 'Down');
+    let orderId = '';
+    try {
+      orderId = await submit('amend-after');
+      await itemIn(orderId, 'dsl-broadband.activate-line.1', 'Completed');
+      await itemIn(orderId, 'dsl-broadband.start-billing.1', 'OnHold');
+
+      const amended = await amend(orderId, bandwidthPatch(50));
+      assert.equal(amended.status, 200, JSON.stringify(amended.body));
+      await itemIn(orderId, 'dsl-broadband.activate-line.1.r2', 'Completed');
+    } finally {
+      await setSystem('billing', 'Up');
+    }
+    await completed(orderId);
+    const activations = sb.systems.activation.activations.filter((a) => a.orderId === orderId);
+    assert.deepEqual(
+      activations.map((a) => [a.status, a.bandwidthMbps]),
+      [
+        ['deactivated', 100],
+        ['active', 50],
+      ],
+    );
+    assert.deepEqual(bandwidthsAt('inventory', orderId), [100, 50]);
+    const order = (await sb.call('GET', `/orchestration/orders/${orderId}/items`)).body as { items: Item[] };
+    assert.equal(order.items.find((i) => i.key === 'dsl-broadband.book-installation.1')?.state, 'Completed');
+    assert.equal(
+      order.items.filter((i) => i.key.startsWith('dsl-broadband.book-installation')).length,
+      1,
+      'the visit, which the bandwidth does not change, is booked once',
+    );
+  });
+
+  it('refuses an amendment past the point of no return with 409 naming it, and changes nothing', async () => {
+    billingFails = true;
+    try {
+      const orderId = await submit('amend-late');
+      await itemIn(orderId, 'dsl-broadband.start-billing.1', 'Failed');
+      const refused = await amend(orderId, bandwidthPatch(250));
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.match(
+        JSON.stringify(refused.body),
+        /dsl-broadband\.start-billing\.1 is a point of no return and has started/,
+      );
+      const order = (await sb.call('GET', `${TMF}/productOrder/${orderId}`)).body as typeof refused.body & {
+        productOrderItem: { product: { productCharacteristic: { name: string; value: unknown }[] } }[];
+      };
+      assert.equal(
+        order.productOrderItem[0]?.product.productCharacteristic.find((c) => c.name === 'bandwidth')?.value,
+        100,
+        'the order is as it was',
+      );
+      billingFails = false;
+      await completed(orderId);
+      assert.deepEqual(bandwidthsAt('inventory', orderId), [100]);
+    } finally {
+      billingFails = false;
+    }
+  });
+
+  it('refuses a JSON Patch, and an amendment of what is not a line, naming what', async () => {
+    const orderId = await submit('amend-bad');
+    const jsonPatch = await sb.call('PATCH', `${TMF}/productOrder/${orderId}`, [{ op: 'replace' }], {
+      headers: { 'content-type': 'application/json-patch+json' },
+    });
+    assert.equal(jsonPatch.status, 400);
+    assert.match(JSON.stringify(jsonPatch.body), /content-type/);
+    const external = await amend(orderId, { externalId: [{ id: 'other' }] });
+    assert.equal(external.status, 400);
+    assert.match(JSON.stringify(external.body), /"field":"externalId"/);
+    const missing = await amend('no-such-order', bandwidthPatch(250));
+    assert.equal(missing.status, 404);
+    await completed(orderId);
   });
 
   it('logged no error while it did all this: no message failed, none was dropped', () => {
