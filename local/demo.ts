@@ -10,6 +10,10 @@
  * `npm run demo -- --cancel` cancels the order once its port is reserved and activation works on the
  * line (activation takes two seconds to answer): the activation is frozen, its late answer switches the
  * line off again, the port is released after it, billing never starts, and the order ends `cancelled`.
+ *
+ * `npm run demo -- --amend` changes the bandwidth from 100 to 250 Mbit/s before activation: activation
+ * is taken Down so that the line waits for it once its port is reserved; the amendment releases the port
+ * and reserves it again at the new bandwidth; activation comes back Up and is sent 250.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +27,7 @@ const dataDir = process.env.DEMO_DATA_DIR ?? join(root, '.local', 'demo');
 const TIMEOUT_MS = 60_000;
 const HOLD = process.argv.includes('--hold');
 const CANCEL = process.argv.includes('--cancel');
+const AMEND = process.argv.includes('--amend');
 const TMF = '/tmf-api/productOrderingManagement/v5';
 /** How long the --hold demo keeps activation Down once the item is held. */
 const HOLD_FOR_MS = 2_000;
@@ -95,6 +100,7 @@ async function runDemo(): Promise<number> {
     console.log(`\n  operator: activation ${state} (${reason})\n`);
   };
   if (HOLD) await setActivation('Down', 'demo: line card upgrade');
+  if (AMEND) await setActivation('Down', 'demo: keeps the line waiting while the customer changes it');
 
   // Only this order's metrics, not the start's (the configuration seeder, cold starts).
   const reset = await fetch(`${runtime.apiUrl}/local/metrics`, { method: 'DELETE' });
@@ -117,7 +123,13 @@ async function runDemo(): Promise<number> {
   let items: ItemView[] = [];
   let heldSince: number | undefined;
   let cancellation: string | undefined;
-  const nameOf = (item: ItemView) => (item.compensates ? `undo ${item.planItemId}` : item.planItemId);
+  let amended = false;
+  const nameOf = (item: ItemView) =>
+    item.compensates
+      ? `undo ${item.planItemId}`
+      : item.key.match(/\.r\d+$/)
+        ? `${item.planItemId} (again)`
+        : item.planItemId;
   while (Date.now() - submittedAt < TIMEOUT_MS) {
     const graph = (await call(`/orchestration/orders/${orderId}/items`, 'operator')).body as {
       state: string;
@@ -130,6 +142,41 @@ async function runDemo(): Promise<number> {
       // When it came to this state: its latest history entry.
       const at = item.history.at(-1)?.at;
       console.log(`  ${since(at).padStart(9)}  ${nameOf(item).padEnd(20)} ${item.state}`);
+    }
+    const reservedPort = items.find((i) => i.key.endsWith('reserve-port.1') && i.state === 'Completed');
+    const waiting = items.find((i) => i.planItemId === 'activate-line' && i.state === 'OnHold');
+    if (AMEND && !amended && reservedPort && waiting) {
+      amended = true;
+      const line = demoDslOrder().productOrderItem[0];
+      const patch = {
+        productOrderItem: [
+          {
+            ...line,
+            product: {
+              productCharacteristic: line?.product.productCharacteristic.map((c) =>
+                c.name === 'bandwidth' ? { ...c, value: '250' } : c,
+              ),
+            },
+          },
+        ],
+      };
+      const response = await fetch(`${runtime.apiUrl}${TMF}/productOrder/${orderId}`, {
+        method: 'PATCH',
+        headers: {
+          authorization: `Bearer ${token('submitter')}`,
+          'content-type': 'application/merge-patch+json',
+        },
+        body: JSON.stringify(patch),
+      });
+      if (response.status !== 200) throw new Error(`the amendment was refused: ${await response.text()}`);
+      console.log('\n  customer: changes the bandwidth to 250 Mbit/s before activation (200: revision 2)\n');
+    }
+    if (AMEND && amended && heldSince === undefined) {
+      const again = items.find((i) => i.key.endsWith('reserve-port.1.r2') && i.state === 'Completed');
+      if (again) {
+        heldSince = Date.now();
+        await setActivation('Up', 'demo: the line may be activated');
+      }
     }
     const activating = items.find((i) => i.planItemId === 'activate-line' && i.state === 'Running');
     if (CANCEL && cancellation === undefined && activating?.awaiting) {
@@ -188,7 +235,7 @@ async function runDemo(): Promise<number> {
         `    callback  ${since(item.asyncResponse.receivedAt)} ${compact(item.asyncResponse.body)}`,
       );
     }
-    const told = /interim|accepted|on hold|released|frozen|late|compensat|discarded/;
+    const told = /interim|accepted|on hold|released|frozen|late|compensat|discarded|revision/;
     for (const entry of item.history.filter((h) => told.test(h.reason))) {
       console.log(`    history   ${since(entry.at)} ${entry.reason}`);
     }

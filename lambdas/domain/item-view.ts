@@ -34,6 +34,10 @@ export function toItemGraph({
     orderId: order.id,
     state: order.state,
     ...(order.submittedBy ? { submittedBy: order.submittedBy } : {}),
+    // Which revision the order is at, and each amendment: who, when, what changed, what it redid.
+    revision: order.revision ?? 1,
+    ...(order.revisions ? { revisions: order.revisions } : {}),
+    ...(order.cancellation ? { cancellation: order.cancellation } : {}),
     items: nodes.map(toItemView),
     dependencies: nodes.flatMap((item) => item.dependsOn.map((from) => ({ from, to: item.key }))),
   };

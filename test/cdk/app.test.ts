@@ -679,6 +679,7 @@ describe('the Switchboard CDK app', () => {
       'POST /tmf-api/productOrderingManagement/v5/productOrder',
       'GET /tmf-api/productOrderingManagement/v5/productOrder',
       'GET /tmf-api/productOrderingManagement/v5/productOrder/{id}',
+      'PATCH /tmf-api/productOrderingManagement/v5/productOrder/{id}',
       'POST /tmf-api/productOrderingManagement/v5/cancelProductOrder',
       'GET /tmf-api/productOrderingManagement/v5/cancelProductOrder',
       'GET /tmf-api/productOrderingManagement/v5/cancelProductOrder/{id}',

@@ -307,6 +307,39 @@ describe('npm run demo', () => {
     }
   });
 
+  it('amends with --amend before activation: the port reserved again at 250, and activation sent 250', async () => {
+    const { code, output, dataDir } = await runDemo(['--amend']);
+    try {
+      assert.equal(code, 0, output);
+      const steps = [
+        /reserve-port\s+Completed/,
+        /activate-line\s+OnHold/,
+        /customer: changes the bandwidth to 250 Mbit\/s before activation \(200: revision 2\)/,
+        /undo reserve-port\s+Completed/,
+        /reserve-port \(again\)\s+Completed/,
+        /operator: activation Up/,
+        /activate-line\s+Completed/,
+        /The order completed in about/,
+      ].map((pattern) => output.search(pattern));
+      assert.ok(
+        steps.every((at) => at >= 0),
+        `every step is shown:\n${output}`,
+      );
+      assert.deepEqual(
+        [...steps].sort((a, b) => a - b),
+        steps,
+        'in this order',
+      );
+      assert.match(
+        output,
+        /"bandwidthMbps":250\}\n\s+response\s+202/,
+        'activation was sent the new bandwidth',
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('runs the DSL demo order to completed and prints its timeline', async () => {
     const { code, output, dataDir } = await runDemo([]);
     try {
