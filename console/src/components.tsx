@@ -83,6 +83,8 @@ export interface ReasonRequest {
   fieldText?: string;
   /** The text may be left empty. */
   optional?: boolean;
+  /** What the text box holds when it opens (a line's characteristics to change). */
+  initial?: string;
   confirm: string;
   /** Extra form content (a checkbox), shown above the reason. */
   extra?: ComponentChildren;
@@ -96,7 +98,7 @@ export interface ReasonRequest {
  */
 export function ReasonDialog({ request, onClose }: { request: ReasonRequest; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [reason, setReason] = useState('');
+  const [reason, setReason] = useState(request.initial ?? '');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
@@ -135,7 +137,7 @@ export function ReasonDialog({ request, onClose }: { request: ReasonRequest; onC
             value={reason}
             onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)}
             required={!request.optional}
-            rows={3}
+            rows={request.initial ? 8 : 3}
             aria-invalid={fieldProblem ? 'true' : undefined}
             aria-describedby={fieldProblem ? 'reason-problem' : undefined}
           />

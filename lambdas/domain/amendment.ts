@@ -74,8 +74,10 @@ export function diffLines(
       changes.push({ lineId: line.id, change: 'added' });
       return;
     }
+    // TMF's type tags (`@type`, …) say nothing of what the line is: one sent back as read changes nothing.
     const fields = [...new Set([...Object.keys(was), ...Object.keys(line)])]
-      .filter((field) => JSON.stringify(was[field]) !== JSON.stringify(line[field]))
+      .filter((field) => !field.startsWith('@'))
+      .filter((field) => JSON.stringify(untagged(was[field])) !== JSON.stringify(untagged(line[field])))
       .sort();
     for (const field of fields)
       if (!(CHANGEABLE_LINE_FIELDS as readonly string[]).includes(field))
@@ -88,6 +90,17 @@ export function diffLines(
   const kept = new Set(after.map((line) => line.id));
   for (const line of before) if (!kept.has(line.id)) changes.push({ lineId: line.id, change: 'removed' });
   return { changes, problems };
+}
+
+/** A value without TMF's `@`-prefixed type tags, at any depth. */
+function untagged(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(untagged);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([name]) => !name.startsWith('@'))
+      .map(([name, inner]) => [name, untagged(inner)]),
+  );
 }
 
 export type AmendmentAssessment =

@@ -221,6 +221,60 @@ describe('the operator console', () => {
     await page.locator('.panel-head [data-state="held"]').waitFor(LONG);
   });
 
+  it('changes a line’s bandwidth from the order page: the port reserved again, a revision shown; a refusal says why', async () => {
+    assert.equal(
+      (await sb.call('PUT', '/admin/systems/activation/state', { state: 'Down', reason: 'cabinet works' }))
+        .status,
+      200,
+    );
+    try {
+      const orderId = await submit(demoDslOrder('console-amend'));
+      await page.goto(`${sb.runtime.apiUrl}/console/#/orders/${orderId}`);
+      await page.locator('[data-item="dsl-broadband.activate-line.1"][data-state="OnHold"]').waitFor(LONG);
+      await page.locator('[data-item="dsl-broadband.reserve-port.1"][data-state="Completed"]').waitFor(LONG);
+      await page.getByRole('button', { name: 'Change line 1' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      const text = await dialog.locator('textarea').inputValue();
+      assert.match(text, /"bandwidth": 100/, 'the dialog opens with the line as it is');
+      await dialog.locator('textarea').fill(text.replace('"bandwidth": 100', '"bandwidth": 250'));
+      await dialog.getByRole('button', { name: 'Amend the order' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await page.getByText('2 (amended)').waitFor(LONG);
+      await page
+        .locator('[data-item="dsl-broadband.reserve-port.1.r2"][data-state="Completed"]')
+        .waitFor(LONG);
+      assert.match(
+        (await page.locator('[data-item="dsl-broadband.reserve-port.1.r2"]').textContent()) ?? '',
+        /reserve-port \(r2\)/,
+      );
+    } finally {
+      await sb.call('PUT', '/admin/systems/activation/state', { state: 'Up', reason: 'works done' });
+    }
+
+    // Billing has started (and fallen out: no prices): the line is past its point of no return.
+    const { itemPrice: _prices, ...line } = demoDslOrder('console-amend-late').productOrderItem[0] as Record<
+      string,
+      unknown
+    >;
+    const lateId = await submit({ externalId: 'console-amend-late', productOrderItem: [line] });
+    await page.goto(`${sb.runtime.apiUrl}/console/#/orders/${lateId}`);
+    await page
+      .locator('[data-item="dsl-broadband.start-billing.1"][data-state="FatallyFailed"]')
+      .waitFor(LONG);
+    await page.getByRole('button', { name: 'Change line 1' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await dialog
+      .locator('textarea')
+      .fill((await dialog.locator('textarea').inputValue()).replace('"bandwidth": 100', '"bandwidth": 50'));
+    await dialog.getByRole('button', { name: 'Amend the order' }).click();
+    await dialog
+      .getByText(/dsl-broadband\.start-billing\.1 is a point of no return and has started/)
+      .waitFor(LONG);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   it('shows the API’s validation next to a retry rule’s field, then saves and deletes the rule', async () => {
     await page.getByRole('link', { name: 'Retry rules' }).click();
     await page.getByRole('link', { name: 'New rule' }).click();

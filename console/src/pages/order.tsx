@@ -21,6 +21,9 @@ export interface ItemView {
   /** A compensation: the key of the item it undoes. */
   compensates?: string;
   lateAnswer?: 'acted' | 'notActed';
+  /** The order's revision that made the item (absent: as submitted); and the item it runs again. */
+  revision?: number;
+  supersedes?: string;
   frozenUntil?: string;
   dependsOn: string[];
   history: { at: string; state: string; reason: string; by?: { name: string } }[];
@@ -51,6 +54,7 @@ export interface ItemView {
 interface ItemGraph {
   orderId: string;
   state: string;
+  revision?: number;
   items: ItemView[];
   dependencies: { from: string; to: string }[];
 }
@@ -58,6 +62,7 @@ interface ItemGraph {
 interface OrderLine {
   id: string;
   action: string;
+  [field: string]: unknown;
   state?: string;
   productOffering?: { id?: string; entityId?: string };
   product?: { productCharacteristic?: { name: string; value: unknown }[] };
@@ -97,6 +102,35 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
     return { graph: graph.body, order: order.body, cancellation: cancellations.body[0] };
   }, [api, orderId]);
   const [asking, setAsking] = useState<ReasonRequest | undefined>(undefined);
+  const askAmend = (line: OrderLine, lines: OrderLine[]) => {
+    const current = Object.fromEntries(
+      (line.product?.productCharacteristic ?? []).map((c) => [c.name, c.value]),
+    );
+    setAsking({
+      title: `Change line ${line.id} of order ${orderId}`,
+      label: 'productOrderItem',
+      fieldText: 'The line’s characteristics, as JSON (name: value)',
+      initial: JSON.stringify(current, null, 2),
+      confirm: 'Amend the order',
+      run: async (text) => {
+        const wanted = characteristicsFrom(text);
+        // A merge patch replaces the lines whole: every line as it is, this one with its new characteristics.
+        const productOrderItem = lines.map(({ state: _state, ...other }) =>
+          other.id === line.id
+            ? {
+                ...other,
+                product: {
+                  ...(other.product ?? {}),
+                  productCharacteristic: Object.entries(wanted).map(([name, value]) => ({ name, value })),
+                },
+              }
+            : other,
+        );
+        await api.patch(`${ORDERS}/${encodeURIComponent(orderId)}`, { productOrderItem });
+        await data.refresh();
+      },
+    });
+  };
   const askCancel = () =>
     setAsking({
       title: `Cancel order ${orderId}`,
@@ -152,11 +186,23 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
             <dd>
               <When at={order.completionDate} />
             </dd>
+            {graph?.revision && graph.revision > 1 ? (
+              <>
+                <dt>Revision</dt>
+                <dd>{graph.revision} (amended)</dd>
+              </>
+            ) : null}
           </dl>
         ) : null}
         {cancellation ? <CancellationNote cancellation={cancellation} /> : null}
         {order?.productOrderItem?.length ? (
-          <OrderLines lines={order.productOrderItem} offerings={offerings.data ?? []} />
+          <OrderLines
+            lines={order.productOrderItem}
+            offerings={offerings.data ?? []}
+            {...(CANCELLABLE_STATES.includes(order.state)
+              ? { onChange: (line: OrderLine) => askAmend(line, order.productOrderItem ?? []) }
+              : {})}
+          />
         ) : null}
         {graph ? <PlanGraph graph={graph} selected={selected} onSelect={select} /> : null}
         {order?.fulfilmentAttributes && Object.keys(order.fulfilmentAttributes).length > 0 ? (
@@ -180,6 +226,19 @@ export function OrderPage({ api, orderId, selected }: { api: Api; orderId: strin
   );
 }
 
+/** The characteristics an operator typed, as a JSON object of name: value; an Error says what is wrong. */
+function characteristicsFrom(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the characteristics are not JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error('the characteristics are a JSON object of name: value');
+  return parsed as Record<string, unknown>;
+}
+
 /** The order's latest cancellation: how far it is, and why it was refused when it was. */
 function CancellationNote({ cancellation }: { cancellation: Cancellation }) {
   const refused = cancellation.state === 'terminatedWithError';
@@ -200,7 +259,16 @@ function CancellationNote({ cancellation }: { cancellation: Cancellation }) {
 }
 
 /** The order's lines: each one's offering by name, and its characteristics as the offering names them. */
-function OrderLines({ lines, offerings }: { lines: OrderLine[]; offerings: OfferingSummary[] }) {
+function OrderLines({
+  lines,
+  offerings,
+  onChange,
+}: {
+  lines: OrderLine[];
+  offerings: OfferingSummary[];
+  /** Offered while the order may be amended: changes the line's characteristics. */
+  onChange?: (line: OrderLine) => void;
+}) {
   return (
     <table class="list compact">
       <caption>Lines</caption>
@@ -211,6 +279,7 @@ function OrderLines({ lines, offerings }: { lines: OrderLine[]; offerings: Offer
           <th>Action</th>
           <th>State</th>
           <th>Characteristics</th>
+          {onChange ? <th>Change</th> : null}
         </tr>
       </thead>
       <tbody>
@@ -238,6 +307,13 @@ function OrderLines({ lines, offerings }: { lines: OrderLine[]; offerings: Offer
                   '—'
                 )}
               </td>
+              {onChange ? (
+                <td>
+                  <button type="button" onClick={() => onChange(line)} aria-label={`Change line ${line.id}`}>
+                    Change
+                  </button>
+                </td>
+              ) : null}
             </tr>
           );
         })}
@@ -266,7 +342,11 @@ function PlanGraph({
         graph.items.map((i) => ({
           key: i.key,
           // A compensation reads as what it does: it undoes the item beside it.
-          label: i.compensates ? `undo ${i.planItemId}` : i.planItemId,
+          label: i.compensates
+            ? `undo ${i.planItemId}`
+            : i.supersedes
+              ? `${i.planItemId} (r${i.revision})`
+              : i.planItemId,
           sublabel: i.lineId ? `line ${i.lineId}` : undefined,
         })),
         graph.dependencies,
