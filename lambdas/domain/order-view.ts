@@ -2,11 +2,34 @@ import type { ItemRecord, OrderContext, OrderRecord } from './orchestration';
 
 export const TMF622_BASE_PATH = '/tmf-api/productOrderingManagement/v5';
 
-type LineState = 'acknowledged' | 'inProgress' | 'held' | 'completed';
+type LineState =
+  | 'acknowledged'
+  | 'inProgress'
+  | 'held'
+  | 'completed'
+  | 'failed'
+  | 'assessingCancellation'
+  | 'pendingCancellation'
+  | 'cancelled';
 
-/** A line's TMF state, from the states of the orchestration items that fulfil it. */
-function lineState(items: ItemRecord[]): LineState | undefined {
-  if (items.length === 0) return undefined;
+/** Order states a line takes as they are (TMF622 has the same for lines). */
+const ORDER_WIDE: ReadonlySet<string> = new Set([
+  'failed',
+  'assessingCancellation',
+  'pendingCancellation',
+  'cancelled',
+]);
+
+/**
+ * A line's TMF state, from the states of the orchestration items that fulfil it — the latest run of
+ * each (an amendment's run again stands for what it redoes; compensations are not the line's work) —
+ * or its order's, when the order failed or is being cancelled.
+ */
+function lineState(order: Pick<OrderRecord, 'state'>, all: ItemRecord[]): LineState | undefined {
+  if (all.length === 0) return undefined;
+  if (ORDER_WIDE.has(order.state)) return order.state as LineState;
+  const superseded = new Set(all.flatMap((i) => (i.supersedes ? [i.supersedes] : [])));
+  const items = all.filter((i) => i.compensates === undefined && !superseded.has(i.key));
   if (items.some((i) => i.state === 'FatallyFailed' || i.state === 'OnHold')) return 'held';
   if (items.every((i) => i.state === 'Completed' || i.state === 'Skipped')) return 'completed';
   if (items.some((i) => i.state !== 'Pending')) return 'inProgress';
@@ -39,7 +62,7 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
     orderDate: order.createdAt,
     ...(order.completedAt ? { completionDate: order.completedAt } : {}),
     productOrderItem: lines.map((line) => {
-      const state = items ? lineState(byLine.get(String(line.id)) ?? []) : undefined;
+      const state = items ? lineState(order, byLine.get(String(line.id)) ?? []) : undefined;
       return { '@type': 'ProductOrderItem', ...line, ...(state ? { state } : {}) };
     }),
     ...(context ? { fulfilmentAttributes: context } : {}),

@@ -124,6 +124,15 @@ describe('changing an order in flight: cancelling and amending it', () => {
       assert.deepEqual(tmf622Problems('CancelProductOrder', done), []);
       assert.equal(await orderState(orderId), 'cancelled');
       assert.deepEqual(sb.systems.inventory.released, [port], 'the port was released, once');
+      const view = (await sb.call('GET', `${TMF}/productOrder/${orderId}`)).body as {
+        productOrderItem: { state?: string }[];
+      };
+      assert.equal(view.productOrderItem[0]?.state, 'cancelled', 'its line says so too');
+      assert.deepEqual(
+        tmf622Problems('ProductOrder', view),
+        [],
+        'a cancelled order is a TMF622 ProductOrder',
+      );
 
       const items = await itemsOf(orderId);
       const states = Object.fromEntries([...items].map(([key, item]) => [key, item.state]));
