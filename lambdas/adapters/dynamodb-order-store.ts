@@ -1120,6 +1120,7 @@ export class DynamoDbOrderStore implements OrderStore {
     revision: Revision,
     submitted: Record<string, unknown>,
     newItemKeys: string[],
+    newRuns: OrderRecord['planRuns'] = [],
   ): Promise<boolean> {
     // The order as amended first: items read it when they run, and none runs before the lock is off.
     await this.db.send(
@@ -1131,13 +1132,14 @@ export class DynamoDbOrderStore implements OrderStore {
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: ORDER_SK },
       UpdateExpression:
-        'SET revision = :revision, revisions = list_append(if_not_exists(revisions, :none), :record), itemKeys = list_append(itemKeys, :keys), updatedAt = :at REMOVE amending',
+        'SET revision = :revision, revisions = list_append(if_not_exists(revisions, :none), :record), itemKeys = list_append(itemKeys, :keys), planRuns = list_append(planRuns, :runs), updatedAt = :at REMOVE amending',
       ConditionExpression: 'amending.revision = :revision',
       ExpressionAttributeValues: {
         ':revision': revision.revision,
         ':record': [revision],
         ':none': [],
         ':keys': newItemKeys,
+        ':runs': newRuns,
         ':at': revision.at,
       },
     });

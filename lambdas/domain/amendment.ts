@@ -18,7 +18,7 @@ import { type ItemRecord, type LineChange, waitsToStart } from './orchestration'
  *   working on (amend again once it answered), or a completed item that the change affects and that
  *   declares no compensation (it cannot be undone to be redone).
  *
- * A removed line's items are discarded when they have not started and compensated when they have (the
+ * A removed line's items are skipped when they have not started and compensated when they have (the
  * same refusals hold); an added line is fulfilled by a plan run of its own.
  */
 

@@ -31,6 +31,11 @@ export function decompose(
   orderId: string,
   submitted: ProductOrderCreate,
   at: string,
+  /**
+   * For lines an amendment adds (amend-order.ts): the position the first of them counts from (after
+   * every line the order had), and what its plan runs are named after.
+   */
+  added?: { firstSeq: number; runPrefix: string },
 ): Decomposition {
   const problems: Problem[] = [];
   const linesByPlan = new Map<string, { plan: PlanDefinition; lines: Line[] }>();
@@ -52,7 +57,7 @@ export function decompose(
     const checked = checkLineCharacteristics(declared, line, index);
     problems.push(...checked.problems);
     const entry = linesByPlan.get(plan.id) ?? { plan, lines: [] };
-    entry.lines.push({ id: line.id, seq: String(index + 1) });
+    entry.lines.push({ id: line.id, seq: String(index + (added?.firstSeq ?? 1)) });
     linesByPlan.set(plan.id, entry);
     return checked.line;
   });
@@ -87,7 +92,7 @@ export function decompose(
     items.push(...planItems(plan, lines, orderId, at));
     runs.push({
       planId: plan.id,
-      executionName: `${orderId}-${runIndex + 1}`,
+      executionName: `${added?.runPrefix ?? `${orderId}-`}${runIndex + 1}`,
       input: { orderId, lines: lines.map((l) => l.seq) },
     });
   });

@@ -374,6 +374,8 @@ export interface OrderStore {
     revision: Revision,
     submitted: Record<string, unknown>,
     newItemKeys: string[],
+    /** The plan runs of the lines it adds, started once it is saved. */
+    newRuns?: OrderRecord['planRuns'],
   ): Promise<boolean>;
   /** Takes an amendment's lock off without changing the order (it was refused). */
   endAmendment(orderId: string, revision: number): Promise<void>;

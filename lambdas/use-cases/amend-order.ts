@@ -10,12 +10,14 @@ import {
 import { mappingExpression, mappingInput } from '../domain/callout';
 import { compensationItems, plannedItems } from '../domain/cancellation';
 import { type Catalog, plannedItemOf } from '../domain/catalog';
+import { type Decomposition, decompose } from '../domain/decompose';
 import { ConflictError, NotFoundError, type Problem, ValidationError } from '../domain/errors';
 import { evaluateMapping } from '../domain/mapping';
 import { checkLineCharacteristics } from '../domain/offering';
 import {
   CANCELLABLE_ORDER_STATES,
   type ItemRecord,
+  type LineChange,
   type OrderAggregateView,
   type OrderRecord,
   prerequisitesDone,
@@ -23,9 +25,15 @@ import {
   waitsToStart,
 } from '../domain/orchestration';
 import { expandPath } from '../domain/path-template';
-import { offeringIdOf, type ProductOrderItemCreate, productOrderCreateSchema } from '../domain/product-order';
+import {
+  offeringIdOf,
+  type ProductOrderCreate,
+  type ProductOrderItemCreate,
+  productOrderCreateSchema,
+} from '../domain/product-order';
 import { actorOf, type Caller, maySeeOrder } from '../domain/roles';
 import type { OrderStore } from '../ports/order-store';
+import type { PlanRunner } from '../ports/plan-runner';
 import type { WorkQueue } from '../ports/work-queue';
 import { problemsFrom } from '../shared/http';
 import { logger } from '../shared/logger';
@@ -37,7 +45,8 @@ import { planItemOf } from './cancel-order';
  * is its answer (409, nothing changed):
  *
  * 1. The patch is applied to the order as accepted and checked as a new order's lines are; only lines
- *    change (their characteristics, prices, quantity), lines are removed, or added.
+ *    change (their characteristics, prices, quantity), lines are removed, or added (a plan run of their
+ *    own fulfils them, started once the amendment is saved).
  * 2. The order is locked for the amendment (a conditional write; it runs out after a minute), and the
  *    items of the changed lines that wait to start (Pending, On Hold, for a retry) are frozen: none
  *    starts with values about to change.
@@ -51,6 +60,8 @@ import { planItemOf } from './cancel-order';
 export interface AmendOrderDeps {
   store: OrderStore;
   queue: WorkQueue;
+  /** Starts the plan runs of the lines an amendment adds. */
+  plans: PlanRunner;
   catalog: Catalog;
   now: () => Date;
 }
@@ -84,14 +95,6 @@ export async function amendOrder(
 
   const { amended, changes } = checkedAmendment(deps.catalog, order.submitted, patch);
   if (changes.length === 0) return { order };
-  if (changes.some((c) => c.change === 'added'))
-    throw new ValidationError([
-      {
-        field: 'productOrderItem',
-        message: 'adding a line by amendment is not supported yet: submit it as an order of its own',
-      },
-    ]);
-
   const now = deps.now();
   const until = new Date(now.getTime() + AMENDMENT_LOCK_SECONDS * 1000).toISOString();
   if (
@@ -133,7 +136,8 @@ export async function amendOrder(
       `for revision ${revisionNumber} (its line is removed)`,
       at,
     ).map((item) => ({ ...item, revision: revisionNumber }));
-    await store.addItems(orderId, [...add, ...undoRemoved]);
+    const fresh = addedLines(deps.catalog, aggregate, amended, changes, revisionNumber, at);
+    await store.addItems(orderId, [...add, ...undoRemoved, ...fresh.items]);
     for (const { key, dependsOn } of rewire) await store.rewire(orderId, key, dependsOn);
     const why = `revision ${revisionNumber} of the order`;
     for (const key of assessment.redo)
@@ -159,8 +163,14 @@ export async function amendOrder(
       compensated: assessment.compensate,
     };
     const redoKeys = add.filter((item) => item.supersedes !== undefined).map((item) => item.key);
-    if (!(await store.saveAmendment(orderId, revision, amended, redoKeys)))
+    const newKeys = [
+      ...redoKeys,
+      ...fresh.items.map((item) => item.key).filter((key) => !aggregate.items.has(key)),
+    ];
+    if (!(await store.saveAmendment(orderId, revision, amended, newKeys, fresh.runs)))
       throw new ConflictError(`the amendment of order ${orderId} took longer than its lock; ask again`);
+    // The added lines' plans run as an order's do: their waits dispatch the new items.
+    for (const run of fresh.starts) await deps.plans.start(run.planId, run.executionName, run.input);
     for (const key of frozen) await store.thaw(orderId, key);
     await startWhatMay(deps, orderId, [
       ...frozen,
@@ -178,6 +188,53 @@ export async function amendOrder(
     if (error instanceof ConflictError) await startWhatMay(deps, orderId, frozen);
     throw error;
   }
+}
+
+/**
+ * The items and plan runs of the lines an amendment adds, decomposed as a new order's lines are: their
+ * positions count on after every line the order has had, their runs are named after the revision.
+ */
+function addedLines(
+  catalog: Catalog,
+  aggregate: OrderAggregateView,
+  amended: Record<string, unknown>,
+  changes: readonly LineChange[],
+  revision: number,
+  at: string,
+): { items: ItemRecord[]; runs: OrderRecord['planRuns']; starts: Decomposition['runs'] } {
+  const added = new Set(changes.filter((c) => c.change === 'added').map((c) => c.lineId));
+  if (added.size === 0) return { items: [], runs: [], starts: [] };
+  const lines = (amended.productOrderItem as ProductOrderItemCreate[]).filter((line) => added.has(line.id));
+  const positions = [...aggregate.items.keys()]
+    .map((key) => Number(key.split('.')[2]))
+    .filter(Number.isInteger);
+  const firstSeq =
+    Math.max(0, ...positions, (aggregate.order.submitted.productOrderItem as unknown[]).length) + 1;
+  let decomposed: Decomposition;
+  try {
+    decomposed = decompose(
+      catalog,
+      aggregate.order.id,
+      { ...(amended as ProductOrderCreate), productOrderItem: lines },
+      at,
+      { firstSeq, runPrefix: `${aggregate.order.id}-r${revision}-` },
+    );
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    // Named as the patch has them: the added lines' places among all the order's lines.
+    const all = amended.productOrderItem as ProductOrderItemCreate[];
+    throw new ValidationError(
+      error.problems.map((problem) => ({
+        ...problem,
+        field: problem.field.replace(/^productOrderItem\.(\d+)/, (_whole, i: string) => {
+          const line = lines[Number(i)];
+          return `productOrderItem.${line ? all.indexOf(line) : i}`;
+        }),
+      })),
+    );
+  }
+  const { order, items, runs } = decomposed;
+  return { items: items.map((item) => ({ ...item, revision })), runs: order.planRuns, starts: runs };
 }
 
 /** The order as amended, checked as a new order's lines are, and what changed; 400 naming each problem. */

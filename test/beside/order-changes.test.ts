@@ -417,6 +417,27 @@ describe('changing an order in flight: cancelling and amending it', () => {
     );
   });
 
+  it('adds a line by amendment: a plan run of its own fulfils it, and the order completes with both', async () => {
+    await setSystem('billing', 'Down');
+    let orderId = '';
+    try {
+      orderId = await submit('amend-add');
+      await itemIn(orderId, 'dsl-broadband.start-billing.1', 'OnHold');
+      const [line] = demoDslOrder().productOrderItem;
+      const amended = await amend(orderId, { productOrderItem: [line, { ...line, id: '2' }] });
+      assert.equal(amended.status, 200, JSON.stringify(amended.body));
+      assert.deepEqual(tmf622Problems('ProductOrder', amended.body), []);
+      await itemIn(orderId, 'dsl-broadband.reserve-port.2', 'Completed');
+    } finally {
+      await setSystem('billing', 'Up');
+    }
+    await completed(orderId);
+    const items = await itemsOf(orderId);
+    assert.equal(items.get('dsl-broadband.start-billing.2')?.state, 'Completed');
+    assert.equal((items.get('dsl-broadband.start-billing.2') as Item & { revision?: number })?.revision, 2);
+    assert.equal(bandwidthsAt('inventory', orderId).length, 2, 'a port for each line');
+  });
+
   it('refuses an amendment past the point of no return with 409 naming it, and changes nothing', async () => {
     billingFails = true;
     try {

@@ -40,7 +40,7 @@ function bandwidth(mbps: number) {
 
 const amend = (s: Setup, patch: unknown) =>
   amendOrder(
-    { store: s.store, queue: s.queue, catalog: s.deps.catalog, now: s.deps.now },
+    { store: s.store, queue: s.queue, plans: s.operators.plans, catalog: s.deps.catalog, now: s.deps.now },
     ORDER,
     patch,
     SUBMITTER,
@@ -133,6 +133,32 @@ describe('amending an order (use case)', () => {
     assert.equal((await s.store.getItem(ORDER, WELCOME))?.amendFreeze, undefined, 'nothing stays frozen');
   });
 
+  it('adds a line: its items are written and a plan run of its own fulfils it', async () => {
+    const s = await setup();
+    await dispatch(s, RESERVE);
+    const [line] = bandwidth(100).productOrderItem;
+
+    const { revision, order } = await amend(s, { productOrderItem: [line, { ...line, id: 'line-2' }] });
+    assert.deepEqual(revision?.changes, [{ lineId: 'line-2', change: 'added' }]);
+    assert.deepEqual(s.started, [{ planId: 'dsl-broadband', executionName: `${ORDER}-r2-1`, lines: ['2'] }]);
+    assert.deepEqual(order.planRuns.at(-1), {
+      planId: 'dsl-broadband',
+      executionName: `${ORDER}-r2-1`,
+      lineIds: ['line-2'],
+    });
+    const added = await s.store.getItem(ORDER, 'dsl-broadband.reserve-port.2');
+    assert.equal(added?.lineId, 'line-2');
+    assert.equal(added?.revision, 2);
+    assert.ok(
+      order.itemKeys.includes('dsl-broadband.welcome.2'),
+      'the order completes only with the new line',
+    );
+
+    // Its plan dispatches the new items, which run as any do.
+    await dispatch(s, 'dsl-broadband.reserve-port.2');
+    assert.equal(await stateOf(s, 'dsl-broadband.reserve-port.2'), 'Completed');
+  });
+
   it('refuses what an amendment cannot change, naming the field', async () => {
     const s = await setup();
     const problemsOf = async (patch: unknown) => {
@@ -150,9 +176,13 @@ describe('amending an order (use case)', () => {
       await problemsOf({ productOrderItem: [{ ...line, productOffering: { id: 'voice' } }] }),
       ['productOrderItem.0.productOffering'],
     );
-    assert.deepEqual(await problemsOf({ productOrderItem: [line, { ...line, id: 'line-2' }] }), [
-      'productOrderItem',
-    ]);
+    assert.deepEqual(
+      await problemsOf({
+        productOrderItem: [line, { ...line, id: 'line-2', productOffering: { id: 'nothing' } }],
+      }),
+      ['productOrderItem.1.productOffering'],
+      'an added line is held to the catalog as a new order’s is',
+    );
     assert.deepEqual(await problemsOf([{ op: 'replace' }]), ['body']);
     const unchanged = await amend(s, {});
     assert.equal(unchanged.revision, undefined, 'an empty patch changes nothing');
