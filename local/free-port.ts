@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 
@@ -17,6 +18,40 @@ export async function freePort(): Promise<number> {
     return port;
   }
   throw new Error('no free port on loopback after 100 tries');
+}
+
+/**
+ * A free port below the range the OS hands out for port 0 (Linux: 32768 and up): it stays free for a
+ * process that binds it again much later (a test whose system must refuse connections for a while, then
+ * come back on the same port), where any other test process asking for a port could be given one from
+ * that range meanwhile.
+ */
+export async function portOutsideEphemeralRange(): Promise<number> {
+  let low = 32768;
+  try {
+    low =
+      Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // Not Linux: its default range starts higher still.
+  }
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * Math.max(1, low - 20_000));
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port below the ephemeral range after 100 tries');
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function probe(): Promise<number> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyDemoCatalog } from '../../local/catalog-copy';
 import { demoDslOrder } from '../../local/demo-orders';
-import { freePort } from '../../local/free-port';
+import { portOutsideEphemeralRange } from '../../local/free-port';
 import {
   eventually,
   itemOf,
@@ -268,8 +268,9 @@ describe('the circuit breaker', () => {
   const requests: string[] = [];
 
   before(async () => {
-    // Nothing listens on the system's port yet: every callout's connection is refused.
-    port = await freePort();
+    // Nothing listens on the system's port yet: every callout's connection is refused. A port outside
+    // the range the OS hands out, so that no other process is given it before the system comes back.
+    port = await portOutsideEphemeralRange();
     const dir = copyDemoCatalog();
     writeFileSync(
       join(dir, 'systems', 'fragile.yaml'),

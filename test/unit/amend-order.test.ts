@@ -133,6 +133,39 @@ describe('amending an order (use case)', () => {
     assert.equal((await s.store.getItem(ORDER, WELCOME))?.amendFreeze, undefined, 'nothing stays frozen');
   });
 
+  it('removes a line: what had not started is skipped, what had is compensated, and the order completes without it', async () => {
+    const s = await setup();
+    const [line] = bandwidth(100).productOrderItem;
+    const { revision: added } = await amend(s, { productOrderItem: [line, { ...line, id: 'line-2' }] });
+    assert.equal(added?.revision, 2);
+    for (const key of [RESERVE, ACTIVATE, DONE, WELCOME]) await dispatch(s, key);
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'inProgress', 'the second line is still to do');
+    await dispatch(s, 'dsl-broadband.reserve-port.2');
+    for (const key of ['dsl-broadband.activate-line.2', 'dsl-broadband.done.2', 'dsl-broadband.welcome.2']) {
+      const item = await s.store.getItem(ORDER, key);
+      if (item) await s.store.attachTaskToken(ORDER, key, `t-${key}`, '2025-03-01T11:00:00.000Z');
+    }
+    const from = s.queue.sent.length;
+
+    const { revision } = await amend(s, { productOrderItem: [line] });
+    assert.deepEqual(revision?.changes, [{ lineId: 'line-2', change: 'removed' }]);
+    assert.deepEqual(revision?.compensated, ['dsl-broadband.reserve-port.2']);
+    assert.deepEqual(revision?.discarded, [
+      'dsl-broadband.activate-line.2',
+      'dsl-broadband.done.2',
+      'dsl-broadband.welcome.2',
+    ]);
+    await drain(s, from);
+
+    assert.equal(await stateOf(s, 'dsl-broadband.reserve-port.2'), 'Compensated');
+    assert.equal(await stateOf(s, 'dsl-broadband.activate-line.2'), 'Skipped');
+    assert.equal((await s.store.getOrder(ORDER))?.state, 'completed');
+    assert.ok(
+      sent(s).includes('DELETE /api/ports/reservations/P-7'),
+      `the second line's port released: ${sent(s).join(', ')}`,
+    );
+  });
+
   it('adds a line: its items are written and a plan run of its own fulfils it', async () => {
     const s = await setup();
     await dispatch(s, RESERVE);
