@@ -13,7 +13,7 @@ import { requireRole } from '../shared/caller';
 import { json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { type RequestCancellationDeps, requestCancellation } from '../use-cases/cancel-order';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor, pagingQuery } from './cursor';
 
 /**
  * TMF622 cancelProductOrder: POST asks for an order's cancellation (its submitter, or an operator);
@@ -26,15 +26,7 @@ const listQuerySchema = z
   .object({
     state: z.enum(CANCELLATION_STATES).optional(),
     'productOrder.id': z.string().min(1).max(200).optional(),
-    after: z.string().min(1).max(200).optional(),
-    offset: z.coerce
-      .number()
-      .int()
-      .refine((offset) => offset === 0, {
-        message: 'only 0: Switchboard pages by cursor, follow the Link header with rel="next" (after=…)',
-      })
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    ...pagingQuery,
   })
   .strict();
 

@@ -1,6 +1,23 @@
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors';
 
+/**
+ * The paging parameters of every TMF622 list (orders, cancellations): `limit`, and the opaque cursor
+ * `after` that the previous page's `Link: <…>; rel="next"` carries. `offset` is accepted at 0 only: a
+ * page never reads those before it.
+ */
+export const pagingQuery = {
+  after: z.string().min(1).max(200).optional(),
+  offset: z.coerce
+    .number()
+    .int()
+    .refine((offset) => offset === 0, {
+      message: 'only 0: Switchboard pages by cursor, follow the Link header with rel="next" (after=…)',
+    })
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+};
+
 /** The cursor a page's Link gives: opaque to callers (base64url of where the next page starts). */
 export const encodeCursor = (position: string): string =>
   Buffer.from(JSON.stringify({ after: position })).toString('base64url');

@@ -23,7 +23,7 @@ import { amendOrder } from '../use-cases/amend-order';
 import type { RequestCancellationDeps } from '../use-cases/cancel-order';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
 import { handleCancellationRoute } from './cancellations';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor, pagingQuery } from './cursor';
 
 export { decodeCursor, encodeCursor };
 
@@ -49,23 +49,13 @@ const PRODUCT_ORDER_STATES = [
 
 /**
  * TMF622 list query: filtering by state and by external id (a TMF630 attribute filter,
- * `externalId.id=…`), `limit`, and paging by the opaque cursor `after` that the previous page's
- * `Link: <…>; rel="next"` carries. `offset` is accepted at 0 only: a page never reads those before it.
- * Any other parameter is refused.
+ * `externalId.id=…`), and paging (cursor.ts: pagingQuery). Any other parameter is refused.
  */
 const listQuerySchema = z
   .object({
     state: z.enum(PRODUCT_ORDER_STATES).optional(),
     'externalId.id': z.string().min(1).max(200).optional(),
-    after: z.string().min(1).max(200).optional(),
-    offset: z.coerce
-      .number()
-      .int()
-      .refine((offset) => offset === 0, {
-        message: 'only 0: Switchboard pages by cursor, follow the Link header with rel="next" (after=…)',
-      })
-      .optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    ...pagingQuery,
   })
   .strict();
 
