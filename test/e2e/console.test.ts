@@ -321,8 +321,15 @@ describe('the operator console', () => {
     assert.ok(await page.evaluate('document.activeElement !== document.body'), 'focus moves on with Tab');
     await page.getByRole('link', { name: 'Systems' }).focus();
     await page.keyboard.press('Enter');
-    await page.waitForFunction(
-      'document.activeElement?.textContent === "Systems" && document.activeElement.tagName === "H2"',
+    // Polled from here: waitForFunction evaluates its predicate with eval in the page once it has to
+    // wait, which the console's Content-Security-Policy (script-src 'self') rightly refuses.
+    await eventually(
+      async () =>
+        (await page.evaluate<boolean>(
+          'document.activeElement?.textContent === "Systems" && document.activeElement.tagName === "H2"',
+        )) || undefined,
+      10_000,
+      'the Systems page’s heading to have the focus',
     );
     assert.equal(await page.title(), 'Systems · Switchboard', 'and a new page its heading and title');
 
