@@ -149,9 +149,8 @@ export async function handleOrderApi(
             message: 'JSON Patch is not taken: send a JSON merge patch (application/merge-patch+json)',
           },
         ]);
-      const { order } = await amendOrder(deps, id, parseJsonBody(event), caller);
-      const aggregate = await deps.store.getAggregate(order.id);
-      return json(200, toProductOrder(order, aggregate?.items.values(), aggregate?.context));
+      const { aggregate } = await amendOrder(deps, id, parseJsonBody(event), caller);
+      return json(200, toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context));
     }
     const cancellation = await handleCancellationRoute(deps, event, caller);
     if (cancellation) return cancellation;

@@ -74,7 +74,7 @@ export async function amendOrder(
   orderId: string,
   patch: unknown,
   caller: Caller,
-): Promise<{ order: OrderRecord; revision?: Revision }> {
+): Promise<{ order: OrderRecord; aggregate: OrderAggregateView; revision?: Revision }> {
   const { store } = deps;
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
     throw new ValidationError([{ field: 'body', message: 'is a JSON merge patch: a JSON object' }]);
@@ -94,7 +94,7 @@ export async function amendOrder(
     );
 
   const { amended, changes } = checkedAmendment(deps.catalog, order.submitted, patch);
-  if (changes.length === 0) return { order };
+  if (changes.length === 0) return { order, aggregate: first };
   const now = deps.now();
   const until = new Date(now.getTime() + AMENDMENT_LOCK_SECONDS * 1000).toISOString();
   if (
@@ -179,8 +179,9 @@ export async function amendOrder(
       ...undoRemoved.map((i) => i.key),
     ]);
     logger.info('order amended', { orderId, revision: revisionNumber, redone: assessment.redo.length });
-    const saved = await store.getOrder(orderId);
-    return { order: saved ?? order, revision };
+    // The order as amended, with its items: what the answer shows.
+    const saved = await readOrder(store, orderId);
+    return { order: saved.order, aggregate: saved, revision };
   } catch (error) {
     // Nothing of it was written but the freeze and the lock (a refusal), or a write failed: both go.
     for (const key of frozen) await store.thaw(orderId, key).catch(() => undefined);
