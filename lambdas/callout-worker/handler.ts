@@ -22,9 +22,9 @@ import { lambdaHandler } from '../shared/handler';
 import { describeError, type LogKeys, logger, withLogKeys } from '../shared/logger';
 import { telemetry } from '../shared/observability';
 import { countDeliveries, failedRecords } from '../shared/sqs-batch';
-import { runItem } from '../use-cases/run-item';
+import { runWithFollowOns } from '../use-cases/follow-on';
 import type { RunItemDeps, WorkMessage } from '../use-cases/run-item-deps';
-import { TakeoverLooks, TakeoverPacer } from '../use-cases/take-over-items';
+import { TakeoverLooks, TakeoverPacer, takeoverNeedsMs } from '../use-cases/take-over-items';
 
 const workMessageSchema = z.union([
   z.object({ orderId: z.string().min(1), itemKey: z.string().min(1), taskToken: z.string().min(1) }),
@@ -63,6 +63,9 @@ export async function handleWorkBatch(
   // Beside its batch, now and on its heartbeats, the items whose worker died (take-over-items.ts).
   const looks = takeovers ? new TakeoverLooks(deps, takeovers, remainingMs) : undefined;
   looks?.look();
+  // A dependent is run here only with as much time left as a takeover needs: one item's whole run.
+  const runNeedsMs = remainingMs ? takeoverNeedsMs(deps.catalog) : 0;
+  const hasTimeFor = () => (remainingMs?.() ?? Number.POSITIVE_INFINITY) >= runNeedsMs;
   const failed: SQSRecord[] = [];
   const unreadable = new Set<SQSRecord>();
   const pending = new Set(event.Records);
@@ -100,7 +103,7 @@ export async function handleWorkBatch(
         }
         await withLogKeys({ messageId: record.messageId, ...logKeysOf(message) }, async () => {
           try {
-            await runItem(deps, message, record.messageId);
+            await runWithFollowOns(deps, message, record.messageId, hasTimeFor);
           } catch (error) {
             // Redelivered until the queue's maxReceiveCount, then kept in the dead-letter queue for operators.
             logger.error('work message failed', describeError(error));

@@ -33,6 +33,11 @@ export function withLogKeys<T>(keys: LogKeys, work: () => T): T {
   return scope.run({ ...scope.getStore(), ...defined(keys) }, work);
 }
 
+/** Runs `work` with these keys alone: none of the enclosing work's (another item's system, say). */
+export function withOwnLogKeys<T>(keys: LogKeys, work: () => T): T {
+  return scope.run(defined(keys), work);
+}
+
 /** Adds keys to the current work's lines once they are known (the system, after the item is read). */
 export function addLogKeys(keys: LogKeys): void {
   const current = scope.getStore();

@@ -29,7 +29,7 @@ import type { RunItemDeps } from './run-item-deps';
 
 /** What carrying out a decision needs; the configuration only where a hold is rechecked (the worker). */
 export type DriverDeps = Pick<RunItemDeps, 'store' | 'queue' | 'tasks' | 'now' | 'telemetry'> &
-  Partial<Pick<RunItemDeps, 'config' | 'rules'>> & {
+  Partial<Pick<RunItemDeps, 'config' | 'rules' | 'startReady'>> & {
     /** Where an operator can fail an order: its plan runs are stopped. */
     plans?: PlanRunner;
   };

@@ -1,6 +1,6 @@
 import { type ItemRecord, prerequisitesDone, waitsToStart } from '../domain/orchestration';
 import type { OrderAggregate } from '../ports/order-store';
-import type { CallbackDeadlineMessage } from '../ports/work-queue';
+import type { CallbackDeadlineMessage, StartItemMessage } from '../ports/work-queue';
 import { logger } from '../shared/logger';
 import { cancelMessage } from './cancel-order';
 import type { RunItemDeps } from './run-item-deps';
@@ -54,7 +54,7 @@ const MAX_SQS_DELAY_SECONDS = 900;
  * completes with its last item), every plan task waiting for it answered, and its ready dependents started.
  */
 export async function finish(
-  deps: Pick<RunItemDeps, 'store' | 'tasks' | 'queue' | 'now' | 'telemetry'>,
+  deps: Pick<RunItemDeps, 'store' | 'tasks' | 'queue' | 'now' | 'telemetry' | 'startReady'>,
   aggregate: OrderAggregate,
   item: ItemRecord,
 ): Promise<void> {
@@ -95,10 +95,20 @@ export async function finish(
           itemKey: item.key,
         });
     }),
-    ready.length > 0
-      ? deps.queue.send(ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })))
-      : undefined,
+    startReady(deps, ready),
   ]);
+}
+
+/** Starts the dependents a finish made ready: in this invocation, where the worker runs them, or by the queue. */
+async function startReady(
+  deps: Pick<RunItemDeps, 'queue' | 'startReady'>,
+  ready: readonly ItemRecord[],
+): Promise<void> {
+  if (ready.length === 0) return;
+  const messages = ready.map(
+    (other): StartItemMessage => ({ kind: 'start', orderId: other.orderId, itemKey: other.key }),
+  );
+  await (deps.startReady ? deps.startReady(messages) : deps.queue.send(messages));
 }
 
 /**
@@ -126,7 +136,7 @@ function readyDependents(items: Iterable<ItemRecord>, key: string, done: readonl
  * this one, or ends once all are done (cancel-order.ts); an amendment's starts what waited for it.
  */
 async function finishCompensation(
-  deps: Pick<RunItemDeps, 'store' | 'queue' | 'now'>,
+  deps: Pick<RunItemDeps, 'store' | 'queue' | 'now' | 'startReady'>,
   aggregate: OrderAggregate,
   item: ItemRecord & { compensates: string },
 ): Promise<void> {
@@ -153,9 +163,5 @@ async function finishCompensation(
     item.orderId,
     dependents.map((other) => other.key),
   );
-  const ready = readyDependents(fresh.items.values(), item.key, fresh.done ?? []);
-  if (ready.length > 0)
-    await deps.queue.send(
-      ready.map((other) => ({ kind: 'start', orderId: other.orderId, itemKey: other.key })),
-    );
+  await startReady(deps, readyDependents(fresh.items.values(), item.key, fresh.done ?? []));
 }

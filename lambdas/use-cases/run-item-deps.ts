@@ -58,6 +58,11 @@ export interface RunItemDeps {
    */
   cancellations?: CancellationStore;
   plans?: PlanRunner;
+  /**
+   * Starts the dependents a finished item made ready. The worker runs them itself, in the invocation
+   * that finished their last prerequisite (follow-on.ts); without it, they are sent to the work queue.
+   */
+  startReady?: (messages: StartItemMessage[]) => Promise<void>;
 }
 
 export type WorkMessage =
