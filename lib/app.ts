@@ -100,6 +100,7 @@ export function buildApp(options: SwitchboardAppOptions = {}): App {
     callbackSigningKey: stateful.callbackSigningKey,
     systemCallbackSecrets: stateful.systemCallbackSecrets,
     work: stateful.work,
+    deliveries: stateful.deliveries,
     bus: stateful.bus,
     identity: stateful.identity,
     alerts: stateful.alerts,

@@ -1,10 +1,18 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type AuthProfile, needsSecret } from '../lambdas/domain/auth-profile';
 import { systemCallbackSecretName } from '../lambdas/domain/catalog';
+import { DELIVERY_ATTEMPTS } from '../lambdas/domain/listener';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   FALLOUT_ITEM_ATTRIBUTES,
@@ -59,6 +67,8 @@ export class StatefulStack extends Stack {
   readonly configurationTable: Table;
   /** Callbacks from systems, between the callback API and the correlator. */
   readonly callbacks: QueueWithDlq;
+  /** TMF622 events on their way to the hub's listeners, one message per event and listener. */
+  readonly deliveries: QueueWithDlq;
   /**
    * The keys that sign callback URLs: `{"key": "…"}` as generated at the first deploy, a key ring once
    * rotated (domain/callback-keys.ts).
@@ -80,6 +90,8 @@ export class StatefulStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+      // Each change, before and after: the TMF622 events are derived from it (lambdas/order-events).
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     // Order records only carry these keys: every order newest first, the orders in one state, the orders
     // of one submitter; each partition split in shards (`<key>#<0-7>`, order-table.ts: LIST_SHARDS).
@@ -138,6 +150,13 @@ export class StatefulStack extends Stack {
     });
 
     // The correlator's timeout is 30 s; six times that before a message it still holds is redelivered.
+    // The delivery function's timeout is 30 s; a failed delivery comes back after its own backoff, and
+    // DELIVERY_ATTEMPTS receives take more than a day (domain/listener.ts).
+    this.deliveries = new QueueWithDlq(this, 'Deliveries', {
+      visibilityTimeout: Duration.minutes(3),
+      maxReceiveCount: DELIVERY_ATTEMPTS,
+      alerts: this.alerts,
+    });
     this.callbacks = new QueueWithDlq(this, 'Callbacks', {
       visibilityTimeout: Duration.minutes(3),
       alerts: this.alerts,

@@ -4,8 +4,9 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { type ISecret, RotationSchedule } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -14,6 +15,7 @@ import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availabilit
 import { CALLBACK_KEY_ROTATION_DAYS, keyGraceSeconds } from '../lambdas/domain/callback-keys';
 import { type Catalog, slowestCalloutSeconds, systemCallbackSecretName } from '../lambdas/domain/catalog';
 import { METRICS_NAMESPACE } from '../lambdas/domain/metrics';
+import { ORDER_EVENT_SOURCE } from '../lambdas/domain/order-events';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   ITEMS_BY_LEASE,
@@ -53,6 +55,8 @@ export interface StatelessStackProps extends StackProps {
   /** The secrets systems sign their callbacks with, by system id. */
   systemCallbackSecrets: Record<string, ISecret>;
   work: QueueWithDlq;
+  /** TMF622 events on their way to the hub's listeners. */
+  deliveries: QueueWithDlq;
   bus: EventBus;
   identity: SwitchboardIdentity;
   /** The topic every alarm notifies. */
@@ -97,7 +101,7 @@ export class StatelessStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
-    const { catalog, ordersTable, work } = props;
+    const { catalog, ordersTable, work, deliveries } = props;
     const telemetry: FunctionTelemetry = {
       serviceName: props.stage ? `switchboard-${props.stage}` : 'switchboard',
       namespace: METRICS_NAMESPACE,
@@ -434,7 +438,16 @@ export class StatelessStack extends Stack {
       reason:
         "Maintenance windows' schedules are created at runtime, one per window start and end, with names made from the window id; the grant covers Switchboard's own schedule group only.",
     });
-    const deadLetterQueues = { work: work.deadLetterQueue, callbacks: props.callbacks.deadLetterQueue };
+    const deadLetterQueues = {
+      work: work.deadLetterQueue,
+      callbacks: props.callbacks.deadLetterQueue,
+      deliveries: deliveries.deadLetterQueue,
+    };
+    // Event deliveries an operator sends back to their queue, once their listener is well again.
+    adminApi.addJsonEnvironment('REDRIVE_TO', { deliveries: deliveries.queue.queueUrl });
+    deliveries.deadLetterQueue.grantConsumeMessages(adminApi);
+    deliveries.queue.grantSendMessages(adminApi);
+    grantListeners(adminApi, props.configurationTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     adminApi.addJsonEnvironment(
       'DEAD_LETTER_QUEUES',
       Object.fromEntries(
@@ -471,6 +484,85 @@ export class StatelessStack extends Stack {
       },
     });
 
+    // TMF622 events: read from the orders table's changes, put on the bus, delivered to the hub's listeners.
+    const orderEvents = new SwitchboardFunction(this, 'OrderEvents', {
+      entry: 'lambdas/order-events/handler.ts',
+      description:
+        "Announces orders' changes as TMF622 events on the bus, in order, from the orders table's stream",
+      catalog,
+      telemetry,
+      invocation: 'stream',
+    })
+      .bindTable('ORDERS_TABLE', ordersTable, 'read')
+      .bindEventBus('EVENT_BUS_NAME', props.bus);
+    orderEvents.addEventSource(
+      new DynamoEventSource(ordersTable, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        // A batch that keeps failing is halved until the change that fails is alone; it is tried for six
+        // hours, the order's later changes waiting behind it, then kept (its place in the stream) for an
+        // operator, who has the stream's 24 hours to read it again.
+        bisectBatchOnError: true,
+        retryAttempts: 50,
+        maxRecordAge: Duration.hours(6),
+        onFailure: new SqsDlq(undelivered),
+        // Only the records whose changes announce something: an order's, an item's, a cancellation's
+        // (not an item's log records, written on every transition).
+        filters: [
+          FilterCriteria.filter({
+            dynamodb: {
+              Keys: {
+                sk: {
+                  S: [
+                    ...FilterRule.isEqual('ORDER'),
+                    ...FilterRule.isEqual('CANCEL'),
+                    ...FilterRule.beginsWith('ITEM#'),
+                  ],
+                },
+              },
+            },
+          }),
+        ],
+      }),
+    );
+    const eventDelivery = new SwitchboardFunction(this, 'EventDelivery', {
+      entry: 'lambdas/event-delivery/handler.ts',
+      description: "Delivers TMF622 events to the hub's listeners, signed, each retried for more than a day",
+      catalog,
+      telemetry,
+      // Invoked by the rule with each event (asynchronously), and by the delivery queue's event source.
+      invocation: { asynchronous: onFailure },
+    })
+      .bindQueueConsumer('DELIVERY_QUEUE_URL', deliveries.queue)
+      .bindQueueSender('DELIVERY_DEAD_LETTER_QUEUE_URL', deliveries.deadLetterQueue);
+    // It fans an event out as deliveries on the queue it consumes.
+    deliveries.queue.grantSendMessages(eventDelivery);
+    grantListeners(eventDelivery, props.configurationTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    eventDelivery.addEventSource(
+      new SqsEventSource(deliveries.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: DELIVERY_MAX_CONCURRENCY,
+      }),
+    );
+    new Rule(this, 'OrderEventsToListeners', {
+      eventBus: props.bus,
+      description: "TMF622 events: fanned out to the hub's listeners",
+      eventPattern: { source: [ORDER_EVENT_SOURCE] },
+      targets: [
+        new LambdaFunction(eventDelivery, {
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: undelivered,
+        }),
+      ],
+    });
+    grantListeners(orderApi, props.configurationTable, [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    ]);
+
     this.api = new SwitchboardApi(this, 'Api', {
       ...(props.apiThrottle ? { throttle: props.apiThrottle } : {}),
       ...(props.callbackThrottle ? { callbackThrottle: props.callbackThrottle } : {}),
@@ -503,10 +595,13 @@ export class StatelessStack extends Stack {
         MaintenanceWindow: maintenanceWindow,
         AdminApi: adminApi,
         CallbackKeyRotation: keyRotation,
+        OrderEvents: orderEvents,
+        EventDelivery: eventDelivery,
       },
       queues: {
         work: { queue: work.queue, deadLetters: work.deadLetterQueue },
         callbacks: { queue: props.callbacks.queue, deadLetters: props.callbacks.deadLetterQueue },
+        deliveries: { queue: deliveries.queue, deadLetters: deliveries.deadLetterQueue },
       },
       plans: Object.fromEntries(plans.map(({ plan, machine }) => [plan.id, machine])),
       alerts: props.alerts,
@@ -514,6 +609,30 @@ export class StatelessStack extends Stack {
     });
   }
 }
+
+/**
+ * The listeners' records (`LISTENER#<id>`) of the configuration table, and its listing index: these
+ * actions on them and on no other record (IAM's dynamodb:LeadingKeys condition).
+ */
+function grantListeners(fn: SwitchboardFunction, table: Table, actions: string[]): void {
+  fn.addEnvironment('CONFIGURATION_TABLE', table.tableName);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions,
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LISTENER#*'] } },
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${CONFIGURATION_BY_KIND}`],
+    }),
+  );
+}
+
+/** Deliveries posted at once, at most: listeners are order capture's systems, which take a steady pace. */
+const DELIVERY_MAX_CONCURRENCY = 5;
 
 /**
  * Long enough for the slowest callout the catalog allows, sent twice (an OAuth2 renewal), after waiting

@@ -10,6 +10,7 @@ import {
   DynamoDBClient,
   ListTablesCommand,
   type Projection,
+  type StreamViewType,
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { LocalDeployment } from './cloud-assembly';
@@ -209,7 +210,9 @@ export async function createTables(
   deployment: LocalDeployment,
   endpoint: string,
   region: string,
+  options: { dynalite?: boolean } = {},
 ): Promise<void> {
+  const dynalite = options.dynalite ?? false;
   const client = new DynamoDBClient({
     endpoint,
     region,
@@ -225,8 +228,11 @@ export async function createTables(
       Projection: index.Projection as Projection,
     }));
     const attributes = p.AttributeDefinitions as AttributeDefinition[];
+    const streamView = (p.StreamSpecification as { StreamViewType?: StreamViewType } | undefined)
+      ?.StreamViewType;
     if (existing.has(resource.physicalName)) {
       await addMissingIndexes(client, resource.physicalName, indexes, attributes);
+      if (streamView && !dynalite) await addMissingStream(client, resource.physicalName, streamView);
       continue;
     }
     const input: CreateTableCommandInput = {
@@ -235,6 +241,10 @@ export async function createTables(
       AttributeDefinitions: attributes,
       BillingMode: 'PAY_PER_REQUEST',
       ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
+      // dynalite takes the setting and has no stream; the runtime reads none from it.
+      ...(streamView && !dynalite
+        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: streamView } }
+        : {}),
     };
     await client.send(new CreateTableCommand(input));
   }
@@ -242,6 +252,22 @@ export async function createTables(
 }
 
 const NOMINAL_THROUGHPUT = { ReadCapacityUnits: 1, WriteCapacityUnits: 1 };
+
+/** Turns on the stream a table kept in the data folder by an earlier version lacks, as a stack update would. */
+async function addMissingStream(
+  client: DynamoDBClient,
+  tableName: string,
+  view: StreamViewType,
+): Promise<void> {
+  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (described.Table?.StreamSpecification?.StreamEnabled) return;
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: view },
+    }),
+  );
+}
 
 /** Adds, one at a time as DynamoDB allows, the indexes of the template that an existing table lacks. */
 async function addMissingIndexes(

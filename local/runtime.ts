@@ -9,6 +9,7 @@ import { LocalDeployment } from './cloud-assembly';
 import { deployCustomResources } from './custom-resources';
 import { LocalDistribution } from './distribution';
 import { createTables, type DynamoDbChoice, type LocalDynamoDb, startDynamoDb } from './dynamodb';
+import { DynamoDbStreamSources } from './dynamodb-streams';
 import { LocalEventBridge } from './eventbridge';
 import { freePort } from './free-port';
 import { type LocalIdentity, loadLocalIdentities } from './identities';
@@ -108,7 +109,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       queueUrl: (name) => `${sqsEndpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
       apiEndpoint: () => apiUrl,
     });
-    await createTables(deployment, dynamo.endpoint, region);
+    await createTables(deployment, dynamo.endpoint, region, { dynalite: dynamo.engine === 'dynalite' });
     createQueues(deployment, sqs);
 
     const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region, credentials: localCredentials });
@@ -188,6 +189,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const eventSources = new SqsEventSources(deployment, sqs, lambdas, region, log, sqsEndpoint);
     eventSources.start();
     stops.push(() => eventSources.stop());
+    // Streams are read straight from DynamoDB Local, never through the meter: Lambda's reads of a
+    // stream cost nothing on AWS. dynalite has no streams.
+    if (dynamo.engine === 'dynalite')
+      log(
+        '[streams] dynalite has no streams: no TMF622 events are sent (Java on PATH gives DynamoDB Local, which has them)',
+      );
+    else {
+      const streamSources = new DynamoDbStreamSources(
+        deployment,
+        lambdas,
+        dynamo.endpoint,
+        region,
+        options.dataDir,
+        log,
+        dynamo.engine === 'DynamoDB Local',
+      );
+      streamSources.start();
+      stops.push(() => streamSources.stop());
+    }
     await deployCustomResources(deployment, { dataDir: options.dataDir, functions: lambdas, log });
 
     const identities = loadLocalIdentities(options.dataDir);

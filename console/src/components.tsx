@@ -4,12 +4,18 @@ import { ApiError } from './api';
 import { href } from './routes';
 import { itemStyle, orderStyle } from './states';
 
-export function StateBadge({ state, kind = 'item' }: { state: string; kind?: 'item' | 'order' | 'system' }) {
+export function StateBadge({
+  state,
+  kind = 'item',
+}: {
+  state: string;
+  kind?: 'item' | 'order' | 'system' | 'listener';
+}) {
   const style =
     kind === 'order'
       ? orderStyle(state)
-      : kind === 'system'
-        ? { colour: state === 'Up' || state === 'Online' ? '#25753a' : '#b02525', label: state }
+      : kind === 'system' || kind === 'listener'
+        ? { colour: ['Up', 'Online', 'active'].includes(state) ? '#25753a' : '#b02525', label: state }
         : itemStyle(state);
   return (
     <span class="badge" style={{ background: style.colour }} data-state={state}>

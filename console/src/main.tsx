@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { apiClient } from './api';
 import { Session, type SignInConfig } from './auth';
 import { FalloutPage } from './pages/fallout';
+import { ListenersPage } from './pages/listeners';
 import { OrderPage } from './pages/order';
 import { OrdersPage } from './pages/orders';
 import { RetryRulesPage } from './pages/retry-rules';
@@ -48,6 +49,7 @@ function App({ session }: { session: Session }) {
           <NavLink route={route} to={{ page: 'systems' }} pages={['systems', 'system']} label="Systems" />
           <NavLink route={route} to={{ page: 'fallout' }} pages={['fallout']} label="Fallout" />
           <NavLink route={route} to={{ page: 'retry-rules' }} pages={['retry-rules']} label="Retry rules" />
+          <NavLink route={route} to={{ page: 'listeners' }} pages={['listeners']} label="Listeners" />
         </nav>
         <button type="button" class="sign-out" onClick={() => session.signOut()}>
           Sign out
@@ -72,6 +74,8 @@ function page(route: Route, api: ReturnType<typeof apiClient>) {
       return <FalloutPage api={api} />;
     case 'retry-rules':
       return <RetryRulesPage api={api} ruleId={route.ruleId} creating={route.creating} />;
+    case 'listeners':
+      return <ListenersPage api={api} />;
   }
 }
 
@@ -90,6 +94,8 @@ function titleOf(route: Route): string {
       return 'Fallout';
     case 'retry-rules':
       return 'Retry rules';
+    case 'listeners':
+      return 'Listeners';
   }
 }
 

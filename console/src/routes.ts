@@ -8,7 +8,8 @@ export type Route =
   | { page: 'systems' }
   | { page: 'system'; systemId: string; tab?: string }
   | { page: 'fallout' }
-  | { page: 'retry-rules'; ruleId?: string; creating?: boolean };
+  | { page: 'retry-rules'; ruleId?: string; creating?: boolean }
+  | { page: 'listeners' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', queryText = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -27,6 +28,8 @@ export function parseRoute(hash: string): Route {
       return second ? { page: 'system', systemId: second, ...optional('tab') } : { page: 'systems' };
     case 'fallout':
       return { page: 'fallout' };
+    case 'listeners':
+      return { page: 'listeners' };
     case 'retry-rules':
       return {
         page: 'retry-rules',
@@ -54,6 +57,8 @@ export function href(route: Route): string {
       return `#/systems/${encodeURIComponent(route.systemId)}${q({ tab: route.tab })}`;
     case 'fallout':
       return '#/fallout';
+    case 'listeners':
+      return '#/listeners';
     case 'retry-rules':
       if (route.creating) return '#/retry-rules?new=1';
       return route.ruleId ? `#/retry-rules/${encodeURIComponent(route.ruleId)}` : '#/retry-rules';

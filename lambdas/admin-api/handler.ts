@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
+import { DynamoDbListenerStore } from '../adapters/dynamodb-listener-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
@@ -12,12 +13,14 @@ import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import type { Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import { type ListenerRecord, toListenerView } from '../domain/listener';
 import { toOfferingViews } from '../domain/offering-view';
 import { DEFAULT_RETRY_RULE } from '../domain/retry-rules';
 import { actorOf } from '../domain/roles';
 import { changeView, toInterfaceView, toSystemView } from '../domain/system-view';
 import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/configuration-store';
 import type { DeadLetters } from '../ports/dead-letters';
+import type { ListenerStore } from '../ports/listener-store';
 import type { OrderStore } from '../ports/order-store';
 import type { Telemetry } from '../ports/telemetry';
 import type { WorkQueue } from '../ports/work-queue';
@@ -28,6 +31,7 @@ import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
+import { logger } from '../shared/logger';
 import { telemetry } from '../shared/observability';
 import { changeInterfaceStatus, changeSystemState } from '../use-cases/change-availability';
 import { parseItemId } from '../use-cases/complete-manual-task';
@@ -42,6 +46,8 @@ import { putRetryRule, type RetryRuleDeps } from '../use-cases/retry-rules';
 export interface AdminApiDeps extends MaintenanceDeps, RetryRuleDeps {
   catalog: Catalog;
   deadLetters: DeadLetters;
+  /** The hub's listeners: operators see how their deliveries go, and resume a paused one. */
+  listeners: ListenerStore;
   store: OrderStore;
   queue: WorkQueue;
   /** Counts the held items an operator releases by hand. */
@@ -244,8 +250,29 @@ export async function handleAdminApi(
         });
       }
       case 'GET /admin/dead-letters': {
-        // Messages no consumer could process (a work item, a callback): each waits here for an operator.
+        // Messages no consumer could process (a work item, a callback, an event delivery): each waits
+        // here for an operator.
         return json(200, await deps.deadLetters.counts());
+      }
+      case 'POST /admin/dead-letters/{queue}/redrive': {
+        const queue = pathId(event.pathParameters?.queue, 'queue');
+        if (!deps.deadLetters.redrivable.includes(queue))
+          throw new NotFoundError(
+            `dead letters of "${queue}" are not sent back by hand (these are: ${deps.deadLetters.redrivable.join(', ') || 'none'})`,
+          );
+        const { max } = parseWith(redriveSchema, parseJsonBody(event) ?? {});
+        return json(200, { queue, moved: await deps.deadLetters.redrive(queue, max) });
+      }
+      case 'GET /admin/listeners': {
+        const listeners = await deps.listeners.list();
+        return json(200, listeners.map(toListenerView), { 'x-result-count': String(listeners.length) });
+      }
+      case 'POST /admin/listeners/{listenerId}/resume': {
+        const listenerId = pathId(event.pathParameters?.listenerId, 'listenerId');
+        if (!(await deps.listeners.resume(listenerId)))
+          throw new NotFoundError(`no listener with id "${listenerId}"`);
+        logger.info('listener resumed', { listenerId, by: by.id });
+        return json(200, toListenerView((await deps.listeners.get(listenerId)) as ListenerRecord));
       }
       default:
         throw new NotFoundError(`no route ${event.routeKey}`);
@@ -254,6 +281,9 @@ export async function handleAdminApi(
     return errorResponse(error);
   }
 }
+
+/** A redrive: how many dead letters to send back at most (all of them, up to 1,000, by default). */
+const redriveSchema = z.object({ max: z.number().int().min(1).max(1000).default(1000) }).strict();
 
 const releaseRequestSchema = z
   .object({
@@ -334,7 +364,8 @@ function productionDeps(): AdminApiDeps {
   deps ??= {
     config: new DynamoDbConfigurationStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     catalog: bundledCatalog(),
-    deadLetters: new SqsDeadLetters(sqs, jsonRecordEnv('DEAD_LETTER_QUEUES')),
+    deadLetters: new SqsDeadLetters(sqs, jsonRecordEnv('DEAD_LETTER_QUEUES'), jsonRecordEnv('REDRIVE_TO')),
+    listeners: new DynamoDbListenerStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
     rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),

@@ -31,6 +31,7 @@ export const METRICS = {
   MessagesRedelivered: { unit: 'Count', dimensions: ['queue'], rollups: [] },
   MessagesDeadLettered: { unit: 'Count', dimensions: ['queue'], rollups: [] },
   CircuitBreakerTrips: { unit: 'Count', dimensions: ['system'], rollups: [[]] },
+  EventDeliveries: { unit: 'Count', dimensions: ['outcome'], rollups: [] },
 } as const satisfies Record<string, MetricDefinition>;
 
 export interface MetricDefinition {

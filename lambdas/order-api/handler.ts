@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbCancellationStore } from '../adapters/dynamodb-cancellation-store';
+import { DynamoDbListenerStore } from '../adapters/dynamodb-listener-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { listPosition } from '../adapters/order-records';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
@@ -24,10 +25,11 @@ import type { RequestCancellationDeps } from '../use-cases/cancel-order';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
 import { handleCancellationRoute } from './cancellations';
 import { decodeCursor, encodeCursor, pagingQuery } from './cursor';
+import { type HubDeps, handleHubRoute } from './hub';
 
 export { decodeCursor, encodeCursor };
 
-export interface OrderApiDeps extends SubmitOrderDeps, RequestCancellationDeps {
+export interface OrderApiDeps extends SubmitOrderDeps, RequestCancellationDeps, HubDeps {
   store: OrderStore;
 }
 
@@ -154,6 +156,8 @@ export async function handleOrderApi(
     }
     const cancellation = await handleCancellationRoute(deps, event, caller);
     if (cancellation) return cancellation;
+    const hub = await handleHubRoute(deps, event, caller);
+    if (hub) return hub;
     throw new NotFoundError(`no route ${route}`);
   } catch (error) {
     return errorResponse(error);
@@ -171,6 +175,7 @@ function productionDeps(): OrderApiDeps {
     telemetry,
     cancellations: new DynamoDbCancellationStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
+    listeners: new DynamoDbListenerStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
   };
   return deps;
 }

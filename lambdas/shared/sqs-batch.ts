@@ -16,15 +16,16 @@ function receiveCount(record: SQSRecord): number {
  */
 export function countDeliveries(
   telemetry: Telemetry,
-  queue: 'work' | 'callbacks',
+  queue: 'work' | 'callbacks' | 'deliveries',
   records: readonly SQSRecord[],
   failed: readonly SQSRecord[],
+  maxReceiveCount = MAX_RECEIVE_COUNT,
 ): void {
   for (const record of records) {
     if (receiveCount(record) > 1) telemetry.record('MessagesRedelivered', { queue });
   }
   for (const record of failed) {
-    if (receiveCount(record) >= MAX_RECEIVE_COUNT) telemetry.record('MessagesDeadLettered', { queue });
+    if (receiveCount(record) >= maxReceiveCount) telemetry.record('MessagesDeadLettered', { queue });
   }
 }
 

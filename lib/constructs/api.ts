@@ -133,6 +133,12 @@ export class SwitchboardApi extends Construct {
       methods: [HttpMethod.GET],
       integration: orders,
     });
+    route({ path: `${TMF622_BASE}/hub`, methods: [HttpMethod.POST, HttpMethod.GET], integration: orders });
+    route({
+      path: `${TMF622_BASE}/hub/{id}`,
+      methods: [HttpMethod.GET, HttpMethod.DELETE],
+      integration: orders,
+    });
     const orchestration = new HttpLambdaIntegration('Orchestration', props.orchestrationApi);
     route({
       path: '/orchestration/orders/{orderId}/items',
@@ -163,6 +169,9 @@ export class SwitchboardApi extends Construct {
       ['/admin/retry-rules', [GET]],
       ['/admin/retry-rules/{ruleId}', [GET, PUT, DELETE]],
       ['/admin/dead-letters', [GET]],
+      ['/admin/dead-letters/{queue}/redrive', [POST]],
+      ['/admin/listeners', [GET]],
+      ['/admin/listeners/{listenerId}/resume', [POST]],
       ['/admin/offerings', [GET]],
     ] as const) {
       route({ path, methods: [...methods], integration: admin });

@@ -132,6 +132,7 @@ export class OperationsDashboard extends Construct {
         each('MessagesDeadLettered', ['queue']),
       ]),
       graph('Circuit-breaker trips, by system', [each('CircuitBreakerTrips', ['system'])]),
+      graph('TMF622 event deliveries, by outcome', [each('EventDeliveries', ['outcome'])]),
     );
     this.dashboard.addWidgets(
       graph('API requests, 4xx and 5xx', [

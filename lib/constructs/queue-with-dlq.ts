@@ -9,6 +9,8 @@ export interface QueueWithDlqProps {
   visibilityTimeout: Duration;
   /** Who is told when a message lands in the dead-letter queue. */
   alerts: OperatorAlerts;
+  /** Receives before a message goes to the dead-letter queue (MAX_RECEIVE_COUNT unless its consumer counts its own). */
+  maxReceiveCount?: number;
 }
 
 /**
@@ -41,7 +43,10 @@ export class QueueWithDlq extends Construct {
       enforceSSL: true,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        maxReceiveCount: props.maxReceiveCount ?? MAX_RECEIVE_COUNT,
+      },
     });
     // Operators see a message nobody could process as an alarm, not as a silence.
     props.alerts.watchQueue(

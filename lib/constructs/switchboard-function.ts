@@ -54,9 +54,10 @@ export interface SwitchboardFunctionProps {
    * How it is invoked, which says where a failed invocation is kept: by the API, which answers the
    * caller; by a queue's event source, whose dead-letter queue keeps what keeps failing; or
    * asynchronously (a rule, a schedule, CloudFormation), retried twice and then sent with its error to
-   * `onFailure`; or by Secrets Manager's rotation, which records a failed step on the secret.
+   * `onFailure`; by a DynamoDB stream's event source, which has an on-failure destination of its own; or
+   * by Secrets Manager's rotation, which records a failed step on the secret.
    */
-  invocation: 'api' | 'queue' | 'rotation' | { asynchronous: IDestination };
+  invocation: 'api' | 'queue' | 'stream' | 'rotation' | { asynchronous: IDestination };
 }
 
 /**
@@ -110,6 +111,8 @@ export class SwitchboardFunction extends LambdaFunction {
           api: 'Invoked synchronously by API Gateway: a failure is the caller’s answer (a 5xx), there is no event to keep.',
           queue:
             'Invoked by an SQS event source: a message that keeps failing goes to that queue’s dead-letter queue, which has an alarm.',
+          stream:
+            'Invoked by a DynamoDB stream event source, whose on-failure destination (a queue with an alarm) keeps a batch that keeps failing.',
           asynchronous:
             'Invoked asynchronously: a failed invocation goes, with its error, to an onFailure destination (a queue with an alarm), which keeps more than a dead-letter queue would.',
           rotation:

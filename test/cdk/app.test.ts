@@ -5,7 +5,9 @@ import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DELIVERY_ATTEMPTS } from '../../lambdas/domain/listener';
 import { METRICS } from '../../lambdas/domain/metrics';
+import { ORDER_EVENT_SOURCE } from '../../lambdas/domain/order-events';
 import { buildApp } from '../../lib/app';
 import { CatalogError, type CatalogProblem } from '../../lib/catalog/load-catalog';
 import { CALLBACK_THROTTLE, DEFAULT_THROTTLE } from '../../lib/constructs/api';
@@ -71,7 +73,7 @@ function deployedElsewhere(): ReturnType<typeof synth> {
 function statementsOf(
   template: Template,
   prefix: string,
-): { Action: string | string[]; Resource: unknown }[] {
+): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
   const fn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
     id.startsWith(prefix),
   );
@@ -80,7 +82,12 @@ function statementsOf(
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
     .flatMap(
-      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      (p) =>
+        p.Properties.PolicyDocument.Statement as {
+          Action: string | string[];
+          Resource: unknown;
+          Condition?: unknown;
+        }[],
     );
 }
 
@@ -202,7 +209,9 @@ describe('the Switchboard CDK app', () => {
         dlqs.some(([dlqId]) => dlqId === target),
         `${id} redrives to a queue of this stack`,
       );
-      assert.equal(queue.Properties.RedrivePolicy.maxReceiveCount, 5);
+      // Event deliveries are retried on their own backoff for more than a day (domain/listener.ts).
+      const deliveries = id.startsWith('Deliveries');
+      assert.equal(queue.Properties.RedrivePolicy.maxReceiveCount, deliveries ? DELIVERY_ATTEMPTS : 5, id);
     }
     for (const [id, queue] of Object.entries(queues)) {
       assert.equal(queue.Properties?.SqsManagedSseEnabled, true, `${id} is encrypted`);
@@ -339,8 +348,8 @@ describe('the Switchboard CDK app', () => {
     const functions = all.filter(([id]) => !id.startsWith('CustomCDKBucketDeployment')).map(([, fn]) => fn);
     // Orders, orchestration, the callout worker, the admin API, the configuration seeder, the callback
     // API and the callback correlator, the release and the maintenance window functions, the plan-run
-    // watcher, the callback key rotation.
-    assert.equal(functions.length, 11);
+    // watcher, the callback key rotation, and the TMF622 events' publisher and delivery.
+    assert.equal(functions.length, 13);
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs24.x');
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -562,7 +571,12 @@ describe('the Switchboard CDK app', () => {
     const adminPolicies = JSON.stringify(stateless.findResources('AWS::IAM::Policy'));
     const deletes = Object.values(stateless.findResources('AWS::IAM::Policy'))
       .flatMap(
-        (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+        (p) =>
+          p.Properties.PolicyDocument.Statement as {
+            Action: string | string[];
+            Resource: unknown;
+            Condition?: unknown;
+          }[],
       )
       .filter((s) => [s.Action].flat().includes('dynamodb:DeleteItem'));
     assert.ok(adminPolicies.length > 0);
@@ -652,14 +666,71 @@ describe('the Switchboard CDK app', () => {
     stateless.resourcePropertiesCountIs(
       'AWS::Lambda::EventSourceMapping',
       { FunctionResponseTypes: ['ReportBatchItemFailures'] },
-      2,
+      3,
     );
-    // Every dead-letter queue (work and callbacks) raises an alarm when a message lands in it.
-    stateful.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    // Every dead-letter queue (work, callbacks, event deliveries) raises an alarm when a message lands in it.
+    stateful.resourceCountIs('AWS::CloudWatch::Alarm', 3);
     stateful.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 1,
     });
+  });
+
+  it('announces orders’ changes as TMF622 events from the orders table’s stream, delivered by a queue of their own', () => {
+    // Every change, before and after, read in order; only an order's, an item's and a cancellation's.
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 50,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              dynamodb: { Keys: { sk: { S: ['ORDER', 'CANCEL', { prefix: 'ITEM#' }] } } },
+            }),
+          },
+        ],
+      },
+    });
+    // The publisher reads orders and puts events on the bus; it writes nothing.
+    const publisher = actionsOf(stateless, 'OrderEvents');
+    assert.ok(publisher.includes('events:PutEvents') && publisher.includes('dynamodb:GetItem'));
+    assert.ok(
+      !publisher.some((a) => /Put|Update|Delete/.test(a) && a.startsWith('dynamodb:')),
+      publisher.join(),
+    );
+    // The bus's order events reach the delivery function, which keeps what it could not take.
+    stateless.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: [ORDER_EVENT_SOURCE] },
+      Targets: [
+        Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 } }),
+      ],
+    });
+    // Listeners' records only: the functions that touch them are held to LISTENER#… keys.
+    for (const fn of ['OrderApi', 'EventDelivery', 'AdminApi']) {
+      const statements = statementsOf(stateless, fn).filter((st) =>
+        JSON.stringify(st.Condition ?? {}).includes('LeadingKeys'),
+      );
+      assert.equal(statements.length, 1, fn);
+      assert.deepEqual(statements[0]?.Condition, {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LISTENER#*'] },
+      });
+    }
+    // TMF622's hub routes, behind the JWT authorizer like the other order routes.
+    for (const routeKey of [
+      'POST /tmf-api/productOrderingManagement/v5/hub',
+      'GET /tmf-api/productOrderingManagement/v5/hub',
+      'GET /tmf-api/productOrderingManagement/v5/hub/{id}',
+      'DELETE /tmf-api/productOrderingManagement/v5/hub/{id}',
+    ])
+      stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'JWT',
+      });
   });
 
   it('lets each plan state machine send to the work queue', () => {
@@ -820,7 +891,7 @@ describe('the Switchboard CDK app', () => {
     const here = functionsOf(synth());
     const there = functionsOf(synth({ 'switchboard:catalogDir': catalogDir }));
 
-    assert.equal(Object.keys(here).length, 11);
+    assert.equal(Object.keys(here).length, 13);
     for (const [name, { key, asset }] of Object.entries(here)) {
       const other = there[name];
       assert.ok(other, name);
@@ -839,7 +910,7 @@ describe('the Switchboard CDK app', () => {
   it('keeps every failed delivery and tells operators: dead-letter queues, on-failure destinations, alarms to a topic', () => {
     // Every rule's target keeps what it could not deliver.
     const rules = Object.values(stateless.findResources('AWS::Events::Rule'));
-    assert.equal(rules.length, 3);
+    assert.equal(rules.length, 4);
     for (const rule of rules) {
       const [target] = (rule?.Properties.Targets ?? []) as Record<string, { Arn?: unknown }>[];
       assert.match(JSON.stringify(target?.DeadLetterConfig?.Arn), /Undelivered/);
@@ -847,7 +918,13 @@ describe('the Switchboard CDK app', () => {
     // Every function invoked asynchronously sends a failed invocation, with its error, to the same queue.
     const configs = Object.values(stateless.findResources('AWS::Lambda::EventInvokeConfig'));
     const configured = configs.map((c) => JSON.stringify(c.Properties.FunctionName));
-    for (const name of ['ReleaseHeldItems', 'MaintenanceWindow', 'ConfigurationSeeder', 'PlanRunWatcher'])
+    for (const name of [
+      'ReleaseHeldItems',
+      'MaintenanceWindow',
+      'ConfigurationSeeder',
+      'PlanRunWatcher',
+      'EventDelivery',
+    ])
       assert.ok(
         configured.some((f) => f.includes(name)),
         `${name} has an on-failure destination`,
@@ -875,8 +952,9 @@ describe('the Switchboard CDK app', () => {
       ...Object.values(stateful.findResources('AWS::CloudWatch::Alarm')),
       ...Object.values(stateless.findResources('AWS::CloudWatch::Alarm')),
     ];
-    // The dead letters of work and callbacks, and what could not be delivered; then the dashboard's eight.
-    assert.equal(alarms.length, 3 + 10);
+    // The dead letters of work, callbacks and event deliveries, and what could not be delivered; then the
+    // dashboard's ten.
+    assert.equal(alarms.length, 4 + 10);
     for (const alarm of alarms) {
       assert.match(JSON.stringify(alarm.Properties.AlarmActions), new RegExp(`${topicId}|Alerts`));
       assert.match(JSON.stringify(alarm.Properties.OKActions), new RegExp(`${topicId}|Alerts`));

@@ -57,3 +57,13 @@ function asJsonSchema(node: unknown): unknown {
   if (nullable === true && typeof converted.type === 'string') converted.type = [converted.type, 'null'];
   return converted;
 }
+
+/**
+ * The schema of an event's payload (its `event`), as the document names it: `<type>Payload`, but for
+ * the milestone and jeopardy events, whose payloads drop the "Event".
+ */
+export function payloadSchemaOf(eventType: string): string {
+  return eventType === 'ProductOrderMilestoneEvent' || eventType === 'ProductOrderJeopardyAlertEvent'
+    ? `${eventType.replace(/Event$/, '')}Payload`
+    : `${eventType}Payload`;
+}

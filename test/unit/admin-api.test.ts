@@ -14,6 +14,7 @@ import {
   RecordingTelemetry,
   RecordingWorkQueue,
 } from './fixtures/fake-ports';
+import { InMemoryListenerStore } from './fixtures/in-memory-listener-store';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 import { capturedLogs } from './fixtures/logs';
 
@@ -63,10 +64,19 @@ function catalogWithProfiles(): Catalog {
   return catalog;
 }
 
-/** Dead-letter queues holding these many messages. */
-const fixedDeadLetters = (counts: Record<string, number>) => ({
-  counts: async () => Object.entries(counts).map(([queue, messages]) => ({ queue, messages })),
-});
+/** Dead-letter queues holding these many messages; their redrives are recorded. */
+const fixedDeadLetters = (counts: Record<string, number>) => {
+  const redriven: { queue: string; max: number }[] = [];
+  return {
+    counts: async () => Object.entries(counts).map(([queue, messages]) => ({ queue, messages })),
+    redrivable: ['deliveries'],
+    redriven,
+    redrive: async (queue: string, max: number) => {
+      redriven.push({ queue, max });
+      return Math.min(max, counts[queue] ?? 0);
+    },
+  };
+};
 
 /** When the admin API's clock says it is, unless a test moves it. */
 const NOW = '2025-03-01T12:00:00.000Z';
@@ -98,6 +108,7 @@ function adminDeps(
     config,
     catalog,
     deadLetters,
+    listeners: new InMemoryListenerStore(),
     ...fakes,
     now: () => new Date(clock.at),
     telemetry: new RecordingTelemetry(),

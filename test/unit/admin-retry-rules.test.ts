@@ -11,6 +11,7 @@ import {
   RecordingTelemetry,
   RecordingWorkQueue,
 } from './fixtures/fake-ports';
+import { InMemoryListenerStore } from './fixtures/in-memory-listener-store';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 
 const OPERATOR = { sub: 'u-op', username: 'olga', 'cognito:groups': '[operators]' };
@@ -32,7 +33,8 @@ function setup() {
   const deps: AdminApiDeps = {
     config: InMemoryConfigurationStore.seededFrom(catalog),
     catalog,
-    deadLetters: { counts: async () => [] },
+    deadLetters: { counts: async () => [], redrivable: [], redrive: async () => 0 },
+    listeners: new InMemoryListenerStore(),
     store: new InMemoryOrderStore(),
     queue: new RecordingWorkQueue(),
     events: new RecordingAvailabilityEvents(),

@@ -82,7 +82,7 @@ describe('handlers', () => {
   });
 
   it('are all middy handlers', async () => {
-    assert.equal(HANDLERS.length, 11, HANDLERS.join(', '));
+    assert.equal(HANDLERS.length, 13, HANDLERS.join(', '));
     for (const name of HANDLERS) {
       const { handler } = (await import(join(LAMBDAS, name, 'handler.ts'))) as {
         handler: Record<string, unknown>;

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { checkWebhook, webhookKey } from '../../lambdas/domain/webhook-signature';
+import { demoDslOrder, demoTvOrder } from '../../local/demo-orders';
+import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import { payloadSchemaOf, tmf622Problems } from '../support/tmf622';
+
+const BASE = '/tmf-api/productOrderingManagement/v5';
+
+interface Received {
+  id: string;
+  body: {
+    eventId: string;
+    eventType: string;
+    sequence: string;
+    correlationId: string;
+    event: Record<string, unknown>;
+  };
+}
+
+/**
+ * Order capture's side: a listener on loopback that verifies each delivery's signature with the secret
+ * its registration answered (a delivery it cannot verify fails the test), answers as `answer` says, and
+ * keeps what it took.
+ */
+class Listener {
+  readonly taken: Received[] = [];
+  readonly refused: string[] = [];
+  readonly unverified: string[] = [];
+  secret = '';
+  answer: () => number = () => 204;
+  private server?: Server;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const check = checkWebhook(
+          [webhookKey(this.secret)],
+          {
+            id: request.headers['webhook-id'] as string | undefined,
+            timestamp: request.headers['webhook-timestamp'] as string | undefined,
+            signature: request.headers['webhook-signature'] as string | undefined,
+          },
+          text,
+          new Date(),
+        );
+        if (!check.valid) {
+          this.unverified.push(check.why);
+          response.writeHead(401).end();
+          return;
+        }
+        const status = this.answer();
+        if (status >= 300) this.refused.push(check.id);
+        else this.taken.push({ id: check.id, body: JSON.parse(text) });
+        response.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/tmf-events`;
+  }
+
+  /** What it took about one order, ordered as the events' sequence says. */
+  of(orderId: string): Received[] {
+    return this.taken
+      .filter((r) => r.body.correlationId === orderId)
+      .sort((a, b) => a.body.sequence.localeCompare(b.body.sequence));
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
+
+describe('TMF622 events through the local runtime', () => {
+  let sb: TestSwitchboard;
+  const listeners: Listener[] = [];
+
+  async function register(as: string, query?: string): Promise<{ listener: Listener; id: string }> {
+    const listener = new Listener();
+    await listener.start();
+    listeners.push(listener);
+    const answer = await sb.call(
+      'POST',
+      `${BASE}/hub`,
+      { callback: listener.url, ...(query ? { query } : {}) },
+      { as },
+    );
+    assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    const hub = answer.body as { id: string; secret: string };
+    listener.secret = hub.secret;
+    return { listener, id: hub.id };
+  }
+
+  async function submit(body: unknown, as = 'submitter'): Promise<string> {
+    const created = await sb.call('POST', `${BASE}/productOrder`, body, { as });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return (created.body as { id: string }).id;
+  }
+
+  const completed = (listener: Listener, orderId: string) =>
+    eventually(
+      async () =>
+        listener
+          .of(orderId)
+          .some(
+            (r) =>
+              r.body.eventType === 'ProductOrderStateChangeEvent' &&
+              (r.body.event.productOrder as { state: string }).state === 'completed',
+          ) || undefined,
+      60_000,
+      `order ${orderId} completed, as the listener heard it`,
+    );
+
+  before(async () => {
+    sb = await startTestSwitchboard();
+  });
+  after(async () => {
+    await sb?.stop();
+    for (const listener of listeners) await listener.stop();
+  });
+
+  it('delivers every event of a DSL order, signed, in its sequence, each valid by the TMF622 v5 schema', async () => {
+    const { listener } = await register('submitter');
+    const orderId = await submit(demoDslOrder('events-1'));
+
+    await completed(listener, orderId);
+
+    const events = listener.of(orderId);
+    assert.deepEqual(listener.unverified, []);
+    const states = events
+      .filter((r) => r.body.eventType === 'ProductOrderStateChangeEvent')
+      .map((r) => (r.body.event.productOrder as { state: string }).state);
+    assert.equal(events[0]?.body.eventType, 'ProductOrderCreateEvent');
+    assert.deepEqual(states, ['inProgress', 'completed']);
+    for (const { body } of events) {
+      assert.deepEqual(tmf622Problems(body.eventType, body), [], body.eventType);
+      assert.deepEqual(tmf622Problems(payloadSchemaOf(body.eventType), body.event), [], body.eventType);
+    }
+    assert.equal(new Set(events.map((e) => e.id)).size, events.length, 'each event once');
+  });
+
+  it('announces a plan’s milestone and an item that waits for a person', async () => {
+    const { listener } = await register(
+      'submitter',
+      'eventType=ProductOrderMilestoneEvent,ProductOrderInformationRequiredEvent',
+    );
+    const selfInstalled = await submit(demoTvOrder('self'));
+    const visited = await submit(demoTvOrder('technician'));
+
+    const milestone = await eventually(
+      async () => listener.of(selfInstalled).find((r) => r.body.eventType === 'ProductOrderMilestoneEvent'),
+      60_000,
+      'the milestone',
+    );
+    const waiting = await eventually(
+      async () =>
+        listener.of(visited).find((r) => r.body.eventType === 'ProductOrderInformationRequiredEvent'),
+      60_000,
+      'the technician visit waiting',
+    );
+
+    const reached = (milestone.body.event.productOrder as { productOrderMilestone: { name: string }[] })
+      .productOrderMilestone;
+    assert.deepEqual(
+      reached.map((m) => m.name),
+      ['service-ready'],
+    );
+    assert.match(JSON.stringify(waiting.body.event.informationRequired), /technician-visit/);
+    assert.deepEqual(tmf622Problems('ProductOrderInformationRequiredEventPayload', waiting.body.event), []);
+  });
+
+  it('filters: a listener that asks for completed orders hears of each once', async () => {
+    const { listener } = await register(
+      'submitter',
+      'eventType=ProductOrderStateChangeEvent&event.productOrder.state=completed',
+    );
+    const orderId = await submit(demoDslOrder('events-filter'));
+
+    await completed(listener, orderId);
+    // The events after `completed` (none) and before it (filtered) had their time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    assert.deepEqual(
+      listener.of(orderId).map((r) => r.body.eventType),
+      ['ProductOrderStateChangeEvent'],
+    );
+  });
+
+  it('keeps each listener to its owner: another submitter neither sees nor removes it, nor hears of its orders', async () => {
+    const { listener: crm, id } = await register('submitter');
+    const { listener: shop } = await register('local-web-shop');
+
+    assert.equal(
+      (await sb.call('GET', `${BASE}/hub/${id}`, undefined, { as: 'local-web-shop' })).status,
+      404,
+    );
+    assert.equal(
+      (await sb.call('DELETE', `${BASE}/hub/${id}`, undefined, { as: 'local-web-shop' })).status,
+      404,
+    );
+    const orderId = await submit(demoDslOrder('events-own'));
+    await completed(crm, orderId);
+    assert.deepEqual(shop.of(orderId), []);
+
+    assert.equal((await sb.call('DELETE', `${BASE}/hub/${id}`, undefined, { as: 'submitter' })).status, 204);
+    assert.equal((await sb.call('GET', `${BASE}/hub/${id}`, undefined, { as: 'submitter' })).status, 404);
+  });
+
+  it('retries a listener that fails for a while: once it recovers it has every event, exactly once each', async () => {
+    const { listener } = await register('submitter');
+    const failUntil = Date.now() + 6000;
+    listener.answer = () => (Date.now() < failUntil ? 503 : 200);
+    const orderId = await submit(demoDslOrder('events-retry'));
+
+    await completed(listener, orderId);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    assert.ok(listener.refused.length > 0, 'it did fail at first');
+    const ids = listener.of(orderId).map((r) => r.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event twice');
+    const types = listener.of(orderId).map((r) => r.body.eventType);
+    assert.equal(types[0], 'ProductOrderCreateEvent');
+    assert.deepEqual(
+      listener.of(orderId).filter((r) => r.body.eventType === 'ProductOrderStateChangeEvent').length,
+      2,
+    );
+    // Operators see how its deliveries went.
+    const seen = await sb.call('GET', '/admin/listeners', undefined, { as: 'operator' });
+    assert.equal(seen.status, 200);
+    assert.ok(
+      (seen.body as { callback: string; lastSuccessAt?: string }[]).some(
+        (l) => l.callback === listener.url && l.lastSuccessAt,
+      ),
+    );
+  });
+});

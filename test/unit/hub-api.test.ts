@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { handleOrderApi } from '../../lambdas/order-api/handler';
+import { orderApiDeps } from './fixtures/order-api';
+
+const HUB = '/tmf-api/productOrderingManagement/v5/hub';
+const CALLERS = {
+  crm: { sub: 'c-crm', client_id: 'order-capture', scope: 'switchboard/submit' },
+  shop: { sub: 'c-shop', client_id: 'web-shop', scope: 'switchboard/submit' },
+  reporting: { sub: 'c-bi', client_id: 'reporting', scope: 'switchboard/read-orders' },
+  operator: { sub: 'u-olga', username: 'olga', 'cognito:groups': ['operators'] },
+};
+
+function request(
+  as: keyof typeof CALLERS,
+  routeKey: string,
+  options: { body?: unknown; id?: string } = {},
+): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: routeKey.split(' ')[1]?.replace('{id}', options.id ?? ''),
+    headers: { 'content-type': 'application/json' },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    ...(options.id ? { pathParameters: { id: options.id } } : {}),
+    isBase64Encoded: false,
+    requestContext: { authorizer: { jwt: { claims: CALLERS[as], scopes: null } } },
+  } as unknown as APIGatewayProxyEventV2;
+}
+
+const body = (answer: { body?: string }) => JSON.parse(answer.body ?? 'null');
+
+describe('the TMF622 hub', () => {
+  it('registers a listener, answering its secret once and where it is', async () => {
+    const { deps } = orderApiDeps();
+    const created = await handleOrderApi(
+      deps,
+      request('crm', `POST ${HUB}`, {
+        body: { callback: 'https://crm.example.com/tmf', query: 'eventType=ProductOrderStateChangeEvent' },
+      }),
+    );
+    assert.equal(created.statusCode, 201);
+    const hub = body(created);
+    assert.equal(hub['@type'], 'Hub');
+    assert.equal(hub.callback, 'https://crm.example.com/tmf');
+    assert.equal(hub.query, 'eventType=ProductOrderStateChangeEvent');
+    assert.match(hub.secret, /^whsec_/);
+    assert.equal(created.headers?.location, `${HUB}/${hub.id}`);
+
+    const read = await handleOrderApi(deps, request('crm', `GET ${HUB}/{id}`, { id: hub.id }));
+    assert.equal(read.statusCode, 200);
+    assert.equal(body(read).secret, undefined, 'the secret is answered once');
+  });
+
+  it('refuses a registration it cannot deliver to, naming the field', async () => {
+    const { deps } = orderApiDeps();
+    for (const [sent, field] of [
+      [{}, 'callback'],
+      [{ callback: 'http://crm.example.com/tmf' }, 'callback'],
+      [{ callback: 'https://crm.example.com/tmf', query: 'state>completed' }, 'query'],
+      [{ callback: 'https://crm.example.com/tmf', id: 'mine' }, 'id'],
+    ] as const) {
+      const answer = await handleOrderApi(deps, request('crm', `POST ${HUB}`, { body: sent }));
+      assert.equal(answer.statusCode, 400, JSON.stringify(sent));
+      assert.match(answer.body ?? '', new RegExp(field), JSON.stringify(sent));
+    }
+    assert.equal((await deps.listeners.list()).length, 0, 'nothing half-registered');
+  });
+
+  it('lets only its owner, or an operator, see and remove a listener', async () => {
+    const { deps } = orderApiDeps();
+    const { id } = body(
+      await handleOrderApi(
+        deps,
+        request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }),
+      ),
+    );
+    await handleOrderApi(
+      deps,
+      request('shop', `POST ${HUB}`, { body: { callback: 'https://shop.example.com/tmf' } }),
+    );
+
+    assert.equal((await handleOrderApi(deps, request('shop', `GET ${HUB}/{id}`, { id }))).statusCode, 404);
+    assert.equal((await handleOrderApi(deps, request('shop', `DELETE ${HUB}/{id}`, { id }))).statusCode, 404);
+    assert.equal(
+      (await handleOrderApi(deps, request('reporting', `DELETE ${HUB}/{id}`, { id }))).statusCode,
+      404,
+    );
+    const own = body(await handleOrderApi(deps, request('shop', `GET ${HUB}`)));
+    assert.deepEqual(
+      own.map((h: { callback: string }) => h.callback),
+      ['https://shop.example.com/tmf'],
+    );
+    const all = body(await handleOrderApi(deps, request('operator', `GET ${HUB}`)));
+    assert.equal(all.length, 2);
+
+    assert.equal(
+      (await handleOrderApi(deps, request('operator', `GET ${HUB}/{id}`, { id }))).statusCode,
+      200,
+    );
+    assert.equal((await handleOrderApi(deps, request('crm', `DELETE ${HUB}/{id}`, { id }))).statusCode, 204);
+    assert.equal((await handleOrderApi(deps, request('crm', `GET ${HUB}/{id}`, { id }))).statusCode, 404);
+  });
+
+  it('gives a reader’s listener every order’s events, a submitter’s only its own', async () => {
+    const { deps } = orderApiDeps();
+    await handleOrderApi(
+      deps,
+      request('reporting', `POST ${HUB}`, { body: { callback: 'https://bi.example.com/tmf' } }),
+    );
+    await handleOrderApi(
+      deps,
+      request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }),
+    );
+    const kept = await deps.listeners.list();
+    assert.deepEqual(kept.map((l) => [l.owner.id, l.readsAll]).sort(), [
+      ['c-bi', true],
+      ['c-crm', false],
+    ]);
+  });
+});
