@@ -25,6 +25,8 @@ import {
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
   ORDERS_BY_SUBMITTER,
+  ORDERS_WATCHED,
+  WATCHED_ORDER_ATTRIBUTES,
 } from '../lambdas/shared/order-table';
 import { SwitchboardIdentity } from './constructs/identity';
 import { OperatorAlerts } from './constructs/operator-alerts';
@@ -107,6 +109,15 @@ export class StatefulStack extends Stack {
         sortKey: listSort,
       });
     }
+    // Sparse: only an order with a due date to keep carries these keys, by when it is next looked at for
+    // jeopardy; the sweep reads what is due, operators the ones in jeopardy.
+    this.ordersTable.addGlobalSecondaryIndex({
+      indexName: ORDERS_WATCHED,
+      partitionKey: { name: 'watchList', type: AttributeType.STRING },
+      sortKey: { name: 'nextCheckAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: WATCHED_ORDER_ATTRIBUTES,
+    });
     // Sparse: only On Hold items carry these keys, so each index is exactly the on-hold list, oldest first.
     for (const [indexName, partition] of [
       [ITEMS_HELD_BY_SYSTEM, 'heldSystem'],

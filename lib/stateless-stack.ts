@@ -25,6 +25,7 @@ import {
   ORDERS_BY_CREATION,
   ORDERS_BY_STATE,
   ORDERS_BY_SUBMITTER,
+  ORDERS_WATCHED,
 } from '../lambdas/shared/order-table';
 import {
   ABNORMAL_END,
@@ -410,7 +411,7 @@ export class StatelessStack extends Stack {
         indexes: [CONFIGURATION_BY_KIND],
       })
       .bindTable('ORDERS_TABLE', ordersTable, 'read-update', {
-        indexes: [ITEMS_HELD_BY_SYSTEM, ITEMS_HELD_BY_INTERFACE, ITEMS_IN_FALLOUT],
+        indexes: [ITEMS_HELD_BY_SYSTEM, ITEMS_HELD_BY_INTERFACE, ITEMS_IN_FALLOUT, ORDERS_WATCHED],
       })
       .bindQueueSender('WORK_QUEUE_URL', work.queue)
       .bindEventBus('EVENT_BUS_NAME', props.bus);
@@ -488,13 +489,21 @@ export class StatelessStack extends Stack {
     const orderEvents = new SwitchboardFunction(this, 'OrderEvents', {
       entry: 'lambdas/order-events/handler.ts',
       description:
-        "Announces orders' changes as TMF622 events on the bus, in order, from the orders table's stream",
+        "Announces orders' changes as TMF622 events on the bus, from the orders table's stream; watches due dates",
       catalog,
       telemetry,
       invocation: 'stream',
     })
-      .bindTable('ORDERS_TABLE', ordersTable, 'read')
+      // It reads orders and keeps their jeopardy on them (the ORDER record's watch attributes).
+      .bindTable('ORDERS_TABLE', ordersTable, 'read-update', { indexes: [ORDERS_WATCHED] })
       .bindEventBus('EVENT_BUS_NAME', props.bus);
+    // Time passing alone can put an order in jeopardy (an item that overruns): every minute, the orders
+    // whose next look has come. A sweep that fails is the next minute's to do.
+    new Rule(this, 'DueDateSweep', {
+      description: 'Every minute: the orders with a due date whose next look for jeopardy has come',
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [new LambdaFunction(orderEvents, { retryAttempts: 0, deadLetterQueue: undelivered })],
+    });
     orderEvents.addEventSource(
       new DynamoEventSource(ordersTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,

@@ -14,9 +14,17 @@
  * `npm run demo -- --amend` changes the bandwidth from 100 to 250 Mbit/s before activation: activation
  * is taken Down so that the line waits for it once its port is reserved; the amendment releases the port
  * and reserves it again at the new bandwidth; activation comes back Up and is sent 250.
+ *
+ * `npm run demo -- --late` asks for completion within the hour, while activation (expected to take four
+ * hours, catalog/plans/dsl-broadband.yaml) waits behind its system, Down: the order is in jeopardy at
+ * once; activation comes back Up, the line is activated in seconds, and the jeopardy clears.
+ *
+ * Every run registers a small simulated CRM as a TMF622 listener (demo-crm.ts): it verifies each event's
+ * signature and prints it as it comes; the timeline ends with the events it received.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { DemoCrm } from './demo-crm';
 import { startDemoEnvironment } from './demo-environment';
 import { demoDslOrder } from './demo-orders';
 import { type MetricSeries, type MetricsSnapshot, metricsTable } from './metrics';
@@ -28,6 +36,9 @@ const TIMEOUT_MS = 60_000;
 const HOLD = process.argv.includes('--hold');
 const CANCEL = process.argv.includes('--cancel');
 const AMEND = process.argv.includes('--amend');
+const LATE = process.argv.includes('--late');
+/** How long the --late demo keeps activation Down once the order is in jeopardy. */
+const LATE_FOR_MS = 2_000;
 const TMF = '/tmf-api/productOrderingManagement/v5';
 /** How long the --hold demo keeps activation Down once the item is held. */
 const HOLD_FOR_MS = 2_000;
@@ -99,7 +110,33 @@ async function runDemo(): Promise<number> {
       throw new Error(`activation could not be set ${state}: ${JSON.stringify(answer.body)}`);
     console.log(`\n  operator: activation ${state} (${reason})\n`);
   };
+  const crm = new DemoCrm((line) => console.log(line));
+  await crm.start();
+  const hub = await call(`${TMF}/hub`, 'submitter', { callback: crm.url });
+  if (hub.status !== 201) throw new Error(`the CRM could not register: ${JSON.stringify(hub.body)}`);
+  crm.secret = String(hub.body.secret);
+  console.log(`\n  CRM: listening at ${crm.url} (hub ${hub.body.id})`);
+  try {
+    return await watchOrder(call, setActivation, crm);
+  } finally {
+    await crm.stop();
+  }
+}
+
+async function watchOrder(
+  call: (
+    path: string,
+    role: string,
+    body?: unknown,
+    method?: string,
+  ) => Promise<{ status: number; body: Record<string, unknown> }>,
+  setActivation: (state: 'Up' | 'Down', reason: string) => Promise<void>,
+  crm: DemoCrm,
+): Promise<number> {
+  const { runtime } = demo;
+  const token = (role: string) => runtime.identities.find((i) => i.role === role)?.token ?? '';
   if (HOLD) await setActivation('Down', 'demo: line card upgrade');
+  if (LATE) await setActivation('Down', 'demo: keeps activation waiting while the due date nears');
   if (AMEND) await setActivation('Down', 'demo: keeps the line waiting while the customer changes it');
 
   // Only this order's metrics, not the start's (the configuration seeder, cold starts).
@@ -107,11 +144,11 @@ async function runDemo(): Promise<number> {
   if (reset.status !== 204) throw new Error(`the local metrics could not be reset (${reset.status})`);
 
   const submittedAt = Date.now();
-  const created = await call(
-    '/tmf-api/productOrderingManagement/v5/productOrder',
-    'submitter',
-    demoDslOrder(),
-  );
+  const dueInAnHour = new Date(Date.now() + 3_600_000).toISOString();
+  const created = await call('/tmf-api/productOrderingManagement/v5/productOrder', 'submitter', {
+    ...demoDslOrder(),
+    ...(LATE ? { requestedCompletionDate: dueInAnHour } : {}),
+  });
   if (created.status !== 201) throw new Error(`the order was refused: ${JSON.stringify(created.body)}`);
   const orderId = String(created.body.id);
   console.log(`\nOrder ${orderId} accepted (${created.status}); watching its items:\n`);
@@ -191,6 +228,12 @@ async function runDemo(): Promise<number> {
         `\n  customer: cancels the order while activation works on the line (${asked.body.state})\n`,
       );
     }
+    const inJeopardy = crm.events.some((e) => e.orderId === orderId && e.summary.startsWith('in jeopardy'));
+    if (LATE && heldSince === undefined && inJeopardy) heldSince = Date.now();
+    if (LATE && heldSince !== undefined && Date.now() - heldSince >= LATE_FOR_MS && state === 'held') {
+      await setActivation('Up', 'demo: activation is back; the line can still make it');
+      heldSince = Number.POSITIVE_INFINITY;
+    }
     if (HOLD && heldSince === undefined && state === 'held' && items.some((i) => i.state === 'OnHold')) {
       heldSince = Date.now();
       const held = (await call('/admin/systems/activation/on-hold-items', 'operator')).body as {
@@ -248,6 +291,25 @@ async function runDemo(): Promise<number> {
   }
   const total = ((Date.now() - submittedAt) / 1000).toFixed(3);
   printMetrics(await orderMetrics(runtime.apiUrl));
+  // The order's last events follow its end by a moment (they are read from the table's stream).
+  const awaited = [`order ${state}`, ...(LATE ? ['jeopardy cleared'] : [])];
+  const heard = () =>
+    awaited.every((summary) => crm.events.some((e) => e.orderId === orderId && e.summary === summary));
+  for (const deadline = Date.now() + 10_000; !heard() && Date.now() < deadline; )
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  console.log(`\nEvents the CRM received for order ${orderId} (by sequence, each signature verified):`);
+  for (const e of crm.events
+    .filter((x) => x.orderId === orderId)
+    .sort((a, b) => a.sequence.localeCompare(b.sequence)))
+    console.log(
+      `  ${since(new Date(e.receivedAt).toISOString()).padStart(9)}  ${e.eventType.padEnd(32)} ${e.summary}`,
+    );
+  if (LATE) {
+    const raised = crm.events.some((e) => e.orderId === orderId && e.summary.startsWith('in jeopardy'));
+    const cleared = crm.events.some((e) => e.orderId === orderId && e.summary === 'jeopardy cleared');
+    console.log(`\nJeopardy: ${raised ? 'raised' : 'never raised'}, ${cleared ? 'cleared' : 'not cleared'}.`);
+    if (!raised || !cleared) return 1;
+  }
   if (CANCEL) {
     const ended = cancellation
       ? (await call(`${TMF}/cancelProductOrder/${cancellation}`, 'submitter')).body

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs } from '../lambdas/domain/duration';
 
 /** Ids of plans and items: they become state names and parts of URLs, so keep them plain. */
 export const slug = z
@@ -25,6 +26,11 @@ const TYPE_FIELDS: Record<(typeof itemTypes)[number], readonly TypeField[]> = {
 type TypeField = 'interface' | 'setAttributes' | 'procedure' | 'input' | 'output';
 const TYPE_SPECIFIC: readonly TypeField[] = ['interface', 'setAttributes', 'procedure', 'input', 'output'];
 
+/** An ISO 8601 duration of weeks, days, hours, minutes and seconds (domain/duration.ts). */
+const isoDuration = z.string().refine((text) => durationMs(text) !== undefined, {
+  message: 'must be an ISO 8601 duration such as PT30M, PT4H or P2D (no years or months), above zero',
+});
+
 export const planItemSchema = z
   .object({
     id: slug,
@@ -38,6 +44,12 @@ export const planItemSchema = z
     pointOfNoReturn: z.boolean().default(false),
     /** The longest the plan waits for this item, from the plan's start (default: the plan's timeout). */
     timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
+    /**
+     * How long the item is expected to take once started (ISO 8601: `PT30M`, `P2D`): an order's expected
+     * completion is read along its plan's critical path of these, and an item that overruns its own by the
+     * plan's `overrunMargin` puts its order in jeopardy (domain/jeopardy.ts).
+     */
+    expectedDuration: isoDuration.optional(),
     /** callout: the system interface it calls. */
     interface: slug.optional(),
     /** autoTask (built-in): JSONata yielding an object of attributes to set on the order. */
@@ -145,6 +157,16 @@ export const planDefinitionSchema = z
       )
       .min(1),
     timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).default(DEFAULT_PLAN_TIMEOUT_SECONDS),
+    /**
+     * When an order of this plan is due, from its acceptance, if it asks for no `requestedCompletionDate`
+     * (ISO 8601 duration). Without either, the order has no due date and is never in jeopardy.
+     */
+    completionWithin: isoDuration.optional(),
+    /**
+     * How far past its `expectedDuration` an item may run before its order is in jeopardy, as a share of
+     * it: 0.25 (the default) allows a 4-hour visit 5 hours.
+     */
+    overrunMargin: z.number().min(0).max(10).default(0.25),
     items: z.array(planItemSchema).min(1),
   })
   .strict();

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { apiClient } from './api';
 import { Session, type SignInConfig } from './auth';
 import { FalloutPage } from './pages/fallout';
+import { JeopardyPage } from './pages/jeopardy';
 import { ListenersPage } from './pages/listeners';
 import { OrderPage } from './pages/order';
 import { OrdersPage } from './pages/orders';
@@ -48,6 +49,7 @@ function App({ session }: { session: Session }) {
           <NavLink route={route} to={{ page: 'orders' }} pages={['orders', 'order']} label="Orders" />
           <NavLink route={route} to={{ page: 'systems' }} pages={['systems', 'system']} label="Systems" />
           <NavLink route={route} to={{ page: 'fallout' }} pages={['fallout']} label="Fallout" />
+          <NavLink route={route} to={{ page: 'jeopardy' }} pages={['jeopardy']} label="Jeopardy" />
           <NavLink route={route} to={{ page: 'retry-rules' }} pages={['retry-rules']} label="Retry rules" />
           <NavLink route={route} to={{ page: 'listeners' }} pages={['listeners']} label="Listeners" />
         </nav>
@@ -76,6 +78,8 @@ function page(route: Route, api: ReturnType<typeof apiClient>) {
       return <RetryRulesPage api={api} ruleId={route.ruleId} creating={route.creating} />;
     case 'listeners':
       return <ListenersPage api={api} />;
+    case 'jeopardy':
+      return <JeopardyPage api={api} />;
   }
 }
 
@@ -96,6 +100,8 @@ function titleOf(route: Route): string {
       return 'Retry rules';
     case 'listeners':
       return 'Listeners';
+    case 'jeopardy':
+      return 'Orders in jeopardy';
   }
 }
 

@@ -9,7 +9,8 @@ export type Route =
   | { page: 'system'; systemId: string; tab?: string }
   | { page: 'fallout' }
   | { page: 'retry-rules'; ruleId?: string; creating?: boolean }
-  | { page: 'listeners' };
+  | { page: 'listeners' }
+  | { page: 'jeopardy' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', queryText = ''] = hash.replace(/^#\/?/, '').split('?');
@@ -30,6 +31,8 @@ export function parseRoute(hash: string): Route {
       return { page: 'fallout' };
     case 'listeners':
       return { page: 'listeners' };
+    case 'jeopardy':
+      return { page: 'jeopardy' };
     case 'retry-rules':
       return {
         page: 'retry-rules',
@@ -59,6 +62,8 @@ export function href(route: Route): string {
       return '#/fallout';
     case 'listeners':
       return '#/listeners';
+    case 'jeopardy':
+      return '#/jeopardy';
     case 'retry-rules':
       if (route.creating) return '#/retry-rules?new=1';
       return route.ruleId ? `#/retry-rules/${encodeURIComponent(route.ruleId)}` : '#/retry-rules';

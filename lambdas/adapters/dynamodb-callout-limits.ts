@@ -11,10 +11,13 @@ import type { CalloutLimits, HandedSlot, SlotLease, SlotWaiter } from '../ports/
 
 const systemPk = (systemId: string) => `SYSTEM#${systemId}`;
 const slotKey = (systemId: string, slot: number) => ({ pk: systemPk(systemId), sk: `SLOT#${slot}` });
-/** The waiting list sorts oldest first; order and item make a place unique. */
+/**
+ * The waiting list sorts by priority (0 first; none is 4), then oldest first; order and item make a place
+ * unique.
+ */
 const waitKey = (systemId: string, w: SlotWaiter) => ({
   pk: systemPk(systemId),
-  sk: `WAIT#${w.since}#${w.orderId}#${w.itemKey}`,
+  sk: `WAIT#${w.priority ?? 4}#${w.since}#${w.orderId}#${w.itemKey}`,
 });
 /** Who holds a slot a release kept for an item, until that item's callout takes it. */
 const handedTo = (item: string) => `for:${item}`;
@@ -115,7 +118,8 @@ export class DynamoDbCalloutLimits implements CalloutLimits {
     for (const record of waiting.Items ?? []) {
       const waiter = toWaiter(record);
       // Taken off the list first, so two releases never keep a slot each for the same waiter.
-      if (!(await this.deleteIfThere(waitKey(lease.systemId, waiter)))) continue;
+      // By the record's own key: one an earlier version wrote (`WAIT#<since>#…`) goes the same way.
+      if (!(await this.deleteIfThere({ pk: String(record.pk), sk: String(record.sk) }))) continue;
       const kept = await this.update({
         Key: slotKey(lease.systemId, lease.slot),
         UpdateExpression: 'SET holder = :handed, expiresAt = :until',
@@ -228,6 +232,7 @@ function toWaiter(record: Record<string, unknown>): SlotWaiter {
     orderId: String(record.orderId),
     itemKey: String(record.itemKey),
     since: String(record.since),
+    ...(typeof record.priority === 'number' ? { priority: record.priority } : {}),
     ...(typeof record.attemptId === 'string' ? { attemptId: record.attemptId } : {}),
   };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbListenerStore } from '../adapters/dynamodb-listener-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { DynamoDbOrderWatch } from '../adapters/dynamodb-order-watch';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availability-events';
 import { EventBridgeMaintenanceScheduler } from '../adapters/eventbridge-maintenance-scheduler';
@@ -22,6 +23,7 @@ import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/
 import type { DeadLetters } from '../ports/dead-letters';
 import type { ListenerStore } from '../ports/listener-store';
 import type { OrderStore } from '../ports/order-store';
+import type { OrderWatch } from '../ports/order-watch';
 import type { Telemetry } from '../ports/telemetry';
 import type { WorkQueue } from '../ports/work-queue';
 import { dynamoDocuments, eventBridge, scheduler, sqs } from '../shared/aws-clients';
@@ -48,6 +50,8 @@ export interface AdminApiDeps extends MaintenanceDeps, RetryRuleDeps {
   deadLetters: DeadLetters;
   /** The hub's listeners: operators see how their deliveries go, and resume a paused one. */
   listeners: ListenerStore;
+  /** The orders with a due date: operators see the ones in jeopardy. */
+  watch: Pick<OrderWatch, 'inJeopardy'>;
   store: OrderStore;
   queue: WorkQueue;
   /** Counts the held items an operator releases by hand. */
@@ -263,6 +267,15 @@ export async function handleAdminApi(
         const { max } = parseWith(redriveSchema, parseJsonBody(event) ?? {});
         return json(200, { queue, moved: await deps.deadLetters.redrive(queue, max) });
       }
+      case 'GET /admin/jeopardy': {
+        // The orders expected to miss their due date, or with an item that overruns: longest first.
+        const orders = await deps.watch.inJeopardy();
+        return json(
+          200,
+          orders.map((order) => ({ ...order, href: `/orchestration/orders/${order.id}/items` })),
+          { 'x-result-count': String(orders.length) },
+        );
+      }
       case 'GET /admin/listeners': {
         const listeners = await deps.listeners.list();
         return json(200, listeners.map(toListenerView), { 'x-result-count': String(listeners.length) });
@@ -366,6 +379,7 @@ function productionDeps(): AdminApiDeps {
     catalog: bundledCatalog(),
     deadLetters: new SqsDeadLetters(sqs, jsonRecordEnv('DEAD_LETTER_QUEUES'), jsonRecordEnv('REDRIVE_TO')),
     listeners: new DynamoDbListenerStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),
+    watch: new DynamoDbOrderWatch(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     queue: new SqsWorkQueue(sqs, requiredEnv('WORK_QUEUE_URL')),
     rules: new DynamoDbRetryRuleStore(dynamoDocuments, requiredEnv('CONFIGURATION_TABLE')),

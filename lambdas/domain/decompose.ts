@@ -2,6 +2,7 @@ import { itemKey, MAX_LINES_PER_RUN, type PlanExecutionInput } from '../../state
 import type { PlanDefinition } from '../../statemachines/plan-definition';
 import { type Catalog, findPlanFor } from './catalog';
 import { PayloadTooLargeError, type Problem, ValidationError } from './errors';
+import { dueDateOf } from './jeopardy';
 import { checkLineCharacteristics } from './offering';
 import type { ItemRecord, OrderRecord } from './orchestration';
 import { MAX_ORDER_BYTES, offeringIdOf, type ProductOrderCreate } from './product-order';
@@ -109,7 +110,26 @@ export function decompose(
     createdAt: at,
     updatedAt: at,
   };
-  return { order, items, runs };
+  const due = dueDateOf(order, catalog.plans);
+  const priority = priorityOf(order.submitted.priority);
+  // What the items need of their order's timing, they carry: whether a due date watches them (no read of
+  // the order to know), and its priority (their place on a system's waiting list).
+  const timed = items.map(
+    (item): ItemRecord => ({
+      ...item,
+      ...(due === undefined ? {} : { watched: true }),
+      ...(priority === undefined ? {} : { priority }),
+    }),
+  );
+  return { order: added || due === undefined ? order : { ...order, dueDate: due }, items: timed, runs };
+}
+
+/**
+ * TMF622's `priority` as a number, 0 the highest: "0" to "3"; the lowest, "4", and anything else
+ * (the field is free text in TMF622) are the default, no priority.
+ */
+export function priorityOf(priority: unknown): number | undefined {
+  return typeof priority === 'string' && /^[0-3]$/.test(priority) ? Number(priority) : undefined;
 }
 
 function planItems(plan: PlanDefinition, lines: Line[], orderId: string, at: string): ItemRecord[] {

@@ -87,6 +87,17 @@ export interface HistoryEntry {
   by?: Actor;
 }
 
+/** An order's jeopardy as kept on it (jeopardy.ts): since when, why, and what it is expected to come to. */
+export interface Jeopardy {
+  since: string;
+  /** What puts it in jeopardy: `late` (its expected completion), `overrun:<item key>` (an item). */
+  kinds: string[];
+  /** The same, for people. */
+  reasons: string[];
+  expectedCompletionDate: string;
+  dueDate: string;
+}
+
 export interface OrderRecord {
   id: string;
   state: OrderState;
@@ -111,6 +122,14 @@ export interface OrderRecord {
   createdAt: string;
   updatedAt: string;
   completedAt?: string;
+  /** When the order is due (jeopardy.ts: dueDateOf); absent: it is never in jeopardy. */
+  dueDate?: string;
+  /** When it is expected to complete, as last assessed (jeopardy.ts). */
+  expectedCompletionDate?: string;
+  /** Set while it is expected to miss its due date, or an item overruns (jeopardy.ts). */
+  jeopardy?: Jeopardy;
+  /** While it has a due date to keep: when it is next looked at for jeopardy. */
+  nextCheckAt?: string;
 }
 
 /**
@@ -144,6 +163,13 @@ export interface ItemRecord {
   supersedes?: string;
   /** The order's revision that made the item (absent: the order as submitted, revision 1). */
   revision?: number;
+  /** Its order has a due date: its changes are looked at for jeopardy (jeopardy.ts). */
+  watched?: true;
+  /**
+   * Its order's TMF622 `priority`, 0 (highest) to 3; absent for 4, the lowest, and for an order that asks
+   * none: where its system makes callouts wait for a slot, a higher priority is handed one first.
+   */
+  priority?: number;
   state: ItemState;
   /** How many transitions the item has made: its history entries are numbered 1 to `version`. */
   version?: number;

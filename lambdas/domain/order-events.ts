@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type CancellationRecord, toCancelProductOrderView } from './cancel-product-order';
-import type { ItemRecord, OrderRecord } from './orchestration';
-import { TMF622_BASE_PATH, toProductOrder } from './order-view';
+import { jeopardyChanged } from './jeopardy';
+import type { ItemRecord, Jeopardy, OrderRecord } from './orchestration';
+import { jeopardyAlertOf, TMF622_BASE_PATH, toProductOrder } from './order-view';
 
 /**
  * The TMF622 events Switchboard tells order capture about, and what in an order's records makes each.
@@ -13,6 +14,7 @@ import { TMF622_BASE_PATH, toProductOrder } from './order-view';
  * | --- | --- |
  * | ProductOrderCreateEvent | an order is accepted (its record is created) |
  * | ProductOrderStateChangeEvent | an order's state changes |
+ * | ProductOrderJeopardyAlertEvent | an order's jeopardy is raised, changes its reasons, or is cleared |
  * | ProductOrderMilestoneEvent | a plan's `milestone` item completes |
  * | ProductOrderInformationRequiredEvent | a `manualTask` item starts waiting for a person |
  * | CancelProductOrderCreateEvent | a cancellation is accepted |
@@ -21,6 +23,7 @@ import { TMF622_BASE_PATH, toProductOrder } from './order-view';
 export const ORDER_EVENT_TYPES = [
   'ProductOrderCreateEvent',
   'ProductOrderStateChangeEvent',
+  'ProductOrderJeopardyAlertEvent',
   'ProductOrderMilestoneEvent',
   'ProductOrderInformationRequiredEvent',
   'CancelProductOrderCreateEvent',
@@ -51,6 +54,7 @@ export interface RecordChange {
 /** What a change announces, before the order it is about is read to shape its body. */
 export type Announcement =
   | { type: 'ProductOrderCreateEvent' | 'ProductOrderStateChangeEvent'; orderId: string; order: OrderState }
+  | { type: 'ProductOrderJeopardyAlertEvent'; orderId: string; order: OrderState; cleared?: Jeopardy }
   | { type: 'ProductOrderMilestoneEvent'; orderId: string; order?: undefined; milestone: MilestoneReached }
   | {
       type: 'ProductOrderInformationRequiredEvent';
@@ -66,13 +70,36 @@ export type Announcement =
     };
 
 /** The order record's fields an announcement carries as they were when it changed (the rest is read). */
-export type OrderState = Pick<OrderRecord, 'state' | 'updatedAt'> & Partial<Pick<OrderRecord, 'completedAt'>>;
+export type OrderState = Pick<OrderRecord, 'state' | 'updatedAt'> &
+  Partial<Pick<OrderRecord, 'completedAt' | 'jeopardy' | 'expectedCompletionDate'>>;
 
 export interface MilestoneReached {
   key: string;
   planItemId: string;
   lineId?: string;
   at: string;
+}
+
+/**
+ * The order whose timing a change may move, if it has a due date (jeopardy.ts): its creation, its state
+ * changing, one of its items changing state or starting. A change of its jeopardy alone moves nothing
+ * (it is the assessment's own write).
+ */
+export function watchedOrderOf(change: RecordChange): string | undefined {
+  const next = change.new;
+  if (!next || change.kind === 'REMOVE' || !change.pk.startsWith('ORDER#')) return undefined;
+  const previous = change.old;
+  if (change.sk === 'ORDER')
+    return next.dueDate !== undefined && (change.kind === 'INSERT' || previous?.state !== next.state)
+      ? String(next.id)
+      : undefined;
+  if (change.sk.startsWith('ITEM#') && next.watched === true)
+    return change.kind === 'INSERT' ||
+      previous?.state !== next.state ||
+      previous?.startedAt !== next.startedAt
+      ? String(next.orderId)
+      : undefined;
+  return undefined;
 }
 
 /**
@@ -86,14 +113,27 @@ export function announcementOf(change: RecordChange): Announcement | undefined {
   const previous = change.old;
   if (change.pk.startsWith('ORDER#') && change.sk === 'ORDER') {
     const orderId = String(next.id);
+    const jeopardy = next.jeopardy as Jeopardy | undefined;
     const order: OrderState = {
       state: next.state as OrderRecord['state'],
       updatedAt: String(next.updatedAt),
       ...(typeof next.completedAt === 'string' ? { completedAt: next.completedAt } : {}),
+      ...(jeopardy ? { jeopardy } : {}),
+      ...(typeof next.expectedCompletionDate === 'string'
+        ? { expectedCompletionDate: next.expectedCompletionDate }
+        : {}),
     };
     if (change.kind === 'INSERT') return { type: 'ProductOrderCreateEvent', orderId, order };
     if (previous && previous.state !== next.state)
       return { type: 'ProductOrderStateChangeEvent', orderId, order };
+    const before = previous?.jeopardy as Jeopardy | undefined;
+    if (previous && jeopardyChanged(before, jeopardy))
+      return {
+        type: 'ProductOrderJeopardyAlertEvent',
+        orderId,
+        order,
+        ...(jeopardy ? {} : before ? { cleared: before } : {}),
+      };
     return undefined;
   }
   if (change.pk.startsWith('ORDER#') && change.sk.startsWith('ITEM#')) {
@@ -191,6 +231,37 @@ export function orderEventOf(
             ? `productOrder ${order.id} created`
             : `productOrder ${order.id} is ${announcement.order.state}`,
         event: { productOrder },
+      };
+    }
+    case 'ProductOrderJeopardyAlertEvent': {
+      if (!order) return undefined;
+      const jeopardy = announcement.order.jeopardy ?? announcement.cleared;
+      if (!jeopardy) return undefined;
+      const raised = announcement.order.jeopardy !== undefined;
+      const productOrder = toProductOrder({ ...order, ...announcement.order });
+      return {
+        ...common,
+        ...priority,
+        title: raised
+          ? `productOrder ${order.id} in jeopardy: ${jeopardy.reasons.join('; ')}`
+          : `productOrder ${order.id} out of jeopardy`,
+        event: {
+          productOrder: {
+            ...productOrder,
+            productOrderJeopardyAlert: [
+              {
+                ...jeopardyAlertOf(order.id, jeopardy),
+                ...(raised
+                  ? {}
+                  : {
+                      alertDate: change.at,
+                      jeopardyType: 'Normal',
+                      message: `cleared: expected to complete by its due date ${jeopardy.dueDate}`,
+                    }),
+              },
+            ],
+          },
+        },
       };
     }
     case 'ProductOrderMilestoneEvent': {

@@ -1,4 +1,4 @@
-import type { ItemRecord, OrderContext, OrderRecord } from './orchestration';
+import type { ItemRecord, Jeopardy, OrderContext, OrderRecord } from './orchestration';
 
 export const TMF622_BASE_PATH = '/tmf-api/productOrderingManagement/v5';
 
@@ -65,7 +65,22 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
       const state = items ? lineState(order, byLine.get(String(line.id)) ?? []) : undefined;
       return { '@type': 'ProductOrderItem', ...line, ...(state ? { state } : {}) };
     }),
+    ...(order.expectedCompletionDate ? { expectedCompletionDate: order.expectedCompletionDate } : {}),
+    ...(order.jeopardy ? { productOrderJeopardyAlert: [jeopardyAlertOf(order.id, order.jeopardy)] } : {}),
     ...(context ? { fulfilmentAttributes: context } : {}),
+  };
+}
+
+/** An order's jeopardy (jeopardy.ts) as TMF622's ProductOrderJeopardyAlert; its id names the jeopardy. */
+export function jeopardyAlertOf(orderId: string, jeopardy: Jeopardy) {
+  return {
+    '@type': 'ProductOrderJeopardyAlert',
+    id: `${orderId}:${jeopardy.since}`,
+    alertDate: jeopardy.since,
+    name: jeopardy.kinds.includes('late') ? 'dueDate' : 'overrun',
+    jeopardyType: 'Hazard',
+    exception: jeopardy.kinds.join(' '),
+    message: jeopardy.reasons.join('; '),
   };
 }
 

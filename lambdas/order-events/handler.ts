@@ -2,26 +2,44 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
+import { DynamoDbOrderWatch } from '../adapters/dynamodb-order-watch';
 import { EventBridgeOrderEventBus } from '../adapters/eventbridge-order-event-bus';
-import type { RecordChange } from '../domain/order-events';
+import { type RecordChange, watchedOrderOf } from '../domain/order-events';
 import { dynamoDocuments, eventBridge } from '../shared/aws-clients';
+import { bundledCatalog } from '../shared/bundled-catalog';
 import { requiredEnv } from '../shared/env';
 import { lambdaHandler } from '../shared/handler';
 import { logger } from '../shared/logger';
 import { type PublishDeps, publishOrderEvents } from '../use-cases/publish-order-events';
+import { assessOrders, sweepDueDates, type WatchDeps } from '../use-cases/watch-due-dates';
 
 /**
  * The orders table's stream, read in order for each order: the TMF622 events its changes announce put
- * on the bus (use-cases/publish-order-events.ts). A batch that fails is retried by the event source, the
- * order's later changes waiting behind it, so events are neither lost nor reordered.
+ * on the bus (use-cases/publish-order-events.ts), and the orders with a due date that the changes move
+ * assessed for jeopardy (use-cases/watch-due-dates.ts), whose own write is announced in turn. A batch
+ * that fails is retried by the event source, the order's later changes waiting behind it, so events are
+ * neither lost nor reordered.
  */
-export async function handleOrderChanges(deps: PublishDeps, event: DynamoDBStreamEvent): Promise<void> {
+export async function handleOrderChanges(
+  deps: PublishDeps & WatchDeps,
+  event: DynamoDBStreamEvent,
+): Promise<void> {
   const changes = event.Records.flatMap((record) => {
     const change = changeOf(record);
     return change ? [change] : [];
   });
   const published = await publishOrderEvents(deps, changes);
-  if (published > 0) logger.debug('order events published', { changes: changes.length, published });
+  // Then the orders with a due date that these changes move: their jeopardy, assessed again.
+  const watched = changes.flatMap((change) => watchedOrderOf(change) ?? []);
+  const assessed = watched.length > 0 ? await assessOrders(deps, watched) : 0;
+  if (published + assessed > 0)
+    logger.debug('order changes handled', { changes: changes.length, published, assessed });
+}
+
+/** The same function, every minute: the watched orders whose next look has come (time passing alone). */
+export async function handleSweep(deps: WatchDeps): Promise<void> {
+  const assessed = await sweepDueDates(deps);
+  if (assessed > 0) logger.info('due dates looked at again', { assessed });
 }
 
 /** A stream record as a change of the orders table; undefined for one without keys (none expected). */
@@ -47,11 +65,15 @@ export function changeOf(record: DynamoDBRecord): RecordChange | undefined {
   };
 }
 
-let deps: PublishDeps | undefined;
-export const handler = lambdaHandler((event: DynamoDBStreamEvent) => {
+let deps: (PublishDeps & WatchDeps) | undefined;
+export const handler = lambdaHandler((event: DynamoDBStreamEvent | { 'detail-type'?: string }) => {
   deps ??= {
     store: new DynamoDbOrderStore(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
     bus: new EventBridgeOrderEventBus(eventBridge, requiredEnv('EVENT_BUS_NAME')),
+    watch: new DynamoDbOrderWatch(dynamoDocuments, requiredEnv('ORDERS_TABLE')),
+    plans: bundledCatalog().plans,
+    now: () => new Date(),
   };
-  return handleOrderChanges(deps, event);
+  if ('Records' in event) return handleOrderChanges(deps, event);
+  return handleSweep(deps);
 });

@@ -17,6 +17,8 @@ export interface SlotWaiter {
   itemKey: string;
   /** When it began to wait: its place on the list, oldest first, kept however often it asks again. */
   since: string;
+  /** Its order's priority (0 highest; absent: the lowest): the list is by priority first, then by `since`. */
+  priority?: number;
   /** The attempt a procedure's step waits in (it holds its item), carried on by the message that wakes it. */
   attemptId?: string;
 }

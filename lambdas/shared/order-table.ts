@@ -34,3 +34,17 @@ export const ITEMS_BY_LEASE = 'itemsByLease';
 export const LEASE_LIST = 'LEASED';
 /** What the lease index keeps of an item besides its keys. */
 export const LEASED_ITEM_ATTRIBUTES = ['orderId', 'key'];
+/**
+ * Orders with a due date that is still to be kept, by when they are next looked at for jeopardy (sparse:
+ * only such an order carries `watchList`, in LIST_SHARDS shards `WATCH#<n>`, with `nextCheckAt`).
+ */
+export const ORDERS_WATCHED = 'ordersWatched';
+/** What the watch index keeps of an order besides its keys: enough to list the orders in jeopardy. */
+export const WATCHED_ORDER_ATTRIBUTES = [
+  'id',
+  'state',
+  'dueDate',
+  'expectedCompletionDate',
+  'jeopardy',
+  'submittedBy',
+];

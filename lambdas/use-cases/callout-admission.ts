@@ -113,6 +113,7 @@ export async function takeSlot(
     orderId: item.orderId,
     itemKey: item.key,
     since: wake?.since ?? now.toISOString(),
+    ...(item.priority === undefined ? {} : { priority: item.priority }),
     // A delivery that holds the item (a procedure's step, a redelivery) hands its attempt on.
     ...(item.state === 'Running' ? { attemptId: deliveryId } : {}),
   };

@@ -171,6 +171,7 @@ export class SwitchboardApi extends Construct {
       ['/admin/dead-letters', [GET]],
       ['/admin/dead-letters/{queue}/redrive', [POST]],
       ['/admin/listeners', [GET]],
+      ['/admin/jeopardy', [GET]],
       ['/admin/listeners/{listenerId}/resume', [POST]],
       ['/admin/offerings', [GET]],
     ] as const) {

@@ -14,6 +14,7 @@ interface Received {
   body: {
     eventId: string;
     eventType: string;
+    eventTime: string;
     sequence: string;
     correlationId: string;
     event: Record<string, unknown>;
@@ -210,6 +211,61 @@ describe('TMF622 events through the local runtime', () => {
 
     assert.equal((await sb.call('DELETE', `${BASE}/hub/${id}`, undefined, { as: 'submitter' })).status, 204);
     assert.equal((await sb.call('GET', `${BASE}/hub/${id}`, undefined, { as: 'submitter' })).status, 404);
+  });
+
+  it('raises a jeopardy before the due date passes, and clears it when the late item finishes', async () => {
+    const { listener } = await register('submitter', 'eventType=ProductOrderJeopardyAlertEvent');
+    // Due in an hour; the technician's visit is expected to take two days.
+    const due = new Date(Date.now() + 3_600_000).toISOString();
+    const orderId = await submit({ ...demoTvOrder('technician'), requestedCompletionDate: due });
+    const alertOf = (r: Received) =>
+      (
+        r.body.event.productOrder as {
+          productOrderJeopardyAlert: { jeopardyType: string; message: string }[];
+        }
+      ).productOrderJeopardyAlert[0];
+
+    const raised = await eventually(
+      async () => listener.of(orderId).find((r) => alertOf(r)?.jeopardyType === 'Hazard'),
+      60_000,
+      'the jeopardy raised',
+    );
+    assert.ok(Date.parse(raised.body.eventTime) < Date.parse(due), 'raised before the due date');
+    assert.match(alertOf(raised)?.message ?? '', /after its due date/);
+    const read = await sb.call('GET', `${BASE}/productOrder/${orderId}`, undefined, { as: 'submitter' });
+    const order = read.body as { expectedCompletionDate: string; productOrderJeopardyAlert: unknown[] };
+    assert.ok(Date.parse(order.expectedCompletionDate) > Date.parse(due));
+    assert.equal(order.productOrderJeopardyAlert.length, 1);
+    const listed = await sb.call('GET', '/admin/jeopardy', undefined, { as: 'operator' });
+    assert.ok(
+      (listed.body as { id: string }[]).some((o) => o.id === orderId),
+      'operators see it',
+    );
+
+    // The technician has been: the order catches up and completes.
+    await eventually(
+      async () => {
+        const done = await sb.call(
+          'POST',
+          `/orchestration/items/${orderId}.tv-bundle.technician-visit.1/complete`,
+          {
+            installedBy: 'Tess',
+          },
+        );
+        return done.status === 200 || undefined;
+      },
+      60_000,
+      'the visit completed',
+    );
+    const cleared = await eventually(
+      async () => listener.of(orderId).find((r) => alertOf(r)?.jeopardyType === 'Normal'),
+      60_000,
+      'the jeopardy cleared',
+    );
+    assert.ok(cleared.body.sequence > raised.body.sequence);
+    for (const { body } of listener.of(orderId)) assert.deepEqual(tmf622Problems(body.eventType, body), []);
+    const after = await sb.call('GET', '/admin/jeopardy', undefined, { as: 'operator' });
+    assert.ok(!(after.body as { id: string }[]).some((o) => o.id === orderId), 'no longer listed');
   });
 
   it('retries a listener that fails for a while: once it recovers it has every event, exactly once each', async () => {

@@ -8,6 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DELIVERY_ATTEMPTS } from '../../lambdas/domain/listener';
 import { METRICS } from '../../lambdas/domain/metrics';
 import { ORDER_EVENT_SOURCE } from '../../lambdas/domain/order-events';
+import { ORDERS_WATCHED } from '../../lambdas/shared/order-table';
 import { buildApp } from '../../lib/app';
 import { CatalogError, type CatalogProblem } from '../../lib/catalog/load-catalog';
 import { CALLBACK_THROTTLE, DEFAULT_THROTTLE } from '../../lib/constructs/api';
@@ -696,13 +697,28 @@ describe('the Switchboard CDK app', () => {
         ],
       },
     });
-    // The publisher reads orders and puts events on the bus; it writes nothing.
+    // The publisher reads orders and puts events on the bus; it updates an order's jeopardy, and creates
+    // or deletes nothing.
     const publisher = actionsOf(stateless, 'OrderEvents');
     assert.ok(publisher.includes('events:PutEvents') && publisher.includes('dynamodb:GetItem'));
-    assert.ok(
-      !publisher.some((a) => /Put|Update|Delete/.test(a) && a.startsWith('dynamodb:')),
-      publisher.join(),
-    );
+    assert.ok(publisher.includes('dynamodb:UpdateItem'));
+    assert.ok(!publisher.some((a) => /Put|Delete/.test(a) && a.startsWith('dynamodb:')), publisher.join());
+    // Orders with a due date are watched through a sparse index, swept every minute.
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: ORDERS_WATCHED,
+          KeySchema: [
+            { AttributeName: 'watchList', KeyType: 'HASH' },
+            { AttributeName: 'nextCheckAt', KeyType: 'RANGE' },
+          ],
+        }),
+      ]),
+    });
+    stateless.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OrderEvents'), 'Arn'] } })],
+    });
     // The bus's order events reach the delivery function, which keeps what it could not take.
     stateless.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: [ORDER_EVENT_SOURCE] },
@@ -910,7 +926,7 @@ describe('the Switchboard CDK app', () => {
   it('keeps every failed delivery and tells operators: dead-letter queues, on-failure destinations, alarms to a topic', () => {
     // Every rule's target keeps what it could not deliver.
     const rules = Object.values(stateless.findResources('AWS::Events::Rule'));
-    assert.equal(rules.length, 4);
+    assert.equal(rules.length, 5);
     for (const rule of rules) {
       const [target] = (rule?.Properties.Targets ?? []) as Record<string, { Arn?: unknown }>[];
       assert.match(JSON.stringify(target?.DeadLetterConfig?.Arn), /Undelivered/);

@@ -395,6 +395,7 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
     assert.deepEqual(counts, [
       { queue: 'work', messages: 0 },
       { queue: 'callbacks', messages: 1 },
+      { queue: 'deliveries', messages: 0 },
     ]);
     assert.equal(correlatorFailures(sb).length, 5, 'tried as often as the queue’s maxReceiveCount');
   });

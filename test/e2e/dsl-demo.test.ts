@@ -211,6 +211,7 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
     assert.deepEqual(deadLetters.body, [
       { queue: 'work', messages: 0 },
       { queue: 'callbacks', messages: 0 },
+      { queue: 'deliveries', messages: 0 },
     ]);
     assert.equal((await sb.call('GET', '/admin/systems', undefined, { as: 'submitter' })).status, 403);
   });
@@ -277,6 +278,31 @@ describe('npm run demo', () => {
         'in this order',
       );
       assert.match(output, /history\s+\+[\d.]+ s released: system "activation" is available again; started/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows a jeopardy with --late: raised while activation waits, cleared once the line is activated, each event signed', async () => {
+    const { code, output, dataDir } = await runDemo(['--late']);
+    try {
+      assert.equal(code, 0, output);
+      const steps = [
+        /CRM: listening at http:\/\/127\.0\.0\.1:\d+\/tmf-events/,
+        /operator: activation Down/,
+        /CRM\s+← ProductOrderCreateEvent order acknowledged \(signature verified\)/,
+        /CRM\s+← ProductOrderJeopardyAlertEvent in jeopardy: expected to complete at \S+, [\d dhmins]+ after its due date/,
+        /operator: activation Up/,
+        /activate-line\s+Completed/,
+        /CRM\s+← ProductOrderJeopardyAlertEvent jeopardy cleared/,
+        /Events the CRM received for order \S+ \(by sequence, each signature verified\):/,
+        /Jeopardy: raised, cleared\./,
+      ].map((pattern) => output.search(pattern));
+      assert.ok(
+        steps.every((at) => at >= 0),
+        `every step is shown:\n${output}`,
+      );
+      assert.doesNotMatch(output, /CRM\s+refused/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

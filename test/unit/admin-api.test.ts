@@ -109,6 +109,7 @@ function adminDeps(
     catalog,
     deadLetters,
     listeners: new InMemoryListenerStore(),
+    watch: { inJeopardy: async () => [] },
     ...fakes,
     now: () => new Date(clock.at),
     telemetry: new RecordingTelemetry(),

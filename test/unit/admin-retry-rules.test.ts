@@ -35,6 +35,7 @@ function setup() {
     catalog,
     deadLetters: { counts: async () => [], redrivable: [], redrive: async () => 0 },
     listeners: new InMemoryListenerStore(),
+    watch: { inJeopardy: async () => [] },
     store: new InMemoryOrderStore(),
     queue: new RecordingWorkQueue(),
     events: new RecordingAvailabilityEvents(),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCalloutLimits } from '../../lambdas/adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../../lambdas/adapters/dynamodb-configuration-store';
 import { AUTOMATIC_ACTORS, type AvailabilityChange } from '../../lambdas/domain/availability';
@@ -1016,6 +1016,40 @@ describe('DynamoDbCalloutLimits: the waiting list', () => {
     assert.ok(second);
     assert.equal(await limits.releaseSlot(second, at(9_000), at(39_000)), undefined);
     assert.ok(await limits.acquireSlot('billing', 1, 'newcomer', at(9_500), LEASE_END));
+  });
+
+  it('hands a released slot to the highest priority first, the oldest among equals, and a place of an earlier version too', async () => {
+    // Prepare: one slot, taken; the oldest asks no priority, a later one priority 1, the latest 0.
+    const tableName = await newTable();
+    const limits = new DynamoDbCalloutLimits(dynamo.db, tableName);
+    let lease = await limits.acquireSlot('billing', 1, 'delivery-1', NOW, LEASE_END);
+    await limits.waitForSlot('billing', waiter(1));
+    await limits.waitForSlot('billing', { ...waiter(2), priority: 1 });
+    await limits.waitForSlot('billing', { ...waiter(3), priority: 0 });
+    await limits.waitForSlot('billing', { ...waiter(4), priority: 1 });
+    // A place an earlier version kept (no priority in its key) is handed on with the unprioritised ones.
+    await dynamo.db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: 'SYSTEM#billing', sk: `WAIT#${waiter(0).since}#o-0#dsl.bill.1`, ...waiter(0) },
+      }),
+    );
+
+    // Act: each release hands the slot on, and its waiter takes it.
+    const order: string[] = [];
+    for (let n = 0; n < 5 && lease; n++) {
+      const handed = await limits.releaseSlot(lease, at(10_000 + n), at(40_000));
+      if (!handed) break;
+      order.push(handed.waiter.orderId);
+      const item = `${handed.waiter.orderId}.${handed.waiter.itemKey}`;
+      lease = await limits.acquireSlot('billing', 1, `delivery-${item}`, at(10_500 + n), LEASE_END, {
+        item,
+        slot: handed.slot,
+      });
+    }
+
+    // Assess
+    assert.deepEqual(order, ['o-3', 'o-2', 'o-4', 'o-0', 'o-1']);
   });
 
   it('lets anyone take a handed slot its waiter never came for, once the hand-off ends', async () => {

@@ -24,7 +24,7 @@ function issuesOf(input: unknown) {
 }
 
 describe('planDefinitionSchema', () => {
-  it('applies the defaults: no dependencies, line scope, no point of no return, the add action and a 14-day timeout', () => {
+  it('applies the defaults: no dependencies, line scope, no point of no return, the add action, a 14-day timeout and a 25 % overrun margin', () => {
     // Prepare
     const input = validPlan();
 
@@ -36,6 +36,7 @@ describe('planDefinitionSchema', () => {
       id: 'dsl-broadband',
       fulfils: [{ offering: 'dsl-broadband', actions: ['add'] }],
       timeoutSeconds: 1_209_600,
+      overrunMargin: 0.25,
       items: [
         {
           id: 'reserve-port',

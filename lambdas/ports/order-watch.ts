@@ -1,0 +1,26 @@
+import type { Assessment } from '../domain/jeopardy';
+import type { Jeopardy } from '../domain/orchestration';
+import type { Actor } from '../domain/roles';
+
+/** An order with a due date as the watch lists it. */
+export interface WatchedOrder {
+  id: string;
+  state: string;
+  dueDate: string;
+  expectedCompletionDate?: string;
+  jeopardy?: Jeopardy;
+  submittedBy?: Actor;
+}
+
+/** Orders with a due date: what was last assessed of them, and when each is to be looked at again. */
+export interface OrderWatch {
+  /**
+   * Keeps an assessment on its order (jeopardy.ts): its jeopardy (or none), its expected completion, and
+   * when to look again; without `nextCheckAt` the order leaves the watch.
+   */
+  record(orderId: string, assessment: Assessment, at: string): Promise<void>;
+  /** The orders whose next look is due at `now`, at most `limit`. */
+  due(now: string, limit: number): Promise<string[]>;
+  /** Every watched order in jeopardy, longest in jeopardy first. */
+  inJeopardy(): Promise<WatchedOrder[]>;
+}
