@@ -65,9 +65,42 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
       const state = items ? lineState(order, byLine.get(String(line.id)) ?? []) : undefined;
       return { '@type': 'ProductOrderItem', ...line, ...(state ? { state } : {}) };
     }),
+    ...errorMessagesOf(order.id, items),
     ...(order.expectedCompletionDate ? { expectedCompletionDate: order.expectedCompletionDate } : {}),
     ...(order.jeopardy ? { productOrderJeopardyAlert: [jeopardyAlertOf(order.id, order.jeopardy)] } : {}),
     ...(context ? { fulfilmentAttributes: context } : {}),
+  };
+}
+
+/**
+ * What holds the order in fallout, as TMF622's ProductOrderErrorMessage: each item that waits there for
+ * an operator, with its reason — a timeout (its plan run's or its callback's) is `code: timeout` —, when,
+ * and its line.
+ */
+function errorMessagesOf(orderId: string, items: Iterable<ItemRecord> | undefined) {
+  const fallout = [...(items ?? [])].filter((item) => item.state === 'FatallyFailed');
+  if (fallout.length === 0) return {};
+  return {
+    productOrderErrorMessage: fallout.map((item) => ({
+      '@type': 'ProductOrderErrorMessage',
+      code: /timed out|timeout|deadline/i.test(item.error ?? '') ? 'timeout' : 'fallout',
+      reason: `${item.key} waits in fallout for an operator`,
+      message: item.error ?? 'in fallout',
+      status: 'fallout',
+      timestamp: item.updatedAt,
+      ...(item.lineId === undefined
+        ? {}
+        : {
+            productOrderItem: [
+              {
+                '@type': 'ProductOrderItemRef',
+                productOrderItemId: item.lineId,
+                productOrderId: orderId,
+                ProductOrderHref: `${TMF622_BASE_PATH}/productOrder/${orderId}`,
+              },
+            ],
+          }),
+    })),
   };
 }
 

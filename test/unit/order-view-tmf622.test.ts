@@ -62,6 +62,49 @@ describe('a product order as answered', () => {
     );
   });
 
+  it('records what holds it in fallout, a timeout by its code, and its jeopardy, valid by the schema', () => {
+    const submitted = productOrderCreateSchema.parse(demoDslOrder('crm-4'));
+    const { order, items } = decompose(catalog, 'o-1', submitted, '2026-12-06T10:00:00.000Z');
+    const timedOut = items.map((item) =>
+      item.planItemId === 'activate-line'
+        ? {
+            ...item,
+            state: 'FatallyFailed' as const,
+            error: 'no final callback by its deadline 2026-12-06T11:00:00.000Z (timed out)',
+            updatedAt: '2026-12-06T11:00:00.000Z',
+          }
+        : item,
+    );
+    const jeopardy = {
+      since: '2026-12-06T10:30:00.000Z',
+      kinds: ['late'],
+      reasons: ['expected to complete at 2026-12-06T14:00:00.000Z, 2 h after its due date'],
+      expectedCompletionDate: '2026-12-06T14:00:00.000Z',
+      dueDate: '2026-12-06T12:00:00.000Z',
+    };
+    const view = toProductOrder(
+      { ...order, state: 'held', jeopardy, expectedCompletionDate: jeopardy.expectedCompletionDate },
+      timedOut,
+    ) as Record<string, unknown>;
+
+    assert.deepEqual(tmf622Problems('ProductOrder', view), []);
+    const [error] = view.productOrderErrorMessage as Record<string, unknown>[];
+    assert.equal(error?.code, 'timeout');
+    assert.match(String(error?.message), /deadline/);
+    assert.deepEqual(error?.productOrderItem, [
+      {
+        '@type': 'ProductOrderItemRef',
+        productOrderItemId: '1',
+        productOrderId: 'o-1',
+        ProductOrderHref: '/tmf-api/productOrderingManagement/v5/productOrder/o-1',
+      },
+    ]);
+    assert.equal(view.expectedCompletionDate, '2026-12-06T14:00:00.000Z');
+    const [alert] = view.productOrderJeopardyAlert as Record<string, unknown>[];
+    assert.equal(alert?.jeopardyType, 'Hazard');
+    assert.equal(alert?.name, 'dueDate');
+  });
+
   it('keeps the @type a client sent', () => {
     const dsl = demoDslOrder('crm-4');
     const [line] = dsl.productOrderItem as Record<string, unknown>[];
