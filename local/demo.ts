@@ -15,9 +15,10 @@
  * is taken Down so that the line waits for it once its port is reserved; the amendment releases the port
  * and reserves it again at the new bandwidth; activation comes back Up and is sent 250.
  *
- * `npm run demo -- --late` asks for completion within the hour, while activation (expected to take four
- * hours, catalog/plans/dsl-broadband.yaml) waits behind its system, Down: the order is in jeopardy at
- * once; activation comes back Up, the line is activated in seconds, and the jeopardy clears.
+ * `npm run demo -- --late` asks for completion within the hour, and holds activation as --hold does:
+ * activation is expected to take four hours (catalog/plans/dsl-broadband.yaml) and waits behind its
+ * system, so the order is in jeopardy at once; activation comes back Up, the line is activated in
+ * seconds, and the jeopardy clears.
  *
  * Every run registers a small simulated CRM as a TMF622 listener (demo-crm.ts): it verifies each event's
  * signature and prints it as it comes; the timeline ends with the events it received.
@@ -33,12 +34,11 @@ const root = join(import.meta.dirname, '..');
 // Fresh at every run; DEMO_DATA_DIR moves it (the tests run the demo in a temporary folder).
 const dataDir = process.env.DEMO_DATA_DIR ?? join(root, '.local', 'demo');
 const TIMEOUT_MS = 60_000;
-const HOLD = process.argv.includes('--hold');
+const LATE = process.argv.includes('--late');
+/** --late holds activation as --hold does: the two may run as one. */
+const HOLD = process.argv.includes('--hold') || LATE;
 const CANCEL = process.argv.includes('--cancel');
 const AMEND = process.argv.includes('--amend');
-const LATE = process.argv.includes('--late');
-/** How long the --late demo keeps activation Down once the order is in jeopardy. */
-const LATE_FOR_MS = 2_000;
 const TMF = '/tmf-api/productOrderingManagement/v5';
 /** How long the --hold demo keeps activation Down once the item is held. */
 const HOLD_FOR_MS = 2_000;
@@ -136,7 +136,6 @@ async function watchOrder(
   const { runtime } = demo;
   const token = (role: string) => runtime.identities.find((i) => i.role === role)?.token ?? '';
   if (HOLD) await setActivation('Down', 'demo: line card upgrade');
-  if (LATE) await setActivation('Down', 'demo: keeps activation waiting while the due date nears');
   if (AMEND) await setActivation('Down', 'demo: keeps the line waiting while the customer changes it');
 
   // Only this order's metrics, not the start's (the configuration seeder, cold starts).
@@ -228,12 +227,8 @@ async function watchOrder(
         `\n  customer: cancels the order while activation works on the line (${asked.body.state})\n`,
       );
     }
+    // With --late, activation comes back once the CRM heard of the jeopardy too.
     const inJeopardy = crm.events.some((e) => e.orderId === orderId && e.summary.startsWith('in jeopardy'));
-    if (LATE && heldSince === undefined && inJeopardy) heldSince = Date.now();
-    if (LATE && heldSince !== undefined && Date.now() - heldSince >= LATE_FOR_MS && state === 'held') {
-      await setActivation('Up', 'demo: activation is back; the line can still make it');
-      heldSince = Number.POSITIVE_INFINITY;
-    }
     if (HOLD && heldSince === undefined && state === 'held' && items.some((i) => i.state === 'OnHold')) {
       heldSince = Date.now();
       const held = (await call('/admin/systems/activation/on-hold-items', 'operator')).body as {
@@ -242,7 +237,8 @@ async function watchOrder(
       console.log(`\n  order ${state}; activation's on-hold list:`);
       for (const h of held.items) console.log(`    ${h.id} since ${since(h.since)}: ${h.reason}`);
     }
-    if (HOLD && heldSince !== undefined && Date.now() - heldSince >= HOLD_FOR_MS && state === 'held') {
+    const heldLongEnough = heldSince !== undefined && Date.now() - heldSince >= HOLD_FOR_MS;
+    if (HOLD && heldLongEnough && state === 'held' && (!LATE || inJeopardy)) {
       await setActivation('Up', 'demo: upgrade done');
       heldSince = Number.POSITIVE_INFINITY; // brought back once
     }

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { checkWebhook, webhookKey } from '../../lambdas/domain/webhook-signature';
 import { demoDslOrder, demoTvOrder } from '../../local/demo-orders';
+import { LOCAL_ACCOUNT_ID } from '../../local/sqs';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 import { payloadSchemaOf, tmf622Problems } from '../support/tmf622';
 
@@ -213,6 +215,54 @@ describe('TMF622 events through the local runtime', () => {
     assert.equal((await sb.call('GET', `${BASE}/hub/${id}`, undefined, { as: 'submitter' })).status, 404);
   });
 
+  it('announces a cancellation asked for and carried out, each event valid by the schema', async () => {
+    const { listener } = await register(
+      'submitter',
+      'eventType=CancelProductOrderCreateEvent,CancelProductOrderStateChangeEvent',
+    );
+    const activation = (state: 'Up' | 'Down') =>
+      sb.call('PUT', '/admin/systems/activation/state', {
+        state,
+        reason: 'test: the order waits for activation',
+      });
+    // Activation Down: the order waits for it once its port is reserved, and is cancelled there.
+    assert.equal((await activation('Down')).status, 200);
+    try {
+      const orderId = await submit(demoDslOrder('events-cancel'));
+      await eventually(
+        async () => {
+          const read = await sb.call('GET', `${BASE}/productOrder/${orderId}`, undefined, {
+            as: 'submitter',
+          });
+          return (read.body as { state: string }).state === 'held' || undefined;
+        },
+        60_000,
+        'the order waiting for activation',
+      );
+      const asked = await sb.call('POST', `${BASE}/cancelProductOrder`, { productOrder: { id: orderId } });
+      assert.equal(asked.status, 201, JSON.stringify(asked.body));
+      const stateOf = (r: Received) => (r.body.event.cancelProductOrder as { state: string }).state;
+      await eventually(
+        async () => listener.of(orderId).some((r) => stateOf(r) === 'done') || undefined,
+        60_000,
+        'the cancellation done, as the listener heard it',
+      );
+      // A cancellation's events carry its order's id as their correlationId, its own sequence.
+      const events = listener.of(orderId);
+      assert.equal(events[0]?.body.eventType, 'CancelProductOrderCreateEvent');
+      assert.deepEqual(
+        events.filter((r) => r.body.eventType === 'CancelProductOrderStateChangeEvent').map(stateOf),
+        ['inProgress', 'done'],
+      );
+      for (const { body } of events) {
+        assert.deepEqual(tmf622Problems(body.eventType, body), [], body.eventType);
+        assert.deepEqual(tmf622Problems(payloadSchemaOf(body.eventType), body.event), [], body.eventType);
+      }
+    } finally {
+      await activation('Up');
+    }
+  });
+
   it('raises a jeopardy before the due date passes, and clears it when the late item finishes', async () => {
     const { listener } = await register('submitter', 'eventType=ProductOrderJeopardyAlertEvent');
     // Due in an hour; the technician's visit is expected to take two days.
@@ -266,6 +316,57 @@ describe('TMF622 events through the local runtime', () => {
     for (const { body } of listener.of(orderId)) assert.deepEqual(tmf622Problems(body.eventType, body), []);
     const after = await sb.call('GET', '/admin/jeopardy', undefined, { as: 'operator' });
     assert.ok(!(after.body as { id: string }[]).some((o) => o.id === orderId), 'no longer listed');
+  });
+
+  it('sends a delivery that waited in the dead-letter queue once an operator redrives it', async () => {
+    const { listener, id } = await register('submitter');
+    const orderId = await submit(demoDslOrder('events-redrive'));
+    await completed(listener, orderId);
+    const [first] = listener.of(orderId);
+    assert.ok(first);
+    // A delivery parked there, as one whose retries ran out (or whose listener was paused) is.
+    const dlq = sb.runtime.deployment
+      .ofType('AWS::SQS::Queue')
+      .find((q) => q.logicalId.startsWith('DeliveriesDeadLetters'));
+    assert.ok(dlq, 'the deliveries dead-letter queue');
+    const sqs = new SQSClient({
+      endpoint: sb.runtime.endpoints.sqs,
+      region: sb.runtime.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: `${sb.runtime.endpoints.sqs}/${LOCAL_ACCOUNT_ID}/${dlq.physicalName}`,
+          MessageBody: JSON.stringify({ event: first.body, submittedBy: 'c-crm', listenerId: id }),
+        }),
+      );
+    } finally {
+      sqs.destroy();
+    }
+    const waiting = async () =>
+      ((await sb.call('GET', '/admin/dead-letters')).body as { queue: string; messages: number }[]).find(
+        (q) => q.queue === 'deliveries',
+      )?.messages;
+    await eventually(async () => ((await waiting()) === 1 ? true : undefined), 10_000, 'the parked delivery');
+    const taken = listener.taken.length;
+
+    const redriven = await sb.call('POST', '/admin/dead-letters/deliveries/redrive', {});
+    assert.equal(redriven.status, 200);
+    assert.deepEqual(redriven.body, { queue: 'deliveries', moved: 1 });
+
+    await eventually(
+      async () => (listener.taken.length > taken ? true : undefined),
+      30_000,
+      'the redriven delivery',
+    );
+    assert.equal(
+      listener.taken.at(-1)?.id,
+      first.id,
+      'the same event, by its id: the listener can tell it had it',
+    );
+    assert.equal(await waiting(), 0);
+    assert.equal((await sb.call('POST', '/admin/dead-letters/work/redrive', {})).status, 404);
   });
 
   it('retries a listener that fails for a while: once it recovers it has every event, exactly once each', async () => {

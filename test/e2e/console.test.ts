@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it as nodeIt, type TestContext } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { demoDslOrder } from '../../local/demo-orders';
+import { DynamoDbListenerStore } from '../../lambdas/adapters/dynamodb-listener-store';
+import { demoDslOrder, demoTvOrder } from '../../local/demo-orders';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 
 /**
@@ -19,6 +22,35 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = resolve(import.meta.dirname, '../../test-results');
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
 const LONG = { timeout: 60_000 };
+
+/**
+ * Pauses a listener as the delivery function does after it kept failing for an hour (a test cannot wait
+ * that long): the same store, writing the same failures.
+ */
+async function pauseListener(sb: TestSwitchboard, id: string): Promise<void> {
+  const table = sb.runtime.deployment
+    .ofType('AWS::DynamoDB::Table')
+    .find((t) => t.logicalId.startsWith('Configuration'));
+  assert.ok(table, 'the configuration table');
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: sb.runtime.endpoints.dynamodb,
+      region: sb.runtime.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  try {
+    const store = new DynamoDbListenerStore(client, table.physicalName);
+    const paused = await store.recordFailure(
+      id,
+      { at: new Date().toISOString(), reason: 'connect ECONNREFUSED' },
+      () => true,
+    );
+    assert.equal(paused?.state, 'paused');
+  } finally {
+    client.destroy();
+  }
+}
 
 describe('the operator console', () => {
   let sb: TestSwitchboard;
@@ -302,6 +334,35 @@ describe('the operator console', () => {
     await rule.getByRole('button', { name: 'Delete' }).click();
     await rule.waitFor({ state: 'detached' });
     assert.equal((await sb.call('GET', '/admin/retry-rules/billing-busy')).status, 404);
+  });
+
+  it('shows an order in jeopardy and why, and a listener that keeps failing, which it resumes', async () => {
+    // An order due in an hour whose technician's visit is expected to take two days.
+    const due = new Date(Date.now() + 3_600_000).toISOString();
+    const late = await submit({ ...demoTvOrder('technician'), requestedCompletionDate: due });
+    await page.getByRole('link', { name: 'Jeopardy' }).click();
+    const row = page.locator(`tr[data-jeopardy="${late}"]`);
+    await row.waitFor(LONG);
+    assert.match((await row.textContent()) ?? '', /after its due date/);
+
+    // A listener nobody answers, paused as the delivery function pauses one that keeps failing.
+    const registered = await sb.call(
+      'POST',
+      '/tmf-api/productOrderingManagement/v5/hub',
+      { callback: 'http://127.0.0.1:9/nobody-listens' },
+      { as: 'submitter' },
+    );
+    assert.equal(registered.status, 201);
+    const { id } = registered.body as { id: string };
+    await pauseListener(sb, id);
+    await page.getByRole('link', { name: 'Listeners' }).click();
+    const listener = page.locator(`tr[data-listener="${id}"]`);
+    await listener.waitFor(LONG);
+    assert.match((await listener.textContent()) ?? '', /paused/);
+    await listener.getByRole('button', { name: 'Resume' }).click();
+    await page.locator(`tr[data-listener="${id}"] [data-state="active"]`).waitFor(LONG);
+    const seen = await sb.call('GET', '/admin/listeners');
+    assert.equal((seen.body as { id: string; state: string }[]).find((l) => l.id === id)?.state, 'active');
   });
 
   it('is usable from the keyboard and readable on a tablet', async () => {
