@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import {
   DeleteMessageBatchCommand,
@@ -82,7 +83,8 @@ export function createQueues(deployment: LocalDeployment, sqs: LocalSqs): void {
 export class SqsEventSources {
   private readonly controller = new AbortController();
   private readonly loops: Promise<void>[] = [];
-  private readonly client: SQSClient;
+  private client?: SQSClient;
+  private readonly endpoint: string;
 
   constructor(
     private readonly deployment: LocalDeployment,
@@ -93,14 +95,11 @@ export class SqsEventSources {
     /** Where the pollers send their requests: fauxqs itself, or the runtime's meter in front of it. */
     endpoint = sqs.endpoint,
   ) {
-    this.client = new SQSClient({
-      endpoint,
-      region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    this.endpoint = endpoint;
   }
 
   start(): void {
+    const sources: Parameters<SqsEventSources['poll']>[0][] = [];
     for (const mapping of this.deployment.ofType('AWS::Lambda::EventSourceMapping')) {
       const p = this.deployment.resolve(mapping.properties, mapping.stackName) as {
         EventSourceArn?: string;
@@ -115,17 +114,25 @@ export class SqsEventSources {
       // Lambda runs up to MaximumConcurrency batches at once (default: scales far higher; 50 is plenty here).
       const pollers = Math.min(p.ScalingConfig?.MaximumConcurrency ?? 50, 50);
       for (let i = 0; i < pollers; i++) {
-        this.loops.push(
-          this.poll({
-            queueUrl: this.deployment.env.queueUrl(queueName),
-            queueArn: p.EventSourceArn,
-            functionName: p.FunctionName,
-            batchSize: Math.min(p.BatchSize ?? 10, 10),
-            partialFailures: p.FunctionResponseTypes?.includes('ReportBatchItemFailures') ?? false,
-          }),
-        );
+        sources.push({
+          queueUrl: this.deployment.env.queueUrl(queueName),
+          queueArn: p.EventSourceArn,
+          functionName: p.FunctionName,
+          batchSize: Math.min(p.BatchSize ?? 10, 10),
+          partialFailures: p.FunctionResponseTypes?.includes('ReportBatchItemFailures') ?? false,
+        });
       }
     }
+    // A socket for every poller's long poll, and some for the deletes: with the SDK's default pool (50)
+    // the pollers of one queue took every socket and the next queue's receives waited for one — a
+    // callback waited seconds for its correlator once a third queue's pollers came.
+    this.client = new SQSClient({
+      endpoint: this.endpoint,
+      region: this.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: sources.length + 16 }) },
+    });
+    for (const source of sources) this.loops.push(this.poll(source));
   }
 
   private async poll(source: {
@@ -136,10 +143,12 @@ export class SqsEventSources {
     partialFailures: boolean;
   }): Promise<void> {
     const signal = this.controller.signal;
+    const client = this.client;
+    if (!client) return;
     while (!signal.aborted) {
       let messages: Message[];
       try {
-        const received = await this.client.send(
+        const received = await client.send(
           new ReceiveMessageCommand({
             QueueUrl: source.queueUrl,
             MaxNumberOfMessages: source.batchSize,
@@ -173,7 +182,7 @@ export class SqsEventSources {
       }
       const done = messages.filter((m) => m.MessageId && !failed.has(m.MessageId));
       if (done.length > 0) {
-        await this.client
+        await client
           .send(
             new DeleteMessageBatchCommand({
               QueueUrl: source.queueUrl,
@@ -188,7 +197,7 @@ export class SqsEventSources {
   async stop(): Promise<void> {
     this.controller.abort();
     await Promise.allSettled(this.loops);
-    this.client.destroy();
+    this.client?.destroy();
   }
 }
 
