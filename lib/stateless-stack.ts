@@ -508,6 +508,9 @@ export class StatelessStack extends Stack {
       new DynamoEventSource(ordersTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,
         batchSize: 100,
+        // An order's changes come within a second or so: one invocation takes them together, and reads
+        // the order once for all of them.
+        maxBatchingWindow: Duration.seconds(1),
         // A batch that keeps failing is halved until the change that fails is alone; it is tried for six
         // hours, the order's later changes waiting behind it, then kept (its place in the stream) for an
         // operator, who has the stream's 24 hours to read it again.

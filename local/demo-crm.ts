@@ -2,29 +2,45 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkWebhook, webhookKey } from '../lambdas/domain/webhook-signature';
 
-/** One event as the CRM took it. */
+/** An event as the CRM took it, with what it says in a few words. */
 export interface CrmEvent {
+  /** Its `webhook-id`: the event's id, the same on every delivery of it. */
+  id: string;
   receivedAt: number;
   eventType: string;
   sequence: string;
   orderId: string;
-  /** What it says, in a few words: the order's state, the milestone, the jeopardy. */
+  /** The order's state, the milestone, the jeopardy. */
   summary: string;
+  body: {
+    eventId: string;
+    eventType: string;
+    eventTime: string;
+    sequence: string;
+    correlationId: string;
+    event: Record<string, unknown>;
+  };
 }
 
 /**
- * A small simulated CRM (order capture) for the demo: a TMF622 listener on loopback that verifies each
- * delivery's Standard Webhooks signature with the secret its registration answered, refuses one it
- * cannot verify (401), prints what it takes, and keeps it for the timeline.
+ * A small simulated CRM (order capture): a TMF622 listener on loopback that verifies each delivery's
+ * Standard Webhooks signature with the secret its registration answered, refuses one it cannot verify
+ * (401), answers the rest as `answer` says (204 unless a test makes it fail), and keeps what it took.
+ * The demo prints what it takes; the end-to-end tests read it.
  */
 export class DemoCrm {
+  /** What it took, as it came. */
   readonly events: CrmEvent[] = [];
-  readonly refused: string[] = [];
+  /** Why it refused deliveries it could not verify. */
+  readonly unverified: string[] = [];
+  /** The ids of the deliveries it answered with a failure (`answer`). */
+  readonly failed: string[] = [];
   secret = '';
   url = '';
+  answer: () => number = () => 204;
   private server?: Server;
 
-  constructor(private readonly print: (line: string) => void) {}
+  constructor(private readonly print: (line: string) => void = () => {}) {}
 
   async start(): Promise<void> {
     this.server = createServer((request, response) => {
@@ -44,31 +60,41 @@ export class DemoCrm {
           new Date(),
         );
         if (!check.valid) {
-          this.refused.push(check.why);
+          this.unverified.push(check.why);
           this.print(`  CRM      refused a delivery: ${check.why}`);
           response.writeHead(401).end();
           return;
         }
-        const event = JSON.parse(text) as {
-          eventType: string;
-          sequence: string;
-          correlationId: string;
-          event: { productOrder?: Record<string, unknown> };
-        };
+        const status = this.answer();
+        if (status >= 300) {
+          this.failed.push(check.id);
+          response.writeHead(status).end();
+          return;
+        }
+        const body = JSON.parse(text) as CrmEvent['body'];
         const taken: CrmEvent = {
+          id: check.id,
           receivedAt: Date.now(),
-          eventType: event.eventType,
-          sequence: event.sequence,
-          orderId: event.correlationId,
-          summary: summaryOf(event.eventType, event.event.productOrder ?? {}),
+          eventType: body.eventType,
+          sequence: body.sequence,
+          orderId: body.correlationId,
+          summary: summaryOf(body.eventType, (body.event.productOrder ?? {}) as Record<string, unknown>),
+          body,
         };
         this.events.push(taken);
         this.print(`  CRM      ← ${taken.eventType} ${taken.summary} (signature verified)`);
-        response.writeHead(204).end();
+        response.writeHead(status).end();
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/tmf-events`;
+  }
+
+  /** What it took about one order, ordered as the events' sequence says. */
+  of(orderId: string): CrmEvent[] {
+    return this.events
+      .filter((e) => e.orderId === orderId)
+      .sort((a, b) => a.sequence.localeCompare(b.sequence));
   }
 
   async stop(): Promise<void> {

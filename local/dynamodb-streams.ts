@@ -15,8 +15,12 @@ import type { LambdaHost } from './lambda-host';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/** How often an idle shard is read again: Lambda reads a stream's shards about four times a second. */
-const IDLE_MS = 250;
+/**
+ * How often an idle shard is read again. Lambda reads a stream's shards about four times a second; here
+ * each read costs DynamoDB Local CPU the orders need, and the mapping's batching window (a second) lets
+ * records wait that long anyway.
+ */
+const IDLE_MS = 500;
 const RETRY_MS = 1_000;
 
 /** The event source mapping of a stream, as the template declares it. */
@@ -26,6 +30,8 @@ interface StreamSource {
   batchSize: number;
   retryAttempts: number;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** How long records may wait for more before the batch goes (the mapping's batching window). */
+  windowMs: number;
   /** The patterns a record must match one of (the mapping's FilterCriteria), parsed. */
   filters: Record<string, unknown>[];
 }
@@ -76,6 +82,7 @@ export class DynamoDbStreamSources {
         FunctionName?: string;
         BatchSize?: number;
         MaximumRetryAttempts?: number;
+        MaximumBatchingWindowInSeconds?: number;
         StartingPosition?: string;
         Enabled?: boolean;
         FilterCriteria?: { Filters?: { Pattern?: string }[] };
@@ -88,6 +95,7 @@ export class DynamoDbStreamSources {
         batchSize: p.BatchSize ?? 100,
         retryAttempts: p.MaximumRetryAttempts ?? 10_000,
         startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+        windowMs: (p.MaximumBatchingWindowInSeconds ?? 0) * 1000,
         filters: (p.FilterCriteria?.Filters ?? []).map(
           (f) => JSON.parse(f.Pattern ?? '{}') as Record<string, unknown>,
         ),
@@ -171,6 +179,9 @@ export class DynamoDbStreamSources {
     const signal = this.controller.signal;
     const checkpointKey = `${source.functionName}/${shardId}`;
     let iterator = await this.iteratorOf(source, streamArn, shardId, this.checkpoints[checkpointKey]);
+    // Records waiting for the batching window, and since when.
+    const batch: StreamRecord[] = [];
+    let batchSince: number | undefined;
     while (!signal.aborted && iterator) {
       let records: StreamRecord[];
       let next: string | undefined;
@@ -188,15 +199,29 @@ export class DynamoDbStreamSources {
           `[streams] reading shard ${shardId} failed, reading it again from where it was: ${(error as Error).message}`,
         );
         await sleep(IDLE_MS, signal);
+        // What waited in the batch is read again from there too.
+        batch.length = 0;
+        batchSince = undefined;
         iterator = await this.iteratorOf(source, streamArn, shardId, this.checkpoints[checkpointKey]);
         continue;
       }
       const passing = records.filter((record) => passesFilters(source.filters, record));
-      if (passing.length > 0) await this.hand(source, streamArn, passing);
-      const last = records.at(-1)?.dynamodb?.SequenceNumber;
-      if (last) this.checkpoint(checkpointKey, last);
       iterator = next;
-      if (records.length === 0) await sleep(IDLE_MS, signal);
+      if (passing.length > 0) {
+        batch.push(...passing);
+        batchSince ??= Date.now();
+      }
+      // The batch goes once full, or once its first record has waited the batching window.
+      const due = batchSince !== undefined && Date.now() - batchSince >= source.windowMs;
+      if (batch.length >= source.batchSize || (batch.length > 0 && (due || !iterator))) {
+        await this.hand(source, streamArn, batch.splice(0, batch.length));
+        batchSince = undefined;
+      }
+      // Where the shard was read to, once what was read is handed on (or passed no filter).
+      const last = records.at(-1)?.dynamodb?.SequenceNumber;
+      if (last && batch.length === 0) this.checkpoint(checkpointKey, last);
+      if (records.length === 0 || batch.length > 0)
+        await sleep(batch.length > 0 ? Math.min(IDLE_MS, source.windowMs) : IDLE_MS, signal);
     }
   }
 

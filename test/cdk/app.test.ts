@@ -686,6 +686,7 @@ describe('the Switchboard CDK app', () => {
       StartingPosition: 'TRIM_HORIZON',
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 50,
+      MaximumBatchingWindowInSeconds: 1,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
       FilterCriteria: {
         Filters: [

@@ -3,13 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { issuingKey, parseKeyRing, signCallbackProof } from '../../lambdas/domain/callback-keys';
 import { rotateLocalCallbackKeys } from '../../local/callback-keys';
 import { demoDslOrder } from '../../local/demo-orders';
-import { LOCAL_ACCOUNT_ID } from '../../local/sqs';
 import { webhookHeaders } from '../../simulators/callback-sender';
-import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import {
+  eventually,
+  sendToQueue,
+  startTestSwitchboard,
+  type TestSwitchboard,
+} from '../support/local-switchboard';
 
 /**
  * Asynchronous callouts' callbacks end to end: activation accepts the callout with 202 and answers
@@ -360,25 +363,7 @@ describe("activation's asynchronous answer: accepted, an interim update, the fin
 
   it('keeps a message the correlator cannot read in the dead-letter queue within seconds, counted for operators', async () => {
     // The callback API never queues such a message; a bad deploy or a hand-sent one could.
-    const queue = sb.runtime.deployment
-      .ofType('AWS::SQS::Queue')
-      .find((q) => q.logicalId.startsWith('CallbacksQueue'));
-    assert.ok(queue, 'the callback queue');
-    const sqs = new SQSClient({
-      endpoint: sb.runtime.endpoints.sqs,
-      region: sb.runtime.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    try {
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: `${sb.runtime.endpoints.sqs}/${LOCAL_ACCOUNT_ID}/${queue.physicalName}`,
-          MessageBody: '{"correlationId": 42',
-        }),
-      );
-    } finally {
-      sqs.destroy();
-    }
+    await sendToQueue(sb, 'CallbacksQueue', '{"correlationId": 42');
 
     // Five deliveries, each brought back at once rather than after the queue's 3-minute visibility timeout.
     const counts = await eventually(

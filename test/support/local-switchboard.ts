@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { afterEach } from 'node:test';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { writeDefaultSecrets } from '../../local/secrets-manager';
+import { LOCAL_ACCOUNT_ID } from '../../local/sqs';
 import { synthesize } from '../../local/synthesize';
 import { type ActivationOptions, startActivation } from '../../simulators/activation';
 import {
@@ -351,4 +353,30 @@ export function loggedLines(sb: TestSwitchboard, fn: string, message: string): R
     const parsed = JSON.parse(match[2]) as Record<string, unknown>;
     return parsed.message === message ? [parsed] : [];
   });
+}
+
+/**
+ * Sends a message straight to one of the runtime's queues, the first whose logical id starts with
+ * `logicalIdPrefix` (as a bad deploy or an operator might): what its consumer then does is the test's.
+ */
+export async function sendToQueue(sb: TestSwitchboard, logicalIdPrefix: string, body: string): Promise<void> {
+  const queue = sb.runtime.deployment
+    .ofType('AWS::SQS::Queue')
+    .find((q) => q.logicalId.startsWith(logicalIdPrefix));
+  assert.ok(queue, `a queue ${logicalIdPrefix}…`);
+  const sqs = new SQSClient({
+    endpoint: sb.runtime.endpoints.sqs,
+    region: sb.runtime.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: `${sb.runtime.endpoints.sqs}/${LOCAL_ACCOUNT_ID}/${queue.physicalName}`,
+        MessageBody: body,
+      }),
+    );
+  } finally {
+    sqs.destroy();
+  }
 }
