@@ -118,8 +118,13 @@ export class DynamoDbStreamSources {
   /** Reads the table's stream, shard after shard (a child once its parent is read to its end). */
   private async follow(source: StreamSource): Promise<void> {
     const signal = this.controller.signal;
-    const described = await this.tables.send(new DescribeTableCommand({ TableName: source.tableName }));
-    const streamArn = described.Table?.LatestStreamArn;
+    const described = await this.tables
+      .send(new DescribeTableCommand({ TableName: source.tableName }))
+      .catch((error: Error) => {
+        this.log(`[streams] table ${source.tableName} could not be described: ${error.message}`);
+        return undefined;
+      });
+    const streamArn = described?.Table?.LatestStreamArn;
     if (!streamArn) {
       this.log(
         `[streams] table ${source.tableName} has no stream here; ${source.functionName} gets no records`,
@@ -147,10 +152,17 @@ export class DynamoDbStreamSources {
         if (finished.has(id) || reading.has(id) || !parentDone) continue;
         reading.set(
           id,
-          this.readShard(source, streamArn, id).then(() => {
-            finished.add(id);
-            reading.delete(id);
-          }),
+          this.readShard(source, streamArn, id).then(
+            () => {
+              finished.add(id);
+              reading.delete(id);
+            },
+            (error: Error) => {
+              // Read again from its checkpoint at the next look at the stream.
+              this.log(`[streams] reading shard ${id} stopped: ${error.message}`);
+              reading.delete(id);
+            },
+          ),
         );
       }
       await sleep(IDLE_MS * 20, signal);
@@ -179,9 +191,10 @@ export class DynamoDbStreamSources {
     const signal = this.controller.signal;
     const checkpointKey = `${source.functionName}/${shardId}`;
     let iterator = await this.iteratorOf(source, streamArn, shardId, this.checkpoints[checkpointKey]);
-    // Records waiting for the batching window, and since when.
+    // Records waiting for the batching window, and since when; the last record read.
     const batch: StreamRecord[] = [];
     let batchSince: number | undefined;
+    let readTo: string | undefined;
     while (!signal.aborted && iterator) {
       let records: StreamRecord[];
       let next: string | undefined;
@@ -213,13 +226,15 @@ export class DynamoDbStreamSources {
       }
       // The batch goes once full, or once its first record has waited the batching window.
       const due = batchSince !== undefined && Date.now() - batchSince >= source.windowMs;
+      readTo = records.at(-1)?.dynamodb?.SequenceNumber ?? readTo;
       if (batch.length >= source.batchSize || (batch.length > 0 && (due || !iterator))) {
-        await this.hand(source, streamArn, batch.splice(0, batch.length));
+        // Not handed (the runtime stops): nothing is checkpointed, and a restart reads it again.
+        if (!(await this.hand(source, streamArn, batch.splice(0, batch.length)))) return;
         batchSince = undefined;
       }
-      // Where the shard was read to, once what was read is handed on (or passed no filter).
-      const last = records.at(-1)?.dynamodb?.SequenceNumber;
-      if (last && batch.length === 0) this.checkpoint(checkpointKey, last);
+      // Where the shard was read to, once all that was read is handed on (or passed no filter).
+      if (readTo && batch.length === 0 && readTo !== this.checkpoints[checkpointKey])
+        this.checkpoint(checkpointKey, readTo);
       if (records.length === 0 || batch.length > 0)
         await sleep(batch.length > 0 ? Math.min(IDLE_MS, source.windowMs) : IDLE_MS, signal);
     }
@@ -254,19 +269,22 @@ export class DynamoDbStreamSources {
     return undefined;
   }
 
-  /** One batch to the function, tried again until it succeeds or its retries are spent. */
-  private async hand(source: StreamSource, streamArn: string, records: StreamRecord[]): Promise<void> {
+  /**
+   * One batch to the function, tried again until it succeeds or its retries are spent (then skipped, as
+   * AWS would after its on-failure destination); false when the runtime stopped first.
+   */
+  private async hand(source: StreamSource, streamArn: string, records: StreamRecord[]): Promise<boolean> {
     const event = { Records: records.map((record) => toLambdaRecord(record, streamArn)) };
     for (let attempt = 0; !this.controller.signal.aborted; attempt++) {
       try {
         await this.lambdas.invoke(source.functionName, event);
-        return;
+        return true;
       } catch (error) {
         if (attempt >= source.retryAttempts) {
           this.log(
             `[streams] ${source.functionName} failed a batch of ${records.length} ${attempt + 1} times; skipped (from ${records[0]?.dynamodb?.SequenceNumber}): ${(error as Error).message}`,
           );
-          return;
+          return true;
         }
         this.log(
           `[streams] ${source.functionName} failed a batch; trying again: ${(error as Error).message}`,
@@ -274,6 +292,7 @@ export class DynamoDbStreamSources {
         await sleep(RETRY_MS, this.controller.signal);
       }
     }
+    return false;
   }
 
   private checkpoint(key: string, sequence: string): void {

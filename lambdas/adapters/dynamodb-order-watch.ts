@@ -17,11 +17,11 @@ export class DynamoDbOrderWatch implements OrderWatch {
     private readonly tableName: string,
   ) {}
 
-  async record(orderId: string, assessment: Assessment, at: string): Promise<void> {
+  async record(orderId: string, assessment: Assessment, at: string, readAt: string): Promise<void> {
     // The order's updatedAt moves too: its stream record is the jeopardy event, which happened now.
     const set = ['updatedAt = :at'];
     const remove: string[] = [];
-    const values: Record<string, unknown> = { ':at': at };
+    const values: Record<string, unknown> = { ':at': at, ':read': readAt };
     const keep = (name: string, value: unknown) => {
       if (value === undefined) remove.push(name);
       else {
@@ -42,12 +42,13 @@ export class DynamoDbOrderWatch implements OrderWatch {
           TableName: this.tableName,
           Key: { pk: orderPk(orderId), sk: ORDER_SK },
           UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(pk)',
+          // The order as assessed: a state change or another assessment since is newer than this one.
+          ConditionExpression: 'attribute_exists(pk) AND updatedAt = :read',
           ExpressionAttributeValues: values,
         }),
       );
     } catch (error) {
-      // An order that is gone has nothing to watch.
+      // An order that is gone has nothing to watch; one that changed is assessed again from that change.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }

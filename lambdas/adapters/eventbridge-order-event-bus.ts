@@ -14,9 +14,9 @@ export class EventBridgeOrderEventBus implements OrderEventBus {
   ) {}
 
   async publish(events: PublishedEvent[]): Promise<void> {
-    // Ten entries a request, one request after another: one order's events stay in their order.
-    for (let i = 0; i < events.length; i += 10) {
-      const batch = events.slice(i, i + 10);
+    // Ten entries a request, and at most 256 KB, one request after another: one order's events stay in
+    // their order.
+    for (const batch of requests(events)) {
       const result = await this.client.send(
         new PutEventsCommand({
           Entries: batch.map((published) => ({
@@ -36,4 +36,27 @@ export class EventBridgeOrderEventBus implements OrderEventBus {
         );
     }
   }
+}
+
+/** What one PutEvents request takes: ten entries, 256 KB in all (with room for each entry's envelope). */
+const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 240 * 1024;
+
+/** The events in requests of at most MAX_ENTRIES and MAX_REQUEST_BYTES, in their order. */
+export function requests(events: readonly PublishedEvent[]): PublishedEvent[][] {
+  const batches: PublishedEvent[][] = [];
+  let batch: PublishedEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event)) + 512;
+    if (batch.length > 0 && (batch.length === MAX_ENTRIES || bytes + size > MAX_REQUEST_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(event);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }

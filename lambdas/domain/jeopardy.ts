@@ -123,9 +123,10 @@ export function assess(
     }
     checks.push(started + duration, limit);
   }
-  // Once the expected completion follows the clock, it passes the due date when the slack is used up.
-  if (expected === t || [...ends.values()].some((end) => end === t))
-    checks.push(t + Math.max(0, due - expected) + 1000);
+  // Work not yet started, or overdue, moves the expected completion with the clock: while it is still
+  // before the due date, it passes it once the slack is used up. (Once late, the order stays late until
+  // something changes, which the stream brings; the hourly look is enough then.)
+  if (expected <= due) checks.push(t + (due - expected) + 1000);
   // While the order runs it is looked at again at least hourly (a due date long passed, say).
   const future = checks.filter((at) => at > t);
   const nextCheckAt = new Date(Math.min(t + HOUR, ...future)).toISOString();

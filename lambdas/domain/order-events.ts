@@ -256,7 +256,9 @@ export function orderEventOf(
                   : {
                       alertDate: change.at,
                       jeopardyType: 'Normal',
-                      message: `cleared: expected to complete by its due date ${jeopardy.dueDate}`,
+                      message: ENDED_STATES.has(announcement.order.state)
+                        ? `cleared: the order ended ${announcement.order.state}`
+                        : `cleared: expected to complete by its due date ${jeopardy.dueDate}`,
                     }),
               },
             ],
@@ -330,6 +332,9 @@ export function orderEventOf(
     }
   }
 }
+
+/** An order in one of these is not expected to complete any more: its jeopardy ends with it. */
+const ENDED_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 
 function lineRef(orderId: string, lineId: string) {
   return {

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { NotFoundError } from '../domain/errors';
+import { ConflictError, NotFoundError } from '../domain/errors';
 import { hubCreateSchema, type ListenerRecord, newListener, toHub } from '../domain/listener';
 import { TMF622_BASE_PATH } from '../domain/order-view';
 import { actorOf, type Caller, readsAllOrders } from '../domain/roles';
@@ -12,6 +12,9 @@ export interface HubDeps {
   listeners: ListenerStore;
   now: () => Date;
 }
+
+/** The most listeners one caller may register. */
+export const MAX_LISTENERS_PER_OWNER = 20;
 
 /** Who may see and remove a listener: the one who registered it, and operators. */
 const mayManage = (caller: Caller, listener: ListenerRecord) =>
@@ -32,6 +35,12 @@ export async function handleHubRoute(
     case `POST ${base}`: {
       requireRole(caller, 'submitter', 'reader', 'operator');
       const body = parseWith(hubCreateSchema, parseJsonBody(event));
+      // Every event reads every listener: one registrant may not make that read grow without end.
+      const own = await deps.listeners.list({ ownerId: caller.id });
+      if (own.length >= MAX_LISTENERS_PER_OWNER)
+        throw new ConflictError(
+          `you have ${own.length} listeners, the most one caller may have; remove one (DELETE /hub/{id}) first`,
+        );
       const listener = newListener(body, actorOf(caller), readsAllOrders(caller), deps.now().toISOString());
       await deps.listeners.create(listener);
       const hub = toHub(listener, { secret: true });

@@ -16,9 +16,10 @@ export interface WatchedOrder {
 export interface OrderWatch {
   /**
    * Keeps an assessment on its order (jeopardy.ts): its jeopardy (or none), its expected completion, and
-   * when to look again; without `nextCheckAt` the order leaves the watch.
+   * when to look again; without `nextCheckAt` the order leaves the watch. Only onto the order as it was
+   * read for the assessment (its `updatedAt`): one changed meanwhile is the next assessment's.
    */
-  record(orderId: string, assessment: Assessment, at: string): Promise<void>;
+  record(orderId: string, assessment: Assessment, at: string, readAt: string): Promise<void>;
   /** The orders whose next look is due at `now`, at most `limit`. */
   due(now: string, limit: number): Promise<string[]>;
   /** Every watched order in jeopardy, longest in jeopardy first. */

@@ -26,7 +26,7 @@ export async function assessOrders(deps: WatchDeps, orderIds: Iterable<string>):
     const now = deps.now();
     const assessment = assess(order, aggregate.items.values(), deps.plans, now);
     if (!changed(order, assessment)) continue;
-    await deps.watch.record(orderId, assessment, now.toISOString());
+    await deps.watch.record(orderId, assessment, now.toISOString(), order.updatedAt);
     written++;
   }
   return written;

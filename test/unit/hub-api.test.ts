@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleOrderApi } from '../../lambdas/order-api/handler';
+import { MAX_LISTENERS_PER_OWNER } from '../../lambdas/order-api/hub';
 import { orderApiDeps } from './fixtures/order-api';
 
 const HUB = '/tmf-api/productOrderingManagement/v5/hub';
@@ -101,6 +102,33 @@ describe('the TMF622 hub', () => {
     );
     assert.equal((await handleOrderApi(deps, request('crm', `DELETE ${HUB}/{id}`, { id }))).statusCode, 204);
     assert.equal((await handleOrderApi(deps, request('crm', `GET ${HUB}/{id}`, { id }))).statusCode, 404);
+  });
+
+  it('refuses a registration past the most one caller may have, and takes one again after a removal', async () => {
+    const { deps } = orderApiDeps();
+    const register = () =>
+      handleOrderApi(
+        deps,
+        request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }),
+      );
+    for (let n = 0; n < MAX_LISTENERS_PER_OWNER; n++) assert.equal((await register()).statusCode, 201);
+    const refused = await register();
+    assert.equal(refused.statusCode, 409);
+    assert.match(refused.body ?? '', /the most one caller may have/);
+    assert.equal(
+      (
+        await handleOrderApi(
+          deps,
+          request('shop', `POST ${HUB}`, { body: { callback: 'https://shop.example.com/tmf' } }),
+        )
+      ).statusCode,
+      201,
+      'another caller counts its own',
+    );
+    const [first] = await deps.listeners.list({ ownerId: 'c-crm' });
+    assert.ok(first);
+    await handleOrderApi(deps, request('crm', `DELETE ${HUB}/{id}`, { id: first.id }));
+    assert.equal((await register()).statusCode, 201);
   });
 
   it('gives a reader’s listener every order’s events, a submitter’s only its own', async () => {

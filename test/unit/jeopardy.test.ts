@@ -113,8 +113,8 @@ describe('assessing an order’s jeopardy', () => {
     const assessment = assess(o, items.values(), plans, at(0));
     assert.equal(assessment.jeopardy, undefined);
     assert.equal(assessment.expectedCompletionDate, at(130).toISOString());
-    // The next look: the due date, unless something under way passes its expected end first.
-    assert.equal(assessment.nextCheckAt, at(60).toISOString(), 'at least hourly');
+    // The next look: when the 50 minutes of slack are used up, should nothing start meanwhile.
+    assert.equal(assessment.nextCheckAt, new Date(at(50).getTime() + 1000).toISOString());
   });
 
   it('is in jeopardy when the expected completion passes the due date, saying by how much', () => {
@@ -140,7 +140,11 @@ describe('assessing an order’s jeopardy', () => {
     const assessment = assess(o, [reserve, activate, items.get('done') as ItemRecord], plans, at(40));
     assert.equal(assessment.expectedCompletionDate, at(150).toISOString());
     assert.equal(assessment.jeopardy, undefined);
-    assert.equal(assessment.nextCheckAt, at(100).toISOString(), 'hourly, before activation is due at 150');
+    assert.equal(
+      assessment.nextCheckAt,
+      new Date(at(70).getTime() + 1000).toISOString(),
+      'when the 30 minutes of slack would be used up',
+    );
   });
 
   it('raises an item that overruns its expected duration by more than the margin, and clears once it is done', () => {
@@ -159,6 +163,20 @@ describe('assessing an order’s jeopardy', () => {
     const done = { ...reserve, state: 'Completed' as const, completedAt: at(14).toISOString() };
     const kept = { ...o, ...(late.jeopardy ? { jeopardy: late.jeopardy } : {}) };
     assert.equal(assess(kept, [done, ...rest], plans, at(14)).jeopardy, undefined);
+  });
+
+  it('looks again hourly at an order that is late already, and when the slack runs out at work not yet started', () => {
+    const { order: o, items, plans } = order({ requested: at(60).toISOString() });
+    // Late: nothing but a change (which the stream brings) or the hour moves it.
+    const late = assess(o, items.values(), plans, at(120));
+    assert.deepEqual(late.jeopardy?.kinds, ['late']);
+    assert.equal(late.nextCheckAt, at(180).toISOString());
+    // Not late yet, nothing started (its system is Down): late once the slack is gone, not an hour later.
+    const { order: held, items: waiting } = order({ requested: at(135).toISOString() });
+    const assessment = assess(held, waiting.values(), plans, at(0));
+    assert.equal(assessment.jeopardy, undefined);
+    assert.equal(assessment.nextCheckAt, new Date(at(5).getTime() + 1000).toISOString());
+    assert.deepEqual(assess(held, waiting.values(), plans, at(6)).jeopardy?.kinds, ['late']);
   });
 
   it('keeps the jeopardy’s first moment while it lasts, and tells a change of reasons from figures moving', () => {

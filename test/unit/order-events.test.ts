@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { requests } from '../../lambdas/adapters/eventbridge-order-event-bus';
 import type { CancellationRecord } from '../../lambdas/domain/cancel-product-order';
 import { decompose } from '../../lambdas/domain/decompose';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
@@ -262,6 +263,28 @@ describe('publishOrderEvents', () => {
         ['ProductOrderCreateEvent', 'c-crm'],
         ['ProductOrderStateChangeEvent', 'c-crm'],
       ],
+    );
+  });
+});
+
+describe('putting events on the bus', () => {
+  it('sends at most ten entries and about 240 KB a request, in their order', () => {
+    const event = (n: number, kb: number) =>
+      ({ event: { eventId: `e-${n}`, title: 'x'.repeat(kb * 1024) } }) as unknown as PublishedEvent;
+    const small = requests(Array.from({ length: 23 }, (_, n) => event(n, 1)));
+    assert.deepEqual(
+      small.map((r) => r.length),
+      [10, 10, 3],
+    );
+    const large = requests(Array.from({ length: 7 }, (_, n) => event(n, 48)));
+    assert.deepEqual(
+      large.map((r) => r.length),
+      [4, 3],
+      'five of 48 KB would pass 240 KB',
+    );
+    assert.deepEqual(
+      large.flat().map((e) => e.event.eventId),
+      ['e-0', 'e-1', 'e-2', 'e-3', 'e-4', 'e-5', 'e-6'],
     );
   });
 });
