@@ -221,6 +221,9 @@ export function supplementalRun(
         dependsOn: [compensationKeyOf(item.key), ...item.dependsOn.map(renamed)],
         supersedes: item.key,
         revision,
+        // Its order's timing goes on with it: watched for jeopardy, and its place by priority.
+        ...(item.watched ? { watched: true as const } : {}),
+        ...(item.priority !== undefined ? { priority: item.priority } : {}),
         state: 'Pending',
         version: 1,
         recent: [

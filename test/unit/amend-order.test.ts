@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assessAmendment, diffLines, mergePatch } from '../../lambdas/domain/amendment';
+import { assessAmendment, diffLines, mergePatch, supplementalRun } from '../../lambdas/domain/amendment';
 import type { PlanItemOf } from '../../lambdas/domain/cancellation';
 import { ConflictError, ValidationError } from '../../lambdas/domain/errors';
 import type { ItemRecord } from '../../lambdas/domain/orchestration';
@@ -290,6 +290,29 @@ describe('amendment, the domain', () => {
       discard: ['b-next'],
       compensate: ['b-done'],
     });
+  });
+
+  it('runs an item again with its order’s timing: watched for jeopardy, and its priority', () => {
+    const timed = { ...item('a-done', 'Completed'), watched: true as const, priority: 1 };
+    const { add } = supplementalRun(
+      [timed, item('a-next', 'Pending')],
+      ['a-done'],
+      undoable,
+      2,
+      '2025-03-01T12:00:00.000Z',
+    );
+    const again = add.find((i) => i.supersedes === 'a-done');
+    assert.equal(again?.watched, true);
+    assert.equal(again?.priority, 1);
+    const plain = supplementalRun(
+      [item('a-done', 'Completed')],
+      ['a-done'],
+      undoable,
+      2,
+      '2025-03-01T12:00:00.000Z',
+    );
+    const redone = plain.add.find((i) => i.supersedes === 'a-done');
+    assert.ok(redone && !('watched' in redone) && !('priority' in redone));
   });
 
   it('refuses a point of no return that started, an item in flight, and a redo nothing can undo', () => {
