@@ -4,9 +4,8 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { type ISecret, RotationSchedule } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -15,7 +14,6 @@ import { AVAILABILITY_SOURCE, DETAIL_TYPES } from '../lambdas/domain/availabilit
 import { CALLBACK_KEY_ROTATION_DAYS, keyGraceSeconds } from '../lambdas/domain/callback-keys';
 import { type Catalog, slowestCalloutSeconds, systemCallbackSecretName } from '../lambdas/domain/catalog';
 import { METRICS_NAMESPACE } from '../lambdas/domain/metrics';
-import { ORDER_EVENT_SOURCE } from '../lambdas/domain/order-events';
 import { CONFIGURATION_BY_KIND } from '../lambdas/shared/configuration-table';
 import {
   ITEMS_BY_LEASE,
@@ -39,6 +37,7 @@ import type { SwitchboardIdentity } from './constructs/identity';
 import { OperationsDashboard } from './constructs/operations-dashboard';
 import type { OperatorAlerts } from './constructs/operator-alerts';
 import { OperatorConsole } from './constructs/operator-console';
+import { addOrderEvents } from './constructs/order-events';
 import { grantStopExecution, grantTaskAnswers, PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
 import { type FunctionTelemetry, SwitchboardFunction } from './constructs/switchboard-function';
@@ -448,7 +447,10 @@ export class StatelessStack extends Stack {
     adminApi.addJsonEnvironment('REDRIVE_TO', { deliveries: deliveries.queue.queueUrl });
     deliveries.deadLetterQueue.grantConsumeMessages(adminApi);
     deliveries.queue.grantSendMessages(adminApi);
-    grantListeners(adminApi, props.configurationTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    adminApi.bindListeners('CONFIGURATION_TABLE', props.configurationTable, [
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
     adminApi.addJsonEnvironment(
       'DEAD_LETTER_QUEUES',
       Object.fromEntries(
@@ -486,90 +488,17 @@ export class StatelessStack extends Stack {
     });
 
     // TMF622 events: read from the orders table's changes, put on the bus, delivered to the hub's listeners.
-    const orderEvents = new SwitchboardFunction(this, 'OrderEvents', {
-      entry: 'lambdas/order-events/handler.ts',
-      description:
-        "Announces orders' changes as TMF622 events on the bus, from the orders table's stream; watches due dates",
+    const { orderEvents, eventDelivery } = addOrderEvents(this, {
       catalog,
       telemetry,
-      invocation: 'stream',
-    })
-      // It reads orders and keeps their jeopardy on them (the ORDER record's watch attributes).
-      .bindTable('ORDERS_TABLE', ordersTable, 'read-update', { indexes: [ORDERS_WATCHED] })
-      .bindEventBus('EVENT_BUS_NAME', props.bus);
-    // Time passing alone can put an order in jeopardy (an item that overruns): every minute, the orders
-    // whose next look has come. A sweep that fails is the next minute's to do.
-    new Rule(this, 'DueDateSweep', {
-      description: 'Every minute: the orders with a due date whose next look for jeopardy has come',
-      schedule: Schedule.rate(Duration.minutes(1)),
-      targets: [new LambdaFunction(orderEvents, { retryAttempts: 0, deadLetterQueue: undelivered })],
+      ordersTable,
+      configurationTable: props.configurationTable,
+      bus: props.bus,
+      deliveries,
+      undelivered,
+      onFailure,
     });
-    orderEvents.addEventSource(
-      new DynamoEventSource(ordersTable, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        // An order's changes come within a second or so: one invocation takes them together, and reads
-        // the order once for all of them.
-        maxBatchingWindow: Duration.seconds(1),
-        // A batch that keeps failing is halved until the change that fails is alone; it is tried for six
-        // hours, the order's later changes waiting behind it, then kept (its place in the stream) for an
-        // operator, who has the stream's 24 hours to read it again.
-        bisectBatchOnError: true,
-        retryAttempts: 50,
-        maxRecordAge: Duration.hours(6),
-        onFailure: new SqsDlq(undelivered),
-        // Only the records whose changes announce something: an order's, an item's, a cancellation's
-        // (not an item's log records, written on every transition).
-        filters: [
-          FilterCriteria.filter({
-            dynamodb: {
-              Keys: {
-                sk: {
-                  S: [
-                    ...FilterRule.isEqual('ORDER'),
-                    ...FilterRule.isEqual('CANCEL'),
-                    ...FilterRule.beginsWith('ITEM#'),
-                  ],
-                },
-              },
-            },
-          }),
-        ],
-      }),
-    );
-    const eventDelivery = new SwitchboardFunction(this, 'EventDelivery', {
-      entry: 'lambdas/event-delivery/handler.ts',
-      description: "Delivers TMF622 events to the hub's listeners, signed, each retried for more than a day",
-      catalog,
-      telemetry,
-      // Invoked by the rule with each event (asynchronously), and by the delivery queue's event source.
-      invocation: { asynchronous: onFailure },
-    })
-      .bindQueueConsumer('DELIVERY_QUEUE_URL', deliveries.queue)
-      .bindQueueSender('DELIVERY_DEAD_LETTER_QUEUE_URL', deliveries.deadLetterQueue);
-    // It fans an event out as deliveries on the queue it consumes.
-    deliveries.queue.grantSendMessages(eventDelivery);
-    grantListeners(eventDelivery, props.configurationTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    eventDelivery.addEventSource(
-      new SqsEventSource(deliveries.queue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-        maxConcurrency: DELIVERY_MAX_CONCURRENCY,
-      }),
-    );
-    new Rule(this, 'OrderEventsToListeners', {
-      eventBus: props.bus,
-      description: "TMF622 events: fanned out to the hub's listeners",
-      eventPattern: { source: [ORDER_EVENT_SOURCE] },
-      targets: [
-        new LambdaFunction(eventDelivery, {
-          retryAttempts: 185,
-          maxEventAge: Duration.hours(24),
-          deadLetterQueue: undelivered,
-        }),
-      ],
-    });
-    grantListeners(orderApi, props.configurationTable, [
+    orderApi.bindListeners('CONFIGURATION_TABLE', props.configurationTable, [
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:DeleteItem',
@@ -621,30 +550,6 @@ export class StatelessStack extends Stack {
     });
   }
 }
-
-/**
- * The listeners' records (`LISTENER#<id>`) of the configuration table, and its listing index: these
- * actions on them and on no other record (IAM's dynamodb:LeadingKeys condition).
- */
-function grantListeners(fn: SwitchboardFunction, table: Table, actions: string[]): void {
-  fn.addEnvironment('CONFIGURATION_TABLE', table.tableName);
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      actions,
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LISTENER#*'] } },
-    }),
-  );
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      actions: ['dynamodb:Query'],
-      resources: [`${table.tableArn}/index/${CONFIGURATION_BY_KIND}`],
-    }),
-  );
-}
-
-/** Deliveries posted at once, at most: listeners are order capture's systems, which take a steady pace. */
-const DELIVERY_MAX_CONCURRENCY = 5;
 
 /**
  * Long enough for the slowest callout the catalog allows, sent twice (an OAuth2 renewal), after waiting

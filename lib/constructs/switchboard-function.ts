@@ -17,6 +17,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../../lambdas/domain/catalog';
+import { CONFIGURATION_BY_KIND } from '../../lambdas/shared/configuration-table';
 import { functionCode } from './function-bundle';
 
 /** Where every function's logs and metrics go, the same for all of one deployment. */
@@ -160,6 +161,29 @@ export class SwitchboardFunction extends LambdaFunction {
         }),
       );
     }
+    return this;
+  }
+
+  /**
+   * Gives the function the hub's listeners (`LISTENER#<id>` records of the configuration table, its name
+   * in `envName`) and the configuration's listing index: these actions on them and on no other record
+   * (IAM's dynamodb:LeadingKeys condition).
+   */
+  bindListeners(envName: string, table: ITable, actions: string[]): this {
+    this.addEnvironment(envName, table.tableName);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions,
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LISTENER#*'] } },
+      }),
+    );
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${CONFIGURATION_BY_KIND}`],
+      }),
+    );
     return this;
   }
 
