@@ -222,8 +222,10 @@ describe('activation taken Down and brought back Up', () => {
   });
 
   it('takes the system Down for a maintenance window and back Up at its end, on the local scheduler', async () => {
+    // Long enough that an order submitted once the system is Down reaches its callout inside the window
+    // on a loaded machine; the hold is read from the item's history, which a short one can outlive.
     const start = new Date(Date.now() + 1500);
-    const end = new Date(start.getTime() + 3000);
+    const end = new Date(start.getTime() + 6000);
     const planned = await sb.call('POST', '/admin/systems/activation/maintenance-windows', {
       start: start.toISOString(),
       end: end.toISOString(),
@@ -248,9 +250,16 @@ describe('activation taken Down and brought back Up', () => {
     assert.ok(Date.now() >= start.getTime() - 50, 'not before the window starts');
 
     const id = await submit(sb, 'during-maintenance');
-    await waitForItemState(sb, id, ACTIVATE_LINE, 'OnHold');
     await waitForOrderState(sb, id, 'completed');
     assert.ok(Date.now() >= end.getTime() - 50, 'released once the window ended');
+    const activated = await item(sb, id, ACTIVATE_LINE);
+    const hold = activated.history.find((h) => h.state === 'OnHold');
+    assert.ok(hold, activated.history.map((h) => `${h.state}: ${h.reason}`).join(' | '));
+    assert.ok(
+      hold.reason.includes(`system "activation" is Down: maintenance window ${windowId}`),
+      hold.reason,
+    );
+    assert.match(hold.reason, /: firmware$/);
     const system = (await sb.call('GET', '/admin/systems/activation')).body as {
       state: string;
       maintenanceWindows: { id: string; startedAt?: string; endedAt?: string }[];
