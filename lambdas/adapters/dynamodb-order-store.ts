@@ -24,6 +24,7 @@ import {
 } from '../domain/item-log';
 import {
   type AttemptRecord,
+  type Awaiting,
   externalIdsOf,
   type HistoryEntry,
   type ItemDetail,
@@ -632,10 +633,12 @@ export class DynamoDbOrderStore implements OrderStore {
     key: string,
     attemptId: string,
     outcome: ItemOutcome,
-    awaiting: { since: string; deadline: string },
+    awaiting: Awaiting,
     at: string,
   ): Promise<boolean> {
-    const reason = `accepted by the system; waiting for its callback until ${awaiting.deadline}`;
+    const reason = awaiting.poll
+      ? `accepted by the system; polling ${awaiting.poll.path} for its status until ${awaiting.deadline}`
+      : `accepted by the system; waiting for its callback until ${awaiting.deadline}`;
     // The attempt is kept first: a callback faster than the system's own answer may have finished the
     // item already, and what was sent is kept all the same.
     return this.transition(
@@ -666,8 +669,12 @@ export class DynamoDbOrderStore implements OrderStore {
   ): Promise<boolean> {
     const kept = callbackEntry(change, { nonce, callbackId, at });
     if (change.kind === 'interim') {
-      // Changes no state: kept in the log once by its id, after the transition it followed.
+      // Changes no state: kept in the log once by its id, after the transition it followed. What it
+      // learnt goes on the item first: setting the same values again is harmless, and a redelivery after
+      // a crash between the two writes still finds its log entry missing and sets them.
       if (!kept) return false;
+      if (change.attributes && Object.keys(change.attributes).length > 0)
+        await this.keepInterimAttributes(orderId, key, nonce, change.attributes, at);
       try {
         await this.db.send(
           new PutCommand({
@@ -715,6 +722,52 @@ export class DynamoDbOrderStore implements OrderStore {
             newRequest: !!change.newRequest,
           },
         );
+  }
+
+  /**
+   * Adds an interim update's attributes to the item while it waits under the request whose URL carries
+   * this nonce (one by one, so that updates applied at once each keep theirs); nothing once it stopped.
+   */
+  private async keepInterimAttributes(
+    orderId: string,
+    key: string,
+    nonce: string,
+    attributes: Record<string, unknown>,
+    at: string,
+  ): Promise<void> {
+    const names: Record<string, string> = { '#state': 'state', '#interim': 'interimAttributes' };
+    const values: Record<string, unknown> = { ':running': 'Running', ':nonce': nonce, ':at': at };
+    const sets = Object.entries(attributes).map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      return `#interim.#a${i} = :a${i}`;
+    });
+    const waiting = '#state = :running AND callbackNonce = :nonce';
+    // The map is made by the first update that has something to keep; later ones add to it.
+    const added = await this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :at`,
+      ConditionExpression: `${waiting} AND attribute_exists(#interim)`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+    if (added) return;
+    const made = await this.conditionalUpdate({
+      Key: { pk: orderPk(orderId), sk: itemSk(key) },
+      UpdateExpression: 'SET #interim = :all, updatedAt = :at',
+      ConditionExpression: `${waiting} AND attribute_not_exists(#interim)`,
+      ExpressionAttributeNames: { '#state': 'state', '#interim': 'interimAttributes' },
+      ExpressionAttributeValues: { ':running': 'Running', ':nonce': nonce, ':at': at, ':all': attributes },
+    });
+    // Another update made the map between the two writes: add to it.
+    if (!made)
+      await this.conditionalUpdate({
+        Key: { pk: orderPk(orderId), sk: itemSk(key) },
+        UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :at`,
+        ConditionExpression: `${waiting} AND attribute_exists(#interim)`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      });
   }
 
   async keepAnswer(
@@ -787,7 +840,7 @@ export class DynamoDbOrderStore implements OrderStore {
     const removes: string[] = [];
     if (newRequest) {
       sets.push('requestGeneration = if_not_exists(requestGeneration, :zero) + :one');
-      removes.push('callbackNonce', 'keptAnswer');
+      removes.push('callbackNonce', 'keptAnswer', 'interimAttributes');
     }
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};

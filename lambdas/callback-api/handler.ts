@@ -3,6 +3,7 @@ import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store';
 import { SqsCallbackQueue } from '../adapters/sqs-callback-queue';
 import { NotFoundError } from '../domain/errors';
+import { mappableHeaders } from '../domain/system-outcome';
 import { dynamoDocuments, secretsManager, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { CALLBACK_SIGNING_KEY, callbackKeyRing, systemCallbackKeysOf } from '../shared/callback-signing-key';
@@ -47,6 +48,7 @@ export async function handleCallback(
       rawBody: event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw,
       parseBody: () => parseJsonBody(event, MAX_CALLBACK_BODY_BYTES),
       ...(headers['idempotency-key'] ? { idempotencyKey: headers['idempotency-key'] } : {}),
+      headers: mappableHeaders(headers),
       webhook: {
         id: headers['webhook-id'],
         timestamp: headers['webhook-timestamp'],

@@ -47,6 +47,14 @@ const workMessageSchema = z.union([
   }),
   z.object({ kind: z.literal('probe'), systemId: z.string().min(1), changeId: z.string().min(1) }),
   z.object({ kind: z.literal('cancel'), orderId: z.string().min(1), cancellationId: z.string().min(1) }),
+  z.object({
+    kind: z.literal('poll'),
+    orderId: z.string().min(1),
+    itemKey: z.string().min(1),
+    nonce: z.string().min(1),
+    attemptId: z.string().min(1),
+    count: z.number().int().min(0),
+  }),
 ]);
 
 /**

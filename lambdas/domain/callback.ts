@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type CallbackKey, signCallbackProof } from './callback-keys';
+import { outcomeOfOwnShape, type SystemOutcome, systemOutcomeSchema } from './system-outcome';
 
 /**
  * Asynchronous callouts' callbacks. A callout that a system accepts waits for the system to POST its
@@ -144,11 +145,31 @@ export function callbackIdOf(nonce: string, idempotencyKey: string | undefined, 
   return createHash('sha256').update(`${nonce}\n${basis}`).digest('hex').slice(0, 32);
 }
 
-/** The message the callback intake puts on the callback queue for the correlator. */
-export const callbackMessageSchema = z.object({
-  correlationId: z.string().min(1),
-  callbackId: z.string().min(1),
-  body: callbackBodySchema,
-  receivedAt: z.string().min(1),
-});
+/**
+ * The message the callback intake puts on the callback queue for the correlator: the body as the system
+ * sent it (parsed when JSON), and what it comes to (`outcome`), read from its `status` or by its
+ * interface's callback mapping at the door. A message without `outcome` (queued by an earlier version)
+ * is in Switchboard's own shape, and its outcome is read from its body.
+ */
+export const callbackMessageSchema = z
+  .object({
+    correlationId: z.string().min(1),
+    callbackId: z.string().min(1),
+    body: z.unknown(),
+    outcome: systemOutcomeSchema.optional(),
+    receivedAt: z.string().min(1),
+  })
+  .superRefine((message, ctx) => {
+    if (message.outcome === undefined && !callbackBodySchema.safeParse(message.body).success)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['body'],
+        message: 'without an outcome, the body must have a status',
+      });
+  });
 export type CallbackMessage = z.infer<typeof callbackMessageSchema>;
+
+/** What a queued callback comes to: its outcome, or (queued without one) its own-shape body's. */
+export function outcomeOfMessage(message: Pick<CallbackMessage, 'body' | 'outcome'>): SystemOutcome {
+  return message.outcome ?? outcomeOfOwnShape(callbackBodySchema.parse(message.body));
+}

@@ -65,6 +65,43 @@ export function systemsSigningCallbacks(catalog: Pick<Catalog, 'interfaces'>): s
   return [...new Set(systems)].sort();
 }
 
+/**
+ * Polling: for a system that cannot call back, the status of the work it accepted is asked for instead.
+ * After the accepting answer, a GET of `path` (its placeholders filled from what mappings see, plus the
+ * accepting answer as `response` and its headers as `responseHeaders`) is sent every `intervalSeconds`,
+ * the interval growing by `backoffRate` after each poll up to `maxIntervalSeconds`; `statusMapping` turns
+ * each 2xx answer into an outcome (domain/system-outcome.ts). The interface's `asyncTimeoutSeconds` still
+ * bounds the whole wait, and callbacks are still taken: whichever final answer comes first applies.
+ */
+export const pollingSchema = z
+  .object({
+    path: z.string().startsWith('/'),
+    statusMapping: slug,
+    intervalSeconds: z.number().int().min(1).max(900).default(30),
+    backoffRate: z.number().min(1).max(10).default(1),
+    /** The longest interval the backoff grows to (at most SQS's 15-minute delay); the first when absent. */
+    maxIntervalSeconds: z.number().int().min(1).max(900).optional(),
+  })
+  .strict()
+  .superRefine((polling, ctx) => {
+    for (const problem of pathTemplateProblems(polling.path))
+      ctx.addIssue({ code: 'custom', path: ['path'], message: problem });
+    if (polling.maxIntervalSeconds !== undefined && polling.maxIntervalSeconds < polling.intervalSeconds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxIntervalSeconds'],
+        message: `must be at least intervalSeconds (${polling.intervalSeconds})`,
+      });
+  });
+export type Polling = z.infer<typeof pollingSchema>;
+
+/** The delay before a poll, in seconds: the interval grown by the backoff once per poll before it. */
+export function pollDelaySeconds(polling: Polling, pollsBefore: number): number {
+  const ceiling = polling.maxIntervalSeconds ?? polling.intervalSeconds;
+  const grown = polling.intervalSeconds * polling.backoffRate ** Math.max(0, pollsBefore);
+  return Math.min(ceiling, Math.max(polling.intervalSeconds, Math.round(grown)));
+}
+
 export const INTERFACE_STATUSES = ['Online', 'Offline'] as const;
 export type InterfaceStatus = (typeof INTERFACE_STATUSES)[number];
 export const SYSTEM_STATES = ['Up', 'Down'] as const;
@@ -102,9 +139,32 @@ export const systemInterfaceSchema = z
      * when absent): nothing more.
      */
     callbackAuth: z.enum(CALLBACK_AUTHS).optional(),
+    /**
+     * Asynchronous interfaces: a mapping from the system's own callback (its `body` and `headers`) to
+     * Switchboard's outcome — interim or final, success or failure with a reason, attributes to write
+     * (domain/system-outcome.ts). Without it the system calls back in Switchboard's shape (`status`).
+     */
+    callbackMapping: slug.optional(),
+    /** Asynchronous interfaces: ask the system for the work's status instead of (or besides) a callback. */
+    polling: pollingSchema.optional(),
   })
   .strict()
   .superRefine((iface, ctx) => {
+    if (iface.callbackMapping !== undefined && iface.asyncResponseMapping !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['asyncResponseMapping'],
+        message:
+          'the callbackMapping gives the attributes of the final answer: an asyncResponseMapping beside it would never run',
+      });
+    for (const field of ['callbackMapping', 'polling'] as const) {
+      if (iface[field] !== undefined && iface.adapter === 'sync-rest')
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: 'is for asynchronous interfaces: the adapter is sync-rest, whose answer is final',
+        });
+    }
     for (const problem of pathTemplateProblems(iface.path))
       ctx.addIssue({ code: 'custom', path: ['path'], message: problem });
     if (iface.method === 'GET' && iface.requestMapping !== undefined)

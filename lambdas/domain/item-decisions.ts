@@ -12,6 +12,7 @@ import {
 import {
   type AttemptDecision,
   type AttemptRecord,
+  type Awaiting,
   CANCELLABLE_ORDER_STATES,
   type CalloutRequestRecord,
   type CalloutResponseRecord,
@@ -68,6 +69,10 @@ export interface Answer extends ItemOutcome {
   durationMs?: number;
   /** Its system accepted it and answers on the callback by then (ISO time). */
   awaitingUntil?: string;
+  /** Since when it waits, when not since this answer: a polled wait resumed after a hold goes on. */
+  awaitingSince?: string;
+  /** Accepted by a system that is polled: the status path, and how long until the first poll. */
+  poll?: { path: string; delaySeconds: number };
 }
 
 /** What one callback does to the item waiting for it. */
@@ -77,7 +82,15 @@ export type CallbackChange =
    * queue keeps no order): the update was accepted while the item waited, so it is still recorded in the
    * history, as long as the item is in that state under the same attempt; nothing else changes.
    */
-  | { kind: 'interim'; note?: string; body: unknown; overtaken?: ItemState; afterVersion: number }
+  | {
+      kind: 'interim';
+      note?: string;
+      body: unknown;
+      overtaken?: ItemState;
+      afterVersion: number;
+      /** What the update says it learnt so far: kept on the item until it completes (interimAttributes). */
+      attributes?: Record<string, unknown>;
+    }
   | { kind: 'completed'; attributes: Record<string, unknown>; body: unknown }
   /**
    * A final failure, or no final answer in time: with `retry` the item is Failed until its next attempt,
@@ -95,10 +108,14 @@ export type CallbackChange =
 
 /** What a callback said, once read (a `completed` one is mapped before it applies). */
 export type CallbackAnswer =
-  | { status: 'inProgress'; note?: string; body: unknown }
+  | { status: 'inProgress'; note?: string; body: unknown; attributes?: Record<string, unknown> }
   /** `attributes` absent: not mapped yet (the decision asks for it). */
   | { status: 'completed'; body: unknown; attributes?: Record<string, unknown> }
-  | { status: 'failed'; body: unknown; error: string }
+  /**
+   * `failure`: how it failed, for the retry rules — a status poll that got no usable answer; a system's
+   * own report of failure when absent.
+   */
+  | { status: 'failed'; body: unknown; error: string; failure?: CalloutFailure }
   /** A completed answer its mapping could not use. */
   | { status: 'unusable'; body: unknown; error: string };
 
@@ -193,7 +210,7 @@ export type Write =
       kind: 'await';
       attemptId: string;
       outcome: ItemOutcome;
-      awaiting: { since: string; deadline: string };
+      awaiting: Awaiting;
     }
   | { kind: 'complete'; attemptId: string; outcome: ItemOutcome }
   | {
@@ -247,6 +264,8 @@ export type Effect =
   | { kind: 'failOrder'; by: Actor; reason: string }
   | { kind: 'sendRetry'; at: string }
   | { kind: 'sendDeadline'; nonce: string; dueAt: string }
+  /** The next status poll of a polled wait: of the attempt that waits, after a delay (polls.ts). */
+  | { kind: 'sendPoll'; nonce: string; attemptId: string; delaySeconds: number; count: number }
   /** A work message that starts the item (again): now, after a delay, under the attempt that holds it. */
   | { kind: 'sendStart'; delaySeconds?: number; attemptId?: string; releaseId?: string }
   /** A release found its system away again: the item stays held, free for the next release. */
@@ -452,7 +471,7 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
  */
 function renewed(item: ItemRecord, newRequest: true | undefined): ItemRecord {
   if (!newRequest) return item;
-  const { callbackNonce: _nonce, keptAnswer: _kept, ...rest } = item;
+  const { callbackNonce: _nonce, keptAnswer: _kept, interimAttributes: _learnt, ...rest } = item;
   return { ...rest, requestGeneration: (item.requestGeneration ?? 0) + 1 };
 }
 
@@ -486,16 +505,15 @@ function arrived(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'arriv
     case 'notYet':
       // A wait longer than SQS's 15 minutes hops.
       return { effects: [{ kind: 'sendRetry', at: arrival.dueAt }] };
-    case 'awaitCallback':
-      return {
-        effects: [
-          {
-            kind: 'sendDeadline',
-            nonce: nonceOf(item) ?? callbackNonce(event.deliveryId),
-            dueAt: arrival.deadline,
-          },
-        ],
-      };
+    case 'awaitCallback': {
+      const nonce = nonceOf(item) ?? callbackNonce(event.deliveryId);
+      // Its first delivery may have died before it sent the first poll: polling again now does no harm.
+      const poll: Effect[] =
+        item.awaiting?.poll && item.attemptId
+          ? [{ kind: 'sendPoll', nonce, attemptId: item.attemptId, delaySeconds: 0, count: 0 }]
+          : [];
+      return { effects: [{ kind: 'sendDeadline', nonce, dueAt: arrival.deadline }, ...poll] };
+    }
     case 'orderFailed':
       return { effects: [{ kind: 'log', level: 'info', message: 'item of a failed order not started' }] };
     case 'ignore':
@@ -673,15 +691,32 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
   }
   if (outcome.awaitingUntil !== undefined) {
     // The wait starts when the system accepted the callout; its deadline is counted from then.
-    const since = outcome.response?.receivedAt ?? now.toISOString();
-    const awaiting = { since, deadline: outcome.awaitingUntil };
+    const since = outcome.awaitingSince ?? outcome.response?.receivedAt ?? now.toISOString();
+    const { poll } = outcome;
+    const awaiting: Awaiting = {
+      since,
+      deadline: outcome.awaitingUntil,
+      ...(poll ? { poll: { path: poll.path } } : {}),
+    };
     const attempt = attemptOf(item, outcome, { kind: 'accepted', until: awaiting.deadline }, now);
+    const nonce = nonceOf(item) ?? callbackNonce(deliveryId);
     return {
       // Refused when its callback came before this answer and finished the item: what was sent is kept
       // all the same (the store keeps the attempt before it writes the wait).
       write: { kind: 'await', attemptId: deliveryId, outcome: { ...outcomeOf(outcome), attempt }, awaiting },
       effects: [
-        { kind: 'sendDeadline', nonce: nonceOf(item) ?? callbackNonce(deliveryId), dueAt: awaiting.deadline },
+        { kind: 'sendDeadline', nonce, dueAt: awaiting.deadline },
+        ...(poll
+          ? [
+              {
+                kind: 'sendPoll' as const,
+                nonce,
+                attemptId: deliveryId,
+                delaySeconds: poll.delaySeconds,
+                count: 0,
+              },
+            ]
+          : []),
       ],
     };
   }
@@ -763,22 +798,27 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
           body: answer.body,
           ...(overtaken ? { overtaken } : {}),
           afterVersion: item.version ?? 0,
+          // Learnt while it still waits; an update overtaken by its final answer has nothing to add to.
+          ...(answer.attributes && !overtaken ? { attributes: answer.attributes } : {}),
         }),
         effects: [],
         // Kept before, under its id.
         whenRefused: { ignored: 'duplicate' },
       };
-    case 'completed':
+    case 'completed': {
       if (!answer.attributes) return { effects: [], next: 'mapAnswer' };
+      // What interim updates said comes first: the final answer's attributes win where both name one.
+      const attributes = { ...item.interimAttributes, ...answer.attributes };
       return {
-        write: write({ kind: 'completed', attributes: answer.attributes, body: answer.body }),
-        effects: [{ kind: 'finish', state: 'Completed', attributes: answer.attributes }],
+        write: write({ kind: 'completed', attributes, body: answer.body }),
+        effects: [{ kind: 'finish', state: 'Completed', attributes }],
         whenRefused: { ignored: 'not-waiting' },
       };
+    }
     case 'failed':
     case 'unusable': {
       const failure: CalloutFailure =
-        answer.status === 'failed' ? { kind: 'failedAnswer' } : { kind: 'unusable' };
+        answer.status === 'failed' ? (answer.failure ?? { kind: 'failedAnswer' }) : { kind: 'unusable' };
       if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
       const change = failedChange(item, event, failure, answer.error, answer.body, now);
       return { write: write(change), effects: afterFailure(change), whenRefused: { ignored: 'not-waiting' } };

@@ -138,6 +138,14 @@ export interface OrderRecord {
  * procedure's trace) is its log, kept in records of their own (item-log.ts); `ItemDetail` is the two
  * together, as operators see the item.
  */
+/** The wait of an asynchronous callout its system accepted. */
+export interface Awaiting {
+  since: string;
+  deadline: string;
+  /** Polled: the status path (under the system's base URL) its polls ask. */
+  poll?: { path: string };
+}
+
 export interface ItemRecord {
   orderId: string;
   /** Unique in the order: `<planId>.<planItemId>[.<lineSeq>]` (see itemKey). */
@@ -231,8 +239,16 @@ export interface ItemRecord {
    * conditional on this being absent or past `until`), so nothing runs with values about to change.
    */
   amendFreeze?: { revision: number; until: string };
-  /** An asynchronous callout its system accepted: since when it waits, and until when. */
-  awaiting?: { since: string; deadline: string };
+  /**
+   * An asynchronous callout its system accepted: since when it waits, and until when; for an interface
+   * that polls, the status path its polls ask (filled from the accepting answer).
+   */
+  awaiting?: Awaiting;
+  /**
+   * What interim updates of its current request said they learnt so far (a callback or status mapping's
+   * `attributes`): shown while it waits, and written with the final answer's attributes when it completes.
+   */
+  interimAttributes?: Record<string, unknown>;
   /** The callback (or `deadline:<nonce>`) that ended the latest attempt's wait, so it is not applied twice. */
   finishedBy?: string;
   /** Attributes this item wrote to the order context (kept so a replay writes the same). */

@@ -2,6 +2,7 @@ import type { HoldInfo } from '../domain/availability';
 import type { OrderChangeEvent } from '../domain/item-lifecycle';
 import type {
   AttemptRecord,
+  Awaiting,
   ItemDetail,
   ItemRecord,
   KeptAnswer,
@@ -273,7 +274,7 @@ export interface OrderStore {
     key: string,
     attemptId: string,
     outcome: ItemOutcome,
-    awaiting: { since: string; deadline: string },
+    awaiting: Awaiting,
     at: string,
   ): Promise<boolean>;
   /**

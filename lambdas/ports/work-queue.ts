@@ -40,6 +40,22 @@ export interface CallbackDeadlineMessage {
 }
 
 /**
+ * Asks a polled system for the status of the work it accepted (SystemInterface.polling), for the attempt
+ * that waits on it; a poll that finds the attempt no longer waiting does nothing.
+ */
+export interface PollStatusMessage {
+  kind: 'poll';
+  orderId: string;
+  itemKey: string;
+  /** The wait it polls for (see callbackNonce). */
+  nonce: string;
+  /** The attempt that waits: a later attempt polls for itself. */
+  attemptId: string;
+  /** Polls sent before this one in the attempt's wait: how far the interval has grown. */
+  count: number;
+}
+
+/**
  * Moves an order's cancellation on (use-cases/cancel-order.ts): assesses it, carries it out, starts the
  * compensations that may run, and ends it once they are done. Sent when it is asked for and as each
  * compensation finishes; each handling picks up where the order stands, so a second changes nothing.
@@ -54,7 +70,8 @@ export type WorkQueueMessage =
   | StartItemMessage
   | CallbackDeadlineMessage
   | HealthProbeMessage
-  | CancelOrderMessage;
+  | CancelOrderMessage
+  | PollStatusMessage;
 
 export interface WorkQueue {
   /** Sends now, or after `delaySeconds` (at most 900, SQS's limit). */

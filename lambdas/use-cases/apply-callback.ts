@@ -1,10 +1,17 @@
-import { type CallbackMessage, keepsAnswerFor, parseCorrelationId, waitsUnder } from '../domain/callback';
+import {
+  type CallbackMessage,
+  keepsAnswerFor,
+  outcomeOfMessage,
+  parseCorrelationId,
+  waitsUnder,
+} from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
 import { type Catalog, calloutTargetOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { CallbackAnswer } from '../domain/item-decisions';
 import { evaluateAttributeMapping } from '../domain/mapping';
 import type { ItemRecord } from '../domain/orchestration';
+import type { SystemOutcome } from '../domain/system-outcome';
 import type { OrderAggregate, OrderStore } from '../ports/order-store';
 import type { PlanTasks } from '../ports/plan-tasks';
 import type { RetryRuleStore } from '../ports/retry-rule-store';
@@ -108,22 +115,18 @@ export async function applyCallback(
   const correlation = parseCorrelationId(message.correlationId);
   const aggregate = correlation && (await deps.store.getAggregate(correlation.orderId));
   const item = correlation && aggregate?.items.get(correlation.itemKey);
+  const outcome = outcomeOfMessage(message);
   const context = {
     correlationId: message.correlationId,
     callbackId: message.callbackId,
-    status: message.body.status,
+    status: outcome.status,
   };
   if (!correlation || !aggregate || !item) {
     logger.warn('callback for an unknown correlation changed nothing', context);
     return 'unknown';
   }
   const { body } = message;
-  const answer: CallbackAnswer =
-    body.status === 'inProgress'
-      ? { status: 'inProgress', ...(body.note ? { note: body.note } : {}), body }
-      : body.status === 'failed'
-        ? { status: 'failed', body, error: `the system reported failure: ${reportedFailure(body)}` }
-        : { status: 'completed', body };
+  const answer = callbackAnswerOf(outcome, body);
   const target = calloutTargetOf(deps.catalog, item);
   const { order, done } = aggregate;
   const {
@@ -171,7 +174,7 @@ export async function applyCallback(
   if (current?.finishedBy === message.callbackId) return 'duplicate';
   // Its attempt ended meanwhile (the worker's write of a lost answer came first, the system's callback
   // right behind it), or another attempt of the same request started: decided again on what it is now.
-  const final = message.body.status !== 'inProgress';
+  const final = outcome.status !== 'inProgress';
   if (
     current &&
     final &&
@@ -181,6 +184,32 @@ export async function applyCallback(
     throw new Error('the item kept moving while its answer was applied; the callback is tried again');
   }
   return 'not-waiting';
+}
+
+/**
+ * What a system's later answer — a callback, or a status poll's answer — says to the item's lifecycle. A
+ * completed outcome with attributes was mapped already (a callback or status mapping); one without is
+ * mapped by the interface's async-response mapping when it applies.
+ */
+export function callbackAnswerOf(outcome: SystemOutcome, body: unknown): CallbackAnswer {
+  const attributes =
+    outcome.attributes !== undefined && Object.keys(outcome.attributes).length > 0
+      ? { attributes: outcome.attributes }
+      : {};
+  switch (outcome.status) {
+    case 'inProgress':
+      return { status: 'inProgress', ...(outcome.note ? { note: outcome.note } : {}), body, ...attributes };
+    case 'failed':
+      return {
+        status: 'failed',
+        body,
+        error: `the system reported failure: ${outcome.reason ?? reportedFailure(body)}`,
+      };
+    case 'completed':
+      return outcome.attributes !== undefined
+        ? { status: 'completed', body, attributes: outcome.attributes }
+        : { status: 'completed', body };
+  }
 }
 
 /** A completed answer through its interface's async-response mapping: its attributes, or why it is unusable. */
@@ -205,7 +234,9 @@ async function mapAnswer(
 }
 
 /** What a system said went wrong, from its failure answer. */
-function reportedFailure(body: Record<string, unknown>): string {
+function reportedFailure(answer: unknown): string {
+  if (answer === null || typeof answer !== 'object') return 'no reason given';
+  const body = answer as Record<string, unknown>;
   const error = body.error as { code?: unknown; message?: unknown } | undefined;
   if (error && typeof error === 'object') {
     return (

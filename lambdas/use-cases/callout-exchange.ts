@@ -11,14 +11,16 @@ import {
   requestRecord,
   systemUrl,
 } from '../domain/callout';
-import { DEFAULT_ASYNC_TIMEOUT_SECONDS } from '../domain/catalog';
+import { DEFAULT_ASYNC_TIMEOUT_SECONDS, pollDelaySeconds } from '../domain/catalog';
 import { CalloutError, MappingError } from '../domain/errors';
 import { isAsyncAdapter } from '../domain/integration-adapters';
 import type { Answer } from '../domain/item-decisions';
 import { tooDeep } from '../domain/json-depth';
 import type { CalloutOutcomeClass } from '../domain/metrics';
 import type { ItemRecord } from '../domain/orchestration';
+import { expandPath } from '../domain/path-template';
 import { type CalloutFailure, retryAfterSeconds } from '../domain/retry-rules';
+import { mappableHeaders } from '../domain/system-outcome';
 import type { HttpRequest, HttpResponse } from '../ports/http-client';
 import type { HealthProbeMessage } from '../ports/work-queue';
 import { logger } from '../shared/logger';
@@ -192,10 +194,28 @@ async function calloutOnce(
   const scrubbed = { ...answer, body: scrubSecrets(answer.body, secrets) };
   if (asynchronous && (iface.acceptedStatuses ?? [202]).includes(answer.status)) {
     const timeoutSeconds = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
+    const accepted = parseIfJson(scrubbed.body);
+    const response = { ...responseRecord, body: accepted };
+    let poll: Answer['poll'];
+    if (iface.polling) {
+      // The status path names the work as the acceptance did (its job id), or as the order does.
+      try {
+        const seen = {
+          ...input,
+          response: accepted ?? null,
+          responseHeaders: mappableHeaders(answer.headers ?? {}),
+        };
+        const path = await expandPath(iface.polling.path, seen, iface.id);
+        poll = { path, delaySeconds: pollDelaySeconds(iface.polling, 0) };
+      } catch (error) {
+        return { request, response, error: describe(error, secrets), failure: { kind: 'unusable' } };
+      }
+    }
     return {
       request,
-      response: { ...responseRecord, body: parseIfJson(scrubbed.body) },
+      response,
       awaitingUntil: new Date(receivedAt.getTime() + timeoutSeconds * 1000).toISOString(),
+      ...(poll ? { poll } : {}),
     };
   }
   try {

@@ -238,6 +238,20 @@ async function carryOutOne(deps: DriverDeps, item: ItemRecord, effect: Effect, s
         nonce: effect.nonce,
         dueAt: effect.dueAt,
       });
+    case 'sendPoll':
+      return deps.queue.send(
+        [
+          {
+            kind: 'poll',
+            orderId,
+            itemKey: key,
+            nonce: effect.nonce,
+            attemptId: effect.attemptId,
+            count: effect.count,
+          },
+        ],
+        { delaySeconds: effect.delaySeconds },
+      );
     case 'sendStart': {
       const message = {
         kind: 'start' as const,

@@ -1,6 +1,5 @@
 import { scrubJson } from '../domain/authenticator';
 import {
-  type CallbackBody,
   callbackBodySchema,
   callbackIdOf,
   keepsAnswerFor,
@@ -10,8 +9,15 @@ import {
 } from '../domain/callback';
 import { type CallbackKeyRing, checkCallbackProof } from '../domain/callback-keys';
 import type { Catalog } from '../domain/catalog';
-import { ConflictError, NotFoundError, UnauthorizedError } from '../domain/errors';
+import {
+  ConflictError,
+  MappingError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../domain/errors';
 import type { ItemRecord } from '../domain/orchestration';
+import { mapSystemAnswer, outcomeOfOwnShape, type SystemOutcome } from '../domain/system-outcome';
 import { checkWebhook, type WebhookHeaders } from '../domain/webhook-signature';
 import type { CallbackQueue } from '../ports/callback-queue';
 import type { OrderStore } from '../ports/order-store';
@@ -23,8 +29,8 @@ export interface ReceiveCallbackDeps {
   queue: CallbackQueue;
   /** The ring of keys that sign callback URLs. */
   keys: () => Promise<CallbackKeyRing>;
-  /** Which interfaces want their callbacks signed, and by which system. */
-  catalog: Pick<Catalog, 'interfaces'>;
+  /** Which interfaces want their callbacks signed, and by which system; their callback mappings. */
+  catalog: Pick<Catalog, 'interfaces' | 'mappings'>;
   /** The keys a system signs its callbacks with (its callback secret). */
   systemKeys: (systemId: string) => Promise<Buffer[]>;
   now: () => Date;
@@ -47,6 +53,8 @@ export interface CallbackRequest {
   idempotencyKey?: string;
   /** The Standard Webhooks headers, when the system signs. */
   webhook?: WebhookHeaders;
+  /** Every header, names in lower case: what an interface's callback mapping may read. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -58,7 +66,9 @@ export interface CallbackRequest {
  *    this very body, and recent (401 saying what is wrong).
  * 4. A proof past its expiry counts only while the item still waits on its URL (a later attempt of the
  *    same request sent it again, with its own deadline); else 401.
- * 5. The body must be a JSON object with a `status` (400 naming the field).
+ * 5. The body must be a JSON object with a `status` (400 naming the field) — or, when the interface has
+ *    a callback mapping, whatever the system sends (JSON, else text), which the mapping must turn into an
+ *    outcome (400 saying why it could not).
  * 6. A callback seen before (the same `webhook-id`, `Idempotency-Key`, or body) gets the same answer as
  *    the first time, whatever the item's state now; a new one for an item no longer waiting for it is
  *    refused (409) — unless it is a final answer to the request the item's next attempt repeats, which is
@@ -117,17 +127,17 @@ export async function receiveCallback(
       `the callback URL expired at ${proof.expiresAt.toISOString()}, when its callout's wait ended`,
     );
   }
-  const body: CallbackBody = parseWith(callbackBodySchema, request.parseBody());
+  const { body, outcome } = await readCallback(deps, iface, request);
 
   const receipt: CallbackReceipt = { correlationId, callbackId, status: 'accepted' };
   if (keptBefore) return receipt;
-  const final = body.status !== 'inProgress';
+  const final = outcome.status !== 'inProgress';
   const forNextAttempt = final && (keepsAnswerFor(item, nonce) || takesLateAnswer(item, nonce));
   if (!waitsUnder(item, nonce) && !forNextAttempt) {
     logger.warn('callback for an item that no longer waits for it', {
       correlationId,
       state: item.state,
-      status: body.status,
+      status: outcome.status,
     });
     throw new ConflictError(
       item.state === 'Running'
@@ -136,9 +146,58 @@ export async function receiveCallback(
     );
   }
   // A system may echo its callback URL: the proof is a credential and goes no further than this door.
-  const kept = scrubJson(body, [request.proof ?? '']);
-  await deps.queue.send({ correlationId, callbackId, body: kept, receivedAt: now.toISOString() });
+  const secrets = [request.proof ?? ''];
+  await deps.queue.send({
+    correlationId,
+    callbackId,
+    body: scrubJson(body, secrets),
+    outcome: scrubJson(outcome, secrets),
+    receivedAt: now.toISOString(),
+  });
   return receipt;
+}
+
+/**
+ * The callback's body and what it comes to: by its `status` (Switchboard's own shape), or through its
+ * interface's callback mapping, which reads the system's own vocabulary — its body (JSON, else text)
+ * and its headers.
+ */
+async function readCallback(
+  deps: ReceiveCallbackDeps,
+  iface: Catalog['interfaces'][string] | undefined,
+  request: CallbackRequest,
+): Promise<{ body: unknown; outcome: SystemOutcome }> {
+  const mapping = iface?.callbackMapping;
+  if (mapping === undefined) {
+    const body = parseWith(callbackBodySchema, request.parseBody());
+    return { body, outcome: outcomeOfOwnShape(body) };
+  }
+  let body: unknown;
+  try {
+    body = request.parseBody();
+  } catch (error) {
+    // Not JSON: the mapping reads its text (a system that calls back in XML, or form fields).
+    if (!(error instanceof ValidationError)) throw error;
+    body = request.rawBody;
+  }
+  const expression = deps.catalog.mappings[mapping];
+  try {
+    if (expression === undefined) throw new MappingError(mapping, 'is not in the catalog');
+    const { outcome } = await mapSystemAnswer(mapping, expression, {
+      body,
+      headers: request.headers ?? {},
+    });
+    return { body, outcome };
+  } catch (error) {
+    if (!(error instanceof MappingError)) throw error;
+    logger.warn('callback refused: its mapping could not read it', {
+      interface: iface?.id,
+      why: error.message,
+    });
+    throw new ValidationError([
+      { field: 'body', message: `interface "${iface?.id}" could not read this callback: ${error.message}` },
+    ]);
+  }
 }
 
 /**

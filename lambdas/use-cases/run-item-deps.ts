@@ -16,6 +16,7 @@ import type {
   CallbackDeadlineMessage,
   CancelOrderMessage,
   HealthProbeMessage,
+  PollStatusMessage,
   StartItemMessage,
   WorkQueue,
 } from '../ports/work-queue';
@@ -70,4 +71,5 @@ export type WorkMessage =
   | StartItemMessage
   | CallbackDeadlineMessage
   | HealthProbeMessage
-  | CancelOrderMessage;
+  | CancelOrderMessage
+  | PollStatusMessage;

@@ -1,7 +1,7 @@
 import { planItemOf } from '../../statemachines/compile-plan';
 import type { PlanItem } from '../../statemachines/plan-definition';
 import { type CallbackMessage, callbackBodySchema, correlationIdOf } from '../domain/callback';
-import { mappingInput } from '../domain/callout';
+import { mappingExpression, mappingInput } from '../domain/callout';
 import { nothingToUndo } from '../domain/cancellation';
 import { calloutTargetOf, plannedItemOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
@@ -9,6 +9,7 @@ import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
 import { evaluateMapping } from '../domain/mapping';
 import { type ItemRecord, prerequisitesDone } from '../domain/orchestration';
+import { mapSystemAnswer } from '../domain/system-outcome';
 import type { OrderAggregate } from '../ports/order-store';
 import { addLogKeys, logger } from '../shared/logger';
 import { applyCallback } from './apply-callback';
@@ -25,6 +26,7 @@ import {
 import { callout, describe, probeHealth } from './callout-exchange';
 import { carryOutCancellation } from './cancel-order';
 import { drive, type FindOut, type Scene } from './item-driver';
+import { pollStatus, resumePolling } from './poll-status';
 import { mapAttributes, runProcedureItem } from './procedure-item';
 import type { RunItemDeps, WorkMessage } from './run-item-deps';
 
@@ -54,6 +56,7 @@ export async function runItem(deps: RunItemDeps, message: WorkMessage, messageId
   const at = () => deps.now().toISOString();
   if ('kind' in message && message.kind === 'deadline') return checkDeadline(deps, message);
   if ('kind' in message && message.kind === 'probe') return probeHealth(deps, message);
+  if ('kind' in message && message.kind === 'poll') return pollStatus(deps, message);
   if ('kind' in message && message.kind === 'cancel') {
     const { cancellations, plans } = deps;
     if (!cancellations || !plans)
@@ -199,6 +202,32 @@ async function keptAnswerOf(deps: RunItemDeps, item: ItemRecord): Promise<Callba
   const kept = item.keptAnswer;
   if (!kept || kept.nonce !== item.callbackNonce) return undefined;
   const stored = await deps.store.keptAnswerBody(item.orderId, item.key, kept);
+  const correlationId = correlationIdOf({ orderId: item.orderId, itemKey: item.key, nonce: kept.nonce });
+  const mapping = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.callbackMapping : undefined;
+  if (stored && mapping !== undefined) {
+    // In the system's own vocabulary: read again by the mapping (which sees no headers this time).
+    try {
+      const { outcome } = await mapSystemAnswer(mapping, mappingExpression(deps.catalog, mapping), {
+        body: stored.body,
+        headers: {},
+      });
+      return {
+        correlationId,
+        callbackId: kept.callbackId,
+        body: stored.body,
+        outcome,
+        receivedAt: kept.receivedAt,
+      };
+    } catch (error) {
+      if (!(error instanceof MappingError)) throw error;
+      logger.warn('the answer kept for this request cannot be read again; asking its system', {
+        orderId: item.orderId,
+        itemKey: item.key,
+        why: error.message,
+      });
+      return undefined;
+    }
+  }
   const body = callbackBodySchema.safeParse(stored?.body);
   if (!body.success) {
     logger.warn('the answer kept for this request is not there; asking its system', {
@@ -209,7 +238,7 @@ async function keptAnswerOf(deps: RunItemDeps, item: ItemRecord): Promise<Callba
     return undefined;
   }
   return {
-    correlationId: correlationIdOf({ orderId: item.orderId, itemKey: item.key, nonce: kept.nonce }),
+    correlationId,
     callbackId: kept.callbackId,
     body: body.data,
     receivedAt: kept.receivedAt,
@@ -285,7 +314,11 @@ async function perform(
     return { kind: 'answered', deliveryId, outcome: { error } };
   }
   const { target } = admission;
-  const outcome = await callout(deps, item, input, admission, deliveryId);
+  // Released from a hold that came while it was polled: it polls on, its request is not sent again.
+  const outcome =
+    item.awaiting?.poll && target.iface.polling
+      ? await resumePolling(deps, item, target)
+      : await callout(deps, item, input, admission, deliveryId);
   // The circuit breaker took its system Down as this callout failed to connect: it waits with the rest.
   if (outcome.holdReason !== undefined)
     return { kind: 'held', deliveryId, hold: holdOf(target, outcome.holdReason) };

@@ -212,12 +212,17 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
         message: `only an async-rest interface takes callbacks; this one's adapter is "${iface.adapter}"`,
       });
     }
-    for (const field of ['requestMapping', 'responseMapping', 'asyncResponseMapping'] as const) {
-      const name = iface[field];
+    const named = [
+      ...(['requestMapping', 'responseMapping', 'asyncResponseMapping', 'callbackMapping'] as const).map(
+        (field) => ({ where: field as string, name: iface[field] }),
+      ),
+      { where: 'polling.statusMapping', name: iface.polling?.statusMapping },
+    ];
+    for (const { where, name } of named) {
       if (name !== undefined && !(name in mappings) && !invalidMappings.has(name)) {
         problems.push({
           file,
-          where: field,
+          where,
           message: `unknown mapping "${name}" (expected mappings/${name}.jsonata)`,
         });
       }

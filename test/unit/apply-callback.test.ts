@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { SQSEvent } from 'aws-lambda';
 import { handleCallbackBatch } from '../../lambdas/callback-correlator/handler';
-import type { CallbackMessage } from '../../lambdas/domain/callback';
+import type { CallbackBody } from '../../lambdas/domain/callback';
 import { callbackNonce, correlationIdOf } from '../../lambdas/domain/callback';
 import type { Comeback, Redelivery } from '../../lambdas/ports/redelivery';
 import { applyCallback } from '../../lambdas/use-cases/apply-callback';
@@ -191,7 +191,7 @@ describe('applyCallback', () => {
     ['a note only', { status: 'failed', note: 'no capacity' }, 'no capacity'],
     ['nothing', { status: 'failed' }, 'no reason given'],
     ['an error without code or message', { status: 'failed', error: { reason: 'x' } }, '{"reason":"x"}'],
-  ] as [string, CallbackMessage['body'], string][]) {
+  ] as [string, CallbackBody, string][]) {
     it(`says what it can of a failure that gives ${what}`, async (t) => {
       const { correlator, store, correlationId } = await waiting(t);
 
