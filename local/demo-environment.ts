@@ -24,7 +24,7 @@ export interface DemoEnvironmentOptions {
   /** The API's port; 0 picks a free one. */
   port: number;
   host?: string;
-  /** `fixed`: the catalog's demo ports (4101–4105); `free`: any free ports, passed to synth as base URLs. */
+  /** `fixed`: the catalog's demo ports (4101–4108); `free`: any free ports, passed to synth as base URLs. */
   systemPorts: 'fixed' | 'free';
   latencyMs?: number;
   /** How long the simulated activation takes to send its final callback (the benchmark sends its own). */
@@ -55,6 +55,7 @@ const demoCredentialsSchema = z.object({
   'billing-basic': credentialSchemas.basic,
   'scheduling-api-key': credentialSchemas['api-key'],
   'callbacks:activation': systemCallbackSecretSchema,
+  'porting-bearer': credentialSchemas.bearer,
 });
 
 /**

@@ -59,3 +59,27 @@ export function demoTvOrder(installation: 'technician' | 'self' = 'self') {
     ],
   };
 }
+
+/**
+ * A voice line that keeps the customer's number (the demo's third offering): ported in from its donor
+ * operator, then provisioned on the legacy platform. A number ending in 99 is one the donor does not
+ * hold, and its port is rejected.
+ */
+export function demoVoiceOrder(phoneNumber = '+441632960001', externalId?: string) {
+  return {
+    ...(externalId ? { externalId } : {}),
+    productOrderItem: [
+      {
+        id: 'voice',
+        action: 'add',
+        productOffering: { id: 'voice-line' },
+        product: {
+          productCharacteristic: [
+            { name: 'phoneNumber', value: phoneNumber },
+            { name: 'donorOperator', value: 'Acme Telecom' },
+          ],
+        },
+      },
+    ],
+  };
+}

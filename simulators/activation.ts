@@ -259,7 +259,7 @@ export async function startActivation(options: ActivationOptions): Promise<Activ
 }
 
 /** The callback URL from the header, else from the body; or the 400 body saying what is wrong with it. */
-function callbackUrlOf(request: SimulatedRequest): string | { error: string; field: 'callback-url' } {
+export function callbackUrlOf(request: SimulatedRequest): string | { error: string; field: 'callback-url' } {
   const header = request.headers['callback-url'];
   const body = request.body as { callbackUrl?: unknown } | undefined;
   const value = typeof header === 'string' ? header : body?.callbackUrl;

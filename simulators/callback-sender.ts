@@ -48,8 +48,8 @@ export interface CallbackDelivery {
 export interface CallbackSender {
   /** Every send, in the order sent. */
   sent: SentCallback[];
-  /** Sends one callback, re-sending as needed, tracked until done. */
-  deliver(url: string, idempotencyKey: string, body: unknown): CallbackDelivery;
+  /** Sends one callback (with any headers of the system's own), re-sending as needed, tracked until done. */
+  deliver(url: string, idempotencyKey: string, body: unknown, headers?: Record<string, string>): CallbackDelivery;
   /** Runs work in the background, tracked until it finishes; skipped once stopped. */
   background(work: () => Promise<void>): void;
   /** Waits, unless stopped first: true when the time passed, false when stopped. */
@@ -100,7 +100,13 @@ export function createCallbackSender(options: CallbackSenderOptions = {}): Callb
   };
 
   /** Sends once; true when the answer calls for a re-send. */
-  const attempt = async (url: string, idempotencyKey: string, body: unknown, n: number) => {
+  const attempt = async (
+    url: string,
+    idempotencyKey: string,
+    body: unknown,
+    n: number,
+    headers: Record<string, string>,
+  ) => {
     const record: SentCallback = { url, idempotencyKey, body, attempt: n, sentAt: new Date() };
     sent.push(record);
     try {
@@ -110,6 +116,7 @@ export function createCallbackSender(options: CallbackSenderOptions = {}): Callb
         headers: {
           'content-type': 'application/json',
           'idempotency-key': idempotencyKey,
+          ...headers,
           ...(options.signingSecret ? webhookHeaders(options.signingSecret, idempotencyKey, text) : {}),
         },
         body: text,
@@ -126,15 +133,20 @@ export function createCallbackSender(options: CallbackSenderOptions = {}): Callb
     }
   };
 
-  const deliver = (url: string, idempotencyKey: string, body: unknown): CallbackDelivery => {
+  const deliver = (
+    url: string,
+    idempotencyKey: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): CallbackDelivery => {
     if (stopping.signal.aborted) return { firstAttempt: Promise.resolve(), done: Promise.resolve() };
-    const first = attempt(url, idempotencyKey, body, 1);
+    const first = attempt(url, idempotencyKey, body, 1, headers);
     const done = track(
       (async () => {
         let again = await first;
         for (let n = 2; again && n <= retries + 1; n++) {
           if (!(await pause(retryDelayMs * 2 ** (n - 2)))) return;
-          again = await attempt(url, idempotencyKey, body, n);
+          again = await attempt(url, idempotencyKey, body, n, headers);
         }
       })(),
     );

@@ -3,14 +3,17 @@ import { type ActivationOptions, type ActivationSystem, startActivation } from '
 import { type BilledCharge, startBilling } from './billing';
 import type { CallbackSenderOptions } from './callback-sender';
 import { type Inventory, startInventory } from './inventory';
+import { type LineProvisioningSystem, startLineProvisioning } from './line-provisioning';
 import { type SentMessage, startNotification } from './notification';
+import { type NumberPortingSystem, startNumberPorting } from './number-porting';
 import { type BookedSlot, startScheduling } from './scheduling';
 import type { Fault, SimulatedRequest, SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
 
 /**
- * The DSL order demo's three fulfilment systems, each guarding itself the way its real counterpart
- * would: the inventory with an API key in `x-api-key`, activation with OAuth 2.0 client credentials from
- * its own `/oauth2/token`, and the legacy billing system with HTTP basic.
+ * The demo's fulfilment systems, each guarding itself the way its real counterpart would: the inventory
+ * with an API key in `x-api-key`, activation with OAuth 2.0 client credentials from its own
+ * `/oauth2/token`, the legacy billing system with HTTP basic, number porting with a bearer token. Number
+ * porting calls back in its own vocabulary; line provisioning cannot call back and is polled.
  */
 
 /** Shaped exactly like the local runtime's secrets file, so one object can feed both sides of a demo. */
@@ -21,6 +24,7 @@ export interface DemoCredentials {
   'scheduling-api-key': { apiKey: string };
   /** The secret activation signs its callbacks with (Standard Webhooks), as the catalog's interface wants. */
   'callbacks:activation': { secret: string };
+  'porting-bearer': { token: string };
 }
 
 export interface DemoSystemPorts {
@@ -29,6 +33,8 @@ export interface DemoSystemPorts {
   billing: number;
   scheduling: number;
   notification: number;
+  porting: number;
+  provisioning: number;
 }
 
 /** The ports the demo catalog points its systems at. */
@@ -38,6 +44,8 @@ export const DEMO_SYSTEM_PORTS: DemoSystemPorts = {
   billing: 4103,
   scheduling: 4104,
   notification: 4105,
+  porting: 4107,
+  provisioning: 4108,
 };
 
 /** Every demo system on any free port. */
@@ -47,6 +55,8 @@ export const FREE_DEMO_PORTS: DemoSystemPorts = {
   billing: 0,
   scheduling: 0,
   notification: 0,
+  porting: 0,
+  provisioning: 0,
 };
 
 export interface DemoSystemsOptions {
@@ -72,6 +82,10 @@ export interface DemoSystems {
   billing: SimulatedSystem & { charges: BilledCharge[] };
   scheduling: SimulatedSystem & { slots: BookedSlot[] };
   notification: SimulatedSystem & { messages: SentMessage[] };
+  /** Calls back in its own vocabulary (a callback mapping reads it). */
+  porting: NumberPortingSystem;
+  /** Cannot call back: it is polled. */
+  provisioning: LineProvisioningSystem;
   /** Each system's base URL by its catalog id (what synth takes as switchboard:systemBaseUrls). */
   urls: Record<keyof DemoSystemPorts, string>;
   stop(): Promise<void>;
@@ -86,6 +100,7 @@ export function demoCredentials(): DemoCredentials {
     'billing-basic': { username: `switchboard-${suffix()}`, password: secret() },
     'scheduling-api-key': { apiKey: secret() },
     'callbacks:activation': { secret: `whsec_${randomBytes(32).toString('base64')}` },
+    'porting-bearer': { token: secret() },
   };
 }
 
@@ -132,14 +147,23 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       auth: { type: 'api-key', header: 'x-api-key', apiKey: scheduling.apiKey },
     }),
     startNotification({ port: ports.notification, latencyMs, ...faultsOf('notification') }),
+    startNumberPorting({
+      port: ports.porting,
+      latencyMs,
+      ...faultsOf('porting'),
+      auth: { type: 'bearer', token: options.credentials['porting-bearer'].token },
+    }),
+    startLineProvisioning({ port: ports.provisioning, latencyMs, ...faultsOf('provisioning') }),
   ] as const);
-  const [inventory, activation, billing, schedulingSystem, notification] = started;
+  const [inventory, activation, billing, schedulingSystem, notification, porting, provisioning] = started;
   if (
     inventory.status === 'rejected' ||
     activation.status === 'rejected' ||
     billing.status === 'rejected' ||
     schedulingSystem.status === 'rejected' ||
-    notification.status === 'rejected'
+    notification.status === 'rejected' ||
+    porting.status === 'rejected' ||
+    provisioning.status === 'rejected'
   ) {
     // One system failing to start (a port in use, say) must not leave the others holding the process open.
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
@@ -152,6 +176,8 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     billing.value,
     schedulingSystem.value,
     notification.value,
+    porting.value,
+    provisioning.value,
   ];
   return {
     inventory: inventory.value,
@@ -159,12 +185,16 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     billing: billing.value,
     scheduling: schedulingSystem.value,
     notification: notification.value,
+    porting: porting.value,
+    provisioning: provisioning.value,
     urls: {
       inventory: inventory.value.url,
       activation: activation.value.url,
       billing: billing.value.url,
       scheduling: schedulingSystem.value.url,
       notification: notification.value.url,
+      porting: porting.value.url,
+      provisioning: provisioning.value.url,
     },
     stop: async () => {
       await Promise.all(systems.map((system) => system.stop()));

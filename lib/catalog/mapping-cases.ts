@@ -5,12 +5,14 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { evaluateMapping } from '../../lambdas/domain/mapping';
+import { mapSystemAnswer, type SystemAnswerInput } from '../../lambdas/domain/system-outcome';
 
 /**
  * A mapping's fixtures: `mappings/<name>.cases.yaml` beside `<name>.jsonata`, each case what the mapping
  * sees (`input`: order, line, characteristics, prices, attributes, lineAttributes, and for response
- * mappings `response` and `status`) and either the JSON it must produce (`expect`) or a pattern its
- * error must match (`expectError`).
+ * mappings `response` and `status`; for callback and status mappings the system's answer: `body`,
+ * `headers`, and a poll's `status`) and either the JSON it must produce (`expect`) or a pattern its
+ * error must match (`expectError`). A callback or status mapping's result must also be an outcome.
  */
 const casesFileSchema = z
   .object({
@@ -46,6 +48,10 @@ export const casesFileOf = (catalogDir: string, mapping: string) =>
 /** Runs every case of every mapping; a mapping without a cases file is one failure. */
 export async function runMappingCases(catalogDir: string, catalog: Catalog): Promise<MappingCaseResult[]> {
   const results: MappingCaseResult[] = [];
+  // Callback and status mappings must produce an outcome: a case whose result is none fails.
+  const outcomes = new Set(
+    Object.values(catalog.interfaces).flatMap((i) => [i.callbackMapping, i.polling?.statusMapping]),
+  );
   for (const [mapping, expression] of Object.entries(catalog.mappings).sort(([a], [b]) =>
     a.localeCompare(b),
   )) {
@@ -69,7 +75,9 @@ export async function runMappingCases(catalogDir: string, catalog: Catalog): Pro
     for (const testCase of parsed.data.cases) {
       let failure: string | undefined;
       try {
-        const actual = await evaluateMapping(mapping, expression, testCase.input);
+        const actual = outcomes.has(mapping)
+          ? (await mapSystemAnswer(mapping, expression, systemAnswerOf(testCase.input))).result
+          : await evaluateMapping(mapping, expression, testCase.input);
         if (testCase.expectError !== undefined) {
           failure = `expected an error matching /${testCase.expectError}/, got ${JSON.stringify(actual)}`;
         } else if (!isDeepStrictEqual(actual, testCase.expect)) {
@@ -85,4 +93,10 @@ export async function runMappingCases(catalogDir: string, catalog: Catalog): Pro
     }
   }
   return results;
+}
+
+/** A case's input as a callback or status mapping sees it: headers default to none. */
+function systemAnswerOf(input: Record<string, unknown>): SystemAnswerInput {
+  const headers = (input.headers as Record<string, string> | undefined) ?? {};
+  return { ...input, body: input.body, headers } as SystemAnswerInput;
 }

@@ -87,6 +87,8 @@ describe('loadCatalog', () => {
       'billing',
       'inventory',
       'notification',
+      'porting',
+      'provisioning',
       'scheduling',
     ]);
     assert.deepEqual(Object.keys(catalog.procedures), ['book-installation']);
@@ -116,9 +118,18 @@ describe('loadCatalog', () => {
         ['activation-oauth', 'oauth2-client-credentials'],
         ['billing-basic', 'basic'],
         ['inventory-api-key', 'api-key'],
+        ['porting-bearer', 'bearer'],
         ['scheduling-api-key', 'api-key'],
       ],
     );
+    assert.deepEqual(catalog.interfaces['provisioning-create-job']?.polling, {
+      path: '/jobs/{response.jobId}',
+      statusMapping: 'provisioning-status',
+      intervalSeconds: 1,
+      backoffRate: 1.5,
+      maxIntervalSeconds: 5,
+    });
+    assert.equal(catalog.interfaces['porting-port-in']?.callbackMapping, 'porting-callback');
     assert.match(catalog.mappings['reserve-port-request'] ?? '', /bandwidthMbps/);
     const plan = catalog.plans['dsl-broadband'];
     assert.deepEqual(plan?.fulfils, [{ offering: 'dsl-broadband', actions: ['add'] }]);
@@ -837,7 +848,7 @@ describe('loadCatalog: offerings', () => {
   it('loads the demo offerings with what each takes', () => {
     const catalog = loadCatalog(DEMO_CATALOG);
 
-    assert.deepEqual(Object.keys(catalog.offerings).sort(), ['dsl-broadband', 'tv-bundle']);
+    assert.deepEqual(Object.keys(catalog.offerings).sort(), ['dsl-broadband', 'tv-bundle', 'voice-line']);
     assert.deepEqual(
       catalog.offerings['dsl-broadband']?.characteristics.map((c) => [c.name, c.valueType, c.required]),
       [

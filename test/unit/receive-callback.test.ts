@@ -232,7 +232,13 @@ describe('receiveCallback', () => {
     const callbackId = callbackIdOf(nonceIn(correlationId), undefined, raw);
     assert.deepEqual(receipt, { correlationId, callbackId, status: 'accepted' });
     assert.deepEqual(callbackQueue.sent, [
-      { correlationId, callbackId, body: FINAL, receivedAt: '2025-03-01T10:01:00.000Z' },
+      {
+        correlationId,
+        callbackId,
+        body: FINAL,
+        outcome: { status: 'completed' },
+        receivedAt: '2025-03-01T10:01:00.000Z',
+      },
     ]);
     assert.deepEqual(store.item(ORDER, ACTIVATE_ONLY), before);
   });
