@@ -49,7 +49,12 @@ export interface CallbackSender {
   /** Every send, in the order sent. */
   sent: SentCallback[];
   /** Sends one callback (with any headers of the system's own), re-sending as needed, tracked until done. */
-  deliver(url: string, idempotencyKey: string, body: unknown, headers?: Record<string, string>): CallbackDelivery;
+  deliver(
+    url: string,
+    idempotencyKey: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): CallbackDelivery;
   /** Runs work in the background, tracked until it finishes; skipped once stopped. */
   background(work: () => Promise<void>): void;
   /** Waits, unless stopped first: true when the time passed, false when stopped. */

@@ -49,7 +49,9 @@ export interface LineProvisioningSystem extends SimulatedSystem {
  * until the job has been asked about `pollsUntilDone` times: then COMPLETE with its circuit id (FAILED
  * for a product it does not provision: anything but `voice`). An unknown job is 404.
  */
-export async function startLineProvisioning(options: LineProvisioningOptions): Promise<LineProvisioningSystem> {
+export async function startLineProvisioning(
+  options: LineProvisioningOptions,
+): Promise<LineProvisioningSystem> {
   const { callbacks, ...systemOptions } = options;
   const sender = createCallbackSender(callbacks ?? {});
   const jobs: ProvisioningJob[] = [];
@@ -73,7 +75,9 @@ export async function startLineProvisioning(options: LineProvisioningOptions): P
       orderId,
       status: body.product === 'voice' ? 'QUEUED' : 'FAILED',
       polls: 0,
-      ...(body.product === 'voice' ? {} : { error: `product ${String(body.product)} is not provisioned here` }),
+      ...(body.product === 'voice'
+        ? {}
+        : { error: `product ${String(body.product)} is not provisioned here` }),
       ...(typeof url === 'string' ? { callbackUrl: url } : {}),
     };
     if (!known) jobs.push(job);
@@ -120,7 +124,8 @@ export async function startLineProvisioning(options: LineProvisioningOptions): P
 
 /** What the system says of a job, to a status request and on its callback. */
 function document(job: ProvisioningJob) {
-  const progress = job.status === 'RUNNING' ? Math.min(90, Math.round((100 * job.polls) / (job.polls + 2))) : undefined;
+  const progress =
+    job.status === 'RUNNING' ? Math.min(90, Math.round((100 * job.polls) / (job.polls + 2))) : undefined;
   return {
     jobId: job.jobId,
     status: job.status,

@@ -323,7 +323,9 @@ export function onArrival(
     return { kind: 'notYet', dueAt: item.nextAttemptAt };
   if (item.state === 'Running' && item.attemptId !== deliveryId && !leaseExpired(item, now))
     return { kind: 'ignore', why: 'another delivery runs it' };
-  if (item.awaiting) return { kind: 'awaitCallback', deadline: item.awaiting.deadline };
+  // A polled wait held On Hold keeps its wait, and its release runs it: it polls on (poll-status.ts).
+  if (item.state === 'Running' && item.awaiting)
+    return { kind: 'awaitCallback', deadline: item.awaiting.deadline };
   // A compensation, or an amendment's run of an item again, is started by what made it, not by a plan run.
   if (!item.taskTokens?.length && !item.compensates && !item.supersedes)
     return { kind: 'ignore', why: 'its plan has not dispatched it yet' };

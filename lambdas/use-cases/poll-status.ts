@@ -166,11 +166,7 @@ export async function resumePolling(
  * One poll: a GET of the status path under the system's base URL, with its auth, under its rate and
  * circuit breaker; a 2xx answer through the status mapping. Never throws for what the system does.
  */
-export async function pollOnce(
-  deps: RunItemDeps,
-  target: CalloutTarget,
-  path: string,
-): Promise<PollResult> {
+export async function pollOnce(deps: RunItemDeps, target: CalloutTarget, path: string): Promise<PollResult> {
   const { system, iface } = target;
   const polling = iface.polling as Polling;
   const url = systemUrl(system.baseUrl, path);
