@@ -118,9 +118,10 @@ describe('the local EventBridge Scheduler', () => {
   it('invokes the target with the parsed Input when the schedule comes due, and keeps it', async () => {
     // Prepare
     const lambdas = fakeLambdas();
-    const clock = clockBefore(300);
+    // Due a second after the create: long enough that a loaded machine answers the create before it.
+    const plannedAt = Date.now();
+    const clock = clockBefore(1000);
     const { scheduler, client } = await start(lambdas, clock.now);
-    const createdAt = Date.now();
 
     // Act
     const created = await client.send(
@@ -139,7 +140,7 @@ describe('the local EventBridge Scheduler', () => {
     assert.equal(lambdas.calls.length, 1);
     assert.equal(lambdas.calls[0]?.arn, FUNCTION_ARN);
     assert.deepEqual(lambdas.calls[0]?.event, { orderId: 'order-1', action: 'release' });
-    assert.ok((lambdas.calls[0]?.at ?? 0) - createdAt >= 250, 'fired before its due time');
+    assert.ok((lambdas.calls[0]?.at ?? 0) - plannedAt >= 950, 'fired before its due time');
     assert.equal(scheduler.invocations, 1);
     assert.ok(lines.includes(`[scheduler] release-hold-order-1 → ${FUNCTION_ARN}`));
     const kept = await client.send(new GetScheduleCommand({ Name: 'release-hold-order-1' }));

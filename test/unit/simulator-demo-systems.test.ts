@@ -159,8 +159,10 @@ describe('demoCredentials', () => {
       'billing-basic',
       'callbacks:activation',
       'inventory-api-key',
+      'porting-bearer',
       'scheduling-api-key',
     ]);
+    assert.notEqual(one['porting-bearer'].token, two['porting-bearer'].token);
     // A Standard Webhooks secret: whsec_ and base64 of 32 random bytes.
     assert.equal(webhookKey(one['callbacks:activation'].secret).length, 32);
     assert.notEqual(one['callbacks:activation'].secret, two['callbacks:activation'].secret);
