@@ -42,7 +42,8 @@ const itemArb: fc.Arbitrary<ItemRecord> = fc
     >,
     attemptId: fc.option(attempt, { nil: undefined }),
     dispatched: fc.boolean(),
-    awaiting: fc.boolean(),
+    awaiting: fc.constantFrom('no', 'callback', 'poll'),
+    learnt: fc.boolean(),
     retryInMs: fc.option(fc.integer({ min: -60_000, max: 60_000 }), { nil: undefined }),
     finishedBy: fc.option(fc.constantFrom('cb-1', 'cb-2', `deadline:${callbackNonce('a-1')}`), {
       nil: undefined,
@@ -66,7 +67,16 @@ const itemArb: fc.Arbitrary<ItemRecord> = fc
     attemptCount: a.attemptCount,
     ...(a.attemptId ? { attemptId: a.attemptId } : {}),
     ...(a.dispatched ? { taskTokens: ['token-1'] } : {}),
-    ...(a.awaiting ? { awaiting: { since: AT, deadline: later(60_000) } } : {}),
+    ...(a.awaiting !== 'no'
+      ? {
+          awaiting: {
+            since: AT,
+            deadline: later(60_000),
+            ...(a.awaiting === 'poll' ? { poll: { path: '/jobs/J-1' } } : {}),
+          },
+        }
+      : {}),
+    ...(a.learnt ? { interimAttributes: { portDate: '2026-12-09', serviceId: 'interim' } } : {}),
     ...(a.retryInMs !== undefined ? { nextAttemptAt: later(a.retryInMs) } : {}),
     ...(a.finishedBy ? { finishedBy: a.finishedBy } : {}),
     ...(a.leaseInMs !== undefined ? { leaseUntil: later(a.leaseInMs) } : {}),
@@ -90,10 +100,18 @@ const answerArb: fc.Arbitrary<Answer> = fc.oneof(
   fc.constant({ error: 'HTTP 503', failure: { kind: 'status' as const, status: 503 } }),
   fc.constant({ error: 'HTTP 400', failure: { kind: 'status' as const, status: 400 } }),
   fc.constant({ awaitingUntil: later(3_600_000) }),
+  fc.constant({ awaitingUntil: later(3_600_000), poll: { path: '/jobs/J-1', delaySeconds: 5 } }),
 );
 
 const callbackAnswerArb: fc.Arbitrary<CallbackAnswer> = fc.oneof(
   fc.constant({ status: 'inProgress' as const, note: 'working', body: {} }),
+  fc.constant({ status: 'inProgress' as const, body: {}, attributes: { portDate: '2026-12-09' } }),
+  fc.constant({
+    status: 'failed' as const,
+    body: null,
+    error: 'status poll of /jobs/J-1: connection refused',
+    failure: { kind: 'connection' as const },
+  }),
   fc.constant({ status: 'completed' as const, body: {} }),
   fc.constant({ status: 'completed' as const, body: {}, attributes: { serviceId: 's-1' } }),
   fc.constant({ status: 'failed' as const, body: {}, error: 'rejected' }),
@@ -499,5 +517,163 @@ describe('decide: every decision about an item, as one pure function', () => {
       { kind: 'admitted', deliveryId: 'a-3', gate: { kind: 'go' } },
     );
     assert.equal(fresh.write?.kind === 'claim' && fresh.write.nonce, callbackNonce('a-3'));
+  });
+});
+
+describe('decide: systems that answer in their own words, or are polled', () => {
+  const order = { state: 'inProgress' as OrderState, done: [] };
+  const waiting: ItemRecord = {
+    orderId: 'o-1',
+    key: 'voice.provision-line.1',
+    planId: 'voice',
+    planItemId: 'provision-line',
+    type: 'callout',
+    interfaceId: 'provisioning-create-job',
+    dependsOn: [],
+    state: 'Running',
+    attemptId: 'a-1',
+    callbackNonce: callbackNonce('a-1'),
+    taskTokens: ['token-1'],
+    version: 4,
+    createdAt: AT,
+    updatedAt: AT,
+  };
+
+  it('waits on a polled acceptance with its status path, sending its deadline and its first poll', () => {
+    const decision = decide(
+      { item: { ...waiting, leaseUntil: later(20_000) }, order, now: NOW },
+      {
+        kind: 'answered',
+        deliveryId: 'a-1',
+        outcome: { awaitingUntil: later(3_600_000), poll: { path: '/jobs/J-1', delaySeconds: 5 } },
+        target: TARGET,
+      },
+    );
+    assert.equal(decision.write?.kind, 'await');
+    assert.deepEqual(decision.write?.kind === 'await' && decision.write.awaiting, {
+      since: AT,
+      deadline: later(3_600_000),
+      poll: { path: '/jobs/J-1' },
+    });
+    assert.deepEqual(decision.effects, [
+      { kind: 'sendDeadline', nonce: callbackNonce('a-1'), dueAt: later(3_600_000) },
+      { kind: 'sendPoll', nonce: callbackNonce('a-1'), attemptId: 'a-1', delaySeconds: 5, count: 0 },
+    ]);
+  });
+
+  it('goes on with a resumed wait from when it began, not from the poll that resumed it', () => {
+    const decision = decide(
+      { item: { ...waiting, leaseUntil: later(20_000) }, order, now: NOW },
+      {
+        kind: 'answered',
+        deliveryId: 'a-1',
+        outcome: {
+          awaitingUntil: later(3_600_000),
+          awaitingSince: later(-600_000),
+          poll: { path: '/jobs/J-1', delaySeconds: 1 },
+        },
+        target: TARGET,
+      },
+    );
+    assert.equal(decision.write?.kind === 'await' && decision.write.awaiting.since, later(-600_000));
+  });
+
+  it('polls again when the message of a polled wait comes again (its first poll may be lost)', () => {
+    const item = {
+      ...waiting,
+      awaiting: { since: AT, deadline: later(60_000), poll: { path: '/jobs/J-1' } },
+    };
+    const decision = decide({ item, order, now: NOW }, { kind: 'arrived', deliveryId: 'a-1' });
+    assert.deepEqual(decision.effects, [
+      { kind: 'sendDeadline', nonce: callbackNonce('a-1'), dueAt: later(60_000) },
+      { kind: 'sendPoll', nonce: callbackNonce('a-1'), attemptId: 'a-1', delaySeconds: 0, count: 0 },
+    ]);
+  });
+
+  it('runs a polled wait held On Hold when it is released: it polls on rather than waits', () => {
+    const { attemptId: _gone, ...held } = waiting;
+    const item: ItemRecord = {
+      ...held,
+      state: 'OnHold',
+      hold: { systemId: 'provisioning', interfaceId: 'provisioning-create-job', since: AT, reason: 'Down' },
+      awaiting: { since: AT, deadline: later(60_000), poll: { path: '/jobs/J-1' } },
+    };
+    const decision = decide({ item, order, now: NOW }, { kind: 'arrived', deliveryId: 'a-2' });
+    assert.equal(decision.next, 'admit');
+  });
+
+  it('keeps what an interim update learnt, and writes it with the final answer, which wins where both say', () => {
+    const interim = decide(
+      { item: waiting, order, now: NOW },
+      {
+        kind: 'callback',
+        callbackId: 'cb-1',
+        nonce: callbackNonce('a-1'),
+        answer: {
+          status: 'inProgress',
+          body: { state: 'SCHEDULED' },
+          attributes: { portDate: '2026-12-09' },
+        },
+      },
+    );
+    assert.deepEqual(interim.write?.kind === 'callback' && interim.write.change, {
+      kind: 'interim',
+      body: { state: 'SCHEDULED' },
+      afterVersion: 4,
+      attributes: { portDate: '2026-12-09' },
+    });
+
+    const learnt = { ...waiting, interimAttributes: { portDate: '2026-12-09', portRef: 'interim' } };
+    const final = decide(
+      { item: learnt, order, now: NOW },
+      {
+        kind: 'callback',
+        callbackId: 'cb-2',
+        nonce: callbackNonce('a-1'),
+        answer: { status: 'completed', body: {}, attributes: { portRef: 'PRT-1' } },
+      },
+    );
+    const attributes = { portDate: '2026-12-09', portRef: 'PRT-1' };
+    assert.deepEqual(final.write?.kind === 'callback' && final.write.change, {
+      kind: 'completed',
+      attributes,
+      body: {},
+    });
+    assert.deepEqual(final.effects, [{ kind: 'finish', state: 'Completed', attributes }]);
+  });
+
+  it('forgets what an interim update learnt when the system refuses the request and a new one is made', () => {
+    const item = { ...waiting, interimAttributes: { portDate: '2026-12-09' }, requestGeneration: 0 };
+    const write: Write = {
+      kind: 'fail',
+      attemptId: 'a-1',
+      error: 'refused',
+      outcome: {},
+      newRequest: true,
+    };
+    assert.equal(evolve(item, write, AT).interimAttributes, undefined);
+  });
+
+  it('puts a poll that got no answer to the retry rules as what it was, not as a reported failure', () => {
+    const failed = (failure?: { kind: 'connection' }) =>
+      decide(
+        { item: { ...waiting, awaiting: { since: AT, deadline: later(60_000) } }, order, now: NOW },
+        {
+          kind: 'callback',
+          callbackId: 'poll-1',
+          nonce: callbackNonce('a-1'),
+          answer: { status: 'failed', body: null, error: 'no answer', ...(failure ? { failure } : {}) },
+          target: TARGET,
+          rules: [],
+        },
+      );
+    const change = (decision: Decision) =>
+      decision.write?.kind === 'callback' && decision.write.change.kind === 'failed'
+        ? decision.write.change
+        : undefined;
+    // A connection error is retried under the default rule; a reported failure matches none of it.
+    assert.equal(change(failed({ kind: 'connection' }))?.retry?.ruleId, 'default');
+    assert.equal(change(failed())?.retry, undefined);
+    assert.match(change(failed())?.error ?? '', /no retry rule matches a final answer reporting failure/);
   });
 });
