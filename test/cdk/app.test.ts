@@ -775,6 +775,7 @@ describe('the Switchboard CDK app', () => {
       'POST /orchestration/items/{itemId}/complete',
       'GET /admin/systems',
       'GET /admin/systems/{systemId}',
+      'PATCH /admin/systems/{systemId}',
       'GET /admin/system-interfaces/{interfaceId}',
       'PUT /admin/systems/{systemId}/state',
       'PATCH /admin/system-interfaces/{interfaceId}',
