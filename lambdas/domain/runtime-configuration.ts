@@ -128,18 +128,26 @@ const show = (value: unknown): string =>
 const runtimeTopLevel = (subject: ConfigurationSubject): Set<string> =>
   new Set(RUNTIME_FIELDS[subject].map((path) => path.split('.')[0] ?? path));
 
+/** Names that are no field of a definition but are the catalog's all the same: how it is shown, what uses it. */
+const CATALOG_ONLY: Record<ConfigurationSubject, string[]> = {
+  system: ['interfaces', 'plans'],
+  interface: ['mappings', 'plans'],
+};
+
 /** Fields of an interface's PATCH body that change its status, not its configuration. */
 const STATUS_FIELDS = ['status', 'releaseHeld'];
 
 /**
  * True when an interface's PATCH body asks for a configuration change: it names a field of an
- * interface's definition other than its status (or its `mappings`, as the interface is shown). Any other
+ * interface's definition other than its status (or its `mappings` or `plans`, the catalog's). Any other
  * body is a status change, read (and refused) as it always was.
  */
 export function asksForConfiguration(body: unknown): boolean {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
   const fields = new Set(Object.keys(systemInterfaceSchema.shape));
-  return Object.keys(body).some((name) => (fields.has(name) || name === 'mappings') && name !== 'status');
+  return Object.keys(body).some(
+    (name) => (fields.has(name) || CATALOG_ONLY.interface.includes(name)) && name !== 'status',
+  );
 }
 
 /**
@@ -174,7 +182,7 @@ export function readChangeBody(
       });
     else if (subject === 'system' && name === 'state')
       problems.push({ field: name, message: 'changes with PUT /admin/systems/{systemId}/state' });
-    else if (catalogFields.has(name) || name === 'mappings')
+    else if (catalogFields.has(name) || CATALOG_ONLY[subject].includes(name))
       problems.push({
         field: name,
         message: `stays in the catalog: change it in its file under ${folder}/ and deploy`,
