@@ -71,7 +71,15 @@ function page(route: Route, api: ReturnType<typeof apiClient>) {
     case 'systems':
       return <SystemsPage api={api} />;
     case 'system':
-      return <SystemPage key={route.systemId} api={api} systemId={route.systemId} tab={route.tab} />;
+      return (
+        <SystemPage
+          key={route.systemId}
+          api={api}
+          systemId={route.systemId}
+          tab={route.tab}
+          interfaceId={route.interfaceId}
+        />
+      );
     case 'fallout':
       return <FalloutPage api={api} />;
     case 'retry-rules':
@@ -93,7 +101,7 @@ function titleOf(route: Route): string {
     case 'systems':
       return 'Systems';
     case 'system':
-      return `System ${route.systemId}${route.tab === 'on-hold' ? ' · on hold' : ''}`;
+      return `System ${route.systemId}${route.tab === 'on-hold' ? ' · on hold' : ''}${route.interfaceId ? ` · ${route.interfaceId}` : ''}`;
     case 'fallout':
       return 'Fallout';
     case 'retry-rules':

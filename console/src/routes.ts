@@ -6,7 +6,7 @@ export type Route =
   | { page: 'orders'; state?: string; search?: string }
   | { page: 'order'; orderId: string; item?: string }
   | { page: 'systems' }
-  | { page: 'system'; systemId: string; tab?: string }
+  | { page: 'system'; systemId: string; tab?: string; interfaceId?: string }
   | { page: 'fallout' }
   | { page: 'retry-rules'; ruleId?: string; creating?: boolean }
   | { page: 'listeners' }
@@ -26,7 +26,14 @@ export function parseRoute(hash: string): Route {
         ? { page: 'order', orderId: second, ...optional('item') }
         : { page: 'orders', ...optional('state'), ...optional('search') };
     case 'systems':
-      return second ? { page: 'system', systemId: second, ...optional('tab') } : { page: 'systems' };
+      return second
+        ? {
+            page: 'system',
+            systemId: second,
+            ...optional('tab'),
+            ...(params.get('interface') ? { interfaceId: params.get('interface') as string } : {}),
+          }
+        : { page: 'systems' };
     case 'fallout':
       return { page: 'fallout' };
     case 'listeners':
@@ -57,7 +64,7 @@ export function href(route: Route): string {
     case 'systems':
       return '#/systems';
     case 'system':
-      return `#/systems/${encodeURIComponent(route.systemId)}${q({ tab: route.tab })}`;
+      return `#/systems/${encodeURIComponent(route.systemId)}${q({ tab: route.tab, interface: route.interfaceId })}`;
     case 'fallout':
       return '#/fallout';
     case 'listeners':

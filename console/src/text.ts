@@ -88,3 +88,21 @@ export function characteristicsText(
     ...sent.filter((c) => !known.has(c.name)).map((c) => ({ name: c.name, text: text(c.value, undefined) })),
   ];
 }
+
+/**
+ * Any configuration value as one line: text and numbers as they are, a list of plain values joined, an
+ * object as compact JSON, nothing as `none`. Fields the console does not know yet read this way too.
+ */
+export function valueText(value: unknown): string {
+  if (value === undefined || value === null) return 'none';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object'))
+    return value.map((v) => valueText(v)).join(', ');
+  return JSON.stringify(value);
+}
+
+/** One field of a configuration change: `timeoutSeconds: 10 → 1`. */
+export function fieldChangeText(change: { field: string; from: unknown; to: unknown }): string {
+  return `${change.field}: ${valueText(change.from)} → ${valueText(change.to)}`;
+}

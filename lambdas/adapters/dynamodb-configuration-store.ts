@@ -9,12 +9,25 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AvailabilityChange } from '../domain/availability';
 import type { FulfilmentSystem, InterfaceStatus, SystemInterface, SystemState } from '../domain/catalog';
+import type { Problem } from '../domain/errors';
+import {
+  type ConfigurationChange,
+  type ConfigurationRules,
+  type ConfigurationSubject,
+  DEPLOY_ACTOR,
+  DEPLOY_REASON,
+  type Overrides,
+  seedMerge,
+  withValueAt,
+} from '../domain/runtime-configuration';
 import type {
   ChangeGuard,
   ChangeRequest,
   ConfigurationStore,
+  HistoryEntry,
   InterfaceRecord,
   MaintenanceWindow,
+  Reconfiguration,
   SeedResult,
   SystemRecord,
 } from '../ports/configuration-store';
@@ -23,14 +36,27 @@ import { queryKind } from '../shared/configuration-table';
 
 const systemKey = (id: string) => ({ pk: `SYSTEM#${id}`, sk: 'SYSTEM' });
 const interfaceKey = (id: string) => ({ pk: `INTERFACE#${id}`, sk: 'INTERFACE' });
-const historySk = (change: Pick<AvailabilityChange, 'at' | 'id'>) => `HISTORY#${change.at}#${change.id}`;
+const historySk = (change: Pick<HistoryEntry, 'at' | 'id'>) => `HISTORY#${change.at}#${change.id}`;
 const SYSTEMS_KIND = 'SYSTEMS';
 const interfacesKind = (systemId: string) => `INTERFACES#${systemId}`;
+/** How often a seed merges again on a record an operator changed meanwhile before it gives up. */
+const SEED_ATTEMPTS = 5;
+
+/** A record's revision; 0 for one seeded before revisions were kept. */
+const revisionOf = (record: Record<string, unknown> | undefined): number => Number(record?.revision ?? 0);
+
+/** The condition that the record is still at the revision read (`:expected`, or none yet). */
+const revisionCondition = (record: Record<string, unknown>): string =>
+  record.revision === undefined
+    ? 'attribute_exists(pk) AND attribute_not_exists(revision)'
+    : 'revision = :expected';
 
 /**
- * Systems and interfaces, one record each. The catalog's definition is kept whole in `definition` and
- * replaced at every seed; the runtime state (`state`, `status`) sits beside it and a seed only sets it
- * when there is none yet, so a redeploy never brings a system an operator took Down back Up.
+ * Systems and interfaces, one record each. The definition is kept whole in `definition`: the catalog's,
+ * with the fields operators changed at runtime (their `overrides`, each with the catalog's value it
+ * replaced), counted by `revision`. A seed writes it again as seedMerge decides; the runtime state
+ * (`state`, `status`) sits beside it and a seed only sets it when there is none yet, so a redeploy never
+ * brings a system an operator took Down back Up.
  */
 export class DynamoDbConfigurationStore implements ConfigurationStore {
   constructor(
@@ -38,42 +64,30 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     private readonly tableName: string,
   ) {}
 
-  async seed(systems: FulfilmentSystem[], interfaces: SystemInterface[], at: string): Promise<SeedResult> {
+  async seed(
+    systems: FulfilmentSystem[],
+    interfaces: SystemInterface[],
+    at: string,
+    rules?: ConfigurationRules,
+  ): Promise<SeedResult> {
+    const overrides: SeedResult['overrides'] = { kept: [], dropped: [] };
     for (const system of systems) {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: systemKey(system.id),
-          UpdateExpression:
-            'SET #definition = :definition, #state = if_not_exists(#state, :up), seededAt = :at, updatedAt = if_not_exists(updatedAt, :at), listKind = :kind, listSort = :id',
-          ExpressionAttributeNames: { '#state': 'state', '#definition': 'definition' },
-          ExpressionAttributeValues: {
-            ':definition': system,
-            ':up': 'Up',
-            ':at': at,
-            ':kind': SYSTEMS_KIND,
-            ':id': system.id,
-          },
-        }),
-      );
+      const { kept, dropped } = await this.seedOne('system', system, at, rules?.system, {
+        key: systemKey(system.id),
+        kind: SYSTEMS_KIND,
+        initial: { field: 'state', value: 'Up' },
+      });
+      overrides.kept.push(...kept.map((field) => `system ${system.id} ${field}`));
+      overrides.dropped.push(...dropped.map((field) => `system ${system.id} ${field}`));
     }
     for (const iface of interfaces) {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: interfaceKey(iface.id),
-          UpdateExpression:
-            'SET #definition = :definition, #status = if_not_exists(#status, :initial), seededAt = :at, updatedAt = if_not_exists(updatedAt, :at), listKind = :kind, listSort = :id',
-          ExpressionAttributeNames: { '#status': 'status', '#definition': 'definition' },
-          ExpressionAttributeValues: {
-            ':definition': iface,
-            ':initial': iface.status,
-            ':at': at,
-            ':kind': interfacesKind(iface.system),
-            ':id': iface.id,
-          },
-        }),
-      );
+      const { kept, dropped } = await this.seedOne('interface', iface, at, rules?.interface, {
+        key: interfaceKey(iface.id),
+        kind: interfacesKind(iface.system),
+        initial: { field: 'status', value: iface.status },
+      });
+      overrides.kept.push(...kept.map((field) => `interface ${iface.id} ${field}`));
+      overrides.dropped.push(...dropped.map((field) => `interface ${iface.id} ${field}`));
     }
     // What the catalog no longer has goes: its interfaces first, so none is ever left without its system.
     const removed: string[] = [];
@@ -93,7 +107,93 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
       await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: systemKey(system.id) }));
       removed.push(`system ${system.id}`);
     }
-    return { systems: systems.length, interfaces: interfaces.length, removed };
+    return { systems: systems.length, interfaces: interfaces.length, removed, overrides };
+  }
+
+  /**
+   * Seeds one record: reads it, merges the catalog's definition with what operators changed (seedMerge),
+   * and writes the result in one write conditional on the revision it read, so an operator's change made
+   * meanwhile is never lost: the merge is made again on what it wrote. The runtime state (`state`,
+   * `status`) is set only when there is none yet. A change of the configuration is kept in the history.
+   */
+  private async seedOne<T extends FulfilmentSystem | SystemInterface>(
+    subject: ConfigurationSubject,
+    definition: T,
+    at: string,
+    rule: ((definition: T) => Problem[]) | undefined,
+    record: { key: { pk: string; sk: string }; kind: string; initial: { field: string; value: string } },
+  ): Promise<{ kept: string[]; dropped: string[] }> {
+    for (let attempt = 1; ; attempt++) {
+      const current = (
+        await this.db.send(
+          new GetCommand({ TableName: this.tableName, Key: record.key, ConsistentRead: true }),
+        )
+      ).Item;
+      const merged = seedMerge(
+        subject,
+        definition,
+        current
+          ? {
+              definition: current.definition as T,
+              overrides: (current.overrides as Overrides | undefined) ?? {},
+            }
+          : undefined,
+        rule,
+      );
+      const revision = revisionOf(current);
+      // A record seeded before revisions were kept gets its first one now.
+      const next = !current ? 1 : merged.changed || current.revision === undefined ? revision + 1 : revision;
+      const change: ConfigurationChange | undefined =
+        current && merged.changes.length > 0
+          ? {
+              id: randomUUID(),
+              kind: 'configuration',
+              at,
+              by: DEPLOY_ACTOR,
+              reason: DEPLOY_REASON,
+              cause: 'deploy',
+              revision: next,
+              changes: merged.changes,
+            }
+          : undefined;
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: record.key,
+            UpdateExpression: [
+              'SET #definition = :definition, overrides = :overrides, revision = :revision',
+              '#initial = if_not_exists(#initial, :initial), seededAt = :at',
+              'updatedAt = if_not_exists(updatedAt, :at), listKind = :kind, listSort = :id',
+              ...(change ? ['lastConfigChange = :change'] : []),
+            ].join(', '),
+            ConditionExpression: current ? revisionCondition(current) : 'attribute_not_exists(pk)',
+            ExpressionAttributeNames: { '#initial': record.initial.field, '#definition': 'definition' },
+            ExpressionAttributeValues: {
+              ':definition': merged.definition,
+              ':overrides': merged.overrides,
+              ':revision': next,
+              ':initial': record.initial.value,
+              ':at': at,
+              ':kind': record.kind,
+              ':id': definition.id,
+              ...(current?.revision !== undefined ? { ':expected': revision } : {}),
+              ...(change ? { ':change': change } : {}),
+            },
+          }),
+        );
+      } catch (error) {
+        // An operator changed it since the read (or it came into being): merge again on what is there.
+        if (isConditionFailure(error) && attempt < SEED_ATTEMPTS) continue;
+        throw error;
+      }
+      // The change before it is written again, as availability changes do: no history is lost to a
+      // writer that died between its two writes.
+      const previous = current?.lastConfigChange as ConfigurationChange | undefined;
+      if (change)
+        for (const kept of [previous, change]) if (kept) await this.keepHistory(record.key.pk, kept);
+      return { kept: merged.kept, dropped: merged.dropped };
+    }
   }
 
   async listSystems(): Promise<SystemRecord[]> {
@@ -158,6 +258,95 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     const changed = await this.change(interfaceKey(interfaceId), 'status', status, change);
     const iface = await this.getInterface(interfaceId);
     return iface ? { iface, changed } : undefined;
+  }
+
+  async reconfigureSystem(
+    systemId: string,
+    expected: number,
+    reconfiguration: Reconfiguration,
+  ): Promise<SystemRecord | 'stale'> {
+    const record = await this.reconfigure(systemKey(systemId), expected, reconfiguration);
+    return record === 'stale' ? record : toSystem(record);
+  }
+
+  async reconfigureInterface(
+    interfaceId: string,
+    expected: number,
+    reconfiguration: Reconfiguration,
+  ): Promise<InterfaceRecord | 'stale'> {
+    const record = await this.reconfigure(interfaceKey(interfaceId), expected, reconfiguration);
+    return record === 'stale' ? record : toInterface(record);
+  }
+
+  /**
+   * One write, conditional on the revision: each changed field of the definition (by its path inside
+   * it, so nothing else of the definition is written), the overrides, the new revision and the change
+   * itself (`lastConfigChange`); the history record follows, and the change before it is written again.
+   * Answers the record as written.
+   */
+  private async reconfigure(
+    key: { pk: string; sk: string },
+    expected: number,
+    { values, overrides, change }: Reconfiguration,
+  ): Promise<Record<string, unknown> | 'stale'> {
+    const names: Record<string, string> = { '#definition': 'definition' };
+    const attributeValues: Record<string, unknown> = {
+      ':overrides': overrides,
+      ':revision': change.revision,
+      ':at': change.at,
+      ':change': change,
+    };
+    const sets = [
+      'overrides = :overrides',
+      'revision = :revision',
+      'updatedAt = :at',
+      'lastConfigChange = :change',
+    ];
+    const removes: string[] = [];
+    Object.entries(values).forEach(([path, value], i) => {
+      const segments = path.split('.').map((segment, j) => {
+        names[`#p${i}_${j}`] = segment;
+        return `#p${i}_${j}`;
+      });
+      const target = ['#definition', ...segments].join('.');
+      if (value === null || value === undefined) removes.push(target);
+      else {
+        sets.push(`${target} = :v${i}`);
+        attributeValues[`:v${i}`] = value;
+      }
+    });
+    if (expected > 0) attributeValues[':expected'] = expected;
+    let old: Record<string, unknown> | undefined;
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression:
+            expected > 0 ? 'revision = :expected' : 'attribute_exists(pk) AND attribute_not_exists(revision)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: attributeValues,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      old = result.Attributes;
+    } catch (error) {
+      if (isConditionFailure(error)) return 'stale';
+      throw error;
+    }
+    const previous = old?.lastConfigChange as ConfigurationChange | undefined;
+    for (const kept of previous ? [previous, change] : [change]) await this.keepHistory(key.pk, kept);
+    let definition = old?.definition as Record<string, unknown>;
+    for (const [path, value] of Object.entries(values)) definition = withValueAt(definition, path, value);
+    return {
+      ...old,
+      definition,
+      overrides,
+      revision: change.revision,
+      updatedAt: change.at,
+      lastConfigChange: change,
+    };
   }
 
   /**
@@ -233,7 +422,7 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
    * Writes a change's history record (again: writing the same change twice keeps one record). An update
    * rather than a put, so that the functions that change states need update rights only.
    */
-  private async keepHistory(pk: string, change: AvailabilityChange): Promise<void> {
+  private async keepHistory(pk: string, change: HistoryEntry): Promise<void> {
     const fields = Object.entries(change);
     await this.db.send(
       new UpdateCommand({
@@ -246,7 +435,7 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
     );
   }
 
-  async history(subject: 'system' | 'interface', id: string, limit: number): Promise<AvailabilityChange[]> {
+  async history(subject: 'system' | 'interface', id: string, limit: number): Promise<HistoryEntry[]> {
     const key = subject === 'system' ? systemKey(id) : interfaceKey(id);
     const page = await this.db.send(
       new QueryCommand({
@@ -258,14 +447,17 @@ export class DynamoDbConfigurationStore implements ConfigurationStore {
         ConsistentRead: true,
       }),
     );
-    const changes = (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...change }) => change as AvailabilityChange);
-    // The latest change is on the record itself, in case its history record is not written yet.
+    const changes = (page.Items ?? []).map(({ pk: _pk, sk: _sk, ...change }) => change as HistoryEntry);
+    // The latest changes are on the record itself, in case their history records are not written yet.
     const record = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
-    const last = record.Item?.lastChange as AvailabilityChange | undefined;
-    if (last && !changes.some((c) => c.id === last.id)) changes.unshift(last);
-    return changes.slice(0, limit);
+    const latest = [record.Item?.lastChange, record.Item?.lastConfigChange] as (HistoryEntry | undefined)[];
+    const missing = latest.filter(
+      (last): last is HistoryEntry => !!last && !changes.some((c) => c.id === last.id),
+    );
+    if (missing.length === 0) return changes.slice(0, limit);
+    return [...missing, ...changes].sort((a, b) => historySk(b).localeCompare(historySk(a))).slice(0, limit);
   }
 
   async recordConnectionFailure(systemId: string): Promise<number> {
@@ -419,6 +611,8 @@ function toSystem(record: Record<string, unknown>): SystemRecord {
     ...(typeof record.consecutiveFailures === 'number'
       ? { consecutiveFailures: record.consecutiveFailures }
       : {}),
+    revision: revisionOf(record),
+    overrides: (record.overrides as Overrides | undefined) ?? {},
     seededAt: String(record.seededAt),
     updatedAt: String(record.updatedAt),
   };
@@ -429,6 +623,8 @@ function toInterface(record: Record<string, unknown>): InterfaceRecord {
     ...(record.definition as SystemInterface),
     status: record.status as InterfaceRecord['status'],
     ...(record.lastChange ? { statusChange: record.lastChange as AvailabilityChange } : {}),
+    revision: revisionOf(record),
+    overrides: (record.overrides as Overrides | undefined) ?? {},
     seededAt: String(record.seededAt),
     updatedAt: String(record.updatedAt),
   };

@@ -18,6 +18,7 @@ import { type ListenerRecord, toListenerView } from '../domain/listener';
 import { toOfferingViews } from '../domain/offering-view';
 import { DEFAULT_RETRY_RULE } from '../domain/retry-rules';
 import { actorOf } from '../domain/roles';
+import { asksForConfiguration } from '../domain/runtime-configuration';
 import { changeView, toInterfaceView, toSystemView } from '../domain/system-view';
 import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/configuration-store';
 import type { DeadLetters } from '../ports/dead-letters';
@@ -30,12 +31,14 @@ import { dynamoDocuments, eventBridge, scheduler, sqs } from '../shared/aws-clie
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
+import { etagOf, parseIfMatch } from '../shared/etag';
 import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { logger } from '../shared/logger';
 import { telemetry } from '../shared/observability';
 import { changeInterfaceStatus, changeSystemState } from '../use-cases/change-availability';
+import { checkIfMatch, reconfigureInterface, reconfigureSystem } from '../use-cases/change-configuration';
 import { parseItemId } from '../use-cases/complete-manual-task';
 import {
   cancelMaintenanceWindow,
@@ -65,9 +68,11 @@ const HISTORY_SHOWN = 50;
 const FOR_SUBMITTERS_TOO = new Set(['GET /admin/offerings']);
 
 /**
- * The admin API, for operators: systems and system interfaces as they are now, with their history;
- * taking them Down/Offline and back (PUT /admin/systems/{systemId}/state, PATCH
- * /admin/system-interfaces/{interfaceId}); their held items and releasing them; maintenance windows; and
+ * The admin API, for operators: systems and system interfaces as they are now, with their history and
+ * their ETag; taking them Down/Offline and back (PUT /admin/systems/{systemId}/state, PATCH
+ * /admin/system-interfaces/{interfaceId} with a status); changing their runtime configuration (PATCH
+ * /admin/systems/{systemId}, PATCH /admin/system-interfaces/{interfaceId} with configuration fields,
+ * both JSON merge patches under If-Match); their held items and releasing them; maintenance windows; and
  * what waits in the dead-letter queues (GET /admin/dead-letters); and the catalog's offerings with the
  * characteristics each takes (GET /admin/offerings, for submitters too).
  */
@@ -96,7 +101,22 @@ export async function handleAdminApi(
         const id = systemId();
         const system = await deps.config.getSystem(id);
         if (!system) throw new NotFoundError(`no system with id "${id}"`);
-        return json(200, await systemDetail(deps, system, profileOf(system.authProfile)));
+        return json(200, await systemDetail(deps, system, profileOf(system.authProfile)), {
+          etag: etagOf(system.revision),
+        });
+      }
+      case 'PATCH /admin/systems/{systemId}': {
+        const id = systemId();
+        const body = parseMergePatch(event);
+        const result = await reconfigureSystem(deps, id, body, { by, ifMatch: ifMatchOf(event) });
+        return json(
+          200,
+          {
+            changed: result.changed,
+            ...(await systemDetail(deps, result.system, profileOf(result.system.authProfile))),
+          },
+          { etag: etagOf(result.system.revision) },
+        );
       }
       case 'PUT /admin/systems/{systemId}/state': {
         const id = systemId();
@@ -117,11 +137,27 @@ export async function handleAdminApi(
         const id = interfaceId();
         const iface = await deps.config.getInterface(id);
         if (!iface) throw new NotFoundError(`no system interface with id "${id}"`);
-        return json(200, await interfaceDetail(deps, iface));
+        return json(200, await interfaceDetail(deps, iface), { etag: etagOf(iface.revision) });
       }
       case 'PATCH /admin/system-interfaces/{interfaceId}': {
         const id = interfaceId();
-        const body = parseWith(interfaceStatusRequestSchema, parseJsonBody(event));
+        const raw = parseMergePatch(event);
+        const ifMatch = ifMatchOf(event);
+        if (asksForConfiguration(raw)) {
+          const result = await reconfigureInterface(deps, id, raw, { by, ifMatch });
+          return json(
+            200,
+            { changed: result.changed, ...(await interfaceDetail(deps, result.iface)) },
+            { etag: etagOf(result.iface.revision) },
+          );
+        }
+        // A status change, as it always was: If-Match is checked when it is sent, not required.
+        const body = parseWith(interfaceStatusRequestSchema, raw);
+        if (ifMatch) {
+          const current = await deps.config.getInterface(id);
+          if (!current) throw new NotFoundError(`no system interface with id "${id}"`);
+          checkIfMatch(ifMatch, current, `system interface "${id}"`);
+        }
         const result = await changeInterfaceStatus(deps, id, body.status, {
           by,
           reason: body.reason,
@@ -129,7 +165,11 @@ export async function handleAdminApi(
           ...(body.releaseHeld === undefined ? {} : { releaseHeld: body.releaseHeld }),
         });
         if (!result) throw new NotFoundError(`no system interface with id "${id}"`);
-        return json(200, { changed: result.changed, ...(await interfaceDetail(deps, result.iface)) });
+        return json(
+          200,
+          { changed: result.changed, ...(await interfaceDetail(deps, result.iface)) },
+          { etag: etagOf(result.iface.revision) },
+        );
       }
       case 'GET /admin/systems/{systemId}/on-hold-items': {
         const id = systemId();
@@ -293,6 +333,22 @@ export async function handleAdminApi(
   } catch (error) {
     return errorResponse(error);
   }
+}
+
+/** The `If-Match` header, read (API Gateway passes headers in lower case). */
+const ifMatchOf = (event: APIGatewayProxyEventV2) => parseIfMatch(event.headers?.['if-match']);
+
+/** A JSON merge patch body (`application/merge-patch+json` or `application/json`); JSON Patch is refused by name. */
+function parseMergePatch(event: APIGatewayProxyEventV2): unknown {
+  const contentType = event.headers?.['content-type'] ?? '';
+  if (/^application\/json-patch\+json\b/i.test(contentType))
+    throw new ValidationError([
+      {
+        field: 'content-type',
+        message: 'JSON Patch is not taken: send a JSON merge patch (application/merge-patch+json)',
+      },
+    ]);
+  return parseJsonBody(event);
 }
 
 /** A redrive: how many dead letters to send back at most (all of them, up to 1,000, by default). */

@@ -64,6 +64,11 @@ export async function handleSeedEvent(deps: SeederDeps, raw: unknown): Promise<v
     return;
   }
   logger.info('configuration seeded', { ...result });
+  // An operator's runtime change the catalog overruled: their histories say which value replaced which.
+  if (result.overrides.dropped.length > 0)
+    logger.warn("operators' runtime changes replaced by the catalog's new values", {
+      dropped: result.overrides.dropped,
+    });
   // A reply that cannot be delivered throws: Lambda retries the invocation, and seeding is idempotent.
   await reply('SUCCESS', `seeded ${result.systems} systems and ${result.interfaces} interfaces`, {
     Systems: result.systems,

@@ -32,7 +32,9 @@ export const AUTOMATIC_ACTORS = {
   'circuit-breaker': { id: 'switchboard:circuit-breaker', name: 'circuit breaker' },
 } as const satisfies Record<Exclude<ChangeCause, 'operator'>, Actor>;
 
-const reason = z.string().trim().min(1, 'is required: say why').max(500);
+/** Why an operator changes something: required, kept with their name in the history. */
+export const reasonSchema = z.string().trim().min(1, 'is required: say why').max(500);
+const reason = reasonSchema;
 
 /**
  * With `false`, a system brought Up (an interface Online) keeps what it holds until an operator releases

@@ -35,6 +35,16 @@ export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }
 
+/** A change that must be conditional came without `If-Match`: nothing was written (HTTP 428). */
+export class PreconditionRequiredError extends Error {
+  override readonly name = 'PreconditionRequiredError';
+}
+
+/** `If-Match` names a revision that is no longer the current one: nothing was written (HTTP 412). */
+export class PreconditionFailedError extends Error {
+  override readonly name = 'PreconditionFailedError';
+}
+
 /** A mapping (JSONata) threw or produced something that is not JSON. */
 export class MappingError extends Error {
   override readonly name = 'MappingError';

@@ -1,6 +1,9 @@
 import type { InterfaceRecord, SystemRecord } from '../ports/configuration-store';
 import type { AuthProfile } from './auth-profile';
 import type { AvailabilityChange } from './availability';
+import { DEFAULT_ASYNC_TIMEOUT_SECONDS } from './catalog';
+import { isAsyncAdapter } from './integration-adapters';
+import type { ConfigurationChange } from './runtime-configuration';
 
 /**
  * How the admin API shows systems and interfaces. An auth profile shows its id and type (and an OAuth2
@@ -44,37 +47,65 @@ export function toSystemView(
           })),
         }
       : {}),
+    revision: system.revision,
+    overrides: system.overrides,
     seededAt: system.seededAt,
     updatedAt: system.updatedAt,
     href: `/admin/systems/${system.id}`,
   };
 }
 
+/**
+ * An interface as operators read it: every field of its definition (a field the catalog gains later
+ * shows without a change here), an asynchronous one's callback settings with their defaults filled in,
+ * its mappings by role, its status and its configuration's revision and overrides.
+ */
 export function toInterfaceView(iface: InterfaceRecord) {
+  const {
+    id,
+    system,
+    status,
+    statusChange,
+    requestMapping,
+    responseMapping,
+    asyncResponseMapping,
+    revision,
+    overrides,
+    seededAt,
+    updatedAt,
+    ...fields
+  } = iface;
   return {
-    id: iface.id,
-    system: { id: iface.system, href: `/admin/systems/${iface.system}` },
-    method: iface.method,
-    path: iface.path,
-    adapter: iface.adapter,
-    status: iface.status,
-    ...(iface.statusChange ? { statusChange: changeView(iface.statusChange) } : {}),
-    timeoutSeconds: iface.timeoutSeconds,
-    ...(iface.adapter === 'async-rest' ? { callbackAuth: iface.callbackAuth ?? 'url-proof' } : {}),
+    id,
+    system: { id: system, href: `/admin/systems/${system}` },
+    ...fields,
+    status,
+    ...(statusChange ? { statusChange: changeView(statusChange) } : {}),
+    ...(isAsyncAdapter(iface.adapter)
+      ? {
+          acceptedStatuses: iface.acceptedStatuses ?? [202],
+          asyncTimeoutSeconds: iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS,
+          callbackAuth: iface.callbackAuth ?? 'url-proof',
+        }
+      : {}),
     mappings: {
-      ...(iface.requestMapping ? { request: iface.requestMapping } : {}),
-      ...(iface.responseMapping ? { response: iface.responseMapping } : {}),
-      ...(iface.asyncResponseMapping ? { asyncResponse: iface.asyncResponseMapping } : {}),
+      ...(requestMapping ? { request: requestMapping } : {}),
+      ...(responseMapping ? { response: responseMapping } : {}),
+      ...(asyncResponseMapping ? { asyncResponse: asyncResponseMapping } : {}),
     },
-    seededAt: iface.seededAt,
-    updatedAt: iface.updatedAt,
-    href: `/admin/system-interfaces/${iface.id}`,
+    revision,
+    overrides,
+    seededAt,
+    updatedAt,
+    href: `/admin/system-interfaces/${id}`,
   };
 }
 
 /** A change as operators read it (its id, and the id of the change it ended, are internal). */
-export function changeView(change: AvailabilityChange) {
-  const { id: _id, follows: _follows, ...rest } = change;
+export function changeView<T extends AvailabilityChange | ConfigurationChange>(
+  change: T,
+): Omit<T, 'id' | 'follows'> {
+  const { id: _id, follows: _follows, ...rest } = change as T & { follows?: string };
   return rest;
 }
 

@@ -1,6 +1,7 @@
 import type { AvailabilityChange, ChangeCause } from '../domain/availability';
 import type { FulfilmentSystem, InterfaceStatus, SystemInterface, SystemState } from '../domain/catalog';
 import type { Actor } from '../domain/roles';
+import type { ConfigurationChange, ConfigurationRules, Overrides } from '../domain/runtime-configuration';
 
 /** A system as it is now: its catalog definition and its runtime state. */
 export interface SystemRecord extends FulfilmentSystem {
@@ -9,6 +10,10 @@ export interface SystemRecord extends FulfilmentSystem {
   stateChange?: AvailabilityChange;
   /** Connection failures and timeouts in a row, for the circuit breaker. */
   consecutiveFailures?: number;
+  /** Counts the changes of its configuration, by operators and deploys (its ETag); 0 before its first seed. */
+  revision: number;
+  /** The fields an operator changed at runtime, each with the catalog's value it replaced. */
+  overrides: Overrides;
   seededAt: string;
   updatedAt: string;
 }
@@ -17,8 +22,24 @@ export interface SystemRecord extends FulfilmentSystem {
 export interface InterfaceRecord extends SystemInterface {
   status: InterfaceStatus;
   statusChange?: AvailabilityChange;
+  /** As a system's. */
+  revision: number;
+  overrides: Overrides;
   seededAt: string;
   updatedAt: string;
+}
+
+/** An entry of a system's or an interface's history: a change of its state or status, or of its configuration. */
+export type HistoryEntry = AvailabilityChange | ConfigurationChange;
+
+/**
+ * An operator's change of a record's configuration, decided (domain/runtime-configuration.ts): the new
+ * value of each field it changes (null removes it), the overrides after it, and its history entry.
+ */
+export interface Reconfiguration {
+  values: Record<string, unknown>;
+  overrides: Overrides;
+  change: ConfigurationChange;
 }
 
 /** A change to make: who, why, and what made it. */
@@ -60,14 +81,27 @@ export interface SeedResult {
   interfaces: number;
   /** Systems and interfaces no longer in the catalog, removed. */
   removed: string[];
+  /** Operators' overrides (`system inventory baseUrl`) the seed kept, and those the catalog's values replaced. */
+  overrides: { kept: string[]; dropped: string[] };
 }
 
 /**
- * Systems and system interfaces in DynamoDB: seeded from the catalog at deploy, their state changed at
- * runtime by operators. Seeding replaces definitions but never an operator's state.
+ * Systems and system interfaces in DynamoDB: seeded from the catalog at deploy, their state and some of
+ * their configuration changed at runtime by operators. Seeding replaces definitions but never an
+ * operator's state, and keeps an operator's configuration as domain/runtime-configuration.ts (seedMerge)
+ * says.
  */
 export interface ConfigurationStore {
-  seed(systems: FulfilmentSystem[], interfaces: SystemInterface[], at: string): Promise<SeedResult>;
+  /**
+   * Writes the catalog's systems and interfaces, merged with what operators changed (seedMerge, under
+   * `rules` when given), each in one write conditional on the revision it read; removes the others.
+   */
+  seed(
+    systems: FulfilmentSystem[],
+    interfaces: SystemInterface[],
+    at: string,
+    rules?: ConfigurationRules,
+  ): Promise<SeedResult>;
   listSystems(): Promise<SystemRecord[]>;
   getSystem(systemId: string): Promise<SystemRecord | undefined>;
   interfacesOf(systemId: string): Promise<InterfaceRecord[]>;
@@ -97,8 +131,24 @@ export interface ConfigurationStore {
     status: InterfaceStatus,
     change: ChangeRequest,
   ): Promise<{ iface: InterfaceRecord; changed: boolean } | undefined>;
-  /** Changes of a system's state or an interface's status, newest first. */
-  history(subject: 'system' | 'interface', id: string, limit: number): Promise<AvailabilityChange[]>;
+  /**
+   * Changes a system's configuration in one write, only while its revision is still `expected` (it
+   * becomes `change.revision`), and keeps the change in its history. `stale` when the revision moved or
+   * the system is gone: nothing was written.
+   */
+  reconfigureSystem(
+    systemId: string,
+    expected: number,
+    reconfiguration: Reconfiguration,
+  ): Promise<SystemRecord | 'stale'>;
+  /** Changes an interface's configuration, as reconfigureSystem does. */
+  reconfigureInterface(
+    interfaceId: string,
+    expected: number,
+    reconfiguration: Reconfiguration,
+  ): Promise<InterfaceRecord | 'stale'>;
+  /** Changes of a system's state or an interface's status, and of their configuration, newest first. */
+  history(subject: 'system' | 'interface', id: string, limit: number): Promise<HistoryEntry[]>;
 
   /** Counts one more connection failure or timeout in a row; returns the count. */
   recordConnectionFailure(systemId: string): Promise<number>;

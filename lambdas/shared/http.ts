@@ -5,6 +5,8 @@ import {
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  PreconditionFailedError,
+  PreconditionRequiredError,
   type Problem,
   UnauthorizedError,
   ValidationError,
@@ -48,6 +50,17 @@ export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2
   if (error instanceof ForbiddenError) return json(403, errorBody(403, 'Forbidden', error.message));
   if (error instanceof NotFoundError) return json(404, errorBody(404, 'Not Found', error.message));
   if (error instanceof ConflictError) return json(409, errorBody(409, 'Conflict', error.message));
+  // Both name the header, as a validation error names its field.
+  if (error instanceof PreconditionFailedError)
+    return json(
+      412,
+      errorBody(412, 'Precondition Failed', error.message, [{ field: 'If-Match', message: error.message }]),
+    );
+  if (error instanceof PreconditionRequiredError)
+    return json(
+      428,
+      errorBody(428, 'Precondition Required', error.message, [{ field: 'If-Match', message: error.message }]),
+    );
   if (error instanceof PayloadTooLargeError)
     return json(413, errorBody(413, 'Payload Too Large', error.message));
   logger.error('unhandled error', describeError(error));

@@ -15,6 +15,7 @@ import {
 } from '../../lambdas/domain/catalog';
 import { type Offering, offeringSchema } from '../../lambdas/domain/offering';
 import { type Procedure, procedureSchema, stepExpressions } from '../../lambdas/domain/procedure';
+import { asyncOnlyProblems } from '../../lambdas/domain/runtime-configuration';
 import {
   type PlanDefinition,
   type PlanItem,
@@ -212,6 +213,9 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
         message: `only an async-rest interface takes callbacks; this one's adapter is "${iface.adapter}"`,
       });
     }
+    // The same rule the admin API holds an operator's runtime change to.
+    for (const problem of asyncOnlyProblems(iface))
+      problems.push({ file, where: problem.field, message: problem.message });
     const named = [
       ...(['requestMapping', 'responseMapping', 'asyncResponseMapping', 'callbackMapping'] as const).map(
         (field) => ({ where: field as string, name: iface[field] }),

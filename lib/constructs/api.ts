@@ -157,7 +157,7 @@ export class SwitchboardApi extends Construct {
     const { GET, POST, PUT, PATCH, DELETE } = HttpMethod;
     for (const [path, methods] of [
       ['/admin/systems', [GET]],
-      ['/admin/systems/{systemId}', [GET]],
+      ['/admin/systems/{systemId}', [GET, PATCH]],
       ['/admin/systems/{systemId}/state', [PUT]],
       ['/admin/systems/{systemId}/on-hold-items', [GET]],
       ['/admin/systems/{systemId}/release', [POST]],

@@ -558,6 +558,23 @@ describe('the Switchboard CDK app', () => {
     }
   });
 
+  it('lets operators change configuration at runtime: a PATCH route per system, and the admin function updates the configuration table', () => {
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'PATCH /admin/systems/{systemId}',
+      AuthorizationType: 'JWT',
+    });
+    // The conditional write of a record and the history beside it are both updates of the table, with no
+    // condition on the leading key (that one is the listeners' grant).
+    const updates = statementsOf(stateless, 'AdminApi').filter(
+      (st) =>
+        JSON.stringify(st.Resource).includes('Configuration') &&
+        [st.Action].flat().includes('dynamodb:UpdateItem') &&
+        st.Condition === undefined,
+    );
+    assert.equal(updates.length, 1);
+    assert.ok([updates[0]?.Action].flat().includes('dynamodb:GetItem'), 'and reads the record it changes');
+  });
+
   it('seeds the configuration table at deploy through a custom resource that changes with the catalog', () => {
     stateless.hasResourceProperties('Custom::SwitchboardConfiguration', {
       ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ConfigurationSeeder'), 'Arn'] },
@@ -775,6 +792,7 @@ describe('the Switchboard CDK app', () => {
       'POST /orchestration/items/{itemId}/complete',
       'GET /admin/systems',
       'GET /admin/systems/{systemId}',
+      'PATCH /admin/systems/{systemId}',
       'GET /admin/system-interfaces/{interfaceId}',
       'PUT /admin/systems/{systemId}/state',
       'PATCH /admin/system-interfaces/{interfaceId}',

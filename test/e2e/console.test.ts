@@ -365,6 +365,69 @@ describe('the operator console', () => {
     assert.equal((seen.body as { id: string; state: string }[]).find((l) => l.id === id)?.state, 'active');
   });
 
+  it('shows an interface with every field and its history, and a system’s configuration changed at runtime', async () => {
+    // An operator raised inventory's reservation timeout at runtime (with the ETag the GET gave).
+    const path = '/admin/system-interfaces/inventory-reserve-port';
+    const read = await sb.call('GET', path);
+    const etag = read.headers.get('etag');
+    assert.ok(etag, 'the interface answers an ETag');
+    const raised = await sb.call(
+      'PATCH',
+      path,
+      { timeoutSeconds: 20, reason: 'inventory is slow after its upgrade' },
+      { headers: { 'if-match': etag } },
+    );
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    try {
+      await page.goto(`${sb.runtime.apiUrl}/console/#/systems/inventory`);
+      await page.locator('[data-field="baseUrl"]').waitFor(LONG);
+      assert.match(
+        (await page.locator('[data-field="baseUrl"]').textContent()) ?? '',
+        /^http:\/\/127\.0\.0\.1:\d+/,
+      );
+      assert.match((await page.locator('[data-field="limits"]').textContent()) ?? '', /20 at once/);
+      assert.match((await page.locator('[data-field="circuitBreaker"]').textContent()) ?? '', /none/);
+
+      await page.getByRole('link', { name: 'inventory-reserve-port' }).click();
+      await page.getByRole('heading', { name: 'Interface inventory-reserve-port' }).waitFor();
+      const field = (name: string) => page.locator(`[aria-label$="every field"] [data-field="${name}"]`);
+      await field('timeoutSeconds').waitFor(LONG);
+      const timeout = (await field('timeoutSeconds').textContent()) ?? '';
+      assert.match(timeout, /^20/);
+      assert.match(timeout, /changed at runtime by .+; the catalog has 10/);
+      assert.equal(await field('method').textContent(), 'POST');
+      assert.equal(await field('path').textContent(), '/ports/reservations');
+      assert.equal(await field('adapter').textContent(), 'sync-rest');
+      assert.match((await field('mappings').textContent()) ?? '', /request: reserve-port-request/);
+      const history = page.getByRole('table', { name: 'History of inventory-reserve-port' });
+      const row = history.locator('tr[data-change="configuration"]').first();
+      await row.waitFor();
+      assert.match(
+        (await row.textContent()) ?? '',
+        /timeoutSeconds: 10 → 20[\s\S]*inventory is slow after its upgrade/,
+      );
+
+      // An asynchronous interface shows what it waits for, with the defaults it takes.
+      await page.goto(`${sb.runtime.apiUrl}/console/#/systems/activation?interface=activation-activate-line`);
+      await field('asyncTimeoutSeconds').waitFor(LONG);
+      assert.equal(await field('asyncTimeoutSeconds').textContent(), '3600');
+      assert.equal(await field('acceptedStatuses').textContent(), '202');
+      assert.equal(await field('callbackAuth').textContent(), 'standard-webhooks');
+      assert.equal(await field('adapter').textContent(), 'async-rest');
+      assert.match((await field('mappings').textContent()) ?? '', /asyncResponse: activate-line-response/);
+    } finally {
+      const now = await sb.call('GET', path);
+      const restored = await sb.call(
+        'PATCH',
+        path,
+        { timeoutSeconds: 10, reason: 'back to the catalog' },
+        { headers: { 'if-match': String(now.headers.get('etag')) } },
+      );
+      assert.equal(restored.status, 200, JSON.stringify(restored.body));
+      assert.deepEqual((restored.body as { overrides: unknown }).overrides, {});
+    }
+  });
+
   it('is usable from the keyboard and readable on a tablet', async () => {
     const orderId = await submit(demoDslOrder('console-keyboard'));
     await page.goto(`${sb.runtime.apiUrl}/console/#/orders/${orderId}`);
@@ -400,6 +463,7 @@ describe('the operator console', () => {
       `#/orders/${orderId}`,
       '#/systems',
       '#/systems/activation?tab=on-hold',
+      '#/systems/activation?interface=activation-activate-line',
       '#/fallout',
     ]) {
       await page.goto(`${sb.runtime.apiUrl}/console/${path}`);

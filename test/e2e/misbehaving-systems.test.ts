@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyDemoCatalog } from '../../local/catalog-copy';
 import { demoDslOrder } from '../../local/demo-orders';
-import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import {
+  eventually,
+  itemOf,
+  startTestSwitchboard,
+  submitOneLine,
+  type TestSwitchboard,
+} from '../support/local-switchboard';
 
 /**
  * Systems answer badly: not JSON, nothing, a redirect, far too much, or not at all. Each such callout
@@ -106,7 +112,20 @@ function writeMisbehavingCatalog(): string {
     join(dir, 'plans', 'short-wait.yaml'),
     'id: short-wait\nfulfils:\n  - offering: short-wait\ntimeoutSeconds: 2\nitems:\n  - id: survey\n    type: manualTask\n',
   );
-  for (const offering of ['flaky', 'long-wait', 'short-wait', 'steady', 'narrow'])
+  // A system whose configuration an operator changes at runtime: its answers take 2.5 s.
+  writeFileSync(
+    join(dir, 'systems', 'movable.yaml'),
+    'id: movable\nname: A system that moves\nbaseUrl: http://127.0.0.1:1\n',
+  );
+  writeFileSync(
+    join(dir, 'interfaces', 'movable-work.yaml'),
+    'id: movable-work\nsystem: movable\nmethod: POST\npath: /sleepy\ntimeoutSeconds: 10\n',
+  );
+  writeFileSync(
+    join(dir, 'plans', 'movable.yaml'),
+    'id: movable\nfulfils:\n  - offering: movable\nitems:\n  - id: work\n    type: callout\n    interface: movable-work\n',
+  );
+  for (const offering of ['flaky', 'long-wait', 'short-wait', 'steady', 'narrow', 'movable'])
     writeFileSync(join(dir, 'offerings', `${offering}.yaml`), `id: ${offering}\nname: ${offering}\n`);
   return dir;
 }
@@ -117,9 +136,29 @@ describe('callouts to systems that answer badly', () => {
   /** What the narrow system saw: requests in flight now, the most ever, and when each started. */
   const narrow = { inFlight: 0, most: 0, starts: [] as number[] };
   const steadyStarts: number[] = [];
+  /** Orders whose callouts reached the movable system where the catalog puts it, and where it moved to. */
+  const sleepy: string[] = [];
+  const standby: string[] = [];
+  let standbyServer: Server;
+  let flakyUrl = '';
   before(async () => {
+    standbyServer = createServer((req, res) => {
+      req.resume();
+      standby.push(`${req.method} ${req.url} ${String(req.headers['idempotency-key']).split('.')[0]}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"site":"standby"}');
+    });
+    await new Promise<void>((resolve) => standbyServer.listen(0, '127.0.0.1', resolve));
     flaky = createServer((req, res) => {
       req.resume();
+      if (req.url === '/sleepy') {
+        sleepy.push(String(req.headers['idempotency-key']).split('.')[0] ?? '');
+        const timer = setTimeout(
+          () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
+          2500,
+        );
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
       if (req.url === '/steady') {
         steadyStarts.push(Date.now());
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -141,19 +180,23 @@ describe('callouts to systems that answer badly', () => {
     });
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     const { port } = flaky.address() as AddressInfo;
+    flakyUrl = `http://127.0.0.1:${port}`;
     sb = await startTestSwitchboard({
       catalogDir: writeMisbehavingCatalog(),
       systemBaseUrls: {
         flaky: `http://127.0.0.1:${port}`,
         narrow: `http://127.0.0.1:${port}`,
         steady: `http://127.0.0.1:${port}`,
+        movable: flakyUrl,
       },
     });
   });
   after(async () => {
     await sb?.stop();
-    flaky?.closeAllConnections();
-    await new Promise((resolve) => flaky?.close(resolve));
+    for (const server of [flaky, standbyServer]) {
+      server?.closeAllConnections();
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    }
   });
 
   it('fails each item with the reason in its history and holds the order, and the next order still runs', async () => {
@@ -212,6 +255,118 @@ describe('callouts to systems that answer badly', () => {
       60_000,
       'the next order to complete',
     );
+  });
+
+  it('applies a runtime change of a timeout and of a base URL to the next callout, keeps both in the history, and refuses a stale ETag', async () => {
+    const iface = '/admin/system-interfaces/movable-work';
+    const system = '/admin/systems/movable';
+    const ifMatch = (etag: string | null) => ({ headers: { 'if-match': String(etag) } });
+    const read = await sb.call('GET', iface);
+    assert.equal((read.body as { timeoutSeconds: number }).timeoutSeconds, 10);
+    const etag = read.headers.get('etag');
+    assert.match(String(etag), /^"r\d+"$/);
+    // Timeouts of this system go to fallout at once, so the one below is seen as it happens.
+    const rule = await sb.call('PUT', '/admin/retry-rules/movable-no-retry', {
+      scope: { kind: 'system', systemId: 'movable' },
+      matches: { timeouts: true },
+      policy: { type: 'none' },
+    });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    try {
+      // Act: the operator lowers the timeout, under the ETag read; without one, or with it again, no.
+      const unconditional = await sb.call('PATCH', iface, { timeoutSeconds: 1, reason: 'fail fast' });
+      assert.equal(unconditional.status, 428, JSON.stringify(unconditional.body));
+      const lowered = await sb.call(
+        'PATCH',
+        iface,
+        { timeoutSeconds: 1, reason: 'movable hangs: fail fast' },
+        { headers: { 'if-match': String(etag), 'content-type': 'application/merge-patch+json' } },
+      );
+      assert.equal(lowered.status, 200, JSON.stringify(lowered.body));
+      assert.notEqual(lowered.headers.get('etag'), etag);
+      const stale = await sb.call('PATCH', iface, { timeoutSeconds: 5, reason: 'too late' }, ifMatch(etag));
+      assert.equal(stale.status, 412, JSON.stringify(stale.body));
+
+      // Assess: the next callout times out after the new second, not the catalog's ten.
+      const orderId = await submitOneLine(sb, 'movable');
+      const failed = await eventually(
+        async () => {
+          const item = await itemOf<{ key: string; id: string; state: string; error?: string }>(
+            sb,
+            orderId,
+            'movable.work.1',
+          );
+          return item.state === 'FatallyFailed' ? item : undefined;
+        },
+        60_000,
+        'the movable callout to time out',
+      );
+      assert.match(failed.error ?? '', /no answer within 1000 ms/);
+      assert.deepEqual(
+        sleepy.filter((id) => id === orderId),
+        [orderId],
+      );
+
+      // Act: the system moves to its standby site; the operator retries the item.
+      const current = await sb.call('GET', system);
+      const moved = await sb.call(
+        'PATCH',
+        system,
+        {
+          baseUrl: `http://127.0.0.1:${(standbyServer.address() as AddressInfo).port}`,
+          reason: 'failover to the standby',
+        },
+        ifMatch(current.headers.get('etag')),
+      );
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      const retried = await sb.call('POST', `/orchestration/items/${failed.id}/retry`, { reason: 'moved' });
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+
+      // Assess: the next callout went to the standby, and the order completed.
+      await eventually(
+        async () =>
+          ((await sb.call('GET', `${ORDERS}/${orderId}`)).body as { state: string }).state === 'completed' ||
+          undefined,
+        60_000,
+        'the moved order to complete',
+      );
+      assert.deepEqual(
+        standby.filter((r) => r.endsWith(orderId)),
+        [`POST /sleepy ${orderId}`],
+      );
+      assert.equal(sleepy.filter((id) => id === orderId).length, 1, 'nothing more went to the old address');
+      type History = {
+        history: {
+          kind?: string;
+          reason: string;
+          by: { id: string };
+          changes?: { field: string; from: unknown; to: unknown }[];
+        }[];
+      };
+      const [timeoutChange] = ((await sb.call('GET', iface)).body as History).history;
+      assert.equal(timeoutChange?.kind, 'configuration');
+      assert.deepEqual(timeoutChange?.changes, [{ field: 'timeoutSeconds', from: 10, to: 1 }]);
+      assert.equal(timeoutChange?.reason, 'movable hangs: fail fast');
+      assert.ok(timeoutChange?.by.id, 'who');
+      const [addressChange] = ((await sb.call('GET', system)).body as History).history;
+      assert.deepEqual(
+        addressChange?.changes?.map((c) => [c.field, c.from]),
+        [['baseUrl', flakyUrl]],
+      );
+      assert.equal(addressChange?.reason, 'failover to the standby');
+    } finally {
+      // Restore: the catalog's values again (no override left), and no rule.
+      for (const [path, body] of [
+        [iface, { timeoutSeconds: 10, reason: 'restored' }],
+        [system, { baseUrl: flakyUrl, reason: 'restored' }],
+      ] as const) {
+        const now = await sb.call('GET', path);
+        const restored = await sb.call('PATCH', path, body, ifMatch(now.headers.get('etag')));
+        assert.equal(restored.status, 200, JSON.stringify(restored.body));
+        assert.deepEqual((restored.body as { overrides: unknown }).overrides, {});
+      }
+      await sb.call('DELETE', '/admin/retry-rules/movable-no-retry');
+    }
   });
 
   /** A run of the long-wait plan, as the local Step Functions keeps it. */

@@ -113,6 +113,49 @@ describe('handleSeedEvent', () => {
     });
   });
 
+  it("keeps operators' runtime changes the catalog left alone, replaces those it changed, and warns of those", async (t) => {
+    // Prepare: an operator raised both interfaces' timeouts; the new catalog changes reserve-port's only.
+    const warnings = capturedLogs(t, 'WARN');
+    const config = InMemoryConfigurationStore.seededFrom(dslCatalog(), '2025-02-01T00:00:00.000Z');
+    const olga = { id: 'u-op', name: 'olga' };
+    for (const [id, from] of [
+      ['reserve-port', 10],
+      ['port-status', 5],
+    ] as const) {
+      const written = await config.reconfigureInterface(id, 1, {
+        values: { timeoutSeconds: 25 },
+        overrides: { timeoutSeconds: { catalogValue: from, at: '2025-02-02T00:00:00.000Z', by: olga } },
+        change: {
+          id: `change-${id}`,
+          kind: 'configuration',
+          at: '2025-02-02T00:00:00.000Z',
+          by: olga,
+          reason: 'slow after the upgrade',
+          cause: 'operator',
+          revision: 2,
+          changes: [{ field: 'timeoutSeconds', from, to: 25 }],
+        },
+      });
+      assert.notEqual(written, 'stale');
+    }
+    const next = dslCatalog();
+    const reserve = next.interfaces['reserve-port'];
+    assert.ok(reserve);
+    reserve.timeoutSeconds = 12;
+    const { deps, responses } = setup(next, config);
+
+    // Act
+    await handleSeedEvent(deps, cfnEvent('Update'));
+
+    // Assess
+    assert.equal(responses[0]?.body.Status, 'SUCCESS');
+    assert.equal(config.interfaces.get('port-status')?.timeoutSeconds, 25, "the operator's value stays");
+    assert.equal(config.interfaces.get('reserve-port')?.timeoutSeconds, 12, "the catalog's new value wins");
+    const [warning] = warnings().map((line) => JSON.parse(line));
+    assert.equal(warning?.message, "operators' runtime changes replaced by the catalog's new values");
+    assert.deepEqual(warning?.dropped, ['interface reserve-port timeoutSeconds']);
+  });
+
   for (const requestType of ['Create', 'Update'] as const) {
     it(`answers FAILED with the reason when seeding fails on ${requestType}`, async (t) => {
       // Prepare

@@ -4,7 +4,15 @@ import { actionsFor } from '../../console/src/actions';
 import { ApiError, apiClient, nextCursor, query } from '../../console/src/api';
 import { layoutPlan, NODE_WIDTH } from '../../console/src/graph-layout';
 import { href, parseRoute, type Route } from '../../console/src/routes';
-import { characteristicsText, limitsText, matchesText, policyText, scopeText } from '../../console/src/text';
+import {
+  characteristicsText,
+  fieldChangeText,
+  limitsText,
+  matchesText,
+  policyText,
+  scopeText,
+  valueText,
+} from '../../console/src/text';
 
 describe('console: the plan graph layout', () => {
   it('places every item after what it depends on, left to right, and routes each dependency', () => {
@@ -45,6 +53,7 @@ describe('console: routes', () => {
       { page: 'order', orderId: 'o-1', item: 'dsl.activate-line.1' },
       { page: 'systems' },
       { page: 'system', systemId: 'activation', tab: 'on-hold' },
+      { page: 'system', systemId: 'activation', interfaceId: 'activation-activate-line' },
       { page: 'fallout' },
       { page: 'retry-rules' },
       { page: 'retry-rules', ruleId: 'new' },
@@ -184,5 +193,24 @@ describe("console: an order line's characteristics", () => {
     assert.deepEqual(characteristicsText([{ name: 'on', value: true }], undefined), [
       { name: 'on', text: 'true' },
     ]);
+  });
+});
+
+describe('console: configuration values', () => {
+  it('reads any value as one line, so a field the console does not know yet shows too', () => {
+    assert.equal(valueText('https://inventory.example.com/'), 'https://inventory.example.com/');
+    assert.equal(valueText(30), '30');
+    assert.equal(valueText([200, 202]), '200, 202');
+    assert.equal(valueText(null), 'none');
+    assert.equal(valueText(undefined), 'none');
+    assert.equal(
+      valueText({ intervalSeconds: 60, maxAttempts: 5 }),
+      '{"intervalSeconds":60,"maxAttempts":5}',
+    );
+    assert.equal(fieldChangeText({ field: 'timeoutSeconds', from: 10, to: 1 }), 'timeoutSeconds: 10 → 1');
+    assert.equal(
+      fieldChangeText({ field: 'circuitBreaker', from: { failureThreshold: 3 }, to: null }),
+      'circuitBreaker: {"failureThreshold":3} → none',
+    );
   });
 });

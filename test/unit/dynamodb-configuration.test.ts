@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCalloutLimits } from '../../lambdas/adapters/dynamodb-callout-limits';
 import { DynamoDbConfigurationStore } from '../../lambdas/adapters/dynamodb-configuration-store';
 import { AUTOMATIC_ACTORS, type AvailabilityChange } from '../../lambdas/domain/availability';
 import type { FulfilmentSystem, SystemInterface, SystemState } from '../../lambdas/domain/catalog';
+import type { ConfigurationChange } from '../../lambdas/domain/runtime-configuration';
 import type { SlotLease } from '../../lambdas/ports/callout-limits';
 import type { ChangeGuard, ChangeRequest, MaintenanceWindow } from '../../lambdas/ports/configuration-store';
 import { dslCatalog } from './fixtures/catalogs';
@@ -49,8 +51,13 @@ describe('DynamoDbConfigurationStore', () => {
     const result = await config.seed(systems, interfaces, SEEDED_AT);
 
     // Assess
-    assert.deepEqual(result, { systems: 2, interfaces: 3, removed: [] });
-    const stamps = { seededAt: SEEDED_AT, updatedAt: SEEDED_AT };
+    assert.deepEqual(result, {
+      systems: 2,
+      interfaces: 3,
+      removed: [],
+      overrides: { kept: [], dropped: [] },
+    });
+    const stamps = { revision: 1, overrides: {}, seededAt: SEEDED_AT, updatedAt: SEEDED_AT };
     assert.deepEqual(await config.listSystems(), [
       { ...byId(systems, 'activation'), state: 'Up', ...stamps },
       { ...byId(systems, 'inventory'), state: 'Up', ...stamps },
@@ -193,6 +200,7 @@ describe('DynamoDbConfigurationStore', () => {
       systems: 1,
       interfaces: 1,
       removed: ['interface activate-line', 'interface port-status', 'system activation'],
+      overrides: { kept: [], dropped: [] },
     });
     assert.deepEqual(
       (await config.listSystems()).map((s) => s.id),
@@ -1185,5 +1193,302 @@ describe('DynamoDbCalloutLimits: start rate', () => {
       new GetCommand({ TableName: tableName, Key: { pk: 'SYSTEM#inventory', sk: 'RATE' } }),
     );
     assert.equal(rate.Item?.nextStart, at(2_250).getTime());
+  });
+});
+
+describe('DynamoDbConfigurationStore: runtime configuration', () => {
+  const OLGA = { id: 'u-op', name: 'olga' };
+  const CHANGED_AT = '2025-03-01T12:00:00.000Z';
+
+  /** A table seeded with the DSL catalog, and an operator's change of reserve-port's timeout to 20 s. */
+  async function seededWithChange() {
+    const tableName = await newTable();
+    const config = new DynamoDbConfigurationStore(dynamo.db, tableName);
+    const { systems, interfaces } = definitions();
+    await config.seed(systems, interfaces, SEEDED_AT);
+    const change = timeoutChange(2, 10, 20, CHANGED_AT);
+    const written = await config.reconfigureInterface('reserve-port', 1, {
+      values: { timeoutSeconds: 20 },
+      overrides: { timeoutSeconds: { catalogValue: 10, at: CHANGED_AT, by: OLGA } },
+      change,
+    });
+    assert.notEqual(written, 'stale');
+    return { tableName, config, change };
+  }
+
+  const timeoutChange = (revision: number, from: number, to: number, at: string): ConfigurationChange => ({
+    id: randomUUID(),
+    kind: 'configuration',
+    at,
+    by: OLGA,
+    reason: `timeout ${to}`,
+    cause: 'operator',
+    revision,
+    changes: [{ field: 'timeoutSeconds', from, to }],
+  });
+
+  const rawRecord = async (tableName: string, pk: string) =>
+    (
+      await dynamo.db.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { pk, sk: pk.split('#')[0] ?? '' },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+
+  it('writes the changed fields only, the overrides and the next revision, in one conditional write', async () => {
+    // Prepare + Act
+    const { tableName, config, change } = await seededWithChange();
+    await config.setInterfaceStatus('reserve-port', 'Offline', {
+      by: OLGA,
+      reason: 'release',
+      cause: 'operator',
+      at: '2025-03-01T12:01:00.000Z',
+    });
+
+    // Assess
+    const iface = await config.getInterface('reserve-port');
+    assert.equal(iface?.timeoutSeconds, 20);
+    assert.equal(iface?.revision, 2);
+    assert.equal(iface?.status, 'Offline', 'a configuration change leaves the status alone');
+    assert.deepEqual(iface?.overrides, { timeoutSeconds: { catalogValue: 10, at: CHANGED_AT, by: OLGA } });
+    assert.equal((await config.calloutTarget('reserve-port', 'inventory'))?.iface.timeoutSeconds, 20);
+    const raw = await rawRecord(tableName, 'INTERFACE#reserve-port');
+    assert.equal(
+      (raw?.definition as { status?: string } | undefined)?.status,
+      'Online',
+      "the catalog's seeded status is kept",
+    );
+    assert.deepEqual(raw?.lastConfigChange, change);
+  });
+
+  it('answers stale and writes nothing under another revision, or for a record that is not there', async () => {
+    const { config } = await seededWithChange();
+    const next = {
+      values: { timeoutSeconds: 5 },
+      overrides: {},
+      change: timeoutChange(2, 20, 5, '2025-03-01T13:00:00.000Z'),
+    };
+
+    assert.equal(await config.reconfigureInterface('reserve-port', 1, next), 'stale');
+    assert.equal(await config.reconfigureInterface('no-such-interface', 1, next), 'stale');
+    assert.equal((await config.getInterface('reserve-port'))?.timeoutSeconds, 20);
+    assert.equal(await config.getInterface('no-such-interface'), undefined, 'and creates none');
+  });
+
+  it("sets and removes a system's nested fields by path, leaving the others as they are", async () => {
+    // Prepare
+    const { config } = await seededWithChange();
+    const change: ConfigurationChange = {
+      ...timeoutChange(2, 0, 0, CHANGED_AT),
+      changes: [
+        { field: 'limits.maxCalloutsPerSecond', from: 2.5, to: null },
+        { field: 'baseUrl', from: 'http://activation.test:4102/', to: 'https://dr.example.com/' },
+      ],
+    };
+
+    // Act
+    const written = await config.reconfigureSystem('activation', 1, {
+      values: { 'limits.maxCalloutsPerSecond': null, baseUrl: 'https://dr.example.com/' },
+      overrides: {},
+      change,
+    });
+
+    // Assess
+    const stored = await config.getSystem('activation');
+    assert.deepEqual(written, stored);
+    assert.deepEqual(stored?.limits, { maxConcurrentCallouts: 4 });
+    assert.equal(stored?.baseUrl, 'https://dr.example.com/');
+    assert.equal(stored?.authProfile, 'activation-oauth');
+    assert.equal(stored?.revision, 2);
+  });
+
+  it('keeps configuration and state changes in one history, newest first, and shows a change whose record is missing', async () => {
+    // Prepare: a status change, then the configuration change, whose history record is then lost.
+    const tableName = await newTable();
+    const config = new DynamoDbConfigurationStore(dynamo.db, tableName);
+    const { systems, interfaces } = definitions();
+    await config.seed(systems, interfaces, SEEDED_AT);
+    const offline = await config.setInterfaceStatus('reserve-port', 'Offline', {
+      by: OLGA,
+      reason: 'release',
+      cause: 'operator',
+      at: '2025-03-01T11:00:00.000Z',
+    });
+    const change = timeoutChange(2, 10, 20, CHANGED_AT);
+    await config.reconfigureInterface('reserve-port', 1, {
+      values: { timeoutSeconds: 20 },
+      overrides: {},
+      change,
+    });
+    const key = { pk: 'INTERFACE#reserve-port', sk: `HISTORY#${change.at}#${change.id}` };
+    await dynamo.db.send(new DeleteCommand({ TableName: tableName, Key: key }));
+
+    // Act
+    const history = await config.history('interface', 'reserve-port', 10);
+    const next = timeoutChange(3, 20, 25, '2025-03-01T13:00:00.000Z');
+    await config.reconfigureInterface('reserve-port', 2, {
+      values: { timeoutSeconds: 25 },
+      overrides: {},
+      change: next,
+    });
+
+    // Assess
+    assert.deepEqual(history, [change, offline?.iface.statusChange]);
+    assert.deepEqual(
+      (await dynamo.db.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item,
+      { ...key, ...change },
+      'written again with the next change',
+    );
+    assert.deepEqual(
+      (await config.history('interface', 'reserve-port', 10)).map((h) => h.reason),
+      ['timeout 25', 'timeout 20', 'release'],
+    );
+  });
+
+  it("keeps an operator's value at a redeploy whose catalog left that field as it was", async () => {
+    // Prepare: the new catalog changes reserve-port's path, not its timeout.
+    const { config } = await seededWithChange();
+    const { systems, interfaces } = definitions();
+    byId(interfaces, 'reserve-port').path = '/ports/v2/reservations';
+
+    // Act
+    const result = await config.seed(systems, interfaces, RESEEDED_AT);
+
+    // Assess
+    assert.deepEqual(result.overrides, { kept: ['interface reserve-port timeoutSeconds'], dropped: [] });
+    const iface = await config.getInterface('reserve-port');
+    assert.equal(iface?.timeoutSeconds, 20);
+    assert.equal(iface?.path, '/ports/v2/reservations');
+    assert.equal(iface?.revision, 3);
+    const [deploy] = await config.history('interface', 'reserve-port', 10);
+    assert.ok(deploy && 'kind' in deploy);
+    assert.equal(deploy.cause, 'deploy');
+    assert.deepEqual(deploy.by, { id: 'switchboard:deploy', name: 'deploy' });
+    assert.deepEqual(deploy.changes, [
+      { field: 'path', from: '/ports/reservations', to: '/ports/v2/reservations' },
+    ]);
+  });
+
+  it("replaces an operator's value at a redeploy whose catalog changed that field, and says so in the history", async () => {
+    // Prepare
+    const { config } = await seededWithChange();
+    const { systems, interfaces } = definitions();
+    byId(interfaces, 'reserve-port').timeoutSeconds = 15;
+
+    // Act
+    const result = await config.seed(systems, interfaces, RESEEDED_AT);
+
+    // Assess
+    assert.deepEqual(result.overrides, { kept: [], dropped: ['interface reserve-port timeoutSeconds'] });
+    const iface = await config.getInterface('reserve-port');
+    assert.equal(iface?.timeoutSeconds, 15);
+    assert.deepEqual(iface?.overrides, {});
+    const [deploy] = await config.history('interface', 'reserve-port', 10);
+    assert.ok(deploy && 'kind' in deploy);
+    assert.equal(deploy.changes[0]?.from, 20);
+    assert.equal(deploy.changes[0]?.to, 15);
+    assert.match(deploy.changes[0]?.note ?? '', /the catalog changed it from 10 to 15 since the override/);
+  });
+
+  it('changes no revision and keeps no history for a redeploy that changes nothing', async () => {
+    const { config } = await seededWithChange();
+    const { systems, interfaces } = definitions();
+
+    await config.seed(systems, interfaces, RESEEDED_AT);
+
+    assert.equal((await config.getInterface('reserve-port'))?.revision, 2);
+    assert.equal((await config.getSystem('inventory'))?.revision, 1);
+    assert.equal(
+      (await config.history('interface', 'reserve-port', 10)).length,
+      1,
+      'the operator’s change alone',
+    );
+  });
+
+  it('gives a record seeded before revisions its first revision, and takes a change of it at revision 0', async () => {
+    // Prepare: records as an earlier version seeded them: no revision, no overrides.
+    const tableName = await newTable();
+    const config = new DynamoDbConfigurationStore(dynamo.db, tableName);
+    const { systems, interfaces } = definitions();
+    for (const key of [
+      {
+        pk: 'INTERFACE#reserve-port',
+        sk: 'INTERFACE',
+        definition: byId(interfaces, 'reserve-port'),
+        status: 'Online',
+      },
+      {
+        pk: 'INTERFACE#port-status',
+        sk: 'INTERFACE',
+        definition: byId(interfaces, 'port-status'),
+        status: 'Online',
+      },
+    ])
+      await dynamo.db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            ...key,
+            seededAt: SEEDED_AT,
+            updatedAt: SEEDED_AT,
+            listKind: 'INTERFACES#inventory',
+            listSort: key.pk,
+          },
+        }),
+      );
+
+    // Act
+    const legacy = await config.getInterface('port-status');
+    const changed = await config.reconfigureInterface('port-status', 0, {
+      values: { timeoutSeconds: 7 },
+      overrides: {},
+      change: timeoutChange(1, 5, 7, CHANGED_AT),
+    });
+    await config.seed(systems, interfaces, RESEEDED_AT);
+
+    // Assess
+    assert.equal(legacy?.revision, 0);
+    assert.deepEqual(legacy?.overrides, {});
+    assert.notEqual(changed, 'stale');
+    assert.equal((await config.getInterface('reserve-port'))?.revision, 1);
+  });
+
+  it("merges again when an operator's change lands between a seed's read and its write", async () => {
+    // Prepare: the seed's first write finds that an operator changed reserve-port meanwhile.
+    const tableName = await newTable();
+    const config = new DynamoDbConfigurationStore(dynamo.db, tableName);
+    const { systems, interfaces } = definitions();
+    await config.seed(systems, interfaces, SEEDED_AT);
+    let raced = false;
+    const racing = {
+      send: async (command: unknown) => {
+        const input = (command as { input?: { Key?: { pk?: string }; ConditionExpression?: string } }).input;
+        if (!raced && command instanceof UpdateCommand && input?.Key?.pk === 'INTERFACE#reserve-port') {
+          raced = true;
+          await config.reconfigureInterface('reserve-port', 1, {
+            values: { timeoutSeconds: 20 },
+            overrides: { timeoutSeconds: { catalogValue: 10, at: CHANGED_AT, by: OLGA } },
+            change: timeoutChange(2, 10, 20, CHANGED_AT),
+          });
+        }
+        return dynamo.db.send(command as UpdateCommand);
+      },
+    } as unknown as typeof dynamo.db;
+    const seeder = new DynamoDbConfigurationStore(racing, tableName);
+    byId(interfaces, 'reserve-port').path = '/ports/v2/reservations';
+
+    // Act
+    const result = await seeder.seed(systems, interfaces, RESEEDED_AT);
+
+    // Assess
+    assert.ok(raced);
+    assert.deepEqual(result.overrides.kept, ['interface reserve-port timeoutSeconds']);
+    const iface = await config.getInterface('reserve-port');
+    assert.equal(iface?.timeoutSeconds, 20, "the operator's change is not lost");
+    assert.equal(iface?.path, '/ports/v2/reservations');
+    assert.equal(iface?.revision, 3);
   });
 });

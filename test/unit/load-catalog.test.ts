@@ -495,6 +495,24 @@ describe('loadCatalog', () => {
     );
   });
 
+  it('reports accepted statuses and a callback timeout on an interface that is not asynchronous', () => {
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'interfaces/reserve-port.yaml': `${INTERFACE}acceptedStatuses: [202]\nasyncTimeoutSeconds: 600\n`,
+    });
+
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where, p.message]),
+      ['acceptedStatuses', 'asyncTimeoutSeconds'].map((field) => [
+        shown(dir, 'interfaces/reserve-port.yaml'),
+        field,
+        'only an asynchronous (async-rest) interface waits for a callback; this one\'s adapter is "sync-rest"',
+      ]),
+    );
+  });
+
   it('reports a path template that does not parse, and a GET with a request mapping, at their fields', () => {
     const dir = writeCatalog({
       ...validCatalog(),

@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { type Api, ApiError, query } from '../api';
 import {
@@ -13,9 +14,10 @@ import {
 } from '../components';
 import { usePoll } from '../poll';
 import { href } from '../router';
-import { limitsText } from '../text';
+import { fieldChangeText, limitsText, valueText } from '../text';
 
-interface Change {
+/** A change of a state or a status. */
+interface StateChange {
   at: string;
   by: { id: string; name: string };
   reason: string;
@@ -24,25 +26,53 @@ interface Change {
   to: string;
 }
 
+/** A change of configuration: by an operator, or by a deploy (which says why it dropped an override). */
+interface ConfigurationChange {
+  kind: 'configuration';
+  at: string;
+  by: { id: string; name: string };
+  reason: string;
+  cause: string;
+  revision: number;
+  changes: { field: string; from: unknown; to: unknown; note?: string }[];
+}
+
+type Change = StateChange | ConfigurationChange;
+
+/** A field an operator changed at runtime: the catalog's value it replaces, who and when. */
+interface Override {
+  catalogValue: unknown;
+  at: string;
+  by: { id: string; name: string };
+}
+type Overrides = Record<string, Override>;
+
 interface SystemSummary {
   id: string;
   name: string;
   baseUrl: string;
   state: 'Up' | 'Down';
-  stateChange?: Change;
+  stateChange?: StateChange;
   limits: { maxConcurrentCallouts?: number; maxCalloutsPerSecond?: number };
   authProfile?: { id: string; type: string };
+  revision: number;
+  overrides: Overrides;
 }
 
 interface SystemDetail extends SystemSummary {
-  circuitBreaker?: { failureThreshold: number; probeIntervalSeconds: number; consecutiveFailures?: number };
+  circuitBreaker?: {
+    failureThreshold: number;
+    healthPath: string;
+    probeIntervalSeconds: number;
+    consecutiveFailures?: number;
+  };
   interfaces: {
     id: string;
     method: string;
     path: string;
     adapter: string;
     status: 'Online' | 'Offline';
-    statusChange?: Change;
+    statusChange?: StateChange;
   }[];
   history: Change[];
   maintenanceWindows: {
@@ -106,15 +136,37 @@ export function SystemsPage({ api }: { api: Api }) {
   );
 }
 
-/** One system: its state and interfaces with their toggles, limits, windows, history and held items. */
+/**
+ * An interface as GET /admin/system-interfaces/{id} shows it: the fields named here, and any other the
+ * catalog has (shown as they come).
+ */
+interface InterfaceView {
+  id: string;
+  system: { id: string };
+  status: 'Online' | 'Offline';
+  statusChange?: StateChange;
+  revision: number;
+  overrides: Overrides;
+  history: Change[];
+  seededAt: string;
+  updatedAt: string;
+  [field: string]: unknown;
+}
+
+/**
+ * One system: its state, configuration and interfaces with their toggles, limits, windows, history and
+ * held items; and, when one is chosen, an interface with every field it has and its history.
+ */
 export function SystemPage({
   api,
   systemId,
   tab = 'overview',
+  interfaceId,
 }: {
   api: Api;
   systemId: string;
   tab?: string;
+  interfaceId?: string | undefined;
 }) {
   const system = usePoll(
     async () => (await api.get<SystemDetail>(`/admin/systems/${encodeURIComponent(systemId)}`)).body,
@@ -227,6 +279,15 @@ export function SystemPage({
         ) : null}
         {data && tab === 'history' ? <History changes={data.history} /> : null}
       </Section>
+      {interfaceId ? (
+        <InterfaceDetail
+          key={interfaceId}
+          api={api}
+          systemId={systemId}
+          interfaceId={interfaceId}
+          tab={tab}
+        />
+      ) : null}
       {data && tab === 'on-hold' ? <OnHold api={api} system={data} /> : null}
       {asking ? <ReasonDialog request={asking} onClose={() => setAsking(undefined)} /> : null}
     </>
@@ -246,23 +307,43 @@ function Overview({
 }) {
   return (
     <>
-      <dl class="facts">
+      <dl class="facts" aria-label={`${system.name}: configuration`}>
         <dt>Base URL</dt>
-        <dd class="mono">{system.baseUrl}</dd>
+        <dd class="mono" data-field="baseUrl">
+          {system.baseUrl}
+          <OverrideNotes overrides={system.overrides} fields={['baseUrl']} />
+        </dd>
         <dt>Limits</dt>
-        <dd>{limitsText(system.limits)}</dd>
+        <dd data-field="limits">
+          {limitsText(system.limits)}
+          <OverrideNotes
+            overrides={system.overrides}
+            fields={['limits.maxConcurrentCallouts', 'limits.maxCalloutsPerSecond']}
+          />
+        </dd>
         <dt>Auth</dt>
         <dd>{system.authProfile ? `${system.authProfile.id} (${system.authProfile.type})` : 'none'}</dd>
-        {system.circuitBreaker ? (
-          <>
-            <dt>Circuit breaker</dt>
-            <dd>
+        <dt>Circuit breaker</dt>
+        <dd data-field="circuitBreaker">
+          {system.circuitBreaker ? (
+            <>
               Down after {system.circuitBreaker.failureThreshold} failures in a row (now{' '}
-              {system.circuitBreaker.consecutiveFailures ?? 0}); probes every{' '}
+              {system.circuitBreaker.consecutiveFailures ?? 0}); probes{' '}
+              <span class="mono">{system.circuitBreaker.healthPath}</span> every{' '}
               {system.circuitBreaker.probeIntervalSeconds} s
-            </dd>
-          </>
-        ) : null}
+            </>
+          ) : (
+            'none'
+          )}
+          <OverrideNotes overrides={system.overrides} fields={['circuitBreaker']} />
+        </dd>
+        <dt>Configuration</dt>
+        <dd data-field="revision">
+          revision {system.revision}
+          {Object.keys(system.overrides).length > 0
+            ? `; changed at runtime: ${Object.keys(system.overrides).join(', ')}`
+            : '; as the catalog has it'}
+        </dd>
       </dl>
       <h3>Interfaces</h3>
       <table class="list">
@@ -279,7 +360,9 @@ function Overview({
         <tbody>
           {system.interfaces.map((iface) => (
             <tr key={iface.id} data-interface={iface.id}>
-              <td class="mono">{iface.id}</td>
+              <td class="mono">
+                <a href={href({ page: 'system', systemId: system.id, interfaceId: iface.id })}>{iface.id}</a>
+              </td>
               <td class="mono">
                 {iface.method} {iface.path}
               </td>
@@ -302,10 +385,11 @@ function Overview({
   );
 }
 
-function History({ changes }: { changes: Change[] }) {
+/** Changes newest first: of a state or a status (from → to), or of configuration (each field from → to). */
+function History({ changes, label = 'History' }: { changes: Change[]; label?: string }) {
   if (changes.length === 0) return <p class="muted">No changes yet.</p>;
   return (
-    <table class="list">
+    <table class="list" aria-label={label}>
       <thead>
         <tr>
           <th>When</th>
@@ -315,13 +399,24 @@ function History({ changes }: { changes: Change[] }) {
         </tr>
       </thead>
       <tbody>
-        {changes.map((change) => (
-          <tr key={`${change.at}-${change.to}`}>
+        {changes.map((change, i) => (
+          <tr key={`${change.at}-${i}`} data-change={'kind' in change ? change.kind : 'availability'}>
             <td>
               <When at={change.at} />
             </td>
             <td>
-              {change.from} → {change.to}
+              {'kind' in change ? (
+                <ul class="changes">
+                  {change.changes.map((c) => (
+                    <li key={c.field} data-changed-field={c.field}>
+                      <span class="mono">{fieldChangeText(c)}</span>
+                      {c.note ? <span class="muted"> — {c.note}</span> : null}
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                `${change.from} → ${change.to}`
+              )}
             </td>
             <td>{change.reason}</td>
             <td>
@@ -332,6 +427,149 @@ function History({ changes }: { changes: Change[] }) {
       </tbody>
     </table>
   );
+}
+
+/** Says which of these fields an operator changed at runtime, and what the catalog has instead. */
+function OverrideNotes({ overrides, fields }: { overrides: Overrides; fields: string[] }) {
+  const notes = fields.flatMap((field) => {
+    const override = overrides[field];
+    return override ? [[field, override] as const] : [];
+  });
+  if (notes.length === 0) return null;
+  return (
+    <>
+      {notes.map(([field, override]) => (
+        <span key={field} class="override" data-override={field}>
+          {field} changed at runtime by {override.by.name}, <When at={override.at} />; the catalog has{' '}
+          <span class="mono">{valueText(override.catalogValue)}</span>
+        </span>
+      ))}
+    </>
+  );
+}
+
+/** What an interface shows elsewhere on its panel, or not as a field of its configuration. */
+const NOT_FIELDS = new Set([
+  'id',
+  'system',
+  'status',
+  'statusChange',
+  'revision',
+  'overrides',
+  'history',
+  'seededAt',
+  'updatedAt',
+  'href',
+  'onHoldItems',
+]);
+
+/** The fields an operator looks for first, in this order; any other follows, by name. */
+const FIELD_ORDER = [
+  'method',
+  'path',
+  'adapter',
+  'timeoutSeconds',
+  'acceptedStatuses',
+  'asyncTimeoutSeconds',
+  'callbackAuth',
+  'mappings',
+];
+const fieldRank = (name: string) => {
+  const rank = FIELD_ORDER.indexOf(name);
+  return rank === -1 ? FIELD_ORDER.length : rank;
+};
+
+/**
+ * One interface, every field of it as the API shows it — the ones this console knows and any the
+ * catalog gains later, each read generically (an object of plain values as a list, anything deeper as
+ * JSON) — with what operators changed at runtime, and its history.
+ */
+function InterfaceDetail({
+  api,
+  systemId,
+  interfaceId,
+  tab,
+}: {
+  api: Api;
+  systemId: string;
+  interfaceId: string;
+  tab: string;
+}) {
+  const iface = usePoll(
+    async () =>
+      (await api.get<InterfaceView>(`/admin/system-interfaces/${encodeURIComponent(interfaceId)}`)).body,
+    [api, interfaceId],
+  );
+  const data = iface.data;
+  const fields = data
+    ? Object.entries(data)
+        .filter(([name]) => !NOT_FIELDS.has(name))
+        .sort(([a], [b]) => fieldRank(a) - fieldRank(b) || a.localeCompare(b))
+    : [];
+  return (
+    <Section
+      title={`Interface ${interfaceId}`}
+      focusOnOpen
+      actions={
+        <a class="button" href={href({ page: 'system', systemId, ...(tab === 'overview' ? {} : { tab }) })}>
+          Close
+        </a>
+      }
+    >
+      <ErrorNote error={iface.error} />
+      {data ? (
+        <>
+          <p>
+            <StateBadge state={data.status} kind="system" />{' '}
+            {data.statusChange ? (
+              <>
+                since <When at={data.statusChange.at} /> — {data.statusChange.reason}
+              </>
+            ) : null}
+          </p>
+          <dl class="facts" aria-label={`Interface ${interfaceId}: every field`}>
+            {fields.map(([name, value]) => (
+              <Fragment key={name}>
+                <dt class="mono">{name}</dt>
+                <dd data-field={name}>
+                  <FieldValue value={value} />
+                  <OverrideNotes overrides={data.overrides} fields={[name]} />
+                </dd>
+              </Fragment>
+            ))}
+            <dt>Configuration</dt>
+            <dd data-field="revision">
+              revision {data.revision}; seeded <When at={data.seededAt} />
+              {Object.keys(data.overrides).length > 0
+                ? `; changed at runtime: ${Object.keys(data.overrides).join(', ')}`
+                : '; as the catalog has it'}
+            </dd>
+          </dl>
+          <h3>History of {interfaceId}</h3>
+          <History changes={data.history} label={`History of ${interfaceId}`} />
+        </>
+      ) : null}
+    </Section>
+  );
+}
+
+/** A field's value: plain values as text, an object of plain values as a list of its entries. */
+function FieldValue({ value }: { value: unknown }) {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) return <span class="muted">none</span>;
+    if (entries.every(([, v]) => v === null || typeof v !== 'object'))
+      return (
+        <ul class="plain">
+          {entries.map(([name, v]) => (
+            <li key={name}>
+              {name}: <span class="mono">{valueText(v)}</span>
+            </li>
+          ))}
+        </ul>
+      );
+  }
+  return <span class="mono">{valueText(value)}</span>;
 }
 
 function MaintenanceWindows({
