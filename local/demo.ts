@@ -20,6 +20,10 @@
  * system, so the order is in jeopardy at once; activation comes back Up, the line is activated in
  * seconds, and the jeopardy clears.
  *
+ * Without a flag the order has a second line, a voice line that keeps the customer's number: the
+ * number-porting gateway calls back in its own vocabulary (read by its interface's callback mapping),
+ * and the legacy telephony platform, which cannot call back, is polled until its job is done.
+ *
  * Every run registers a small simulated CRM as a TMF622 listener (demo-crm.ts): it verifies each event's
  * signature and prints it as it comes; the timeline ends with the events it received.
  */
@@ -27,7 +31,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DemoCrm } from './demo-crm';
 import { startDemoEnvironment } from './demo-environment';
-import { demoDslOrder } from './demo-orders';
+import { demoDslOrder, demoVoiceOrder } from './demo-orders';
 import { type MetricSeries, type MetricsSnapshot, metricsTable } from './metrics';
 
 const root = join(import.meta.dirname, '..');
@@ -39,6 +43,8 @@ const LATE = process.argv.includes('--late');
 const HOLD = process.argv.includes('--hold') || LATE;
 const CANCEL = process.argv.includes('--cancel');
 const AMEND = process.argv.includes('--amend');
+/** The whole estate: without a flag, the order also has a voice line (number porting, polled telephony). */
+const ESTATE = !HOLD && !CANCEL && !AMEND;
 const TMF = '/tmf-api/productOrderingManagement/v5';
 /** How long the --hold demo keeps activation Down once the item is held. */
 const HOLD_FOR_MS = 2_000;
@@ -144,8 +150,10 @@ async function watchOrder(
 
   const submittedAt = Date.now();
   const dueInAnHour = new Date(Date.now() + 3_600_000).toISOString();
+  const dsl = demoDslOrder();
   const created = await call('/tmf-api/productOrderingManagement/v5/productOrder', 'submitter', {
-    ...demoDslOrder(),
+    ...dsl,
+    productOrderItem: [...dsl.productOrderItem, ...(ESTATE ? demoVoiceOrder().productOrderItem : [])],
     ...(LATE ? { requestedCompletionDate: dueInAnHour } : {}),
   });
   if (created.status !== 201) throw new Error(`the order was refused: ${JSON.stringify(created.body)}`);

@@ -13,7 +13,7 @@ import type { Fault, SimulatedRequest, SimulatedSystem, SimulatedSystemOptions }
  * The demo's fulfilment systems, each guarding itself the way its real counterpart would: the inventory
  * with an API key in `x-api-key`, activation with OAuth 2.0 client credentials from its own
  * `/oauth2/token`, the legacy billing system with HTTP basic, number porting with a bearer token. Number
- * porting calls back in its own vocabulary; line provisioning cannot call back and is polled.
+ * porting calls back in its own vocabulary; the legacy telephony platform cannot call back and is polled.
  */
 
 /** Shaped exactly like the local runtime's secrets file, so one object can feed both sides of a demo. */
@@ -34,7 +34,7 @@ export interface DemoSystemPorts {
   scheduling: number;
   notification: number;
   porting: number;
-  provisioning: number;
+  telephony: number;
 }
 
 /** The ports the demo catalog points its systems at. */
@@ -45,7 +45,7 @@ export const DEMO_SYSTEM_PORTS: DemoSystemPorts = {
   scheduling: 4104,
   notification: 4105,
   porting: 4107,
-  provisioning: 4108,
+  telephony: 4106,
 };
 
 /** Every demo system on any free port. */
@@ -56,7 +56,7 @@ export const FREE_DEMO_PORTS: DemoSystemPorts = {
   scheduling: 0,
   notification: 0,
   porting: 0,
-  provisioning: 0,
+  telephony: 0,
 };
 
 export interface DemoSystemsOptions {
@@ -85,7 +85,7 @@ export interface DemoSystems {
   /** Calls back in its own vocabulary (a callback mapping reads it). */
   porting: NumberPortingSystem;
   /** Cannot call back: it is polled. */
-  provisioning: LineProvisioningSystem;
+  telephony: LineProvisioningSystem;
   /** Each system's base URL by its catalog id (what synth takes as switchboard:systemBaseUrls). */
   urls: Record<keyof DemoSystemPorts, string>;
   stop(): Promise<void>;
@@ -153,9 +153,9 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       ...faultsOf('porting'),
       auth: { type: 'bearer', token: options.credentials['porting-bearer'].token },
     }),
-    startLineProvisioning({ port: ports.provisioning, latencyMs, ...faultsOf('provisioning') }),
+    startLineProvisioning({ port: ports.telephony, latencyMs, ...faultsOf('telephony') }),
   ] as const);
-  const [inventory, activation, billing, schedulingSystem, notification, porting, provisioning] = started;
+  const [inventory, activation, billing, schedulingSystem, notification, porting, telephony] = started;
   if (
     inventory.status === 'rejected' ||
     activation.status === 'rejected' ||
@@ -163,7 +163,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     schedulingSystem.status === 'rejected' ||
     notification.status === 'rejected' ||
     porting.status === 'rejected' ||
-    provisioning.status === 'rejected'
+    telephony.status === 'rejected'
   ) {
     // One system failing to start (a port in use, say) must not leave the others holding the process open.
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
@@ -177,7 +177,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     schedulingSystem.value,
     notification.value,
     porting.value,
-    provisioning.value,
+    telephony.value,
   ];
   return {
     inventory: inventory.value,
@@ -186,7 +186,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     scheduling: schedulingSystem.value,
     notification: notification.value,
     porting: porting.value,
-    provisioning: provisioning.value,
+    telephony: telephony.value,
     urls: {
       inventory: inventory.value.url,
       activation: activation.value.url,
@@ -194,7 +194,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       scheduling: schedulingSystem.value.url,
       notification: notification.value.url,
       porting: porting.value.url,
-      provisioning: provisioning.value.url,
+      telephony: telephony.value.url,
     },
     stop: async () => {
       await Promise.all(systems.map((system) => system.stop()));

@@ -7,7 +7,7 @@ import { eventually, itemOf, startTestSwitchboard, type TestSwitchboard } from '
 /**
  * Systems that do not speak Switchboard's language, through the local runtime: the number-porting
  * gateway calls back in its own vocabulary (SCHEDULED, PORTED, REJECTED with a reason code), which its
- * interface's callback mapping reads; the legacy provisioning system cannot call back and is polled for
+ * interface's callback mapping reads; the legacy telephony platform cannot call back and is polled for
  * its job's status — and, when it does call back as well, the first final answer applies and the other
  * changes nothing; taken Down while it is polled, the item waits On Hold and polls again once it is Up.
  */
@@ -62,10 +62,10 @@ const waitForItem = (sb: TestSwitchboard, orderId: string, key: string, test: (i
   );
 
 const jobOf = (sb: TestSwitchboard, orderId: string) =>
-  sb.systems.provisioning.jobs.find((job) => job.orderId === orderId);
+  sb.systems.telephony.jobs.find((job) => job.orderId === orderId);
 
-async function setProvisioning(sb: TestSwitchboard, state: 'Up' | 'Down', reason: string) {
-  const answer = await sb.call('PUT', '/admin/systems/provisioning/state', { state, reason });
+async function setTelephony(sb: TestSwitchboard, state: 'Up' | 'Down', reason: string) {
+  const answer = await sb.call('PUT', '/admin/systems/telephony/state', { state, reason });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
 }
 
@@ -78,8 +78,8 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
     await sb?.stop();
   });
 
-  it('ports a number the gateway reports in its own words, then polls provisioning until the job is done', async () => {
-    sb.systems.provisioning.pollsUntilDone = 3;
+  it('ports a number the gateway reports in its own words, then polls the telephony platform until its job is done', async () => {
+    sb.systems.telephony.pollsUntilDone = 3;
     const id = await submit(sb, '+441632960001');
     await waitForOrder(sb, id, 'completed');
 
@@ -101,7 +101,7 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
 
     // Provisioning was asked three times: QUEUED, RUNNING (its progress kept), COMPLETE.
     const job = jobOf(sb, id);
-    assert.ok(job, 'provisioning got the job');
+    assert.ok(job, 'telephony got the job');
     assert.equal(job.polls, 3);
     const line = await item(sb, id, PROVISION_LINE);
     assert.equal(line.state, 'Completed');
@@ -113,7 +113,7 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
     );
     assert.equal(line.history.filter((h) => h.state === 'Completed').length, 1);
     assert.equal(
-      sb.systems.provisioning.requests.filter((r) => r.method === 'POST').length >= 1,
+      sb.systems.telephony.requests.filter((r) => r.method === 'POST').length >= 1,
       true,
       'the job was created',
     );
@@ -136,7 +136,7 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
   });
 
   it('refuses with 400 a callback its mapping cannot read, naming the body, and changes nothing', async () => {
-    sb.systems.provisioning.pollsUntilDone = 1000;
+    sb.systems.telephony.pollsUntilDone = 1000;
     const id = await submit(sb, '+441632960002');
     // Wait for the port's acceptance, then play the gateway with a state its mapping does not know.
     const request = await eventually(
@@ -167,8 +167,8 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
   });
 
   it('applies a job done once when a poll and the system’s own callback bring it at the same moment', async () => {
-    sb.systems.provisioning.pollsUntilDone = 2;
-    sb.systems.provisioning.callBackWhenDone = true;
+    sb.systems.telephony.pollsUntilDone = 2;
+    sb.systems.telephony.callBackWhenDone = true;
     try {
       const id = await submit(sb, '+441632960003');
       await waitForOrder(sb, id, 'completed');
@@ -176,8 +176,7 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
       assert.ok(job);
       // The system called back as the poll that found it done was answered: both reached Switchboard.
       await eventually(
-        async () =>
-          sb.systems.provisioning.callbacks.find((c) => c.status !== undefined && c.url.includes(id)),
+        async () => sb.systems.telephony.callbacks.find((c) => c.status !== undefined && c.url.includes(id)),
         30_000,
         'the system’s callback to be answered',
       );
@@ -185,30 +184,30 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
       assert.equal(line.history.filter((h) => h.state === 'Completed').length, 1, 'completed once');
       assert.equal(line.attributes?.circuitId, `CCT-${job.jobId.slice(4)}`);
       // Whichever came second found the wait over: 202 at the door and nothing applied, or 409.
-      const sent = sb.systems.provisioning.callbacks.filter((c) => c.url.includes(id));
+      const sent = sb.systems.telephony.callbacks.filter((c) => c.url.includes(id));
       assert.ok(
         sent.every((c) => c.status === 202 || c.status === 409),
         JSON.stringify(sent),
       );
     } finally {
-      sb.systems.provisioning.callBackWhenDone = false;
+      sb.systems.telephony.callBackWhenDone = false;
     }
   });
 
   it('holds a polled item while its system is Down, polls nothing meanwhile, and polls again once it is Up', async () => {
-    sb.systems.provisioning.pollsUntilDone = 4;
+    sb.systems.telephony.pollsUntilDone = 4;
     const id = await submit(sb, '+441632960004');
     await eventually(
       async () => ((jobOf(sb, id)?.polls ?? 0) >= 1 ? true : undefined),
       30_000,
       'a first poll',
     );
-    await setProvisioning(sb, 'Down', 'platform upgrade');
+    await setTelephony(sb, 'Down', 'platform upgrade');
     try {
       const held = await waitForItem(sb, id, PROVISION_LINE, (item) => item.state === 'OnHold');
       assert.ok(held.awaiting?.poll, 'it still knows what it polls');
       await waitForOrder(sb, id, 'held');
-      const onHold = (await sb.call('GET', '/admin/systems/provisioning/on-hold-items')).body as {
+      const onHold = (await sb.call('GET', '/admin/systems/telephony/on-hold-items')).body as {
         items: { orderId: string }[];
       };
       assert.ok(
@@ -219,13 +218,13 @@ describe('systems in their own vocabulary: mapped callbacks and polled status', 
       await sleep(3000);
       assert.equal(jobOf(sb, id)?.polls, pollsWhenHeld, 'no poll while the system is Down');
     } finally {
-      await setProvisioning(sb, 'Up', 'upgrade done');
+      await setTelephony(sb, 'Up', 'upgrade done');
     }
     await waitForOrder(sb, id, 'completed');
     const job = jobOf(sb, id);
     assert.equal(job?.polls, 4, 'polled on until done, its job created once');
     assert.equal(
-      sb.systems.provisioning.requests.filter(
+      sb.systems.telephony.requests.filter(
         (r) => r.method === 'POST' && (r.body as { orderId?: string } | undefined)?.orderId === id,
       ).length,
       1,

@@ -140,14 +140,14 @@ async function replaceActivation(
     callbackSecret: credentials['callbacks:activation'].secret,
     ...options.activation,
   });
-  const { inventory, billing, scheduling, notification, porting, provisioning } = systems;
+  const { inventory, billing, scheduling, notification, porting, telephony } = systems;
   return {
     ...systems,
     activation,
     urls: { ...systems.urls, activation: activation.url },
     stop: async () => {
       await Promise.all(
-        [inventory, activation, billing, scheduling, notification, porting, provisioning].map((system) =>
+        [inventory, activation, billing, scheduling, notification, porting, telephony].map((system) =>
           system.stop(),
         ),
       );

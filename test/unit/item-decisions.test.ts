@@ -528,7 +528,7 @@ describe('decide: systems that answer in their own words, or are polled', () => 
     planId: 'voice',
     planItemId: 'provision-line',
     type: 'callout',
-    interfaceId: 'provisioning-create-job',
+    interfaceId: 'telephony-create-job',
     dependsOn: [],
     state: 'Running',
     attemptId: 'a-1',
@@ -595,7 +595,7 @@ describe('decide: systems that answer in their own words, or are polled', () => 
     const item: ItemRecord = {
       ...held,
       state: 'OnHold',
-      hold: { systemId: 'provisioning', interfaceId: 'provisioning-create-job', since: AT, reason: 'Down' },
+      hold: { systemId: 'telephony', interfaceId: 'telephony-create-job', since: AT, reason: 'Down' },
       awaiting: { since: AT, deadline: later(60_000), poll: { path: '/jobs/J-1' } },
     };
     const decision = decide({ item, order, now: NOW }, { kind: 'arrived', deliveryId: 'a-2' });

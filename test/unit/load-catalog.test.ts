@@ -88,8 +88,8 @@ describe('loadCatalog', () => {
       'inventory',
       'notification',
       'porting',
-      'provisioning',
       'scheduling',
+      'telephony',
     ]);
     assert.deepEqual(Object.keys(catalog.procedures), ['book-installation']);
     assert.deepEqual(catalog.systems.inventory, {
@@ -122,9 +122,9 @@ describe('loadCatalog', () => {
         ['scheduling-api-key', 'api-key'],
       ],
     );
-    assert.deepEqual(catalog.interfaces['provisioning-create-job']?.polling, {
+    assert.deepEqual(catalog.interfaces['telephony-create-job']?.polling, {
       path: '/jobs/{response.jobId}',
-      statusMapping: 'provisioning-status',
+      statusMapping: 'telephony-job-status',
       intervalSeconds: 1,
       backoffRate: 1.5,
       maxIntervalSeconds: 5,

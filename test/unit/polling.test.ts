@@ -122,7 +122,10 @@ describe('polling: a system that cannot call back is asked for the status of the
     await pollStatus(world.worker, { ...last, count: last.count + 1 });
     assert.equal(world.system.polls, 3);
     assert.equal(world.queue.sent.length, queued);
-    assert.equal(world.store.item(ORDER, ACTIVATE_ONLY).history.filter((h) => h.state === 'Completed').length, 1);
+    assert.equal(
+      world.store.item(ORDER, ACTIVATE_ONLY).history.filter((h) => h.state === 'Completed').length,
+      1,
+    );
   });
 
   it('applies a done job once when the system also calls back with it', async (t) => {
