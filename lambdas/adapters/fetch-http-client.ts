@@ -168,7 +168,7 @@ function describeFailure(error: unknown, request: HttpRequest, pool: TlsPool | u
           ? ` (${profile} has no caBundle, so only the public roots are)`
           : ''
     }`;
-  } else if (profile && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) {
+  } else if (profile && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE')) {
     // No alert came (a Node server refusing a certificate just closes): say what it most likely means.
     why = `connection failed (${code}): the system closed the TLS connection without answering, as a system behind mutual TLS does when it refuses the client certificate of ${profile}`;
   } else {

@@ -177,7 +177,7 @@ describe('FetchHttpClient: mutual TLS', () => {
     const error = await assertFails(
       client(t),
       request(server.url, material({ ...rogueClient })),
-      /^connection failed \((UND_ERR_SOCKET|ECONNRESET)\): the system closed the TLS connection without answering, as a system behind mutual TLS does when it refuses the client certificate of auth profile "provisioning-mtls"/,
+      /^connection failed \((UND_ERR_SOCKET|ECONNRESET|EPIPE)\): the system closed the TLS connection without answering, as a system behind mutual TLS does when it refuses the client certificate of auth profile "provisioning-mtls"/,
     );
 
     // Assess: unreachable, so the retry rules see a connection failure.
