@@ -55,6 +55,12 @@ const demoCredentialsSchema = z.object({
   'billing-basic': credentialSchemas.basic,
   'scheduling-api-key': credentialSchemas['api-key'],
   'callbacks:activation': systemCallbackSecretSchema,
+  'provisioning-mtls': credentialSchemas.mtls.and(z.object({ caBundle: z.string() })),
+  'simulator:provisioning': z.object({
+    certificate: z.string().min(1),
+    privateKey: z.string().min(1),
+    clientCa: z.string().min(1),
+  }),
 });
 
 /**

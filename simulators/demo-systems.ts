@@ -2,15 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { type ActivationOptions, type ActivationSystem, startActivation } from './activation';
 import { type BilledCharge, startBilling } from './billing';
 import type { CallbackSenderOptions } from './callback-sender';
+import { createCertificateAuthority, issueCertificate } from './demo-pki';
 import { type Inventory, startInventory } from './inventory';
 import { type SentMessage, startNotification } from './notification';
+import { type StaticIpAssignment, startProvisioning } from './provisioning';
 import { type BookedSlot, startScheduling } from './scheduling';
 import type { Fault, SimulatedRequest, SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
 
 /**
  * The DSL order demo's three fulfilment systems, each guarding itself the way its real counterpart
  * would: the inventory with an API key in `x-api-key`, activation with OAuth 2.0 client credentials from
- * its own `/oauth2/token`, and the legacy billing system with HTTP basic.
+ * its own `/oauth2/token`, and the legacy billing system with HTTP basic. Provisioning (the static IP
+ * add-on) takes mutual TLS only.
  */
 
 /** Shaped exactly like the local runtime's secrets file, so one object can feed both sides of a demo. */
@@ -21,6 +24,13 @@ export interface DemoCredentials {
   'scheduling-api-key': { apiKey: string };
   /** The secret activation signs its callbacks with (Standard Webhooks), as the catalog's interface wants. */
   'callbacks:activation': { secret: string };
+  /** Switchboard's client certificate and key for provisioning, and the CA that signed provisioning's. */
+  'provisioning-mtls': { certificate: string; privateKey: string; caBundle: string };
+  /**
+   * The provisioning simulator's own, read by no Switchboard function: its server certificate and key, and
+   * the CA whose client certificates it takes (the one that signed `provisioning-mtls`).
+   */
+  'simulator:provisioning': { certificate: string; privateKey: string; clientCa: string };
 }
 
 export interface DemoSystemPorts {
@@ -29,6 +39,7 @@ export interface DemoSystemPorts {
   billing: number;
   scheduling: number;
   notification: number;
+  provisioning: number;
 }
 
 /** The ports the demo catalog points its systems at. */
@@ -38,6 +49,7 @@ export const DEMO_SYSTEM_PORTS: DemoSystemPorts = {
   billing: 4103,
   scheduling: 4104,
   notification: 4105,
+  provisioning: 4108,
 };
 
 /** Every demo system on any free port. */
@@ -47,6 +59,7 @@ export const FREE_DEMO_PORTS: DemoSystemPorts = {
   billing: 0,
   scheduling: 0,
   notification: 0,
+  provisioning: 0,
 };
 
 export interface DemoSystemsOptions {
@@ -72,6 +85,7 @@ export interface DemoSystems {
   billing: SimulatedSystem & { charges: BilledCharge[] };
   scheduling: SimulatedSystem & { slots: BookedSlot[] };
   notification: SimulatedSystem & { messages: SentMessage[] };
+  provisioning: SimulatedSystem & { assignments: StaticIpAssignment[] };
   /** Each system's base URL by its catalog id (what synth takes as switchboard:systemBaseUrls). */
   urls: Record<keyof DemoSystemPorts, string>;
   stop(): Promise<void>;
@@ -86,6 +100,28 @@ export function demoCredentials(): DemoCredentials {
     'billing-basic': { username: `switchboard-${suffix()}`, password: secret() },
     'scheduling-api-key': { apiKey: secret() },
     'callbacks:activation': { secret: `whsec_${randomBytes(32).toString('base64')}` },
+    ...demoProvisioningCertificates(suffix()),
+  };
+}
+
+/**
+ * A demo CA of its own for provisioning's mutual TLS, signing the system's server certificate (for
+ * 127.0.0.1 and localhost) and Switchboard's client certificate. The CA's key is dropped once they are
+ * signed: nothing can issue another certificate the system would take.
+ */
+function demoProvisioningCertificates(
+  suffix: string,
+): Pick<DemoCredentials, 'provisioning-mtls' | 'simulator:provisioning'> {
+  const ca = createCertificateAuthority(`Switchboard demo CA ${suffix}`);
+  const server = issueCertificate(ca, {
+    commonName: 'provisioning.demo',
+    usage: 'server',
+    hosts: ['127.0.0.1', 'localhost'],
+  });
+  const client = issueCertificate(ca, { commonName: `switchboard-${suffix}`, usage: 'client' });
+  return {
+    'provisioning-mtls': { ...client, caBundle: ca.certificate },
+    'simulator:provisioning': { ...server, clientCa: ca.certificate },
   };
 }
 
@@ -132,14 +168,21 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       auth: { type: 'api-key', header: 'x-api-key', apiKey: scheduling.apiKey },
     }),
     startNotification({ port: ports.notification, latencyMs, ...faultsOf('notification') }),
+    startProvisioning({
+      port: ports.provisioning,
+      latencyMs,
+      ...faultsOf('provisioning'),
+      tls: options.credentials['simulator:provisioning'],
+    }),
   ] as const);
-  const [inventory, activation, billing, schedulingSystem, notification] = started;
+  const [inventory, activation, billing, schedulingSystem, notification, provisioning] = started;
   if (
     inventory.status === 'rejected' ||
     activation.status === 'rejected' ||
     billing.status === 'rejected' ||
     schedulingSystem.status === 'rejected' ||
-    notification.status === 'rejected'
+    notification.status === 'rejected' ||
+    provisioning.status === 'rejected'
   ) {
     // One system failing to start (a port in use, say) must not leave the others holding the process open.
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
@@ -152,6 +195,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     billing.value,
     schedulingSystem.value,
     notification.value,
+    provisioning.value,
   ];
   return {
     inventory: inventory.value,
@@ -159,12 +203,14 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     billing: billing.value,
     scheduling: schedulingSystem.value,
     notification: notification.value,
+    provisioning: provisioning.value,
     urls: {
       inventory: inventory.value.url,
       activation: activation.value.url,
       billing: billing.value.url,
       scheduling: schedulingSystem.value.url,
       notification: notification.value.url,
+      provisioning: provisioning.value.url,
     },
     stop: async () => {
       await Promise.all(systems.map((system) => system.stop()));

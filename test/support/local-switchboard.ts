@@ -140,14 +140,16 @@ async function replaceActivation(
     callbackSecret: credentials['callbacks:activation'].secret,
     ...options.activation,
   });
-  const { inventory, billing, scheduling, notification } = systems;
+  const { inventory, billing, scheduling, notification, provisioning } = systems;
   return {
     ...systems,
     activation,
     urls: { ...systems.urls, activation: activation.url },
     stop: async () => {
       await Promise.all(
-        [inventory, activation, billing, scheduling, notification].map((system) => system.stop()),
+        [inventory, activation, billing, scheduling, notification, provisioning].map((system) =>
+          system.stop(),
+        ),
       );
     },
   };
