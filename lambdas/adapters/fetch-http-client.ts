@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type * as Undici from 'undici';
 import { CalloutError } from '../domain/errors';
 import type { ClientTls, HttpClient, HttpRequest, HttpResponse } from '../ports/http-client';
 
@@ -9,6 +9,16 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** How long a connection's TLS alert is kept for the request that failed on it to find. */
 const ALERT_KEPT_MS = 30_000;
+
+let undici: Promise<typeof Undici> | undefined;
+/**
+ * undici, loaded the first time a request needs mutual TLS: loading it takes over 100 ms, which no cold
+ * start of a function whose systems all take headers (or of the event delivery) should pay.
+ */
+const loadUndici = () => {
+  undici ??= import('undici');
+  return undici;
+};
 
 /** What both fetches give back, as far as this client reads it. */
 interface FetchedResponse {
@@ -23,7 +33,8 @@ interface FetchedResponse {
  */
 interface TlsPool {
   fingerprint: string;
-  agent: Agent;
+  agent: Undici.Agent;
+  fetch: typeof Undici.fetch;
   /**
    * The TLS alert each connection met, by its local port. undici reports a connection the system closed
    * after refusing the client certificate as only "other side closed"; the alert it got first says why.
@@ -39,7 +50,7 @@ interface TlsPool {
  * so the same implementation gives both kinds of request the same timeout (the abort signal), redirect
  * handling, decompression, streaming and error shapes, read by the same code below; node:https would have
  * been a second HTTP client to keep in step. Why its own fetch and not the global one with a dispatcher:
- * the package's Agent is not promised to fit the undici built into Node, which is another version. One
+ * the package's Agent is not promised to fit the undici built into Node, which may be another version. One
  * Agent per profile keeps its connections pooled across callouts (this client lives as long as the
  * Lambda's execution environment); a secret rotated to new material gets a new Agent, and the old one is
  * closed once its requests end.
@@ -48,7 +59,7 @@ export class FetchHttpClient implements HttpClient {
   private readonly pools = new Map<string, TlsPool>();
 
   async send(request: HttpRequest): Promise<HttpResponse> {
-    const pool = request.tls ? this.poolFor(request.url, request.tls) : undefined;
+    const pool = request.tls ? await this.poolFor(request.url, request.tls) : undefined;
     const init = {
       method: request.method,
       headers: request.headers,
@@ -59,7 +70,7 @@ export class FetchHttpClient implements HttpClient {
     let response: FetchedResponse;
     try {
       response = pool
-        ? await undiciFetch(request.url, { ...init, dispatcher: pool.agent })
+        ? await pool.fetch(request.url, { ...init, dispatcher: pool.agent })
         : await fetch(request.url, init);
     } catch (error) {
       throw describeFailure(error, request, pool);
@@ -80,7 +91,7 @@ export class FetchHttpClient implements HttpClient {
     await Promise.all(pools.map((pool) => pool.agent.close()));
   }
 
-  private poolFor(url: string, tls: ClientTls): TlsPool {
+  private async poolFor(url: string, tls: ClientTls): Promise<TlsPool> {
     if (new URL(url).protocol !== 'https:') {
       // Not a connection failure: no retry mends a catalog that sends a client certificate over http.
       throw new CalloutError(`auth profile "${tls.profileId}" is mutual TLS, which needs an https URL`);
@@ -90,8 +101,12 @@ export class FetchHttpClient implements HttpClient {
       .digest('hex');
     const current = this.pools.get(tls.profileId);
     if (current?.fingerprint === fingerprint) return current;
+    const { Agent, buildConnector, fetch } = await loadUndici();
+    // Another request may have made the pool while this one waited for undici.
+    const made = this.pools.get(tls.profileId);
+    if (made?.fingerprint === fingerprint) return made;
     // Rotated: the old pool finishes what it carries, then closes.
-    if (current) current.agent.close().catch(() => {});
+    if (made) made.agent.close().catch(() => {});
     const alerts = new Map<number, Error & { code?: string }>();
     const connect = buildConnector({
       cert: tls.certificate,
@@ -107,7 +122,7 @@ export class FetchHttpClient implements HttpClient {
           callback(...args);
         }),
     });
-    const pool = { fingerprint, agent, alerts };
+    const pool = { fingerprint, agent, fetch, alerts };
     this.pools.set(tls.profileId, pool);
     return pool;
   }
