@@ -261,4 +261,10 @@ const PLACEHOLDER_SECRET = {
     secretStringTemplate: JSON.stringify({ clientId: 'replace-me' }),
     generateStringKey: 'clientSecret',
   },
+  // No certificate can be generated here: both fields must be replaced with PEM (docs/security.md), and
+  // until they are, callouts fail saying that they are not PEM.
+  mtls: {
+    secretStringTemplate: JSON.stringify({ certificate: 'replace-me' }),
+    generateStringKey: 'privateKey',
+  },
 } as const;

@@ -56,6 +56,12 @@ const demoCredentialsSchema = z.object({
   'scheduling-api-key': credentialSchemas['api-key'],
   'callbacks:activation': systemCallbackSecretSchema,
   'porting-bearer': credentialSchemas.bearer,
+  'provisioning-mtls': credentialSchemas.mtls.and(z.object({ caBundle: z.string() })),
+  'simulator:provisioning': z.object({
+    certificate: z.string().min(1),
+    privateKey: z.string().min(1),
+    clientCa: z.string().min(1),
+  }),
 });
 
 /**

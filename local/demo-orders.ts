@@ -83,3 +83,18 @@ export function demoVoiceOrder(phoneNumber = '+441632960001', externalId?: strin
     ],
   };
 }
+
+/** The static IP add-on (assigned by provisioning, which takes only mutual TLS): an IPv4 or IPv6 address. */
+export function demoStaticIpOrder(ipVersion: 'v4' | 'v6' = 'v4', externalId = 'demo-static-ip') {
+  return {
+    externalId,
+    productOrderItem: [
+      {
+        id: 'ip',
+        action: 'add',
+        productOffering: { id: 'static-ip' },
+        product: { productCharacteristic: [{ name: 'ipVersion', value: ipVersion }] },
+      },
+    ],
+  };
+}

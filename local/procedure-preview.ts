@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FetchHttpClient } from '../lambdas/adapters/fetch-http-client';
-import { Authenticator, scrubJson, scrubSecrets } from '../lambdas/domain/authenticator';
+import { Authenticator, scrubJson, scrubSecrets, withCredentials } from '../lambdas/domain/authenticator';
 import type { Catalog } from '../lambdas/domain/catalog';
 import {
   type HttpOutcome,
@@ -53,7 +53,7 @@ export async function previewProcedure(
     const { method, url, headers } = request;
     const profile = system.authProfile ? catalog.authProfiles[system.authProfile] : undefined;
     const credentialed = await auth.headers(profile, system.baseUrl);
-    const answer = await http.send({ ...request, headers: { ...headers, ...credentialed.headers } });
+    const answer = await http.send(withCredentials(request, credentialed));
     const text = scrubSecrets(answer.body, credentialed.secrets);
     let parsed: unknown = text;
     try {

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { startDemoEnvironment } from './demo-environment';
-import { demoDslOrder } from './demo-orders';
+import { demoDslOrder, demoStaticIpOrder } from './demo-orders';
 
 const root = join(import.meta.dirname, '..');
 const port = Number(process.env.PORT ?? 3000);
@@ -15,7 +15,7 @@ const demo = await startDemoEnvironment({
   assemblyDir: join(root, 'cdk.out'),
   port,
   host: process.env.HOST ?? '127.0.0.1',
-  // The demo catalog points its systems at 4101–4105 (catalog/systems/*.yaml).
+  // The demo catalog points its systems at fixed ports from 4101 on (catalog/systems/*.yaml).
   systemPorts: 'fixed',
   dynamoDb: process.env.SWITCHBOARD_DYNAMODB === 'dynalite' ? 'dynalite' : 'auto',
 });
@@ -38,6 +38,10 @@ ${runtime.identities.map((i) => `${i.role}: Authorization: Bearer ${i.token}`).j
 
 Submit a demo DSL order (or run \`npm run demo\` to watch one from start to end):
   curl -s -X POST ${runtime.apiUrl}/tmf-api/productOrderingManagement/v5/productOrder ${bearer('submitter')} -H 'content-type: application/json' -d '${JSON.stringify(order)}'
+
+Or the static IP add-on, which provisioning assigns over mutual TLS (its client certificate, key and CA,
+made at the first start, are in .local/secrets.json):
+  curl -s -X POST ${runtime.apiUrl}/tmf-api/productOrderingManagement/v5/productOrder ${bearer('submitter')} -H 'content-type: application/json' -d '${JSON.stringify(demoStaticIpOrder())}'
 
 Then read it (use the id from the answer):
   curl -s ${runtime.apiUrl}/tmf-api/productOrderingManagement/v5/productOrder/<id> ${bearer('submitter')}

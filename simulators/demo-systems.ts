@@ -2,18 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { type ActivationOptions, type ActivationSystem, startActivation } from './activation';
 import { type BilledCharge, startBilling } from './billing';
 import type { CallbackSenderOptions } from './callback-sender';
+import { createCertificateAuthority, issueCertificate } from './demo-pki';
 import { type Inventory, startInventory } from './inventory';
 import { type LineProvisioningSystem, startLineProvisioning } from './line-provisioning';
 import { type SentMessage, startNotification } from './notification';
 import { type NumberPortingSystem, startNumberPorting } from './number-porting';
+import { type StaticIpAssignment, startProvisioning } from './provisioning';
 import { type BookedSlot, startScheduling } from './scheduling';
 import type { Fault, SimulatedRequest, SimulatedSystem, SimulatedSystemOptions } from './simulated-system';
 
 /**
  * The demo's fulfilment systems, each guarding itself the way its real counterpart would: the inventory
  * with an API key in `x-api-key`, activation with OAuth 2.0 client credentials from its own
- * `/oauth2/token`, the legacy billing system with HTTP basic, number porting with a bearer token. Number
- * porting calls back in its own vocabulary; the legacy telephony platform cannot call back and is polled.
+ * `/oauth2/token`, the legacy billing system with HTTP basic, number porting with a bearer token, and
+ * provisioning (the static IP add-on) with mutual TLS only. Number porting calls back in its own
+ * vocabulary; the legacy telephony platform cannot call back and is polled.
  */
 
 /** Shaped exactly like the local runtime's secrets file, so one object can feed both sides of a demo. */
@@ -25,6 +28,13 @@ export interface DemoCredentials {
   /** The secret activation signs its callbacks with (Standard Webhooks), as the catalog's interface wants. */
   'callbacks:activation': { secret: string };
   'porting-bearer': { token: string };
+  /** Switchboard's client certificate and key for provisioning, and the CA that signed provisioning's. */
+  'provisioning-mtls': { certificate: string; privateKey: string; caBundle: string };
+  /**
+   * The provisioning simulator's own, read by no Switchboard function: its server certificate and key, and
+   * the CA whose client certificates it takes (the one that signed `provisioning-mtls`).
+   */
+  'simulator:provisioning': { certificate: string; privateKey: string; clientCa: string };
 }
 
 export interface DemoSystemPorts {
@@ -35,6 +45,7 @@ export interface DemoSystemPorts {
   notification: number;
   porting: number;
   telephony: number;
+  provisioning: number;
 }
 
 /** The ports the demo catalog points its systems at. */
@@ -46,6 +57,7 @@ export const DEMO_SYSTEM_PORTS: DemoSystemPorts = {
   notification: 4105,
   porting: 4107,
   telephony: 4106,
+  provisioning: 4108,
 };
 
 /** Every demo system on any free port. */
@@ -57,6 +69,7 @@ export const FREE_DEMO_PORTS: DemoSystemPorts = {
   notification: 0,
   porting: 0,
   telephony: 0,
+  provisioning: 0,
 };
 
 export interface DemoSystemsOptions {
@@ -86,6 +99,7 @@ export interface DemoSystems {
   porting: NumberPortingSystem;
   /** Cannot call back: it is polled. */
   telephony: LineProvisioningSystem;
+  provisioning: SimulatedSystem & { assignments: StaticIpAssignment[] };
   /** Each system's base URL by its catalog id (what synth takes as switchboard:systemBaseUrls). */
   urls: Record<keyof DemoSystemPorts, string>;
   stop(): Promise<void>;
@@ -101,6 +115,28 @@ export function demoCredentials(): DemoCredentials {
     'scheduling-api-key': { apiKey: secret() },
     'callbacks:activation': { secret: `whsec_${randomBytes(32).toString('base64')}` },
     'porting-bearer': { token: secret() },
+    ...demoProvisioningCertificates(suffix()),
+  };
+}
+
+/**
+ * A demo CA of its own for provisioning's mutual TLS, signing the system's server certificate (for
+ * 127.0.0.1 and localhost) and Switchboard's client certificate. The CA's key is dropped once they are
+ * signed: nothing can issue another certificate the system would take.
+ */
+function demoProvisioningCertificates(
+  suffix: string,
+): Pick<DemoCredentials, 'provisioning-mtls' | 'simulator:provisioning'> {
+  const ca = createCertificateAuthority(`Switchboard demo CA ${suffix}`);
+  const server = issueCertificate(ca, {
+    commonName: 'provisioning.demo',
+    usage: 'server',
+    hosts: ['127.0.0.1', 'localhost'],
+  });
+  const client = issueCertificate(ca, { commonName: `switchboard-${suffix}`, usage: 'client' });
+  return {
+    'provisioning-mtls': { ...client, caBundle: ca.certificate },
+    'simulator:provisioning': { ...server, clientCa: ca.certificate },
   };
 }
 
@@ -154,8 +190,15 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       auth: { type: 'bearer', token: options.credentials['porting-bearer'].token },
     }),
     startLineProvisioning({ port: ports.telephony, latencyMs, ...faultsOf('telephony') }),
+    startProvisioning({
+      port: ports.provisioning,
+      latencyMs,
+      ...faultsOf('provisioning'),
+      tls: options.credentials['simulator:provisioning'],
+    }),
   ] as const);
-  const [inventory, activation, billing, schedulingSystem, notification, porting, telephony] = started;
+  const [inventory, activation, billing, schedulingSystem, notification, porting, telephony, provisioning] =
+    started;
   if (
     inventory.status === 'rejected' ||
     activation.status === 'rejected' ||
@@ -163,7 +206,8 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     schedulingSystem.status === 'rejected' ||
     notification.status === 'rejected' ||
     porting.status === 'rejected' ||
-    telephony.status === 'rejected'
+    telephony.status === 'rejected' ||
+    provisioning.status === 'rejected'
   ) {
     // One system failing to start (a port in use, say) must not leave the others holding the process open.
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
@@ -178,6 +222,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     notification.value,
     porting.value,
     telephony.value,
+    provisioning.value,
   ];
   return {
     inventory: inventory.value,
@@ -187,6 +232,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
     notification: notification.value,
     porting: porting.value,
     telephony: telephony.value,
+    provisioning: provisioning.value,
     urls: {
       inventory: inventory.value.url,
       activation: activation.value.url,
@@ -195,6 +241,7 @@ export async function startDemoSystems(options: DemoSystemsOptions): Promise<Dem
       notification: notification.value.url,
       porting: porting.value.url,
       telephony: telephony.value.url,
+      provisioning: provisioning.value.url,
     },
     stop: async () => {
       await Promise.all(systems.map((system) => system.stop()));

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createGate, mediaTypeOf, type SimulatedAuth, TOKEN_PATH } from './simulated-auth';
 
 export { mediaTypeOf, type SimulatedAuth, TOKEN_PATH } from './simulated-auth';
@@ -22,6 +23,11 @@ export interface SimulatedSystemOptions {
   auth?: SimulatedAuth;
   /** Asked for each request that passed the credentials check: the fault to answer it with, if any. */
   faults?: (request: SimulatedRequest) => Fault | undefined;
+  /**
+   * Mutual TLS: the system speaks https with this server certificate and takes only connections that
+   * present a client certificate `clientCa` signed (all PEM); others are refused in the handshake.
+   */
+  tls?: { certificate: string; privateKey: string; clientCa: string };
 }
 
 /**
@@ -78,6 +84,8 @@ export interface SimulatedSystemStats {
   maxConcurrent: number;
   /** Faults answered instead of the route (see SimulatedSystemOptions.faults). */
   faults: number;
+  /** TLS handshakes refused (mutual TLS: no client certificate, or one the system does not trust). */
+  tlsRefused: number;
 }
 
 export interface SimulatedSystem {
@@ -93,6 +101,11 @@ export interface SimulatedSystem {
   actionsByKey: Map<string, number>;
   /** Forgets the access tokens an oauth2 system issued; a no-op for other systems. */
   revokeTokens(): void;
+  /**
+   * Mutual TLS: from now on takes only client certificates `clientCa` signed, and drops every open
+   * connection, so that the next request shakes hands anew. A no-op for a system without TLS.
+   */
+  trustClientsOf(clientCa: string): void;
   stop(): Promise<void>;
 }
 
@@ -110,6 +123,7 @@ export async function startSimulatedSystem(
     inFlight: 0,
     maxConcurrent: 0,
     faults: 0,
+    tlsRefused: 0,
   };
   const actionsByKey = new Map<string, number>();
   const requests: SimulatedRequest[] = [];
@@ -196,7 +210,7 @@ export async function startSimulatedSystem(
     send(answer);
   };
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     stats.received++;
     stats.inFlight++;
     stats.maxConcurrent = Math.max(stats.maxConcurrent, stats.inFlight);
@@ -209,7 +223,20 @@ export async function startSimulatedSystem(
       // Counted down when the answer is written, not when the socket closes, so a caller sending its
       // next request the moment it reads this answer is never counted as overlapping it.
       .finally(() => stats.inFlight--);
+  };
+  const { tls } = options;
+  const secureContext = (clientCa: string) => ({
+    cert: tls?.certificate,
+    key: tls?.privateKey,
+    ca: clientCa,
   });
+  const server: Server | HttpsServer = tls
+    ? createHttpsServer(
+        { ...secureContext(tls.clientCa), requestCert: true, rejectUnauthorized: true },
+        listener,
+      )
+    : createServer(listener);
+  server.on('tlsClientError', () => stats.tlsRefused++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
@@ -218,11 +245,16 @@ export async function startSimulatedSystem(
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     name: options.name,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     stats,
     requests,
     actionsByKey,
     revokeTokens: () => gate.revokeTokens(),
+    trustClientsOf(clientCa) {
+      if (!tls || !('setSecureContext' in server)) return;
+      server.setSecureContext(secureContext(clientCa));
+      server.closeAllConnections();
+    },
     stop: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

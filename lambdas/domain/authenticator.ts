@@ -1,4 +1,4 @@
-import type { HttpClient } from '../ports/http-client';
+import type { ClientTls, HttpClient, HttpRequest } from '../ports/http-client';
 import type { SecretStore } from '../ports/secret-store';
 import { type AuthProfile, credentialSchemas } from './auth-profile';
 import { CalloutError } from './errors';
@@ -11,7 +11,22 @@ const TOKEN_TIMEOUT_MS = 10_000;
 
 export interface Credentialed {
   headers: Record<string, string>;
+  /** Mutual TLS: what the request's handshake presents and trusts (an `mtls` profile). */
+  tls?: ClientTls;
+  /** Everything secret in the headers and the TLS material, for the caller to scrub from what it keeps. */
   secrets: string[];
+}
+
+/**
+ * The request as it goes on the wire: with the profile's credential headers, and under mutual TLS its
+ * client certificate. Only the wire sees these; what is stored is the request without them.
+ */
+export function withCredentials(request: HttpRequest, credentialed: Credentialed): HttpRequest {
+  return {
+    ...request,
+    headers: { ...request.headers, ...credentialed.headers },
+    ...(credentialed.tls ? { tls: credentialed.tls } : {}),
+  };
 }
 
 /**
@@ -60,10 +75,10 @@ interface CachedToken {
 }
 
 /**
- * Turns a system's auth profile into the headers that prove who Switchboard is. OAuth2 tokens are kept
- * per profile until shortly before they expire and fetched once however many callouts need one at that
- * moment. Credentials only ever go into headers: every error text is scrubbed of them, and callers store
- * requests without these headers.
+ * Turns a system's auth profile into the headers (or, for mutual TLS, the client certificate) that prove
+ * who Switchboard is. OAuth2 tokens are kept per profile until shortly before they expire and fetched once
+ * however many callouts need one at that moment. Credentials only ever go into headers and the TLS
+ * handshake: every error text is scrubbed of them, and callers store requests without them.
  */
 export class Authenticator {
   private readonly tokens = new Map<string, Promise<CachedToken>>();
@@ -75,8 +90,9 @@ export class Authenticator {
   ) {}
 
   /**
-   * The headers a callout to a system with this profile carries, and the secret strings in them, which
-   * the caller scrubs from anything it keeps (a system may echo a credential in an error body).
+   * The headers a callout to a system with this profile carries (and its TLS material under mutual TLS),
+   * and the secret strings in them, which the caller scrubs from anything it keeps (a system may echo a
+   * credential in an error body).
    */
   async headers(profile: AuthProfile | undefined, systemBaseUrl: string): Promise<Credentialed> {
     if (!profile || profile.type === 'none') return { headers: {}, secrets: [] };
@@ -97,6 +113,22 @@ export class Authenticator {
       case 'oauth2-client-credentials': {
         const token = await this.token(profile, systemBaseUrl);
         return { headers: { authorization: `Bearer ${token.value}` }, secrets: [token.value] };
+      }
+      case 'mtls': {
+        const { certificate, privateKey, caBundle, passphrase } = await this.credentials(profile, 'mtls');
+        return {
+          headers: {},
+          tls: {
+            profileId: profile.id,
+            certificate,
+            privateKey,
+            ...(passphrase !== undefined ? { passphrase } : {}),
+            ...(caBundle !== undefined ? { caBundle } : {}),
+          },
+          // The key and its passphrase must never be seen; the certificate is public, and scrubbed too, so
+          // that an answer echoing it keeps none of the profile's material.
+          secrets: [privateKey, certificate, ...(passphrase !== undefined ? [passphrase] : [])],
+        };
       }
     }
   }
@@ -125,8 +157,13 @@ export class Authenticator {
     }
     const parsed = credentialSchemas[type].safeParse(raw);
     if (!parsed.success) {
-      // Field names only: the values are secret.
-      const fields = parsed.error.issues.map((i) => i.path.join('.') || '(the secret)').join(', ');
+      // Field names, and what is wrong where the schema says so in its own words: never the values.
+      const fields = parsed.error.issues
+        .map((i) => {
+          const field = i.path.join('.') || '(the secret)';
+          return i.code === 'custom' ? `${field} (${i.message})` : field;
+        })
+        .join(', ');
       throw new CalloutError(
         `the secret of auth profile "${profile.id}" (${type}) is missing or has invalid fields: ${fields}`,
       );

@@ -1,4 +1,4 @@
-import { scrubJson, scrubSecrets } from '../domain/authenticator';
+import { scrubJson, scrubSecrets, withCredentials } from '../domain/authenticator';
 import { AUTOMATIC_ACTORS } from '../domain/availability';
 import { callbackNonce, callbackUrl, nonceOf } from '../domain/callback';
 import { callbackUrlLifetimeSeconds, issuingKey } from '../domain/callback-keys';
@@ -44,9 +44,11 @@ interface NoAnswer {
 
 /**
  * Sends one request to its system, for a callout and a procedure's HTTP step alike: waits for its turn
- * under the system's rate (a callout's was taken at admission, `startAt`), adds the auth profile's credentials at send time (kept in `secrets` so
+ * under the system's rate (a callout's was taken at admission, `startAt`), adds the auth profile's
+ * credentials at send time — headers, or under mutual TLS the client certificate — (kept in `secrets` so
  * everything stored can be scrubbed of them), fetches a fresh credential and sends once more on a 401,
- * and counts a refused connection or a timeout against the system's circuit breaker.
+ * and counts a refused connection, a refused TLS handshake or a timeout against the system's circuit
+ * breaker.
  */
 export async function exchange(
   deps: RunItemDeps,
@@ -61,7 +63,7 @@ export async function exchange(
   const send = async () => {
     const credentialed = await deps.auth.headers(profile, system.baseUrl);
     secrets.push(...credentialed.secrets);
-    return deps.http.send({ ...request, headers: { ...request.headers, ...credentialed.headers } });
+    return deps.http.send(withCredentials(request, credentialed));
   };
   try {
     let answer = await send();
@@ -303,13 +305,12 @@ export async function probeHealth(deps: RunItemDeps, message: HealthProbeMessage
   try {
     const credentialed = await deps.auth.headers(profile, system.baseUrl);
     secrets.push(...credentialed.secrets);
-    const { headers } = credentialed;
-    answer = await deps.http.send({
-      method: 'GET',
-      url: systemUrl(system.baseUrl, breaker.healthPath),
-      headers,
-      timeoutMs: 10_000,
-    });
+    answer = await deps.http.send(
+      withCredentials(
+        { method: 'GET', url: systemUrl(system.baseUrl, breaker.healthPath), headers: {}, timeoutMs: 10_000 },
+        credentialed,
+      ),
+    );
     outcome = `HTTP ${answer.status}`;
   } catch (error) {
     // A credential the request could not carry may be quoted in the error (fetch quotes a bad header).

@@ -189,6 +189,15 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
         message: `unknown auth profile "${system.authProfile}" (expected auth-profiles/${system.authProfile}.yaml)`,
       });
     }
+    // A client certificate is presented in a TLS handshake, which plain http never has.
+    const profile = system.authProfile !== undefined ? authProfiles.byId[system.authProfile] : undefined;
+    if (profile?.type === 'mtls' && new URL(system.baseUrl).protocol !== 'https:') {
+      problems.push({
+        file: systems.fileOf[id] ?? id,
+        where: 'baseUrl',
+        message: `auth profile "${profile.id}" is mutual TLS, which needs an https base URL (not "${system.baseUrl}")`,
+      });
+    }
   }
 
   for (const [id, iface] of Object.entries(interfaces.byId)) {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { demoDslOrder } from '../../local/demo-orders';
-import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
+import { demoDslOrder, demoStaticIpOrder } from '../../local/demo-orders';
+import { createCertificateAuthority } from '../../simulators/demo-pki';
+import { eventually, itemOf, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 import { tmf622Problems } from '../support/tmf622';
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
@@ -182,7 +183,7 @@ describe('a DSL order through the local runtime', () => {
     }[];
     assert.deepEqual(
       offerings.map((o) => o.id),
-      ['dsl-broadband', 'tv-bundle'],
+      ['dsl-broadband', 'static-ip', 'tv-bundle'],
     );
     const dsl = offerings[0];
     assert.deepEqual(
@@ -194,6 +195,119 @@ describe('a DSL order through the local runtime', () => {
       ],
     );
     assert.deepEqual(dsl?.fulfilledBy, [{ plan: 'dsl-broadband', actions: ['add'] }]);
+  });
+
+  /** The static IP add-on's one item, as the orchestration API shows it. */
+  interface StaticIpItem {
+    id: string;
+    key: string;
+    state: string;
+    error?: string;
+    request?: { url: string };
+    response?: { status: number; body: { address: string } };
+    attempts?: { decision: { kind: string } }[];
+  }
+  const STATIC_IP_ITEM = 'static-ip.assign-static-ip.1';
+  const staticIpItem = (orderId: string, state: string) =>
+    eventually(
+      async () => {
+        const item = await itemOf<StaticIpItem>(sb, orderId, STATIC_IP_ITEM);
+        return item.state === state ? item : undefined;
+      },
+      30_000,
+      `the static IP item of ${orderId} to be ${state}`,
+    );
+  const orderCompletes = (orderId: string) =>
+    eventually(
+      async () => {
+        const read = (await sb.call('GET', `${ORDERS}/${orderId}`)).body as {
+          state: string;
+          fulfilmentAttributes?: Record<string, string>;
+        };
+        return read.state === 'completed' ? read : undefined;
+      },
+      30_000,
+      `order ${orderId} to complete`,
+    );
+  /** The lines of base64 of the key and certificate Switchboard presents: none may be kept or logged. */
+  const keyMaterial = () => {
+    const { privateKey, certificate } = sb.credentials['provisioning-mtls'];
+    return [privateKey, certificate].flatMap((pem) =>
+      pem.split('\n').filter((line) => line !== '' && !line.startsWith('-----')),
+    );
+  };
+
+  it('completes a static IP order at provisioning, which knows Switchboard only by its client certificate', async () => {
+    const created = await sb.call('POST', ORDERS, demoStaticIpOrder('v4', 'e2e-static-ip'));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id } = created.body as { id: string };
+
+    const done = await orderCompletes(id);
+
+    const { provisioning } = sb.systems;
+    const assignment = provisioning.assignments.find((a) => a.orderId === id);
+    assert.ok(assignment, 'provisioning assigned an address');
+    assert.equal(done.fulfilmentAttributes?.staticIp, assignment.address);
+    assert.match(assignment.address, /^203\.0\.113\.\d+$/);
+    const item = await itemOf<StaticIpItem>(sb, id, STATIC_IP_ITEM);
+    assert.equal(item.request?.url, `${provisioning.url}/static-ips`);
+    assert.match(provisioning.url, /^https:/);
+    assert.equal(item.response?.status, 201);
+    const kept = JSON.stringify(item);
+    const log = sb.logs.join('\n');
+    for (const line of keyMaterial()) {
+      assert.ok(!kept.includes(line), 'the item keeps key material');
+      assert.ok(!log.includes(line), 'the log holds key material');
+    }
+  });
+
+  it('puts a static IP item in fallout, naming the refused TLS handshake, while provisioning trusts another CA; once it trusts ours again an operator’s retry completes it', async (t) => {
+    // Prepare: one retry a second for connection failures at provisioning, then fallout.
+    const rule = await sb.call('PUT', '/admin/retry-rules/provisioning-tls', {
+      scope: { kind: 'system', systemId: 'provisioning' },
+      matches: { connectionErrors: true },
+      policy: { type: 'fixed', count: 1, intervalSeconds: 1 },
+    });
+    assert.ok(rule.status === 200 || rule.status === 201, JSON.stringify(rule.body));
+    t.after(async () => {
+      await sb.call('DELETE', '/admin/retry-rules/provisioning-tls');
+    });
+    const { provisioning } = sb.systems;
+    const refusedBefore = provisioning.stats.tlsRefused;
+    provisioning.trustClientsOf(
+      createCertificateAuthority('A CA Switchboard has no certificate of').certificate,
+    );
+
+    // Act
+    const created = await sb.call('POST', ORDERS, demoStaticIpOrder('v6', 'e2e-static-ip-refused'));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id } = created.body as { id: string };
+    const failed = await staticIpItem(id, 'FatallyFailed');
+
+    // Assess: a connection failure under the rule, twice, naming the TLS refusal and the profile.
+    assert.match(
+      failed.error ?? '',
+      /^connection failed \(\w+\): the system closed the TLS connection without answering, as a system behind mutual TLS does when it refuses the client certificate of auth profile "provisioning-mtls"/,
+    );
+    assert.deepEqual(
+      failed.attempts?.map((a) => a.decision.kind),
+      ['retry', 'fallout'],
+    );
+    assert.ok(provisioning.stats.tlsRefused >= refusedBefore + 2, 'both handshakes were refused');
+    assert.equal(provisioning.assignments.filter((a) => a.orderId === id).length, 0);
+
+    // Act: provisioning trusts Switchboard's CA again; an operator retries.
+    provisioning.trustClientsOf(sb.credentials['provisioning-mtls'].caBundle);
+    const retried = await sb.call('POST', `/orchestration/items/${failed.id}/retry`, {
+      reason: 'provisioning trusts our CA again',
+    });
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+
+    // Assess
+    const done = await orderCompletes(id);
+    assert.match(done.fulfilmentAttributes?.staticIp ?? '', /^2001:db8::/);
+    const log = sb.logs.join('\n');
+    for (const line of keyMaterial()) assert.ok(!log.includes(line), 'the log holds key material');
   });
 
   it('answers 404 for an order that does not exist and 400 for a malformed id', async () => {

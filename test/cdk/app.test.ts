@@ -548,6 +548,7 @@ describe('the Switchboard CDK app', () => {
         'callback-signing-key',
         'callbacks:activation',
         'inventory-api-key',
+        'provisioning-mtls',
         'scheduling-api-key',
       ],
     );
@@ -556,6 +557,16 @@ describe('the Switchboard CDK app', () => {
       assert.ok(secret.Properties.GenerateSecretString?.GenerateStringKey);
       assert.equal(secret.Properties.SecretString, undefined);
     }
+    // Mutual TLS: no certificate can be generated, so the placeholder names both fields to replace, and
+    // the worker reads it like any other profile's.
+    const mtls = Object.values(secrets).find((secret) =>
+      JSON.stringify(secret.Properties.Tags).includes('"provisioning-mtls"'),
+    );
+    assert.deepEqual(mtls?.Properties.GenerateSecretString, {
+      SecretStringTemplate: JSON.stringify({ certificate: 'replace-me' }),
+      GenerateStringKey: 'privateKey',
+    });
+    assert.match(JSON.stringify(env.AUTH_PROFILE_SECRETS), /provisioning-mtls/);
   });
 
   it('lets operators change configuration at runtime: a PATCH route per system, and the admin function updates the configuration table', () => {
@@ -607,7 +618,7 @@ describe('the Switchboard CDK app', () => {
 
   it('keeps every secret when its stack is deleted: the signing keys, the systems’ callback secrets, the auth secrets', () => {
     const secrets = Object.values(stateful.findResources('AWS::SecretsManager::Secret'));
-    assert.equal(secrets.length, 6);
+    assert.equal(secrets.length, 7);
     for (const secret of secrets) {
       assert.equal(secret.DeletionPolicy, 'Retain');
       assert.equal(secret.UpdateReplacePolicy, 'Retain');

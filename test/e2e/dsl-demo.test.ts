@@ -188,6 +188,7 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
         ['billing', 'Up'],
         ['inventory', 'Up'],
         ['notification', 'Up'],
+        ['provisioning', 'Up'],
         ['scheduling', 'Up'],
       ],
     );

@@ -140,15 +140,15 @@ async function replaceActivation(
     callbackSecret: credentials['callbacks:activation'].secret,
     ...options.activation,
   });
-  const { inventory, billing, scheduling, notification, porting, telephony } = systems;
+  const { inventory, billing, scheduling, notification, porting, telephony, provisioning } = systems;
   return {
     ...systems,
     activation,
     urls: { ...systems.urls, activation: activation.url },
     stop: async () => {
       await Promise.all(
-        [inventory, activation, billing, scheduling, notification, porting, telephony].map((system) =>
-          system.stop(),
+        [inventory, activation, billing, scheduling, notification, porting, telephony, provisioning].map(
+          (system) => system.stop(),
         ),
       );
     },

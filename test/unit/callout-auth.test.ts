@@ -4,6 +4,7 @@ import { type AuthProfile, authProfileSchema } from '../../lambdas/domain/auth-p
 import { Authenticator } from '../../lambdas/domain/authenticator';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
+import { CalloutError } from '../../lambdas/domain/errors';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { HttpRequest, HttpResponse } from '../../lambdas/ports/http-client';
 import { runItem } from '../../lambdas/use-cases/run-item';
@@ -29,6 +30,7 @@ import {
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 import { capturedLogs } from './fixtures/logs';
+import { pemBodyLines, testPki } from './fixtures/pki';
 
 const ORDER = 'o-1';
 const PORT = 'port-only.reserve-port.1';
@@ -511,5 +513,152 @@ describe('callouts under OAuth2 answered 401', () => {
       /^OAuth2 token for auth profile "inventory-oauth" from .*: answered 401 \(invalid_client\) \(no retry rule matches an answer that cannot be used\)$/,
     );
     await assertNoCredentialKept(store, logs, [...CREDENTIALS[kind].neverStored, 'not-the-client-secret']);
+  });
+});
+
+describe('callouts to a system behind mutual TLS', () => {
+  const MTLS = authProfileSchema.parse({ id: 'inventory-tls', type: 'mtls' });
+
+  /** The port-only plan to an inventory on https that knows Switchboard by its client certificate. */
+  function mtlsCatalog(inventory: Partial<Catalog['systems'][string]> = {}): Catalog {
+    const catalog = catalogWithGuardedInventory(MTLS);
+    const system = catalog.systems.inventory;
+    assert.ok(system);
+    Object.assign(system, { baseUrl: INVENTORY_URL.replace(/^http:/, 'https:'), ...inventory });
+    return catalog;
+  }
+
+  const mtlsSecret = () => {
+    const { client, ca } = testPki();
+    return { certificate: client.certificate, privateKey: client.privateKey, caBundle: ca.certificate };
+  };
+
+  /** The key material in every form it could be kept in: whole, and each line of its base64. */
+  const keyMaterial = () => {
+    const { client } = testPki();
+    return [client.privateKey, client.certificate, ...pemBodyLines(client.privateKey)];
+  };
+
+  async function setupMtls(
+    responder: Responder,
+    options: { inventory?: Partial<Catalog['systems'][string]>; secret?: Record<string, unknown> } = {},
+  ) {
+    return setup({
+      kind: 'api-key',
+      responder,
+      catalog: mtlsCatalog(options.inventory),
+      secrets: { [MTLS.id]: options.secret ?? mtlsSecret() },
+    });
+  }
+
+  const toInventory = (http: ScriptedHttpClient) =>
+    http.requests.filter((r) => r.url.endsWith('/ports/reservations'));
+
+  it('hands the HTTP client the client certificate with the request, and keeps neither it nor the key', async (t) => {
+    // Prepare: a system that echoes what it was sent, the TLS material included (the worst case).
+    const logs = workerLogs(t);
+    const { deps, store, http } = await setupMtls((request) =>
+      jsonAnswer(201, { portId: 'P-7', echo: request }),
+    );
+
+    // Act
+    await runItem(deps, dispatch(PORT, 'task-token-1'), 'delivery-1');
+
+    // Assess
+    const [sent] = toInventory(http);
+    assert.deepEqual(sent?.tls, { profileId: MTLS.id, ...mtlsSecret() });
+    assert.equal(sent?.headers.authorization, undefined, 'no credential header');
+    const item = store.item(ORDER, PORT);
+    assert.equal(item.state, 'Completed', item.error);
+    assert.deepEqual(item.request?.headers, {
+      accept: 'application/json',
+      'content-type': 'application/json',
+      'idempotency-key': `${ORDER}.${PORT}`,
+    });
+    assert.ok(item.request && !('tls' in item.request), 'the stored request has no TLS material');
+    assert.deepEqual(item.outputAttributes, { portId: 'P-7' });
+    await assertNoCredentialKept(store, logs, keyMaterial());
+  });
+
+  it('counts a refused handshake as a connection failure: the retry rules retry it', async (t) => {
+    // Prepare
+    const logs = workerLogs(t);
+    const refused =
+      'connection failed (UND_ERR_SOCKET): the system closed the TLS connection without answering, as a system behind mutual TLS does when it refuses the client certificate of auth profile "inventory-tls": other side closed';
+    const { deps, store } = await setupMtls(() => {
+      throw new CalloutError(refused, undefined, true);
+    });
+
+    // Act
+    await runItem(deps, dispatch(PORT, 'task-token-1'), 'delivery-1');
+
+    // Assess: the default rule retries connection errors.
+    const item = store.item(ORDER, PORT);
+    assert.equal(item.state, 'Failed');
+    assert.match(
+      item.error ?? '',
+      /^connection failed \(UND_ERR_SOCKET\): .*refuses the client certificate of auth profile "inventory-tls".*; retry 1 at .* \(retry rule "default"\)$/,
+    );
+    assert.equal(item.attempts?.at(-1)?.decision.kind, 'retry');
+    await assertNoCredentialKept(store, logs, keyMaterial());
+  });
+
+  it('fails the item naming the profile and what is wrong with its secret, without sending, quoting nothing', async (t) => {
+    // Prepare: the key of another certificate.
+    const logs = workerLogs(t);
+    const { renewed } = testPki();
+    const { deps, store, http } = await setupMtls(() => jsonAnswer(201, { portId: 'P-7' }), {
+      secret: { ...mtlsSecret(), privateKey: renewed.privateKey },
+    });
+
+    // Act
+    await runItem(deps, dispatch(PORT, 'task-token-1'), 'delivery-1');
+
+    // Assess: no retry sends another secret: fallout, for an operator to fix the secret and retry.
+    const item = store.item(ORDER, PORT);
+    assert.equal(item.state, 'FatallyFailed');
+    assert.match(
+      item.error ?? '',
+      /^the secret of auth profile "inventory-tls" \(mtls\) is missing or has invalid fields: privateKey \(does not belong to the certificate/,
+    );
+    assert.equal(http.requests.length, 0);
+    await assertNoCredentialKept(store, logs, [
+      ...keyMaterial(),
+      renewed.privateKey,
+      ...pemBodyLines(renewed.privateKey),
+    ]);
+  });
+
+  it('takes the system Down after refused handshakes, and its health probe presents the certificate too', async (t) => {
+    // Prepare: a circuit breaker that opens at the first failure.
+    workerLogs(t);
+    let healthy = false;
+    const { deps, http } = await setupMtls(
+      (request) => {
+        if (request.method === 'GET')
+          return jsonAnswer(healthy ? 200 : 503, { status: healthy ? 'ok' : 'down' });
+        throw new CalloutError('TLS handshake refused (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA): …', undefined, true);
+      },
+      {
+        inventory: {
+          circuitBreaker: { failureThreshold: 1, healthPath: '/health', probeIntervalSeconds: 30 },
+        },
+      },
+    );
+    await runItem(deps, dispatch(PORT, 'task-token-1'), 'delivery-1');
+    const down = await deps.config.getSystem('inventory');
+    assert.equal(down?.state, 'Down');
+    const probe = (deps.queue as RecordingWorkQueue).sent.find((m) => m.kind === 'probe');
+    assert.ok(probe);
+
+    // Act
+    healthy = true;
+    await runItem(deps, probe, 'probe-1');
+
+    // Assess
+    const health = http.requests.find((r) => r.method === 'GET');
+    assert.equal(health?.url, `${INVENTORY_URL.replace(/^http:/, 'https:')}/health`);
+    assert.deepEqual(health?.tls, { profileId: MTLS.id, ...mtlsSecret() });
+    assert.equal((await deps.config.getSystem('inventory'))?.state, 'Up');
   });
 });

@@ -88,6 +88,7 @@ describe('loadCatalog', () => {
       'inventory',
       'notification',
       'porting',
+      'provisioning',
       'scheduling',
       'telephony',
     ]);
@@ -119,6 +120,7 @@ describe('loadCatalog', () => {
         ['billing-basic', 'basic'],
         ['inventory-api-key', 'api-key'],
         ['porting-bearer', 'bearer'],
+        ['provisioning-mtls', 'mtls'],
         ['scheduling-api-key', 'api-key'],
       ],
     );
@@ -130,6 +132,8 @@ describe('loadCatalog', () => {
       maxIntervalSeconds: 5,
     });
     assert.equal(catalog.interfaces['porting-port-in']?.callbackMapping, 'porting-callback');
+    assert.equal(catalog.systems.provisioning?.authProfile, 'provisioning-mtls');
+    assert.match(catalog.systems.provisioning?.baseUrl ?? '', /^https:\/\//);
     assert.match(catalog.mappings['reserve-port-request'] ?? '', /bandwidthMbps/);
     const plan = catalog.plans['dsl-broadband'];
     assert.deepEqual(plan?.fulfils, [{ offering: 'dsl-broadband', actions: ['add'] }]);
@@ -709,6 +713,76 @@ describe('loadCatalog', () => {
     );
   });
 
+  it('takes a mutual TLS profile, and reports one that carries anything but its id and type', () => {
+    // Prepare
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'systems/inventory.yaml': `${SYSTEM.replace('http://', 'https://')}authProfile: inventory-tls\n`,
+      'auth-profiles/inventory-tls.yaml': 'id: inventory-tls\ntype: mtls\n',
+      'auth-profiles/with-key.yaml':
+        'id: with-key\ntype: mtls\nprivateKey: "-----BEGIN PRIVATE KEY----- do-not-put-me-here"\n',
+    });
+
+    // Act
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    // Assess: the key belongs in the secret; the profile only says how.
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.where]),
+      [[shown(dir, 'auth-profiles/with-key.yaml'), undefined]],
+      JSON.stringify(problems, null, 1),
+    );
+    assert.match(problems[0]?.message ?? '', /privateKey/);
+    assert.doesNotMatch(problems[0]?.message ?? '', /do-not-put-me-here/);
+    const valid = writeCatalog({
+      ...validCatalog(),
+      'systems/inventory.yaml': `${SYSTEM.replace('http://', 'https://')}authProfile: inventory-tls\n`,
+      'auth-profiles/inventory-tls.yaml': 'id: inventory-tls\ntype: mtls\n',
+    });
+    assert.deepEqual(loadCatalog(valid).authProfiles['inventory-tls'], { id: 'inventory-tls', type: 'mtls' });
+  });
+
+  it('reports a system under mutual TLS whose base URL is not https, also when the context sets it', () => {
+    // Prepare
+    const files = {
+      ...validCatalog(),
+      'systems/inventory.yaml': `${SYSTEM}authProfile: inventory-tls\n`,
+      'auth-profiles/inventory-tls.yaml': 'id: inventory-tls\ntype: mtls\n',
+    };
+    const dir = writeCatalog(files);
+    const https = writeCatalog({
+      ...files,
+      'systems/inventory.yaml': `${SYSTEM.replace('http://', 'https://')}authProfile: inventory-tls\n`,
+    });
+
+    // Act
+    const inFile = problemsOf(() => loadCatalog(dir));
+    const inContext = problemsOf(() =>
+      loadCatalog(https, { systemBaseUrls: { inventory: 'http://inventory.test:8080' } }),
+    );
+
+    // Assess
+    for (const [problems, folder] of [
+      [inFile, dir],
+      [inContext, https],
+    ] as const) {
+      assert.deepEqual(
+        problems.map((p) => [p.file, p.where]),
+        [[shown(folder, 'systems/inventory.yaml'), 'baseUrl']],
+        JSON.stringify(problems, null, 1),
+      );
+      assert.match(
+        problems[0]?.message ?? '',
+        /^auth profile "inventory-tls" is mutual TLS, which needs an https base URL/,
+      );
+    }
+    assert.equal(
+      loadCatalog(https, { systemBaseUrls: { inventory: 'https://inventory.test' } }).systems.inventory
+        ?.baseUrl,
+      'https://inventory.test',
+    );
+  });
+
   it('reports an adapters/ file whose name is not a valid adapter name, or is a built-in one', () => {
     const dir = writeCatalog({
       ...validCatalog(),
@@ -866,7 +940,12 @@ describe('loadCatalog: offerings', () => {
   it('loads the demo offerings with what each takes', () => {
     const catalog = loadCatalog(DEMO_CATALOG);
 
-    assert.deepEqual(Object.keys(catalog.offerings).sort(), ['dsl-broadband', 'tv-bundle', 'voice-line']);
+    assert.deepEqual(Object.keys(catalog.offerings).sort(), [
+      'dsl-broadband',
+      'static-ip',
+      'tv-bundle',
+      'voice-line',
+    ]);
     assert.deepEqual(
       catalog.offerings['dsl-broadband']?.characteristics.map((c) => [c.name, c.valueType, c.required]),
       [

@@ -30,6 +30,7 @@ import {
 } from './fixtures/fake-ports';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 import { capturedLogs } from './fixtures/logs';
+import { pemBodyLines, testPki } from './fixtures/pki';
 
 const ORDER = 'o-1';
 const KEY = 'install.book.1';
@@ -188,6 +189,40 @@ describe('runItem: an auto task that runs an integration procedure', () => {
       item.procedure?.trace.map((s) => s.step),
       ['find-slot', 'notify', 'result'],
     );
+  });
+
+  it('presents the client certificate at a step whose system is behind mutual TLS, and keeps no key material', async (t) => {
+    // Prepare: notification on https, knowing Switchboard by its certificate; it echoes what it was sent.
+    quietLogs(t);
+    const catalog = installCatalog({ baseUrl: 'https://notification.test', authProfile: 'notification-tls' });
+    catalog.authProfiles['notification-tls'] = { id: 'notification-tls', type: 'mtls' };
+    const { client, ca } = testPki();
+    const secret = {
+      certificate: client.certificate,
+      privateKey: client.privateKey,
+      caBundle: ca.certificate,
+    };
+    const { deps, store, http } = await setup(
+      systems((request) => jsonAnswer(201, { messageId: 'MSG-1', echo: request })),
+      catalog,
+    );
+    deps.auth = new Authenticator(new StaticSecretStore({ 'notification-tls': secret }), http, deps.now);
+
+    // Act
+    await runItem(deps, dispatch, 'm-1');
+
+    // Assess
+    const item = store.item(ORDER, KEY);
+    assert.equal(item.state, 'Completed', item.error);
+    const [book, notify] = http.requests;
+    assert.equal(book?.tls, undefined, 'scheduling has no mutual TLS');
+    assert.deepEqual(notify?.tls, { profileId: 'notification-tls', ...secret });
+    const kept = JSON.stringify(item);
+    for (const material of [client.privateKey, client.certificate, ...pemBodyLines(client.privateKey)]) {
+      for (const form of [material, JSON.stringify(material).slice(1, -1)]) {
+        assert.ok(!kept.includes(form), 'the item keeps key material');
+      }
+    }
   });
 
   it('holds at a step whose system is Down, and after the release goes on without repeating earlier steps', async (t) => {

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { FetchHttpClient } from '../../lambdas/adapters/fetch-http-client';
+import { credentialSchemas } from '../../lambdas/domain/auth-profile';
+import { CalloutError } from '../../lambdas/domain/errors';
 import { webhookKey } from '../../lambdas/domain/webhook-signature';
+import type { ClientTls } from '../../lambdas/ports/http-client';
 import {
   type DemoSystems,
   demoCredentials,
@@ -88,6 +93,46 @@ describe('the demo systems', () => {
     assert.equal(wrong.status, 401);
     assert.equal(systems.billing.charges.length, 1);
   });
+
+  it('has provisioning speak https and take only the client certificate of its demo CA', async () => {
+    // Prepare: the secret Switchboard's profile reads, through the client the callouts use.
+    const http = new FetchHttpClient();
+    const { certificate, privateKey, caBundle } = credentials['provisioning-mtls'];
+    const assign = (tls: ClientTls) =>
+      http.send({
+        method: 'POST',
+        url: `${systems.provisioning.url}/static-ips`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId: 'o-1', orderItemId: '2', ipVersion: 'v4' }),
+        timeoutMs: 10_000,
+        tls,
+      });
+    const other = demoCredentials()['provisioning-mtls'];
+
+    try {
+      // Act
+      const right = await assign({ profileId: 'right', certificate, privateKey, caBundle });
+      const again = await assign({ profileId: 'right', certificate, privateKey, caBundle });
+      const wrong = await assign({ profileId: 'wrong', ...other, caBundle }).catch((error: Error) => error);
+
+      // Assess
+      assert.match(systems.provisioning.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(right.status, 201);
+      assert.deepEqual(JSON.parse(right.body), {
+        assignmentId: 'IP-000001',
+        orderId: 'o-1',
+        orderItemId: '2',
+        ipVersion: 'v4',
+        address: '203.0.113.1',
+      });
+      assert.equal(again.status, 200, 'the same line gets the same address');
+      assert.ok(wrong instanceof CalloutError, 'a certificate of another demo CA is refused');
+      assert.equal(systems.provisioning.stats.tlsRefused, 1);
+      assert.equal(systems.provisioning.assignments.length, 1);
+    } finally {
+      await http.close();
+    }
+  });
 });
 
 describe('the demo systems with activation in async mode', () => {
@@ -160,7 +205,9 @@ describe('demoCredentials', () => {
       'callbacks:activation',
       'inventory-api-key',
       'porting-bearer',
+      'provisioning-mtls',
       'scheduling-api-key',
+      'simulator:provisioning',
     ]);
     assert.notEqual(one['porting-bearer'].token, two['porting-bearer'].token);
     // A Standard Webhooks secret: whsec_ and base64 of 32 random bytes.
@@ -171,6 +218,14 @@ describe('demoCredentials', () => {
     assert.notEqual(one['activation-oauth'].clientSecret, two['activation-oauth'].clientSecret);
     assert.notEqual(one['billing-basic'].password, two['billing-basic'].password);
     assert.ok(one['billing-basic'].password.length >= 24);
+    // Provisioning's mutual TLS: Switchboard's side is a valid mtls secret, of a CA of its own each time.
+    assert.ok(credentialSchemas.mtls.safeParse(one['provisioning-mtls']).success);
+    assert.equal(one['provisioning-mtls'].caBundle, one['simulator:provisioning'].clientCa);
+    assert.notEqual(one['provisioning-mtls'].caBundle, two['provisioning-mtls'].caBundle);
+    assert.notEqual(one['provisioning-mtls'].privateKey, two['provisioning-mtls'].privateKey);
+    const server = new X509Certificate(one['simulator:provisioning'].certificate);
+    assert.ok(server.checkIP('127.0.0.1') && server.checkHost('localhost'));
+    assert.ok(server.checkIssued(new X509Certificate(one['provisioning-mtls'].caBundle)));
   });
 });
 
