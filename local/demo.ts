@@ -20,9 +20,10 @@
  * system, so the order is in jeopardy at once; activation comes back Up, the line is activated in
  * seconds, and the jeopardy clears.
  *
- * Without a flag the order has a second line, a voice line that keeps the customer's number: the
- * number-porting gateway calls back in its own vocabulary (read by its interface's callback mapping),
- * and the legacy telephony platform, which cannot call back, is polled until its job is done.
+ * Without a flag the order has two more lines, for the rest of the estate: a voice line that keeps the
+ * customer's number — the number-porting gateway calls back in its own vocabulary (read by its
+ * interface's callback mapping), and the legacy telephony platform, which cannot call back, is polled
+ * until its job is done — and a static IP, assigned by provisioning, which takes only mutual TLS.
  *
  * Every run registers a small simulated CRM as a TMF622 listener (demo-crm.ts): it verifies each event's
  * signature and prints it as it comes; the timeline ends with the events it received.
@@ -31,7 +32,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DemoCrm } from './demo-crm';
 import { startDemoEnvironment } from './demo-environment';
-import { demoDslOrder, demoVoiceOrder } from './demo-orders';
+import { demoDslOrder, demoStaticIpOrder, demoVoiceOrder } from './demo-orders';
 import { type MetricSeries, type MetricsSnapshot, metricsTable } from './metrics';
 
 const root = join(import.meta.dirname, '..');
@@ -43,7 +44,7 @@ const LATE = process.argv.includes('--late');
 const HOLD = process.argv.includes('--hold') || LATE;
 const CANCEL = process.argv.includes('--cancel');
 const AMEND = process.argv.includes('--amend');
-/** The whole estate: without a flag, the order also has a voice line (number porting, polled telephony). */
+/** The whole estate: without a flag, the order also has a voice line and a static IP (see above). */
 const ESTATE = !HOLD && !CANCEL && !AMEND;
 const TMF = '/tmf-api/productOrderingManagement/v5';
 /** How long the --hold demo keeps activation Down once the item is held. */
@@ -153,7 +154,10 @@ async function watchOrder(
   const dsl = demoDslOrder();
   const created = await call('/tmf-api/productOrderingManagement/v5/productOrder', 'submitter', {
     ...dsl,
-    productOrderItem: [...dsl.productOrderItem, ...(ESTATE ? demoVoiceOrder().productOrderItem : [])],
+    productOrderItem: [
+      ...dsl.productOrderItem,
+      ...(ESTATE ? [...demoVoiceOrder().productOrderItem, ...demoStaticIpOrder().productOrderItem] : []),
+    ],
     ...(LATE ? { requestedCompletionDate: dueInAnHour } : {}),
   });
   if (created.status !== 201) throw new Error(`the order was refused: ${JSON.stringify(created.body)}`);

@@ -188,8 +188,10 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
         ['billing', 'Up'],
         ['inventory', 'Up'],
         ['notification', 'Up'],
+        ['porting', 'Up'],
         ['provisioning', 'Up'],
         ['scheduling', 'Up'],
+        ['telephony', 'Up'],
       ],
     );
     const billing = (await sb.call('GET', '/admin/systems/billing')).body as Record<string, unknown>;
@@ -359,7 +361,7 @@ describe('npm run demo', () => {
     }
   });
 
-  it('runs the DSL demo order to completed and prints its timeline', async () => {
+  it('runs the demo order (a DSL line, a voice line, a static IP) to completed and prints its timeline', async () => {
     const { code, output, dataDir } = await runDemo([]);
     try {
       assert.equal(code, 0, output);
@@ -377,6 +379,23 @@ describe('npm run demo', () => {
       assert.match(output, /step\s+book-slot \(http\) \d+ ms → \{.*"slotId":"SLOT-\d{6}"/);
       assert.match(output, /step\s+no-slot \(fail\) skipped/);
       assert.match(output, /step\s+confirm \(http\) \d+ ms → \{.*"messageId":"MSG-\d{6}"/);
+      // The rest of the estate, on lines of their own: a port called back in the gateway's own words, a
+      // job polled until done, a static IP over mutual TLS.
+      for (const pattern of [
+        /port-number\s+Completed/,
+        /provision-line\s+Completed/,
+        /assign-static-ip\s+Completed/,
+        /port-number · porting · started/,
+        /history\s+\+[\d.]+ s interim update from the system: port scheduled for \d{4}-\d{2}-\d{2}/,
+        /wrote\s+\{"portDate":"\d{4}-\d{2}-\d{2}","portedNumber":"\+441632960001","portRef":"PRT-\d{6}"\}/,
+        /provision-line · telephony · started/,
+        /history\s+\+[\d.]+ s accepted by the system; polling \/jobs\/JOB-\d{6} for its status until/,
+        /wrote\s+\{"provisioningProgress":\d+,"circuitId":"CCT-\d{6}"\}/,
+        /assign-static-ip · provisioning · started/,
+        /request\s+POST https:\/\/127\.0\.0\.1:\d+\/static-ips/,
+        /The order completed in about/,
+      ])
+        assert.match(output, pattern);
       // At its end, the metrics the functions wrote for the order, read from GET /local/metrics.
       const metrics = output.slice(output.indexOf('Metrics the functions wrote for this order'));
       assert.ok(metrics.length > 0 && output.includes('Metrics the functions wrote'), output);
