@@ -183,6 +183,40 @@ describe('polling: a system that cannot call back is asked for the status of the
     assert.match(item.error ?? '', /mapping "job-status": produced no value/);
   });
 
+  it('counts a poll that could not connect against the circuit breaker, which holds the item when it trips', async (t) => {
+    capturedLogs(t);
+    const catalog = pollingCatalog();
+    const activation = catalog.systems.activation;
+    assert.ok(activation);
+    catalog.systems.activation = {
+      ...activation,
+      circuitBreaker: { failureThreshold: 1, healthPath: '/health', probeIntervalSeconds: 30 },
+    };
+    const system = jobSystem([
+      () => {
+        throw new CalloutError('connection refused', undefined, true);
+      },
+    ]);
+    const world = await asyncWorld({ catalog, responder: system });
+    await runItem(world.worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+    const message = polls(world.queue.sent).at(-1);
+    assert.ok(message);
+
+    await pollStatus(world.worker, message);
+
+    const item = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'OnHold');
+    assert.match(
+      item.hold?.reason ?? '',
+      /system "activation" is Down: 1 connection failures or timeouts in a row/,
+    );
+    assert.equal((await world.worker.config.getSystem('activation'))?.state, 'Down');
+    assert.ok(
+      world.queue.sent.some((m) => m.kind === 'probe'),
+      'its health is probed',
+    );
+  });
+
   it('holds the item, polling nothing, while its system is Down; released, it polls on', async (t) => {
     const world = await accepted(t, [
       () => jsonAnswer(200, { status: 'RUNNING', progress: 10 }),
