@@ -128,11 +128,27 @@ export interface Catalog {
   authProfiles: Record<string, AuthProfile>;
   /** Names of the custom adapters (adapters/<name>.ts) the bundles carry. */
   customAdapters: string[];
+  /**
+   * Those of them that are asynchronous (their module says `asynchronous: true`), as the synth read them:
+   * for the functions that carry no adapter code. Absent: none.
+   */
+  asynchronousAdapters?: string[];
   plans: Record<string, PlanDefinition>;
   /** Integration procedures by id (procedures/<id>.yaml), run by auto tasks. */
   procedures: Record<string, Procedure>;
   /** Product offerings by id (offerings/<id>.yaml): the characteristics each takes. Every plan's are here. */
   offerings: Record<string, Offering>;
+}
+
+/**
+ * True for an interface whose system answers later, on a callback: async-rest, or a custom adapter that
+ * says it is asynchronous (read at synth: `asynchronousAdapters`).
+ */
+export function isAsynchronousInterface(
+  catalog: Pick<Catalog, 'asynchronousAdapters'>,
+  iface: Pick<SystemInterface, 'adapter'>,
+): boolean {
+  return iface.adapter === 'async-rest' || (catalog.asynchronousAdapters ?? []).includes(iface.adapter);
 }
 
 /** The longest timeout any interface of the catalog allows a callout, in seconds (0 without interfaces). */

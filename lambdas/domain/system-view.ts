@@ -50,7 +50,8 @@ export function toSystemView(
   };
 }
 
-export function toInterfaceView(iface: InterfaceRecord) {
+/** `asynchronous`: its system answers on a callback (catalog.ts: isAsynchronousInterface), so it shows how callbacks prove themselves. */
+export function toInterfaceView(iface: InterfaceRecord, asynchronous = iface.adapter === 'async-rest') {
   return {
     id: iface.id,
     system: { id: iface.system, href: `/admin/systems/${iface.system}` },
@@ -60,7 +61,7 @@ export function toInterfaceView(iface: InterfaceRecord) {
     status: iface.status,
     ...(iface.statusChange ? { statusChange: changeView(iface.statusChange) } : {}),
     timeoutSeconds: iface.timeoutSeconds,
-    ...(iface.adapter === 'async-rest' ? { callbackAuth: iface.callbackAuth ?? 'url-proof' } : {}),
+    ...(asynchronous ? { callbackAuth: iface.callbackAuth ?? 'url-proof' } : {}),
     mappings: {
       ...(iface.requestMapping ? { request: iface.requestMapping } : {}),
       ...(iface.responseMapping ? { response: iface.responseMapping } : {}),
