@@ -328,6 +328,7 @@ export class DynamoDbOrderStore implements OrderStore {
     attemptId: string,
     progress: ProcedureProgress,
     at: string,
+    nonce?: string,
   ): Promise<boolean> {
     const { trace, ...state } = progress;
     // The steps' trace first: a worker that dies after it runs the step again and keeps it again.
@@ -335,7 +336,8 @@ export class DynamoDbOrderStore implements OrderStore {
       await this.appendLog(orderId, key, outcomeEntries({ steps: tracedSteps(progress) }));
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: 'SET #procedure = :progress, updatedAt = :at',
+      // The callback URL of the step about to be sent, or none: no earlier step's answer applies now.
+      UpdateExpression: `SET #procedure = :progress, updatedAt = :at${nonce ? ', callbackNonce = :nonce' : ' REMOVE callbackNonce'}`,
       ConditionExpression: '#state = :running AND attemptId = :attempt',
       ExpressionAttributeNames: { '#procedure': 'procedure', '#state': 'state' },
       ExpressionAttributeValues: {
@@ -343,6 +345,7 @@ export class DynamoDbOrderStore implements OrderStore {
         ':at': at,
         ':running': 'Running' satisfies ItemState,
         ':attempt': attemptId,
+        ...(nonce ? { ':nonce': nonce } : {}),
       },
     });
   }
@@ -632,10 +635,10 @@ export class DynamoDbOrderStore implements OrderStore {
     key: string,
     attemptId: string,
     outcome: ItemOutcome,
-    awaiting: { since: string; deadline: string },
+    awaiting: { since: string; deadline: string; step?: string },
     at: string,
   ): Promise<boolean> {
-    const reason = `accepted by the system; waiting for its callback until ${awaiting.deadline}`;
+    const reason = `${awaiting.step !== undefined ? `procedure step "${awaiting.step}" ` : ''}accepted by the system; waiting for its callback until ${awaiting.deadline}`;
     // The attempt is kept first: a callback faster than the system's own answer may have finished the
     // item already, and what was sent is kept all the same.
     return this.transition(
@@ -664,6 +667,8 @@ export class DynamoDbOrderStore implements OrderStore {
     at: string,
     nonce = callbackNonce(attemptId),
   ): Promise<boolean> {
+    if (change.kind === 'stepCompleted')
+      return this.resumeAfterStep(orderId, key, attemptId, callbackId, change, at, nonce);
     const kept = callbackEntry(change, { nonce, callbackId, at });
     if (change.kind === 'interim') {
       // Changes no state: kept in the log once by its id, after the transition it followed.
@@ -715,6 +720,44 @@ export class DynamoDbOrderStore implements OrderStore {
             newRequest: !!change.newRequest,
           },
         );
+  }
+
+  /**
+   * A procedure's asynchronous step answered: its output into the procedure's progress, the item Pending
+   * for the next claim, which runs the procedure on from the next step. Only while the item waits on the
+   * URL of that step (its nonce) and its progress stands at it.
+   */
+  private resumeAfterStep(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    callbackId: string,
+    change: Extract<CallbackChange, { kind: 'stepCompleted' }>,
+    at: string,
+    nonce: string,
+  ): Promise<boolean> {
+    const { step, output, body, trace } = change;
+    const kept = callbackEntry({ kind: 'completed', body }, { nonce, callbackId, at });
+    // The answer and the step's trace first, as every answer is kept before it applies.
+    const facts = [...(kept ? [kept] : []), ...outcomeEntries({ steps: [{ index: step.index, trace }] })];
+    const reason = `procedure step "${step.id}" completed by the system's callback; the procedure goes on at its next step`;
+    return this.transition(
+      orderId,
+      key,
+      historyEntry(at, 'Pending', reason),
+      {
+        sets: ['#procedure.#next = :next', '#procedure.#steps.#step = :output', 'finishedBy = :callback'],
+        // No attempt holds it and no URL is waited on any more: the next claim starts afresh.
+        removes: ['attemptId', 'awaiting', 'callbackNonce'],
+        event: 'resume',
+        attemptId,
+        nonce,
+        also: '#procedure.#next = :index',
+        names: { '#procedure': 'procedure', '#next': 'next', '#steps': 'steps', '#step': step.id },
+        values: { ':next': step.index + 1, ':index': step.index, ':output': output, ':callback': callbackId },
+      },
+      facts,
+    );
   }
 
   async keepAnswer(

@@ -3,7 +3,7 @@ import { type PlanDefinition, type PlanItem, slug } from '../../statemachines/pl
 import type { AuthProfile } from './auth-profile';
 import type { Offering } from './offering';
 import { pathTemplateProblems } from './path-template';
-import type { Procedure } from './procedure';
+import type { Procedure, StepRef } from './procedure';
 
 /**
  * What a system can take. Both hold across every worker at once: a legacy system that accepts four
@@ -177,6 +177,39 @@ export function calloutTargetOf(
 ): { systemId: string; interfaceId: string } | undefined {
   const systemId = item.interfaceId ? catalog.interfaces[item.interfaceId]?.system : undefined;
   return systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+}
+
+/**
+ * The call whose callbacks an item waits for (and whose deadline, signature and retry rules apply to
+ * them): a callout's interface, or — for an item that runs a procedure — the HTTP step to an
+ * asynchronous interface its progress stands at, which the worker keeps before it sends such a step. Undefined when
+ * the item waits at no such call.
+ */
+export function awaitedCallOf(
+  catalog: Pick<Catalog, 'interfaces' | 'plans' | 'procedures' | 'asynchronousAdapters'>,
+  item: {
+    interfaceId?: string;
+    procedure?: { next: number };
+    planId: string;
+    planItemId: string;
+    compensates?: string | undefined;
+  },
+): { iface: SystemInterface; target: { systemId: string; interfaceId: string }; step?: StepRef } | undefined {
+  const targetOf = (iface: SystemInterface) => ({ systemId: iface.system, interfaceId: iface.id });
+  if (item.interfaceId !== undefined) {
+    const iface = catalog.interfaces[item.interfaceId];
+    return iface ? { iface, target: targetOf(iface) } : undefined;
+  }
+  if (item.procedure === undefined) return undefined;
+  const procedureId = plannedItemOf(catalog, item)?.procedure;
+  const procedure = procedureId !== undefined ? catalog.procedures[procedureId] : undefined;
+  const index = item.procedure.next;
+  const step = procedure?.steps[index];
+  if (!procedure || step?.type !== 'http' || step.interface === undefined) return undefined;
+  const iface = catalog.interfaces[step.interface];
+  // Only an asynchronous step's request carries a callback URL.
+  if (!iface || !isAsynchronousInterface(catalog, iface)) return undefined;
+  return { iface, target: targetOf(iface), step: { procedure: procedure.id, id: step.id, index } };
 }
 
 /**

@@ -231,8 +231,11 @@ export interface ItemRecord {
    * conditional on this being absent or past `until`), so nothing runs with values about to change.
    */
   amendFreeze?: { revision: number; until: string };
-  /** An asynchronous callout its system accepted: since when it waits, and until when. */
-  awaiting?: { since: string; deadline: string };
+  /**
+   * An asynchronous callout its system accepted: since when it waits, and until when; `step`: the step of
+   * its procedure that waits (its id), when it is not the item's own callout.
+   */
+  awaiting?: { since: string; deadline: string; step?: string };
   /** The callback (or `deadline:<nonce>`) that ended the latest attempt's wait, so it is not applied twice. */
   finishedBy?: string;
   /** Attributes this item wrote to the order context (kept so a replay writes the same). */
