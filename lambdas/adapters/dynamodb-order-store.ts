@@ -727,7 +727,7 @@ export class DynamoDbOrderStore implements OrderStore {
    * for the next claim, which runs the procedure on from the next step. Only while the item waits on the
    * URL of that step (its nonce) and its progress stands at it.
    */
-  private resumeAfterStep(
+  private async resumeAfterStep(
     orderId: string,
     key: string,
     attemptId: string,
@@ -738,10 +738,10 @@ export class DynamoDbOrderStore implements OrderStore {
   ): Promise<boolean> {
     const { step, output, body, trace } = change;
     const kept = callbackEntry({ kind: 'completed', body }, { nonce, callbackId, at });
-    // The answer and the step's trace first, as every answer is kept before it applies.
-    const facts = [...(kept ? [kept] : []), ...outcomeEntries({ steps: [{ index: step.index, trace }] })];
     const reason = `procedure step "${step.id}" completed by the system's callback; the procedure goes on at its next step`;
-    return this.transition(
+    // The answer first, as every answer is kept before it applies; the step's line in the trace once it
+    // applied (a step an answer did not complete is no step that ran).
+    const resumed = await this.transition(
       orderId,
       key,
       historyEntry(at, 'Pending', reason),
@@ -756,8 +756,11 @@ export class DynamoDbOrderStore implements OrderStore {
         names: { '#procedure': 'procedure', '#next': 'next', '#steps': 'steps', '#step': step.id },
         values: { ':next': step.index + 1, ':index': step.index, ':output': output, ':callback': callbackId },
       },
-      facts,
+      kept ? [kept] : [],
     );
+    if (resumed)
+      await this.appendLog(orderId, key, outcomeEntries({ steps: [{ index: step.index, trace }] }));
+    return resumed;
   }
 
   async keepAnswer(
@@ -1303,7 +1306,9 @@ export class DynamoDbOrderStore implements OrderStore {
       TableName: this.tableName,
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: change.also ? `(${lifecycle.condition}) AND ${change.also}` : lifecycle.condition,
+      ConditionExpression: change.also
+        ? `${asTerm(lifecycle.condition)} AND ${change.also}`
+        : lifecycle.condition,
       ExpressionAttributeNames: {
         '#state': 'state',
         '#version': 'version',
@@ -1489,6 +1494,22 @@ function lifecycleCondition(
   }
   // An event nothing may send (no attempt given where only the attempt may) matches no item.
   return { condition: parts.length > 0 ? parts.join(' OR ') : 'attribute_not_exists(pk)', values };
+}
+
+/**
+ * A condition as one term of an AND: in parentheses, unless it is one parenthesized term already, which
+ * DynamoDB refuses to see parenthesized again ("redundant parentheses").
+ */
+function asTerm(condition: string): string {
+  let depth = 0;
+  for (let i = 0; i < condition.length; i++) {
+    if (condition[i] === '(') depth++;
+    else if (condition[i] === ')') {
+      depth--;
+      if (depth === 0 && i < condition.length - 1) return `(${condition})`;
+    }
+  }
+  return condition.startsWith('(') ? condition : `(${condition})`;
 }
 
 /** The DynamoDB answering has no TransactWriteItems (dynalite, docs/local-runtime.md). */
