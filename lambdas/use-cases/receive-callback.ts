@@ -9,7 +9,7 @@ import {
   waitsUnder,
 } from '../domain/callback';
 import { type CallbackKeyRing, checkCallbackProof } from '../domain/callback-keys';
-import type { Catalog } from '../domain/catalog';
+import { awaitedCallOf, type Catalog } from '../domain/catalog';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../domain/errors';
 import type { ItemRecord } from '../domain/orchestration';
 import { checkWebhook, type WebhookHeaders } from '../domain/webhook-signature';
@@ -23,8 +23,8 @@ export interface ReceiveCallbackDeps {
   queue: CallbackQueue;
   /** The ring of keys that sign callback URLs. */
   keys: () => Promise<CallbackKeyRing>;
-  /** Which interfaces want their callbacks signed, and by which system. */
-  catalog: Pick<Catalog, 'interfaces'>;
+  /** Which interfaces want their callbacks signed, and by which system; which step a procedure waits at. */
+  catalog: Pick<Catalog, 'interfaces' | 'plans' | 'procedures' | 'asynchronousAdapters'>;
   /** The keys a system signs its callbacks with (its callback secret). */
   systemKeys: (systemId: string) => Promise<Buffer[]>;
   now: () => Date;
@@ -91,7 +91,7 @@ export async function receiveCallback(
     logger.warn('callback for an unknown correlation', { correlationId });
     throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
   }
-  const iface = item.interfaceId ? deps.catalog.interfaces[item.interfaceId] : undefined;
+  const iface = awaitedCallOf(deps.catalog, item)?.iface;
   if (iface?.callbackAuth === 'standard-webhooks') {
     const signed = checkWebhook(
       await deps.systemKeys(iface.system),
