@@ -581,4 +581,27 @@ describe('runItem: a procedure step that answers on a callback', () => {
     assert.equal(item.procedure?.next, 1);
     assert.deepEqual(deadlinesIn(w.queue.sent), []);
   });
+
+  it('puts a step its custom adapter cannot encode in fallout, naming the step and the adapter, sending nothing', async (t) => {
+    // Prepare: the body gives the legacy system no job.
+    const catalog = dispatchCatalog('crew-orders');
+    const dispatchProcedure = catalog.procedures.dispatch;
+    assert.ok(dispatchProcedure);
+    const crewStep = dispatchProcedure.steps[1];
+    assert.ok(crewStep?.type === 'http');
+    crewStep.body = '{ "slot": steps.find.slotId }';
+    const w = await world(t, systems(), catalog);
+
+    // Act
+    await runItem(w.worker, dispatch, 'm-1');
+
+    // Assess
+    const item = w.store.item(ORDER, KEY);
+    assert.equal(item.state, 'FatallyFailed');
+    assert.match(
+      item.error ?? '',
+      /^procedure "dispatch" step "crew": adapter "legacy-work-orders" could not encode the request: job: must be a non-empty string/,
+    );
+    assert.deepEqual(hosts(w.http), ['scheduling.test'], 'nothing went to the crew system');
+  });
 });
