@@ -197,7 +197,8 @@ export function wireUrl(
       throw refuse(`the request path ${JSON.stringify(String(wire.path).slice(0, 200))}, which ${problem}`);
     own = wire.path;
   }
-  const url = new URL(systemUrl(baseUrl, own));
+  // Resolved as a relative path ("./…"), so that a ":" in its first segment is no scheme.
+  const url = new URL(`./${own.replace(/^\//, '')}`, new URL(systemUrl(baseUrl, '/')));
   if (wire.query !== undefined) {
     if (wire.query === null || typeof wire.query !== 'object' || Array.isArray(wire.query))
       throw refuse('a query that is not an object of parameters');
@@ -224,8 +225,6 @@ function pathProblem(path: unknown): string | undefined {
   if (/[\\#\s\u0000-\u001f\u007f]/.test(path))
     return 'holds a backslash, a "#", whitespace or a control character';
   const [pathOnly = ''] = path.split('?');
-  const first = pathOnly.split('/')[1] ?? '';
-  if (first.includes(':')) return 'names a scheme (a ":" in its first segment)';
   const dots = pathOnly
     .split('/')
     .map((segment) => segment.toLowerCase().replaceAll('%2e', '.'))

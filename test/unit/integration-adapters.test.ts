@@ -618,8 +618,6 @@ describe('custom adapters that classify answers and wait for callbacks', () => {
     const refused: [unknown, RegExp][] = [
       ['orders', /does not start with "\/"/],
       ['//evil.test/x', /names a host/],
-      ['/https://evil.test/x', /names a scheme/],
-      ['/mailto:x', /names a scheme/],
       ['/../admin', /"\." or "\.\." segment/],
       ['/a/%2E%2e/b', /"\." or "\.\." segment/],
       ['/a\\b', /backslash/],
@@ -649,6 +647,15 @@ describe('custom adapters that classify answers and wait for callbacks', () => {
     assert.equal(
       wireUrl(base, '/orders', { path: '/jobs/7?kind=install' }, 'legacy'),
       'https://legacy.test/api/jobs/7?kind=install',
+    );
+    // A ":" is a path's like any character: never a scheme, never another host.
+    assert.equal(
+      wireUrl(base, '/orders', { path: '/https://evil.test/x' }, 'legacy'),
+      'https://legacy.test/api/https://evil.test/x',
+    );
+    assert.equal(
+      wireUrl(base, '/orders', { path: '/orders:cancel' }, 'legacy'),
+      'https://legacy.test/api/orders:cancel',
     );
   });
 });
