@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FetchHttpClient } from '../lambdas/adapters/fetch-http-client';
 import { Authenticator, scrubJson, scrubSecrets, withCredentials } from '../lambdas/domain/authenticator';
-import type { Catalog } from '../lambdas/domain/catalog';
+import { BUILT_IN_ADAPTERS, type Catalog, isAsynchronousInterface } from '../lambdas/domain/catalog';
 import {
   type HttpOutcome,
   type HttpStep,
@@ -17,7 +17,9 @@ import { readSecretValues } from './secrets-manager';
 /**
  * Runs a procedure once, straight against its systems, for an integrator writing it: every step's
  * input, output and duration, with the systems' auth from the local secrets file. Unlike an auto task it
- * does not go through holds, limits or retries; a step's error answer ends the preview.
+ * does not go through holds, limits or retries; a step's error answer ends the preview. It stops before a
+ * step whose system answers on a callback (nothing here could take it) or through a custom adapter (whose
+ * code the preview does not load).
  */
 export async function previewProcedure(
   catalog: Catalog,
@@ -49,6 +51,11 @@ export async function previewProcedure(
       step.interface !== undefined ? catalog.interfaces[step.interface] : pathInterface(procedure, step);
     const system = catalog.systems[iface?.system ?? ''];
     if (!iface || !system) throw new Error(`step "${step.id}": its system is not in the catalog`);
+    if (
+      isAsynchronousInterface(catalog, iface) ||
+      !(BUILT_IN_ADAPTERS as readonly string[]).includes(iface.adapter)
+    )
+      return { kind: 'suspended' };
     const request = stepRequest(system.baseUrl, iface, body, `preview-${run}.${step.id}`);
     const { method, url, headers } = request;
     const profile = system.authProfile ? catalog.authProfiles[system.authProfile] : undefined;
@@ -85,6 +92,9 @@ export function describePreview(result: ProcedureResult): string {
   if (result.kind === 'completed') lines.push(`completed; outputs: ${JSON.stringify(result.outputs)}`);
   else if (result.kind === 'failed')
     lines.push(`failed at step "${result.step}": ${result.error}: ${result.message}`);
-  else lines.push(`stopped at step "${result.step.id}"`);
+  else
+    lines.push(
+      `stopped at step "${result.step.id}": its interface answers on a callback or through a custom adapter, which the preview does not send`,
+    );
   return lines.join('\n');
 }

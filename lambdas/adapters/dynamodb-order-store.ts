@@ -329,6 +329,7 @@ export class DynamoDbOrderStore implements OrderStore {
     attemptId: string,
     progress: ProcedureProgress,
     at: string,
+    nonce?: string,
   ): Promise<boolean> {
     const { trace, ...state } = progress;
     // The steps' trace first: a worker that dies after it runs the step again and keeps it again.
@@ -336,7 +337,8 @@ export class DynamoDbOrderStore implements OrderStore {
       await this.appendLog(orderId, key, outcomeEntries({ steps: tracedSteps(progress) }));
     return this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: 'SET #procedure = :progress, updatedAt = :at',
+      // The callback URL of the step about to be sent, or none: no earlier step's answer applies now.
+      UpdateExpression: `SET #procedure = :progress, updatedAt = :at${nonce ? ', callbackNonce = :nonce' : ' REMOVE callbackNonce'}`,
       ConditionExpression: '#state = :running AND attemptId = :attempt',
       ExpressionAttributeNames: { '#procedure': 'procedure', '#state': 'state' },
       ExpressionAttributeValues: {
@@ -344,6 +346,7 @@ export class DynamoDbOrderStore implements OrderStore {
         ':at': at,
         ':running': 'Running' satisfies ItemState,
         ':attempt': attemptId,
+        ...(nonce ? { ':nonce': nonce } : {}),
       },
     });
   }
@@ -636,9 +639,8 @@ export class DynamoDbOrderStore implements OrderStore {
     awaiting: Awaiting,
     at: string,
   ): Promise<boolean> {
-    const reason = awaiting.poll
-      ? `accepted by the system; polling ${awaiting.poll.path} for its status until ${awaiting.deadline}`
-      : `accepted by the system; waiting for its callback until ${awaiting.deadline}`;
+    const waits = awaiting.poll ? `polling ${awaiting.poll.path} for its status` : 'waiting for its callback';
+    const reason = `${awaiting.step !== undefined ? `procedure step "${awaiting.step}" ` : ''}accepted by the system; ${waits} until ${awaiting.deadline}`;
     // The attempt is kept first: a callback faster than the system's own answer may have finished the
     // item already, and what was sent is kept all the same.
     return this.transition(
@@ -667,6 +669,8 @@ export class DynamoDbOrderStore implements OrderStore {
     at: string,
     nonce = callbackNonce(attemptId),
   ): Promise<boolean> {
+    if (change.kind === 'stepCompleted')
+      return this.resumeAfterStep(orderId, key, attemptId, callbackId, change, at, nonce);
     const kept = callbackEntry(change, { nonce, callbackId, at });
     if (change.kind === 'interim') {
       // Changes no state: kept in the log once by its id, after the transition it followed. What it
@@ -768,6 +772,47 @@ export class DynamoDbOrderStore implements OrderStore {
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       });
+  }
+
+  /**
+   * A procedure's asynchronous step answered: its output into the procedure's progress, the item Pending
+   * for the next claim, which runs the procedure on from the next step. Only while the item waits on the
+   * URL of that step (its nonce) and its progress stands at it.
+   */
+  private async resumeAfterStep(
+    orderId: string,
+    key: string,
+    attemptId: string,
+    callbackId: string,
+    change: Extract<CallbackChange, { kind: 'stepCompleted' }>,
+    at: string,
+    nonce: string,
+  ): Promise<boolean> {
+    const { step, output, body, trace } = change;
+    const kept = callbackEntry({ kind: 'completed', body }, { nonce, callbackId, at });
+    const reason = `procedure step "${step.id}" completed by the system's callback; the procedure goes on at its next step`;
+    // The answer first, as every answer is kept before it applies; the step's line in the trace once it
+    // applied (a step an answer did not complete is no step that ran).
+    const resumed = await this.transition(
+      orderId,
+      key,
+      historyEntry(at, 'Pending', reason),
+      {
+        sets: ['#procedure.#next = :next', '#procedure.#steps.#step = :output', 'finishedBy = :callback'],
+        // No attempt holds it and no URL is waited on any more: the next claim starts afresh.
+        removes: ['attemptId', 'awaiting', 'callbackNonce'],
+        event: 'resume',
+        attemptId,
+        nonce,
+        also: '#procedure.#next = :index',
+        names: { '#procedure': 'procedure', '#next': 'next', '#steps': 'steps', '#step': step.id },
+        values: { ':next': step.index + 1, ':index': step.index, ':output': output, ':callback': callbackId },
+      },
+      kept ? [kept] : [],
+    );
+    if (resumed)
+      await this.appendLog(orderId, key, outcomeEntries({ steps: [{ index: step.index, trace }] }));
+    return resumed;
   }
 
   async keepAnswer(
@@ -1313,7 +1358,9 @@ export class DynamoDbOrderStore implements OrderStore {
       TableName: this.tableName,
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: change.also ? `(${lifecycle.condition}) AND ${change.also}` : lifecycle.condition,
+      ConditionExpression: change.also
+        ? `${asTerm(lifecycle.condition)} AND ${change.also}`
+        : lifecycle.condition,
       ExpressionAttributeNames: {
         '#state': 'state',
         '#version': 'version',
@@ -1499,6 +1546,22 @@ function lifecycleCondition(
   }
   // An event nothing may send (no attempt given where only the attempt may) matches no item.
   return { condition: parts.length > 0 ? parts.join(' OR ') : 'attribute_not_exists(pk)', values };
+}
+
+/**
+ * A condition as one term of an AND: in parentheses, unless it is one parenthesized term already, which
+ * DynamoDB refuses to see parenthesized again ("redundant parentheses").
+ */
+function asTerm(condition: string): string {
+  let depth = 0;
+  for (let i = 0; i < condition.length; i++) {
+    if (condition[i] === '(') depth++;
+    else if (condition[i] === ')') {
+      depth--;
+      if (depth === 0 && i < condition.length - 1) return `(${condition})`;
+    }
+  }
+  return condition.startsWith('(') ? condition : `(${condition})`;
 }
 
 /** The DynamoDB answering has no TransactWriteItems (dynalite, docs/local-runtime.md). */

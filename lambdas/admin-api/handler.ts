@@ -12,7 +12,7 @@ import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
-import type { Catalog } from '../domain/catalog';
+import { type Catalog, isAsynchronousInterface } from '../domain/catalog';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
 import { type ListenerRecord, toListenerView } from '../domain/listener';
 import { toOfferingViews } from '../domain/offering-view';
@@ -385,7 +385,7 @@ async function systemDetail(deps: AdminApiDeps, system: SystemRecord, profile: A
 
 async function interfaceDetail(deps: AdminApiDeps, iface: InterfaceRecord) {
   return {
-    ...toInterfaceView(iface),
+    ...toInterfaceView(iface, isAsynchronousInterface(deps.catalog, iface)),
     history: (await deps.config.history('interface', iface.id, HISTORY_SHOWN)).map(changeView),
     onHoldItems: { href: `/admin/system-interfaces/${iface.id}/on-hold-items` },
   };

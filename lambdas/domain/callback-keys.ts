@@ -1,6 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { type Catalog, DEFAULT_ASYNC_TIMEOUT_SECONDS, type SystemInterface } from './catalog';
+import {
+  type Catalog,
+  DEFAULT_ASYNC_TIMEOUT_SECONDS,
+  isAsynchronousInterface,
+  type SystemInterface,
+} from './catalog';
 
 /**
  * The keys that sign callback URLs, and the proof a URL carries.
@@ -155,9 +160,9 @@ export function callbackUrlLifetimeSeconds(
  * The grace a retired key needs for this catalog: the longest a URL it signed may live, plus the time a
  * Lambda with a stale cache may still sign with it.
  */
-export function keyGraceSeconds(catalog: Pick<Catalog, 'interfaces'>): number {
+export function keyGraceSeconds(catalog: Pick<Catalog, 'interfaces' | 'asynchronousAdapters'>): number {
   const lifetimes = Object.values(catalog.interfaces)
-    .filter((i) => i.adapter === 'async-rest')
+    .filter((i) => isAsynchronousInterface(catalog, i))
     .map(callbackUrlLifetimeSeconds);
   return Math.max(0, ...lifetimes) + KEY_ACTIVATION_DELAY_SECONDS;
 }

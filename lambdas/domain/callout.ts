@@ -1,6 +1,13 @@
+import { z } from 'zod';
 import { BUILT_IN_ADAPTERS, type Catalog, type FulfilmentSystem, type SystemInterface } from './catalog';
 import { CalloutError, MappingError } from './errors';
-import { integrationAdapter, type WireRequest, type WireResponse } from './integration-adapters';
+import {
+  type CalloutCall,
+  type CustomAdapter,
+  integrationAdapter,
+  type WireRequest,
+  type WireResponse,
+} from './integration-adapters';
 import { evaluateAttributeMapping, evaluateMapping } from './mapping';
 import type { CalloutRequestRecord, ItemRecord, OrderContext, OrderRecord } from './orchestration';
 import { expandPath } from './path-template';
@@ -125,7 +132,9 @@ export async function prepareCallout(
       : bodiless
         ? undefined
         : { order: input.order, line: input.line, attributes: input.attributes };
-  const call = { interfaceId: iface.id, method: iface.method };
+  // The adapter sees the path the interface names (filled in), which it may replace with its own.
+  const path = await expandPath(iface.path, input, iface.id);
+  const call: CalloutCall = { interfaceId: iface.id, method: iface.method, path };
   const adapter = integrationAdapter(iface.adapter);
   let wire: WireRequest;
   try {
@@ -135,9 +144,8 @@ export async function prepareCallout(
       `adapter "${iface.adapter}" could not encode the request: ${(error as Error).message}`,
     );
   }
-  const path = await expandPath(iface.path, input, iface.id);
   return {
-    url: systemUrl(system.baseUrl, path),
+    url: wireUrl(system.baseUrl, path, wire, iface.adapter),
     method: iface.method,
     headers: {
       accept: 'application/json',
@@ -171,33 +179,208 @@ export function requestRecord(
 const MAX_STORED_TEXT = 8 * 1024;
 
 /**
- * Reads a system's answer: a 2xx is decoded by the interface's adapter and its response mapping yields
- * the attributes it writes to the order context. Anything else is a CalloutError that says what was wrong.
+ * A custom adapter's own path (WireRequest.path) or query, checked: an adapter says where under its
+ * system's base URL a request goes, never to which host. A CalloutError names what is wrong.
+ */
+export function wireUrl(
+  baseUrl: string,
+  path: string,
+  wire: Pick<WireRequest, 'path' | 'query'>,
+  adapter: string,
+): string {
+  if (wire.path === undefined && wire.query === undefined) return systemUrl(baseUrl, path);
+  const refuse = (what: string) => new CalloutError(`adapter "${adapter}" gave ${what}`);
+  let own = path;
+  if (wire.path !== undefined) {
+    const problem = pathProblem(wire.path);
+    if (problem)
+      throw refuse(`the request path ${JSON.stringify(String(wire.path).slice(0, 200))}, which ${problem}`);
+    own = wire.path;
+  }
+  // Resolved as a relative path ("./…"), so that a ":" in its first segment is no scheme.
+  const url = new URL(`./${own.replace(/^\//, '')}`, new URL(systemUrl(baseUrl, '/')));
+  if (wire.query !== undefined) {
+    if (wire.query === null || typeof wire.query !== 'object' || Array.isArray(wire.query))
+      throw refuse('a query that is not an object of parameters');
+    for (const [name, value] of Object.entries(wire.query)) {
+      if (name === '' || typeof value !== 'string')
+        throw refuse(`query parameter ${JSON.stringify(name)}, which must have a name and a string value`);
+      url.searchParams.set(name, value);
+    }
+  }
+  // Belt and braces: whatever the checks above missed, the request stays under the system's base URL.
+  const base = new URL(systemUrl(baseUrl, '/'));
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname))
+    throw refuse(`a request path that leads out of the system's base URL (${url.href})`);
+  return url.href;
+}
+
+/** Why a path an adapter gave is not one, or undefined when it is. */
+function pathProblem(path: unknown): string | undefined {
+  if (typeof path !== 'string') return 'is not a string';
+  if (!path.startsWith('/')) return 'does not start with "/"';
+  if (path.startsWith('//'))
+    return 'names a host ("//…"): an adapter gives a path under its system\'s base URL';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  if (/[\\#\s\u0000-\u001f\u007f]/.test(path))
+    return 'holds a backslash, a "#", whitespace or a control character';
+  const [pathOnly = ''] = path.split('?');
+  const dots = pathOnly
+    .split('/')
+    .map((segment) => segment.toLowerCase().replaceAll('%2e', '.'))
+    .some((segment) => segment === '.' || segment === '..');
+  if (dots) return 'holds a "." or ".." segment';
+  return undefined;
+}
+
+/** What an answer comes to, as its interface's adapter reads it. */
+export type AnswerReading =
+  /** The call is done; `body` is what the response mapping reads. */
+  | { kind: 'success'; body: unknown }
+  /** The system took the request and answers on the callback (an asynchronous interface only). */
+  | { kind: 'accepted' }
+  /**
+   * It failed. `retryable`: a failed status (`status`) the retry rules decide on; otherwise an answer no
+   * retry mends (the retry rules' `unusable`), which goes to fallout at once.
+   */
+  | { kind: 'failure'; error: string; retryable: boolean; status: number };
+
+/** A custom adapter's verdict on an answer (integration-adapters.ts: AnswerVerdict), checked. */
+const answerVerdictSchema = z.discriminatedUnion(
+  'outcome',
+  [
+    z.object({ outcome: z.literal('success'), body: z.unknown().optional() }).strict(),
+    z.object({ outcome: z.literal('accepted') }).strict(),
+    z
+      .object({
+        outcome: z.literal('failure'),
+        reason: z.string().min(1, 'must say why'),
+        retryable: z.boolean(),
+        status: z.number().int().min(100).max(599).optional(),
+      })
+      .strict(),
+  ],
+  { error: 'must be "success", "accepted" or "failure"' },
+);
+
+/**
+ * Reads a system's answer with its interface's adapter. Without a `classifyResponse`: a redirect or a
+ * status outside 2xx is a failed status (which the retry rules may retry), an accepted status of an
+ * asynchronous interface is accepted, and any other 2xx is decoded (an answer the adapter cannot decode
+ * is a failure no retry mends). With one, the adapter says what the answer is, whatever its status.
+ */
+export function readAnswer(
+  iface: Pick<SystemInterface, 'id' | 'method' | 'adapter' | 'acceptedStatuses'>,
+  answer: WireResponse,
+  asynchronous: boolean,
+): AnswerReading {
+  const { status } = answer;
+  const accepted = iface.acceptedStatuses ?? [202];
+  const call: CalloutCall = {
+    interfaceId: iface.id,
+    method: iface.method,
+    ...(asynchronous ? { acceptedStatuses: accepted } : {}),
+  };
+  const adapter = integrationAdapter(iface.adapter);
+  if (adapter.classifyResponse) return classified(iface.adapter, adapter, answer, call, asynchronous);
+  if (status >= 300 && status < 400)
+    return failed(`answered ${status}, a redirect, which callouts do not follow`, true, status);
+  if (status < 200 || status >= 300)
+    return failed(`answered ${status}${describeBody(answer.body)}`, true, status);
+  if (asynchronous && accepted.includes(status)) return { kind: 'accepted' };
+  return decoded(iface.adapter, adapter, answer, call);
+}
+
+const failed = (error: string, retryable: boolean, status: number): AnswerReading => ({
+  kind: 'failure',
+  error,
+  retryable,
+  status,
+});
+
+function decoded(
+  name: string,
+  adapter: CustomAdapter,
+  answer: WireResponse,
+  call: CalloutCall,
+): AnswerReading {
+  try {
+    return { kind: 'success', body: adapter.decodeResponse(answer, call) };
+  } catch (error) {
+    if (error instanceof CalloutError) return failed(error.message, false, error.status ?? answer.status);
+    return failed(`adapter "${name}" rejected the answer: ${(error as Error).message}`, false, answer.status);
+  }
+}
+
+function classified(
+  name: string,
+  adapter: CustomAdapter,
+  answer: WireResponse,
+  call: CalloutCall,
+  asynchronous: boolean,
+): AnswerReading {
+  const { status } = answer;
+  let verdict: unknown;
+  try {
+    verdict = adapter.classifyResponse?.(answer, call);
+  } catch (error) {
+    return failed(
+      `adapter "${name}" could not classify the answer ${status}: ${(error as Error).message}`,
+      false,
+      status,
+    );
+  }
+  const parsed = answerVerdictSchema.safeParse(verdict);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((issue) => `${issue.path.map(String).join('.') || 'the verdict'}: ${issue.message}`)
+      .join('; ');
+    return failed(
+      `adapter "${name}" classified the answer ${status} as nothing it can be (${issues})`,
+      false,
+      status,
+    );
+  }
+  const reading = parsed.data;
+  switch (reading.outcome) {
+    case 'success':
+      return reading.body !== undefined
+        ? { kind: 'success', body: reading.body }
+        : decoded(name, adapter, answer, call);
+    case 'accepted':
+      if (!asynchronous)
+        return failed(
+          `adapter "${name}" classified the answer ${status} as accepted, but it is not asynchronous (asynchronous: true): nothing waits for a callback`,
+          false,
+          status,
+        );
+      return { kind: 'accepted' };
+    case 'failure':
+      return failed(
+        `answered ${status}, which adapter "${name}" reads as a failure: ${reading.reason}`,
+        reading.retryable,
+        reading.status ?? status,
+      );
+  }
+}
+
+/**
+ * Reads a system's answer: a success is decoded by the interface's adapter and its response mapping
+ * yields the attributes it writes to the order context. Anything else is a CalloutError that says what
+ * was wrong (`reading`: the answer as readAnswer read it, for an interface that may accept).
  */
 export async function interpretAnswer(
   catalog: Catalog,
   iface: SystemInterface,
   answer: WireResponse,
   input: MappingInput,
+  reading: AnswerReading = readAnswer(iface, answer, false),
 ): Promise<{ body: unknown; attributes: Record<string, unknown> }> {
   const { status } = answer;
-  if (status >= 300 && status < 400)
-    throw new CalloutError(`answered ${status}, a redirect, which callouts do not follow`, status);
-  if (status < 200 || status >= 300)
-    throw new CalloutError(`answered ${status}${describeBody(answer.body)}`, status);
-  let body: unknown;
-  try {
-    body = integrationAdapter(iface.adapter).decodeResponse(answer, {
-      interfaceId: iface.id,
-      method: iface.method,
-    });
-  } catch (error) {
-    if (error instanceof CalloutError) throw error;
-    throw new CalloutError(
-      `adapter "${iface.adapter}" rejected the answer: ${(error as Error).message}`,
-      status,
-    );
-  }
+  if (reading.kind === 'failure') throw new CalloutError(reading.error, reading.status);
+  if (reading.kind === 'accepted')
+    throw new CalloutError(`answered ${status}, accepted, where the answer itself was expected`, status);
+  const { body } = reading;
   const mapping = iface.responseMapping;
   const attributes =
     mapping !== undefined

@@ -3,7 +3,7 @@ import { type PlanDefinition, type PlanItem, slug } from '../../statemachines/pl
 import type { AuthProfile } from './auth-profile';
 import type { Offering } from './offering';
 import { pathTemplateProblems } from './path-template';
-import type { Procedure } from './procedure';
+import type { Procedure, StepRef } from './procedure';
 
 /**
  * What a system can take. Both hold across every worker at once: a legacy system that accepts four
@@ -188,11 +188,27 @@ export interface Catalog {
   authProfiles: Record<string, AuthProfile>;
   /** Names of the custom adapters (adapters/<name>.ts) the bundles carry. */
   customAdapters: string[];
+  /**
+   * Those of them that are asynchronous (their module says `asynchronous: true`), as the synth read them:
+   * for the functions that carry no adapter code. Absent: none.
+   */
+  asynchronousAdapters?: string[];
   plans: Record<string, PlanDefinition>;
   /** Integration procedures by id (procedures/<id>.yaml), run by auto tasks. */
   procedures: Record<string, Procedure>;
   /** Product offerings by id (offerings/<id>.yaml): the characteristics each takes. Every plan's are here. */
   offerings: Record<string, Offering>;
+}
+
+/**
+ * True for an interface whose system answers later, on a callback: async-rest, or a custom adapter that
+ * says it is asynchronous (read at synth: `asynchronousAdapters`).
+ */
+export function isAsynchronousInterface(
+  catalog: Pick<Catalog, 'asynchronousAdapters'>,
+  iface: Pick<SystemInterface, 'adapter'>,
+): boolean {
+  return iface.adapter === 'async-rest' || (catalog.asynchronousAdapters ?? []).includes(iface.adapter);
 }
 
 /** The longest timeout any interface of the catalog allows a callout, in seconds (0 without interfaces). */
@@ -221,6 +237,39 @@ export function calloutTargetOf(
 ): { systemId: string; interfaceId: string } | undefined {
   const systemId = item.interfaceId ? catalog.interfaces[item.interfaceId]?.system : undefined;
   return systemId && item.interfaceId ? { systemId, interfaceId: item.interfaceId } : undefined;
+}
+
+/**
+ * The call whose callbacks an item waits for (and whose deadline, signature and retry rules apply to
+ * them): a callout's interface, or — for an item that runs a procedure — the HTTP step to an
+ * asynchronous interface its progress stands at, which the worker keeps before it sends such a step. Undefined when
+ * the item waits at no such call.
+ */
+export function awaitedCallOf(
+  catalog: Pick<Catalog, 'interfaces' | 'plans' | 'procedures' | 'asynchronousAdapters'>,
+  item: {
+    interfaceId?: string;
+    procedure?: { next: number };
+    planId: string;
+    planItemId: string;
+    compensates?: string | undefined;
+  },
+): { iface: SystemInterface; target: { systemId: string; interfaceId: string }; step?: StepRef } | undefined {
+  const targetOf = (iface: SystemInterface) => ({ systemId: iface.system, interfaceId: iface.id });
+  if (item.interfaceId !== undefined) {
+    const iface = catalog.interfaces[item.interfaceId];
+    return iface ? { iface, target: targetOf(iface) } : undefined;
+  }
+  if (item.procedure === undefined) return undefined;
+  const procedureId = plannedItemOf(catalog, item)?.procedure;
+  const procedure = procedureId !== undefined ? catalog.procedures[procedureId] : undefined;
+  const index = item.procedure.next;
+  const step = procedure?.steps[index];
+  if (!procedure || step?.type !== 'http' || step.interface === undefined) return undefined;
+  const iface = catalog.interfaces[step.interface];
+  // Only an asynchronous step's request carries a callback URL.
+  if (!iface || !isAsynchronousInterface(catalog, iface)) return undefined;
+  return { iface, target: targetOf(iface), step: { procedure: procedure.id, id: step.id, index } };
 }
 
 /**

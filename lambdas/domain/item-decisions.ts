@@ -23,7 +23,7 @@ import {
   type OrderState,
   prerequisitesDone,
 } from './orchestration';
-import type { StepTrace } from './procedure';
+import { MAX_STEP_OUTPUT_BYTES, type StepRef, type StepTrace } from './procedure';
 import {
   type CalloutFailure,
   decideRetry,
@@ -73,6 +73,8 @@ export interface Answer extends ItemOutcome {
   awaitingSince?: string;
   /** Accepted by a system that is polled: the status path, and how long until the first poll. */
   poll?: { path: string; delaySeconds: number };
+  /** What was accepted is this step of the item's procedure (its id), not the item's own callout. */
+  awaitingStep?: string;
 }
 
 /** What one callback does to the item waiting for it. */
@@ -104,13 +106,22 @@ export type CallbackChange =
       attempt?: AttemptRecord;
       /** The system refused the request itself: the next attempt is a new request (renewsRequest). */
       newRequest?: true;
-    };
+    }
+  /**
+   * The final answer of a procedure's asynchronous step: its output kept as the step's, and the item
+   * handed back to be claimed again, which runs the procedure on from the next step. `trace` is the
+   * step's line in the procedure's trace.
+   */
+  | { kind: 'stepCompleted'; step: StepRef; output: unknown; body: unknown; trace: StepTrace };
 
 /** What a callback said, once read (a `completed` one is mapped before it applies). */
 export type CallbackAnswer =
   | { status: 'inProgress'; note?: string; body: unknown; attributes?: Record<string, unknown> }
-  /** `attributes` absent: not mapped yet (the decision asks for it). */
-  | { status: 'completed'; body: unknown; attributes?: Record<string, unknown> }
+  /**
+   * `attributes` absent: not mapped yet (the decision asks for it). `output`: for a procedure's step, what
+   * its async-response mapping made of the body (absent: the body is the step's output).
+   */
+  | { status: 'completed'; body: unknown; attributes?: Record<string, unknown>; output?: unknown }
   /**
    * `failure`: how it failed, for the retry rules — a status poll that got no usable answer; a system's
    * own report of failure when absent.
@@ -166,10 +177,19 @@ export type LifecycleEvent =
   | { kind: 'held'; deliveryId: string; hold: Omit<HoldInfo, 'since'>; releaseId?: string }
   | { kind: 'unrunnable'; deliveryId: string; reason: string; error: string }
   | ({ kind: 'answered'; deliveryId: string; outcome: Answer } & Retryable)
-  | ({ kind: 'callback'; callbackId: string; nonce: string; answer: CallbackAnswer } & Retryable)
-  | ({ kind: 'deadline'; nonce: string; dueAt: string } & Retryable)
+  | ({ kind: 'callback'; callbackId: string; nonce: string; answer: CallbackAnswer } & Retryable & Awaited)
+  | ({ kind: 'deadline'; nonce: string; dueAt: string } & Retryable & Awaited)
   | ({ kind: 'operator' } & OperatorAction)
   | { kind: 'runEnded'; run: EndedRun };
+
+/**
+ * What a callback or a deadline is about when the item runs a procedure: the asynchronous step it waits
+ * on (catalog.ts: awaitedCallOf). A callback to a procedure's item without one is for no step, and
+ * changes nothing.
+ */
+interface Awaited {
+  step?: StepRef;
+}
 
 /** A plan execution that ended without finishing its items, as Step Functions announced it. */
 export interface EndedRun {
@@ -432,6 +452,20 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
       return { ...renewed(moved, write.newRequest), error: write.error, ...counted(write.outcome) };
     case 'callback': {
       const { change } = write;
+      if (change.kind === 'stepCompleted') {
+        // No attempt holds it and no URL is waited on: the next claim runs the procedure on.
+        const { attemptId: _attempt, awaiting: _awaiting, callbackNonce: _nonce, ...resumed } = moved;
+        const progress = item.procedure ?? { next: 0, steps: {}, vars: {} };
+        return {
+          ...resumed,
+          finishedBy: write.callbackId,
+          procedure: {
+            ...progress,
+            next: change.step.index + 1,
+            steps: { ...progress.steps, [change.step.id]: change.output },
+          },
+        };
+      }
       const finished = { ...moved, finishedBy: write.callbackId };
       if (change.kind === 'completed')
         return { ...finished, completedAt: at, outputAttributes: change.attributes };
@@ -485,6 +519,7 @@ export function eventOf(write: Write): ItemEvent | undefined {
     case 'callback':
       if (write.change.kind === 'interim') return undefined;
       if (write.change.kind === 'completed') return 'complete';
+      if (write.change.kind === 'stepCompleted') return 'resume';
       return write.change.retry ? 'retryLater' : 'fail';
     case 'operatorAbort':
       return write.retry ? 'operatorAbort' : 'operatorAbortToFallout';
@@ -587,7 +622,9 @@ function claim(facts: ItemFacts, deliveryId: string): Decision {
         ? `released: ${item.hold?.systemId ? `system "${item.hold.systemId}" is available again` : 'available again'}; started`
         : item.state === 'Failed'
           ? `retry ${item.retries ?? 0} due; started`
-          : 'prerequisites done; started';
+          : item.procedure?.next
+            ? `started again; its procedure goes on at step ${item.procedure.next + 1}`
+            : 'prerequisites done; started';
   const effects: Effect[] = [];
   if (item.state === 'OnHold' || order?.holds?.includes(item.key)) effects.push({ kind: 'releaseOrderHold' });
   if (order?.state === 'acknowledged') effects.push({ kind: 'orderInProgress' });
@@ -697,6 +734,7 @@ function answered(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'answ
       since,
       deadline: outcome.awaitingUntil,
       ...(poll ? { poll: { path: poll.path } } : {}),
+      ...(outcome.awaitingStep !== undefined ? { step: outcome.awaitingStep } : {}),
     };
     const attempt = attemptOf(item, outcome, { kind: 'accepted', until: awaiting.deadline }, now);
     const nonce = nonceOf(item) ?? callbackNonce(deliveryId);
@@ -782,6 +820,20 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
       ],
     };
   }
+  // A procedure's item waits at one of its steps, never as a callout: an answer for no step it waits at
+  // (a URL of a step it has moved past) changes nothing.
+  const { step } = event;
+  if (item.procedure !== undefined && (!step || item.procedure.next !== step.index))
+    return {
+      ignored: 'not-waiting',
+      effects: [
+        {
+          kind: 'log',
+          level: 'warn',
+          message: 'callback for a procedure step the item does not wait at changed nothing',
+        },
+      ],
+    };
   const write = (change: CallbackChange): Write => ({
     kind: 'callback',
     attemptId: item.attemptId as string,
@@ -807,6 +859,7 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
       };
     case 'completed': {
       if (!answer.attributes) return { effects: [], next: 'mapAnswer' };
+      if (step) return stepCompleted(facts, event, step, write);
       // What interim updates said comes first: the final answer's attributes win where both name one.
       const attributes = { ...item.interimAttributes, ...answer.attributes };
       return {
@@ -820,10 +873,54 @@ function callback(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'call
       const failure: CalloutFailure =
         answer.status === 'failed' ? (answer.failure ?? { kind: 'failedAnswer' }) : { kind: 'unusable' };
       if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
-      const change = failedChange(item, event, failure, answer.error, answer.body, now);
+      const error = `${stepPrefix(step)}${answer.error}`;
+      const change = failedChange(item, event, failure, error, answer.body, now);
       return { write: write(change), effects: afterFailure(change), whenRefused: { ignored: 'not-waiting' } };
     }
   }
+}
+
+/** How an error of a procedure's step begins, naming the procedure and the step (nothing for a callout). */
+const stepPrefix = (step: StepRef | undefined) =>
+  step ? `procedure "${step.procedure}" step "${step.id}": ` : '';
+
+/**
+ * The final `completed` answer of a procedure's asynchronous step: the step's output (the answer through
+ * its interface's async-response mapping, or the answer itself) is kept in the procedure's progress, and
+ * the item waits Pending to be claimed again — by the start this sends, or any other message, whichever
+ * claims first — which runs the procedure on from the next step. The callback URL goes with the wait:
+ * no answer on it applies to a later step. An output larger than a step may keep cannot be used.
+ */
+function stepCompleted(
+  facts: ItemFacts,
+  event: Extract<LifecycleEvent, { kind: 'callback' }>,
+  step: StepRef,
+  write: (change: CallbackChange) => Write,
+): Decision {
+  const { item, now } = facts;
+  const { answer } = event;
+  if (answer.status !== 'completed') return nothing;
+  const output = answer.output !== undefined ? answer.output : answer.body;
+  const size = new TextEncoder().encode(JSON.stringify(output) ?? '').length;
+  if (size > MAX_STEP_OUTPUT_BYTES) {
+    if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
+    const error = `${stepPrefix(step)}its answer gives ${size} bytes, more than a step may keep (${MAX_STEP_OUTPUT_BYTES})`;
+    const change = failedChange(item, event, { kind: 'unusable' }, error, answer.body, now);
+    return { write: write(change), effects: afterFailure(change), whenRefused: { ignored: 'not-waiting' } };
+  }
+  const since = item.awaiting?.since ?? now.toISOString();
+  const trace: StepTrace = {
+    step: step.id,
+    type: 'http',
+    output,
+    startedAt: since,
+    ms: Math.max(0, now.getTime() - Date.parse(since)),
+  };
+  return {
+    write: write({ kind: 'stepCompleted', step, output, body: answer.body, trace }),
+    effects: [{ kind: 'sendStart' }],
+    whenRefused: { ignored: 'not-waiting' },
+  };
 }
 
 /**
@@ -846,7 +943,7 @@ function deadline(facts: ItemFacts, event: Extract<LifecycleEvent, { kind: 'dead
   if (event.target && !event.rules) return { effects: [], next: 'retryRules' };
   const since = item.awaiting?.since ?? dueAt;
   const seconds = Math.round((Date.parse(dueAt) - Date.parse(since)) / 1000);
-  const error = `no final answer on the callback within ${seconds} s of the system accepting the callout`;
+  const error = `${stepPrefix(event.step)}no final answer on the callback within ${seconds} s of the system accepting the callout`;
   const change = failedChange(item, event, { kind: 'timeout' }, error, null, now);
   return {
     write: { kind: 'callback', attemptId: item.attemptId, callbackId: id, change, nonce },
@@ -988,6 +1085,8 @@ function lateCallback(item: ItemRecord, event: Extract<LifecycleEvent, { kind: '
 
 function replayOfFinal(item: ItemRecord): Effect[] {
   if (isDone(item)) return [{ kind: 'finish' }];
+  // A procedure handed back after its step's answer: whoever claims it first runs it on.
+  if (item.state === 'Pending' && item.procedure !== undefined) return [{ kind: 'sendStart' }];
   if (item.state === 'FatallyFailed') return [{ kind: 'holdOrder' }];
   if (item.state === 'Failed' && item.nextAttemptAt) return [{ kind: 'sendRetry', at: item.nextAttemptAt }];
   return [];

@@ -13,6 +13,8 @@ import {
  * why an item refused an event; tests check every event on every state against it.
  *
  *   Pending ──start──> Running ──await──> Running (waiting for its callback)
+ *      ▲                  │
+ *      └─────resume───────┤  (a procedure's asynchronous step answered: its next step runs on a new claim)
  *      │                  ├──complete──> Completed
  *      │                  ├──retryLater──> Failed ──start──> Running
  *      │                  ├──fail──> FatallyFailed (fallout) ──operatorRetry──> Pending
@@ -42,6 +44,7 @@ export const ITEM_EVENTS = [
   'hold',
   'skip',
   'await',
+  'resume',
   'complete',
   'retryLater',
   'fail',
@@ -110,6 +113,17 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
   },
   skip: { from: ['Pending'], fromOwnRunning: true, to: 'Skipped', means: 'be skipped by its condition' },
   await: { from: [], fromOwnRunning: true, to: 'Running', means: 'wait for its callback' },
+  // A procedure's asynchronous step got its final answer (by the nonce of its callback URL): the step's
+  // output is kept and the item waits to be claimed again, by whichever delivery comes first, which runs
+  // the procedure on from the next step. Not Running under the same attempt: two messages of one attempt
+  // (the callback's start and a redelivery) could both run it; a claim from Pending is one write only one
+  // of them makes.
+  resume: {
+    from: [],
+    fromOwnRunning: true,
+    to: 'Pending',
+    means: "go on with its procedure after a step's callback",
+  },
   complete: { from: [], fromOwnRunning: true, to: 'Completed', means: 'complete' },
   retryLater: { from: [], fromOwnRunning: true, to: 'Failed', means: 'wait for a retry' },
   fail: { from: [], fromOwnRunning: true, to: 'FatallyFailed', means: 'fail' },

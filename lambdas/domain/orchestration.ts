@@ -144,6 +144,8 @@ export interface Awaiting {
   deadline: string;
   /** Polled: the status path (under the system's base URL) its polls ask. */
   poll?: { path: string };
+  /** The step of its procedure that waits (its id), when it is not the item's own callout. */
+  step?: string;
 }
 
 export interface ItemRecord {

@@ -1,5 +1,7 @@
-import { systemUrl } from './callout';
-import type { SystemInterface } from './catalog';
+import { systemUrl, wireUrl } from './callout';
+import { BUILT_IN_ADAPTERS, type SystemInterface } from './catalog';
+import { CalloutError } from './errors';
+import { integrationAdapter, type WireRequest } from './integration-adapters';
 import type { HttpStep, Procedure } from './procedure';
 
 /**
@@ -45,5 +47,47 @@ export function stepRequest(
     } as Record<string, string>,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     timeoutMs: iface.timeoutSeconds * 1000,
+  };
+}
+
+/**
+ * What an HTTP step sends through its interface's adapter: JSON for the built-in ones (stepRequest), or
+ * the step's body encoded by a custom adapter — its content, its headers, and its own path if it gives one
+ * — with the idempotency key; `encoded` is what went on the wire, when an adapter changed its form. A
+ * CalloutError names the adapter when it cannot encode the body, or gives a path that is no path.
+ */
+export function encodedStepRequest(
+  baseUrl: string,
+  iface: Pick<SystemInterface, 'id' | 'method' | 'path' | 'timeoutSeconds' | 'adapter'>,
+  body: unknown,
+  idempotencyKey: string,
+): { request: ReturnType<typeof stepRequest>; encoded?: string } {
+  if ((BUILT_IN_ADAPTERS as readonly string[]).includes(iface.adapter))
+    return { request: stepRequest(baseUrl, iface, body, idempotencyKey) };
+  let wire: WireRequest;
+  try {
+    wire = integrationAdapter(iface.adapter).encodeRequest(body, {
+      interfaceId: iface.id,
+      method: iface.method,
+      path: iface.path,
+    });
+  } catch (error) {
+    if (error instanceof CalloutError) throw error;
+    throw new CalloutError(
+      `adapter "${iface.adapter}" could not encode the request: ${(error as Error).message}`,
+    );
+  }
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [name, value] of Object.entries(wire.headers)) headers[name.toLowerCase()] = value;
+  headers['idempotency-key'] = idempotencyKey;
+  return {
+    request: {
+      method: iface.method,
+      url: wireUrl(baseUrl, iface.path, wire, iface.adapter),
+      headers,
+      ...(wire.body !== undefined ? { body: wire.body } : {}),
+      timeoutMs: iface.timeoutSeconds * 1000,
+    },
+    ...(wire.body !== undefined ? { encoded: wire.body } : {}),
   };
 }

@@ -159,6 +159,23 @@ export interface StepTrace {
   ms: number;
 }
 
+/**
+ * A procedure's HTTP step the item waits on for a callback: the procedure, the step and its place in it
+ * (the progress's `next`, which the worker keeps before it sends an asynchronous step).
+ */
+export interface StepRef {
+  procedure: string;
+  id: string;
+  index: number;
+}
+
+/**
+ * The largest output a procedure's HTTP step may give: the procedure keeps what each step gave in its
+ * item's state, for the steps after it, and that state stays small. (A callout's answer goes to the
+ * item's log, which keeps a cut copy of anything larger than it can hold.)
+ */
+export const MAX_STEP_OUTPUT_BYTES = 32 * 1024;
+
 /** What an HTTP step's callout came to, as the callout machinery reports it. */
 export type HttpOutcome =
   | { kind: 'answered'; body: unknown; request: unknown }
@@ -176,16 +193,25 @@ export function startProgress(): ProcedureProgress {
 
 /**
  * Runs a procedure from where its progress says, until it completes, fails, or an HTTP step is not
- * done now. `performHttp` is the callout machinery: it is called with the step and the request body,
- * and says whether the step was answered. `onStep` hears of each step as it ends, so that progress can
+ * done now. `performHttp` is the callout machinery: it is called with the step, the request body and the
+ * progress as it stands at the step (for it to keep before it sends), and says whether the step was
+ * answered. `onStep` hears of each step as it ends, so that progress can
  * be kept after every step. A step that throws a MappingError fails the procedure with its name.
  */
 export async function runProcedure(
   procedure: Procedure,
   input: Record<string, unknown>,
   from: ProcedureProgress,
-  performHttp: (step: HttpStep, body: unknown) => Promise<HttpOutcome>,
-  options: { now?: () => Date; onStep?: (progress: ProcedureProgress) => Promise<void> } = {},
+  performHttp: (step: HttpStep, body: unknown, progress: Readonly<ProcedureProgress>) => Promise<HttpOutcome>,
+  options: {
+    now?: () => Date;
+    onStep?: (progress: ProcedureProgress) => Promise<void>;
+    /**
+     * More names an HTTP step's body sees, asked for once its condition holds: an asynchronous step's
+     * `callback.url`, which the system may want in the body.
+     */
+    httpScope?: (step: HttpStep) => Promise<Record<string, unknown>>;
+  } = {},
 ): Promise<ProcedureResult> {
   const now = options.now ?? (() => new Date());
   const progress: ProcedureProgress = structuredClone(from);
@@ -223,9 +249,12 @@ export async function runProcedure(
       }
       switch (step.type) {
         case 'http': {
+          const extra = (await options.httpScope?.(step)) ?? {};
           const body =
-            step.body === undefined ? undefined : await evaluateMapping(where('body'), step.body, scope);
-          const outcome = await performHttp(step, body);
+            step.body === undefined
+              ? undefined
+              : await evaluateMapping(where('body'), step.body, { ...extra, ...scope });
+          const outcome = await performHttp(step, body, progress);
           if (outcome.kind === 'suspended') return { kind: 'suspended', progress, step };
           progress.steps[step.id] = outcome.body;
           await record({ input: outcome.request, output: outcome.body });

@@ -5,13 +5,13 @@ import {
   type Catalog,
   DEFAULT_ASYNC_TIMEOUT_SECONDS,
   type FulfilmentSystem,
+  isAsynchronousInterface,
   type SystemInterface,
   slowestCalloutSeconds,
   systemInterfaceSchema,
   systemSchema,
 } from './catalog';
 import type { Problem } from './errors';
-import { isAsyncAdapter } from './integration-adapters';
 import type { Actor } from './roles';
 
 /**
@@ -205,13 +205,14 @@ export function readChangeBody(
  */
 export function asyncOnlyProblems(
   iface: Pick<SystemInterface, 'adapter'> & Partial<SystemInterface>,
+  catalog: Pick<Catalog, 'asynchronousAdapters'>,
 ): Problem[] {
-  if (isAsyncAdapter(iface.adapter)) return [];
+  if (isAsynchronousInterface(catalog, iface)) return [];
   return (['acceptedStatuses', 'asyncTimeoutSeconds'] as const)
     .filter((field) => iface[field] !== undefined)
     .map((field) => ({
       field,
-      message: `only an asynchronous (async-rest) interface waits for a callback; this one's adapter is "${iface.adapter}"`,
+      message: `only an asynchronous interface (async-rest, or a custom adapter whose module says asynchronous: true) waits for a callback; this one's adapter is "${iface.adapter}"`,
     }));
 }
 
@@ -227,20 +228,20 @@ export function asyncOnlyProblems(
  */
 export function interfaceRuleProblems(
   iface: SystemInterface,
-  catalog: Pick<Catalog, 'interfaces' | 'plans'>,
+  catalog: Pick<Catalog, 'interfaces' | 'plans' | 'asynchronousAdapters'>,
 ): Problem[] {
-  const problems = asyncOnlyProblems(iface);
+  const problems = asyncOnlyProblems(iface, catalog);
   const slowest = slowestCalloutSeconds(catalog);
   if (iface.timeoutSeconds > slowest)
     problems.push({
       field: 'timeoutSeconds',
       message: `is at most ${slowest} at runtime: the callout worker's time limit is set at deploy for the catalog's slowest interface (${slowest} s); a longer one needs a catalog change and a deploy`,
     });
-  if (!isAsyncAdapter(iface.adapter)) return problems;
+  if (!isAsynchronousInterface(catalog, iface)) return problems;
   const longestUrl = Math.max(
     0,
     ...Object.values(catalog.interfaces)
-      .filter((i) => isAsyncAdapter(i.adapter))
+      .filter((i) => isAsynchronousInterface(catalog, i))
       .map(callbackUrlLifetimeSeconds),
   );
   const asyncTimeout = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;

@@ -58,9 +58,10 @@ export function toSystemView(
 /**
  * An interface as operators read it: every field of its definition (a field the catalog gains later
  * shows without a change here), an asynchronous one's callback settings with their defaults filled in,
- * its mappings by role, its status and its configuration's revision and overrides.
+ * its mappings by role, its status and its configuration's revision and overrides. `asynchronous`: its
+ * system answers on a callback (an asynchronous custom adapter's too: catalog.ts, isAsynchronousInterface).
  */
-export function toInterfaceView(iface: InterfaceRecord) {
+export function toInterfaceView(iface: InterfaceRecord, asynchronous = isAsyncAdapter(iface.adapter)) {
   const {
     id,
     system,
@@ -81,7 +82,7 @@ export function toInterfaceView(iface: InterfaceRecord) {
     ...fields,
     status,
     ...(statusChange ? { statusChange: changeView(statusChange) } : {}),
-    ...(isAsyncAdapter(iface.adapter)
+    ...(asynchronous
       ? {
           acceptedStatuses: iface.acceptedStatuses ?? [202],
           asyncTimeoutSeconds: iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS,

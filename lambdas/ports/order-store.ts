@@ -126,6 +126,12 @@ export interface OrderStore {
     attemptId: string,
     progress: ProcedureProgress,
     at: string,
+    /**
+     * The nonce of the callback URL of the asynchronous step at `next`, about to be sent: the item's
+     * callbacks answer that step. Absent: the item waits on no URL (an answer to an earlier step's is
+     * refused).
+     */
+    nonce?: string,
   ): Promise<boolean>;
   /** Adds a plan execution's task token to the item, whatever its state; false if there is no such item. */
   attachTaskToken(orderId: string, key: string, taskToken: string, at: string): Promise<boolean>;

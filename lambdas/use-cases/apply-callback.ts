@@ -6,10 +6,10 @@ import {
   waitsUnder,
 } from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
-import { type Catalog, calloutTargetOf } from '../domain/catalog';
+import { awaitedCallOf, type Catalog } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { CallbackAnswer } from '../domain/item-decisions';
-import { evaluateAttributeMapping } from '../domain/mapping';
+import { evaluateAttributeMapping, evaluateMapping } from '../domain/mapping';
 import type { ItemRecord } from '../domain/orchestration';
 import type { SystemOutcome } from '../domain/system-outcome';
 import type { OrderAggregate, OrderStore } from '../ports/order-store';
@@ -127,7 +127,10 @@ export async function applyCallback(
   }
   const { body } = message;
   const answer = callbackAnswerOf(outcome, body);
-  const target = calloutTargetOf(deps.catalog, item);
+  // What the item waits at: its callout, or its procedure's step (whose output the answer is).
+  const awaited = awaitedCallOf(deps.catalog, item);
+  const target = awaited?.target;
+  const atStep = awaited?.step ? { step: awaited.step } : {};
   const { order, done } = aggregate;
   const {
     decision,
@@ -142,6 +145,7 @@ export async function applyCallback(
       nonce: correlation.nonce,
       answer,
       ...(target ? { target } : {}),
+      ...atStep,
     },
     { aggregate },
     async (step, current) =>
@@ -152,6 +156,7 @@ export async function applyCallback(
             nonce: correlation.nonce,
             answer: await mapAnswer(deps, aggregate, current, body),
             ...(target ? { target } : {}),
+            ...atStep,
           }
         : undefined,
   );
@@ -212,20 +217,33 @@ export function callbackAnswerOf(outcome: SystemOutcome, body: unknown): Callbac
   }
 }
 
-/** A completed answer through its interface's async-response mapping: its attributes, or why it is unusable. */
+/**
+ * A completed answer through its interface's async-response mapping: a callout's attributes, a
+ * procedure step's output (any JSON; without a mapping the body is the output), or why it is unusable.
+ */
 async function mapAnswer(
   deps: ApplyCallbackDeps,
   aggregate: OrderAggregate,
   item: ItemRecord,
   body: CallbackMessage['body'],
 ): Promise<CallbackAnswer> {
-  const name = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.asyncResponseMapping : undefined;
+  const awaited = awaitedCallOf(deps.catalog, item);
+  const name = awaited?.iface.asyncResponseMapping;
   if (name === undefined) return { status: 'completed', body, attributes: {} };
   try {
-    const attributes = await evaluateAttributeMapping(name, mappingExpression(deps.catalog, name), {
+    const expression = mappingExpression(deps.catalog, name);
+    const input = {
       ...mappingInput(aggregate.order, item, aggregate.context, aggregate.items.values()),
       response: body,
-    });
+    };
+    if (awaited?.step)
+      return {
+        status: 'completed',
+        body,
+        attributes: {},
+        output: await evaluateMapping(name, expression, input),
+      };
+    const attributes = await evaluateAttributeMapping(name, expression, input);
     return { status: 'completed', body, attributes };
   } catch (error) {
     if (!(error instanceof MappingError)) throw error;

@@ -1,4 +1,4 @@
-import { calloutTargetOf } from '../domain/catalog';
+import { awaitedCallOf } from '../domain/catalog';
 import type { CallbackDeadlineMessage } from '../ports/work-queue';
 import { drive } from './item-driver';
 import type { RunItemDeps } from './run-item-deps';
@@ -11,11 +11,18 @@ import type { RunItemDeps } from './run-item-deps';
 export async function checkDeadline(deps: RunItemDeps, message: CallbackDeadlineMessage): Promise<void> {
   const item = await deps.store.getItem(message.orderId, message.itemKey);
   if (!item) return;
-  const target = calloutTargetOf(deps.catalog, item);
+  // The wait of its callout, or of its procedure's step: that call's retry rules decide.
+  const awaited = awaitedCallOf(deps.catalog, item);
   const { nonce, dueAt } = message;
   await drive(
     deps,
     { item, now: deps.now() },
-    { kind: 'deadline', nonce, dueAt, ...(target ? { target } : {}) },
+    {
+      kind: 'deadline',
+      nonce,
+      dueAt,
+      ...(awaited ? { target: awaited.target } : {}),
+      ...(awaited?.step ? { step: awaited.step } : {}),
+    },
   );
 }

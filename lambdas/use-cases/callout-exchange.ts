@@ -1,13 +1,13 @@
 import { scrubJson, scrubSecrets, withCredentials } from '../domain/authenticator';
 import { AUTOMATIC_ACTORS } from '../domain/availability';
-import { callbackNonce, callbackUrl, nonceOf } from '../domain/callback';
-import { callbackUrlLifetimeSeconds, issuingKey } from '../domain/callback-keys';
+import { callbackNonce, nonceOf } from '../domain/callback';
 import {
   type CalloutTarget,
   interpretAnswer,
   type MappingInput,
   type PreparedCallout,
   prepareCallout,
+  readAnswer,
   requestRecord,
   systemUrl,
 } from '../domain/callout';
@@ -24,6 +24,7 @@ import { mappableHeaders } from '../domain/system-outcome';
 import type { HttpRequest, HttpResponse } from '../ports/http-client';
 import type { HealthProbeMessage } from '../ports/work-queue';
 import { logger } from '../shared/logger';
+import { issueCallbackUrl } from './callback-url';
 import { type Admission, waitForTurn } from './callout-admission';
 import { changeSystemState } from './change-availability';
 import type { RunItemDeps } from './run-item-deps';
@@ -149,20 +150,8 @@ async function calloutOnce(
   if (asynchronous) {
     // The URL is fixed by the claim, before the request is sent: a redelivery, a takeover or a retry of
     // the same request sends the same one, and a system that calls back before answering is matched.
-    // It is valid on its own until this attempt's wait for its answer is over; past that, only while the
-    // item still waits on it (receive-callback.ts).
-    const now = deps.now();
-    const issued = callbackUrl(
-      deps.callbacks.baseUrl,
-      issuingKey(await deps.callbacks.keys(), now),
-      {
-        orderId: item.orderId,
-        itemKey: item.key,
-        // The URL of the item's request (its claim set the nonce): every attempt of one request sends it.
-        nonce: nonceOf(item) ?? callbackNonce(deliveryId),
-      },
-      new Date(now.getTime() + callbackUrlLifetimeSeconds(iface) * 1000),
-    );
+    // The URL of the item's request (its claim set the nonce): every attempt of one request sends it.
+    const issued = await issueCallbackUrl(deps, item, iface, nonceOf(item) ?? callbackNonce(deliveryId));
     callback = issued.url;
     // The proof in the URL is a credential like any other: it is never stored.
     secrets.push(issued.proof);
@@ -194,7 +183,8 @@ async function calloutOnce(
     durationMs: receivedAt.getTime() - sentAt.getTime(),
   };
   const scrubbed = { ...answer, body: scrubSecrets(answer.body, secrets) };
-  if (asynchronous && (iface.acceptedStatuses ?? [202]).includes(answer.status)) {
+  const reading = readAnswer(iface, scrubbed, asynchronous);
+  if (reading.kind === 'accepted') {
     const timeoutSeconds = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
     const accepted = parseIfJson(scrubbed.body);
     const response = { ...responseRecord, body: accepted };
@@ -221,7 +211,7 @@ async function calloutOnce(
     };
   }
   try {
-    const { body, attributes } = await interpretAnswer(deps.catalog, iface, scrubbed, input);
+    const { body, attributes } = await interpretAnswer(deps.catalog, iface, scrubbed, input, reading);
     // Decoding may have un-escaped a credential the text scrub could not see.
     return {
       request,
@@ -229,16 +219,15 @@ async function calloutOnce(
       attributes: scrubJson(attributes, secrets),
     };
   } catch (error) {
-    // An answer outside 2xx is a status the rules may retry; a 2xx that cannot be used is not.
-    const status = answer.status;
+    // A failed status the rules may retry (as the adapter read it); anything else no retry mends.
     return {
       request,
       response: { ...responseRecord, body: scrubbed.body.slice(0, 2000) },
       error: describe(error, secrets),
       failure:
-        status >= 200 && status < 300
-          ? { kind: 'unusable' }
-          : { kind: 'status', status, ...retryAfterOf(answer, receivedAt) },
+        reading.kind === 'failure' && reading.retryable
+          ? { kind: 'status', status: reading.status, ...retryAfterOf(answer, receivedAt) }
+          : { kind: 'unusable' },
     };
   }
 }

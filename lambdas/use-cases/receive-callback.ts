@@ -8,7 +8,7 @@ import {
   waitsUnder,
 } from '../domain/callback';
 import { type CallbackKeyRing, checkCallbackProof } from '../domain/callback-keys';
-import type { Catalog } from '../domain/catalog';
+import { awaitedCallOf, type Catalog } from '../domain/catalog';
 import {
   ConflictError,
   MappingError,
@@ -29,8 +29,11 @@ export interface ReceiveCallbackDeps {
   queue: CallbackQueue;
   /** The ring of keys that sign callback URLs. */
   keys: () => Promise<CallbackKeyRing>;
-  /** Which interfaces want their callbacks signed, and by which system; their callback mappings. */
-  catalog: Pick<Catalog, 'interfaces' | 'mappings'>;
+  /**
+   * Which interfaces want their callbacks signed, and by which system; their callback mappings; which
+   * step a procedure waits at.
+   */
+  catalog: Pick<Catalog, 'interfaces' | 'mappings' | 'plans' | 'procedures' | 'asynchronousAdapters'>;
   /** The keys a system signs its callbacks with (its callback secret). */
   systemKeys: (systemId: string) => Promise<Buffer[]>;
   now: () => Date;
@@ -101,7 +104,7 @@ export async function receiveCallback(
     logger.warn('callback for an unknown correlation', { correlationId });
     throw new NotFoundError(`no callout waits on correlation "${correlationId}"`);
   }
-  const iface = item.interfaceId ? deps.catalog.interfaces[item.interfaceId] : undefined;
+  const iface = awaitedCallOf(deps.catalog, item)?.iface;
   if (iface?.callbackAuth === 'standard-webhooks') {
     const signed = checkWebhook(
       await deps.systemKeys(iface.system),

@@ -9,6 +9,7 @@ import {
   type Catalog,
   DEFAULT_ASYNC_TIMEOUT_SECONDS,
   type FulfilmentSystem,
+  isAsynchronousInterface,
   type SystemInterface,
   systemInterfaceSchema,
   systemSchema,
@@ -23,6 +24,7 @@ import {
   slug,
 } from '../../statemachines/plan-definition';
 import { checkPlanGraph } from '../../statemachines/plan-graph';
+import { readAdapterModule } from './adapter-modules';
 import { characteristicReads } from './characteristic-reads';
 
 /** One thing wrong in the catalog, with where it is. */
@@ -128,17 +130,26 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
   const customAdapters = listFiles(join(dir, 'adapters'), new Set(['.ts'])).map((file) =>
     basename(file, '.ts'),
   );
+  /** The custom adapters whose module says they are asynchronous (adapter-modules.ts). */
+  const asynchronousAdapters: string[] = [];
   for (const name of customAdapters) {
+    const file = join(dir, 'adapters', `${name}.ts`);
     const valid = slug.safeParse(name);
     if (!valid.success || (BUILT_IN_ADAPTERS as readonly string[]).includes(name)) {
       problems.push({
-        file: display(join(dir, 'adapters', `${name}.ts`)),
+        file: display(file),
         message: valid.success
           ? `"${name}" is a built-in adapter's name`
           : `the file name is the adapter's name, and it ${valid.error.issues[0]?.message ?? 'is not valid'}`,
       });
+      continue;
     }
+    const module = readAdapterModule(file);
+    if ('problems' in module)
+      for (const message of module.problems) problems.push({ file: display(file), message });
+    else if (module.asynchronous) asynchronousAdapters.push(name);
   }
+  const asynchronous = (iface: SystemInterface) => isAsynchronousInterface({ asynchronousAdapters }, iface);
 
   const mappings: Record<string, string> = {};
   const mappingFiles: Record<string, string> = {};
@@ -215,15 +226,15 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
         message: `unknown adapter "${iface.adapter}": built in are ${BUILT_IN_ADAPTERS.join(', ')}; a custom one is adapters/${iface.adapter}.ts`,
       });
     }
-    if (iface.callbackAuth && iface.adapter !== 'async-rest') {
+    if (iface.callbackAuth && !asynchronous(iface)) {
       problems.push({
         file,
         where: 'callbackAuth',
-        message: `only an async-rest interface takes callbacks; this one's adapter is "${iface.adapter}"`,
+        message: `only an asynchronous interface takes callbacks (async-rest, or a custom adapter whose module says asynchronous: true); this one's adapter is "${iface.adapter}"`,
       });
     }
     // The same rule the admin API holds an operator's runtime change to.
-    for (const problem of asyncOnlyProblems(iface))
+    for (const problem of asyncOnlyProblems(iface, { asynchronousAdapters }))
       problems.push({ file, where: problem.field, message: problem.message });
     const named = [
       ...(['requestMapping', 'responseMapping', 'asyncResponseMapping', 'callbackMapping'] as const).map(
@@ -258,19 +269,23 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
       problems.push({ file, where: itemWhere(problem.item, problem.field), message: problem.message });
     }
     for (const item of plan.items) {
-      const iface = item.interface !== undefined ? interfaces.byId[item.interface] : undefined;
-      if (iface?.adapter === 'async-rest') {
-        // The plan's wait for the item must outlast the callout's own deadline, or the plan gives up first.
-        const planWait = item.timeoutSeconds ?? plan.timeoutSeconds;
-        const calloutWait =
-          iface.timeoutSeconds + (iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS);
-        if (calloutWait >= planWait) {
-          problems.push({
-            file,
-            where: itemWhere(item.id, item.timeoutSeconds !== undefined ? 'timeoutSeconds' : 'interface'),
-            message: `the plan waits at most ${planWait} s for this item, but its asynchronous interface "${iface.id}" may take ${calloutWait} s (timeoutSeconds + asyncTimeoutSeconds); raise the plan's or the item's timeoutSeconds`,
-          });
-        }
+      // The plan's wait for the item must outlast the callouts' own deadlines, or the plan gives up first:
+      // an asynchronous callout's, or those of a procedure's asynchronous steps, one after the other.
+      const planWait = item.timeoutSeconds ?? plan.timeoutSeconds;
+      const waits = asynchronousWaits(item, interfaces.byId, procedures.byId, asynchronous);
+      const calloutWait = waits.reduce((sum, wait) => sum + wait.seconds, 0);
+      if (waits.length > 0 && calloutWait >= planWait) {
+        const which = item.procedure
+          ? `procedure's asynchronous step${waits.length > 1 ? 's' : ''} ${waits.map((wait) => wait.what).join(' and ')}`
+          : `asynchronous interface ${waits.map((wait) => wait.what).join('')}`;
+        problems.push({
+          file,
+          where: itemWhere(
+            item.id,
+            item.timeoutSeconds !== undefined ? 'timeoutSeconds' : item.procedure ? 'procedure' : 'interface',
+          ),
+          message: `the plan waits at most ${planWait} s for this item, but its ${which} may take ${calloutWait} s (timeoutSeconds + asyncTimeoutSeconds); raise the plan's or the item's timeoutSeconds`,
+        });
       }
       if (item.interface !== undefined && !interfaces.byId[item.interface]) {
         problems.push({
@@ -363,8 +378,38 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     procedures: procedures.byId,
     authProfiles: authProfiles.byId,
     customAdapters,
+    asynchronousAdapters,
     offerings: offerings.byId,
   };
+}
+
+/**
+ * What an item waits for callbacks: its interface's (timeout and wait for the final answer) when it is
+ * asynchronous, or each asynchronous HTTP step's of its procedure, which run one after the other.
+ */
+function asynchronousWaits(
+  item: PlanItem,
+  interfaces: Record<string, SystemInterface>,
+  procedures: Record<string, Procedure>,
+  asynchronous: (iface: SystemInterface) => boolean,
+): { what: string; seconds: number }[] {
+  const wait = (iface: SystemInterface) =>
+    iface.timeoutSeconds + (iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS);
+  const iface = item.interface !== undefined ? interfaces[item.interface] : undefined;
+  if (iface && asynchronous(iface)) return [{ what: `"${iface.id}"`, seconds: wait(iface) }];
+  const procedure = item.procedure !== undefined ? procedures[item.procedure] : undefined;
+  return (procedure?.steps ?? []).flatMap((step) => {
+    const stepIface =
+      step.type === 'http' && step.interface !== undefined ? interfaces[step.interface] : undefined;
+    return stepIface && asynchronous(stepIface)
+      ? [
+          {
+            what: `"${step.id}" (interface "${stepIface.id}")`,
+            seconds: wait(stepIface),
+          },
+        ]
+      : [];
+  });
 }
 
 /**
@@ -459,8 +504,8 @@ function checkCharacteristicReads(
 
 /**
  * What synth checks of a procedure beyond its shape: step ids unique, every expression valid JSONata,
- * every system and interface known (and synchronous: an HTTP step takes its answer at once), and every
- * declared output set by some set step.
+ * every system and interface known (of any adapter: an asynchronous step waits for its callback), and
+ * every declared output set by some set step.
  */
 function checkProcedure(
   procedure: Procedure,
@@ -491,11 +536,6 @@ function checkProcedure(
       const iface = interfaces[step.interface];
       if (!iface && !invalidIds.has(`interfaces/${step.interface}`))
         problems.push({ where: where('interface'), message: `unknown system interface "${step.interface}"` });
-      if (iface && iface.adapter !== 'sync-rest')
-        problems.push({
-          where: where('interface'),
-          message: `interface "${iface.id}" uses the ${iface.adapter} adapter; a procedure's HTTP step calls sync-rest interfaces (a callout item handles the others)`,
-        });
     }
     if (step.system !== undefined && !systems[step.system] && !invalidIds.has(`systems/${step.system}`))
       problems.push({ where: where('system'), message: `unknown system "${step.system}"` });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyDemoCatalog } from '../../local/catalog-copy';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
@@ -10,7 +10,10 @@ import { eventually, startTestSwitchboard, type TestSwitchboard } from '../suppo
 /**
  * An integration procedure's HTTP steps through the local runtime's callout machinery: a step whose
  * system is Down waits On Hold and goes on after the system is Up, and a step that fails is retried under
- * an operator's retry rule; in both, the step before it is never sent again.
+ * an operator's retry rule; in both, the step before it is never sent again. A step that answers on a
+ * callback makes its item wait there, and the callback runs the procedure on from the next step. And a
+ * callout through an asynchronous custom adapter waits for its callback, or falls out at once when the
+ * adapter reads the answer as a refusal no retry mends.
  */
 
 const ORDERS = '/tmf-api/productOrderingManagement/v5/productOrder';
@@ -51,6 +54,55 @@ items:
     output: '{ "ticketId": output.ticketId, "account": output.account }'
 `;
 
+/** Looks a customer's account up (sync), books a visit that answers on a callback, confirms the booking. */
+const ASYNC_PROCEDURE = `id: provision
+inputs: [customer]
+outputs: [account, booking, confirmation]
+steps:
+  - id: lookup
+    type: http
+    system: crm
+    method: POST
+    path: /accounts/lookup
+    body: '{ "customer": input.customer }'
+  - id: book
+    type: http
+    interface: ticketing-book
+    body: '{ "account": steps.lookup.account, "notify": callback.url }'
+  - id: confirm
+    type: http
+    system: ticketing
+    method: POST
+    path: /confirmations
+    body: '{ "booking": steps.book.bookingId }'
+  - id: result
+    type: set
+    values:
+      account: steps.lookup.account
+      booking: steps.book.bookingId
+      confirmation: steps.confirm.confirmationId
+`;
+
+const ASYNC_PLAN = `id: provision
+fulfils:
+  - offering: provision
+items:
+  - id: provision
+    type: autoTask
+    procedure: provision
+    input: '{ "customer": order.externalId[0].id }'
+`;
+
+/** A callout to the legacy work-order system, through its asynchronous custom adapter. */
+const WORK_ORDER_PLAN = `id: work-order
+fulfils:
+  - offering: work-order
+items:
+  - id: dispatch
+    type: callout
+    interface: work-orders-dispatch
+`;
+
 interface ItemView {
   state: string;
   retries?: number;
@@ -58,6 +110,9 @@ interface ItemView {
   attempts?: { number: number; status?: number; decision: { kind: string } }[];
   procedure?: { next: number; trace: { step: string; type: string }[] };
   attributes?: Record<string, unknown>;
+  awaiting?: { since: string; deadline: string; step?: string };
+  error?: string;
+  history?: { state: string; reason: string }[];
 }
 
 describe('integration procedures through the callout machinery', () => {
@@ -67,15 +122,41 @@ describe('integration procedures through the callout machinery', () => {
   const received = new Map<string, number>();
   const ticketAnswers = new Map<string, number[]>();
 
+  /** The callback URL each order's asynchronous request carried, by order. */
+  const callbackUrls = new Map<string, string>();
+
   before(async () => {
     server = createServer((req, res) => {
-      req.resume();
+      let text = '';
+      req.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
       req.on('end', () => {
         const key = String(req.headers['idempotency-key'] ?? '');
         received.set(key, (received.get(key) ?? 0) + 1);
         const orderId = key.split('.')[0] ?? '';
+        if (req.headers['callback-url']) callbackUrls.set(orderId, String(req.headers['callback-url']));
         if (req.url === '/crm/accounts/lookup') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(`{"account":"ACC-${orderId}"}`);
+          return;
+        }
+        if (req.url === '/ticketing/bookings') {
+          res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
+          return;
+        }
+        if (req.url === '/ticketing/confirmations') {
+          const { booking } = JSON.parse(text) as { booking: string };
+          res
+            .writeHead(201, { 'content-type': 'application/json' })
+            .end(`{"confirmationId":"CF-${booking}"}`);
+          return;
+        }
+        if (req.url?.startsWith('/legacy/work-orders/')) {
+          // The legacy system answers 200 to everything; what it means is in its lines. It knows no job
+          // named "refused" (the job is the order's external id).
+          res
+            .writeHead(200, { 'content-type': 'text/plain' })
+            .end(req.url.includes('refused') ? 'result=rejected\nreason=no such address' : 'result=queued');
           return;
         }
         const status = ticketAnswers.get(orderId)?.shift() ?? 201;
@@ -95,9 +176,42 @@ describe('integration procedures through the callout machinery', () => {
     writeFileSync(join(dir, 'procedures', 'open-ticket.yaml'), PROCEDURE);
     writeFileSync(join(dir, 'plans', 'ticket.yaml'), PLAN);
     writeFileSync(join(dir, 'offerings', 'ticket.yaml'), 'id: ticket\nname: A support ticket\n');
+    // A procedure with a step that answers on a callback.
+    writeFileSync(
+      join(dir, 'interfaces', 'ticketing-book.yaml'),
+      'id: ticketing-book\nsystem: ticketing\nmethod: POST\npath: /bookings\nadapter: async-rest\ntimeoutSeconds: 5\nasyncTimeoutSeconds: 120\nasyncResponseMapping: booking-done\n',
+    );
+    writeFileSync(join(dir, 'mappings', 'booking-done.jsonata'), '{ "bookingId": response.bookingId }');
+    writeFileSync(join(dir, 'procedures', 'provision.yaml'), ASYNC_PROCEDURE);
+    writeFileSync(join(dir, 'plans', 'provision.yaml'), ASYNC_PLAN);
+    writeFileSync(join(dir, 'offerings', 'provision.yaml'), 'id: provision\nname: A provisioning\n');
+    // A legacy system behind an asynchronous custom adapter: the demo's adapters, and the test's.
+    const adapters = join(dir, 'adapters');
+    unlinkSync(adapters);
+    mkdirSync(adapters);
+    for (const file of [
+      resolve(import.meta.dirname, '../../catalog/adapters/legacy-billing-xml.ts'),
+      resolve(import.meta.dirname, '../support/catalog-adapters/legacy-work-orders.ts'),
+    ])
+      symlinkSync(file, join(adapters, file.split('/').at(-1) ?? ''));
+    writeFileSync(
+      join(dir, 'systems', 'work-orders.yaml'),
+      'id: work-orders\nname: Legacy work orders\nbaseUrl: http://127.0.0.1:1\n',
+    );
+    writeFileSync(
+      join(dir, 'interfaces', 'work-orders-dispatch.yaml'),
+      'id: work-orders-dispatch\nsystem: work-orders\nmethod: POST\npath: /jobs\nadapter: legacy-work-orders\ntimeoutSeconds: 5\nasyncTimeoutSeconds: 120\nrequestMapping: work-order-request\nasyncResponseMapping: work-order-done\n',
+    );
+    writeFileSync(
+      join(dir, 'mappings', 'work-order-request.jsonata'),
+      '{ "job": "J-" & order.externalId[0].id }',
+    );
+    writeFileSync(join(dir, 'mappings', 'work-order-done.jsonata'), '{ "workTicket": response.ticket }');
+    writeFileSync(join(dir, 'plans', 'work-order.yaml'), WORK_ORDER_PLAN);
+    writeFileSync(join(dir, 'offerings', 'work-order.yaml'), 'id: work-order\nname: A work order\n');
     sb = await startTestSwitchboard({
       catalogDir: dir,
-      systemBaseUrls: { crm: `${base}/crm`, ticketing: `${base}/ticketing` },
+      systemBaseUrls: { crm: `${base}/crm`, ticketing: `${base}/ticketing`, 'work-orders': `${base}/legacy` },
     });
   });
   after(async () => {
@@ -106,33 +220,42 @@ describe('integration procedures through the callout machinery', () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  const submit = async (externalId: string, ticketing: number[] = []) => {
+  const submit = async (externalId: string, ticketing: number[] = [], offering = 'ticket') => {
     const created = await sb.call('POST', ORDERS, {
       externalId: [{ id: externalId }],
-      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'ticket' } }],
+      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: offering } }],
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = (created.body as { id: string }).id;
     ticketAnswers.set(id, ticketing);
     return id;
   };
-  const item = async (orderId: string) => {
+  const item = async (orderId: string, key = ITEM) => {
     const graph = (await sb.call('GET', `/orchestration/orders/${orderId}/items`)).body as {
       items: (ItemView & { key: string })[];
     };
-    const found = graph.items.find((i) => i.key === ITEM);
+    const found = graph.items.find((i) => i.key === key);
     assert.ok(found, JSON.stringify(graph));
     return found;
   };
-  const waitFor = (orderId: string, state: string) =>
+  const waitFor = (orderId: string, state: string, key = ITEM, until?: (found: ItemView) => boolean) =>
     eventually(
       async () => {
-        const current = await item(orderId);
-        return current.state === state ? current : undefined;
+        const current = await item(orderId, key);
+        return current.state === state && (until?.(current) ?? true) ? current : undefined;
       },
       60_000,
-      `item of ${orderId} to be ${state}`,
+      `item ${key} of ${orderId} to be ${state}`,
     );
+  const callBack = async (orderId: string, body: unknown) => {
+    const url = await eventually(async () => callbackUrls.get(orderId), 30_000, `${orderId}'s callback URL`);
+    const answer = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(answer.status, 202, await answer.text());
+  };
   const sent = (orderId: string, step: string) => received.get(`${orderId}.${ITEM}.${step}`) ?? 0;
   const setTicketing = async (state: 'Up' | 'Down', reason: string) => {
     const answer = await sb.call('PUT', '/admin/systems/ticketing/state', { state, reason });
@@ -217,5 +340,54 @@ describe('integration procedures through the callout machinery', () => {
       /procedure "open-ticket" step "open": ticketing answered 503/,
     );
     assert.equal(sent(id, 'lookup'), 1);
+  });
+
+  it('waits at a step that answers on a callback; the callback runs the procedure on from the next step, each request sent once', async () => {
+    const key = 'provision.provision.1';
+    const id = await submit('procedure-async', [], 'provision');
+
+    const waiting = await waitFor(id, 'Running', key, (found) => found.awaiting?.step === 'book');
+    assert.equal(waiting.procedure?.next, 1, 'it waits at the booking');
+    assert.equal(received.get(`${id}.${key}.confirm`) ?? 0, 0, 'the step after it waits too');
+
+    await callBack(id, { status: 'inProgress', note: 'a technician is being found' });
+    await callBack(id, { status: 'completed', bookingId: `B-${id}` });
+
+    const done = await waitFor(id, 'Completed', key);
+    assert.deepEqual(done.attributes, {
+      account: `ACC-${id}`,
+      booking: `B-${id}`,
+      confirmation: `CF-B-${id}`,
+    });
+    assert.deepEqual(
+      done.procedure?.trace.map((s) => s.step),
+      ['lookup', 'book', 'confirm', 'result'],
+    );
+    assert.ok(
+      done.history?.some((h) => /interim update from the system: a technician is being found/.test(h.reason)),
+    );
+    for (const step of ['lookup', 'book', 'confirm'])
+      assert.equal(received.get(`${id}.${key}.${step}`), 1, `${step} was sent once`);
+  });
+
+  it('waits for the callback of a callout through an asynchronous custom adapter, and completes with it', async () => {
+    const key = 'work-order.dispatch.1';
+    const id = await submit('work-order-async', [], 'work-order');
+
+    await waitFor(id, 'Running', key, (found) => found.awaiting !== undefined);
+    await callBack(id, { status: 'completed', ticket: `WT-${id}` });
+
+    const done = await waitFor(id, 'Completed', key);
+    assert.deepEqual(done.attributes, { workTicket: `WT-${id}` });
+    assert.equal(received.get(`${id}.${key}`), 1);
+  });
+
+  it('puts a callout in fallout at once when its custom adapter reads the answer as a refusal no retry mends', async () => {
+    const key = 'work-order.dispatch.1';
+    const id = await submit('work-order-refused', [], 'work-order');
+
+    const failed = await waitFor(id, 'FatallyFailed', key);
+    assert.equal(failed.attempts?.length, 1, 'not retried');
+    assert.match(failed.error ?? '', /reads as a failure: no such address/);
   });
 });

@@ -366,6 +366,26 @@ describe('handleAdminApi: GET /admin/system-interfaces/{interfaceId}', () => {
     });
   });
 
+  it('shows how callbacks prove themselves for an interface whose custom adapter is asynchronous', async () => {
+    const catalog = catalogWithProfiles();
+    const reserve = catalog.interfaces['reserve-port'];
+    assert.ok(reserve);
+    catalog.interfaces['reserve-port'] = { ...reserve, adapter: 'legacy-queue' };
+    const asynchronous = { ...catalog, asynchronousAdapters: ['legacy-queue'] };
+    const show = async (shown: Catalog) => {
+      const config = InMemoryConfigurationStore.seededFrom(shown, SEEDED_AT);
+      const { deps } = adminDeps(config, shown, fixedDeadLetters({ work: 0, callbacks: 0 }));
+      const response = await handleAdminApi(
+        deps,
+        request('GET /admin/system-interfaces/{interfaceId}', { interfaceId: 'reserve-port' }),
+      );
+      return bodyOf(response).callbackAuth;
+    };
+
+    assert.equal(await show(asynchronous), 'url-proof');
+    assert.equal(await show(catalog), undefined, 'a synchronous custom adapter takes no callbacks');
+  });
+
   it('shows an interface without mappings with an empty mappings object', async () => {
     const { deps } = setup();
 

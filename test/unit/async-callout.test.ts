@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { callbackNonce, parseCorrelationId } from '../../lambdas/domain/callback';
 import { checkCallbackProof } from '../../lambdas/domain/callback-keys';
+import { defineCustomAdapter } from '../../lambdas/domain/integration-adapters';
 import type { CallbackDeadlineMessage } from '../../lambdas/ports/work-queue';
 import { applyCallback } from '../../lambdas/use-cases/apply-callback';
 import { runItem } from '../../lambdas/use-cases/run-item';
+import legacyWorkOrders from '../support/catalog-adapters/legacy-work-orders';
 import {
   ACTIVATE,
   ACTIVATE_ONLY,
@@ -431,5 +433,147 @@ describe('runItem: callback deadlines', () => {
     await runItem(worker, { ...deadline, orderId: 'o-404' }, 'deadline-2');
 
     assert.equal(queue.sent.length, 1);
+  });
+});
+
+/** The activate-only catalog with activation behind the legacy work-order system's asynchronous adapter. */
+function workOrderCatalog() {
+  const catalog = asyncCatalog();
+  const activation = catalog.interfaces['activate-line'];
+  assert.ok(activation);
+  catalog.interfaces['activate-line'] = { ...activation, adapter: WORK_ORDERS };
+  catalog.mappings['activate-request'] = '{ "job": "J-" & order.id, "notify": callback.url }';
+  return catalog;
+}
+
+const WORK_ORDERS = 'legacy-work-orders';
+defineCustomAdapter(WORK_ORDERS, legacyWorkOrders);
+
+const textAnswer = (status: number, body: string) => ({ status, headers: {}, body });
+
+describe('runItem: an asynchronous custom adapter', () => {
+  it('waits for the callback when the adapter reads the answer as accepted, on the path it built; the callback completes it', async (t) => {
+    // Prepare
+    quietLogs(t);
+    const world = await asyncWorld({
+      catalog: workOrderCatalog(),
+      responder: () => textAnswer(200, 'result=queued\nticket=T-1'),
+    });
+
+    // Act
+    await runItem(world.worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+
+    // Assess: the request went where the adapter said, in its form, with the callback URL.
+    const [request] = world.http.requests;
+    assert.equal(new URL(request?.url ?? '').pathname, `/work-orders/J-${ORDER}`);
+    const { header, correlationId } = sentCallback(request?.headers);
+    assert.equal(request?.body, `job=J-${ORDER}\nnotify=${header}`);
+    assert.equal(correlationId, correlationFor(ACTIVATE_ONLY, 'delivery-1'));
+    const waiting = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(waiting.state, 'Running');
+    assert.ok(waiting.awaiting, 'waits for its callback');
+    assert.equal(waiting.attempts?.at(-1)?.decision.kind, 'accepted');
+    assert.equal(deadlinesIn(world.queue.sent).length, 1);
+
+    // Act: the system calls back.
+    const result = await applyCallback(
+      world.correlator,
+      callbackMessage(correlationId, { status: 'completed', serviceId: 'S-9' }),
+    );
+
+    // Assess
+    assert.equal(result, 'applied');
+    const done = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(done.state, 'Completed');
+    assert.deepEqual(done.outputAttributes, { serviceId: 'S-9' });
+    assert.equal(world.store.order(ORDER).state, 'completed');
+  });
+
+  it('puts an answer the adapter reads as a failure no retry mends in fallout at once, whatever the rules retry', async (t) => {
+    // Prepare: a rule that retries every status there is.
+    quietLogs(t);
+    const world = await asyncWorld({
+      catalog: workOrderCatalog(),
+      responder: () => textAnswer(200, 'result=rejected\nreason=no such line'),
+    });
+    await world.worker.rules.put(
+      {
+        id: 'everything',
+        scope: { kind: 'all' },
+        matches: {
+          timeouts: true,
+          connectionErrors: true,
+          failedAnswers: true,
+          statuses: ['1xx', '2xx', '3xx', '4xx', '5xx'],
+        },
+        policy: { type: 'fixed', count: 5, intervalSeconds: 10 },
+        honourRetryAfter: true,
+      },
+      { id: 'op-1', name: 'Olga' },
+      T0,
+    );
+
+    // Act
+    await runItem(world.worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+
+    // Assess
+    const item = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'FatallyFailed');
+    assert.match(
+      item.error ?? '',
+      new RegExp(`answered 200, which adapter "${WORK_ORDERS}" reads as a failure: no such line`),
+    );
+    assert.match(item.error ?? '', /no retry rule matches an answer that cannot be used/);
+    assert.equal(item.attempts?.length, 1);
+    assert.equal(world.store.order(ORDER).state, 'held');
+    assert.deepEqual(deadlinesIn(world.queue.sent), []);
+  });
+
+  it('leaves an answer the adapter reads as a retryable failure to the rules, as the status it names', async (t) => {
+    // Prepare: "busy" on a 200 is the 503 the default rule retries.
+    quietLogs(t);
+    const world = await asyncWorld({
+      catalog: workOrderCatalog(),
+      responder: () => textAnswer(200, 'result=busy'),
+    });
+
+    // Act
+    await runItem(world.worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+
+    // Assess
+    const item = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'Failed');
+    assert.equal(item.retries, 1);
+    assert.deepEqual(
+      item.attempts?.map((a) => [a.status, a.decision.kind]),
+      [[200, 'retry']],
+    );
+    assert.equal(
+      item.attempts?.[0]?.decision.kind === 'retry' && item.attempts[0].decision.ruleId,
+      'default',
+    );
+  });
+
+  it('completes at once with what the adapter reads from a 500 that means "already done"', async (t) => {
+    // Prepare
+    quietLogs(t);
+    const catalog = workOrderCatalog();
+    const activation = catalog.interfaces['activate-line'];
+    assert.ok(activation);
+    catalog.interfaces['activate-line'] = { ...activation, responseMapping: 'work-order-done' };
+    catalog.mappings['work-order-done'] = '{ "ticket": response.ticket, "again": response.already }';
+    const world = await asyncWorld({
+      catalog,
+      responder: () => textAnswer(500, 'result=failed\nticket=T-7\nnote=already done'),
+    });
+
+    // Act
+    await runItem(world.worker, dispatch(ACTIVATE_ONLY, 'token-1'), 'delivery-1');
+
+    // Assess
+    const item = world.store.item(ORDER, ACTIVATE_ONLY);
+    assert.equal(item.state, 'Completed');
+    assert.deepEqual(item.outputAttributes, { ticket: 'T-7', again: true });
+    assert.deepEqual(deadlinesIn(world.queue.sent), []);
   });
 });

@@ -242,4 +242,23 @@ describe('keyGraceSeconds', () => {
     // a (b takes no callbacks): 20 s + an hour of waiting + 5 min of slack; + 10 min for caches.
     assert.equal(grace, 20 + 3600 + 300 + 600);
   });
+
+  it("counts an asynchronous custom adapter's interfaces, as the synth read the adapter, and not a synchronous one's", () => {
+    const legacy = {
+      id: 'legacy',
+      system: 's',
+      method: 'POST' as const,
+      path: '/',
+      adapter: 'legacy-queue',
+      status: 'Online' as const,
+      timeoutSeconds: 10,
+      asyncTimeoutSeconds: 7200,
+    };
+
+    assert.equal(
+      keyGraceSeconds({ interfaces: { legacy }, asynchronousAdapters: ['legacy-queue'] }),
+      10 + 7200 + 300 + 600,
+    );
+    assert.equal(keyGraceSeconds({ interfaces: { legacy }, asynchronousAdapters: [] }), 600);
+  });
 });

@@ -5,7 +5,9 @@ import {
   interpretAnswer,
   mappingInput,
   prepareCallout,
+  readAnswer,
   requestRecord,
+  wireUrl,
 } from '../../lambdas/domain/callout';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
@@ -15,6 +17,7 @@ import {
   type CustomAdapter,
   defineCustomAdapter,
   integrationAdapter,
+  isAsyncAdapter,
   registeredCustomAdapters,
   syncRest,
   type WireResponse,
@@ -236,7 +239,7 @@ describe('callouts through a custom adapter', () => {
     const prepared = await prepareCallout(catalog, target, item, input);
 
     // Assess
-    assert.deepEqual(calls, [{ interfaceId: 'reserve-port', method: 'POST' }]);
+    assert.deepEqual(calls, [{ interfaceId: 'reserve-port', method: 'POST', path: '/ports/reservations' }]);
     assert.equal('body' in prepared, false, 'no body when the adapter gives none');
   });
 
@@ -361,5 +364,298 @@ describe('callouts through a custom adapter', () => {
       503,
     );
     assert.equal(decoded, 0);
+  });
+});
+
+/** A legacy work-order system's adapter: flat `key=value` lines out and back, and its own verdicts. */
+const legacyOrders: CustomAdapter = {
+  asynchronous: true,
+  encodeRequest(request, c) {
+    const { job, priority } = request as { job: string; priority?: string };
+    return {
+      headers: { 'content-type': 'text/plain' },
+      body: `job=${job}`,
+      path: `/work-orders/${encodeURIComponent(job)}${c.path?.includes('?') ? `?${c.path.split('?')[1]}` : ''}`,
+      ...(priority ? { query: { priority } } : {}),
+    };
+  },
+  decodeResponse(response) {
+    return Object.fromEntries(response.body.split('\n').map((line) => line.split('=') as [string, string]));
+  },
+  classifyResponse(response, c) {
+    const result = /^result=(\w+)/m.exec(response.body)?.[1];
+    if (result === 'queued') return { outcome: 'accepted' };
+    if (result === 'busy')
+      return { outcome: 'failure', reason: 'the queue is full', retryable: true, status: 503 };
+    if (result === 'rejected') return { outcome: 'failure', reason: 'unknown job', retryable: false };
+    // Its 500 with "already" means the job was done before: the job it names is the answer.
+    if (response.status === 500 && /already/.test(response.body))
+      return { outcome: 'success', body: { job: c.interfaceId, already: true } };
+    if (result === 'done') return { outcome: 'success' };
+    return {
+      outcome: 'failure',
+      reason: `unexpected answer ${response.status}`,
+      retryable: response.status >= 500,
+    };
+  },
+};
+
+const iface = (adapter: string, extra: { acceptedStatuses?: number[] } = {}) => ({
+  id: 'work-order',
+  method: 'POST' as const,
+  adapter,
+  ...extra,
+});
+
+describe('custom adapters that classify answers and wait for callbacks', () => {
+  it('says an adapter is asynchronous only when it says so, and async-rest always', () => {
+    // Prepare
+    const asynchronous = uniqueName('orders');
+    const synchronous = uniqueName('xml');
+    defineCustomAdapter(asynchronous, legacyOrders);
+    defineCustomAdapter(synchronous, xmlAdapter);
+
+    // Assess
+    assert.equal(isAsyncAdapter(asynchronous), true);
+    assert.equal(isAsyncAdapter(synchronous), false);
+    assert.equal(isAsyncAdapter('async-rest'), true);
+    assert.equal(isAsyncAdapter('sync-rest'), false);
+    assert.equal(isAsyncAdapter('never-defined'), false);
+  });
+
+  it('refuses to register something that is not an adapter, naming each field', () => {
+    assert.throws(
+      () =>
+        defineCustomAdapter(uniqueName('bad'), {
+          encodeRequest: 'no',
+          asynchronous: 'yes',
+          classifyResponse: 1,
+        } as unknown as CustomAdapter),
+      (error: Error) =>
+        /encodeRequest: must be a function/.test(error.message) &&
+        /decodeResponse: must be a function/.test(error.message) &&
+        /classifyResponse: must be a function, or absent/.test(error.message) &&
+        /asynchronous: must be true, or absent/.test(error.message),
+    );
+  });
+
+  it('reads each verdict: accepted, success decoded or given, and failures the rules may or may not retry', () => {
+    // Prepare
+    const name = uniqueName('orders');
+    defineCustomAdapter(name, legacyOrders);
+    const work = iface(name);
+
+    // Act and Assess
+    assert.deepEqual(readAnswer(work, wire(200, 'result=queued'), true), { kind: 'accepted' });
+    assert.deepEqual(readAnswer(work, wire(200, 'result=done\nticket=T-1'), true), {
+      kind: 'success',
+      body: { result: 'done', ticket: 'T-1' },
+    });
+    assert.deepEqual(readAnswer(work, wire(500, 'result=failed already'), true), {
+      kind: 'success',
+      body: { job: 'work-order', already: true },
+    });
+    assert.deepEqual(readAnswer(work, wire(200, 'result=busy'), true), {
+      kind: 'failure',
+      error: `answered 200, which adapter "${name}" reads as a failure: the queue is full`,
+      retryable: true,
+      status: 503,
+    });
+    assert.deepEqual(readAnswer(work, wire(200, 'result=rejected'), true), {
+      kind: 'failure',
+      error: `answered 200, which adapter "${name}" reads as a failure: unknown job`,
+      retryable: false,
+      status: 200,
+    });
+  });
+
+  it('gives the classifier the accepted statuses of an asynchronous interface, and nothing else of the rules', () => {
+    // Prepare
+    const name = uniqueName('spy');
+    const seen: CalloutCall[] = [];
+    defineCustomAdapter(name, {
+      ...xmlAdapter,
+      classifyResponse: (_response, c) => {
+        seen.push(c);
+        return { outcome: 'success', body: {} };
+      },
+    });
+
+    // Act
+    readAnswer(iface(name, { acceptedStatuses: [200, 202] }), wire(200, ''), true);
+    readAnswer(iface(name), wire(200, ''), false);
+
+    // Assess
+    assert.deepEqual(seen, [
+      { interfaceId: 'work-order', method: 'POST', acceptedStatuses: [200, 202] },
+      { interfaceId: 'work-order', method: 'POST' },
+    ]);
+  });
+
+  it('refuses "accepted" from an adapter that is not asynchronous: nothing would wait for the callback', () => {
+    // Prepare
+    const name = uniqueName('sync-orders');
+    const { asynchronous: _async, ...synchronous } = legacyOrders;
+    defineCustomAdapter(name, synchronous);
+
+    // Act
+    const reading = readAnswer(iface(name), wire(200, 'result=queued'), false);
+
+    // Assess
+    assert.equal(reading.kind, 'failure');
+    assert.ok(reading.kind === 'failure' && !reading.retryable);
+    assert.match(
+      reading.kind === 'failure' ? reading.error : '',
+      new RegExp(`adapter "${name}" classified the answer 200 as accepted, but it is not asynchronous`),
+    );
+  });
+
+  it('turns a verdict that is no verdict, or a classifier that throws, into a failure no retry mends, naming the field', () => {
+    // Prepare
+    const verdicts: unknown[] = [
+      { outcome: 'maybe' },
+      { outcome: 'failure', reason: '', retryable: true },
+      { outcome: 'failure', reason: 'x', retryable: 'yes' },
+      { outcome: 'failure', reason: 'x', retryable: true, status: 42 },
+      { outcome: 'accepted', body: {} },
+      undefined,
+    ];
+    const fields = [
+      /outcome/,
+      /reason: must say why/,
+      /retryable/,
+      /status/,
+      /Unrecognized key.*body|body/,
+      /verdict|outcome/,
+    ];
+    verdicts.forEach((verdict, i) => {
+      const name = uniqueName('odd');
+      defineCustomAdapter(name, {
+        ...xmlAdapter,
+        asynchronous: true,
+        classifyResponse: () => verdict as never,
+      });
+
+      // Act
+      const reading = readAnswer(iface(name), wire(200, 'x'), true);
+
+      // Assess
+      assert.equal(reading.kind, 'failure', JSON.stringify(verdict));
+      if (reading.kind !== 'failure') return;
+      assert.equal(reading.retryable, false);
+      assert.match(
+        reading.error,
+        new RegExp(`adapter "${name}" classified the answer 200 as nothing it can be`),
+      );
+      assert.match(reading.error, fields[i] as RegExp);
+    });
+    const throwing = uniqueName('throws');
+    defineCustomAdapter(throwing, {
+      ...xmlAdapter,
+      classifyResponse: () => {
+        throw new Error('cannot read it');
+      },
+    });
+    assert.deepEqual(readAnswer(iface(throwing), wire(502, 'x'), false), {
+      kind: 'failure',
+      error: `adapter "${throwing}" could not classify the answer 502: cannot read it`,
+      retryable: false,
+      status: 502,
+    });
+  });
+
+  it('reads answers as before without a classifier: 2xx decoded, accepted statuses only when asynchronous, others retryable', () => {
+    // Prepare
+    const name = uniqueName('xml');
+    defineCustomAdapter(name, { ...xmlAdapter, asynchronous: true });
+
+    // Assess
+    assert.deepEqual(readAnswer(iface(name), wire(202, '<fault/>'), true), { kind: 'accepted' });
+    assert.deepEqual(readAnswer(iface(name, { acceptedStatuses: [200] }), wire(200, ''), true), {
+      kind: 'accepted',
+    });
+    assert.deepEqual(readAnswer(iface(name), wire(200, '<portId>P-1</portId>'), true), {
+      kind: 'success',
+      body: { portId: 'P-1' },
+    });
+    assert.deepEqual(readAnswer(iface(name), wire(503, 'busy'), true), {
+      kind: 'failure',
+      error: 'answered 503: busy',
+      retryable: true,
+      status: 503,
+    });
+    assert.deepEqual(readAnswer(iface(name), wire(301, ''), true), {
+      kind: 'failure',
+      error: 'answered 301, a redirect, which callouts do not follow',
+      retryable: true,
+      status: 301,
+    });
+    assert.deepEqual(readAnswer(iface(name), wire(200, '<nothing/>'), true), {
+      kind: 'failure',
+      error: `adapter "${name}" rejected the answer: no <portId> in the answer`,
+      retryable: false,
+      status: 200,
+    });
+  });
+
+  it('sends a request where the adapter says, under the base URL, with its query', async () => {
+    // Prepare
+    const name = uniqueName('orders');
+    defineCustomAdapter(name, legacyOrders);
+    const { catalog, target, item, input } = reserveWith(name);
+    catalog.mappings['reserve-request'] = '{ "job": "J 1/2", "priority": "high" }';
+
+    // Act
+    const prepared = await prepareCallout(catalog, target, item, input);
+
+    // Assess
+    assert.equal(prepared.url, 'http://inventory.test:4101/api/work-orders/J%201%2F2?priority=high');
+    assert.equal(prepared.body, 'job=J 1/2');
+  });
+
+  it('refuses a path that names a host or a scheme, leaves the base path, or is no path, naming it', async () => {
+    const base = 'https://legacy.test/api';
+    const refused: [unknown, RegExp][] = [
+      ['orders', /does not start with "\/"/],
+      ['//evil.test/x', /names a host/],
+      ['/../admin', /"\." or "\.\." segment/],
+      ['/a/%2E%2e/b', /"\." or "\.\." segment/],
+      ['/a\\b', /backslash/],
+      ['/a b', /whitespace/],
+      ['/a#b', /"#"/],
+      [42, /is not a string/],
+    ];
+    for (const [path, message] of refused) {
+      await assertCalloutError(
+        () => wireUrl(base, '/orders', { path: path as string }, 'legacy'),
+        new RegExp(`^adapter "legacy" gave the request path .*${message.source}`),
+      );
+    }
+    await assertCalloutError(
+      () => wireUrl(base, '/orders', { query: { '': 'x' } }, 'legacy'),
+      /query parameter "", which must have a name and a string value/,
+    );
+    await assertCalloutError(
+      () => wireUrl(base, '/orders', { query: { n: 1 as unknown as string } }, 'legacy'),
+      /query parameter "n"/,
+    );
+    await assertCalloutError(
+      () => wireUrl(base, '/orders', { query: [] as unknown as Record<string, string> }, 'legacy'),
+      /a query that is not an object of parameters/,
+    );
+    assert.equal(wireUrl(base, '/orders/{x}', {}, 'legacy'), 'https://legacy.test/api/orders/%7Bx%7D');
+    assert.equal(
+      wireUrl(base, '/orders', { path: '/jobs/7?kind=install' }, 'legacy'),
+      'https://legacy.test/api/jobs/7?kind=install',
+    );
+    // A ":" is a path's like any character: never a scheme, never another host.
+    assert.equal(
+      wireUrl(base, '/orders', { path: '/https://evil.test/x' }, 'legacy'),
+      'https://legacy.test/api/https://evil.test/x',
+    );
+    assert.equal(
+      wireUrl(base, '/orders', { path: '/orders:cancel' }, 'legacy'),
+      'https://legacy.test/api/orders:cancel',
+    );
   });
 });

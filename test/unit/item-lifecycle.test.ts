@@ -146,6 +146,17 @@ describe('the item lifecycle', () => {
     for (const rule of Object.values(LIFECYCLE)) assert.ok(!rule.from.some((s) => FINAL_STATES.has(s)));
   });
 
+  it("hands a procedure back Pending when its step's callback answers, only from the attempt it waits under", () => {
+    assert.deepEqual(transition('Running', 'resume', true), { to: 'Pending' });
+    assert.deepEqual(transition('Running', 'resume', false), {
+      refused: 'the item runs under another attempt, which alone moves it on',
+    });
+    for (const state of ITEM_STATES.filter((s) => s !== 'Running'))
+      assert.ok('refused' in transition(state, 'resume', true), `${state} --resume-->`);
+    // Pending, so that the next claim — one conditional write — decides which delivery runs it on.
+    assert.deepEqual(transition('Pending', 'start', false), { to: 'Running' });
+  });
+
   it('says why an operator cannot act, naming the states it can act in', () => {
     assert.deepEqual(transition('Running', 'operatorRetry', false), {
       refused: 'the item is Running; only an item FatallyFailed, Failed can be retried',

@@ -133,7 +133,6 @@ steps:
       problems.filter(([file]) => file === broken).map(([, where]) => where),
       [
         'step "find".interface',
-        'step "later".interface',
         'step "elsewhere".system',
         'step "shape".expression',
         'step "shape".id',
@@ -143,7 +142,6 @@ steps:
     const message = (where: string) =>
       problems.find(([file, w]) => file === broken && w === where)?.[2] ?? '';
     assert.match(message('step "find".interface'), /unknown system interface "no-such-interface"/);
-    assert.match(message('step "later".interface'), /async-rest adapter/);
     assert.match(message('step "elsewhere".system'), /unknown system "no-such-system"/);
     assert.match(message('step "shape".expression'), /is not a valid JSONata expression/);
     assert.match(message('outputs.1'), /output "never" is never produced/);
@@ -157,6 +155,54 @@ steps:
         ],
       ],
     );
+  });
+
+  it('takes steps to asynchronous interfaces, and checks that the plan waits long enough for all of them', () => {
+    // Prepare: an async-rest step and a step through an asynchronous custom adapter, each waiting an hour.
+    const procedure = `id: book-later
+steps:
+  - id: ask
+    type: http
+    interface: book-later
+  - id: confirm
+    type: http
+    interface: confirm-later
+`;
+    const files = {
+      ...BASE,
+      'interfaces/book-later.yaml':
+        'id: book-later\nsystem: scheduling\nmethod: POST\npath: /later\nadapter: async-rest\ntimeoutSeconds: 10\nasyncTimeoutSeconds: 3600\n',
+      'interfaces/confirm-later.yaml':
+        'id: confirm-later\nsystem: scheduling\nmethod: POST\npath: /confirm\nadapter: queued-jobs\ntimeoutSeconds: 10\nasyncTimeoutSeconds: 3600\ncallbackAuth: standard-webhooks\n',
+      'adapters/queued-jobs.ts':
+        'export default { asynchronous: true, encodeRequest: () => ({ headers: {} }), decodeResponse: (r) => r.body };\n',
+      'procedures/book-later.yaml': procedure,
+    };
+    const roomy = writeCatalog({
+      ...files,
+      'plans/install.yaml': plan(
+        '  - id: book\n    type: autoTask\n    procedure: book-later\n    timeoutSeconds: 7300\n',
+      ),
+    });
+    const tight = writeCatalog({
+      ...files,
+      'plans/install.yaml': plan(
+        '  - id: book\n    type: autoTask\n    procedure: book-later\n    timeoutSeconds: 7000\n',
+      ),
+    });
+
+    // Act
+    const catalog = loadCatalog(roomy);
+    const problems = problemsOf(tight).map((p) => [p.where, p.message]);
+
+    // Assess
+    assert.deepEqual(catalog.asynchronousAdapters, ['queued-jobs']);
+    assert.deepEqual(problems, [
+      [
+        'item "book".timeoutSeconds',
+        'the plan waits at most 7000 s for this item, but its procedure\'s asynchronous steps "ask" (interface "book-later") and "confirm" (interface "confirm-later") may take 7220 s (timeoutSeconds + asyncTimeoutSeconds); raise the plan\'s or the item\'s timeoutSeconds',
+      ],
+    ]);
   });
 
   it("reports an auto task's unknown procedure, a missing input mapping and bad input or output JSONata", () => {

@@ -68,6 +68,10 @@ const OFFERING = [
   '',
 ].join('\n');
 
+/** A custom adapter module, as small as one can be (and, with `asynchronous: true`, one that waits). */
+const ADAPTER = 'export default { encodeRequest: () => ({ headers: {} }), decodeResponse: (r) => r.body };\n';
+const ASYNC_ADAPTER = ADAPTER.replace('export default {', 'export default { asynchronous: true,');
+
 const validCatalog = () => ({
   'systems/inventory.yaml': SYSTEM,
   'interfaces/reserve-port.yaml': INTERFACE,
@@ -487,7 +491,7 @@ describe('loadCatalog', () => {
         [
           shown(dir, 'interfaces/reserve-port.yaml'),
           'callbackAuth',
-          'only an async-rest interface takes callbacks; this one\'s adapter is "sync-rest"',
+          'only an asynchronous interface takes callbacks (async-rest, or a custom adapter whose module says asynchronous: true); this one\'s adapter is "sync-rest"',
         ],
       ],
     );
@@ -512,7 +516,7 @@ describe('loadCatalog', () => {
       ['acceptedStatuses', 'asyncTimeoutSeconds'].map((field) => [
         shown(dir, 'interfaces/reserve-port.yaml'),
         field,
-        'only an asynchronous (async-rest) interface waits for a callback; this one\'s adapter is "sync-rest"',
+        'only an asynchronous interface (async-rest, or a custom adapter whose module says asynchronous: true) waits for a callback; this one\'s adapter is "sync-rest"',
       ]),
     );
   });
@@ -783,6 +787,99 @@ describe('loadCatalog', () => {
     );
   });
 
+  it("reads from each adapter's module whether it is asynchronous, and lets an asynchronous one's interfaces take callbacks", () => {
+    // Prepare: one adapter that waits for callbacks, one that does not, each with callbackAuth.
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'adapters/queued-jobs.ts': ASYNC_ADAPTER,
+      'adapters/fixed-width.ts': ADAPTER,
+      'interfaces/reserve-port.yaml': `${INTERFACE.replace('adapter: sync-rest', 'adapter: queued-jobs')}callbackAuth: standard-webhooks\nacceptedStatuses: [200, 202]\nasyncTimeoutSeconds: 600\n`,
+    });
+    const synchronous = writeCatalog({
+      ...validCatalog(),
+      'adapters/fixed-width.ts': ADAPTER,
+      'interfaces/reserve-port.yaml': `${INTERFACE.replace('adapter: sync-rest', 'adapter: fixed-width')}callbackAuth: url-proof\n`,
+    });
+
+    // Act
+    const catalog = loadCatalog(dir);
+    const problems = problemsOf(() => loadCatalog(synchronous));
+
+    // Assess
+    assert.deepEqual(catalog.customAdapters, ['fixed-width', 'queued-jobs']);
+    assert.deepEqual(catalog.asynchronousAdapters, ['queued-jobs']);
+    assert.equal(catalog.interfaces['reserve-port']?.callbackAuth, 'standard-webhooks');
+    assert.deepEqual(
+      problems.map((p) => [p.where, p.message]),
+      [
+        [
+          'callbackAuth',
+          'only an asynchronous interface takes callbacks (async-rest, or a custom adapter whose module says asynchronous: true); this one\'s adapter is "fixed-width"',
+        ],
+      ],
+    );
+  });
+
+  it('reports an adapter module that is no adapter, does not bundle or fails as it loads, naming the file and what is wrong', () => {
+    // Prepare
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'adapters/empty.ts': 'export default {};\n',
+      'adapters/a-number.ts': 'export default 42;\n',
+      'adapters/half.ts':
+        "export default { encodeRequest: () => ({ headers: {} }), decodeResponse: 'no', classifyResponse: 1, asynchronous: 'yes' };\n",
+      'adapters/missing-import.ts': "import x from 'no-such-package-anywhere';\nexport default x;\n",
+      'adapters/throws.ts': "throw new Error('boom at load');\n",
+    });
+
+    // Act
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    // Assess
+    const of = (name: string) =>
+      problems.filter((p) => p.file === shown(dir, `adapters/${name}.ts`)).map((p) => p.message);
+    assert.deepEqual(of('empty'), [
+      "its default export's encodeRequest must be a function",
+      "its default export's decodeResponse must be a function",
+    ]);
+    assert.deepEqual(of('a-number'), ['the default export must be the adapter object']);
+    assert.deepEqual(of('half'), [
+      "its default export's decodeResponse must be a function",
+      "its default export's classifyResponse must be a function, or absent",
+      "its default export's asynchronous must be true, or absent",
+    ]);
+    assert.match(of('missing-import')[0] ?? '', /^cannot be bundled: .*no-such-package-anywhere/);
+    assert.deepEqual(of('throws'), ['fails as it is loaded: boom at load']);
+    assert.equal(problems.length, 8);
+  });
+
+  it("checks that the plan waits longer than an asynchronous custom adapter's callout may take", () => {
+    // Prepare
+    const dir = writeCatalog({
+      ...validCatalog(),
+      'adapters/queued-jobs.ts': ASYNC_ADAPTER,
+      'interfaces/reserve-port.yaml': `${INTERFACE.replace('adapter: sync-rest', 'adapter: queued-jobs')}timeoutSeconds: 10\nasyncTimeoutSeconds: 3600\n`,
+      'plans/dsl.yaml': PLAN.replace(
+        '    interface: reserve-port',
+        '    interface: reserve-port\n    timeoutSeconds: 600',
+      ),
+    });
+
+    // Act
+    const problems = problemsOf(() => loadCatalog(dir));
+
+    // Assess
+    assert.deepEqual(
+      problems.map((p) => [p.where, p.message]),
+      [
+        [
+          'item "reserve".timeoutSeconds',
+          'the plan waits at most 600 s for this item, but its asynchronous interface "reserve-port" may take 3610 s (timeoutSeconds + asyncTimeoutSeconds); raise the plan\'s or the item\'s timeoutSeconds',
+        ],
+      ],
+    );
+  });
+
   it('reports an adapters/ file whose name is not a valid adapter name, or is a built-in one', () => {
     const dir = writeCatalog({
       ...validCatalog(),
@@ -900,8 +997,8 @@ describe('loadCatalog', () => {
       'auth-profiles/inventory-key.yaml': 'id: inventory-key\ntype: api-key\n',
       'auth-profiles/billing-oauth.yaml':
         'id: billing-oauth\ntype: oauth2-client-credentials\ntokenUrl: /oauth2/token\nscope: charges\n',
-      'adapters/soap-bridge.ts': 'export default {};\n',
-      'adapters/fixed-width.ts': 'export default {};\n',
+      'adapters/soap-bridge.ts': ADAPTER,
+      'adapters/fixed-width.ts': ADAPTER,
     });
 
     // Act
@@ -909,6 +1006,7 @@ describe('loadCatalog', () => {
 
     // Assess
     assert.deepEqual(catalog.customAdapters, ['fixed-width', 'soap-bridge']);
+    assert.deepEqual(catalog.asynchronousAdapters, []);
     assert.equal(catalog.interfaces['reserve-port']?.adapter, 'soap-bridge');
     assert.equal(catalog.interfaces['reserve-port']?.asyncResponseMapping, 'reserve-callback');
     assert.deepEqual(catalog.systems.inventory?.limits, {

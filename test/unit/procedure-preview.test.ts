@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { procedureSchema } from '../../lambdas/domain/procedure';
+import { describePreview, previewProcedure } from '../../local/procedure-preview';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const API_KEY = 'k-preview-0123456789';
@@ -145,6 +147,58 @@ describe('npm run procedure (the preview)', () => {
     assert.match(
       missing.output,
       /failed at step "find-slot": MissingInput: procedure "book" needs the input address/,
+    );
+  });
+});
+
+describe('previewProcedure at an asynchronous step', () => {
+  it('stops before a step whose interface answers on a callback, sending nothing to it, and says why', async () => {
+    // Prepare: a sync step, then one to an async-rest interface.
+    const sent: string[] = [];
+    const catalog = {
+      systems: { s: { id: 's', name: 'S', baseUrl: 'http://s.test', limits: {} } },
+      interfaces: {
+        later: {
+          id: 'later',
+          system: 's',
+          method: 'POST' as const,
+          path: '/later',
+          adapter: 'async-rest',
+          status: 'Online' as const,
+          timeoutSeconds: 5,
+        },
+      },
+      mappings: {},
+      authProfiles: {},
+      customAdapters: [],
+      plans: {},
+      offerings: {},
+      procedures: {
+        p: procedureSchema.parse({
+          id: 'p',
+          steps: [
+            { id: 'first', type: 'http', system: 's', method: 'POST', path: '/first' },
+            { id: 'wait', type: 'http', interface: 'later' },
+          ],
+        }),
+      },
+    };
+    const http = {
+      async send(request: { url: string }) {
+        sent.push(request.url);
+        return { status: 200, headers: {}, body: '{"ok":true}' };
+      },
+    };
+
+    // Act
+    const result = await previewProcedure(catalog, 'p', {}, { secretsFile: '/nonexistent', http });
+
+    // Assess
+    assert.equal(result.kind, 'suspended');
+    assert.deepEqual(sent, ['http://s.test/first']);
+    assert.match(
+      describePreview(result),
+      /stopped at step "wait": its interface answers on a callback or through a custom adapter, which the preview does not send$/,
     );
   });
 });

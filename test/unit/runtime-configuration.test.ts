@@ -392,7 +392,7 @@ describe('interfaceRuleProblems', () => {
     );
     assert.match(
       problems[0]?.message ?? '',
-      /only an asynchronous \(async-rest\) interface waits for a callback; this one's adapter is "sync-rest"/,
+      /only an asynchronous interface \(async-rest, or a custom adapter whose module says asynchronous: true\) waits for a callback; this one's adapter is "sync-rest"/,
     );
   });
 
