@@ -2,7 +2,7 @@ import { scrubJson, scrubSecrets } from '../domain/authenticator';
 import { unavailability } from '../domain/availability';
 import { waitsUnder } from '../domain/callback';
 import { type CalloutTarget, systemUrl } from '../domain/callout';
-import { type Polling, pollDelaySeconds } from '../domain/catalog';
+import { awaitedCallOf, type Polling, pollDelaySeconds } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { Answer, CallbackAnswer } from '../domain/item-decisions';
 import type { CalloutRequestRecord, CalloutResponseRecord, ItemRecord } from '../domain/orchestration';
@@ -62,9 +62,11 @@ export async function pollStatus(deps: RunItemDeps, message: PollStatusMessage):
     logger.info('status poll for a wait that is over; nothing to do', { orderId, itemKey, count });
     return;
   }
-  const interfaceId = item.interfaceId ?? '';
-  const polling = deps.catalog.interfaces[interfaceId]?.polling;
-  const target = await deps.config.calloutTarget(interfaceId, deps.catalog.interfaces[interfaceId]?.system);
+  // What waits: the item's callout, or the procedure step its progress stands at.
+  const awaited = awaitedCallOf(deps.catalog, item);
+  const interfaceId = awaited?.iface.id ?? '';
+  const polling = awaited?.iface.polling;
+  const target = await deps.config.calloutTarget(interfaceId, awaited?.iface.system);
   if (!polling || !target) {
     logger.warn('status poll of an interface that no longer polls or is not configured; the wait goes on', {
       orderId,
@@ -108,7 +110,14 @@ export async function pollStatus(deps: RunItemDeps, message: PollStatusMessage):
   } = await drive(
     deps,
     { item, now: deps.now() },
-    { kind: 'callback', callbackId: pollId(message), nonce, answer, target: retryTarget },
+    {
+      kind: 'callback',
+      callbackId: pollId(message),
+      nonce,
+      answer,
+      target: retryTarget,
+      ...(awaited?.step ? { step: awaited.step } : {}),
+    },
   );
   const stillWaits = !refused && decision.refusal === undefined && waitsUnder(after, nonce);
   if (answer.status === 'inProgress' && (stillWaits || decision.ignored === 'duplicate'))

@@ -9,12 +9,18 @@ import {
   mappingInput,
   readAnswer,
 } from '../domain/callout';
-import { BUILT_IN_ADAPTERS, DEFAULT_ASYNC_TIMEOUT_SECONDS, type SystemInterface } from '../domain/catalog';
+import {
+  BUILT_IN_ADAPTERS,
+  DEFAULT_ASYNC_TIMEOUT_SECONDS,
+  pollDelaySeconds,
+  type SystemInterface,
+} from '../domain/catalog';
 import { isAsyncAdapter } from '../domain/integration-adapters';
 import type { LifecycleEvent } from '../domain/item-decisions';
 import { tracedSteps } from '../domain/item-log';
 import { evaluateAttributeMapping } from '../domain/mapping';
 import type { CalloutRequestRecord, ItemRecord } from '../domain/orchestration';
+import { expandPath } from '../domain/path-template';
 import {
   type HttpOutcome,
   type HttpStep,
@@ -26,6 +32,7 @@ import {
 } from '../domain/procedure';
 import { encodedStepRequest, pathInterface } from '../domain/procedure-request';
 import type { CalloutFailure } from '../domain/retry-rules';
+import { mappableHeaders } from '../domain/system-outcome';
 import type { HttpResponse } from '../ports/http-client';
 import type { OrderAggregate } from '../ports/order-store';
 import { issueCallbackUrl } from './callback-url';
@@ -255,7 +262,36 @@ async function procedureStep(
       // Its system answers on the callback: the item waits for it, this step its procedure's next.
       const timeoutSeconds = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
       const awaitingUntil = new Date(receivedAt.getTime() + timeoutSeconds * 1000).toISOString();
-      const outcome = { request: record, response, awaitingUntil, awaitingStep: step.id };
+      // A polled system is asked for the step's status at the path its acceptance names.
+      let poll: { path: string; delaySeconds: number } | undefined;
+      if (iface.polling) {
+        try {
+          const seen = {
+            attributes: {},
+            lineAttributes: {},
+            input: body,
+            response: response.body ?? null,
+            responseHeaders: mappableHeaders(answer.headers ?? {}),
+          };
+          const path = await expandPath(iface.polling.path, seen, iface.id);
+          poll = { path, delaySeconds: pollDelaySeconds(iface.polling, 0) };
+        } catch (error) {
+          const outcome = {
+            request: record,
+            response,
+            failure: { kind: 'unusable' as const },
+            error: named(describe(error, secrets)),
+          };
+          return suspend({ kind: 'answered', deliveryId, outcome, target: retryTarget });
+        }
+      }
+      const outcome = {
+        request: record,
+        response,
+        awaitingUntil,
+        awaitingStep: step.id,
+        ...(poll ? { poll } : {}),
+      };
       return suspend({ kind: 'answered', deliveryId, outcome, target: retryTarget });
     }
     const output = reading.kind === 'success' ? scrubJson(reading.body, secrets) : undefined;

@@ -93,6 +93,35 @@ items:
     input: '{ "customer": order.externalId[0].id }'
 `;
 
+/**
+ * A procedure whose step creates a job on the demo's telephony platform, which cannot call back: the
+ * step's interface polls the job's status, and the procedure goes on once a poll finds it done.
+ */
+const POLLED_PROCEDURE = `id: voice-job
+inputs: [order]
+outputs: [circuit, polledStatus]
+steps:
+  - id: create
+    type: http
+    interface: telephony-create-job
+    body: '{ "orderId": input.order, "product": "voice" }'
+  - id: result
+    type: set
+    values:
+      circuit: steps.create.circuitId
+      polledStatus: steps.create.status
+`;
+
+const POLLED_PLAN = `id: voice-job
+fulfils:
+  - offering: voice-job
+items:
+  - id: job
+    type: autoTask
+    procedure: voice-job
+    input: '{ "order": order.externalId[0].id }'
+`;
+
 /** A callout to the legacy work-order system, through its asynchronous custom adapter. */
 const WORK_ORDER_PLAN = `id: work-order
 fulfils:
@@ -207,6 +236,9 @@ describe('integration procedures through the callout machinery', () => {
       '{ "job": "J-" & order.externalId[0].id }',
     );
     writeFileSync(join(dir, 'mappings', 'work-order-done.jsonata'), '{ "workTicket": response.ticket }');
+    writeFileSync(join(dir, 'procedures', 'voice-job.yaml'), POLLED_PROCEDURE);
+    writeFileSync(join(dir, 'plans', 'voice-job.yaml'), POLLED_PLAN);
+    writeFileSync(join(dir, 'offerings', 'voice-job.yaml'), 'id: voice-job\nname: A voice job\n');
     writeFileSync(join(dir, 'plans', 'work-order.yaml'), WORK_ORDER_PLAN);
     writeFileSync(join(dir, 'offerings', 'work-order.yaml'), 'id: work-order\nname: A work order\n');
     sb = await startTestSwitchboard({
@@ -368,6 +400,29 @@ describe('integration procedures through the callout machinery', () => {
     );
     for (const step of ['lookup', 'book', 'confirm'])
       assert.equal(received.get(`${id}.${key}.${step}`), 1, `${step} was sent once`);
+  });
+
+  it('polls a step whose system cannot call back, and goes on with what the poll that found it done said', async () => {
+    const key = 'voice-job.job.1';
+    sb.systems.telephony.pollsUntilDone = 2;
+    const id = await submit('procedure-polled', [], 'voice-job');
+
+    const done = await waitFor(id, 'Completed', key);
+    const job = sb.systems.telephony.jobs.find((j) => j.orderId === 'procedure-polled');
+    assert.ok(job, 'the job was created');
+    assert.equal(job.polls, 2, 'polled until done');
+    assert.deepEqual(done.attributes, { circuit: `CCT-${job.jobId.slice(4)}`, polledStatus: 'COMPLETE' });
+    assert.ok(
+      done.history?.some((h) => h.reason.includes(`polling /jobs/${job.jobId} for its status`)),
+      JSON.stringify(done.history),
+    );
+    assert.equal(
+      sb.systems.telephony.requests.filter(
+        (r) => r.method === 'POST' && (r.body as { orderId?: string }).orderId === 'procedure-polled',
+      ).length,
+      1,
+      'the job was created once',
+    );
   });
 
   it('waits for the callback of a callout through an asynchronous custom adapter, and completes with it', async () => {
