@@ -800,7 +800,8 @@ export class DynamoDbOrderStore implements OrderStore {
       {
         sets: ['#procedure.#next = :next', '#procedure.#steps.#step = :output', 'finishedBy = :callback'],
         // No attempt holds it and no URL is waited on any more: the next claim starts afresh.
-        removes: ['attemptId', 'awaiting', 'callbackNonce'],
+        // What the step's interim updates learnt was the step's: the next step starts with none.
+        removes: ['attemptId', 'awaiting', 'callbackNonce', 'interimAttributes'],
         event: 'resume',
         attemptId,
         nonce,

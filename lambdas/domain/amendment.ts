@@ -144,8 +144,11 @@ export function assessAmendment(
     // Past its point of no return, a line is what it is: no change of it is taken.
     if (planned?.pointOfNoReturn && item.startedAt !== undefined)
       return refused(item, 'is a point of no return and has started: its line can no longer be changed');
-    // In flight with what the change alters, its answer would be for the order as it was.
-    if ((item.state === 'Running' || item.state === 'Frozen') && (removing || matters))
+    // In flight with what the change alters, its answer would be for the order as it was (a polled
+    // wait held On Hold too: its system accepted the work).
+    const inFlight =
+      item.state === 'Running' || item.state === 'Frozen' || (item.state === 'OnHold' && item.awaiting);
+    if (inFlight && (removing || matters))
       return refused(
         item,
         `is ${item.state}: its system is working on it (amend again once it has answered)`,

@@ -69,8 +69,11 @@ export function assessCancellation(
   const compensate: string[] = [];
   const left: string[] = [];
   for (const item of all) {
-    if (NOT_ACTED.has(item.state)) discard.push(item.key);
-    else if (item.state === 'Running') freeze.push(item.key);
+    // On Hold with its wait kept, its system accepted the work (a polled wait its system's absence held):
+    // it is in flight, and frozen like a Running one, not discarded.
+    const inFlight = item.state === 'Running' || (item.state === 'OnHold' && item.awaiting !== undefined);
+    if (inFlight) freeze.push(item.key);
+    else if (NOT_ACTED.has(item.state)) discard.push(item.key);
     else if (item.state === 'Completed')
       (planItemOf(item)?.compensation === undefined || undoneBefore.has(item.key) ? left : compensate).push(
         item.key,

@@ -211,6 +211,35 @@ export function isAsynchronousInterface(
   return iface.adapter === 'async-rest' || (catalog.asynchronousAdapters ?? []).includes(iface.adapter);
 }
 
+/**
+ * What an item waits for callbacks: its interface's (timeout and wait for the final answer) when it is
+ * asynchronous, or each asynchronous HTTP step's of its procedure, which run one after the other.
+ */
+export function asynchronousWaits(
+  item: PlanItem,
+  interfaces: Record<string, SystemInterface>,
+  procedures: Record<string, Procedure>,
+  asynchronous: (iface: SystemInterface) => boolean,
+): { what: string; seconds: number }[] {
+  const wait = (iface: SystemInterface) =>
+    iface.timeoutSeconds + (iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS);
+  const iface = item.interface !== undefined ? interfaces[item.interface] : undefined;
+  if (iface && asynchronous(iface)) return [{ what: `"${iface.id}"`, seconds: wait(iface) }];
+  const procedure = item.procedure !== undefined ? procedures[item.procedure] : undefined;
+  return (procedure?.steps ?? []).flatMap((step) => {
+    const stepIface =
+      step.type === 'http' && step.interface !== undefined ? interfaces[step.interface] : undefined;
+    return stepIface && asynchronous(stepIface)
+      ? [
+          {
+            what: `"${step.id}" (interface "${stepIface.id}")`,
+            seconds: wait(stepIface),
+          },
+        ]
+      : [];
+  });
+}
+
 /** The longest timeout any interface of the catalog allows a callout, in seconds (0 without interfaces). */
 export function slowestCalloutSeconds(catalog: Pick<Catalog, 'interfaces'>): number {
   return Math.max(0, ...Object.values(catalog.interfaces).map((i) => i.timeoutSeconds));

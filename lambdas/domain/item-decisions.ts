@@ -454,7 +454,13 @@ export function evolve(item: ItemRecord, write: Write, at: string): ItemRecord {
       const { change } = write;
       if (change.kind === 'stepCompleted') {
         // No attempt holds it and no URL is waited on: the next claim runs the procedure on.
-        const { attemptId: _attempt, awaiting: _awaiting, callbackNonce: _nonce, ...resumed } = moved;
+        const {
+          attemptId: _attempt,
+          awaiting: _awaiting,
+          callbackNonce: _nonce,
+          interimAttributes: _learnt,
+          ...resumed
+        } = moved;
         const progress = item.procedure ?? { next: 0, steps: {}, vars: {} };
         return {
           ...resumed,

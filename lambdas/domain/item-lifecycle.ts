@@ -23,7 +23,8 @@ import {
  *
  * A cancellation of the order (use-cases/cancel-order.ts) ends every item where it stands: one that has
  * not acted is discarded (Pending, On Hold, Failed or in fallout ──discard──> Discarded), one in flight
- * on its system is frozen (Running ──freeze──> Frozen), and a completed one whose plan item declares a
+ * on its system is frozen (Running ──freeze──> Frozen; so is a polled wait held On Hold, whose system
+ * accepted the work), and a completed one whose plan item declares a
  * compensation is undone (Completed ──compensate──> Compensating ──compensated──> Compensated, as its
  * compensation item completes; ──compensationSkipped──> Completed when an operator skips that
  * compensation). A frozen item's late answer is kept in its log and applied to nothing
@@ -187,7 +188,7 @@ export const LIFECYCLE: Readonly<Record<ItemEvent, LifecycleRule>> = {
     means: "be discarded by its order's cancellation",
   },
   freeze: {
-    from: ['Running'],
+    from: ['Running', 'OnHold'],
     fromOwnRunning: false,
     to: 'Frozen',
     means: "be frozen by its order's cancellation",
@@ -337,8 +338,10 @@ export function onArrival(
     return { kind: 'notYet', dueAt: item.nextAttemptAt };
   if (item.state === 'Running' && item.attemptId !== deliveryId && !leaseExpired(item, now))
     return { kind: 'ignore', why: 'another delivery runs it' };
-  // A polled wait held On Hold keeps its wait, and its release runs it: it polls on (poll-status.ts).
-  if (item.state === 'Running' && item.awaiting)
+  // A polled wait held On Hold keeps its wait, and its release runs it: it polls on (poll-status.ts). A
+  // released one whose worker died before it waited again still holds that worker's lease: once the
+  // lease ran out it is taken over and polls on, rather than sending polls and holding nothing.
+  if (item.state === 'Running' && item.awaiting && !leaseExpired(item, now))
     return { kind: 'awaitCallback', deadline: item.awaiting.deadline };
   // A compensation, or an amendment's run of an item again, is started by what made it, not by a plan run.
   if (!item.taskTokens?.length && !item.compensates && !item.supersedes)

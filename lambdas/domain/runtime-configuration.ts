@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { reasonSchema } from './availability';
 import { callbackUrlLifetimeSeconds } from './callback-keys';
 import {
+  asynchronousWaits,
   type Catalog,
   DEFAULT_ASYNC_TIMEOUT_SECONDS,
   type FulfilmentSystem,
@@ -228,7 +229,7 @@ export function asyncOnlyProblems(
  */
 export function interfaceRuleProblems(
   iface: SystemInterface,
-  catalog: Pick<Catalog, 'interfaces' | 'plans' | 'asynchronousAdapters'>,
+  catalog: Pick<Catalog, 'interfaces' | 'plans' | 'procedures' | 'asynchronousAdapters'>,
 ): Problem[] {
   const problems = asyncOnlyProblems(iface, catalog);
   const slowest = slowestCalloutSeconds(catalog);
@@ -244,29 +245,47 @@ export function interfaceRuleProblems(
       .filter((i) => isAsynchronousInterface(catalog, i))
       .map(callbackUrlLifetimeSeconds),
   );
-  const asyncTimeout = iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS;
   if (callbackUrlLifetimeSeconds(iface) > longestUrl)
     problems.push({
       field: 'asyncTimeoutSeconds',
       message: `makes a callback URL live ${callbackUrlLifetimeSeconds(iface)} s, longer than the callback keys' grace was deployed for (${longestUrl} s, the catalog's longest wait for a callback); a longer wait needs a catalog change and a deploy`,
     });
+  // Every plan's wait for an item that waits on it — a callout to it, or a procedure whose asynchronous
+  // steps call it (one after the other) — must outlast the waits with this change, as at synth.
+  const changed = { ...catalog.interfaces, [iface.id]: iface };
+  const asynchronous = (i: SystemInterface) => isAsynchronousInterface(catalog, i);
   for (const plan of Object.values(catalog.plans)) {
     for (const item of plan.items) {
-      if (item.interface !== iface.id) continue;
+      const waits = asynchronousWaits(item, changed, catalog.procedures, asynchronous);
+      if (!waits.some((wait) => wait.what.includes(`"${iface.id}"`))) continue;
       const planWait = item.timeoutSeconds ?? plan.timeoutSeconds;
-      const calloutWait = iface.timeoutSeconds + asyncTimeout;
+      const calloutWait = waits.reduce((sum, wait) => sum + wait.seconds, 0);
       if (calloutWait >= planWait)
         problems.push({
           field: 'asyncTimeoutSeconds',
-          message: `plan "${plan.id}" waits at most ${planWait} s for item "${item.id}", but this interface's callout may take ${calloutWait} s (timeoutSeconds + asyncTimeoutSeconds)`,
+          message: `plan "${plan.id}" waits at most ${planWait} s for item "${item.id}", but ${item.procedure ? `its procedure's asynchronous steps (this interface's among them) may take` : `this interface's callout may take`} ${calloutWait} s (timeoutSeconds + asyncTimeoutSeconds)`,
         });
     }
   }
   return problems;
 }
 
-/** The rules of a system's runtime configuration beyond its schema: none yet (its schema says it all). */
-export function systemRuleProblems(_system: FulfilmentSystem): Problem[] {
+/**
+ * The rules of a system's runtime configuration beyond its schema, as at synth: a system under a mutual
+ * TLS profile is reached over https only (its client certificate means nothing over http).
+ */
+export function systemRuleProblems(
+  system: FulfilmentSystem,
+  catalog: Pick<Catalog, 'authProfiles'>,
+): Problem[] {
+  const profile = system.authProfile ? catalog.authProfiles[system.authProfile] : undefined;
+  if (profile?.type === 'mtls' && new URL(system.baseUrl).protocol !== 'https:')
+    return [
+      {
+        field: 'baseUrl',
+        message: `auth profile "${profile.id}" is mutual TLS, which needs an https base URL (not "${system.baseUrl}")`,
+      },
+    ];
   return [];
 }
 
@@ -277,7 +296,9 @@ export interface ConfigurationRules {
 }
 
 /** The rules under this catalog, for a seed's merge and an operator's change alike. */
-export function configurationRules(catalog: Pick<Catalog, 'interfaces' | 'plans'>): ConfigurationRules {
+export function configurationRules(
+  catalog: Pick<Catalog, 'interfaces' | 'plans' | 'procedures' | 'asynchronousAdapters' | 'authProfiles'>,
+): ConfigurationRules {
   const schemaProblems = (schema: z.ZodType, value: unknown): Problem[] => {
     const parsed = schema.safeParse(value);
     return parsed.success
@@ -288,7 +309,7 @@ export function configurationRules(catalog: Pick<Catalog, 'interfaces' | 'plans'
         }));
   };
   return {
-    system: (system) => [...schemaProblems(systemSchema, system), ...systemRuleProblems(system)],
+    system: (system) => [...schemaProblems(systemSchema, system), ...systemRuleProblems(system, catalog)],
     interface: (iface) => {
       const problems = schemaProblems(systemInterfaceSchema, iface);
       return problems.length > 0 ? problems : interfaceRuleProblems(iface, catalog);

@@ -70,7 +70,7 @@ export function reconfigureSystem(
 ): Promise<{ system: SystemRecord; changed: boolean }> {
   return reconfigure(deps, 'system', systemId, body, ask, {
     read: (id) => deps.config.getSystem(id),
-    check: (value) => checked(systemSchema, value, systemRuleProblems),
+    check: (value) => checked(systemSchema, value, (s) => systemRuleProblems(s, deps.catalog)),
     write: (id, expected, next) => deps.config.reconfigureSystem(id, expected, next),
   }).then(({ record, changed }) => ({ system: record, changed }));
 }

@@ -39,6 +39,7 @@ import { issueCallbackUrl } from './callback-url';
 import { giveBack, holdOf, stepTarget, takeSlot, type Wake } from './callout-admission';
 import { type CalloutOutcome, describe, exchange, parseIfJson, retryAfterOf } from './callout-exchange';
 import { drive, type Scene } from './item-driver';
+import { pollOnce } from './poll-status';
 import type { RunItemDeps } from './run-item-deps';
 
 /**
@@ -205,6 +206,40 @@ async function procedureStep(
   const lease = await takeSlot(deps, target, deliveryId, running, wake);
   if (lease === 'waiting') return { kind: 'suspended' };
   try {
+    // Released from a hold that came while this step was polled: it polls on; its request is not sent
+    // again (a second job at a system that cannot be told it is the same).
+    const { awaiting } = item;
+    if (awaiting?.poll && awaiting.step === step.id && iface.polling) {
+      const polled = await pollOnce(deps, target, awaiting.poll.path);
+      if (polled.kind === 'held')
+        return suspend({ kind: 'held', deliveryId, hold: holdOf(target, polled.reason) }, { target });
+      const { request, response } = polled;
+      if (polled.kind === 'failed') {
+        const error = named(`status poll of ${awaiting.poll.path}: ${polled.error}`);
+        const outcome = { request, ...(response ? { response } : {}), error, failure: polled.failure };
+        return suspend({ kind: 'answered', deliveryId, outcome, target: retryTarget });
+      }
+      switch (polled.outcome.status) {
+        case 'completed':
+          return { kind: 'answered', body: polled.body ?? null, request };
+        case 'failed': {
+          const error = named(`the system reported failure: ${polled.outcome.reason ?? 'no reason given'}`);
+          const outcome = { request, response, error, failure: { kind: 'failedAnswer' as const } };
+          return suspend({ kind: 'answered', deliveryId, outcome, target: retryTarget });
+        }
+        case 'inProgress': {
+          const outcome = {
+            request,
+            response,
+            awaitingUntil: awaiting.deadline,
+            awaitingSince: awaiting.since,
+            awaitingStep: step.id,
+            poll: { path: awaiting.poll.path, delaySeconds: pollDelaySeconds(iface.polling, 0) },
+          };
+          return suspend({ kind: 'answered', deliveryId, outcome, target: retryTarget });
+        }
+      }
+    }
     const secrets: string[] = [];
     let wire: ReturnType<typeof encodedStepRequest>;
     try {

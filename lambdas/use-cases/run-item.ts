@@ -3,7 +3,7 @@ import type { PlanItem } from '../../statemachines/plan-definition';
 import { type CallbackMessage, callbackBodySchema, correlationIdOf } from '../domain/callback';
 import { mappingExpression, mappingInput } from '../domain/callout';
 import { nothingToUndo } from '../domain/cancellation';
-import { calloutTargetOf, plannedItemOf } from '../domain/catalog';
+import { awaitedCallOf, calloutTargetOf, plannedItemOf } from '../domain/catalog';
 import { MappingError } from '../domain/errors';
 import type { ItemFacts, LifecycleEvent } from '../domain/item-decisions';
 import { LEASE_SECONDS } from '../domain/item-lifecycle';
@@ -203,7 +203,8 @@ async function keptAnswerOf(deps: RunItemDeps, item: ItemRecord): Promise<Callba
   if (!kept || kept.nonce !== item.callbackNonce) return undefined;
   const stored = await deps.store.keptAnswerBody(item.orderId, item.key, kept);
   const correlationId = correlationIdOf({ orderId: item.orderId, itemKey: item.key, nonce: kept.nonce });
-  const mapping = item.interfaceId ? deps.catalog.interfaces[item.interfaceId]?.callbackMapping : undefined;
+  // The call it waits at: its callout, or its procedure's step.
+  const mapping = awaitedCallOf(deps.catalog, item)?.iface.callbackMapping;
   if (stored && mapping !== undefined) {
     // In the system's own vocabulary: read again by the mapping (which sees no headers this time).
     try {

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type AuthProfile, authProfileSchema } from '../../lambdas/domain/auth-profile';
 import {
+  asynchronousWaits,
   BUILT_IN_ADAPTERS,
   type Catalog,
   DEFAULT_ASYNC_TIMEOUT_SECONDS,
@@ -381,35 +382,6 @@ export function loadCatalog(dir: string, options: LoadCatalogOptions = {}): Cata
     asynchronousAdapters,
     offerings: offerings.byId,
   };
-}
-
-/**
- * What an item waits for callbacks: its interface's (timeout and wait for the final answer) when it is
- * asynchronous, or each asynchronous HTTP step's of its procedure, which run one after the other.
- */
-function asynchronousWaits(
-  item: PlanItem,
-  interfaces: Record<string, SystemInterface>,
-  procedures: Record<string, Procedure>,
-  asynchronous: (iface: SystemInterface) => boolean,
-): { what: string; seconds: number }[] {
-  const wait = (iface: SystemInterface) =>
-    iface.timeoutSeconds + (iface.asyncTimeoutSeconds ?? DEFAULT_ASYNC_TIMEOUT_SECONDS);
-  const iface = item.interface !== undefined ? interfaces[item.interface] : undefined;
-  if (iface && asynchronous(iface)) return [{ what: `"${iface.id}"`, seconds: wait(iface) }];
-  const procedure = item.procedure !== undefined ? procedures[item.procedure] : undefined;
-  return (procedure?.steps ?? []).flatMap((step) => {
-    const stepIface =
-      step.type === 'http' && step.interface !== undefined ? interfaces[step.interface] : undefined;
-    return stepIface && asynchronous(stepIface)
-      ? [
-          {
-            what: `"${step.id}" (interface "${stepIface.id}")`,
-            seconds: wait(stepIface),
-          },
-        ]
-      : [];
-  });
 }
 
 /**
