@@ -548,6 +548,7 @@ describe('the Switchboard CDK app', () => {
         'callback-signing-key',
         'callbacks:activation',
         'inventory-api-key',
+        'porting-bearer',
         'provisioning-mtls',
         'scheduling-api-key',
       ],
@@ -618,7 +619,7 @@ describe('the Switchboard CDK app', () => {
 
   it('keeps every secret when its stack is deleted: the signing keys, the systems’ callback secrets, the auth secrets', () => {
     const secrets = Object.values(stateful.findResources('AWS::SecretsManager::Secret'));
-    assert.equal(secrets.length, 7);
+    assert.equal(secrets.length, 8);
     for (const secret of secrets) {
       assert.equal(secret.DeletionPolicy, 'Retain');
       assert.equal(secret.UpdateReplacePolicy, 'Retain');
