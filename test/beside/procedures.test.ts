@@ -425,6 +425,36 @@ describe('integration procedures through the callout machinery', () => {
     );
   });
 
+  it('holds a polled step while its system is Down and, released, polls on without creating its job again', async () => {
+    const key = 'voice-job.job.1';
+    sb.systems.telephony.pollsUntilDone = 3;
+    const id = await submit('procedure-polled-held', [], 'voice-job');
+    const jobOf = () => sb.systems.telephony.jobs.find((j) => j.orderId === 'procedure-polled-held');
+    await eventually(async () => ((jobOf()?.polls ?? 0) >= 1 ? true : undefined), 30_000, 'a first poll');
+    const setTelephony = async (state: 'Up' | 'Down', reason: string) => {
+      const answer = await sb.call('PUT', '/admin/systems/telephony/state', { state, reason });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    };
+    await setTelephony('Down', 'switch upgrade');
+    try {
+      const held = await waitFor(id, 'OnHold', key);
+      assert.equal(held.awaiting?.step, 'create', 'it keeps the step it polls for');
+    } finally {
+      await setTelephony('Up', 'upgraded');
+    }
+    const done = await waitFor(id, 'Completed', key);
+    const job = jobOf();
+    assert.equal(job?.polls, 3, 'polled on until done');
+    assert.equal(done.attributes?.circuit, `CCT-${job?.jobId.slice(4)}`);
+    assert.equal(
+      sb.systems.telephony.requests.filter(
+        (r) => r.method === 'POST' && (r.body as { orderId?: string }).orderId === 'procedure-polled-held',
+      ).length,
+      1,
+      'the job was created once',
+    );
+  });
+
   it('waits for the callback of a callout through an asynchronous custom adapter, and completes with it', async () => {
     const key = 'work-order.dispatch.1';
     const id = await submit('work-order-async', [], 'work-order');

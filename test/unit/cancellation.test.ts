@@ -113,6 +113,20 @@ describe('assessing a cancellation', () => {
     assert.deepEqual(assessment.discard, ['dsl.start-billing.1']);
   });
 
+  it('freezes a polled wait held On Hold (its system accepted the work), and discards one held before it was sent', () => {
+    const held = {
+      ...item('activate-line', 'OnHold'),
+      awaiting: { since: AT, deadline: AT, poll: { path: '/jobs/J-1' } },
+    };
+    const before = item('activate-line', 'OnHold');
+
+    const accepted = assessCancellation([item('reserve-port', 'Completed'), held], dslPlan);
+    const unsent = assessCancellation([item('reserve-port', 'Completed'), before], dslPlan);
+
+    assert.deepEqual(accepted.kind === 'cancel' && accepted.freeze, ['dsl.activate-line.1']);
+    assert.deepEqual(unsent.kind === 'cancel' && unsent.discard, ['dsl.activate-line.1']);
+  });
+
   it('switches the line off before it releases the port', () => {
     const compensations = compensationsOf(
       dslOrder({

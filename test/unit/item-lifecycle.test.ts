@@ -293,6 +293,39 @@ describe('onArrival: what a message means for the item it is about', () => {
     );
   });
 
+  it('takes over a released polled wait whose worker died before it waited again, once its lease ran out', () => {
+    const released: ItemRecord = {
+      orderId: 'o-1',
+      key: 'dsl.activate.1',
+      planId: 'dsl',
+      planItemId: 'activate',
+      type: 'callout',
+      dependsOn: [],
+      state: 'Running',
+      attemptId: 'release-1',
+      taskTokens: ['token-1'],
+      awaiting: {
+        since: NOW.toISOString(),
+        deadline: '2025-03-02T10:00:00.000Z',
+        poll: { path: '/jobs/J-1' },
+      },
+      createdAt: NOW.toISOString(),
+      updatedAt: NOW.toISOString(),
+    };
+    const order = { state: 'inProgress' as const, done: [] };
+    const lease = (ms: number) => ({ ...released, leaseUntil: new Date(NOW.getTime() + ms).toISOString() });
+
+    assert.deepEqual(onArrival(lease(-1), order, 'sweep-1', NOW), { kind: 'run' });
+    assert.deepEqual(onArrival(lease(10_000), order, 'release-1', NOW), {
+      kind: 'awaitCallback',
+      deadline: '2025-03-02T10:00:00.000Z',
+    });
+    assert.deepEqual(onArrival(released, order, 'release-1', NOW), {
+      kind: 'awaitCallback',
+      deadline: '2025-03-02T10:00:00.000Z',
+    });
+  });
+
   it('holds the order of an item in fallout, and sends a retry on until it is due', () => {
     fc.assert(
       fc.property(arrival, (a) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FulfilmentSystem, SystemInterface } from '../../lambdas/domain/catalog';
+import { procedureSchema } from '../../lambdas/domain/procedure';
 import {
   asksForConfiguration,
   configurationRules,
@@ -11,8 +12,10 @@ import {
   operatorChange,
   readChangeBody,
   seedMerge,
+  systemRuleProblems,
 } from '../../lambdas/domain/runtime-configuration';
 import { etagOf, ifMatchHolds, parseIfMatch } from '../../lambdas/shared/etag';
+import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import { asyncCatalog } from './fixtures/async';
 import { dslCatalog, INVENTORY_URL } from './fixtures/catalogs';
 
@@ -429,6 +432,66 @@ describe('interfaceRuleProblems', () => {
       pastPlan[0]?.message ?? '',
       /plan "activate-only" waits at most 4000 s for item "activate-line", but this interface's callout may take 4010 s/,
     );
+  });
+
+  it("holds an asynchronous procedure step's interface to the plan's wait for all the procedure's asynchronous steps", () => {
+    // Prepare: a procedure of two asynchronous steps to activate-line, which the plan waits 8000 s for.
+    const catalog = asyncCatalog();
+    const activate = catalog.interfaces['activate-line'];
+    assert.ok(activate);
+    catalog.procedures.twice = procedureSchema.parse({
+      id: 'twice',
+      steps: [
+        { id: 'first', type: 'http', interface: 'activate-line' },
+        { id: 'second', type: 'http', interface: 'activate-line' },
+      ],
+    });
+    catalog.plans.twice = planDefinitionSchema.parse({
+      id: 'twice',
+      fulfils: [{ offering: 'activate-only' }],
+      timeoutSeconds: 8000,
+      items: [{ id: 'both', type: 'autoTask', procedure: 'twice' }],
+    });
+
+    // Act: 2 × (30 + 3600) fits in 8000 s; 2 × (30 + 3990) does not.
+    const fits = interfaceRuleProblems({ ...activate, asyncTimeoutSeconds: 3600 }, catalog);
+    const tooLong = interfaceRuleProblems({ ...activate, asyncTimeoutSeconds: 3990 }, catalog);
+
+    // Assess
+    assert.ok(!fits.some((p) => p.message.includes('plan "twice"')), JSON.stringify(fits));
+    assert.ok(
+      tooLong.some((p) =>
+        /plan "twice" waits at most 8000 s for item "both", but its procedure's asynchronous steps \(this interface's among them\) may take 8040 s/.test(
+          p.message,
+        ),
+      ),
+      JSON.stringify(tooLong),
+    );
+  });
+});
+
+describe('systemRuleProblems', () => {
+  it('keeps a system under mutual TLS on https, as at synth', () => {
+    const catalog = dslCatalog();
+    catalog.authProfiles['inventory-tls'] = { id: 'inventory-tls', type: 'mtls' };
+    const inventory = catalog.systems.inventory;
+    assert.ok(inventory);
+    const tls = { ...inventory, authProfile: 'inventory-tls' };
+
+    assert.deepEqual(systemRuleProblems({ ...tls, baseUrl: 'https://inventory.example' }, catalog), []);
+    assert.deepEqual(
+      systemRuleProblems({ ...tls, baseUrl: 'http://inventory.example' }, catalog).map((p) => [
+        p.field,
+        p.message,
+      ]),
+      [
+        [
+          'baseUrl',
+          'auth profile "inventory-tls" is mutual TLS, which needs an https base URL (not "http://inventory.example")',
+        ],
+      ],
+    );
+    assert.deepEqual(systemRuleProblems({ ...inventory, baseUrl: 'http://inventory.example' }, catalog), []);
   });
 });
 
