@@ -33,6 +33,8 @@ export interface OperationsDashboardProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+/** The most metrics one alarm's math expression may use (CloudWatch). */
+const MAX_METRICS_PER_ALARM = 10;
 
 /**
  * True when the functions publish `name` with exactly these dimensions (and the service): its own or a
@@ -269,16 +271,23 @@ export class OperationsDashboard extends Construct {
       total('CircuitBreakerTrips'),
       1,
     );
-    const timedOut = Object.values(plans).map((machine) =>
-      machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
-    );
-    if (timedOut.length > 0) {
+    const timedOut = Object.entries(plans).map(([planId, machine]) => ({
+      planId,
+      metric: machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
+    }));
+    // An alarm's math may sum at most 10 metrics (CloudWatch's limit): a catalog of more plans gets an
+    // alarm for each ten, the first keeping its name.
+    for (let first = 0; first < timedOut.length; first += MAX_METRICS_PER_ALARM) {
+      const group = timedOut.slice(first, first + MAX_METRICS_PER_ALARM);
+      const part = first / MAX_METRICS_PER_ALARM;
+      const which =
+        timedOut.length > MAX_METRICS_PER_ALARM ? ` (plans ${group.map((g) => g.planId).join(', ')})` : '';
       alarm(
-        'PlansTimedOut',
-        "A plan's execution timed out: an order ran past its plan's timeout and its items wait for nothing",
+        part === 0 ? 'PlansTimedOut' : `PlansTimedOut${part + 1}`,
+        `A plan's execution timed out: an order ran past its plan's timeout and its items wait for nothing${which}`,
         new MathExpression({
-          expression: timedOut.map((_, i) => `t${i}`).join(' + '),
-          usingMetrics: Object.fromEntries(timedOut.map((metric, i) => [`t${i}`, metric])),
+          expression: group.map((_, i) => `t${i}`).join(' + '),
+          usingMetrics: Object.fromEntries(group.map(({ metric }, i) => [`t${i}`, metric])),
           period: FIVE_MINUTES,
         }),
         1,

@@ -183,7 +183,7 @@ describe('a DSL order through the local runtime', () => {
     }[];
     assert.deepEqual(
       offerings.map((o) => o.id),
-      ['dsl-broadband', 'static-ip', 'tv-bundle'],
+      ['dsl-broadband', 'static-ip', 'tv-bundle', 'voice-line'],
     );
     const dsl = offerings[0];
     assert.deepEqual(
