@@ -4,7 +4,6 @@ import { callbackUrlLifetimeSeconds } from './callback-keys';
 import {
   asynchronousWaits,
   type Catalog,
-  DEFAULT_ASYNC_TIMEOUT_SECONDS,
   type FulfilmentSystem,
   isAsynchronousInterface,
   type SystemInterface,

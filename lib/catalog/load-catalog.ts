@@ -8,7 +8,6 @@ import {
   asynchronousWaits,
   BUILT_IN_ADAPTERS,
   type Catalog,
-  DEFAULT_ASYNC_TIMEOUT_SECONDS,
   type FulfilmentSystem,
   isAsynchronousInterface,
   type SystemInterface,
