@@ -402,13 +402,21 @@ describe('integration procedures through the callout machinery', () => {
       assert.equal(received.get(`${id}.${key}.${step}`), 1, `${step} was sent once`);
   });
 
+  /** The telephony platform's job for an order (its external id), and how many times it was asked to create one. */
+  const telephonyJob = (externalId: string) =>
+    sb.systems.telephony.jobs.find((j) => j.orderId === externalId);
+  const jobsCreated = (externalId: string) =>
+    sb.systems.telephony.requests.filter(
+      (r) => r.method === 'POST' && (r.body as { orderId?: string }).orderId === externalId,
+    ).length;
+
   it('polls a step whose system cannot call back, and goes on with what the poll that found it done said', async () => {
     const key = 'voice-job.job.1';
     sb.systems.telephony.pollsUntilDone = 2;
     const id = await submit('procedure-polled', [], 'voice-job');
 
     const done = await waitFor(id, 'Completed', key);
-    const job = sb.systems.telephony.jobs.find((j) => j.orderId === 'procedure-polled');
+    const job = telephonyJob('procedure-polled');
     assert.ok(job, 'the job was created');
     assert.equal(job.polls, 2, 'polled until done');
     assert.deepEqual(done.attributes, { circuit: `CCT-${job.jobId.slice(4)}`, polledStatus: 'COMPLETE' });
@@ -416,20 +424,14 @@ describe('integration procedures through the callout machinery', () => {
       done.history?.some((h) => h.reason.includes(`polling /jobs/${job.jobId} for its status`)),
       JSON.stringify(done.history),
     );
-    assert.equal(
-      sb.systems.telephony.requests.filter(
-        (r) => r.method === 'POST' && (r.body as { orderId?: string }).orderId === 'procedure-polled',
-      ).length,
-      1,
-      'the job was created once',
-    );
+    assert.equal(jobsCreated('procedure-polled'), 1, 'the job was created once');
   });
 
   it('holds a polled step while its system is Down and, released, polls on without creating its job again', async () => {
     const key = 'voice-job.job.1';
     sb.systems.telephony.pollsUntilDone = 3;
     const id = await submit('procedure-polled-held', [], 'voice-job');
-    const jobOf = () => sb.systems.telephony.jobs.find((j) => j.orderId === 'procedure-polled-held');
+    const jobOf = () => telephonyJob('procedure-polled-held');
     await eventually(async () => ((jobOf()?.polls ?? 0) >= 1 ? true : undefined), 30_000, 'a first poll');
     const setTelephony = async (state: 'Up' | 'Down', reason: string) => {
       const answer = await sb.call('PUT', '/admin/systems/telephony/state', { state, reason });
@@ -446,13 +448,7 @@ describe('integration procedures through the callout machinery', () => {
     const job = jobOf();
     assert.equal(job?.polls, 3, 'polled on until done');
     assert.equal(done.attributes?.circuit, `CCT-${job?.jobId.slice(4)}`);
-    assert.equal(
-      sb.systems.telephony.requests.filter(
-        (r) => r.method === 'POST' && (r.body as { orderId?: string }).orderId === 'procedure-polled-held',
-      ).length,
-      1,
-      'the job was created once',
-    );
+    assert.equal(jobsCreated('procedure-polled-held'), 1, 'the job was created once');
   });
 
   it('waits for the callback of a callout through an asynchronous custom adapter, and completes with it', async () => {
