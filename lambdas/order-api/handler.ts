@@ -7,6 +7,7 @@ import { listPosition } from '../adapters/order-records';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
+import { parseFields, selectFields } from '../domain/field-selection';
 import type { OrderRecord, OrderState } from '../domain/orchestration';
 import { TMF622_BASE_PATH, toProductOrder } from '../domain/order-view';
 import { MAX_ORDER_BYTES, productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
@@ -57,9 +58,14 @@ const listQuerySchema = z
   .object({
     state: z.enum(PRODUCT_ORDER_STATES).optional(),
     'externalId.id': z.string().min(1).max(200).optional(),
+    /** TMF630 attribute selection (domain/field-selection.ts). */
+    fields: z.string().max(2000).optional(),
     ...pagingQuery,
   })
   .strict();
+
+/** GET of one order takes only the attribute selection. */
+const readQuerySchema = z.object({ fields: z.string().max(2000).optional() }).strict();
 
 /**
  * The most one page's JSON may weigh: orders stop before it is passed and the rest follow on the next
@@ -106,6 +112,7 @@ export async function handleOrderApi(
       requireRole(caller, 'submitter', 'reader', 'operator');
       const query = parseWith(listQuerySchema, event.queryStringParameters ?? {});
       const { limit, state } = query;
+      const fields = parseFields(query.fields);
       const externalId = query['externalId.id'];
       const after = query.after === undefined ? undefined : decodeCursor(query.after);
       const page = await deps.store.listOrders({
@@ -122,22 +129,25 @@ export async function handleOrderApi(
         const nextQuery = new URLSearchParams({
           ...(state ? { state } : {}),
           ...(externalId ? { 'externalId.id': externalId } : {}),
+          ...(query.fields !== undefined ? { fields: query.fields } : {}),
           limit: String(limit),
           after: encodeCursor(next),
         });
         headers.link = `<${TMF622_BASE_PATH}/productOrder?${nextQuery}>; rel="next"`;
       }
-      return json(200, views, headers);
+      return json(200, fields ? views.map((view) => selectFields(view, fields)) : views, headers);
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder/{id}`) {
       requireRole(caller, 'submitter', 'reader', 'operator');
       const id = pathId(event.pathParameters?.id, 'id');
+      const fields = parseFields(parseWith(readQuerySchema, event.queryStringParameters ?? {}).fields);
       const aggregate = await deps.store.getAggregate(id);
       // Another submitter's order is answered as one that does not exist: its id tells nothing.
       if (!aggregate || !maySeeOrder(caller, aggregate.order)) {
         throw new NotFoundError(`no productOrder with id "${id}"`);
       }
-      return json(200, toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context));
+      const view = toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context);
+      return json(200, fields ? selectFields(view, fields) : view);
     }
     if (route === `PATCH ${TMF622_BASE_PATH}/productOrder/{id}`) {
       requireRole(caller, 'submitter', 'operator');

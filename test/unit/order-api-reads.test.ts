@@ -205,3 +205,70 @@ describe('the order API: listing a page at a time', () => {
 function timeOf(n: number): string {
   return new Date(Date.parse('2025-03-01T09:00:00.000Z') + n * 60_000).toISOString().slice(11);
 }
+
+describe('the order API: TMF630 attribute selection (fields)', () => {
+  const LINE = {
+    id: '1',
+    action: 'add',
+    productOffering: { id: 'dsl-broadband' },
+    product: { productCharacteristic: [{ name: 'bandwidth', value: 100 }] },
+  };
+
+  it('answers each listed order with only the attributes asked for, besides id, href and @type, and keeps the selection on the next page', async () => {
+    const { deps } = await withOrders(3, { externalId: [{ id: 'crm-7' }], productOrderItem: [LINE] });
+
+    const list = await handleOrderApi(
+      deps,
+      get(`${BASE}/productOrder`, 'operator', { fields: 'state, productOrderItem.id', limit: '2' }),
+    );
+
+    assert.equal(list.statusCode, 200, list.body);
+    const orders = JSON.parse(String(list.body)) as Record<string, unknown>[];
+    assert.equal(orders.length, 2);
+    for (const order of orders) {
+      assert.deepEqual(Object.keys(order).sort(), ['@type', 'href', 'id', 'productOrderItem', 'state']);
+      assert.deepEqual(order.productOrderItem, [{ id: '1' }]);
+      assert.equal(order.state, 'inProgress');
+    }
+    assert.match(String(list.headers?.link), /fields=state%2C\+productOrderItem\.id/);
+  });
+
+  it('reads one order with the attributes asked for; a name it does not have selects nothing', async () => {
+    const { deps } = await withOrders(1, { externalId: [{ id: 'crm-7' }], productOrderItem: [LINE] });
+
+    const one = await handleOrderApi(
+      deps,
+      get(`${BASE}/productOrder/o-0`, 'operator', { fields: 'externalId,noSuchAttribute' }),
+    );
+
+    assert.equal(one.statusCode, 200, one.body);
+    const order = JSON.parse(String(one.body)) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(order).sort(), ['@type', 'externalId', 'href', 'id']);
+  });
+
+  for (const [what, fields] of [
+    ['an empty name', 'state,,id'],
+    ['a name with a space in it', 'state, order date'],
+    ['a dangling dot', 'productOrderItem.'],
+    ['more than 50 names', Array.from({ length: 51 }, (_, i) => `a${i}`).join(',')],
+  ] as [string, string][]) {
+    it(`refuses ${what} with 400 naming fields`, async () => {
+      const { deps } = await withOrders(1);
+      for (const path of [`${BASE}/productOrder`, `${BASE}/productOrder/o-0`]) {
+        const answer = await handleOrderApi(deps, get(path, 'operator', { fields }));
+        assert.equal(answer.statusCode, 400, answer.body);
+        const problems = (JSON.parse(String(answer.body)) as { problems: { field: string }[] }).problems;
+        assert.deepEqual(
+          problems.map((p) => p.field),
+          ['fields'],
+        );
+      }
+    });
+  }
+
+  it('refuses any other query on one order, naming it', async () => {
+    const { deps } = await withOrders(1);
+    const answer = await handleOrderApi(deps, get(`${BASE}/productOrder/o-0`, 'operator', { state: 'held' }));
+    assert.equal(answer.statusCode, 400, answer.body);
+  });
+});
