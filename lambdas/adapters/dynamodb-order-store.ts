@@ -747,15 +747,16 @@ export class DynamoDbOrderStore implements OrderStore {
       return `#interim.#a${i} = :a${i}`;
     });
     const waiting = '#state = :running AND callbackNonce = :nonce';
+    const addToMap = () =>
+      this.conditionalUpdate({
+        Key: { pk: orderPk(orderId), sk: itemSk(key) },
+        UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :at`,
+        ConditionExpression: `${waiting} AND attribute_exists(#interim)`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      });
     // The map is made by the first update that has something to keep; later ones add to it.
-    const added = await this.conditionalUpdate({
-      Key: { pk: orderPk(orderId), sk: itemSk(key) },
-      UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :at`,
-      ConditionExpression: `${waiting} AND attribute_exists(#interim)`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
-    if (added) return;
+    if (await addToMap()) return;
     const made = await this.conditionalUpdate({
       Key: { pk: orderPk(orderId), sk: itemSk(key) },
       UpdateExpression: 'SET #interim = :all, updatedAt = :at',
@@ -764,14 +765,7 @@ export class DynamoDbOrderStore implements OrderStore {
       ExpressionAttributeValues: { ':running': 'Running', ':nonce': nonce, ':at': at, ':all': attributes },
     });
     // Another update made the map between the two writes: add to it.
-    if (!made)
-      await this.conditionalUpdate({
-        Key: { pk: orderPk(orderId), sk: itemSk(key) },
-        UpdateExpression: `SET ${sets.join(', ')}, updatedAt = :at`,
-        ConditionExpression: `${waiting} AND attribute_exists(#interim)`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      });
+    if (!made) await addToMap();
   }
 
   /**
