@@ -1,11 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
 import { DynamoDbCancellationStore } from '../adapters/dynamodb-cancellation-store';
 import { DynamoDbListenerStore } from '../adapters/dynamodb-listener-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { listPosition } from '../adapters/order-records';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
+import { productOrderListQuery, productOrderReadQuery } from '../contract/orders';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import { parseFields, selectFields } from '../domain/field-selection';
 import type { OrderRecord, OrderState } from '../domain/orchestration';
@@ -25,7 +25,7 @@ import { amendOrder } from '../use-cases/amend-order';
 import type { RequestCancellationDeps } from '../use-cases/cancel-order';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
 import { handleCancellationRoute } from './cancellations';
-import { decodeCursor, encodeCursor, pagingQuery } from './cursor';
+import { decodeCursor, encodeCursor } from './cursor';
 import { type HubDeps, handleHubRoute } from './hub';
 
 export { decodeCursor, encodeCursor };
@@ -33,39 +33,6 @@ export { decodeCursor, encodeCursor };
 export interface OrderApiDeps extends SubmitOrderDeps, RequestCancellationDeps, HubDeps {
   store: OrderStore;
 }
-
-const PRODUCT_ORDER_STATES = [
-  'acknowledged',
-  'rejected',
-  'pending',
-  'held',
-  'inProgress',
-  'cancelled',
-  'completed',
-  'failed',
-  'partial',
-  'assessingCancellation',
-  'pendingCancellation',
-  'draft',
-  'inProgress.accepted',
-] as const;
-
-/**
- * TMF622 list query: filtering by state and by external id (a TMF630 attribute filter,
- * `externalId.id=…`), and paging (cursor.ts: pagingQuery). Any other parameter is refused.
- */
-const listQuerySchema = z
-  .object({
-    state: z.enum(PRODUCT_ORDER_STATES).optional(),
-    'externalId.id': z.string().min(1).max(200).optional(),
-    /** TMF630 attribute selection (domain/field-selection.ts). */
-    fields: z.string().max(2000).optional(),
-    ...pagingQuery,
-  })
-  .strict();
-
-/** GET of one order takes only the attribute selection. */
-const readQuerySchema = z.object({ fields: z.string().max(2000).optional() }).strict();
 
 /**
  * The most one page's JSON may weigh: orders stop before it is passed and the rest follow on the next
@@ -110,7 +77,7 @@ export async function handleOrderApi(
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder`) {
       requireRole(caller, 'submitter', 'reader', 'operator');
-      const query = parseWith(listQuerySchema, event.queryStringParameters ?? {});
+      const query = parseWith(productOrderListQuery, event.queryStringParameters ?? {});
       const { limit, state } = query;
       const fields = parseFields(query.fields);
       const externalId = query['externalId.id'];
@@ -140,7 +107,7 @@ export async function handleOrderApi(
     if (route === `GET ${TMF622_BASE_PATH}/productOrder/{id}`) {
       requireRole(caller, 'submitter', 'reader', 'operator');
       const id = pathId(event.pathParameters?.id, 'id');
-      const fields = parseFields(parseWith(readQuerySchema, event.queryStringParameters ?? {}).fields);
+      const fields = parseFields(parseWith(productOrderReadQuery, event.queryStringParameters ?? {}).fields);
       const aggregate = await deps.store.getAggregate(id);
       // Another submitter's order is answered as one that does not exist: its id tells nothing.
       if (!aggregate || !maySeeOrder(caller, aggregate.order)) {
