@@ -144,10 +144,20 @@ export const productOrderView = named(
   'A TMF622 ProductOrder as Switchboard answers it: the order as submitted, every part typed, with its state',
 );
 
-/** An order answered with `fields`: the attributes asked for, and always its id, href and @type. */
+/**
+ * An order answered with `fields`: the attributes asked for, always its id, href and @type; each
+ * attribute answered is as in a whole ProductOrder.
+ */
 const productOrderSelection = named(
   'ProductOrderSelection',
-  z.looseObject({ '@type': z.literal('ProductOrder'), id: z.string(), href: z.string() }),
+  productOrderView.partial().extend({
+    '@type': z.literal('ProductOrder'),
+    id: z.string(),
+    href: z.string(),
+    productOrderItem: z.array(productOrderItemView.partial()).optional(),
+    productOrderErrorMessage: z.array(errorMessageView.partial()).optional(),
+    productOrderJeopardyAlert: z.array(jeopardyAlertView.partial()).optional(),
+  }),
   'A ProductOrder answered with `fields`: only the attributes named, besides id, href and @type',
 );
 
