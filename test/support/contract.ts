@@ -59,7 +59,7 @@ function problemsOf(schema: unknown, value: unknown, where: string): string[] {
   let validate = compiled.get(key);
   if (!validate) {
     // Schemas of parameters and answers refer to the components by `#/components/…` of the document.
-    validate = ajv.compile(rebase(schema));
+    validate = ajv.compile(rebase(schema) as object);
     compiled.set(key, validate);
   }
   if (validate(value)) return [];
