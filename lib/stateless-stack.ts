@@ -41,6 +41,7 @@ import { addOrderEvents } from './constructs/order-events';
 import { grantStopExecution, grantTaskAnswers, PlanStateMachine } from './constructs/plan-state-machine';
 import type { QueueWithDlq } from './constructs/queue-with-dlq';
 import { type FunctionTelemetry, SwitchboardFunction } from './constructs/switchboard-function';
+import { switchboardOpenApi } from './openapi';
 
 export interface StatelessStackProps extends StackProps {
   catalog: Catalog;
@@ -511,6 +512,7 @@ export class StatelessStack extends Stack {
     const operatorConsole = new OperatorConsole(this, 'Console', {
       httpApi: this.api.httpApi,
       identity: props.identity,
+      apiDocument: switchboardOpenApi(),
     });
     this.api.addRoutes({
       orderApi,

@@ -34,6 +34,22 @@ interface ThrottleSettings {
   ThrottlingBurstLimit?: number;
 }
 
+/** One request to a route of the API and its answer, as they passed the gateway. */
+export interface ApiExchange {
+  /** `METHOD /path/{param}`, the route it matched. */
+  routeKey: string;
+  pathParameters?: Record<string, string>;
+  query?: Record<string, string>;
+  /** Lower-case names. */
+  requestHeaders?: Record<string, string>;
+  /** The body as sent, if any. */
+  requestBody?: string;
+  status: number;
+  /** Lower-case names. */
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 const TOO_MANY_REQUESTS: APIGatewayProxyStructuredResultV2 = {
   statusCode: 429,
   body: JSON.stringify({ message: 'Too Many Requests' }),
@@ -67,6 +83,8 @@ export class LocalApiGateway {
     private readonly distribution?: LocalDistribution,
     /** The functions' metrics, read and reset at `/local/metrics` (local only: no token, not billed). */
     private readonly metrics?: LocalMetrics,
+    /** Told of every request to a route and its answer (the end-to-end tests check them against the API's document). */
+    private readonly observe?: (exchange: ApiExchange) => void,
   ) {
     this.tokens = new Map(identities.map((identity) => [identity.token, identity]));
     const authorizers = new Map<string, JwtAuthorizer>();
@@ -218,6 +236,39 @@ export class LocalApiGateway {
     const key = route?.routeKey ?? '-';
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     if (!route) return { statusCode: 404, body: JSON.stringify({ message: 'Not Found' }) };
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const seen: Partial<ApiExchange> = {};
+    const result = await this.pass(route, req, url, headers, seen);
+    if (this.observe) {
+      const body = result.body ?? '';
+      this.observe({
+        ...seen,
+        routeKey: route.routeKey,
+        query: Object.fromEntries(url.searchParams),
+        requestHeaders: headers,
+        status: result.statusCode ?? 200,
+        headers: Object.fromEntries(
+          Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
+        ),
+        body: result.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body,
+      });
+    }
+    return result;
+  }
+
+  /** Everything API Gateway does with a request for a route: throttle, authorize, read, invoke. */
+  private async pass(
+    route: Route,
+    req: IncomingMessage,
+    url: URL,
+    headers: Record<string, string>,
+    seen: Partial<ApiExchange>,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
+    const method = req.method ?? 'GET';
+    const key = route.routeKey;
     if (route.throttle && !route.throttle.take()) {
       this.throttled.set(key, (this.throttled.get(key) ?? 0) + 1);
       return TOO_MANY_REQUESTS;
@@ -243,10 +294,8 @@ export class LocalApiGateway {
       // A malformed percent-escape never reaches an integration.
       return { statusCode: 400, body: JSON.stringify({ message: 'Bad Request' }) };
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
-    }
+    seen.pathParameters = pathParameters;
+    if (body.length > 0) seen.requestBody = body;
     const now = new Date();
     const event: APIGatewayProxyEventV2 = {
       version: '2.0',

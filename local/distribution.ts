@@ -83,7 +83,7 @@ export class LocalDistribution {
     if (method !== 'GET' && method !== 'HEAD') return undefined;
     const console = this.deployments.find((d) => d.prefix !== '' && path === `/${d.prefix.slice(0, -1)}`);
     if (path === '/' || console) {
-      const target = `/${(console ?? this.deployments[0])?.prefix ?? ''}`;
+      const target = `/${(console ?? this.deployments.find((d) => d.prefix !== ''))?.prefix ?? ''}`;
       return { status: 302, headers: { location: target }, body: Buffer.alloc(0) };
     }
     for (const deployed of this.deployments) {
@@ -92,10 +92,11 @@ export class LocalDistribution {
       try {
         key = decodeURIComponent(path.slice(deployed.prefix.length + 1)) || 'index.html';
       } catch {
+        if (deployed.prefix === '') continue;
         return json({ message: `the path ${path} is not a valid URL path` }, 400);
       }
       const name = key.endsWith('/') ? `${key}index.html` : key;
-      if (name === 'config.json') return json({ signIn: { kind: 'token' } });
+      if (deployed.prefix !== '' && name === 'config.json') return json({ signIn: { kind: 'token' } });
       for (const folder of [...deployed.folders].reverse()) {
         const file = resolve(folder, normalize(name));
         if (!file.startsWith(folder + sep) || !existsSync(file) || !statSync(file).isFile()) continue;
@@ -109,6 +110,9 @@ export class LocalDistribution {
           body: readFileSync(file),
         };
       }
+      // Files at the bucket's root (the API's document) are served, and nothing else: every other path
+      // here is the API's (on AWS the distribution forwards only the API's patterns; S3 would answer the rest).
+      if (deployed.prefix === '') continue;
       // S3 through origin access control answers a missing key with 403, which CloudFront passes on.
       return json({ message: `no ${deployed.prefix}${name} in the bucket` }, 403);
     }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EXECUTION_STATUS_CHANGE, STEP_FUNCTIONS_SOURCE } from '../lambdas/shared/plan-run-events';
-import { LocalApiGateway } from './api-gateway';
+import { type ApiExchange, LocalApiGateway } from './api-gateway';
 import { LocalAsyncInvocations } from './async-invocations';
 import { LocalDeployment } from './cloud-assembly';
 import { deployCustomResources } from './custom-resources';
@@ -37,6 +37,8 @@ export interface LocalRuntimeOptions {
   log?: (line: string) => void;
   /** Counts every AWS request the functions and the runtime make (the benchmark's cost model); adds a hop. */
   meter?: boolean;
+  /** Told of every request to a route of the API and its answer. */
+  observeApi?: (exchange: ApiExchange) => void;
 }
 
 export interface LocalRuntime {
@@ -218,6 +220,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
       new LocalDistribution(deployment),
       metrics,
+      options.observeApi,
     );
     await api.start(port, host);
     stops.push(() => api.stop());

@@ -53,6 +53,9 @@ function App({ session }: { session: Session }) {
           <NavLink route={route} to={{ page: 'retry-rules' }} pages={['retry-rules']} label="Retry rules" />
           <NavLink route={route} to={{ page: 'listeners' }} pages={['listeners']} label="Listeners" />
         </nav>
+        <a class="api-reference" href="/openapi.json" target="_blank" rel="noopener">
+          API reference
+        </a>
         <button type="button" class="sign-out" onClick={() => session.signOut()}>
           Sign out
         </button>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaLocationOf } from '../domain/schema-location';
 import { named } from './route';
 
 /**
@@ -35,6 +36,10 @@ export const errorSchema = named(
         .array(problemSchema)
         .optional()
         .describe('Switchboard extension: every problem of the request by field (400, 412, 428)'),
+      '@schemaLocation': z
+        .literal(schemaLocationOf('Error'))
+        .optional()
+        .describe('Where `problems` is defined (this schema), answered with it'),
     })
     .strict(),
   'TMF630 error, with Switchboard’s `problems` extension',

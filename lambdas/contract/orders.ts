@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TMF622_BASE_PATH } from '../domain/order-view';
 import { ITEM_ACTIONS, productOrderCreateSchema } from '../domain/product-order';
+import { schemaLocationOf } from '../domain/schema-location';
 import { pagingQuery } from '../order-api/cursor';
 import { LOCATION_HEADER, named, PAGING_HEADERS, pathIdParam, type RouteContract, route } from './route';
 
@@ -134,6 +135,10 @@ export const productOrderView = named(
     productOrderItem: z.array(productOrderItemView),
     productOrderErrorMessage: z.array(errorMessageView).optional(),
     productOrderJeopardyAlert: z.array(jeopardyAlertView).optional(),
+    '@schemaLocation': z
+      .literal(schemaLocationOf('ProductOrder'))
+      .optional()
+      .describe('Where `fulfilmentAttributes` is defined (this schema), answered with it'),
     fulfilmentAttributes: z
       .record(z.string(), z.json())
       .optional()

@@ -1,4 +1,5 @@
 import type { ItemRecord, Jeopardy, OrderContext, OrderRecord } from './orchestration';
+import { schemaLocationOf } from './schema-location';
 
 export const TMF622_BASE_PATH = '/tmf-api/productOrderingManagement/v5';
 
@@ -68,7 +69,10 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
     ...errorMessagesOf(order.id, items),
     ...(order.expectedCompletionDate ? { expectedCompletionDate: order.expectedCompletionDate } : {}),
     ...(order.jeopardy ? { productOrderJeopardyAlert: [jeopardyAlertOf(order.id, order.jeopardy)] } : {}),
-    ...(context ? { fulfilmentAttributes: context } : {}),
+    // An extension of the resource, so the answer names the schema that defines it (TMF630).
+    ...(context
+      ? { fulfilmentAttributes: context, '@schemaLocation': schemaLocationOf('ProductOrder') }
+      : {}),
   };
 }
 

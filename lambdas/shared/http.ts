@@ -12,6 +12,7 @@ import {
   ValidationError,
 } from '../domain/errors';
 import { MAX_JSON_DEPTH, tooDeep } from '../domain/json-depth';
+import { schemaLocationOf } from '../domain/schema-location';
 import { describeError, logger } from './logger';
 
 /** The most a request body may hold. */
@@ -37,7 +38,8 @@ function errorBody(status: number, reason: string, message: string, problems?: P
     reason,
     message,
     status: String(status),
-    ...(problems ? { problems } : {}),
+    // `problems` extends TMF630's Error: the answer names the schema that defines it.
+    ...(problems ? { problems, '@schemaLocation': schemaLocationOf('Error') } : {}),
   };
 }
 

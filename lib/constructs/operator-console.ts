@@ -39,6 +39,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { buildConsole, CONSOLE_DIR } from '../../console/build';
+import { API_DOCUMENT_PATH } from '../../lambdas/domain/schema-location';
 import { consoleContentSecurityPolicy } from './console-policy';
 import type { SwitchboardIdentity } from './identity';
 
@@ -51,6 +52,8 @@ export const API_PATH_PATTERNS = ['/admin/*', '/orchestration/*', '/tmf-api/*'] 
 export interface OperatorConsoleProps {
   httpApi: HttpApi;
   identity: SwitchboardIdentity;
+  /** The API's OpenAPI document, published at the distribution's `/openapi.json`. */
+  apiDocument: object;
 }
 
 /**
@@ -167,6 +170,11 @@ export class OperatorConsole extends Construct {
         },
       },
     });
+    // The deployments' provider (one function for both) logs here, expiring as every other function's do.
+    const deployLogs = new LogGroup(this, 'DeployLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     new BucketDeployment(this, 'Deploy', {
       sources: [
         Source.bucket(files.bucket, files.s3ObjectKey),
@@ -184,14 +192,26 @@ export class OperatorConsole extends Construct {
       distribution: this.distribution,
       distributionPaths: [`${CONSOLE_PATH}*`],
       memoryLimit: 512,
-      // Its provider's logs expire as every other function's do.
-      logGroup: new LogGroup(this, 'DeployLogs', {
-        retention: RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup: deployLogs,
+    });
+
+    // The API's reference beside the console, at the distribution's root: a deployment of its own that
+    // leaves the rest of the bucket alone (the console's deployment prunes only under its prefix).
+    new BucketDeployment(this, 'ApiDocument', {
+      sources: [Source.jsonData(API_DOCUMENT_PATH.slice(1), props.apiDocument)],
+      destinationBucket: bucket,
+      prune: false,
+      distribution: this.distribution,
+      distributionPaths: [API_DOCUMENT_PATH],
+      memoryLimit: 512,
+      logGroup: deployLogs,
     });
 
     new CfnOutput(this, 'Url', { value: consoleUrl, description: 'The operator console' });
+    new CfnOutput(this, 'ApiDocumentUrl', {
+      value: `https://${this.distribution.distributionDomainName}${API_DOCUMENT_PATH}`,
+      description: "The API's OpenAPI 3.1 document",
+    });
     acknowledgeFindings(bucket, this.distribution, Stack.of(this));
   }
 }

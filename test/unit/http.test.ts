@@ -131,6 +131,8 @@ describe('errorResponse', () => {
       message: 'productOrderItem.0.action: invalid; externalId: too long',
       status: '400',
       problems,
+      // The extension is named, as TMF630 asks.
+      '@schemaLocation': '/openapi.json#/components/schemas/Error',
     });
   });
 

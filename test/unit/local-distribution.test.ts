@@ -6,7 +6,10 @@ import { describe, it } from 'node:test';
 import type { LocalDeployment } from '../../local/cloud-assembly';
 import { LocalDistribution } from '../../local/distribution';
 
-/** An assembly with one BucketDeployment of a built console and a config.json with deploy-time markers. */
+/**
+ * An assembly with a BucketDeployment of a built console and a config.json with deploy-time markers, and
+ * one of the API's document at the bucket's root (listed first, as the template may list it).
+ */
 function assembly(): LocalDeployment {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-distribution-'));
   mkdirSync(join(dir, 'asset.app'));
@@ -17,6 +20,8 @@ function assembly(): LocalDeployment {
     join(dir, 'asset.config', 'config.json'),
     '{"signIn":{"kind":"cognito","domain":"<<marker:0>>"}}',
   );
+  mkdirSync(join(dir, 'asset.document'));
+  writeFileSync(join(dir, 'asset.document', 'openapi.json'), '{"openapi":"3.1.0"}');
   writeFileSync(join(dir, 'secret.txt'), 'not to be served');
   const asset = (path: string) => ({
     source: { path, packaging: 'zip' },
@@ -24,7 +29,9 @@ function assembly(): LocalDeployment {
   });
   writeFileSync(
     join(dir, 'Stack.assets.json'),
-    JSON.stringify({ files: { app: asset('asset.app'), config: asset('asset.config') } }),
+    JSON.stringify({
+      files: { app: asset('asset.app'), config: asset('asset.config'), document: asset('asset.document') },
+    }),
   );
   const resource = {
     logicalId: 'Deploy',
@@ -35,9 +42,14 @@ function assembly(): LocalDeployment {
       DestinationBucketKeyPrefix: 'console',
     },
   };
+  const document = {
+    logicalId: 'ApiDocument',
+    stackName: 'Stack',
+    properties: { SourceObjectKeys: ['asset.document.zip'], SourceMarkers: [{}], Prune: false },
+  };
   return {
     assemblyDir: dir,
-    ofType: (type: string) => (type === 'Custom::CDKBucketDeployment' ? [resource] : []),
+    ofType: (type: string) => (type === 'Custom::CDKBucketDeployment' ? [document, resource] : []),
     resolve: (value: unknown) => value,
   } as unknown as LocalDeployment;
 }
@@ -72,6 +84,15 @@ describe('LocalDistribution: the console as CloudFront and S3 serve it', () => {
     assert.equal(distribution.answer('GET', '/console/nope.js')?.status, 403);
     for (const path of ['/console/../secret.txt', '/console/%2e%2e/secret.txt', '/console/..%2fsecret.txt'])
       assert.equal(distribution.answer('GET', path)?.status, 403, path);
+  });
+
+  it("serves the API's document at the root, and only the files deployed there", () => {
+    const document = distribution.answer('GET', '/openapi.json');
+    assert.equal(document?.status, 200);
+    assert.equal(document?.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(text(document) ?? ''), { openapi: '3.1.0' });
+    for (const path of ['/config.json', '/tmf-api/productOrderingManagement/v5/productOrder', '/admin/%zz'])
+      assert.equal(distribution.answer('GET', path), undefined, path);
   });
 
   it('answers a path that cannot be decoded 400 rather than throwing', () => {
