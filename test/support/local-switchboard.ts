@@ -20,6 +20,7 @@ import {
   startDemoSystems,
 } from '../../simulators/demo-systems';
 import type { SimulatedSystem } from '../../simulators/simulated-system';
+import { ContractWatch } from './contract-watch';
 
 export interface TestSwitchboard {
   runtime: LocalRuntime;
@@ -41,6 +42,8 @@ export interface TestSwitchboard {
   token(role: string): string;
   /** What has been written: records in the orders table and plan executions started, on every plan. */
   writes(): Promise<{ records: number; executions: number }>;
+  /** Checks every request and answer against the API's document and TMF622's (contract-watch.ts). */
+  contract: ContractWatch;
   /** Stops the runtime, keeping its data, and starts it again on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -92,6 +95,9 @@ const running = new Set<TestSwitchboard>();
 // A test that fails (a timeout included) prints what the runtimes were doing: on a CI machine that is
 // the only view of a run that went wrong.
 afterEach((t) => {
+  // What the test's requests and answers did against the API's documents fails the test that made them.
+  const outside = [...running].flatMap((sb) => sb.contract.take());
+  if (outside.length > 0) throw new ContractBroken(t.name, outside);
   // `passed` is on the context at run time (Node ≥ 21.7) but not yet in @types/node.
   if ((t as { passed?: boolean }).passed !== false) return;
   for (const sb of running) {
@@ -100,6 +106,15 @@ afterEach((t) => {
     for (const line of tail) console.log(line);
   }
 });
+
+/** Requests or answers of a test that the API's document, or TMF622's, does not allow. */
+class ContractBroken extends Error {
+  constructor(test: string, problems: string[]) {
+    super(
+      `"${test}": the API answered outside its documents (docs/api.md#the-contract):\n${problems.join('\n')}`,
+    );
+  }
+}
 
 export async function startTestSwitchboard(options: TestSwitchboardOptions = {}): Promise<TestSwitchboard> {
   const credentials = demoCredentials();
@@ -168,6 +183,7 @@ async function startAround(
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-data-'));
   writeDefaultSecrets(dataDir, { ...credentials });
   const logs: string[] = [];
+  const contract = new ContractWatch();
   const start = (port = 0) =>
     startLocalRuntime({
       assemblyDir,
@@ -175,6 +191,7 @@ async function startAround(
       port,
       dynamoDb: options.dynamoDb,
       log: (line) => logs.push(line),
+      observeApi: contract.observe,
     });
   const handle: TestSwitchboard = {
     runtime: await start(),
@@ -184,6 +201,7 @@ async function startAround(
     assemblyDir,
     dataDir,
     logs,
+    contract,
     token(role) {
       const { identities } = handle.runtime;
       const identity =
@@ -259,6 +277,9 @@ async function startAround(
         rmSync(dataDir, { recursive: true, force: true });
         rmSync(assemblyDir, { recursive: true, force: true });
       }
+      // Exchanges after the suite's last test (its teardown's) are held to the documents too.
+      const outside = contract.take();
+      if (outside.length > 0) throw new ContractBroken('teardown', outside);
     },
   };
   running.add(handle);

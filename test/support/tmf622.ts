@@ -67,3 +67,154 @@ export function payloadSchemaOf(eventType: string): string {
     ? `${eventType.replace(/Event$/, '')}Payload`
     : `${eventType}Payload`;
 }
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * A request body as TMF622 would have it, once Switchboard's documented leniencies (docs/api.md,
+ * "Where Switchboard differs from TMF622") are undone: every `@type` a client may leave out where the
+ * schema allows one value is filled in, `externalId` given as a string (TMF622 v4) becomes the v5 list,
+ * and a reference named by `id` (as the specification's own examples do) is named by `entityId` too.
+ * Written here from the documentation, not taken from the server: what the server accepts beyond
+ * TMF622 must be exactly these, or the end-to-end check reports it.
+ */
+export function undoLeniencies(body: unknown, rootType: string): unknown {
+  if (!isObject(body)) return body;
+  const typed = (part: unknown, type: string): unknown =>
+    isObject(part) ? { '@type': type, ...part } : part;
+  const list = (owner: Json, field: string, map: (part: unknown) => unknown): Json =>
+    Array.isArray(owner[field]) ? { [field]: (owner[field] as unknown[]).map(map) } : {};
+  const reference = (ref: unknown, type: string): unknown =>
+    isObject(ref) ? { '@type': type, ...(ref.id !== undefined ? { entityId: ref.id } : {}), ...ref } : ref;
+  const price = (p: unknown): unknown =>
+    isObject(p)
+      ? {
+          '@type': 'OrderPrice',
+          ...p,
+          ...(isObject(p.price) ? { price: typed(p.price, 'Price') } : {}),
+          ...list(p, 'priceAlteration', (a) =>
+            isObject(a)
+              ? {
+                  ...(typed(a, 'PriceAlteration') as Json),
+                  ...(isObject(a.price) ? { price: typed(a.price, 'Price') } : {}),
+                }
+              : a,
+          ),
+        }
+      : p;
+  const characteristic = (c: unknown): unknown => (isObject(c) ? typed(c, characteristicTypeOf(c.value)) : c);
+  const product = (p: unknown): unknown =>
+    isObject(p)
+      ? {
+          '@type': Array.isArray(p.productCharacteristic) || p.id === undefined ? 'Product' : 'ProductRef',
+          ...(p.id !== undefined && !Array.isArray(p.productCharacteristic) ? { entityId: p.id } : {}),
+          ...p,
+          ...list(p, 'productCharacteristic', characteristic),
+        }
+      : p;
+  const line = (l: unknown): unknown =>
+    isObject(l)
+      ? {
+          '@type': 'ProductOrderItem',
+          ...l,
+          ...(l.productOffering !== undefined
+            ? { productOffering: reference(l.productOffering, 'ProductOfferingRef') }
+            : {}),
+          ...(l.product !== undefined ? { product: product(l.product) } : {}),
+          ...list(l, 'itemPrice', price),
+          ...list(l, 'itemTotalPrice', price),
+          ...list(l, 'note', (n) => typed(n, 'Note')),
+        }
+      : l;
+  return {
+    '@type': rootType,
+    ...body,
+    ...(typeof body.externalId === 'string'
+      ? { externalId: [{ '@type': 'ExternalIdentifier', id: body.externalId }] }
+      : list(body, 'externalId', (e) => typed(e, 'ExternalIdentifier'))),
+    ...list(body, 'productOrderItem', line),
+    ...list(body, 'orderTotalPrice', price),
+    ...list(body, 'note', (n) => typed(n, 'Note')),
+    ...(body.productOrder !== undefined
+      ? { productOrder: reference(body.productOrder, 'ProductOrderRef') }
+      : {}),
+  };
+}
+
+/** The Characteristic subtype a value's JSON type calls for. */
+function characteristicTypeOf(value: unknown): string {
+  if (typeof value === 'string') return 'StringCharacteristic';
+  if (typeof value === 'boolean') return 'BooleanCharacteristic';
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? 'IntegerCharacteristic' : 'NumberCharacteristic';
+  if (Array.isArray(value)) return 'ObjectArrayCharacteristic';
+  return isObject(value) ? 'ObjectCharacteristic' : 'Characteristic';
+}
+
+/** The TMF622 schemas of each TMF622 route's request (when it was carried out) and answer. */
+const TMF622_ROUTES: Record<string, { request?: string; answer: string }> = {
+  'POST /productOrder': { request: 'ProductOrder_FVO', answer: 'ProductOrder' },
+  'GET /productOrder': { answer: 'ProductOrder' },
+  'GET /productOrder/{id}': { answer: 'ProductOrder' },
+  'PATCH /productOrder/{id}': { request: 'ProductOrder_MVO', answer: 'ProductOrder' },
+  'POST /cancelProductOrder': { request: 'CancelProductOrder_FVO', answer: 'CancelProductOrder' },
+  'GET /cancelProductOrder': { answer: 'CancelProductOrder' },
+  'GET /cancelProductOrder/{id}': { answer: 'CancelProductOrder' },
+  'POST /hub': { request: 'Hub_FVO', answer: 'Hub' },
+  'GET /hub': { answer: 'Hub' },
+  'GET /hub/{id}': { answer: 'Hub' },
+};
+
+const TMF622_BASE = '/tmf-api/productOrderingManagement/v5';
+
+/**
+ * What is wrong, by the TMF622 v5 document, with a TMF622 route's exchange: the request it carried out
+ * (once the documented leniencies are undone), and its answer — each resource answered, or the error.
+ * An answer cut down by `fields` is checked by the API's own document only: TMF630 selection drops what
+ * the resource's schema requires.
+ */
+export function tmf622ExchangeProblems(exchange: {
+  routeKey: string;
+  query?: Record<string, string>;
+  requestBody?: string;
+  status: number;
+  body?: string;
+}): string[] {
+  const [method = '', path = ''] = exchange.routeKey.split(' ');
+  if (!path.startsWith(TMF622_BASE)) return [];
+  const route = TMF622_ROUTES[`${method} ${path.slice(TMF622_BASE.length)}`];
+  if (!route) return [];
+  const problems: string[] = [];
+  const check = (schema: string, value: unknown, what: string) => {
+    problems.push(
+      ...tmf622Problems(schema, value).map((p) => `${exchange.routeKey} ${what} by TMF622 ${schema}: ${p}`),
+    );
+  };
+  const parse = (text: string | undefined): unknown => {
+    try {
+      return text ? JSON.parse(text) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const answer = parse(exchange.body);
+  if (exchange.status >= 400) {
+    if (isObject(answer) && answer['@type'] === 'Error') check('Error', answer, `${exchange.status} body`);
+    return problems;
+  }
+  if (route.request && exchange.status < 300) {
+    const rootType = route.request.replace(/_(FVO|MVO)$/, '');
+    check(route.request, undoLeniencies(parse(exchange.requestBody), rootType), 'request body');
+  }
+  if (exchange.status === 204 || exchange.query?.fields !== undefined) return problems;
+  const resources = Array.isArray(answer) ? answer : [answer];
+  for (const [n, resource] of resources.entries())
+    check(
+      route.answer,
+      resource,
+      Array.isArray(answer) ? `${exchange.status} body.${n}` : `${exchange.status} body`,
+    );
+  return problems;
+}

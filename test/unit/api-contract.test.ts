@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { answerProblems } from '../support/contract';
+import { answerProblems, exchangeProblems } from '../support/contract';
+import { tmf622ExchangeProblems } from '../support/tmf622';
 
 describe('the API contract checker', () => {
   it('finds nothing wrong with an answer the document allows, and names route, status and field otherwise', () => {
@@ -30,5 +31,68 @@ describe('the API contract checker', () => {
     assert.deepEqual(answerProblems(route, { statusCode: 418, body: '{}' }), [
       `${route}: answered 418, a status the document does not list`,
     ]);
+  });
+});
+
+describe('an exchange checked against both documents', () => {
+  const route = 'POST /tmf-api/productOrderingManagement/v5/productOrder';
+  const created = {
+    '@type': 'ProductOrder',
+    id: 'o1',
+    href: '/tmf-api/productOrderingManagement/v5/productOrder/o1',
+    state: 'acknowledged',
+    creationDate: '2026-12-07T09:30:00.000Z',
+    orderDate: '2026-12-07T09:30:00.000Z',
+    externalId: [{ '@type': 'ExternalIdentifier', id: 'crm-1' }],
+    productOrderItem: [
+      {
+        '@type': 'ProductOrderItem',
+        id: '1',
+        action: 'add',
+        productOffering: { '@type': 'ProductOfferingRef', id: 'dsl-broadband' },
+      },
+    ],
+  };
+  const exchange = (request: unknown) => ({
+    routeKey: route,
+    requestHeaders: { 'content-type': 'application/json' },
+    requestBody: JSON.stringify(request),
+    status: 201,
+    headers: { location: created.href, 'content-type': 'application/json' },
+    body: JSON.stringify(created),
+  });
+
+  it('takes an order that uses only the documented leniencies: no @type, externalId as a string, an offering by id', () => {
+    const lenient = {
+      externalId: 'crm-1',
+      productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'dsl-broadband' } }],
+    };
+    assert.deepEqual(exchangeProblems(exchange(lenient)), []);
+    assert.deepEqual(tmf622ExchangeProblems(exchange(lenient)), []);
+  });
+
+  it('reports an accepted order that TMF622 refuses for any other reason, naming the route and field', () => {
+    const problems = tmf622ExchangeProblems(
+      exchange({
+        productOrderItem: [{ id: '1', action: 'add', productOffering: { id: 'dsl-broadband' } }],
+        relatedParty: [{ role: 'customer' }],
+      }),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith(`${route} request body by TMF622 ProductOrder_FVO: /relatedParty/0`)),
+      problems.join('\n'),
+    );
+  });
+
+  it('reports an answer without its Location, and a request the document refuses that was carried out', () => {
+    const problems = exchangeProblems({
+      ...exchange({ productOrderItem: [] }),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.ok(problems.includes(`${route} 201: no location header`), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith(`${route} request body.productOrderItem:`)),
+      problems.join('\n'),
+    );
   });
 });
