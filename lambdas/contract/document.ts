@@ -64,7 +64,7 @@ export function openApiDocument(routes: readonly RouteContract[], info: Document
   };
   const schemas = Object.fromEntries(
     Object.entries(hoistShared(generated.schemas))
-      .map(([id, schema]) => [id, withoutKeys(schema, ['$schema', 'id'])] as const)
+      .map(([id, schema]) => [id, withoutKeys(schema, ['$schema', '$id', 'id'])] as const)
       .sort(([a], [b]) => a.localeCompare(b)),
   );
 
@@ -102,14 +102,17 @@ export function openApiDocument(routes: readonly RouteContract[], info: Document
       : {}),
     components: {
       schemas,
+      // The error answers some route gives (a linter refuses components nothing uses).
       responses: Object.fromEntries(
-        Object.values(ERROR_ANSWERS).map((answer) => [
-          answer.name,
-          {
-            description: answer.description,
-            content: { 'application/json': { schema: { $ref: SCHEMA_REF(idOf(answer.schema)) } } },
-          },
-        ]),
+        Object.entries(ERROR_ANSWERS)
+          .filter(([status]) => routes.some((r) => errorStatusesOf(r).includes(Number(status))))
+          .map(([, answer]) => [
+            answer.name,
+            {
+              description: answer.description,
+              content: { 'application/json': { schema: { $ref: SCHEMA_REF(idOf(answer.schema)) } } },
+            },
+          ]),
       ),
       securitySchemes: {
         bearer: {
@@ -152,8 +155,7 @@ function operation(r: RouteContract): Json {
   ];
   const responses: Record<string, Json> = {};
   for (const [status, answer] of Object.entries(r.answers)) if (answer) responses[status] = response(answer);
-  const errors = new Set<number>([...r.errors, ...(r.access === 'callback' ? [] : [401]), 429, 500]);
-  for (const status of [...errors].sort())
+  for (const status of errorStatusesOf(r))
     responses[String(status)] = {
       $ref: `#/components/responses/${ERROR_ANSWERS[status as keyof typeof ERROR_ANSWERS].name}`,
     };
@@ -219,6 +221,10 @@ function webhook(hook: WebhookContract): Json {
     },
   };
 }
+
+/** The error statuses a route may answer: its own, and the gateway's and the functions' on every route. */
+const errorStatusesOf = (r: RouteContract): number[] =>
+  [...new Set<number>([...r.errors, ...(r.access === 'callback' ? [] : [401]), 429, 500])].sort();
 
 function response(answer: AnswerContract): Json {
   return {
