@@ -334,7 +334,9 @@ function hoistShared(schemas: Record<string, Json>): Record<string, Json> {
   };
   const hoisted: Record<string, Json> = {};
   for (const [key, def] of Object.entries(defs)) hoisted[renamed.get(key) as string] = rewrite(def) as Json;
-  if (hoisted.JsonValue) hoisted.JsonValue = { description: 'Any JSON value', ...hoisted.JsonValue };
+  // In a JSON body, any JSON value is any value at all: the empty schema says so, and reads as `unknown`
+  // to a client generator (zod's recursive union defeats some generators' types).
+  if (hoisted.JsonValue) hoisted.JsonValue = { description: 'Any JSON value' };
   return { ...(rewrite(named) as Record<string, Json>), ...hoisted };
 }
 
