@@ -41,7 +41,8 @@ console.log(`created ${created.data.id}, ${created.data.state}`);
 
 const read = await client.GET(`${orders}/{id}`, { params: { path: { id: created.data.id } } });
 if (read.error) throw new Error(`not read: ${read.error.message}`);
-for (const line of read.data.productOrderItem ?? []) console.log(`line ${line.id}: ${line.state ?? 'not started'}`);
+for (const line of read.data.productOrderItem ?? [])
+  console.log(`line ${line.id}: ${line.state ?? 'not started'}`);
 
 const page = await client.GET(orders, { params: { query: { limit: 5, fields: 'state' } } });
 console.log(`${page.data?.length ?? 0} orders; next page: ${page.response.headers.get('link') ?? 'none'}`);
