@@ -12,6 +12,7 @@ import { ORDERS_WATCHED } from '../../lambdas/shared/order-table';
 import { buildApp } from '../../lib/app';
 import { CatalogError, type CatalogProblem } from '../../lib/catalog/load-catalog';
 import { CALLBACK_THROTTLE, DEFAULT_THROTTLE } from '../../lib/constructs/api';
+import { switchboardOpenApi } from '../../lib/openapi';
 import { CORRELATOR_MAX_CONCURRENCY, WORKER_MAX_CONCURRENCY } from '../../lib/stateless-stack';
 import { copyDemoCatalog } from '../../local/catalog-copy';
 import { projectContext } from '../../local/synthesize';
@@ -831,6 +832,45 @@ describe('the Switchboard CDK app', () => {
       StageName: '$default',
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
     });
+  });
+
+  it('declares in its OpenAPI document exactly the routes it deploys, each as its authorizer guards it', () => {
+    const document = switchboardOpenApi();
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).map(([method, operation]) => ({
+        key: `${method.toUpperCase()} ${path}`,
+        operation,
+      })),
+    );
+    const deployed = Object.values(stateless.findResources('AWS::ApiGatewayV2::Route'));
+    assert.deepEqual(
+      documented.map((d) => d.key).sort(),
+      deployed.map((r) => r.Properties.RouteKey as string).sort(),
+    );
+    for (const route of deployed) {
+      const { operation } = documented.find((d) => d.key === route.Properties.RouteKey) ?? {};
+      const bearer = JSON.stringify(operation?.security).includes('bearer');
+      assert.equal(
+        bearer,
+        route.Properties.AuthorizationType === 'JWT',
+        `${route.Properties.RouteKey}'s security`,
+      );
+    }
+  });
+
+  it('publishes the OpenAPI document at the console distribution’s /openapi.json, beside the console’s files', () => {
+    const deployments = Object.values(stateless.findResources('Custom::CDKBucketDeployment'));
+    assert.equal(deployments.length, 2);
+    const document = deployments.find((d) => d.Properties.DestinationBucketKeyPrefix === undefined);
+    assert.ok(document, 'a deployment at the bucket root');
+    // Never pruning: the console's own files live in the same bucket.
+    assert.equal(document.Properties.Prune, false);
+    assert.deepEqual(document.Properties.DistributionPaths, ['/openapi.json']);
+    const outputs = stateless.findOutputs('*');
+    assert.ok(
+      Object.values(outputs).some((o) => JSON.stringify(o.Value).includes('/openapi.json')),
+      'an output gives its URL',
+    );
   });
 
   it('puts the Cognito JWT authorizer in front of every route but the callbacks, which carry their own proof', () => {
