@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EXECUTION_STATUS_CHANGE, STEP_FUNCTIONS_SOURCE } from '../lambdas/shared/plan-run-events';
@@ -220,7 +220,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       log,
       new LocalDistribution(deployment),
       metrics,
-      options.observeApi,
+      options.observeApi ?? exchangeLog(),
     );
     await api.start(port, host);
     stops.push(() => api.stop());
@@ -290,4 +290,15 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * With `SWITCHBOARD_API_EXCHANGES=<file>`, every request to the API and its answer is appended to the
+ * file, one JSON line each: how the end-to-end tests check what a runtime in another process (the demo's)
+ * answered against the API's documents.
+ */
+function exchangeLog(): ((exchange: ApiExchange) => void) | undefined {
+  const file = process.env.SWITCHBOARD_API_EXCHANGES;
+  if (!file) return undefined;
+  return (exchange) => appendFileSync(file, `${JSON.stringify(exchange)}\n`);
 }

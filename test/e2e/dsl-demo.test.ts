@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ApiExchange } from '../../local/api-gateway';
 import { demoDslOrder } from '../../local/demo-orders';
+import { ContractWatch } from '../support/contract-watch';
 import { eventually, startTestSwitchboard, type TestSwitchboard } from '../support/local-switchboard';
 import { tmf622Problems } from '../support/tmf622';
 
@@ -241,11 +243,18 @@ describe('the DSL demo: three systems, three kinds of authentication, data and p
 /** Runs `npm run demo` (with `args`) in a fresh data folder: its exit code and everything it printed. */
 async function runDemo(args: string[]): Promise<{ code: number | null; output: string; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
-  return new Promise((resolve) => {
+  // Everything the demo asked of the API, held to the API's documents as every end-to-end test's is.
+  const exchanges = join(dataDir, 'api-exchanges.jsonl');
+  return new Promise((resolve, reject) => {
     // The V8 flags `npm run demo` runs with (see package.json): no exit-time deadlock of the process.
     const flags = ['--no-concurrent-sparkplug', '--no-concurrent-recompilation'];
     const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'local/demo.ts', ...args], {
-      env: { ...process.env, DEMO_DATA_DIR: dataDir, DEMO_LATENCY_MS: '5' },
+      env: {
+        ...process.env,
+        DEMO_DATA_DIR: dataDir,
+        DEMO_LATENCY_MS: '5',
+        SWITCHBOARD_API_EXCHANGES: exchanges,
+      },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -254,7 +263,15 @@ async function runDemo(args: string[]): Promise<{ code: number | null; output: s
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    child.on('close', (exit) => resolve({ code: exit, output, dataDir }));
+    child.on('close', (exit) => {
+      const watch = new ContractWatch();
+      const lines = existsSync(exchanges) ? readFileSync(exchanges, 'utf8').split('\n').filter(Boolean) : [];
+      for (const line of lines) watch.observe(JSON.parse(line) as ApiExchange);
+      const outside = watch.take();
+      if (outside.length > 0)
+        reject(new Error(`the demo's API answered outside its documents:\n${outside.join('\n')}`));
+      else resolve({ code: exit, output, dataDir });
+    });
   });
 }
 
