@@ -111,7 +111,7 @@ afterEach((t) => {
 class ContractBroken extends Error {
   constructor(test: string, problems: string[]) {
     super(
-      `"${test}": the API answered outside its documents (docs/api.md#the-contract):\n${problems.join('\n')}`,
+      `"${test}": the API answered outside its documents (docs/api.md#the-reference-openapijson):\n${problems.join('\n')}`,
     );
   }
 }
