@@ -27,6 +27,7 @@ const bearer = (role: string) => `-H 'Authorization: Bearer ${tokenOf(role)}'`;
 console.log(`
 Switchboard is running on ${runtime.apiUrl}
   operator console: ${runtime.apiUrl}/console/#token=${tokenOf('operator')}
+  API reference (OpenAPI 3.1): ${runtime.apiUrl}/openapi.json · the guide: docs/api.md
   DynamoDB: ${runtime.dynamoDbEngine} · SQS: fauxqs · Step Functions: aws-local-stepfunctions · data in .local/
   simulated systems: ${Object.entries(systems.urls)
     .map(([name, url]) => `${name} ${url}`)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ROUTES } from '../../lambdas/contract/routes';
 import { answerProblems, exchangeProblems } from '../support/contract';
 import { tmf622ExchangeProblems } from '../support/tmf622';
 
@@ -94,5 +95,22 @@ describe('an exchange checked against both documents', () => {
       problems.some((p) => p.startsWith(`${route} request body.productOrderItem:`)),
       problems.join('\n'),
     );
+  });
+});
+
+describe('the routes’ contracts', () => {
+  it('give examples that their own schemas take', () => {
+    for (const route of ROUTES) {
+      const where = `${route.method} ${route.path}`;
+      if (route.body?.example !== undefined) {
+        const parsed = route.body.schema.safeParse(route.body.example);
+        assert.ok(parsed.success, `${where} request example: ${parsed.error?.message}`);
+      }
+      for (const [status, answer] of Object.entries(route.answers)) {
+        if (answer?.example === undefined || !answer.schema) continue;
+        const parsed = answer.schema.safeParse(answer.example);
+        assert.ok(parsed.success, `${where} ${status} example: ${parsed.error?.message}`);
+      }
+    }
   });
 });
