@@ -1,12 +1,14 @@
 import { cancellationRoutes, cancellationTags } from './cancellations';
+import { hubRoutes, hubTags } from './hub';
 import { orderRoutes } from './orders';
 import type { RouteContract } from './route';
 
 /** Every route of the API, as the stack declares it (a CDK test keeps the two equal). */
-export const ROUTES: readonly RouteContract[] = [...orderRoutes, ...cancellationRoutes];
+export const ROUTES: readonly RouteContract[] = [...orderRoutes, ...cancellationRoutes, ...hubRoutes];
 
 /** The document's groups of routes, in the order it lists them. */
 export const TAGS = [
   { name: 'productOrder', description: 'TMF622 product orders: submit, list, read, amend' },
   ...cancellationTags,
+  ...hubTags,
 ];
