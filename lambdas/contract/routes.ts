@@ -1,3 +1,4 @@
+import { callbackRoutes, callbackTags } from './callbacks';
 import { cancellationRoutes, cancellationTags } from './cancellations';
 import { hubRoutes, hubTags } from './hub';
 import { orchestrationRoutes, orchestrationTags } from './orchestration';
@@ -10,6 +11,7 @@ export const ROUTES: readonly RouteContract[] = [
   ...cancellationRoutes,
   ...hubRoutes,
   ...orchestrationRoutes,
+  ...callbackRoutes,
 ];
 
 /** The document's groups of routes, in the order it lists them. */
@@ -18,4 +20,5 @@ export const TAGS = [
   ...cancellationTags,
   ...hubTags,
   ...orchestrationTags,
+  ...callbackTags,
 ];
