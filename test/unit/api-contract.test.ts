@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { answerProblems } from '../support/contract';
+import { ROUTES } from '../../lambdas/contract/routes';
+import { orderWebhooks } from '../../lambdas/contract/webhooks';
+import { switchboardOpenApi } from '../../lib/openapi';
+import { answerProblems, schemaProblems } from '../support/contract';
 
 describe('the API contract checker', () => {
   it('finds nothing wrong with an answer the document allows, and names route, status and field otherwise', () => {
@@ -30,5 +33,69 @@ describe('the API contract checker', () => {
     assert.deepEqual(answerProblems(route, { statusCode: 418, body: '{}' }), [
       `${route}: answered 418, a status the document does not list`,
     ]);
+  });
+});
+
+describe('the examples of the document', () => {
+  it('are each valid by the schema beside them, in the document and by the zod schema it was made from', () => {
+    const document = switchboardOpenApi();
+    const problems: string[] = [];
+    const check = (where: string, media: { schema?: { $ref?: string }; example?: unknown }) => {
+      const ref = media.schema?.$ref;
+      if (media.example === undefined || ref === undefined) return;
+      problems.push(
+        ...schemaProblems(ref.replace('#/components/schemas/', ''), media.example).map(
+          (p) => `${where}: ${p}`,
+        ),
+      );
+    };
+    type Operation = {
+      requestBody?: { content: Record<string, { schema?: { $ref?: string }; example?: unknown }> };
+      responses: Record<
+        string,
+        { content?: Record<string, { schema?: { $ref?: string }; example?: unknown }> }
+      >;
+    };
+    const operations = [
+      ...Object.entries(document.paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => [`${method} ${path}`, operation] as const),
+      ),
+      ...Object.entries((document.webhooks ?? {}) as Record<string, { post: unknown }>).map(
+        ([name, hook]) => [`webhook ${name}`, hook.post] as const,
+      ),
+    ];
+    let examples = 0;
+    for (const [where, operation] of operations as [string, Operation][]) {
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        examples += media.example === undefined ? 0 : 1;
+        check(`${where} request ${type}`, media);
+      }
+      for (const [status, answer] of Object.entries(operation.responses))
+        for (const media of Object.values(answer.content ?? {})) {
+          examples += media.example === undefined ? 0 : 1;
+          check(`${where} ${status}`, media);
+        }
+    }
+    for (const r of ROUTES) {
+      const zodChecks: [string, { safeParse: (v: unknown) => { success: boolean } }, unknown][] = [
+        [`${r.method} ${r.path} request`, r.body?.schema as never, r.body?.example],
+        ...Object.entries(r.answers).map(
+          ([status, answer]) =>
+            [`${r.method} ${r.path} ${status}`, answer?.schema as never, answer?.example] as [
+              string,
+              { safeParse: (v: unknown) => { success: boolean } },
+              unknown,
+            ],
+        ),
+      ];
+      for (const [where, schema, example] of zodChecks)
+        if (schema && example !== undefined && !schema.safeParse(example).success)
+          problems.push(`${where}: the example does not parse by its zod schema`);
+    }
+    for (const hook of orderWebhooks)
+      if (hook.example !== undefined && !hook.schema.safeParse(hook.example).success)
+        problems.push(`webhook ${hook.name}: the example does not parse by its zod schema`);
+    assert.deepEqual(problems, []);
+    assert.ok(examples >= 10, `only ${examples} examples`);
   });
 });
