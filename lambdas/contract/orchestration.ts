@@ -378,7 +378,7 @@ const EXAMPLE_FALLOUT_ITEM = {
     {
       at: '2026-12-07T09:30:01.420Z',
       state: 'FatallyFailed',
-      reason: 'HTTP 400 from inventory: no retry rule takes it',
+      reason: 'HTTP 400 from inventory: bandwidth 100 is not offered at this address',
     },
   ],
   attempts: [
@@ -395,7 +395,11 @@ const EXAMPLE_FALLOUT_ITEM = {
       status: 400,
       error: 'HTTP 400 from inventory: bandwidth 100 is not offered at this address',
       durationMs: 412,
-      decision: { kind: 'fallout', reason: 'no retry rule takes HTTP 400', ruleId: 'default' },
+      decision: {
+        kind: 'fallout',
+        reason: 'retry rule "default" does not retry HTTP 400',
+        ruleId: 'default',
+      },
     },
   ],
   request: {
@@ -422,7 +426,7 @@ const EXAMPLE_RETRIED_ITEM = {
     {
       at: '2026-12-07T10:02:00.000Z',
       state: 'Pending',
-      reason: 'retried by an operator: inventory added 100 Mbit/s at the exchange (INC-4711)',
+      reason: 'retry asked by olga: inventory added 100 Mbit/s at the exchange (INC-4711)',
       by: { id: 'u-7d1f', name: 'olga' },
     },
   ],
