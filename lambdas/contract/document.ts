@@ -53,6 +53,8 @@ export function openApiDocument(routes: readonly RouteContract[], info: Document
   for (const r of routes) {
     const base = r.operationId.charAt(0).toUpperCase() + r.operationId.slice(1);
     if (r.body) nameOnce(r.body.schema, `${base}Request`);
+    for (const [type, other] of Object.entries(r.body?.otherContent ?? {}))
+      nameOnce(other.schema, `${base}Request${mediaTypeName(type)}`);
     for (const [status, answer] of Object.entries(r.answers))
       if (answer?.schema) nameOnce(answer.schema, `${base}${status}`);
   }
@@ -169,17 +171,24 @@ function operation(r: RouteContract): Json {
     ...(r.body
       ? {
           requestBody: {
-            required: true,
+            required: r.body.required !== false,
             ...(r.body.description ? { description: r.body.description } : {}),
-            content: Object.fromEntries(
-              (r.body.contentTypes ?? ['application/json']).map((type) => [
+            content: Object.fromEntries([
+              ...(r.body.contentTypes ?? ['application/json']).map((type) => [
                 type,
                 {
                   schema: { $ref: SCHEMA_REF(idOf(r.body?.schema)) },
                   ...(r.body?.example !== undefined ? { example: r.body.example } : {}),
                 },
               ]),
-            ),
+              ...Object.entries(r.body.otherContent ?? {}).map(([type, other]) => [
+                type,
+                {
+                  schema: { $ref: SCHEMA_REF(idOf(other.schema)) },
+                  ...(other.example !== undefined ? { example: other.example } : {}),
+                },
+              ]),
+            ]),
           },
         }
       : {}),
@@ -270,6 +279,15 @@ function objectParameters(shape: z.ZodObject | undefined, where: 'path' | 'query
 const inline = (schema: z.ZodType): Json =>
   withoutKeys(z.toJSONSchema(schema, JSON_SCHEMA_OPTIONS) as Json, ['$schema']);
 
+/** A media type as part of a schema's name: `text/xml` TextXml, a wildcard `*` Any. */
+const mediaTypeName = (type: string): string =>
+  type
+    .replaceAll('*', 'any')
+    .split(/[^A-Za-z0-9]+/)
+    .filter((word) => word !== '')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+
 function nameOnce(schema: z.ZodType, id: string): void {
   if (!contractSchemas.has(schema)) contractSchemas.add(schema, { id });
 }
@@ -300,7 +318,9 @@ function checkRoutes(routes: readonly RouteContract[]): void {
       throw new Error(
         `${where}: the path's parameters (${inPath.join(', ') || 'none'}) are not the params declared (${declared.join(', ') || 'none'})`,
       );
-    if (Object.keys(r.answers).length === 0) throw new Error(`${where}: no answer is declared`);
+    // A route that only refuses (a callback URL without its proof) declares its errors alone.
+    if (Object.keys(r.answers).length === 0 && r.errors.length === 0)
+      throw new Error(`${where}: no answer is declared`);
   }
 }
 

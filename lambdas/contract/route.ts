@@ -13,8 +13,14 @@ import { ID_PATTERN } from '../shared/ids';
 /** Named schemas: each becomes `#/components/schemas/<id>` in the document, referred to wherever used. */
 export const contractSchemas = z.registry<{ id: string; description?: string }>();
 
-/** The schema, registered under `id` (its name in the document's components). */
+/** Each name given, and the schema it names: a name given twice would silently lose one of them. */
+const names = new Map<string, z.ZodType>();
+
+/** The schema, registered under `id` (its name in the document's components); throws when the name is taken. */
 export function named<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  const before = names.get(id);
+  if (before !== undefined && before !== schema) throw new Error(`two schemas are named ${id}`);
+  names.set(id, schema);
   contractSchemas.add(schema, { id, ...(description ? { description } : {}) });
   return schema;
 }
@@ -39,9 +45,10 @@ export interface AnswerContract {
 
 /**
  * Error answers a route may give besides its own, each with the TMF630 error body (errors.ts). 401 and
- * 429 are API Gateway's own on the routes it guards and throttles, and are added to every route.
+ * 429 are API Gateway's own on the routes it guards and throttles, and are added to every route (401 but
+ * to the callbacks, which no token guards: a callback route lists it when its proof is checked).
  */
-export type ErrorStatus = 400 | 403 | 404 | 409 | 412 | 413 | 428;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 428;
 
 /**
  * Who may call: the roles of a Cognito token (any one of them), or a fulfilment system calling back,
@@ -72,8 +79,12 @@ export interface RouteContract {
     /** The media types taken (default application/json). */
     contentTypes?: readonly string[];
     example?: unknown;
+    /** False when the body may be left out (default true). */
+    required?: boolean;
+    /** Media types read with a schema of their own (a text body: XML, form fields), by type. */
+    otherContent?: Record<string, { schema: z.ZodType; example?: unknown }>;
   };
-  /** The answers of a request that was carried out (2xx), by status. */
+  /** The answers of a request that was carried out (2xx), by status; none on a route that only refuses. */
   answers: Partial<Record<number, AnswerContract>>;
   /** The error statuses the route itself may answer, each with the TMF630 error body. */
   errors: readonly ErrorStatus[];
@@ -99,13 +110,16 @@ export const IF_MATCH_HEADER: HeaderContract = {
   required: true,
 };
 
+/** `X-Result-Count` of a list: how many entries the answer holds. */
+export const RESULT_COUNT_HEADER: HeaderContract = {
+  description: 'How many entries this page holds',
+  schema: z.string().regex(/^\d+$/),
+  required: true,
+};
+
 /** The headers of a list's page: how many it holds, and the link to the next one while there is one. */
 export const PAGING_HEADERS: Record<string, HeaderContract> = {
-  'x-result-count': {
-    description: 'How many entries this page holds',
-    schema: z.string().regex(/^\d+$/),
-    required: true,
-  },
+  'x-result-count': RESULT_COUNT_HEADER,
   link: {
     description:
       'The next page, as `<path?…&after=…>; rel="next"`; absent on the last page. Follow it as it is: the cursor is opaque',

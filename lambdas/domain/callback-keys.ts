@@ -178,7 +178,8 @@ export function signCallbackProof(key: CallbackKey, correlationId: string, expir
 
 export type ProofCheck = { valid: true; keyId: string; expiresAt: Date } | { valid: false; why: string };
 
-const PROOF = /^([A-Za-z0-9_-]{1,40})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+/** A proof's shape: `<key id>.<expiry in epoch seconds>.<base64url HMAC-SHA256>`. */
+export const PROOF = /^([A-Za-z0-9_-]{1,40})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 
 /**
  * Checks a URL's proof for the correlation id: its shape, its key (in the ring and not past its grace)

@@ -104,12 +104,15 @@ export function keepsAnswerFor(
 export const correlationIdOf = ({ orderId, itemKey, nonce }: Correlation): string =>
   `${orderId}.${itemKey}.${nonce}`;
 
-/** Splits a correlation id; undefined when it cannot be one. Order ids never contain a dot. */
+/**
+ * A correlation id: the order id, the item key — `<plan>.<item>[.<line>]`, and for a cancellation's or
+ * an amendment's items `.r<n>` and `.undo` — and the request's nonce. Order ids never contain a dot.
+ */
+export const CORRELATION_ID = /^([A-Za-z0-9_-]{1,100})\.([a-z0-9-]+(?:\.[a-z0-9-]+){1,5})\.([0-9a-f]{16})$/;
+
+/** Splits a correlation id; undefined when it cannot be one. */
 export function parseCorrelationId(correlationId: string): Correlation | undefined {
-  // An item key: <plan>.<item>[.<line>], and for a cancellation's or an amendment's items .r<n> and .undo.
-  const match = /^([A-Za-z0-9_-]{1,100})\.([a-z0-9-]+(?:\.[a-z0-9-]+){1,5})\.([0-9a-f]{16})$/.exec(
-    correlationId,
-  );
+  const match = CORRELATION_ID.exec(correlationId);
   if (!match) return undefined;
   const [, orderId, itemKey, nonce] = match as unknown as [string, string, string, string];
   return { orderId, itemKey, nonce };
@@ -130,8 +133,10 @@ export function callbackUrl(
 
 /** What a system sends on the callback: its status, and whatever else it has to say. */
 export const callbackBodySchema = z.looseObject({
-  status: z.enum(['inProgress', 'completed', 'failed']),
-  note: z.string().max(2000).optional(),
+  status: z
+    .enum(['inProgress', 'completed', 'failed'])
+    .describe('inProgress: an interim update; completed or failed: the final answer'),
+  note: z.string().max(2000).optional().describe('Shown in the item’s history'),
 });
 export type CallbackBody = z.infer<typeof callbackBodySchema>;
 

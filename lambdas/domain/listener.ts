@@ -145,8 +145,17 @@ export const hubCreateSchema = z
       .superRefine((value, ctx) => {
         const problem = callbackProblem(value);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-    query: z.string().max(4000).optional(),
+      })
+      .describe(
+        'Where events are POSTed: an absolute https URL (http only to localhost), without credentials or a fragment, not a link-local address',
+      ),
+    query: z
+      .string()
+      .max(4000)
+      .optional()
+      .describe(
+        'TMF630 notification filter: terms joined by &, each <dotted field of the event>=<value>[,<value>…]; every term must match. At most 10 terms, equality only (eventType=ProductOrderStateChangeEvent&event.productOrder.state=completed,failed)',
+      ),
   })
   .strict();
 

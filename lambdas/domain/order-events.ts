@@ -306,10 +306,11 @@ export function orderEventOf(
             id: announcement.orderId,
             href: `${TMF622_BASE_PATH}/productOrder/${announcement.orderId}`,
           },
-          // What a person is to supply: the task's completion, through the orchestration API.
+          // What a person is to supply: the task's completion, through the orchestration API, which
+          // names the item by its id (the order's id and its key).
           informationRequired: {
             op: 'add',
-            path: `/orchestration/items/${task.key}/completion`,
+            path: `/orchestration/items/${announcement.orderId}.${task.key}/completion`,
             value: {
               planItemId: task.planItemId,
               ...(task.lineId === undefined ? {} : { lineId: task.lineId }),

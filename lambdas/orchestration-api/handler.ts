@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner, StepFunctionsPlanTasks } from '../adapters/step-functions';
+import { manualTaskAttributes } from '../contract/orchestration';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { toItemGraph, toItemView } from '../domain/item-view';
 import { actorOf } from '../domain/roles';
@@ -37,10 +37,6 @@ const ACTIONS = {
   'POST /orchestration/items/{itemId}/abort': abortByOperator,
 } as const;
 
-const attributesSchema = z
-  .record(z.string().min(1).max(100), z.json())
-  .refine((a) => Object.keys(a).length <= 50, 'at most 50 attributes');
-
 /**
  * The orchestration view and actions, for operators: GET /orchestration/orders/{orderId}/items returns
  * the order's plan as a graph; POST /orchestration/items/{itemId}/complete completes a manual task with
@@ -56,7 +52,7 @@ export async function handleOrchestrationApi(
     if (event.routeKey === 'POST /orchestration/items/{itemId}/complete') {
       const itemId = pathId(event.pathParameters?.itemId, 'itemId');
       const body = event.body === undefined || event.body === '' ? {} : parseJsonBody(event);
-      const attributes = attributesSchema.safeParse(body);
+      const attributes = manualTaskAttributes.safeParse(body);
       if (!attributes.success) {
         throw new ValidationError(
           problemsFrom(attributes.error.issues).map((p) => ({

@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import { cancelProductOrderListQuery } from '../contract/cancellations';
 import {
-  CANCELLATION_STATES,
   type CancellationRecord,
   cancelProductOrderCreateSchema,
   toCancelProductOrderView,
@@ -13,7 +12,7 @@ import { requireRole } from '../shared/caller';
 import { json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { type RequestCancellationDeps, requestCancellation } from '../use-cases/cancel-order';
-import { decodeCursor, encodeCursor, pagingQuery } from './cursor';
+import { decodeCursor, encodeCursor } from './cursor';
 
 /**
  * TMF622 cancelProductOrder: POST asks for an order's cancellation (its submitter, or an operator);
@@ -21,14 +20,6 @@ import { decodeCursor, encodeCursor, pagingQuery } from './cursor';
  * operators all. The cancellation is carried out by the worker (use-cases/cancel-order.ts); its state
  * says how far it is.
  */
-
-const listQuerySchema = z
-  .object({
-    state: z.enum(CANCELLATION_STATES).optional(),
-    'productOrder.id': z.string().min(1).max(200).optional(),
-    ...pagingQuery,
-  })
-  .strict();
 
 const mayRead = (caller: Caller, record: CancellationRecord) =>
   readsAllOrders(caller) || record.orderSubmittedBy === caller.id;
@@ -50,7 +41,7 @@ export async function handleCancellationRoute(
     }
     case `GET ${base}`: {
       requireRole(caller, 'submitter', 'reader', 'operator');
-      const query = parseWith(listQuerySchema, event.queryStringParameters ?? {});
+      const query = parseWith(cancelProductOrderListQuery, event.queryStringParameters ?? {});
       const orderId = query['productOrder.id'];
       const page = await deps.cancellations.list({
         limit: query.limit,

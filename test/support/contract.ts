@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { OpenApiDocument } from '../../lambdas/contract/document';
@@ -29,7 +30,7 @@ export interface Exchange {
 
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean; schema: unknown }[];
-  requestBody?: { content: Record<string, { schema: unknown }> };
+  requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> };
   responses: Record<
     string,
     {
@@ -153,15 +154,29 @@ function requestProblems(route: string, operation: Operation, exchange: Exchange
   for (const name of Object.keys(sources.query))
     if (!known.has(name))
       problems.push(`${route}: accepted the query parameter ${name}, which the document does not list`);
-  const content = operation.requestBody?.content;
-  if (content) {
-    const type =
-      (exchange.requestHeaders?.['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
-    const media = content[type] ?? content['application/json'];
-    const parsed = parseJson(exchange.requestBody);
+  const requestBody = operation.requestBody;
+  if (requestBody && !exchange.requestBody) {
+    if (requestBody.required) problems.push(`${route}: accepted a request without its body`);
+  } else if (requestBody) {
+    const { content } = requestBody;
+    const type = (
+      (exchange.requestHeaders?.['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? ''
+    ).toLowerCase();
+    const json = /^application\/(.+\+)?json$/.test(type);
+    const media =
+      content[type] ??
+      (json ? content['application/json'] : undefined) ??
+      content[`${type.split('/')[0]}/*`] ??
+      content['*/*'];
     if (!media) problems.push(`${route}: accepted a body of type ${type}, which the document does not list`);
-    else if (parsed === undefined) problems.push(`${route}: accepted a body that is not JSON`);
-    else problems.push(...problemsOf(media.schema, parsed.value, `${route} request body`));
+    else if (!json)
+      // A text body (XML, form fields) is described as the string it is.
+      problems.push(...problemsOf(media.schema, exchange.requestBody, `${route} request body`));
+    else {
+      const parsed = parseJson(exchange.requestBody);
+      if (parsed === undefined) problems.push(`${route}: accepted a body that is not JSON`);
+      else problems.push(...problemsOf(media.schema, parsed.value, `${route} request body`));
+    }
   } else if (exchange.requestBody) {
     problems.push(`${route}: accepted a body, which the document does not describe`);
   }
@@ -186,6 +201,39 @@ function parseJson(text: string | undefined): { value: unknown } | undefined {
   }
 }
 
+/**
+ * What is wrong with `value` as the document's component schema `name` says (a webhook's body: `ProductOrderStateChangeEvent`),
+ * one line per problem naming the field; none when it is valid.
+ */
+export function schemaProblems(name: string, value: unknown): string[] {
+  if (!load().document.components.schemas[name]) return [`the document has no schema ${name}`];
+  return problemsOf({ $ref: `#/components/schemas/${name}` }, value, name);
+}
+
+/**
+ * What is wrong with a delivery to a listener as the document's webhook `name` describes it: its JSON
+ * body and its headers (lower-case names), each problem named.
+ */
+export function webhookProblems(
+  name: string,
+  delivery: { headers: Record<string, string>; body: string },
+): string[] {
+  const hook = (load().document.webhooks as Record<string, { post: Operation }> | undefined)?.[name]?.post;
+  if (!hook) return [`the document has no webhook ${name}`];
+  const problems: string[] = [];
+  for (const parameter of hook.parameters ?? []) {
+    const value = delivery.headers[parameter.name];
+    if (value === undefined) {
+      if (parameter.required) problems.push(`webhook ${name}: no ${parameter.name} header`);
+    } else problems.push(...problemsOf(parameter.schema, value, `webhook ${name} header ${parameter.name}`));
+  }
+  const parsed = parseJson(delivery.body);
+  const schema = hook.requestBody?.content['application/json']?.schema;
+  if (parsed === undefined) problems.push(`webhook ${name}: the body is not JSON`);
+  else if (schema) problems.push(...problemsOf(schema, parsed.value, `webhook ${name} body`));
+  return problems;
+}
+
 /** Problems of an answer alone (a unit test of a handler): its body and headers against the document. */
 export function answerProblems(
   routeKey: string,
@@ -202,4 +250,20 @@ export function answerProblems(
     },
     { request: false },
   );
+}
+
+/**
+ * The answer, once asserted to be one the document allows (each problem named): how a unit test wraps a
+ * handler, so that every answer it sees, success or error, is checked against the contract.
+ */
+export function documented<
+  T extends { statusCode?: number; body?: string; headers?: Record<string, unknown> },
+>(routeKey: string, answer: T): T {
+  const problems = answerProblems(routeKey, answer);
+  assert.deepEqual(
+    problems,
+    [],
+    `${routeKey} answered ${answer.statusCode ?? 200} against the document:\n${problems.join('\n')}`,
+  );
+  return answer;
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ROUTES } from '../../lambdas/contract/routes';
-import { answerProblems, exchangeProblems } from '../support/contract';
+import { orderWebhooks } from '../../lambdas/contract/webhooks';
+import { switchboardOpenApi } from '../../lib/openapi';
+import { answerProblems, exchangeProblems, schemaProblems } from '../support/contract';
 import { tmf622ExchangeProblems } from '../support/tmf622';
 
 describe('the API contract checker', () => {
@@ -98,19 +100,66 @@ describe('an exchange checked against both documents', () => {
   });
 });
 
-describe('the routes’ contracts', () => {
-  it('give examples that their own schemas take', () => {
-    for (const route of ROUTES) {
-      const where = `${route.method} ${route.path}`;
-      if (route.body?.example !== undefined) {
-        const parsed = route.body.schema.safeParse(route.body.example);
-        assert.ok(parsed.success, `${where} request example: ${parsed.error?.message}`);
+describe('the examples of the document', () => {
+  it('are each valid by the schema beside them, in the document and by the zod schema it was made from', () => {
+    const document = switchboardOpenApi();
+    const problems: string[] = [];
+    const check = (where: string, media: { schema?: { $ref?: string }; example?: unknown }) => {
+      const ref = media.schema?.$ref;
+      if (media.example === undefined || ref === undefined) return;
+      problems.push(
+        ...schemaProblems(ref.replace('#/components/schemas/', ''), media.example).map(
+          (p) => `${where}: ${p}`,
+        ),
+      );
+    };
+    type Operation = {
+      requestBody?: { content: Record<string, { schema?: { $ref?: string }; example?: unknown }> };
+      responses: Record<
+        string,
+        { content?: Record<string, { schema?: { $ref?: string }; example?: unknown }> }
+      >;
+    };
+    const operations = [
+      ...Object.entries(document.paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => [`${method} ${path}`, operation] as const),
+      ),
+      ...Object.entries((document.webhooks ?? {}) as Record<string, { post: unknown }>).map(
+        ([name, hook]) => [`webhook ${name}`, hook.post] as const,
+      ),
+    ];
+    let examples = 0;
+    for (const [where, operation] of operations as [string, Operation][]) {
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        examples += media.example === undefined ? 0 : 1;
+        check(`${where} request ${type}`, media);
       }
-      for (const [status, answer] of Object.entries(route.answers)) {
-        if (answer?.example === undefined || !answer.schema) continue;
-        const parsed = answer.schema.safeParse(answer.example);
-        assert.ok(parsed.success, `${where} ${status} example: ${parsed.error?.message}`);
-      }
+      for (const [status, answer] of Object.entries(operation.responses))
+        for (const media of Object.values(answer.content ?? {})) {
+          examples += media.example === undefined ? 0 : 1;
+          check(`${where} ${status}`, media);
+        }
     }
+    for (const r of ROUTES) {
+      const zodChecks: [string, { safeParse: (v: unknown) => { success: boolean } }, unknown][] = [
+        [`${r.method} ${r.path} request`, r.body?.schema as never, r.body?.example],
+        ...Object.entries(r.answers).map(
+          ([status, answer]) =>
+            [`${r.method} ${r.path} ${status}`, answer?.schema as never, answer?.example] as [
+              string,
+              { safeParse: (v: unknown) => { success: boolean } },
+              unknown,
+            ],
+        ),
+      ];
+      for (const [where, schema, example] of zodChecks)
+        if (schema && example !== undefined && !schema.safeParse(example).success)
+          problems.push(`${where}: the example does not parse by its zod schema`);
+    }
+    for (const hook of orderWebhooks)
+      if (hook.example !== undefined && !hook.schema.safeParse(hook.example).success)
+        problems.push(`webhook ${hook.name}: the example does not parse by its zod schema`);
+    assert.deepEqual(problems, []);
+    assert.ok(examples >= 10, `only ${examples} examples`);
   });
 });

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { handleCallback } from '../../lambdas/callback-api/handler';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import { MappingError, ValidationError } from '../../lambdas/domain/errors';
 import { mappableHeaders, mapSystemAnswer } from '../../lambdas/domain/system-outcome';
 import { applyCallback } from '../../lambdas/use-cases/apply-callback';
 import { receiveCallback } from '../../lambdas/use-cases/receive-callback';
 import { runItem } from '../../lambdas/use-cases/run-item';
+import { exchangeProblems } from '../support/contract';
 import {
   ACTIVATE_ONLY,
   asyncCatalog,
@@ -113,6 +116,39 @@ describe('a callback in the system’s own vocabulary', () => {
 
     assert.deepEqual(callbackQueue.sent[0]?.body, '<status><done/></status>');
     assert.deepEqual(callbackQueue.sent[0]?.outcome, { status: 'completed', attributes: {} });
+  });
+
+  it('is taken through the API as the document says: XML on the callback route, answered with its receipt', async (t) => {
+    const { intake, callbackQueue } = await waiting(t);
+    const correlationId = correlationFor(ACTIVATE_ONLY, 'delivery-1');
+    const proof = await proofFor(correlationId);
+    const routeKey = 'POST /callbacks/{correlationId}/{proof}';
+    const body = '<status><done/></status>';
+    const requestHeaders = { 'content-type': 'application/xml', 'x-event': 'line.done' };
+
+    const answer = await handleCallback(intake, {
+      routeKey,
+      rawPath: `/callbacks/${correlationId}/${proof}`,
+      pathParameters: { correlationId, proof },
+      headers: requestHeaders,
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+
+    assert.equal(answer.statusCode, 202);
+    assert.equal(callbackQueue.sent.length, 1);
+    assert.deepEqual(
+      exchangeProblems({
+        routeKey,
+        pathParameters: { correlationId, proof },
+        requestHeaders,
+        requestBody: body,
+        status: answer.statusCode ?? 0,
+        headers: answer.headers as Record<string, string>,
+        ...(answer.body === undefined ? {} : { body: answer.body }),
+      }),
+      [],
+    );
   });
 
   it('is refused with 400 naming the body when the mapping cannot read it, and nothing is queued', async (t) => {

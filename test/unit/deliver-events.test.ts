@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SQSEvent } from 'aws-lambda';
+import { decompose } from '../../lambdas/domain/decompose';
 import { type ListenerRecord, MAX_FAILURES_BEFORE_PAUSE, newListener } from '../../lambdas/domain/listener';
-import type { OrderEvent } from '../../lambdas/domain/order-events';
+import { announcementOf, type OrderEvent, orderEventOf } from '../../lambdas/domain/order-events';
+import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import { checkWebhook, webhookKey } from '../../lambdas/domain/webhook-signature';
 import { handleBusEvent, handleDeliveryBatch } from '../../lambdas/event-delivery/handler';
 import type { Delivery } from '../../lambdas/ports/order-event-bus';
 import type { Comeback } from '../../lambdas/ports/redelivery';
 import { type DeliverDeps, deliver } from '../../lambdas/use-cases/deliver-events';
+import { webhookProblems } from '../support/contract';
+import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 import { jsonAnswer, RecordingTelemetry, type Responder, ScriptedHttpClient } from './fixtures/fake-ports';
 import { InMemoryListenerStore } from './fixtures/in-memory-listener-store';
 
@@ -94,6 +98,34 @@ describe('fanning an event out to the hub’s listeners', () => {
 });
 
 describe('delivering an event to a listener', () => {
+  it('posts what the API’s document says a listener receives: the event and the Standard Webhooks headers', async () => {
+    const { deps, listeners, http } = setup();
+    const listener = await register(listeners);
+    const submitted = productOrderCreateSchema.parse(dslOrderBody());
+    const { order } = decompose(dslCatalog(), 'o-1', submitted, AT);
+    const recorded = {
+      kind: 'INSERT' as const,
+      pk: 'ORDER#o-1',
+      sk: 'ORDER',
+      new: { ...order } as Record<string, unknown>,
+      sequence: '4200000000000000001',
+      at: AT,
+    };
+    const announcement = announcementOf(recorded);
+    assert.ok(announcement);
+    const created = orderEventOf(announcement, recorded, order);
+    assert.ok(created);
+
+    await deliver(deps, { event: created, submittedBy: CRM.id, listenerId: listener.id });
+
+    const [request] = http.requests;
+    assert.ok(request);
+    assert.deepEqual(
+      webhookProblems('ProductOrderCreateEvent', { headers: request.headers, body: request.body ?? '' }),
+      [],
+    );
+  });
+
   it('posts it signed with the listener’s secret, as Standard Webhooks has it', async () => {
     const { deps, listeners, http } = setup();
     const listener = await register(listeners);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { handleOrderApi } from '../../lambdas/order-api/handler';
+import { handleOrderApi, type OrderApiDeps } from '../../lambdas/order-api/handler';
 import { MAX_LISTENERS_PER_OWNER } from '../../lambdas/order-api/hub';
+import { documented } from '../support/contract';
 import { orderApiDeps } from './fixtures/order-api';
 
 const HUB = '/tmf-api/productOrderingManagement/v5/hub';
@@ -11,12 +12,13 @@ const CALLERS = {
   shop: { sub: 'c-shop', client_id: 'web-shop', scope: 'switchboard/submit' },
   reporting: { sub: 'c-bi', client_id: 'reporting', scope: 'switchboard/read-orders' },
   operator: { sub: 'u-olga', username: 'olga', 'cognito:groups': ['operators'] },
+  nobody: { sub: 'u-new', username: 'newcomer' },
 };
 
 function request(
   as: keyof typeof CALLERS,
   routeKey: string,
-  options: { body?: unknown; id?: string } = {},
+  options: { body?: unknown; id?: string; raw?: string } = {},
 ): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -24,6 +26,7 @@ function request(
     rawPath: routeKey.split(' ')[1]?.replace('{id}', options.id ?? ''),
     headers: { 'content-type': 'application/json' },
     ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    ...(options.raw === undefined ? {} : { body: options.raw }),
     ...(options.id ? { pathParameters: { id: options.id } } : {}),
     isBase64Encoded: false,
     requestContext: { authorizer: { jwt: { claims: CALLERS[as], scopes: null } } },
@@ -32,10 +35,15 @@ function request(
 
 const body = (answer: { body?: string }) => JSON.parse(answer.body ?? 'null');
 
+/** The order API's answer, once checked against the API's document (whatever its status). */
+async function call(deps: OrderApiDeps, event: APIGatewayProxyEventV2) {
+  return documented(event.routeKey, await handleOrderApi(deps, event));
+}
+
 describe('the TMF622 hub', () => {
   it('registers a listener, answering its secret once and where it is', async () => {
     const { deps } = orderApiDeps();
-    const created = await handleOrderApi(
+    const created = await call(
       deps,
       request('crm', `POST ${HUB}`, {
         body: { callback: 'https://crm.example.com/tmf', query: 'eventType=ProductOrderStateChangeEvent' },
@@ -49,7 +57,7 @@ describe('the TMF622 hub', () => {
     assert.match(hub.secret, /^whsec_/);
     assert.equal(created.headers?.location, `${HUB}/${hub.id}`);
 
-    const read = await handleOrderApi(deps, request('crm', `GET ${HUB}/{id}`, { id: hub.id }));
+    const read = await call(deps, request('crm', `GET ${HUB}/{id}`, { id: hub.id }));
     assert.equal(read.statusCode, 200);
     assert.equal(body(read).secret, undefined, 'the secret is answered once');
   });
@@ -62,7 +70,7 @@ describe('the TMF622 hub', () => {
       [{ callback: 'https://crm.example.com/tmf', query: 'state>completed' }, 'query'],
       [{ callback: 'https://crm.example.com/tmf', id: 'mine' }, 'id'],
     ] as const) {
-      const answer = await handleOrderApi(deps, request('crm', `POST ${HUB}`, { body: sent }));
+      const answer = await call(deps, request('crm', `POST ${HUB}`, { body: sent }));
       assert.equal(answer.statusCode, 400, JSON.stringify(sent));
       assert.match(answer.body ?? '', new RegExp(field), JSON.stringify(sent));
     }
@@ -72,52 +80,37 @@ describe('the TMF622 hub', () => {
   it('lets only its owner, or an operator, see and remove a listener', async () => {
     const { deps } = orderApiDeps();
     const { id } = body(
-      await handleOrderApi(
-        deps,
-        request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }),
-      ),
+      await call(deps, request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } })),
     );
-    await handleOrderApi(
-      deps,
-      request('shop', `POST ${HUB}`, { body: { callback: 'https://shop.example.com/tmf' } }),
-    );
+    await call(deps, request('shop', `POST ${HUB}`, { body: { callback: 'https://shop.example.com/tmf' } }));
 
-    assert.equal((await handleOrderApi(deps, request('shop', `GET ${HUB}/{id}`, { id }))).statusCode, 404);
-    assert.equal((await handleOrderApi(deps, request('shop', `DELETE ${HUB}/{id}`, { id }))).statusCode, 404);
-    assert.equal(
-      (await handleOrderApi(deps, request('reporting', `DELETE ${HUB}/{id}`, { id }))).statusCode,
-      404,
-    );
-    const own = body(await handleOrderApi(deps, request('shop', `GET ${HUB}`)));
+    assert.equal((await call(deps, request('shop', `GET ${HUB}/{id}`, { id }))).statusCode, 404);
+    assert.equal((await call(deps, request('shop', `DELETE ${HUB}/{id}`, { id }))).statusCode, 404);
+    assert.equal((await call(deps, request('reporting', `DELETE ${HUB}/{id}`, { id }))).statusCode, 404);
+    const own = body(await call(deps, request('shop', `GET ${HUB}`)));
     assert.deepEqual(
       own.map((h: { callback: string }) => h.callback),
       ['https://shop.example.com/tmf'],
     );
-    const all = body(await handleOrderApi(deps, request('operator', `GET ${HUB}`)));
+    const all = body(await call(deps, request('operator', `GET ${HUB}`)));
     assert.equal(all.length, 2);
 
-    assert.equal(
-      (await handleOrderApi(deps, request('operator', `GET ${HUB}/{id}`, { id }))).statusCode,
-      200,
-    );
-    assert.equal((await handleOrderApi(deps, request('crm', `DELETE ${HUB}/{id}`, { id }))).statusCode, 204);
-    assert.equal((await handleOrderApi(deps, request('crm', `GET ${HUB}/{id}`, { id }))).statusCode, 404);
+    assert.equal((await call(deps, request('operator', `GET ${HUB}/{id}`, { id }))).statusCode, 200);
+    assert.equal((await call(deps, request('crm', `DELETE ${HUB}/{id}`, { id }))).statusCode, 204);
+    assert.equal((await call(deps, request('crm', `GET ${HUB}/{id}`, { id }))).statusCode, 404);
   });
 
   it('refuses a registration past the most one caller may have, and takes one again after a removal', async () => {
     const { deps } = orderApiDeps();
     const register = () =>
-      handleOrderApi(
-        deps,
-        request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }),
-      );
+      call(deps, request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }));
     for (let n = 0; n < MAX_LISTENERS_PER_OWNER; n++) assert.equal((await register()).statusCode, 201);
     const refused = await register();
     assert.equal(refused.statusCode, 409);
     assert.match(refused.body ?? '', /the most one caller may have/);
     assert.equal(
       (
-        await handleOrderApi(
+        await call(
           deps,
           request('shop', `POST ${HUB}`, { body: { callback: 'https://shop.example.com/tmf' } }),
         )
@@ -127,20 +120,38 @@ describe('the TMF622 hub', () => {
     );
     const [first] = await deps.listeners.list({ ownerId: 'c-crm' });
     assert.ok(first);
-    await handleOrderApi(deps, request('crm', `DELETE ${HUB}/{id}`, { id: first.id }));
+    await call(deps, request('crm', `DELETE ${HUB}/{id}`, { id: first.id }));
     assert.equal((await register()).statusCode, 201);
+  });
+
+  it('refuses as the document says: a caller without a role, a malformed id, a body too large', async () => {
+    const { deps } = orderApiDeps();
+    for (const routeKey of [`POST ${HUB}`, `GET ${HUB}`, `GET ${HUB}/{id}`, `DELETE ${HUB}/{id}`])
+      assert.equal(
+        (
+          await call(
+            deps,
+            request('nobody', routeKey, { id: 'h-1', body: { callback: 'https://x.example' } }),
+          )
+        ).statusCode,
+        403,
+        routeKey,
+      );
+    for (const routeKey of [`GET ${HUB}/{id}`, `DELETE ${HUB}/{id}`])
+      assert.equal((await call(deps, request('crm', routeKey, { id: '../x' }))).statusCode, 400, routeKey);
+    const large = await call(deps, request('crm', `POST ${HUB}`, { raw: 'x'.repeat(300 * 1024) }));
+    assert.equal(large.statusCode, 413);
+    const listed = await call(deps, request('crm', `GET ${HUB}`));
+    assert.equal(listed.headers?.['x-result-count'], '0');
   });
 
   it('gives a reader’s listener every order’s events, a submitter’s only its own', async () => {
     const { deps } = orderApiDeps();
-    await handleOrderApi(
+    await call(
       deps,
       request('reporting', `POST ${HUB}`, { body: { callback: 'https://bi.example.com/tmf' } }),
     );
-    await handleOrderApi(
-      deps,
-      request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }),
-    );
+    await call(deps, request('crm', `POST ${HUB}`, { body: { callback: 'https://crm.example.com/tmf' } }));
     const kept = await deps.listeners.list();
     assert.deepEqual(kept.map((l) => [l.owner.id, l.readsAll]).sort(), [
       ['c-bi', true],

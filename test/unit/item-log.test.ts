@@ -13,7 +13,9 @@ import {
   RECENT_HISTORY,
   recentTransitions,
 } from '../../lambdas/domain/item-log';
+import { toItemView } from '../../lambdas/domain/item-view';
 import type { AttemptRecord, HistoryEntry, ItemRecord } from '../../lambdas/domain/orchestration';
+import { schemaProblems } from '../support/contract';
 
 const AT = '2025-03-01T10:00:00.000Z';
 const entry = (reason: string, state: HistoryEntry['state'] = 'Running'): HistoryEntry => ({
@@ -248,5 +250,38 @@ describe('logEntryKey', () => {
       logEntryKey({ kind: 'step', index: 4, trace: { step: 's', type: 'http', startedAt: AT, ms: 1 } }),
       `P#${AT}#0004`,
     );
+  });
+});
+
+describe('an item whose log cut its payloads', () => {
+  it('is answered by the orchestration view as the API’s document describes it', () => {
+    const large = 'x'.repeat(MAX_KEPT_PAYLOAD_BYTES + 1);
+    const entries = [
+      keptEntry({
+        kind: 'attempt',
+        attempt: {
+          number: 1,
+          at: AT,
+          decision: { kind: 'accepted', until: AT },
+          request: { method: 'POST', url: 'u', headers: {}, body: { large }, encodedBody: large, sentAt: AT },
+        },
+        response: { status: 202, body: large, receivedAt: AT, durationMs: 1 },
+      }),
+      keptEntry({
+        kind: 'callback',
+        nonce: 'n',
+        callbackId: 'c',
+        at: AT,
+        final: true,
+        body: { large },
+        afterVersion: 0,
+      }),
+    ];
+    const view = toItemView(
+      itemDetail(state(2, entry('accepted'), entry('completed', 'Completed')), entries),
+    );
+
+    assert.deepEqual(view.request?.encodedBody, keepable(large));
+    assert.deepEqual(schemaProblems('OrchestrationItem', JSON.parse(JSON.stringify(view))), []);
   });
 });

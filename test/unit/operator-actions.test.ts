@@ -14,7 +14,8 @@ import { skipByOperator } from '../../lambdas/use-cases/operator-actions';
 import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { TakeoverPacer, takeOverExpiredItems } from '../../lambdas/use-cases/take-over-items';
-import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
+import { documented } from '../support/contract';
+import { dslCatalog, dslOrderBody, tvLine } from './fixtures/catalogs';
 import {
   InMemoryCalloutLimits,
   InMemoryConfigurationStore,
@@ -187,7 +188,7 @@ const ACTIONS: Action[] = ['retry', 'skip', 'fail'];
 
 /** An HTTP API (payload 2.0) request for an action on an item, as the API's JWT authorizer passes it on. */
 function actionRequest(
-  action: Action,
+  action: Action | 'complete',
   itemId: string,
   body: unknown,
   claims: Record<string, unknown>,
@@ -214,12 +215,40 @@ function actionRequest(
 /** Posts the action on the item of ORDER with this key (or this whole item id), as the operator unless told. */
 function post(
   deps: OrchestrationApiDeps,
-  action: Action,
+  action: Action | 'complete',
   key: string,
   body: unknown,
   claims: Record<string, unknown> = OPERATOR,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  return handleOrchestrationApi(deps, actionRequest(action, `${ORDER}.${key}`, body, claims));
+  return call(deps, actionRequest(action, `${ORDER}.${key}`, body, claims));
+}
+
+/** The orchestration API's answer, once checked against the API's document (whatever its status). */
+async function call(
+  deps: OrchestrationApiDeps,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  return documented(event.routeKey, await handleOrchestrationApi(deps, event));
+}
+
+/** GET /orchestration/orders/{orderId}/items, as the API's JWT authorizer passes it on. */
+function itemsRequest(orderId: string, claims: Record<string, unknown> = OPERATOR): APIGatewayProxyEventV2 {
+  const routeKey = 'GET /orchestration/orders/{orderId}/items';
+  const path = `/orchestration/orders/${orderId}/items`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers: {},
+    pathParameters: { orderId },
+    isBase64Encoded: false,
+    requestContext: {
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      routeKey,
+      authorizer: { jwt: { claims, scopes: null } },
+    },
+  } as unknown as APIGatewayProxyEventV2;
 }
 
 function bodyOf(response: APIGatewayProxyStructuredResultV2): Record<string, unknown> {
@@ -435,10 +464,7 @@ describe('POST /orchestration/items/{itemId}/retry', () => {
 
     const noItem = answered(await post(deps, 'retry', 'dsl-broadband.nothing.1', { reason: 'why' }), 404);
     const noOrder = answered(
-      await handleOrchestrationApi(
-        deps,
-        actionRequest('retry', `o-2.${RESERVE}`, { reason: 'why' }, OPERATOR),
-      ),
+      await call(deps, actionRequest('retry', `o-2.${RESERVE}`, { reason: 'why' }, OPERATOR)),
       404,
     );
 
@@ -452,7 +478,7 @@ describe('POST /orchestration/items/{itemId}/retry', () => {
       const { deps, queue } = await setup();
 
       const body = answered(
-        await handleOrchestrationApi(deps, actionRequest('retry', malformed, { reason: 'why' }, OPERATOR)),
+        await call(deps, actionRequest('retry', malformed, { reason: 'why' }, OPERATOR)),
         400,
       );
 
@@ -1038,5 +1064,99 @@ describe('a Running item whose worker is gone', () => {
 
     assert.equal(http.requests.length, 0);
     assert.equal(store.item(ORDER, RESERVE).attemptId, 'worker-1');
+  });
+});
+
+describe('GET /orchestration/orders/{orderId}/items', () => {
+  it('answers the order’s plan as a graph, each item with what it did: attempts, request, answer, who acted', async () => {
+    // Prepare: an item in fallout, retried by an operator, which the worker then completes.
+    const { deps, store, queue } = await setup();
+    await store.attachTaskToken(ORDER, RESERVE, 'token-reserve', DECOMPOSED_AT);
+    await putInFallout(store, RESERVE);
+    answered(await post(deps, 'retry', RESERVE, { reason: 'address corrected' }), 200);
+    const [start] = queue.sent;
+    assert.ok(start);
+    await runItem(workerDeps(deps).deps, start, 'delivery-retry');
+
+    // Act
+    const graph = answered(await call(deps, itemsRequest(ORDER)), 200);
+
+    // Assess
+    assert.equal(graph.orderId, ORDER);
+    const items = graph.items as Record<string, unknown>[];
+    const reserve = items.find((item) => item.key === RESERVE);
+    assert.ok(reserve);
+    assert.equal(reserve.id, `${ORDER}.${RESERVE}`);
+    assert.equal(reserve.state, 'Completed');
+    assert.deepEqual(reserve.attributes, { portId: 'P-7' });
+    assert.equal((reserve.attempts as unknown[]).length, 1);
+    assert.ok(reserve.request && reserve.response, 'the latest request and answer');
+    assert.ok(
+      (reserve.history as { by?: Actor }[]).some((entry) => entry.by?.id === OLGA.id),
+      'the operator’s retry',
+    );
+    assert.ok((graph.dependencies as unknown[]).length > 0);
+  });
+
+  it('answers 404 for an order that does not exist, 400 for a malformed id, 403 to a submitter', async () => {
+    const { deps } = await setup();
+
+    answered(await call(deps, itemsRequest('o-9')), 404);
+    answered(await call(deps, itemsRequest('../o-1')), 400);
+    answered(await call(deps, itemsRequest(ORDER, SUBMITTER)), 403);
+  });
+});
+
+describe('POST /orchestration/items/{itemId}/complete', () => {
+  const VISIT = 'tv-bundle.technician-visit.1';
+
+  /** A TV order whose technician visit waits for an operator. */
+  async function waitingVisit() {
+    const world = await setup();
+    const catalog = dslCatalog();
+    const submitted = productOrderCreateSchema.parse({
+      productOrderItem: [tvLine('tv-a', { installation: 'technician' })],
+    });
+    const { order, items } = decompose(catalog, 'o-2', submitted, DECOMPOSED_AT);
+    await world.store.createOrder(order, items);
+    assert.ok(await world.store.claimItem('o-2', VISIT, 'delivery-1', FAILED_AT, 'waiting for an operator'));
+    return { ...world, deps: { ...world.deps, catalog } };
+  }
+  const complete = (deps: OrchestrationApiDeps, body: unknown) =>
+    call(deps, actionRequest('complete', `o-2.${VISIT}`, body, OPERATOR));
+
+  it('completes a manual task with the attributes the operator gives; refuses an item that is none', async () => {
+    const { deps, store } = await waitingVisit();
+
+    const item = answered(await complete(deps, { visitDate: '2025-03-04' }), 200);
+
+    assert.equal(item.state, 'Completed');
+    assert.deepEqual(item.completedBy, OLGA);
+    assert.deepEqual(item.attributes, { visitDate: '2025-03-04' });
+    assert.equal(store.item('o-2', VISIT).state, 'Completed');
+    const callout = answered(await post(deps, 'complete', RESERVE, {}), 409);
+    assert.match(String(callout.message), /not a manual task/);
+  });
+
+  it('completes one without a body, and refuses attributes it cannot take, naming them', async () => {
+    const { deps } = await waitingVisit();
+    const tooMany = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`a${i}`, i]));
+
+    const refused = answered(await complete(deps, tooMany), 400);
+    const longName = answered(await complete(deps, { ['x'.repeat(101)]: 1 }), 400);
+    const notAnObject = answered(await complete(deps, [1]), 400);
+
+    assert.deepEqual(
+      [refused, longName, notAnObject].map((b) => (b.problems as { field: string }[]).map((p) => p.field)),
+      [['body'], [`attributes.${'x'.repeat(101)}`], ['body']],
+    );
+    answered(await complete(deps, undefined), 200);
+  });
+
+  it('answers 404 for a task that does not exist, and 403 to a submitter', async () => {
+    const { deps } = await waitingVisit();
+
+    answered(await call(deps, actionRequest('complete', 'o-2.tv-bundle.nothing.1', {}, OPERATOR)), 404);
+    answered(await call(deps, actionRequest('complete', `o-2.${VISIT}`, {}, SUBMITTER)), 403);
   });
 });

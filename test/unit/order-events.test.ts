@@ -8,6 +8,7 @@ import { announcementOf, orderEventOf, type RecordChange } from '../../lambdas/d
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { PublishedEvent } from '../../lambdas/ports/order-event-bus';
 import { publishOrderEvents } from '../../lambdas/use-cases/publish-order-events';
+import { schemaProblems } from '../support/contract';
 import { payloadSchemaOf, tmf622Problems } from '../support/tmf622';
 import { dslCatalog, dslOrderBody } from './fixtures/catalogs';
 
@@ -134,6 +135,15 @@ describe('announcementOf: what a change of the orders table announces', () => {
   });
 });
 
+/** An order expected to miss its due date. */
+const JEOPARDY = {
+  since: '2025-03-01T09:00:04.000Z',
+  kinds: ['late'],
+  reasons: ['expected to complete at 2025-03-03T12:00:00.000Z, after its due date'],
+  expectedCompletionDate: '2025-03-03T12:00:00.000Z',
+  dueDate: '2025-03-02T17:00:00.000Z',
+};
+
 describe('orderEventOf: the events as TMF622 v5 shapes them', () => {
   const { order: o, items } = order();
   const milestone = items.find((i) => i.type === 'milestone') as ItemRecord;
@@ -181,10 +191,49 @@ describe('orderEventOf: the events as TMF622 v5 shapes them', () => {
         new: { id: 'c-1', orderId: 'o-1', state: 'done', creationDate: AT, effectiveCancellationDate: AT },
       }),
     ],
+    [
+      'CancelProductOrderCreateEvent',
+      change({
+        kind: 'INSERT',
+        pk: 'CANCEL#c-2',
+        sk: 'CANCEL',
+        new: {
+          id: 'c-2',
+          orderId: 'o-1',
+          state: 'acknowledged',
+          creationDate: AT,
+          cancellationReason: 'moved',
+        },
+      }),
+    ],
+    [
+      'CancelProductOrderStateChangeEvent',
+      change({
+        pk: 'CANCEL#c-3',
+        sk: 'CANCEL',
+        old: { id: 'c-3', orderId: 'o-1', state: 'acknowledged', creationDate: AT },
+        new: {
+          id: 'c-3',
+          orderId: 'o-1',
+          state: 'terminatedWithError',
+          creationDate: AT,
+          errorMessage: 'item p.activate.1 is a point of no return and has completed',
+          endedAt: AT,
+        },
+      }),
+    ],
+    [
+      'ProductOrderJeopardyAlertEvent',
+      change({ pk: 'ORDER#o-1', sk: 'ORDER', old: asRecord(o), new: asRecord({ ...o, jeopardy: JEOPARDY }) }),
+    ],
+    [
+      'ProductOrderJeopardyAlertEvent',
+      change({ pk: 'ORDER#o-1', sk: 'ORDER', old: asRecord({ ...o, jeopardy: JEOPARDY }), new: asRecord(o) }),
+    ],
   ];
 
-  for (const [type, recorded] of cases) {
-    it(`${type}: valid by the published schema, its payload too`, () => {
+  for (const [n, [type, recorded]] of cases.entries()) {
+    it(`${type} (case ${n + 1}): valid by the published schema and by Switchboard’s webhook, its payload too`, () => {
       const announcement = announcementOf(recorded);
       assert.ok(announcement, type);
       const event = orderEventOf(announcement, recorded, o);
@@ -193,10 +242,26 @@ describe('orderEventOf: the events as TMF622 v5 shapes them', () => {
       assert.equal(event['@type'], type);
       assert.deepEqual(tmf622Problems(type, event), []);
       assert.deepEqual(tmf622Problems(payloadSchemaOf(type), event.event), []);
+      // As a listener receives it: the JSON the delivery posts.
+      assert.deepEqual(schemaProblems(type, JSON.parse(JSON.stringify(event))), []);
       assert.equal(event.sequence.length, 40);
       assert.equal(event.correlationId, 'o-1');
     });
   }
+
+  it('raises a jeopardy as a Hazard and clears it as Normal', () => {
+    const alerts = cases
+      .filter(([type]) => type === 'ProductOrderJeopardyAlertEvent')
+      .map(([, recorded]) => {
+        const announcement = announcementOf(recorded);
+        assert.ok(announcement);
+        const productOrder = orderEventOf(announcement, recorded, o)?.event.productOrder as {
+          productOrderJeopardyAlert: { jeopardyType: string }[];
+        };
+        return productOrder.productOrderJeopardyAlert.map((alert) => alert.jeopardyType);
+      });
+    assert.deepEqual(alerts, [['Hazard'], ['Normal']]);
+  });
 
   it('gives the same change the same event id, and another change another', () => {
     const [, recorded] = cases[1] as [string, RecordChange];

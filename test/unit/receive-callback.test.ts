@@ -16,6 +16,7 @@ import { parseJsonBody } from '../../lambdas/shared/http';
 import { applyCallback } from '../../lambdas/use-cases/apply-callback';
 import { type ReceiveCallbackDeps, receiveCallback } from '../../lambdas/use-cases/receive-callback';
 import { runItem } from '../../lambdas/use-cases/run-item';
+import { documented } from '../support/contract';
 import {
   ACTIVATE_ONLY,
   ASYNC_TIMEOUT_SECONDS,
@@ -52,6 +53,11 @@ function callbackEvent(
     body,
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2;
+}
+
+/** The callback API's answer, once checked against the API's document (whatever its status). */
+async function call(deps: ReceiveCallbackDeps, event: APIGatewayProxyEventV2) {
+  return documented(event.routeKey, await handleCallback(deps, event));
 }
 
 /** Hands a callback to the use case the way the handler does, the body parsed by parseJsonBody. */
@@ -539,7 +545,7 @@ describe('handleCallback', () => {
     });
 
     // Act
-    const response = await handleCallback(intake, event);
+    const response = await call(intake, event);
 
     // Assess
     assert.equal(response.statusCode, 202);
@@ -559,7 +565,7 @@ describe('handleCallback', () => {
       isBase64Encoded: true,
     };
 
-    const response = await handleCallback(intake, event);
+    const response = await call(intake, event);
 
     assert.equal(response.statusCode, 202);
     assert.equal(
@@ -594,7 +600,9 @@ describe('handleCallback', () => {
     it(`answers ${status} for ${what}`, async (t) => {
       const { intake, callbackQueue, correlationId, proof } = await waiting(t);
 
-      const response = await handleCallback(intake, event(correlationId, proof));
+      // Another route is no route of the document: its answer is checked only as the 404 it is.
+      const handle = what === 'another route' ? handleCallback : call;
+      const response = await handle(intake, event(correlationId, proof));
 
       assert.equal(response.statusCode, status);
       assert.equal(JSON.parse(String(response.body)).status, String(status));
@@ -602,14 +610,31 @@ describe('handleCallback', () => {
     });
   }
 
+  it('answers 404 for a callout that does not exist, and 413 for a body larger than it takes', async (t) => {
+    const { intake, callbackQueue, correlationId, proof } = await waiting(t);
+    const elsewhere = correlationFor(ACTIVATE_ONLY, 'delivery-1', 'o-9');
+
+    const none = await call(
+      intake,
+      callbackEvent(elsewhere, await proofFor(elsewhere), JSON.stringify(FINAL)),
+    );
+    const large = await call(
+      intake,
+      callbackEvent(correlationId, proof, JSON.stringify({ ...FINAL, note: 'x'.repeat(200 * 1024) })),
+    );
+
+    assert.deepEqual([none.statusCode, large.statusCode], [404, 413]);
+    assert.deepEqual(callbackQueue.sent, []);
+  });
+
   it('answers 409 for a callback to a finished item', async (t) => {
     const { intake, correlator, callbackQueue, correlationId, proof } = await waiting(t);
-    await handleCallback(intake, callbackEvent(correlationId, proof, JSON.stringify(FINAL)));
+    await call(intake, callbackEvent(correlationId, proof, JSON.stringify(FINAL)));
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     await applyCallback(correlator, queued);
 
-    const response = await handleCallback(
+    const response = await call(
       intake,
       callbackEvent(correlationId, proof, JSON.stringify({ status: 'failed' })),
     );
@@ -620,12 +645,12 @@ describe('handleCallback', () => {
   it('answers the receipt of a re-sent callback without queueing it again after the item is done', async (t) => {
     const { intake, correlator, callbackQueue, correlationId, proof } = await waiting(t);
     const event = callbackEvent(correlationId, proof, JSON.stringify(FINAL));
-    const first = await handleCallback(intake, event);
+    const first = await call(intake, event);
     const [queued] = callbackQueue.sent;
     assert.ok(queued);
     await applyCallback(correlator, queued);
 
-    const again = await handleCallback(intake, event);
+    const again = await call(intake, event);
 
     assert.equal(again.statusCode, 202);
     assert.equal(again.body, first.body);

@@ -6,6 +6,7 @@ import type { Catalog } from '../../lambdas/domain/catalog';
 import { decompose } from '../../lambdas/domain/decompose';
 import { UnauthorizedError } from '../../lambdas/domain/errors';
 import { defineCustomAdapter } from '../../lambdas/domain/integration-adapters';
+import { toItemView } from '../../lambdas/domain/item-view';
 import { procedureSchema } from '../../lambdas/domain/procedure';
 import { productOrderCreateSchema } from '../../lambdas/domain/product-order';
 import type { Actor } from '../../lambdas/domain/roles';
@@ -17,6 +18,7 @@ import { runItem } from '../../lambdas/use-cases/run-item';
 import type { RunItemDeps } from '../../lambdas/use-cases/run-item-deps';
 import { planDefinitionSchema } from '../../statemachines/plan-definition';
 import legacyWorkOrders from '../support/catalog-adapters/legacy-work-orders';
+import { schemaProblems } from '../support/contract';
 import { callbackMessage, deadlinesIn, manualClock, RecordingCallbackQueue, T0 } from './fixtures/async';
 import { offering } from './fixtures/catalogs';
 import {
@@ -227,6 +229,13 @@ function callbackOf(request: HttpRequest | undefined) {
   return { header, correlationId, proof };
 }
 
+/** What the API's document finds wrong with the item as the orchestration view answers it. */
+async function viewProblems(store: InMemoryOrderStore): Promise<string[]> {
+  const detail = await store.getItemDetail(ORDER, KEY);
+  assert.ok(detail);
+  return schemaProblems('OrchestrationItem', JSON.parse(JSON.stringify(toItemView(detail))));
+}
+
 describe('runItem: a procedure step that answers on a callback', () => {
   it('waits at the step, and its callback runs the procedure on from the next step: every request sent once', async (t) => {
     // Prepare
@@ -253,6 +262,7 @@ describe('runItem: a procedure step that answers on a callback', () => {
     assert.ok(!JSON.stringify(w.store.item(ORDER, KEY)).includes(proof), 'the proof is kept nowhere');
     assert.equal(deadlinesIn(w.queue.sent).length, 1);
     assert.equal(waiting.attempts?.at(-1)?.decision.kind, 'accepted');
+    assert.deepEqual(await viewProblems(w.store), [], 'the orchestration view of the waiting item');
 
     // Act: an interim update, then the final answer.
     w.clock.advance(60);
@@ -292,6 +302,7 @@ describe('runItem: a procedure step that answers on a callback', () => {
       /goes on at step 3/,
     );
     assert.deepEqual(w.tasks.answers.length, 1, 'the plan is answered once');
+    assert.deepEqual(await viewProblems(w.store), [], 'the orchestration view of the finished item');
   });
 
   it("takes a callback that beats the system's own acceptance: the acceptance changes nothing, and nothing is sent twice", async (t) => {
@@ -550,6 +561,7 @@ describe('runItem: a procedure step that answers on a callback', () => {
     assert.equal(legacy?.body, 'job=J-SLOT-7');
     assert.equal(w.store.item(ORDER, KEY).awaiting?.step, 'crew');
     assert.equal(w.store.item(ORDER, KEY).request?.encodedBody, 'job=J-SLOT-7');
+    assert.deepEqual(await viewProblems(w.store), [], 'the orchestration view, its encoded body too');
 
     // Act: its callback, without a mapping: the body is the step's output.
     const { correlationId } = callbackOf(legacy);
