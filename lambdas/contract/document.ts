@@ -138,6 +138,20 @@ export function openApiDocument(routes: readonly RouteContract[], info: Document
             'is also authorized by the HMAC proof its URL carries (the `proof` path segment).',
           ].join(' '),
         },
+        ...(info.webhooks && info.webhooks.length > 0
+          ? {
+              eventSignature: {
+                type: 'apiKey',
+                in: 'header',
+                name: 'webhook-signature',
+                description: [
+                  'Standard Webhooks signature of an event Switchboard sends a listener (with `webhook-id`',
+                  'and `webhook-timestamp`), by the secret answered when the listener was registered: the',
+                  'listener verifies it before it trusts the event.',
+                ].join(' '),
+              },
+            }
+          : {}),
       },
     },
   };
@@ -202,6 +216,7 @@ function webhook(hook: WebhookContract): Json {
     post: {
       operationId: `notify${hook.name}`,
       summary: hook.summary,
+      security: [{ eventSignature: [] }],
       ...(hook.description ? { description: hook.description } : {}),
       ...(hook.headers
         ? {
