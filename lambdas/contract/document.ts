@@ -169,7 +169,7 @@ function operation(r: RouteContract): Json {
     ...(r.body
       ? {
           requestBody: {
-            required: true,
+            required: r.body.required !== false,
             ...(r.body.description ? { description: r.body.description } : {}),
             content: Object.fromEntries(
               (r.body.contentTypes ?? ['application/json']).map((type) => [

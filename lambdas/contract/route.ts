@@ -72,6 +72,8 @@ export interface RouteContract {
     /** The media types taken (default application/json). */
     contentTypes?: readonly string[];
     example?: unknown;
+    /** False when the body may be left out (default true). */
+    required?: boolean;
   };
   /** The answers of a request that was carried out (2xx), by status. */
   answers: Partial<Record<number, AnswerContract>>;

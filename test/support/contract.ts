@@ -29,7 +29,7 @@ export interface Exchange {
 
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean; schema: unknown }[];
-  requestBody?: { content: Record<string, { schema: unknown }> };
+  requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> };
   responses: Record<
     string,
     {
@@ -154,7 +154,9 @@ function requestProblems(route: string, operation: Operation, exchange: Exchange
     if (!known.has(name))
       problems.push(`${route}: accepted the query parameter ${name}, which the document does not list`);
   const content = operation.requestBody?.content;
-  if (content) {
+  // A body the document lets the client leave out is checked only when it is sent.
+  const leftOut = !exchange.requestBody && operation.requestBody?.required === false;
+  if (content && !leftOut) {
     const type =
       (exchange.requestHeaders?.['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
     const media = content[type] ?? content['application/json'];
