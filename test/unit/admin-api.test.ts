@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type AdminApiDeps, handleAdminApi } from '../../lambdas/admin-api/handler';
+import { type AdminApiDeps, handleAdminApi as handleUnchecked } from '../../lambdas/admin-api/handler';
 import { AUTOMATIC_ACTORS } from '../../lambdas/domain/availability';
 import type { Catalog, FulfilmentSystem } from '../../lambdas/domain/catalog';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import { runMaintenancePhase } from '../../lambdas/use-cases/maintenance-windows';
+import { checkedAgainstContract } from '../support/checked-handler';
 import { type Declared, dslCatalog, offering } from './fixtures/catalogs';
 import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/configuration';
 import {
@@ -17,6 +18,9 @@ import {
 import { InMemoryListenerStore } from './fixtures/in-memory-listener-store';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 import { capturedLogs } from './fixtures/logs';
+
+/** Every answer of the admin API in these tests is checked against the API's document. */
+const handleAdminApi = checkedAgainstContract(handleUnchecked);
 
 const SEEDED_AT = '2025-03-01T09:00:00.000Z';
 
@@ -515,7 +519,8 @@ describe('handleAdminApi: refusals', () => {
   it('answers 404 for a route it does not serve', async () => {
     const { deps } = setup();
 
-    const response = await handleAdminApi(
+    // Unchecked: the document has no such route to check the answer against.
+    const response = await handleUnchecked(
       deps,
       request('DELETE /admin/systems/{systemId}', { systemId: 'crm' }),
     );
