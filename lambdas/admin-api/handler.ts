@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
 import { DynamoDbConfigurationStore } from '../adapters/dynamodb-configuration-store';
 import { DynamoDbListenerStore } from '../adapters/dynamodb-listener-store';
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
@@ -10,6 +9,7 @@ import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availabil
 import { EventBridgeMaintenanceScheduler } from '../adapters/eventbridge-maintenance-scheduler';
 import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
+import { adminPageQuery, redriveRequestSchema, releaseRequestSchema } from '../contract/admin';
 import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import { type Catalog, isAsynchronousInterface } from '../domain/catalog';
@@ -236,7 +236,7 @@ export async function handleAdminApi(
       }
       case 'GET /admin/fallout': {
         // Items in fallout across orders, oldest first: what waits for an operator's retry, skip or fail.
-        const query = parseWith(heldQuerySchema, event.queryStringParameters ?? {});
+        const query = parseWith(adminPageQuery, event.queryStringParameters ?? {});
         const page = await deps.store.listFallout({
           limit: query.limit,
           ...(query.after ? { after: query.after } : {}),
@@ -304,7 +304,7 @@ export async function handleAdminApi(
           throw new NotFoundError(
             `dead letters of "${queue}" are not sent back by hand (these are: ${deps.deadLetters.redrivable.join(', ') || 'none'})`,
           );
-        const { max } = parseWith(redriveSchema, parseJsonBody(event) ?? {});
+        const { max } = parseWith(redriveRequestSchema, parseJsonBody(event) ?? {});
         return json(200, { queue, moved: await deps.deadLetters.redrive(queue, max) });
       }
       case 'GET /admin/jeopardy': {
@@ -351,24 +351,6 @@ function parseMergePatch(event: APIGatewayProxyEventV2): unknown {
   return parseJsonBody(event);
 }
 
-/** A redrive: how many dead letters to send back at most (all of them, up to 1,000, by default). */
-const redriveSchema = z.object({ max: z.number().int().min(1).max(1000).default(1000) }).strict();
-
-const releaseRequestSchema = z
-  .object({
-    /** Item ids (`<orderId>.<itemKey>`); all held items of the system when absent. */
-    itemIds: z.array(z.string().min(3).max(400)).min(1).max(100).optional(),
-    reason: z.string().trim().min(1).max(500).optional(),
-  })
-  .strict();
-
-const heldQuerySchema = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    after: z.string().min(1).max(600).optional(),
-  })
-  .strict();
-
 async function systemDetail(deps: AdminApiDeps, system: SystemRecord, profile: AuthProfile | undefined) {
   const [interfaces, history, windows] = await Promise.all([
     deps.config.interfacesOf(system.id),
@@ -397,7 +379,7 @@ async function heldPage(
   event: APIGatewayProxyEventV2,
   scope: { systemId: string; interfaceId?: string },
 ) {
-  const query = parseWith(heldQuerySchema, event.queryStringParameters ?? {});
+  const query = parseWith(adminPageQuery, event.queryStringParameters ?? {});
   const page = await deps.store.listHeldItems({
     ...scope,
     limit: query.limit,

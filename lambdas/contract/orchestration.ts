@@ -4,6 +4,7 @@ import { ITEM_STATES } from '../domain/orchestration';
 import { STEP_TYPES } from '../domain/procedure';
 import { ID_PATTERN } from '../shared/ids';
 import { noteSchema, reasonSchema } from '../use-cases/operator-actions';
+import { actorSchema as actor } from './common';
 import { named, pathIdParam, type RouteContract, route } from './route';
 
 /**
@@ -43,12 +44,6 @@ export const manualTaskAttributes = named(
     .record(z.string().min(1).max(100), z.json())
     .refine((a) => Object.keys(a).length <= 50, 'at most 50 attributes'),
   'What an operator completing a manual task writes to the order context, by attribute name: at most 50, each name 1 to 100 characters',
-);
-
-const actor = named(
-  'Actor',
-  z.object({ id: z.string(), name: z.string() }).strict(),
-  'Who did it: a user’s or a machine client’s id, and its name',
 );
 
 const historyEntry = named(

@@ -1,3 +1,4 @@
+import { ADMIN_TAGS, adminRoutes } from './admin';
 import { callbackRoutes, callbackTags } from './callbacks';
 import { cancellationRoutes, cancellationTags } from './cancellations';
 import { hubRoutes, hubTags } from './hub';
@@ -11,6 +12,7 @@ export const ROUTES: readonly RouteContract[] = [
   ...cancellationRoutes,
   ...hubRoutes,
   ...orchestrationRoutes,
+  ...adminRoutes,
   ...callbackRoutes,
 ];
 
@@ -20,5 +22,6 @@ export const TAGS = [
   ...cancellationTags,
   ...hubTags,
   ...orchestrationTags,
+  ...ADMIN_TAGS,
   ...callbackTags,
 ];

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type AdminApiDeps, handleAdminApi } from '../../lambdas/admin-api/handler';
+import { type AdminApiDeps, handleAdminApi as handleUnchecked } from '../../lambdas/admin-api/handler';
 import { AUTOMATIC_ACTORS } from '../../lambdas/domain/availability';
 import type { Catalog, FulfilmentSystem } from '../../lambdas/domain/catalog';
+import type { ListenerRecord } from '../../lambdas/domain/listener';
 import type { ItemRecord, OrderRecord } from '../../lambdas/domain/orchestration';
 import { runMaintenancePhase } from '../../lambdas/use-cases/maintenance-windows';
+import { checkedAgainstContract } from '../support/checked-handler';
 import { type Declared, dslCatalog, offering } from './fixtures/catalogs';
 import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/configuration';
 import {
@@ -17,6 +19,9 @@ import {
 import { InMemoryListenerStore } from './fixtures/in-memory-listener-store';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 import { capturedLogs } from './fixtures/logs';
+
+/** Every answer of the admin API in these tests is checked against the API's document. */
+const handleAdminApi = checkedAgainstContract(handleUnchecked);
 
 const SEEDED_AT = '2025-03-01T09:00:00.000Z';
 
@@ -515,7 +520,8 @@ describe('handleAdminApi: refusals', () => {
   it('answers 404 for a route it does not serve', async () => {
     const { deps } = setup();
 
-    const response = await handleAdminApi(
+    // Unchecked: the document has no such route to check the answer against.
+    const response = await handleUnchecked(
       deps,
       request('DELETE /admin/systems/{systemId}', { systemId: 'crm' }),
     );
@@ -1977,5 +1983,204 @@ describe('handleAdminApi: GET /admin/offerings', () => {
 
     assert.equal(response.statusCode, 403);
     assert.equal(bodyOf(response).message, 'this needs the operator or submitter role');
+  });
+});
+
+describe('handleAdminApi: GET /admin/fallout', () => {
+  const route = 'GET /admin/fallout';
+
+  /** The worker ran the item and it failed for good: it is in fallout. */
+  async function putInFallout(store: InMemoryOrderStore, orderId: string, key: string, at: string) {
+    assert.ok(await store.claimItem(orderId, key, `attempt-${orderId}`, at, 'prerequisites done'));
+    assert.ok(await store.failItem(orderId, key, `attempt-${orderId}`, 'HTTP 400 from inventory', {}, at));
+  }
+
+  it('lists the items in fallout oldest first, each with the actions an operator may take', async () => {
+    // Prepare
+    const { deps, store } = setup();
+    await storeOrder(store, 'o-1', [{ key: 'dsl.reserve-port.1', interfaceId: 'reserve-port' }]);
+    await storeOrder(store, 'o-2', [{ key: 'dsl.reserve-port.1', interfaceId: 'reserve-port' }]);
+    await putInFallout(store, 'o-2', 'dsl.reserve-port.1', '2025-03-01T10:00:00.000Z');
+    await putInFallout(store, 'o-1', 'dsl.reserve-port.1', '2025-03-01T11:00:00.000Z');
+
+    // Act
+    const first = await asOperator(deps, route, {}, { query: { limit: '1' } });
+    const second = await asOperator(deps, route, {}, { query: { after: String(bodyOf(first).next) } });
+
+    // Assess
+    assert.equal(first.statusCode, 200);
+    assert.equal(first.headers?.['x-result-count'], '1');
+    assert.deepEqual((bodyOf(first).items as unknown[])[0], {
+      id: 'o-2.dsl.reserve-port.1',
+      orderId: 'o-2',
+      itemKey: 'dsl.reserve-port.1',
+      since: '2025-03-01T10:00:00.000Z',
+      error: 'HTTP 400 from inventory',
+      actions: ['retry', 'skip', 'fail'].map((action) => ({
+        action,
+        href: `/orchestration/items/o-2.dsl.reserve-port.1/${action}`,
+      })),
+    });
+    assert.deepEqual(
+      (bodyOf(second).items as { id: string }[]).map((i) => i.id),
+      ['o-1.dsl.reserve-port.1'],
+    );
+    assert.equal(bodyOf(second).next, undefined, 'the last page has no next');
+  });
+
+  it('answers 400 naming the parameter for a bad limit or an unknown one', async () => {
+    const { deps } = setup();
+
+    const responses = [
+      await asOperator(deps, route, {}, { query: { limit: '0' } }),
+      await asOperator(deps, route, {}, { query: { state: 'failed' } }),
+    ];
+
+    assert.deepEqual(responses.map(problemFields), [['limit'], ['state']]);
+  });
+});
+
+describe('handleAdminApi: GET /admin/jeopardy', () => {
+  it('lists the orders in jeopardy with a link to their items', async () => {
+    // Prepare
+    const { deps } = setup();
+    const jeopardy = {
+      since: '2025-03-01T11:00:00.000Z',
+      kinds: ['late'],
+      reasons: ['expected to complete at 2025-03-03T09:00:00.000Z, 16 hours after its due date'],
+      expectedCompletionDate: '2025-03-03T09:00:00.000Z',
+      dueDate: '2025-03-02T17:00:00.000Z',
+    };
+    deps.watch = {
+      inJeopardy: async () => [
+        {
+          id: 'o-1',
+          state: 'inProgress',
+          dueDate: jeopardy.dueDate,
+          expectedCompletionDate: jeopardy.expectedCompletionDate,
+          jeopardy,
+          submittedBy: { id: 'c-crm', name: 'order-capture' },
+        },
+      ],
+    };
+
+    // Act
+    const response = await asOperator(deps, 'GET /admin/jeopardy');
+
+    // Assess
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers?.['x-result-count'], '1');
+    assert.deepEqual(bodyOf(response), [
+      {
+        id: 'o-1',
+        state: 'inProgress',
+        dueDate: jeopardy.dueDate,
+        expectedCompletionDate: jeopardy.expectedCompletionDate,
+        jeopardy,
+        submittedBy: { id: 'c-crm', name: 'order-capture' },
+        href: '/orchestration/orders/o-1/items',
+      },
+    ]);
+  });
+});
+
+describe('handleAdminApi: listeners', () => {
+  const paused: ListenerRecord = {
+    id: 'l-1',
+    callback: 'https://crm.test/events',
+    query: 'eventType=ProductOrderStateChangeEvent',
+    filter: [{ path: 'eventType', values: ['ProductOrderStateChangeEvent'] }],
+    secret: 'whsec_c2VjcmV0',
+    owner: { id: 'c-crm', name: 'order-capture' },
+    readsAll: false,
+    createdAt: '2025-03-01T09:00:00.000Z',
+    state: 'paused',
+    failures: 20,
+    firstFailureAt: '2025-03-01T10:00:00.000Z',
+    lastFailure: { at: '2025-03-01T11:00:00.000Z', reason: 'HTTP 503' },
+    lastSuccessAt: '2025-03-01T09:30:00.000Z',
+    pausedAt: '2025-03-01T11:00:00.000Z',
+  };
+
+  it('lists the listeners and how their deliveries go, never their secret', async () => {
+    const { deps } = setup();
+    await deps.listeners.create(paused);
+
+    const response = await asOperator(deps, 'GET /admin/listeners');
+
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers?.['x-result-count'], '1');
+    const { secret: _secret, filter: _filter, ...shown } = paused;
+    assert.deepEqual(bodyOf(response), [shown]);
+    assert.doesNotMatch(String(response.body), /whsec_/);
+  });
+
+  it('resumes a paused listener, its failures forgotten, and 404 for an unknown one', async (t) => {
+    const { deps } = setup();
+    await deps.listeners.create(paused);
+    capturedLogs(t, 'INFO');
+    const route = 'POST /admin/listeners/{listenerId}/resume';
+
+    const resumed = await asOperator(deps, route, { listenerId: 'l-1' });
+    const unknown = await asOperator(deps, route, { listenerId: 'l-9' });
+
+    assert.equal(resumed.statusCode, 200);
+    const body = bodyOf(resumed);
+    assert.equal(body.state, 'active');
+    assert.equal(body.failures, undefined);
+    assert.equal(body.pausedAt, undefined);
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(bodyOf(unknown).message, 'no listener with id "l-9"');
+  });
+});
+
+describe('handleAdminApi: POST /admin/dead-letters/{queue}/redrive', () => {
+  const route = 'POST /admin/dead-letters/{queue}/redrive';
+
+  it('sends back at most the number asked for, and says how many moved', async () => {
+    const deadLetters = fixedDeadLetters({ deliveries: 3 });
+    const config = InMemoryConfigurationStore.seededFrom(dslCatalog(), SEEDED_AT);
+    const { deps } = adminDeps(config, dslCatalog(), deadLetters);
+
+    const some = await asOperator(deps, route, { queue: 'deliveries' }, { body: { max: 2 } });
+    const rest = await asOperator(deps, route, { queue: 'deliveries' }, { body: {} });
+
+    assert.equal(some.statusCode, 200);
+    assert.deepEqual(bodyOf(some), { queue: 'deliveries', moved: 2 });
+    assert.deepEqual(bodyOf(rest), { queue: 'deliveries', moved: 3 });
+    assert.deepEqual(deadLetters.redriven, [
+      { queue: 'deliveries', max: 2 },
+      { queue: 'deliveries', max: 1000 },
+    ]);
+  });
+
+  it('answers 404 naming the queues that are sent back by hand, and 400 for a bad max', async () => {
+    const { deps } = setup();
+
+    const work = await asOperator(deps, route, { queue: 'work' }, { body: {} });
+    const zero = await asOperator(deps, route, { queue: 'deliveries' }, { body: { max: 0 } });
+
+    assert.equal(work.statusCode, 404);
+    assert.equal(
+      bodyOf(work).message,
+      'dead letters of "work" are not sent back by hand (these are: deliveries)',
+    );
+    assert.deepEqual(problemFields(zero), ['max']);
+  });
+});
+
+describe('handleAdminApi: a body too large', () => {
+  it('answers 413 and changes nothing', async () => {
+    const { deps, config } = setup();
+
+    const response = await asOperator(
+      deps,
+      'PUT /admin/systems/{systemId}/state',
+      { systemId: 'crm' },
+      { body: { state: 'Down', reason: 'x'.repeat(300 * 1024) } },
+    );
+
+    assert.equal(response.statusCode, 413);
+    assert.equal(config.systems.get('crm')?.state, 'Up');
   });
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type AdminApiDeps, handleAdminApi } from '../../lambdas/admin-api/handler';
+import { type AdminApiDeps, handleAdminApi as handleUnchecked } from '../../lambdas/admin-api/handler';
 import type { Catalog } from '../../lambdas/domain/catalog';
 import type { ConfigurationStore } from '../../lambdas/ports/configuration-store';
+import { checkedAgainstContract } from '../support/checked-handler';
 import { asyncCatalog } from './fixtures/async';
 import { INVENTORY_URL } from './fixtures/catalogs';
 import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/configuration';
@@ -16,6 +17,9 @@ import {
 import { InMemoryListenerStore } from './fixtures/in-memory-listener-store';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
 import { capturedLogs } from './fixtures/logs';
+
+/** Every answer of the admin API in these tests is checked against the API's document. */
+const handleAdminApi = checkedAgainstContract(handleUnchecked);
 
 /**
  * Operators change a system's or an interface's configuration at runtime through the admin API: JSON

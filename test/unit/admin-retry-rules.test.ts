@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type AdminApiDeps, handleAdminApi } from '../../lambdas/admin-api/handler';
+import { type AdminApiDeps, handleAdminApi as handleUnchecked } from '../../lambdas/admin-api/handler';
 import { DEFAULT_RETRY_RULE } from '../../lambdas/domain/retry-rules';
+import { checkedAgainstContract } from '../support/checked-handler';
 import { dslCatalog } from './fixtures/catalogs';
 import { InMemoryConfigurationStore, InMemoryRetryRuleStore } from './fixtures/configuration';
 import {
@@ -13,6 +14,9 @@ import {
 } from './fixtures/fake-ports';
 import { InMemoryListenerStore } from './fixtures/in-memory-listener-store';
 import { InMemoryOrderStore } from './fixtures/in-memory-order-store';
+
+/** Every answer of the admin API in these tests is checked against the API's document. */
+const handleAdminApi = checkedAgainstContract(handleUnchecked);
 
 const OPERATOR = { sub: 'u-op', username: 'olga', 'cognito:groups': '[operators]' };
 const OTHER_OPERATOR = { sub: 'c-ops-bot', client_id: 'ops-bot', scope: 'switchboard/operate' };
