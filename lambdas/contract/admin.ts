@@ -18,11 +18,11 @@ import {
 } from '../domain/catalog';
 import type { ListenerRecord } from '../domain/listener';
 import { characteristicSpecSchema } from '../domain/offering';
+import { ORDER_STATES } from '../domain/orchestration';
 import { retryPolicySchema, retryRuleBodySchema } from '../domain/retry-rules';
 import type { ConfigurationChange, RUNTIME_FIELDS } from '../domain/runtime-configuration';
 import { maintenanceWindowRequestSchema } from '../use-cases/maintenance-windows';
 import { actorSchema as actor } from './common';
-import { PRODUCT_ORDER_STATES } from './orders';
 import {
   ETAG_HEADER,
   type HeaderContract,
@@ -645,7 +645,7 @@ const jeopardyEntry = named(
   z
     .object({
       id: z.string(),
-      state: z.enum(PRODUCT_ORDER_STATES),
+      state: z.enum(ORDER_STATES),
       dueDate: instant,
       expectedCompletionDate: instant.optional(),
       jeopardy: z

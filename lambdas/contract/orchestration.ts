@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { itemTypes } from '../../statemachines/plan-definition';
-import { ITEM_STATES } from '../domain/orchestration';
+import { ITEM_STATES, ORDER_STATES } from '../domain/orchestration';
 import { STEP_TYPES } from '../domain/procedure';
 import { ID_PATTERN } from '../shared/ids';
 import { noteSchema, reasonSchema } from '../use-cases/operator-actions';
@@ -20,18 +20,6 @@ export const orchestrationTags = [
       'Operators: an order’s orchestration items and what each did, and the actions on an item (complete a manual task; retry, skip, fail an item in fallout; abort a running one)',
   },
 ];
-
-/** The order states of orchestration (a TMF622 ProductOrder's, as Switchboard moves them). */
-const ORDER_STATES = [
-  'acknowledged',
-  'inProgress',
-  'held',
-  'completed',
-  'failed',
-  'assessingCancellation',
-  'pendingCancellation',
-  'cancelled',
-] as const;
 
 /**
  * The body of `POST /orchestration/items/{itemId}/complete`: what the manual task found out, written

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORDER_STATES } from '../domain/orchestration';
 import { TMF622_BASE_PATH } from '../domain/order-view';
 import { ITEM_ACTIONS, productOrderCreateSchema } from '../domain/product-order';
 import { schemaLocationOf } from '../domain/schema-location';
@@ -56,17 +57,6 @@ export const productOrderReadQuery = z.object({ fields: fieldsParam }).strict();
 
 const idParams = z.object({ id: pathIdParam('The order’s id, as answered when it was created') });
 
-const LINE_STATES = [
-  'acknowledged',
-  'inProgress',
-  'held',
-  'completed',
-  'failed',
-  'assessingCancellation',
-  'pendingCancellation',
-  'cancelled',
-] as const;
-
 const productOrderItemView = named(
   'ProductOrderItem',
   z.looseObject({
@@ -74,7 +64,7 @@ const productOrderItemView = named(
     id: z.string(),
     action: z.enum(ITEM_ACTIONS),
     state: z
-      .enum(LINE_STATES)
+      .enum(ORDER_STATES)
       .optional()
       .describe('From the states of the items that fulfil the line; answered when the order is read alone'),
   }),
@@ -124,7 +114,7 @@ export const productOrderView = named(
     '@type': z.literal('ProductOrder'),
     id: z.string(),
     href: z.string(),
-    state: z.enum(PRODUCT_ORDER_STATES),
+    state: z.enum(ORDER_STATES),
     creationDate: z.string(),
     orderDate: z.string(),
     completionDate: z.string().optional(),

@@ -36,15 +36,17 @@ export const CANCELLED_ITEM_STATES: ReadonlySet<ItemState> = new Set([
 ]);
 
 /** TMF622 order states Switchboard moves through. */
-export type OrderState =
-  | 'acknowledged'
-  | 'inProgress'
-  | 'held'
-  | 'completed'
-  | 'failed'
-  | 'assessingCancellation'
-  | 'pendingCancellation'
-  | 'cancelled';
+export const ORDER_STATES = [
+  'acknowledged',
+  'inProgress',
+  'held',
+  'completed',
+  'failed',
+  'assessingCancellation',
+  'pendingCancellation',
+  'cancelled',
+] as const;
+export type OrderState = (typeof ORDER_STATES)[number];
 
 /** Order states a cancellation may start from: the order is under way. */
 export const CANCELLABLE_ORDER_STATES: readonly OrderState[] = ['acknowledged', 'inProgress', 'held'];

@@ -3,6 +3,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { OpenApiDocument } from '../../lambdas/contract/document';
 import { switchboardOpenApi } from '../../lib/openapi';
+import type { ApiExchange } from '../../local/api-gateway';
 
 /**
  * Checks requests and answers against the API's generated OpenAPI document, so that the document cannot
@@ -12,21 +13,7 @@ import { switchboardOpenApi } from '../../lib/openapi';
  */
 
 /** One request to the API and its answer, as the local API Gateway saw them. */
-export interface Exchange {
-  /** `METHOD /path/{param}`, API Gateway's route key. */
-  routeKey: string;
-  pathParameters?: Record<string, string>;
-  query?: Record<string, string>;
-  /** Request headers, lower-case names. */
-  requestHeaders?: Record<string, string>;
-  /** The request body as sent (text), if any. */
-  requestBody?: string;
-  status: number;
-  /** Answer headers, lower-case names. */
-  headers?: Record<string, string>;
-  /** The answer's body as sent (text), if any. */
-  body?: string;
-}
+export type Exchange = ApiExchange;
 
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean; schema: unknown }[];
