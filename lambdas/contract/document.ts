@@ -39,7 +39,13 @@ const JSON_SCHEMA_OPTIONS = {
   io: 'input',
   // A refinement cannot be said in JSON Schema: what it checks is in the field's description.
   unrepresentable: 'any',
+  // zod names its string checks `startsWith`, `endsWith` and `includes` as formats JSON Schema does not
+  // have, beside the pattern that says the same: the pattern alone is kept.
+  override: ({ jsonSchema }: { jsonSchema: { format?: string } }) => {
+    if (jsonSchema.format && ZOD_ONLY_FORMATS.has(jsonSchema.format)) delete jsonSchema.format;
+  },
 } as const;
+const ZOD_ONLY_FORMATS = new Set(['starts_with', 'ends_with', 'includes']);
 
 /**
  * The OpenAPI 3.1 document of the routes: each route's parameters, body and answers from its zod
