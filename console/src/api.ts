@@ -67,7 +67,7 @@ export function apiClient(tokens: TokenSource, fetchImpl: typeof fetch = (...a) 
   }
   return {
     get: <T>(path: string) => call<T>('GET', path),
-    post: <T>(path: string, body?: unknown) => call<T>('POST', path, body ?? {}),
+    post: <T>(path: string, body?: unknown) => call<T>('POST', path, body),
     put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
     patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body),
     delete: <T>(path: string) => call<T>('DELETE', path),

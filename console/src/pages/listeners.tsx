@@ -41,7 +41,7 @@ export function ListenersPage({ api }: { api: Api }) {
   };
   const resume = (listener: ListenerView) =>
     run(async () => {
-      await api.post(`/admin/listeners/${encodeURIComponent(listener.id)}/resume`, {});
+      await api.post(`/admin/listeners/${encodeURIComponent(listener.id)}/resume`);
       return `${listener.callback} resumed`;
     });
   const redrive = () =>
