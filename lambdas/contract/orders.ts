@@ -126,9 +126,11 @@ export const productOrderView = named(
     productOrderErrorMessage: z.array(errorMessageView).optional(),
     productOrderJeopardyAlert: z.array(jeopardyAlertView).optional(),
     '@schemaLocation': z
-      .literal(schemaLocationOf('ProductOrder'))
+      .string()
       .optional()
-      .describe('Where `fulfilmentAttributes` is defined (this schema), answered with it'),
+      .describe(
+        `Where the order's extensions are defined: \`${schemaLocationOf('ProductOrder')}\` (this schema) on an order that carries \`fulfilmentAttributes\`, else the client's own, as sent`,
+      ),
     fulfilmentAttributes: z
       .record(z.string(), z.json())
       .optional()
@@ -171,7 +173,7 @@ const EXAMPLE_ORDER = {
       '@type': 'ProductOrderItem',
       id: '1',
       action: 'add',
-      productOffering: { '@type': 'ProductOfferingRef', id: 'dsl-100' },
+      productOffering: { '@type': 'ProductOfferingRef', id: 'dsl-broadband' },
       product: {
         '@type': 'Product',
         productCharacteristic: [

@@ -14,8 +14,8 @@ export type FieldSelection = readonly (readonly string[])[];
 const NAME = /^[A-Za-z@][A-Za-z0-9@_-]{0,99}$/;
 /** At most this many names: a selection is a handful of attributes, not a query language. */
 const MAX_FIELDS = 50;
-/** What a resource always keeps, whatever is selected. */
-const ALWAYS: FieldSelection = [['id'], ['href'], ['@type']];
+/** What a resource always keeps, whatever is selected (its extensions' schema too, as TMF630 asks). */
+const ALWAYS: FieldSelection = [['id'], ['href'], ['@type'], ['@schemaLocation']];
 
 /** Reads `fields`; undefined when absent (the whole resource). */
 export function parseFields(raw: string | undefined): FieldSelection | undefined {

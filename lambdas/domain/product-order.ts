@@ -213,6 +213,14 @@ export const productOrderCreateSchema = z
         });
       }
       seen.set(line.id, index);
+      // A line's state is what its items make of it (order-view.ts), never what a client says.
+      if ('state' in line) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['productOrderItem', index, 'state'],
+          message: 'is set by the server and must not be sent',
+        });
+      }
       if (line.action !== 'noChange' && line.productOffering === undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -226,7 +234,10 @@ export const productOrderCreateSchema = z
 export type ProductOrderCreate = z.infer<typeof productOrderCreateSchema>;
 export type ProductOrderItemCreate = ProductOrderCreate['productOrderItem'][number];
 
-/** Fields the server sets; a client that sends them is told so instead of being silently ignored. */
+/**
+ * Fields the server sets; a client that sends them is told so instead of being silently ignored (and
+ * never answered as if Switchboard had set them).
+ */
 export const SERVER_SET_FIELDS = [
   'id',
   'href',
@@ -234,4 +245,9 @@ export const SERVER_SET_FIELDS = [
   'orderDate',
   'completionDate',
   'creationDate',
+  'expectedCompletionDate',
+  'fulfilmentAttributes',
+  'productOrderErrorMessage',
+  'productOrderJeopardyAlert',
+  'productOrderMilestone',
 ] as const;

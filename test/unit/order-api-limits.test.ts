@@ -87,6 +87,29 @@ describe('the order API refuses hostile input with 400 naming the field, writing
     return JSON.parse(String(answer.body)) as { problems: { field: string; message: string }[] };
   }
 
+  it('refuses what Switchboard sets — fulfilment attributes, fallout, jeopardy, a line’s state — naming each, so no answer shows it as Switchboard’s', async () => {
+    const order = dslOrderBody();
+    const [line] = order.productOrderItem as Record<string, unknown>[];
+    const { problems } = await refused({
+      ...order,
+      fulfilmentAttributes: { port: 'forged' },
+      productOrderErrorMessage: [{ code: 'timeout' }],
+      productOrderJeopardyAlert: [],
+      expectedCompletionDate: '2026-12-24T00:00:00Z',
+      productOrderItem: [{ ...line, state: 'completed' }],
+    });
+    assert.deepEqual(problems.map((p) => p.field).sort(), [
+      'expectedCompletionDate',
+      'fulfilmentAttributes',
+      'productOrderErrorMessage',
+      'productOrderJeopardyAlert',
+    ]);
+    const lineState = await refused({ ...order, productOrderItem: [{ ...line, state: 'completed' }] });
+    assert.deepEqual(lineState.problems, [
+      { field: 'productOrderItem.0.state', message: 'is set by the server and must not be sent' },
+    ]);
+  });
+
   it('takes a characteristic value nested to the deepest an order may go, and refuses one level more', async () => {
     // The value sits six levels into the order: it may nest the rest of MAX_JSON_DEPTH.
     const { deps } = orderApiDeps();
