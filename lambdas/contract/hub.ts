@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hubCreateSchema } from '../domain/listener';
 import { TMF622_BASE_PATH } from '../domain/order-view';
+import { schemaLocationOf } from '../domain/schema-location';
 import { LOCATION_HEADER, named, pathIdParam, RESULT_COUNT_HEADER, type RouteContract, route } from './route';
 
 /** TMF622's hub: register, list, read and remove the listeners that order events are delivered to. */
@@ -32,6 +33,9 @@ const registeredHub = named(
   z
     .object({
       ...hubFields,
+      '@schemaLocation': z
+        .literal(schemaLocationOf('RegisteredHub'))
+        .describe('Where `secret`, an extension of TMF’s Hub, is defined: this schema (TMF630)'),
       secret: z
         .string()
         .regex(/^whsec_[A-Za-z0-9+/]{43}=$/)
@@ -77,7 +81,11 @@ export const hubRoutes: RouteContract[] = [
         description: 'The listener, with its secret (this once)',
         schema: registeredHub,
         headers: { location: LOCATION_HEADER },
-        example: { ...EXAMPLE_HUB, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw4H4uGF6/gWo=' },
+        example: {
+          ...EXAMPLE_HUB,
+          '@schemaLocation': schemaLocationOf('RegisteredHub'),
+          secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw4H4uGF6/gWo=',
+        },
       },
     },
     errors: [400, 403, 409, 413],

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { OrderEventType } from '../domain/order-events';
 import { TMF622_BASE_PATH } from '../domain/order-view';
+import { schemaLocationOf } from '../domain/schema-location';
 import { cancelProductOrderView, productOrderRef } from './cancellations';
 import { jeopardyAlertView, productOrderView } from './orders';
 import { type HeaderContract, named, type WebhookContract } from './route';
@@ -40,7 +41,10 @@ function eventEnvelope<T extends OrderEventType, P extends z.ZodType>(
   return z
     .object({
       '@type': z.literal(type),
-      '@baseType': z.literal('Event').describe('TMF622’s Event, extended by `sequence`'),
+      '@baseType': z.literal('Event').describe('TMF622’s Event'),
+      '@schemaLocation': z
+        .literal(schemaLocationOf(type))
+        .describe('Where the event’s extension, `sequence`, is defined: this schema (TMF630)'),
       eventId: z
         .string()
         .regex(/^[A-Za-z0-9_-]{32}$/)
@@ -116,7 +120,7 @@ const informationRequired = named(
       path: z
         .string()
         .describe(
-          '`/orchestration/items/<itemId>/completion`: the manual task’s completion, which an operator gives with POST /orchestration/items/{itemId}/complete',
+          '`/orchestration/items/<itemId>/complete`: where an operator completes the manual task (POST)',
         ),
       value: z.object({ planItemId: z.string(), lineId: z.string().optional() }).strict(),
     })
@@ -186,7 +190,7 @@ const EXAMPLE_ORDER = {
       '@type': 'ProductOrderItem',
       id: '1',
       action: 'add',
-      productOffering: { '@type': 'ProductOfferingRef', id: 'dsl-100' },
+      productOffering: { '@type': 'ProductOfferingRef', id: 'dsl-broadband' },
     },
   ],
   id: ORDER,
@@ -201,6 +205,7 @@ const EXAMPLE_ORDER_IN_PROGRESS = { ...inProgress, state: 'inProgress' };
 const envelope = (type: OrderEventType, title: string, sequence: string) => ({
   '@type': type,
   '@baseType': 'Event',
+  '@schemaLocation': schemaLocationOf(type),
   eventId: 'pV3xq0n4cY8kQ2sJ9bT1wZ7uE5rL6mHa',
   eventType: type,
   eventTime: '2026-12-09T14:05:12.000Z',
@@ -258,7 +263,7 @@ const EXAMPLES: Partial<Record<OrderEventType, unknown>> = {
       productOrder: { '@type': 'ProductOrderRef', id: ORDER, href: ORDER_HREF },
       informationRequired: {
         op: 'add',
-        path: `/orchestration/items/${ORDER}.tv-bundle.technician-visit.1/completion`,
+        path: `/orchestration/items/${ORDER}.tv-bundle.technician-visit.1/complete`,
         value: { planItemId: 'technician-visit', lineId: '1' },
       },
     },

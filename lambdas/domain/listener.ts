@@ -4,6 +4,7 @@ import { ValidationError } from './errors';
 import { ORDER_EVENT_TYPES, type OrderEvent } from './order-events';
 import { TMF622_BASE_PATH } from './order-view';
 import type { Actor } from './roles';
+import { schemaLocationOf } from './schema-location';
 
 /**
  * A listener: where order capture wants TMF622 events delivered (TMF622's hub, TMF630's event
@@ -208,7 +209,10 @@ export function toHub(listener: ListenerRecord, options: { secret?: boolean } = 
     href: `${TMF622_BASE_PATH}/hub/${listener.id}`,
     callback: listener.callback,
     ...(listener.query === undefined ? {} : { query: listener.query }),
-    ...(options.secret ? { secret: listener.secret } : {}),
+    // The secret extends TMF's Hub: the answer that carries it names the schema that defines it.
+    ...(options.secret
+      ? { secret: listener.secret, '@schemaLocation': schemaLocationOf('RegisteredHub') }
+      : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { type CancellationRecord, toCancelProductOrderView } from './cancel-prod
 import { jeopardyChanged } from './jeopardy';
 import type { ItemRecord, Jeopardy, OrderRecord } from './orchestration';
 import { jeopardyAlertOf, TMF622_BASE_PATH, toProductOrder } from './order-view';
+import { schemaLocationOf } from './schema-location';
 
 /**
  * The TMF622 events Switchboard tells order capture about, and what in an order's records makes each.
@@ -172,12 +173,13 @@ export function announcementOf(change: RecordChange): Announcement | undefined {
 /**
  * An event as a listener receives it: TMF622 v5's Event, its payload in `event` (the ProductOrder, or
  * the CancelProductOrder, as it stood when the change was made). Besides TMF's fields it carries
- * `sequence`, by which a listener orders one order's events (docs/api.md#events); `@baseType` says the
- * event is TMF's, extended by that field.
+ * `sequence`, by which a listener orders one order's events (docs/api.md#events); `@schemaLocation`
+ * names the schema that defines that extension, as TMF630 asks (the event's own in the API's document).
  */
 export interface OrderEvent {
   '@type': OrderEventType;
   '@baseType': 'Event';
+  '@schemaLocation': string;
   eventId: string;
   eventType: OrderEventType;
   eventTime: string;
@@ -210,6 +212,7 @@ export function orderEventOf(
       .slice(0, 32),
     eventType: announcement.type,
     '@type': announcement.type,
+    '@schemaLocation': schemaLocationOf(announcement.type),
     eventTime: change.at,
     timeOccurred: change.at,
     domain: 'productOrderingManagement' as const,
@@ -310,7 +313,7 @@ export function orderEventOf(
           // names the item by its id (the order's id and its key).
           informationRequired: {
             op: 'add',
-            path: `/orchestration/items/${announcement.orderId}.${task.key}/completion`,
+            path: `/orchestration/items/${announcement.orderId}.${task.key}/complete`,
             value: {
               planItemId: task.planItemId,
               ...(task.lineId === undefined ? {} : { lineId: task.lineId }),
