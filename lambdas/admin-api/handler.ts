@@ -304,7 +304,7 @@ export async function handleAdminApi(
           throw new NotFoundError(
             `dead letters of "${queue}" are not sent back by hand (these are: ${deps.deadLetters.redrivable.join(', ') || 'none'})`,
           );
-        const { max } = parseWith(redriveRequestSchema, parseJsonBody(event) ?? {});
+        const { max } = parseWith(redriveRequestSchema, event.body ? parseJsonBody(event) : {});
         return json(200, { queue, moved: await deps.deadLetters.redrive(queue, max) });
       }
       case 'GET /admin/jeopardy': {

@@ -1276,7 +1276,7 @@ export const adminRoutes: RouteContract[] = [
     description:
       'Each message is moved once, to the queue it came from. Only some queues’ dead letters are sent back by hand (404 names them).',
     params: z.object({ queue: pathIdParam('The queue’s purpose, as GET /admin/dead-letters names it') }),
-    body: { schema: redriveRequestSchema, example: { max: 100 } },
+    body: { schema: redriveRequestSchema, required: false, example: { max: 100 } },
     answers: {
       200: {
         description: 'How many were moved',
@@ -1384,8 +1384,8 @@ export const adminRoutes: RouteContract[] = [
         headers: wholeListCounts,
         example: [
           {
-            id: 'dsl-100',
-            name: 'DSL 100',
+            id: 'dsl-broadband',
+            name: 'DSL broadband',
             characteristics: [
               {
                 name: 'bandwidth',

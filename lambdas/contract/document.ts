@@ -4,6 +4,7 @@ import {
   type AnswerContract,
   contractSchemas,
   type HeaderContract,
+  named,
   type RouteContract,
   type WebhookContract,
 } from './route';
@@ -254,7 +255,9 @@ function webhook(hook: WebhookContract): Json {
 
 /** The error statuses a route may answer: its own, and the gateway's and the functions' on every route. */
 const errorStatusesOf = (r: RouteContract): number[] =>
-  [...new Set<number>([...r.errors, ...(r.access === 'callback' ? [] : [401]), 429, 500])].sort();
+  [...new Set<number>([...r.errors, ...(r.access === 'callback' ? [] : [401]), 429, 500, 503])].sort(
+    (a, b) => a - b,
+  );
 
 function response(answer: AnswerContract): Json {
   return {
@@ -309,8 +312,9 @@ const mediaTypeName = (type: string): string =>
     .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
     .join('');
 
+/** A schema without a name gets `id`, checked as every name is (two schemas never share one). */
 function nameOnce(schema: z.ZodType, id: string): void {
-  if (!contractSchemas.has(schema)) contractSchemas.add(schema, { id });
+  if (!contractSchemas.has(schema)) named(id, schema);
 }
 
 function idOf(schema: z.ZodType | undefined): string {

@@ -104,7 +104,14 @@ export const ERROR_ANSWERS = {
   },
   500: {
     name: 'InternalServerError',
-    description: 'The request could not be completed; it was logged',
-    schema: errorSchema,
+    description:
+      'The request could not be completed; it was logged (a TMF630 error from the function, or API Gateway’s own when the function itself failed)',
+    schema: eitherError,
+  },
+  503: {
+    name: 'ServiceUnavailable',
+    description:
+      'API Gateway’s: the function did not answer within the integration’s 30 seconds; send again later',
+    schema: gatewayErrorSchema,
   },
 } as const;

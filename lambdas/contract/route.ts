@@ -69,7 +69,11 @@ export interface RouteContract {
   access: Access;
   /** The path parameters, one property each (every `{name}` of the path). */
   params?: z.ZodObject;
-  /** The query parameters the route takes; any other is refused with 400 naming it. */
+  /**
+   * The query parameters the route takes, any other refused with 400 naming it; a route that declares
+   * none reads no query (what is sent is not looked at, and the end-to-end check reports a test that
+   * sends one).
+   */
   query?: z.ZodObject;
   /** Request headers the route reads (Idempotency-Key, If-Match), lower-case names. */
   headers?: Record<string, HeaderContract>;

@@ -6,16 +6,31 @@ import { ValidationError } from '../domain/errors';
  * `after` that the previous page's `Link: <…>; rel="next"` carries. `offset` is accepted at 0 only: a
  * page never reads those before it.
  */
+const ONLY_OFFSET_0 = 'only 0: Switchboard pages by cursor, follow the Link header with rel="next" (after=…)';
+
 export const pagingQuery = {
-  after: z.string().min(1).max(200).optional(),
+  after: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'Where the page starts: the opaque cursor of the previous page’s Link (rel="next"); follow the link as it is',
+    ),
   offset: z.coerce
     .number()
     .int()
-    .refine((offset) => offset === 0, {
-      message: 'only 0: Switchboard pages by cursor, follow the Link header with rel="next" (after=…)',
-    })
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+    .min(0, ONLY_OFFSET_0)
+    .max(0, ONLY_OFFSET_0)
+    .optional()
+    .describe('Only 0, as TMF622 clients send it: pages follow the Link header’s cursor, never an offset'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .describe('How many entries a page holds at most'),
 };
 
 /** The cursor a page's Link gives: opaque to callers (base64url of where the next page starts). */
