@@ -55,6 +55,11 @@ const TOO_MANY_REQUESTS: APIGatewayProxyStructuredResultV2 = {
   body: JSON.stringify({ message: 'Too Many Requests' }),
 };
 
+const INTERNAL_SERVER_ERROR: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 500,
+  body: JSON.stringify({ message: 'Internal Server Error' }),
+};
+
 const UNAUTHORIZED: APIGatewayProxyStructuredResultV2 = {
   statusCode: 401,
   headers: { 'www-authenticate': 'Bearer' },
@@ -241,10 +246,18 @@ export class LocalApiGateway {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
     }
     const seen: Partial<ApiExchange> = {};
-    const result = await this.pass(route, req, url, headers, seen);
-    if (this.observe) {
+    let result: APIGatewayProxyStructuredResultV2;
+    try {
+      result = await this.pass(route, req, url, headers, seen);
+    } catch (error) {
+      // The integration failed (the function threw, or its answer was no answer): API Gateway's own 500.
+      this.log(`[api] ${method} ${req.url} failed: ${(error as Error).message}`);
+      result = INTERNAL_SERVER_ERROR;
+    }
+    const observe = this.observe;
+    if (observe) {
       const body = result.body ?? '';
-      this.observe({
+      const exchange: ApiExchange = {
         ...seen,
         routeKey: route.routeKey,
         query: Object.fromEntries(url.searchParams),
@@ -254,6 +267,14 @@ export class LocalApiGateway {
           Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
         ),
         body: result.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body,
+      };
+      // After the answer, and never at its expense: an observer that throws is logged, not answered.
+      setImmediate(() => {
+        try {
+          observe(exchange);
+        } catch (error) {
+          this.log(`[api] the observer of ${route.routeKey} failed: ${(error as Error).message}`);
+        }
       });
     }
     return result;

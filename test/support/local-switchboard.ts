@@ -95,16 +95,17 @@ const running = new Set<TestSwitchboard>();
 // A test that fails (a timeout included) prints what the runtimes were doing: on a CI machine that is
 // the only view of a run that went wrong.
 afterEach((t) => {
+  // `passed` is on the context at run time (Node ≥ 21.7) but not yet in @types/node.
+  if ((t as { passed?: boolean }).passed === false) {
+    for (const sb of running) {
+      const tail = sb.logs.slice(-LOG_LINES_ON_FAILURE);
+      console.log(`--- last ${tail.length} lines of the runtime log (test "${t.name}" failed) ---`);
+      for (const line of tail) console.log(line);
+    }
+  }
   // What the test's requests and answers did against the API's documents fails the test that made them.
   const outside = [...running].flatMap((sb) => sb.contract.take());
   if (outside.length > 0) throw new ContractBroken(t.name, outside);
-  // `passed` is on the context at run time (Node ≥ 21.7) but not yet in @types/node.
-  if ((t as { passed?: boolean }).passed !== false) return;
-  for (const sb of running) {
-    const tail = sb.logs.slice(-LOG_LINES_ON_FAILURE);
-    console.log(`--- last ${tail.length} lines of the runtime log (test "${t.name}" failed) ---`);
-    for (const line of tail) console.log(line);
-  }
 });
 
 /** Requests or answers of a test that the API's document, or TMF622's, does not allow. */
@@ -280,6 +281,10 @@ async function startAround(
       // Exchanges after the suite's last test (its teardown's) are held to the documents too.
       const outside = contract.take();
       if (outside.length > 0) throw new ContractBroken('teardown', outside);
+      // A suite that called the API and had nothing checked has lost its watch, not passed it.
+      const served = [...handle.runtime.api.requests].some(([route, count]) => route !== '-' && count > 0);
+      if (served && contract.checked === 0)
+        throw new Error('the API answered requests, and none was checked against its documents');
     },
   };
   running.add(handle);
