@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CANCELLATION_STATES, cancelProductOrderCreateSchema } from '../domain/cancel-product-order';
 import { TMF622_BASE_PATH } from '../domain/order-view';
+import { schemaLocationOf } from '../domain/schema-location';
 import { pagingQuery } from '../order-api/cursor';
 import { LOCATION_HEADER, named, PAGING_HEADERS, pathIdParam, type RouteContract, route } from './route';
 
@@ -74,6 +75,9 @@ export const cancelProductOrderView = named(
       .object({
         '@type': z.literal('SwitchboardCancelProductOrder'),
         '@baseType': z.literal('CancelProductOrder'),
+        '@schemaLocation': z
+          .literal(schemaLocationOf('CancelProductOrder'))
+          .describe('Where the extension, `errorMessage`, is defined: this schema (TMF630)'),
         ...cancellationFields,
         errorMessage: cancellationErrorMessage,
       })
@@ -110,6 +114,7 @@ const EXAMPLE_REFUSED = {
   ...EXAMPLE_CANCELLATION,
   '@type': 'SwitchboardCancelProductOrder',
   '@baseType': 'CancelProductOrder',
+  '@schemaLocation': schemaLocationOf('CancelProductOrder'),
   errorMessage: {
     '@type': 'ProductOrderErrorMessage',
     code: 'cancellationRefused',

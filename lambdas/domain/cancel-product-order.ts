@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Actor } from './roles';
+import { schemaLocationOf } from './schema-location';
 
 /**
  * TMF622 v5's CancelProductOrder: a request to cancel an order in flight, a task with a state of its
@@ -106,6 +107,7 @@ export function toCancelProductOrderView(
       : {
           '@type': 'SwitchboardCancelProductOrder',
           '@baseType': 'CancelProductOrder',
+          '@schemaLocation': schemaLocationOf('CancelProductOrder'),
           errorMessage: {
             '@type': 'ProductOrderErrorMessage',
             code: 'cancellationRefused',
