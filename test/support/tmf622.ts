@@ -22,14 +22,19 @@ const validators = new Map<string, ValidateFunction>();
  * What is wrong with `body` as the TMF622 v5 document's schema `schemaName` (`CancelProductOrder`,
  * `ProductOrder`, …) defines it: one line per problem, with the JSON pointer of the field; none when it is
  * valid. The document is OpenAPI 3.0, whose schemas are JSON Schema but for two keywords: `nullable`
- * (read as "or null") and `discriminator`, which TMF puts beside `allOf` where Ajv's own support of it
- * expects `oneOf`; it names the subtypes, so it is dropped and `@type` is checked as any field.
+ * (read as "or null") and `discriminator`, which names, by `@type`, the subtype a value must also be
+ * (an `IntegerCharacteristic`'s value an integer). TMF puts it beside `allOf` where Ajv's own support of it
+ * expects `oneOf`, so it is written out as JSON Schema: wherever a schema with subtypes is used, a value
+ * whose `@type` names one is held to that subtype too (see `withSubtypes`).
  */
 export function tmf622Problems(schemaName: string, body: unknown): string[] {
   let validate = validators.get(schemaName);
   if (!validate) {
     ajv ??= loadSpec();
-    const found = ajv.getSchema(`tmf622#/components/schemas/${schemaName}`);
+    const polymorphic = `${schemaName}${POLYMORPHIC}`;
+    const found =
+      ajv.getSchema(`tmf622#/components/schemas/${polymorphic}`) ??
+      ajv.getSchema(`tmf622#/components/schemas/${schemaName}`);
     if (!found) throw new Error(`the TMF622 document has no schema ${schemaName}`);
     validate = found;
     validators.set(schemaName, validate);
@@ -44,8 +49,74 @@ function loadSpec(): Ajv {
   addFormats.default(instance);
   // The one format the document uses that ajv-formats does not know (an attachment's content).
   instance.addFormat('base64', /^[A-Za-z0-9+/]*={0,2}$/);
-  instance.addSchema({ $id: 'tmf622', components: { schemas: asJsonSchema(document.components.schemas) } });
+  const schemas = asJsonSchema(document.components.schemas) as Record<string, Json>;
+  instance.addSchema({
+    $id: 'tmf622',
+    components: { schemas: withSubtypes(schemas, document.components.schemas as Record<string, Json>) },
+  });
   return instance;
+}
+
+const POLYMORPHIC = '__withSubtypes';
+const REF = (name: string) => `#/components/schemas/${name}`;
+
+/**
+ * The schemas with their discriminators written out. For each schema whose discriminator maps `@type`
+ * values to subtypes, a companion `<name>__withSubtypes` is the schema and, for each subtype but itself,
+ * "if `@type` is that value, the value is that subtype"; every use of the schema refers to the companion,
+ * but the uses that are inheritance (a subtype's `allOf` naming its base), which keep the plain schema so
+ * that checking a subtype never comes back to its own discriminator.
+ */
+function withSubtypes(schemas: Record<string, Json>, original: Record<string, Json>): Record<string, Json> {
+  const mappings = new Map<string, [string, string][]>();
+  for (const [name, schema] of Object.entries(original)) {
+    const mapping = (schema.discriminator as { mapping?: Record<string, string> } | undefined)?.mapping;
+    const subtypes = Object.entries(mapping ?? {}).filter(([, ref]) => ref !== REF(name));
+    if (subtypes.length > 0) mappings.set(name, subtypes);
+  }
+  const polymorphicRef = (ref: unknown) => {
+    const name = typeof ref === 'string' ? ref.replace('#/components/schemas/', '') : '';
+    return mappings.has(name) ? REF(`${name}${POLYMORPHIC}`) : ref;
+  };
+  const rewrite = (node: unknown, inheritance = false): unknown => {
+    if (Array.isArray(node)) return node.map((n) => rewrite(n, inheritance));
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node).map(([key, value]) => {
+        if (key === '$ref' && !inheritance) return [key, polymorphicRef(value)];
+        return [key, rewrite(value)];
+      }),
+    );
+  };
+  const result: Record<string, Json> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    // A subtype's allOf names its base (inheritance); anything else in it is a use.
+    const { allOf, ...rest } = schema;
+    result[name] = {
+      ...(rewrite(rest) as Json),
+      ...(Array.isArray(allOf)
+        ? {
+            allOf: allOf.map((part) =>
+              isObject(part) && typeof part.$ref === 'string' && Object.keys(part).length === 1
+                ? part
+                : rewrite(part),
+            ),
+          }
+        : {}),
+    };
+  }
+  for (const [name, subtypes] of mappings) {
+    result[`${name}${POLYMORPHIC}`] = {
+      allOf: [
+        { $ref: REF(name) },
+        ...subtypes.map(([type, ref]) => ({
+          if: { properties: { '@type': { const: type } }, required: ['@type'] },
+          then: { $ref: ref },
+        })),
+      ],
+    };
+  }
+  return result;
 }
 
 /** OpenAPI 3.0 schema objects as JSON Schema: `nullable: true` becomes a type that admits null. */
@@ -149,7 +220,13 @@ function characteristicTypeOf(value: unknown): string {
   if (typeof value === 'boolean') return 'BooleanCharacteristic';
   if (typeof value === 'number')
     return Number.isInteger(value) ? 'IntegerCharacteristic' : 'NumberCharacteristic';
-  if (Array.isArray(value)) return 'ObjectArrayCharacteristic';
+  if (Array.isArray(value)) {
+    if (value.every((v) => typeof v === 'string')) return 'StringArrayCharacteristic';
+    if (value.every((v) => typeof v === 'boolean')) return 'BooleanArrayCharacteristic';
+    if (value.every((v) => Number.isInteger(v))) return 'IntegerArrayCharacteristic';
+    if (value.every((v) => typeof v === 'number')) return 'NumberArrayCharacteristic';
+    return 'ObjectArrayCharacteristic';
+  }
   return isObject(value) ? 'ObjectCharacteristic' : 'Characteristic';
 }
 

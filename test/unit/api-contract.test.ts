@@ -4,7 +4,7 @@ import { ROUTES } from '../../lambdas/contract/routes';
 import { orderWebhooks } from '../../lambdas/contract/webhooks';
 import { switchboardOpenApi } from '../../lib/openapi';
 import { answerProblems, exchangeProblems, schemaProblems } from '../support/contract';
-import { tmf622ExchangeProblems } from '../support/tmf622';
+import { tmf622ExchangeProblems, tmf622Problems } from '../support/tmf622';
 
 describe('the API contract checker', () => {
   it('finds nothing wrong with an answer the document allows, and names route, status and field otherwise', () => {
@@ -83,6 +83,27 @@ describe('an exchange checked against both documents', () => {
     );
     assert.ok(
       problems.some((p) => p.startsWith(`${route} request body by TMF622 ProductOrder_FVO: /relatedParty/0`)),
+      problems.join('\n'),
+    );
+  });
+
+  it('holds a value to the subtype its @type names, as TMF622’s discriminators say', () => {
+    const typedAs = (type: string, value: unknown) => ({
+      ...created,
+      productOrderItem: [
+        {
+          ...created.productOrderItem[0],
+          product: {
+            '@type': 'Product',
+            productCharacteristic: [{ '@type': type, name: 'bandwidth', value }],
+          },
+        },
+      ],
+    });
+    assert.deepEqual(tmf622Problems('ProductOrder', typedAs('IntegerCharacteristic', 100)), []);
+    const problems = tmf622Problems('ProductOrder', typedAs('IntegerCharacteristic', 'a hundred'));
+    assert.ok(
+      problems.some((p) => p.startsWith('/productOrderItem/0/product/productCharacteristic/0/value')),
       problems.join('\n'),
     );
   });
