@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ORDER_STATES } from '../domain/orchestration';
 import { TMF622_BASE_PATH } from '../domain/order-view';
-import { ITEM_ACTIONS, productOrderCreateSchema } from '../domain/product-order';
+import { ITEM_ACTIONS, productOrderCreateSchema, SERVER_SET_FIELDS } from '../domain/product-order';
 import { schemaLocationOf } from '../domain/schema-location';
 import { pagingQuery } from '../order-api/cursor';
 import { LOCATION_HEADER, named, PAGING_HEADERS, pathIdParam, type RouteContract, route } from './route';
@@ -116,7 +116,6 @@ export const productOrderView = named(
     href: z.string(),
     state: z.enum(ORDER_STATES),
     creationDate: z.string(),
-    orderDate: z.string(),
     completionDate: z.string().optional(),
     expectedCompletionDate: z.string().optional(),
     externalId: z
@@ -191,7 +190,6 @@ const EXAMPLE_CREATED = {
   href: `${TMF622_BASE_PATH}/productOrder/ord-01JF8Z7K3V9Q`,
   state: 'acknowledged',
   creationDate: '2026-12-07T09:30:00.000Z',
-  orderDate: '2026-12-07T09:30:00.000Z',
 };
 
 export const orderRoutes: RouteContract[] = [
@@ -201,8 +199,7 @@ export const orderRoutes: RouteContract[] = [
     operationId: 'createProductOrder',
     tag: 'productOrder',
     summary: 'Submit a product order',
-    description:
-      'Checks the order, decomposes each line into its plan’s items and starts the plans. The same Idempotency-Key answers the order it created the first time. Fields the server sets (id, href, state, orderDate, completionDate, creationDate) are refused.',
+    description: `Checks the order, decomposes each line into its plan’s items and starts the plans. The same Idempotency-Key answers the order it created the first time. Fields the server sets (${SERVER_SET_FIELDS.join(', ')}, and a line’s state) are refused.`,
     access: { roles: ['submitter'] },
     headers: {
       'idempotency-key': {

@@ -197,7 +197,6 @@ const EXAMPLE_ORDER = {
   href: ORDER_HREF,
   state: 'completed',
   creationDate: '2026-12-07T09:30:00.000Z',
-  orderDate: '2026-12-07T09:30:00.000Z',
   completionDate: '2026-12-09T14:05:12.000Z',
 };
 const { completionDate: _notYet, ...inProgress } = EXAMPLE_ORDER;

@@ -60,7 +60,6 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
     href: `${TMF622_BASE_PATH}/productOrder/${order.id}`,
     state: order.state,
     creationDate: order.createdAt,
-    orderDate: order.createdAt,
     ...(order.completedAt ? { completionDate: order.completedAt } : {}),
     productOrderItem: lines.map((line) => {
       const state = items ? lineState(order, byLine.get(String(line.id)) ?? []) : undefined;

@@ -43,8 +43,12 @@ export function tmf622Problems(schemaName: string, body: unknown): string[] {
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }
 
+/** The document's schemas as published, by name. */
+let published: Record<string, Json> | undefined;
+
 function loadSpec(): Ajv {
   const document = parseYaml(readFileSync(TMF622_SPEC, 'utf8')) as { components: { schemas: unknown } };
+  published = document.components.schemas as Record<string, Json>;
   const instance = new Ajv({ strict: false, allErrors: true });
   addFormats.default(instance);
   // The one format the document uses that ajv-formats does not know (an attachment's content).
@@ -276,9 +280,19 @@ export function tmf622ExchangeProblems(exchange: {
       return undefined;
     }
   };
+  const marked = (schema: string, value: unknown, what: string) => {
+    const extensions = unmarkedExtensions(schema, value);
+    if (extensions.length > 0)
+      problems.push(
+        `${exchange.routeKey} ${what}: ${extensions.join(', ')} extend TMF622 ${schema} without @schemaLocation`,
+      );
+  };
   const answer = parse(exchange.body);
   if (exchange.status >= 400) {
-    if (isObject(answer) && answer['@type'] === 'Error') check('Error', answer, `${exchange.status} body`);
+    if (isObject(answer) && answer['@type'] === 'Error') {
+      check('Error', answer, `${exchange.status} body`);
+      marked('Error', answer, `${exchange.status} body`);
+    }
     return problems;
   }
   if (route.request && exchange.status < 300) {
@@ -287,11 +301,39 @@ export function tmf622ExchangeProblems(exchange: {
   }
   if (exchange.status === 204 || exchange.query?.fields !== undefined) return problems;
   const resources = Array.isArray(answer) ? answer : [answer];
-  for (const [n, resource] of resources.entries())
-    check(
-      route.answer,
-      resource,
-      Array.isArray(answer) ? `${exchange.status} body.${n}` : `${exchange.status} body`,
-    );
+  for (const [n, resource] of resources.entries()) {
+    const what = Array.isArray(answer) ? `${exchange.status} body.${n}` : `${exchange.status} body`;
+    check(route.answer, resource, what);
+    marked(route.answer, resource, what);
+  }
   return problems;
+}
+
+/** The attributes a TMF622 schema defines, through its allOf, oneOf, anyOf and references. */
+function definedAttributes(name: string): Set<string> {
+  ajv ??= loadSpec();
+  const names = new Set<string>();
+  const seen = new Set<unknown>();
+  const collect = (schema: unknown): void => {
+    if (!isObject(schema) || seen.has(schema)) return;
+    seen.add(schema);
+    if (typeof schema.$ref === 'string')
+      collect(published?.[schema.$ref.replace('#/components/schemas/', '')]);
+    for (const key of ['allOf', 'oneOf', 'anyOf'])
+      if (Array.isArray(schema[key])) for (const part of schema[key] as unknown[]) collect(part);
+    if (isObject(schema.properties))
+      for (const attribute of Object.keys(schema.properties)) names.add(attribute);
+  };
+  collect(published?.[name]);
+  return names;
+}
+
+/**
+ * The attributes of a TMF622 body that its schema does not define, when the body does not name the
+ * schema that does in `@schemaLocation`, as TMF630 asks of an extension.
+ */
+export function unmarkedExtensions(schemaName: string, body: unknown): string[] {
+  if (!isObject(body) || '@schemaLocation' in body) return [];
+  const defined = definedAttributes(schemaName);
+  return Object.keys(body).filter((attribute) => !defined.has(attribute));
 }

@@ -4,7 +4,7 @@ import { ROUTES } from '../../lambdas/contract/routes';
 import { orderWebhooks } from '../../lambdas/contract/webhooks';
 import { switchboardOpenApi } from '../../lib/openapi';
 import { answerProblems, exchangeProblems, schemaProblems } from '../support/contract';
-import { tmf622ExchangeProblems, tmf622Problems } from '../support/tmf622';
+import { tmf622ExchangeProblems, tmf622Problems, unmarkedExtensions } from '../support/tmf622';
 
 describe('the API contract checker', () => {
   it('finds nothing wrong with an answer the document allows, and names route, status and field otherwise', () => {
@@ -15,7 +15,6 @@ describe('the API contract checker', () => {
       href: '/tmf-api/productOrderingManagement/v5/productOrder/o1',
       state: 'acknowledged',
       creationDate: '2026-12-07T09:30:00.000Z',
-      orderDate: '2026-12-07T09:30:00.000Z',
       productOrderItem: [{ '@type': 'ProductOrderItem', id: '1', action: 'add' }],
     };
     assert.deepEqual(answerProblems(route, { statusCode: 200, body: JSON.stringify(order) }), []);
@@ -45,7 +44,6 @@ describe('an exchange checked against both documents', () => {
     href: '/tmf-api/productOrderingManagement/v5/productOrder/o1',
     state: 'acknowledged',
     creationDate: '2026-12-07T09:30:00.000Z',
-    orderDate: '2026-12-07T09:30:00.000Z',
     externalId: [{ '@type': 'ExternalIdentifier', id: 'crm-1' }],
     productOrderItem: [
       {
@@ -106,6 +104,19 @@ describe('an exchange checked against both documents', () => {
       problems.some((p) => p.startsWith('/productOrderItem/0/product/productCharacteristic/0/value')),
       problems.join('\n'),
     );
+  });
+
+  it('reports an extension of a TMF622 resource that does not name its schema in @schemaLocation', () => {
+    const order = { ...created, fulfilmentAttributes: { port: 'p-7' } };
+    assert.deepEqual(unmarkedExtensions('ProductOrder', order), ['fulfilmentAttributes']);
+    assert.deepEqual(
+      unmarkedExtensions('ProductOrder', {
+        ...order,
+        '@schemaLocation': '/openapi.json#/components/schemas/ProductOrder',
+      }),
+      [],
+    );
+    assert.deepEqual(unmarkedExtensions('ProductOrder', created), []);
   });
 
   it('reports an answer without its Location, and a request the document refuses that was carried out', () => {
