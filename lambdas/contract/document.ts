@@ -36,7 +36,8 @@ export interface DocumentInfo {
 const SCHEMA_REF = (id: string) => `#/components/schemas/${id}`;
 const JSON_SCHEMA_OPTIONS = {
   target: 'draft-2020-12',
-  // Requests are described as a client sends them (before defaults and transforms); answers have neither.
+  // Parameters are described as a client sends them (before defaults and coercion); bodies as each side
+  // reads them (components, below).
   io: 'input',
   // A refinement cannot be said in JSON Schema: what it checks is in the field's description.
   unrepresentable: 'any',
@@ -68,19 +69,22 @@ export function openApiDocument(routes: readonly RouteContract[], info: Document
   for (const answer of Object.values(ERROR_ANSWERS)) nameOnce(answer.schema, `${answer.name}Body`);
   for (const hook of info.webhooks ?? []) nameOnce(hook.schema, hook.name);
 
-  const generated = z.toJSONSchema(contractSchemas, { ...JSON_SCHEMA_OPTIONS, uri: SCHEMA_REF }) as {
-    schemas: Record<string, Json>;
-  };
-  const schemas = Object.fromEntries(
-    Object.entries(hoistShared(generated.schemas))
-      .map(([id, schema]) => [id, withoutKeys(schema, ['$schema', '$id', 'id'])] as const)
-      .sort(([a], [b]) => a.localeCompare(b)),
+  const requests = routes.flatMap((r) =>
+    r.body ? [r.body.schema, ...Object.values(r.body.otherContent ?? {}).map((other) => other.schema)] : [],
   );
+  const answers = [
+    ...routes.flatMap((r) =>
+      Object.values(r.answers).flatMap((answer) => (answer?.schema ? [answer.schema] : [])),
+    ),
+    ...Object.values(ERROR_ANSWERS).map((answer) => answer.schema),
+    ...(info.webhooks ?? []).map((hook) => hook.schema),
+  ];
+  const { schemas, requestId } = components(requests.map(idOf), answers.map(idOf));
 
   const paths: OpenApiDocument['paths'] = {};
   for (const r of routes) {
     paths[r.path] ??= {};
-    (paths[r.path] as Record<string, Json>)[r.method.toLowerCase()] = operation(r);
+    (paths[r.path] as Record<string, Json>)[r.method.toLowerCase()] = operation(r, requestId);
   }
   return {
     openapi: '3.1.0',
@@ -164,7 +168,68 @@ export function openApiDocument(routes: readonly RouteContract[], info: Document
   };
 }
 
-function operation(r: RouteContract): Json {
+/**
+ * The components: each named schema as a request is sent (`io: input`: a field with a default may be left
+ * out) where requests use it, and as an answer is made (`io: output`: a field with a default is always
+ * there) where answers use it. A schema both use, and that reads differently either way, is two
+ * components: `<name>` for answers and `<name>Input` for requests. `requestId` names the one requests use.
+ */
+function components(requestIds: string[], answerIds: string[]) {
+  const generate = (io: 'input' | 'output') => {
+    const generated = z.toJSONSchema(contractSchemas, { ...JSON_SCHEMA_OPTIONS, io, uri: SCHEMA_REF }) as {
+      schemas: Record<string, Json>;
+    };
+    return Object.fromEntries(
+      Object.entries(hoistShared(generated.schemas)).map(
+        ([id, schema]) => [id, withoutKeys(schema, ['$schema', '$id', 'id'])] as const,
+      ),
+    );
+  };
+  const input = generate('input');
+  const output = generate('output');
+  const forRequests = reachable(requestIds, input);
+  const forAnswers = reachable(answerIds, output);
+  const split = new Set(
+    [...forRequests].filter(
+      (id) => forAnswers.has(id) && JSON.stringify(input[id]) !== JSON.stringify(output[id]),
+    ),
+  );
+  // A request-side schema that refers to a split one refers to its input form.
+  const toInput = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(toInput);
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node).map(([key, value]) => {
+        const id =
+          key === '$ref' && typeof value === 'string' ? value.replace(SCHEMA_REF(''), '') : undefined;
+        return [key, id !== undefined && split.has(id) ? SCHEMA_REF(`${id}Input`) : toInput(value)];
+      }),
+    );
+  };
+  const requestId = (id: string) => (split.has(id) ? `${id}Input` : id);
+  const schemas: Record<string, Json> = {};
+  for (const id of forAnswers) schemas[id] = output[id] as Json;
+  for (const id of forRequests) schemas[requestId(id)] = toInput(input[id]) as Json;
+  return {
+    schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
+    requestId,
+  };
+}
+
+/** The components `roots` refer to, directly or through others, themselves included. */
+function reachable(roots: string[], schemas: Record<string, Json>): Set<string> {
+  const found = new Set<string>();
+  const visit = (id: string) => {
+    if (found.has(id) || !schemas[id]) return;
+    found.add(id);
+    for (const match of JSON.stringify(schemas[id]).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g))
+      visit(match[1] as string);
+  };
+  for (const id of roots) visit(id);
+  return found;
+}
+
+function operation(r: RouteContract, requestId: (id: string) => string): Json {
   const parameters = [
     ...objectParameters(r.params, 'path'),
     ...objectParameters(r.query, 'query'),
@@ -198,14 +263,14 @@ function operation(r: RouteContract): Json {
               ...(r.body.contentTypes ?? ['application/json']).map((type) => [
                 type,
                 {
-                  schema: { $ref: SCHEMA_REF(idOf(r.body?.schema)) },
+                  schema: { $ref: SCHEMA_REF(requestId(idOf(r.body?.schema))) },
                   ...(r.body?.example !== undefined ? { example: r.body.example } : {}),
                 },
               ]),
               ...Object.entries(r.body.otherContent ?? {}).map(([type, other]) => [
                 type,
                 {
-                  schema: { $ref: SCHEMA_REF(idOf(other.schema)) },
+                  schema: { $ref: SCHEMA_REF(requestId(idOf(other.schema))) },
                   ...(other.example !== undefined ? { example: other.example } : {}),
                 },
               ]),
