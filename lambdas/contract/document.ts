@@ -34,6 +34,13 @@ export interface DocumentInfo {
 }
 
 const SCHEMA_REF = (id: string) => `#/components/schemas/${id}`;
+
+/** Where callbacks go: the callback URL a callout gave its system holds it whole. */
+const CALLBACK_SERVER = {
+  url: '{httpApi}',
+  description: 'The HTTP API’s own URL (the stack’s output Url; `npm start`’s port locally)',
+  variables: { httpApi: { default: 'http://localhost:3000', description: 'The HTTP API’s URL' } },
+};
 const JSON_SCHEMA_OPTIONS = {
   target: 'draft-2020-12',
   // Parameters are described as a client sends them (before defaults and coercion); bodies as each side
@@ -253,6 +260,8 @@ function operation(r: RouteContract, requestId: (id: string) => string): Json {
     summary: r.summary,
     ...(r.description ? { description: r.description } : {}),
     security: r.access === 'callback' ? [{}, { webhookSignature: [] }] : [{ bearer: [...r.access.roles] }],
+    // Systems call back on the HTTP API's own address, which the distribution does not forward.
+    ...(r.access === 'callback' ? { servers: [CALLBACK_SERVER] } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(r.body
       ? {

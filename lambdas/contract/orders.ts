@@ -24,6 +24,9 @@ export const PRODUCT_ORDER_STATES = [
   'inProgress.accepted',
 ] as const;
 
+/** An Idempotency-Key: printable, without spaces, at most 200 characters. */
+export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,200}$/);
+
 /** What `fields` takes: attribute names, dotted into objects and lists, separated by commas (TMF630). */
 const fieldsParam = z
   .string()
@@ -205,7 +208,7 @@ export const orderRoutes: RouteContract[] = [
       'idempotency-key': {
         description:
           'Makes the submission safe to send again: the same key answers the order it created (1 to 200 printable characters)',
-        schema: z.string().regex(/^[\x21-\x7e]{1,200}$/),
+        schema: idempotencyKeySchema,
       },
     },
     body: {

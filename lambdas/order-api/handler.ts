@@ -5,7 +5,7 @@ import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { listPosition } from '../adapters/order-records';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
-import { productOrderListQuery, productOrderReadQuery } from '../contract/orders';
+import { idempotencyKeySchema, productOrderListQuery, productOrderReadQuery } from '../contract/orders';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import { parseFields, selectFields } from '../domain/field-selection';
 import type { OrderRecord, OrderState } from '../domain/orchestration';
@@ -166,7 +166,7 @@ export const handler = lambdaHandler(
 function idempotencyKeyOf(event: APIGatewayProxyEventV2): string | undefined {
   const key = event.headers?.['idempotency-key'];
   if (key === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+  if (!idempotencyKeySchema.safeParse(key).success) {
     throw new ValidationError([
       { field: 'Idempotency-Key', message: 'must be 1 to 200 printable characters without spaces' },
     ]);
