@@ -115,6 +115,7 @@ function withSubtypes(schemas: Record<string, Json>, original: Record<string, Js
         { $ref: REF(name) },
         ...subtypes.map(([type, ref]) => ({
           if: { properties: { '@type': { const: type } }, required: ['@type'] },
+          // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, a schema never awaited
           then: { $ref: ref },
         })),
       ],
