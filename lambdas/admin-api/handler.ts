@@ -9,7 +9,7 @@ import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availabil
 import { EventBridgeMaintenanceScheduler } from '../adapters/eventbridge-maintenance-scheduler';
 import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
-import { adminPageQuery, redriveRequestSchema, releaseRequestSchema } from '../contract/admin';
+import { adminPageQuery, adminRoutes, redriveRequestSchema, releaseRequestSchema } from '../contract/admin';
 import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import { type Catalog, isAsynchronousInterface } from '../domain/catalog';
@@ -37,6 +37,7 @@ import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { logger } from '../shared/logger';
 import { telemetry } from '../shared/observability';
+import { refuseUndeclaredQuery } from '../shared/query';
 import { changeInterfaceStatus, changeSystemState } from '../use-cases/change-availability';
 import { checkIfMatch, reconfigureInterface, reconfigureSystem } from '../use-cases/change-configuration';
 import { parseItemId } from '../use-cases/complete-manual-task';
@@ -84,6 +85,7 @@ export async function handleAdminApi(
     const caller = FOR_SUBMITTERS_TOO.has(event.routeKey)
       ? requireRole(callerOf(event), 'operator', 'submitter')
       : requireRole(callerOf(event), 'operator');
+    refuseUndeclaredQuery(event, adminRoutes);
     const by = actorOf(caller);
     const profileOf = (id: string | undefined) => (id ? deps.catalog.authProfiles[id] : undefined);
     const systemId = () => pathId(event.pathParameters?.systemId, 'systemId');

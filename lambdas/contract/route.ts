@@ -70,9 +70,9 @@ export interface RouteContract {
   /** The path parameters, one property each (every `{name}` of the path). */
   params?: z.ZodObject;
   /**
-   * The query parameters the route takes, any other refused with 400 naming it; a route that declares
-   * none reads no query (what is sent is not looked at, and the end-to-end check reports a test that
-   * sends one).
+   * The query parameters the route takes, any other refused with 400 naming it; on a route that declares
+   * none, every parameter is refused so (shared/query.ts), but for the callbacks, whose URL is the
+   * system's to call as it was given.
    */
   query?: z.ZodObject;
   /** Request headers the route reads (Idempotency-Key, If-Match), lower-case names. */

@@ -3,7 +3,7 @@ import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner, StepFunctionsPlanTasks } from '../adapters/step-functions';
-import { manualTaskAttributes } from '../contract/orchestration';
+import { manualTaskAttributes, orchestrationRoutes } from '../contract/orchestration';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { toItemGraph, toItemView } from '../domain/item-view';
 import { actorOf } from '../domain/roles';
@@ -16,6 +16,7 @@ import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { telemetry } from '../shared/observability';
+import { refuseUndeclaredQuery } from '../shared/query';
 import { type CompleteManualTaskDeps, completeManualTask } from '../use-cases/complete-manual-task';
 import {
   abortByOperator,
@@ -49,6 +50,7 @@ export async function handleOrchestrationApi(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   try {
     const caller = requireRole(callerOf(event), 'operator');
+    refuseUndeclaredQuery(event, orchestrationRoutes);
     if (event.routeKey === 'POST /orchestration/items/{itemId}/complete') {
       const itemId = pathId(event.pathParameters?.itemId, 'itemId');
       const body = event.body === undefined || event.body === '' ? {} : parseJsonBody(event);

@@ -5,7 +5,14 @@ import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { listPosition } from '../adapters/order-records';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner } from '../adapters/step-functions';
-import { idempotencyKeySchema, productOrderListQuery, productOrderReadQuery } from '../contract/orders';
+import { cancellationRoutes } from '../contract/cancellations';
+import { hubRoutes } from '../contract/hub';
+import {
+  idempotencyKeySchema,
+  orderRoutes,
+  productOrderListQuery,
+  productOrderReadQuery,
+} from '../contract/orders';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import { parseFields, selectFields } from '../domain/field-selection';
 import type { OrderRecord, OrderState } from '../domain/orchestration';
@@ -21,6 +28,7 @@ import { lambdaHandler } from '../shared/handler';
 import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { telemetry } from '../shared/observability';
+import { refuseUndeclaredQuery } from '../shared/query';
 import { amendOrder } from '../use-cases/amend-order';
 import type { RequestCancellationDeps } from '../use-cases/cancel-order';
 import { type SubmitOrderDeps, submitOrder } from '../use-cases/submit-order';
@@ -29,6 +37,9 @@ import { decodeCursor, encodeCursor } from './cursor';
 import { type HubDeps, handleHubRoute } from './hub';
 
 export { decodeCursor, encodeCursor };
+
+/** The routes this function answers, as the API's contract declares them. */
+const ORDER_API_ROUTES = [...orderRoutes, ...cancellationRoutes, ...hubRoutes];
 
 export interface OrderApiDeps extends SubmitOrderDeps, RequestCancellationDeps, HubDeps {
   store: OrderStore;
@@ -52,6 +63,7 @@ export async function handleOrderApi(
   try {
     const route = event.routeKey;
     const caller = callerOf(event);
+    refuseUndeclaredQuery(event, ORDER_API_ROUTES);
     if (route === `POST ${TMF622_BASE_PATH}/productOrder`) {
       requireRole(caller, 'submitter');
       const body = parseJsonBody(event);
