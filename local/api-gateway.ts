@@ -228,6 +228,10 @@ export class LocalApiGateway {
         },
       );
     });
+    // Idle connections stay open longer than any client keeps one (undici: 4 s), so a client never sends on
+    // a socket this side is closing at that moment (an ECONNRESET a loaded machine made of Node's 5 s).
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     await listen(this.server, port, host);
     const address = this.server.address();
     return typeof address === 'object' && address ? address.port : port;

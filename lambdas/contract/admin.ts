@@ -273,8 +273,8 @@ const configurationChange = named(
         z
           .object({
             field: z.string().describe('A dotted path (`limits.maxConcurrentCallouts`)'),
-            from: z.json().describe('null: it was not set'),
-            to: z.json().describe('null: it is not set'),
+            from: z.unknown().describe('null: it was not set'),
+            to: z.unknown().describe('null: it is not set'),
             note: z.string().optional().describe('Why, when a deploy decided it or an override ended'),
           })
           .strict(),
@@ -296,7 +296,7 @@ const overrides = named(
     z.string(),
     z
       .object({
-        catalogValue: z.json().describe('The catalog’s value it replaced (null: the catalog had none)'),
+        catalogValue: z.unknown().describe('The catalog’s value it replaced (null: the catalog had none)'),
         at: instant,
         by: actor,
       })

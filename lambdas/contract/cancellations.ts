@@ -127,6 +127,8 @@ const EXAMPLE_REFUSED = {
   state: 'terminatedWithError',
 };
 
+export const cancelProductOrderList = named('CancelProductOrderList', z.array(cancelProductOrderView));
+
 export const cancellationRoutes: RouteContract[] = [
   route({
     method: 'POST',
@@ -168,7 +170,7 @@ export const cancellationRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'One page of cancellations',
-        schema: named('CancelProductOrderList', z.array(cancelProductOrderView)),
+        schema: cancelProductOrderList,
         headers: PAGING_HEADERS,
         example: [EXAMPLE_REFUSED],
       },

@@ -28,7 +28,7 @@ export const hubView = named(
   'A TMF622 Hub: a listener, where the events it passes are delivered',
 );
 
-const registeredHub = named(
+export const registeredHub = named(
   'RegisteredHub',
   z
     .object({
@@ -46,6 +46,8 @@ const registeredHub = named(
     .strict(),
   'A Hub as its registration answers it: with the secret that signs its deliveries',
 );
+
+export const hubList = named('HubList', z.array(hubView));
 
 const idParams = z.object({ id: pathIdParam('The listener’s id, as answered when it was registered') });
 
@@ -100,7 +102,7 @@ export const hubRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Every listener the caller may see, in one page, without their secrets',
-        schema: named('HubList', z.array(hubView)),
+        schema: hubList,
         headers: { 'x-result-count': RESULT_COUNT_HEADER },
         example: [EXAMPLE_HUB],
       },

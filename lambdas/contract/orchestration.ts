@@ -49,7 +49,7 @@ const historyEntry = named(
 
 const payload = (what: string) =>
   z
-    .json()
+    .unknown()
     .describe(
       `${what}: whole up to 12 KiB, else cut: {"truncated": true, "size", "sha256", "excerpt"} (a CutPayload)`,
     );
@@ -240,7 +240,7 @@ export const itemView = named(
           'An asynchronous callout its system accepted: since when it waits, until when, the status path it polls, the procedure step that waits',
         ),
       interimAttributes: z
-        .record(z.string(), z.json())
+        .record(z.string(), z.unknown())
         .optional()
         .describe('What interim updates of its current request said so far'),
       error: z.string().optional(),
@@ -260,15 +260,15 @@ export const itemView = named(
       procedure: z
         .object({
           next: z.number().int().describe('The index of the step it runs next'),
-          steps: z.record(z.string(), z.json()).describe('What each step gave, by step id'),
-          vars: z.record(z.string(), z.json()).describe('The variables set so far'),
+          steps: z.record(z.string(), z.unknown()).describe('What each step gave, by step id'),
+          vars: z.record(z.string(), z.unknown()).describe('The variables set so far'),
           trace: z.array(stepTrace),
         })
         .strict()
         .optional()
         .describe('An auto task’s integration procedure: where it is, and every step it ran'),
       attributes: z
-        .record(z.string(), z.json())
+        .record(z.string(), z.unknown())
         .optional()
         .describe('The attributes it wrote to the order context'),
     })
@@ -300,7 +300,7 @@ const revision = named(
   'One amendment of an order: who, when, what changed line by line, and what it redid',
 );
 
-const itemGraph = named(
+export const itemGraph = named(
   'OrchestrationGraph',
   z
     .object({

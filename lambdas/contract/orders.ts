@@ -134,7 +134,7 @@ export const productOrderView = named(
         `Where the order's extensions are defined: \`${schemaLocationOf('ProductOrder')}\` (this schema) on an order that carries \`fulfilmentAttributes\`, else the client's own, as sent`,
       ),
     fulfilmentAttributes: z
-      .record(z.string(), z.json())
+      .record(z.string(), z.unknown())
       .optional()
       .describe(
         'Switchboard extension: what fulfilment wrote (the reserved port, …), by attribute name; answered when the order is read alone',
@@ -142,6 +142,9 @@ export const productOrderView = named(
   }),
   'A TMF622 ProductOrder as Switchboard answers it: the order as submitted, every part typed, with its state',
 );
+
+/** A page of whole orders (the list without `fields`): the type the order API answers it as. */
+export const productOrderPage = z.array(productOrderView);
 
 /**
  * An order answered with `fields`: the attributes asked for, always its id, href and @type; each

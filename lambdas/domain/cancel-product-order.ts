@@ -93,32 +93,12 @@ export interface CancellationRecord {
  * `errorMessage`, shaped as ProductOrder's ErrorMessage: CancelProductOrder has no field for it, so the
  * body says its type extends the spec's (`@baseType`), as TMF630 has extensions do.
  */
-export function toCancelProductOrderView(
-  record: CancellationRecord,
-  apiBase: string,
-): Record<string, unknown> {
-  const href = `${apiBase}/cancelProductOrder/${record.id}`;
-  return {
+export function toCancelProductOrderView(record: CancellationRecord, apiBase: string) {
+  const view = {
     id: record.id,
-    href,
-    '@type': 'CancelProductOrder',
-    ...(record.errorMessage === undefined
-      ? {}
-      : {
-          '@type': 'SwitchboardCancelProductOrder',
-          '@baseType': 'CancelProductOrder',
-          '@schemaLocation': schemaLocationOf('CancelProductOrder'),
-          errorMessage: {
-            '@type': 'ProductOrderErrorMessage',
-            code: 'cancellationRefused',
-            reason: 'The order cannot be cancelled',
-            message: record.errorMessage,
-            status: 'terminatedWithError',
-            timestamp: record.endedAt ?? record.creationDate,
-          },
-        }),
+    href: `${apiBase}/cancelProductOrder/${record.id}`,
     productOrder: {
-      '@type': 'ProductOrderRef',
+      '@type': 'ProductOrderRef' as const,
       id: record.orderId,
       href: `${apiBase}/productOrder/${record.orderId}`,
     },
@@ -131,5 +111,20 @@ export function toCancelProductOrderView(
     ...(record.effectiveCancellationDate === undefined
       ? {}
       : { effectiveCancellationDate: record.effectiveCancellationDate }),
+  };
+  if (record.errorMessage === undefined) return { '@type': 'CancelProductOrder' as const, ...view };
+  return {
+    '@type': 'SwitchboardCancelProductOrder' as const,
+    '@baseType': 'CancelProductOrder' as const,
+    '@schemaLocation': schemaLocationOf('CancelProductOrder'),
+    ...view,
+    errorMessage: {
+      '@type': 'ProductOrderErrorMessage' as const,
+      code: 'cancellationRefused' as const,
+      reason: 'The order cannot be cancelled' as const,
+      message: record.errorMessage,
+      status: 'terminatedWithError' as const,
+      timestamp: record.endedAt ?? record.creationDate,
+    },
   };
 }

@@ -201,18 +201,26 @@ export function newListener(
   };
 }
 
-/** TMF622's Hub for a listener; with `secret` only in the answer to its registration. */
-export function toHub(listener: ListenerRecord, options: { secret?: boolean } = {}) {
+/** TMF622's Hub for a listener, without its secret. */
+export function toHub(listener: ListenerRecord) {
   return {
-    '@type': 'Hub',
+    '@type': 'Hub' as const,
     id: listener.id,
     href: `${TMF622_BASE_PATH}/hub/${listener.id}`,
     callback: listener.callback,
     ...(listener.query === undefined ? {} : { query: listener.query }),
-    // The secret extends TMF's Hub: the answer that carries it names the schema that defines it.
-    ...(options.secret
-      ? { secret: listener.secret, '@schemaLocation': schemaLocationOf('RegisteredHub') }
-      : {}),
+  };
+}
+
+/**
+ * The Hub as its registration answers it, the one time its secret is answered. The secret extends TMF's
+ * Hub, so the answer names the schema that defines it.
+ */
+export function toRegisteredHub(listener: ListenerRecord) {
+  return {
+    ...toHub(listener),
+    '@schemaLocation': schemaLocationOf('RegisteredHub'),
+    secret: listener.secret,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ItemRecord, Jeopardy, OrderContext, OrderRecord } from './orchestration';
+import type { ITEM_ACTIONS } from './product-order';
 import { schemaLocationOf } from './schema-location';
 
 export const TMF622_BASE_PATH = '/tmf-api/productOrderingManagement/v5';
@@ -52,10 +53,11 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
         add(lineId, item);
   }
   const submitted = withTypes(order.submitted);
-  const lines = (submitted.productOrderItem as Record<string, unknown>[] | undefined) ?? [];
+  // The lines as accepted: each was read by productOrderCreateSchema before it was kept.
+  const lines = (submitted.productOrderItem as SubmittedLine[] | undefined) ?? [];
   return {
     ...submitted,
-    '@type': 'ProductOrder',
+    '@type': 'ProductOrder' as const,
     id: order.id,
     href: `${TMF622_BASE_PATH}/productOrder/${order.id}`,
     state: order.state,
@@ -63,7 +65,7 @@ export function toProductOrder(order: OrderRecord, items?: Iterable<ItemRecord>,
     ...(order.completedAt ? { completionDate: order.completedAt } : {}),
     productOrderItem: lines.map((line) => {
       const state = items ? lineState(order, byLine.get(String(line.id)) ?? []) : undefined;
-      return { '@type': 'ProductOrderItem', ...line, ...(state ? { state } : {}) };
+      return { ...line, '@type': 'ProductOrderItem' as const, ...(state ? { state } : {}) };
     }),
     ...errorMessagesOf(order.id, items),
     ...(order.expectedCompletionDate ? { expectedCompletionDate: order.expectedCompletionDate } : {}),
@@ -85,18 +87,20 @@ function errorMessagesOf(orderId: string, items: Iterable<ItemRecord> | undefine
   if (fallout.length === 0) return {};
   return {
     productOrderErrorMessage: fallout.map((item) => ({
-      '@type': 'ProductOrderErrorMessage',
-      code: /timed out|timeout|deadline/i.test(item.error ?? '') ? 'timeout' : 'fallout',
+      '@type': 'ProductOrderErrorMessage' as const,
+      code: /timed out|timeout|deadline/i.test(item.error ?? '')
+        ? ('timeout' as const)
+        : ('fallout' as const),
       reason: `${item.key} waits in fallout for an operator`,
       message: item.error ?? 'in fallout',
-      status: 'fallout',
+      status: 'fallout' as const,
       timestamp: item.updatedAt,
       ...(item.lineId === undefined
         ? {}
         : {
             productOrderItem: [
               {
-                '@type': 'ProductOrderItemRef',
+                '@type': 'ProductOrderItemRef' as const,
                 productOrderItemId: item.lineId,
                 productOrderId: orderId,
                 ProductOrderHref: `${TMF622_BASE_PATH}/productOrder/${orderId}`,
@@ -110,17 +114,20 @@ function errorMessagesOf(orderId: string, items: Iterable<ItemRecord> | undefine
 /** An order's jeopardy (jeopardy.ts) as TMF622's ProductOrderJeopardyAlert; its id names the jeopardy. */
 export function jeopardyAlertOf(orderId: string, jeopardy: Jeopardy) {
   return {
-    '@type': 'ProductOrderJeopardyAlert',
+    '@type': 'ProductOrderJeopardyAlert' as const,
     id: `${orderId}:${jeopardy.since}`,
     alertDate: jeopardy.since,
-    name: jeopardy.kinds.includes('late') ? 'dueDate' : 'overrun',
-    jeopardyType: 'Hazard',
+    name: jeopardy.kinds.includes('late') ? ('dueDate' as const) : ('overrun' as const),
+    jeopardyType: 'Hazard' as const,
     exception: jeopardy.kinds.join(' '),
     message: jeopardy.reasons.join('; '),
   };
 }
 
 type Json = Record<string, unknown>;
+
+/** A line of an order as it was accepted (product-order.ts), with whatever else the client sent. */
+type SubmittedLine = Json & { id: string; action: (typeof ITEM_ACTIONS)[number] };
 
 /**
  * The order as accepted, answered in TMF622's shapes: the parts whose `@type` a client may leave out

@@ -6,5 +6,5 @@
 export const API_DOCUMENT_PATH = '/openapi.json';
 
 /** `@schemaLocation` of a resource shaped as the document's component `component` says. */
-export const schemaLocationOf = (component: string): string =>
+export const schemaLocationOf = <C extends string>(component: C): `/openapi.json#/components/schemas/${C}` =>
   `${API_DOCUMENT_PATH}#/components/schemas/${component}`;

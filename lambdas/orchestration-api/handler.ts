@@ -3,7 +3,7 @@ import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { DynamoDbRetryRuleStore } from '../adapters/dynamodb-retry-rule-store';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import { StepFunctionsPlanRunner, StepFunctionsPlanTasks } from '../adapters/step-functions';
-import { manualTaskAttributes, orchestrationRoutes } from '../contract/orchestration';
+import { itemGraph, itemView, manualTaskAttributes, orchestrationRoutes } from '../contract/orchestration';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { toItemGraph, toItemView } from '../domain/item-view';
 import { actorOf } from '../domain/roles';
@@ -13,7 +13,7 @@ import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { lambdaHandler } from '../shared/handler';
-import { errorResponse, json, parseJsonBody, problemsFrom } from '../shared/http';
+import { answer, errorResponse, parseJsonBody, problemsFrom } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { telemetry } from '../shared/observability';
 import { refuseUndeclaredQuery } from '../shared/query';
@@ -64,19 +64,19 @@ export async function handleOrchestrationApi(
         );
       }
       const item = await completeManualTask(deps, itemId, attributes.data, actorOf(caller));
-      return json(200, toItemView(item));
+      return answer(itemView, 200, toItemView(item));
     }
     if (event.routeKey in ACTIONS) {
       const itemId = pathId(event.pathParameters?.itemId, 'itemId');
       const action = ACTIONS[event.routeKey as keyof typeof ACTIONS];
       const item = await action(deps, itemId, parseJsonBody(event), actorOf(caller));
-      return json(200, toItemView(item));
+      return answer(itemView, 200, toItemView(item));
     }
     if (event.routeKey === 'GET /orchestration/orders/{orderId}/items') {
       const orderId = pathId(event.pathParameters?.orderId, 'orderId');
       const detail = await deps.store.getOrderDetail(orderId);
       if (!detail) throw new NotFoundError(`no order with id "${orderId}"`);
-      return json(200, toItemGraph(detail));
+      return answer(itemGraph, 200, toItemGraph(detail));
     }
     throw new NotFoundError(`no route ${event.routeKey}`);
   } catch (error) {

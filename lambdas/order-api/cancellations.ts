@@ -1,5 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { cancelProductOrderListQuery } from '../contract/cancellations';
+import {
+  cancelProductOrderList,
+  cancelProductOrderListQuery,
+  cancelProductOrderView,
+} from '../contract/cancellations';
 import {
   type CancellationRecord,
   cancelProductOrderCreateSchema,
@@ -9,7 +13,7 @@ import { NotFoundError } from '../domain/errors';
 import { TMF622_BASE_PATH } from '../domain/order-view';
 import { type Caller, readsAllOrders } from '../domain/roles';
 import { requireRole } from '../shared/caller';
-import { json, parseJsonBody, parseWith } from '../shared/http';
+import { answer, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { type RequestCancellationDeps, requestCancellation } from '../use-cases/cancel-order';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -37,7 +41,7 @@ export async function handleCancellationRoute(
       const body = parseWith(cancelProductOrderCreateSchema, parseJsonBody(event));
       const record = await requestCancellation(deps, body, caller);
       const view = toCancelProductOrderView(record, TMF622_BASE_PATH);
-      return json(201, view, { location: String(view.href) });
+      return answer(cancelProductOrderView, 201, view, { location: view.href });
     }
     case `GET ${base}`: {
       requireRole(caller, 'submitter', 'reader', 'operator');
@@ -61,7 +65,7 @@ export async function handleCancellationRoute(
         });
         headers.link = `<${base}?${next}>; rel="next"`;
       }
-      return json(200, views, headers);
+      return answer(cancelProductOrderList, 200, views, headers);
     }
     case `GET ${base}/{id}`: {
       requireRole(caller, 'submitter', 'reader', 'operator');
@@ -70,7 +74,7 @@ export async function handleCancellationRoute(
       // Another submitter's is answered as one that does not exist: its id tells nothing.
       if (!record || !mayRead(caller, record))
         throw new NotFoundError(`no cancelProductOrder with id "${id}"`);
-      return json(200, toCancelProductOrderView(record, TMF622_BASE_PATH));
+      return answer(cancelProductOrderView, 200, toCancelProductOrderView(record, TMF622_BASE_PATH));
     }
     default:
       return undefined;

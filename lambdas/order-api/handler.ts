@@ -11,7 +11,9 @@ import {
   idempotencyKeySchema,
   orderRoutes,
   productOrderListQuery,
+  productOrderPage,
   productOrderReadQuery,
+  productOrderView,
 } from '../contract/orders';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
 import { parseFields, selectFields } from '../domain/field-selection';
@@ -25,7 +27,7 @@ import { bundledCatalog } from '../shared/bundled-catalog';
 import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { lambdaHandler } from '../shared/handler';
-import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
+import { answer, errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { telemetry } from '../shared/observability';
 import { refuseUndeclaredQuery } from '../shared/query';
@@ -85,7 +87,7 @@ export async function handleOrderApi(
       }
       const order = await submitOrder(deps, submitted, actorOf(caller), idempotencyKeyOf(event));
       const resource = toProductOrder(order);
-      return json(201, resource, { location: resource.href });
+      return answer(productOrderView, 201, resource, { location: resource.href });
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder`) {
       requireRole(caller, 'submitter', 'reader', 'operator');
@@ -114,7 +116,13 @@ export async function handleOrderApi(
         });
         headers.link = `<${TMF622_BASE_PATH}/productOrder?${nextQuery}>; rel="next"`;
       }
-      return json(200, fields ? views.map((view) => selectFields(view, fields)) : views, headers);
+      return fields
+        ? json(
+            200,
+            views.map((view) => selectFields(view, fields)),
+            headers,
+          )
+        : answer(productOrderPage, 200, views, headers);
     }
     if (route === `GET ${TMF622_BASE_PATH}/productOrder/{id}`) {
       requireRole(caller, 'submitter', 'reader', 'operator');
@@ -126,7 +134,7 @@ export async function handleOrderApi(
         throw new NotFoundError(`no productOrder with id "${id}"`);
       }
       const view = toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context);
-      return json(200, fields ? selectFields(view, fields) : view);
+      return fields ? json(200, selectFields(view, fields)) : answer(productOrderView, 200, view);
     }
     if (route === `PATCH ${TMF622_BASE_PATH}/productOrder/{id}`) {
       requireRole(caller, 'submitter', 'operator');
@@ -141,7 +149,11 @@ export async function handleOrderApi(
           },
         ]);
       const { aggregate } = await amendOrder(deps, id, parseJsonBody(event), caller);
-      return json(200, toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context));
+      return answer(
+        productOrderView,
+        200,
+        toProductOrder(aggregate.order, aggregate.items.values(), aggregate.context),
+      );
     }
     const cancellation = await handleCancellationRoute(deps, event, caller);
     if (cancellation) return cancellation;

@@ -1,11 +1,18 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { hubList, hubView, registeredHub } from '../contract/hub';
 import { ConflictError, NotFoundError } from '../domain/errors';
-import { hubCreateSchema, type ListenerRecord, newListener, toHub } from '../domain/listener';
+import {
+  hubCreateSchema,
+  type ListenerRecord,
+  newListener,
+  toHub,
+  toRegisteredHub,
+} from '../domain/listener';
 import { TMF622_BASE_PATH } from '../domain/order-view';
 import { actorOf, type Caller, readsAllOrders } from '../domain/roles';
 import type { ListenerStore } from '../ports/listener-store';
 import { requireRole } from '../shared/caller';
-import { json, parseJsonBody, parseWith } from '../shared/http';
+import { answer, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 
 export interface HubDeps {
@@ -43,13 +50,14 @@ export async function handleHubRoute(
         );
       const listener = newListener(body, actorOf(caller), readsAllOrders(caller), deps.now().toISOString());
       await deps.listeners.create(listener);
-      const hub = toHub(listener, { secret: true });
-      return json(201, hub, { location: hub.href });
+      const hub = toRegisteredHub(listener);
+      return answer(registeredHub, 201, hub, { location: hub.href });
     }
     case `GET ${base}`: {
       requireRole(caller, 'submitter', 'reader', 'operator');
       const all = await deps.listeners.list(caller.roles.has('operator') ? {} : { ownerId: caller.id });
-      return json(
+      return answer(
+        hubList,
         200,
         all.map((listener) => toHub(listener)),
         { 'x-result-count': String(all.length) },
@@ -62,7 +70,7 @@ export async function handleHubRoute(
       const listener = await deps.listeners.get(id);
       // Another's listener is answered as one that does not exist: its id tells nothing.
       if (!listener || !mayManage(caller, listener)) throw new NotFoundError(`no hub with id "${id}"`);
-      if (event.routeKey.startsWith('GET')) return json(200, toHub(listener));
+      if (event.routeKey.startsWith('GET')) return answer(hubView, 200, toHub(listener));
       await deps.listeners.remove(id);
       return { statusCode: 204 };
     }

@@ -30,6 +30,19 @@ export function json(
   };
 }
 
+/**
+ * A JSON answer whose body the compiler holds to its schema in the API's contract (lambdas/contract):
+ * the schema the document describes the answer with is the type the handler answers with.
+ */
+export function answer<S extends z.ZodType>(
+  _schema: S,
+  status: number,
+  body: z.output<S>,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return json(status, body, headers);
+}
+
 /** A TMF630-style error body: `code`, `reason`, `message`, `status`, plus every problem by field. */
 function errorBody(status: number, reason: string, message: string, problems?: Problem[]) {
   return {
