@@ -9,7 +9,23 @@ import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availabil
 import { EventBridgeMaintenanceScheduler } from '../adapters/eventbridge-maintenance-scheduler';
 import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
-import { adminPageQuery, adminRoutes, redriveRequestSchema, releaseRequestSchema } from '../contract/admin';
+import {
+  adminPageQuery,
+  adminRoutes,
+  changedSystem,
+  deadLetterQueueList,
+  listenerList,
+  listenerView,
+  maintenanceWindow,
+  maintenanceWindowList,
+  offeringList,
+  redriveRequestSchema,
+  releaseRequestSchema,
+  retryRule,
+  systemDetail as systemDetailView,
+  systemInterfaceView,
+  systemList,
+} from '../contract/admin';
 import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import { type Catalog, isAsynchronousInterface } from '../domain/catalog';
@@ -19,7 +35,7 @@ import { toOfferingViews } from '../domain/offering-view';
 import { DEFAULT_RETRY_RULE } from '../domain/retry-rules';
 import { actorOf } from '../domain/roles';
 import { asksForConfiguration } from '../domain/runtime-configuration';
-import { changeView, toInterfaceView, toSystemView } from '../domain/system-view';
+import { changeView, toInterfaceView, toSystemDetailView, toSystemView } from '../domain/system-view';
 import type { InterfaceRecord, MaintenanceWindow, SystemRecord } from '../ports/configuration-store';
 import type { DeadLetters } from '../ports/dead-letters';
 import type { ListenerStore } from '../ports/listener-store';
@@ -33,7 +49,7 @@ import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { etagOf, parseIfMatch } from '../shared/etag';
 import { lambdaHandler } from '../shared/handler';
-import { errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
+import { answer, errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { logger } from '../shared/logger';
 import { telemetry } from '../shared/observability';
@@ -93,9 +109,10 @@ export async function handleAdminApi(
     switch (event.routeKey) {
       case 'GET /admin/systems': {
         const systems = await deps.config.listSystems();
-        return json(
+        return answer(
+          systemList,
           200,
-          systems.map((s) => toSystemView(s, undefined, profileOf(s.authProfile))),
+          systems.map((s) => toSystemView(s, profileOf(s.authProfile))),
           { 'x-total-count': String(systems.length), 'x-result-count': String(systems.length) },
         );
       }
@@ -103,15 +120,21 @@ export async function handleAdminApi(
         const id = systemId();
         const system = await deps.config.getSystem(id);
         if (!system) throw new NotFoundError(`no system with id "${id}"`);
-        return json(200, await systemDetail(deps, system, profileOf(system.authProfile)), {
-          etag: etagOf(system.revision),
-        });
+        return answer(
+          systemDetailView,
+          200,
+          await systemDetail(deps, system, profileOf(system.authProfile)),
+          {
+            etag: etagOf(system.revision),
+          },
+        );
       }
       case 'PATCH /admin/systems/{systemId}': {
         const id = systemId();
         const body = parseMergePatch(event);
         const result = await reconfigureSystem(deps, id, body, { by, ifMatch: ifMatchOf(event) });
-        return json(
+        return answer(
+          changedSystem,
           200,
           {
             changed: result.changed,
@@ -130,7 +153,7 @@ export async function handleAdminApi(
           ...(body.releaseHeld === undefined ? {} : { releaseHeld: body.releaseHeld }),
         });
         if (!result) throw new NotFoundError(`no system with id "${id}"`);
-        return json(200, {
+        return answer(changedSystem, 200, {
           changed: result.changed,
           ...(await systemDetail(deps, result.system, profileOf(result.system.authProfile))),
         });
@@ -139,7 +162,9 @@ export async function handleAdminApi(
         const id = interfaceId();
         const iface = await deps.config.getInterface(id);
         if (!iface) throw new NotFoundError(`no system interface with id "${id}"`);
-        return json(200, await interfaceDetail(deps, iface), { etag: etagOf(iface.revision) });
+        return answer(systemInterfaceView, 200, await interfaceDetail(deps, iface), {
+          etag: etagOf(iface.revision),
+        });
       }
       case 'PATCH /admin/system-interfaces/{interfaceId}': {
         const id = interfaceId();
@@ -225,11 +250,13 @@ export async function handleAdminApi(
         const id = systemId();
         if (!(await deps.config.getSystem(id))) throw new NotFoundError(`no system with id "${id}"`);
         const windows = await deps.config.maintenanceWindows(id);
-        return json(200, windows.map(windowView), { 'x-result-count': String(windows.length) });
+        return answer(maintenanceWindowList, 200, windows.map(windowView), {
+          'x-result-count': String(windows.length),
+        });
       }
       case 'POST /admin/systems/{systemId}/maintenance-windows': {
         const window = await planMaintenanceWindow(deps, systemId(), parseJsonBody(event), by);
-        return json(201, windowView(window), { location: windowView(window).href });
+        return answer(maintenanceWindow, 201, windowView(window), { location: windowView(window).href });
       }
       case 'DELETE /admin/systems/{systemId}/maintenance-windows/{windowId}': {
         const windowId = pathId(event.pathParameters?.windowId, 'windowId');
@@ -274,7 +301,7 @@ export async function handleAdminApi(
         const id = pathId(event.pathParameters?.ruleId, 'ruleId');
         const rule = await deps.rules.get(id);
         if (!rule) throw new NotFoundError(`no retry rule with id "${id}"`);
-        return json(200, rule);
+        return answer(retryRule, 200, rule);
       }
       case 'PUT /admin/retry-rules/{ruleId}': {
         const id = pathId(event.pathParameters?.ruleId, 'ruleId');
@@ -290,7 +317,7 @@ export async function handleAdminApi(
       case 'GET /admin/offerings': {
         // From the bundled catalog: offerings are configuration, changed by a deploy, not at runtime.
         const offerings = toOfferingViews(deps.catalog);
-        return json(200, offerings, {
+        return answer(offeringList, 200, offerings, {
           'x-total-count': String(offerings.length),
           'x-result-count': String(offerings.length),
         });
@@ -298,7 +325,7 @@ export async function handleAdminApi(
       case 'GET /admin/dead-letters': {
         // Messages no consumer could process (a work item, a callback, an event delivery): each waits
         // here for an operator.
-        return json(200, await deps.deadLetters.counts());
+        return answer(deadLetterQueueList, 200, await deps.deadLetters.counts());
       }
       case 'POST /admin/dead-letters/{queue}/redrive': {
         const queue = pathId(event.pathParameters?.queue, 'queue');
@@ -320,14 +347,20 @@ export async function handleAdminApi(
       }
       case 'GET /admin/listeners': {
         const listeners = await deps.listeners.list();
-        return json(200, listeners.map(toListenerView), { 'x-result-count': String(listeners.length) });
+        return answer(listenerList, 200, listeners.map(toListenerView), {
+          'x-result-count': String(listeners.length),
+        });
       }
       case 'POST /admin/listeners/{listenerId}/resume': {
         const listenerId = pathId(event.pathParameters?.listenerId, 'listenerId');
         if (!(await deps.listeners.resume(listenerId)))
           throw new NotFoundError(`no listener with id "${listenerId}"`);
         logger.info('listener resumed', { listenerId, by: by.id });
-        return json(200, toListenerView((await deps.listeners.get(listenerId)) as ListenerRecord));
+        return answer(
+          listenerView,
+          200,
+          toListenerView((await deps.listeners.get(listenerId)) as ListenerRecord),
+        );
       }
       default:
         throw new NotFoundError(`no route ${event.routeKey}`);
@@ -360,7 +393,7 @@ async function systemDetail(deps: AdminApiDeps, system: SystemRecord, profile: A
     deps.config.maintenanceWindows(system.id),
   ]);
   return {
-    ...toSystemView(system, interfaces, profile),
+    ...toSystemDetailView(system, interfaces, profile),
     history: history.map(changeView),
     maintenanceWindows: windows.map(windowView),
     onHoldItems: { href: `/admin/systems/${system.id}/on-hold-items` },

@@ -395,7 +395,7 @@ const systemView = named(
   'A fulfilment system as it is now: its state, limits, circuit breaker and auth profile, and its configuration’s revision and overrides',
 );
 
-const maintenanceWindow = named(
+export const maintenanceWindow = named(
   'MaintenanceWindow',
   z
     .object({
@@ -414,7 +414,7 @@ const maintenanceWindow = named(
   'A planned maintenance: the system goes Down at its start and comes back Up at its end, by itself',
 );
 
-const systemDetail = named(
+export const systemDetail = named(
   'SystemDetail',
   z
     .object({
@@ -428,7 +428,7 @@ const systemDetail = named(
   'A system read alone: as listed, with its interfaces, its history, its maintenance windows and the link to its held items',
 );
 
-const changedSystem = named(
+export const changedSystem = named(
   'ChangedSystem',
   systemDetail.extend({
     changed: z.boolean().describe('false: it was so already, and nothing was written'),
@@ -484,13 +484,13 @@ const interfaceFields = {
   onHoldItems: link.describe('Its held items'),
 };
 
-const systemInterfaceView = named(
+export const systemInterfaceView = named(
   'SystemInterfaceView',
   z.object(interfaceFields).strict(),
   'A system interface as it is now: every field of its definition, its status, its mappings, its configuration’s revision and overrides, and its history',
 );
 
-const changedSystemInterface = named(
+export const changedSystemInterface = named(
   'ChangedSystemInterface',
   systemInterfaceView.extend({
     changed: z.boolean().describe('false: it was so already, and nothing was written'),
@@ -539,7 +539,7 @@ const pageOf = (id: string, entry: z.ZodType, description: string) =>
     description,
   );
 
-const heldItemPage = pageOf('HeldItemPage', heldItem, 'A page of held items, oldest first');
+export const heldItemPage = pageOf('HeldItemPage', heldItem, 'A page of held items, oldest first');
 
 const falloutEntry = named(
   'FalloutEntry',
@@ -579,7 +579,7 @@ const retryRuleDefinition = named(
   'A connection retry rule: its scope (every system, one system, one interface), the failures it matches, and its policy. The most specific rule matching a failure decides',
 );
 
-const retryRule = named(
+export const retryRule = named(
   'RetryRule',
   z
     .object({
@@ -669,7 +669,7 @@ const jeopardyEntry = named(
   'An order expected to miss its due date, or with an item that overran its expected duration',
 );
 
-const listenerView = named(
+export const listenerView = named(
   'ListenerView',
   z
     .object({
@@ -812,6 +812,19 @@ const EXAMPLE_RULE_RECORD = {
 
 // Routes.
 
+/** The answers that are lists, each the type its handler answers with. */
+export const falloutPage = pageOf(
+  'FalloutPage',
+  falloutEntry,
+  'A page of the items in fallout, oldest first',
+);
+export const systemList = named('SystemList', z.array(systemView));
+export const maintenanceWindowList = named('MaintenanceWindowList', z.array(maintenanceWindow));
+export const deadLetterQueueList = named('DeadLetterQueueList', z.array(deadLetterQueueView));
+export const jeopardyList = named('JeopardyList', z.array(jeopardyEntry));
+export const listenerList = named('ListenerList', z.array(listenerView));
+export const offeringList = named('OfferingList', z.array(offeringView));
+
 export const adminRoutes: RouteContract[] = [
   route({
     method: 'GET',
@@ -825,7 +838,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Every system (the list is whole)',
-        schema: named('SystemList', z.array(systemView)),
+        schema: systemList,
         headers: wholeListCounts,
         example: [EXAMPLE_SYSTEM],
       },
@@ -1010,7 +1023,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Its windows, by start',
-        schema: named('MaintenanceWindowList', z.array(maintenanceWindow)),
+        schema: maintenanceWindowList,
         headers: resultCount,
         example: [EXAMPLE_WINDOW],
       },
@@ -1141,7 +1154,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'A page of the items in fallout',
-        schema: pageOf('FalloutPage', falloutEntry, 'A page of the items in fallout, oldest first'),
+        schema: falloutPage,
         headers: resultCount,
         example: {
           items: [
@@ -1256,7 +1269,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Each dead-letter queue',
-        schema: named('DeadLetterQueueList', z.array(deadLetterQueueView)),
+        schema: deadLetterQueueList,
         example: [
           { queue: 'work', messages: 0 },
           { queue: 'callbacks', messages: 2 },
@@ -1302,7 +1315,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Every order in jeopardy',
-        schema: named('JeopardyList', z.array(jeopardyEntry)),
+        schema: jeopardyList,
         headers: resultCount,
         example: [
           {
@@ -1334,7 +1347,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Every listener',
-        schema: named('ListenerList', z.array(listenerView)),
+        schema: listenerList,
         headers: resultCount,
         example: [
           {
@@ -1380,7 +1393,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Every offering (the list is whole)',
-        schema: named('OfferingList', z.array(offeringView)),
+        schema: offeringList,
         headers: wholeListCounts,
         example: [
           {

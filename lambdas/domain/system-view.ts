@@ -9,11 +9,7 @@ import type { ConfigurationChange } from './runtime-configuration';
  * How the admin API shows systems and interfaces. An auth profile shows its id and type (and an OAuth2
  * token URL and scope): the credentials are in a secret and never leave it through the API.
  */
-export function toSystemView(
-  system: SystemRecord,
-  interfaces: InterfaceRecord[] | undefined,
-  profile: AuthProfile | undefined,
-) {
+export function toSystemView(system: SystemRecord, profile: AuthProfile | undefined) {
   return {
     id: system.id,
     name: system.name,
@@ -24,7 +20,7 @@ export function toSystemView(
       ? authProfileView(profile)
       : system.authProfile
         ? { id: system.authProfile }
-        : { type: 'none' },
+        : { type: 'none' as const },
     limits: system.limits,
     ...(system.circuitBreaker
       ? {
@@ -34,24 +30,31 @@ export function toSystemView(
           },
         }
       : {}),
-    ...(interfaces
-      ? {
-          interfaces: interfaces.map((i) => ({
-            id: i.id,
-            method: i.method,
-            path: i.path,
-            adapter: i.adapter,
-            status: i.status,
-            ...(i.statusChange ? { statusChange: changeView(i.statusChange) } : {}),
-            href: `/admin/system-interfaces/${i.id}`,
-          })),
-        }
-      : {}),
     revision: system.revision,
     overrides: system.overrides,
     seededAt: system.seededAt,
     updatedAt: system.updatedAt,
     href: `/admin/systems/${system.id}`,
+  };
+}
+
+/** A system as its own page shows it: the list's view and each of its interfaces, in short. */
+export function toSystemDetailView(
+  system: SystemRecord,
+  interfaces: InterfaceRecord[],
+  profile: AuthProfile | undefined,
+) {
+  return {
+    ...toSystemView(system, profile),
+    interfaces: interfaces.map((i) => ({
+      id: i.id,
+      method: i.method,
+      path: i.path,
+      adapter: i.adapter,
+      status: i.status,
+      ...(i.statusChange ? { statusChange: changeView(i.statusChange) } : {}),
+      href: `/admin/system-interfaces/${i.id}`,
+    })),
   };
 }
 
@@ -102,12 +105,13 @@ export function toInterfaceView(iface: InterfaceRecord, asynchronous = isAsyncAd
   };
 }
 
+/** A change without what is internal to it: each kind of change keeps its own fields (Omit of a union would not). */
+type Shown<T> = T extends unknown ? Omit<T, 'id' | 'follows'> : never;
+
 /** A change as operators read it (its id, and the id of the change it ended, are internal). */
-export function changeView<T extends AvailabilityChange | ConfigurationChange>(
-  change: T,
-): Omit<T, 'id' | 'follows'> {
+export function changeView<T extends AvailabilityChange | ConfigurationChange>(change: T): Shown<T> {
   const { id: _id, follows: _follows, ...rest } = change as T & { follows?: string };
-  return rest;
+  return rest as Shown<T>;
 }
 
 function authProfileView(profile: AuthProfile) {
