@@ -12,16 +12,26 @@ import { SqsWorkQueue } from '../adapters/sqs-work-queue';
 import {
   adminPageQuery,
   adminRoutes,
+  cancelledMaintenanceWindow,
   changedSystem,
+  changedSystemInterface,
   deadLetterQueueList,
+  deletedRetryRule,
+  falloutPage,
+  heldItemPage,
+  jeopardyList,
   listenerList,
   listenerView,
   maintenanceWindow,
   maintenanceWindowList,
   offeringList,
   redriveRequestSchema,
+  redriveResult,
   releaseRequestSchema,
+  releaseResults,
+  releaseStarted,
   retryRule,
+  retryRuleList,
   systemDetail as systemDetailView,
   systemInterfaceView,
   systemList,
@@ -49,7 +59,7 @@ import { callerOf, requireRole } from '../shared/caller';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
 import { etagOf, parseIfMatch } from '../shared/etag';
 import { lambdaHandler } from '../shared/handler';
-import { answer, errorResponse, json, parseJsonBody, parseWith } from '../shared/http';
+import { answer, errorResponse, parseJsonBody, parseWith } from '../shared/http';
 import { pathId } from '../shared/ids';
 import { logger } from '../shared/logger';
 import { telemetry } from '../shared/observability';
@@ -172,7 +182,8 @@ export async function handleAdminApi(
         const ifMatch = ifMatchOf(event);
         if (asksForConfiguration(raw)) {
           const result = await reconfigureInterface(deps, id, raw, { by, ifMatch });
-          return json(
+          return answer(
+            changedSystemInterface,
             200,
             { changed: result.changed, ...(await interfaceDetail(deps, result.iface)) },
             { etag: etagOf(result.iface.revision) },
@@ -192,7 +203,8 @@ export async function handleAdminApi(
           ...(body.releaseHeld === undefined ? {} : { releaseHeld: body.releaseHeld }),
         });
         if (!result) throw new NotFoundError(`no system interface with id "${id}"`);
-        return json(
+        return answer(
+          changedSystemInterface,
           200,
           { changed: result.changed, ...(await interfaceDetail(deps, result.iface)) },
           { etag: etagOf(result.iface.revision) },
@@ -226,7 +238,11 @@ export async function handleAdminApi(
         };
         if (!body.itemIds) {
           await deps.events.requestRelease(request);
-          return json(202, { releaseId: request.releaseId, systemId: id, status: 'started' });
+          return answer(releaseStarted, 202, {
+            releaseId: request.releaseId,
+            systemId: id,
+            status: 'started',
+          });
         }
         const parsed = body.itemIds.map((itemId, i) => {
           try {
@@ -240,7 +256,7 @@ export async function handleAdminApi(
           (item, i) => parsed.findIndex((o) => o.orderId === item.orderId && o.key === item.key) === i,
         );
         const results = await releaseChosenItems(deps, request, chosen);
-        return json(200, {
+        return answer(releaseResults, 200, {
           releaseId: request.releaseId,
           systemId: id,
           results: results.map((r) => ({ itemId: `${r.orderId}.${r.key}`, result: r.result })),
@@ -261,7 +277,7 @@ export async function handleAdminApi(
       case 'DELETE /admin/systems/{systemId}/maintenance-windows/{windowId}': {
         const windowId = pathId(event.pathParameters?.windowId, 'windowId');
         const window = await cancelMaintenanceWindow(deps, systemId(), windowId);
-        return json(200, { ...windowView(window), cancelled: true });
+        return answer(cancelledMaintenanceWindow, 200, { ...windowView(window), cancelled: true });
       }
       case 'GET /admin/fallout': {
         // Items in fallout across orders, oldest first: what waits for an operator's retry, skip or fail.
@@ -281,7 +297,8 @@ export async function handleAdminApi(
             href: `/orchestration/items/${item.orderId}.${item.key}/${action}`,
           })),
         }));
-        return json(
+        return answer(
+          falloutPage,
           200,
           { items, ...(page.next ? { next: page.next } : {}) },
           {
@@ -291,7 +308,8 @@ export async function handleAdminApi(
       }
       case 'GET /admin/retry-rules': {
         const rules = await deps.rules.list();
-        return json(
+        return answer(
+          retryRuleList,
           200,
           { rules, defaultRule: DEFAULT_RETRY_RULE },
           { 'x-result-count': String(rules.length) },
@@ -306,13 +324,18 @@ export async function handleAdminApi(
       case 'PUT /admin/retry-rules/{ruleId}': {
         const id = pathId(event.pathParameters?.ruleId, 'ruleId');
         const { created, rule } = await putRetryRule(deps, id, parseJsonBody(event), by);
-        return json(created ? 201 : 200, rule, created ? { location: `/admin/retry-rules/${id}` } : {});
+        return answer(
+          retryRule,
+          created ? 201 : 200,
+          rule,
+          created ? { location: `/admin/retry-rules/${id}` } : {},
+        );
       }
       case 'DELETE /admin/retry-rules/{ruleId}': {
         const id = pathId(event.pathParameters?.ruleId, 'ruleId');
         const removed = await deps.rules.remove(id);
         if (!removed) throw new NotFoundError(`no retry rule with id "${id}"`);
-        return json(200, { ...removed, deleted: true });
+        return answer(deletedRetryRule, 200, { ...removed, deleted: true });
       }
       case 'GET /admin/offerings': {
         // From the bundled catalog: offerings are configuration, changed by a deploy, not at runtime.
@@ -334,12 +357,13 @@ export async function handleAdminApi(
             `dead letters of "${queue}" are not sent back by hand (these are: ${deps.deadLetters.redrivable.join(', ') || 'none'})`,
           );
         const { max } = parseWith(redriveRequestSchema, event.body ? parseJsonBody(event) : {});
-        return json(200, { queue, moved: await deps.deadLetters.redrive(queue, max) });
+        return answer(redriveResult, 200, { queue, moved: await deps.deadLetters.redrive(queue, max) });
       }
       case 'GET /admin/jeopardy': {
         // The orders expected to miss their due date, or with an item that overruns: longest first.
         const orders = await deps.watch.inJeopardy();
-        return json(
+        return answer(
+          jeopardyList,
           200,
           orders.map((order) => ({ ...order, href: `/orchestration/orders/${order.id}/items` })),
           { 'x-result-count': String(orders.length) },
@@ -431,7 +455,8 @@ async function heldPage(
     ...(held.release ? { releasing: { releaseId: held.release.id, since: held.release.at } } : {}),
     href: `/orchestration/orders/${held.orderId}/items`,
   }));
-  return json(
+  return answer(
+    heldItemPage,
     200,
     { items, ...(page.next ? { next: page.next } : {}) },
     {

@@ -2,13 +2,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store';
 import { SecretsManagerSecretStore } from '../adapters/secrets-manager-secret-store';
 import { SqsCallbackQueue } from '../adapters/sqs-callback-queue';
+import { callbackReceipt } from '../contract/callbacks';
 import { NotFoundError } from '../domain/errors';
 import { mappableHeaders } from '../domain/system-outcome';
 import { dynamoDocuments, secretsManager, sqs } from '../shared/aws-clients';
 import { bundledCatalog } from '../shared/bundled-catalog';
 import { CALLBACK_SIGNING_KEY, callbackKeyRing, systemCallbackKeysOf } from '../shared/callback-signing-key';
 import { jsonRecordEnv, requiredEnv } from '../shared/env';
-import { errorResponse, json, parseJsonBody } from '../shared/http';
+import { answer, errorResponse, parseJsonBody } from '../shared/http';
 
 /**
  * The largest callback body accepted: with its envelope it still fits one SQS message on any queue
@@ -55,7 +56,7 @@ export async function handleCallback(
         signature: headers['webhook-signature'],
       },
     });
-    return json(202, receipt);
+    return answer(callbackReceipt, 202, receipt);
   } catch (error) {
     return errorResponse(error);
   }

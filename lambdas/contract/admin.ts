@@ -825,6 +825,54 @@ export const jeopardyList = named('JeopardyList', z.array(jeopardyEntry));
 export const listenerList = named('ListenerList', z.array(listenerView));
 export const offeringList = named('OfferingList', z.array(offeringView));
 
+export const releaseResults = named(
+  'ReleaseResults',
+  z
+    .object({
+      releaseId: z.uuid(),
+      systemId: slug,
+      results: z.array(
+        z
+          .object({
+            itemId: z.string(),
+            result: z
+              .enum(['released', 'not held', 'interface offline', 'being released'])
+              .describe(
+                '`being released`: another release sent it a moment ago; `interface offline`: it waits for its interface',
+              ),
+          })
+          .strict(),
+      ),
+    })
+    .strict(),
+  'What a release of named items did with each, once each (an item named twice is one)',
+);
+export const releaseStarted = named(
+  'ReleaseStarted',
+  z.object({ releaseId: z.uuid(), systemId: slug, status: z.literal('started') }).strict(),
+  'A release of every held item, started in the background',
+);
+export const cancelledMaintenanceWindow = named(
+  'CancelledMaintenanceWindow',
+  maintenanceWindow.extend({ cancelled: z.literal(true) }),
+  'A maintenance window, cancelled',
+);
+export const retryRuleList = named(
+  'RetryRuleList',
+  z.object({ rules: z.array(retryRule), defaultRule: defaultRetryRule }).strict(),
+  'The operators’ retry rules, and the built-in one',
+);
+export const deletedRetryRule = named(
+  'DeletedRetryRule',
+  retryRule.extend({ deleted: z.literal(true) }),
+  'A retry rule, deleted',
+);
+export const redriveResult = named(
+  'RedriveResult',
+  z.object({ queue: z.string(), moved: z.number().int().min(0) }).strict(),
+  'How many dead letters were sent back',
+);
+
 export const adminRoutes: RouteContract[] = [
   route({
     method: 'GET',
@@ -973,28 +1021,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'The named items, each with what became of it',
-        schema: named(
-          'ReleaseResults',
-          z
-            .object({
-              releaseId: z.uuid(),
-              systemId: slug,
-              results: z.array(
-                z
-                  .object({
-                    itemId: z.string(),
-                    result: z
-                      .enum(['released', 'not held', 'interface offline', 'being released'])
-                      .describe(
-                        '`being released`: another release sent it a moment ago; `interface offline`: it waits for its interface',
-                      ),
-                  })
-                  .strict(),
-              ),
-            })
-            .strict(),
-          'What a release of named items did with each, once each (an item named twice is one)',
-        ),
+        schema: releaseResults,
         example: {
           releaseId: '5b0e7c62-3d7e-4f8a-9a57-0c8d2f1e6b41',
           systemId: 'inventory',
@@ -1003,11 +1030,7 @@ export const adminRoutes: RouteContract[] = [
       },
       202: {
         description: 'A release of every held item has started',
-        schema: named(
-          'ReleaseStarted',
-          z.object({ releaseId: z.uuid(), systemId: slug, status: z.literal('started') }).strict(),
-          'A release of every held item, started in the background',
-        ),
+        schema: releaseStarted,
       },
     },
     errors: [400, 403, 404, 409, 413],
@@ -1077,11 +1100,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'The window as it was',
-        schema: named(
-          'CancelledMaintenanceWindow',
-          maintenanceWindow.extend({ cancelled: z.literal(true) }),
-          'A maintenance window, cancelled',
-        ),
+        schema: cancelledMaintenanceWindow,
       },
     },
     errors: [400, 403, 404],
@@ -1187,11 +1206,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Every rule (the list is whole)',
-        schema: named(
-          'RetryRuleList',
-          z.object({ rules: z.array(retryRule), defaultRule: defaultRetryRule }).strict(),
-          'The operators’ retry rules, and the built-in one',
-        ),
+        schema: retryRuleList,
         headers: {
           'x-result-count': {
             ...RESULT_COUNT,
@@ -1249,11 +1264,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'The rule as it was',
-        schema: named(
-          'DeletedRetryRule',
-          retryRule.extend({ deleted: z.literal(true) }),
-          'A retry rule, deleted',
-        ),
+        schema: deletedRetryRule,
       },
     },
     errors: [400, 403, 404],
@@ -1293,11 +1304,7 @@ export const adminRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'How many were moved',
-        schema: named(
-          'RedriveResult',
-          z.object({ queue: z.string(), moved: z.number().int().min(0) }).strict(),
-          'How many dead letters were sent back',
-        ),
+        schema: redriveResult,
         example: { queue: 'deliveries', moved: 1 },
       },
     },

@@ -39,7 +39,7 @@ const callbackText = named(
   'Under a callback mapping only: a body that is not JSON (XML, form fields, text), which the mapping reads as the text it is',
 );
 
-const receipt = named(
+export const callbackReceipt = named(
   'CallbackReceipt',
   z
     .object({
@@ -118,7 +118,7 @@ export const callbackRoutes: RouteContract[] = [
     answers: {
       202: {
         description: 'Accepted: queued for its item',
-        schema: receipt,
+        schema: callbackReceipt,
         example: {
           correlationId:
             '3f2a9c1e-7b4d-4e8a-9c6f-1d2e3f4a5b6c.dsl-broadband.activate-line.1.9f86d081884c7d65',

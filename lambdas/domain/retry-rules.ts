@@ -124,7 +124,7 @@ export interface FailureTarget {
 }
 
 /** The rule that applies when no rule of the operator's matches: three retries, 10 s, 30 s, 90 s. */
-export const DEFAULT_RETRY_RULE: RetryRule = {
+export const DEFAULT_RETRY_RULE: RetryRule & { id: 'default' } = {
   id: 'default',
   description:
     'Timeouts, connection errors, 408, 429 and 5xx are retried three times (10 s, 30 s, 90 s); other failures go to fallout.',

@@ -1,11 +1,11 @@
 import type { Assessment } from '../domain/jeopardy';
-import type { Jeopardy } from '../domain/orchestration';
+import type { Jeopardy, OrderState } from '../domain/orchestration';
 import type { Actor } from '../domain/roles';
 
 /** An order with a due date as the watch lists it. */
 export interface WatchedOrder {
   id: string;
-  state: string;
+  state: OrderState;
   dueDate: string;
   expectedCompletionDate?: string;
   jeopardy?: Jeopardy;
