@@ -194,7 +194,7 @@ function orderPriceOf(orderPrice: Json): Json {
 }
 
 /** The Characteristic subtype that names a value's JSON type. */
-function characteristicType(value: unknown): string {
+export function characteristicType(value: unknown): string {
   if (typeof value === 'string') return 'StringCharacteristic';
   if (typeof value === 'boolean') return 'BooleanCharacteristic';
   if (typeof value === 'number')

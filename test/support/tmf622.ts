@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
+import { characteristicType } from '../../lambdas/domain/order-view';
 
 /** TM Forum's published TMF622 v5 OpenAPI document, beside the project (../shared/specs). */
 export const TMF622_SPEC = join(
@@ -154,7 +155,8 @@ const isObject = (value: unknown): value is Json =>
  * schema allows one value is filled in, `externalId` given as a string (TMF622 v4) becomes the v5 list,
  * and a reference named by `id` (as the specification's own examples do) is named by `entityId` too.
  * Written here from the documentation, not taken from the server: what the server accepts beyond
- * TMF622 must be exactly these, or the end-to-end check reports it.
+ * TMF622 must be exactly these, or the end-to-end check reports it. Only the subtype a characteristic's
+ * value calls for is the server's own (order-view.ts): a wrong one fails TMF622's discriminator.
  */
 export function undoLeniencies(body: unknown, rootType: string): unknown {
   if (!isObject(body)) return body;
@@ -180,7 +182,7 @@ export function undoLeniencies(body: unknown, rootType: string): unknown {
           ),
         }
       : p;
-  const characteristic = (c: unknown): unknown => (isObject(c) ? typed(c, characteristicTypeOf(c.value)) : c);
+  const characteristic = (c: unknown): unknown => (isObject(c) ? typed(c, characteristicType(c.value)) : c);
   const product = (p: unknown): unknown =>
     isObject(p)
       ? {
@@ -217,22 +219,6 @@ export function undoLeniencies(body: unknown, rootType: string): unknown {
       ? { productOrder: reference(body.productOrder, 'ProductOrderRef') }
       : {}),
   };
-}
-
-/** The Characteristic subtype a value's JSON type calls for. */
-function characteristicTypeOf(value: unknown): string {
-  if (typeof value === 'string') return 'StringCharacteristic';
-  if (typeof value === 'boolean') return 'BooleanCharacteristic';
-  if (typeof value === 'number')
-    return Number.isInteger(value) ? 'IntegerCharacteristic' : 'NumberCharacteristic';
-  if (Array.isArray(value)) {
-    if (value.every((v) => typeof v === 'string')) return 'StringArrayCharacteristic';
-    if (value.every((v) => typeof v === 'boolean')) return 'BooleanArrayCharacteristic';
-    if (value.every((v) => Number.isInteger(v))) return 'IntegerArrayCharacteristic';
-    if (value.every((v) => typeof v === 'number')) return 'NumberArrayCharacteristic';
-    return 'ObjectArrayCharacteristic';
-  }
-  return isObject(value) ? 'ObjectCharacteristic' : 'Characteristic';
 }
 
 /** The TMF622 schemas of each TMF622 route's request (when it was carried out) and answer. */
