@@ -9,9 +9,9 @@ import { EventBridgeAvailabilityEvents } from '../adapters/eventbridge-availabil
 import { EventBridgeMaintenanceScheduler } from '../adapters/eventbridge-maintenance-scheduler';
 import { SqsDeadLetters } from '../adapters/sqs-dead-letters';
 import { SqsWorkQueue } from '../adapters/sqs-work-queue';
+import { adminRoutes } from '../contract/admin';
 import {
   adminPageQuery,
-  adminRoutes,
   cancelledMaintenanceWindow,
   changedSystem,
   changedSystemInterface,
@@ -35,7 +35,7 @@ import {
   systemDetail as systemDetailView,
   systemInterfaceView,
   systemList,
-} from '../contract/admin';
+} from '../contract/admin-schemas';
 import type { AuthProfile } from '../domain/auth-profile';
 import { interfaceStatusRequestSchema, systemStateRequestSchema } from '../domain/availability';
 import { type Catalog, isAsynchronousInterface } from '../domain/catalog';
