@@ -29,6 +29,8 @@ export function pruneEntries(cache: string, now: Date): void {
   const oldest = now.getTime() - CACHE_DAYS * 24 * 3600 * 1000;
   for (const name of readdirSync(cache)) {
     const path = join(cache, name);
-    if (statSync(path).mtimeMs < oldest) rmSync(path, { recursive: true, force: true });
+    // Another synth may publish (rename) or drop its partial entry between the listing and the look.
+    const entry = statSync(path, { throwIfNoEntry: false });
+    if (entry && entry.mtimeMs < oldest) rmSync(path, { recursive: true, force: true });
   }
 }
